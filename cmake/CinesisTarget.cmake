@@ -1,0 +1,25 @@
+# Per-target build settings (no global flags): warnings, warnings-as-errors in CI,
+# sanitizers on request.
+function(cinesis_settings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
+    -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
+    -Wnull-dereference -Wimplicit-fallthrough)
+  if(CINESIS_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(CINESIS_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined
+      -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+# cinesis_library(name SOURCES ... DEPS ...): one library target per component.
+function(cinesis_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(cinesis_${name} STATIC ${ARG_SOURCES})
+  add_library(cinesis::${name} ALIAS cinesis_${name})
+  target_include_directories(cinesis_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(cinesis_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  cinesis_settings(cinesis_${name})
+endfunction()

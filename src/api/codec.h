@@ -1,0 +1,30 @@
+// JSON 1.1 codec: typed inputs from validated request documents, JSON text from typed
+// outputs.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <string>
+#include <string_view>
+
+#include "api/json_writer.h"
+#include "api/service.h"
+
+namespace cinesis::api {
+
+// Decodes the input of operation `op` from `body` (which passed CheckTypes and
+// CheckConstraints), calls `service`, and on success writes the JSON response body to
+// `out` (empty for operations without output).
+Status InvokeJson(std::string_view op, const boost::json::object& body, KinesisService& service,
+                  std::string& out);
+
+// Output encoders (exposed for tests and the in-process transport).
+void Encode(JsonWriter& w, const DescribeStreamOutput& v);
+void Encode(JsonWriter& w, const DescribeStreamSummaryOutput& v);
+void Encode(JsonWriter& w, const ListStreamsOutput& v);
+void Encode(JsonWriter& w, const ListShardsOutput& v);
+void Encode(JsonWriter& w, const PutRecordOutput& v);
+void Encode(JsonWriter& w, const PutRecordsOutput& v);
+void Encode(JsonWriter& w, const GetShardIteratorOutput& v);
+void Encode(JsonWriter& w, const GetRecordsOutput& v);
+
+}  // namespace cinesis::api

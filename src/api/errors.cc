@@ -1,0 +1,135 @@
+#include "api/errors.h"
+
+#include <ctime>
+
+namespace cinesis::api {
+
+int HttpStatusFor(Code code) { return code == Code::kInternalFailure ? 500 : 400; }
+
+namespace errors {
+namespace {
+
+std::string Under(const AccountScope& a) { return " under account " + a.account_id; }
+Status InvalidArg(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
+
+}  // namespace
+
+Status StreamNotFound(std::string_view stream, const AccountScope& a) {
+  return {Code::kResourceNotFound, "Stream " + std::string(stream) + Under(a) + " not found."};
+}
+Status StreamAlreadyExists(std::string_view stream, const AccountScope& a) {
+  return {Code::kResourceInUse, "Stream " + std::string(stream) + Under(a) + " already exists."};
+}
+Status StreamNotActive(std::string_view stream, const AccountScope& a, std::string_view state) {
+  return {Code::kResourceInUse, "Stream " + std::string(stream) + Under(a) +
+                                    " not ACTIVE, instead in state " + std::string(state)};
+}
+Status ShardDoesNotExist(std::string_view shard_id, std::string_view stream, const AccountScope& a) {
+  return {Code::kResourceNotFound, "Shard " + std::string(shard_id) + " in stream " +
+                                       std::string(stream) + Under(a) + " does not exist"};
+}
+Status CouldNotFindShard(std::string_view shard_id, std::string_view stream, const AccountScope& a) {
+  return {Code::kResourceNotFound, "Could not find shard " + std::string(shard_id) + " in stream " +
+                                       std::string(stream) + Under(a) + "."};
+}
+Status InvalidExplicitHashKey(std::string_view value) {
+  return InvalidArg(
+      "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was " +
+      std::string(value));
+}
+Status InvalidSequenceNumberForOrdering(std::string_view seq, std::string_view stream,
+                                        const AccountScope& a) {
+  return InvalidArg("ExclusiveMinimumSequenceNumber " + std::string(seq) +
+                    " used in PutRecord on stream " + std::string(stream) + Under(a) + " is invalid.");
+}
+Status IteratorTypeMismatch(std::string_view type, bool has_sequence_number) {
+  return InvalidArg(
+      "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or "
+      "(2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified " +
+      std::string(type) +
+      (has_sequence_number ? " and also a StartingSequenceNumber." : " and no StartingSequenceNumber."));
+}
+Status InvalidStartingSequenceNumber(std::string_view seq, std::string_view shard_id,
+                                     std::string_view stream, const AccountScope& a) {
+  return InvalidArg("StartingSequenceNumber " + std::string(seq) + " used in GetShardIterator on shard " +
+                    std::string(shard_id) + " in stream " + std::string(stream) + Under(a) +
+                    " is invalid.");
+}
+Status StartingSequenceNumberFromOtherStream(std::string_view seq, std::string_view shard_id,
+                                             std::string_view stream, const AccountScope& a) {
+  return InvalidArg("StartingSequenceNumber " + std::string(seq) + " used in GetShardIterator on shard " +
+                    std::string(shard_id) + " in stream " + std::string(stream) + Under(a) +
+                    " is invalid because it did not come from this stream.");
+}
+Status StartingSequenceNumberFromOtherShard(std::string_view encoded_shard_id,
+                                            std::string_view used_shard_id) {
+  return InvalidArg("Invalid StartingSequenceNumber. It encodes " + std::string(encoded_shard_id) +
+                    ", while it was used in a call to a shard with " + std::string(used_shard_id));
+}
+Status AtTimestampWithoutTimestamp() {
+  return InvalidArg(
+      "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no "
+      "timestamp parameter.");
+}
+Status TimestampInFuture(EpochMillis requested, EpochMillis now) {
+  return InvalidArg(
+      "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "
+      "timestampInMillis: " +
+      std::to_string(requested) + ", currentTimestampInMillis: " + std::to_string(now));
+}
+Status InvalidShardIterator() { return InvalidArg("Invalid ShardIterator."); }
+Status IteratorExpired(EpochMillis created, EpochMillis now, EpochMillis ttl_ms) {
+  return {Code::kExpiredIterator, "Iterator expired. The iterator was created at time " +
+                                      JavaDate(created) + " while right now it is " + JavaDate(now) +
+                                      " which is further in the future than the tolerated delay of " +
+                                      std::to_string(ttl_ms) + " milliseconds."};
+}
+Status ListShardsNeitherTokenNorStream() {
+  return InvalidArg("Either NextToken or StreamName should be provided.");
+}
+Status ListShardsTokenAndStream() {
+  return InvalidArg("NextToken and StreamName cannot be provided together.");
+}
+Status ListShardsTokenAndExclusiveStart() {
+  return InvalidArg("NextToken and ExclusiveStartShardId cannot be provided together.");
+}
+Status InvalidNextToken() { return InvalidArg("Invalid NextToken."); }
+Status ExpiredNextToken() { return {Code::kExpiredNextToken, "The NextToken has expired."}; }
+Status RecordsSizeExceeded() { return InvalidArg("Records size exceeds 5 MB limit"); }
+Status StreamNameArnMismatch() {
+  return InvalidArg("StreamARN and StreamName do not refer to the same stream.");
+}
+Status StreamNameOrArnRequired() {
+  return InvalidArg("Either StreamName or StreamARN should be provided.");
+}
+Status ShardLimitExceeded(const AccountScope& a, int current, int limit, int additional) {
+  return {Code::kLimitExceeded,
+          "This request would exceed the shard limit for the account " + a.account_id + " in " +
+              a.region + ". Current shard count for the account: " + std::to_string(current) +
+              ". Limit: " + std::to_string(limit) +
+              ". Number of additional shards that would have resulted from this request: " +
+              std::to_string(additional) +
+              ". Refer to the AWS Service Limits page "
+              "(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current "
+              "limits and how to request higher limits."};
+}
+Status InvalidShardCountForMode() {
+  return InvalidArg("ShardCount must be specified for a PROVISIONED stream and must not be specified "
+                    "for an ON_DEMAND stream.");
+}
+Status ThroughputExceeded(std::string_view shard_id, std::string_view stream, const AccountScope& a) {
+  return {Code::kProvisionedThroughputExceeded, "Rate exceeded for shard " + std::string(shard_id) +
+                                                    " in stream " + std::string(stream) + Under(a) + "."};
+}
+
+std::string JavaDate(EpochMillis ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a %b %d %H:%M:%S UTC %Y", &tm);
+  return buf;
+}
+
+}  // namespace errors
+}  // namespace cinesis::api

@@ -1,0 +1,61 @@
+// The error catalogue: HTTP status per code and every operation-level message text,
+// worded exactly as Kinesis words them (clients and tests match on them).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/status.h"
+
+namespace cinesis::api {
+
+// HTTP status of an error response: 500 for InternalFailure, 400 for the rest.
+int HttpStatusFor(Code code);
+
+// Where a stream lives, for messages that name the account (and region).
+struct AccountScope {
+  std::string account_id = "000000000000";
+  std::string region = "us-east-1";
+};
+
+namespace errors {
+
+Status StreamNotFound(std::string_view stream, const AccountScope& a);
+Status StreamAlreadyExists(std::string_view stream, const AccountScope& a);
+Status StreamNotActive(std::string_view stream, const AccountScope& a, std::string_view state);
+// GetShardIterator / GetRecords on a missing shard or stream (no final period).
+Status ShardDoesNotExist(std::string_view shard_id, std::string_view stream, const AccountScope& a);
+// A shard id that names no shard, in resharding calls and unparsable ids.
+Status CouldNotFindShard(std::string_view shard_id, std::string_view stream, const AccountScope& a);
+Status InvalidExplicitHashKey(std::string_view value);
+Status InvalidSequenceNumberForOrdering(std::string_view seq, std::string_view stream,
+                                        const AccountScope& a);
+Status IteratorTypeMismatch(std::string_view type, bool has_sequence_number);
+Status InvalidStartingSequenceNumber(std::string_view seq, std::string_view shard_id,
+                                     std::string_view stream, const AccountScope& a);
+Status StartingSequenceNumberFromOtherStream(std::string_view seq, std::string_view shard_id,
+                                             std::string_view stream, const AccountScope& a);
+Status StartingSequenceNumberFromOtherShard(std::string_view encoded_shard_id,
+                                            std::string_view used_shard_id);
+Status AtTimestampWithoutTimestamp();
+Status TimestampInFuture(EpochMillis requested, EpochMillis now);
+Status InvalidShardIterator();
+Status IteratorExpired(EpochMillis created, EpochMillis now, EpochMillis ttl_ms);
+Status ListShardsNeitherTokenNorStream();
+Status ListShardsTokenAndStream();
+Status ListShardsTokenAndExclusiveStart();
+Status InvalidNextToken();
+Status ExpiredNextToken();
+Status RecordsSizeExceeded();
+Status StreamNameArnMismatch();
+Status StreamNameOrArnRequired();
+Status ShardLimitExceeded(const AccountScope& a, int current, int limit, int additional);
+Status InvalidShardCountForMode();
+Status ThroughputExceeded(std::string_view shard_id, std::string_view stream, const AccountScope& a);
+
+// "Thu Jan 22 01:22:02 UTC 2015", as Java's Date.toString() prints in UTC.
+std::string JavaDate(EpochMillis ms);
+
+}  // namespace errors
+}  // namespace cinesis::api

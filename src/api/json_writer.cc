@@ -1,0 +1,70 @@
+#include "api/json_writer.h"
+
+#include <charconv>
+
+#include "common/base64.h"
+
+namespace cinesis::api {
+
+void JsonWriter::String(std::string_view s) {
+  Sep();
+  out_ += '"';
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out_.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out_ += "\\\""; break;
+      case '\\': out_ += "\\\\"; break;
+      case '\n': out_ += "\\n"; break;
+      case '\r': out_ += "\\r"; break;
+      case '\t': out_ += "\\t"; break;
+      case '\b': out_ += "\\b"; break;
+      case '\f': out_ += "\\f"; break;
+      default:
+        out_ += "\\u00";
+        out_ += kHex[c >> 4];
+        out_ += kHex[c & 15];
+    }
+  }
+  out_.append(s.data() + run, s.size() - run);
+  out_ += '"';
+}
+
+void JsonWriter::Base64(std::string_view bytes) {
+  Sep();
+  out_ += '"';
+  Base64Encode(bytes, out_);
+  out_ += '"';
+}
+
+void JsonWriter::Int(std::int64_t v) {
+  Sep();
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out_.append(buf, r.ptr);
+}
+
+void JsonWriter::Timestamp(EpochMillis ms) {
+  Sep();
+  std::int64_t sec = ms / 1000;
+  std::int64_t frac = ms % 1000;
+  if (frac < 0) {
+    frac += 1000;
+    --sec;
+  }
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, sec);
+  out_.append(buf, r.ptr);
+  if (frac != 0) {
+    out_ += '.';
+    out_ += static_cast<char>('0' + frac / 100);
+    out_ += static_cast<char>('0' + frac / 10 % 10);
+    out_ += static_cast<char>('0' + frac % 10);
+  }
+}
+
+}  // namespace cinesis::api

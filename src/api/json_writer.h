@@ -1,0 +1,44 @@
+// A small append-only JSON writer for responses: writes straight into a string with
+// no intermediate document, which keeps GetRecords/PutRecords encoding allocation-light.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+
+namespace cinesis::api {
+
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out) {}
+
+  void BeginObject() { Sep(); out_ += '{'; first_ = true; }
+  void EndObject() { out_ += '}'; first_ = false; }
+  void BeginArray() { Sep(); out_ += '['; first_ = true; }
+  void EndArray() { out_ += ']'; first_ = false; }
+  // Writes `"name":`; the next value call writes the value.
+  void Key(std::string_view name) {
+    Sep();
+    String(name);
+    out_ += ':';
+    first_ = true;  // suppress the separator before the value
+  }
+  void String(std::string_view s);
+  void Base64(std::string_view bytes);
+  void Int(std::int64_t v);
+  void Bool(bool v) { Sep(); out_ += v ? "true" : "false"; }
+  // Epoch seconds with the millisecond fraction, e.g. 1441215410.867.
+  void Timestamp(EpochMillis ms);
+
+ private:
+  void Sep() {
+    if (!first_) out_ += ',';
+    first_ = false;
+  }
+  std::string& out_;
+  bool first_ = true;
+};
+
+}  // namespace cinesis::api

@@ -1,0 +1,269 @@
+#include "api/pipeline.h"
+
+#include <boost/json.hpp>
+#include <functional>
+#include <map>
+
+#include "api/codec.h"
+#include "api/errors.h"
+#include "api/model.h"
+#include "api/validate.h"
+
+namespace cinesis::api {
+namespace {
+
+constexpr std::string_view kJson11 = "application/x-amz-json-1.1";
+constexpr std::string_view kCbor11 = "application/x-amz-cbor-1.1";
+constexpr std::string_view kPlainJson = "application/json";
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+WireResponse XmlError(int status, std::string_view type, std::string_view message) {
+  WireResponse r;
+  r.status = status;
+  if (message.empty()) {
+    r.body = "<" + std::string(type) + "/>\n";
+  } else {
+    r.body = "<" + std::string(type) + ">\n  <Message>" + std::string(message) + "</Message>\n</" +
+             std::string(type) + ">\n";
+  }
+  return r;
+}
+
+WireResponse JsonError(const Status& st) {
+  WireResponse r;
+  r.status = HttpStatusFor(st.code());
+  r.content_type = std::string(kJson11);
+  std::string& b = r.body;
+  JsonWriter w(b);
+  w.BeginObject();
+  w.Key("__type");
+  w.String(st.name());
+  if (!st.message().empty()) {
+    // SerializationException uses a capital "Message", everything else "message".
+    w.Key(st.code() == Code::kSerialization ? "Message" : "message");
+    w.String(st.message());
+  }
+  w.EndObject();
+  return r;
+}
+
+WireResponse CborTypeOnly(std::string_view type) {
+  // {"__type": type} as an indefinite-length CBOR map, as the service sends it.
+  WireResponse r;
+  r.status = 400;
+  r.content_type = std::string(kCbor11);
+  std::string& b = r.body;
+  b += '\xbf';
+  b += '\x66';
+  b += "__type";
+  if (type.size() < 24) {
+    b += static_cast<char>(0x60 + type.size());
+  } else {
+    b += '\x78';
+    b += static_cast<char>(type.size());
+  }
+  b += type;
+  b += '\xff';
+  return r;
+}
+
+// Splits "Service.Operation".
+std::pair<std::string_view, std::string_view> SplitTarget(std::string_view target) {
+  auto dot = target.find('.');
+  if (dot == std::string_view::npos) return {target, {}};
+  auto op = target.substr(dot + 1);
+  if (auto dot2 = op.find('.'); dot2 != std::string_view::npos) op = op.substr(0, dot2);
+  return {target.substr(0, dot), op};
+}
+
+bool QueryHas(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto part = query.substr(0, amp);
+    auto eq = part.find('=');
+    auto k = part.substr(0, eq);
+    auto v = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+    if (k == key && !v.empty()) return true;
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return false;
+}
+bool QueryHasKey(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto part = query.substr(0, amp);
+    if (part.substr(0, part.find('=')) == key) return true;
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return false;
+}
+
+Status CheckAuth(const WireRequest& req) {
+  const bool query_auth = QueryHasKey(req.query, "X-Amz-Algorithm");
+  if (req.authorization && query_auth) {
+    return {Code::kInvalidSignature,
+            "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."};
+  }
+  if (!req.authorization && !query_auth) {
+    return {Code::kMissingAuthenticationToken, "Missing Authentication Token"};
+  }
+  std::string msg;
+  if (req.authorization) {
+    std::string_view h = *req.authorization;
+    // Parameters follow the algorithm name, separated by commas and/or spaces.
+    std::map<std::string_view, std::string_view> params;
+    bool first = true;
+    std::size_t i = 0;
+    while (i <= h.size()) {
+      std::size_t j = h.find_first_of(", ", i);
+      if (j == std::string_view::npos) j = h.size();
+      auto tok = h.substr(i, j - i);
+      if (!tok.empty()) {
+        if (!first) {
+          auto eq = tok.find('=');
+          auto key = tok.substr(0, eq);
+          std::string_view val;
+          if (eq != std::string_view::npos) {
+            val = tok.substr(eq + 1);
+            if (auto eq2 = val.find('='); eq2 != std::string_view::npos) val = val.substr(0, eq2);
+          }
+          params[key] = val;
+        }
+        first = false;
+      }
+      i = j + 1;
+    }
+    for (std::string_view p : {"Credential", "Signature", "SignedHeaders"}) {
+      auto it = params.find(p);
+      if (it == params.end() || it->second.empty()) {
+        msg += "Authorization header requires '" + std::string(p) + "' parameter. ";
+      }
+    }
+    if (!req.has_amz_date) {
+      msg += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ";
+    }
+    if (!msg.empty()) msg += "Authorization=" + std::string(h);
+  } else {
+    for (std::string_view p :
+         {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date"}) {
+      if (!QueryHas(req.query, p)) msg += "AWS query-string parameters must include '" + std::string(p) + "'. ";
+    }
+    if (!msg.empty()) msg += "Re-examine the query-string parameters.";
+  }
+  if (!msg.empty()) return {Code::kIncompleteSignature, std::move(msg)};
+  return Status::Ok();
+}
+
+WireResponse Dispatch(const WireRequest& req, KinesisService& service) {
+  const std::string_view content_type = Trim(req.content_type.substr(0, req.content_type.find(';')));
+  const bool is_json11 = content_type == kJson11;
+  const bool is_plain_json = content_type == kPlainJson;
+  const bool content_valid = is_json11 || is_plain_json;
+
+  auto [svc, op_name] = SplitTarget(req.target);
+  const Model& model = Model::Get();
+  const Operation* op = svc == model.target_prefix() ? model.FindOperation(op_name) : nullptr;
+
+  if (req.body.empty()) {
+    if (is_json11) {
+      return JsonError(Status(op ? Code::kSerialization : Code::kUnknownOperation, ""));
+    }
+    return CborTypeOnly(op ? "SerializationException" : "UnknownOperationException");
+  }
+  if (!content_valid) {
+    if (content_type == kCbor11) {
+      // The CBOR protocol variant is not served yet; answer in CBOR so CBOR clients
+      // get a well-formed error rather than JSON they cannot parse.
+      return CborTypeOnly(op ? "SerializationException" : "UnknownOperationException");
+    }
+    if (svc.empty() || op_name.empty()) {
+      return XmlError(403, "AccessDeniedException", "Unable to determine service/operation name to be authorized");
+    }
+    return XmlError(404, "UnknownOperationException", "");
+  }
+
+  boost::json::parse_options opts;
+  opts.max_depth = 64;
+  boost::json::error_code ec;
+  boost::json::monotonic_resource mr;
+  boost::json::value doc = boost::json::parse(req.body, ec, &mr, opts);
+  if (ec || !doc.is_object()) {
+    if (is_plain_json) {
+      WireResponse r;
+      r.content_type = std::string(kPlainJson);
+      r.body = R"({"Output":{"__type":"com.amazon.coral.service#SerializationException","Message":null},"Version":"1.0"})";
+      return r;
+    }
+    return JsonError(Status(Code::kSerialization, ""));
+  }
+  if (is_plain_json) {
+    WireResponse r;
+    r.content_type = std::string(kPlainJson);
+    r.body = R"({"Output":{"__type":"com.amazon.coral.service#UnknownOperationException","message":null},"Version":"1.0"})";
+    return r;
+  }
+  if (op == nullptr) return JsonError(Status(Code::kUnknownOperation, ""));
+  if (Status st = CheckAuth(req); !st.ok()) return JsonError(st);
+
+  auto& body = doc.get_object();
+  if (op->input != nullptr) {
+    if (Status st = CheckTypes(*op->input, body); !st.ok()) return JsonError(st);
+    if (Status st = CheckConstraints(*op->input, body); !st.ok()) return JsonError(st);
+  }
+  WireResponse r;
+  r.content_type = std::string(kJson11);
+  Status st = InvokeJson(op->name, body, service, r.body);
+  if (!st.ok()) return JsonError(st);
+  return r;
+}
+
+}  // namespace
+
+bool IsKnownOperation(std::string_view name) { return Model::Get().FindOperation(name) != nullptr; }
+
+WireResponse HandleRequest(const WireRequest& req, KinesisService& service) {
+  WireResponse r;
+  bool preflight = false;
+  if (req.origin) {
+    if (req.method == "OPTIONS") {
+      preflight = true;
+      r.status = 200;
+      if (!req.cors_request_headers.empty()) {
+        r.headers.emplace_back("Access-Control-Allow-Headers", std::string(req.cors_request_headers));
+      }
+      if (!req.cors_request_method.empty()) {
+        r.headers.emplace_back("Access-Control-Allow-Methods", std::string(req.cors_request_method));
+      }
+      r.headers.emplace_back("Access-Control-Max-Age", "172800");
+    }
+  }
+  if (!preflight) {
+    if (req.method != "POST") {
+      r = XmlError(403, "AccessDeniedException", "Unable to determine service/operation name to be authorized");
+    } else {
+      try {
+        r = Dispatch(req, service);
+      } catch (const std::exception& e) {
+        r = JsonError(Status(Code::kInternalFailure, ""));
+      }
+    }
+  }
+  if (req.origin) {
+    r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+    if (!preflight) {
+      r.headers.emplace_back("Access-Control-Expose-Headers",
+                             "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,"
+                             "x-amzn-ErrorMessage,Date");
+    }
+  }
+  return r;
+}
+
+}  // namespace cinesis::api

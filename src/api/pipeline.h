@@ -1,0 +1,43 @@
+// The request pipeline of the AWS JSON 1.1 protocol, in the order the service applies
+// it: method -> content type -> body parse -> target -> auth presence -> member types ->
+// constraints -> operation semantics (the KinesisService). Transport-neutral: the HTTP/1.1
+// server (and later HTTP/2) fill a WireRequest and send back the WireResponse.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "api/service.h"
+
+namespace cinesis::api {
+
+struct WireRequest {
+  std::string_view method;
+  std::string_view target;        // X-Amz-Target
+  std::string_view content_type;  // Content-Type, parameters included
+  std::optional<std::string_view> authorization;
+  bool has_amz_date = false;  // X-Amz-Date or Date present
+  std::optional<std::string_view> origin;
+  std::string_view cors_request_headers;  // Access-Control-Request-Headers
+  std::string_view cors_request_method;   // Access-Control-Request-Method
+  std::string_view query;                 // text after '?', may be empty
+  std::string_view body;
+};
+
+struct WireResponse {
+  int status = 200;
+  std::string content_type;  // empty: no Content-Type header
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Runs one request through the pipeline. Never throws.
+WireResponse HandleRequest(const WireRequest& req, KinesisService& service);
+
+// True if `name` is an operation of the service model.
+bool IsKnownOperation(std::string_view name);
+
+}  // namespace cinesis::api

@@ -1,0 +1,378 @@
+#include "api/validate.h"
+
+#include <boost/json.hpp>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "common/base64.h"
+
+namespace cinesis::api {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::string_view kBigNumber = "class com.amazon.coral.value.json.numbers.TruncatingBigNumber";
+
+Status TypeError(std::string msg) { return {Code::kSerialization, std::move(msg)}; }
+
+std::string_view JavaTypeName(ShapeType t) {
+  switch (t) {
+    case ShapeType::kInteger:
+      return "Integer";
+    case ShapeType::kLong:
+      return "Long";
+    case ShapeType::kBoolean:
+      return "Boolean";
+    default:
+      return "String";
+  }
+}
+
+Status ContainerMismatch(const json::value& v) {
+  if (v.is_array()) return TypeError("Start of list found where not expected");
+  return TypeError("Start of structure or map found where not expected.");
+}
+
+Status CheckValue(const Shape& shape, json::value& v);
+
+Status CheckStructure(const Shape& shape, json::object& obj) {
+  // Unknown members and nulls are dropped: the service ignores them.
+  for (auto it = obj.begin(); it != obj.end();) {
+    if (it->value().is_null() || shape.FindMember(it->key()) == nullptr) {
+      it = obj.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& m : shape.members) {
+    if (auto* v = obj.if_contains(m.name)) RETURN_IF_ERROR(CheckValue(*m.shape, *v));
+  }
+  return Status::Ok();
+}
+
+Status CheckValue(const Shape& shape, json::value& v) {
+  switch (shape.type) {
+    case ShapeType::kString:
+      if (v.is_string()) return Status::Ok();
+      if (v.is_bool()) return TypeError("class java.lang.Boolean can not be converted to an String");
+      if (v.is_number()) return TypeError(std::string(kBigNumber) + " can not be converted to an String");
+      return ContainerMismatch(v);
+    case ShapeType::kInteger:
+    case ShapeType::kLong: {
+      if (v.is_bool() || v.is_string()) {
+        return TypeError(std::string(v.is_bool() ? "class java.lang.Boolean" : "class java.lang.String") +
+                         " can not be converted to an " + std::string(JavaTypeName(shape.type)));
+      }
+      if (!v.is_number()) return ContainerMismatch(v);
+      const std::int64_t lo = shape.type == ShapeType::kInteger
+                                  ? std::numeric_limits<std::int32_t>::min()
+                                  : std::numeric_limits<std::int64_t>::min();
+      const std::int64_t hi = shape.type == ShapeType::kInteger
+                                  ? std::numeric_limits<std::int32_t>::max()
+                                  : std::numeric_limits<std::int64_t>::max();
+      std::int64_t n = 0;
+      if (v.is_int64()) {
+        n = v.get_int64();
+      } else if (v.is_uint64()) {
+        n = hi;
+      } else {
+        double d = std::floor(v.get_double());
+        if (d >= static_cast<double>(hi)) {
+          n = hi;
+        } else if (d <= static_cast<double>(lo)) {
+          n = lo;
+        } else {
+          n = static_cast<std::int64_t>(d);
+        }
+      }
+      v = std::clamp(n, lo, hi);
+      return Status::Ok();
+    }
+    case ShapeType::kBoolean:
+      if (v.is_bool()) return Status::Ok();
+      if (v.is_number()) return TypeError(std::string(kBigNumber) + " can not be converted to an Boolean");
+      if (v.is_string()) {
+        std::string s(v.get_string());
+        for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        if (s == "TRUE" || s == "FALSE") {
+          v = (s == "TRUE");
+          return Status::Ok();
+        }
+        return TypeError("'" + s + "' can not be converted to an Boolean");
+      }
+      return ContainerMismatch(v);
+    case ShapeType::kBlob: {
+      if (v.is_bool()) return TypeError("class java.lang.Boolean can not be converted to a Blob");
+      if (v.is_number()) return TypeError(std::string(kBigNumber) + " can not be converted to a Blob");
+      if (!v.is_string()) return ContainerMismatch(v);
+      std::string decoded, why;
+      json::string& s = v.get_string();
+      if (!Base64Decode(s, decoded, why)) {
+        return TypeError("'" + std::string(s) + "' can not be converted to a Blob: " + why);
+      }
+      s.assign(decoded);
+      return Status::Ok();
+    }
+    case ShapeType::kTimestamp: {
+      if (v.is_string()) return TypeError("class java.lang.String can not be converted to milliseconds since epoch");
+      if (v.is_bool()) return TypeError("class java.lang.Boolean can not be converted to milliseconds since epoch");
+      if (!v.is_number()) return ContainerMismatch(v);
+      // Seconds (with a millisecond fraction) on the wire; integer milliseconds inside.
+      double seconds = v.to_number<double>();
+      double ms = std::floor(seconds * 1000.0 + 0.5);
+      constexpr double kLimit = 9.2e18;
+      v = static_cast<std::int64_t>(std::clamp(ms, -kLimit, kLimit));
+      return Status::Ok();
+    }
+    case ShapeType::kList: {
+      if (v.is_bool() || v.is_number() || v.is_string()) return TypeError("Expected list or null");
+      if (!v.is_array()) return TypeError("Start of structure or map found where not expected.");
+      for (auto& e : v.get_array()) {
+        if (e.is_null()) continue;
+        RETURN_IF_ERROR(CheckValue(*shape.member, e));
+      }
+      return Status::Ok();
+    }
+    case ShapeType::kMap: {
+      if (v.is_bool() || v.is_number() || v.is_string()) return TypeError("Expected map or null");
+      if (!v.is_object()) return TypeError("Start of list found where not expected");
+      for (auto& kv : v.get_object()) {
+        if (kv.value().is_null()) continue;
+        RETURN_IF_ERROR(CheckValue(*shape.value, kv.value()));
+      }
+      return Status::Ok();
+    }
+    case ShapeType::kStructure:
+      if (v.is_bool() || v.is_number() || v.is_string()) return TypeError("Expected null");
+      if (!v.is_object()) return TypeError("Start of list found where not expected");
+      return CheckStructure(shape, v.get_object());
+  }
+  return Status::Ok();
+}
+
+// ---- constraints ----------------------------------------------------------------------
+
+class Collector {
+ public:
+  bool full() const { return errors_.size() >= 10; }
+  void Add(const std::string& value_text, bool is_null, const std::string& path,
+           const std::string& rule) {
+    if (full()) return;
+    std::string e = is_null ? "Value null" : "Value '" + value_text + "'";
+    e += " at '" + path + "' failed to satisfy constraint: " + rule;
+    errors_.push_back(std::move(e));
+  }
+  Status ToStatus() const {
+    if (errors_.empty()) return Status::Ok();
+    std::string msg = std::to_string(errors_.size()) + " validation error" +
+                      (errors_.size() > 1 ? "s" : "") + " detected: ";
+    for (std::size_t i = 0; i < errors_.size(); ++i) {
+      if (i) msg += "; ";
+      msg += errors_[i];
+    }
+    return {Code::kValidation, std::move(msg)};
+  }
+
+ private:
+  std::vector<std::string> errors_;
+};
+
+std::string JavaObjectName(const Shape& s, std::size_t salt) {
+  // Java's default toString: class name @ identity hash. The hash is arbitrary on AWS
+  // too; derive a stable one.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::uint32_t h = 0x9e3779b9U * static_cast<std::uint32_t>(salt + 1) ^ 0xc965e310U;
+  std::string hex;
+  for (int i = 7; i >= 0; --i) hex += kHex[(h >> (i * 4)) & 15];
+  return "com.amazonaws.kinesis.v20131202." + s.name + "@" + hex;
+}
+
+std::string ValueText(const Shape& shape, const json::value& v) {
+  switch (shape.type) {
+    case ShapeType::kString:
+      return std::string(v.get_string());
+    case ShapeType::kInteger:
+    case ShapeType::kLong:
+    case ShapeType::kTimestamp:
+      return std::to_string(v.to_number<std::int64_t>());
+    case ShapeType::kBoolean:
+      return v.get_bool() ? "true" : "false";
+    case ShapeType::kBlob: {
+      auto n = std::to_string(v.get_string().size());
+      return "java.nio.HeapByteBuffer[pos=0 lim=" + n + " cap=" + n + "]";
+    }
+    case ShapeType::kList: {
+      std::string s = "[";
+      std::size_t i = 0;
+      for (const auto& e : v.get_array()) {
+        if (i) s += ", ";
+        s += e.is_null() ? "null" : ValueText(*shape.member, e);
+        ++i;
+      }
+      return s + "]";
+    }
+    case ShapeType::kMap: {
+      std::string s = "{";
+      bool first = true;
+      for (const auto& kv : v.get_object()) {
+        if (!first) s += ", ";
+        first = false;
+        s += std::string(kv.key()) + "=" + (kv.value().is_null() ? "null" : ValueText(*shape.value, kv.value()));
+      }
+      return s + "}";
+    }
+    case ShapeType::kStructure:
+      return JavaObjectName(shape, reinterpret_cast<std::uintptr_t>(&v) >> 4);
+  }
+  return {};
+}
+
+std::string LengthRules(const Shape& s) {
+  std::string r;
+  if (s.max) r += "Member must have length less than or equal to " + std::to_string(*s.max);
+  if (s.min) {
+    if (!r.empty()) r += ", ";
+    r += "Member must have length greater than or equal to " + std::to_string(*s.min);
+  }
+  return r;
+}
+
+bool ScalarOk(const Shape& s, const json::value& v) {
+  if (s.type == ShapeType::kString) {
+    auto str = v.get_string();
+    std::size_t len = JavaLength(str);
+    if (s.min && static_cast<std::int64_t>(len) < *s.min) return false;
+    if (s.max && static_cast<std::int64_t>(len) > *s.max) return false;
+  }
+  return true;
+}
+
+void CheckMember(const Shape& shape, const json::value* v, bool required, const std::string& path,
+                 std::optional<std::int64_t> service_min, std::optional<std::int64_t> service_max,
+                 Collector& out);
+
+void CheckStructureConstraints(const Shape& shape, const json::object& obj,
+                               const std::string& prefix, Collector& out) {
+  for (const auto& m : shape.members) {
+    if (out.full()) return;
+    CheckMember(*m.shape, obj.if_contains(m.name), m.required, prefix + m.path_name, m.service_min,
+                m.service_max, out);
+  }
+}
+
+void CheckMember(const Shape& shape, const json::value* v, bool required, const std::string& path,
+                 std::optional<std::int64_t> service_min, std::optional<std::int64_t> service_max,
+                 Collector& out) {
+  if (v == nullptr || v->is_null()) {
+    if (required) out.Add("", true, path, "Member must not be null");
+    return;
+  }
+  auto text = [&] { return ValueText(shape, *v); };
+  auto min = service_min ? service_min : shape.min;
+  auto max = service_max ? service_max : shape.max;
+  switch (shape.type) {
+    case ShapeType::kString: {
+      auto s = v->get_string();
+      // Patterns are bounded by max length in the model; skip absurdly long input rather
+      // than spend time on it (its length error is reported anyway).
+      if (shape.regex && s.size() <= 65536 &&
+          !boost::regex_match(s.begin(), s.end(), *shape.regex)) {
+        out.Add(text(), false, path, "Member must satisfy regular expression pattern: " + *shape.pattern);
+      }
+      std::size_t len = JavaLength(s);
+      if (min && static_cast<std::int64_t>(len) < *min) {
+        out.Add(text(), false, path, "Member must have length greater than or equal to " + std::to_string(*min));
+      }
+      if (max && static_cast<std::int64_t>(len) > *max) {
+        out.Add(text(), false, path, "Member must have length less than or equal to " + std::to_string(*max));
+      }
+      if (!shape.enum_values.empty() &&
+          std::find(shape.enum_values.begin(), shape.enum_values.end(), s) == shape.enum_values.end()) {
+        std::string set;
+        for (const auto& e : shape.enum_values) set += (set.empty() ? "" : ", ") + e;
+        out.Add(text(), false, path, "Member must satisfy enum value set: [" + set + "]");
+      }
+      return;
+    }
+    case ShapeType::kInteger:
+    case ShapeType::kLong: {
+      auto n = v->to_number<std::int64_t>();
+      if (min && n < *min) out.Add(text(), false, path, "Member must have value greater than or equal to " + std::to_string(*min));
+      if (max && n > *max) out.Add(text(), false, path, "Member must have value less than or equal to " + std::to_string(*max));
+      return;
+    }
+    case ShapeType::kBlob: {
+      auto len = static_cast<std::int64_t>(v->get_string().size());
+      if (min && len < *min) out.Add(text(), false, path, "Member must have length greater than or equal to " + std::to_string(*min));
+      if (max && len > *max) out.Add(text(), false, path, "Member must have length less than or equal to " + std::to_string(*max));
+      return;
+    }
+    case ShapeType::kList: {
+      const auto& arr = v->get_array();
+      auto len = static_cast<std::int64_t>(arr.size());
+      if (min && len < *min) out.Add(text(), false, path, "Member must have length greater than or equal to " + std::to_string(*min));
+      if (max && len > *max) out.Add(text(), false, path, "Member must have length less than or equal to " + std::to_string(*max));
+      const Shape& el = *shape.member;
+      if (el.type == ShapeType::kStructure) {
+        std::size_t i = 0;
+        for (const auto& e : arr) {
+          ++i;
+          if (out.full()) return;
+          if (e.is_object()) {
+            CheckStructureConstraints(el, e.get_object(), path + "." + std::to_string(i) + ".member.", out);
+          }
+        }
+      } else {
+        bool ok = true;
+        for (const auto& e : arr) ok = ok && !e.is_null() && ScalarOk(el, e);
+        if (!ok) out.Add(text(), false, path, "Member must satisfy constraint: [" + LengthRules(el) + "]");
+      }
+      return;
+    }
+    case ShapeType::kMap: {
+      const auto& obj = v->get_object();
+      auto len = static_cast<std::int64_t>(obj.size());
+      if (min && len < *min) out.Add(text(), false, path, "Member must have length greater than or equal to " + std::to_string(*min));
+      if (max && len > *max) out.Add(text(), false, path, "Member must have length less than or equal to " + std::to_string(*max));
+      bool keys_ok = true, values_ok = true;
+      for (const auto& kv : obj) {
+        json::value key(kv.key());
+        keys_ok = keys_ok && ScalarOk(*shape.key, key);
+        values_ok = values_ok && !kv.value().is_null() && ScalarOk(*shape.value, kv.value());
+      }
+      if (!keys_ok) out.Add(text(), false, path, "Map keys must satisfy constraint: [" + LengthRules(*shape.key) + "]");
+      if (!values_ok) out.Add(text(), false, path, "Map value must satisfy constraint: [" + LengthRules(*shape.value) + "]");
+      return;
+    }
+    case ShapeType::kStructure:
+      CheckStructureConstraints(shape, v->get_object(), path + ".", out);
+      return;
+    case ShapeType::kBoolean:
+    case ShapeType::kTimestamp:
+      return;
+  }
+}
+
+}  // namespace
+
+std::size_t JavaLength(std::string_view utf8) {
+  std::size_t n = 0;
+  for (unsigned char c : utf8) {
+    if ((c & 0xC0) != 0x80) n += (c >= 0xF0) ? 2 : 1;  // 4-byte sequences are surrogate pairs
+  }
+  return n;
+}
+
+Status CheckTypes(const Shape& input, boost::json::object& body) {
+  return CheckStructure(input, body);
+}
+
+Status CheckConstraints(const Shape& input, const boost::json::object& body) {
+  Collector out;
+  CheckStructureConstraints(input, body, "", out);
+  return out.ToStatus();
+}
+
+}  // namespace cinesis::api

@@ -1,0 +1,113 @@
+#include "common/base64.h"
+
+#include <array>
+#include <cstdint>
+
+namespace cinesis {
+namespace {
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr std::uint8_t kInvalid = 0xFF;
+constexpr std::uint8_t kPad = 0xFE;
+
+constexpr std::array<std::uint8_t, 256> MakeDecodeTable() {
+  std::array<std::uint8_t, 256> t{};
+  for (auto& v : t) v = kInvalid;
+  for (std::uint8_t i = 0; i < 64; ++i) t[static_cast<std::uint8_t>(kAlphabet[i])] = i;
+  t['='] = kPad;
+  return t;
+}
+constexpr auto kDecode = MakeDecodeTable();
+
+}  // namespace
+
+void Base64Encode(std::string_view in, std::string& out) {
+  const auto* p = reinterpret_cast<const std::uint8_t*>(in.data());
+  std::size_t n = in.size();
+  std::size_t start = out.size();
+  out.resize(start + Base64EncodedSize(n));
+  char* o = out.data() + start;
+  std::size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    std::uint32_t v = (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8) | p[i + 2];
+    *o++ = kAlphabet[(v >> 18) & 63];
+    *o++ = kAlphabet[(v >> 12) & 63];
+    *o++ = kAlphabet[(v >> 6) & 63];
+    *o++ = kAlphabet[v & 63];
+  }
+  if (std::size_t rest = n - i; rest > 0) {
+    std::uint32_t v = std::uint32_t{p[i]} << 16;
+    if (rest == 2) v |= std::uint32_t{p[i + 1]} << 8;
+    *o++ = kAlphabet[(v >> 18) & 63];
+    *o++ = kAlphabet[(v >> 12) & 63];
+    *o++ = rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+    *o++ = '=';
+  }
+}
+
+std::string Base64Encode(std::string_view in) {
+  std::string out;
+  Base64Encode(in, out);
+  return out;
+}
+
+bool Base64Decode(std::string_view in, std::string& out, std::string& why) {
+  out.clear();
+  const std::size_t n = in.size();
+  if (n % 4 != 0) {
+    why = "Base64 encoded length is expected a multiple of 4 bytes but found: " + std::to_string(n);
+    return false;
+  }
+  // Character check first, in text order: a non-alphabet character, or '=' followed by
+  // anything but '=', is reported as the offending character.
+  std::size_t pad = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto c = static_cast<std::uint8_t>(in[i]);
+    std::uint8_t d = kDecode[c];
+    if (d == kInvalid) {
+      why = std::string("Invalid Base64 character: '") + in[i] + "'";
+      return false;
+    }
+    if (d == kPad) {
+      if (i + 1 < n && in[i + 1] != '=') {
+        why = "Invalid Base64 character: '='";
+        return false;
+      }
+      ++pad;
+    }
+  }
+  if (pad > 2) {
+    why = "Invalid last non-pad Base64 character dectected";
+    return false;
+  }
+  out.resize(Base64DecodedSize(n, pad));
+  auto* o = reinterpret_cast<std::uint8_t*>(out.data());
+  const auto* p = reinterpret_cast<const std::uint8_t*>(in.data());
+  const std::size_t full = pad ? n - 4 : n;
+  std::size_t i = 0;
+  for (; i < full; i += 4) {
+    std::uint32_t v = (std::uint32_t{kDecode[p[i]]} << 18) | (std::uint32_t{kDecode[p[i + 1]]} << 12) |
+                      (std::uint32_t{kDecode[p[i + 2]]} << 6) | kDecode[p[i + 3]];
+    *o++ = static_cast<std::uint8_t>(v >> 16);
+    *o++ = static_cast<std::uint8_t>(v >> 8);
+    *o++ = static_cast<std::uint8_t>(v);
+  }
+  if (pad) {
+    std::uint32_t a = kDecode[p[i]], b = kDecode[p[i + 1]];
+    std::uint32_t c = pad == 1 ? kDecode[p[i + 2]] : 0;
+    // The bits of the last non-pad character that fall outside the output must be zero,
+    // otherwise the text is not the canonical encoding of any byte string.
+    bool clean = pad == 2 ? (b & 0x0F) == 0 : (c & 0x03) == 0;
+    if (!clean) {
+      why = "Invalid last non-pad Base64 character dectected";
+      out.clear();
+      return false;
+    }
+    std::uint32_t v = (a << 18) | (b << 12) | (c << 6);
+    *o++ = static_cast<std::uint8_t>(v >> 16);
+    if (pad == 1) *o++ = static_cast<std::uint8_t>(v >> 8);
+  }
+  return true;
+}
+
+}  // namespace cinesis

@@ -1,0 +1,744 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <mutex>
+#include <vector>
+
+#include "common/hash_key.h"
+#include "engine/sequence.h"
+
+namespace cinesis::engine {
+
+using api::StreamStatus;
+namespace errors = api::errors;
+
+struct ShardState {
+  std::uint32_t index = 0;
+  std::string id;
+  HashKey start, end;
+  EpochMillis created_ms = 0;
+  std::optional<std::string> parent, adjacent_parent;
+  std::optional<EpochMillis> closed_ms;  // set when resharding closes the shard
+  std::shared_ptr<storage::Log> log;
+  std::string starting_sequence;
+
+  std::uint64_t created_s() const { return static_cast<std::uint64_t>(created_ms / 1000); }
+  std::string SequenceAt(std::uint64_t offset, EpochMillis arrival_ms) const {
+    return EncodeSequence({created_s(), index, offset + 1, static_cast<std::uint64_t>(arrival_ms / 1000)});
+  }
+};
+
+struct StreamState {
+  std::uint64_t id = 0;
+  std::string name;
+  std::string arn;
+  EpochMillis created_ms = 0;
+  EpochMillis active_at_ms = 0;
+  std::optional<EpochMillis> deleting_at_ms;  // when DeleteStream was accepted
+  EpochMillis gone_at_ms = 0;                 // when a deleting stream disappears
+  api::StreamMode mode = api::StreamMode::kProvisioned;
+  int retention_hours = 24;
+  int max_record_size_kib = 1024;
+  std::map<std::string, std::string> tags;
+
+  mutable std::shared_mutex mu;  // guards the shard topology
+  std::vector<std::shared_ptr<ShardState>> shards;  // by index
+  std::vector<ShardState*> open;                     // open shards sorted by start hash key
+
+  ShardState* Route(HashKey k) const {
+    auto it = std::upper_bound(open.begin(), open.end(), k,
+                               [](HashKey key, const ShardState* s) { return key < s->start; });
+    if (it == open.begin()) return nullptr;
+    ShardState* s = *(it - 1);
+    return k <= s->end ? s : nullptr;
+  }
+};
+
+namespace {
+
+constexpr std::uint8_t kIteratorTag = 'I';
+constexpr std::uint8_t kListShardsTag = 'S';
+constexpr std::uint8_t kListStreamsTag = 'L';
+
+struct IteratorPayload {
+  std::uint64_t stream_id = 0;
+  std::string stream_name;
+  std::uint32_t shard_index = 0;
+  std::uint64_t position = 0;
+  EpochMillis created_ms = 0;
+};
+
+std::string SealIterator(const TokenSealer& sealer, const IteratorPayload& p) {
+  TokenWriter w;
+  w.U8(kIteratorTag);
+  w.U64(p.stream_id);
+  w.U32(p.shard_index);
+  w.U64(p.position);
+  w.I64(p.created_ms);
+  w.Str(p.stream_name);
+  return sealer.Seal(w.data());
+}
+
+std::optional<IteratorPayload> OpenIterator(const TokenSealer& sealer, std::string_view token) {
+  auto plain = sealer.Open(token);
+  if (!plain) return std::nullopt;
+  TokenReader r(*plain);
+  IteratorPayload p;
+  std::uint8_t tag = 0;
+  if (!r.U8(tag) || tag != kIteratorTag || !r.U64(p.stream_id) || !r.U32(p.shard_index) ||
+      !r.U64(p.position) || !r.I64(p.created_ms) || !r.Str(p.stream_name) || !r.done()) {
+    return std::nullopt;
+  }
+  return p;
+}
+
+// Even split of the hash-key space as AWS does it: step = floor(2^128 / n), shard i gets
+// [i*step, (i+1)*step - 1], the last shard ends at 2^128 - 1.
+std::vector<std::pair<HashKey, HashKey>> EvenRanges(int n) {
+  std::vector<std::pair<HashKey, HashKey>> out;
+  const uint128 max = ~uint128{0};
+  // floor(2^128 / n) computed without 2^128: (max / n) is floor((2^128-1)/n), which
+  // differs only when n divides 2^128 (n a power of two).
+  uint128 step = max / static_cast<uint128>(n);
+  if ((max % static_cast<uint128>(n)) == static_cast<uint128>(n) - 1) ++step;
+  for (int i = 0; i < n; ++i) {
+    uint128 start = step * static_cast<uint128>(i);
+    uint128 end = (i == n - 1) ? max : step * static_cast<uint128>(i + 1) - 1;
+    out.emplace_back(HashKey{start}, HashKey{end});
+  }
+  return out;
+}
+
+std::string_view Trimmed(std::string_view s, std::size_t max) { return s.substr(0, max); }
+
+}  // namespace
+
+Engine::Engine(EngineOptions options, std::unique_ptr<storage::Storage> storage)
+    : options_(std::move(options)), storage_(std::move(storage)) {}
+
+Engine::~Engine() = default;
+
+std::string Engine::ArnFor(std::string_view name) const {
+  return "arn:aws:kinesis:" + options_.scope.region + ":" + options_.scope.account_id + ":stream/" +
+         std::string(name);
+}
+
+StreamStatus Engine::StatusOf(const StreamState& s, EpochMillis now) const {
+  if (s.deleting_at_ms) return StreamStatus::kDeleting;
+  if (now < s.active_at_ms) return StreamStatus::kCreating;
+  return StreamStatus::kActive;
+}
+
+std::shared_ptr<StreamState> Engine::Find(std::string_view name) const {
+  std::shared_lock lock(mu_);
+  auto it = streams_.find(name);
+  if (it == streams_.end()) return nullptr;
+  const auto& s = it->second;
+  if (s->deleting_at_ms && Now() >= s->gone_at_ms) return nullptr;
+  return s;
+}
+
+Result<std::string> Engine::NameOf(const api::StreamRef& ref) const {
+  std::optional<std::string> from_arn;
+  if (ref.stream_arn) {
+    const std::string prefix =
+        "arn:aws:kinesis:" + options_.scope.region + ":" + options_.scope.account_id + ":stream/";
+    const std::string& arn = *ref.stream_arn;
+    auto slash = arn.find(":stream/");
+    std::string name = slash == std::string::npos ? arn : arn.substr(slash + 8);
+    if (arn.compare(0, prefix.size(), prefix) != 0) {
+      // Another account or region: no such stream here.
+      return errors::StreamNotFound(name, options_.scope);
+    }
+    from_arn = name;
+  }
+  if (ref.stream_name && from_arn && *ref.stream_name != *from_arn) return errors::StreamNameArnMismatch();
+  if (ref.stream_name) return *ref.stream_name;
+  if (from_arn) return *from_arn;
+  return errors::StreamNameOrArnRequired();
+}
+
+Result<std::shared_ptr<StreamState>> Engine::Resolve(const api::StreamRef& ref) const {
+  ASSIGN_OR_RETURN(std::string name, NameOf(ref));
+  auto s = Find(name);
+  if (!s) return errors::StreamNotFound(name, options_.scope);
+  return s;
+}
+
+api::Shard Engine::Describe(const ShardState& shard) const {
+  api::Shard out;
+  out.shard_id = shard.id;
+  out.parent_shard_id = shard.parent;
+  out.adjacent_parent_shard_id = shard.adjacent_parent;
+  out.hash_key_range = {ToString(shard.start), ToString(shard.end)};
+  out.sequence_number_range.starting_sequence_number = shard.starting_sequence;
+  if (shard.closed_ms) {
+    out.sequence_number_range.ending_sequence_number = EncodeSequence(
+        {shard.created_s(), shard.index, kEndCounter, static_cast<std::uint64_t>(*shard.closed_ms / 1000)});
+  }
+  return out;
+}
+
+void Engine::Tick() {
+  const EpochMillis now = Now();
+  std::vector<std::shared_ptr<StreamState>> gone;
+  {
+    std::unique_lock lock(mu_);
+    for (auto it = streams_.begin(); it != streams_.end();) {
+      if (it->second->deleting_at_ms && now >= it->second->gone_at_ms) {
+        gone.push_back(it->second);
+        it = streams_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const auto& s : gone) {
+    std::shared_lock lock(s->mu);
+    for (const auto& shard : s->shards) (void)storage_->DropLog(storage::LogId{shard->index + (s->id << 32)});
+  }
+}
+
+Status Engine::CreateStream(const api::CreateStreamInput& in) {
+  const EpochMillis now = Now();
+  const api::StreamMode mode = in.stream_mode.value_or(api::StreamMode::kProvisioned);
+  int shard_count = 0;
+  if (mode == api::StreamMode::kOnDemand) {
+    if (in.shard_count) return errors::InvalidShardCountForMode();
+    shard_count = 4;
+  } else {
+    if (!in.shard_count) return errors::InvalidShardCountForMode();
+    shard_count = *in.shard_count;
+  }
+  Tick();
+  std::unique_lock lock(mu_);
+  if (streams_.count(in.stream_name)) return errors::StreamAlreadyExists(in.stream_name, options_.scope);
+  int open_shards = 0;
+  for (const auto& [_, s] : streams_) {
+    std::shared_lock sl(s->mu);
+    open_shards += static_cast<int>(s->open.size());
+  }
+  if (open_shards + shard_count > options_.shard_limit) {
+    return errors::ShardLimitExceeded(options_.scope, open_shards, options_.shard_limit, shard_count);
+  }
+  auto s = std::make_shared<StreamState>();
+  s->id = next_stream_id_++;
+  s->name = in.stream_name;
+  s->arn = ArnFor(in.stream_name);
+  s->created_ms = now;
+  s->active_at_ms = now + options_.create_stream_ms;
+  s->mode = mode;
+  s->tags = in.tags;
+  if (in.max_record_size_kib) s->max_record_size_kib = *in.max_record_size_kib;
+  auto ranges = EvenRanges(shard_count);
+  for (int i = 0; i < shard_count; ++i) {
+    auto shard = std::make_shared<ShardState>();
+    shard->index = static_cast<std::uint32_t>(i);
+    shard->id = ShardIdFor(shard->index);
+    shard->start = ranges[static_cast<std::size_t>(i)].first;
+    shard->end = ranges[static_cast<std::size_t>(i)].second;
+    shard->created_ms = now;
+    shard->starting_sequence = EncodeSequence({shard->created_s(), shard->index, 0, shard->created_s()});
+    auto log = storage_->CreateLog(storage::LogId{shard->index + (s->id << 32)});
+    if (!log.ok()) return {Code::kInternalFailure, log.status().message()};
+    shard->log = std::move(log).value();
+    s->open.push_back(shard.get());
+    s->shards.push_back(std::move(shard));
+  }
+  streams_.emplace(in.stream_name, std::move(s));
+  return Status::Ok();
+}
+
+Status Engine::DeleteStream(const api::DeleteStreamInput& in) {
+  ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
+  {
+    std::unique_lock lock(mu_);
+    if (s->deleting_at_ms) return Status::Ok();
+    const EpochMillis now = Now();
+    s->deleting_at_ms = now;
+    s->gone_at_ms = now + options_.delete_stream_ms;
+  }
+  if (options_.delete_stream_ms == 0) Tick();
+  return Status::Ok();
+}
+
+Result<api::DescribeStreamOutput> Engine::DescribeStream(const api::DescribeStreamInput& in) {
+  ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
+  const EpochMillis now = Now();
+  api::DescribeStreamOutput out;
+  auto& d = out.stream_description;
+  d.stream_name = s->name;
+  d.stream_arn = s->arn;
+  d.stream_status = StatusOf(*s, now);
+  d.stream_mode = s->mode;
+  d.retention_period_hours = s->retention_hours;
+  d.stream_creation_timestamp = s->created_ms;
+  d.enhanced_monitoring.push_back({});
+  if (d.stream_status != StreamStatus::kCreating) {
+    const std::size_t limit = static_cast<std::size_t>(std::min(in.limit.value_or(100), 100));
+    std::optional<std::uint32_t> after;
+    if (in.exclusive_start_shard_id) after = ParseShardId(*in.exclusive_start_shard_id);
+    std::shared_lock lock(s->mu);
+    for (const auto& shard : s->shards) {
+      if (in.exclusive_start_shard_id && (!after || shard->index <= *after)) continue;
+      if (d.shards.size() == limit) {
+        d.has_more_shards = true;
+        break;
+      }
+      d.shards.push_back(Describe(*shard));
+    }
+  }
+  return out;
+}
+
+Result<api::DescribeStreamSummaryOutput> Engine::DescribeStreamSummary(
+    const api::DescribeStreamSummaryInput& in) {
+  ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
+  api::DescribeStreamSummaryOutput out;
+  auto& d = out.stream_description_summary;
+  d.stream_name = s->name;
+  d.stream_arn = s->arn;
+  d.stream_status = StatusOf(*s, Now());
+  d.stream_mode = s->mode;
+  d.retention_period_hours = s->retention_hours;
+  d.stream_creation_timestamp = s->created_ms;
+  d.enhanced_monitoring.push_back({});
+  d.max_record_size_kib = s->max_record_size_kib;
+  std::shared_lock lock(s->mu);
+  d.open_shard_count = static_cast<int>(s->open.size());
+  return out;
+}
+
+Result<api::ListStreamsOutput> Engine::ListStreams(const api::ListStreamsInput& in) {
+  const EpochMillis now = Now();
+  std::string after;
+  bool has_after = false;
+  if (in.next_token) {
+    auto plain = sealer_.Open(*in.next_token);
+    if (!plain) return errors::InvalidNextToken();
+    TokenReader r(*plain);
+    std::uint8_t tag = 0;
+    EpochMillis issued = 0;
+    if (!r.U8(tag) || tag != kListStreamsTag || !r.I64(issued) || !r.Str(after)) {
+      return errors::InvalidNextToken();
+    }
+    if (now - issued > options_.next_token_ttl_ms) return errors::ExpiredNextToken();
+    has_after = true;
+  } else if (in.exclusive_start_stream_name) {
+    after = *in.exclusive_start_stream_name;
+    has_after = true;
+  }
+  const std::size_t limit = static_cast<std::size_t>(std::min(in.limit.value_or(100), 10000));
+  api::ListStreamsOutput out;
+  std::shared_lock lock(mu_);
+  auto it = has_after ? streams_.upper_bound(after) : streams_.begin();
+  for (; it != streams_.end(); ++it) {
+    const auto& s = *it->second;
+    if (s.deleting_at_ms && now >= s.gone_at_ms) continue;
+    if (out.stream_names.size() == limit) {
+      out.has_more_streams = true;
+      break;
+    }
+    out.stream_names.push_back(s.name);
+    out.stream_summaries.push_back({s.name, s.arn, StatusOf(s, now), s.mode, s.created_ms});
+  }
+  if (out.has_more_streams) {
+    TokenWriter w;
+    w.U8(kListStreamsTag);
+    w.I64(now);
+    w.Str(out.stream_names.back());
+    out.next_token = sealer_.Seal(w.data());
+  }
+  return out;
+}
+
+Result<api::ListShardsOutput> Engine::ListShards(const api::ListShardsInput& in) {
+  const EpochMillis now = Now();
+  const bool has_stream = in.stream.stream_name.has_value() || in.stream.stream_arn.has_value();
+  if (in.next_token && in.stream.stream_name) return errors::ListShardsTokenAndStream();
+  if (!in.next_token && !has_stream) return errors::ListShardsNeitherTokenNorStream();
+  if (in.next_token && in.exclusive_start_shard_id) return errors::ListShardsTokenAndExclusiveStart();
+
+  std::string name;
+  std::optional<std::uint32_t> after;  // list shards with index > after
+  std::optional<api::ShardFilter> filter = in.shard_filter;
+  std::uint64_t stream_id = 0;
+  if (in.next_token) {
+    auto plain = sealer_.Open(*in.next_token);
+    if (!plain) return errors::InvalidNextToken();
+    TokenReader r(*plain);
+    std::uint8_t tag = 0, has_filter = 0, ftype = 0;
+    EpochMillis issued = 0, fts = 0;
+    std::uint32_t last = 0;
+    std::string fshard;
+    if (!r.U8(tag) || tag != kListShardsTag || !r.I64(issued) || !r.U64(stream_id) || !r.Str(name) ||
+        !r.U32(last) || !r.U8(has_filter) || !r.U8(ftype) || !r.Str(fshard) || !r.I64(fts)) {
+      return errors::InvalidNextToken();
+    }
+    if (now - issued > options_.next_token_ttl_ms) return errors::ExpiredNextToken();
+    after = last;
+    if (has_filter) {
+      filter = api::ShardFilter{static_cast<api::ShardFilterType>(ftype),
+                                fshard.empty() ? std::nullopt : std::optional<std::string>(fshard),
+                                has_filter == 2 ? std::optional<EpochMillis>(fts) : std::nullopt};
+    }
+  } else {
+    ASSIGN_OR_RETURN(name, NameOf(in.stream));
+  }
+  auto s = Find(name);
+  if (!s || (stream_id != 0 && s->id != stream_id)) return errors::StreamNotFound(name, options_.scope);
+  if (StatusOf(*s, now) == StreamStatus::kCreating) {
+    return Status(Code::kResourceInUse, "Stream " + name + " under account " + options_.scope.account_id +
+                                            " is not ACTIVE, instead in state CREATING");
+  }
+  if (!in.next_token && in.exclusive_start_shard_id) {
+    auto idx = ParseShardId(*in.exclusive_start_shard_id);
+    after = idx ? *idx : 0;
+    if (!idx) return errors::CouldNotFindShard(*in.exclusive_start_shard_id, name, options_.scope);
+  }
+  if (filter) {
+    using T = api::ShardFilterType;
+    if (filter->type == T::kAfterShardId) {
+      if (!filter->shard_id) {
+        return Status(Code::kInvalidArgument, "ShardId must be specified for the AFTER_SHARD_ID ShardFilter type.");
+      }
+      auto idx = ParseShardId(*filter->shard_id);
+      if (!idx) return errors::CouldNotFindShard(*filter->shard_id, name, options_.scope);
+      if (!after || *idx > *after) after = *idx;
+    }
+    if ((filter->type == T::kAtTimestamp || filter->type == T::kFromTimestamp) && !filter->timestamp) {
+      return Status(Code::kInvalidArgument,
+                    "Timestamp must be specified for the AT_TIMESTAMP and FROM_TIMESTAMP ShardFilter types.");
+    }
+  }
+  const std::size_t limit = static_cast<std::size_t>(std::min(in.max_results.value_or(1000), 10000));
+  const EpochMillis retention_start = now - static_cast<EpochMillis>(s->retention_hours) * 3'600'000;
+  api::ListShardsOutput out;
+  std::optional<std::uint32_t> last_index;
+  bool more = false;
+  {
+    std::shared_lock lock(s->mu);
+    for (const auto& shard : s->shards) {
+      if (after && shard->index <= *after) continue;
+      bool include = true;
+      if (filter) {
+        using T = api::ShardFilterType;
+        const bool open = !shard->closed_ms.has_value();
+        auto open_at = [&](EpochMillis t) {
+          return shard->created_ms <= t && (open || *shard->closed_ms > t);
+        };
+        switch (filter->type) {
+          case T::kAfterShardId:
+          case T::kFromTrimHorizon:
+            break;
+          case T::kAtTrimHorizon:
+            include = open_at(std::max(retention_start, s->created_ms));
+            break;
+          case T::kAtLatest:
+            include = open;
+            break;
+          case T::kAtTimestamp:
+            include = open_at(std::max(*filter->timestamp, s->created_ms));
+            break;
+          case T::kFromTimestamp:
+            include = open || *shard->closed_ms > *filter->timestamp;
+            break;
+        }
+      }
+      if (!include) continue;
+      if (out.shards.size() == limit) {
+        more = true;
+        break;
+      }
+      out.shards.push_back(Describe(*shard));
+      last_index = shard->index;
+    }
+  }
+  if (more && last_index) {
+    TokenWriter w;
+    w.U8(kListShardsTag);
+    w.I64(now);
+    w.U64(s->id);
+    w.Str(s->name);
+    w.U32(*last_index);
+    w.U8(filter ? (filter->timestamp ? 2 : 1) : 0);
+    w.U8(filter ? static_cast<std::uint8_t>(filter->type) : 0);
+    w.Str(filter && filter->shard_id ? *filter->shard_id : "");
+    w.I64(filter && filter->timestamp ? *filter->timestamp : 0);
+    out.next_token = sealer_.Seal(w.data());
+  }
+  return out;
+}
+
+Status Engine::CheckRecordSize(std::size_t data_size, const std::string& path) const {
+  (void)path;
+  (void)data_size;
+  return Status::Ok();
+}
+
+namespace {
+
+// Validation text for a record over the stream's size limit, in the service's words.
+std::string OversizeEntry(std::size_t size, std::int64_t limit, const std::string& path) {
+  auto n = std::to_string(size);
+  return "Value 'java.nio.HeapByteBuffer[pos=0 lim=" + n + " cap=" + n + "]' at '" + path +
+         "' failed to satisfy constraint: Member must have length less than or equal to " +
+         std::to_string(limit);
+}
+
+Status ValidationList(const std::vector<std::string>& entries) {
+  std::string msg = std::to_string(entries.size()) + " validation error" + (entries.size() > 1 ? "s" : "") +
+                    " detected: ";
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (i) msg += "; ";
+    msg += entries[i];
+  }
+  return {Code::kValidation, std::move(msg)};
+}
+
+Result<HashKey> HashKeyFor(std::string_view partition_key, const std::optional<std::string>& explicit_key) {
+  if (explicit_key) {
+    auto v = ParseDecimal128(*explicit_key);
+    if (!v) return errors::InvalidExplicitHashKey(*explicit_key);
+    return HashKey{*v};
+  }
+  return Md5HashKey(partition_key);
+}
+
+}  // namespace
+
+Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
+  ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
+  const EpochMillis now = Now();
+  const std::int64_t limit = static_cast<std::int64_t>(s->max_record_size_kib) * 1024;
+  if (static_cast<std::int64_t>(in.data.size()) > limit) {
+    return ValidationList({OversizeEntry(in.data.size(), limit, "data")});
+  }
+  if (StatusOf(*s, now) != StreamStatus::kActive) return errors::StreamNotFound(s->name, options_.scope);
+  ASSIGN_OR_RETURN(HashKey key, HashKeyFor(in.partition_key, in.explicit_hash_key));
+  if (in.sequence_number_for_ordering) {
+    auto f = DecodeSequence(*in.sequence_number_for_ordering);
+    if (!f || static_cast<EpochMillis>(f->record_time_s) * 1000 > now + 1000) {
+      return errors::InvalidSequenceNumberForOrdering(*in.sequence_number_for_ordering, s->name, options_.scope);
+    }
+  }
+  std::shared_lock lock(s->mu);
+  ShardState* shard = s->Route(key);
+  if (!shard) return Status(Code::kInternalFailure, "no open shard covers the hash key");
+  storage::AppendRecord rec{in.partition_key,
+                            in.explicit_hash_key ? std::string_view(*in.explicit_hash_key) : std::string_view{},
+                            in.data};
+  ASSIGN_OR_RETURN(auto appended, shard->log->Append({&rec, 1}, now));
+  api::PutRecordOutput out;
+  out.shard_id = shard->id;
+  out.sequence_number = shard->SequenceAt(appended.first.value, appended.arrival_ms);
+  return out;
+}
+
+Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in) {
+  ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
+  const EpochMillis now = Now();
+  const std::int64_t limit = static_cast<std::int64_t>(s->max_record_size_kib) * 1024;
+  std::vector<std::string> oversize;
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < in.records.size(); ++i) {
+    const auto& r = in.records[i];
+    total += static_cast<std::int64_t>(r.data.size() + r.partition_key.size());
+    if (static_cast<std::int64_t>(r.data.size()) > limit && oversize.size() < 10) {
+      oversize.push_back(OversizeEntry(r.data.size(), limit, "records." + std::to_string(i + 1) + ".member.data"));
+    }
+  }
+  if (!oversize.empty()) return ValidationList(oversize);
+  if (total > options_.max_put_records_bytes) return errors::RecordsSizeExceeded();
+  if (StatusOf(*s, now) != StreamStatus::kActive) return errors::StreamNotFound(s->name, options_.scope);
+
+  // Route every record, then append each shard's records as one batch, in request order.
+  std::vector<ShardState*> route(in.records.size());
+  std::vector<HashKey> keys(in.records.size());
+  for (std::size_t i = 0; i < in.records.size(); ++i) {
+    ASSIGN_OR_RETURN(keys[i], HashKeyFor(in.records[i].partition_key, in.records[i].explicit_hash_key));
+  }
+  api::PutRecordsOutput out;
+  out.records.resize(in.records.size());
+  std::shared_lock lock(s->mu);
+  for (std::size_t i = 0; i < in.records.size(); ++i) route[i] = s->Route(keys[i]);
+  std::vector<std::size_t> order(in.records.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return route[a] < route[b]; });
+  std::vector<storage::AppendRecord> batch;
+  batch.reserve(in.records.size());
+  for (std::size_t begin = 0; begin < order.size();) {
+    ShardState* shard = route[order[begin]];
+    std::size_t end = begin;
+    batch.clear();
+    while (end < order.size() && route[order[end]] == shard) {
+      const auto& r = in.records[order[end]];
+      batch.push_back({r.partition_key,
+                       r.explicit_hash_key ? std::string_view(*r.explicit_hash_key) : std::string_view{}, r.data});
+      ++end;
+    }
+    if (shard == nullptr) {
+      for (std::size_t k = begin; k < end; ++k) {
+        auto& e = out.records[order[k]];
+        e.error_code = "InternalFailure";
+        e.error_message = "Internal service failure.";
+        ++out.failed_record_count;
+      }
+    } else {
+      auto appended = shard->log->Append(batch, now);
+      for (std::size_t k = begin; k < end; ++k) {
+        auto& e = out.records[order[k]];
+        if (appended.ok()) {
+          e.shard_id = shard->id;
+          e.sequence_number = shard->SequenceAt(appended->first.value + (k - begin), appended->arrival_ms);
+        } else {
+          e.error_code = "InternalFailure";
+          e.error_message = "Internal service failure.";
+          ++out.failed_record_count;
+        }
+      }
+    }
+    begin = end;
+  }
+  return out;
+}
+
+Result<api::GetShardIteratorOutput> Engine::GetShardIterator(const api::GetShardIteratorInput& in) {
+  ASSIGN_OR_RETURN(std::string name, NameOf(in.stream));
+  auto index = ParseShardId(in.shard_id);
+  if (!index) return errors::CouldNotFindShard(in.shard_id, name, options_.scope);
+  const std::string shard_id = ShardIdFor(*index);
+  auto s = Find(name);
+  const EpochMillis now = Now();
+  if (!s || StatusOf(*s, now) == StreamStatus::kCreating) {
+    return errors::ShardDoesNotExist(shard_id, name, options_.scope);
+  }
+  std::shared_ptr<ShardState> shard;
+  {
+    std::shared_lock lock(s->mu);
+    if (*index >= s->shards.size()) return errors::ShardDoesNotExist(shard_id, name, options_.scope);
+    shard = s->shards[*index];
+  }
+  using T = api::ShardIteratorType;
+  const T type = in.shard_iterator_type;
+  const bool has_seq = in.starting_sequence_number.has_value();
+  if ((type == T::kTrimHorizon || type == T::kLatest) && has_seq) {
+    return errors::IteratorTypeMismatch(api::ToString(type), true);
+  }
+  if ((type == T::kAtSequenceNumber || type == T::kAfterSequenceNumber) && !has_seq) {
+    return errors::IteratorTypeMismatch(api::ToString(type), false);
+  }
+  std::uint64_t position = 0;
+  const storage::Log& log = *shard->log;
+  switch (type) {
+    case T::kTrimHorizon:
+      position = log.StartOffset().value;
+      break;
+    case T::kLatest:
+      position = log.EndOffset().value;
+      break;
+    case T::kAtTimestamp: {
+      if (!in.timestamp) return errors::AtTimestampWithoutTimestamp();
+      if (*in.timestamp > now) return errors::TimestampInFuture(*in.timestamp, now);
+      position = log.OffsetAtTime(*in.timestamp).value;
+      break;
+    }
+    case T::kAtSequenceNumber:
+    case T::kAfterSequenceNumber: {
+      const std::string& seq = *in.starting_sequence_number;
+      auto f = DecodeSequence(seq);
+      if (!f) return errors::InvalidStartingSequenceNumber(seq, shard_id, name, options_.scope);
+      if (f->shard_index != *index) {
+        return errors::StartingSequenceNumberFromOtherShard(ShardIdFor(f->shard_index), shard_id);
+      }
+      if (f->shard_created_s != shard->created_s()) {
+        return errors::StartingSequenceNumberFromOtherStream(seq, shard_id, name, options_.scope);
+      }
+      // Counter c belongs to offset c-1; counter 0 is the shard's starting number.
+      if (type == T::kAtSequenceNumber) {
+        position = f->counter == 0 ? 0 : f->counter - 1;
+      } else {
+        position = f->counter;
+      }
+      position = std::min(position, log.EndOffset().value);
+      position = std::max(position, log.StartOffset().value);
+      break;
+    }
+  }
+  api::GetShardIteratorOutput out;
+  out.shard_iterator = SealIterator(sealer_, {s->id, s->name, *index, position, now});
+  return out;
+}
+
+Result<api::GetRecordsOutput> Engine::GetRecords(const api::GetRecordsInput& in) {
+  auto it = OpenIterator(sealer_, in.shard_iterator);
+  if (!it) return errors::InvalidShardIterator();
+  const EpochMillis now = Now();
+  if (now - it->created_ms > options_.iterator_ttl_ms) {
+    return errors::IteratorExpired(it->created_ms, now, options_.iterator_ttl_ms);
+  }
+  const std::string shard_id = ShardIdFor(it->shard_index);
+  if (in.stream_arn && *in.stream_arn != ArnFor(it->stream_name)) return errors::InvalidShardIterator();
+  auto s = Find(it->stream_name);
+  if (!s || s->id != it->stream_id) return errors::ShardDoesNotExist(shard_id, it->stream_name, options_.scope);
+  std::shared_ptr<ShardState> shard;
+  {
+    std::shared_lock lock(s->mu);
+    if (it->shard_index >= s->shards.size()) {
+      return errors::ShardDoesNotExist(shard_id, it->stream_name, options_.scope);
+    }
+    shard = s->shards[it->shard_index];
+  }
+  const std::size_t limit = static_cast<std::size_t>(in.limit.value_or(10000));
+  constexpr std::size_t kMaxResponseBytes = 10 << 20;
+  api::GetRecordsOutput out;
+  std::size_t bytes = 0;
+  auto read = shard->log->Read(storage::Offset{it->position}, limit, [&](const storage::RecordView& r) {
+    const std::size_t size = r.data.size() + r.key.size();
+    if (!out.records.empty() && bytes + size > kMaxResponseBytes) return false;
+    bytes += size;
+    api::Record rec;
+    rec.sequence_number = shard->SequenceAt(r.offset.value, r.arrival_ms);
+    rec.approximate_arrival_timestamp = r.arrival_ms;
+    rec.data.assign(r.data);
+    rec.partition_key.assign(r.key);
+    rec.encryption_type = api::EncryptionType::kNone;
+    out.records.push_back(std::move(rec));
+    return true;
+  });
+  if (!read.ok()) return Status(Code::kInternalFailure, read.status().message());
+  const std::uint64_t next = read->next.value;
+  const std::uint64_t end = shard->log->EndOffset().value;
+  if (next < end) {
+    std::optional<EpochMillis> arrival;
+    (void)shard->log->Read(storage::Offset{next}, 1, [&](const storage::RecordView& r) {
+      arrival = r.arrival_ms;
+      return true;
+    });
+    out.millis_behind_latest = arrival ? std::max<EpochMillis>(0, now - *arrival) : 0;
+  }
+  bool closed_and_drained = false;
+  {
+    std::shared_lock lock(s->mu);
+    if (shard->closed_ms && next >= end) {
+      closed_and_drained = true;
+      std::vector<api::ChildShard> children;
+      for (const auto& c : s->shards) {
+        if (c->parent == shard->id || c->adjacent_parent == shard->id) {
+          api::ChildShard child{c->id, {}, {ToString(c->start), ToString(c->end)}};
+          if (c->parent) child.parent_shards.push_back(*c->parent);
+          if (c->adjacent_parent) child.parent_shards.push_back(*c->adjacent_parent);
+          children.push_back(std::move(child));
+        }
+      }
+      out.child_shards = std::move(children);
+    }
+  }
+  if (!closed_and_drained) {
+    out.next_shard_iterator = SealIterator(sealer_, {s->id, s->name, it->shard_index, next, now});
+  }
+  (void)Trimmed;
+  return out;
+}
+
+}  // namespace cinesis::engine

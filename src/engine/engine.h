@@ -1,0 +1,82 @@
+// The Kinesis engine: streams, shards, hash-key routing, sequence numbers, iterators and
+// stream lifecycle, over a storage::Storage. Implements api::KinesisService.
+//
+// Thread safety: every method may be called from any thread. The stream registry is
+// guarded by a reader-writer lock taken briefly for lookups; each stream guards its shard
+// topology with its own reader-writer lock; each shard log serialises its own appends.
+// Writes to different shards never contend on a common exclusive lock.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+
+#include "api/errors.h"
+#include "api/service.h"
+#include "common/clock.h"
+#include "engine/token.h"
+#include "storage/log.h"
+
+namespace cinesis::engine {
+
+struct EngineOptions {
+  api::AccountScope scope;                 // account id and region in ARNs and messages
+  EpochMillis create_stream_ms = 500;      // CREATING -> ACTIVE
+  EpochMillis delete_stream_ms = 500;      // DELETING -> gone
+  EpochMillis update_stream_ms = 500;      // UPDATING -> ACTIVE
+  EpochMillis iterator_ttl_ms = 300'000;   // shard iterators expire after this
+  EpochMillis next_token_ttl_ms = 300'000; // pagination tokens expire after this
+  int shard_limit = 20'000;                // open shards per account
+  std::int64_t max_record_bytes = 1 << 20; // default MaxRecordSizeInKiB * 1024
+  std::int64_t max_put_records_bytes = 5 << 20;
+  const Clock* clock = &SystemClock::Instance();
+};
+
+struct StreamState;
+struct ShardState;
+
+class Engine final : public api::KinesisService {
+ public:
+  Engine(EngineOptions options, std::unique_ptr<storage::Storage> storage);
+  ~Engine() override;
+
+  Status CreateStream(const api::CreateStreamInput& in) override;
+  Status DeleteStream(const api::DeleteStreamInput& in) override;
+  Result<api::DescribeStreamOutput> DescribeStream(const api::DescribeStreamInput& in) override;
+  Result<api::DescribeStreamSummaryOutput> DescribeStreamSummary(
+      const api::DescribeStreamSummaryInput& in) override;
+  Result<api::ListStreamsOutput> ListStreams(const api::ListStreamsInput& in) override;
+  Result<api::ListShardsOutput> ListShards(const api::ListShardsInput& in) override;
+  Result<api::PutRecordOutput> PutRecord(const api::PutRecordInput& in) override;
+  Result<api::PutRecordsOutput> PutRecords(const api::PutRecordsInput& in) override;
+  Result<api::GetShardIteratorOutput> GetShardIterator(const api::GetShardIteratorInput& in) override;
+  Result<api::GetRecordsOutput> GetRecords(const api::GetRecordsInput& in) override;
+
+  // Housekeeping: removes streams whose deletion delay has passed. Called periodically
+  // by the server; safe to call at any time.
+  void Tick();
+
+  const EngineOptions& options() const { return options_; }
+
+ private:
+  EpochMillis Now() const { return options_.clock->NowMillis(); }
+  std::string ArnFor(std::string_view name) const;
+  // Resolves StreamName/StreamARN to a live stream (deleted ones are not found).
+  Result<std::shared_ptr<StreamState>> Resolve(const api::StreamRef& ref) const;
+  Result<std::string> NameOf(const api::StreamRef& ref) const;
+  std::shared_ptr<StreamState> Find(std::string_view name) const;
+  api::StreamStatus StatusOf(const StreamState& s, EpochMillis now) const;
+  api::Shard Describe(const ShardState& shard) const;
+  Status CheckRecordSize(std::size_t data_size, const std::string& path) const;
+
+  EngineOptions options_;
+  std::unique_ptr<storage::Storage> storage_;
+  TokenSealer sealer_;
+  mutable std::shared_mutex mu_;  // guards streams_ (the registry only)
+  std::map<std::string, std::shared_ptr<StreamState>, std::less<>> streams_;
+  std::uint64_t next_stream_id_ = 1;
+  std::uint64_t next_log_id_ = 1;
+};
+
+}  // namespace cinesis::engine

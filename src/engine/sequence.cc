@@ -1,0 +1,127 @@
+#include "engine/sequence.h"
+
+#include "common/hash_key.h"
+
+#include <array>
+#include <cstdio>
+
+namespace cinesis::engine {
+namespace {
+
+using u128 = cinesis::uint128;
+
+// A 192-bit unsigned number, limbs little-endian.
+struct U192 {
+  std::array<std::uint64_t, 3> limb{};
+
+  void ShiftInBits(std::uint64_t value, int bits) {
+    // this = (this << bits) | value
+    limb[2] = (limb[2] << bits) | (bits < 64 ? limb[1] >> (64 - bits) : limb[1]);
+    limb[1] = (limb[1] << bits) | (bits < 64 ? limb[0] >> (64 - bits) : limb[0]);
+    limb[0] = bits < 64 ? (limb[0] << bits) | value : value;
+  }
+  std::uint64_t Bits(int lsb, int width) const {
+    // Extract `width` (<= 64) bits starting at bit `lsb`.
+    std::uint64_t out = 0;
+    for (int i = 0; i < width; ++i) {
+      int b = lsb + i;
+      std::uint64_t bit = (limb[static_cast<std::size_t>(b / 64)] >> (b % 64)) & 1U;
+      out |= bit << i;
+    }
+    return out;
+  }
+  bool IsZero() const { return limb[0] == 0 && limb[1] == 0 && limb[2] == 0; }
+  // Divides by d, returns the remainder.
+  std::uint64_t DivMod(std::uint64_t d) {
+    u128 rem = 0;
+    for (int i = 2; i >= 0; --i) {
+      u128 cur = (rem << 64) | limb[static_cast<std::size_t>(i)];
+      limb[static_cast<std::size_t>(i)] = static_cast<std::uint64_t>(cur / d);
+      rem = cur % d;
+    }
+    return static_cast<std::uint64_t>(rem);
+  }
+  // this = this * 10 + digit; false on overflow of 192 bits.
+  bool MulAdd(unsigned digit) {
+    u128 carry = digit;
+    for (auto& l : limb) {
+      u128 cur = static_cast<u128>(l) * 10 + carry;
+      l = static_cast<std::uint64_t>(cur);
+      carry = cur >> 64;
+    }
+    return carry == 0;
+  }
+};
+
+constexpr std::uint64_t kMask36 = (1ULL << 36) - 1;
+
+}  // namespace
+
+std::string EncodeSequence(const SequenceFields& f) {
+  U192 n;
+  n.ShiftInBits(2, 4);
+  n.ShiftInBits(f.shard_created_s & kMask36, 36);
+  n.ShiftInBits(f.shard_index & 0xFU, 4);
+  n.ShiftInBits(f.counter & 0x7fffffffffffffffULL, 64);
+  n.ShiftInBits(0, 8);
+  n.ShiftInBits(f.record_time_s & kMask36, 36);
+  n.ShiftInBits(f.shard_index, 32);
+  n.ShiftInBits(2, 4);
+  char buf[64];
+  char* end = buf + sizeof buf;
+  char* p = end;
+  constexpr std::uint64_t kChunk = 10000000000000000000ULL;  // 10^19
+  do {
+    std::uint64_t r = n.DivMod(kChunk);
+    bool more = !n.IsZero();
+    for (int i = 0; i < 19 && (more || r != 0); ++i) {
+      *--p = static_cast<char>('0' + r % 10);
+      r /= 10;
+    }
+  } while (!n.IsZero());
+  if (p == end) *--p = '0';
+  return {p, end};
+}
+
+std::optional<SequenceFields> DecodeSequence(std::string_view text) {
+  if (text.empty() || text.size() > 58 || text[0] == '0') return std::nullopt;
+  U192 n;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    if (!n.MulAdd(static_cast<unsigned>(c - '0'))) return std::nullopt;
+  }
+  // Exactly 188 significant bits with the leading nibble 2 and version 2.
+  if (n.limb[2] >> 60 != 0) return std::nullopt;
+  if (n.Bits(184, 4) != 2 || n.Bits(0, 4) != 2) return std::nullopt;
+  if (n.Bits(44, 8) != 0) return std::nullopt;
+  SequenceFields f;
+  f.shard_index = static_cast<std::uint32_t>(n.Bits(4, 32));
+  f.record_time_s = n.Bits(36, 36);
+  f.counter = n.Bits(80, 64);
+  if (n.Bits(144, 4) != (f.shard_index & 0xFU)) return std::nullopt;
+  f.shard_created_s = n.Bits(148, 36);
+  if (f.counter > kEndCounter) return std::nullopt;
+  return f;
+}
+
+std::string ShardIdFor(std::uint32_t index) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "shardId-%012u", index);
+  return buf;
+}
+
+std::optional<std::uint32_t> ParseShardId(std::string_view text) {
+  auto dash = text.find('-');
+  std::string_view digits = dash == std::string_view::npos ? text : text.substr(dash + 1);
+  if (auto dash2 = digits.find('-'); dash2 != std::string_view::npos) digits = digits.substr(0, dash2);
+  if (digits.empty() || digits.size() > 12) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (v > 2147483647ULL) return std::nullopt;
+  return static_cast<std::uint32_t>(v);
+}
+
+}  // namespace cinesis::engine

@@ -1,0 +1,39 @@
+// Sequence numbers: 56-digit decimals laid out as Kinesis lays them out (see
+// docs/aws-behaviour.md and the table below), so clients can treat them as AWS ones and
+// the engine can tell which shard, and which incarnation of it, a number came from.
+//
+// 188 bits, most significant first:
+//   4  constant 2 | 36 shard creation time (s) | 4 low nibble of shard index |
+//   64 per-shard counter (top bit 0) | 8 zero | 36 record arrival time (s) |
+//   32 shard index | 4 version (2)
+// Within a shard numbers order by counter, so they strictly increase with each record.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cinesis::engine {
+
+struct SequenceFields {
+  std::uint64_t shard_created_s = 0;  // 36 bits
+  std::uint32_t shard_index = 0;
+  std::uint64_t counter = 0;          // 63 bits used
+  std::uint64_t record_time_s = 0;    // 36 bits
+};
+
+// Counter value of a closed shard's EndingSequenceNumber.
+inline constexpr std::uint64_t kEndCounter = 0x7fffffffffffffffULL;
+
+std::string EncodeSequence(const SequenceFields& f);
+// nullopt unless `text` is a well-formed version-2 sequence number.
+std::optional<SequenceFields> DecodeSequence(std::string_view text);
+
+// "shardId-000000000007"
+std::string ShardIdFor(std::uint32_t index);
+// Lenient parse, as the service does: the part after the first '-' (or the whole text)
+// must be a decimal 0..2147483647.
+std::optional<std::uint32_t> ParseShardId(std::string_view text);
+
+}  // namespace cinesis::engine

@@ -1,0 +1,86 @@
+#include "engine/token.h"
+
+#include <openssl/evp.h>
+
+#include <cstring>
+#include <memory>
+
+#include "common/base64.h"
+#include "common/random.h"
+
+namespace cinesis::engine {
+namespace {
+
+constexpr std::uint8_t kMagic[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+constexpr std::size_t kNonce = 12;
+constexpr std::size_t kTag = 16;
+
+struct CtxDeleter {
+  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+};
+
+EVP_CIPHER_CTX* ThreadCtx() {
+  thread_local std::unique_ptr<EVP_CIPHER_CTX, CtxDeleter> ctx(EVP_CIPHER_CTX_new());
+  return ctx.get();
+}
+
+const EVP_CIPHER* Aes256Gcm() {
+  static EVP_CIPHER* c = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  return c;
+}
+
+}  // namespace
+
+bool TokenReader::Raw(void* p, std::size_t n) {
+  if (in_.size() < n) return false;
+  std::memcpy(p, in_.data(), n);
+  in_.remove_prefix(n);
+  return true;
+}
+
+TokenSealer::TokenSealer() { RandomBytes(key_.data(), key_.size()); }
+
+std::string TokenSealer::Seal(std::string_view plaintext) const {
+  std::string raw(sizeof kMagic + kNonce + plaintext.size() + kTag, '\0');
+  auto* out = reinterpret_cast<unsigned char*>(raw.data());
+  std::memcpy(out, kMagic, sizeof kMagic);
+  unsigned char* nonce = out + sizeof kMagic;
+  RandomBytes(nonce, kNonce);
+  unsigned char* ct = nonce + kNonce;
+  EVP_CIPHER_CTX* ctx = ThreadCtx();
+  int len = 0;
+  EVP_EncryptInit_ex2(ctx, Aes256Gcm(), key_.data(), nonce, nullptr);
+  EVP_EncryptUpdate(ctx, ct, &len, reinterpret_cast<const unsigned char*>(plaintext.data()),
+                    static_cast<int>(plaintext.size()));
+  int fin = 0;
+  EVP_EncryptFinal_ex(ctx, ct + len, &fin);
+  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTag, ct + plaintext.size());
+  return Base64Encode(raw);
+}
+
+std::optional<std::string> TokenSealer::Open(std::string_view token) const {
+  std::string raw, why;
+  if (token.size() > 4096 || !Base64Decode(token, raw, why)) return std::nullopt;
+  if (raw.size() < sizeof kMagic + kNonce + kTag) return std::nullopt;
+  auto* in = reinterpret_cast<unsigned char*>(raw.data());
+  if (std::memcmp(in, kMagic, sizeof kMagic) != 0) return std::nullopt;
+  unsigned char* nonce = in + sizeof kMagic;
+  unsigned char* ct = nonce + kNonce;
+  const std::size_t ct_len = raw.size() - sizeof kMagic - kNonce - kTag;
+  std::string plain(ct_len, '\0');
+  EVP_CIPHER_CTX* ctx = ThreadCtx();
+  int len = 0;
+  if (EVP_DecryptInit_ex2(ctx, Aes256Gcm(), key_.data(), nonce, nullptr) != 1) return std::nullopt;
+  if (EVP_DecryptUpdate(ctx, reinterpret_cast<unsigned char*>(plain.data()), &len, ct,
+                        static_cast<int>(ct_len)) != 1) {
+    return std::nullopt;
+  }
+  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTag, ct + ct_len);
+  int fin = 0;
+  if (EVP_DecryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(plain.data()) + len, &fin) != 1) {
+    return std::nullopt;
+  }
+  return plain;
+}
+
+}  // namespace cinesis::engine

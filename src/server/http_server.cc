@@ -1,0 +1,229 @@
+#include "server/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/pipeline.h"
+#include "common/base64.h"
+#include "common/random.h"
+
+namespace cinesis::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+struct Shared {
+  Shared(ServerOptions o, api::KinesisService& s) : options(std::move(o)), service(s) {}
+  ServerOptions options;
+  api::KinesisService& service;
+  std::atomic<bool> stopping{false};
+};
+
+std::string_view Header(const http::request_header<>& h, std::string_view name) {
+  auto it = h.find(beast::string_view(name.data(), name.size()));
+  if (it == h.end()) return {};
+  return {it->value().data(), it->value().size()};
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<Shared> shared)
+      : stream_(std::move(socket)), shared_(std::move(shared)) {}
+
+  void Start() {
+    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::Read, shared_from_this()));
+  }
+
+ private:
+  void Read() {
+    if (shared_->stopping) return Close();
+    parser_.emplace();
+    parser_->body_limit(shared_->options.max_body_bytes);
+    parser_->header_limit(64 * 1024);
+    // The first read of a keep-alive connection may wait for the idle timeout; once a
+    // request starts, the whole request must arrive within the read timeout.
+    stream_.expires_after(first_request_ ? shared_->options.read_timeout : shared_->options.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, std::size_t) {
+    first_request_ = false;
+    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset) {
+      return Close();
+    }
+    if (ec == http::error::body_limit) return SendSimple(http::status::payload_too_large, false);
+    if (ec == beast::error::timeout) return Close();
+    if (ec) {
+      // A malformed request line or headers: answer 400 and close, as front ends do.
+      if (ec.category() == beast::error_code(http::error::bad_target).category()) {
+        return SendSimple(http::status::bad_request, false);
+      }
+      return Close();
+    }
+    Handle(parser_->release());
+  }
+
+  void Handle(http::request<http::string_body> req) {
+    api::WireRequest w;
+    w.method = std::string_view(req.method_string().data(), req.method_string().size());
+    w.target = Header(req, "X-Amz-Target");
+    w.content_type = Header(req, "Content-Type");
+    if (req.find(http::field::authorization) != req.end()) w.authorization = Header(req, "Authorization");
+    w.has_amz_date = req.find("X-Amz-Date") != req.end() || req.find(http::field::date) != req.end();
+    if (req.find(http::field::origin) != req.end()) w.origin = Header(req, "Origin");
+    w.cors_request_headers = Header(req, "Access-Control-Request-Headers");
+    w.cors_request_method = Header(req, "Access-Control-Request-Method");
+    std::string_view target(req.target().data(), req.target().size());
+    if (auto q = target.find('?'); q != std::string_view::npos) w.query = target.substr(q + 1);
+    w.body = req.body();
+
+    api::WireResponse r = api::HandleRequest(w, shared_->service);
+
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(req.version());
+    res->result(static_cast<unsigned>(r.status));
+    res->set("x-amzn-RequestId", RandomUuid());
+    std::uint8_t id2[72];
+    RandomBytes(id2, sizeof id2);
+    res->set("x-amz-id-2", Base64Encode(std::string_view(reinterpret_cast<const char*>(id2), sizeof id2)));
+    if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res->set(k, v);
+    res->body() = std::move(r.body);
+    res->keep_alive(req.keep_alive() && !shared_->stopping);
+    res->prepare_payload();
+    Write(std::move(res));
+  }
+
+  void SendSimple(http::status status, bool keep_alive) {
+    auto res = std::make_shared<http::response<http::string_body>>(status, 11);
+    res->set("x-amzn-RequestId", RandomUuid());
+    res->keep_alive(keep_alive);
+    res->prepare_payload();
+    Write(std::move(res));
+  }
+
+  void Write(std::shared_ptr<http::response<http::string_body>> res) {
+    stream_.expires_after(shared_->options.read_timeout);
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        if (ec || !res->keep_alive()) return self->Close();
+                        self->Read();
+                      });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::shared_ptr<Shared> shared_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  bool first_request_ = true;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(ServerOptions o, api::KinesisService& s, std::function<void()> t)
+      : threads(o.threads > 0 ? o.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))),
+        ioc(threads),
+        shared(std::make_shared<Shared>(std::move(o), s)),
+        acceptor(asio::make_strand(ioc)),
+        timer(ioc),
+        signals(ioc),
+        tick(std::move(t)) {}
+
+  void Accept() {
+    acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+      if (!ec) {
+        beast::error_code ignore;
+        socket.set_option(tcp::no_delay(true), ignore);
+        std::make_shared<Session>(std::move(socket), shared)->Start();
+      }
+      Accept();
+    });
+  }
+
+  void Tick() {
+    timer.expires_after(shared->options.tick_interval);
+    timer.async_wait([this](beast::error_code ec) {
+      if (ec || shared->stopping) return;
+      if (tick) tick();
+      Tick();
+    });
+  }
+
+  int threads;
+  asio::io_context ioc;
+  std::shared_ptr<Shared> shared;
+  tcp::acceptor acceptor;
+  asio::steady_timer timer;
+  asio::signal_set signals;
+  std::function<void()> tick;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+};
+
+HttpServer::HttpServer(ServerOptions options, api::KinesisService& service, std::function<void()> tick)
+    : impl_(std::make_unique<Impl>(std::move(options), service, std::move(tick))) {}
+
+HttpServer::~HttpServer() = default;
+
+Result<std::uint16_t> HttpServer::Listen() {
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(impl_->shared->options.host, ec);
+  if (ec) return Status(Code::kInvalidArgument, "bad --host: " + ec.message());
+  tcp::endpoint ep(addr, impl_->shared->options.port);
+  auto& a = impl_->acceptor;
+  if (a.open(ep.protocol(), ec); ec) return Status(Code::kIoError, "open: " + ec.message());
+  if (a.set_option(asio::socket_base::reuse_address(true), ec); ec) return Status(Code::kIoError, ec.message());
+  if (a.bind(ep, ec); ec) return Status(Code::kIoError, "bind " + impl_->shared->options.host + ":" +
+                                                              std::to_string(ep.port()) + ": " + ec.message());
+  if (a.listen(asio::socket_base::max_listen_connections, ec); ec) return Status(Code::kIoError, ec.message());
+  return a.local_endpoint().port();
+}
+
+void HttpServer::Run() {
+  impl_->Accept();
+  impl_->Tick();
+  std::vector<std::thread> pool;
+  for (int i = 1; i < impl_->threads; ++i) pool.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : pool) t.join();
+}
+
+void HttpServer::Stop() {
+  asio::post(impl_->ioc, [this] {
+    if (impl_->shared->stopping.exchange(true)) return;
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+    impl_->timer.cancel();
+    impl_->signals.cancel();
+    // Sessions notice `stopping` at their next read and close; idle keep-alive
+    // connections are closed when their read completes or times out. Give in-flight
+    // work a bounded grace period, then stop the loop.
+    auto grace = std::make_shared<asio::steady_timer>(impl_->ioc, std::chrono::milliseconds(200));
+    grace->async_wait([this, grace](beast::error_code) { impl_->ioc.stop(); });
+  });
+}
+
+void HttpServer::StopOnSignals() {
+  impl_->signals.add(SIGINT);
+  impl_->signals.add(SIGTERM);
+  impl_->signals.async_wait([this](beast::error_code ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {} received, shutting down", sig);
+    Stop();
+  });
+}
+
+}  // namespace cinesis::server

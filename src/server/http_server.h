@@ -1,0 +1,54 @@
+// The HTTP/1.1 front end: Boost.Beast over Asio. One strand per connection, a body limit
+// and a timeout on every read, keep-alive, a thread pool, graceful stop. It only turns
+// HTTP into api::WireRequest and back; all Kinesis behaviour lives below it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/service.h"
+#include "common/status.h"
+
+namespace cinesis::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 4567;          // 0: pick a free port
+  int threads = 0;                    // 0: one per core
+  std::size_t max_body_bytes = 32 << 20;
+  std::chrono::milliseconds read_timeout{30'000};  // per request, headers and body
+  std::chrono::milliseconds idle_timeout{120'000}; // keep-alive connection with no request
+  std::chrono::milliseconds tick_interval{100};    // housekeeping period
+};
+
+class HttpServer {
+ public:
+  // `service` must outlive the server. `tick` (optional) runs every tick_interval.
+  HttpServer(ServerOptions options, api::KinesisService& service, std::function<void()> tick = {});
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens; returns the bound port. Does not start threads.
+  Result<std::uint16_t> Listen();
+  // Runs the I/O threads; returns after Stop() once in-flight requests have finished.
+  void Run();
+  // Stops accepting, lets in-flight responses complete, then ends Run(). Thread-safe and
+  // async-signal-agnostic (call it from a signal handler installed via Asio).
+  void Stop();
+
+  // Installs SIGINT/SIGTERM handlers that call Stop().
+  void StopOnSignals();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cinesis::server

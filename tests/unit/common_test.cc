@@ -1,0 +1,3 @@
+#include <gtest/gtest.h>
+#include "common/base64.h"
+TEST(Base64, RoundTrip) { EXPECT_EQ(cinesis::Base64Encode("hello"), "aGVsbG8="); }
