@@ -6,8 +6,7 @@
 
 namespace cinesis::api {
 
-void JsonWriter::String(std::string_view s) {
-  Sep();
+void JsonWriter::Escaped(std::string_view s) {
   out_ += '"';
   static constexpr char kHex[] = "0123456789abcdef";
   std::size_t run = 0;

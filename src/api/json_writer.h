@@ -21,11 +21,14 @@ class JsonWriter {
   // Writes `"name":`; the next value call writes the value.
   void Key(std::string_view name) {
     Sep();
-    String(name);
+    Escaped(name);
     out_ += ':';
     first_ = true;  // suppress the separator before the value
   }
-  void String(std::string_view s);
+  void String(std::string_view s) {
+    Sep();
+    Escaped(s);
+  }
   void Base64(std::string_view bytes);
   void Int(std::int64_t v);
   void Bool(bool v) { Sep(); out_ += v ? "true" : "false"; }
@@ -33,6 +36,7 @@ class JsonWriter {
   void Timestamp(EpochMillis ms);
 
  private:
+  void Escaped(std::string_view s);
   void Sep() {
     if (!first_) out_ += ',';
     first_ = false;

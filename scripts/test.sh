@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Quick start, command 2: install what is missing, build with warnings as errors, run
+# every test (unit + integration with the AWS CLI and boto3), then build the unit tests
+# under AddressSanitizer + UndefinedBehaviorSanitizer and run them again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+jobs=$(nproc)
+
+cmake --preset debug
+cmake --build --preset debug -j "$jobs"
+ctest --preset debug -j "$jobs"
+
+cmake --preset asan
+cmake --build --preset asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --preset asan -j "$jobs"
