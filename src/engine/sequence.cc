@@ -93,7 +93,7 @@ std::optional<SequenceFields> DecodeSequence(std::string_view text) {
   // Exactly 188 significant bits with the leading nibble 2 and version 2.
   if (n.limb[2] >> 60 != 0) return std::nullopt;
   if (n.Bits(184, 4) != 2 || n.Bits(0, 4) != 2) return std::nullopt;
-  if (n.Bits(44, 8) != 0) return std::nullopt;
+  if (n.Bits(72, 8) != 0) return std::nullopt;
   SequenceFields f;
   f.shard_index = static_cast<std::uint32_t>(n.Bits(4, 32));
   f.record_time_s = n.Bits(36, 36);

@@ -1,3 +1,75 @@
 #include <gtest/gtest.h>
+
 #include "common/base64.h"
-TEST(Base64, RoundTrip) { EXPECT_EQ(cinesis::Base64Encode("hello"), "aGVsbG8="); }
+#include "common/hash_key.h"
+#include "common/status.h"
+
+namespace cinesis {
+namespace {
+
+std::string DecodeError(std::string_view in) {
+  std::string out, why;
+  EXPECT_FALSE(Base64Decode(in, out, why)) << in;
+  return why;
+}
+
+TEST(Base64, EncodesWithPadding) {
+  EXPECT_EQ(Base64Encode(""), "");
+  EXPECT_EQ(Base64Encode("f"), "Zg==");
+  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
+  EXPECT_EQ(Base64Encode(std::string("\0\xff\x10", 3)), "AP8Q");
+}
+
+TEST(Base64, RoundTripsEveryByteValueAndLength) {
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  for (std::size_t n = 0; n <= all.size(); n += 7) {
+    std::string in = all.substr(0, n), out, why;
+    ASSERT_TRUE(Base64Decode(Base64Encode(in), out, why)) << why;
+    EXPECT_EQ(out, in);
+  }
+}
+
+TEST(Base64, RejectsLengthNotMultipleOfFourWithServiceText) {
+  EXPECT_EQ(DecodeError("23456"), "Base64 encoded length is expected a multiple of 4 bytes but found: 5");
+}
+
+TEST(Base64, RejectsBadCharactersWithServiceText) {
+  EXPECT_EQ(DecodeError("=+/="), "Invalid Base64 character: '='");
+  EXPECT_EQ(DecodeError("ab!d"), "Invalid Base64 character: '!'");
+  EXPECT_EQ(DecodeError("AB==CD=="), "Invalid Base64 character: '='");
+}
+
+TEST(Base64, RejectsNonCanonicalLastCharacter) {
+  EXPECT_EQ(DecodeError("+/+="), "Invalid last non-pad Base64 character dectected");
+  EXPECT_EQ(DecodeError("===="), "Invalid last non-pad Base64 character dectected");
+}
+
+TEST(HashKey, DecimalRoundTripAtTheEdges) {
+  EXPECT_EQ(ToDecimal(0), "0");
+  EXPECT_EQ(ToDecimal(HashKey::Max().value), "340282366920938463463374607431768211455");
+  EXPECT_EQ(ParseDecimal128("340282366920938463463374607431768211455"), HashKey::Max().value);
+  EXPECT_FALSE(ParseDecimal128("340282366920938463463374607431768211456").has_value());
+  EXPECT_FALSE(ParseDecimal128("").has_value());
+  EXPECT_FALSE(ParseDecimal128("12a").has_value());
+}
+
+TEST(HashKey, Md5IsReadBigEndian) {
+  // MD5("") = d41d8cd98f00b204e9800998ecf8427e
+  EXPECT_EQ(ToString(Md5HashKey("")), "281949768489412648962353822266799178366");
+  // MD5("a") = 0cc175b9c0f1b6a831c399e269772661
+  EXPECT_EQ(ToString(Md5HashKey("a")), "16955237001963240173058271559858726497");
+}
+
+TEST(Status, CodesCarryKinesisNamesAndRetriability) {
+  Status s(Code::kProvisionedThroughputExceeded, "slow down");
+  EXPECT_EQ(s.name(), "ProvisionedThroughputExceededException");
+  EXPECT_TRUE(s.retriable());
+  EXPECT_FALSE(Status(Code::kResourceNotFound, "").retriable());
+  EXPECT_EQ(CodeFromName("com.amazon.coral#ResourceInUseException"), Code::kResourceInUse);
+  EXPECT_EQ(s.ToString(), "ProvisionedThroughputExceededException: slow down");
+}
+
+}  // namespace
+}  // namespace cinesis

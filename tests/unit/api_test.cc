@@ -1,0 +1,239 @@
+// The wire pipeline and model-driven validation, driven through api::HandleRequest with
+// the real engine behind it (in-memory storage, manual clock).
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "api/pipeline.h"
+#include "common/base64.h"
+#include "engine/engine.h"
+
+namespace cinesis {
+namespace {
+
+constexpr char kAuth[] =
+    "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/kinesis/aws4_request, "
+    "SignedHeaders=host;x-amz-date, Signature=abc";
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  PipelineTest() : engine_(Options(), storage::NewMemoryStorage()) {}
+  engine::EngineOptions Options() {
+    engine::EngineOptions o;
+    o.clock = &clock_;
+    o.create_stream_ms = 0;
+    o.delete_stream_ms = 0;
+    return o;
+  }
+
+  api::WireResponse Call(std::string_view op, std::string_view body,
+                         std::string_view content_type = "application/x-amz-json-1.1") {
+    target_ = "Kinesis_20131202." + std::string(op);
+    api::WireRequest r;
+    r.method = "POST";
+    r.target = target_;
+    r.content_type = content_type;
+    r.authorization = kAuth;
+    r.has_amz_date = true;
+    r.body = body;
+    return api::HandleRequest(r, engine_);
+  }
+  static boost::json::object Json(const api::WireResponse& r) {
+    return boost::json::parse(r.body).as_object();
+  }
+  static std::string Type(const api::WireResponse& r) {
+    return std::string(Json(r).at("__type").as_string());
+  }
+  static std::string Message(const api::WireResponse& r) {
+    auto o = Json(r);
+    if (auto* m = o.if_contains("message")) return std::string(m->as_string());
+    if (auto* m = o.if_contains("Message")) return std::string(m->as_string());
+    return {};
+  }
+
+  ManualClock clock_;
+  engine::Engine engine_;
+  std::string target_;
+};
+
+TEST_F(PipelineTest, NonPostIsAccessDeniedXml) {
+  api::WireRequest r;
+  r.method = "GET";
+  auto res = api::HandleRequest(r, engine_);
+  EXPECT_EQ(res.status, 403);
+  EXPECT_EQ(res.body,
+            "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be "
+            "authorized</Message>\n</AccessDeniedException>\n");
+}
+
+TEST_F(PipelineTest, EmptyBodyIsSerializationForKnownTargetElseUnknownOperation) {
+  auto res = Call("ListStreams", "");
+  EXPECT_EQ(res.status, 400);
+  EXPECT_EQ(res.body, R"({"__type":"SerializationException"})");
+  res = Call("NoSuchOp", "");
+  EXPECT_EQ(res.body, R"({"__type":"UnknownOperationException"})");
+}
+
+TEST_F(PipelineTest, WrongContentTypeWithBodyIs404UnknownOperation) {
+  auto res = Call("ListStreams", "{}", "text/plain");
+  EXPECT_EQ(res.status, 404);
+  EXPECT_EQ(res.body, "<UnknownOperationException/>\n");
+}
+
+TEST_F(PipelineTest, BodyThatIsNotAnObjectIsSerializationException) {
+  for (std::string_view body : {"[]", "nul", "{\"a\":", "\"x\"", "12"}) {
+    auto res = Call("ListStreams", body);
+    EXPECT_EQ(res.status, 400) << body;
+    EXPECT_EQ(res.body, R"({"__type":"SerializationException"})") << body;
+  }
+}
+
+TEST_F(PipelineTest, DeeplyNestedJsonIsRejectedNotOverflowed) {
+  std::string body = "{\"Limit\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  auto res = Call("ListStreams", body);
+  EXPECT_EQ(res.status, 400);
+}
+
+TEST_F(PipelineTest, UnknownOperationAfterBodyParse) {
+  auto res = Call("Nope", "{}");
+  EXPECT_EQ(Type(res), "UnknownOperationException");
+}
+
+TEST_F(PipelineTest, AuthPresenceIsChecked) {
+  api::WireRequest r;
+  r.method = "POST";
+  r.target = "Kinesis_20131202.ListStreams";
+  r.content_type = "application/x-amz-json-1.1";
+  r.body = "{}";
+  auto res = api::HandleRequest(r, engine_);
+  EXPECT_EQ(Type(res), "MissingAuthenticationTokenException");
+  EXPECT_EQ(Message(res), "Missing Authentication Token");
+
+  r.authorization = "AWS4-HMAC-SHA256 Credential=a/b";
+  res = api::HandleRequest(r, engine_);
+  EXPECT_EQ(Type(res), "IncompleteSignatureException");
+  EXPECT_EQ(Message(res),
+            "Authorization header requires 'Signature' parameter. Authorization header requires "
+            "'SignedHeaders' parameter. Authorization header requires existence of either a 'X-Amz-Date' "
+            "or a 'Date' header. Authorization=AWS4-HMAC-SHA256 Credential=a/b");
+
+  r.query = "X-Amz-Algorithm=AWS4-HMAC-SHA256";
+  res = api::HandleRequest(r, engine_);
+  EXPECT_EQ(Type(res), "InvalidSignatureException");
+}
+
+TEST_F(PipelineTest, TypeErrorsUseJavaTexts) {
+  struct Case {
+    std::string_view op, body, message;
+  };
+  for (const Case& c : std::initializer_list<Case>{
+           {"CreateStream", R"({"StreamName":"a","ShardCount":"1"})",
+            "class java.lang.String can not be converted to an Integer"},
+           {"CreateStream", R"({"StreamName":true})", "class java.lang.Boolean can not be converted to an String"},
+           {"CreateStream", R"({"StreamName":12})",
+            "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an String"},
+           {"CreateStream", R"({"StreamName":{}})", "Start of structure or map found where not expected."},
+           {"CreateStream", R"({"StreamName":[]})", "Start of list found where not expected"},
+           {"PutRecords", R"({"Records":3})", "Expected list or null"},
+           {"PutRecord", R"({"Data":"23456"})",
+            "'23456' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but "
+            "found: 5"},
+           {"GetShardIterator", R"({"Timestamp":"x"})",
+            "class java.lang.String can not be converted to milliseconds since epoch"},
+       }) {
+    auto res = Call(c.op, c.body);
+    EXPECT_EQ(Type(res), "SerializationException") << c.body;
+    EXPECT_EQ(Json(res).at("Message").as_string(), c.message) << c.body;
+  }
+}
+
+TEST_F(PipelineTest, ValidationReportsEveryFailedConstraint) {
+  auto res = Call("CreateStream", R"({"StreamName":"","ShardCount":0})");
+  EXPECT_EQ(Type(res), "ValidationException");
+  EXPECT_EQ(Message(res),
+            "3 validation errors detected: Value '' at 'streamName' failed to satisfy constraint: Member must "
+            "satisfy regular expression pattern: [a-zA-Z0-9_.-]+; Value '' at 'streamName' failed to satisfy "
+            "constraint: Member must have length greater than or equal to 1; Value '0' at 'shardCount' failed "
+            "to satisfy constraint: Member must have value greater than or equal to 1");
+}
+
+TEST_F(PipelineTest, MissingRequiredMemberIsNotNull) {
+  auto res = Call("GetRecords", "{}");
+  EXPECT_EQ(Message(res),
+            "1 validation error detected: Value null at 'shardIterator' failed to satisfy constraint: Member "
+            "must not be null");
+}
+
+TEST_F(PipelineTest, NestedPathsAndEnums) {
+  std::string body = R"({"StreamName":"s","Records":[{"PartitionKey":"","Data":""}]})";
+  auto res = Call("PutRecords", body);
+  EXPECT_EQ(Message(res),
+            "1 validation error detected: Value '' at 'records.1.member.partitionKey' failed to satisfy "
+            "constraint: Member must have length greater than or equal to 1");
+  res = Call("GetShardIterator", R"({"StreamName":"s","ShardId":"0","ShardIteratorType":"X"})");
+  EXPECT_EQ(Message(res),
+            "1 validation error detected: Value 'X' at 'shardIteratorType' failed to satisfy constraint: Member "
+            "must satisfy enum value set: [AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, "
+            "AT_TIMESTAMP]");
+}
+
+TEST_F(PipelineTest, AtMostTenValidationErrors) {
+  std::string body = R"({"StreamName":"s","Records":[)";
+  for (int i = 0; i < 20; ++i) body += std::string(i ? "," : "") + R"({"PartitionKey":"","Data":""})";
+  body += "]}";
+  auto res = Call("PutRecords", body);
+  EXPECT_EQ(Message(res).rfind("10 validation errors detected: ", 0), 0U);
+}
+
+TEST_F(PipelineTest, NumbersAreTruncatedAndClampedAsTheServiceDoes) {
+  auto res = Call("ListStreams", R"({"Limit":0.9})");
+  EXPECT_EQ(Message(res),
+            "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have "
+            "value greater than or equal to 1");
+  res = Call("ListStreams", R"({"Limit":1e30})");
+  EXPECT_EQ(Message(res),
+            "1 validation error detected: Value '2147483647' at 'limit' failed to satisfy constraint: Member "
+            "must have value less than or equal to 10000");
+}
+
+TEST_F(PipelineTest, UnknownMembersAndNullsAreIgnored) {
+  auto res = Call("ListStreams", R"({"Whatever":1,"Limit":null})");
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(Json(res).at("StreamNames").as_array().size(), 0U);
+}
+
+TEST_F(PipelineTest, OperationsWithoutOutputAnswerEmptyBody) {
+  auto res = Call("CreateStream", R"({"StreamName":"s","ShardCount":1})");
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(res.body, "");
+}
+
+TEST_F(PipelineTest, OversizedRecordIsAValidationErrorWithTheRecordedText) {
+  ASSERT_EQ(Call("CreateStream", R"({"StreamName":"s","ShardCount":1})").status, 200);
+  const std::string data = Base64Encode(std::string((1 << 20) + 1, 'x'));
+  auto res = Call("PutRecord", R"({"StreamName":"s","PartitionKey":"k","Data":")" + data + "\"}");
+  EXPECT_EQ(Type(res), "ValidationException");
+  EXPECT_EQ(Message(res),
+            "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=1048577 cap=1048577]' at "
+            "'data' failed to satisfy constraint: Member must have length less than or equal to 1048576");
+  // Exactly 1 MiB is accepted.
+  const std::string max = Base64Encode(std::string(1 << 20, 'x'));
+  res = Call("PutRecord", R"({"StreamName":"s","PartitionKey":"k","Data":")" + max + "\"}");
+  EXPECT_EQ(res.status, 200) << res.body;
+}
+
+TEST_F(PipelineTest, CorsPreflight) {
+  api::WireRequest r;
+  r.method = "OPTIONS";
+  r.origin = "http://example";
+  r.cors_request_headers = "x-amz-target";
+  r.cors_request_method = "POST";
+  auto res = api::HandleRequest(r, engine_);
+  EXPECT_EQ(res.status, 200);
+  bool allow_origin = false;
+  for (auto& [k, v] : res.headers) allow_origin |= (k == "Access-Control-Allow-Origin" && v == "*");
+  EXPECT_TRUE(allow_origin);
+}
+
+}  // namespace
+}  // namespace cinesis

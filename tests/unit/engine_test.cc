@@ -1,0 +1,327 @@
+// Engine semantics: hash ranges, routing, sequence numbers, iterators, lifecycle.
+#include <gtest/gtest.h>
+
+#include "common/hash_key.h"
+#include "engine/engine.h"
+#include "engine/sequence.h"
+#include "engine/token.h"
+
+namespace cinesis::engine {
+namespace {
+
+TEST(Sequence, EncodesFiftySixDigitsAndRoundTrips) {
+  SequenceFields f{1'700'000'000, 7, 12345, 1'700'000'100};
+  std::string s = EncodeSequence(f);
+  EXPECT_EQ(s.size(), 56U);
+  auto d = DecodeSequence(s);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->shard_created_s, f.shard_created_s);
+  EXPECT_EQ(d->shard_index, f.shard_index);
+  EXPECT_EQ(d->counter, f.counter);
+  EXPECT_EQ(d->record_time_s, f.record_time_s);
+}
+
+TEST(Sequence, DecodesTheAwsDocumentationExample) {
+  auto d = DecodeSequence("49546986683135544286507457936321625675700192471156785154");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->shard_index, 0U);
+  EXPECT_EQ(d->counter, 469U);
+  EXPECT_EQ(d->shard_created_s, 1421279230U);  // 2015-01-14 23:47:10 UTC
+  EXPECT_EQ(d->record_time_s, 1421279386U);    // 2015-01-14 23:49:46 UTC
+}
+
+TEST(Sequence, StrictlyIncreasingWithCounterWhateverTheTime) {
+  std::string prev = EncodeSequence({1'700'000'000, 3, 1, 1'700'000'999});
+  for (std::uint64_t c = 2; c < 2000; c += 37) {
+    std::string next = EncodeSequence({1'700'000'000, 3, c, 1'700'000'000});
+    ASSERT_EQ(next.size(), prev.size());
+    EXPECT_LT(prev, next);  // same length: lexical order is numeric order
+    prev = next;
+  }
+}
+
+TEST(Sequence, RejectsMalformedNumbers) {
+  for (std::string_view s : {"", "0", "1", "12a", "21269319989900637946712965403778482371",
+                             "99999999999999999999999999999999999999999999999999999999",
+                             "49546986683135544286507457936321625675700192471156785155"}) {
+    EXPECT_FALSE(DecodeSequence(s).has_value()) << s;
+  }
+}
+
+TEST(ShardId, LenientParsingAsTheServiceDoes) {
+  EXPECT_EQ(ParseShardId("shardId-000000000005"), 5U);
+  EXPECT_EQ(ParseShardId("shardId-0"), 0U);
+  EXPECT_EQ(ParseShardId("7"), 7U);
+  EXPECT_FALSE(ParseShardId("shardId-").has_value());
+  EXPECT_FALSE(ParseShardId("shardId-2147483648").has_value());
+  EXPECT_FALSE(ParseShardId("abc").has_value());
+  EXPECT_EQ(ShardIdFor(12), "shardId-000000000012");
+}
+
+TEST(Token, SealedTokensOpenOnlyWithTheirKeyAndUntampered) {
+  TokenSealer a, b;
+  std::string t = a.Seal("payload");
+  EXPECT_EQ(t.rfind("AAAAAAAAAAE", 0), 0U);
+  EXPECT_EQ(a.Open(t), "payload");
+  EXPECT_FALSE(b.Open(t).has_value());
+  for (std::size_t i = 12; i < t.size() - 2; ++i) {
+    std::string bad = t;
+    bad[i] = bad[i] == 'A' ? 'B' : 'A';
+    EXPECT_FALSE(a.Open(bad).has_value()) << i;
+  }
+  EXPECT_FALSE(a.Open("").has_value());
+  EXPECT_FALSE(a.Open("not base64!").has_value());
+  EXPECT_FALSE(a.Open(std::string(512, 'A')).has_value());
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  EngineTest() : engine_(Options(), storage::NewMemoryStorage()) {}
+  EngineOptions Options() {
+    EngineOptions o;
+    o.clock = &clock_;
+    o.create_stream_ms = 500;
+    o.delete_stream_ms = 500;
+    return o;
+  }
+  void Create(const std::string& name, int shards) {
+    ASSERT_TRUE(engine_.CreateStream({name, shards, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+    clock_.Advance(500);
+  }
+  std::vector<api::Shard> Shards(const std::string& name) {
+    auto d = engine_.DescribeStream({{name, std::nullopt}, std::nullopt, std::nullopt});
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    return d->stream_description.shards;
+  }
+  std::string Iterator(const std::string& name, const std::string& shard, api::ShardIteratorType type,
+                       std::optional<std::string> seq = std::nullopt, std::optional<EpochMillis> ts = std::nullopt) {
+    auto r = engine_.GetShardIterator({{name, std::nullopt}, shard, type, std::move(seq), ts});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->shard_iterator : "";
+  }
+  api::PutRecordOutput Put(const std::string& name, const std::string& pk, const std::string& data) {
+    auto r = engine_.PutRecord({{name, std::nullopt}, data, pk, std::nullopt, std::nullopt});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r.value() : api::PutRecordOutput{};
+  }
+
+  ManualClock clock_;
+  Engine engine_;
+};
+
+TEST_F(EngineTest, HashRangesSplitEvenlyAsAws) {
+  Create("three", 3);
+  auto s = Shards("three");
+  ASSERT_EQ(s.size(), 3U);
+  EXPECT_EQ(s[0].hash_key_range.starting_hash_key, "0");
+  EXPECT_EQ(s[0].hash_key_range.ending_hash_key, "113427455640312821154458202477256070484");
+  EXPECT_EQ(s[1].hash_key_range.starting_hash_key, "113427455640312821154458202477256070485");
+  EXPECT_EQ(s[1].hash_key_range.ending_hash_key, "226854911280625642308916404954512140969");
+  EXPECT_EQ(s[2].hash_key_range.starting_hash_key, "226854911280625642308916404954512140970");
+  EXPECT_EQ(s[2].hash_key_range.ending_hash_key, "340282366920938463463374607431768211455");
+  Create("two", 2);
+  EXPECT_EQ(Shards("two")[1].hash_key_range.starting_hash_key, "170141183460469231731687303715884105728");
+  Create("one", 1);
+  EXPECT_EQ(Shards("one")[0].hash_key_range.ending_hash_key, "340282366920938463463374607431768211455");
+}
+
+TEST_F(EngineTest, StatusGoesCreatingToActiveOnTheInjectedClock) {
+  ASSERT_TRUE(engine_.CreateStream({"s", 2, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  auto d = engine_.DescribeStream({{"s", std::nullopt}, std::nullopt, std::nullopt});
+  EXPECT_EQ(d->stream_description.stream_status, api::StreamStatus::kCreating);
+  EXPECT_TRUE(d->stream_description.shards.empty());
+  auto put = engine_.PutRecord({{"s", std::nullopt}, "x", "k", std::nullopt, std::nullopt});
+  EXPECT_EQ(put.status().code(), Code::kResourceNotFound);
+  clock_.Advance(499);
+  EXPECT_EQ(engine_.DescribeStream({{"s", std::nullopt}, std::nullopt, std::nullopt})->stream_description.stream_status,
+            api::StreamStatus::kCreating);
+  clock_.Advance(1);
+  EXPECT_EQ(engine_.DescribeStream({{"s", std::nullopt}, std::nullopt, std::nullopt})->stream_description.stream_status,
+            api::StreamStatus::kActive);
+}
+
+TEST_F(EngineTest, DeleteGoesThroughDeletingThenNotFound) {
+  Create("s", 1);
+  ASSERT_TRUE(engine_.DeleteStream({{"s", std::nullopt}, false}).ok());
+  EXPECT_EQ(engine_.DescribeStream({{"s", std::nullopt}, std::nullopt, std::nullopt})->stream_description.stream_status,
+            api::StreamStatus::kDeleting);
+  clock_.Advance(500);
+  auto d = engine_.DescribeStream({{"s", std::nullopt}, std::nullopt, std::nullopt});
+  EXPECT_EQ(d.status().code(), Code::kResourceNotFound);
+  EXPECT_EQ(d.status().message(), "Stream s under account 000000000000 not found.");
+}
+
+TEST_F(EngineTest, RoutesByMd5AndExplicitHashKey) {
+  Create("s", 4);
+  auto shards = Shards("s");
+  for (const std::string pk : {"a", "b", "c", "partition-7", "\xe2\x82\xac"}) {
+    auto out = Put("s", pk, "d");
+    HashKey k = Md5HashKey(pk);
+    for (const auto& sh : shards) {
+      if (k.value >= *ParseDecimal128(sh.hash_key_range.starting_hash_key) &&
+          k.value <= *ParseDecimal128(sh.hash_key_range.ending_hash_key)) {
+        EXPECT_EQ(out.shard_id, sh.shard_id) << pk;
+      }
+    }
+  }
+  auto r = engine_.PutRecord({{"s", std::nullopt}, "d", "k", "340282366920938463463374607431768211455", std::nullopt});
+  EXPECT_EQ(r->shard_id, "shardId-000000000003");
+  r = engine_.PutRecord({{"s", std::nullopt}, "d", "k", "340282366920938463463374607431768211456", std::nullopt});
+  EXPECT_EQ(r.status().message(),
+            "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was "
+            "340282366920938463463374607431768211456");
+}
+
+TEST_F(EngineTest, PutRecordsKeepsRequestOrderAndPerShardOrder) {
+  Create("s", 3);
+  api::PutRecordsInput in{{"s", std::nullopt}, {}};
+  for (int i = 0; i < 500; ++i) in.records.push_back({std::to_string(i), std::nullopt, "pk" + std::to_string(i % 17)});
+  auto out = engine_.PutRecords(in);
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->records.size(), 500U);
+  EXPECT_EQ(out->failed_record_count, 0);
+  std::map<std::string, std::string> last;
+  for (const auto& r : out->records) {
+    ASSERT_TRUE(r.sequence_number && r.shard_id);
+    auto& prev = last[*r.shard_id];
+    EXPECT_LT(prev, *r.sequence_number);
+    prev = *r.sequence_number;
+  }
+  // Reading shard by shard returns each record once, in request order within the shard.
+  std::size_t total = 0;
+  for (const auto& sh : Shards("s")) {
+    auto it = Iterator("s", sh.shard_id, api::ShardIteratorType::kTrimHorizon);
+    auto got = engine_.GetRecords({it, std::nullopt, std::nullopt});
+    ASSERT_TRUE(got.ok());
+    int prev = -1;
+    for (const auto& rec : got->records) {
+      EXPECT_LT(prev, std::stoi(rec.data));
+      prev = std::stoi(rec.data);
+    }
+    total += got->records.size();
+  }
+  EXPECT_EQ(total, 500U);
+}
+
+TEST_F(EngineTest, EveryIteratorType) {
+  Create("s", 1);
+  const std::string shard = "shardId-000000000000";
+  EpochMillis before = clock_.NowMillis();
+  clock_.Advance(1000);
+  auto a = Put("s", "k", "a");
+  clock_.Advance(1000);
+  EpochMillis mid = clock_.NowMillis();
+  auto b = Put("s", "k", "b");
+  auto c = Put("s", "k", "c");
+  auto read = [&](const std::string& it) {
+    std::string s;
+    for (const auto& r : engine_.GetRecords({it, std::nullopt, std::nullopt})->records) s += r.data;
+    return s;
+  };
+  using T = api::ShardIteratorType;
+  EXPECT_EQ(read(Iterator("s", shard, T::kTrimHorizon)), "abc");
+  std::string latest = Iterator("s", shard, T::kLatest);
+  EXPECT_EQ(read(Iterator("s", shard, T::kAtSequenceNumber, b.sequence_number)), "bc");
+  EXPECT_EQ(read(Iterator("s", shard, T::kAfterSequenceNumber, b.sequence_number)), "c");
+  EXPECT_EQ(read(Iterator("s", shard, T::kAtSequenceNumber, Shards("s")[0].sequence_number_range.starting_sequence_number)), "abc");
+  EXPECT_EQ(read(Iterator("s", shard, T::kAtTimestamp, std::nullopt, before)), "abc");
+  EXPECT_EQ(read(Iterator("s", shard, T::kAtTimestamp, std::nullopt, mid)), "bc");
+  EXPECT_EQ(read(latest), "");
+  Put("s", "k", "d");
+  EXPECT_EQ(read(latest), "d");
+  auto future = engine_.GetShardIterator({{"s", std::nullopt}, shard, T::kAtTimestamp, std::nullopt, clock_.NowMillis() + 5000});
+  EXPECT_EQ(future.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(future.status().message().rfind("The timestampInMillis parameter cannot be greater than the currentTimestampInMillis.", 0), 0U);
+  (void)a;
+  (void)c;
+}
+
+TEST_F(EngineTest, SequenceNumbersFromAnotherShardOrStreamAreRejected) {
+  Create("s", 2);
+  Create("t", 2);
+  auto rec = engine_.PutRecord({{"s", std::nullopt}, "x", "k", "0", std::nullopt});
+  ASSERT_EQ(rec->shard_id, "shardId-000000000000");
+  auto r = engine_.GetShardIterator({{"s", std::nullopt}, "shardId-000000000001", api::ShardIteratorType::kAtSequenceNumber, rec->sequence_number, std::nullopt});
+  EXPECT_EQ(r.status().message(), "Invalid StartingSequenceNumber. It encodes shardId-000000000000, while it was used in a call to a shard with shardId-000000000001");
+  r = engine_.GetShardIterator({{"s", std::nullopt}, "shardId-000000000000", api::ShardIteratorType::kTrimHorizon, rec->sequence_number, std::nullopt});
+  EXPECT_EQ(r.status().message(), "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified TRIM_HORIZON and also a StartingSequenceNumber.");
+  r = engine_.GetShardIterator({{"s", std::nullopt}, "shardId-000000000000", api::ShardIteratorType::kAtSequenceNumber, "123", std::nullopt});
+  EXPECT_EQ(r.status().message(), "StartingSequenceNumber 123 used in GetShardIterator on shard shardId-000000000000 in stream s under account 000000000000 is invalid.");
+  r = engine_.GetShardIterator({{"s", std::nullopt}, "shardId-000000000009", api::ShardIteratorType::kLatest, std::nullopt, std::nullopt});
+  EXPECT_EQ(r.status().message(), "Shard shardId-000000000009 in stream s under account 000000000000 does not exist");
+  r = engine_.GetShardIterator({{"s", std::nullopt}, "bogus", api::ShardIteratorType::kLatest, std::nullopt, std::nullopt});
+  EXPECT_EQ(r.status().message(), "Could not find shard bogus in stream s under account 000000000000.");
+}
+
+TEST_F(EngineTest, IteratorsExpireAfterFiveMinutesOnTheInjectedClock) {
+  Create("s", 1);
+  std::string it = Iterator("s", "shardId-000000000000", api::ShardIteratorType::kLatest);
+  clock_.Advance(300'000);
+  EXPECT_TRUE(engine_.GetRecords({it, std::nullopt, std::nullopt}).ok());
+  clock_.Advance(1);
+  auto r = engine_.GetRecords({it, std::nullopt, std::nullopt});
+  EXPECT_EQ(r.status().code(), Code::kExpiredIterator);
+  EXPECT_NE(r.status().message().find("which is further in the future than the tolerated delay of 300000 milliseconds."), std::string::npos);
+  EXPECT_EQ(engine_.GetRecords({"AAAAAAAAAAEgarbage", std::nullopt, std::nullopt}).status().message(), "Invalid ShardIterator.");
+}
+
+TEST_F(EngineTest, IteratorOfADeletedAndRecreatedStreamIsNotServed) {
+  Create("s", 1);
+  std::string it = Iterator("s", "shardId-000000000000", api::ShardIteratorType::kLatest);
+  ASSERT_TRUE(engine_.DeleteStream({{"s", std::nullopt}, false}).ok());
+  clock_.Advance(500);
+  engine_.Tick();
+  Create("s", 1);
+  EXPECT_EQ(engine_.GetRecords({it, std::nullopt, std::nullopt}).status().code(), Code::kResourceNotFound);
+}
+
+TEST_F(EngineTest, ListShardsPagesWithTokensAndFilters) {
+  Create("s", 5);
+  api::ListShardsInput in;
+  in.stream.stream_name = "s";
+  in.max_results = 2;
+  std::vector<std::string> ids;
+  auto page = engine_.ListShards(in);
+  ASSERT_TRUE(page.ok());
+  while (true) {
+    for (const auto& s : page->shards) ids.push_back(s.shard_id);
+    if (!page->next_token) break;
+    api::ListShardsInput next;
+    next.next_token = page->next_token;
+    next.max_results = 2;
+    page = engine_.ListShards(next);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+  }
+  EXPECT_EQ(ids.size(), 5U);
+  api::ListShardsInput after;
+  after.stream.stream_name = "s";
+  after.shard_filter = api::ShardFilter{api::ShardFilterType::kAfterShardId, "shardId-000000000002", std::nullopt};
+  EXPECT_EQ(engine_.ListShards(after)->shards.size(), 2U);
+  api::ListShardsInput both;
+  both.stream.stream_name = "s";
+  both.next_token = "x";
+  EXPECT_EQ(engine_.ListShards(both).status().message(), "NextToken and StreamName cannot be provided together.");
+  EXPECT_EQ(engine_.ListShards({}).status().message(), "Either NextToken or StreamName should be provided.");
+}
+
+TEST_F(EngineTest, StreamArnAddressesTheStream) {
+  Create("s", 1);
+  auto d = engine_.DescribeStreamSummary({{std::nullopt, "arn:aws:kinesis:us-east-1:000000000000:stream/s"}});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->stream_description_summary.open_shard_count, 1);
+  auto other = engine_.DescribeStreamSummary({{std::nullopt, "arn:aws:kinesis:eu-west-1:000000000000:stream/s"}});
+  EXPECT_EQ(other.status().code(), Code::kResourceNotFound);
+}
+
+TEST_F(EngineTest, ListStreamsPagesInNameOrder) {
+  for (const char* n : {"c", "a", "b"}) Create(n, 1);
+  auto page = engine_.ListStreams({1, std::nullopt, std::nullopt});
+  EXPECT_EQ(page->stream_names, std::vector<std::string>{"a"});
+  EXPECT_TRUE(page->has_more_streams);
+  auto rest = engine_.ListStreams({std::nullopt, std::nullopt, page->next_token});
+  EXPECT_EQ(rest->stream_names, (std::vector<std::string>{"b", "c"}));
+  EXPECT_FALSE(rest->has_more_streams);
+}
+
+}  // namespace
+}  // namespace cinesis::engine
