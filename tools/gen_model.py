@@ -19,6 +19,13 @@ SERVICE_SIDE = {
 }
 
 
+# Enum value sets in the order the service prints them in ValidationException texts
+# (recorded against AWS; the model lists them in another order).
+ENUM_ORDER = {
+    "ShardIteratorType": ["AFTER_SEQUENCE_NUMBER", "LATEST", "AT_TIMESTAMP", "AT_SEQUENCE_NUMBER", "TRIM_HORIZON"],
+}
+
+
 def main():
     src = json.load(open(sys.argv[1]))
     out = {"metadata": {k: src["metadata"][k] for k in ("apiVersion", "targetPrefix", "jsonVersion")},
@@ -50,6 +57,9 @@ def main():
         elif sh["type"] == "map":
             s["key"] = sh["key"]["shape"]
             s["value"] = sh["value"]["shape"]
+        if name in ENUM_ORDER:
+            assert sorted(ENUM_ORDER[name]) == sorted(s["enum"]), name
+            s["enum"] = ENUM_ORDER[name]
         out["shapes"][name] = s
     json.dump(out, sys.stdout, indent=None, separators=(",", ":"), sort_keys=False)
     sys.stdout.write("\n")

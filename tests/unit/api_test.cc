@@ -173,8 +173,8 @@ TEST_F(PipelineTest, NestedPathsAndEnums) {
   res = Call("GetShardIterator", R"({"StreamName":"s","ShardId":"0","ShardIteratorType":"X"})");
   EXPECT_EQ(Message(res),
             "1 validation error detected: Value 'X' at 'shardIteratorType' failed to satisfy constraint: Member "
-            "must satisfy enum value set: [AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, "
-            "AT_TIMESTAMP]");
+            "must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_TIMESTAMP, AT_SEQUENCE_NUMBER, "
+            "TRIM_HORIZON]");
 }
 
 TEST_F(PipelineTest, AtMostTenValidationErrors) {
