@@ -96,6 +96,11 @@ Status ListShardsTokenAndExclusiveStart() {
 Status InvalidNextToken() { return InvalidArg("Invalid NextToken."); }
 Status ExpiredNextToken() { return {Code::kExpiredNextToken, "The NextToken has expired."}; }
 Status RecordsSizeExceeded() { return InvalidArg("Records size exceeds 5 MB limit"); }
+Status RecordTooLarge(std::size_t size, std::int64_t limit, std::string_view stream, const AccountScope& a) {
+  return InvalidArg("Record size (data blob plus partition key) of " + std::to_string(size) +
+                    " bytes exceeds the maximum record size of " + std::to_string(limit) + " bytes for stream " +
+                    std::string(stream) + Under(a) + ".");
+}
 Status StreamNameArnMismatch() {
   return InvalidArg("StreamARN and StreamName do not refer to the same stream.");
 }

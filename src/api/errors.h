@@ -48,6 +48,9 @@ Status ListShardsTokenAndExclusiveStart();
 Status InvalidNextToken();
 Status ExpiredNextToken();
 Status RecordsSizeExceeded();
+// Data plus partition key over the stream's maximum record size (data alone over it is a
+// ValidationException on the Data member).
+Status RecordTooLarge(std::size_t size, std::int64_t limit, std::string_view stream, const AccountScope& a);
 Status StreamNameArnMismatch();
 Status StreamNameOrArnRequired();
 Status ShardLimitExceeded(const AccountScope& a, int current, int limit, int additional);

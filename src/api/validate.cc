@@ -322,6 +322,9 @@ void CheckMember(const Shape& shape, const json::value* v, bool required, const 
           if (out.full()) return;
           if (e.is_object()) {
             CheckStructureConstraints(el, e.get_object(), path + "." + std::to_string(i) + ".member.", out);
+          } else {
+            // A null element: the service's deserializer keeps it and validation rejects it.
+            out.Add("", true, path + "." + std::to_string(i) + ".member", "Member must not be null");
           }
         }
       } else {

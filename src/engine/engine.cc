@@ -109,8 +109,6 @@ std::vector<std::pair<HashKey, HashKey>> EvenRanges(int n) {
   return out;
 }
 
-std::string_view Trimmed(std::string_view s, std::size_t max) { return s.substr(0, max); }
-
 }  // namespace
 
 Engine::Engine(EngineOptions options, std::unique_ptr<storage::Storage> storage)
@@ -328,7 +326,7 @@ Result<api::ListStreamsOutput> Engine::ListStreams(const api::ListStreamsInput& 
     after = *in.exclusive_start_stream_name;
     has_after = true;
   }
-  const std::size_t limit = static_cast<std::size_t>(std::min(in.limit.value_or(100), 10000));
+  const std::size_t limit = static_cast<std::size_t>(std::min(in.limit.value_or(100), 100));
   api::ListStreamsOutput out;
   std::shared_lock lock(mu_);
   auto it = has_after ? streams_.upper_bound(after) : streams_.begin();
@@ -411,7 +409,7 @@ Result<api::ListShardsOutput> Engine::ListShards(const api::ListShardsInput& in)
                     "Timestamp must be specified for the AT_TIMESTAMP and FROM_TIMESTAMP ShardFilter types.");
     }
   }
-  const std::size_t limit = static_cast<std::size_t>(std::min(in.max_results.value_or(1000), 10000));
+  const std::size_t limit = static_cast<std::size_t>(std::min(in.max_results.value_or(1000), 1000));
   const EpochMillis retention_start = now - static_cast<EpochMillis>(s->retention_hours) * 3'600'000;
   api::ListShardsOutput out;
   std::optional<std::uint32_t> last_index;
@@ -470,12 +468,6 @@ Result<api::ListShardsOutput> Engine::ListShards(const api::ListShardsInput& in)
   return out;
 }
 
-Status Engine::CheckRecordSize(std::size_t data_size, const std::string& path) const {
-  (void)path;
-  (void)data_size;
-  return Status::Ok();
-}
-
 namespace {
 
 // Validation text for a record over the stream's size limit, in the service's words.
@@ -515,6 +507,9 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
     return ValidationList({OversizeEntry(in.data.size(), limit, "data")});
   }
   if (StatusOf(*s, now) != StreamStatus::kActive) return errors::StreamNotFound(s->name, options_.scope);
+  if (static_cast<std::int64_t>(in.data.size() + in.partition_key.size()) > limit) {
+    return errors::RecordTooLarge(in.data.size() + in.partition_key.size(), limit, s->name, options_.scope);
+  }
   ASSIGN_OR_RETURN(HashKey key, HashKeyFor(in.partition_key, in.explicit_hash_key));
   if (in.sequence_number_for_ordering) {
     auto f = DecodeSequence(*in.sequence_number_for_ordering);
@@ -541,16 +536,25 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
   const std::int64_t limit = static_cast<std::int64_t>(s->max_record_size_kib) * 1024;
   std::vector<std::string> oversize;
   std::int64_t total = 0;
+  std::size_t largest = 0;
   for (std::size_t i = 0; i < in.records.size(); ++i) {
     const auto& r = in.records[i];
-    total += static_cast<std::int64_t>(r.data.size() + r.partition_key.size());
+    const std::size_t size = r.data.size() + r.partition_key.size();
+    total += static_cast<std::int64_t>(size);
+    largest = std::max(largest, size);
     if (static_cast<std::int64_t>(r.data.size()) > limit && oversize.size() < 10) {
       oversize.push_back(OversizeEntry(r.data.size(), limit, "records." + std::to_string(i + 1) + ".member.data"));
     }
   }
   if (!oversize.empty()) return ValidationList(oversize);
-  if (total > options_.max_put_records_bytes) return errors::RecordsSizeExceeded();
+  // The request limit is 5 MiB while records are limited to 1 MiB; streams configured for
+  // larger records (MaxRecordSizeInKiB) accept requests up to 10 MiB.
+  const std::int64_t request_limit = limit > (1 << 20) ? std::int64_t{10} << 20 : options_.max_put_records_bytes;
+  if (total > request_limit) return errors::RecordsSizeExceeded();
   if (StatusOf(*s, now) != StreamStatus::kActive) return errors::StreamNotFound(s->name, options_.scope);
+  if (static_cast<std::int64_t>(largest) > limit) {
+    return errors::RecordTooLarge(largest, limit, s->name, options_.scope);
+  }
 
   // Route every record, then append each shard's records as one batch, in request order.
   std::vector<ShardState*> route(in.records.size());
@@ -737,7 +741,6 @@ Result<api::GetRecordsOutput> Engine::GetRecords(const api::GetRecordsInput& in)
   if (!closed_and_drained) {
     out.next_shard_iterator = SealIterator(sealer_, {s->id, s->name, it->shard_index, next, now});
   }
-  (void)Trimmed;
   return out;
 }
 

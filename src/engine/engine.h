@@ -68,7 +68,6 @@ class Engine final : public api::KinesisService {
   std::shared_ptr<StreamState> Find(std::string_view name) const;
   api::StreamStatus StatusOf(const StreamState& s, EpochMillis now) const;
   api::Shard Describe(const ShardState& shard) const;
-  Status CheckRecordSize(std::size_t data_size, const std::string& path) const;
 
   EngineOptions options_;
   std::unique_ptr<storage::Storage> storage_;

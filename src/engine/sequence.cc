@@ -15,10 +15,16 @@ struct U192 {
   std::array<std::uint64_t, 3> limb{};
 
   void ShiftInBits(std::uint64_t value, int bits) {
-    // this = (this << bits) | value
-    limb[2] = (limb[2] << bits) | (bits < 64 ? limb[1] >> (64 - bits) : limb[1]);
-    limb[1] = (limb[1] << bits) | (bits < 64 ? limb[0] >> (64 - bits) : limb[0]);
-    limb[0] = bits < 64 ? (limb[0] << bits) | value : value;
+    // this = (this << bits) | value, for 0 < bits <= 64.
+    if (bits == 64) {
+      limb[2] = limb[1];
+      limb[1] = limb[0];
+      limb[0] = value;
+      return;
+    }
+    limb[2] = (limb[2] << bits) | (limb[1] >> (64 - bits));
+    limb[1] = (limb[1] << bits) | (limb[0] >> (64 - bits));
+    limb[0] = (limb[0] << bits) | value;
   }
   std::uint64_t Bits(int lsb, int width) const {
     // Extract `width` (<= 64) bits starting at bit `lsb`.

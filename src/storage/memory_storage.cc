@@ -33,9 +33,9 @@ class MemoryLog final : public Log {
     for (const auto& r : records) {
       std::size_t need = r.key.size() + r.explicit_key.size() + r.data.size();
       char* p = Allocate(need);
-      std::memcpy(p, r.key.data(), r.key.size());
-      std::memcpy(p + r.key.size(), r.explicit_key.data(), r.explicit_key.size());
-      std::memcpy(p + r.key.size() + r.explicit_key.size(), r.data.data(), r.data.size());
+      Copy(p, r.key);
+      Copy(p + r.key.size(), r.explicit_key);
+      Copy(p + r.key.size() + r.explicit_key.size(), r.data);
       index_.push_back(Entry{p, static_cast<std::uint32_t>(r.key.size()),
                              static_cast<std::uint32_t>(r.explicit_key.size()),
                              static_cast<std::uint32_t>(r.data.size()), arrival_ms});
@@ -83,6 +83,9 @@ class MemoryLog final : public Log {
   }
 
  private:
+  static void Copy(char* to, std::string_view from) {
+    if (!from.empty()) std::memcpy(to, from.data(), from.size());  // empty views may be null
+  }
   char* Allocate(std::size_t n) {
     if (n > kBlockSize / 4) {
       // Large records get a block of their own so they do not waste arena space.

@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -90,13 +89,17 @@ class ServerStartError(RuntimeError):
 class CinesisServer(object):
     """One ``cinesis serve`` child process on a free loopback port."""
 
-    def __init__(self, *extra_args, startup_timeout=15.0):
+    def __init__(self, *extra_args, startup_timeout=15.0, create_stream_ms=0, delete_stream_ms=0,
+                 update_stream_ms=0):
         self.extra_args = [str(a) for a in extra_args]
+        self.timing_args = ['--create-stream-ms', str(create_stream_ms), '--delete-stream-ms', str(delete_stream_ms),
+                            '--update-stream-ms', str(update_stream_ms)]
         self.startup_timeout = startup_timeout
         self.proc = None
         self.host = '127.0.0.1'
         self.port = None
         self.returncode = None
+        self.died_early = False
         self.stdout_lines = []
         self._ready = threading.Event()
         self._stderr_file = None
@@ -105,8 +108,8 @@ class CinesisServer(object):
 
     # -- lifecycle ---------------------------------------------------------
     def command(self):
-        return [binary_path(), 'serve', '--host', '127.0.0.1', '--port', '0', '--in-memory',
-                '--create-stream-ms', '0', '--delete-stream-ms', '0', '--update-stream-ms', '0'] + self.extra_args
+        return ([binary_path(), 'serve', '--host', '127.0.0.1', '--port', '0', '--in-memory'] + self.timing_args
+                + self.extra_args)
 
     def start(self):
         binary = binary_path()
@@ -123,11 +126,12 @@ class CinesisServer(object):
         if not self._ready.wait(self.startup_timeout) or self.port is None:
             rc = self.proc.poll()
             self._kill()
+            why = ('exited with code %r before printing' % rc) if rc is not None else \
+                ('did not print within %.0fs' % self.startup_timeout)
             raise ServerStartError(
-                'cinesis did not print "cinesis listening on 127.0.0.1:<port>" within %.0fs '
-                '(exit code %r)\ncommand: %s\n--- stdout ---\n%s\n--- stderr (%s) ---\n%s'
-                % (self.startup_timeout, rc, ' '.join(self.command()), ''.join(self.stdout_lines),
-                   self.stderr_path, self.stderr_text()))
+                'cinesis %s "cinesis listening on 127.0.0.1:<port>"\ncommand: %s\n--- stdout ---\n%s\n'
+                '--- stderr (%s) ---\n%s'
+                % (why, ' '.join(self.command()), ''.join(self.stdout_lines), self.stderr_path, self.stderr_text()))
         return self
 
     def _read_stdout(self):
@@ -155,7 +159,8 @@ class CinesisServer(object):
         """SIGTERM the process (only ours, by PID) and return its exit code."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
+        self.died_early = self.proc.poll() is not None
+        if not self.died_early:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.returncode = self.proc.wait(timeout)
@@ -226,8 +231,9 @@ def stop_server_checked(server):
     rc = server.stop()
     try:
         if rc != 0:
-            raise AssertionError('cinesis did not shut down cleanly on SIGTERM: exit code %r\n'
-                                 '--- stderr tail ---\n%s' % (rc, server.stderr_text(limit=6000)))
+            what = ('cinesis had already exited (code %r) before the suite stopped it' % rc) if server.died_early \
+                else ('cinesis did not shut down cleanly on SIGTERM: exit code %r' % rc)
+            raise AssertionError('%s\n--- stderr tail ---\n%s' % (what, server.stderr_text(limit=6000)))
     finally:
         if rc == 0:
             server.cleanup_files()
@@ -249,8 +255,8 @@ class ServerTestCase(unittest.TestCase):
         before = (len(result.failures) + len(result.errors)) if result is not None else 0
         out = super().run(result)
         if result is not None and srv is not None and len(result.failures) + len(result.errors) > before:
-            text = srv.stderr_text(start, limit=4000).rstrip()
             died = '' if srv.is_alive() else (' -- SERVER PROCESS IS DEAD (exit code %r)' % srv.proc.poll())
+            text = srv.stderr_text(0 if died else start, limit=4000).rstrip()
             if text or died:
                 sys.stderr.write('\n--- cinesis stderr during %s%s ---\n%s\n--- end ---\n'
                                  % (self.id(), died, text or '(empty)'))

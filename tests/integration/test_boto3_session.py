@@ -4,6 +4,7 @@ Run:  /usr/bin/python3 -m unittest -v tests/integration/test_boto3_session.py   
 """
 
 import base64
+import concurrent.futures
 import datetime
 import random
 import re
@@ -117,6 +118,16 @@ class TestCreateAndDescribe(SessionBase):
             self.assertSeq(s['SequenceNumberRange']['StartingSequenceNumber'])
             self.assertNotIn('EndingSequenceNumber', s['SequenceNumberRange'])
 
+    def test_longest_stream_name_with_all_allowed_characters(self):
+        name = (h.unique_name('Bs_.-') + '-' + 'x' * 128)[:128]
+        self.assertEqual(len(name), 128)
+        self.client.create_stream(StreamName=name, ShardCount=1)
+        self.addCleanup(h._delete_quietly, self.client, name)
+        h.wait_active(self.client, name)
+        self.assertEqual(self.client.describe_stream(StreamName=name)['StreamDescription']['StreamARN'],
+                         h.stream_arn(name))
+        self.assertEqual(self.put(name, b'x', 'k')['ShardId'], 'shardId-000000000000')
+
     def test_two_shard_boundary_is_2_pow_127(self):
         name = self.new_stream(2)
         shards = self.client.describe_stream(StreamName=name)['StreamDescription']['Shards']
@@ -219,6 +230,9 @@ class TestListStreams(SessionBase):
         page = self.client.list_streams(ExclusiveStartStreamName=names[0])
         self.assertEqual(page['StreamNames'][:2], names[1:])
         self.assertNotIn(names[0], page['StreamNames'])
+        # a start name that does not exist continues after it in name order
+        page = self.client.list_streams(ExclusiveStartStreamName=names[0] + '0', Limit=1)
+        self.assertEqual(page['StreamNames'], [names[1]])
 
         last = all_names[-1]
         page = self.client.list_streams(ExclusiveStartStreamName=last)
@@ -255,6 +269,58 @@ class TestListStreams(SessionBase):
             self.assertEqual(s['StreamStatus'], 'ACTIVE')
             self.assertEqual(s['StreamModeDetails'], {'StreamMode': 'PROVISIONED'})
             self.assertIsInstance(s['StreamCreationTimestamp'], datetime.datetime)
+
+
+class TestListingCaps(SessionBase):
+    """Default page sizes: DescribeStream returns at most 100 shards, ListStreams at most 100 names.
+
+    Runs on a server of its own so that its 100+ streams do not disturb other listings.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = h.CinesisServer().start()
+        cls.client = h.make_client(cls.server.endpoint)
+
+    @classmethod
+    def tearDownClass(cls):
+        h.stop_server_checked(cls.server)
+
+    def test_describe_stream_returns_at_most_100_shards(self):
+        name = self.new_stream(120)
+        for kw in ({}, {'Limit': 10000}, {'Limit': 101}):
+            desc = self.client.describe_stream(StreamName=name, **kw)['StreamDescription']
+            self.assertEqual(len(desc['Shards']), 100, kw)
+            self.assertIs(desc['HasMoreShards'], True)
+        desc = self.client.describe_stream(StreamName=name, ExclusiveStartShardId=h.shard_id(99))['StreamDescription']
+        self.assertEqual([s['ShardId'] for s in desc['Shards']], [h.shard_id(i) for i in range(100, 120)])
+        self.assertIs(desc['HasMoreShards'], False)
+        # ListShards' default page is 1000
+        resp = self.client.list_shards(StreamName=name)
+        self.assertEqual(len(resp['Shards']), 120)
+        self.assertNotIn('NextToken', resp)
+        self.assertEqual(self.client.describe_stream_summary(StreamName=name)['StreamDescriptionSummary'][
+            'OpenShardCount'], 120)
+
+    def test_list_streams_returns_at_most_100_names(self):
+        prefix = h.unique_name('cap')
+        names = ['%s-%03d' % (prefix, i) for i in range(105)]
+        for n in names:
+            self.client.create_stream(StreamName=n, ShardCount=1)
+            self.addCleanup(h._delete_quietly, self.client, n)
+        resp = self.client.list_streams()
+        self.assertEqual(len(resp['StreamNames']), 100)
+        self.assertIs(resp['HasMoreStreams'], True)
+        resp = self.client.list_streams(Limit=10000)
+        self.assertLessEqual(len(resp['StreamNames']), 100)
+        self.assertIs(resp['HasMoreStreams'], True)
+        # ExclusiveStartStreamName continues where the first page stopped
+        first = self.client.list_streams()['StreamNames']
+        rest = self.client.list_streams(ExclusiveStartStreamName=first[-1])
+        self.assertIs(rest['HasMoreStreams'], False)
+        self.assertEqual(sorted(set(first + rest['StreamNames'])), first + rest['StreamNames'])
+        for n in names:
+            self.assertIn(n, first + rest['StreamNames'])
 
 
 # ---------------------------------------------------------------------------
@@ -439,6 +505,43 @@ class TestPut(SessionBase):
                 self.assertEqual((sid, r['SequenceNumber'], r['PartitionKey']), expected_by_data[r['Data']])
         self.assertEqual(total, 500)
 
+    def test_concurrent_producers(self):
+        name = self.new_stream(2)
+        threads, per_thread = 8, 60
+        clients = [h.make_client(self.server.endpoint) for _ in range(threads)]
+        results = {}
+
+        def produce(t):
+            out = []
+            for i in range(per_thread):
+                data = b't%d-%d' % (t, i)
+                if i % 3 == 2:
+                    r = clients[t].put_records(StreamName=name, Records=[{'Data': data, 'PartitionKey': 'p%d' % t}])
+                    self.assertEqual(r['FailedRecordCount'], 0)
+                    r = r['Records'][0]
+                else:
+                    r = clients[t].put_record(StreamName=name, Data=data, PartitionKey='p%d' % t)
+                out.append((data, r['ShardId'], r['SequenceNumber']))
+            results[t] = out
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=threads) as pool:
+            for f in [pool.submit(produce, t) for t in range(threads)]:
+                f.result()
+
+        by_shard = {}
+        for sid in ('shardId-000000000000', 'shardId-000000000001'):
+            recs = h.read_shard(self.client, name, sid)
+            nums = [int(r['SequenceNumber']) for r in recs]
+            self.assertEqual(nums, sorted(set(nums)), 'per-shard order broken on %s' % sid)
+            by_shard[sid] = [(r['Data'], sid, r['SequenceNumber']) for r in recs]
+        self.assertEqual(sum(len(v) for v in by_shard.values()), threads * per_thread)
+        for t, out in results.items():
+            sid = h.expected_shard_for_pk('p%d' % t, 2)
+            self.assertEqual({x[1] for x in out}, {sid})
+            # one producer's sequential writes keep their order, and match what is read back
+            mine = [x for x in by_shard[sid] if x[0].startswith(b't%d-' % t)]
+            self.assertEqual(mine, out)
+
     def test_put_records_mixed_sizes_roundtrip(self):
         name = self.new_stream(1)
         payloads = [b'', b'\x00', b'\x00' * 100, bytes(range(256)), 'h\u00e9llo \u2603'.encode('utf-8')]
@@ -549,6 +652,65 @@ class TestIteratorsAndGetRecords(SessionBase):
         self.assertEqual(int(m.group(1)), future * 1000)
         self.assertLess(abs(int(m.group(2)) - time.time() * 1000), 10000)
 
+    def test_at_timestamp_equal_to_arrival_time_includes_record(self):
+        name = self.new_stream(1)
+        seqs = []
+        for i in range(3):
+            seqs.append(self.put(name, b'ts-%d' % i, 'k')['SequenceNumber'])
+            time.sleep(0.05)
+        raw = h.kinesis_call(self.server, 'GetRecords', {'ShardIterator': self.iterator(name)}).json()['Records']
+        arrival = [r['ApproximateArrivalTimestamp'] for r in raw]
+        self.assertEqual(arrival, sorted(arrival))
+        resp = h.kinesis_call(self.server, 'GetShardIterator', {
+            'StreamName': name, 'ShardId': 'shardId-000000000000', 'ShardIteratorType': 'AT_TIMESTAMP',
+            'Timestamp': arrival[1]})
+        self.assertEqual(resp.status, 200, resp)
+        recs, _ = h.drain_shard(self.client, resp.json()['ShardIterator'])
+        expected = [s for s, a in zip(seqs, arrival) if a >= arrival[1]]
+        self.assertEqual([r['SequenceNumber'] for r in recs], expected)
+        self.assertEqual(recs[0]['SequenceNumber'], seqs[1] if arrival[0] < arrival[1] else seqs[0])
+
+    def test_at_shard_starting_sequence_number_reads_everything(self):
+        name = self.new_stream(1)
+        start = self.client.describe_stream(StreamName=name)['StreamDescription']['Shards'][0][
+            'SequenceNumberRange']['StartingSequenceNumber']
+        seqs = self._put_n(name, 3)
+        for itype in ('AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER'):
+            recs, _ = h.drain_shard(self.client, self.iterator(name, itype=itype, StartingSequenceNumber=start))
+            self.assertEqual([r['SequenceNumber'] for r in recs], seqs, itype)
+
+    def test_get_records_response_at_most_10_mib(self):
+        name = self.new_stream(1)
+        size = 1000000
+        seqs = []
+        for i in range(11):
+            seqs.append(self.put(name, bytes([i]) * size, 'k')['SequenceNumber'])
+        resp = self.client.get_records(ShardIterator=self.iterator(name))
+        got = resp['Records']
+        self.assertGreaterEqual(len(got), 1)
+        self.assertLessEqual(sum(len(r['Data']) + len(r['PartitionKey']) for r in got), 10 * 1024 * 1024)
+        self.assertLessEqual(len(got), 10)
+        self.assertEqual([r['SequenceNumber'] for r in got], seqs[:len(got)])
+        self.assertIn('NextShardIterator', resp)
+        self.assertGreater(resp['MillisBehindLatest'], -1)
+
+    def test_get_records_returns_at_most_10000_records(self):
+        name = self.new_stream(1)
+        total = 10050
+        for start in range(0, total, 500):
+            n = min(500, total - start)
+            resp = self.client.put_records(StreamName=name, Records=[
+                {'Data': b'%d' % (start + i), 'PartitionKey': 'k'} for i in range(n)])
+            self.assertEqual(resp['FailedRecordCount'], 0)
+        resp = self.client.get_records(ShardIterator=self.iterator(name))
+        self.assertGreaterEqual(len(resp['Records']), 1)
+        self.assertLessEqual(len(resp['Records']), 10000)
+        got = [r['Data'] for r in resp['Records']]
+        recs, _ = h.drain_shard(self.client, resp['NextShardIterator'])
+        got += [r['Data'] for r in recs]
+        self.assertEqual(len(got), total)
+        self.assertEqual(sorted(got, key=int), got)
+
     def test_get_records_limit_paging(self):
         name = self.new_stream(1)
         seqs = self._put_n(name, 10)
@@ -628,6 +790,43 @@ class TestIteratorsAndGetRecords(SessionBase):
         for i, (r, d) in enumerate(zip(recs, payloads)):
             self.assertEqual(len(r['Data']), len(d), 'payload %d length' % i)
             self.assertTrue(r['Data'] == d, 'payload %d differs' % i)
+
+    def test_json_wire_types(self):
+        # timestamps are JSON numbers (epoch seconds), blobs base64 strings
+        name = self.new_stream(1)
+        self.put(name, b'\x00wire', 'k')
+        desc = h.kinesis_call(self.server, 'DescribeStream', {'StreamName': name}).json()['StreamDescription']
+        self.assertIsInstance(desc['StreamCreationTimestamp'], (int, float))
+        self.assertNotIsInstance(desc['StreamCreationTimestamp'], bool)
+        it = self.iterator(name)
+        resp = h.kinesis_call(self.server, 'GetRecords', {'ShardIterator': it})
+        self.assertEqual(resp.status, 200, resp)
+        rec = resp.json()['Records'][0]
+        self.assertIsInstance(rec['ApproximateArrivalTimestamp'], (int, float))
+        self.assertNotIsInstance(rec['ApproximateArrivalTimestamp'], bool)
+        self.assertLess(abs(rec['ApproximateArrivalTimestamp'] - time.time()), 60)
+        self.assertEqual(rec['Data'], base64.b64encode(b'\x00wire').decode())
+        self.assertIsInstance(rec['SequenceNumber'], str)
+        self.assertIsInstance(resp.json()['MillisBehindLatest'], int)
+
+    def test_timestamp_in_exponent_notation_accepted(self):
+        name = self.new_stream(1)
+        seqs = self._put_n(name, 2)
+        ts = '%.12E' % (time.time() - 120)   # e.g. 1.795759880123E+09
+        body = ('{"StreamName": "%s", "ShardId": "shardId-000000000000", "ShardIteratorType": "AT_TIMESTAMP", '
+                '"Timestamp": %s}' % (name, ts)).encode()
+        resp = h.kinesis_call(self.server, 'GetShardIterator', body)
+        self.assertEqual(resp.status, 200, resp)
+        recs, _ = h.drain_shard(self.client, resp.json()['ShardIterator'])
+        self.assertEqual([r['SequenceNumber'] for r in recs], seqs)
+
+    def test_partition_key_length_counts_characters(self):
+        name = self.new_stream(1)
+        pk = u'\u20ac' * 256          # 256 characters, 768 UTF-8 bytes: allowed
+        r = self.put(name, b'euro', pk)
+        self.assertEqual(r['ShardId'], 'shardId-000000000000')
+        recs = h.read_shard(self.client, name, 'shardId-000000000000')
+        self.assertEqual([x['PartitionKey'] for x in recs], [pk])
 
     def test_empty_data_roundtrip(self):
         name = self.new_stream(1)

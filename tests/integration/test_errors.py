@@ -9,6 +9,7 @@ Run:  /usr/bin/python3 -m unittest -v tests/integration/test_errors.py   (from t
 import base64
 import concurrent.futures
 import datetime
+import http.client
 import json
 import random
 import re
@@ -164,6 +165,28 @@ class TestResourceErrors(ErrorsBase):
                                'Stream %s under account %s already exists.' % (name, ACCT),
                                StreamName=name, ShardCount=2)
 
+    def test_concurrent_create_same_name(self):
+        name = h.unique_name('er-race')
+        self.addCleanup(h._delete_quietly, self.client, name)
+        clients = [h.make_client(self.server.endpoint) for _ in range(10)]
+
+        def create(c):
+            try:
+                c.create_stream(StreamName=name, ShardCount=1)
+                return 'ok'
+            except ClientError as e:
+                return h.error_of(e)
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
+            outcomes = list(pool.map(create, clients))
+        self.assertEqual(outcomes.count('ok'), 1, outcomes)
+        for o in outcomes:
+            if o != 'ok':
+                self.assertEqual(o, ('ResourceInUseException',
+                                     'Stream %s under account %s already exists.' % (name, ACCT)))
+        h.wait_active(self.client, name)
+        self.assertEqual(len(self.client.describe_stream(StreamName=name)['StreamDescription']['Shards']), 1)
+
     def test_get_records_after_stream_deleted(self):
         name = self.new_stream(2)
         it1 = self.client.get_shard_iterator(StreamName=name, ShardId='shardId-000000000001',
@@ -271,6 +294,46 @@ class TestArgumentErrors(ErrorsBase):
         r = self.client.put_record(StreamName=name, Data=b'x', PartitionKey='k', ExplicitHashKey=str(2 ** 128 - 1))
         self.assertEqual(r['ShardId'], 'shardId-000000000000')
 
+    def test_shard_limit_exceeded(self):
+        name = h.unique_name('er-huge')
+        self.addCleanup(h._delete_quietly, self.client, name)
+        # open shards of the account right now
+        names, start = [], None
+        while True:
+            kw = {'ExclusiveStartStreamName': start} if start else {}
+            page = self.client.list_streams(**kw)
+            names += page['StreamNames']
+            if not page['HasMoreStreams'] or not page['StreamNames']:
+                break
+            start = page['StreamNames'][-1]
+        current = sum(self.client.describe_stream_summary(StreamName=n)['StreamDescriptionSummary']['OpenShardCount']
+                      for n in names)
+        msg = self.assertClientError(
+            self.client.create_stream, 'LimitExceededException',
+            message_regex=r'^This request would exceed the shard limit for the account %s in %s\. Current shard '
+                          r'count for the account: \d+\. Limit: 20000\. Number of additional shards that would have '
+                          r'resulted from this request: 100000\. Refer to the AWS Service Limits page '
+                          r'\(http://docs\.aws\.amazon\.com/general/latest/gr/aws_service_limits\.html\) for current '
+                          r'limits and how to request higher limits\.$' % (ACCT, h.REGION),
+            StreamName=name, ShardCount=100000)
+        self.assertEqual(int(re.search(r'Current shard count for the account: (\d+)\.', msg).group(1)), current, msg)
+        self.assertNotIn(name, self.client.list_streams(Limit=10000)['StreamNames'])
+
+    def test_record_size_counts_partition_key(self):
+        # data + partition key must not exceed 1 MiB (kinesis-behaviour.md section 8); the docs do not
+        # give the error type for data <= 1 MiB whose sum with the key is larger, so only rejection is checked
+        name = self.new_stream(1)
+        data = b'\x03' * h.MAX_RECORD_BYTES
+        with self.assertRaises(ClientError) as ctx:
+            self.client.put_record(StreamName=name, Data=data, PartitionKey='k')
+        self.assertEqual(ctx.exception.response['ResponseMetadata']['HTTPStatusCode'], 400)
+        raw = self.call('PutRecords', {'StreamName': name, 'Records': [{'Data': h.b64(data), 'PartitionKey': 'k'}]})
+        if raw.status == 200:
+            self.assertEqual(raw.json().get('FailedRecordCount'), 1, 'oversized record accepted: %r' % raw)
+        else:
+            self.assertEqual(raw.status, 400, raw)
+        self.assertEqual(h.read_shard(self.client, name, 'shardId-000000000000'), [])
+
     def test_invalid_sequence_number_for_ordering(self):
         name = self.new_stream(1)
         # a 56-digit number whose version nibble is 0 (not a sequence number AWS ever issued)
@@ -356,6 +419,29 @@ class TestValidation(ErrorsBase):
             val('x', 'sequenceNumberForOrdering',
                 'Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128})')])
 
+    def test_hash_key_and_sequence_number_patterns(self):
+        name = self.new_stream(1)
+        hk_rule = 'Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})'
+        for ehk in ('007', '1' * 40, '-1', '1.0', ' 1'):
+            with self.subTest(explicit_hash_key=ehk):
+                self.assertValidation(self.call('PutRecord', {'StreamName': name, 'Data': '', 'PartitionKey': 'a',
+                                                              'ExplicitHashKey': ehk}),
+                                      [val(ehk, 'explicitHashKey', hk_rule)])
+        seq = '1' * 130
+        self.assertValidation(self.call('GetShardIterator', {
+            'StreamName': name, 'ShardId': 'shardId-000000000000', 'ShardIteratorType': 'AT_SEQUENCE_NUMBER',
+            'StartingSequenceNumber': seq}), [
+            val(seq, 'startingSequenceNumber', 'Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128})')])
+
+    def test_shard_id_and_stream_arn_patterns(self):
+        name = self.new_stream(1)
+        self.assertValidation(self.call('GetShardIterator', {
+            'StreamName': name, 'ShardId': 'shard id', 'ShardIteratorType': 'LATEST'}), [
+            val('shard id', 'shardId', 'Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+')])
+        self.assertValidation(self.call('DescribeStreamSummary', {'StreamARN': 'not-an-arn'}), [
+            val('not-an-arn', 'streamARN',
+                'Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+')])
+
     def test_put_record_data_too_large(self):
         name = self.new_stream(1)
         data = b'\x01' * (h.MAX_RECORD_BYTES + 1)
@@ -390,6 +476,39 @@ class TestValidation(ErrorsBase):
                                      "Member must have length less than or equal to 500"), msg[-200:])
         # nothing was written
         self.assertEqual(h.read_shard(self.client, name, 'shardId-000000000000'), [])
+
+    def test_shard_count_upper_bound(self):
+        self.assertValidation(self.call('CreateStream', {'StreamName': h.unique_name('er'), 'ShardCount': 100001}), [
+            val('100001', 'shardCount', 'Member must have value less than or equal to 100000')])
+
+    def test_partition_key_too_many_characters(self):
+        name = self.new_stream(1)
+        pk = u'\u20ac' * 257
+        self.assertValidation(self.call('PutRecord', {'StreamName': name, 'Data': '', 'PartitionKey': pk}), [
+            val(pk, 'partitionKey', 'Member must have length less than or equal to 256')])
+
+    def test_put_records_null_entries_rejected(self):
+        # a null list element can not become a record: the call must fail, not report success with no results
+        name = self.new_stream(1)
+        for body in ('{"StreamName": "%s", "Records": [null]}' % name,
+                     '{"StreamName": "%s", "Records": [null, null]}' % name):
+            with self.subTest(body=body):
+                resp = self.call('PutRecords', body.encode())
+                self.assertEqual(resp.status, 400, resp)
+                self.assertIn(resp.json().get('__type'), ('ValidationException', 'SerializationException'), resp)
+
+    def test_at_most_ten_validation_entries(self):
+        name = self.new_stream(1)
+        records = [{'Data': '', 'PartitionKey': ''} for _ in range(20)]
+        body = self.assertJsonError(self.call('PutRecords', {'StreamName': name, 'Records': records}),
+                                    'ValidationException')
+        msg = body['message']
+        self.assertTrue(msg.startswith('10 validation errors detected: '), msg[:100])
+        entries = msg[len('10 validation errors detected: '):].split('; ')
+        self.assertEqual(len(entries), 10, msg)
+        for e in entries:
+            self.assertRegex(e, r"^Value '' at 'records\.\d+\.member\.partitionKey' failed to satisfy constraint: "
+                                r"Member must have length greater than or equal to 1$")
 
     def test_put_records_empty_list(self):
         name = self.new_stream(1)
@@ -465,6 +584,46 @@ class TestSerialization(ErrorsBase):
         self.assertSerialization(self.call('GetShardIterator', {
             'StreamName': 's', 'ShardId': 'shardId-000000000000', 'ShardIteratorType': 'AT_TIMESTAMP',
             'Timestamp': 'yesterday'}), 'class java.lang.String can not be converted to milliseconds since epoch')
+
+    def test_boolean_member_given_other_types(self):
+        name = h.unique_name('er-missing')
+        cases = [('yes', "'YES' can not be converted to an Boolean"),
+                 (1, 'class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an Boolean'),
+                 ([], 'Start of list found where not expected'),
+                 ({}, 'Start of structure or map found where not expected.')]
+        for value, msg in cases:
+            with self.subTest(value=value):
+                self.assertSerialization(self.call('DeleteStream', {'StreamName': name,
+                                                                    'EnforceConsumerDeletion': value}), msg)
+
+    def test_structure_member_given_scalars(self):
+        for value in ('x', 5, True):
+            with self.subTest(value=value):
+                self.assertSerialization(self.call('ListShards', {'StreamName': 's', 'ShardFilter': value}),
+                                         'Expected null')
+        self.assertSerialization(self.call('CreateStream', {'StreamName': 's', 'ShardCount': 1,
+                                                            'StreamModeDetails': 'PROVISIONED'}), 'Expected null')
+        self.assertSerialization(self.call('ListShards', {'StreamName': 's', 'ShardFilter': []}),
+                                 'Start of list found where not expected')
+
+    def test_timestamp_given_a_boolean(self):
+        self.assertSerialization(self.call('GetShardIterator', {
+            'StreamName': 's', 'ShardId': 'shardId-000000000000', 'ShardIteratorType': 'AT_TIMESTAMP',
+            'Timestamp': True}), 'class java.lang.Boolean can not be converted to milliseconds since epoch')
+
+    def test_integer_values_are_floored_and_clamped(self):
+        name = self.new_stream(1)
+        self.client.put_records(StreamName=name, Records=[{'Data': b'%d' % i, 'PartitionKey': 'k'} for i in range(5)])
+        it = self.client.get_shard_iterator(StreamName=name, ShardId='shardId-000000000000',
+                                            ShardIteratorType='TRIM_HORIZON')['ShardIterator']
+        resp = self.call('GetRecords', b'{"ShardIterator": "%s", "Limit": 2.9}' % it.encode())
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(len(resp.json()['Records']), 2)
+        # above 2147483647 the value is clamped before validation
+        self.assertValidation(self.call('GetRecords', b'{"ShardIterator": "x", "Limit": 99999999999}'), [
+            val('2147483647', 'limit', 'Member must have value less than or equal to 10000')])
+        self.assertValidation(self.call('GetRecords', b'{"ShardIterator": "x", "Limit": 0.5}'), [
+            val('0', 'limit', 'Member must have value greater than or equal to 1')])
 
     def test_type_check_precedes_validation(self):
         # ShardCount 0 would be a ValidationException, StreamName 123 a SerializationException: the latter wins
@@ -625,6 +784,64 @@ class TestProtocol(ErrorsBase):
         resp = self.call('DeleteStream', {'StreamName': name})
         self.assertEqual(resp.status, 200, resp)
         self.assertEqual(resp.body, b'')
+
+    def test_chunked_request_body(self):
+        body = json.dumps({'Limit': 5}).encode()
+        chunked = b'%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n' % (3, body[:3], len(body) - 3, body[3:])
+        headers = h.kinesis_headers('ListStreams') + [('Transfer-Encoding', 'chunked')]
+        resp = h.raw_request(self.server, 'POST', '/', headers, chunked)
+        self.assertEqual(resp.status, 200, resp)
+        self.assertIsInstance(resp.json()['StreamNames'], list)
+
+    def test_expect_100_continue(self):
+        body = json.dumps({'Limit': 5}).encode()
+        head = [b'POST / HTTP/1.1', b'Host: 127.0.0.1', b'Content-Length: %d' % len(body), b'Expect: 100-continue',
+                b'Connection: close']
+        head += [k.encode() + b': ' + v.encode() for k, v in h.kinesis_headers('ListStreams')]
+        s = socket.create_connection((self.server.host, self.server.port), timeout=5)
+        try:
+            s.sendall(b'\r\n'.join(head) + b'\r\n\r\n')
+            s.settimeout(1.0)
+            early = b''
+            try:
+                early = s.recv(65536)
+            except socket.timeout:
+                pass    # a server may also just wait for the body
+            if early:
+                self.assertTrue(early.startswith(b'HTTP/1.1 100'), early[:200])
+            s.settimeout(5)
+            s.sendall(body)
+            data = early
+            while True:
+                c = s.recv(65536)
+                if not c:
+                    break
+                data += c
+        finally:
+            s.close()
+        final = data.split(b'HTTP/1.1 ')[-1]
+        self.assertTrue(final.startswith(b'200'), data[:300])
+        self.assertIn(b'"StreamNames"', final)
+
+    def test_keep_alive_many_requests_on_one_connection(self):
+        conn = http.client.HTTPConnection(self.server.host, self.server.port, timeout=10)
+        try:
+            for i in range(20):
+                headers = dict(h.kinesis_headers('ListStreams'))
+                conn.request('POST', '/', body=b'{}', headers=headers)
+                resp = conn.getresponse()
+                body = resp.read()
+                self.assertEqual(resp.status, 200, body)
+            # an error does not poison the connection either
+            conn.request('POST', '/', body=b'nope', headers=dict(h.kinesis_headers('ListStreams')))
+            resp = conn.getresponse()
+            self.assertEqual((resp.status, json.loads(resp.read())), (400, {'__type': 'SerializationException'}))
+            conn.request('POST', '/', body=b'{}', headers=dict(h.kinesis_headers('ListStreams')))
+            resp = conn.getresponse()
+            resp.read()
+            self.assertEqual(resp.status, 200)
+        finally:
+            conn.close()
 
     def test_success_response_format(self):
         resp = self.call('ListStreams', {}, content_type='application/x-amz-json-1.1; charset=utf-8', path='/any/path')
@@ -897,6 +1114,52 @@ class TestRobustness(ErrorsBase):
             for s in conns:
                 s.close()
         self.assertTrue(self.server.is_alive())
+
+
+# ---------------------------------------------------------------------------
+# CREATING state: dedicated server with --create-stream-ms 1500
+# ---------------------------------------------------------------------------
+
+class TestCreatingState(ErrorsBase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = h.CinesisServer(create_stream_ms=1500).start()
+        cls.client = h.make_client(cls.server.endpoint)
+
+    @classmethod
+    def tearDownClass(cls):
+        h.stop_server_checked(cls.server)
+
+    def test_stream_while_creating(self):
+        name = h.unique_name('er-creating')
+        self.client.create_stream(StreamName=name, ShardCount=2)
+        self.addCleanup(h._delete_quietly, self.client, name)
+        t0 = time.time()
+        desc = self.client.describe_stream(StreamName=name)['StreamDescription']
+        self.assertEqual(desc['StreamStatus'], 'CREATING')
+        self.assertEqual(desc['Shards'], [])
+        self.assertIs(desc['HasMoreShards'], False)
+        self.assertEqual(self.client.describe_stream_summary(StreamName=name)['StreamDescriptionSummary'][
+            'StreamStatus'], 'CREATING')
+        self.assertIn(name, self.client.list_streams()['StreamNames'])
+        self.assertClientError(self.client.put_record, 'ResourceNotFoundException', not_found(name),
+                               StreamName=name, Data=b'x', PartitionKey='k')
+        self.assertClientError(self.client.put_records, 'ResourceNotFoundException', not_found(name),
+                               StreamName=name, Records=[{'Data': b'x', 'PartitionKey': 'k'}])
+        self.assertClientError(self.client.get_shard_iterator, 'ResourceNotFoundException',
+                               shard_missing('shardId-000000000000', name),
+                               StreamName=name, ShardId='shardId-000000000000', ShardIteratorType='LATEST')
+        self.assertClientError(self.client.create_stream, 'ResourceInUseException',
+                               'Stream %s under account %s already exists.' % (name, ACCT),
+                               StreamName=name, ShardCount=2)
+        self.assertLess(time.time() - t0, 1.2, 'probes too slow to observe CREATING reliably')
+
+        self.client.get_waiter('stream_exists').wait(StreamName=name, WaiterConfig={'Delay': 1, 'MaxAttempts': 10})
+        self.assertGreaterEqual(time.time() - t0, 1.0, 'stream became ACTIVE before --create-stream-ms elapsed')
+        desc = self.client.describe_stream(StreamName=name)['StreamDescription']
+        self.assertEqual((desc['StreamStatus'], len(desc['Shards'])), ('ACTIVE', 2))
+        self.client.put_record(StreamName=name, Data=b'x', PartitionKey='k')
 
 
 # ---------------------------------------------------------------------------

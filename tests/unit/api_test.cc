@@ -216,10 +216,19 @@ TEST_F(PipelineTest, OversizedRecordIsAValidationErrorWithTheRecordedText) {
   EXPECT_EQ(Message(res),
             "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=1048577 cap=1048577]' at "
             "'data' failed to satisfy constraint: Member must have length less than or equal to 1048576");
-  // Exactly 1 MiB is accepted.
-  const std::string max = Base64Encode(std::string(1 << 20, 'x'));
-  res = Call("PutRecord", R"({"StreamName":"s","PartitionKey":"k","Data":")" + max + "\"}");
+  // The limit covers data plus partition key: 1 MiB in all is accepted, one byte more is not.
+  const std::string fits = Base64Encode(std::string((1 << 20) - 1, 'x'));
+  res = Call("PutRecord", R"({"StreamName":"s","PartitionKey":"k","Data":")" + fits + "\"}");
   EXPECT_EQ(res.status, 200) << res.body;
+  res = Call("PutRecord", R"({"StreamName":"s","PartitionKey":"kk","Data":")" + fits + "\"}");
+  EXPECT_EQ(Type(res), "InvalidArgumentException");
+}
+
+TEST_F(PipelineTest, NullListElementsAreRejectedNotDropped) {
+  auto res = Call("PutRecords", R"({"StreamName":"s","Records":[null]})");
+  EXPECT_EQ(Message(res),
+            "1 validation error detected: Value null at 'records.1.member' failed to satisfy constraint: Member "
+            "must not be null");
 }
 
 TEST_F(PipelineTest, CorsPreflight) {

@@ -215,7 +215,8 @@ TEST_F(EngineTest, EveryIteratorType) {
   auto c = Put("s", "k", "c");
   auto read = [&](const std::string& it) {
     std::string s;
-    for (const auto& r : engine_.GetRecords({it, std::nullopt, std::nullopt})->records) s += r.data;
+    auto got = engine_.GetRecords({it, std::nullopt, std::nullopt});
+    for (const auto& r : got->records) s += r.data;
     return s;
   };
   using T = api::ShardIteratorType;

@@ -1,0 +1,41 @@
+// The one table of `cinesis serve` options. Each row declares name, type, default,
+// allowed range and help once; the table drives the command line (CLI11), validation,
+// `--help`, and the generated docs/configuration.md (`cinesis docs configuration`).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "server/http_server.h"
+
+namespace cinesis::app {
+
+struct ServeConfig {
+  server::ServerOptions server;
+  engine::EngineOptions engine;
+  bool in_memory = false;
+  std::int64_t read_timeout_ms = 30'000;
+  std::int64_t idle_timeout_ms = 120'000;
+  std::string log_level = "info";
+};
+
+struct OptionRow {
+  std::string name;     // "--port"
+  std::string type;     // "integer", "string", "flag"
+  std::string range;    // human-readable allowed values, empty if any
+  std::string help;
+  // Registers the option on `app`, bound to its field; returns it for the default text.
+  std::function<CLI::Option*(CLI::App&)> bind;
+};
+
+// The rows, bound to `config`'s fields (which hold the defaults).
+std::vector<OptionRow> ServeOptionTable(ServeConfig& config);
+
+// docs/configuration.md, generated from the table and the defaults of a fresh config.
+std::string ConfigurationMarkdown();
+
+}  // namespace cinesis::app

@@ -1,0 +1,8 @@
+execute_process(COMMAND ${BIN} docs configuration OUTPUT_VARIABLE generated RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "cinesis docs configuration failed: ${rc}")
+endif()
+file(READ ${DOC} committed)
+if(NOT generated STREQUAL committed)
+  message(FATAL_ERROR "docs/configuration.md is stale: run `cinesis docs configuration > docs/configuration.md`")
+endif()
