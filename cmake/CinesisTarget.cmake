@@ -3,7 +3,7 @@
 function(cinesis_settings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
     -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
-    -Wnull-dereference -Wimplicit-fallthrough)
+    -Wimplicit-fallthrough)
   if(CINESIS_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

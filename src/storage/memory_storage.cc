@@ -29,7 +29,6 @@ class MemoryLog final : public Log {
     std::unique_lock lock(mu_);
     if (!index_.empty()) arrival_ms = std::max(arrival_ms, index_.back().arrival_ms);
     AppendResult result{Offset{base_ + index_.size()}, arrival_ms};
-    index_.reserve(index_.size() + records.size());
     for (const auto& r : records) {
       std::size_t need = r.key.size() + r.explicit_key.size() + r.data.size();
       char* p = Allocate(need);

@@ -228,6 +228,8 @@ def stop_server_checked(server):
     """tearDownModule helper: stop with SIGTERM, raise if it did not exit 0."""
     if server is None:
         return
+    if server.port is not None:
+        close_clients(server.endpoint)
     rc = server.stop()
     try:
         if rc != 0:
@@ -277,10 +279,23 @@ def make_session(use_cli_model=True):
                          region_name=REGION)
 
 
+_CLIENTS = {}
+
+
 def make_client(endpoint, use_cli_model=True, **config):
     cfg = dict(retries={'max_attempts': 0}, connect_timeout=5, read_timeout=30)
     cfg.update(config)
-    return make_session(use_cli_model).client('kinesis', endpoint_url=endpoint, config=Config(**cfg))
+    client = make_session(use_cli_model).client('kinesis', endpoint_url=endpoint, config=Config(**cfg))
+    _CLIENTS.setdefault(endpoint, []).append(client)
+    return client
+
+
+def close_clients(endpoint):
+    for client in _CLIENTS.pop(endpoint, []):
+        try:
+            client.close()
+        except Exception:
+            pass
 
 
 def client_supports(client, operation, member):

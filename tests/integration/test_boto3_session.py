@@ -128,6 +128,34 @@ class TestCreateAndDescribe(SessionBase):
                          h.stream_arn(name))
         self.assertEqual(self.put(name, b'x', 'k')['ShardId'], 'shardId-000000000000')
 
+    def test_sequence_number_layout(self):
+        # kinesis-behaviour.md section 5: the layout observed on AWS (47 hex digits: '2', shard creation
+        # time, shard-index nibble, per-shard counter, '00', record time, shard index, version '2');
+        # consecutive shards created together start exactly 2^144 + 16 apart.
+        t0 = time.time()
+        name = self.new_stream(3)
+        shards = self.client.describe_stream(StreamName=name)['StreamDescription']['Shards']
+        starts = [int(s['SequenceNumberRange']['StartingSequenceNumber']) for s in shards]
+        self.assertEqual(starts[1] - starts[0], 2 ** 144 + 16)
+        self.assertEqual(starts[2] - starts[1], 2 ** 144 + 16)
+        for i, start in enumerate(starts):
+            x = '%x' % start
+            self.assertEqual(len(x), 47, x)
+            self.assertEqual((x[0], x[-1], x[27:29]), ('2', '2', '00'), x)
+            self.assertEqual(int(x[38:46], 16), i, x)
+            self.assertEqual(int(x[11:27], 16), 0, 'starting counter of shard %d: %s' % (i, x))
+            self.assertTrue(t0 - 15 <= int(x[1:10], 16) <= time.time() + 1, x)
+        for i, ehk in enumerate(('0', '113427455640312821154458202477256070485', str(h.MAX_HASH_KEY))):
+            put_at = time.time()
+            seq = int(self.put(name, b'x', 'k', ExplicitHashKey=ehk)['SequenceNumber'])
+            x = '%x' % seq
+            self.assertEqual(len(x), 47, x)
+            self.assertEqual((x[0], x[-1], x[10], x[27:29]), ('2', '2', '%x' % (i & 15), '00'), x)
+            self.assertEqual(int(x[38:46], 16), i, x)
+            self.assertEqual(x[1:10], ('%x' % starts[i])[1:10], 'shard creation time field')
+            self.assertTrue(put_at - 2 <= int(x[29:38], 16) <= time.time() + 1, 'record time field %s' % x)
+            self.assertGreater(seq, starts[i])
+
     def test_two_shard_boundary_is_2_pow_127(self):
         name = self.new_stream(2)
         shards = self.client.describe_stream(StreamName=name)['StreamDescription']['Shards']

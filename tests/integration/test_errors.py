@@ -1178,6 +1178,7 @@ class TestIteratorExpiry(h.ServerTestCase):
 
     @classmethod
     def tearDownClass(cls):
+        h.close_clients(cls.server.endpoint)
         if cls.server.is_alive():
             cls.server.stop()
         cls.server.cleanup_files()
