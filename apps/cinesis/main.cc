@@ -16,9 +16,29 @@ int Serve(const cinesis::app::ServeConfig& config) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(config.log_level));
 
-  // Durable storage lands with the storage issue; until then memory is the only backend.
-  auto storage = cinesis::storage::NewMemoryStorage();
+  std::unique_ptr<cinesis::storage::Storage> storage;
+  std::vector<std::string> report;
+  if (config.in_memory) {
+    storage = cinesis::storage::NewMemoryStorage();
+  } else {
+    cinesis::storage::DiskOptions disk;
+    disk.dir = config.data_dir;
+    disk.fsync = config.fsync == "always";
+    disk.segment_bytes = config.segment_bytes;
+    auto opened = cinesis::storage::OpenDiskStorage(disk, &report);
+    if (!opened.ok()) {
+      spdlog::error("cannot open storage at {}: {}", config.data_dir, opened.status().ToString());
+      return 1;
+    }
+    storage = std::move(opened).value();
+  }
+  const std::string storage_text = storage->Describe();
   cinesis::engine::Engine engine(config.engine, std::move(storage));
+  if (auto st = engine.Load(&report); !st.ok()) {
+    spdlog::error("cannot load streams: {}", st.ToString());
+    return 1;
+  }
+  for (const auto& line : report) spdlog::warn("recovery: {}", line);
   cinesis::server::ServerOptions so = config.server;
   so.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
   so.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
@@ -30,7 +50,7 @@ int Serve(const cinesis::app::ServeConfig& config) {
   }
   std::printf("cinesis listening on %s:%u\n", so.host.c_str(), static_cast<unsigned>(*port));
   std::fflush(stdout);
-  spdlog::info("storage: in-memory; account {} region {}", config.engine.scope.account_id,
+  spdlog::info("storage: {}; account {} region {}", storage_text, config.engine.scope.account_id,
                config.engine.scope.region);
   server.StopOnSignals();
   server.Run();

@@ -1,9 +1,16 @@
 #include "options.h"
 
+#include <cstdlib>
 #include <optional>
 #include <sstream>
 
 namespace cinesis::app {
+std::string DefaultDataDir() {
+  if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return std::string(x) + "/cinesis";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.local/share/cinesis";
+  return "./cinesis-data";
+}
+
 namespace {
 
 CLI::Validator Digits12() {
@@ -43,8 +50,14 @@ std::vector<OptionRow> ServeOptionTable(ServeConfig& c) {
   t.Add("--port", c.server.port, "integer", "0..65535", "Port to listen on; 0 picks a free port and prints it.");
   t.Add("--threads", c.server.threads, "integer", ">= 0", "I/O threads; 0 means one per core.",
         CLI::NonNegativeNumber);
-  t.Flag("--in-memory", c.in_memory,
-         "Keep all data in memory; nothing survives a restart (currently the only storage).");
+  t.Flag("--in-memory", c.in_memory, "Keep all data in memory; nothing survives a restart.");
+  t.Add("--data-dir", c.data_dir, "string", "a directory (created if missing)",
+        "Where durable storage keeps its logs and metadata (ignored with --in-memory).");
+  t.Add("--fsync", c.fsync, "string", "always, never",
+        "always: acknowledge writes only once on disk (group commit); never: survive process crashes only.",
+        CLI::IsMember({"always", "never"}));
+  t.Add("--segment-bytes", c.segment_bytes, "integer", ">= 4096", "Size at which a shard's active log segment is rolled.",
+        CLI::Range(std::uint64_t{4096}, std::uint64_t{1} << 40));
   t.Add("--account-id", c.engine.scope.account_id, "string", "12 digits",
         "Account id used in ARNs and error messages.", Digits12());
   t.Add("--region", c.engine.scope.region, "string", "", "Region used in ARNs and error messages.");
@@ -71,6 +84,7 @@ std::vector<OptionRow> ServeOptionTable(ServeConfig& c) {
 
 std::string ConfigurationMarkdown() {
   ServeConfig defaults;
+  defaults.data_dir = "$XDG_DATA_HOME/cinesis or ~/.local/share/cinesis";
   auto rows = ServeOptionTable(defaults);
   CLI::App scratch;
   std::ostringstream out;

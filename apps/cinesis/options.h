@@ -14,10 +14,16 @@
 
 namespace cinesis::app {
 
+// $XDG_DATA_HOME/cinesis, else $HOME/.local/share/cinesis, else ./cinesis-data.
+std::string DefaultDataDir();
+
 struct ServeConfig {
   server::ServerOptions server;
   engine::EngineOptions engine;
   bool in_memory = false;
+  std::string data_dir = DefaultDataDir();
+  std::string fsync = "always";
+  std::uint64_t segment_bytes = 64ULL << 20;
   std::int64_t read_timeout_ms = 30'000;
   std::int64_t idle_timeout_ms = 120'000;
   std::string log_level = "info";

@@ -1,10 +1,17 @@
 #include "engine/engine.h"
 
+#include <boost/json.hpp>
+
 #include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <mutex>
+#include <set>
+#include <tuple>
 #include <vector>
 
 #include "common/hash_key.h"
+#include "common/random.h"
 #include "engine/sequence.h"
 
 namespace cinesis::engine {
@@ -37,13 +44,17 @@ struct StreamState {
   std::optional<EpochMillis> deleting_at_ms;  // when DeleteStream was accepted
   EpochMillis gone_at_ms = 0;                 // when a deleting stream disappears
   api::StreamMode mode = api::StreamMode::kProvisioned;
-  int retention_hours = 24;
+  std::atomic<int> retention_hours{24};  // read on the data path without the lock
   int max_record_size_kib = 1024;
   std::map<std::string, std::string> tags;
 
   mutable std::shared_mutex mu;  // guards the shard topology
   std::vector<std::shared_ptr<ShardState>> shards;  // by index
   std::vector<ShardState*> open;                     // open shards sorted by start hash key
+
+  EpochMillis RetentionStart(EpochMillis now) const {
+    return now - static_cast<EpochMillis>(retention_hours) * 3'600'000;
+  }
 
   ShardState* Route(HashKey k) const {
     auto it = std::upper_bound(open.begin(), open.end(), k,
@@ -109,10 +120,167 @@ std::vector<std::pair<HashKey, HashKey>> EvenRanges(int n) {
   return out;
 }
 
+storage::LogId LogIdFor(const StreamState& s, const ShardState& shard) {
+  return storage::LogId{(s.id << 32) | shard.index};
+}
+
+constexpr std::string_view kStreamKeyPrefix = "stream/";
+constexpr std::string_view kSealerKey = "engine/token-key";
+constexpr std::string_view kNextIdKey = "engine/next-stream-id";
+
+std::string StreamKey(std::uint64_t id) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
+  return std::string(kStreamKeyPrefix) + buf;
+}
+
+// One JSON document per stream: everything but the records, which live in the logs.
+std::string StreamDocument(const StreamState& s) {
+  namespace json = boost::json;
+  json::object o;
+  o["id"] = s.id;
+  o["name"] = s.name;
+  o["created_ms"] = s.created_ms;
+  o["active_at_ms"] = s.active_at_ms;
+  if (s.deleting_at_ms) {
+    o["deleting_at_ms"] = *s.deleting_at_ms;
+    o["gone_at_ms"] = s.gone_at_ms;
+  }
+  o["mode"] = api::ToString(s.mode);
+  o["retention_hours"] = s.retention_hours.load();
+  o["max_record_size_kib"] = s.max_record_size_kib;
+  json::object tags;
+  for (const auto& [k, v] : s.tags) tags[k] = v;
+  o["tags"] = std::move(tags);
+  json::array shards;
+  for (const auto& sh : s.shards) {
+    json::object j;
+    j["index"] = sh->index;
+    j["start"] = ToString(sh->start);
+    j["end"] = ToString(sh->end);
+    j["created_ms"] = sh->created_ms;
+    if (sh->parent) j["parent"] = *sh->parent;
+    if (sh->adjacent_parent) j["adjacent_parent"] = *sh->adjacent_parent;
+    if (sh->closed_ms) j["closed_ms"] = *sh->closed_ms;
+    shards.push_back(std::move(j));
+  }
+  o["shards"] = std::move(shards);
+  return json::serialize(o);
+}
+
+Result<std::shared_ptr<StreamState>> ParseStreamDocument(std::string_view text) {
+  namespace json = boost::json;
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return Status(Code::kCorruption, "unreadable stream document");
+  try {
+    const auto& o = v.as_object();
+    auto s = std::make_shared<StreamState>();
+    s->id = o.at("id").to_number<std::uint64_t>();
+    s->name = std::string(o.at("name").as_string());
+    s->created_ms = o.at("created_ms").to_number<std::int64_t>();
+    s->active_at_ms = o.at("active_at_ms").to_number<std::int64_t>();
+    if (auto* d = o.if_contains("deleting_at_ms")) {
+      s->deleting_at_ms = d->to_number<std::int64_t>();
+      s->gone_at_ms = o.at("gone_at_ms").to_number<std::int64_t>();
+    }
+    s->mode = api::ParseStreamMode(o.at("mode").as_string()).value_or(api::StreamMode::kProvisioned);
+    s->retention_hours = o.at("retention_hours").to_number<int>();
+    s->max_record_size_kib = o.at("max_record_size_kib").to_number<int>();
+    for (const auto& [k, tv] : o.at("tags").as_object()) s->tags[std::string(k)] = std::string(tv.as_string());
+    for (const auto& jv : o.at("shards").as_array()) {
+      const auto& j = jv.as_object();
+      auto sh = std::make_shared<ShardState>();
+      sh->index = j.at("index").to_number<std::uint32_t>();
+      sh->id = ShardIdFor(sh->index);
+      auto start = ParseDecimal128(j.at("start").as_string());
+      auto end = ParseDecimal128(j.at("end").as_string());
+      if (!start || !end) return Status(Code::kCorruption, "bad hash range in stream document");
+      sh->start = HashKey{*start};
+      sh->end = HashKey{*end};
+      sh->created_ms = j.at("created_ms").to_number<std::int64_t>();
+      if (auto* p = j.if_contains("parent")) sh->parent = std::string(p->as_string());
+      if (auto* p = j.if_contains("adjacent_parent")) sh->adjacent_parent = std::string(p->as_string());
+      if (auto* p = j.if_contains("closed_ms")) sh->closed_ms = p->to_number<std::int64_t>();
+      sh->starting_sequence = EncodeSequence({sh->created_s(), sh->index, 0, sh->created_s()});
+      s->shards.push_back(std::move(sh));
+    }
+    return s;
+  } catch (const std::exception& e) {
+    return Status(Code::kCorruption, std::string("bad stream document: ") + e.what());
+  }
+}
+
+void RebuildOpenShards(StreamState& s) {
+  s.open.clear();
+  for (const auto& sh : s.shards) {
+    if (!sh->closed_ms) s.open.push_back(sh.get());
+  }
+  std::sort(s.open.begin(), s.open.end(), [](const ShardState* a, const ShardState* b) { return a->start < b->start; });
+}
+
+TokenSealer::Key NewKey() {
+  TokenSealer::Key k;
+  RandomBytes(k.data(), k.size());
+  return k;
+}
+
 }  // namespace
 
 Engine::Engine(EngineOptions options, std::unique_ptr<storage::Storage> storage)
-    : options_(std::move(options)), storage_(std::move(storage)) {}
+    : options_(std::move(options)), storage_(std::move(storage)), sealer_(NewKey()) {}
+
+Status Engine::Load(std::vector<std::string>* report) {
+  ASSIGN_OR_RETURN(auto entries, storage_->meta().LoadAll());
+  std::unique_lock lock(mu_);
+  std::set<std::uint64_t> live_logs;
+  bool have_key = false;
+  for (const auto& [key, value] : entries) {
+    if (key == kSealerKey && value.size() == sizeof(TokenSealer::Key)) {
+      TokenSealer::Key k;
+      std::memcpy(k.data(), value.data(), k.size());
+      sealer_ = TokenSealer(k);
+      have_key = true;
+    } else if (key == kNextIdKey) {
+      next_stream_id_ = std::max<std::uint64_t>(next_stream_id_, std::strtoull(value.c_str(), nullptr, 10));
+    } else if (key.rfind(kStreamKeyPrefix, 0) == 0) {
+      auto parsed = ParseStreamDocument(value);
+      if (!parsed.ok()) {
+        if (report) report->push_back(key + ": " + parsed.status().message() + " (stream skipped)");
+        continue;
+      }
+      auto s = std::move(parsed).value();
+      bool complete = true;
+      for (auto& sh : s->shards) {
+        sh->log = storage_->FindLog(LogIdFor(*s, *sh));
+        if (!sh->log) complete = false;
+        live_logs.insert(LogIdFor(*s, *sh).value);
+      }
+      if (!complete) {
+        if (report) report->push_back("stream " + s->name + ": shard logs missing (stream skipped)");
+        continue;
+      }
+      RebuildOpenShards(*s);
+      next_stream_id_ = std::max(next_stream_id_, s->id + 1);
+      streams_[s->name] = std::move(s);
+    }
+  }
+  if (!have_key) {
+    TokenSealer::Key k = NewKey();
+    sealer_ = TokenSealer(k);
+    RETURN_IF_ERROR(storage_->meta().Put(kSealerKey, std::string_view(reinterpret_cast<const char*>(k.data()), k.size())));
+  }
+  // Logs without a stream document are left from a CreateStream interrupted by a crash.
+  for (auto id : storage_->ListLogs()) {
+    if (!live_logs.count(id.value)) {
+      if (report) report->push_back("removed orphan log " + std::to_string(id.value));
+      (void)storage_->DropLog(id);
+    }
+  }
+  return Status::Ok();
+}
+
+Status Engine::Persist(const StreamState& s) { return storage_->meta().Put(StreamKey(s.id), StreamDocument(s)); }
 
 Engine::~Engine() = default;
 
@@ -179,7 +347,7 @@ api::Shard Engine::Describe(const ShardState& shard) const {
 
 void Engine::Tick() {
   const EpochMillis now = Now();
-  std::vector<std::shared_ptr<StreamState>> gone;
+  std::vector<std::shared_ptr<StreamState>> gone, live;
   {
     std::unique_lock lock(mu_);
     for (auto it = streams_.begin(); it != streams_.end();) {
@@ -187,13 +355,24 @@ void Engine::Tick() {
         gone.push_back(it->second);
         it = streams_.erase(it);
       } else {
+        live.push_back(it->second);
         ++it;
       }
     }
   }
   for (const auto& s : gone) {
+    // The document goes first: a crash in between leaves orphan logs, removed at start.
+    (void)storage_->meta().Erase(StreamKey(s->id));
     std::shared_lock lock(s->mu);
-    for (const auto& shard : s->shards) (void)storage_->DropLog(storage::LogId{shard->index + (s->id << 32)});
+    for (const auto& shard : s->shards) (void)storage_->DropLog(LogIdFor(*s, *shard));
+  }
+  EpochMillis last = last_trim_ms_.load();
+  if (now - last >= kTrimIntervalMs && last_trim_ms_.compare_exchange_strong(last, now)) {
+    for (const auto& s : live) {
+      const EpochMillis cutoff = s->RetentionStart(now);
+      std::shared_lock lock(s->mu);
+      for (const auto& shard : s->shards) shard->log->TrimBefore(cutoff);
+    }
   }
 }
 
@@ -237,12 +416,14 @@ Status Engine::CreateStream(const api::CreateStreamInput& in) {
     shard->end = ranges[static_cast<std::size_t>(i)].second;
     shard->created_ms = now;
     shard->starting_sequence = EncodeSequence({shard->created_s(), shard->index, 0, shard->created_s()});
-    auto log = storage_->CreateLog(storage::LogId{shard->index + (s->id << 32)});
+    auto log = storage_->CreateLog(LogIdFor(*s, *shard));
     if (!log.ok()) return {Code::kInternalFailure, log.status().message()};
     shard->log = std::move(log).value();
     s->open.push_back(shard.get());
     s->shards.push_back(std::move(shard));
   }
+  RETURN_IF_ERROR(storage_->meta().Put(kNextIdKey, std::to_string(next_stream_id_)));
+  if (Status st = Persist(*s); !st.ok()) return Status(Code::kInternalFailure, st.message());
   streams_.emplace(in.stream_name, std::move(s));
   return Status::Ok();
 }
@@ -255,6 +436,7 @@ Status Engine::DeleteStream(const api::DeleteStreamInput& in) {
     const EpochMillis now = Now();
     s->deleting_at_ms = now;
     s->gone_at_ms = now + options_.delete_stream_ms;
+    if (Status st = Persist(*s); !st.ok()) return Status(Code::kInternalFailure, st.message());
   }
   if (options_.delete_stream_ms == 0) Tick();
   return Status::Ok();
@@ -523,10 +705,15 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
   storage::AppendRecord rec{in.partition_key,
                             in.explicit_hash_key ? std::string_view(*in.explicit_hash_key) : std::string_view{},
                             in.data};
-  ASSIGN_OR_RETURN(auto appended, shard->log->Append({&rec, 1}, now));
+  auto appended = shard->log->Append({&rec, 1}, now);
+  if (!appended.ok()) return Status(Code::kInternalFailure, "Internal service failure.");
+  std::shared_ptr<storage::Log> log = shard->log;
+  lock.unlock();
+  // Acknowledge only once the record is durable (group commit with concurrent writers).
+  if (!log->WaitDurable(appended->end).ok()) return Status(Code::kInternalFailure, "Internal service failure.");
   api::PutRecordOutput out;
   out.shard_id = shard->id;
-  out.sequence_number = shard->SequenceAt(appended.first.value, appended.arrival_ms);
+  out.sequence_number = shard->SequenceAt(appended->first.value, appended->arrival_ms);
   return out;
 }
 
@@ -571,6 +758,8 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return route[a] < route[b]; });
   std::vector<storage::AppendRecord> batch;
   batch.reserve(in.records.size());
+  // (log, end offset, first and last index into `order`) of every append to wait for.
+  std::vector<std::tuple<std::shared_ptr<storage::Log>, storage::Offset, std::size_t, std::size_t>> waits;
   for (std::size_t begin = 0; begin < order.size();) {
     ShardState* shard = route[order[begin]];
     std::size_t end = begin;
@@ -590,6 +779,7 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
       }
     } else {
       auto appended = shard->log->Append(batch, now);
+      if (appended.ok()) waits.emplace_back(shard->log, appended->end, begin, end);
       for (std::size_t k = begin; k < end; ++k) {
         auto& e = out.records[order[k]];
         if (appended.ok()) {
@@ -603,6 +793,17 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
       }
     }
     begin = end;
+  }
+  lock.unlock();
+  // Acknowledge records only once durable; a shard whose write failed fails its records.
+  for (const auto& [log, end_offset, first, last] : waits) {
+    if (log->WaitDurable(end_offset).ok()) continue;
+    for (std::size_t k = first; k < last; ++k) {
+      auto& e = out.records[order[k]];
+      if (!e.sequence_number) continue;
+      e = api::PutRecordsResultEntry{std::nullopt, std::nullopt, "InternalFailure", "Internal service failure."};
+      ++out.failed_record_count;
+    }
   }
   return out;
 }
@@ -636,7 +837,7 @@ Result<api::GetShardIteratorOutput> Engine::GetShardIterator(const api::GetShard
   const storage::Log& log = *shard->log;
   switch (type) {
     case T::kTrimHorizon:
-      position = log.StartOffset().value;
+      position = std::max(log.StartOffset(), log.OffsetAtTime(s->RetentionStart(now))).value;
       break;
     case T::kLatest:
       position = log.EndOffset().value;
@@ -644,7 +845,7 @@ Result<api::GetShardIteratorOutput> Engine::GetShardIterator(const api::GetShard
     case T::kAtTimestamp: {
       if (!in.timestamp) return errors::AtTimestampWithoutTimestamp();
       if (*in.timestamp > now) return errors::TimestampInFuture(*in.timestamp, now);
-      position = log.OffsetAtTime(*in.timestamp).value;
+      position = log.OffsetAtTime(std::max(*in.timestamp, s->RetentionStart(now))).value;
       break;
     }
     case T::kAtSequenceNumber:
@@ -709,8 +910,8 @@ Result<api::GetRecordsOutput> Engine::GetRecords(const api::GetRecordsInput& in)
     rec.encryption_type = api::EncryptionType::kNone;
     out.records.push_back(std::move(rec));
     return true;
-  });
-  if (!read.ok()) return Status(Code::kInternalFailure, read.status().message());
+  }, s->RetentionStart(now));
+  if (!read.ok()) return Status(Code::kInternalFailure, "Internal service failure.");
   const std::uint64_t next = read->next.value;
   const std::uint64_t end = shard->log->EndOffset().value;
   if (next < end) {
@@ -718,7 +919,7 @@ Result<api::GetRecordsOutput> Engine::GetRecords(const api::GetRecordsInput& in)
     (void)shard->log->Read(storage::Offset{next}, 1, [&](const storage::RecordView& r) {
       arrival = r.arrival_ms;
       return true;
-    });
+    }, s->RetentionStart(now));
     out.millis_behind_latest = arrival ? std::max<EpochMillis>(0, now - *arrival) : 0;
   }
   bool closed_and_drained = false;

@@ -7,10 +7,12 @@
 // Writes to different shards never contend on a common exclusive lock.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <shared_mutex>
 #include <string>
+#include <vector>
 
 #include "api/errors.h"
 #include "api/service.h"
@@ -41,6 +43,11 @@ class Engine final : public api::KinesisService {
   Engine(EngineOptions options, std::unique_ptr<storage::Storage> storage);
   ~Engine() override;
 
+  // Loads the streams persisted in the storage's metadata (a durable storage after a
+  // restart) and removes logs no stream owns. Call once, before serving. Findings go to
+  // `report`, one line each.
+  Status Load(std::vector<std::string>* report);
+
   Status CreateStream(const api::CreateStreamInput& in) override;
   Status DeleteStream(const api::DeleteStreamInput& in) override;
   Result<api::DescribeStreamOutput> DescribeStream(const api::DescribeStreamInput& in) override;
@@ -68,6 +75,10 @@ class Engine final : public api::KinesisService {
   std::shared_ptr<StreamState> Find(std::string_view name) const;
   api::StreamStatus StatusOf(const StreamState& s, EpochMillis now) const;
   api::Shard Describe(const ShardState& shard) const;
+  // Writes the stream's document to the metadata store.
+  Status Persist(const StreamState& s);
+
+  static constexpr EpochMillis kTrimIntervalMs = 10'000;
 
   EngineOptions options_;
   std::unique_ptr<storage::Storage> storage_;
@@ -75,7 +86,7 @@ class Engine final : public api::KinesisService {
   mutable std::shared_mutex mu_;  // guards streams_ (the registry only)
   std::map<std::string, std::shared_ptr<StreamState>, std::less<>> streams_;
   std::uint64_t next_stream_id_ = 1;
-  std::uint64_t next_log_id_ = 1;
+  std::atomic<EpochMillis> last_trim_ms_{0};
 };
 
 }  // namespace cinesis::engine

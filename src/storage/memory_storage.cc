@@ -2,6 +2,7 @@
 // allocation per record) and a compact index of fixed-size entries.
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -22,16 +23,22 @@ struct Entry {
   EpochMillis arrival_ms;
 };
 
+struct Block {
+  std::unique_ptr<char[]> data;
+  std::size_t capacity = 0;
+  std::size_t used = 0;
+  std::uint64_t last_offset = 0;  // newest record stored in this block
+};
+
 class MemoryLog final : public Log {
  public:
-  Result<AppendResult> Append(std::span<const AppendRecord> records,
-                              EpochMillis arrival_ms) override {
+  Result<AppendResult> Append(std::span<const AppendRecord> records, EpochMillis arrival_ms) override {
     std::unique_lock lock(mu_);
     if (!index_.empty()) arrival_ms = std::max(arrival_ms, index_.back().arrival_ms);
-    AppendResult result{Offset{base_ + index_.size()}, arrival_ms};
+    const std::uint64_t first = base_ + index_.size();
     for (const auto& r : records) {
       std::size_t need = r.key.size() + r.explicit_key.size() + r.data.size();
-      char* p = Allocate(need);
+      char* p = Allocate(need, base_ + index_.size());
       Copy(p, r.key);
       Copy(p + r.key.size(), r.explicit_key);
       Copy(p + r.key.size() + r.explicit_key.size(), r.data);
@@ -39,23 +46,26 @@ class MemoryLog final : public Log {
                              static_cast<std::uint32_t>(r.explicit_key.size()),
                              static_cast<std::uint32_t>(r.data.size()), arrival_ms});
     }
-    return result;
+    return AppendResult{Offset{first}, Offset{base_ + index_.size()}, arrival_ms};
   }
 
-  Result<ReadResult> Read(Offset from, std::size_t max_records,
-                          const RecordVisitor& visit) const override {
+  Status WaitDurable(Offset) override { return Status::Ok(); }
+
+  Result<ReadResult> Read(Offset from, std::size_t max_records, const RecordVisitor& visit,
+                          EpochMillis not_before_ms) const override {
     std::shared_lock lock(mu_);
     std::uint64_t pos = std::max(from.value, base_);
     ReadResult result{Offset{pos}, 0};
     const std::uint64_t end = base_ + index_.size();
     while (pos < end && result.count < max_records) {
       const Entry& e = index_[pos - base_];
-      RecordView v{Offset{pos}, e.arrival_ms, {e.bytes, e.key_len},
-                   {e.bytes + e.key_len, e.explicit_len},
-                   {e.bytes + e.key_len + e.explicit_len, e.data_len}};
-      if (!visit(v)) break;
+      if (e.arrival_ms >= not_before_ms) {
+        RecordView v{Offset{pos}, e.arrival_ms, {e.bytes, e.key_len}, {e.bytes + e.key_len, e.explicit_len},
+                     {e.bytes + e.key_len + e.explicit_len, e.data_len}};
+        if (!visit(v)) break;
+        ++result.count;
+      }
       ++pos;
-      ++result.count;
     }
     result.next = Offset{pos};
     return result;
@@ -80,34 +90,59 @@ class MemoryLog final : public Log {
     if (index_.empty()) return std::nullopt;
     return index_.back().arrival_ms;
   }
+  void TrimBefore(EpochMillis ms) override {
+    std::unique_lock lock(mu_);
+    while (!index_.empty() && index_.front().arrival_ms < ms) {
+      index_.pop_front();
+      ++base_;
+    }
+    // Free blocks holding only trimmed records (never the block being filled).
+    while (blocks_.size() > 1 && blocks_.front().last_offset < base_) blocks_.pop_front();
+  }
 
  private:
   static void Copy(char* to, std::string_view from) {
     if (!from.empty()) std::memcpy(to, from.data(), from.size());  // empty views may be null
   }
-  char* Allocate(std::size_t n) {
-    if (n > kBlockSize / 4) {
-      // Large records get a block of their own so they do not waste arena space.
-      blocks_.push_back(std::make_unique<char[]>(n == 0 ? 1 : n));
-      char* p = blocks_.back().get();
-      // Keep the current arena block as the one to continue filling.
-      if (blocks_.size() >= 2) std::swap(blocks_[blocks_.size() - 1], blocks_[blocks_.size() - 2]);
-      return p;
+  char* Allocate(std::size_t n, std::uint64_t offset) {
+    if (blocks_.empty() || blocks_.back().used + n > blocks_.back().capacity) {
+      // Large records get a block of their own; the next small one starts a fresh arena.
+      std::size_t cap = std::max(n, kBlockSize);
+      blocks_.push_back(Block{std::make_unique<char[]>(cap == 0 ? 1 : cap), cap, 0, offset});
     }
-    if (blocks_.empty() || used_ + n > kBlockSize) {
-      blocks_.push_back(std::make_unique<char[]>(kBlockSize));
-      used_ = 0;
-    }
-    char* p = blocks_.back().get() + used_;
-    used_ += n;
+    Block& b = blocks_.back();
+    char* p = b.data.get() + b.used;
+    b.used += n;
+    b.last_offset = offset;
     return p;
   }
 
   mutable std::shared_mutex mu_;
   std::uint64_t base_ = 0;  // offset of index_[0]
-  std::vector<Entry> index_;
-  std::vector<std::unique_ptr<char[]>> blocks_;
-  std::size_t used_ = kBlockSize;  // bytes used in blocks_.back(); full until one exists
+  std::deque<Entry> index_;
+  std::deque<Block> blocks_;
+};
+
+class MemoryMetaStore final : public MetaStore {
+ public:
+  Status Put(std::string_view key, std::string_view value) override {
+    std::lock_guard lock(mu_);
+    map_[std::string(key)] = std::string(value);
+    return Status::Ok();
+  }
+  Status Erase(std::string_view key) override {
+    std::lock_guard lock(mu_);
+    map_.erase(std::string(key));
+    return Status::Ok();
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> LoadAll() override {
+    std::lock_guard lock(mu_);
+    return std::vector<std::pair<std::string, std::string>>(map_.begin(), map_.end());
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::string> map_;
 };
 
 class MemoryStorage final : public Storage {
@@ -129,10 +164,19 @@ class MemoryStorage final : public Storage {
     auto it = logs_.find(id.value);
     return it == logs_.end() ? nullptr : it->second;
   }
+  std::vector<LogId> ListLogs() const override {
+    std::shared_lock lock(mu_);
+    std::vector<LogId> ids;
+    for (const auto& [id, _] : logs_) ids.push_back(LogId{id});
+    return ids;
+  }
+  MetaStore& meta() override { return meta_; }
+  std::string Describe() const override { return "in-memory (nothing survives a restart)"; }
 
  private:
   mutable std::shared_mutex mu_;
   std::map<std::uint64_t, std::shared_ptr<Log>> logs_;
+  MemoryMetaStore meta_;
 };
 
 }  // namespace

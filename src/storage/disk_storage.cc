@@ -1,0 +1,724 @@
+// Durable storage: per-log directories of segment files, a sparse in-memory index per
+// segment (persisted for sealed segments), group commit by flusher threads, recovery that
+// cuts torn tails, and SQLite for metadata. Format and rules: docs/storage-format.md.
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+
+#include "storage/env.h"
+#include "storage/log.h"
+#include "storage/segment_format.h"
+
+namespace cinesis::storage {
+namespace {
+
+using format::IndexEntry;
+
+constexpr std::size_t kReadChunk = 256 << 10;
+constexpr std::size_t kMaxPendingBytes = 64 << 20;
+
+struct Segment {
+  Offset base;
+  std::string path;
+  std::unique_ptr<File> file;
+  std::vector<IndexEntry> index;  // sparse, by offset; first entry is the first record
+  std::uint64_t end = 0;          // one past the last durable record
+  std::uint64_t size = 0;         // durable bytes, header included
+  std::uint64_t last_index_pos = 0;
+  EpochMillis first_arrival = 0;
+  EpochMillis last_arrival = 0;
+  bool sealed = false;
+  bool empty() const { return end == base.value; }
+};
+
+struct PendingFrame {
+  std::uint64_t offset;
+  std::uint64_t rel_pos;
+  EpochMillis arrival_ms;
+};
+
+class Flusher;
+
+// Reads frames of one segment sequentially through a chunk buffer.
+class SegmentScanner {
+ public:
+  SegmentScanner(const Segment& seg, std::uint64_t pos, std::uint64_t limit, std::string& buf)
+      : seg_(seg), pos_(pos), limit_(limit), buf_(buf) {}
+
+  // kOk with `frame` filled, kIncomplete at `limit` (end of durable data), kCorrupt on a
+  // bad frame or an I/O error.
+  format::FrameStatus Next(format::DecodedFrame& frame) {
+    if (pos_ >= limit_) return format::FrameStatus::kIncomplete;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (pos_ >= chunk_pos_ && pos_ < chunk_pos_ + chunk_len_) {
+        std::string_view avail(buf_.data() + (pos_ - chunk_pos_), chunk_pos_ + chunk_len_ - pos_);
+        auto st = format::DecodeFrame(avail, frame);
+        if (st == format::FrameStatus::kOk) {
+          if (pos_ + frame.size > limit_) return format::FrameStatus::kIncomplete;
+          pos_ += frame.size;
+          return st;
+        }
+        if (st == format::FrameStatus::kCorrupt) return st;
+        if (attempt == 1) return pos_ + avail.size() >= limit_ ? format::FrameStatus::kIncomplete : st;
+      }
+      // (Re)fill from pos_: at least a chunk, more when one frame is larger.
+      std::size_t want = kReadChunk;
+      if (pos_ >= chunk_pos_ && pos_ + format::kFrameHeaderSize <= chunk_pos_ + chunk_len_) {
+        std::size_t need = format::FrameSizeFromHeader(std::string_view(buf_.data() + (pos_ - chunk_pos_), 8));
+        if (need == 0) return format::FrameStatus::kCorrupt;
+        want = std::max(want, need);
+      }
+      want = static_cast<std::size_t>(std::min<std::uint64_t>(want, limit_ - pos_));
+      if (buf_.size() < want) buf_.resize(want);
+      auto n = seg_.file->ReadAt(pos_, buf_.data(), want);
+      if (!n.ok()) return format::FrameStatus::kCorrupt;
+      chunk_pos_ = pos_;
+      chunk_len_ = *n;
+      if (chunk_len_ == 0) return format::FrameStatus::kIncomplete;
+    }
+    return format::FrameStatus::kIncomplete;
+  }
+  std::uint64_t position() const { return pos_; }
+
+ private:
+  const Segment& seg_;
+  std::uint64_t pos_;
+  std::uint64_t limit_;
+  std::string& buf_;
+  std::uint64_t chunk_pos_ = 0;
+  std::size_t chunk_len_ = 0;
+};
+
+class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
+ public:
+  DiskLog(Env& env, std::string dir, LogId id, const DiskOptions& opts, Flusher* flusher)
+      : env_(env), dir_(std::move(dir)), id_(id), opts_(opts), flusher_(flusher) {}
+
+  static Result<std::shared_ptr<DiskLog>> Create(Env& env, const std::string& dir, LogId id,
+                                                 const DiskOptions& opts, Flusher* flusher) {
+    auto log = std::make_shared<DiskLog>(env, dir, id, opts, flusher);
+    RETURN_IF_ERROR(env.MakeDirs(dir));
+    ASSIGN_OR_RETURN(auto seg, log->NewSegment(Offset{0}));
+    log->segments_.push_back(std::move(seg));
+    return log;
+  }
+
+  static Result<std::shared_ptr<DiskLog>> Recover(Env& env, const std::string& dir, LogId id, const DiskOptions& opts,
+                                                  Flusher* flusher, std::vector<std::string>* report);
+
+  Result<AppendResult> Append(std::span<const AppendRecord> records, EpochMillis arrival_ms) override;
+  Status WaitDurable(Offset end) override {
+    std::unique_lock lock(sync_mu_);
+    sync_cv_.wait(lock, [&] { return durable_end_ >= end.value || !io_error_.ok(); });
+    return durable_end_ >= end.value ? Status::Ok() : io_error_;
+  }
+  Result<ReadResult> Read(Offset from, std::size_t max_records, const RecordVisitor& visit,
+                          EpochMillis not_before_ms) const override;
+  Offset StartOffset() const override {
+    std::shared_lock lock(mu_);
+    return segments_.front()->base;
+  }
+  Offset EndOffset() const override {
+    std::shared_lock lock(mu_);
+    return Offset{visible_end_};
+  }
+  Offset OffsetAtTime(EpochMillis ms) const override;
+  std::optional<EpochMillis> LastArrival() const override {
+    std::shared_lock lock(mu_);
+    for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
+      if (!(*it)->empty()) return (*it)->last_arrival;
+    }
+    return std::nullopt;
+  }
+  void TrimBefore(EpochMillis ms) override;
+
+  // Writes queued frames, syncs, publishes. Called by this log's flusher thread only.
+  void Flush();
+  // Fails every waiter and stops writing (the log was dropped or storage closes).
+  void Shutdown(const Status& why) {
+    {
+      std::lock_guard lock(append_mu_);
+      closed_ = true;
+    }
+    std::lock_guard lock(sync_mu_);
+    if (io_error_.ok()) io_error_ = why;
+    sync_cv_.notify_all();
+  }
+  std::atomic<bool> queued{false};
+  const std::string& dir() const { return dir_; }
+
+ private:
+  Result<std::shared_ptr<Segment>> NewSegment(Offset base) {
+    auto seg = std::make_shared<Segment>();
+    seg->base = base;
+    seg->end = base.value;
+    seg->path = dir_ + "/" + format::FileName(base, format::FileKind::kSegment);
+    ASSIGN_OR_RETURN(seg->file, env_.Open(seg->path, true));
+    RETURN_IF_ERROR(seg->file->Truncate(0));
+    RETURN_IF_ERROR(seg->file->Append(format::SegmentHeader(base)));
+    RETURN_IF_ERROR(seg->file->Sync());
+    RETURN_IF_ERROR(env_.SyncDir(dir_));
+    seg->size = format::kSegmentHeaderSize;
+    return seg;
+  }
+  Status Seal(Segment& seg) {
+    if (!opts_.fsync) RETURN_IF_ERROR(seg.file->Sync());
+    format::SealedIndex idx{seg.index, seg.end, seg.size, seg.first_arrival, seg.last_arrival};
+    return env_.WriteFileAtomic(dir_ + "/" + format::FileName(seg.base, format::FileKind::kIndex),
+                                format::EncodeIndex(idx));
+  }
+  // Scans a segment from its start, rebuilding its index; stops at the first frame that
+  // does not verify. Returns the byte length of the valid prefix.
+  static std::uint64_t Scan(Segment& seg, const DiskOptions& opts);
+  std::shared_ptr<Segment> SegmentFor(std::uint64_t offset) const {
+    auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+                               [](std::uint64_t o, const std::shared_ptr<Segment>& s) { return o < s->base.value; });
+    return it == segments_.begin() ? nullptr : *(it - 1);
+  }
+
+  Env& env_;
+  std::string dir_;
+  LogId id_;
+  DiskOptions opts_;
+  Flusher* flusher_;
+
+  // Appenders: offsets, arrival clamp and the queue of encoded frames.
+  std::mutex append_mu_;
+  std::uint64_t next_offset_ = 0;
+  EpochMillis last_arrival_ = 0;
+  std::string pending_;
+  std::vector<PendingFrame> pending_frames_;
+  bool closed_ = false;
+  std::condition_variable_any space_cv_;
+
+  // Flusher-owned scratch (capacity reused between flushes).
+  std::string flush_buf_;
+  std::vector<PendingFrame> flush_frames_;
+
+  // Readers and the flusher's publication.
+  mutable std::shared_mutex mu_;
+  std::deque<std::shared_ptr<Segment>> segments_;
+  std::uint64_t visible_end_ = 0;
+
+  // Durability waiters.
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::uint64_t durable_end_ = 0;
+  Status io_error_;
+
+  friend class Flusher;
+};
+
+// One thread that writes and syncs the logs assigned to it. Every log with queued frames
+// is flushed once per cycle, so all appends that arrived during the previous sync share
+// the next one (group commit).
+class Flusher {
+ public:
+  Flusher() : thread_([this] { Run(); }) {}
+  ~Flusher() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  void MarkDirty(std::shared_ptr<DiskLog> log) {
+    if (log->queued.exchange(true)) return;
+    {
+      std::lock_guard lock(mu_);
+      dirty_.push_back(std::move(log));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Run() {
+    std::vector<std::shared_ptr<DiskLog>> batch;
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || !dirty_.empty(); });
+        if (dirty_.empty() && stop_) return;
+        batch.swap(dirty_);
+      }
+      for (auto& log : batch) {
+        log->queued.store(false);
+        log->Flush();
+      }
+      batch.clear();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::shared_ptr<DiskLog>> dirty_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records, EpochMillis arrival_ms) {
+  AppendResult result{};
+  {
+    std::unique_lock lock(append_mu_);
+    // Back-pressure: a flusher that cannot keep up bounds the memory queued here.
+    space_cv_.wait(lock, [&] { return pending_.size() < kMaxPendingBytes || closed_; });
+    if (closed_) return Status(Code::kIoError, "log " + dir_ + " is closed");
+    arrival_ms = std::max(arrival_ms, last_arrival_);
+    last_arrival_ = arrival_ms;
+    result.first = Offset{next_offset_};
+    result.arrival_ms = arrival_ms;
+    for (const auto& r : records) {
+      pending_frames_.push_back({next_offset_, pending_.size(), arrival_ms});
+      format::AppendFrame(pending_, next_offset_, arrival_ms, r);
+      ++next_offset_;
+    }
+    result.end = Offset{next_offset_};
+  }
+  flusher_->MarkDirty(shared_from_this());
+  return result;
+}
+
+void DiskLog::Flush() {
+  {
+    std::lock_guard lock(append_mu_);
+    if (closed_) return;
+    flush_buf_.swap(pending_);
+    flush_frames_.swap(pending_frames_);
+  }
+  space_cv_.notify_all();
+  if (flush_frames_.empty()) return;
+
+  std::shared_ptr<Segment> active;
+  {
+    std::shared_lock lock(mu_);
+    active = segments_.back();
+  }
+  Status st;
+  if (active->size >= opts_.segment_bytes && !active->empty()) {
+    st = Seal(*active);
+    if (st.ok()) {
+      auto next = NewSegment(Offset{flush_frames_.front().offset});
+      if (next.ok()) {
+        std::unique_lock lock(mu_);
+        active->sealed = true;
+        segments_.push_back(*next);
+        active = *next;
+      } else {
+        st = next.status();
+      }
+    }
+  }
+  const std::uint64_t pos0 = active->size;
+  if (st.ok()) st = active->file->Append(flush_buf_);
+  if (st.ok() && opts_.fsync) st = active->file->Sync();
+  if (!st.ok()) {
+    Shutdown(Status(Code::kIoError, st.message()));
+    return;
+  }
+  {
+    std::unique_lock lock(mu_);
+    for (const auto& f : flush_frames_) {
+      const std::uint64_t pos = pos0 + f.rel_pos;
+      if (active->index.empty() || pos >= active->last_index_pos + opts_.index_interval_bytes) {
+        active->index.push_back({f.offset, pos, f.arrival_ms});
+        active->last_index_pos = pos;
+      }
+    }
+    if (active->empty()) active->first_arrival = flush_frames_.front().arrival_ms;
+    active->last_arrival = flush_frames_.back().arrival_ms;
+    active->end = flush_frames_.back().offset + 1;
+    active->size = pos0 + flush_buf_.size();
+    visible_end_ = active->end;
+  }
+  {
+    std::lock_guard lock(sync_mu_);
+    durable_end_ = flush_frames_.back().offset + 1;
+  }
+  sync_cv_.notify_all();
+  flush_buf_.clear();
+  flush_frames_.clear();
+}
+
+Result<ReadResult> DiskLog::Read(Offset from, std::size_t max_records, const RecordVisitor& visit,
+                                 EpochMillis not_before_ms) const {
+  thread_local std::string buf;
+  std::shared_lock lock(mu_);
+  std::uint64_t pos = std::max(from.value, segments_.front()->base.value);
+  ReadResult result{Offset{pos}, 0};
+  while (pos < visible_end_ && result.count < max_records) {
+    auto seg = SegmentFor(pos);
+    if (!seg || pos >= seg->end) break;
+    // Start at the last sparse-index entry at or before `pos`.
+    auto it = std::upper_bound(seg->index.begin(), seg->index.end(), pos,
+                               [](std::uint64_t o, const IndexEntry& e) { return o < e.offset; });
+    std::uint64_t file_pos = format::kSegmentHeaderSize;
+    std::uint64_t cur = seg->base.value;
+    if (it != seg->index.begin()) {
+      --it;
+      file_pos = it->position;
+      cur = it->offset;
+    }
+    SegmentScanner scan(*seg, file_pos, seg->size, buf);
+    format::DecodedFrame frame;
+    while (cur < seg->end && result.count < max_records) {
+      auto st = scan.Next(frame);
+      if (st != format::FrameStatus::kOk || frame.record.offset.value != cur) {
+        return Status(Code::kCorruption, "corrupt record at offset " + std::to_string(cur) + " in " + seg->path);
+      }
+      if (cur >= pos) {
+        if (frame.record.arrival_ms >= not_before_ms) {
+          if (!visit(frame.record)) {
+            result.next = Offset{pos};
+            return result;
+          }
+          ++result.count;
+        }
+        pos = cur + 1;
+      }
+      ++cur;
+    }
+  }
+  result.next = Offset{pos};
+  return result;
+}
+
+Offset DiskLog::OffsetAtTime(EpochMillis ms) const {
+  thread_local std::string buf;
+  std::shared_lock lock(mu_);
+  for (const auto& seg : segments_) {
+    if (seg->empty() || seg->last_arrival < ms) continue;
+    if (seg->first_arrival >= ms) return seg->base;
+    auto it = std::lower_bound(seg->index.begin(), seg->index.end(), ms,
+                               [](const IndexEntry& e, EpochMillis t) { return e.arrival_ms < t; });
+    // `it` is the first entry at or after ms; the answer lies between its predecessor and it.
+    std::uint64_t file_pos = format::kSegmentHeaderSize;
+    if (it != seg->index.begin()) file_pos = (it - 1)->position;
+    SegmentScanner scan(*seg, file_pos, seg->size, buf);
+    format::DecodedFrame frame;
+    while (scan.Next(frame) == format::FrameStatus::kOk) {
+      if (frame.record.arrival_ms >= ms) return frame.record.offset;
+    }
+    return Offset{seg->end};
+  }
+  return Offset{visible_end_};
+}
+
+void DiskLog::TrimBefore(EpochMillis ms) {
+  std::vector<std::shared_ptr<Segment>> removed;
+  {
+    std::unique_lock lock(mu_);
+    while (segments_.size() > 1 && segments_.front()->sealed &&
+           (segments_.front()->empty() || segments_.front()->last_arrival < ms)) {
+      removed.push_back(segments_.front());
+      segments_.pop_front();
+    }
+  }
+  for (const auto& seg : removed) {
+    (void)env_.Remove(seg->path);
+    (void)env_.Remove(dir_ + "/" + format::FileName(seg->base, format::FileKind::kIndex));
+  }
+}
+
+std::uint64_t DiskLog::Scan(Segment& seg, const DiskOptions& opts) {
+  std::string buf;
+  SegmentScanner scan(seg, format::kSegmentHeaderSize, seg.file->Size(), buf);
+  format::DecodedFrame frame;
+  std::uint64_t valid = format::kSegmentHeaderSize;
+  seg.index.clear();
+  seg.end = seg.base.value;
+  seg.last_index_pos = 0;
+  while (scan.Next(frame) == format::FrameStatus::kOk) {
+    const auto& r = frame.record;
+    if (r.offset.value != seg.end || (!seg.empty() && r.arrival_ms < seg.last_arrival)) break;
+    if (seg.index.empty() || valid >= seg.last_index_pos + opts.index_interval_bytes) {
+      seg.index.push_back({r.offset.value, valid, r.arrival_ms});
+      seg.last_index_pos = valid;
+    }
+    if (seg.empty()) seg.first_arrival = r.arrival_ms;
+    seg.last_arrival = r.arrival_ms;
+    seg.end = r.offset.value + 1;
+    valid = scan.position();
+  }
+  seg.size = valid;
+  return valid;
+}
+
+Result<std::shared_ptr<DiskLog>> DiskLog::Recover(Env& env, const std::string& dir, LogId id, const DiskOptions& opts,
+                                                  Flusher* flusher, std::vector<std::string>* report) {
+  auto log = std::make_shared<DiskLog>(env, dir, id, opts, flusher);
+  ASSIGN_OR_RETURN(auto names, env.List(dir));
+  std::map<std::uint64_t, bool> segs;  // base -> has index file
+  for (const auto& n : names) {
+    auto parsed = format::ParseFileName(n);
+    if (!parsed) continue;
+    if (parsed->kind == format::FileKind::kSegment) {
+      segs.try_emplace(parsed->base.value, false);
+    } else {
+      segs[parsed->base.value] |= true;
+    }
+  }
+  auto note = [&](const std::string& s) {
+    if (report) report->push_back("log " + dir + ": " + s);
+  };
+  // Index files without their segment are leftovers of a trim interrupted by a crash.
+  for (auto it = segs.begin(); it != segs.end();) {
+    if (!env.Exists(dir + "/" + format::FileName(Offset{it->first}, format::FileKind::kSegment))) {
+      (void)env.Remove(dir + "/" + format::FileName(Offset{it->first}, format::FileKind::kIndex));
+      it = segs.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  bool broken = false;  // once a segment is cut short, later ones cannot follow it
+  std::size_t i = 0;
+  for (const auto& [base, has_index] : segs) {
+    const bool last = ++i == segs.size();
+    const std::string path = dir + "/" + format::FileName(Offset{base}, format::FileKind::kSegment);
+    if (broken) {
+      note("removed segment " + path + " after a cut in an earlier segment");
+      (void)env.Remove(path);
+      (void)env.Remove(dir + "/" + format::FileName(Offset{base}, format::FileKind::kIndex));
+      continue;
+    }
+    auto seg = std::make_shared<Segment>();
+    seg->base = Offset{base};
+    seg->path = path;
+    ASSIGN_OR_RETURN(seg->file, env.Open(path, false));
+    std::string header(format::kSegmentHeaderSize, '\0');
+    auto hn = seg->file->ReadAt(0, header.data(), header.size());
+    if (!hn.ok()) return hn.status();
+    header.resize(*hn);
+    auto hb = format::ParseSegmentHeader(header);
+    const std::uint64_t expected_base = log->segments_.empty() ? base : log->segments_.back()->end;
+    if (!hb || hb->value != base || base != expected_base) {
+      if (!log->segments_.empty() || !last) {
+        note("segment " + path + " has a bad header or breaks the offset sequence; removed with what follows");
+        (void)env.Remove(path);
+        broken = true;
+        continue;
+      }
+      // The only segment lost its header (crash during creation): start it afresh.
+      note("segment " + path + " had no valid header; recreated empty");
+      RETURN_IF_ERROR(seg->file->Truncate(0));
+      RETURN_IF_ERROR(seg->file->Append(format::SegmentHeader(Offset{base})));
+      RETURN_IF_ERROR(seg->file->Sync());
+      seg->size = format::kSegmentHeaderSize;
+      seg->end = base;
+      log->segments_.push_back(seg);
+      continue;
+    }
+    bool loaded = false;
+    if (has_index && !last) {
+      auto bytes = env.ReadFile(dir + "/" + format::FileName(Offset{base}, format::FileKind::kIndex));
+      if (bytes.ok()) {
+        if (auto idx = format::DecodeIndex(*bytes); idx && idx->segment_size == seg->file->Size()) {
+          seg->index = std::move(idx->entries);
+          seg->end = idx->end_offset;
+          seg->size = idx->segment_size;
+          seg->first_arrival = idx->first_arrival;
+          seg->last_arrival = idx->last_arrival;
+          loaded = true;
+        }
+      }
+    }
+    if (!loaded) {
+      const std::uint64_t file_size = seg->file->Size();
+      const std::uint64_t valid = Scan(*seg, opts);
+      if (valid < file_size) {
+        note("cut " + std::to_string(file_size - valid) + " bytes of torn or corrupt tail at byte " +
+             std::to_string(valid) + " of " + path + " (records from offset " + std::to_string(seg->end) +
+             " on were never acknowledged durable or are damaged)");
+        RETURN_IF_ERROR(seg->file->Truncate(valid));
+        RETURN_IF_ERROR(seg->file->Sync());
+        if (!last) broken = true;
+      }
+    }
+    seg->sealed = !last && !broken;
+    log->segments_.push_back(seg);
+  }
+  if (log->segments_.empty()) {
+    ASSIGN_OR_RETURN(auto seg, log->NewSegment(Offset{0}));
+    log->segments_.push_back(std::move(seg));
+  }
+  // Everything before the last segment is sealed; make sure sealed ones have index files.
+  for (std::size_t k = 0; k + 1 < log->segments_.size(); ++k) {
+    auto& s = *log->segments_[k];
+    s.sealed = true;
+    if (!env.Exists(dir + "/" + format::FileName(s.base, format::FileKind::kIndex))) RETURN_IF_ERROR(log->Seal(s));
+  }
+  log->segments_.back()->sealed = false;
+  const auto& tail = *log->segments_.back();
+  log->next_offset_ = log->durable_end_ = log->visible_end_ = tail.end;
+  for (auto it = log->segments_.rbegin(); it != log->segments_.rend(); ++it) {
+    if (!(*it)->empty()) {
+      log->last_arrival_ = (*it)->last_arrival;
+      break;
+    }
+  }
+  return log;
+}
+
+// ---- metadata in SQLite ---------------------------------------------------------------
+
+class SqliteMetaStore final : public MetaStore {
+ public:
+  ~SqliteMetaStore() override {
+    if (db_) sqlite3_close(db_);
+  }
+  Status Open(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        nullptr) != SQLITE_OK) {
+      return Error("open " + path);
+    }
+    return Exec(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);");
+  }
+  Status Put(std::string_view key, std::string_view value) override {
+    return Run("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", key, value);
+  }
+  Status Erase(std::string_view key) override { return Run("DELETE FROM meta WHERE key = ?1", key, {}); }
+  Result<std::vector<std::pair<std::string, std::string>>> LoadAll() override {
+    std::lock_guard lock(mu_);
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, "SELECT key, value FROM meta ORDER BY key", -1, &st, nullptr) != SQLITE_OK) {
+      return Error("prepare");
+    }
+    std::vector<std::pair<std::string, std::string>> out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      auto text = [&](int col) {
+        const auto* p = static_cast<const char*>(sqlite3_column_blob(st, col));
+        return std::string(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, col)));
+      };
+      out.emplace_back(text(0), text(1));
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return Error("select");
+    return out;
+  }
+
+ private:
+  Status Error(const std::string& what) { return {Code::kIoError, "sqlite " + what + ": " + sqlite3_errmsg(db_)}; }
+  Status Exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      Status st(Code::kIoError, std::string("sqlite: ") + (err ? err : "?"));
+      sqlite3_free(err);
+      return st;
+    }
+    return Status::Ok();
+  }
+  Status Run(const char* sql, std::string_view a, std::string_view b) {
+    std::lock_guard lock(mu_);
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) return Error("prepare");
+    sqlite3_bind_text(st, 1, a.data(), static_cast<int>(a.size()), SQLITE_TRANSIENT);
+    if (sqlite3_bind_parameter_count(st) > 1) {
+      sqlite3_bind_blob(st, 2, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? Status::Ok() : Error("write");
+  }
+  std::mutex mu_;
+  sqlite3* db_ = nullptr;
+};
+
+// ---- the storage ----------------------------------------------------------------------
+
+class DiskStorage final : public Storage {
+ public:
+  explicit DiskStorage(const DiskOptions& opts)
+      : opts_(opts), env_(opts.env ? *opts.env : Env::Posix()), logs_dir_(opts.dir + "/logs") {
+    for (int i = 0; i < std::max(1, opts.flush_threads); ++i) flushers_.push_back(std::make_unique<Flusher>());
+  }
+  ~DiskStorage() override {
+    flushers_.clear();  // joins after flushing what is queued
+    std::unique_lock lock(mu_);
+    for (auto& [_, log] : logs_) log->Shutdown(Status(Code::kIoError, "storage closed"));
+  }
+
+  Status Open(std::vector<std::string>* report) {
+    RETURN_IF_ERROR(env_.MakeDirs(logs_dir_));
+    RETURN_IF_ERROR(meta_.Open(opts_.dir + "/meta.sqlite"));
+    ASSIGN_OR_RETURN(auto names, env_.List(logs_dir_));
+    for (const auto& n : names) {
+      auto id = format::ParseLogDirName(n);
+      if (!id) {
+        if (report) report->push_back("ignored unexpected entry " + logs_dir_ + "/" + n);
+        continue;
+      }
+      ASSIGN_OR_RETURN(auto log, DiskLog::Recover(env_, logs_dir_ + "/" + n, *id, opts_, FlusherFor(*id), report));
+      logs_[id->value] = std::move(log);
+    }
+    return Status::Ok();
+  }
+
+  Result<std::shared_ptr<Log>> CreateLog(LogId id) override {
+    std::unique_lock lock(mu_);
+    if (logs_.count(id.value)) return Status(Code::kResourceInUse, "log exists");
+    const std::string dir = logs_dir_ + "/" + format::LogDirName(id);
+    (void)env_.RemoveAll(dir);  // leftovers of an interrupted drop
+    ASSIGN_OR_RETURN(auto log, DiskLog::Create(env_, dir, id, opts_, FlusherFor(id)));
+    RETURN_IF_ERROR(env_.SyncDir(logs_dir_));
+    logs_[id.value] = log;
+    return std::shared_ptr<Log>(log);
+  }
+  Status DropLog(LogId id) override {
+    std::shared_ptr<DiskLog> log;
+    {
+      std::unique_lock lock(mu_);
+      auto it = logs_.find(id.value);
+      if (it == logs_.end()) return Status::Ok();
+      log = it->second;
+      logs_.erase(it);
+    }
+    log->Shutdown(Status(Code::kResourceNotFound, "log dropped"));
+    RETURN_IF_ERROR(env_.RemoveAll(log->dir()));
+    return env_.SyncDir(logs_dir_);
+  }
+  std::shared_ptr<Log> FindLog(LogId id) const override {
+    std::shared_lock lock(mu_);
+    auto it = logs_.find(id.value);
+    return it == logs_.end() ? nullptr : it->second;
+  }
+  std::vector<LogId> ListLogs() const override {
+    std::shared_lock lock(mu_);
+    std::vector<LogId> ids;
+    for (const auto& [id, _] : logs_) ids.push_back(LogId{id});
+    return ids;
+  }
+  MetaStore& meta() override { return meta_; }
+  std::string Describe() const override {
+    return "durable at " + opts_.dir + (opts_.fsync ? " (fsync before acknowledging)" : " (no fsync)");
+  }
+
+ private:
+  Flusher* FlusherFor(LogId id) { return flushers_[id.value % flushers_.size()].get(); }
+
+  DiskOptions opts_;
+  Env& env_;
+  std::string logs_dir_;
+  SqliteMetaStore meta_;
+  std::vector<std::unique_ptr<Flusher>> flushers_;
+  mutable std::shared_mutex mu_;
+  std::map<std::uint64_t, std::shared_ptr<DiskLog>> logs_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Storage>> OpenDiskStorage(const DiskOptions& options, std::vector<std::string>* report) {
+  auto storage = std::make_unique<DiskStorage>(options);
+  RETURN_IF_ERROR(storage->Open(report));
+  return std::unique_ptr<Storage>(std::move(storage));
+}
+
+}  // namespace cinesis::storage

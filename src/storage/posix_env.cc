@@ -1,0 +1,139 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "storage/env.h"
+
+namespace cinesis::storage {
+namespace {
+
+Status Errno(const std::string& what) { return {Code::kIoError, what + ": " + std::strerror(errno)}; }
+
+class PosixFile final : public File {
+ public:
+  PosixFile(int fd, std::string path, std::uint64_t size) : fd_(fd), path_(std::move(path)), size_(size) {}
+  ~PosixFile() override { ::close(fd_); }
+
+  Status Append(std::string_view data) override {
+    while (!data.empty()) {
+      ssize_t n = ::write(fd_, data.data(), data.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Errno("write " + path_);
+      }
+      data.remove_prefix(static_cast<std::size_t>(n));
+      size_.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_release);
+    }
+    return Status::Ok();
+  }
+  Status Sync() override {
+    if (::fdatasync(fd_) != 0) return Errno("fdatasync " + path_);
+    return Status::Ok();
+  }
+  Result<std::size_t> ReadAt(std::uint64_t pos, char* buf, std::size_t n) const override {
+    std::size_t done = 0;
+    while (done < n) {
+      ssize_t r = ::pread(fd_, buf + done, n - done, static_cast<off_t>(pos + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return Errno("pread " + path_);
+      }
+      if (r == 0) break;
+      done += static_cast<std::size_t>(r);
+    }
+    return done;
+  }
+  Status Truncate(std::uint64_t size) override {
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return Errno("ftruncate " + path_);
+    if (::lseek(fd_, static_cast<off_t>(size), SEEK_SET) < 0) return Errno("lseek " + path_);
+    size_.store(size, std::memory_order_release);
+    return Status::Ok();
+  }
+  std::uint64_t Size() const override { return size_.load(std::memory_order_acquire); }
+
+ private:
+  int fd_;
+  std::string path_;
+  std::atomic<std::uint64_t> size_;
+};
+
+class PosixEnv final : public Env {
+ public:
+  Result<std::unique_ptr<File>> Open(const std::string& path, bool create) override {
+    int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+    if (fd < 0) return Errno("open " + path);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      ::close(fd);
+      return Errno("fstat " + path);
+    }
+    return std::unique_ptr<File>(new PosixFile(fd, path, static_cast<std::uint64_t>(st.st_size)));
+  }
+  Status WriteFileAtomic(const std::string& path, std::string_view data) override {
+    const std::string tmp = path + ".tmp";
+    {
+      auto f = Open(tmp, true);
+      if (!f.ok()) return f.status();
+      RETURN_IF_ERROR((*f)->Truncate(0));
+      RETURN_IF_ERROR((*f)->Append(data));
+      RETURN_IF_ERROR((*f)->Sync());
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return Errno("rename " + tmp);
+    return SyncDir(std::filesystem::path(path).parent_path().string());
+  }
+  Result<std::string> ReadFile(const std::string& path) override {
+    auto f = Open(path, false);
+    if (!f.ok()) return f.status();
+    std::string s((*f)->Size(), '\0');
+    auto n = (*f)->ReadAt(0, s.data(), s.size());
+    if (!n.ok()) return n.status();
+    s.resize(*n);
+    return s;
+  }
+  bool Exists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
+  Status Remove(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("unlink " + path);
+    return Status::Ok();
+  }
+  Status RemoveAll(const std::string& dir) override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    if (ec) return {Code::kIoError, "remove " + dir + ": " + ec.message()};
+    return Status::Ok();
+  }
+  Status MakeDirs(const std::string& dir) override {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return {Code::kIoError, "mkdir " + dir + ": " + ec.message()};
+    return Status::Ok();
+  }
+  Result<std::vector<std::string>> List(const std::string& dir) override {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) out.push_back(e.path().filename().string());
+    if (ec) return Status(Code::kIoError, "list " + dir + ": " + ec.message());
+    return out;
+  }
+  Status SyncDir(const std::string& dir) override {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Errno("open dir " + dir);
+    int rc = ::fsync(fd);
+    ::close(fd);
+    if (rc != 0) return Errno("fsync dir " + dir);
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+Env& Env::Posix() {
+  static PosixEnv env;
+  return env;
+}
+
+}  // namespace cinesis::storage
