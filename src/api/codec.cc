@@ -389,6 +389,10 @@ Status InvokeJson(std::string_view op, const json::object& b, KinesisService& se
     }
     return Emit(service.ListShards(in), out);
   }
+  if (op == "IncreaseStreamRetentionPeriod" || op == "DecreaseStreamRetentionPeriod") {
+    UpdateRetentionPeriodInput in{Ref(b), Int(b, "RetentionPeriodHours").value_or(0)};
+    return op[0] == 'I' ? service.IncreaseStreamRetentionPeriod(in) : service.DecreaseStreamRetentionPeriod(in);
+  }
   return {Code::kUnknownOperation, "Operation " + std::string(op) + " is not supported by this server yet."};
 }
 

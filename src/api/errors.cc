@@ -96,6 +96,24 @@ Status ListShardsTokenAndExclusiveStart() {
 Status InvalidNextToken() { return InvalidArg("Invalid NextToken."); }
 Status ExpiredNextToken() { return {Code::kExpiredNextToken, "The NextToken has expired."}; }
 Status RecordsSizeExceeded() { return InvalidArg("Records size exceeds 5 MB limit"); }
+Status RetentionTooShort(int hours) {
+  return InvalidArg("Minimum allowed retention period is 24 hours. Requested retention period (" +
+                    std::to_string(hours) + " hours) is too short.");
+}
+Status RetentionTooLong(int hours) {
+  return InvalidArg("Maximum allowed retention period is 8760 hours. Requested retention period (" +
+                    std::to_string(hours) + " hours) is too long.");
+}
+Status RetentionIncreaseBelowCurrent(int hours, std::string_view stream, int current) {
+  return InvalidArg("Requested retention period (" + std::to_string(hours) + " hours) for stream " +
+                    std::string(stream) + " can not be shorter than existing retention period (" +
+                    std::to_string(current) + " hours). Use DecreaseRetentionPeriod API.");
+}
+Status RetentionDecreaseAboveCurrent(int hours, std::string_view stream, int current) {
+  return InvalidArg("Requested retention period (" + std::to_string(hours) + " hours) for stream " +
+                    std::string(stream) + " can not be longer than existing retention period (" +
+                    std::to_string(current) + " hours). Use IncreaseRetentionPeriod API.");
+}
 Status RecordTooLarge(std::size_t size, std::int64_t limit, std::string_view stream, const AccountScope& a) {
   return InvalidArg("Record size (data blob plus partition key) of " + std::to_string(size) +
                     " bytes exceeds the maximum record size of " + std::to_string(limit) + " bytes for stream " +

@@ -48,6 +48,10 @@ Status ListShardsTokenAndExclusiveStart();
 Status InvalidNextToken();
 Status ExpiredNextToken();
 Status RecordsSizeExceeded();
+Status RetentionTooShort(int hours);
+Status RetentionTooLong(int hours);
+Status RetentionIncreaseBelowCurrent(int hours, std::string_view stream, int current);
+Status RetentionDecreaseAboveCurrent(int hours, std::string_view stream, int current);
 // Data plus partition key over the stream's maximum record size (data alone over it is a
 // ValidationException on the Data member).
 Status RecordTooLarge(std::size_t size, std::int64_t limit, std::string_view stream, const AccountScope& a);

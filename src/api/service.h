@@ -23,6 +23,8 @@ class KinesisService {
   virtual Result<PutRecordsOutput> PutRecords(const PutRecordsInput& in) = 0;
   virtual Result<GetShardIteratorOutput> GetShardIterator(const GetShardIteratorInput& in) = 0;
   virtual Result<GetRecordsOutput> GetRecords(const GetRecordsInput& in) = 0;
+  virtual Status IncreaseStreamRetentionPeriod(const UpdateRetentionPeriodInput& in) = 0;
+  virtual Status DecreaseStreamRetentionPeriod(const UpdateRetentionPeriodInput& in) = 0;
 };
 
 }  // namespace cinesis::api

@@ -216,4 +216,9 @@ struct GetRecordsOutput {
   std::optional<std::vector<ChildShard>> child_shards;
 };
 
+struct UpdateRetentionPeriodInput {  // IncreaseStreamRetentionPeriod and DecreaseStreamRetentionPeriod
+  StreamRef stream;
+  int retention_period_hours = 24;
+};
+
 }  // namespace cinesis::api

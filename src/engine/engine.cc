@@ -436,6 +436,7 @@ Status Engine::DeleteStream(const api::DeleteStreamInput& in) {
     const EpochMillis now = Now();
     s->deleting_at_ms = now;
     s->gone_at_ms = now + options_.delete_stream_ms;
+    std::shared_lock stream_lock(s->mu);
     if (Status st = Persist(*s); !st.ok()) return Status(Code::kInternalFailure, st.message());
   }
   if (options_.delete_stream_ms == 0) Tick();
@@ -943,6 +944,35 @@ Result<api::GetRecordsOutput> Engine::GetRecords(const api::GetRecordsInput& in)
     out.next_shard_iterator = SealIterator(sealer_, {s->id, s->name, it->shard_index, next, now});
   }
   return out;
+}
+
+Status Engine::IncreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) {
+  return UpdateRetention(in, true);
+}
+
+Status Engine::DecreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) {
+  return UpdateRetention(in, false);
+}
+
+Status Engine::UpdateRetention(const api::UpdateRetentionPeriodInput& in, bool increase) {
+  ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
+  const int hours = in.retention_period_hours;
+  if (hours < 24) return errors::RetentionTooShort(hours);
+  if (hours > 8760) return errors::RetentionTooLong(hours);
+  std::unique_lock lock(s->mu);
+  const EpochMillis now = Now();
+  if (StatusOf(*s, now) != StreamStatus::kActive) {
+    return errors::StreamNotActive(s->name, options_.scope, api::ToString(StatusOf(*s, now)));
+  }
+  const int current = s->retention_hours.load();
+  if (increase && hours < current) return errors::RetentionIncreaseBelowCurrent(hours, s->name, current);
+  if (!increase && hours > current) return errors::RetentionDecreaseAboveCurrent(hours, s->name, current);
+  s->retention_hours = hours;
+  if (Status st = Persist(*s); !st.ok()) {
+    s->retention_hours = current;
+    return Status(Code::kInternalFailure, st.message());
+  }
+  return Status::Ok();
 }
 
 }  // namespace cinesis::engine

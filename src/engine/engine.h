@@ -59,6 +59,8 @@ class Engine final : public api::KinesisService {
   Result<api::PutRecordsOutput> PutRecords(const api::PutRecordsInput& in) override;
   Result<api::GetShardIteratorOutput> GetShardIterator(const api::GetShardIteratorInput& in) override;
   Result<api::GetRecordsOutput> GetRecords(const api::GetRecordsInput& in) override;
+  Status IncreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override;
+  Status DecreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override;
 
   // Housekeeping: removes streams whose deletion delay has passed. Called periodically
   // by the server; safe to call at any time.
@@ -75,6 +77,7 @@ class Engine final : public api::KinesisService {
   std::shared_ptr<StreamState> Find(std::string_view name) const;
   api::StreamStatus StatusOf(const StreamState& s, EpochMillis now) const;
   api::Shard Describe(const ShardState& shard) const;
+  Status UpdateRetention(const api::UpdateRetentionPeriodInput& in, bool increase);
   // Writes the stream's document to the metadata store.
   Status Persist(const StreamState& s);
 

@@ -1,5 +1,8 @@
 // Engine semantics: hash ranges, routing, sequence numbers, iterators, lifecycle.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "common/hash_key.h"
 #include "engine/engine.h"
@@ -322,6 +325,94 @@ TEST_F(EngineTest, ListStreamsPagesInNameOrder) {
   auto rest = engine_.ListStreams({std::nullopt, std::nullopt, page->next_token});
   EXPECT_EQ(rest->stream_names, (std::vector<std::string>{"b", "c"}));
   EXPECT_FALSE(rest->has_more_streams);
+}
+
+TEST_F(EngineTest, RetentionHidesOldRecordsAndTrimHorizonStartsAtTheOldestRetained) {
+  Create("s", 1);
+  const std::string shard = "shardId-000000000000";
+  Put("s", "k", "old");
+  clock_.Advance(23 * 3'600'000);
+  Put("s", "k", "new");
+  auto read = [&](api::ShardIteratorType t) {
+    std::string out;
+    auto got = engine_.GetRecords({Iterator("s", shard, t), std::nullopt, std::nullopt});
+    for (const auto& r : got->records) out += r.data + ",";
+    return out;
+  };
+  EXPECT_EQ(read(api::ShardIteratorType::kTrimHorizon), "old,new,");
+  clock_.Advance(3'600'000 + 1);  // "old" is now 24 h + 1 ms old
+  engine_.Tick();
+  EXPECT_EQ(read(api::ShardIteratorType::kTrimHorizon), "new,");
+  // Raising retention does not bring expired data back.
+  ASSERT_TRUE(engine_.IncreaseStreamRetentionPeriod({{"s", std::nullopt}, 48}).ok());
+  EXPECT_EQ(read(api::ShardIteratorType::kTrimHorizon), "new,");
+  EXPECT_EQ(engine_.DescribeStreamSummary({{"s", std::nullopt}})->stream_description_summary.retention_period_hours, 48);
+  auto lower = engine_.IncreaseStreamRetentionPeriod({{"s", std::nullopt}, 30});
+  EXPECT_EQ(lower.message(),
+            "Requested retention period (30 hours) for stream s can not be shorter than existing retention period "
+            "(48 hours). Use DecreaseRetentionPeriod API.");
+  EXPECT_EQ(engine_.DecreaseStreamRetentionPeriod({{"s", std::nullopt}, 12}).message(),
+            "Minimum allowed retention period is 24 hours. Requested retention period (12 hours) is too short.");
+  // Lowering retention hides older data at once.
+  clock_.Advance(2 * 3'600'000);
+  Put("s", "k", "newest");
+  ASSERT_TRUE(engine_.DecreaseStreamRetentionPeriod({{"s", std::nullopt}, 24}).ok());
+  clock_.Advance(22 * 3'600'000);  // "new" is 24 h + 1 ms + ... old now
+  EXPECT_EQ(read(api::ShardIteratorType::kTrimHorizon), "newest,");
+}
+
+TEST(EngineRestart, StreamsShardsAndSequenceNumbersSurviveOnDurableStorage) {
+  const auto dir = std::filesystem::temp_directory_path() / ("cinesis-engine-restart-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  ManualClock clock;
+  auto open = [&] {
+    storage::DiskOptions d;
+    d.dir = dir.string();
+    auto st = storage::OpenDiskStorage(d, nullptr);
+    EXPECT_TRUE(st.ok());
+    EngineOptions o;
+    o.clock = &clock;
+    o.create_stream_ms = 0;
+    auto e = std::make_unique<Engine>(o, std::move(st).value());
+    EXPECT_TRUE(e->Load(nullptr).ok());
+    return e;
+  };
+  std::string first_seq, iterator;
+  {
+    auto e = open();
+    ASSERT_TRUE(e->CreateStream({"durable", 3, std::nullopt, {{"team", "a"}}, std::nullopt, std::nullopt}).ok());
+    ASSERT_TRUE(e->IncreaseStreamRetentionPeriod({{"durable", std::nullopt}, 72}).ok());
+    auto r = e->PutRecord({{"durable", std::nullopt}, "payload", "pk", "0", std::nullopt});
+    ASSERT_TRUE(r.ok());
+    first_seq = r->sequence_number;
+    iterator = e->GetShardIterator({{"durable", std::nullopt}, "shardId-000000000000",
+                                    api::ShardIteratorType::kTrimHorizon, std::nullopt, std::nullopt})
+                   ->shard_iterator;
+  }
+  clock.Advance(1000);
+  auto e = open();
+  auto d = e->DescribeStream({{"durable", std::nullopt}, std::nullopt, std::nullopt});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->stream_description.shards.size(), 3U);
+  EXPECT_EQ(d->stream_description.retention_period_hours, 72);
+  // An iterator issued before the restart still works (the sealing key is persisted).
+  auto got = e->GetRecords({iterator, std::nullopt, std::nullopt});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->records.size(), 1U);
+  EXPECT_EQ(got->records[0].sequence_number, first_seq);
+  EXPECT_EQ(got->records[0].data, "payload");
+  auto next = e->PutRecord({{"durable", std::nullopt}, "more", "pk", "0", std::nullopt});
+  ASSERT_TRUE(next.ok());
+  EXPECT_GT(next->sequence_number, first_seq);
+  // Deleting removes it for good, across a restart too.
+  ASSERT_TRUE(e->DeleteStream({{"durable", std::nullopt}, false}).ok());
+  clock.Advance(1000);
+  e->Tick();
+  e.reset();
+  e = open();
+  EXPECT_EQ(e->ListStreams({})->stream_names.size(), 0U);
+  e.reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

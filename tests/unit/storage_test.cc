@@ -1,0 +1,355 @@
+// The durable log: format, recovery from torn and corrupt tails, lost unsynced data,
+// segment rolling, time seeks, retention; named after the behaviour they pin down.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "common/crc32c.h"
+#include "fault_env.h"
+#include "storage/log.h"
+#include "storage/segment_format.h"
+
+namespace cinesis::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(Crc32c, KnownVectors) {
+  EXPECT_EQ(Crc32c(""), 0U);
+  EXPECT_EQ(Crc32c("123456789"), 0xE3069283U);
+  std::string zeros(32, '\0');
+  EXPECT_EQ(Crc32c(zeros), 0x8A9136AAU);
+  // Incremental equals one shot.
+  EXPECT_EQ(Crc32c(Crc32c(0, "12345", 5), "6789", 4), 0xE3069283U);
+}
+
+TEST(SegmentFormat, FileNamesAreBuiltAndParsedByOnePair) {
+  for (std::uint64_t base : {0ULL, 1ULL, 1234567ULL, 18446744073709551615ULL}) {
+    for (auto kind : {format::FileKind::kSegment, format::FileKind::kIndex}) {
+      auto name = format::FileName(Offset{base}, kind);
+      EXPECT_EQ(name.size(), 24U);
+      auto parsed = format::ParseFileName(name);
+      ASSERT_TRUE(parsed.has_value()) << name;
+      EXPECT_EQ(parsed->base.value, base);
+      EXPECT_EQ(parsed->kind, kind);
+    }
+  }
+  EXPECT_EQ(format::FileName(Offset{42}, format::FileKind::kSegment), "00000000000000000042.log");
+  for (std::string_view bad : {"", "0.log", "0000000000000000004x.log", "00000000000000000042.tmp",
+                               "00000000000000000042.log.tmp", "../0000000000000000042.log"}) {
+    EXPECT_FALSE(format::ParseFileName(bad).has_value()) << bad;
+  }
+  EXPECT_EQ(format::ParseLogDirName(format::LogDirName(LogId{0x100000003}))->value, 0x100000003U);
+  EXPECT_FALSE(format::ParseLogDirName("..").has_value());
+  EXPECT_FALSE(format::ParseLogDirName("000000010000000G").has_value());
+}
+
+TEST(SegmentFormat, FramesRoundTripAndDetectDamage) {
+  std::string buf;
+  AppendRecord r{"key", "123", std::string("da\0ta", 5)};
+  format::AppendFrame(buf, 7, 1'700'000'000'123, r);
+  ASSERT_EQ(buf.size(), format::FrameSize(r));
+  format::DecodedFrame f;
+  ASSERT_EQ(format::DecodeFrame(buf, f), format::FrameStatus::kOk);
+  EXPECT_EQ(f.record.offset.value, 7U);
+  EXPECT_EQ(f.record.arrival_ms, 1'700'000'000'123);
+  EXPECT_EQ(f.record.key, "key");
+  EXPECT_EQ(f.record.explicit_key, "123");
+  EXPECT_EQ(f.record.data, std::string("da\0ta", 5));
+  for (std::size_t cut = 0; cut < buf.size(); ++cut) {
+    EXPECT_EQ(format::DecodeFrame(std::string_view(buf).substr(0, cut), f), format::FrameStatus::kIncomplete) << cut;
+  }
+  for (std::size_t i = 8; i < buf.size(); ++i) {
+    std::string bad = buf;
+    bad[i] = static_cast<char>(bad[i] ^ 0x10);
+    EXPECT_EQ(format::DecodeFrame(bad, f), format::FrameStatus::kCorrupt) << i;
+  }
+}
+
+TEST(SegmentFormat, IndexFilesVerifyTheirChecksum) {
+  format::SealedIndex idx{{{0, 16, 5}, {100, 70000, 9}}, 200, 140000, 5, 12};
+  auto bytes = format::EncodeIndex(idx);
+  auto back = format::DecodeIndex(bytes);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->entries.size(), 2U);
+  EXPECT_EQ(back->entries[1].position, 70000U);
+  EXPECT_EQ(back->end_offset, 200U);
+  bytes[10] ^= 1;
+  EXPECT_FALSE(format::DecodeIndex(bytes).has_value());
+}
+
+class DiskLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("cinesis-storage-test-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+  }
+  void TearDown() override {
+    storage_.reset();
+    fs::remove_all(dir_);
+  }
+  DiskOptions Options() {
+    DiskOptions o;
+    o.dir = dir_.string();
+    o.env = &env_;
+    o.segment_bytes = segment_bytes_;
+    o.index_interval_bytes = 256;
+    o.flush_threads = 2;
+    return o;
+  }
+  void Open() {
+    storage_.reset();
+    report_.clear();
+    auto s = OpenDiskStorage(Options(), &report_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    storage_ = std::move(s).value();
+  }
+  // Appends `n` records "r<i>" one call each and waits for durability.
+  void Put(Log& log, int from, int n, EpochMillis arrival = 1000) {
+    for (int i = from; i < from + n; ++i) {
+      std::string data = "record-" + std::to_string(i) + std::string(static_cast<std::size_t>(i % 50), 'x');
+      std::string key = "k" + std::to_string(i % 7);
+      AppendRecord r{key, "", data};
+      auto a = log.Append({&r, 1}, arrival);
+      ASSERT_TRUE(a.ok());
+      ASSERT_EQ(a->first.value, static_cast<std::uint64_t>(i));
+      ASSERT_TRUE(log.WaitDurable(a->end).ok());
+    }
+  }
+  std::vector<std::string> ReadAll(const Log& log, std::uint64_t from = 0) {
+    std::vector<std::string> out;
+    auto r = log.Read(Offset{from}, 1'000'000, [&](const RecordView& v) {
+      EXPECT_EQ(v.offset.value, from + out.size());
+      out.emplace_back(v.data);
+      return true;
+    });
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return out;
+  }
+  std::string SegmentPath(std::uint64_t base = 0) {
+    return (dir_ / "logs" / format::LogDirName(LogId{1}) / format::FileName(Offset{base}, format::FileKind::kSegment))
+        .string();
+  }
+
+  fs::path dir_;
+  testing::FaultEnv env_;
+  std::uint64_t segment_bytes_ = 1 << 20;
+  std::unique_ptr<Storage> storage_;
+  std::vector<std::string> report_;
+};
+
+TEST_F(DiskLogTest, RecordsSurviveReopen) {
+  Open();
+  auto log = storage_->CreateLog(LogId{1});
+  ASSERT_TRUE(log.ok());
+  Put(**log, 0, 100);
+  EXPECT_EQ(ReadAll(**log).size(), 100U);
+  log->reset();
+  Open();
+  auto again = storage_->FindLog(LogId{1});
+  ASSERT_TRUE(again);
+  auto all = ReadAll(*again);
+  ASSERT_EQ(all.size(), 100U);
+  EXPECT_EQ(all[42], "record-42" + std::string(42, 'x'));
+  EXPECT_EQ(again->EndOffset().value, 100U);
+  EXPECT_TRUE(report_.empty());
+  // Offsets continue after a restart.
+  Put(*again, 100, 5);
+  EXPECT_EQ(ReadAll(*again, 98).size(), 7U);
+}
+
+TEST_F(DiskLogTest, SegmentsRollAndReadsSeekThroughTheSparseIndex) {
+  segment_bytes_ = 4096;
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1})).value();
+  Put(*log, 0, 600);
+  std::size_t segments = 0;
+  for (const auto& e : fs::directory_iterator(dir_ / "logs" / format::LogDirName(LogId{1}))) {
+    segments += e.path().extension() == ".log";
+  }
+  EXPECT_GT(segments, 5U);
+  for (std::uint64_t from : {0U, 1U, 77U, 299U, 599U}) {
+    auto rest = ReadAll(*log, from);
+    ASSERT_EQ(rest.size(), 600 - from);
+    EXPECT_EQ(rest.front(), "record-" + std::to_string(from) + std::string(from % 50, 'x'));
+  }
+  log.reset();
+  Open();  // sealed segments load their index files
+  EXPECT_EQ(ReadAll(*storage_->FindLog(LogId{1}), 123).size(), 477U);
+  EXPECT_TRUE(report_.empty());
+}
+
+TEST_F(DiskLogTest, TruncatedTailAtEveryOffsetKeepsExactlyTheCompleteRecords) {
+  Open();
+  {
+    auto log = std::move(storage_->CreateLog(LogId{1})).value();
+    Put(*log, 0, 20);
+  }
+  storage_.reset();
+  const std::string path = SegmentPath();
+  const std::string original = *Env::Posix().ReadFile(path);
+  // Where each record's frame ends.
+  std::vector<std::uint64_t> ends;
+  {
+    std::uint64_t pos = format::kSegmentHeaderSize;
+    format::DecodedFrame f;
+    while (format::DecodeFrame(std::string_view(original).substr(pos), f) == format::FrameStatus::kOk) {
+      pos += f.size;
+      ends.push_back(pos);
+    }
+    ASSERT_EQ(ends.size(), 20U);
+  }
+  const std::uint64_t tail_start = ends[ends.size() - 4];
+  for (std::uint64_t cut = tail_start; cut <= original.size(); ++cut) {
+    {
+      auto f = Env::Posix().Open(path, false);
+      ASSERT_TRUE((*f)->Truncate(0).ok());
+      ASSERT_TRUE((*f)->Append(std::string_view(original).substr(0, cut)).ok());
+    }
+    Open();
+    auto log = storage_->FindLog(LogId{1});
+    const auto expected = static_cast<std::size_t>(std::upper_bound(ends.begin(), ends.end(), cut) - ends.begin());
+    EXPECT_EQ(ReadAll(*log).size(), expected) << "cut at " << cut;
+    EXPECT_EQ(log->EndOffset().value, expected);
+    EXPECT_EQ(report_.empty(), std::binary_search(ends.begin(), ends.end(), cut)) << "cut at " << cut;
+  }
+}
+
+TEST_F(DiskLogTest, FlippedBitCutsTheLogBeforeTheDamagedRecordAndNeverServesIt) {
+  Open();
+  {
+    auto log = std::move(storage_->CreateLog(LogId{1})).value();
+    Put(*log, 0, 30);
+  }
+  storage_.reset();
+  const std::string path = SegmentPath();
+  const std::string original = *Env::Posix().ReadFile(path);
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 40; ++trial) {
+    std::string damaged = original;
+    std::size_t at = format::kSegmentHeaderSize + rng() % (original.size() - format::kSegmentHeaderSize);
+    damaged[at] = static_cast<char>(damaged[at] ^ (1 << (rng() % 8)));
+    {
+      auto f = Env::Posix().Open(path, false);
+      ASSERT_TRUE((*f)->Truncate(0).ok());
+      ASSERT_TRUE((*f)->Append(damaged).ok());
+    }
+    Open();
+    auto all = ReadAll(*storage_->FindLog(LogId{1}));
+    ASSERT_LT(all.size(), 30U) << "damage at byte " << at << " went unnoticed";
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      EXPECT_EQ(all[i], "record-" + std::to_string(i) + std::string(i % 50, 'x'));
+    }
+    EXPECT_FALSE(report_.empty());
+  }
+}
+
+TEST_F(DiskLogTest, LostUnsyncedDataLeavesEveryAcknowledgedRecord) {
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1})).value();
+  Put(*log, 0, 50);  // acknowledged: synced
+  // Then writes that reach the file but are never synced (no fsync storage would do).
+  storage_.reset();
+  log.reset();
+  {
+    auto f = env_.Open(SegmentPath(), false);
+    std::string junk;
+    format::AppendFrame(junk, 50, 1000, AppendRecord{"k", "", "never-acknowledged"});
+    ASSERT_TRUE((*f)->Append(junk).ok());
+  }
+  env_.DropUnsyncedData();  // power loss
+  Open();
+  auto all = ReadAll(*storage_->FindLog(LogId{1}));
+  EXPECT_EQ(all.size(), 50U);
+}
+
+TEST_F(DiskLogTest, WriteFailureFailsTheWaitersInsteadOfAcknowledging) {
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1})).value();
+  Put(*log, 0, 3);
+  env_.FailWrites(true);
+  AppendRecord r{"k", "", "lost"};
+  auto a = log->Append({&r, 1}, 1000);
+  ASSERT_TRUE(a.ok());
+  EXPECT_FALSE(log->WaitDurable(a->end).ok());
+  EXPECT_EQ(ReadAll(*log).size(), 3U);  // never visible
+  env_.FailWrites(false);
+}
+
+TEST_F(DiskLogTest, ConcurrentAppendersShareSyncsAndLoseNothing) {
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1})).value();
+  constexpr int kThreads = 8, kEach = 200;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        std::string data = std::to_string(t) + ":" + std::to_string(i);
+        AppendRecord r{"k", "", data};
+        auto a = log->Append({&r, 1}, 1000);
+        ASSERT_TRUE(a.ok());
+        ASSERT_TRUE(log->WaitDurable(a->end).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto all = ReadAll(*log);
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(kThreads * kEach));
+  std::map<int, int> next;
+  for (const auto& d : all) {
+    int t = std::stoi(d.substr(0, d.find(':')));
+    int i = std::stoi(d.substr(d.find(':') + 1));
+    EXPECT_EQ(next[t]++, i);  // each writer's records in its order
+  }
+}
+
+TEST_F(DiskLogTest, TimeSeekAndRetentionTrimWholeSegments) {
+  segment_bytes_ = 2048;
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1})).value();
+  for (int minute = 0; minute < 10; ++minute) Put(*log, minute * 30, 30, minute * 60'000);
+  EXPECT_EQ(log->OffsetAtTime(0).value, 0U);
+  EXPECT_EQ(log->OffsetAtTime(5 * 60'000).value, 150U);
+  EXPECT_EQ(log->OffsetAtTime(5 * 60'000 - 1).value, 150U);
+  EXPECT_EQ(log->OffsetAtTime(5 * 60'000 + 1).value, 180U);
+  EXPECT_EQ(log->OffsetAtTime(99 * 60'000).value, 300U);
+  // Records older than the floor are skipped even before their segment is deleted.
+  std::size_t n = 0;
+  ASSERT_TRUE(log->Read(Offset{0}, 1000, [&](const RecordView&) { return ++n, true; }, 4 * 60'000).ok());
+  EXPECT_EQ(n, 180U);
+  log->TrimBefore(4 * 60'000);
+  EXPECT_GT(log->StartOffset().value, 0U);
+  EXPECT_LE(log->StartOffset().value, 120U);
+  EXPECT_EQ(ReadAll(*log, log->StartOffset().value).size(), 300 - log->StartOffset().value);
+  const auto start = log->StartOffset();
+  log.reset();
+  Open();
+  EXPECT_EQ(storage_->FindLog(LogId{1})->StartOffset(), start);
+}
+
+TEST_F(DiskLogTest, MetadataIsDurable) {
+  Open();
+  ASSERT_TRUE(storage_->meta().Put("a", std::string("\0x", 2)).ok());
+  ASSERT_TRUE(storage_->meta().Put("b", "2").ok());
+  ASSERT_TRUE(storage_->meta().Erase("b").ok());
+  Open();
+  auto all = storage_->meta().LoadAll();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1U);
+  EXPECT_EQ((*all)[0].second, std::string("\0x", 2));
+}
+
+TEST_F(DiskLogTest, DroppedLogIsGoneAfterReopen) {
+  Open();
+  ASSERT_TRUE(storage_->CreateLog(LogId{1}).ok());
+  ASSERT_TRUE(storage_->CreateLog(LogId{2}).ok());
+  ASSERT_TRUE(storage_->DropLog(LogId{1}).ok());
+  Open();
+  EXPECT_EQ(storage_->ListLogs().size(), 1U);
+  EXPECT_EQ(storage_->ListLogs()[0].value, 2U);
+}
+
+}  // namespace
+}  // namespace cinesis::storage
