@@ -87,11 +87,16 @@ class ServerStartError(RuntimeError):
 
 
 class CinesisServer(object):
-    """One ``cinesis serve`` child process on a free loopback port."""
+    """One ``cinesis serve`` child process on a free loopback port.
+
+    By default the server runs ``--in-memory``; with ``data_dir`` it runs in durable mode
+    on that directory (``--data-dir DIR``), so that it can be crashed and restarted.
+    """
 
     def __init__(self, *extra_args, startup_timeout=15.0, create_stream_ms=0, delete_stream_ms=0,
-                 update_stream_ms=0):
+                 update_stream_ms=0, data_dir=None):
         self.extra_args = [str(a) for a in extra_args]
+        self.data_dir = data_dir
         self.timing_args = ['--create-stream-ms', str(create_stream_ms), '--delete-stream-ms', str(delete_stream_ms),
                             '--update-stream-ms', str(update_stream_ms)]
         self.startup_timeout = startup_timeout
@@ -108,7 +113,8 @@ class CinesisServer(object):
 
     # -- lifecycle ---------------------------------------------------------
     def command(self):
-        return ([binary_path(), 'serve', '--host', '127.0.0.1', '--port', '0', '--in-memory'] + self.timing_args
+        storage = ['--data-dir', self.data_dir] if self.data_dir is not None else ['--in-memory']
+        return ([binary_path(), 'serve', '--host', '127.0.0.1', '--port', '0'] + storage + self.timing_args
                 + self.extra_args)
 
     def start(self):
@@ -154,6 +160,28 @@ class CinesisServer(object):
             except subprocess.TimeoutExpired:
                 pass
         _LIVE_SERVERS.discard(self)
+
+    def crash(self, timeout=10.0):
+        """SIGKILL the process (only ours, by PID) without any warning; return its exit status.
+
+        The stderr log is kept (see ``stderr_text``/``cleanup_files``)."""
+        if self.proc is None:
+            return None
+        self.died_early = self.proc.poll() is not None
+        if not self.died_early:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        try:
+            self.returncode = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.returncode = 'still running %.0fs after SIGKILL' % timeout
+        _LIVE_SERVERS.discard(self)
+        if self._reader is not None:
+            self._reader.join(2)
+        try:
+            self._stderr_file.close()
+        except Exception:
+            pass
+        return self.returncode
 
     def stop(self, timeout=10.0):
         """SIGTERM the process (only ours, by PID) and return its exit code."""

@@ -67,6 +67,25 @@ TEST(SegmentFormat, FramesRoundTripAndDetectDamage) {
   }
 }
 
+TEST(SegmentFormat, WorkedExampleOfTheDocsIsExact) {
+  // docs/storage-format.md, "Worked example".
+  std::string seg = format::SegmentHeader(Offset{0});
+  format::AppendFrame(seg, 0, 1'700'000'000'000, AppendRecord{"k", "", "hi"});
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : seg) {
+    hex += kHex[c >> 4];
+    hex += kHex[c & 15];
+  }
+  EXPECT_EQ(hex,
+            "434e5353454730310000000000000000"
+            "1b0000005bdc03ee"
+            "0000000000000000"
+            "0068e5cf8b010000"
+            "0100000002000000"
+            "6b6869");
+}
+
 TEST(SegmentFormat, IndexFilesVerifyTheirChecksum) {
   format::SealedIndex idx{{{0, 16, 5}, {100, 70000, 9}}, 200, 140000, 5, 12};
   auto bytes = format::EncodeIndex(idx);
