@@ -19,8 +19,11 @@ using tcp = asio::ip::tcp;
 namespace {
 
 struct Shared {
-  Shared(ServerOptions o, api::KinesisService& s) : options(std::move(o)), service(s) {}
+  Shared(ServerOptions o, api::KinesisService& s) : options(std::move(o)), service(s) {
+    if (options.worker_threads > 0) workers.emplace(static_cast<std::size_t>(options.worker_threads));
+  }
   ServerOptions options;
+  std::optional<asio::thread_pool> workers;
   api::KinesisService& service;
   std::atomic<bool> stopping{false};
 };
@@ -70,6 +73,17 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Handle(http::request<http::string_body> req) {
+    auto shared_req = std::make_shared<http::request<http::string_body>>(std::move(req));
+    if (!shared_->workers) return Respond(shared_req, Run(*shared_req));
+    // Off the event loop: the call may wait for the disk. The answer comes back to this
+    // connection's strand.
+    asio::post(*shared_->workers, [self = shared_from_this(), shared_req] {
+      auto r = std::make_shared<api::WireResponse>(self->Run(*shared_req));
+      asio::post(self->stream_.get_executor(), [self, shared_req, r] { self->Respond(shared_req, std::move(*r)); });
+    });
+  }
+
+  api::WireResponse Run(const http::request<http::string_body>& req) {
     api::WireRequest w;
     w.method = std::string_view(req.method_string().data(), req.method_string().size());
     w.target = Header(req, "X-Amz-Target");
@@ -82,11 +96,12 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string_view target(req.target().data(), req.target().size());
     if (auto q = target.find('?'); q != std::string_view::npos) w.query = target.substr(q + 1);
     w.body = req.body();
+    return api::HandleRequest(w, shared_->service);
+  }
 
-    api::WireResponse r = api::HandleRequest(w, shared_->service);
-
+  void Respond(const std::shared_ptr<http::request<http::string_body>>& req, api::WireResponse r) {
     auto res = std::make_shared<http::response<http::string_body>>();
-    res->version(req.version());
+    res->version(req->version());
     res->result(static_cast<unsigned>(r.status));
     res->set("x-amzn-RequestId", RandomUuid());
     std::uint8_t id2[72];
@@ -95,7 +110,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
     for (auto& [k, v] : r.headers) res->set(k, v);
     res->body() = std::move(r.body);
-    res->keep_alive(req.keep_alive() && !shared_->stopping);
+    res->keep_alive(req->keep_alive() && !shared_->stopping);
     res->prepare_payload();
     Write(std::move(res));
   }
@@ -199,6 +214,7 @@ void HttpServer::Run() {
   for (int i = 1; i < impl_->threads; ++i) pool.emplace_back([this] { impl_->ioc.run(); });
   impl_->ioc.run();
   for (auto& t : pool) t.join();
+  if (impl_->shared->workers) impl_->shared->workers->join();
 }
 
 void HttpServer::Stop() {

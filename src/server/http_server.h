@@ -21,6 +21,10 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 4567;          // 0: pick a free port
   int threads = 0;                    // 0: one per core
+  // Requests run on this many worker threads instead of the I/O threads, so requests that
+  // wait for the disk (group commit) do not stall the event loop and can share a sync.
+  // 0: run requests inline on the I/O threads (right for in-memory storage).
+  int worker_threads = 0;
   std::size_t max_body_bytes = 32 << 20;
   std::chrono::milliseconds read_timeout{30'000};  // per request, headers and body
   std::chrono::milliseconds idle_timeout{120'000}; // keep-alive connection with no request

@@ -94,8 +94,9 @@ class CinesisServer(object):
     """
 
     def __init__(self, *extra_args, startup_timeout=15.0, create_stream_ms=0, delete_stream_ms=0,
-                 update_stream_ms=0, data_dir=None):
+                 update_stream_ms=0, data_dir=None, binary=None):
         self.extra_args = [str(a) for a in extra_args]
+        self.binary = binary              # default: binary_path()
         self.data_dir = data_dir
         self.timing_args = ['--create-stream-ms', str(create_stream_ms), '--delete-stream-ms', str(delete_stream_ms),
                             '--update-stream-ms', str(update_stream_ms)]
@@ -114,11 +115,11 @@ class CinesisServer(object):
     # -- lifecycle ---------------------------------------------------------
     def command(self):
         storage = ['--data-dir', self.data_dir] if self.data_dir is not None else ['--in-memory']
-        return ([binary_path(), 'serve', '--host', '127.0.0.1', '--port', '0'] + storage + self.timing_args
+        return ([self.binary or binary_path(), 'serve', '--host', '127.0.0.1', '--port', '0'] + storage + self.timing_args
                 + self.extra_args)
 
     def start(self):
-        binary = binary_path()
+        binary = self.binary or binary_path()
         if not os.path.isfile(binary) or not os.access(binary, os.X_OK):
             raise ServerStartError('cinesis binary not found or not executable: %r '
                                    '(build it, or set CINESIS_BIN)' % binary)
@@ -177,6 +178,8 @@ class CinesisServer(object):
         _LIVE_SERVERS.discard(self)
         if self._reader is not None:
             self._reader.join(2)
+            if not self._reader.is_alive() and self.proc.stdout is not None:
+                self.proc.stdout.close()
         try:
             self._stderr_file.close()
         except Exception:
@@ -200,6 +203,8 @@ class CinesisServer(object):
         _LIVE_SERVERS.discard(self)
         if self._reader is not None:
             self._reader.join(2)
+            if not self._reader.is_alive() and self.proc.stdout is not None:
+                self.proc.stdout.close()
         try:
             self._stderr_file.close()
         except Exception:
