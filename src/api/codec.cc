@@ -24,6 +24,80 @@ bool Bool(const json::object& o, std::string_view k) {
   return v && v->is_bool() && v->get_bool();
 }
 StreamRef Ref(const json::object& o) { return {Str(o, "StreamName"), Str(o, "StreamARN")}; }
+std::vector<std::string> StrList(const json::object& o, std::string_view k) {
+  std::vector<std::string> out;
+  if (auto* v = o.if_contains(k); v && v->is_array()) {
+    for (const auto& e : v->get_array()) {
+      if (e.is_string()) out.emplace_back(e.get_string());
+    }
+  }
+  return out;
+}
+TagMap Tags(const json::object& o) {
+  TagMap out;
+  if (auto* t = o.if_contains("Tags"); t && t->is_object()) {
+    for (const auto& kv : t->get_object()) {
+      if (kv.value().is_string()) out[std::string(kv.key())] = std::string(kv.value().get_string());
+    }
+  }
+  return out;
+}
+ConsumerRef CRef(const json::object& o) {
+  return {Str(o, "StreamARN"), Str(o, "ConsumerName"), Str(o, "ConsumerARN")};
+}
+void EncodeTags(JsonWriter& w, const std::vector<Tag>& tags) {
+  w.Key("Tags");
+  w.BeginArray();
+  for (const auto& t : tags) {
+    w.BeginObject();
+    w.Key("Key");
+    w.String(t.key);
+    w.Key("Value");
+    w.String(t.value);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+void EncodeConsumerFields(JsonWriter& w, const Consumer& c) {
+  w.Key("ConsumerName");
+  w.String(c.consumer_name);
+  w.Key("ConsumerARN");
+  w.String(c.consumer_arn);
+  w.Key("ConsumerStatus");
+  w.String(ToString(c.consumer_status));
+  w.Key("ConsumerCreationTimestamp");
+  w.Timestamp(c.consumer_creation_timestamp);
+}
+void EncodeStrings(JsonWriter& w, std::string_view key, const std::vector<std::string>& v) {
+  w.Key(key);
+  w.BeginArray();
+  for (const auto& x : v) w.String(x);
+  w.EndArray();
+}
+void EncodeAccount(JsonWriter& w, const AccountSettingsOutput& v) {
+  w.BeginObject();
+  if (v.minimum_throughput_billing_commitment) {
+    const auto& c = *v.minimum_throughput_billing_commitment;
+    w.Key("MinimumThroughputBillingCommitment");
+    w.BeginObject();
+    w.Key("Status");
+    w.String(c.status);
+    if (c.started_at) {
+      w.Key("StartedAt");
+      w.Timestamp(*c.started_at);
+    }
+    if (c.ended_at) {
+      w.Key("EndedAt");
+      w.Timestamp(*c.ended_at);
+    }
+    if (c.earliest_allowed_end_at) {
+      w.Key("EarliestAllowedEndAt");
+      w.Timestamp(*c.earliest_allowed_end_at);
+    }
+    w.EndObject();
+  }
+  w.EndObject();
+}
 
 void EncodeHashKeyRange(JsonWriter& w, const HashKeyRange& r) {
   w.BeginObject();
@@ -102,6 +176,14 @@ void EncodeChildShards(JsonWriter& w, const std::vector<ChildShard>& children) {
     w.EndObject();
   }
   w.EndArray();
+}
+
+template <typename Out, typename Fn>
+Status EmitWith(Result<Out> r, std::string& out, Fn encode) {
+  if (!r.ok()) return std::move(r).take_status();
+  JsonWriter w(out);
+  encode(w, r.value());
+  return Status::Ok();
 }
 
 template <typename Out>
@@ -392,6 +474,181 @@ Status InvokeJson(std::string_view op, const json::object& b, KinesisService& se
   if (op == "IncreaseStreamRetentionPeriod" || op == "DecreaseStreamRetentionPeriod") {
     UpdateRetentionPeriodInput in{Ref(b), Int(b, "RetentionPeriodHours").value_or(0)};
     return op[0] == 'I' ? service.IncreaseStreamRetentionPeriod(in) : service.DecreaseStreamRetentionPeriod(in);
+  }
+  if (op == "SplitShard") {
+    return service.SplitShard({Ref(b), Str(b, "ShardToSplit").value_or(""), Str(b, "NewStartingHashKey").value_or("")});
+  }
+  if (op == "MergeShards") {
+    return service.MergeShards(
+        {Ref(b), Str(b, "ShardToMerge").value_or(""), Str(b, "AdjacentShardToMerge").value_or("")});
+  }
+  if (op == "UpdateShardCount") {
+    return EmitWith(service.UpdateShardCount(
+                        {Ref(b), Int(b, "TargetShardCount").value_or(0), Str(b, "ScalingType").value_or("")}),
+                    out, [](JsonWriter& w, const UpdateShardCountOutput& v) {
+                      w.BeginObject();
+                      w.Key("StreamName");
+                      w.String(v.stream_name);
+                      w.Key("CurrentShardCount");
+                      w.Int(v.current_shard_count);
+                      w.Key("TargetShardCount");
+                      w.Int(v.target_shard_count);
+                      w.Key("StreamARN");
+                      w.String(v.stream_arn);
+                      w.EndObject();
+                    });
+  }
+  if (op == "AddTagsToStream") return service.AddTagsToStream({Ref(b), Tags(b)});
+  if (op == "RemoveTagsFromStream") return service.RemoveTagsFromStream({Ref(b), StrList(b, "TagKeys")});
+  if (op == "ListTagsForStream") {
+    return EmitWith(service.ListTagsForStream({Ref(b), Str(b, "ExclusiveStartTagKey"), Int(b, "Limit")}), out,
+                    [](JsonWriter& w, const ListTagsForStreamOutput& v) {
+                      w.BeginObject();
+                      EncodeTags(w, v.tags);
+                      w.Key("HasMoreTags");
+                      w.Bool(v.has_more_tags);
+                      w.EndObject();
+                    });
+  }
+  if (op == "TagResource") return service.TagResource({Str(b, "ResourceARN").value_or(""), Tags(b)});
+  if (op == "UntagResource") return service.UntagResource({Str(b, "ResourceARN").value_or(""), StrList(b, "TagKeys")});
+  if (op == "ListTagsForResource") {
+    return EmitWith(service.ListTagsForResource({Str(b, "ResourceARN").value_or("")}), out,
+                    [](JsonWriter& w, const ListTagsForResourceOutput& v) {
+                      w.BeginObject();
+                      EncodeTags(w, v.tags);
+                      w.EndObject();
+                    });
+  }
+  if (op == "StartStreamEncryption" || op == "StopStreamEncryption") {
+    StreamEncryptionInput in{Ref(b), Str(b, "EncryptionType").value_or("") == "NONE" ? EncryptionType::kNone
+                                                                                     : EncryptionType::kKms,
+                             Str(b, "KeyId").value_or("")};
+    return op[2] == 'a' ? service.StartStreamEncryption(in) : service.StopStreamEncryption(in);
+  }
+  if (op == "EnableEnhancedMonitoring" || op == "DisableEnhancedMonitoring") {
+    EnhancedMonitoringInput in{Ref(b), StrList(b, "ShardLevelMetrics")};
+    auto r = op[0] == 'E' ? service.EnableEnhancedMonitoring(in) : service.DisableEnhancedMonitoring(in);
+    return EmitWith(std::move(r), out, [](JsonWriter& w, const EnhancedMonitoringOutput& v) {
+      w.BeginObject();
+      w.Key("StreamName");
+      w.String(v.stream_name);
+      EncodeStrings(w, "CurrentShardLevelMetrics", v.current_shard_level_metrics);
+      EncodeStrings(w, "DesiredShardLevelMetrics", v.desired_shard_level_metrics);
+      w.Key("StreamARN");
+      w.String(v.stream_arn);
+      w.EndObject();
+    });
+  }
+  if (op == "DescribeLimits") {
+    return EmitWith(service.DescribeLimits(), out, [](JsonWriter& w, const DescribeLimitsOutput& v) {
+      w.BeginObject();
+      w.Key("ShardLimit");
+      w.Int(v.shard_limit);
+      w.Key("OpenShardCount");
+      w.Int(v.open_shard_count);
+      w.Key("OnDemandStreamCount");
+      w.Int(v.on_demand_stream_count);
+      w.Key("OnDemandStreamCountLimit");
+      w.Int(v.on_demand_stream_count_limit);
+      w.EndObject();
+    });
+  }
+  if (op == "UpdateStreamMode") {
+    UpdateStreamModeInput in;
+    in.stream_arn = Str(b, "StreamARN").value_or("");
+    if (auto* m = b.if_contains("StreamModeDetails"); m && m->is_object()) {
+      in.stream_mode = ParseStreamMode(Str(m->get_object(), "StreamMode").value_or("")).value_or(StreamMode::kProvisioned);
+    }
+    in.warm_throughput_mibps = Int(b, "WarmThroughputMiBps");
+    return service.UpdateStreamMode(in);
+  }
+  if (op == "DescribeAccountSettings") return EmitWith(service.DescribeAccountSettings(), out, EncodeAccount);
+  if (op == "UpdateAccountSettings") {
+    UpdateAccountSettingsInput in;
+    if (auto* c = b.if_contains("MinimumThroughputBillingCommitment"); c && c->is_object()) {
+      in.minimum_throughput_billing_commitment_status = Str(c->get_object(), "Status").value_or("");
+    }
+    return EmitWith(service.UpdateAccountSettings(in), out, EncodeAccount);
+  }
+  if (op == "PutResourcePolicy") {
+    return service.PutResourcePolicy({Str(b, "ResourceARN").value_or(""), Str(b, "Policy").value_or("")});
+  }
+  if (op == "GetResourcePolicy") {
+    return EmitWith(service.GetResourcePolicy({Str(b, "ResourceARN").value_or(""), ""}), out,
+                    [](JsonWriter& w, const GetResourcePolicyOutput& v) {
+                      w.BeginObject();
+                      w.Key("Policy");
+                      w.String(v.policy);
+                      w.EndObject();
+                    });
+  }
+  if (op == "DeleteResourcePolicy") return service.DeleteResourcePolicy({Str(b, "ResourceARN").value_or(""), ""});
+  if (op == "UpdateMaxRecordSize") {
+    return service.UpdateMaxRecordSize({Ref(b), Int(b, "MaxRecordSizeInKiB").value_or(0)});
+  }
+  if (op == "UpdateStreamWarmThroughput") {
+    return EmitWith(service.UpdateStreamWarmThroughput({Ref(b), Int(b, "WarmThroughputMiBps").value_or(0)}), out,
+                    [](JsonWriter& w, const UpdateStreamWarmThroughputOutput& v) {
+                      w.BeginObject();
+                      w.Key("StreamARN");
+                      w.String(v.stream_arn);
+                      w.Key("StreamName");
+                      w.String(v.stream_name);
+                      w.Key("WarmThroughput");
+                      w.BeginObject();
+                      w.Key("TargetMiBps");
+                      w.Int(v.target_mibps);
+                      w.Key("CurrentMiBps");
+                      w.Int(v.current_mibps);
+                      w.EndObject();
+                      w.EndObject();
+                    });
+  }
+  if (op == "RegisterStreamConsumer") {
+    return EmitWith(service.RegisterStreamConsumer(
+                        {Str(b, "StreamARN").value_or(""), Str(b, "ConsumerName").value_or(""), Tags(b)}),
+                    out, [](JsonWriter& w, const Consumer& c) {
+                      w.BeginObject();
+                      w.Key("Consumer");
+                      w.BeginObject();
+                      EncodeConsumerFields(w, c);
+                      w.EndObject();
+                      w.EndObject();
+                    });
+  }
+  if (op == "DeregisterStreamConsumer") return service.DeregisterStreamConsumer(CRef(b));
+  if (op == "DescribeStreamConsumer") {
+    return EmitWith(service.DescribeStreamConsumer(CRef(b)), out, [](JsonWriter& w, const Consumer& c) {
+      w.BeginObject();
+      w.Key("ConsumerDescription");
+      w.BeginObject();
+      EncodeConsumerFields(w, c);
+      w.Key("StreamARN");
+      w.String(c.stream_arn);
+      w.EndObject();
+      w.EndObject();
+    });
+  }
+  if (op == "ListStreamConsumers") {
+    ListStreamConsumersInput in{Str(b, "StreamARN").value_or(""), Str(b, "NextToken"), Int(b, "MaxResults"),
+                                Time(b, "StreamCreationTimestamp")};
+    return EmitWith(service.ListStreamConsumers(in), out, [](JsonWriter& w, const ListStreamConsumersOutput& v) {
+      w.BeginObject();
+      w.Key("Consumers");
+      w.BeginArray();
+      for (const auto& c : v.consumers) {
+        w.BeginObject();
+        EncodeConsumerFields(w, c);
+        w.EndObject();
+      }
+      w.EndArray();
+      if (v.next_token) {
+        w.Key("NextToken");
+        w.String(*v.next_token);
+      }
+      w.EndObject();
+    });
   }
   return {Code::kUnknownOperation, "Operation " + std::string(op) + " is not supported by this server yet."};
 }

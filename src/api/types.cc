@@ -42,8 +42,13 @@ constexpr std::array<std::pair<ShardFilterType, std::string_view>, 6> kFilter{{
 constexpr std::array<std::pair<EncryptionType, std::string_view>, 2> kEnc{{
     {EncryptionType::kNone, "NONE"}, {EncryptionType::kKms, "KMS"}}};
 
+constexpr std::array<std::pair<ConsumerStatus, std::string_view>, 3> kConsumer{{
+    {ConsumerStatus::kCreating, "CREATING"}, {ConsumerStatus::kDeleting, "DELETING"},
+    {ConsumerStatus::kActive, "ACTIVE"}}};
+
 }  // namespace
 
+std::string_view ToString(ConsumerStatus s) { return Name(kConsumer, s); }
 std::string_view ToString(StreamStatus s) { return Name(kStatus, s); }
 std::string_view ToString(StreamMode m) { return Name(kMode, m); }
 std::string_view ToString(ShardIteratorType t) { return Name(kIterType, t); }

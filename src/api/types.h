@@ -221,4 +221,155 @@ struct UpdateRetentionPeriodInput {  // IncreaseStreamRetentionPeriod and Decrea
   int retention_period_hours = 24;
 };
 
+// ---- resharding ----
+struct SplitShardInput {
+  StreamRef stream;
+  std::string shard_to_split;
+  std::string new_starting_hash_key;
+};
+struct MergeShardsInput {
+  StreamRef stream;
+  std::string shard_to_merge;
+  std::string adjacent_shard_to_merge;
+};
+struct UpdateShardCountInput {
+  StreamRef stream;
+  int target_shard_count = 0;
+  std::string scaling_type;
+};
+struct UpdateShardCountOutput {
+  std::string stream_name;
+  std::string stream_arn;
+  int current_shard_count = 0;
+  int target_shard_count = 0;
+};
+
+// ---- tags ----
+using TagMap = std::map<std::string, std::string>;
+struct AddTagsToStreamInput {
+  StreamRef stream;
+  TagMap tags;
+};
+struct RemoveTagsFromStreamInput {
+  StreamRef stream;
+  std::vector<std::string> tag_keys;
+};
+struct ListTagsForStreamInput {
+  StreamRef stream;
+  std::optional<std::string> exclusive_start_tag_key;
+  std::optional<int> limit;
+};
+struct Tag {
+  std::string key;
+  std::string value;
+};
+struct ListTagsForStreamOutput {
+  std::vector<Tag> tags;
+  bool has_more_tags = false;
+};
+struct TagResourceInput {
+  std::string resource_arn;
+  TagMap tags;
+};
+struct UntagResourceInput {
+  std::string resource_arn;
+  std::vector<std::string> tag_keys;
+};
+struct ListTagsForResourceInput {
+  std::string resource_arn;
+};
+struct ListTagsForResourceOutput {
+  std::vector<Tag> tags;
+};
+
+// ---- stream settings ----
+struct StreamEncryptionInput {  // StartStreamEncryption and StopStreamEncryption
+  StreamRef stream;
+  EncryptionType encryption_type = EncryptionType::kKms;
+  std::string key_id;
+};
+struct EnhancedMonitoringInput {  // EnableEnhancedMonitoring and DisableEnhancedMonitoring
+  StreamRef stream;
+  std::vector<std::string> shard_level_metrics;
+};
+struct EnhancedMonitoringOutput {
+  std::string stream_name;
+  std::string stream_arn;
+  std::vector<std::string> current_shard_level_metrics;
+  std::vector<std::string> desired_shard_level_metrics;
+};
+struct DescribeLimitsOutput {
+  int shard_limit = 0;
+  int open_shard_count = 0;
+  int on_demand_stream_count = 0;
+  int on_demand_stream_count_limit = 0;
+};
+struct UpdateStreamModeInput {
+  std::string stream_arn;
+  StreamMode stream_mode = StreamMode::kProvisioned;
+  std::optional<int> warm_throughput_mibps;
+};
+struct MinimumThroughputBillingCommitment {
+  std::string status = "DISABLED";  // ENABLED, DISABLED, ENABLED_UNTIL_EARLIEST_ALLOWED_END
+  std::optional<EpochMillis> started_at, ended_at, earliest_allowed_end_at;
+};
+struct AccountSettingsOutput {  // DescribeAccountSettings and UpdateAccountSettings
+  std::optional<MinimumThroughputBillingCommitment> minimum_throughput_billing_commitment;
+};
+struct UpdateAccountSettingsInput {
+  std::string minimum_throughput_billing_commitment_status;
+};
+struct ResourcePolicyInput {  // Put/Get/DeleteResourcePolicy
+  std::string resource_arn;
+  std::string policy;  // PutResourcePolicy only
+};
+struct GetResourcePolicyOutput {
+  std::string policy;
+};
+struct UpdateMaxRecordSizeInput {
+  StreamRef stream;
+  int max_record_size_kib = 1024;
+};
+struct UpdateStreamWarmThroughputInput {
+  StreamRef stream;
+  int warm_throughput_mibps = 0;
+};
+struct UpdateStreamWarmThroughputOutput {
+  std::string stream_name;
+  std::string stream_arn;
+  int target_mibps = 0;
+  int current_mibps = 0;
+};
+
+// ---- enhanced fan-out consumers ----
+enum class ConsumerStatus { kCreating, kDeleting, kActive };
+std::string_view ToString(ConsumerStatus s);
+struct Consumer {
+  std::string consumer_name;
+  std::string consumer_arn;
+  ConsumerStatus consumer_status = ConsumerStatus::kCreating;
+  EpochMillis consumer_creation_timestamp = 0;
+  std::string stream_arn;  // ConsumerDescription only
+};
+struct RegisterStreamConsumerInput {
+  std::string stream_arn;
+  std::string consumer_name;
+  TagMap tags;
+};
+struct ConsumerRef {  // ConsumerARN, or StreamARN + ConsumerName
+  std::optional<std::string> stream_arn;
+  std::optional<std::string> consumer_name;
+  std::optional<std::string> consumer_arn;
+};
+struct ListStreamConsumersInput {
+  std::string stream_arn;
+  std::optional<std::string> next_token;
+  std::optional<int> max_results;
+  std::optional<EpochMillis> stream_creation_timestamp;
+};
+struct ListStreamConsumersOutput {
+  std::vector<Consumer> consumers;
+  std::optional<std::string> next_token;
+};
+
 }  // namespace cinesis::api

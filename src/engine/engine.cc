@@ -13,57 +13,12 @@
 #include "common/hash_key.h"
 #include "common/random.h"
 #include "engine/sequence.h"
+#include "engine/state.h"
 
 namespace cinesis::engine {
 
 using api::StreamStatus;
 namespace errors = api::errors;
-
-struct ShardState {
-  std::uint32_t index = 0;
-  std::string id;
-  HashKey start, end;
-  EpochMillis created_ms = 0;
-  std::optional<std::string> parent, adjacent_parent;
-  std::optional<EpochMillis> closed_ms;  // set when resharding closes the shard
-  std::shared_ptr<storage::Log> log;
-  std::string starting_sequence;
-
-  std::uint64_t created_s() const { return static_cast<std::uint64_t>(created_ms / 1000); }
-  std::string SequenceAt(std::uint64_t offset, EpochMillis arrival_ms) const {
-    return EncodeSequence({created_s(), index, offset + 1, static_cast<std::uint64_t>(arrival_ms / 1000)});
-  }
-};
-
-struct StreamState {
-  std::uint64_t id = 0;
-  std::string name;
-  std::string arn;
-  EpochMillis created_ms = 0;
-  EpochMillis active_at_ms = 0;
-  std::optional<EpochMillis> deleting_at_ms;  // when DeleteStream was accepted
-  EpochMillis gone_at_ms = 0;                 // when a deleting stream disappears
-  api::StreamMode mode = api::StreamMode::kProvisioned;
-  std::atomic<int> retention_hours{24};  // read on the data path without the lock
-  int max_record_size_kib = 1024;
-  std::map<std::string, std::string> tags;
-
-  mutable std::shared_mutex mu;  // guards the shard topology
-  std::vector<std::shared_ptr<ShardState>> shards;  // by index
-  std::vector<ShardState*> open;                     // open shards sorted by start hash key
-
-  EpochMillis RetentionStart(EpochMillis now) const {
-    return now - static_cast<EpochMillis>(retention_hours) * 3'600'000;
-  }
-
-  ShardState* Route(HashKey k) const {
-    auto it = std::upper_bound(open.begin(), open.end(), k,
-                               [](HashKey key, const ShardState* s) { return key < s->start; });
-    if (it == open.begin()) return nullptr;
-    ShardState* s = *(it - 1);
-    return k <= s->end ? s : nullptr;
-  }
-};
 
 namespace {
 
@@ -101,27 +56,6 @@ std::optional<IteratorPayload> OpenIterator(const TokenSealer& sealer, std::stri
     return std::nullopt;
   }
   return p;
-}
-
-// Even split of the hash-key space as AWS does it: step = floor(2^128 / n), shard i gets
-// [i*step, (i+1)*step - 1], the last shard ends at 2^128 - 1.
-std::vector<std::pair<HashKey, HashKey>> EvenRanges(int n) {
-  std::vector<std::pair<HashKey, HashKey>> out;
-  const uint128 max = ~uint128{0};
-  // floor(2^128 / n) computed without 2^128: (max / n) is floor((2^128-1)/n), which
-  // differs only when n divides 2^128 (n a power of two).
-  uint128 step = max / static_cast<uint128>(n);
-  if ((max % static_cast<uint128>(n)) == static_cast<uint128>(n) - 1) ++step;
-  for (int i = 0; i < n; ++i) {
-    uint128 start = step * static_cast<uint128>(i);
-    uint128 end = (i == n - 1) ? max : step * static_cast<uint128>(i + 1) - 1;
-    out.emplace_back(HashKey{start}, HashKey{end});
-  }
-  return out;
-}
-
-storage::LogId LogIdFor(const StreamState& s, const ShardState& shard) {
-  return storage::LogId{(s.id << 32) | shard.index};
 }
 
 constexpr std::string_view kStreamKeyPrefix = "stream/";
@@ -165,6 +99,43 @@ std::string StreamDocument(const StreamState& s) {
     shards.push_back(std::move(j));
   }
   o["shards"] = std::move(shards);
+  o["encryption"] = api::ToString(s.encryption);
+  if (s.key_id) o["key_id"] = *s.key_id;
+  json::array metrics;
+  for (const auto& m : s.shard_level_metrics) metrics.emplace_back(m);
+  o["metrics"] = std::move(metrics);
+  if (s.warm_throughput_mibps) o["warm_throughput_mibps"] = *s.warm_throughput_mibps;
+  if (s.policy) o["policy"] = *s.policy;
+  json::array scalings;
+  for (auto t : s.scalings) scalings.emplace_back(t);
+  o["scalings"] = std::move(scalings);
+  o["updating_until_ms"] = s.updating_until_ms;
+  if (s.pending) {
+    json::object p;
+    p["kind"] = static_cast<int>(s.pending->kind);
+    p["shard"] = s.pending->shard;
+    p["adjacent"] = s.pending->adjacent;
+    p["new_start"] = ToString(s.pending->new_start);
+    p["target"] = s.pending->target;
+    o["pending"] = std::move(p);
+  }
+  json::array consumers;
+  for (const auto& c : s.consumers) {
+    json::object j;
+    j["name"] = c.name;
+    j["created_ms"] = c.created_ms;
+    j["active_at_ms"] = c.active_at_ms;
+    if (c.deleting_at_ms) {
+      j["deleting_at_ms"] = *c.deleting_at_ms;
+      j["gone_at_ms"] = c.gone_at_ms;
+    }
+    json::object ctags;
+    for (const auto& [k, v] : c.tags) ctags[k] = v;
+    j["tags"] = std::move(ctags);
+    if (c.policy) j["policy"] = *c.policy;
+    consumers.push_back(std::move(j));
+  }
+  o["consumers"] = std::move(consumers);
   return json::serialize(o);
 }
 
@@ -205,10 +176,77 @@ Result<std::shared_ptr<StreamState>> ParseStreamDocument(std::string_view text) 
       sh->starting_sequence = EncodeSequence({sh->created_s(), sh->index, 0, sh->created_s()});
       s->shards.push_back(std::move(sh));
     }
+    if (auto* e = o.if_contains("encryption"); e && e->as_string() == "KMS") s->encryption = api::EncryptionType::kKms;
+    if (auto* k = o.if_contains("key_id")) s->key_id = std::string(k->as_string());
+    if (auto* m = o.if_contains("metrics")) {
+      for (const auto& x : m->as_array()) s->shard_level_metrics.insert(std::string(x.as_string()));
+    }
+    if (auto* w = o.if_contains("warm_throughput_mibps")) s->warm_throughput_mibps = w->to_number<int>();
+    if (auto* p = o.if_contains("policy")) s->policy = std::string(p->as_string());
+    if (auto* sc = o.if_contains("scalings")) {
+      for (const auto& x : sc->as_array()) s->scalings.push_back(x.to_number<std::int64_t>());
+    }
+    if (auto* u = o.if_contains("updating_until_ms")) s->updating_until_ms = u->to_number<std::int64_t>();
+    if (auto* pv = o.if_contains("pending")) {
+      const auto& p = pv->as_object();
+      PendingReshard r;
+      r.kind = static_cast<PendingReshard::Kind>(p.at("kind").to_number<int>());
+      r.shard = p.at("shard").to_number<std::uint32_t>();
+      r.adjacent = p.at("adjacent").to_number<std::uint32_t>();
+      r.new_start = HashKey{ParseDecimal128(p.at("new_start").as_string()).value_or(0)};
+      r.target = p.at("target").to_number<int>();
+      s->pending = r;
+      s->has_pending = true;
+    }
+    if (auto* cs = o.if_contains("consumers")) {
+      for (const auto& cv : cs->as_array()) {
+        const auto& j = cv.as_object();
+        ConsumerState c;
+        c.name = std::string(j.at("name").as_string());
+        c.created_ms = j.at("created_ms").to_number<std::int64_t>();
+        c.active_at_ms = j.at("active_at_ms").to_number<std::int64_t>();
+        if (auto* d = j.if_contains("deleting_at_ms")) {
+          c.deleting_at_ms = d->to_number<std::int64_t>();
+          c.gone_at_ms = j.at("gone_at_ms").to_number<std::int64_t>();
+        }
+        for (const auto& [k, tv] : j.at("tags").as_object()) c.tags[std::string(k)] = std::string(tv.as_string());
+        if (auto* p = j.if_contains("policy")) c.policy = std::string(p->as_string());
+        s->consumers.push_back(std::move(c));
+      }
+    }
     return s;
   } catch (const std::exception& e) {
     return Status(Code::kCorruption, std::string("bad stream document: ") + e.what());
   }
+}
+
+TokenSealer::Key NewKey() {
+  TokenSealer::Key k;
+  RandomBytes(k.data(), k.size());
+  return k;
+}
+
+}  // namespace
+
+// Even split of the hash-key space as AWS does it: step = floor(2^128 / n), shard i gets
+// [i*step, (i+1)*step - 1], the last shard ends at 2^128 - 1.
+std::vector<std::pair<HashKey, HashKey>> EvenRanges(int n) {
+  std::vector<std::pair<HashKey, HashKey>> out;
+  const uint128 max = ~uint128{0};
+  // floor(2^128 / n) computed without 2^128: (max / n) is floor((2^128-1)/n), which
+  // differs only when n divides 2^128 (n a power of two).
+  uint128 step = max / static_cast<uint128>(n);
+  if ((max % static_cast<uint128>(n)) == static_cast<uint128>(n) - 1) ++step;
+  for (int i = 0; i < n; ++i) {
+    uint128 start = step * static_cast<uint128>(i);
+    uint128 end = (i == n - 1) ? max : step * static_cast<uint128>(i + 1) - 1;
+    out.emplace_back(HashKey{start}, HashKey{end});
+  }
+  return out;
+}
+
+storage::LogId LogIdFor(const StreamState& s, const ShardState& shard) {
+  return storage::LogId{(s.id << 32) | shard.index};
 }
 
 void RebuildOpenShards(StreamState& s) {
@@ -219,13 +257,20 @@ void RebuildOpenShards(StreamState& s) {
   std::sort(s.open.begin(), s.open.end(), [](const ShardState* a, const ShardState* b) { return a->start < b->start; });
 }
 
-TokenSealer::Key NewKey() {
-  TokenSealer::Key k;
-  RandomBytes(k.data(), k.size());
-  return k;
+Result<std::shared_ptr<ShardState>> NewShard(storage::Storage& storage, const StreamState& s, std::uint32_t index,
+                                             HashKey start, HashKey end, EpochMillis created_ms) {
+  auto shard = std::make_shared<ShardState>();
+  shard->index = index;
+  shard->id = ShardIdFor(index);
+  shard->start = start;
+  shard->end = end;
+  shard->created_ms = created_ms;
+  shard->starting_sequence = EncodeSequence({shard->created_s(), index, 0, shard->created_s()});
+  auto log = storage.CreateLog(LogIdFor(s, *shard));
+  if (!log.ok()) return Status(Code::kInternalFailure, log.status().message());
+  shard->log = std::move(log).value();
+  return shard;
 }
-
-}  // namespace
 
 Engine::Engine(EngineOptions options, std::unique_ptr<storage::Storage> storage)
     : options_(std::move(options)), storage_(std::move(storage)), sealer_(NewKey()) {}
@@ -260,6 +305,10 @@ Status Engine::Load(std::vector<std::string>* report) {
         if (report) report->push_back("stream " + s->name + ": shard logs missing (stream skipped)");
         continue;
       }
+      s->arn = ArnFor(s->name);
+      for (auto& c : s->consumers) {
+        c.arn = s->arn + "/consumer/" + c.name + ":" + std::to_string(c.created_ms / 1000);
+      }
       RebuildOpenShards(*s);
       next_stream_id_ = std::max(next_stream_id_, s->id + 1);
       streams_[s->name] = std::move(s);
@@ -280,7 +329,7 @@ Status Engine::Load(std::vector<std::string>* report) {
   return Status::Ok();
 }
 
-Status Engine::Persist(const StreamState& s) { return storage_->meta().Put(StreamKey(s.id), StreamDocument(s)); }
+Status Engine::Persist(const StreamState& s) const { return storage_->meta().Put(StreamKey(s.id), StreamDocument(s)); }
 
 Engine::~Engine() = default;
 
@@ -292,15 +341,21 @@ std::string Engine::ArnFor(std::string_view name) const {
 StreamStatus Engine::StatusOf(const StreamState& s, EpochMillis now) const {
   if (s.deleting_at_ms) return StreamStatus::kDeleting;
   if (now < s.active_at_ms) return StreamStatus::kCreating;
+  if (now < s.updating_until_ms || s.has_pending) return StreamStatus::kUpdating;
   return StreamStatus::kActive;
 }
 
 std::shared_ptr<StreamState> Engine::Find(std::string_view name) const {
-  std::shared_lock lock(mu_);
-  auto it = streams_.find(name);
-  if (it == streams_.end()) return nullptr;
-  const auto& s = it->second;
-  if (s->deleting_at_ms && Now() >= s->gone_at_ms) return nullptr;
+  std::shared_ptr<StreamState> s;
+  {
+    std::shared_lock lock(mu_);
+    auto it = streams_.find(name);
+    if (it == streams_.end()) return nullptr;
+    s = it->second;
+  }
+  const EpochMillis now = Now();
+  if (s->deleting_at_ms && now >= s->gone_at_ms) return nullptr;
+  if (s->has_pending.load(std::memory_order_acquire)) Settle(*s, now);
   return s;
 }
 
@@ -360,6 +415,13 @@ void Engine::Tick() {
       }
     }
   }
+  for (const auto& s : live) {
+    Settle(*s, now);
+    std::unique_lock lock(s->mu);
+    if (std::erase_if(s->consumers, [&](const ConsumerState& c) { return c.deleting_at_ms && now >= c.gone_at_ms; })) {
+      (void)Persist(*s);
+    }
+  }
   for (const auto& s : gone) {
     // The document goes first: a crash in between leaves orphan logs, removed at start.
     (void)storage_->meta().Erase(StreamKey(s->id));
@@ -409,19 +471,11 @@ Status Engine::CreateStream(const api::CreateStreamInput& in) {
   if (in.max_record_size_kib) s->max_record_size_kib = *in.max_record_size_kib;
   auto ranges = EvenRanges(shard_count);
   for (int i = 0; i < shard_count; ++i) {
-    auto shard = std::make_shared<ShardState>();
-    shard->index = static_cast<std::uint32_t>(i);
-    shard->id = ShardIdFor(shard->index);
-    shard->start = ranges[static_cast<std::size_t>(i)].first;
-    shard->end = ranges[static_cast<std::size_t>(i)].second;
-    shard->created_ms = now;
-    shard->starting_sequence = EncodeSequence({shard->created_s(), shard->index, 0, shard->created_s()});
-    auto log = storage_->CreateLog(LogIdFor(*s, *shard));
-    if (!log.ok()) return {Code::kInternalFailure, log.status().message()};
-    shard->log = std::move(log).value();
-    s->open.push_back(shard.get());
+    const auto& [start, end] = ranges[static_cast<std::size_t>(i)];
+    ASSIGN_OR_RETURN(auto shard, NewShard(*storage_, *s, static_cast<std::uint32_t>(i), start, end, now));
     s->shards.push_back(std::move(shard));
   }
+  RebuildOpenShards(*s);
   RETURN_IF_ERROR(storage_->meta().Put(kNextIdKey, std::to_string(next_stream_id_)));
   if (Status st = Persist(*s); !st.ok()) return Status(Code::kInternalFailure, st.message());
   streams_.emplace(in.stream_name, std::move(s));
@@ -430,6 +484,17 @@ Status Engine::CreateStream(const api::CreateStreamInput& in) {
 
 Status Engine::DeleteStream(const api::DeleteStreamInput& in) {
   ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
+  if (!in.enforce_consumer_deletion) {
+    std::shared_lock lock(s->mu);
+    const EpochMillis now = Now();
+    for (const auto& c : s->consumers) {
+      if (!c.deleting_at_ms || now < c.gone_at_ms) {
+        return Status(Code::kResourceInUse, "Stream " + s->name + " under account " + options_.scope.account_id +
+                                                " has registered consumers. Deregister them or set "
+                                                "EnforceConsumerDeletion to delete the stream.");
+      }
+    }
+  }
   {
     std::unique_lock lock(mu_);
     if (s->deleting_at_ms) return Status::Ok();
@@ -454,7 +519,12 @@ Result<api::DescribeStreamOutput> Engine::DescribeStream(const api::DescribeStre
   d.stream_mode = s->mode;
   d.retention_period_hours = s->retention_hours;
   d.stream_creation_timestamp = s->created_ms;
-  d.enhanced_monitoring.push_back({});
+  {
+    std::shared_lock lock(s->mu);
+    d.enhanced_monitoring.push_back({{s->shard_level_metrics.begin(), s->shard_level_metrics.end()}});
+    d.encryption_type = s->encryption;
+    d.key_id = s->key_id;
+  }
   if (d.stream_status != StreamStatus::kCreating) {
     const std::size_t limit = static_cast<std::size_t>(std::min(in.limit.value_or(100), 100));
     std::optional<std::uint32_t> after;
@@ -483,10 +553,16 @@ Result<api::DescribeStreamSummaryOutput> Engine::DescribeStreamSummary(
   d.stream_mode = s->mode;
   d.retention_period_hours = s->retention_hours;
   d.stream_creation_timestamp = s->created_ms;
-  d.enhanced_monitoring.push_back({});
-  d.max_record_size_kib = s->max_record_size_kib;
   std::shared_lock lock(s->mu);
+  d.enhanced_monitoring.push_back({{s->shard_level_metrics.begin(), s->shard_level_metrics.end()}});
+  d.encryption_type = s->encryption;
+  d.key_id = s->key_id;
+  d.max_record_size_kib = s->max_record_size_kib;
   d.open_shard_count = static_cast<int>(s->open.size());
+  const EpochMillis now = Now();
+  d.consumer_count = static_cast<int>(std::count_if(s->consumers.begin(), s->consumers.end(), [&](const ConsumerState& c) {
+    return !(c.deleting_at_ms && now >= c.gone_at_ms);
+  }));
   return out;
 }
 
@@ -713,6 +789,7 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
   // Acknowledge only once the record is durable (group commit with concurrent writers).
   if (!log->WaitDurable(appended->end).ok()) return Status(Code::kInternalFailure, "Internal service failure.");
   api::PutRecordOutput out;
+  out.encryption_type = s->encryption;
   out.shard_id = shard->id;
   out.sequence_number = shard->SequenceAt(appended->first.value, appended->arrival_ms);
   return out;
@@ -751,6 +828,7 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
     ASSIGN_OR_RETURN(keys[i], HashKeyFor(in.records[i].partition_key, in.records[i].explicit_hash_key));
   }
   api::PutRecordsOutput out;
+  out.encryption_type = s->encryption;
   out.records.resize(in.records.size());
   std::shared_lock lock(s->mu);
   for (std::size_t i = 0; i < in.records.size(); ++i) route[i] = s->Route(keys[i]);
@@ -908,7 +986,7 @@ Result<api::GetRecordsOutput> Engine::GetRecords(const api::GetRecordsInput& in)
     rec.approximate_arrival_timestamp = r.arrival_ms;
     rec.data.assign(r.data);
     rec.partition_key.assign(r.key);
-    rec.encryption_type = api::EncryptionType::kNone;
+    rec.encryption_type = s->encryption;
     out.records.push_back(std::move(rec));
     return true;
   }, s->RetentionStart(now));

@@ -37,6 +37,7 @@ struct EngineOptions {
 
 struct StreamState;
 struct ShardState;
+struct ConsumerState;
 
 class Engine final : public api::KinesisService {
  public:
@@ -62,6 +63,35 @@ class Engine final : public api::KinesisService {
   Status IncreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override;
   Status DecreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override;
 
+  // Control plane (control.cc).
+  Status SplitShard(const api::SplitShardInput& in) override;
+  Status MergeShards(const api::MergeShardsInput& in) override;
+  Result<api::UpdateShardCountOutput> UpdateShardCount(const api::UpdateShardCountInput& in) override;
+  Status AddTagsToStream(const api::AddTagsToStreamInput& in) override;
+  Status RemoveTagsFromStream(const api::RemoveTagsFromStreamInput& in) override;
+  Result<api::ListTagsForStreamOutput> ListTagsForStream(const api::ListTagsForStreamInput& in) override;
+  Status TagResource(const api::TagResourceInput& in) override;
+  Status UntagResource(const api::UntagResourceInput& in) override;
+  Result<api::ListTagsForResourceOutput> ListTagsForResource(const api::ListTagsForResourceInput& in) override;
+  Status StartStreamEncryption(const api::StreamEncryptionInput& in) override;
+  Status StopStreamEncryption(const api::StreamEncryptionInput& in) override;
+  Result<api::EnhancedMonitoringOutput> EnableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) override;
+  Result<api::EnhancedMonitoringOutput> DisableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) override;
+  Result<api::DescribeLimitsOutput> DescribeLimits() override;
+  Status UpdateStreamMode(const api::UpdateStreamModeInput& in) override;
+  Result<api::AccountSettingsOutput> DescribeAccountSettings() override;
+  Result<api::AccountSettingsOutput> UpdateAccountSettings(const api::UpdateAccountSettingsInput& in) override;
+  Status PutResourcePolicy(const api::ResourcePolicyInput& in) override;
+  Result<api::GetResourcePolicyOutput> GetResourcePolicy(const api::ResourcePolicyInput& in) override;
+  Status DeleteResourcePolicy(const api::ResourcePolicyInput& in) override;
+  Status UpdateMaxRecordSize(const api::UpdateMaxRecordSizeInput& in) override;
+  Result<api::UpdateStreamWarmThroughputOutput> UpdateStreamWarmThroughput(
+      const api::UpdateStreamWarmThroughputInput& in) override;
+  Result<api::Consumer> RegisterStreamConsumer(const api::RegisterStreamConsumerInput& in) override;
+  Status DeregisterStreamConsumer(const api::ConsumerRef& in) override;
+  Result<api::Consumer> DescribeStreamConsumer(const api::ConsumerRef& in) override;
+  Result<api::ListStreamConsumersOutput> ListStreamConsumers(const api::ListStreamConsumersInput& in) override;
+
   // Housekeeping: removes streams whose deletion delay has passed. Called periodically
   // by the server; safe to call at any time.
   void Tick();
@@ -78,8 +108,24 @@ class Engine final : public api::KinesisService {
   api::StreamStatus StatusOf(const StreamState& s, EpochMillis now) const;
   api::Shard Describe(const ShardState& shard) const;
   Status UpdateRetention(const api::UpdateRetentionPeriodInput& in, bool increase);
-  // Writes the stream's document to the metadata store.
-  Status Persist(const StreamState& s);
+  // Writes the stream's document to the metadata store. Caller holds s.mu.
+  Status Persist(const StreamState& s) const;
+  // Applies a pending reshard whose UPDATING period has ended.
+  void Settle(StreamState& s, EpochMillis now) const;
+  void ApplyReshard(StreamState& s, EpochMillis at) const;
+  // Resolves the stream and checks it is ACTIVE (the state control operations need).
+  Result<std::shared_ptr<StreamState>> ResolveActive(const api::StreamRef& ref) const;
+  int OpenShardsInAccount() const;
+  Result<std::shared_ptr<StreamState>> StreamOfArn(std::string_view arn) const;
+  struct ConsumerHit {
+    std::shared_ptr<StreamState> stream;
+    std::size_t index = 0;
+  };
+  Result<ConsumerHit> FindConsumer(const api::ConsumerRef& ref) const;
+  api::Consumer DescribeConsumer(const StreamState& s, const ConsumerState& c, EpochMillis now) const;
+  Status UpdateEncryption(const api::StreamEncryptionInput& in, bool start);
+  Result<api::EnhancedMonitoringOutput> UpdateMonitoring(const api::EnhancedMonitoringInput& in, bool enable);
+  api::MinimumThroughputBillingCommitment billing_;  // guarded by mu_
 
   static constexpr EpochMillis kTrimIntervalMs = 10'000;
 

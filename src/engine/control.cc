@@ -1,0 +1,663 @@
+// Control-plane operations: resharding, tags, encryption, monitoring, limits, stream mode,
+// account settings, resource policies, record size, warm throughput, stream consumers.
+#include <algorithm>
+#include <mutex>
+
+#include "api/errors.h"
+#include "engine/engine.h"
+#include "engine/state.h"
+
+namespace cinesis::engine {
+
+using api::StreamStatus;
+namespace errors = api::errors;
+
+namespace {
+
+constexpr std::size_t kMaxTagsPerStream = 50;
+constexpr std::size_t kMaxConsumersPerStream = 20;
+constexpr int kMaxShardsPerStream = 10'000;
+constexpr int kScalingsPer24h = 10;
+constexpr EpochMillis kDay = 24 * 3'600'000LL;
+constexpr std::uint8_t kListConsumersTag = 'C';
+
+const std::vector<std::string>& AllMetrics() {
+  static const std::vector<std::string> kAll = {"IncomingBytes",
+                                                "IncomingRecords",
+                                                "OutgoingBytes",
+                                                "OutgoingRecords",
+                                                "WriteProvisionedThroughputExceeded",
+                                                "ReadProvisionedThroughputExceeded",
+                                                "IteratorAgeMilliseconds"};
+  return kAll;
+}
+
+Status InvalidArg(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
+
+// Tag text check: letters and digits (any non-ASCII character counts as a letter),
+// white space and _ . : / = + - @. '%' has its own message, as on AWS.
+Status CheckTagText(const std::string& text, bool adding, const std::string& stream, const api::AccountScope& a) {
+  for (unsigned char c : text) {
+    if (c >= 0x80 || std::isalnum(c) || std::isspace(c)) continue;
+    if (std::string_view("_.:/=+-@").find(static_cast<char>(c)) != std::string_view::npos) continue;
+    if (c == '%') {
+      return InvalidArg(std::string("Failed to ") + (adding ? "add tags to" : "remove tags from") + " stream " +
+                        stream + " under account " + a.account_id +
+                        " because some tags contained illegal characters. The allowed characters are Unicode "
+                        "letters, white-spaces, '_',',','/','=','+','-','@'.");
+    }
+    return InvalidArg(
+        "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % "
+        "@.");
+  }
+  return Status::Ok();
+}
+
+std::vector<api::Tag> SortedTags(const std::map<std::string, std::string>& tags) {
+  std::vector<api::Tag> out;
+  for (const auto& [k, v] : tags) out.push_back({k, v});
+  return out;
+}
+
+}  // namespace
+
+// ---- shared lookups ---------------------------------------------------------------------
+
+Result<std::shared_ptr<StreamState>> Engine::ResolveActive(const api::StreamRef& ref) const {
+  ASSIGN_OR_RETURN(auto s, Resolve(ref));
+  const auto status = StatusOf(*s, Now());
+  if (status != StreamStatus::kActive) return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
+  return s;
+}
+
+int Engine::OpenShardsInAccount() const {
+  std::vector<std::shared_ptr<StreamState>> all;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [_, s] : streams_) all.push_back(s);
+  }
+  int n = 0;
+  for (const auto& s : all) {
+    std::shared_lock lock(s->mu);
+    n += static_cast<int>(s->open.size());
+  }
+  return n;
+}
+
+Result<std::shared_ptr<StreamState>> Engine::StreamOfArn(std::string_view arn) const {
+  // A stream ARN, or anything below it (a consumer ARN).
+  auto pos = arn.find(":stream/");
+  if (pos == std::string_view::npos) return Status(Code::kInvalidArgument, "Invalid ResourceARN " + std::string(arn));
+  std::string_view rest = arn.substr(pos + 8);
+  std::string name(rest.substr(0, rest.find('/')));
+  return Resolve({std::nullopt, ArnFor(name)});
+}
+
+// ---- resharding -------------------------------------------------------------------------
+
+void Engine::Settle(StreamState& s, EpochMillis now) const {
+  if (!s.has_pending.load(std::memory_order_acquire)) return;
+  std::unique_lock lock(s.mu);
+  if (!s.pending || now < s.updating_until_ms) return;
+  ApplyReshard(s, s.updating_until_ms);
+  s.pending.reset();
+  s.has_pending.store(false, std::memory_order_release);
+  (void)Persist(s);
+}
+
+void Engine::ApplyReshard(StreamState& s, EpochMillis at) const {
+  const PendingReshard& p = *s.pending;
+  auto next_index = static_cast<std::uint32_t>(s.shards.size());
+  struct Child {
+    HashKey start, end;
+    std::optional<std::string> parent, adjacent;
+  };
+  std::vector<Child> children;
+  std::vector<ShardState*> closing;
+  switch (p.kind) {
+    case PendingReshard::Kind::kSplit: {
+      ShardState& parent = *s.shards[p.shard];
+      children.push_back({parent.start, HashKey{p.new_start.value - 1}, parent.id, std::nullopt});
+      children.push_back({p.new_start, parent.end, parent.id, std::nullopt});
+      closing.push_back(&parent);
+      break;
+    }
+    case PendingReshard::Kind::kMerge: {
+      ShardState& a = *s.shards[p.shard];
+      ShardState& b = *s.shards[p.adjacent];
+      children.push_back({std::min(a.start, b.start), std::max(a.end, b.end), a.id, b.id});
+      closing.push_back(&a);
+      closing.push_back(&b);
+      break;
+    }
+    case PendingReshard::Kind::kUniform: {
+      closing = s.open;  // sorted by start hash key
+      for (const auto& [start, end] : EvenRanges(p.target)) {
+        Child c{start, end, std::nullopt, std::nullopt};
+        // Parents: the closing shards whose ranges overlap the child's (at most two listed).
+        for (ShardState* o : closing) {
+          if (o->start <= end && o->end >= start) {
+            if (!c.parent) {
+              c.parent = o->id;
+            } else if (!c.adjacent) {
+              c.adjacent = o->id;
+            }
+          }
+        }
+        children.push_back(std::move(c));
+      }
+      break;
+    }
+  }
+  std::vector<std::shared_ptr<ShardState>> created;
+  for (const auto& c : children) {
+    auto shard = NewShard(*storage_, s, next_index++, c.start, c.end, at);
+    if (!shard.ok()) return;  // storage failure: keep the old topology intact
+    (*shard)->parent = c.parent;
+    (*shard)->adjacent_parent = c.adjacent;
+    created.push_back(std::move(shard).value());
+  }
+  for (ShardState* c : closing) c->closed_ms = at;
+  for (auto& c : created) s.shards.push_back(std::move(c));
+  RebuildOpenShards(s);
+}
+
+Status Engine::SplitShard(const api::SplitShardInput& in) {
+  ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
+  auto index = ParseShardId(in.shard_to_split);
+  if (!index) return errors::CouldNotFindShard(in.shard_to_split, s->name, options_.scope);
+  const int open_total = OpenShardsInAccount();
+  std::unique_lock lock(s->mu);
+  if (*index >= s->shards.size()) return errors::CouldNotFindShard(ShardIdFor(*index), s->name, options_.scope);
+  if (s->mode == api::StreamMode::kOnDemand) {
+    return Status(Code::kValidation, "SplitShard is not supported for a stream in ON_DEMAND capacity mode.");
+  }
+  if (open_total + 1 > options_.shard_limit) {
+    return errors::ShardLimitExceeded(options_.scope, open_total, options_.shard_limit, 1);
+  }
+  const ShardState& shard = *s->shards[*index];
+  auto key = ParseDecimal128(in.new_starting_hash_key);
+  if (!key || *key <= shard.start.value + 1 || *key >= shard.end.value) {
+    return InvalidArg("NewStartingHashKey " + in.new_starting_hash_key + " used in SplitShard() on shard " + shard.id +
+                      " in stream " + s->name + " under account " + options_.scope.account_id +
+                      " is not both greater than one plus the shard's StartingHashKey " + ToString(shard.start) +
+                      " and less than the shard's EndingHashKey " + ToString(shard.end) + ".");
+  }
+  const EpochMillis now = Now();
+  const auto status = StatusOf(*s, now);
+  if (status != StreamStatus::kActive) return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
+  if (shard.closed_ms) {
+    return InvalidArg("Shard " + shard.id + " in stream " + s->name + " under account " + options_.scope.account_id +
+                      " has already been merged or split, and thus is not eligible for merging or splitting.");
+  }
+  PendingReshard p;
+  p.kind = PendingReshard::Kind::kSplit;
+  p.shard = *index;
+  p.new_start = HashKey{*key};
+  s->pending = p;
+  s->updating_until_ms = now + options_.update_stream_ms;
+  s->has_pending = true;
+  RETURN_IF_ERROR(Persist(*s));
+  lock.unlock();
+  Settle(*s, now);  // immediate when the update delay is 0
+  return Status::Ok();
+}
+
+Status Engine::MergeShards(const api::MergeShardsInput& in) {
+  ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
+  auto a = ParseShardId(in.shard_to_merge);
+  if (!a) return errors::CouldNotFindShard(in.shard_to_merge, s->name, options_.scope);
+  auto b = ParseShardId(in.adjacent_shard_to_merge);
+  if (!b) return errors::CouldNotFindShard(in.adjacent_shard_to_merge, s->name, options_.scope);
+  std::unique_lock lock(s->mu);
+  for (auto i : {*a, *b}) {
+    if (i >= s->shards.size()) return errors::CouldNotFindShard(ShardIdFor(i), s->name, options_.scope);
+  }
+  if (s->mode == api::StreamMode::kOnDemand) {
+    return Status(Code::kValidation, "MergeShards is not supported for a stream in ON_DEMAND capacity mode.");
+  }
+  const ShardState& sa = *s->shards[*a];
+  const ShardState& sb = *s->shards[*b];
+  const bool adjacent = *a != *b && ((sa.end.value != ~uint128{0} && sa.end.value + 1 == sb.start.value) ||
+                                     (sb.end.value != ~uint128{0} && sb.end.value + 1 == sa.start.value));
+  if (!adjacent || sa.closed_ms.has_value() != sb.closed_ms.has_value()) {
+    return InvalidArg("Shards " + sa.id + " and " + sb.id + " in stream " + s->name + " under account " +
+                      options_.scope.account_id + " are not an adjacent pair of shards eligible for merging");
+  }
+  const EpochMillis now = Now();
+  const auto status = StatusOf(*s, now);
+  if (status != StreamStatus::kActive) return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
+  for (const ShardState* x : {&sa, &sb}) {
+    if (x->closed_ms) {
+      return InvalidArg("Shard " + x->id + " in stream " + s->name + " under account " + options_.scope.account_id +
+                        " has already been merged or split, and thus is not eligible for merging or splitting.");
+    }
+  }
+  PendingReshard p;
+  p.kind = PendingReshard::Kind::kMerge;
+  p.shard = *a;
+  p.adjacent = *b;
+  s->pending = p;
+  s->updating_until_ms = now + options_.update_stream_ms;
+  s->has_pending = true;
+  RETURN_IF_ERROR(Persist(*s));
+  lock.unlock();
+  Settle(*s, now);
+  return Status::Ok();
+}
+
+Result<api::UpdateShardCountOutput> Engine::UpdateShardCount(const api::UpdateShardCountInput& in) {
+  ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
+  const int open_total = OpenShardsInAccount();
+  const EpochMillis now = Now();
+  std::unique_lock lock(s->mu);
+  const auto status = StatusOf(*s, now);
+  if (status != StreamStatus::kActive) return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
+  if (s->mode == api::StreamMode::kOnDemand) {
+    return Status(Code::kValidation, "UpdateShardCount is not supported for a stream in ON_DEMAND capacity mode.");
+  }
+  const int open = static_cast<int>(s->open.size());
+  const int target = in.target_shard_count;
+  const std::string counts =
+      "Current open shard count: " + std::to_string(open) + ", Target shard count: " + std::to_string(target);
+  if (target > kMaxShardsPerStream) {
+    return Status(Code::kLimitExceeded, "Target shard count or number of open shards cannot be greater than " +
+                                            std::to_string(kMaxShardsPerStream) + ". " + counts);
+  }
+  if (target > open * 2) {
+    return Status(Code::kLimitExceeded,
+                  "UpdateShardCount cannot scale up over double your current open shard count. " + counts);
+  }
+  if (target * 2 < open) {
+    return Status(Code::kLimitExceeded,
+                  "UpdateShardCount cannot scale down below half your current open shard count. " + counts);
+  }
+  if (open_total - open + target > options_.shard_limit) {
+    return errors::ShardLimitExceeded(options_.scope, open_total, options_.shard_limit, target - open);
+  }
+  std::erase_if(s->scalings, [&](EpochMillis t) { return now - t >= kDay; });
+  if (static_cast<int>(s->scalings.size()) >= kScalingsPer24h) {
+    return Status(Code::kLimitExceeded, "Exceeded the limit of " + std::to_string(kScalingsPer24h) +
+                                            " UpdateShardCount calls in a rolling 24-hour period for stream " +
+                                            s->name + " under account " + options_.scope.account_id + ".");
+  }
+  s->scalings.push_back(now);
+  PendingReshard p;
+  p.kind = PendingReshard::Kind::kUniform;
+  p.target = target;
+  s->pending = p;
+  s->updating_until_ms = now + options_.update_stream_ms;
+  s->has_pending = true;
+  RETURN_IF_ERROR(Persist(*s));
+  lock.unlock();
+  Settle(*s, now);
+  return api::UpdateShardCountOutput{s->name, s->arn, open, target};
+}
+
+// ---- tags -------------------------------------------------------------------------------
+
+Status Engine::AddTagsToStream(const api::AddTagsToStreamInput& in) {
+  ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
+  for (const auto& [k, v] : in.tags) {
+    RETURN_IF_ERROR(CheckTagText(k, true, s->name, options_.scope));
+    RETURN_IF_ERROR(CheckTagText(v, true, s->name, options_.scope));
+  }
+  std::unique_lock lock(s->mu);
+  auto merged = s->tags;
+  for (const auto& [k, v] : in.tags) merged[k] = v;
+  if (merged.size() > kMaxTagsPerStream) {
+    return InvalidArg("Failed to add tags to stream " + s->name + " under account " + options_.scope.account_id +
+                      " because a given stream cannot have more than " + std::to_string(kMaxTagsPerStream) +
+                      " tags associated with it.");
+  }
+  s->tags = std::move(merged);
+  return Persist(*s);
+}
+
+Status Engine::RemoveTagsFromStream(const api::RemoveTagsFromStreamInput& in) {
+  ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
+  for (const auto& k : in.tag_keys) RETURN_IF_ERROR(CheckTagText(k, false, s->name, options_.scope));
+  std::unique_lock lock(s->mu);
+  for (const auto& k : in.tag_keys) s->tags.erase(k);
+  return Persist(*s);
+}
+
+Result<api::ListTagsForStreamOutput> Engine::ListTagsForStream(const api::ListTagsForStreamInput& in) {
+  ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
+  std::shared_lock lock(s->mu);
+  api::ListTagsForStreamOutput out;
+  const std::size_t limit = static_cast<std::size_t>(in.limit.value_or(static_cast<int>(kMaxTagsPerStream)));
+  auto it = in.exclusive_start_tag_key ? s->tags.upper_bound(*in.exclusive_start_tag_key) : s->tags.begin();
+  for (; it != s->tags.end(); ++it) {
+    if (out.tags.size() == limit) {
+      out.has_more_tags = true;
+      break;
+    }
+    out.tags.push_back({it->first, it->second});
+  }
+  return out;
+}
+
+Status Engine::TagResource(const api::TagResourceInput& in) {
+  if (in.resource_arn.find("/consumer/") != std::string::npos) {
+    ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.resource_arn}));
+    std::unique_lock lock(hit.stream->mu);
+    auto& c = hit.stream->consumers[hit.index];
+    for (const auto& [k, v] : in.tags) c.tags[k] = v;
+    if (c.tags.size() > kMaxTagsPerStream) return InvalidArg("A resource cannot have more than 50 tags.");
+    return Persist(*hit.stream);
+  }
+  ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));
+  return AddTagsToStream({{std::nullopt, s->arn}, in.tags});
+}
+
+Status Engine::UntagResource(const api::UntagResourceInput& in) {
+  if (in.resource_arn.find("/consumer/") != std::string::npos) {
+    ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.resource_arn}));
+    std::unique_lock lock(hit.stream->mu);
+    for (const auto& k : in.tag_keys) hit.stream->consumers[hit.index].tags.erase(k);
+    return Persist(*hit.stream);
+  }
+  ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));
+  return RemoveTagsFromStream({{std::nullopt, s->arn}, in.tag_keys});
+}
+
+Result<api::ListTagsForResourceOutput> Engine::ListTagsForResource(const api::ListTagsForResourceInput& in) {
+  if (in.resource_arn.find("/consumer/") != std::string::npos) {
+    ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.resource_arn}));
+    std::shared_lock lock(hit.stream->mu);
+    return api::ListTagsForResourceOutput{SortedTags(hit.stream->consumers[hit.index].tags)};
+  }
+  ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));
+  std::shared_lock lock(s->mu);
+  return api::ListTagsForResourceOutput{SortedTags(s->tags)};
+}
+
+// ---- stream settings --------------------------------------------------------------------
+
+Status Engine::UpdateEncryption(const api::StreamEncryptionInput& in, bool start) {
+  ASSIGN_OR_RETURN(auto s, ResolveActive(in.stream));
+  if (in.encryption_type != api::EncryptionType::kKms) {
+    return InvalidArg("Invalid EncryptionType NONE. Only KMS is supported.");
+  }
+  std::unique_lock lock(s->mu);
+  s->encryption = start ? api::EncryptionType::kKms : api::EncryptionType::kNone;
+  if (start) {
+    s->key_id = in.key_id;
+  } else {
+    s->key_id.reset();
+  }
+  s->updating_until_ms = Now() + options_.update_stream_ms;
+  return Persist(*s);
+}
+
+Status Engine::StartStreamEncryption(const api::StreamEncryptionInput& in) { return UpdateEncryption(in, true); }
+Status Engine::StopStreamEncryption(const api::StreamEncryptionInput& in) { return UpdateEncryption(in, false); }
+
+Result<api::EnhancedMonitoringOutput> Engine::UpdateMonitoring(const api::EnhancedMonitoringInput& in, bool enable) {
+  ASSIGN_OR_RETURN(auto s, ResolveActive(in.stream));
+  std::unique_lock lock(s->mu);
+  api::EnhancedMonitoringOutput out{s->name, s->arn, {}, {}};
+  out.current_shard_level_metrics.assign(s->shard_level_metrics.begin(), s->shard_level_metrics.end());
+  for (const auto& m : in.shard_level_metrics) {
+    const std::vector<std::string> one{m};
+    for (const auto& x : m == "ALL" ? AllMetrics() : one) {
+      if (enable) {
+        s->shard_level_metrics.insert(x);
+      } else {
+        s->shard_level_metrics.erase(x);
+      }
+    }
+  }
+  out.desired_shard_level_metrics.assign(s->shard_level_metrics.begin(), s->shard_level_metrics.end());
+  RETURN_IF_ERROR(Persist(*s));
+  return out;
+}
+
+Result<api::EnhancedMonitoringOutput> Engine::EnableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) {
+  return UpdateMonitoring(in, true);
+}
+Result<api::EnhancedMonitoringOutput> Engine::DisableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) {
+  return UpdateMonitoring(in, false);
+}
+
+Result<api::DescribeLimitsOutput> Engine::DescribeLimits() {
+  api::DescribeLimitsOutput out;
+  out.shard_limit = options_.shard_limit;
+  out.open_shard_count = OpenShardsInAccount();
+  out.on_demand_stream_count_limit = 50;
+  std::shared_lock lock(mu_);
+  for (const auto& [_, s] : streams_) out.on_demand_stream_count += s->mode == api::StreamMode::kOnDemand;
+  return out;
+}
+
+Status Engine::UpdateStreamMode(const api::UpdateStreamModeInput& in) {
+  ASSIGN_OR_RETURN(auto s, ResolveActive({std::nullopt, in.stream_arn}));
+  std::unique_lock lock(s->mu);
+  s->mode = in.stream_mode;
+  if (in.stream_mode == api::StreamMode::kOnDemand && in.warm_throughput_mibps) {
+    s->warm_throughput_mibps = *in.warm_throughput_mibps;
+  }
+  s->updating_until_ms = Now() + options_.update_stream_ms;
+  return Persist(*s);
+}
+
+Result<api::AccountSettingsOutput> Engine::DescribeAccountSettings() {
+  std::shared_lock lock(mu_);
+  api::AccountSettingsOutput out;
+  if (billing_.started_at || billing_.ended_at) out.minimum_throughput_billing_commitment = billing_;
+  return out;
+}
+
+Result<api::AccountSettingsOutput> Engine::UpdateAccountSettings(const api::UpdateAccountSettingsInput& in) {
+  const EpochMillis now = Now();
+  std::unique_lock lock(mu_);
+  auto& b = billing_;
+  if (in.minimum_throughput_billing_commitment_status == "ENABLED") {
+    if (b.status != "ENABLED") {
+      b = api::MinimumThroughputBillingCommitment{"ENABLED", now, std::nullopt, now + 365 * kDay};
+    }
+  } else if (b.status != "DISABLED") {
+    if (b.earliest_allowed_end_at && now < *b.earliest_allowed_end_at) {
+      b.status = "ENABLED_UNTIL_EARLIEST_ALLOWED_END";
+      b.ended_at = b.earliest_allowed_end_at;
+    } else {
+      b.status = "DISABLED";
+      b.ended_at = now;
+    }
+  }
+  api::AccountSettingsOutput out;
+  out.minimum_throughput_billing_commitment = b;
+  return out;
+}
+
+Status Engine::PutResourcePolicy(const api::ResourcePolicyInput& in) {
+  if (in.policy.empty() || in.policy.front() != '{') {
+    return InvalidArg("Invalid policy document: the policy must be a JSON object.");
+  }
+  if (in.resource_arn.find("/consumer/") != std::string::npos) {
+    ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.resource_arn}));
+    std::unique_lock lock(hit.stream->mu);
+    hit.stream->consumers[hit.index].policy = in.policy;
+    return Persist(*hit.stream);
+  }
+  ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));
+  std::unique_lock lock(s->mu);
+  s->policy = in.policy;
+  return Persist(*s);
+}
+
+Result<api::GetResourcePolicyOutput> Engine::GetResourcePolicy(const api::ResourcePolicyInput& in) {
+  if (in.resource_arn.find("/consumer/") != std::string::npos) {
+    ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.resource_arn}));
+    std::shared_lock lock(hit.stream->mu);
+    return api::GetResourcePolicyOutput{hit.stream->consumers[hit.index].policy.value_or("{}")};
+  }
+  ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));
+  std::shared_lock lock(s->mu);
+  return api::GetResourcePolicyOutput{s->policy.value_or("{}")};
+}
+
+Status Engine::DeleteResourcePolicy(const api::ResourcePolicyInput& in) {
+  if (in.resource_arn.find("/consumer/") != std::string::npos) {
+    ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.resource_arn}));
+    std::unique_lock lock(hit.stream->mu);
+    hit.stream->consumers[hit.index].policy.reset();
+    return Persist(*hit.stream);
+  }
+  ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));
+  std::unique_lock lock(s->mu);
+  s->policy.reset();
+  return Persist(*s);
+}
+
+Status Engine::UpdateMaxRecordSize(const api::UpdateMaxRecordSizeInput& in) {
+  ASSIGN_OR_RETURN(auto s, ResolveActive(in.stream));
+  std::unique_lock lock(s->mu);
+  s->max_record_size_kib = in.max_record_size_kib;
+  return Persist(*s);
+}
+
+Result<api::UpdateStreamWarmThroughputOutput> Engine::UpdateStreamWarmThroughput(
+    const api::UpdateStreamWarmThroughputInput& in) {
+  ASSIGN_OR_RETURN(auto s, ResolveActive(in.stream));
+  std::unique_lock lock(s->mu);
+  if (s->mode != api::StreamMode::kOnDemand) {
+    return Status(Code::kValidation, "Warm throughput can only be configured for streams in ON_DEMAND capacity mode.");
+  }
+  s->warm_throughput_mibps = in.warm_throughput_mibps;
+  RETURN_IF_ERROR(Persist(*s));
+  return api::UpdateStreamWarmThroughputOutput{s->name, s->arn, in.warm_throughput_mibps, in.warm_throughput_mibps};
+}
+
+// ---- consumers --------------------------------------------------------------------------
+
+api::Consumer Engine::DescribeConsumer(const StreamState& s, const ConsumerState& c, EpochMillis now) const {
+  api::Consumer out;
+  out.consumer_name = c.name;
+  out.consumer_arn = c.arn;
+  out.consumer_status = c.deleting_at_ms       ? api::ConsumerStatus::kDeleting
+                        : now < c.active_at_ms ? api::ConsumerStatus::kCreating
+                                               : api::ConsumerStatus::kActive;
+  out.consumer_creation_timestamp = c.created_ms;
+  out.stream_arn = s.arn;
+  return out;
+}
+
+Result<Engine::ConsumerHit> Engine::FindConsumer(const api::ConsumerRef& ref) const {
+  std::string stream_arn, name;
+  if (ref.consumer_arn) {
+    const std::string& arn = *ref.consumer_arn;
+    auto pos = arn.find("/consumer/");
+    if (pos == std::string::npos) return InvalidArg("Invalid ConsumerARN " + arn);
+    stream_arn = arn.substr(0, pos);
+    name = arn.substr(pos + 10, arn.rfind(':') > pos + 10 ? arn.rfind(':') - pos - 10 : std::string::npos);
+  } else if (ref.stream_arn && ref.consumer_name) {
+    stream_arn = *ref.stream_arn;
+    name = *ref.consumer_name;
+  } else {
+    return InvalidArg("Either ConsumerARN or both StreamARN and ConsumerName must be provided.");
+  }
+  auto s = Resolve({std::nullopt, stream_arn});
+  const EpochMillis now = Now();
+  if (s.ok()) {
+    std::shared_lock lock((*s)->mu);
+    const auto& cs = (*s)->consumers;
+    for (std::size_t i = 0; i < cs.size(); ++i) {
+      if (cs[i].name != name || (cs[i].deleting_at_ms && now >= cs[i].gone_at_ms)) continue;
+      if (ref.consumer_arn && cs[i].arn != *ref.consumer_arn) continue;
+      return ConsumerHit{*s, i};
+    }
+  }
+  return Status(Code::kResourceNotFound,
+                "Consumer " + (ref.consumer_arn ? *ref.consumer_arn : name) + " under account " +
+                    options_.scope.account_id + " not found.");
+}
+
+Result<api::Consumer> Engine::RegisterStreamConsumer(const api::RegisterStreamConsumerInput& in) {
+  ASSIGN_OR_RETURN(auto s, Resolve({std::nullopt, in.stream_arn}));
+  const EpochMillis now = Now();
+  std::unique_lock lock(s->mu);
+  std::erase_if(s->consumers, [&](const ConsumerState& c) { return c.deleting_at_ms && now >= c.gone_at_ms; });
+  for (const auto& c : s->consumers) {
+    if (c.name == in.consumer_name) {
+      return Status(Code::kResourceInUse, "Consumer " + c.arn + " under account " + options_.scope.account_id +
+                                              " already exists.");
+    }
+  }
+  if (s->consumers.size() >= kMaxConsumersPerStream) {
+    return Status(Code::kLimitExceeded, "Stream " + s->name + " under account " + options_.scope.account_id +
+                                            " already has the maximum number of consumers (" +
+                                            std::to_string(kMaxConsumersPerStream) + ").");
+  }
+  ConsumerState c;
+  c.name = in.consumer_name;
+  c.created_ms = now;
+  c.arn = s->arn + "/consumer/" + c.name + ":" + std::to_string(now / 1000);
+  c.active_at_ms = now + options_.create_stream_ms;
+  c.tags = in.tags;
+  s->consumers.push_back(c);
+  RETURN_IF_ERROR(Persist(*s));
+  return DescribeConsumer(*s, c, now);
+}
+
+Status Engine::DeregisterStreamConsumer(const api::ConsumerRef& in) {
+  ASSIGN_OR_RETURN(auto hit, FindConsumer(in));
+  const EpochMillis now = Now();
+  std::unique_lock lock(hit.stream->mu);
+  auto& c = hit.stream->consumers[hit.index];
+  if (!c.deleting_at_ms) {
+    c.deleting_at_ms = now;
+    c.gone_at_ms = now + options_.delete_stream_ms;
+  }
+  return Persist(*hit.stream);
+}
+
+Result<api::Consumer> Engine::DescribeStreamConsumer(const api::ConsumerRef& in) {
+  ASSIGN_OR_RETURN(auto hit, FindConsumer(in));
+  std::shared_lock lock(hit.stream->mu);
+  return DescribeConsumer(*hit.stream, hit.stream->consumers[hit.index], Now());
+}
+
+Result<api::ListStreamConsumersOutput> Engine::ListStreamConsumers(const api::ListStreamConsumersInput& in) {
+  const EpochMillis now = Now();
+  std::string after;
+  std::string arn = in.stream_arn;
+  if (in.next_token) {
+    auto plain = sealer_.Open(*in.next_token);
+    if (!plain) return errors::InvalidNextToken();
+    TokenReader r(*plain);
+    std::uint8_t tag = 0;
+    EpochMillis issued = 0;
+    std::string token_arn;
+    if (!r.U8(tag) || tag != kListConsumersTag || !r.I64(issued) || !r.Str(token_arn) || !r.Str(after)) {
+      return errors::InvalidNextToken();
+    }
+    if (now - issued > options_.next_token_ttl_ms) return errors::ExpiredNextToken();
+    if (token_arn != arn) return errors::InvalidNextToken();
+  }
+  ASSIGN_OR_RETURN(auto s, Resolve({std::nullopt, arn}));
+  const std::size_t limit = static_cast<std::size_t>(std::min(in.max_results.value_or(100), 100));
+  std::shared_lock lock(s->mu);
+  std::vector<const ConsumerState*> live;
+  for (const auto& c : s->consumers) {
+    if (!(c.deleting_at_ms && now >= c.gone_at_ms) && c.name > after) live.push_back(&c);
+  }
+  std::sort(live.begin(), live.end(), [](const ConsumerState* x, const ConsumerState* y) { return x->name < y->name; });
+  api::ListStreamConsumersOutput out;
+  for (const ConsumerState* c : live) {
+    if (out.consumers.size() == limit) {
+      TokenWriter w;
+      w.U8(kListConsumersTag);
+      w.I64(now);
+      w.Str(arn);
+      w.Str(out.consumers.back().consumer_name);
+      out.next_token = sealer_.Seal(w.data());
+      break;
+    }
+    out.consumers.push_back(DescribeConsumer(*s, *c, now));
+  }
+  return out;
+}
+
+}  // namespace cinesis::engine

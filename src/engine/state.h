@@ -1,0 +1,109 @@
+// Internal state of the engine shared by its translation units (engine.cc: data plane
+// and stream lifecycle; control.cc: resharding, tags, consumers and the other control
+// operations). Not part of any public interface.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "api/types.h"
+#include "common/hash_key.h"
+#include "engine/sequence.h"
+#include "storage/log.h"
+
+namespace cinesis::engine {
+
+struct ShardState {
+  std::uint32_t index = 0;
+  std::string id;
+  HashKey start, end;
+  EpochMillis created_ms = 0;
+  std::optional<std::string> parent, adjacent_parent;
+  std::optional<EpochMillis> closed_ms;  // set when resharding closes the shard
+  std::shared_ptr<storage::Log> log;
+  std::string starting_sequence;
+
+  std::uint64_t created_s() const { return static_cast<std::uint64_t>(created_ms / 1000); }
+  std::string SequenceAt(std::uint64_t offset, EpochMillis arrival_ms) const {
+    return EncodeSequence({created_s(), index, offset + 1, static_cast<std::uint64_t>(arrival_ms / 1000)});
+  }
+};
+
+// A reshard accepted while ACTIVE, applied when the UPDATING period ends.
+struct PendingReshard {
+  enum class Kind { kSplit, kMerge, kUniform };
+  Kind kind = Kind::kSplit;
+  std::uint32_t shard = 0;     // split: the shard; merge: ShardToMerge
+  std::uint32_t adjacent = 0;  // merge: AdjacentShardToMerge
+  HashKey new_start;           // split
+  int target = 0;              // uniform scaling
+};
+
+struct ConsumerState {
+  std::string name;
+  std::string arn;
+  EpochMillis created_ms = 0;
+  EpochMillis active_at_ms = 0;
+  std::optional<EpochMillis> deleting_at_ms;
+  EpochMillis gone_at_ms = 0;
+  std::map<std::string, std::string> tags;
+  std::optional<std::string> policy;
+};
+
+struct StreamState {
+  std::uint64_t id = 0;
+  std::string name;
+  std::string arn;
+  EpochMillis created_ms = 0;
+  EpochMillis active_at_ms = 0;
+  std::optional<EpochMillis> deleting_at_ms;  // when DeleteStream was accepted
+  EpochMillis gone_at_ms = 0;                 // when a deleting stream disappears
+  api::StreamMode mode = api::StreamMode::kProvisioned;
+  std::atomic<int> retention_hours{24};  // read on the data path without the lock
+  int max_record_size_kib = 1024;
+  std::map<std::string, std::string> tags;
+  std::atomic<api::EncryptionType> encryption{api::EncryptionType::kNone};  // read on the data path
+  std::optional<std::string> key_id;
+  std::set<std::string> shard_level_metrics;
+  std::optional<int> warm_throughput_mibps;
+  std::optional<std::string> policy;             // resource policy of the stream
+  std::vector<EpochMillis> scalings;             // UpdateShardCount calls (rolling 24 h limit)
+  std::vector<ConsumerState> consumers;
+
+  // UPDATING: until `updating_until_ms`; a reshard is applied when that time comes.
+  EpochMillis updating_until_ms = 0;
+  std::optional<PendingReshard> pending;
+  std::atomic<bool> has_pending{false};  // lets the data path skip the settle check
+
+  mutable std::shared_mutex mu;  // guards the shard topology
+  std::vector<std::shared_ptr<ShardState>> shards;  // by index
+  std::vector<ShardState*> open;                     // open shards sorted by start hash key
+
+  EpochMillis RetentionStart(EpochMillis now) const {
+    return now - static_cast<EpochMillis>(retention_hours) * 3'600'000;
+  }
+
+  ShardState* Route(HashKey k) const {
+    auto it = std::upper_bound(open.begin(), open.end(), k,
+                               [](HashKey key, const ShardState* s) { return key < s->start; });
+    if (it == open.begin()) return nullptr;
+    ShardState* s = *(it - 1);
+    return k <= s->end ? s : nullptr;
+  }
+};
+
+// Helpers shared by engine.cc and control.cc (defined in engine.cc).
+storage::LogId LogIdFor(const StreamState& s, const ShardState& shard);
+std::vector<std::pair<HashKey, HashKey>> EvenRanges(int n);
+void RebuildOpenShards(StreamState& s);
+// Creates shard `index` of `s` with the given range and parents, and its log.
+Result<std::shared_ptr<ShardState>> NewShard(storage::Storage& storage, const StreamState& s, std::uint32_t index,
+                                             HashKey start, HashKey end, EpochMillis created_ms);
+
+}  // namespace cinesis::engine
