@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 
+#include "api/cbor.h"
 #include "api/codec.h"
 #include "api/errors.h"
 #include "api/model.h"
@@ -49,6 +50,17 @@ WireResponse JsonError(const Status& st) {
     w.String(st.message());
   }
   w.EndObject();
+  return r;
+}
+
+WireResponse CborError(const Status& st) {
+  WireResponse r;
+  r.status = HttpStatusFor(st.code());
+  r.content_type = std::string(kCbor11);
+  boost::json::object o;
+  o["__type"] = st.name();
+  if (!st.message().empty()) o[st.code() == Code::kSerialization ? "Message" : "message"] = st.message();
+  r.body = JsonToCbor(o, nullptr);
   return r;
 }
 
@@ -177,31 +189,39 @@ WireResponse Dispatch(const WireRequest& req, KinesisService& service) {
     }
     return CborTypeOnly(op ? "SerializationException" : "UnknownOperationException");
   }
-  if (!content_valid) {
-    if (content_type == kCbor11) {
-      // The CBOR protocol variant is not served yet; answer in CBOR so CBOR clients
-      // get a well-formed error rather than JSON they cannot parse.
-      return CborTypeOnly(op ? "SerializationException" : "UnknownOperationException");
-    }
+  const bool is_cbor = content_type == kCbor11;
+  if (!content_valid && !is_cbor) {
     if (svc.empty() || op_name.empty()) {
       return XmlError(403, "AccessDeniedException", "Unable to determine service/operation name to be authorized");
     }
     return XmlError(404, "UnknownOperationException", "");
   }
+  auto fail = [is_cbor](const Status& st) { return is_cbor ? CborError(st) : JsonError(st); };
 
-  boost::json::parse_options opts;
-  opts.max_depth = 64;
-  boost::json::error_code ec;
   boost::json::monotonic_resource mr;
-  boost::json::value doc = boost::json::parse(req.body, ec, &mr, opts);
-  if (ec || !doc.is_object()) {
+  boost::json::value doc;
+  bool parsed = false;
+  if (is_cbor) {
+    auto converted = CborToJson(req.body);
+    if (converted.ok() && converted->is_object()) {
+      doc = std::move(converted).value();
+      parsed = true;
+    }
+  } else {
+    boost::json::parse_options opts;
+    opts.max_depth = 64;
+    boost::json::error_code ec;
+    doc = boost::json::parse(req.body, ec, &mr, opts);
+    parsed = !ec && doc.is_object();
+  }
+  if (!parsed) {
     if (is_plain_json) {
       WireResponse r;
       r.content_type = std::string(kPlainJson);
       r.body = R"({"Output":{"__type":"com.amazon.coral.service#SerializationException","Message":null},"Version":"1.0"})";
       return r;
     }
-    return JsonError(Status(Code::kSerialization, ""));
+    return fail(Status(Code::kSerialization, ""));
   }
   if (is_plain_json) {
     WireResponse r;
@@ -209,18 +229,22 @@ WireResponse Dispatch(const WireRequest& req, KinesisService& service) {
     r.body = R"({"Output":{"__type":"com.amazon.coral.service#UnknownOperationException","message":null},"Version":"1.0"})";
     return r;
   }
-  if (op == nullptr) return JsonError(Status(Code::kUnknownOperation, ""));
-  if (Status st = CheckAuth(req); !st.ok()) return JsonError(st);
+  if (op == nullptr) return fail(Status(Code::kUnknownOperation, ""));
+  if (Status st = CheckAuth(req); !st.ok()) return fail(st);
 
   auto& body = doc.get_object();
   if (op->input != nullptr) {
-    if (Status st = CheckTypes(*op->input, body); !st.ok()) return JsonError(st);
-    if (Status st = CheckConstraints(*op->input, body); !st.ok()) return JsonError(st);
+    if (Status st = CheckTypes(*op->input, body); !st.ok()) return fail(st);
+    if (Status st = CheckConstraints(*op->input, body); !st.ok()) return fail(st);
   }
   WireResponse r;
-  r.content_type = std::string(kJson11);
+  r.content_type = std::string(is_cbor ? kCbor11 : kJson11);
   Status st = InvokeJson(op->name, body, service, r.body);
-  if (!st.ok()) return JsonError(st);
+  if (!st.ok()) return fail(st);
+  if (is_cbor && !r.body.empty()) {
+    boost::json::value out = boost::json::parse(r.body);
+    r.body = JsonToCbor(out, op->output);
+  }
   return r;
 }
 

@@ -4,12 +4,19 @@
 
 #include <boost/json.hpp>
 
+#include "api/cbor.h"
 #include "api/pipeline.h"
 #include "common/base64.h"
 #include "engine/engine.h"
 
 namespace cinesis {
 namespace {
+
+// A byte string from a literal that may contain NULs.
+template <std::size_t N>
+std::string Bytes(const char (&s)[N]) {
+  return std::string(s, N - 1);
+}
 
 constexpr char kAuth[] =
     "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/kinesis/aws4_request, "
@@ -229,6 +236,43 @@ TEST_F(PipelineTest, NullListElementsAreRejectedNotDropped) {
   EXPECT_EQ(Message(res),
             "1 validation error detected: Value null at 'records.1.member' failed to satisfy constraint: Member "
             "must not be null");
+}
+
+TEST_F(PipelineTest, CborRequestsGetCborAnswersWithByteStringsAndMillisecondTimestamps) {
+  ASSERT_EQ(Call("CreateStream", R"({"StreamName":"c","ShardCount":1})").status, 200);
+  // {"StreamName":"c","PartitionKey":"k","Data":h'00ff'} as an indefinite-length map.
+  const std::string put = Bytes("\xbf\x6aStreamName\x61" "c" "\x6cPartitionKey\x61k\x64" "Data\x42\x00\xff\xff");
+  auto res = Call("PutRecord", put, "application/x-amz-cbor-1.1");
+  ASSERT_EQ(res.status, 200);
+  EXPECT_EQ(res.content_type, "application/x-amz-cbor-1.1");
+  auto back = api::CborToJson(res.body);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->at("ShardId").as_string(), "shardId-000000000000");
+  // GetShardIterator AT_TIMESTAMP with tag 1 (ms) = 1000 ms, then GetRecords.
+  const std::string gsi = Bytes(
+      "\xa4\x6aStreamName\x61" "c" "\x67ShardId\x74shardId-000000000000\x71ShardIteratorType\x6c" "AT_TIMESTAMP"
+      "\x69Timestamp\xc1\x19\x03\xe8");
+  res = Call("GetShardIterator", gsi, "application/x-amz-cbor-1.1");
+  ASSERT_EQ(res.status, 200) << res.body;
+  auto it = api::CborToJson(res.body);
+  ASSERT_TRUE(it.ok());
+  const std::string iterator(it->at("ShardIterator").as_string());
+  boost::json::object req{{"ShardIterator", iterator}};
+  res = Call("GetRecords", api::JsonToCbor(req, nullptr), "application/x-amz-cbor-1.1");
+  ASSERT_EQ(res.status, 200);
+  // Data comes back as a byte string (major type 2) and the arrival time as tag 1.
+  EXPECT_NE(res.body.find(Bytes("\x64" "Data\x42\x00\xff")), std::string::npos);
+  EXPECT_NE(res.body.find(Bytes("ApproximateArrivalTimestamp\xc1")), std::string::npos);
+  // Errors are CBOR maps too.
+  res = Call("DescribeStream", api::JsonToCbor(boost::json::object{{"StreamName", "nope"}}, nullptr),
+             "application/x-amz-cbor-1.1");
+  EXPECT_EQ(res.status, 400);
+  auto err = api::CborToJson(res.body);
+  ASSERT_TRUE(err.ok());
+  EXPECT_EQ(err->at("__type").as_string(), "ResourceNotFoundException");
+  // Garbage is a CBOR SerializationException.
+  res = Call("ListStreams", "\xff\x00garbage", "application/x-amz-cbor-1.1");
+  EXPECT_EQ(api::CborToJson(res.body)->at("__type").as_string(), "SerializationException");
 }
 
 TEST_F(PipelineTest, CorsPreflight) {
