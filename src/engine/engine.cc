@@ -747,6 +747,9 @@ Status ValidationList(const std::vector<std::string>& entries) {
   return {Code::kValidation, std::move(msg)};
 }
 
+// Writes are accepted while ACTIVE and while UPDATING (resharding keeps the stream writable).
+bool Writable(StreamStatus s) { return s == StreamStatus::kActive || s == StreamStatus::kUpdating; }
+
 Result<HashKey> HashKeyFor(std::string_view partition_key, const std::optional<std::string>& explicit_key) {
   if (explicit_key) {
     auto v = ParseDecimal128(*explicit_key);
@@ -765,7 +768,7 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
   if (static_cast<std::int64_t>(in.data.size()) > limit) {
     return ValidationList({OversizeEntry(in.data.size(), limit, "data")});
   }
-  if (StatusOf(*s, now) != StreamStatus::kActive) return errors::StreamNotFound(s->name, options_.scope);
+  if (!Writable(StatusOf(*s, now))) return errors::StreamNotFound(s->name, options_.scope);
   if (static_cast<std::int64_t>(in.data.size() + in.partition_key.size()) > limit) {
     return errors::RecordTooLarge(in.data.size() + in.partition_key.size(), limit, s->name, options_.scope);
   }
@@ -816,7 +819,7 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
   // larger records (MaxRecordSizeInKiB) accept requests up to 10 MiB.
   const std::int64_t request_limit = limit > (1 << 20) ? std::int64_t{10} << 20 : options_.max_put_records_bytes;
   if (total > request_limit) return errors::RecordsSizeExceeded();
-  if (StatusOf(*s, now) != StreamStatus::kActive) return errors::StreamNotFound(s->name, options_.scope);
+  if (!Writable(StatusOf(*s, now))) return errors::StreamNotFound(s->name, options_.scope);
   if (static_cast<std::int64_t>(largest) > limit) {
     return errors::RecordTooLarge(largest, limit, s->name, options_.scope);
   }

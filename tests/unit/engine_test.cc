@@ -361,6 +361,90 @@ TEST_F(EngineTest, RetentionHidesOldRecordsAndTrimHorizonStartsAtTheOldestRetain
   EXPECT_EQ(read(api::ShardIteratorType::kTrimHorizon), "newest,");
 }
 
+TEST_F(EngineTest, SplitClosesTheParentAndChildrenFollowItWhenUpdatingEnds) {
+  Create("s", 1);
+  Put("s", "before", "b");
+  ASSERT_TRUE(engine_.SplitShard({{"s", std::nullopt}, "shardId-000000000000", "170141183460469231731687303715884105728"}).ok());
+  // UPDATING for update_stream_ms (500): topology unchanged, writes still work.
+  EXPECT_EQ(engine_.DescribeStreamSummary({{"s", std::nullopt}})->stream_description_summary.stream_status,
+            api::StreamStatus::kUpdating);
+  EXPECT_EQ(Shards("s").size(), 1U);
+  auto again = engine_.SplitShard({{"s", std::nullopt}, "shardId-000000000000", "12345"});
+  EXPECT_EQ(again.message(), "Stream s under account 000000000000 not ACTIVE, instead in state UPDATING");
+  Put("s", "during", "d");
+  clock_.Advance(500);
+  auto shards = Shards("s");
+  ASSERT_EQ(shards.size(), 3U);
+  EXPECT_TRUE(shards[0].sequence_number_range.ending_sequence_number.has_value());
+  EXPECT_EQ(shards[1].parent_shard_id, "shardId-000000000000");
+  EXPECT_EQ(shards[1].hash_key_range.starting_hash_key, "0");
+  EXPECT_EQ(shards[1].hash_key_range.ending_hash_key, "170141183460469231731687303715884105727");
+  EXPECT_EQ(shards[2].hash_key_range.starting_hash_key, "170141183460469231731687303715884105728");
+  EXPECT_EQ(shards[2].hash_key_range.ending_hash_key, "340282366920938463463374607431768211455");
+  EXPECT_FALSE(shards[2].adjacent_parent_shard_id.has_value());
+  auto after = Put("s", "after", "a");
+  EXPECT_NE(after.shard_id, "shardId-000000000000");
+  // The parent reads to its end, then reports its children instead of a next iterator.
+  auto got = engine_.GetRecords({Iterator("s", "shardId-000000000000", api::ShardIteratorType::kTrimHorizon), std::nullopt, std::nullopt});
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->records.size(), 2U);
+  EXPECT_FALSE(got->next_shard_iterator.has_value());
+  ASSERT_TRUE(got->child_shards.has_value());
+  ASSERT_EQ(got->child_shards->size(), 2U);
+  EXPECT_EQ((*got->child_shards)[0].parent_shards, std::vector<std::string>{"shardId-000000000000"});
+  // A closed shard cannot be split again.
+  auto closed = engine_.SplitShard({{"s", std::nullopt}, "shardId-000000000000", "12345"});
+  EXPECT_EQ(closed.code(), Code::kInvalidArgument);
+  auto bad = engine_.SplitShard({{"s", std::nullopt}, "shardId-000000000001", "1"});
+  EXPECT_EQ(bad.message(),
+            "NewStartingHashKey 1 used in SplitShard() on shard shardId-000000000001 in stream s under account "
+            "000000000000 is not both greater than one plus the shard's StartingHashKey 0 and less than the shard's "
+            "EndingHashKey 170141183460469231731687303715884105727.");
+}
+
+TEST_F(EngineTest, MergeRequiresAdjacentOpenShards) {
+  Create("s", 3);
+  auto r = engine_.MergeShards({{"s", std::nullopt}, "shardId-000000000000", "shardId-000000000002"});
+  EXPECT_EQ(r.message(),
+            "Shards shardId-000000000000 and shardId-000000000002 in stream s under account 000000000000 are not an "
+            "adjacent pair of shards eligible for merging");
+  ASSERT_TRUE(engine_.MergeShards({{"s", std::nullopt}, "shardId-000000000000", "shardId-000000000001"}).ok());
+  clock_.Advance(500);
+  auto shards = Shards("s");
+  ASSERT_EQ(shards.size(), 4U);
+  EXPECT_EQ(shards[3].parent_shard_id, "shardId-000000000000");
+  EXPECT_EQ(shards[3].adjacent_parent_shard_id, "shardId-000000000001");
+  EXPECT_EQ(shards[3].hash_key_range.starting_hash_key, "0");
+  EXPECT_EQ(shards[3].hash_key_range.ending_hash_key, "226854911280625642308916404954512140969");
+}
+
+TEST_F(EngineTest, UpdateShardCountScalesUniformlyWithinAwsLimits) {
+  Create("s", 2);
+  auto up = engine_.UpdateShardCount({{"s", std::nullopt}, 5, "UNIFORM_SCALING"});
+  EXPECT_EQ(up.status().message(),
+            "UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: 2, "
+            "Target shard count: 5");
+  auto ok = engine_.UpdateShardCount({{"s", std::nullopt}, 3, "UNIFORM_SCALING"});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->current_shard_count, 2);
+  EXPECT_EQ(ok->target_shard_count, 3);
+  clock_.Advance(500);
+  api::ListShardsInput open;
+  open.stream.stream_name = "s";
+  open.shard_filter = api::ShardFilter{api::ShardFilterType::kAtLatest, std::nullopt, std::nullopt};
+  auto now_open = engine_.ListShards(open);
+  ASSERT_EQ(now_open->shards.size(), 3U);
+  EXPECT_EQ(now_open->shards[0].hash_key_range.ending_hash_key, "113427455640312821154458202477256070484");
+  EXPECT_EQ(now_open->shards[1].hash_key_range.starting_hash_key, "113427455640312821154458202477256070485");
+  // The middle child overlaps both old shards: both are its parents.
+  EXPECT_EQ(now_open->shards[1].parent_shard_id, "shardId-000000000000");
+  EXPECT_EQ(now_open->shards[1].adjacent_parent_shard_id, "shardId-000000000001");
+  auto down = engine_.UpdateShardCount({{"s", std::nullopt}, 1, "UNIFORM_SCALING"});
+  EXPECT_EQ(down.status().message(),
+            "UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: 3, "
+            "Target shard count: 1");
+}
+
 TEST(EngineRestart, StreamsShardsAndSequenceNumbersSurviveOnDurableStorage) {
   const auto dir = std::filesystem::temp_directory_path() / ("cinesis-engine-restart-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
