@@ -1,0 +1,96 @@
+// KinesisClient: typed calls for every Kinesis operation, over HTTP (libcurl, SigV4,
+// keep-alive, TLS) to AWS or any compatible server, or in process (see
+// cinesis/testing/local_kinesis.h). Calls that fail with a retriable error are retried
+// with backoff (cinesis/retry.h).
+//
+// Thread safety: a KinesisClient may be used from any number of threads at once.
+// Errors: every call returns Status or Result<T>; codes are the Kinesis error names.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "api/service.h"
+#include "cinesis/retry.h"
+
+namespace cinesis {
+
+struct ClientOptions {
+  // Region for signing and for the AWS endpoint; default: AWS_REGION, AWS_DEFAULT_REGION,
+  // the profile's region, else us-east-1.
+  std::optional<std::string> region;
+  // Endpoint override, e.g. "http://127.0.0.1:4567" for a local server. Default:
+  // https://kinesis.{region}.amazonaws.com (.amazonaws.com.cn in China regions).
+  std::optional<std::string> endpoint;
+  // Explicit credentials; default: the chain (environment, then shared files/AWS_PROFILE).
+  std::optional<std::string> access_key_id, secret_access_key, session_token;
+  std::optional<std::string> profile;
+  std::chrono::milliseconds connect_timeout{3000};
+  std::chrono::milliseconds request_timeout{30000};
+  bool verify_tls = true;
+  RetryOptions retry;
+};
+
+class KinesisClient final : public api::KinesisService {
+ public:
+  // An HTTP client. Fails if no credentials can be found.
+  static Result<std::unique_ptr<KinesisClient>> Create(ClientOptions options);
+  // A client over any service implementation (the in-process engine, a fake); `backend`
+  // must outlive the client.
+  KinesisClient(api::KinesisService& backend, RetryOptions retry);
+  ~KinesisClient() override;
+
+  Status CreateStream(const api::CreateStreamInput& in) override;
+  Status DeleteStream(const api::DeleteStreamInput& in) override;
+  Result<api::DescribeStreamOutput> DescribeStream(const api::DescribeStreamInput& in) override;
+  Result<api::DescribeStreamSummaryOutput> DescribeStreamSummary(const api::DescribeStreamSummaryInput& in) override;
+  Result<api::ListStreamsOutput> ListStreams(const api::ListStreamsInput& in) override;
+  Result<api::ListShardsOutput> ListShards(const api::ListShardsInput& in) override;
+  Result<api::PutRecordOutput> PutRecord(const api::PutRecordInput& in) override;
+  Result<api::PutRecordsOutput> PutRecords(const api::PutRecordsInput& in) override;
+  Result<api::GetShardIteratorOutput> GetShardIterator(const api::GetShardIteratorInput& in) override;
+  Result<api::GetRecordsOutput> GetRecords(const api::GetRecordsInput& in) override;
+  Status IncreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override;
+  Status DecreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override;
+  Status SplitShard(const api::SplitShardInput& in) override;
+  Status MergeShards(const api::MergeShardsInput& in) override;
+  Result<api::UpdateShardCountOutput> UpdateShardCount(const api::UpdateShardCountInput& in) override;
+  Status AddTagsToStream(const api::AddTagsToStreamInput& in) override;
+  Status RemoveTagsFromStream(const api::RemoveTagsFromStreamInput& in) override;
+  Result<api::ListTagsForStreamOutput> ListTagsForStream(const api::ListTagsForStreamInput& in) override;
+  Status TagResource(const api::TagResourceInput& in) override;
+  Status UntagResource(const api::UntagResourceInput& in) override;
+  Result<api::ListTagsForResourceOutput> ListTagsForResource(const api::ListTagsForResourceInput& in) override;
+  Status StartStreamEncryption(const api::StreamEncryptionInput& in) override;
+  Status StopStreamEncryption(const api::StreamEncryptionInput& in) override;
+  Result<api::EnhancedMonitoringOutput> EnableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) override;
+  Result<api::EnhancedMonitoringOutput> DisableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) override;
+  Result<api::DescribeLimitsOutput> DescribeLimits() override;
+  Status UpdateStreamMode(const api::UpdateStreamModeInput& in) override;
+  Result<api::AccountSettingsOutput> DescribeAccountSettings() override;
+  Result<api::AccountSettingsOutput> UpdateAccountSettings(const api::UpdateAccountSettingsInput& in) override;
+  Status PutResourcePolicy(const api::ResourcePolicyInput& in) override;
+  Result<api::GetResourcePolicyOutput> GetResourcePolicy(const api::ResourcePolicyInput& in) override;
+  Status DeleteResourcePolicy(const api::ResourcePolicyInput& in) override;
+  Status UpdateMaxRecordSize(const api::UpdateMaxRecordSizeInput& in) override;
+  Result<api::UpdateStreamWarmThroughputOutput> UpdateStreamWarmThroughput(
+      const api::UpdateStreamWarmThroughputInput& in) override;
+  Result<api::Consumer> RegisterStreamConsumer(const api::RegisterStreamConsumerInput& in) override;
+  Status DeregisterStreamConsumer(const api::ConsumerRef& in) override;
+  Result<api::Consumer> DescribeStreamConsumer(const api::ConsumerRef& in) override;
+  Result<api::ListStreamConsumersOutput> ListStreamConsumers(const api::ListStreamConsumersInput& in) override;
+
+  // Polls DescribeStreamSummary until the stream is ACTIVE (or `timeout` passes).
+  Status WaitForActive(const std::string& stream, std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+  RetryPolicy& retry() { return retry_; }
+
+ private:
+  KinesisClient(std::unique_ptr<api::KinesisService> owned, RetryOptions retry);
+  std::unique_ptr<api::KinesisService> owned_;
+  api::KinesisService* backend_;
+  RetryPolicy retry_;
+};
+
+}  // namespace cinesis

@@ -1,0 +1,118 @@
+// Producer: put() records one at a time; the producer batches them into PutRecords
+// calls per predicted shard, respects per-shard rate limits, retries only the records
+// that failed, with backoff, until each record's time to live, and completes every
+// record exactly once — with its shard, sequence number and attempt history, or with
+// its final error. Nothing is silently dropped.
+//
+// Stages: put() -> buffer (bounded, bytes) -> per-shard batcher (<= 500 records,
+// <= 5 MiB, linger) -> shard map (ListShards; refreshed when a record lands in a shard
+// other than predicted, or on resharding) -> per-shard token buckets (1000 records/s,
+// 1 MiB/s, drained by ProvisionedThroughputExceeded) -> PutRecords -> results: failed
+// records are retried first (ahead of newer records of their shard) after full-jitter
+// backoff.
+//
+// Ordering: with `strict_key_order`, records that share a partition key are written in
+// put() order, also across retries (one PutRecords in flight per shard, at most one
+// record of a key per request). Without it, order per key holds while no record fails;
+// a retried record may land after later records of its key (as with the KPL).
+//
+// Thread safety: every method may be called from any thread. Callbacks run on the
+// producer's sender threads and must not block for long.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cinesis/client.h"
+
+namespace cinesis {
+
+enum class OverflowPolicy { kBlock, kFailFast };
+
+struct ProducerOptions {
+  std::string stream_name;
+  std::chrono::milliseconds linger{50};               // wait this long to fill a batch
+  std::size_t max_batch_records = 500;                // 1..500
+  std::size_t max_batch_bytes = 5 << 20;              // 1..5 MiB (data + partition keys)
+  std::size_t buffer_bytes = 64 << 20;                // records accepted but not yet completed
+  OverflowPolicy overflow = OverflowPolicy::kBlock;   // when the buffer is full
+  std::chrono::milliseconds record_ttl{30'000};       // give up on a record after this
+  double shard_records_per_second = 1000;             // per-shard write limits
+  double shard_bytes_per_second = 1 << 20;
+  bool aggregate = false;                             // KPL aggregation
+  std::size_t aggregate_max_bytes = 51'200;
+  bool strict_key_order = false;
+  std::size_t max_in_flight = 16;                     // concurrent PutRecords calls
+  std::chrono::milliseconds retry_base_delay{100};
+  std::chrono::milliseconds retry_max_delay{5'000};
+  std::chrono::milliseconds shard_map_refresh{60'000};
+  const Clock* clock = nullptr;                       // default: system clock
+};
+
+// Checks ranges; InvalidArgument naming the first bad option.
+Status Validate(const ProducerOptions& options);
+// The option table as Markdown rows (for docs/configuration.md).
+std::string ProducerOptionsMarkdown();
+
+struct Attempt {
+  EpochMillis at = 0;
+  Status error;  // OK for the successful attempt
+};
+
+struct PutResult {
+  Status status;                      // OK, or the record's final error
+  std::string shard_id;
+  std::string sequence_number;
+  std::optional<int> sub_sequence_number;  // position inside a KPL aggregate
+  std::vector<Attempt> attempts;
+};
+
+struct ProducerMetrics {
+  std::uint64_t records_put = 0;       // completed successfully
+  std::uint64_t records_failed = 0;    // completed with an error
+  std::uint64_t retries = 0;           // record attempts beyond the first
+  std::uint64_t put_records_calls = 0;
+  std::uint64_t buffered_records = 0;
+  std::uint64_t buffered_bytes = 0;
+  std::map<std::string, std::uint64_t> errors_by_code;  // every failed attempt
+};
+
+class Producer {
+ public:
+  // `client` must outlive the producer.
+  static Result<std::unique_ptr<Producer>> Create(KinesisClient& client, ProducerOptions options);
+  ~Producer();  // Close() with the remaining TTLs as deadline if still open
+
+  using Callback = std::function<void(const PutResult&)>;
+  // Accepts a record; the future completes exactly once. Fails immediately (the future
+  // is ready with the error) when closed, when the record is invalid, or when the
+  // buffer is full under OverflowPolicy::kFailFast.
+  std::future<PutResult> Put(std::string partition_key, std::string data,
+                             std::optional<std::string> explicit_hash_key = std::nullopt);
+  // Callback form; returns the error instead of calling back when not accepted.
+  Status Put(std::string partition_key, std::string data, std::optional<std::string> explicit_hash_key,
+             Callback callback);
+
+  // Sends everything buffered without waiting for linger; returns once every record
+  // accepted before the call has completed, or DeadlineExceeded-like kLimitExceeded.
+  Status Flush(std::chrono::milliseconds timeout);
+  // Flushes with `deadline`, then stops; records still pending then complete with an
+  // error. Idempotent.
+  Status Close(std::chrono::milliseconds deadline);
+
+  ProducerMetrics metrics() const;
+
+  struct Impl;
+
+ private:
+  explicit Producer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cinesis

@@ -1,0 +1,346 @@
+// AWS credentials chain, shared config files and region resolution: see credentials.h.
+#include "client/credentials.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <utility>
+#include <vector>
+
+namespace cinesis::client::auth {
+namespace {
+
+using Section = std::map<std::string, std::string>;
+using IniFile = std::map<std::string, Section, std::less<>>;
+
+std::optional<std::string> GetEnv(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return std::nullopt;
+  return std::string(v);
+}
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// Strips an inline comment: '#' or ';' preceded by whitespace.
+std::string_view StripInlineComment(std::string_view s) {
+  for (std::size_t i = 1; i < s.size(); ++i) {
+    if ((s[i] == '#' || s[i] == ';') && IsSpace(s[i - 1])) return s.substr(0, i);
+  }
+  return s;
+}
+
+// The small INI dialect of the AWS shared files (see credentials.h). Lenient:
+// malformed lines are skipped rather than failing the whole file.
+IniFile ParseIni(std::string_view text) {
+  IniFile ini;
+  Section* current = nullptr;
+  bool after_property = false;
+  while (!text.empty()) {
+    const std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+
+    const std::string_view t = Trim(line);
+    if (t.empty() || t.front() == '#' || t.front() == ';') continue;
+    if (IsSpace(line.front()) && after_property) continue;  // continuation / nested setting
+    if (t.front() == '[') {
+      const std::size_t close = t.find(']');
+      after_property = false;
+      if (close == std::string_view::npos) {
+        current = nullptr;  // malformed header: ignore its keys
+        continue;
+      }
+      std::string_view name = Trim(t.substr(1, close - 1));
+      std::string key(name);
+      if (name.size() > 7 && name.substr(0, 7) == "profile" && IsSpace(name[7])) {
+        key = "profile " + std::string(Trim(name.substr(7)));
+      }
+      current = &ini[key];
+      continue;
+    }
+    const std::string_view body = StripInlineComment(t);
+    const std::size_t eq = body.find('=');
+    if (eq == std::string_view::npos || current == nullptr) continue;
+    const std::string key = ToLower(Trim(body.substr(0, eq)));
+    if (key.empty()) continue;
+    (*current)[key] = std::string(Trim(body.substr(eq + 1)));
+    after_property = true;
+  }
+  return ini;
+}
+
+// A shared file as named by an environment variable or its default under $HOME.
+struct FilePath {
+  std::string path;  // empty when it cannot be determined (no $HOME)
+  std::string Describe() const { return path.empty() ? std::string("(no $HOME)") : path; }
+};
+
+std::string ExpandHome(std::string path) {
+  if (path == "~" || path.rfind("~/", 0) == 0) {
+    if (auto home = GetEnv("HOME")) path = *home + path.substr(1);
+  }
+  return path;
+}
+
+FilePath SharedFile(const char* env_var, const char* default_name) {
+  if (auto v = GetEnv(env_var)) return {ExpandHome(*v)};
+  if (auto home = GetEnv("HOME")) return {*home + "/.aws/" + default_name};
+  return {};
+}
+
+FilePath CredentialsFilePath() { return SharedFile("AWS_SHARED_CREDENTIALS_FILE", "credentials"); }
+FilePath ConfigFilePath() { return SharedFile("AWS_CONFIG_FILE", "config"); }
+
+// The file's content, nullopt if it does not exist, kIoError if it cannot be read.
+Result<std::optional<std::string>> ReadFileIfExists(const FilePath& f) {
+  if (f.path.empty()) return std::optional<std::string>();
+  std::FILE* fp = std::fopen(f.path.c_str(), "rb");
+  if (fp == nullptr) {
+    const int err = errno;
+    if (err == ENOENT || err == ENOTDIR) return std::optional<std::string>();
+    return Status(Code::kIoError, "cannot open " + f.path + ": " + std::strerror(err));
+  }
+  std::string content;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, fp)) > 0) content.append(buf, n);
+  const bool failed = std::ferror(fp) != 0;
+  const int err = errno;
+  std::fclose(fp);
+  if (failed) return Status(Code::kIoError, "cannot read " + f.path + ": " + std::strerror(err));
+  return std::optional<std::string>(std::move(content));
+}
+
+std::string ProfileName(const std::optional<std::string>& profile) {
+  if (profile && !profile->empty()) return *profile;
+  if (auto v = GetEnv("AWS_PROFILE")) return *v;
+  return "default";
+}
+
+// The section of `profile` in the config file ("[profile name]"; the default profile
+// also as "[default]"), nullopt if absent.
+std::optional<Section> ConfigSection(const IniFile& ini, const std::string& profile) {
+  std::optional<Section> out;
+  auto merge = [&](std::string_view name) {
+    auto it = ini.find(name);
+    if (it == ini.end()) return;
+    if (!out) out.emplace();
+    for (const auto& [k, v] : it->second) (*out)[k] = v;
+  };
+  if (profile == "default") merge("default");
+  merge("profile " + profile);
+  return out;
+}
+
+std::string Lookup(const Section& s, const std::string& key) {
+  auto it = s.find(key);
+  return it == s.end() ? std::string() : it->second;
+}
+
+Credentials FromSection(const Section& s) {
+  return {Lookup(s, "aws_access_key_id"), Lookup(s, "aws_secret_access_key"),
+          Lookup(s, "aws_session_token")};
+}
+
+Status PartialError(const std::string& where, const Credentials& c, const char* key_name,
+                    const char* secret_name) {
+  return Status(Code::kInvalidArgument,
+                where + ": " + (c.access_key_id.empty() ? key_name : secret_name) +
+                    " is missing (" + (c.access_key_id.empty() ? secret_name : key_name) +
+                    " is set)");
+}
+
+class StaticProvider final : public CredentialsProvider {
+ public:
+  explicit StaticProvider(Credentials c) : c_(std::move(c)) {}
+  Result<Credentials> Get() override {
+    if (c_.empty()) return Status(Code::kResourceNotFound, "no credentials given");
+    if (!c_.complete()) {
+      return PartialError("explicit credentials", c_, "access key id", "secret access key");
+    }
+    return c_;
+  }
+  std::string Name() const override { return "explicit"; }
+
+ private:
+  const Credentials c_;
+};
+
+class EnvironmentProvider final : public CredentialsProvider {
+ public:
+  Result<Credentials> Get() override {
+    Credentials c{GetEnv("AWS_ACCESS_KEY_ID").value_or(""),
+                  GetEnv("AWS_SECRET_ACCESS_KEY").value_or(""),
+                  GetEnv("AWS_SESSION_TOKEN").value_or("")};
+    if (c.empty()) {
+      return Status(Code::kResourceNotFound,
+                    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set");
+    }
+    if (!c.complete()) {
+      return PartialError("environment", c, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY");
+    }
+    return c;
+  }
+  std::string Name() const override { return "environment"; }
+};
+
+class ProfileProvider final : public CredentialsProvider {
+ public:
+  explicit ProfileProvider(std::optional<std::string> profile) : profile_(std::move(profile)) {}
+
+  Result<Credentials> Get() override {
+    const std::string profile = ProfileName(profile_);
+    std::vector<std::string> notes;
+
+    const FilePath cred_path = CredentialsFilePath();
+    ASSIGN_OR_RETURN(const std::optional<std::string> cred_text, ReadFileIfExists(cred_path));
+    if (!cred_text) {
+      notes.push_back(cred_path.Describe() + " does not exist");
+    } else {
+      const IniFile ini = ParseIni(*cred_text);
+      auto it = ini.find(profile);
+      if (it == ini.end()) {
+        notes.push_back(cred_path.Describe() + " has no [" + profile + "]");
+      } else {
+        const Credentials c = FromSection(it->second);
+        if (!c.empty()) return Check(c, cred_path, profile);
+        notes.push_back(cred_path.Describe() + " [" + profile + "] has no keys");
+      }
+    }
+
+    const FilePath config_path = ConfigFilePath();
+    ASSIGN_OR_RETURN(const std::optional<std::string> config_text,
+                     ReadFileIfExists(config_path));
+    if (!config_text) {
+      notes.push_back(config_path.Describe() + " does not exist");
+    } else {
+      const std::optional<Section> section = ConfigSection(ParseIni(*config_text), profile);
+      const std::string header = profile == "default" ? "[default]" : "[profile " + profile + "]";
+      if (!section) {
+        notes.push_back(config_path.Describe() + " has no " + header);
+      } else {
+        const Credentials c = FromSection(*section);
+        if (!c.empty()) return Check(c, config_path, profile);
+        notes.push_back(config_path.Describe() + " " + header + " has no keys");
+      }
+    }
+
+    std::string msg = "profile \"" + profile + "\" not found: ";
+    for (std::size_t i = 0; i < notes.size(); ++i) {
+      if (i != 0) msg += ", ";
+      msg += notes[i];
+    }
+    return Status(Code::kResourceNotFound, std::move(msg));
+  }
+
+  std::string Name() const override { return "profile \"" + ProfileName(profile_) + "\""; }
+
+ private:
+  static Result<Credentials> Check(const Credentials& c, const FilePath& path,
+                                   const std::string& profile) {
+    if (c.complete()) return c;
+    return PartialError(path.Describe() + " profile \"" + profile + "\"", c,
+                        "aws_access_key_id", "aws_secret_access_key");
+  }
+
+  const std::optional<std::string> profile_;
+};
+
+class ChainProvider final : public CredentialsProvider {
+ public:
+  explicit ChainProvider(std::vector<std::unique_ptr<CredentialsProvider>> providers,
+                         bool explicit_given)
+      : providers_(std::move(providers)), explicit_given_(explicit_given) {}
+
+  Result<Credentials> Get() override {
+    std::string tried = explicit_given_ ? "" : "explicit: not given";
+    for (const auto& p : providers_) {
+      Result<Credentials> r = p->Get();
+      if (r.ok()) return r;
+      if (r.status().code() != Code::kResourceNotFound) {
+        return Status(r.status().code(), "credentials from " + p->Name() + ": " +
+                                             r.status().message());
+      }
+      if (!tried.empty()) tried += "; ";
+      tried += p->Name() + ": " + r.status().message();
+    }
+    return Status(Code::kInvalidArgument, "no AWS credentials found; tried " + tried);
+  }
+
+  std::string Name() const override {
+    std::string name = "default chain (";
+    for (std::size_t i = 0; i < providers_.size(); ++i) {
+      if (i != 0) name += ", ";
+      name += providers_[i]->Name();
+    }
+    return name + ")";
+  }
+
+ private:
+  const std::vector<std::unique_ptr<CredentialsProvider>> providers_;
+  const bool explicit_given_;
+};
+
+}  // namespace
+
+std::unique_ptr<CredentialsProvider> StaticCredentials(Credentials c) {
+  return std::make_unique<StaticProvider>(std::move(c));
+}
+
+std::unique_ptr<CredentialsProvider> EnvironmentCredentials() {
+  return std::make_unique<EnvironmentProvider>();
+}
+
+std::unique_ptr<CredentialsProvider> ProfileCredentials(std::optional<std::string> profile) {
+  return std::make_unique<ProfileProvider>(std::move(profile));
+}
+
+std::unique_ptr<CredentialsProvider> DefaultCredentialsChain(
+    std::optional<Credentials> explicit_credentials) {
+  std::vector<std::unique_ptr<CredentialsProvider>> providers;
+  const bool explicit_given = explicit_credentials.has_value();
+  if (explicit_credentials) providers.push_back(StaticCredentials(std::move(*explicit_credentials)));
+  providers.push_back(EnvironmentCredentials());
+  providers.push_back(ProfileCredentials());
+  return std::make_unique<ChainProvider>(std::move(providers), explicit_given);
+}
+
+std::optional<std::string> ResolveRegion(std::optional<std::string> explicit_region,
+                                         std::optional<std::string> profile) {
+  if (explicit_region && !explicit_region->empty()) return explicit_region;
+  if (auto v = GetEnv("AWS_REGION")) return v;
+  if (auto v = GetEnv("AWS_DEFAULT_REGION")) return v;
+  Result<std::optional<std::string>> text = ReadFileIfExists(ConfigFilePath());
+  if (!text.ok() || !text.value()) return std::nullopt;
+  const std::optional<Section> section = ConfigSection(ParseIni(**text), ProfileName(profile));
+  if (!section) return std::nullopt;
+  std::string region = Lookup(*section, "region");
+  if (region.empty()) return std::nullopt;
+  return region;
+}
+
+std::string EndpointForRegion(std::string_view region) {
+  std::string out = "https://kinesis.";
+  out.append(region).append(".amazonaws.com");
+  if (region.rfind("cn-", 0) == 0) out.append(".cn");
+  return out;
+}
+
+}  // namespace cinesis::client::auth

@@ -1,0 +1,238 @@
+#include "client/http_service.h"
+
+#include <curl/curl.h>
+
+#include <mutex>
+#include <vector>
+
+#include "client/sigv4.h"
+#include "client/wire_codec.h"
+
+namespace cinesis::client {
+namespace {
+
+std::size_t Collect(char* data, std::size_t size, std::size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+struct Response {
+  int status = 0;
+  std::string body;
+};
+
+class HttpService final : public api::KinesisService {
+ public:
+  HttpService(HttpOptions options, std::unique_ptr<auth::CredentialsProvider> credentials)
+      : options_(std::move(options)), credentials_(std::move(credentials)) {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    auto scheme = options_.endpoint.find("://");
+    host_ = scheme == std::string::npos ? options_.endpoint : options_.endpoint.substr(scheme + 3);
+    if (auto slash = host_.find('/'); slash != std::string::npos) host_ = host_.substr(0, slash);
+    url_ = options_.endpoint;
+    if (url_.empty() || url_.back() != '/') url_ += '/';
+  }
+  ~HttpService() override {
+    for (CURL* h : idle_) curl_easy_cleanup(h);
+  }
+
+  // One signed POST. Network failures map to kIoError (retriable).
+  Result<std::string> Call(std::string_view op, std::string body) {
+    ASSIGN_OR_RETURN(auto creds, credentials_->Get());
+    auth::HttpRequestToSign req;
+    req.method = "POST";
+    req.path = "/";
+    req.headers = {{"Host", host_},
+                   {"Content-Type", "application/x-amz-json-1.1"},
+                   {"X-Amz-Target", "Kinesis_20131202." + std::string(op)}};
+    req.payload = body;
+    auth::Sign(req, creds, {options_.region, "kinesis", std::chrono::system_clock::now()});
+
+    CURL* h = Take();
+    curl_slist* headers = nullptr;
+    for (const auto& [k, v] : req.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
+    headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+    Response res;
+    curl_easy_setopt(h, CURLOPT_URL, url_.c_str());
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &res.body);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+    CURLcode rc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+    Give(h);
+    if (rc != CURLE_OK) {
+      return Status(Code::kIoError, std::string("request to ") + options_.endpoint + " failed: " + curl_easy_strerror(rc));
+    }
+    if (status != 200) return wire::DecodeError(static_cast<int>(status), res.body);
+    return std::move(res.body);
+  }
+
+  template <typename T, typename Decoder>
+  Result<T> Typed(std::string_view op, std::string body, Decoder decode) {
+    ASSIGN_OR_RETURN(std::string out, Call(op, std::move(body)));
+    return decode(out);
+  }
+  Status Void(std::string_view op, std::string body) {
+    auto r = Call(op, std::move(body));
+    return r.ok() ? Status::Ok() : std::move(r).take_status();
+  }
+
+  Status CreateStream(const api::CreateStreamInput& in) override { return Void("CreateStream", wire::Encode(in)); }
+  Status DeleteStream(const api::DeleteStreamInput& in) override { return Void("DeleteStream", wire::Encode(in)); }
+  Result<api::DescribeStreamOutput> DescribeStream(const api::DescribeStreamInput& in) override {
+    return Typed<api::DescribeStreamOutput>("DescribeStream", wire::Encode(in), wire::DecodeDescribeStream);
+  }
+  Result<api::DescribeStreamSummaryOutput> DescribeStreamSummary(const api::DescribeStreamSummaryInput& in) override {
+    return Typed<api::DescribeStreamSummaryOutput>("DescribeStreamSummary", wire::Encode(in),
+                                                   wire::DecodeDescribeStreamSummary);
+  }
+  Result<api::ListStreamsOutput> ListStreams(const api::ListStreamsInput& in) override {
+    return Typed<api::ListStreamsOutput>("ListStreams", wire::Encode(in), wire::DecodeListStreams);
+  }
+  Result<api::ListShardsOutput> ListShards(const api::ListShardsInput& in) override {
+    return Typed<api::ListShardsOutput>("ListShards", wire::Encode(in), wire::DecodeListShards);
+  }
+  Result<api::PutRecordOutput> PutRecord(const api::PutRecordInput& in) override {
+    return Typed<api::PutRecordOutput>("PutRecord", wire::Encode(in), wire::DecodePutRecord);
+  }
+  Result<api::PutRecordsOutput> PutRecords(const api::PutRecordsInput& in) override {
+    return Typed<api::PutRecordsOutput>("PutRecords", wire::Encode(in), wire::DecodePutRecords);
+  }
+  Result<api::GetShardIteratorOutput> GetShardIterator(const api::GetShardIteratorInput& in) override {
+    return Typed<api::GetShardIteratorOutput>("GetShardIterator", wire::Encode(in), wire::DecodeGetShardIterator);
+  }
+  Result<api::GetRecordsOutput> GetRecords(const api::GetRecordsInput& in) override {
+    return Typed<api::GetRecordsOutput>("GetRecords", wire::Encode(in), wire::DecodeGetRecords);
+  }
+  Status IncreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override {
+    return Void("IncreaseStreamRetentionPeriod", wire::Encode(in));
+  }
+  Status DecreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override {
+    return Void("DecreaseStreamRetentionPeriod", wire::Encode(in));
+  }
+  Status SplitShard(const api::SplitShardInput& in) override { return Void("SplitShard", wire::Encode(in)); }
+  Status MergeShards(const api::MergeShardsInput& in) override { return Void("MergeShards", wire::Encode(in)); }
+  Result<api::UpdateShardCountOutput> UpdateShardCount(const api::UpdateShardCountInput& in) override {
+    return Typed<api::UpdateShardCountOutput>("UpdateShardCount", wire::Encode(in), wire::DecodeUpdateShardCount);
+  }
+  Status AddTagsToStream(const api::AddTagsToStreamInput& in) override {
+    return Void("AddTagsToStream", wire::Encode(in));
+  }
+  Status RemoveTagsFromStream(const api::RemoveTagsFromStreamInput& in) override {
+    return Void("RemoveTagsFromStream", wire::Encode(in));
+  }
+  Result<api::ListTagsForStreamOutput> ListTagsForStream(const api::ListTagsForStreamInput& in) override {
+    return Typed<api::ListTagsForStreamOutput>("ListTagsForStream", wire::Encode(in), wire::DecodeListTagsForStream);
+  }
+  Status TagResource(const api::TagResourceInput& in) override { return Void("TagResource", wire::Encode(in)); }
+  Status UntagResource(const api::UntagResourceInput& in) override { return Void("UntagResource", wire::Encode(in)); }
+  Result<api::ListTagsForResourceOutput> ListTagsForResource(const api::ListTagsForResourceInput& in) override {
+    return Typed<api::ListTagsForResourceOutput>("ListTagsForResource", wire::Encode(in),
+                                                 wire::DecodeListTagsForResource);
+  }
+  Status StartStreamEncryption(const api::StreamEncryptionInput& in) override {
+    return Void("StartStreamEncryption", wire::Encode(in));
+  }
+  Status StopStreamEncryption(const api::StreamEncryptionInput& in) override {
+    return Void("StopStreamEncryption", wire::Encode(in));
+  }
+  Result<api::EnhancedMonitoringOutput> EnableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) override {
+    return Typed<api::EnhancedMonitoringOutput>("EnableEnhancedMonitoring", wire::Encode(in),
+                                                wire::DecodeEnhancedMonitoring);
+  }
+  Result<api::EnhancedMonitoringOutput> DisableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) override {
+    return Typed<api::EnhancedMonitoringOutput>("DisableEnhancedMonitoring", wire::Encode(in),
+                                                wire::DecodeEnhancedMonitoring);
+  }
+  Result<api::DescribeLimitsOutput> DescribeLimits() override {
+    return Typed<api::DescribeLimitsOutput>("DescribeLimits", "{}", wire::DecodeDescribeLimits);
+  }
+  Status UpdateStreamMode(const api::UpdateStreamModeInput& in) override {
+    return Void("UpdateStreamMode", wire::Encode(in));
+  }
+  Result<api::AccountSettingsOutput> DescribeAccountSettings() override {
+    return Typed<api::AccountSettingsOutput>("DescribeAccountSettings", "{}", wire::DecodeAccountSettings);
+  }
+  Result<api::AccountSettingsOutput> UpdateAccountSettings(const api::UpdateAccountSettingsInput& in) override {
+    return Typed<api::AccountSettingsOutput>("UpdateAccountSettings", wire::Encode(in), wire::DecodeAccountSettings);
+  }
+  Status PutResourcePolicy(const api::ResourcePolicyInput& in) override {
+    return Void("PutResourcePolicy", wire::Encode(in, true));
+  }
+  Result<api::GetResourcePolicyOutput> GetResourcePolicy(const api::ResourcePolicyInput& in) override {
+    return Typed<api::GetResourcePolicyOutput>("GetResourcePolicy", wire::Encode(in, false),
+                                               wire::DecodeGetResourcePolicy);
+  }
+  Status DeleteResourcePolicy(const api::ResourcePolicyInput& in) override {
+    return Void("DeleteResourcePolicy", wire::Encode(in, false));
+  }
+  Status UpdateMaxRecordSize(const api::UpdateMaxRecordSizeInput& in) override {
+    return Void("UpdateMaxRecordSize", wire::Encode(in));
+  }
+  Result<api::UpdateStreamWarmThroughputOutput> UpdateStreamWarmThroughput(
+      const api::UpdateStreamWarmThroughputInput& in) override {
+    return Typed<api::UpdateStreamWarmThroughputOutput>("UpdateStreamWarmThroughput", wire::Encode(in),
+                                                        wire::DecodeUpdateStreamWarmThroughput);
+  }
+  Result<api::Consumer> RegisterStreamConsumer(const api::RegisterStreamConsumerInput& in) override {
+    ASSIGN_OR_RETURN(std::string out, Call("RegisterStreamConsumer", wire::Encode(in)));
+    return wire::DecodeConsumer(out, "Consumer");
+  }
+  Status DeregisterStreamConsumer(const api::ConsumerRef& in) override {
+    return Void("DeregisterStreamConsumer", wire::Encode(in));
+  }
+  Result<api::Consumer> DescribeStreamConsumer(const api::ConsumerRef& in) override {
+    ASSIGN_OR_RETURN(std::string out, Call("DescribeStreamConsumer", wire::Encode(in)));
+    return wire::DecodeConsumer(out, "ConsumerDescription");
+  }
+  Result<api::ListStreamConsumersOutput> ListStreamConsumers(const api::ListStreamConsumersInput& in) override {
+    return Typed<api::ListStreamConsumersOutput>("ListStreamConsumers", wire::Encode(in),
+                                                 wire::DecodeListStreamConsumers);
+  }
+
+ private:
+  CURL* Take() {
+    {
+      std::lock_guard lock(mu_);
+      if (!idle_.empty()) {
+        CURL* h = idle_.back();
+        idle_.pop_back();
+        return h;
+      }
+    }
+    return curl_easy_init();
+  }
+  void Give(CURL* h) {
+    std::lock_guard lock(mu_);
+    idle_.push_back(h);  // keeps its connection open for the next call (keep-alive)
+  }
+
+  HttpOptions options_;
+  std::unique_ptr<auth::CredentialsProvider> credentials_;
+  std::string host_;
+  std::string url_;
+  std::mutex mu_;
+  std::vector<CURL*> idle_;
+};
+
+}  // namespace
+
+std::unique_ptr<api::KinesisService> NewHttpService(HttpOptions options,
+                                                    std::unique_ptr<auth::CredentialsProvider> credentials) {
+  return std::make_unique<HttpService>(std::move(options), std::move(credentials));
+}
+
+}  // namespace cinesis::client

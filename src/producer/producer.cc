@@ -1,0 +1,607 @@
+#include "cinesis/producer.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "cinesis/aggregation.h"
+#include "common/hash_key.h"
+
+namespace cinesis {
+namespace {
+
+struct Record {
+  std::string partition_key;
+  std::optional<std::string> explicit_hash_key;
+  std::string data;
+  HashKey hash;
+  std::size_t bytes = 0;  // data + partition key, as Kinesis counts
+  EpochMillis deadline = 0;
+  EpochMillis not_before = 0;
+  std::vector<Attempt> attempts;
+  std::promise<PutResult> promise;
+  Producer::Callback callback;
+  bool has_promise = false;
+};
+using RecordPtr = std::unique_ptr<Record>;
+
+struct TokenBucket {
+  double tokens = 0, capacity = 0, rate = 0;
+  EpochMillis last = 0;
+  void Refill(EpochMillis now) {
+    if (now > last) tokens = std::min(capacity, tokens + rate * static_cast<double>(now - last) / 1000.0);
+    last = now;
+  }
+};
+
+struct ShardQueue {
+  std::string shard_id;  // empty: the shard map is unknown
+  HashKey start, end;
+  std::deque<RecordPtr> queue;
+  std::size_t queued_bytes = 0;
+  EpochMillis oldest = 0;  // enqueue time of the oldest queued record (for linger)
+  bool in_flight = false;
+  TokenBucket records, bytes;
+};
+
+// One PutRecords entry: a plain record or a KPL aggregate of several.
+struct Entry {
+  std::vector<RecordPtr> records;
+  std::string data;
+  std::string partition_key;
+  std::optional<std::string> explicit_hash_key;
+};
+
+struct Batch {
+  ShardQueue* shard = nullptr;
+  std::vector<Entry> entries;
+};
+
+}  // namespace
+
+struct Producer::Impl {
+  Impl(KinesisClient& c, ProducerOptions o)
+      : client(c), options(std::move(o)), clock(options.clock ? *options.clock : SystemClock::Instance()),
+        rng(std::random_device{}()) {}
+
+  KinesisClient& client;
+  ProducerOptions options;
+  const Clock& clock;
+
+  mutable std::mutex mu;
+  std::condition_variable wake;       // the dispatcher
+  std::condition_variable space;      // Put() waiting for buffer room
+  std::condition_variable drained;    // Flush() waiting for completions
+  std::vector<std::unique_ptr<ShardQueue>> shards;  // sorted by start when the map is known
+  bool map_known = false;
+  bool map_stale = true;
+  EpochMillis map_loaded_at = 0;
+  std::uint64_t outstanding = 0;      // accepted, not yet completed
+  std::uint64_t outstanding_bytes = 0;
+  std::uint64_t accepted = 0, completed = 0;
+  int flushing = 0;
+  bool closing = false, stopped = false;
+  ProducerMetrics stats;
+  std::mt19937_64 rng;
+
+  std::deque<Batch> ready;            // batches for the senders
+  std::condition_variable sender_wake;
+  std::size_t in_flight = 0;
+  std::thread dispatcher;
+  std::vector<std::thread> senders;
+
+  // ---- shard map ----
+  ShardQueue* QueueFor(HashKey h) {
+    if (!map_known) return shards.front().get();
+    auto it = std::upper_bound(shards.begin(), shards.end(), h,
+                               [](HashKey k, const std::unique_ptr<ShardQueue>& s) { return k < s->start; });
+    if (it != shards.begin()) --it;
+    return it->get();
+  }
+  std::unique_ptr<ShardQueue> NewQueue(std::string id, HashKey start, HashKey end, EpochMillis now) {
+    auto q = std::make_unique<ShardQueue>();
+    q->shard_id = std::move(id);
+    q->start = start;
+    q->end = end;
+    q->records = {options.shard_records_per_second, options.shard_records_per_second,
+                  options.shard_records_per_second, now};
+    q->bytes = {options.shard_bytes_per_second, options.shard_bytes_per_second, options.shard_bytes_per_second, now};
+    return q;
+  }
+  // Loads open shards with ListShards; called without the lock held.
+  void RefreshShardMap() {
+    std::vector<api::Shard> open;
+    api::ListShardsInput in;
+    in.stream.stream_name = options.stream_name;
+    in.shard_filter = api::ShardFilter{api::ShardFilterType::kAtLatest, std::nullopt, std::nullopt};
+    for (;;) {
+      auto page = client.ListShards(in);
+      if (!page.ok()) return;  // keep the old map; records still flow (to the wrong queue at worst)
+      for (auto& s : page->shards) {
+        if (!s.sequence_number_range.ending_sequence_number) open.push_back(std::move(s));
+      }
+      if (!page->next_token) break;
+      in = api::ListShardsInput{};
+      in.next_token = page->next_token;
+    }
+    if (open.empty()) return;
+    const EpochMillis now = clock.NowMillis();
+    std::lock_guard lock(mu);
+    std::vector<std::unique_ptr<ShardQueue>> fresh;
+    for (const auto& s : open) {
+      fresh.push_back(NewQueue(s.shard_id, HashKey{ParseDecimal128(s.hash_key_range.starting_hash_key).value_or(0)},
+                               HashKey{ParseDecimal128(s.hash_key_range.ending_hash_key).value_or(0)}, now));
+    }
+    std::sort(fresh.begin(), fresh.end(), [](const auto& a, const auto& b) { return a->start < b->start; });
+    // Carry over queued records and in-flight state: re-route what is queued; a queue
+    // with a batch in flight stays until that batch returns.
+    std::vector<std::unique_ptr<ShardQueue>> old;
+    old.swap(shards);
+    shards = std::move(fresh);
+    map_known = true;
+    map_stale = false;
+    map_loaded_at = now;
+    for (auto& q : old) {
+      for (auto& r : q->queue) Enqueue(std::move(r), now, /*front=*/false);
+      q->queue.clear();
+      if (q->in_flight) retired.push_back(std::move(q));
+    }
+  }
+  std::vector<std::unique_ptr<ShardQueue>> retired;  // queues with a batch still in flight
+
+  void Enqueue(RecordPtr r, EpochMillis now, bool front) {
+    ShardQueue* q = QueueFor(r->hash);
+    if (q->queue.empty()) q->oldest = now;
+    q->queued_bytes += r->bytes;
+    if (front) {
+      q->queue.push_front(std::move(r));
+    } else {
+      q->queue.push_back(std::move(r));
+    }
+  }
+
+  // ---- completion ----
+  void Complete(RecordPtr r, PutResult result) {
+    // Called with the lock held; the user callback runs after it is released.
+    if (result.status.ok()) {
+      ++stats.records_put;
+    } else {
+      ++stats.records_failed;
+    }
+    --outstanding;
+    outstanding_bytes -= r->bytes;
+    ++completed;
+    result.attempts = std::move(r->attempts);
+    to_notify.emplace_back(std::move(r), std::move(result));
+  }
+  std::vector<std::pair<RecordPtr, PutResult>> to_notify;
+  void Notify(std::unique_lock<std::mutex>& lock) {
+    auto batch = std::move(to_notify);
+    to_notify.clear();
+    space.notify_all();
+    drained.notify_all();
+    lock.unlock();
+    for (auto& [r, result] : batch) {
+      if (r->has_promise) {
+        r->promise.set_value(result);
+      } else if (r->callback) {
+        r->callback(result);
+      }
+    }
+    lock.lock();
+  }
+
+  std::chrono::milliseconds Backoff(std::size_t attempt) {
+    const int shift = static_cast<int>(std::min<std::size_t>(attempt, 20)) - 1;
+    const auto cap = std::min<std::int64_t>(options.retry_max_delay.count(),
+                                            options.retry_base_delay.count() << std::max(0, shift));
+    std::uniform_int_distribution<std::int64_t> d(0, std::max<std::int64_t>(1, cap));
+    return std::chrono::milliseconds(d(rng));
+  }
+
+  // A record's attempt failed: retry it (first in its shard's queue) or give up.
+  void Failed(RecordPtr r, const Status& error, EpochMillis now, ShardQueue* shard) {
+    r->attempts.push_back({now, error});
+    ++stats.errors_by_code[std::string(error.name())];
+    if (error.code() == Code::kProvisionedThroughputExceeded && shard) {
+      shard->records.tokens = 0;  // the service says the shard is saturated: slow down
+      shard->bytes.tokens = 0;
+    }
+    const auto wait = Backoff(r->attempts.size());
+    if (!error.retriable() || stopped || now + wait.count() >= r->deadline) {
+      Status final_error = error;
+      if (error.retriable()) {
+        final_error = Status(error.code(), "record expired after " + std::to_string(r->attempts.size()) +
+                                               " attempts; last error: " + error.message());
+      }
+      Complete(std::move(r), PutResult{final_error, {}, {}, std::nullopt, {}});
+      return;
+    }
+    ++stats.retries;
+    r->not_before = now + wait.count();
+    pending_retry.push_back(std::move(r));
+  }
+  std::vector<RecordPtr> pending_retry;  // re-enqueued at the front, in order, by the caller
+
+  // ---- dispatcher: builds batches ----
+  bool ReadyToSend(ShardQueue& q, EpochMillis now) const {
+    if (q.in_flight || q.queue.empty() || q.queue.front()->not_before > now) return false;
+    if (flushing > 0 || closing) return true;
+    return q.queue.size() >= options.max_batch_records || q.queued_bytes >= options.max_batch_bytes ||
+           now - q.oldest >= options.linger.count();
+  }
+
+  Batch Build(ShardQueue& q, EpochMillis now) {
+    q.records.Refill(now);
+    q.bytes.Refill(now);
+    Batch b;
+    b.shard = &q;
+    std::size_t bytes = 0, count = 0;
+    std::vector<std::string> keys;  // strict order: one record per key per request
+    Entry agg;
+    std::size_t agg_bytes = aggregation::kFramingBytes;
+    auto flush_agg = [&] {
+      if (agg.records.empty()) return;
+      if (agg.records.size() == 1) {
+        Record& r = *agg.records.front();
+        agg.data = r.data;
+        agg.partition_key = r.partition_key;
+        agg.explicit_hash_key = r.explicit_hash_key;
+      } else {
+        std::vector<aggregation::UserRecord> users;
+        for (const auto& r : agg.records) users.push_back({r->partition_key, r->explicit_hash_key, r->data});
+        agg.data = aggregation::Encode(users);
+        agg.partition_key = "a";
+        agg.explicit_hash_key = ToString(agg.records.front()->hash);
+      }
+      bytes += agg.data.size() + agg.partition_key.size();
+      ++count;
+      b.entries.push_back(std::move(agg));
+      agg = Entry{};
+      agg_bytes = aggregation::kFramingBytes;
+    };
+    std::deque<RecordPtr> skipped;
+    while (!q.queue.empty() && count < options.max_batch_records) {
+      Record& r = *q.queue.front();
+      if (r.not_before > now) break;
+      const bool first = b.entries.empty() && agg.records.empty();
+      // Rate limits: always let the first record of a batch go when the bucket is full,
+      // so a record larger than a second's budget is not stuck forever.
+      if (!first && (q.records.tokens < 1 || q.bytes.tokens < static_cast<double>(r.bytes))) break;
+      if (first && q.records.tokens < 1 && q.records.tokens < q.records.capacity) break;
+      if (bytes + r.bytes > options.max_batch_bytes && !first) break;
+      if (options.strict_key_order &&
+          std::find(keys.begin(), keys.end(), r.partition_key) != keys.end()) {
+        skipped.push_back(std::move(q.queue.front()));
+        q.queue.pop_front();
+        continue;
+      }
+      if (options.strict_key_order) keys.push_back(r.partition_key);
+      RecordPtr rec = std::move(q.queue.front());
+      q.queue.pop_front();
+      q.queued_bytes -= rec->bytes;
+      q.records.tokens -= 1;
+      q.bytes.tokens -= static_cast<double>(rec->bytes);
+      if (options.aggregate) {
+        const std::size_t add = aggregation::EncodedRecordOverhead(
+            rec->partition_key.size(), rec->explicit_hash_key ? rec->explicit_hash_key->size() : 0, rec->data.size());
+        if (!agg.records.empty() && agg_bytes + add > options.aggregate_max_bytes) flush_agg();
+        agg_bytes += add;
+        agg.records.push_back(std::move(rec));
+      } else {
+        agg.records.push_back(std::move(rec));
+        flush_agg();
+      }
+    }
+    flush_agg();
+    // Records held back by strict ordering keep their place at the front.
+    while (!skipped.empty()) {
+      q.queue.push_front(std::move(skipped.back()));
+      skipped.pop_back();
+    }
+    if (!q.queue.empty()) q.oldest = now;
+    return b;
+  }
+
+  void DispatchLoop() {
+    std::unique_lock lock(mu);
+    while (!stopped) {
+      const EpochMillis now = clock.NowMillis();
+      if (map_stale || now - map_loaded_at >= options.shard_map_refresh.count()) {
+        map_stale = false;
+        map_loaded_at = now;
+        lock.unlock();
+        RefreshShardMap();
+        lock.lock();
+        continue;
+      }
+      EpochMillis next = now + 1000;
+      for (auto& qp : shards) {
+        ShardQueue& q = *qp;
+        if (in_flight >= options.max_in_flight) break;
+        if (ReadyToSend(q, now)) {
+          Batch b = Build(q, now);
+          if (!b.entries.empty()) {
+            q.in_flight = true;
+            ++in_flight;
+            ready.push_back(std::move(b));
+            sender_wake.notify_one();
+            continue;
+          }
+          next = std::min(next, now + 5);  // waiting for tokens
+        } else if (!q.queue.empty() && !q.in_flight) {
+          next = std::min(next, std::max(q.queue.front()->not_before, q.oldest + options.linger.count()));
+        }
+      }
+      wake.wait_for(lock, std::chrono::milliseconds(std::clamp<EpochMillis>(next - now, 1, 1000)));
+    }
+  }
+
+  // ---- senders: one PutRecords per batch ----
+  void SendLoop() {
+    std::unique_lock lock(mu);
+    for (;;) {
+      sender_wake.wait(lock, [&] { return stopped || !ready.empty(); });
+      if (ready.empty()) return;  // stopped
+      Batch b = std::move(ready.front());
+      ready.pop_front();
+      lock.unlock();
+      api::PutRecordsInput in;
+      in.stream.stream_name = options.stream_name;
+      for (const auto& e : b.entries) in.records.push_back({e.data, e.explicit_hash_key, e.partition_key});
+      auto result = client.PutRecords(in);
+      lock.lock();
+      ++stats.put_records_calls;
+      HandleResult(b, result);
+      b.shard->in_flight = false;
+      --in_flight;
+      std::erase_if(retired, [](const auto& q) { return !q->in_flight; });
+      Notify(lock);
+      wake.notify_one();
+    }
+  }
+
+  void HandleResult(Batch& b, const Result<api::PutRecordsOutput>& result) {
+    const EpochMillis now = clock.NowMillis();
+    for (std::size_t i = 0; i < b.entries.size(); ++i) {
+      Entry& e = b.entries[i];
+      Status error;
+      const api::PutRecordsResultEntry* r = nullptr;
+      if (!result.ok()) {
+        error = result.status();
+      } else if (i >= result->records.size()) {
+        error = Status(Code::kInternalFailure, "PutRecords returned fewer results than records");
+      } else {
+        r = &result->records[i];
+        if (r->error_code) {
+          error = Status(CodeFromName(*r->error_code).value_or(Code::kInternalFailure), r->error_message.value_or(""));
+        }
+      }
+      if (error.ok() && r) {
+        if (!b.shard->shard_id.empty() && r->shard_id && *r->shard_id != b.shard->shard_id) {
+          map_stale = true;  // the map is out of date (resharding): reload it
+        }
+        for (std::size_t k = 0; k < e.records.size(); ++k) {
+          RecordPtr rec = std::move(e.records[k]);
+          rec->attempts.push_back({now, Status::Ok()});
+          PutResult pr{Status::Ok(), r->shard_id.value_or(""), r->sequence_number.value_or(""), std::nullopt, {}};
+          if (e.records.size() > 1) pr.sub_sequence_number = static_cast<int>(k);
+          Complete(std::move(rec), std::move(pr));
+        }
+      } else {
+        for (auto& rec : e.records) Failed(std::move(rec), error, now, b.shard);
+      }
+    }
+    // Failed records go back first, in their original order, ahead of newer records.
+    for (auto it = pending_retry.rbegin(); it != pending_retry.rend(); ++it) Enqueue(std::move(*it), now, true);
+    pending_retry.clear();
+  }
+
+  Status Accept(RecordPtr r) {
+    std::unique_lock lock(mu);
+    if (closing || stopped) return Status(Code::kInvalidArgument, "producer is closed");
+    if (outstanding_bytes + r->bytes > options.buffer_bytes && outstanding > 0) {
+      if (options.overflow == OverflowPolicy::kFailFast) {
+        return Status(Code::kLimitExceeded, "producer buffer is full");
+      }
+      space.wait(lock, [&] { return outstanding_bytes + r->bytes <= options.buffer_bytes || outstanding == 0 || closing; });
+      if (closing) return Status(Code::kInvalidArgument, "producer is closed");
+    }
+    const EpochMillis now = clock.NowMillis();
+    r->deadline = now + options.record_ttl.count();
+    ++outstanding;
+    ++accepted;
+    outstanding_bytes += r->bytes;
+    Enqueue(std::move(r), now, false);
+    wake.notify_one();
+    return Status::Ok();
+  }
+};
+
+namespace {
+
+struct OptionRow {
+  const char* name;
+  const char* type;
+  const char* def;
+  const char* range;
+  const char* help;
+};
+
+// The producer's options, declared once: Validate() checks these ranges and
+// docs/configuration.md is generated from this table.
+constexpr OptionRow kOptions[] = {
+    {"stream_name", "string", "(required)", "1..128 chars", "Stream to write to."},
+    {"linger", "ms", "50", ">= 0", "How long a shard's batch may wait to fill before it is sent."},
+    {"max_batch_records", "integer", "500", "1..500", "Records (or aggregates) per PutRecords call."},
+    {"max_batch_bytes", "bytes", "5242880", "1..5242880", "Data + partition key bytes per PutRecords call."},
+    {"buffer_bytes", "bytes", "67108864", ">= 1", "Bytes of records accepted but not yet completed."},
+    {"overflow", "enum", "kBlock", "kBlock, kFailFast", "What Put() does when the buffer is full."},
+    {"record_ttl", "ms", "30000", ">= 1", "A record that could not be written within this fails with its last error."},
+    {"shard_records_per_second", "number", "1000", "> 0", "Per-shard record rate the producer stays under."},
+    {"shard_bytes_per_second", "number", "1048576", "> 0", "Per-shard byte rate the producer stays under."},
+    {"aggregate", "bool", "false", "", "Pack records of a shard into KPL aggregates."},
+    {"aggregate_max_bytes", "bytes", "51200", "1024..1048576", "Largest aggregate."},
+    {"strict_key_order", "bool", "false", "", "Keep put() order per partition key even across retries."},
+    {"max_in_flight", "integer", "16", "1..1024", "Concurrent PutRecords calls (at most one per shard)."},
+    {"retry_base_delay", "ms", "100", ">= 1", "First retry waits up to this long (full jitter)."},
+    {"retry_max_delay", "ms", "5000", ">= retry_base_delay", "Cap on one retry wait."},
+    {"shard_map_refresh", "ms", "60000", ">= 1", "Reload the shard map at least this often."},
+};
+
+}  // namespace
+
+Status Validate(const ProducerOptions& o) {
+  auto bad = [](const char* name, const std::string& why) {
+    return Status(Code::kInvalidArgument, std::string("ProducerOptions.") + name + ": " + why);
+  };
+  if (o.stream_name.empty() || o.stream_name.size() > 128) return bad("stream_name", "must be 1..128 characters");
+  if (o.linger.count() < 0) return bad("linger", "must be >= 0");
+  if (o.max_batch_records < 1 || o.max_batch_records > 500) return bad("max_batch_records", "must be 1..500");
+  if (o.max_batch_bytes < 1 || o.max_batch_bytes > (5u << 20)) return bad("max_batch_bytes", "must be 1..5242880");
+  if (o.buffer_bytes < 1) return bad("buffer_bytes", "must be >= 1");
+  if (o.record_ttl.count() < 1) return bad("record_ttl", "must be >= 1 ms");
+  if (!(o.shard_records_per_second > 0)) return bad("shard_records_per_second", "must be > 0");
+  if (!(o.shard_bytes_per_second > 0)) return bad("shard_bytes_per_second", "must be > 0");
+  if (o.aggregate_max_bytes < 1024 || o.aggregate_max_bytes > (1u << 20)) {
+    return bad("aggregate_max_bytes", "must be 1024..1048576");
+  }
+  if (o.max_in_flight < 1 || o.max_in_flight > 1024) return bad("max_in_flight", "must be 1..1024");
+  if (o.retry_base_delay.count() < 1) return bad("retry_base_delay", "must be >= 1 ms");
+  if (o.retry_max_delay < o.retry_base_delay) return bad("retry_max_delay", "must be >= retry_base_delay");
+  if (o.shard_map_refresh.count() < 1) return bad("shard_map_refresh", "must be >= 1 ms");
+  return Status::Ok();
+}
+
+std::string ProducerOptionsMarkdown() {
+  std::ostringstream out;
+  out << "| option | type | default | allowed | description |\n|---|---|---|---|---|\n";
+  for (const auto& r : kOptions) {
+    out << "| `" << r.name << "` | " << r.type << " | `" << r.def << "` | " << r.range << " | " << r.help << " |\n";
+  }
+  return out.str();
+}
+
+Producer::Producer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<Producer>> Producer::Create(KinesisClient& client, ProducerOptions options) {
+  RETURN_IF_ERROR(Validate(options));
+  auto impl = std::make_unique<Impl>(client, std::move(options));
+  impl->shards.push_back(impl->NewQueue("", HashKey{0}, HashKey::Max(), impl->clock.NowMillis()));
+  Impl* raw = impl.get();
+  impl->dispatcher = std::thread([raw] { raw->DispatchLoop(); });
+  const std::size_t senders = std::min<std::size_t>(raw->options.max_in_flight, 64);
+  for (std::size_t i = 0; i < senders; ++i) impl->senders.emplace_back([raw] { raw->SendLoop(); });
+  return std::unique_ptr<Producer>(new Producer(std::move(impl)));
+}
+
+Producer::~Producer() { (void)Close(impl_->options.record_ttl); }
+
+namespace {
+
+Result<RecordPtr> MakeRecord(std::string pk, std::string data, std::optional<std::string> ehk) {
+  if (pk.empty() || pk.size() > 256 * 4) return Status(Code::kValidation, "partition key must have 1..256 characters");
+  auto r = std::make_unique<Record>();
+  if (ehk) {
+    auto v = ParseDecimal128(*ehk);
+    if (!v) return Status(Code::kInvalidArgument, "Invalid ExplicitHashKey " + *ehk);
+    r->hash = HashKey{*v};
+  } else {
+    r->hash = Md5HashKey(pk);
+  }
+  r->bytes = data.size() + pk.size();
+  if (r->bytes > (1u << 20)) return Status(Code::kValidation, "record larger than 1 MiB (data + partition key)");
+  r->partition_key = std::move(pk);
+  r->data = std::move(data);
+  r->explicit_hash_key = std::move(ehk);
+  return r;
+}
+
+}  // namespace
+
+std::future<PutResult> Producer::Put(std::string partition_key, std::string data,
+                                     std::optional<std::string> explicit_hash_key) {
+  auto made = MakeRecord(std::move(partition_key), std::move(data), std::move(explicit_hash_key));
+  if (!made.ok()) {
+    std::promise<PutResult> p;
+    p.set_value(PutResult{made.status(), {}, {}, std::nullopt, {}});
+    return p.get_future();
+  }
+  RecordPtr r = std::move(made).value();
+  r->has_promise = true;
+  auto future = r->promise.get_future();
+  Record* raw = r.get();
+  Status st = impl_->Accept(std::move(r));
+  if (!st.ok()) {
+    // Not accepted: the record was not moved into a queue; complete it here.
+    raw->promise.set_value(PutResult{st, {}, {}, std::nullopt, {}});
+    delete raw;
+  }
+  return future;
+}
+
+Status Producer::Put(std::string partition_key, std::string data, std::optional<std::string> explicit_hash_key,
+                     Callback callback) {
+  ASSIGN_OR_RETURN(RecordPtr r, MakeRecord(std::move(partition_key), std::move(data), std::move(explicit_hash_key)));
+  r->callback = std::move(callback);
+  Record* raw = r.get();
+  Status st = impl_->Accept(std::move(r));
+  if (!st.ok()) delete raw;
+  return st;
+}
+
+Status Producer::Flush(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(impl_->mu);
+  const std::uint64_t target = impl_->accepted;
+  ++impl_->flushing;
+  impl_->wake.notify_one();
+  const bool done = impl_->drained.wait_for(lock, timeout, [&] { return impl_->completed >= target; });
+  --impl_->flushing;
+  return done ? Status::Ok()
+              : Status(Code::kLimitExceeded, "flush timed out with " + std::to_string(impl_->outstanding) +
+                                                 " records outstanding");
+}
+
+Status Producer::Close(std::chrono::milliseconds deadline) {
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->stopped) return Status::Ok();
+  }
+  Status flushed = Flush(deadline);
+  {
+    std::unique_lock lock(impl_->mu);
+    impl_->closing = true;
+    impl_->stopped = true;
+    // Whatever is still queued completes with an error: nothing is dropped silently.
+    for (auto& q : impl_->shards) {
+      for (auto& r : q->queue) {
+        impl_->Complete(std::move(r), PutResult{Status(Code::kInternalFailure, "producer closed before the record "
+                                                                                 "could be written"),
+                                                {}, {}, std::nullopt, {}});
+      }
+      q->queue.clear();
+    }
+    impl_->Notify(lock);
+    impl_->wake.notify_all();
+    impl_->sender_wake.notify_all();
+    impl_->space.notify_all();
+  }
+  if (impl_->dispatcher.joinable()) impl_->dispatcher.join();
+  for (auto& t : impl_->senders) t.join();  // in-flight batches complete first
+  impl_->senders.clear();
+  return flushed;
+}
+
+ProducerMetrics Producer::metrics() const {
+  std::lock_guard lock(impl_->mu);
+  ProducerMetrics m = impl_->stats;
+  m.buffered_records = impl_->outstanding;
+  m.buffered_bytes = impl_->outstanding_bytes;
+  return m;
+}
+
+}  // namespace cinesis
