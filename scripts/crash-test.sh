@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Crash test, long run: `scripts/crash-test.sh [CYCLES]` (default 50).
 #
-# Runs tests/integration/test_crash.py with CYCLES kill -9 cycles against the debug build
+# Runs tests/integration/test_crash.py (both configurations: default 64 MiB segments and small
+# 128 KiB segments, CYCLES cycles each) against the debug build
 # (build/debug/apps/cinesis/cinesis) or $CINESIS_BIN: concurrent PutRecords/PutRecord writers,
 # SIGKILL while writes are in flight, restart on the same --data-dir, and a check that every
 # acknowledged record is there exactly once with its ShardId and SequenceNumber, in order,
@@ -9,7 +10,9 @@
 # evidence (data dir copies, server logs, ledger) is then kept under /tmp/crash-evidence-*/.
 #
 # Also honoured (see the test's docstring): CINESIS_CRASH_WRITERS, CINESIS_CRASH_SEED,
-# CINESIS_CRASH_FSYNC (always|never), CINESIS_CRASH_SEGMENT_BYTES, CINESIS_CRASH_EVIDENCE_DIR.
+# CINESIS_CRASH_FSYNC (always|never), CINESIS_CRASH_SEGMENT_BYTES, CINESIS_CRASH_SMALL_SEGMENT_BYTES,
+# CINESIS_CRASH_EVIDENCE_DIR. Extra arguments after CYCLES go to unittest, e.g.
+#   scripts/crash-test.sh 50 -k small_segments
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,4 +40,5 @@ fi
 export CINESIS_BIN="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
 export CINESIS_CRASH_CYCLES="$cycles"
 echo "crash test: $cycles cycles against $CINESIS_BIN" >&2
-exec "$python" -m unittest -v tests/integration/test_crash.py
+shift $(( $# > 0 ? 1 : 0 ))
+exec "$python" -m unittest -v tests/integration/test_crash.py "$@"

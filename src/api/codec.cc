@@ -258,6 +258,15 @@ void Encode(JsonWriter& w, const DescribeStreamSummaryOutput& v) {
   w.Int(d.consumer_count);
   w.Key("MaxRecordSizeInKiB");
   w.Int(d.max_record_size_kib);
+  if (d.warm_throughput_mibps) {
+    w.Key("WarmThroughput");
+    w.BeginObject();
+    w.Key("TargetMiBps");
+    w.Int(*d.warm_throughput_mibps);
+    w.Key("CurrentMiBps");
+    w.Int(*d.warm_throughput_mibps);
+    w.EndObject();
+  }
   w.EndObject();
   w.EndObject();
 }

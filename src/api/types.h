@@ -110,6 +110,7 @@ struct StreamDescriptionSummary {
   int open_shard_count = 0;
   int consumer_count = 0;
   int max_record_size_kib = 1024;
+  std::optional<int> warm_throughput_mibps;
 };
 struct DescribeStreamSummaryOutput {
   StreamDescriptionSummary stream_description_summary;

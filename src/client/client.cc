@@ -31,11 +31,14 @@ std::chrono::milliseconds RetryPolicy::Backoff(int attempt) {
 
 Result<std::unique_ptr<KinesisClient>> KinesisClient::Create(ClientOptions options) {
   std::optional<client::auth::Credentials> explicit_creds;
+  if (options.access_key_id.has_value() != options.secret_access_key.has_value()) {
+    return Status(Code::kInvalidArgument, "ClientOptions: access_key_id and secret_access_key go together");
+  }
   if (options.access_key_id && options.secret_access_key) {
     explicit_creds = client::auth::Credentials{*options.access_key_id, *options.secret_access_key,
                                                options.session_token.value_or("")};
   }
-  auto provider = client::auth::DefaultCredentialsChain(explicit_creds);
+  auto provider = client::auth::DefaultCredentialsChain(explicit_creds, options.profile);
   // Fail early with the chain's explanation rather than on the first call.
   if (auto probe = provider->Get(); !probe.ok()) return std::move(probe).take_status();
   client::HttpOptions http;

@@ -128,6 +128,12 @@ Result<std::optional<std::string>> ReadFileIfExists(const FilePath& f) {
   return std::optional<std::string>(std::move(content));
 }
 
+template <typename T>
+Result<T> Prefixed(const std::string& where, Result<T> r) {
+  if (r.ok()) return r;
+  return Status(r.status().code(), where + ": " + r.status().message());
+}
+
 std::string ProfileName(const std::optional<std::string>& profile) {
   if (profile && !profile->empty()) return *profile;
   if (auto v = GetEnv("AWS_PROFILE")) return *v;
@@ -171,9 +177,9 @@ class StaticProvider final : public CredentialsProvider {
  public:
   explicit StaticProvider(Credentials c) : c_(std::move(c)) {}
   Result<Credentials> Get() override {
-    if (c_.empty()) return Status(Code::kResourceNotFound, "no credentials given");
+    if (c_.empty()) return Status(Code::kResourceNotFound, "explicit: credentials are empty");
     if (!c_.complete()) {
-      return PartialError("explicit credentials", c_, "access key id", "secret access key");
+      return PartialError("explicit", c_, "access key id", "secret access key");
     }
     return c_;
   }
@@ -191,7 +197,7 @@ class EnvironmentProvider final : public CredentialsProvider {
                   GetEnv("AWS_SESSION_TOKEN").value_or("")};
     if (c.empty()) {
       return Status(Code::kResourceNotFound,
-                    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set");
+                    "environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set");
     }
     if (!c.complete()) {
       return PartialError("environment", c, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY");
@@ -209,8 +215,11 @@ class ProfileProvider final : public CredentialsProvider {
     const std::string profile = ProfileName(profile_);
     std::vector<std::string> notes;
 
+    const std::string where = "profile \"" + profile + "\"";
+
     const FilePath cred_path = CredentialsFilePath();
-    ASSIGN_OR_RETURN(const std::optional<std::string> cred_text, ReadFileIfExists(cred_path));
+    ASSIGN_OR_RETURN(const std::optional<std::string> cred_text,
+                     Prefixed(where, ReadFileIfExists(cred_path)));
     if (!cred_text) {
       notes.push_back(cred_path.Describe() + " does not exist");
     } else {
@@ -227,7 +236,7 @@ class ProfileProvider final : public CredentialsProvider {
 
     const FilePath config_path = ConfigFilePath();
     ASSIGN_OR_RETURN(const std::optional<std::string> config_text,
-                     ReadFileIfExists(config_path));
+                     Prefixed(where, ReadFileIfExists(config_path)));
     if (!config_text) {
       notes.push_back(config_path.Describe() + " does not exist");
     } else {
@@ -242,7 +251,7 @@ class ProfileProvider final : public CredentialsProvider {
       }
     }
 
-    std::string msg = "profile \"" + profile + "\" not found: ";
+    std::string msg = where + ": ";
     for (std::size_t i = 0; i < notes.size(); ++i) {
       if (i != 0) msg += ", ";
       msg += notes[i];
@@ -256,12 +265,19 @@ class ProfileProvider final : public CredentialsProvider {
   static Result<Credentials> Check(const Credentials& c, const FilePath& path,
                                    const std::string& profile) {
     if (c.complete()) return c;
-    return PartialError(path.Describe() + " profile \"" + profile + "\"", c,
+    return PartialError("profile \"" + profile + "\" in " + path.Describe(), c,
                         "aws_access_key_id", "aws_secret_access_key");
   }
 
   const std::optional<std::string> profile_;
 };
+
+// `message` prefixed with the provider's name unless it already starts with it.
+std::string WithName(const CredentialsProvider& p, const std::string& message) {
+  const std::string name = p.Name();
+  if (message.rfind(name, 0) == 0) return message;
+  return name + ": " + message;
+}
 
 class ChainProvider final : public CredentialsProvider {
  public:
@@ -275,11 +291,10 @@ class ChainProvider final : public CredentialsProvider {
       Result<Credentials> r = p->Get();
       if (r.ok()) return r;
       if (r.status().code() != Code::kResourceNotFound) {
-        return Status(r.status().code(), "credentials from " + p->Name() + ": " +
-                                             r.status().message());
+        return Status(r.status().code(), WithName(*p, r.status().message()));
       }
       if (!tried.empty()) tried += "; ";
-      tried += p->Name() + ": " + r.status().message();
+      tried += WithName(*p, r.status().message());
     }
     return Status(Code::kInvalidArgument, "no AWS credentials found; tried " + tried);
   }
@@ -313,12 +328,12 @@ std::unique_ptr<CredentialsProvider> ProfileCredentials(std::optional<std::strin
 }
 
 std::unique_ptr<CredentialsProvider> DefaultCredentialsChain(
-    std::optional<Credentials> explicit_credentials) {
+    std::optional<Credentials> explicit_credentials, std::optional<std::string> profile) {
   std::vector<std::unique_ptr<CredentialsProvider>> providers;
   const bool explicit_given = explicit_credentials.has_value();
   if (explicit_credentials) providers.push_back(StaticCredentials(std::move(*explicit_credentials)));
   providers.push_back(EnvironmentCredentials());
-  providers.push_back(ProfileCredentials());
+  providers.push_back(ProfileCredentials(std::move(profile)));
   return std::make_unique<ChainProvider>(std::move(providers), explicit_given);
 }
 

@@ -68,12 +68,15 @@ std::unique_ptr<CredentialsProvider> EnvironmentCredentials();
 std::unique_ptr<CredentialsProvider> ProfileCredentials(
     std::optional<std::string> profile = {});
 
-// explicit (if given and not empty) -> environment -> profile ($AWS_PROFILE or
-// "default"). Get() returns the first complete credentials; stops at the first
-// misconfigured source; if none has credentials it fails with kInvalidArgument and a
-// message listing every source tried and why it yielded nothing.
+// explicit (if given and not empty) -> environment -> profile (`profile`, else
+// $AWS_PROFILE, else "default"). Get() returns the first complete credentials; stops
+// at the first misconfigured source; if none has credentials it fails with
+// kInvalidArgument and a message listing every source tried and why it yielded
+// nothing. Each Get() re-reads the environment and files: callers on a hot path
+// should cache the result (no expiry handling exists for these sources).
 std::unique_ptr<CredentialsProvider> DefaultCredentialsChain(
-    std::optional<Credentials> explicit_credentials = {});
+    std::optional<Credentials> explicit_credentials = {},
+    std::optional<std::string> profile = {});
 
 // explicit (non-empty) -> $AWS_REGION -> $AWS_DEFAULT_REGION -> `region` of the
 // profile (`profile`, else $AWS_PROFILE, else "default") in the config file;

@@ -558,6 +558,7 @@ Result<api::DescribeStreamSummaryOutput> Engine::DescribeStreamSummary(
   d.encryption_type = s->encryption;
   d.key_id = s->key_id;
   d.max_record_size_kib = s->max_record_size_kib;
+  d.warm_throughput_mibps = s->warm_throughput_mibps;
   d.open_shard_count = static_cast<int>(s->open.size());
   const EpochMillis now = Now();
   d.consumer_count = static_cast<int>(std::count_if(s->consumers.begin(), s->consumers.end(), [&](const ConsumerState& c) {

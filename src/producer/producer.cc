@@ -401,7 +401,8 @@ struct Producer::Impl {
     pending_retry.clear();
   }
 
-  Status Accept(RecordPtr r) {
+  // Takes the record only when accepted; on error the caller keeps it.
+  Status Accept(RecordPtr& r) {
     std::unique_lock lock(mu);
     if (closing || stopped) return Status(Code::kInvalidArgument, "producer is closed");
     if (outstanding_bytes + r->bytes > options.buffer_bytes && outstanding > 0) {
@@ -534,13 +535,7 @@ std::future<PutResult> Producer::Put(std::string partition_key, std::string data
   RecordPtr r = std::move(made).value();
   r->has_promise = true;
   auto future = r->promise.get_future();
-  Record* raw = r.get();
-  Status st = impl_->Accept(std::move(r));
-  if (!st.ok()) {
-    // Not accepted: the record was not moved into a queue; complete it here.
-    raw->promise.set_value(PutResult{st, {}, {}, std::nullopt, {}});
-    delete raw;
-  }
+  if (Status st = impl_->Accept(r); !st.ok()) r->promise.set_value(PutResult{st, {}, {}, std::nullopt, {}});
   return future;
 }
 
@@ -548,10 +543,7 @@ Status Producer::Put(std::string partition_key, std::string data, std::optional<
                      Callback callback) {
   ASSIGN_OR_RETURN(RecordPtr r, MakeRecord(std::move(partition_key), std::move(data), std::move(explicit_hash_key)));
   r->callback = std::move(callback);
-  Record* raw = r.get();
-  Status st = impl_->Accept(std::move(r));
-  if (!st.ok()) delete raw;
-  return st;
+  return impl_->Accept(r);
 }
 
 Status Producer::Flush(std::chrono::milliseconds timeout) {

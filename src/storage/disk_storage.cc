@@ -56,38 +56,46 @@ class SegmentScanner {
   // bad frame or an I/O error.
   format::FrameStatus Next(format::DecodedFrame& frame) {
     if (pos_ >= limit_) return format::FrameStatus::kIncomplete;
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      if (pos_ >= chunk_pos_ && pos_ < chunk_pos_ + chunk_len_) {
-        std::string_view avail(buf_.data() + (pos_ - chunk_pos_), chunk_pos_ + chunk_len_ - pos_);
-        auto st = format::DecodeFrame(avail, frame);
-        if (st == format::FrameStatus::kOk) {
-          if (pos_ + frame.size > limit_) return format::FrameStatus::kIncomplete;
-          pos_ += frame.size;
+    // At most three passes: the header may need a read, then the whole frame another.
+    for (int pass = 0; pass < 3; ++pass) {
+      const std::size_t avail = Available();
+      if (avail >= format::kFrameHeaderSize) {
+        std::string_view bytes(buf_.data() + (pos_ - chunk_pos_), avail);
+        const std::size_t need = format::FrameSizeFromHeader(bytes);
+        if (need == 0) return format::FrameStatus::kCorrupt;
+        if (pos_ + need > limit_) return format::FrameStatus::kIncomplete;  // torn: ends past the data
+        if (avail >= need) {
+          auto st = format::DecodeFrame(bytes.substr(0, need), frame);
+          if (st == format::FrameStatus::kOk) pos_ += frame.size;
           return st;
         }
-        if (st == format::FrameStatus::kCorrupt) return st;
-        if (attempt == 1) return pos_ + avail.size() >= limit_ ? format::FrameStatus::kIncomplete : st;
+        if (!Fill(std::max(kReadChunk, need))) return format::FrameStatus::kCorrupt;
+      } else {
+        if (pos_ + format::kFrameHeaderSize > limit_) return format::FrameStatus::kIncomplete;
+        if (!Fill(kReadChunk)) return format::FrameStatus::kCorrupt;
       }
-      // (Re)fill from pos_: at least a chunk, more when one frame is larger.
-      std::size_t want = kReadChunk;
-      if (pos_ >= chunk_pos_ && pos_ + format::kFrameHeaderSize <= chunk_pos_ + chunk_len_) {
-        std::size_t need = format::FrameSizeFromHeader(std::string_view(buf_.data() + (pos_ - chunk_pos_), 8));
-        if (need == 0) return format::FrameStatus::kCorrupt;
-        want = std::max(want, need);
-      }
-      want = static_cast<std::size_t>(std::min<std::uint64_t>(want, limit_ - pos_));
-      if (buf_.size() < want) buf_.resize(want);
-      auto n = seg_.file->ReadAt(pos_, buf_.data(), want);
-      if (!n.ok()) return format::FrameStatus::kCorrupt;
-      chunk_pos_ = pos_;
-      chunk_len_ = *n;
-      if (chunk_len_ == 0) return format::FrameStatus::kIncomplete;
     }
-    return format::FrameStatus::kIncomplete;
+    return format::FrameStatus::kCorrupt;
   }
   std::uint64_t position() const { return pos_; }
 
  private:
+  // Bytes buffered from pos_ on.
+  std::size_t Available() const {
+    if (pos_ < chunk_pos_ || pos_ >= chunk_pos_ + chunk_len_) return 0;
+    return static_cast<std::size_t>(chunk_pos_ + chunk_len_ - pos_);
+  }
+  // Reads up to `want` bytes at pos_ (never past limit_). False on an I/O error.
+  bool Fill(std::size_t want) {
+    want = static_cast<std::size_t>(std::min<std::uint64_t>(want, limit_ - pos_));
+    if (buf_.size() < want) buf_.resize(want);
+    auto n = seg_.file->ReadAt(pos_, buf_.data(), want);
+    if (!n.ok()) return false;
+    chunk_pos_ = pos_;
+    chunk_len_ = *n;
+    return true;
+  }
+
   const Segment& seg_;
   std::uint64_t pos_;
   std::uint64_t limit_;

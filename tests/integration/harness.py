@@ -58,6 +58,13 @@ LISTEN_RE = re.compile(r'^cinesis listening on (?P<host>[^\s:]+):(?P<port>\d+)\s
 AWSCLI_MODEL_DIR = '/usr/lib/python3/dist-packages/awscli/botocore/data'
 AWS_CLI = '/usr/bin/aws'
 
+# The newest Kinesis model on this machine (botocore 1.43.11, kept next to the reference docs).  It adds
+# what even the CLI model lacks: TagResource/UntagResource/ListTagsForResource, Put/Get/DeleteResourcePolicy,
+# Describe/UpdateAccountSettings, UpdateMaxRecordSize, UpdateStreamWarmThroughput, CreateStream Tags /
+# MaxRecordSizeInKiB, RegisterStreamConsumer Tags.  make_client(..., latest_model=True) puts it in front
+# of the CLI model (Debian's botocore 1.29 loads it fine); without the file it silently falls back.
+LATEST_MODEL_FILE = os.environ.get('CINESIS_LATEST_MODEL', os.path.join(REPO_ROOT, 'tests', 'data', 'botocore', 'kinesis', '2013-12-02', 'service-2.json'))
+
 # Loopback traffic must never go through a proxy.
 _no_proxy = [p for p in os.environ.get('NO_PROXY', '').split(',') if p]
 for _h in ('127.0.0.1', 'localhost'):
@@ -302,11 +309,29 @@ class ServerTestCase(unittest.TestCase):
 # boto3
 # ---------------------------------------------------------------------------
 
-def make_session(use_cli_model=True):
+_LATEST_MODEL_DIR = []
+
+
+def latest_model_dir():
+    """A temporary botocore data dir holding LATEST_MODEL_FILE as kinesis/2013-12-02; None if unavailable."""
+    if not _LATEST_MODEL_DIR:
+        if not os.path.isfile(LATEST_MODEL_FILE):
+            return None
+        root = tempfile.mkdtemp(prefix='cinesis-model-')
+        atexit.register(shutil.rmtree, root, True)
+        os.makedirs(os.path.join(root, 'kinesis', '2013-12-02'))
+        shutil.copyfile(LATEST_MODEL_FILE, os.path.join(root, 'kinesis', '2013-12-02', 'service-2.json'))
+        _LATEST_MODEL_DIR.append(root)
+    return _LATEST_MODEL_DIR[0]
+
+
+def make_session(use_cli_model=True, latest_model=False):
     bs = botocore.session.get_session()
+    loader = bs.get_component('data_loader')
     if use_cli_model and os.path.isdir(os.path.join(AWSCLI_MODEL_DIR, 'kinesis')):
-        loader = bs.get_component('data_loader')
         loader.search_paths.insert(0, AWSCLI_MODEL_DIR)
+    if latest_model and latest_model_dir() is not None:
+        loader.search_paths.insert(0, latest_model_dir())
     return boto3.Session(botocore_session=bs, aws_access_key_id='AKIDEXAMPLE',
                          aws_secret_access_key='wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
                          region_name=REGION)
@@ -315,10 +340,10 @@ def make_session(use_cli_model=True):
 _CLIENTS = {}
 
 
-def make_client(endpoint, use_cli_model=True, **config):
+def make_client(endpoint, use_cli_model=True, latest_model=False, **config):
     cfg = dict(retries={'max_attempts': 0}, connect_timeout=5, read_timeout=30)
     cfg.update(config)
-    client = make_session(use_cli_model).client('kinesis', endpoint_url=endpoint, config=Config(**cfg))
+    client = make_session(use_cli_model, latest_model).client('kinesis', endpoint_url=endpoint, config=Config(**cfg))
     _CLIENTS.setdefault(endpoint, []).append(client)
     return client
 
@@ -329,6 +354,10 @@ def close_clients(endpoint):
             client.close()
         except Exception:
             pass
+
+
+def client_has_operation(client, operation):
+    return operation in client.meta.service_model.operation_names
 
 
 def client_supports(client, operation, member):

@@ -348,6 +348,31 @@ TEST_F(DiskLogTest, TimeSeekAndRetentionTrimWholeSegments) {
   EXPECT_EQ(storage_->FindLog(LogId{1})->StartOffset(), start);
 }
 
+// Regression: frames over the 256 KiB read chunk were unreadable and recovery cut them
+// (and everything after) as a torn tail. Found by tests/integration/test_crash.py.
+TEST_F(DiskLogTest, RecordsLargerThanTheReadChunkAreReadAndRecovered) {
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1})).value();
+  std::vector<std::string> sent;
+  auto put = [&](std::string data) {
+    AppendRecord r{"k", "", data};
+    auto a = log->Append({&r, 1}, 1000);
+    ASSERT_TRUE(a.ok());
+    ASSERT_TRUE(log->WaitDurable(a->end).ok());
+    sent.push_back(std::move(data));
+  };
+  put(std::string(300'000, 'a'));                      // first frame of the segment
+  for (int i = 0; i < 50; ++i) put(std::string(5'000, static_cast<char>('b' + i % 20)));
+  put(std::string((256 << 10) - 8 - 100, 'x'));       // pushes a header across a chunk boundary
+  put(std::string(1 << 20, 'y'));                      // 1 MiB record
+  for (int i = 0; i < 10; ++i) put("small" + std::to_string(i));
+  EXPECT_EQ(ReadAll(*log), sent);
+  log.reset();
+  Open();
+  EXPECT_TRUE(report_.empty()) << report_.front();
+  EXPECT_EQ(ReadAll(*storage_->FindLog(LogId{1})), sent);
+}
+
 TEST_F(DiskLogTest, MetadataIsDurable) {
   Open();
   ASSERT_TRUE(storage_->meta().Put("a", std::string("\0x", 2)).ok());

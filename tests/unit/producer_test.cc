@@ -1,0 +1,330 @@
+// The producer against the in-process engine, with faults injected between them.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <random>
+#include <set>
+
+#include "cinesis/aggregation.h"
+#include "cinesis/producer.h"
+#include "cinesis/testing/local_kinesis.h"
+
+namespace cinesis {
+namespace {
+
+// Passes calls to the engine; fails chosen PutRecords entries or whole calls.
+class FaultyKinesis final : public api::KinesisService {
+ public:
+  explicit FaultyKinesis(api::KinesisService& inner) : inner_(inner) {}
+  double fail_record_rate = 0;        // entries answered ProvisionedThroughputExceeded
+  double internal_failure_rate = 0;   // entries answered InternalFailure
+  double call_failure_rate = 0;       // whole call fails with a 5xx-like error before writing
+  double lost_response_rate = 0;      // the write happens, the answer is lost (timeout)
+  std::string fatal;                  // every call fails with this non-retriable error
+  std::atomic<int> calls{0};
+
+  Result<api::PutRecordsOutput> PutRecords(const api::PutRecordsInput& in) override {
+    ++calls;
+    std::lock_guard lock(mu_);
+    if (!fatal.empty()) return Status(Code::kResourceNotFound, fatal);
+    if (Roll(call_failure_rate)) return Status(Code::kInternalFailure, "injected 500");
+    // Entries chosen to fail are not written; the rest are.
+    api::PutRecordsInput pass{in.stream, {}};
+    std::vector<int> fate(in.records.size(), 0);
+    for (std::size_t i = 0; i < in.records.size(); ++i) {
+      fate[i] = Roll(fail_record_rate) ? 1 : Roll(internal_failure_rate) ? 2 : 0;
+      if (fate[i] == 0) pass.records.push_back(in.records[i]);
+    }
+    auto real = inner_.PutRecords(pass);
+    if (!real.ok()) return real;
+    if (Roll(lost_response_rate)) return Status(Code::kIoError, "injected timeout after the write");
+    api::PutRecordsOutput out;
+    std::size_t k = 0;
+    for (int f : fate) {
+      if (f == 0) {
+        out.records.push_back(real->records[k++]);
+      } else {
+        ++out.failed_record_count;
+        out.records.push_back({std::nullopt, std::nullopt,
+                               f == 1 ? "ProvisionedThroughputExceededException" : "InternalFailure",
+                               f == 1 ? "Rate exceeded for shard" : "Internal service failure."});
+      }
+    }
+    return out;
+  }
+
+  // Everything else goes straight through.
+  Status CreateStream(const api::CreateStreamInput& in) override { return inner_.CreateStream(in); }
+  Status DeleteStream(const api::DeleteStreamInput& in) override { return inner_.DeleteStream(in); }
+  Result<api::DescribeStreamOutput> DescribeStream(const api::DescribeStreamInput& in) override { return inner_.DescribeStream(in); }
+  Result<api::DescribeStreamSummaryOutput> DescribeStreamSummary(const api::DescribeStreamSummaryInput& in) override { return inner_.DescribeStreamSummary(in); }
+  Result<api::ListStreamsOutput> ListStreams(const api::ListStreamsInput& in) override { return inner_.ListStreams(in); }
+  Result<api::ListShardsOutput> ListShards(const api::ListShardsInput& in) override { return inner_.ListShards(in); }
+  Result<api::PutRecordOutput> PutRecord(const api::PutRecordInput& in) override { return inner_.PutRecord(in); }
+  Result<api::GetShardIteratorOutput> GetShardIterator(const api::GetShardIteratorInput& in) override { return inner_.GetShardIterator(in); }
+  Result<api::GetRecordsOutput> GetRecords(const api::GetRecordsInput& in) override { return inner_.GetRecords(in); }
+  Status IncreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override { return inner_.IncreaseStreamRetentionPeriod(in); }
+  Status DecreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override { return inner_.DecreaseStreamRetentionPeriod(in); }
+  Status SplitShard(const api::SplitShardInput& in) override { return inner_.SplitShard(in); }
+  Status MergeShards(const api::MergeShardsInput& in) override { return inner_.MergeShards(in); }
+  Result<api::UpdateShardCountOutput> UpdateShardCount(const api::UpdateShardCountInput& in) override { return inner_.UpdateShardCount(in); }
+  Status AddTagsToStream(const api::AddTagsToStreamInput& in) override { return inner_.AddTagsToStream(in); }
+  Status RemoveTagsFromStream(const api::RemoveTagsFromStreamInput& in) override { return inner_.RemoveTagsFromStream(in); }
+  Result<api::ListTagsForStreamOutput> ListTagsForStream(const api::ListTagsForStreamInput& in) override { return inner_.ListTagsForStream(in); }
+  Status TagResource(const api::TagResourceInput& in) override { return inner_.TagResource(in); }
+  Status UntagResource(const api::UntagResourceInput& in) override { return inner_.UntagResource(in); }
+  Result<api::ListTagsForResourceOutput> ListTagsForResource(const api::ListTagsForResourceInput& in) override { return inner_.ListTagsForResource(in); }
+  Status StartStreamEncryption(const api::StreamEncryptionInput& in) override { return inner_.StartStreamEncryption(in); }
+  Status StopStreamEncryption(const api::StreamEncryptionInput& in) override { return inner_.StopStreamEncryption(in); }
+  Result<api::EnhancedMonitoringOutput> EnableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) override { return inner_.EnableEnhancedMonitoring(in); }
+  Result<api::EnhancedMonitoringOutput> DisableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) override { return inner_.DisableEnhancedMonitoring(in); }
+  Result<api::DescribeLimitsOutput> DescribeLimits() override { return inner_.DescribeLimits(); }
+  Status UpdateStreamMode(const api::UpdateStreamModeInput& in) override { return inner_.UpdateStreamMode(in); }
+  Result<api::AccountSettingsOutput> DescribeAccountSettings() override { return inner_.DescribeAccountSettings(); }
+  Result<api::AccountSettingsOutput> UpdateAccountSettings(const api::UpdateAccountSettingsInput& in) override { return inner_.UpdateAccountSettings(in); }
+  Status PutResourcePolicy(const api::ResourcePolicyInput& in) override { return inner_.PutResourcePolicy(in); }
+  Result<api::GetResourcePolicyOutput> GetResourcePolicy(const api::ResourcePolicyInput& in) override { return inner_.GetResourcePolicy(in); }
+  Status DeleteResourcePolicy(const api::ResourcePolicyInput& in) override { return inner_.DeleteResourcePolicy(in); }
+  Status UpdateMaxRecordSize(const api::UpdateMaxRecordSizeInput& in) override { return inner_.UpdateMaxRecordSize(in); }
+  Result<api::UpdateStreamWarmThroughputOutput> UpdateStreamWarmThroughput(const api::UpdateStreamWarmThroughputInput& in) override { return inner_.UpdateStreamWarmThroughput(in); }
+  Result<api::Consumer> RegisterStreamConsumer(const api::RegisterStreamConsumerInput& in) override { return inner_.RegisterStreamConsumer(in); }
+  Status DeregisterStreamConsumer(const api::ConsumerRef& in) override { return inner_.DeregisterStreamConsumer(in); }
+  Result<api::Consumer> DescribeStreamConsumer(const api::ConsumerRef& in) override { return inner_.DescribeStreamConsumer(in); }
+  Result<api::ListStreamConsumersOutput> ListStreamConsumers(const api::ListStreamConsumersInput& in) override { return inner_.ListStreamConsumers(in); }
+
+ private:
+  bool Roll(double p) { return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+  api::KinesisService& inner_;
+  std::mutex mu_;
+  std::mt19937 rng_{12345};
+};
+
+struct StoredRecord {
+  std::string shard, seq, key, data;
+};
+
+// Every record of every shard, in shard order, unpacking KPL aggregates.
+std::vector<StoredRecord> ReadAll(KinesisClient& c, const std::string& stream) {
+  std::vector<StoredRecord> out;
+  auto shards = c.ListShards({{stream, std::nullopt}, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt});
+  EXPECT_TRUE(shards.ok());
+  for (const auto& s : shards->shards) {
+    auto it = c.GetShardIterator({{stream, std::nullopt}, s.shard_id, api::ShardIteratorType::kTrimHorizon, std::nullopt, std::nullopt});
+    std::optional<std::string> iter = it->shard_iterator;
+    while (iter) {
+      auto got = c.GetRecords({*iter, std::nullopt, std::nullopt});
+      EXPECT_TRUE(got.ok()) << got.status().ToString();
+      if (!got.ok()) break;
+      for (const auto& r : got->records) {
+        if (auto users = aggregation::Decode(r.data)) {
+          for (const auto& u : *users) out.push_back({s.shard_id, r.sequence_number, u.partition_key, u.data});
+        } else {
+          out.push_back({s.shard_id, r.sequence_number, r.partition_key, r.data});
+        }
+      }
+      if (got->records.empty() && got->millis_behind_latest == 0) break;
+      iter = got->next_shard_iterator;
+    }
+  }
+  return out;
+}
+
+class ProducerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(local_.client().CreateStream({"p", 4, std::nullopt, {}, std::nullopt, std::nullopt}).ok()); }
+  ProducerOptions Options() {
+    ProducerOptions o;
+    o.stream_name = "p";
+    o.linger = std::chrono::milliseconds(5);
+    o.retry_base_delay = std::chrono::milliseconds(1);
+    o.retry_max_delay = std::chrono::milliseconds(20);
+    o.shard_records_per_second = 1e9;
+    o.shard_bytes_per_second = 1e12;
+    return o;
+  }
+  testing::LocalKinesis local_;
+};
+
+TEST_F(ProducerTest, EveryRecordCompletesOnceAndIsStoredOnce) {
+  auto producer = Producer::Create(local_.client(), Options());
+  ASSERT_TRUE(producer.ok());
+  std::vector<std::future<PutResult>> futures;
+  for (int i = 0; i < 5000; ++i) futures.push_back((*producer)->Put("k" + std::to_string(i % 97), "d" + std::to_string(i)));
+  std::set<std::pair<std::string, std::string>> acked;
+  for (auto& f : futures) {
+    auto r = f.get();
+    ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+    EXPECT_EQ(r.attempts.size(), 1U);
+    EXPECT_TRUE(acked.insert({r.shard_id, r.sequence_number}).second);
+  }
+  ASSERT_TRUE((*producer)->Close(std::chrono::seconds(5)).ok());
+  auto stored = ReadAll(local_.client(), "p");
+  EXPECT_EQ(stored.size(), 5000U);
+  auto m = (*producer)->metrics();
+  EXPECT_EQ(m.records_put, 5000U);
+  EXPECT_LT(m.put_records_calls, 5000U);  // batched
+}
+
+TEST_F(ProducerTest, PartialFailuresAreRetriedUntilEveryRecordIsStoredExactlyOnce) {
+  FaultyKinesis faulty(local_.client());
+  faulty.fail_record_rate = 0.2;
+  faulty.internal_failure_rate = 0.05;
+  faulty.call_failure_rate = 0.05;
+  KinesisClient client(faulty, testing::LocalKinesisOptions::NoRetries());
+  auto producer = Producer::Create(client, Options());
+  ASSERT_TRUE(producer.ok());
+  std::vector<std::future<PutResult>> futures;
+  for (int i = 0; i < 3000; ++i) futures.push_back((*producer)->Put("k" + std::to_string(i % 31), std::to_string(i)));
+  std::size_t retried = 0;
+  for (auto& f : futures) {
+    auto r = f.get();
+    ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+    retried += r.attempts.size() > 1;
+    for (std::size_t a = 0; a + 1 < r.attempts.size(); ++a) EXPECT_FALSE(r.attempts[a].error.ok());
+  }
+  EXPECT_GT(retried, 0U);
+  ASSERT_TRUE((*producer)->Close(std::chrono::seconds(5)).ok());
+  auto stored = ReadAll(local_.client(), "p");
+  std::map<std::string, int> count;
+  for (const auto& s : stored) ++count[s.data];
+  EXPECT_EQ(count.size(), 3000U);
+  for (const auto& [d, n] : count) EXPECT_EQ(n, 1) << d;
+  auto m = (*producer)->metrics();
+  EXPECT_GT(m.retries, 0U);
+  EXPECT_GT(m.errors_by_code["ProvisionedThroughputExceededException"], 0U);
+}
+
+TEST_F(ProducerTest, LostResponsesGiveAtLeastOnceNeverLoss) {
+  FaultyKinesis faulty(local_.client());
+  faulty.lost_response_rate = 0.2;
+  KinesisClient client(faulty, testing::LocalKinesisOptions::NoRetries());
+  auto producer = Producer::Create(client, Options());
+  std::vector<std::future<PutResult>> futures;
+  for (int i = 0; i < 2000; ++i) futures.push_back((*producer)->Put("k" + std::to_string(i % 13), std::to_string(i)));
+  for (auto& f : futures) ASSERT_TRUE(f.get().status.ok());
+  ASSERT_TRUE((*producer)->Close(std::chrono::seconds(5)).ok());
+  std::set<std::string> seen;
+  for (const auto& s : ReadAll(local_.client(), "p")) seen.insert(s.data);
+  EXPECT_EQ(seen.size(), 2000U);  // duplicates allowed, loss not
+}
+
+TEST_F(ProducerTest, FatalErrorsAndExpiredRecordsCompleteWithTheirError) {
+  FaultyKinesis faulty(local_.client());
+  faulty.fatal = "Stream p under account 000000000000 not found.";
+  KinesisClient client(faulty, testing::LocalKinesisOptions::NoRetries());
+  auto producer = Producer::Create(client, Options());
+  auto r = (*producer)->Put("k", "x").get();
+  EXPECT_EQ(r.status.code(), Code::kResourceNotFound);
+  EXPECT_EQ(r.attempts.size(), 1U);
+  faulty.fatal.clear();
+  faulty.fail_record_rate = 1.0;  // always throttled
+  auto opts = Options();
+  opts.record_ttl = std::chrono::milliseconds(200);
+  auto p2 = Producer::Create(client, opts);
+  auto expired = (*p2)->Put("k", "y").get();
+  EXPECT_EQ(expired.status.code(), Code::kProvisionedThroughputExceeded);
+  EXPECT_GT(expired.attempts.size(), 1U);
+  EXPECT_NE(expired.status.message().find("record expired"), std::string::npos);
+}
+
+TEST_F(ProducerTest, StrictKeyOrderSurvivesRetries) {
+  FaultyKinesis faulty(local_.client());
+  faulty.fail_record_rate = 0.3;
+  KinesisClient client(faulty, testing::LocalKinesisOptions::NoRetries());
+  auto opts = Options();
+  opts.strict_key_order = true;
+  auto producer = Producer::Create(client, opts);
+  std::vector<std::future<PutResult>> futures;
+  for (int i = 0; i < 1500; ++i) futures.push_back((*producer)->Put("key" + std::to_string(i % 5), std::to_string(i)));
+  for (auto& f : futures) ASSERT_TRUE(f.get().status.ok());
+  ASSERT_TRUE((*producer)->Close(std::chrono::seconds(5)).ok());
+  std::map<std::string, int> last;
+  for (const auto& s : ReadAll(local_.client(), "p")) {
+    int v = std::stoi(s.data);
+    auto it = last.find(s.key);
+    if (it != last.end()) {
+      EXPECT_LT(it->second, v) << "key " << s.key;
+    }
+    last[s.key] = v;
+  }
+}
+
+TEST_F(ProducerTest, AggregatesInTheKplFormatAndReportsSubSequenceNumbers) {
+  auto opts = Options();
+  opts.aggregate = true;
+  auto producer = Producer::Create(local_.client(), opts);
+  std::vector<std::future<PutResult>> futures;
+  for (int i = 0; i < 2000; ++i) futures.push_back((*producer)->Put("k" + std::to_string(i), std::string(50, 'a' + i % 26)));
+  std::size_t with_sub = 0;
+  for (auto& f : futures) {
+    auto r = f.get();
+    ASSERT_TRUE(r.status.ok());
+    with_sub += r.sub_sequence_number.has_value();
+  }
+  EXPECT_GT(with_sub, 1000U);
+  ASSERT_TRUE((*producer)->Close(std::chrono::seconds(5)).ok());
+  EXPECT_LT((*producer)->metrics().put_records_calls, 50U);
+  auto stored = ReadAll(local_.client(), "p");
+  EXPECT_EQ(stored.size(), 2000U);
+}
+
+TEST(Aggregation, WorkedExampleFromTheKplFormatIsExact) {
+  auto blob = aggregation::Encode({{"pk1", std::nullopt, "hello"}, {"pk2", std::nullopt, "world"}});
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : blob) {
+    hex += kHex[c >> 4];
+    hex += kHex[c & 15];
+  }
+  EXPECT_EQ(hex, "f3899ac20a03706b310a03706b321a0908001a0568656c6c6f1a0908011a05776f726c6487c22af1ed18e292eb55b018413a3cff");
+  auto back = aggregation::Decode(blob);
+  ASSERT_TRUE(back.has_value());
+  ASSERT_EQ(back->size(), 2U);
+  EXPECT_EQ((*back)[1].partition_key, "pk2");
+  EXPECT_EQ((*back)[1].data, "world");
+  EXPECT_FALSE(aggregation::Decode("plain data").has_value());
+  blob[10] ^= 1;
+  EXPECT_FALSE(aggregation::Decode(blob).has_value());  // MD5 mismatch: not an aggregate
+}
+
+TEST_F(ProducerTest, FullBufferFailsFastWhenAskedTo) {
+  FaultyKinesis faulty(local_.client());
+  faulty.fail_record_rate = 1.0;  // nothing completes quickly
+  KinesisClient client(faulty, testing::LocalKinesisOptions::NoRetries());
+  auto opts = Options();
+  opts.buffer_bytes = 1000;
+  opts.overflow = OverflowPolicy::kFailFast;
+  opts.record_ttl = std::chrono::milliseconds(300);
+  auto producer = Producer::Create(client, opts);
+  auto first = (*producer)->Put("k", std::string(900, 'x'));
+  auto second = (*producer)->Put("k", std::string(900, 'x'));
+  auto r2 = second.get();
+  EXPECT_EQ(r2.status.code(), Code::kLimitExceeded);
+  EXPECT_FALSE(first.get().status.ok());  // expired: throttled until its TTL
+}
+
+TEST_F(ProducerTest, FollowsReshardingByReloadingTheShardMap) {
+  auto producer = Producer::Create(local_.client(), Options());
+  std::vector<std::future<PutResult>> futures;
+  for (int i = 0; i < 500; ++i) futures.push_back((*producer)->Put("k" + std::to_string(i), std::to_string(i)));
+  for (auto& f : futures) ASSERT_TRUE(f.get().status.ok());
+  ASSERT_TRUE(local_.client().UpdateShardCount({{"p", std::nullopt}, 8, "UNIFORM_SCALING"}).ok());
+  futures.clear();
+  for (int i = 500; i < 1500; ++i) futures.push_back((*producer)->Put("k" + std::to_string(i), std::to_string(i)));
+  for (auto& f : futures) ASSERT_TRUE(f.get().status.ok());
+  ASSERT_TRUE((*producer)->Close(std::chrono::seconds(5)).ok());
+  EXPECT_EQ(ReadAll(local_.client(), "p").size(), 1500U);
+}
+
+TEST(ProducerOptions, ValidationNamesTheBadOption) {
+  ProducerOptions o;
+  o.stream_name = "s";
+  o.max_batch_records = 501;
+  auto st = Validate(o);
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("max_batch_records"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cinesis
