@@ -7,6 +7,15 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs=$(nproc)
 
+# Peers the client is tested against (kinesalite from npm), when Node.js is available.
+if command -v npm >/dev/null 2>&1; then
+  if [ ! -x tests/peers/node_modules/.bin/kinesalite ]; then
+    npm install --prefix tests/peers --no-audit --no-fund --loglevel=error || echo "test.sh: npm install failed; kinesalite tests will be skipped"
+  fi
+else
+  echo "test.sh: npm not found; kinesalite tests will be skipped"
+fi
+
 cmake --preset debug
 cmake --build --preset debug -j "$jobs"
 ctest --preset debug -j "$jobs"

@@ -1,0 +1,85 @@
+"""The C++ client and producer against peers: cinesis-server (durable) and kinesalite.
+
+Runs examples/producer.cc (build target cinesis-example-producer): it writes N records
+with the Producer over HTTP (SigV4, libcurl), reads every one back with KinesisClient
+and fails on any loss or duplicate. kinesalite is a Kinesis implementation the client
+did not grow up with; it is installed from npm into tests/peers by scripts/test.sh.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+from tests.integration import harness
+
+REPO = harness.REPO_ROOT
+EXAMPLE = os.environ.get('CINESIS_EXAMPLE_PRODUCER',
+                         os.path.join(REPO, 'build', 'debug', 'examples', 'cinesis-example-producer'))
+KINESALITE = os.path.join(REPO, 'tests', 'peers', 'node_modules', '.bin', 'kinesalite')
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def run_example(endpoint, records, *extra):
+    p = subprocess.run([EXAMPLE, '--endpoint', endpoint, '--records', str(records)] + list(extra),
+                       capture_output=True, text=True, timeout=600)
+    print(p.stdout + p.stderr)
+    return p
+
+
+class ClientAgainstCinesis(unittest.TestCase):
+    def test_producer_round_trip_durable(self):
+        data = tempfile.mkdtemp(prefix='cinesis-peer-')
+        self.addCleanup(shutil.rmtree, data, True)
+        srv = harness.CinesisServer(data_dir=data)
+        srv.start()
+        self.addCleanup(srv.stop)
+        n = int(os.environ.get('CINESIS_PEER_RECORDS', '200000'))
+        p = run_example(srv.endpoint, n)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn('0 missing, 0 duplicates', p.stdout)
+        p = run_example(srv.endpoint, 20000, '--stream', 'aggregated', '--aggregate')
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+
+@unittest.skipUnless(os.path.exists(KINESALITE), 'kinesalite not installed (npm install --prefix tests/peers)')
+class ClientAgainstKinesalite(unittest.TestCase):
+    def setUp(self):
+        port = free_port()
+        self.proc = subprocess.Popen([KINESALITE, '--port', str(port), '--createStreamMs', '0',
+                                      '--deleteStreamMs', '0', '--updateStreamMs', '0', '--shardLimit', '100'],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(self.stop)
+        self.endpoint = 'http://127.0.0.1:%d' % port
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection(('127.0.0.1', port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.fail('kinesalite did not start')
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+    def test_producer_round_trip(self):
+        n = int(os.environ.get('CINESIS_KINESALITE_RECORDS', '20000'))
+        p = run_example(self.endpoint, n)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn('0 missing, 0 duplicates', p.stdout)
+
+
+if __name__ == '__main__':
+    unittest.main()
