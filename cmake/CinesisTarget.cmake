@@ -3,7 +3,10 @@
 function(cinesis_settings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
     -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
-    -Wimplicit-fallthrough)
+    -Wimplicit-fallthrough
+    # GCC 12 reports std::optional members as maybe-uninitialized at -O2 (GCC bug 105593
+    # and relatives); -Wuninitialized stays on.
+    -Wno-maybe-uninitialized)
   if(CINESIS_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
