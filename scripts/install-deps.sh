@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libspdlog-dev libfmt-dev libcbor-dev
   awscli python3-boto3
+  libhiredis-dev libpq-dev redis-server postgresql
   clang-format clang-tidy
 )
 

@@ -4,6 +4,8 @@
 #include <optional>
 #include <sstream>
 
+#include "cinesis/producer.h"
+
 namespace cinesis::app {
 std::string DefaultDataDir() {
   if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return std::string(x) + "/cinesis";
@@ -103,6 +105,10 @@ std::string ConfigurationMarkdown() {
     if (def.empty()) def = "\"\"";
     out << "| `" << r.name << "` | " << r.type << " | `" << def << "` | " << r.range << " | " << r.help << " |\n";
   }
+  out << "\n## Producer (`cinesis::ProducerOptions`)\n\n"
+         "Declared once in `src/producer/producer.cc`; `cinesis::Validate(ProducerOptions)` enforces the "
+         "ranges.\n\n"
+      << ProducerOptionsMarkdown();
   return out.str();
 }
 

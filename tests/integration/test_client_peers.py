@@ -5,6 +5,8 @@ with the Producer over HTTP (SigV4, libcurl), reads every one back with KinesisC
 and fails on any loss or duplicate. kinesalite is a Kinesis implementation the client
 did not grow up with; it is installed from npm into tests/peers by scripts/test.sh.
 """
+import base64
+import json
 import os
 import shutil
 import socket
@@ -19,6 +21,8 @@ REPO = harness.REPO_ROOT
 EXAMPLE = os.environ.get('CINESIS_EXAMPLE_PRODUCER',
                          os.path.join(REPO, 'build', 'debug', 'examples', 'cinesis-example-producer'))
 KINESALITE = os.path.join(REPO, 'tests', 'peers', 'node_modules', '.bin', 'kinesalite')
+AGG_PACKAGE = os.path.join(REPO, 'tests', 'peers', 'node_modules', 'aws-kinesis-agg')
+NODE = shutil.which('node')
 
 
 def free_port():
@@ -47,6 +51,46 @@ class ClientAgainstCinesis(unittest.TestCase):
         self.assertIn('0 missing, 0 duplicates', p.stdout)
         p = run_example(srv.endpoint, 20000, '--stream', 'aggregated', '--aggregate')
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+
+@unittest.skipUnless(NODE and os.path.isdir(AGG_PACKAGE), 'aws-kinesis-agg not installed (npm install --prefix tests/peers)')
+class AggregationInterop(unittest.TestCase):
+    """What our producer aggregates, AWS's aws-kinesis-agg deaggregates (checksums verified)."""
+
+    def test_aws_kinesis_agg_deaggregates_our_records(self):
+        srv = harness.CinesisServer()
+        srv.start()
+        self.addCleanup(srv.stop)
+        n = 5000
+        p = run_example(srv.endpoint, n, '--stream', 'agg', '--aggregate', '--record-bytes', '40')
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        client = harness.make_client(srv.endpoint)
+        lines = []
+        aggregated = 0
+        for shard in client.list_shards(StreamName='agg')['Shards']:
+            it = client.get_shard_iterator(StreamName='agg', ShardId=shard['ShardId'],
+                                           ShardIteratorType='TRIM_HORIZON')['ShardIterator']
+            while it:
+                out = client.get_records(ShardIterator=it, Limit=10000)
+                for r in out['Records']:
+                    aggregated += r['Data'][:4] == bytes.fromhex('f3899ac2')
+                    lines.append(json.dumps({'data': base64.b64encode(r['Data']).decode(),
+                                             'partitionKey': r['PartitionKey'],
+                                             'sequenceNumber': r['SequenceNumber']}))
+                if not out['Records'] and out.get('MillisBehindLatest', 0) == 0:
+                    break
+                it = out.get('NextShardIterator')
+        self.assertGreater(aggregated, 0, 'the producer sent no aggregated records')
+        d = subprocess.run([NODE, os.path.join(REPO, 'tests', 'peers', 'deaggregate.js')], input='\n'.join(lines),
+                           capture_output=True, text=True, timeout=120,
+                           env=dict(os.environ, NODE_PATH=os.path.join(REPO, 'tests', 'peers', 'node_modules')))
+        self.assertEqual(d.returncode, 0, d.stderr)
+        users = [json.loads(x) for x in d.stdout.splitlines() if x]
+        indices = sorted(int(base64.b64decode(u['data'])[:16]) for u in users)
+        self.assertEqual(indices, list(range(n)))
+        for u in users:
+            i = int(base64.b64decode(u['data'])[:16])
+            self.assertEqual(u['partitionKey'], 'pk-%d' % (i % 1000))
 
 
 @unittest.skipUnless(os.path.exists(KINESALITE), 'kinesalite not installed (npm install --prefix tests/peers)')
