@@ -1,7 +1,6 @@
 // In-process checkpoint and lease store: two maps under one mutex. The rules (who may
 // take a lease, when the counter moves, when a fenced write is accepted) are the ones
 // every shared store implements; see docs/client.md, "Checkpoint and lease stores".
-#include <algorithm>
 #include <limits>
 #include <map>
 #include <mutex>

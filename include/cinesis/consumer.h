@@ -1,0 +1,144 @@
+// Consumer: reads every shard of a stream and hands records to your code, push style (a
+// processor per shard) or pull style (Poll()).
+//
+// - Shards are found with ListShards every `shard_sync_interval` and at every shard end
+//   (ChildShards); a child starts only after each of its parents was read to SHARD_END
+//   and checkpointed there; closed shards finish and drop out.
+// - Start position: the shard's checkpoint (resuming inside a KPL aggregate at the right
+//   user record), else `initial_position`.
+// - At most `max_get_records_per_second` GetRecords calls per shard (AWS allows 5), backoff
+//   on throttling, idle shards back off up to `idle_backoff`, expired iterators are renewed
+//   from the last sequence number.
+// - Checkpoints (CheckpointStore; scoped by application and stream) follow the policy;
+//   at-least-once: a record is checkpointed only after your code returned from it, so a
+//   crash replays at most what the policy leaves uncheckpointed.
+// - With a LeaseStore, processes that share `application` split the shards between them
+//   (each takes about shards/workers), take over the shards of a dead worker once its
+//   leases expire, and a process that lost a lease cannot checkpoint that shard (fencing).
+//
+// Thread safety: Stop() and metrics() may be called from any thread. Processors run on
+// the consumer's reader threads, one thread per shard, never concurrently for one shard.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cinesis/checkpoint.h"
+#include "cinesis/client.h"
+
+namespace cinesis {
+
+struct ConsumerRecord {
+  std::string shard_id;
+  std::string sequence_number;
+  std::uint64_t sub_sequence_number = 0;  // index inside a KPL aggregate (0 for plain records)
+  bool aggregated = false;
+  std::string partition_key;
+  std::optional<std::string> explicit_hash_key;
+  std::string data;
+  EpochMillis approximate_arrival_timestamp = 0;
+};
+
+enum class InitialPosition { kTrimHorizon, kLatest, kAtTimestamp };
+
+struct CheckpointPolicy {
+  enum class Kind { kManual, kEveryNRecords, kEveryInterval, kAfterEachBatch };
+  Kind kind = Kind::kAfterEachBatch;
+  std::size_t every_records = 1000;
+  std::chrono::milliseconds every_interval{5000};
+  static CheckpointPolicy Manual() { return {Kind::kManual}; }
+  static CheckpointPolicy AfterEachBatch() { return {Kind::kAfterEachBatch}; }
+  static CheckpointPolicy EveryNRecords(std::size_t n) { return {Kind::kEveryNRecords, n}; }
+  static CheckpointPolicy EveryInterval(std::chrono::milliseconds t) {
+    return {Kind::kEveryInterval, 1000, t};
+  }
+};
+
+struct ConsumerOptions {
+  std::string application;
+  std::string stream_name;
+  std::string worker_id;  // default: host-pid-random
+  InitialPosition initial_position = InitialPosition::kTrimHorizon;
+  std::optional<EpochMillis> initial_timestamp;  // for kAtTimestamp
+  CheckpointPolicy checkpoint_policy;
+  std::shared_ptr<consumer::CheckpointStore> checkpoints;  // default: in memory
+  std::shared_ptr<consumer::LeaseStore> leases;            // null: this process reads every shard
+  std::chrono::milliseconds lease_ttl{10'000};
+  std::chrono::milliseconds shard_sync_interval{10'000};
+  double max_get_records_per_second = 5;
+  int max_records_per_call = 10'000;
+  std::chrono::milliseconds idle_backoff{1'000};
+  bool deaggregate = true;
+  const Clock* clock = nullptr;
+};
+
+// Handed to processors: checkpoints the shard at a record (or the last one delivered).
+class Checkpointer {
+ public:
+  virtual ~Checkpointer() = default;
+  virtual Status Checkpoint() = 0;                           // everything delivered so far
+  virtual Status Checkpoint(const ConsumerRecord& record) = 0;
+};
+
+class ShardProcessor {
+ public:
+  virtual ~ShardProcessor() = default;
+  virtual void Initialize(const std::string& shard_id, const std::optional<consumer::Checkpoint>& resume_from) {
+    (void)shard_id;
+    (void)resume_from;
+  }
+  virtual void ProcessRecords(const std::vector<ConsumerRecord>& records, Checkpointer& checkpointer) = 0;
+  // The shard was read to its end; the consumer checkpoints SHARD_END after this returns.
+  virtual void ShardEnded(Checkpointer& checkpointer) { (void)checkpointer; }
+  // Another worker took the shard; checkpoints are no longer possible.
+  virtual void LeaseLost() {}
+  // Stop() was called; checkpoint what you have finished.
+  virtual void ShutdownRequested(Checkpointer& checkpointer) { (void)checkpointer; }
+};
+
+using ProcessorFactory = std::function<std::unique_ptr<ShardProcessor>(const std::string& shard_id)>;
+
+struct ConsumerMetrics {
+  std::uint64_t records = 0;
+  std::uint64_t get_records_calls = 0;
+  std::uint64_t checkpoints = 0;
+  std::uint64_t throttled = 0;
+  std::uint64_t expired_iterators = 0;
+  std::uint64_t shards_finished = 0;
+  std::uint64_t leases_taken = 0;
+  std::uint64_t leases_lost = 0;
+  std::vector<std::string> owned_shards;
+};
+
+class Consumer {
+ public:
+  // `client` must outlive the consumer.
+  static Result<std::unique_ptr<Consumer>> Create(KinesisClient& client, ConsumerOptions options);
+  ~Consumer();
+
+  // Push style: runs until Stop(); returns the first fatal error, if any.
+  Status Run(ProcessorFactory factory);
+  // Pull style: the next records (from any shard), waiting up to `timeout`. Records of a
+  // shard come in order. With the manual policy call Commit() to checkpoint what Poll
+  // returned; otherwise the policy applies once the next Poll() starts.
+  Result<std::vector<ConsumerRecord>> Poll(std::chrono::milliseconds timeout);
+  Status Commit();
+  // Takes effect within one GetRecords round trip; Run() returns after processors saw
+  // ShutdownRequested and final checkpoints were written.
+  void Stop();
+
+  ConsumerMetrics metrics() const;
+  const std::string& worker_id() const;
+
+  struct Impl;
+
+ private:
+  explicit Consumer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cinesis

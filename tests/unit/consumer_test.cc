@@ -1,0 +1,237 @@
+// The consumer against the in-process engine: every shard read, parents before
+// children, checkpoints and resumption (also inside KPL aggregates), leases, pull style.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "cinesis/aggregation.h"
+#include "cinesis/consumer.h"
+#include "cinesis/stores.h"
+#include "cinesis/testing/local_kinesis.h"
+
+namespace cinesis {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Seen {
+  std::mutex mu;
+  std::vector<ConsumerRecord> records;
+  std::map<std::string, std::chrono::steady_clock::time_point> first, last;
+  std::set<std::string> ended;
+  std::size_t size() {
+    std::lock_guard l(mu);
+    return records.size();
+  }
+};
+
+class Collect final : public ShardProcessor {
+ public:
+  explicit Collect(Seen& s) : s_(s) {}
+  void ProcessRecords(const std::vector<ConsumerRecord>& records, Checkpointer&) override {
+    std::lock_guard l(s_.mu);
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& r : records) {
+      if (!s_.first.count(r.shard_id)) s_.first[r.shard_id] = now;
+      s_.last[r.shard_id] = now;
+      s_.records.push_back(r);
+    }
+  }
+  void ShardEnded(Checkpointer&) override {
+    std::lock_guard l(s_.mu);
+    s_.ended.insert(s_.records.empty() ? "" : "x");
+  }
+
+ private:
+  Seen& s_;
+};
+
+bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 10s) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return cond();
+}
+
+class ConsumerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(local_.client().CreateStream({"s", 3, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  }
+  void Put(int from, int n, const std::string& prefix = "k") {
+    api::PutRecordsInput in{{"s", std::nullopt}, {}};
+    for (int i = from; i < from + n; ++i) in.records.push_back({std::to_string(i), std::nullopt, prefix + std::to_string(i % 50)});
+    auto r = local_.client().PutRecords(in);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->failed_record_count, 0);
+  }
+  ConsumerOptions Options() {
+    ConsumerOptions o;
+    o.application = "app";
+    o.stream_name = "s";
+    o.shard_sync_interval = 50ms;
+    o.idle_backoff = 20ms;
+    o.max_get_records_per_second = 1000;
+    o.checkpoints = store_;
+    return o;
+  }
+  testing::LocalKinesis local_;
+  std::shared_ptr<consumer::Store> store_ = consumer::NewMemoryStore();
+};
+
+TEST_F(ConsumerTest, ReadsEveryShardAndCheckpointsAfterEachBatch) {
+  Put(0, 600);
+  Seen seen;
+  auto c = Consumer::Create(local_.client(), Options());
+  ASSERT_TRUE(c.ok());
+  std::thread run([&] { ASSERT_TRUE((*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); }).ok()); });
+  ASSERT_TRUE(WaitFor([&] { return seen.size() == 600; }));
+  Put(600, 100);  // records arriving later are picked up too
+  ASSERT_TRUE(WaitFor([&] { return seen.size() == 700; }));
+  (*c)->Stop();
+  run.join();
+  std::set<std::string> data;
+  for (const auto& r : seen.records) data.insert(r.data);
+  EXPECT_EQ(data.size(), 700U);
+  auto cps = store_->LoadAll({"app", "s"});
+  ASSERT_TRUE(cps.ok());
+  EXPECT_EQ(cps->size(), 3U);
+  // Scoped by application: another application has no checkpoints.
+  EXPECT_TRUE(store_->LoadAll({"other", "s"})->empty());
+}
+
+TEST_F(ConsumerTest, ResumesFromCheckpointsWithoutLossAndWithoutReplayingCheckpointedRecords) {
+  Put(0, 300);
+  Seen first;
+  {
+    auto c = Consumer::Create(local_.client(), Options());
+    std::thread run([&] { (void)(*c)->Run([&](const std::string&) { return std::make_unique<Collect>(first); }); });
+    ASSERT_TRUE(WaitFor([&] { return first.size() == 300; }));
+    (*c)->Stop();
+    run.join();
+  }
+  Put(300, 200);
+  Seen second;
+  auto c = Consumer::Create(local_.client(), Options());
+  std::thread run([&] { (void)(*c)->Run([&](const std::string&) { return std::make_unique<Collect>(second); }); });
+  ASSERT_TRUE(WaitFor([&] { return second.size() >= 200; }));
+  std::this_thread::sleep_for(100ms);
+  (*c)->Stop();
+  run.join();
+  EXPECT_EQ(second.size(), 200U);  // after-each-batch checkpoints: nothing replayed
+  for (const auto& r : second.records) EXPECT_GE(std::stoi(r.data), 300);
+}
+
+TEST_F(ConsumerTest, ParentsAreFinishedBeforeChildrenStart) {
+  Put(0, 300);
+  ASSERT_TRUE(local_.client().SplitShard({{"s", std::nullopt}, "shardId-000000000000", "56713727820156410577229101238628035242"}).ok());
+  Put(300, 300);
+  Seen seen;
+  auto c = Consumer::Create(local_.client(), Options());
+  std::thread run([&] { (void)(*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); }); });
+  ASSERT_TRUE(WaitFor([&] { return seen.size() == 600; }));
+  (*c)->Stop();
+  run.join();
+  std::lock_guard l(seen.mu);
+  ASSERT_TRUE(seen.first.count("shardId-000000000003"));
+  ASSERT_TRUE(seen.first.count("shardId-000000000004"));
+  for (const char* child : {"shardId-000000000003", "shardId-000000000004"}) {
+    EXPECT_GE(seen.first[child], seen.last["shardId-000000000000"]) << child;
+  }
+  // Per partition key, order holds across the reshard.
+  std::map<std::string, int> last;
+  for (const auto& r : seen.records) {
+    const int v = std::stoi(r.data);
+    auto it = last.find(r.partition_key);
+    if (it != last.end()) {
+      EXPECT_LT(it->second, v) << r.partition_key;
+    }
+    last[r.partition_key] = v;
+  }
+  EXPECT_EQ(store_->Load({"app", "s"}, "shardId-000000000000")->value().sequence_number, consumer::kShardEnd);
+}
+
+TEST_F(ConsumerTest, DeaggregatesAndResumesInsideAnAggregate) {
+  std::vector<aggregation::UserRecord> users;
+  for (int i = 0; i < 10; ++i) users.push_back({"pk", std::nullopt, "u" + std::to_string(i)});
+  auto blob = aggregation::Encode(users);
+  auto put = local_.client().PutRecord({{"s", std::nullopt}, blob, "a", std::nullopt, std::nullopt});
+  ASSERT_TRUE(put.ok());
+  // A checkpoint after user record 3 of that aggregate.
+  ASSERT_TRUE(store_->Save({"app", "s"}, put->shard_id, {put->sequence_number, 3}).ok());
+  Seen seen;
+  auto c = Consumer::Create(local_.client(), Options());
+  std::thread run([&] { (void)(*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); }); });
+  ASSERT_TRUE(WaitFor([&] { return seen.size() == 6; }));
+  std::this_thread::sleep_for(50ms);
+  (*c)->Stop();
+  run.join();
+  ASSERT_EQ(seen.size(), 6U);
+  EXPECT_EQ(seen.records.front().data, "u4");
+  EXPECT_EQ(seen.records.front().sub_sequence_number, 4U);
+  EXPECT_TRUE(seen.records.front().aggregated);
+}
+
+TEST_F(ConsumerTest, LeasesSplitShardsBetweenWorkersAndFenceStaleOwners) {
+  ASSERT_TRUE(local_.client().UpdateShardCount({{"s", std::nullopt}, 6, "UNIFORM_SCALING"}).ok());
+  Put(0, 600);
+  auto opts = Options();
+  opts.leases = store_;
+  opts.lease_ttl = 300ms;
+  Seen a_seen, b_seen;
+  opts.worker_id = "A";
+  auto a = Consumer::Create(local_.client(), opts);
+  opts.worker_id = "B";
+  auto b = Consumer::Create(local_.client(), opts);
+  std::thread ra([&] { (void)(*a)->Run([&](const std::string&) { return std::make_unique<Collect>(a_seen); }); });
+  std::thread rb([&] { (void)(*b)->Run([&](const std::string&) { return std::make_unique<Collect>(b_seen); }); });
+  ASSERT_TRUE(WaitFor([&] {
+    auto ma = (*a)->metrics(), mb = (*b)->metrics();
+    return ma.owned_shards.size() == 3 && mb.owned_shards.size() == 3;
+  })) << (*a)->metrics().owned_shards.size() << " / " << (*b)->metrics().owned_shards.size();
+  // A stops: B takes over A's shards after A released them.
+  (*a)->Stop();
+  ra.join();
+  ASSERT_TRUE(WaitFor([&] { return (*b)->metrics().owned_shards.size() == 6; }));
+  (*b)->Stop();
+  rb.join();
+  std::set<std::string> all;
+  for (auto* s : {&a_seen, &b_seen}) {
+    for (const auto& r : s->records) all.insert(r.data);
+  }
+  EXPECT_EQ(all.size(), 600U);
+  // Fencing: a lease that changed hands cannot be used to checkpoint.
+  auto l1 = store_->TryAcquire({"app", "s"}, "shardId-x", "old", 100, 1000);
+  ASSERT_TRUE(l1.ok() && l1->has_value());
+  auto l2 = store_->TryAcquire({"app", "s"}, "shardId-x", "new", 100, 2000);
+  ASSERT_TRUE(l2.ok() && l2->has_value());
+  EXPECT_FALSE(*store_->SaveIfOwner({"app", "s"}, **l1, {"1", 0}, 2001));
+  EXPECT_TRUE(*store_->SaveIfOwner({"app", "s"}, **l2, {"1", 0}, 2001));
+}
+
+TEST_F(ConsumerTest, PullStyleWithManualCommit) {
+  Put(0, 200);
+  auto opts = Options();
+  opts.checkpoint_policy = CheckpointPolicy::Manual();
+  auto c = Consumer::Create(local_.client(), opts);
+  std::size_t got = 0;
+  for (int i = 0; i < 100 && got < 200; ++i) {
+    auto batch = (*c)->Poll(100ms);
+    ASSERT_TRUE(batch.ok());
+    got += batch->size();
+  }
+  EXPECT_EQ(got, 200U);
+  EXPECT_TRUE(store_->LoadAll({"app", "s"})->empty());  // manual: nothing until Commit
+  ASSERT_TRUE((*c)->Commit().ok());
+  EXPECT_EQ(store_->LoadAll({"app", "s"})->size(), 3U);
+  (*c)->Stop();
+}
+
+}  // namespace
+}  // namespace cinesis
