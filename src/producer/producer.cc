@@ -152,6 +152,7 @@ struct Producer::Impl {
     }
   }
   std::vector<std::unique_ptr<ShardQueue>> retired;  // queues with a batch still in flight
+  std::map<std::string, int> inflight_keys;          // strict order: keys with a record in flight
 
   void Enqueue(RecordPtr r, EpochMillis now, bool front) {
     ShardQueue* q = QueueFor(r->hash);
@@ -274,8 +275,12 @@ struct Producer::Impl {
       if (!first && (q.records.tokens < 1 || q.bytes.tokens < static_cast<double>(r.bytes))) break;
       if (first && q.records.tokens < 1 && q.records.tokens < q.records.capacity) break;
       if (bytes + r.bytes > options.max_batch_bytes && !first) break;
+      // Strict order: one record of a key per request, and none while an earlier record of
+      // that key is in flight in any request (it may still fail and be retried, and a
+      // shard-map reload may have routed the two through different queues).
       if (options.strict_key_order &&
-          std::find(keys.begin(), keys.end(), r.partition_key) != keys.end()) {
+          (std::find(keys.begin(), keys.end(), r.partition_key) != keys.end() ||
+           inflight_keys.count(r.partition_key))) {
         skipped.push_back(std::move(q.queue.front()));
         q.queue.pop_front();
         continue;
@@ -298,6 +303,11 @@ struct Producer::Impl {
       }
     }
     flush_agg();
+    if (options.strict_key_order) {
+      for (const auto& e : b.entries) {
+        for (const auto& rec : e.records) ++inflight_keys[rec->partition_key];
+      }
+    }
     // Records held back by strict ordering keep their place at the front.
     while (!skipped.empty()) {
       q.queue.push_front(std::move(skipped.back()));
@@ -367,6 +377,13 @@ struct Producer::Impl {
 
   void HandleResult(Batch& b, const Result<api::PutRecordsOutput>& result) {
     const EpochMillis now = clock.NowMillis();
+    if (options.strict_key_order) {
+      for (const auto& e : b.entries) {
+        for (const auto& rec : e.records) {
+          if (--inflight_keys[rec->partition_key] <= 0) inflight_keys.erase(rec->partition_key);
+        }
+      }
+    }
     for (std::size_t i = 0; i < b.entries.size(); ++i) {
       Entry& e = b.entries[i];
       Status error;
