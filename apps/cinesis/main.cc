@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "bench.h"
 #include "options.h"
 #include "storage/log.h"
 
@@ -43,7 +44,7 @@ int Serve(const cinesis::app::ServeConfig& config) {
   so.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
   so.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   so.worker_threads = config.worker_threads >= 0 ? config.worker_threads : (config.in_memory ? 0 : 64);
-  cinesis::server::HttpServer server(so, engine, [&engine] { engine.Tick(); });
+  cinesis::server::HttpServer server(so, engine, [&engine] { engine.Tick(); }, &engine);
   auto port = server.Listen();
   if (!port.ok()) {
     spdlog::error("{}", port.status().ToString());
@@ -73,8 +74,11 @@ int main(int argc, char** argv) {
   auto* docs_config = docs->add_subcommand("configuration", "docs/configuration.md");
   docs->require_subcommand(1);
 
+  cinesis::app::BenchCommand bench(app);
+
   CLI11_PARSE(app, argc, argv);
   if (*serve) return Serve(config);
+  if (bench) return bench.Run();
   if (*docs_config) {
     std::cout << cinesis::app::ConfigurationMarkdown();
     return 0;

@@ -75,6 +75,8 @@ std::vector<OptionRow> ServeOptionTable(ServeConfig& c) {
         "Time a stream stays UPDATING after a change.", CLI::NonNegativeNumber);
   t.Add("--iterator-ttl-ms", c.engine.iterator_ttl_ms, "integer", ">= 1",
         "Lifetime of a shard iterator (AWS: 300000).", CLI::PositiveNumber);
+  t.Add("--subscription-ms", c.engine.subscription_ms, "integer", ">= 1",
+        "How long a SubscribeToShard event stream lasts (AWS: 300000).", CLI::PositiveNumber);
   t.Add("--shard-limit", c.engine.shard_limit, "integer", ">= 1",
         "Open shards allowed in the account (LimitExceededException beyond).", CLI::PositiveNumber);
   t.Add("--max-body-bytes", c.server.max_body_bytes, "integer", ">= 1",

@@ -363,11 +363,10 @@ void Encode(JsonWriter& w, const GetShardIteratorOutput& v) {
   w.EndObject();
 }
 
-void Encode(JsonWriter& w, const GetRecordsOutput& v) {
-  w.BeginObject();
-  w.Key("Records");
+namespace {
+void EncodeRecords(JsonWriter& w, const std::vector<Record>& records) {
   w.BeginArray();
-  for (const auto& r : v.records) {
+  for (const auto& r : records) {
     w.BeginObject();
     w.Key("SequenceNumber");
     w.String(r.sequence_number);
@@ -384,6 +383,41 @@ void Encode(JsonWriter& w, const GetRecordsOutput& v) {
     w.EndObject();
   }
   w.EndArray();
+}
+}  // namespace
+
+void Encode(JsonWriter& w, const SubscribeToShardEvent& v) {
+  w.BeginObject();
+  w.Key("Records");
+  EncodeRecords(w, v.records);
+  w.Key("ContinuationSequenceNumber");
+  w.String(v.continuation_sequence_number);
+  w.Key("MillisBehindLatest");
+  w.Int(v.millis_behind_latest);
+  if (v.child_shards) {
+    w.Key("ChildShards");
+    EncodeChildShards(w, *v.child_shards);
+  }
+  w.EndObject();
+}
+
+SubscribeToShardInput DecodeSubscribeToShard(const json::object& b) {
+  SubscribeToShardInput in;
+  in.consumer_arn = Str(b, "ConsumerARN").value_or("");
+  in.shard_id = Str(b, "ShardId").value_or("");
+  if (auto* p = b.if_contains("StartingPosition"); p && p->is_object()) {
+    const auto& o = p->get_object();
+    in.starting_position.type = ParseShardIteratorType(Str(o, "Type").value_or("")).value_or(ShardIteratorType::kLatest);
+    in.starting_position.sequence_number = Str(o, "SequenceNumber");
+    in.starting_position.timestamp = Time(o, "Timestamp");
+  }
+  return in;
+}
+
+void Encode(JsonWriter& w, const GetRecordsOutput& v) {
+  w.BeginObject();
+  w.Key("Records");
+  EncodeRecords(w, v.records);
   if (v.next_shard_iterator) {
     w.Key("NextShardIterator");
     w.String(*v.next_shard_iterator);

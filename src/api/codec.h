@@ -26,5 +26,8 @@ void Encode(JsonWriter& w, const PutRecordOutput& v);
 void Encode(JsonWriter& w, const PutRecordsOutput& v);
 void Encode(JsonWriter& w, const GetShardIteratorOutput& v);
 void Encode(JsonWriter& w, const GetRecordsOutput& v);
+void Encode(JsonWriter& w, const SubscribeToShardEvent& v);
+// SubscribeToShard input from a validated document.
+SubscribeToShardInput DecodeSubscribeToShard(const boost::json::object& body);
 
 }  // namespace cinesis::api

@@ -238,6 +238,14 @@ WireResponse Dispatch(const WireRequest& req, KinesisService& service) {
     if (Status st = CheckConstraints(*op->input, body); !st.ok()) return fail(st);
   }
   WireResponse r;
+  if (op->name == "SubscribeToShard") {
+    if (req.subscribe == nullptr) {
+      return fail(Status(Code::kUnknownOperation, "SubscribeToShard needs a streaming transport."));
+    }
+    *req.subscribe = DecodeSubscribeToShard(body);
+    r.status = 0;
+    return r;
+  }
   r.content_type = std::string(is_cbor ? kCbor11 : kJson11);
   Status st = InvokeJson(op->name, body, service, r.body);
   if (!st.ok()) return fail(st);
@@ -249,6 +257,10 @@ WireResponse Dispatch(const WireRequest& req, KinesisService& service) {
 }
 
 }  // namespace
+
+WireResponse ErrorResponse(const Status& st, std::string_view content_type) {
+  return Trim(content_type.substr(0, content_type.find(';'))) == kCbor11 ? CborError(st) : JsonError(st);
+}
 
 bool IsKnownOperation(std::string_view name) { return Model::Get().FindOperation(name) != nullptr; }
 

@@ -25,6 +25,9 @@ struct WireRequest {
   std::string_view cors_request_method;   // Access-Control-Request-Method
   std::string_view query;                 // text after '?', may be empty
   std::string_view body;
+  // When set, a valid SubscribeToShard request is not answered: its input is stored here
+  // and HandleRequest returns status 0, for the transport to stream the events.
+  std::optional<SubscribeToShardInput>* subscribe = nullptr;
 };
 
 struct WireResponse {
@@ -36,6 +39,9 @@ struct WireResponse {
 
 // Runs one request through the pipeline. Never throws.
 WireResponse HandleRequest(const WireRequest& req, KinesisService& service);
+
+// An error answer in the protocol of the request's content type (JSON 1.1 or CBOR).
+WireResponse ErrorResponse(const Status& st, std::string_view content_type);
 
 // True if `name` is an operation of the service model.
 bool IsKnownOperation(std::string_view name);

@@ -3,6 +3,9 @@
 // thread-safe and must not throw.
 #pragma once
 
+#include <functional>
+#include <memory>
+
 #include "api/types.h"
 #include "common/status.h"
 
@@ -56,6 +59,31 @@ class KinesisService {
   virtual Status DeregisterStreamConsumer(const ConsumerRef& in) = 0;
   virtual Result<Consumer> DescribeStreamConsumer(const ConsumerRef& in) = 0;
   virtual Result<ListStreamConsumersOutput> ListStreamConsumers(const ListStreamConsumersInput& in) = 0;
+};
+
+// A live SubscribeToShard subscription. The server pulls events from it and asks to be
+// told when the shard gets new records, so records are pushed as soon as they are
+// appended, without polling. Thread-safe.
+class Subscription {
+ public:
+  virtual ~Subscription() = default;
+  // The next event: the records appended since the previous one (possibly none), the
+  // continuation sequence number, and ChildShards once the end of a closed shard is
+  // reached. Errors are in-stream exceptions (e.g. another subscription took over).
+  virtual Result<SubscribeToShardEvent> Next() = 0;
+  // True after the last event (the end of a closed shard) or once superseded.
+  virtual bool Finished() const = 0;
+  // Calls `notify` once, from any thread, when records are waiting (at once if they are).
+  virtual void NotifyOnAppend(std::function<void()> notify) = 0;
+  // Subscriptions last at most 5 minutes.
+  virtual EpochMillis ExpiresAt() const = 0;
+};
+
+// The event-stream operation, apart from the request/response ones.
+class EventStreamService {
+ public:
+  virtual ~EventStreamService() = default;
+  virtual Result<std::shared_ptr<Subscription>> SubscribeToShard(const SubscribeToShardInput& in) = 0;
 };
 
 }  // namespace cinesis::api

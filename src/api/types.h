@@ -373,4 +373,22 @@ struct ListStreamConsumersOutput {
   std::optional<std::string> next_token;
 };
 
+// ---- SubscribeToShard (event stream) ----
+struct StartingPosition {
+  ShardIteratorType type = ShardIteratorType::kLatest;
+  std::optional<std::string> sequence_number;
+  std::optional<EpochMillis> timestamp;
+};
+struct SubscribeToShardInput {
+  std::string consumer_arn;
+  std::string shard_id;
+  StartingPosition starting_position;
+};
+struct SubscribeToShardEvent {
+  std::vector<Record> records;
+  std::string continuation_sequence_number;
+  std::int64_t millis_behind_latest = 0;
+  std::optional<std::vector<ChildShard>> child_shards;
+};
+
 }  // namespace cinesis::api

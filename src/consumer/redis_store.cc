@@ -426,7 +426,11 @@ class RedisStore final : public Store {
         continue;
       }
       if (r->type == REDIS_REPLY_ERROR) {
-        return Status(Code::kInternalFailure, "redis: " + args[0] + ": " + std::string(Str(r.get())));
+        std::string msg(Str(r.get()));
+        // Our scripts' own complaint about a lease value they cannot parse.
+        Code code = msg.find("cinesis: corrupt") != std::string::npos ? Code::kCorruption
+                                                                       : Code::kInternalFailure;
+        return Status(code, "redis: " + args[0] + ": " + msg);
       }
       return r;
     }

@@ -1,16 +1,18 @@
 // Checkpoint and lease store in one SQLite file, shared by the processes of a host.
 //
-// WAL journal (readers never block the writer), a busy timeout so processes queue for the
+// WAL journal (readers never block the writer), a busy handler so processes queue for the
 // write lock instead of failing, and every read-check-write in a `BEGIN IMMEDIATE`
 // transaction: the write lock is taken before the lease row is read, so no other
 // connection can change the row between the check and the write. Schema: docs/client.md.
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "cinesis/stores.h"
 
@@ -18,6 +20,15 @@ namespace cinesis::consumer {
 namespace {
 
 constexpr int kBusyTimeoutMs = 30'000;
+
+// Waits for a lock held by another connection: polls every millisecond for up to
+// kBusyTimeoutMs. (SQLite's own busy timeout backs off to 100 ms sleeps, which lets a
+// connection that writes in a loop starve the others for seconds.)
+int BusyHandler(void*, int attempts) {
+  if (attempts >= kBusyTimeoutMs) return 0;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return 1;
+}
 
 // --- argument checks (the same in every store) ---
 
@@ -186,7 +197,7 @@ class SqliteStore final : public Store {
                              nullptr);
     if (rc != SQLITE_OK) return SqliteError(db_, rc, "open " + path);
     sqlite3_extended_result_codes(db_, 1);
-    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    sqlite3_busy_handler(db_, BusyHandler, nullptr);
     // WAL persists in the file; setting it again is a no-op. ":memory:" answers "memory".
     RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
     RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));

@@ -792,6 +792,7 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
   lock.unlock();
   // Acknowledge only once the record is durable (group commit with concurrent writers).
   if (!log->WaitDurable(appended->end).ok()) return Status(Code::kInternalFailure, "Internal service failure.");
+  shard->NotifyAppended();
   api::PutRecordOutput out;
   out.encryption_type = s->encryption;
   out.shard_id = shard->id;
@@ -880,7 +881,10 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
   lock.unlock();
   // Acknowledge records only once durable; a shard whose write failed fails its records.
   for (const auto& [log, end_offset, first, last] : waits) {
-    if (log->WaitDurable(end_offset).ok()) continue;
+    if (log->WaitDurable(end_offset).ok()) {
+      route[order[first]]->NotifyAppended();
+      continue;
+    }
     for (std::size_t k = first; k < last; ++k) {
       auto& e = out.records[order[k]];
       if (!e.sequence_number) continue;
@@ -889,6 +893,47 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
     }
   }
   return out;
+}
+
+Result<std::uint64_t> Engine::StartPosition(const StreamState& s, const ShardState& shard, const std::string& name,
+                                            api::ShardIteratorType type, const std::optional<std::string>& seq_in,
+                                            std::optional<EpochMillis> timestamp, EpochMillis now) const {
+  using T = api::ShardIteratorType;
+  const bool has_seq = seq_in.has_value();
+  if ((type == T::kTrimHorizon || type == T::kLatest) && has_seq) {
+    return errors::IteratorTypeMismatch(api::ToString(type), true);
+  }
+  if ((type == T::kAtSequenceNumber || type == T::kAfterSequenceNumber) && !has_seq) {
+    return errors::IteratorTypeMismatch(api::ToString(type), false);
+  }
+  const storage::Log& log = *shard.log;
+  switch (type) {
+    case T::kTrimHorizon:
+      return std::max(log.StartOffset(), log.OffsetAtTime(s.RetentionStart(now))).value;
+    case T::kLatest:
+      return log.EndOffset().value;
+    case T::kAtTimestamp:
+      if (!timestamp) return errors::AtTimestampWithoutTimestamp();
+      if (*timestamp > now) return errors::TimestampInFuture(*timestamp, now);
+      return log.OffsetAtTime(std::max(*timestamp, s.RetentionStart(now))).value;
+    case T::kAtSequenceNumber:
+    case T::kAfterSequenceNumber: {
+      const std::string& seq = *seq_in;
+      auto f = DecodeSequence(seq);
+      if (!f) return errors::InvalidStartingSequenceNumber(seq, shard.id, name, options_.scope);
+      if (f->shard_index != shard.index) {
+        return errors::StartingSequenceNumberFromOtherShard(ShardIdFor(f->shard_index), shard.id);
+      }
+      if (f->shard_created_s != shard.created_s()) {
+        return errors::StartingSequenceNumberFromOtherStream(seq, shard.id, name, options_.scope);
+      }
+      // Counter c belongs to offset c-1; counter 0 is the shard's starting number.
+      std::uint64_t position = type == T::kAtSequenceNumber ? (f->counter == 0 ? 0 : f->counter - 1) : f->counter;
+      position = std::min(position, log.EndOffset().value);
+      return std::max(position, log.StartOffset().value);
+    }
+  }
+  return std::uint64_t{0};
 }
 
 Result<api::GetShardIteratorOutput> Engine::GetShardIterator(const api::GetShardIteratorInput& in) {
@@ -907,54 +952,59 @@ Result<api::GetShardIteratorOutput> Engine::GetShardIterator(const api::GetShard
     if (*index >= s->shards.size()) return errors::ShardDoesNotExist(shard_id, name, options_.scope);
     shard = s->shards[*index];
   }
-  using T = api::ShardIteratorType;
-  const T type = in.shard_iterator_type;
-  const bool has_seq = in.starting_sequence_number.has_value();
-  if ((type == T::kTrimHorizon || type == T::kLatest) && has_seq) {
-    return errors::IteratorTypeMismatch(api::ToString(type), true);
-  }
-  if ((type == T::kAtSequenceNumber || type == T::kAfterSequenceNumber) && !has_seq) {
-    return errors::IteratorTypeMismatch(api::ToString(type), false);
-  }
-  std::uint64_t position = 0;
-  const storage::Log& log = *shard->log;
-  switch (type) {
-    case T::kTrimHorizon:
-      position = std::max(log.StartOffset(), log.OffsetAtTime(s->RetentionStart(now))).value;
-      break;
-    case T::kLatest:
-      position = log.EndOffset().value;
-      break;
-    case T::kAtTimestamp: {
-      if (!in.timestamp) return errors::AtTimestampWithoutTimestamp();
-      if (*in.timestamp > now) return errors::TimestampInFuture(*in.timestamp, now);
-      position = log.OffsetAtTime(std::max(*in.timestamp, s->RetentionStart(now))).value;
-      break;
-    }
-    case T::kAtSequenceNumber:
-    case T::kAfterSequenceNumber: {
-      const std::string& seq = *in.starting_sequence_number;
-      auto f = DecodeSequence(seq);
-      if (!f) return errors::InvalidStartingSequenceNumber(seq, shard_id, name, options_.scope);
-      if (f->shard_index != *index) {
-        return errors::StartingSequenceNumberFromOtherShard(ShardIdFor(f->shard_index), shard_id);
-      }
-      if (f->shard_created_s != shard->created_s()) {
-        return errors::StartingSequenceNumberFromOtherStream(seq, shard_id, name, options_.scope);
-      }
-      // Counter c belongs to offset c-1; counter 0 is the shard's starting number.
-      if (type == T::kAtSequenceNumber) {
-        position = f->counter == 0 ? 0 : f->counter - 1;
-      } else {
-        position = f->counter;
-      }
-      position = std::min(position, log.EndOffset().value);
-      position = std::max(position, log.StartOffset().value);
-      break;
-    }
-  }
+  ASSIGN_OR_RETURN(std::uint64_t position, StartPosition(*s, *shard, name, in.shard_iterator_type,
+                                                         in.starting_sequence_number, in.timestamp, now));
   api::GetShardIteratorOutput out;
   out.shard_iterator = SealIterator(sealer_, {s->id, s->name, *index, position, now});
+  return out;
+}
+
+Result<api::GetRecordsOutput> Engine::ReadShard(StreamState& s, ShardState& shard, std::uint64_t position,
+                                                std::size_t limit, EpochMillis now, std::uint64_t* next_out) const {
+  constexpr std::size_t kMaxResponseBytes = 10 << 20;
+  api::GetRecordsOutput out;
+  std::size_t bytes = 0;
+  const auto encryption = s.encryption.load();
+  auto read = shard.log->Read(storage::Offset{position}, limit, [&](const storage::RecordView& r) {
+    const std::size_t size = r.data.size() + r.key.size();
+    if (!out.records.empty() && bytes + size > kMaxResponseBytes) return false;
+    bytes += size;
+    api::Record rec;
+    rec.sequence_number = shard.SequenceAt(r.offset.value, r.arrival_ms);
+    rec.approximate_arrival_timestamp = r.arrival_ms;
+    rec.data.assign(r.data);
+    rec.partition_key.assign(r.key);
+    rec.encryption_type = encryption;
+    out.records.push_back(std::move(rec));
+    return true;
+  }, s.RetentionStart(now));
+  if (!read.ok()) return Status(Code::kInternalFailure, "Internal service failure.");
+  const std::uint64_t next = read->next.value;
+  const std::uint64_t end = shard.log->EndOffset().value;
+  if (next < end) {
+    std::optional<EpochMillis> arrival;
+    (void)shard.log->Read(storage::Offset{next}, 1, [&](const storage::RecordView& r) {
+      arrival = r.arrival_ms;
+      return true;
+    }, s.RetentionStart(now));
+    out.millis_behind_latest = arrival ? std::max<EpochMillis>(0, now - *arrival) : 0;
+  }
+  {
+    std::shared_lock lock(s.mu);
+    if (shard.closed_ms && next >= end) {
+      std::vector<api::ChildShard> children;
+      for (const auto& c : s.shards) {
+        if (c->parent == shard.id || c->adjacent_parent == shard.id) {
+          api::ChildShard child{c->id, {}, {ToString(c->start), ToString(c->end)}};
+          if (c->parent) child.parent_shards.push_back(*c->parent);
+          if (c->adjacent_parent) child.parent_shards.push_back(*c->adjacent_parent);
+          children.push_back(std::move(child));
+        }
+      }
+      out.child_shards = std::move(children);
+    }
+  }
+  *next_out = next;
   return out;
 }
 
@@ -977,54 +1027,11 @@ Result<api::GetRecordsOutput> Engine::GetRecords(const api::GetRecordsInput& in)
     }
     shard = s->shards[it->shard_index];
   }
-  const std::size_t limit = static_cast<std::size_t>(in.limit.value_or(10000));
-  constexpr std::size_t kMaxResponseBytes = 10 << 20;
-  api::GetRecordsOutput out;
-  std::size_t bytes = 0;
-  auto read = shard->log->Read(storage::Offset{it->position}, limit, [&](const storage::RecordView& r) {
-    const std::size_t size = r.data.size() + r.key.size();
-    if (!out.records.empty() && bytes + size > kMaxResponseBytes) return false;
-    bytes += size;
-    api::Record rec;
-    rec.sequence_number = shard->SequenceAt(r.offset.value, r.arrival_ms);
-    rec.approximate_arrival_timestamp = r.arrival_ms;
-    rec.data.assign(r.data);
-    rec.partition_key.assign(r.key);
-    rec.encryption_type = s->encryption;
-    out.records.push_back(std::move(rec));
-    return true;
-  }, s->RetentionStart(now));
-  if (!read.ok()) return Status(Code::kInternalFailure, "Internal service failure.");
-  const std::uint64_t next = read->next.value;
-  const std::uint64_t end = shard->log->EndOffset().value;
-  if (next < end) {
-    std::optional<EpochMillis> arrival;
-    (void)shard->log->Read(storage::Offset{next}, 1, [&](const storage::RecordView& r) {
-      arrival = r.arrival_ms;
-      return true;
-    }, s->RetentionStart(now));
-    out.millis_behind_latest = arrival ? std::max<EpochMillis>(0, now - *arrival) : 0;
-  }
-  bool closed_and_drained = false;
-  {
-    std::shared_lock lock(s->mu);
-    if (shard->closed_ms && next >= end) {
-      closed_and_drained = true;
-      std::vector<api::ChildShard> children;
-      for (const auto& c : s->shards) {
-        if (c->parent == shard->id || c->adjacent_parent == shard->id) {
-          api::ChildShard child{c->id, {}, {ToString(c->start), ToString(c->end)}};
-          if (c->parent) child.parent_shards.push_back(*c->parent);
-          if (c->adjacent_parent) child.parent_shards.push_back(*c->adjacent_parent);
-          children.push_back(std::move(child));
-        }
-      }
-      out.child_shards = std::move(children);
-    }
-  }
-  if (!closed_and_drained) {
-    out.next_shard_iterator = SealIterator(sealer_, {s->id, s->name, it->shard_index, next, now});
-  }
+  std::uint64_t next = 0;
+  ASSIGN_OR_RETURN(auto out, ReadShard(*s, *shard, it->position, static_cast<std::size_t>(in.limit.value_or(10000)),
+                                       now, &next));
+  // NextShardIterator is absent only at the end of a closed shard (then ChildShards is set).
+  if (!out.child_shards) out.next_shard_iterator = SealIterator(sealer_, {s->id, s->name, it->shard_index, next, now});
   return out;
 }
 

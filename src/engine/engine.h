@@ -29,6 +29,7 @@ struct EngineOptions {
   EpochMillis update_stream_ms = 500;      // UPDATING -> ACTIVE
   EpochMillis iterator_ttl_ms = 300'000;   // shard iterators expire after this
   EpochMillis next_token_ttl_ms = 300'000; // pagination tokens expire after this
+  EpochMillis subscription_ms = 300'000;   // SubscribeToShard streams end after this (AWS: 5 min)
   int shard_limit = 20'000;                // open shards per account
   std::int64_t max_record_bytes = 1 << 20; // default MaxRecordSizeInKiB * 1024
   std::int64_t max_put_records_bytes = 5 << 20;
@@ -39,7 +40,7 @@ struct StreamState;
 struct ShardState;
 struct ConsumerState;
 
-class Engine final : public api::KinesisService {
+class Engine final : public api::KinesisService, public api::EventStreamService {
  public:
   Engine(EngineOptions options, std::unique_ptr<storage::Storage> storage);
   ~Engine() override;
@@ -62,6 +63,9 @@ class Engine final : public api::KinesisService {
   Result<api::GetRecordsOutput> GetRecords(const api::GetRecordsInput& in) override;
   Status IncreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override;
   Status DecreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override;
+
+  // SubscribeToShard (subscription.cc).
+  Result<std::shared_ptr<api::Subscription>> SubscribeToShard(const api::SubscribeToShardInput& in) override;
 
   // Control plane (control.cc).
   Status SplitShard(const api::SplitShardInput& in) override;
@@ -126,6 +130,16 @@ class Engine final : public api::KinesisService {
   Status UpdateEncryption(const api::StreamEncryptionInput& in, bool start);
   Result<api::EnhancedMonitoringOutput> UpdateMonitoring(const api::EnhancedMonitoringInput& in, bool enable);
   api::MinimumThroughputBillingCommitment billing_;  // guarded by mu_
+  friend class EngineSubscription;
+  // Position for a starting position on a shard (shared by GetShardIterator and
+  // SubscribeToShard).
+  Result<std::uint64_t> StartPosition(const StreamState& s, const ShardState& shard, const std::string& name,
+                                      api::ShardIteratorType type, const std::optional<std::string>& seq,
+                                      std::optional<EpochMillis> timestamp, EpochMillis now) const;
+  Result<api::GetRecordsOutput> ReadShard(StreamState& s, ShardState& shard, std::uint64_t position,
+                                          std::size_t limit, EpochMillis now, std::uint64_t* next) const;
+  std::mutex subs_mu_;
+  std::map<std::string, std::pair<EpochMillis, std::weak_ptr<api::Subscription>>> subscriptions_;
 
   static constexpr EpochMillis kTrimIntervalMs = 10'000;
 

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <mutex>
 #include <map>
 #include <memory>
 #include <optional>
@@ -28,6 +30,21 @@ struct ShardState {
   std::optional<EpochMillis> closed_ms;  // set when resharding closes the shard
   std::shared_ptr<storage::Log> log;
   std::string starting_sequence;
+
+  // SubscribeToShard: one-shot callbacks run after records are appended.
+  std::mutex listen_mu;
+  std::vector<std::function<void()>> listeners;
+  std::atomic<bool> has_listeners{false};
+  void NotifyAppended() {
+    if (!has_listeners.load(std::memory_order_acquire)) return;
+    std::vector<std::function<void()>> run;
+    {
+      std::lock_guard lock(listen_mu);
+      run.swap(listeners);
+      has_listeners.store(false, std::memory_order_release);
+    }
+    for (auto& f : run) f();
+  }
 
   std::uint64_t created_s() const { return static_cast<std::uint64_t>(created_ms / 1000); }
   std::string SequenceAt(std::uint64_t offset, EpochMillis arrival_ms) const {

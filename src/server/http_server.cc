@@ -5,6 +5,8 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "api/codec.h"
+#include "api/eventstream.h"
 #include "api/pipeline.h"
 #include "common/base64.h"
 #include "common/random.h"
@@ -19,12 +21,14 @@ using tcp = asio::ip::tcp;
 namespace {
 
 struct Shared {
-  Shared(ServerOptions o, api::KinesisService& s) : options(std::move(o)), service(s) {
+  Shared(ServerOptions o, api::KinesisService& s, api::EventStreamService* e)
+      : options(std::move(o)), service(s), events(e) {
     if (options.worker_threads > 0) workers.emplace(static_cast<std::size_t>(options.worker_threads));
   }
   ServerOptions options;
-  std::optional<asio::thread_pool> workers;
   api::KinesisService& service;
+  api::EventStreamService* events = nullptr;
+  std::optional<asio::thread_pool> workers;
   std::atomic<bool> stopping{false};
 };
 
@@ -74,12 +78,106 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Handle(http::request<http::string_body> req) {
     auto shared_req = std::make_shared<http::request<http::string_body>>(std::move(req));
-    if (!shared_->workers) return Respond(shared_req, Run(*shared_req));
+    if (!shared_->workers) return Finish(shared_req, Run(*shared_req));
     // Off the event loop: the call may wait for the disk. The answer comes back to this
     // connection's strand.
     asio::post(*shared_->workers, [self = shared_from_this(), shared_req] {
       auto r = std::make_shared<api::WireResponse>(self->Run(*shared_req));
-      asio::post(self->stream_.get_executor(), [self, shared_req, r] { self->Respond(shared_req, std::move(*r)); });
+      asio::post(self->stream_.get_executor(), [self, shared_req, r] { self->Finish(shared_req, std::move(*r)); });
+    });
+  }
+
+  void Finish(const std::shared_ptr<http::request<http::string_body>>& req, api::WireResponse r) {
+    if (r.status == 0 && subscribe_) return StartSubscription(req);
+    Respond(req, std::move(r));
+  }
+
+  // ---- SubscribeToShard: an event stream in chunked transfer encoding ----
+  void StartSubscription(const std::shared_ptr<http::request<http::string_body>>& req) {
+    const std::string content_type(Header(*req, "Content-Type"));
+    auto sub = shared_->events->SubscribeToShard(*subscribe_);
+    subscribe_.reset();
+    if (!sub.ok()) return Respond(req, api::ErrorResponse(sub.status(), content_type));
+    subscription_ = std::move(sub).value();
+    keep_alive_ = req->keep_alive();
+    auto res = std::make_shared<http::response<http::empty_body>>(http::status::ok, req->version());
+    res->set("x-amzn-RequestId", RandomUuid());
+    res->set(http::field::content_type, "application/vnd.amazon.eventstream");
+    res->chunked(true);
+    res->keep_alive(keep_alive_);
+    auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+    stream_.expires_after(shared_->options.read_timeout);
+    http::async_write_header(stream_, *sr, [self = shared_from_this(), res, sr](beast::error_code ec, std::size_t) {
+      if (ec) return self->Close();
+      // botocore requires the initial-response event first.
+      self->SendEvent(api::eventstream::Event("initial-response", "{}"));
+    });
+  }
+
+  void SendEvent(std::string message) {
+    auto data = std::make_shared<std::string>(std::move(message));
+    stream_.expires_after(shared_->options.read_timeout);
+    last_event_ = std::chrono::steady_clock::now();
+    asio::async_write(stream_, http::make_chunk(asio::buffer(*data)),
+                      [self = shared_from_this(), data](beast::error_code ec, std::size_t) {
+                        if (ec) return self->Close();
+                        self->Pump();
+                      });
+  }
+
+  // Sends what the subscription has; otherwise waits for an append or the heartbeat.
+  void Pump() {
+    const EpochMillis now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+    if (!subscription_ || subscription_->Finished() || now >= subscription_->ExpiresAt() || shared_->stopping) {
+      return EndStream();
+    }
+    auto ev = subscription_->Next();
+    if (!ev.ok()) {
+      return SendFinal(api::eventstream::Exception(ev.status().name(), ev.status().message()));
+    }
+    const bool heartbeat_due = std::chrono::steady_clock::now() - last_event_ >= kHeartbeat;
+    if (!ev->records.empty() || ev->child_shards || heartbeat_due) {
+      std::string payload;
+      api::JsonWriter w(payload);
+      api::Encode(w, *ev);
+      return SendEvent(api::eventstream::Event("SubscribeToShardEvent", payload));
+    }
+    // Nothing new: sleep until the shard gets a record or the heartbeat is due.
+    const std::uint64_t gen = ++wake_generation_;
+    auto self = shared_from_this();
+    subscription_->NotifyOnAppend([weak = std::weak_ptr<Session>(self), gen] {
+      if (auto s = weak.lock()) asio::post(s->stream_.get_executor(), [s, gen] { s->Wake(gen); });
+    });
+    heartbeat_.expires_after(kHeartbeat);
+    heartbeat_.async_wait([self, gen](beast::error_code ec) {
+      if (!ec) self->Wake(gen);
+    });
+  }
+  void Wake(std::uint64_t gen) {
+    if (gen != wake_generation_) return;  // a stale wake-up: another one already ran
+    ++wake_generation_;
+    heartbeat_.cancel();
+    Pump();
+  }
+  void SendFinal(std::string message) {
+    auto data = std::make_shared<std::string>(std::move(message));
+    stream_.expires_after(shared_->options.read_timeout);
+    asio::async_write(stream_, http::make_chunk(asio::buffer(*data)),
+                      [self = shared_from_this(), data](beast::error_code ec, std::size_t) {
+                        if (ec) return self->Close();
+                        self->EndStream();
+                      });
+  }
+  void EndStream() {
+    subscription_.reset();
+    ++wake_generation_;
+    heartbeat_.cancel();
+    stream_.expires_after(shared_->options.read_timeout);
+    asio::async_write(stream_, http::make_chunk_last(), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec || !self->keep_alive_) return self->Close();
+      self->Read();
     });
   }
 
@@ -96,6 +194,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string_view target(req.target().data(), req.target().size());
     if (auto q = target.find('?'); q != std::string_view::npos) w.query = target.substr(q + 1);
     w.body = req.body();
+    if (shared_->events) w.subscribe = &subscribe_;
     return api::HandleRequest(w, shared_->service);
   }
 
@@ -143,15 +242,23 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<Shared> shared_;
   std::optional<http::request_parser<http::string_body>> parser_;
   bool first_request_ = true;
+
+  static constexpr std::chrono::seconds kHeartbeat{2};  // an event at least this often, even empty
+  std::optional<api::SubscribeToShardInput> subscribe_;
+  std::shared_ptr<api::Subscription> subscription_;
+  asio::steady_timer heartbeat_{stream_.get_executor()};
+  std::chrono::steady_clock::time_point last_event_;
+  std::uint64_t wake_generation_ = 0;
+  bool keep_alive_ = true;
 };
 
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(ServerOptions o, api::KinesisService& s, std::function<void()> t)
+  Impl(ServerOptions o, api::KinesisService& s, std::function<void()> t, api::EventStreamService* e)
       : threads(o.threads > 0 ? o.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))),
         ioc(threads),
-        shared(std::make_shared<Shared>(std::move(o), s)),
+        shared(std::make_shared<Shared>(std::move(o), s, e)),
         acceptor(asio::make_strand(ioc)),
         timer(ioc),
         signals(ioc),
@@ -188,8 +295,9 @@ struct HttpServer::Impl {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
 };
 
-HttpServer::HttpServer(ServerOptions options, api::KinesisService& service, std::function<void()> tick)
-    : impl_(std::make_unique<Impl>(std::move(options), service, std::move(tick))) {}
+HttpServer::HttpServer(ServerOptions options, api::KinesisService& service, std::function<void()> tick,
+                       api::EventStreamService* events)
+    : impl_(std::make_unique<Impl>(std::move(options), service, std::move(tick), events)) {}
 
 HttpServer::~HttpServer() = default;
 

@@ -33,8 +33,10 @@ struct ServerOptions {
 
 class HttpServer {
  public:
-  // `service` must outlive the server. `tick` (optional) runs every tick_interval.
-  HttpServer(ServerOptions options, api::KinesisService& service, std::function<void()> tick = {});
+  // `service` (and `events`, which serves SubscribeToShard when given) must outlive the
+  // server. `tick` (optional) runs every tick_interval.
+  HttpServer(ServerOptions options, api::KinesisService& service, std::function<void()> tick = {},
+             api::EventStreamService* events = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "api/cbor.h"
+#include "api/eventstream.h"
 #include "api/pipeline.h"
 #include "common/base64.h"
 #include "engine/engine.h"
@@ -273,6 +274,33 @@ TEST_F(PipelineTest, CborRequestsGetCborAnswersWithByteStringsAndMillisecondTime
   // Garbage is a CBOR SerializationException.
   res = Call("ListStreams", "\xff\x00garbage", "application/x-amz-cbor-1.1");
   EXPECT_EQ(api::CborToJson(res.body)->at("__type").as_string(), "SerializationException");
+}
+
+TEST(EventStream, InitialResponseMatchesTheReferenceVector) {
+  // kinesis-behaviour.md §14: 104 bytes, decoded by botocore.
+  const std::string msg = api::eventstream::Event("initial-response", "{}");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : msg) {
+    hex += kHex[c >> 4];
+    hex += kHex[c & 15];
+  }
+  EXPECT_EQ(hex,
+            "000000680000005" "64e681724"
+            "0b3a6576656e742d7479706507" "0010696e697469616c2d726573706f6e7365"
+            "0d3a636f6e74656e742d7479706507" "00106170706c69636174696f6e2f6a736f6e"
+            "0d3a6d6573736167652d7479706507" "00056576656e74"
+            "7b7d" "d591c62b");
+  std::size_t used = 0;
+  auto back = api::eventstream::Decode(msg, used);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(used, msg.size());
+  EXPECT_EQ(back->Header(":event-type"), "initial-response");
+  EXPECT_EQ(back->payload, "{}");
+  std::string bad = msg;
+  bad[20] ^= 1;
+  EXPECT_FALSE(api::eventstream::Decode(bad, used).has_value());  // CRC mismatch
+  EXPECT_FALSE(api::eventstream::Decode(msg.substr(0, 50), used).has_value());
 }
 
 TEST_F(PipelineTest, CorsPreflight) {

@@ -1,0 +1,143 @@
+// SubscribeToShard: a cursor over one shard that the server drains into an event stream,
+// woken by appends instead of polling.
+#include <mutex>
+
+#include "api/errors.h"
+#include "engine/engine.h"
+#include "engine/sequence.h"
+#include "engine/state.h"
+
+namespace cinesis::engine {
+
+namespace errors = api::errors;
+
+namespace {
+constexpr EpochMillis kTakeoverMs = 5000;               // a second subscription within 5 s is refused
+}  // namespace
+
+class EngineSubscription final : public api::Subscription {
+ public:
+  EngineSubscription(const Engine& engine, std::shared_ptr<StreamState> s, std::shared_ptr<ShardState> shard,
+                     std::uint64_t position, EpochMillis now)
+      : engine_(engine), s_(std::move(s)), shard_(std::move(shard)), position_(position),
+        expires_at_(now + engine.options().subscription_ms) {}
+
+  Result<api::SubscribeToShardEvent> Next() override {
+    std::lock_guard lock(mu_);
+    if (superseded_) {
+      finished_ = true;
+      return Status(Code::kResourceInUse, "Another active subscription exists for this consumer and shard.");
+    }
+    const EpochMillis now = engine_.Now();
+    std::uint64_t next = position_;
+    ASSIGN_OR_RETURN(auto out, engine_.ReadShard(*s_, *shard_, position_, 10'000, now, &next));
+    api::SubscribeToShardEvent ev;
+    ev.millis_behind_latest = out.millis_behind_latest;
+    if (!out.records.empty()) last_sequence_ = out.records.back().sequence_number;
+    ev.records = std::move(out.records);
+    ev.child_shards = std::move(out.child_shards);
+    if (ev.child_shards) finished_ = true;
+    position_ = next;
+    ev.continuation_sequence_number = Continuation();
+    return ev;
+  }
+  bool Finished() const override {
+    std::lock_guard lock(mu_);
+    return finished_ || superseded_;
+  }
+  void NotifyOnAppend(std::function<void()> notify) override {
+    {
+      std::lock_guard lock(shard_->listen_mu);
+      if (shard_->log->EndOffset().value <= Position() && !shard_->closed_ms && !Superseded()) {
+        shard_->listeners.push_back(std::move(notify));
+        shard_->has_listeners.store(true, std::memory_order_release);
+        return;
+      }
+    }
+    notify();  // records (or the end of the shard) are already there
+  }
+  EpochMillis ExpiresAt() const override { return expires_at_; }
+
+  void Supersede() {
+    {
+      std::lock_guard lock(mu_);
+      superseded_ = true;
+    }
+    shard_->NotifyAppended();  // wake the old stream so it can end
+  }
+
+ private:
+  std::uint64_t Position() const {
+    std::lock_guard lock(mu_);
+    return position_;
+  }
+  bool Superseded() const {
+    std::lock_guard lock(mu_);
+    return superseded_;
+  }
+  // Where to resume with AFTER_SEQUENCE_NUMBER: the last record sent, or the record just
+  // before the cursor, or the shard's starting sequence number.
+  std::string Continuation() {
+    if (!last_sequence_.empty()) return last_sequence_;
+    if (position_ == 0) return shard_->starting_sequence;
+    std::string seq = shard_->starting_sequence;
+    (void)shard_->log->Read(storage::Offset{position_ - 1}, 1, [&](const storage::RecordView& r) {
+      seq = shard_->SequenceAt(r.offset.value, r.arrival_ms);
+      return true;
+    });
+    return seq;
+  }
+
+  const Engine& engine_;
+  std::shared_ptr<StreamState> s_;
+  std::shared_ptr<ShardState> shard_;
+  mutable std::mutex mu_;
+  std::uint64_t position_;
+  std::string last_sequence_;
+  EpochMillis expires_at_;
+  bool finished_ = false;
+  bool superseded_ = false;
+};
+
+Result<std::shared_ptr<api::Subscription>> Engine::SubscribeToShard(const api::SubscribeToShardInput& in) {
+  ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.consumer_arn}));
+  const EpochMillis now = Now();
+  auto s = hit.stream;
+  {
+    std::shared_lock lock(s->mu);
+    const auto& c = s->consumers[hit.index];
+    if (c.deleting_at_ms || now < c.active_at_ms) {
+      return Status(Code::kResourceInUse, "Consumer " + c.arn + " is not ACTIVE.");
+    }
+  }
+  auto index = ParseShardId(in.shard_id);
+  if (!index) return errors::CouldNotFindShard(in.shard_id, s->name, options_.scope);
+  std::shared_ptr<ShardState> shard;
+  {
+    std::shared_lock lock(s->mu);
+    if (*index >= s->shards.size()) return errors::ShardDoesNotExist(ShardIdFor(*index), s->name, options_.scope);
+    shard = s->shards[*index];
+  }
+  const auto& sp = in.starting_position;
+  ASSIGN_OR_RETURN(std::uint64_t position,
+                   StartPosition(*s, *shard, s->name, sp.type, sp.sequence_number, sp.timestamp, now));
+  const std::string key = in.consumer_arn + "|" + shard->id;
+  auto sub = std::make_shared<EngineSubscription>(*this, s, shard, position, now);
+  std::shared_ptr<api::Subscription> previous;
+  {
+    std::lock_guard lock(subs_mu_);
+    auto it = subscriptions_.find(key);
+    if (it != subscriptions_.end()) {
+      previous = it->second.second.lock();
+      if (previous && !previous->Finished() && now - it->second.first < kTakeoverMs) {
+        return Status(Code::kResourceInUse, "Another active subscription exists for consumer " + in.consumer_arn +
+                                                " and shard " + shard->id + ".");
+      }
+    }
+    subscriptions_[key] = {now, sub};
+  }
+  if (previous) static_cast<EngineSubscription*>(previous.get())->Supersede();
+  return std::shared_ptr<api::Subscription>(sub);
+}
+
+}  // namespace cinesis::engine
