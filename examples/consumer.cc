@@ -1,12 +1,16 @@
 // Example: a consumer process with shared checkpoints and leases.
 //
 //   cinesis-example-consumer --endpoint http://127.0.0.1:4567 --stream orders --app billing
-//       --store sqlite:/var/lib/app/checkpoints.db   (or redis:127.0.0.1:6379, postgres:"host=... dbname=...")
+//       --store sqlite:/var/lib/app/checkpoints.db   (or redis:127.0.0.1:6379, postgres:"host=...
+//       dbname=...")
 //
 // Several processes with the same --app share the stream's shards through leases. Every
 // record processed is appended to --out ("shard seq sub data" per line, flushed before
 // the checkpoint that covers it), so a test can check nothing was lost. SIGTERM/SIGINT
 // stop it cleanly (final checkpoints); kill -9 is survived by the others.
+#include "cinesis/consumer.h"
+
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -14,9 +18,6 @@
 #include <mutex>
 #include <thread>
 
-#include <CLI/CLI.hpp>
-
-#include "cinesis/consumer.h"
 #include "cinesis/stores.h"
 
 namespace {
@@ -25,9 +26,11 @@ std::atomic<bool> g_stop{false};
 
 class AppendToFile final : public cinesis::ShardProcessor {
  public:
-  AppendToFile(std::FILE* out, std::mutex& mu, std::atomic<std::uint64_t>& count, std::atomic<std::int64_t>& lag_sum)
+  AppendToFile(std::FILE* out, std::mutex& mu, std::atomic<std::uint64_t>& count,
+               std::atomic<std::int64_t>& lag_sum)
       : out_(out), mu_(mu), count_(count), lag_sum_(lag_sum) {}
-  void ProcessRecords(const std::vector<cinesis::ConsumerRecord>& records, cinesis::Checkpointer&) override {
+  void ProcessRecords(const std::vector<cinesis::ConsumerRecord>& records,
+                      cinesis::Checkpointer&) override {
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
@@ -52,28 +55,33 @@ class AppendToFile final : public cinesis::ShardProcessor {
 
 int main(int argc, char** argv) {
   CLI::App app{"Consume a stream with shared checkpoints and leases"};
-  std::string endpoint = "http://127.0.0.1:4567", stream, application = "example", store_spec = "memory", out_path;
+  std::string endpoint = "http://127.0.0.1:4567", stream, application = "example",
+              store_spec = "memory", out_path;
   std::string worker;
   std::size_t every = 0;
   int lease_ttl_ms = 3000, idle_exit_ms = 0;
   app.add_option("--endpoint", endpoint);
   app.add_option("--stream", stream)->required();
   app.add_option("--app", application);
-  app.add_option("--store", store_spec, "memory | sqlite:PATH | redis:HOST:PORT | postgres:CONNINFO");
+  app.add_option("--store", store_spec,
+                 "memory | sqlite:PATH | redis:HOST:PORT | postgres:CONNINFO");
   app.add_option("--worker", worker);
   app.add_option("--out", out_path)->required();
   app.add_option("--checkpoint-every", every, "records; 0 = after each batch");
   app.add_option("--lease-ttl-ms", lease_ttl_ms);
-  app.add_option("--exit-when-idle-ms", idle_exit_ms, "stop after this long without new records (0: never)");
+  app.add_option("--exit-when-idle-ms", idle_exit_ms,
+                 "stop after this long without new records (0: never)");
   CLI11_PARSE(app, argc, argv);
 
   std::shared_ptr<cinesis::consumer::Store> store;
-  cinesis::Result<std::shared_ptr<cinesis::consumer::Store>> opened = cinesis::consumer::NewMemoryStore();
+  cinesis::Result<std::shared_ptr<cinesis::consumer::Store>> opened =
+      cinesis::consumer::NewMemoryStore();
   if (store_spec.rfind("sqlite:", 0) == 0) {
     opened = cinesis::consumer::OpenSqliteStore(store_spec.substr(7));
   } else if (store_spec.rfind("redis:", 0) == 0) {
     auto hp = store_spec.substr(6);
-    opened = cinesis::consumer::OpenRedisStore(hp.substr(0, hp.rfind(':')), std::stoi(hp.substr(hp.rfind(':') + 1)));
+    opened = cinesis::consumer::OpenRedisStore(hp.substr(0, hp.rfind(':')),
+                                               std::stoi(hp.substr(hp.rfind(':') + 1)));
   } else if (store_spec.rfind("postgres:", 0) == 0) {
     opened = cinesis::consumer::OpenPostgresStore(store_spec.substr(9));
   }
@@ -119,8 +127,9 @@ int main(int argc, char** argv) {
     while (!g_stop) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       auto m = (*consumer)->metrics();
-      std::fprintf(stderr, "worker %s owns %zu shards, %llu records\n", (*consumer)->worker_id().c_str(),
-                   m.owned_shards.size(), static_cast<unsigned long long>(count.load()));
+      std::fprintf(stderr, "worker %s owns %zu shards, %llu records\n",
+                   (*consumer)->worker_id().c_str(), m.owned_shards.size(),
+                   static_cast<unsigned long long>(count.load()));
       if (count != last) {
         last = count;
         last_change = std::chrono::steady_clock::now();
@@ -131,14 +140,14 @@ int main(int argc, char** argv) {
     }
     (*consumer)->Stop();
   });
-  auto st = (*consumer)->Run([&](const std::string&) {
-    return std::make_unique<AppendToFile>(out, mu, count, lag_sum);
-  });
+  auto st = (*consumer)->Run(
+      [&](const std::string&) { return std::make_unique<AppendToFile>(out, mu, count, lag_sum); });
   g_stop = true;
   watcher.join();
   std::fclose(out);
   const auto n = count.load();
-  std::printf("consumed %llu records, mean put-to-consume latency %.1f ms\n", static_cast<unsigned long long>(n),
+  std::printf("consumed %llu records, mean put-to-consume latency %.1f ms\n",
+              static_cast<unsigned long long>(n),
               n ? static_cast<double>(lag_sum.load()) / static_cast<double>(n) : 0.0);
   return st.ok() ? 0 : 1;
 }

@@ -1,17 +1,19 @@
 // Example: unit-testing your own code against the in-process LocalKinesis — no server,
 // no socket, and what your code writes can be read back.
-#include <gtest/gtest.h>
-
 #include "cinesis/testing/local_kinesis.h"
+
+#include <gtest/gtest.h>
 
 namespace {
 
 // "User code": publishes order events, one record per order, keyed by customer.
 class OrderPublisher {
  public:
-  OrderPublisher(cinesis::KinesisClient& client, std::string stream) : client_(client), stream_(std::move(stream)) {}
+  OrderPublisher(cinesis::KinesisClient& client, std::string stream)
+      : client_(client), stream_(std::move(stream)) {}
   cinesis::Status Publish(const std::string& customer, const std::string& order_json) {
-    auto r = client_.PutRecord({{stream_, std::nullopt}, order_json, customer, std::nullopt, std::nullopt});
+    auto r = client_.PutRecord(
+        {{stream_, std::nullopt}, order_json, customer, std::nullopt, std::nullopt});
     return r.ok() ? cinesis::Status::Ok() : r.status();
   }
 
@@ -23,14 +25,18 @@ class OrderPublisher {
 TEST(OrderPublisher, WritesOneRecordPerOrderKeyedByCustomer) {
   cinesis::testing::LocalKinesis kinesis;
   auto& client = kinesis.client();
-  ASSERT_TRUE(client.CreateStream({"orders", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  ASSERT_TRUE(
+      client.CreateStream({"orders", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
 
   OrderPublisher publisher(client, "orders");
   ASSERT_TRUE(publisher.Publish("alice", R"({"id":1})").ok());
   ASSERT_TRUE(publisher.Publish("bob", R"({"id":2})").ok());
 
-  auto it = client.GetShardIterator({{"orders", std::nullopt}, "shardId-000000000000",
-                                     cinesis::api::ShardIteratorType::kTrimHorizon, std::nullopt, std::nullopt});
+  auto it = client.GetShardIterator({{"orders", std::nullopt},
+                                     "shardId-000000000000",
+                                     cinesis::api::ShardIteratorType::kTrimHorizon,
+                                     std::nullopt,
+                                     std::nullopt});
   ASSERT_TRUE(it.ok());
   auto got = client.GetRecords({it->shard_iterator, std::nullopt, std::nullopt});
   ASSERT_TRUE(got.ok());

@@ -4,6 +4,8 @@
 //   cinesis-example-producer --endpoint http://127.0.0.1:4567 --records 1000000
 //
 // Prints producer throughput (records/s) and CPU time; exits non-zero on any loss.
+#include "cinesis/producer.h"
+
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
@@ -15,7 +17,6 @@
 
 #include "cinesis/aggregation.h"
 #include "cinesis/client.h"
-#include "cinesis/producer.h"
 
 namespace {
 
@@ -81,8 +82,9 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < records; ++i) {
     char head[24];
     std::snprintf(head, sizeof head, "%016zu", i);
-    auto st = (*producer)->Put("pk-" + std::to_string(i % 1000), std::string(head, 16) + pad, std::nullopt,
-                               [&](const cinesis::PutResult& r) { (r.status.ok() ? ok : failed)++; });
+    auto st = (*producer)->Put(
+        "pk-" + std::to_string(i % 1000), std::string(head, 16) + pad, std::nullopt,
+        [&](const cinesis::PutResult& r) { (r.status.ok() ? ok : failed)++; });
     if (!st.ok()) {
       std::fprintf(stderr, "put: %s\n", st.ToString().c_str());
       return 2;
@@ -92,21 +94,32 @@ int main(int argc, char** argv) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double cpu = CpuSeconds() - cpu0;
   const auto m = (*producer)->metrics();
-  std::printf("produced %zu records (%zu failed) in %.2f s: %.0f records/s, client CPU %.2f s (%.0f%% of one core), "
-              "%llu PutRecords calls, %llu retries\n",
-              ok.load(), failed.load(), secs, static_cast<double>(ok.load()) / secs, cpu, 100 * cpu / secs,
-              static_cast<unsigned long long>(m.put_records_calls), static_cast<unsigned long long>(m.retries));
+  std::printf(
+      "produced %zu records (%zu failed) in %.2f s: %.0f records/s, client CPU %.2f s (%.0f%% of "
+      "one core), "
+      "%llu PutRecords calls, %llu retries\n",
+      ok.load(), failed.load(), secs, static_cast<double>(ok.load()) / secs, cpu, 100 * cpu / secs,
+      static_cast<unsigned long long>(m.put_records_calls),
+      static_cast<unsigned long long>(m.retries));
   if (!closed.ok() || failed.load() != 0 || ok.load() != records) return 1;
 
   // Read everything back.
   std::vector<bool> seen(records, false);
   std::size_t dup = 0, total = 0;
-  auto shard_list = c.ListShards({{stream, std::nullopt}, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt});
+  auto shard_list = c.ListShards({{stream, std::nullopt},
+                                  std::nullopt,
+                                  std::nullopt,
+                                  std::nullopt,
+                                  std::nullopt,
+                                  std::nullopt});
   if (!shard_list.ok()) return 2;
   const auto r0 = std::chrono::steady_clock::now();
   for (const auto& s : shard_list->shards) {
-    auto it = c.GetShardIterator({{stream, std::nullopt}, s.shard_id, cinesis::api::ShardIteratorType::kTrimHorizon,
-                                  std::nullopt, std::nullopt});
+    auto it = c.GetShardIterator({{stream, std::nullopt},
+                                  s.shard_id,
+                                  cinesis::api::ShardIteratorType::kTrimHorizon,
+                                  std::nullopt,
+                                  std::nullopt});
     if (!it.ok()) return 2;
     std::optional<std::string> iter = it->shard_iterator;
     while (iter) {
@@ -138,7 +151,7 @@ int main(int argc, char** argv) {
   const double rsecs = std::chrono::duration<double>(std::chrono::steady_clock::now() - r0).count();
   std::size_t missing = 0;
   for (bool b : seen) missing += !b;
-  std::printf("read back %zu records in %.2f s (%.0f records/s): %zu missing, %zu duplicates\n", total, rsecs,
-              static_cast<double>(total) / rsecs, missing, dup);
+  std::printf("read back %zu records in %.2f s (%.0f records/s): %zu missing, %zu duplicates\n",
+              total, rsecs, static_cast<double>(total) / rsecs, missing, dup);
   return missing == 0 && dup == 0 ? 0 : 1;
 }

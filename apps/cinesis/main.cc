@@ -43,8 +43,10 @@ int Serve(const cinesis::app::ServeConfig& config) {
   cinesis::server::ServerOptions so = config.server;
   so.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
   so.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
-  so.worker_threads = config.worker_threads >= 0 ? config.worker_threads : (config.in_memory ? 0 : 64);
-  cinesis::server::HttpServer server(so, engine, [&engine] { engine.Tick(); }, &engine);
+  so.worker_threads =
+      config.worker_threads >= 0 ? config.worker_threads : (config.in_memory ? 0 : 64);
+  cinesis::server::HttpServer server(
+      so, engine, [&engine] { engine.Tick(); }, &engine);
   auto port = server.Listen();
   if (!port.ok()) {
     spdlog::error("{}", port.status().ToString());

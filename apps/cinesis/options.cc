@@ -35,7 +35,8 @@ class Table {
       if (check) o->check(*check);
       return o;
     };
-    rows.push_back({std::move(name), std::move(type), std::move(range), std::move(help), std::move(bind)});
+    rows.push_back(
+        {std::move(name), std::move(type), std::move(range), std::move(help), std::move(bind)});
   }
   void Flag(std::string name, bool& field, std::string help) {
     auto bind = [name, &field, help](CLI::App& app) { return app.add_flag(name, field, help); };
@@ -49,20 +50,24 @@ class Table {
 std::vector<OptionRow> ServeOptionTable(ServeConfig& c) {
   Table t;
   t.Add("--host", c.server.host, "string", "an IPv4 or IPv6 address", "Address to listen on.");
-  t.Add("--port", c.server.port, "integer", "0..65535", "Port to listen on; 0 picks a free port and prints it.");
+  t.Add("--port", c.server.port, "integer", "0..65535",
+        "Port to listen on; 0 picks a free port and prints it.");
   t.Add("--threads", c.server.threads, "integer", ">= 0", "I/O threads; 0 means one per core.",
         CLI::NonNegativeNumber);
   t.Add("--worker-threads", c.worker_threads, "integer", ">= -1",
-        "Threads that run requests (they may wait for fsync and share it); -1: 64 with durable storage, 0 "
+        "Threads that run requests (they may wait for fsync and share it); -1: 64 with durable "
+        "storage, 0 "
         "(run on the I/O threads) in memory.",
         CLI::Range(-1, 4096));
   t.Flag("--in-memory", c.in_memory, "Keep all data in memory; nothing survives a restart.");
   t.Add("--data-dir", c.data_dir, "string", "a directory (created if missing)",
         "Where durable storage keeps its logs and metadata (ignored with --in-memory).");
   t.Add("--fsync", c.fsync, "string", "always, never",
-        "always: acknowledge writes only once on disk (group commit); never: survive process crashes only.",
+        "always: acknowledge writes only once on disk (group commit); never: survive process "
+        "crashes only.",
         CLI::IsMember({"always", "never"}));
-  t.Add("--segment-bytes", c.segment_bytes, "integer", ">= 4096", "Size at which a shard's active log segment is rolled.",
+  t.Add("--segment-bytes", c.segment_bytes, "integer", ">= 4096",
+        "Size at which a shard's active log segment is rolled.",
         CLI::Range(std::uint64_t{4096}, std::uint64_t{1} << 40));
   t.Add("--account-id", c.engine.scope.account_id, "string", "12 digits",
         "Account id used in ARNs and error messages.", Digits12());
@@ -81,12 +86,13 @@ std::vector<OptionRow> ServeOptionTable(ServeConfig& c) {
         "Open shards allowed in the account (LimitExceededException beyond).", CLI::PositiveNumber);
   t.Add("--max-body-bytes", c.server.max_body_bytes, "integer", ">= 1",
         "Largest request body accepted; larger requests get HTTP 413.", CLI::PositiveNumber);
-  t.Add("--read-timeout-ms", c.read_timeout_ms, "integer", ">= 1", "Time allowed to receive one whole request.",
-        CLI::PositiveNumber);
+  t.Add("--read-timeout-ms", c.read_timeout_ms, "integer", ">= 1",
+        "Time allowed to receive one whole request.", CLI::PositiveNumber);
   t.Add("--idle-timeout-ms", c.idle_timeout_ms, "integer", ">= 1",
         "Time a keep-alive connection may wait for its next request.", CLI::PositiveNumber);
   t.Add("--log-level", c.log_level, "string", "trace, debug, info, warn, error, off",
-        "Log verbosity (logs go to stderr).", CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+        "Log verbosity (logs go to stderr).",
+        CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   return std::move(t.rows);
 }
 
@@ -105,10 +111,12 @@ std::string ConfigurationMarkdown() {
     CLI::Option* o = r.bind(scratch);
     std::string def = r.type == "flag" ? "off" : o->get_default_str();
     if (def.empty()) def = "\"\"";
-    out << "| `" << r.name << "` | " << r.type << " | `" << def << "` | " << r.range << " | " << r.help << " |\n";
+    out << "| `" << r.name << "` | " << r.type << " | `" << def << "` | " << r.range << " | "
+        << r.help << " |\n";
   }
   out << "\n## Producer (`cinesis::ProducerOptions`)\n\n"
-         "Declared once in `src/producer/producer.cc`; `cinesis::Validate(ProducerOptions)` enforces the "
+         "Declared once in `src/producer/producer.cc`; `cinesis::Validate(ProducerOptions)` "
+         "enforces the "
          "ranges.\n\n"
       << ProducerOptionsMarkdown();
   return out.str();

@@ -31,9 +31,9 @@ struct ServeConfig {
 };
 
 struct OptionRow {
-  std::string name;     // "--port"
-  std::string type;     // "integer", "string", "flag"
-  std::string range;    // human-readable allowed values, empty if any
+  std::string name;   // "--port"
+  std::string type;   // "integer", "string", "flag"
+  std::string range;  // human-readable allowed values, empty if any
   std::string help;
   // Registers the option on `app`, bound to its field; returns it for the default text.
   std::function<CLI::Option*(CLI::App&)> bind;

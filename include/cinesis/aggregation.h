@@ -20,7 +20,8 @@ struct UserRecord {
 // KPL does).
 std::string Encode(const std::vector<UserRecord>& records);
 // Bytes Encode adds for one more record of these sizes, an upper bound.
-std::size_t EncodedRecordOverhead(std::size_t key_bytes, std::size_t explicit_key_bytes, std::size_t data_bytes);
+std::size_t EncodedRecordOverhead(std::size_t key_bytes, std::size_t explicit_key_bytes,
+                                  std::size_t data_bytes);
 inline constexpr std::size_t kFramingBytes = 4 + 16;
 
 // Unpacks an aggregated record; nullopt when `data` is not one (no magic, bad MD5 or

@@ -55,8 +55,10 @@ class CheckpointStore {
   virtual Status Save(const Scope& scope, const std::string& shard_id, const Checkpoint& cp) = 0;
   // Write only if `lease` is still current (owner and counter match and not expired at
   // `now`); false when the lease was lost.
-  virtual Result<bool> SaveIfOwner(const Scope& scope, const Lease& lease, const Checkpoint& cp, EpochMillis now) = 0;
-  virtual Result<std::optional<Checkpoint>> Load(const Scope& scope, const std::string& shard_id) = 0;
+  virtual Result<bool> SaveIfOwner(const Scope& scope, const Lease& lease, const Checkpoint& cp,
+                                   EpochMillis now) = 0;
+  virtual Result<std::optional<Checkpoint>> Load(const Scope& scope,
+                                                 const std::string& shard_id) = 0;
   virtual Result<std::map<std::string, Checkpoint>> LoadAll(const Scope& scope) = 0;
 };
 
@@ -67,9 +69,11 @@ class LeaseStore {
   // owner's; the counter increases when it changes hands. nullopt when someone else
   // holds it. Atomic across processes.
   virtual Result<std::optional<Lease>> TryAcquire(const Scope& scope, const std::string& shard_id,
-                                                  const std::string& owner, EpochMillis ttl_ms, EpochMillis now) = 0;
+                                                  const std::string& owner, EpochMillis ttl_ms,
+                                                  EpochMillis now) = 0;
   // Extends a held lease; false when it was lost (taken over or expired and taken).
-  virtual Result<bool> Renew(const Scope& scope, const Lease& lease, EpochMillis ttl_ms, EpochMillis now) = 0;
+  virtual Result<bool> Renew(const Scope& scope, const Lease& lease, EpochMillis ttl_ms,
+                             EpochMillis now) = 0;
   // Gives the lease up (only if still held by lease.owner with lease.counter).
   virtual Status Release(const Scope& scope, const Lease& lease) = 0;
   // Every lease of the scope (free ones included).

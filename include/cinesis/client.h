@@ -44,34 +44,43 @@ class KinesisClient final : public api::KinesisService {
   Status CreateStream(const api::CreateStreamInput& in) override;
   Status DeleteStream(const api::DeleteStreamInput& in) override;
   Result<api::DescribeStreamOutput> DescribeStream(const api::DescribeStreamInput& in) override;
-  Result<api::DescribeStreamSummaryOutput> DescribeStreamSummary(const api::DescribeStreamSummaryInput& in) override;
+  Result<api::DescribeStreamSummaryOutput> DescribeStreamSummary(
+      const api::DescribeStreamSummaryInput& in) override;
   Result<api::ListStreamsOutput> ListStreams(const api::ListStreamsInput& in) override;
   Result<api::ListShardsOutput> ListShards(const api::ListShardsInput& in) override;
   Result<api::PutRecordOutput> PutRecord(const api::PutRecordInput& in) override;
   Result<api::PutRecordsOutput> PutRecords(const api::PutRecordsInput& in) override;
-  Result<api::GetShardIteratorOutput> GetShardIterator(const api::GetShardIteratorInput& in) override;
+  Result<api::GetShardIteratorOutput> GetShardIterator(
+      const api::GetShardIteratorInput& in) override;
   Result<api::GetRecordsOutput> GetRecords(const api::GetRecordsInput& in) override;
   Status IncreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override;
   Status DecreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override;
   Status SplitShard(const api::SplitShardInput& in) override;
   Status MergeShards(const api::MergeShardsInput& in) override;
-  Result<api::UpdateShardCountOutput> UpdateShardCount(const api::UpdateShardCountInput& in) override;
+  Result<api::UpdateShardCountOutput> UpdateShardCount(
+      const api::UpdateShardCountInput& in) override;
   Status AddTagsToStream(const api::AddTagsToStreamInput& in) override;
   Status RemoveTagsFromStream(const api::RemoveTagsFromStreamInput& in) override;
-  Result<api::ListTagsForStreamOutput> ListTagsForStream(const api::ListTagsForStreamInput& in) override;
+  Result<api::ListTagsForStreamOutput> ListTagsForStream(
+      const api::ListTagsForStreamInput& in) override;
   Status TagResource(const api::TagResourceInput& in) override;
   Status UntagResource(const api::UntagResourceInput& in) override;
-  Result<api::ListTagsForResourceOutput> ListTagsForResource(const api::ListTagsForResourceInput& in) override;
+  Result<api::ListTagsForResourceOutput> ListTagsForResource(
+      const api::ListTagsForResourceInput& in) override;
   Status StartStreamEncryption(const api::StreamEncryptionInput& in) override;
   Status StopStreamEncryption(const api::StreamEncryptionInput& in) override;
-  Result<api::EnhancedMonitoringOutput> EnableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) override;
-  Result<api::EnhancedMonitoringOutput> DisableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) override;
+  Result<api::EnhancedMonitoringOutput> EnableEnhancedMonitoring(
+      const api::EnhancedMonitoringInput& in) override;
+  Result<api::EnhancedMonitoringOutput> DisableEnhancedMonitoring(
+      const api::EnhancedMonitoringInput& in) override;
   Result<api::DescribeLimitsOutput> DescribeLimits() override;
   Status UpdateStreamMode(const api::UpdateStreamModeInput& in) override;
   Result<api::AccountSettingsOutput> DescribeAccountSettings() override;
-  Result<api::AccountSettingsOutput> UpdateAccountSettings(const api::UpdateAccountSettingsInput& in) override;
+  Result<api::AccountSettingsOutput> UpdateAccountSettings(
+      const api::UpdateAccountSettingsInput& in) override;
   Status PutResourcePolicy(const api::ResourcePolicyInput& in) override;
-  Result<api::GetResourcePolicyOutput> GetResourcePolicy(const api::ResourcePolicyInput& in) override;
+  Result<api::GetResourcePolicyOutput> GetResourcePolicy(
+      const api::ResourcePolicyInput& in) override;
   Status DeleteResourcePolicy(const api::ResourcePolicyInput& in) override;
   Status UpdateMaxRecordSize(const api::UpdateMaxRecordSizeInput& in) override;
   Result<api::UpdateStreamWarmThroughputOutput> UpdateStreamWarmThroughput(
@@ -79,10 +88,12 @@ class KinesisClient final : public api::KinesisService {
   Result<api::Consumer> RegisterStreamConsumer(const api::RegisterStreamConsumerInput& in) override;
   Status DeregisterStreamConsumer(const api::ConsumerRef& in) override;
   Result<api::Consumer> DescribeStreamConsumer(const api::ConsumerRef& in) override;
-  Result<api::ListStreamConsumersOutput> ListStreamConsumers(const api::ListStreamConsumersInput& in) override;
+  Result<api::ListStreamConsumersOutput> ListStreamConsumers(
+      const api::ListStreamConsumersInput& in) override;
 
   // Polls DescribeStreamSummary until the stream is ACTIVE (or `timeout` passes).
-  Status WaitForActive(const std::string& stream, std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  Status WaitForActive(const std::string& stream,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
   RetryPolicy& retry() { return retry_; }
 

@@ -80,18 +80,20 @@ struct ConsumerOptions {
 class Checkpointer {
  public:
   virtual ~Checkpointer() = default;
-  virtual Status Checkpoint() = 0;                           // everything delivered so far
+  virtual Status Checkpoint() = 0;  // everything delivered so far
   virtual Status Checkpoint(const ConsumerRecord& record) = 0;
 };
 
 class ShardProcessor {
  public:
   virtual ~ShardProcessor() = default;
-  virtual void Initialize(const std::string& shard_id, const std::optional<consumer::Checkpoint>& resume_from) {
+  virtual void Initialize(const std::string& shard_id,
+                          const std::optional<consumer::Checkpoint>& resume_from) {
     (void)shard_id;
     (void)resume_from;
   }
-  virtual void ProcessRecords(const std::vector<ConsumerRecord>& records, Checkpointer& checkpointer) = 0;
+  virtual void ProcessRecords(const std::vector<ConsumerRecord>& records,
+                              Checkpointer& checkpointer) = 0;
   // The shard was read to its end; the consumer checkpoints SHARD_END after this returns.
   virtual void ShardEnded(Checkpointer& checkpointer) { (void)checkpointer; }
   // Another worker took the shard; checkpoints are no longer possible.
@@ -100,7 +102,8 @@ class ShardProcessor {
   virtual void ShutdownRequested(Checkpointer& checkpointer) { (void)checkpointer; }
 };
 
-using ProcessorFactory = std::function<std::unique_ptr<ShardProcessor>(const std::string& shard_id)>;
+using ProcessorFactory =
+    std::function<std::unique_ptr<ShardProcessor>(const std::string& shard_id)>;
 
 struct ConsumerMetrics {
   std::uint64_t records = 0;

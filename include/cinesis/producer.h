@@ -37,22 +37,22 @@ enum class OverflowPolicy { kBlock, kFailFast };
 
 struct ProducerOptions {
   std::string stream_name;
-  std::chrono::milliseconds linger{50};               // wait this long to fill a batch
-  std::size_t max_batch_records = 500;                // 1..500
-  std::size_t max_batch_bytes = 5 << 20;              // 1..5 MiB (data + partition keys)
-  std::size_t buffer_bytes = 64 << 20;                // records accepted but not yet completed
-  OverflowPolicy overflow = OverflowPolicy::kBlock;   // when the buffer is full
-  std::chrono::milliseconds record_ttl{30'000};       // give up on a record after this
-  double shard_records_per_second = 1000;             // per-shard write limits
+  std::chrono::milliseconds linger{50};              // wait this long to fill a batch
+  std::size_t max_batch_records = 500;               // 1..500
+  std::size_t max_batch_bytes = 5 << 20;             // 1..5 MiB (data + partition keys)
+  std::size_t buffer_bytes = 64 << 20;               // records accepted but not yet completed
+  OverflowPolicy overflow = OverflowPolicy::kBlock;  // when the buffer is full
+  std::chrono::milliseconds record_ttl{30'000};      // give up on a record after this
+  double shard_records_per_second = 1000;            // per-shard write limits
   double shard_bytes_per_second = 1 << 20;
-  bool aggregate = false;                             // KPL aggregation
+  bool aggregate = false;  // KPL aggregation
   std::size_t aggregate_max_bytes = 51'200;
   bool strict_key_order = false;
-  std::size_t max_in_flight = 16;                     // concurrent PutRecords calls
+  std::size_t max_in_flight = 16;  // concurrent PutRecords calls
   std::chrono::milliseconds retry_base_delay{100};
   std::chrono::milliseconds retry_max_delay{5'000};
   std::chrono::milliseconds shard_map_refresh{60'000};
-  const Clock* clock = nullptr;                       // default: system clock
+  const Clock* clock = nullptr;  // default: system clock
 };
 
 // Checks ranges; InvalidArgument naming the first bad option.
@@ -66,7 +66,7 @@ struct Attempt {
 };
 
 struct PutResult {
-  Status status;                      // OK, or the record's final error
+  Status status;  // OK, or the record's final error
   std::string shard_id;
   std::string sequence_number;
   std::optional<int> sub_sequence_number;  // position inside a KPL aggregate
@@ -74,9 +74,9 @@ struct PutResult {
 };
 
 struct ProducerMetrics {
-  std::uint64_t records_put = 0;       // completed successfully
-  std::uint64_t records_failed = 0;    // completed with an error
-  std::uint64_t retries = 0;           // record attempts beyond the first
+  std::uint64_t records_put = 0;     // completed successfully
+  std::uint64_t records_failed = 0;  // completed with an error
+  std::uint64_t retries = 0;         // record attempts beyond the first
   std::uint64_t put_records_calls = 0;
   std::uint64_t buffered_records = 0;
   std::uint64_t buffered_bytes = 0;
@@ -96,8 +96,8 @@ class Producer {
   std::future<PutResult> Put(std::string partition_key, std::string data,
                              std::optional<std::string> explicit_hash_key = std::nullopt);
   // Callback form; returns the error instead of calling back when not accepted.
-  Status Put(std::string partition_key, std::string data, std::optional<std::string> explicit_hash_key,
-             Callback callback);
+  Status Put(std::string partition_key, std::string data,
+             std::optional<std::string> explicit_hash_key, Callback callback);
 
   // Sends everything buffered without waiting for linger; returns once every record
   // accepted before the call has completed, or DeadlineExceeded-like kLimitExceeded.

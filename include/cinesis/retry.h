@@ -10,8 +10,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <random>
 
 #include "common/clock.h"
@@ -28,7 +28,7 @@ class Sleeper {
 };
 
 struct RetryOptions {
-  int max_attempts = 5;                      // 1 = no retries
+  int max_attempts = 5;  // 1 = no retries
   std::chrono::milliseconds base_delay{50};
   std::chrono::milliseconds max_delay{2000};
   std::optional<std::chrono::milliseconds> deadline;  // overall, from the first attempt

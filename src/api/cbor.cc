@@ -21,15 +21,18 @@ struct ItemDeleter {
 using Item = std::unique_ptr<cbor_item_t, ItemDeleter>;
 
 std::string Bytes(const cbor_item_t* item, bool text) {
-  const bool indefinite = text ? cbor_string_is_indefinite(item) : cbor_bytestring_is_indefinite(item);
+  const bool indefinite =
+      text ? cbor_string_is_indefinite(item) : cbor_bytestring_is_indefinite(item);
   if (!indefinite) {
     const auto* p = text ? cbor_string_handle(item) : cbor_bytestring_handle(item);
     const std::size_t n = text ? cbor_string_length(item) : cbor_bytestring_length(item);
     return {reinterpret_cast<const char*>(p), n};
   }
   std::string out;
-  const std::size_t chunks = text ? cbor_string_chunk_count(item) : cbor_bytestring_chunk_count(item);
-  cbor_item_t** handle = text ? cbor_string_chunks_handle(item) : cbor_bytestring_chunks_handle(item);
+  const std::size_t chunks =
+      text ? cbor_string_chunk_count(item) : cbor_bytestring_chunk_count(item);
+  cbor_item_t** handle =
+      text ? cbor_string_chunks_handle(item) : cbor_bytestring_chunks_handle(item);
   for (std::size_t i = 0; i < chunks; ++i) out += Bytes(handle[i], text);
   return out;
 }

@@ -12,7 +12,8 @@ std::optional<std::string> Str(const json::object& o, std::string_view k) {
   return std::nullopt;
 }
 std::optional<int> Int(const json::object& o, std::string_view k) {
-  if (auto* v = o.if_contains(k); v && v->is_number()) return static_cast<int>(v->to_number<std::int64_t>());
+  if (auto* v = o.if_contains(k); v && v->is_number())
+    return static_cast<int>(v->to_number<std::int64_t>());
   return std::nullopt;
 }
 std::optional<EpochMillis> Time(const json::object& o, std::string_view k) {
@@ -407,7 +408,8 @@ SubscribeToShardInput DecodeSubscribeToShard(const json::object& b) {
   in.shard_id = Str(b, "ShardId").value_or("");
   if (auto* p = b.if_contains("StartingPosition"); p && p->is_object()) {
     const auto& o = p->get_object();
-    in.starting_position.type = ParseShardIteratorType(Str(o, "Type").value_or("")).value_or(ShardIteratorType::kLatest);
+    in.starting_position.type =
+        ParseShardIteratorType(Str(o, "Type").value_or("")).value_or(ShardIteratorType::kLatest);
     in.starting_position.sequence_number = Str(o, "SequenceNumber");
     in.starting_position.timestamp = Time(o, "Timestamp");
   }
@@ -431,7 +433,8 @@ void Encode(JsonWriter& w, const GetRecordsOutput& v) {
   w.EndObject();
 }
 
-Status InvokeJson(std::string_view op, const json::object& b, KinesisService& service, std::string& out) {
+Status InvokeJson(std::string_view op, const json::object& b, KinesisService& service,
+                  std::string& out) {
   if (op == "PutRecords") {
     PutRecordsInput in;
     in.stream = Ref(b);
@@ -462,8 +465,8 @@ Status InvokeJson(std::string_view op, const json::object& b, KinesisService& se
     GetShardIteratorInput in;
     in.stream = Ref(b);
     in.shard_id = Str(b, "ShardId").value_or("");
-    in.shard_iterator_type =
-        ParseShardIteratorType(Str(b, "ShardIteratorType").value_or("")).value_or(ShardIteratorType::kLatest);
+    in.shard_iterator_type = ParseShardIteratorType(Str(b, "ShardIteratorType").value_or(""))
+                                 .value_or(ShardIteratorType::kLatest);
     in.starting_sequence_number = Str(b, "StartingSequenceNumber");
     in.timestamp = Time(b, "Timestamp");
     return Emit(service.GetShardIterator(in), out);
@@ -477,7 +480,8 @@ Status InvokeJson(std::string_view op, const json::object& b, KinesisService& se
     }
     if (auto* t = b.if_contains("Tags"); t && t->is_object()) {
       for (const auto& kv : t->get_object()) {
-        if (kv.value().is_string()) in.tags[std::string(kv.key())] = std::string(kv.value().get_string());
+        if (kv.value().is_string())
+          in.tags[std::string(kv.key())] = std::string(kv.value().get_string());
       }
     }
     in.warm_throughput_mibps = Int(b, "WarmThroughputMiBps");
@@ -488,13 +492,15 @@ Status InvokeJson(std::string_view op, const json::object& b, KinesisService& se
     return service.DeleteStream(DeleteStreamInput{Ref(b), Bool(b, "EnforceConsumerDeletion")});
   }
   if (op == "DescribeStream") {
-    return Emit(service.DescribeStream({Ref(b), Int(b, "Limit"), Str(b, "ExclusiveStartShardId")}), out);
+    return Emit(service.DescribeStream({Ref(b), Int(b, "Limit"), Str(b, "ExclusiveStartShardId")}),
+                out);
   }
   if (op == "DescribeStreamSummary") {
     return Emit(service.DescribeStreamSummary({Ref(b)}), out);
   }
   if (op == "ListStreams") {
-    return Emit(service.ListStreams({Int(b, "Limit"), Str(b, "ExclusiveStartStreamName"), Str(b, "NextToken")}),
+    return Emit(service.ListStreams(
+                    {Int(b, "Limit"), Str(b, "ExclusiveStartStreamName"), Str(b, "NextToken")}),
                 out);
   }
   if (op == "ListShards") {
@@ -507,7 +513,8 @@ Status InvokeJson(std::string_view op, const json::object& b, KinesisService& se
     if (auto* f = b.if_contains("ShardFilter"); f && f->is_object()) {
       const auto& fo = f->get_object();
       ShardFilter filter;
-      filter.type = ParseShardFilterType(Str(fo, "Type").value_or("")).value_or(ShardFilterType::kFromTrimHorizon);
+      filter.type = ParseShardFilterType(Str(fo, "Type").value_or(""))
+                        .value_or(ShardFilterType::kFromTrimHorizon);
       filter.shard_id = Str(fo, "ShardId");
       filter.timestamp = Time(fo, "Timestamp");
       in.shard_filter = filter;
@@ -516,18 +523,20 @@ Status InvokeJson(std::string_view op, const json::object& b, KinesisService& se
   }
   if (op == "IncreaseStreamRetentionPeriod" || op == "DecreaseStreamRetentionPeriod") {
     UpdateRetentionPeriodInput in{Ref(b), Int(b, "RetentionPeriodHours").value_or(0)};
-    return op[0] == 'I' ? service.IncreaseStreamRetentionPeriod(in) : service.DecreaseStreamRetentionPeriod(in);
+    return op[0] == 'I' ? service.IncreaseStreamRetentionPeriod(in)
+                        : service.DecreaseStreamRetentionPeriod(in);
   }
   if (op == "SplitShard") {
-    return service.SplitShard({Ref(b), Str(b, "ShardToSplit").value_or(""), Str(b, "NewStartingHashKey").value_or("")});
+    return service.SplitShard(
+        {Ref(b), Str(b, "ShardToSplit").value_or(""), Str(b, "NewStartingHashKey").value_or("")});
   }
   if (op == "MergeShards") {
     return service.MergeShards(
         {Ref(b), Str(b, "ShardToMerge").value_or(""), Str(b, "AdjacentShardToMerge").value_or("")});
   }
   if (op == "UpdateShardCount") {
-    return EmitWith(service.UpdateShardCount(
-                        {Ref(b), Int(b, "TargetShardCount").value_or(0), Str(b, "ScalingType").value_or("")}),
+    return EmitWith(service.UpdateShardCount({Ref(b), Int(b, "TargetShardCount").value_or(0),
+                                              Str(b, "ScalingType").value_or("")}),
                     out, [](JsonWriter& w, const UpdateShardCountOutput& v) {
                       w.BeginObject();
                       w.Key("StreamName");
@@ -542,19 +551,23 @@ Status InvokeJson(std::string_view op, const json::object& b, KinesisService& se
                     });
   }
   if (op == "AddTagsToStream") return service.AddTagsToStream({Ref(b), Tags(b)});
-  if (op == "RemoveTagsFromStream") return service.RemoveTagsFromStream({Ref(b), StrList(b, "TagKeys")});
+  if (op == "RemoveTagsFromStream")
+    return service.RemoveTagsFromStream({Ref(b), StrList(b, "TagKeys")});
   if (op == "ListTagsForStream") {
-    return EmitWith(service.ListTagsForStream({Ref(b), Str(b, "ExclusiveStartTagKey"), Int(b, "Limit")}), out,
-                    [](JsonWriter& w, const ListTagsForStreamOutput& v) {
-                      w.BeginObject();
-                      EncodeTags(w, v.tags);
-                      w.Key("HasMoreTags");
-                      w.Bool(v.has_more_tags);
-                      w.EndObject();
-                    });
+    return EmitWith(
+        service.ListTagsForStream({Ref(b), Str(b, "ExclusiveStartTagKey"), Int(b, "Limit")}), out,
+        [](JsonWriter& w, const ListTagsForStreamOutput& v) {
+          w.BeginObject();
+          EncodeTags(w, v.tags);
+          w.Key("HasMoreTags");
+          w.Bool(v.has_more_tags);
+          w.EndObject();
+        });
   }
-  if (op == "TagResource") return service.TagResource({Str(b, "ResourceARN").value_or(""), Tags(b)});
-  if (op == "UntagResource") return service.UntagResource({Str(b, "ResourceARN").value_or(""), StrList(b, "TagKeys")});
+  if (op == "TagResource")
+    return service.TagResource({Str(b, "ResourceARN").value_or(""), Tags(b)});
+  if (op == "UntagResource")
+    return service.UntagResource({Str(b, "ResourceARN").value_or(""), StrList(b, "TagKeys")});
   if (op == "ListTagsForResource") {
     return EmitWith(service.ListTagsForResource({Str(b, "ResourceARN").value_or("")}), out,
                     [](JsonWriter& w, const ListTagsForResourceOutput& v) {
@@ -564,14 +577,16 @@ Status InvokeJson(std::string_view op, const json::object& b, KinesisService& se
                     });
   }
   if (op == "StartStreamEncryption" || op == "StopStreamEncryption") {
-    StreamEncryptionInput in{Ref(b), Str(b, "EncryptionType").value_or("") == "NONE" ? EncryptionType::kNone
-                                                                                     : EncryptionType::kKms,
+    StreamEncryptionInput in{Ref(b),
+                             Str(b, "EncryptionType").value_or("") == "NONE" ? EncryptionType::kNone
+                                                                             : EncryptionType::kKms,
                              Str(b, "KeyId").value_or("")};
     return op[2] == 'a' ? service.StartStreamEncryption(in) : service.StopStreamEncryption(in);
   }
   if (op == "EnableEnhancedMonitoring" || op == "DisableEnhancedMonitoring") {
     EnhancedMonitoringInput in{Ref(b), StrList(b, "ShardLevelMetrics")};
-    auto r = op[0] == 'E' ? service.EnableEnhancedMonitoring(in) : service.DisableEnhancedMonitoring(in);
+    auto r =
+        op[0] == 'E' ? service.EnableEnhancedMonitoring(in) : service.DisableEnhancedMonitoring(in);
     return EmitWith(std::move(r), out, [](JsonWriter& w, const EnhancedMonitoringOutput& v) {
       w.BeginObject();
       w.Key("StreamName");
@@ -584,29 +599,32 @@ Status InvokeJson(std::string_view op, const json::object& b, KinesisService& se
     });
   }
   if (op == "DescribeLimits") {
-    return EmitWith(service.DescribeLimits(), out, [](JsonWriter& w, const DescribeLimitsOutput& v) {
-      w.BeginObject();
-      w.Key("ShardLimit");
-      w.Int(v.shard_limit);
-      w.Key("OpenShardCount");
-      w.Int(v.open_shard_count);
-      w.Key("OnDemandStreamCount");
-      w.Int(v.on_demand_stream_count);
-      w.Key("OnDemandStreamCountLimit");
-      w.Int(v.on_demand_stream_count_limit);
-      w.EndObject();
-    });
+    return EmitWith(service.DescribeLimits(), out,
+                    [](JsonWriter& w, const DescribeLimitsOutput& v) {
+                      w.BeginObject();
+                      w.Key("ShardLimit");
+                      w.Int(v.shard_limit);
+                      w.Key("OpenShardCount");
+                      w.Int(v.open_shard_count);
+                      w.Key("OnDemandStreamCount");
+                      w.Int(v.on_demand_stream_count);
+                      w.Key("OnDemandStreamCountLimit");
+                      w.Int(v.on_demand_stream_count_limit);
+                      w.EndObject();
+                    });
   }
   if (op == "UpdateStreamMode") {
     UpdateStreamModeInput in;
     in.stream_arn = Str(b, "StreamARN").value_or("");
     if (auto* m = b.if_contains("StreamModeDetails"); m && m->is_object()) {
-      in.stream_mode = ParseStreamMode(Str(m->get_object(), "StreamMode").value_or("")).value_or(StreamMode::kProvisioned);
+      in.stream_mode = ParseStreamMode(Str(m->get_object(), "StreamMode").value_or(""))
+                           .value_or(StreamMode::kProvisioned);
     }
     in.warm_throughput_mibps = Int(b, "WarmThroughputMiBps");
     return service.UpdateStreamMode(in);
   }
-  if (op == "DescribeAccountSettings") return EmitWith(service.DescribeAccountSettings(), out, EncodeAccount);
+  if (op == "DescribeAccountSettings")
+    return EmitWith(service.DescribeAccountSettings(), out, EncodeAccount);
   if (op == "UpdateAccountSettings") {
     UpdateAccountSettingsInput in;
     if (auto* c = b.if_contains("MinimumThroughputBillingCommitment"); c && c->is_object()) {
@@ -615,7 +633,8 @@ Status InvokeJson(std::string_view op, const json::object& b, KinesisService& se
     return EmitWith(service.UpdateAccountSettings(in), out, EncodeAccount);
   }
   if (op == "PutResourcePolicy") {
-    return service.PutResourcePolicy({Str(b, "ResourceARN").value_or(""), Str(b, "Policy").value_or("")});
+    return service.PutResourcePolicy(
+        {Str(b, "ResourceARN").value_or(""), Str(b, "Policy").value_or("")});
   }
   if (op == "GetResourcePolicy") {
     return EmitWith(service.GetResourcePolicy({Str(b, "ResourceARN").value_or(""), ""}), out,
@@ -626,31 +645,33 @@ Status InvokeJson(std::string_view op, const json::object& b, KinesisService& se
                       w.EndObject();
                     });
   }
-  if (op == "DeleteResourcePolicy") return service.DeleteResourcePolicy({Str(b, "ResourceARN").value_or(""), ""});
+  if (op == "DeleteResourcePolicy")
+    return service.DeleteResourcePolicy({Str(b, "ResourceARN").value_or(""), ""});
   if (op == "UpdateMaxRecordSize") {
     return service.UpdateMaxRecordSize({Ref(b), Int(b, "MaxRecordSizeInKiB").value_or(0)});
   }
   if (op == "UpdateStreamWarmThroughput") {
-    return EmitWith(service.UpdateStreamWarmThroughput({Ref(b), Int(b, "WarmThroughputMiBps").value_or(0)}), out,
-                    [](JsonWriter& w, const UpdateStreamWarmThroughputOutput& v) {
-                      w.BeginObject();
-                      w.Key("StreamARN");
-                      w.String(v.stream_arn);
-                      w.Key("StreamName");
-                      w.String(v.stream_name);
-                      w.Key("WarmThroughput");
-                      w.BeginObject();
-                      w.Key("TargetMiBps");
-                      w.Int(v.target_mibps);
-                      w.Key("CurrentMiBps");
-                      w.Int(v.current_mibps);
-                      w.EndObject();
-                      w.EndObject();
-                    });
+    return EmitWith(
+        service.UpdateStreamWarmThroughput({Ref(b), Int(b, "WarmThroughputMiBps").value_or(0)}),
+        out, [](JsonWriter& w, const UpdateStreamWarmThroughputOutput& v) {
+          w.BeginObject();
+          w.Key("StreamARN");
+          w.String(v.stream_arn);
+          w.Key("StreamName");
+          w.String(v.stream_name);
+          w.Key("WarmThroughput");
+          w.BeginObject();
+          w.Key("TargetMiBps");
+          w.Int(v.target_mibps);
+          w.Key("CurrentMiBps");
+          w.Int(v.current_mibps);
+          w.EndObject();
+          w.EndObject();
+        });
   }
   if (op == "RegisterStreamConsumer") {
-    return EmitWith(service.RegisterStreamConsumer(
-                        {Str(b, "StreamARN").value_or(""), Str(b, "ConsumerName").value_or(""), Tags(b)}),
+    return EmitWith(service.RegisterStreamConsumer({Str(b, "StreamARN").value_or(""),
+                                                    Str(b, "ConsumerName").value_or(""), Tags(b)}),
                     out, [](JsonWriter& w, const Consumer& c) {
                       w.BeginObject();
                       w.Key("Consumer");
@@ -662,38 +683,41 @@ Status InvokeJson(std::string_view op, const json::object& b, KinesisService& se
   }
   if (op == "DeregisterStreamConsumer") return service.DeregisterStreamConsumer(CRef(b));
   if (op == "DescribeStreamConsumer") {
-    return EmitWith(service.DescribeStreamConsumer(CRef(b)), out, [](JsonWriter& w, const Consumer& c) {
-      w.BeginObject();
-      w.Key("ConsumerDescription");
-      w.BeginObject();
-      EncodeConsumerFields(w, c);
-      w.Key("StreamARN");
-      w.String(c.stream_arn);
-      w.EndObject();
-      w.EndObject();
-    });
+    return EmitWith(service.DescribeStreamConsumer(CRef(b)), out,
+                    [](JsonWriter& w, const Consumer& c) {
+                      w.BeginObject();
+                      w.Key("ConsumerDescription");
+                      w.BeginObject();
+                      EncodeConsumerFields(w, c);
+                      w.Key("StreamARN");
+                      w.String(c.stream_arn);
+                      w.EndObject();
+                      w.EndObject();
+                    });
   }
   if (op == "ListStreamConsumers") {
-    ListStreamConsumersInput in{Str(b, "StreamARN").value_or(""), Str(b, "NextToken"), Int(b, "MaxResults"),
-                                Time(b, "StreamCreationTimestamp")};
-    return EmitWith(service.ListStreamConsumers(in), out, [](JsonWriter& w, const ListStreamConsumersOutput& v) {
-      w.BeginObject();
-      w.Key("Consumers");
-      w.BeginArray();
-      for (const auto& c : v.consumers) {
-        w.BeginObject();
-        EncodeConsumerFields(w, c);
-        w.EndObject();
-      }
-      w.EndArray();
-      if (v.next_token) {
-        w.Key("NextToken");
-        w.String(*v.next_token);
-      }
-      w.EndObject();
-    });
+    ListStreamConsumersInput in{Str(b, "StreamARN").value_or(""), Str(b, "NextToken"),
+                                Int(b, "MaxResults"), Time(b, "StreamCreationTimestamp")};
+    return EmitWith(service.ListStreamConsumers(in), out,
+                    [](JsonWriter& w, const ListStreamConsumersOutput& v) {
+                      w.BeginObject();
+                      w.Key("Consumers");
+                      w.BeginArray();
+                      for (const auto& c : v.consumers) {
+                        w.BeginObject();
+                        EncodeConsumerFields(w, c);
+                        w.EndObject();
+                      }
+                      w.EndArray();
+                      if (v.next_token) {
+                        w.Key("NextToken");
+                        w.String(*v.next_token);
+                      }
+                      w.EndObject();
+                    });
   }
-  return {Code::kUnknownOperation, "Operation " + std::string(op) + " is not supported by this server yet."};
+  return {Code::kUnknownOperation,
+          "Operation " + std::string(op) + " is not supported by this server yet."};
 }
 
 }  // namespace cinesis::api

@@ -24,41 +24,48 @@ Status StreamNotActive(std::string_view stream, const AccountScope& a, std::stri
   return {Code::kResourceInUse, "Stream " + std::string(stream) + Under(a) +
                                     " not ACTIVE, instead in state " + std::string(state)};
 }
-Status ShardDoesNotExist(std::string_view shard_id, std::string_view stream, const AccountScope& a) {
+Status ShardDoesNotExist(std::string_view shard_id, std::string_view stream,
+                         const AccountScope& a) {
   return {Code::kResourceNotFound, "Shard " + std::string(shard_id) + " in stream " +
                                        std::string(stream) + Under(a) + " does not exist"};
 }
-Status CouldNotFindShard(std::string_view shard_id, std::string_view stream, const AccountScope& a) {
+Status CouldNotFindShard(std::string_view shard_id, std::string_view stream,
+                         const AccountScope& a) {
   return {Code::kResourceNotFound, "Could not find shard " + std::string(shard_id) + " in stream " +
                                        std::string(stream) + Under(a) + "."};
 }
 Status InvalidExplicitHashKey(std::string_view value) {
   return InvalidArg(
-      "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was " +
+      "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified "
+      "value was " +
       std::string(value));
 }
 Status InvalidSequenceNumberForOrdering(std::string_view seq, std::string_view stream,
                                         const AccountScope& a) {
   return InvalidArg("ExclusiveMinimumSequenceNumber " + std::string(seq) +
-                    " used in PutRecord on stream " + std::string(stream) + Under(a) + " is invalid.");
+                    " used in PutRecord on stream " + std::string(stream) + Under(a) +
+                    " is invalid.");
 }
 Status IteratorTypeMismatch(std::string_view type, bool has_sequence_number) {
   return InvalidArg(
-      "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or "
+      "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+      "StartingSequenceNumber or "
       "(2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified " +
       std::string(type) +
-      (has_sequence_number ? " and also a StartingSequenceNumber." : " and no StartingSequenceNumber."));
+      (has_sequence_number ? " and also a StartingSequenceNumber."
+                           : " and no StartingSequenceNumber."));
 }
 Status InvalidStartingSequenceNumber(std::string_view seq, std::string_view shard_id,
                                      std::string_view stream, const AccountScope& a) {
-  return InvalidArg("StartingSequenceNumber " + std::string(seq) + " used in GetShardIterator on shard " +
-                    std::string(shard_id) + " in stream " + std::string(stream) + Under(a) +
-                    " is invalid.");
+  return InvalidArg("StartingSequenceNumber " + std::string(seq) +
+                    " used in GetShardIterator on shard " + std::string(shard_id) + " in stream " +
+                    std::string(stream) + Under(a) + " is invalid.");
 }
 Status StartingSequenceNumberFromOtherStream(std::string_view seq, std::string_view shard_id,
                                              std::string_view stream, const AccountScope& a) {
-  return InvalidArg("StartingSequenceNumber " + std::string(seq) + " used in GetShardIterator on shard " +
-                    std::string(shard_id) + " in stream " + std::string(stream) + Under(a) +
+  return InvalidArg("StartingSequenceNumber " + std::string(seq) +
+                    " used in GetShardIterator on shard " + std::string(shard_id) + " in stream " +
+                    std::string(stream) + Under(a) +
                     " is invalid because it did not come from this stream.");
 }
 Status StartingSequenceNumberFromOtherShard(std::string_view encoded_shard_id,
@@ -68,7 +75,8 @@ Status StartingSequenceNumberFromOtherShard(std::string_view encoded_shard_id,
 }
 Status AtTimestampWithoutTimestamp() {
   return InvalidArg(
-      "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no "
+      "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request "
+      "has no "
       "timestamp parameter.");
 }
 Status TimestampInFuture(EpochMillis requested, EpochMillis now) {
@@ -79,10 +87,11 @@ Status TimestampInFuture(EpochMillis requested, EpochMillis now) {
 }
 Status InvalidShardIterator() { return InvalidArg("Invalid ShardIterator."); }
 Status IteratorExpired(EpochMillis created, EpochMillis now, EpochMillis ttl_ms) {
-  return {Code::kExpiredIterator, "Iterator expired. The iterator was created at time " +
-                                      JavaDate(created) + " while right now it is " + JavaDate(now) +
-                                      " which is further in the future than the tolerated delay of " +
-                                      std::to_string(ttl_ms) + " milliseconds."};
+  return {Code::kExpiredIterator,
+          "Iterator expired. The iterator was created at time " + JavaDate(created) +
+              " while right now it is " + JavaDate(now) +
+              " which is further in the future than the tolerated delay of " +
+              std::to_string(ttl_ms) + " milliseconds."};
 }
 Status ListShardsNeitherTokenNorStream() {
   return InvalidArg("Either NextToken or StreamName should be provided.");
@@ -114,10 +123,11 @@ Status RetentionDecreaseAboveCurrent(int hours, std::string_view stream, int cur
                     std::string(stream) + " can not be longer than existing retention period (" +
                     std::to_string(current) + " hours). Use IncreaseRetentionPeriod API.");
 }
-Status RecordTooLarge(std::size_t size, std::int64_t limit, std::string_view stream, const AccountScope& a) {
+Status RecordTooLarge(std::size_t size, std::int64_t limit, std::string_view stream,
+                      const AccountScope& a) {
   return InvalidArg("Record size (data blob plus partition key) of " + std::to_string(size) +
-                    " bytes exceeds the maximum record size of " + std::to_string(limit) + " bytes for stream " +
-                    std::string(stream) + Under(a) + ".");
+                    " bytes exceeds the maximum record size of " + std::to_string(limit) +
+                    " bytes for stream " + std::string(stream) + Under(a) + ".");
 }
 Status StreamNameArnMismatch() {
   return InvalidArg("StreamARN and StreamName do not refer to the same stream.");
@@ -137,12 +147,15 @@ Status ShardLimitExceeded(const AccountScope& a, int current, int limit, int add
               "limits and how to request higher limits."};
 }
 Status InvalidShardCountForMode() {
-  return InvalidArg("ShardCount must be specified for a PROVISIONED stream and must not be specified "
-                    "for an ON_DEMAND stream.");
+  return InvalidArg(
+      "ShardCount must be specified for a PROVISIONED stream and must not be specified "
+      "for an ON_DEMAND stream.");
 }
-Status ThroughputExceeded(std::string_view shard_id, std::string_view stream, const AccountScope& a) {
+Status ThroughputExceeded(std::string_view shard_id, std::string_view stream,
+                          const AccountScope& a) {
   return {Code::kProvisionedThroughputExceeded, "Rate exceeded for shard " + std::string(shard_id) +
-                                                    " in stream " + std::string(stream) + Under(a) + "."};
+                                                    " in stream " + std::string(stream) + Under(a) +
+                                                    "."};
 }
 
 std::string JavaDate(EpochMillis ms) {

@@ -54,12 +54,14 @@ Status RetentionIncreaseBelowCurrent(int hours, std::string_view stream, int cur
 Status RetentionDecreaseAboveCurrent(int hours, std::string_view stream, int current);
 // Data plus partition key over the stream's maximum record size (data alone over it is a
 // ValidationException on the Data member).
-Status RecordTooLarge(std::size_t size, std::int64_t limit, std::string_view stream, const AccountScope& a);
+Status RecordTooLarge(std::size_t size, std::int64_t limit, std::string_view stream,
+                      const AccountScope& a);
 Status StreamNameArnMismatch();
 Status StreamNameOrArnRequired();
 Status ShardLimitExceeded(const AccountScope& a, int current, int limit, int additional);
 Status InvalidShardCountForMode();
-Status ThroughputExceeded(std::string_view shard_id, std::string_view stream, const AccountScope& a);
+Status ThroughputExceeded(std::string_view shard_id, std::string_view stream,
+                          const AccountScope& a);
 
 // "Thu Jan 22 01:22:02 UTC 2015", as Java's Date.toString() prints in UTC.
 std::string JavaDate(EpochMillis ms);

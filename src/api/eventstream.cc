@@ -19,7 +19,8 @@ void Put32(std::string& out, std::uint32_t v) {
 }
 std::uint32_t Get32(std::string_view s) {
   std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(s[static_cast<std::size_t>(i)]);
+  for (int i = 0; i < 4; ++i)
+    v = (v << 8) | static_cast<unsigned char>(s[static_cast<std::size_t>(i)]);
   return v;
 }
 

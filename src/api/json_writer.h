@@ -14,10 +14,24 @@ class JsonWriter {
  public:
   explicit JsonWriter(std::string& out) : out_(out) {}
 
-  void BeginObject() { Sep(); out_ += '{'; first_ = true; }
-  void EndObject() { out_ += '}'; first_ = false; }
-  void BeginArray() { Sep(); out_ += '['; first_ = true; }
-  void EndArray() { out_ += ']'; first_ = false; }
+  void BeginObject() {
+    Sep();
+    out_ += '{';
+    first_ = true;
+  }
+  void EndObject() {
+    out_ += '}';
+    first_ = false;
+  }
+  void BeginArray() {
+    Sep();
+    out_ += '[';
+    first_ = true;
+  }
+  void EndArray() {
+    out_ += ']';
+    first_ = false;
+  }
   // Writes `"name":`; the next value call writes the value.
   void Key(std::string_view name) {
     Sep();
@@ -31,7 +45,10 @@ class JsonWriter {
   }
   void Base64(std::string_view bytes);
   void Int(std::int64_t v);
-  void Bool(bool v) { Sep(); out_ += v ? "true" : "false"; }
+  void Bool(bool v) {
+    Sep();
+    out_ += v ? "true" : "false";
+  }
   // Epoch seconds with the millisecond fraction, e.g. 1441215410.867.
   void Timestamp(EpochMillis ms);
 

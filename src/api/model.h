@@ -13,13 +13,23 @@
 
 namespace cinesis::api {
 
-enum class ShapeType { kStructure, kList, kMap, kString, kInteger, kLong, kBoolean, kBlob, kTimestamp };
+enum class ShapeType {
+  kStructure,
+  kList,
+  kMap,
+  kString,
+  kInteger,
+  kLong,
+  kBoolean,
+  kBlob,
+  kTimestamp
+};
 
 struct Shape;
 
 struct Member {
-  std::string name;        // wire name, e.g. "StreamName"
-  std::string path_name;   // name in validation paths, e.g. "streamName"
+  std::string name;       // wire name, e.g. "StreamName"
+  std::string path_name;  // name in validation paths, e.g. "streamName"
   const Shape* shape = nullptr;
   bool required = false;
   // Service-side limits the model does not state (override the shape's).
@@ -33,7 +43,7 @@ struct Shape {
   std::optional<std::string> pattern;
   std::optional<boost::regex> regex;
   std::vector<std::string> enum_values;
-  std::vector<Member> members;   // structure
+  std::vector<Member> members;    // structure
   const Shape* member = nullptr;  // list
   const Shape* key = nullptr;     // map
   const Shape* value = nullptr;   // map

@@ -59,7 +59,8 @@ WireResponse CborError(const Status& st) {
   r.content_type = std::string(kCbor11);
   boost::json::object o;
   o["__type"] = st.name();
-  if (!st.message().empty()) o[st.code() == Code::kSerialization ? "Message" : "message"] = st.message();
+  if (!st.message().empty())
+    o[st.code() == Code::kSerialization ? "Message" : "message"] = st.message();
   r.body = JsonToCbor(o, nullptr);
   return r;
 }
@@ -120,8 +121,9 @@ bool QueryHasKey(std::string_view query, std::string_view key) {
 Status CheckAuth(const WireRequest& req) {
   const bool query_auth = QueryHasKey(req.query, "X-Amz-Algorithm");
   if (req.authorization && query_auth) {
-    return {Code::kInvalidSignature,
-            "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."};
+    return {
+        Code::kInvalidSignature,
+        "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."};
   }
   if (!req.authorization && !query_auth) {
     return {Code::kMissingAuthenticationToken, "Missing Authentication Token"};
@@ -159,13 +161,15 @@ Status CheckAuth(const WireRequest& req) {
       }
     }
     if (!req.has_amz_date) {
-      msg += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ";
+      msg +=
+          "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ";
     }
     if (!msg.empty()) msg += "Authorization=" + std::string(h);
   } else {
-    for (std::string_view p :
-         {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date"}) {
-      if (!QueryHas(req.query, p)) msg += "AWS query-string parameters must include '" + std::string(p) + "'. ";
+    for (std::string_view p : {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature",
+                               "X-Amz-SignedHeaders", "X-Amz-Date"}) {
+      if (!QueryHas(req.query, p))
+        msg += "AWS query-string parameters must include '" + std::string(p) + "'. ";
     }
     if (!msg.empty()) msg += "Re-examine the query-string parameters.";
   }
@@ -174,7 +178,8 @@ Status CheckAuth(const WireRequest& req) {
 }
 
 WireResponse Dispatch(const WireRequest& req, KinesisService& service) {
-  const std::string_view content_type = Trim(req.content_type.substr(0, req.content_type.find(';')));
+  const std::string_view content_type =
+      Trim(req.content_type.substr(0, req.content_type.find(';')));
   const bool is_json11 = content_type == kJson11;
   const bool is_plain_json = content_type == kPlainJson;
   const bool content_valid = is_json11 || is_plain_json;
@@ -192,7 +197,8 @@ WireResponse Dispatch(const WireRequest& req, KinesisService& service) {
   const bool is_cbor = content_type == kCbor11;
   if (!content_valid && !is_cbor) {
     if (svc.empty() || op_name.empty()) {
-      return XmlError(403, "AccessDeniedException", "Unable to determine service/operation name to be authorized");
+      return XmlError(403, "AccessDeniedException",
+                      "Unable to determine service/operation name to be authorized");
     }
     return XmlError(404, "UnknownOperationException", "");
   }
@@ -218,7 +224,8 @@ WireResponse Dispatch(const WireRequest& req, KinesisService& service) {
     if (is_plain_json) {
       WireResponse r;
       r.content_type = std::string(kPlainJson);
-      r.body = R"({"Output":{"__type":"com.amazon.coral.service#SerializationException","Message":null},"Version":"1.0"})";
+      r.body =
+          R"({"Output":{"__type":"com.amazon.coral.service#SerializationException","Message":null},"Version":"1.0"})";
       return r;
     }
     return fail(Status(Code::kSerialization, ""));
@@ -226,7 +233,8 @@ WireResponse Dispatch(const WireRequest& req, KinesisService& service) {
   if (is_plain_json) {
     WireResponse r;
     r.content_type = std::string(kPlainJson);
-    r.body = R"({"Output":{"__type":"com.amazon.coral.service#UnknownOperationException","message":null},"Version":"1.0"})";
+    r.body =
+        R"({"Output":{"__type":"com.amazon.coral.service#UnknownOperationException","message":null},"Version":"1.0"})";
     return r;
   }
   if (op == nullptr) return fail(Status(Code::kUnknownOperation, ""));
@@ -259,7 +267,8 @@ WireResponse Dispatch(const WireRequest& req, KinesisService& service) {
 }  // namespace
 
 WireResponse ErrorResponse(const Status& st, std::string_view content_type) {
-  return Trim(content_type.substr(0, content_type.find(';'))) == kCbor11 ? CborError(st) : JsonError(st);
+  return Trim(content_type.substr(0, content_type.find(';'))) == kCbor11 ? CborError(st)
+                                                                         : JsonError(st);
 }
 
 bool IsKnownOperation(std::string_view name) { return Model::Get().FindOperation(name) != nullptr; }
@@ -272,17 +281,20 @@ WireResponse HandleRequest(const WireRequest& req, KinesisService& service) {
       preflight = true;
       r.status = 200;
       if (!req.cors_request_headers.empty()) {
-        r.headers.emplace_back("Access-Control-Allow-Headers", std::string(req.cors_request_headers));
+        r.headers.emplace_back("Access-Control-Allow-Headers",
+                               std::string(req.cors_request_headers));
       }
       if (!req.cors_request_method.empty()) {
-        r.headers.emplace_back("Access-Control-Allow-Methods", std::string(req.cors_request_method));
+        r.headers.emplace_back("Access-Control-Allow-Methods",
+                               std::string(req.cors_request_method));
       }
       r.headers.emplace_back("Access-Control-Max-Age", "172800");
     }
   }
   if (!preflight) {
     if (req.method != "POST") {
-      r = XmlError(403, "AccessDeniedException", "Unable to determine service/operation name to be authorized");
+      r = XmlError(403, "AccessDeniedException",
+                   "Unable to determine service/operation name to be authorized");
     } else {
       try {
         r = Dispatch(req, service);

@@ -38,16 +38,20 @@ class KinesisService {
   virtual Result<ListTagsForStreamOutput> ListTagsForStream(const ListTagsForStreamInput& in) = 0;
   virtual Status TagResource(const TagResourceInput& in) = 0;
   virtual Status UntagResource(const UntagResourceInput& in) = 0;
-  virtual Result<ListTagsForResourceOutput> ListTagsForResource(const ListTagsForResourceInput& in) = 0;
+  virtual Result<ListTagsForResourceOutput> ListTagsForResource(
+      const ListTagsForResourceInput& in) = 0;
 
   virtual Status StartStreamEncryption(const StreamEncryptionInput& in) = 0;
   virtual Status StopStreamEncryption(const StreamEncryptionInput& in) = 0;
-  virtual Result<EnhancedMonitoringOutput> EnableEnhancedMonitoring(const EnhancedMonitoringInput& in) = 0;
-  virtual Result<EnhancedMonitoringOutput> DisableEnhancedMonitoring(const EnhancedMonitoringInput& in) = 0;
+  virtual Result<EnhancedMonitoringOutput> EnableEnhancedMonitoring(
+      const EnhancedMonitoringInput& in) = 0;
+  virtual Result<EnhancedMonitoringOutput> DisableEnhancedMonitoring(
+      const EnhancedMonitoringInput& in) = 0;
   virtual Result<DescribeLimitsOutput> DescribeLimits() = 0;
   virtual Status UpdateStreamMode(const UpdateStreamModeInput& in) = 0;
   virtual Result<AccountSettingsOutput> DescribeAccountSettings() = 0;
-  virtual Result<AccountSettingsOutput> UpdateAccountSettings(const UpdateAccountSettingsInput& in) = 0;
+  virtual Result<AccountSettingsOutput> UpdateAccountSettings(
+      const UpdateAccountSettingsInput& in) = 0;
   virtual Status PutResourcePolicy(const ResourcePolicyInput& in) = 0;
   virtual Result<GetResourcePolicyOutput> GetResourcePolicy(const ResourcePolicyInput& in) = 0;
   virtual Status DeleteResourcePolicy(const ResourcePolicyInput& in) = 0;
@@ -58,7 +62,8 @@ class KinesisService {
   virtual Result<Consumer> RegisterStreamConsumer(const RegisterStreamConsumerInput& in) = 0;
   virtual Status DeregisterStreamConsumer(const ConsumerRef& in) = 0;
   virtual Result<Consumer> DescribeStreamConsumer(const ConsumerRef& in) = 0;
-  virtual Result<ListStreamConsumersOutput> ListStreamConsumers(const ListStreamConsumersInput& in) = 0;
+  virtual Result<ListStreamConsumersOutput> ListStreamConsumers(
+      const ListStreamConsumersInput& in) = 0;
 };
 
 // A live SubscribeToShard subscription. The server pulls events from it and asks to be
@@ -83,7 +88,8 @@ class Subscription {
 class EventStreamService {
  public:
   virtual ~EventStreamService() = default;
-  virtual Result<std::shared_ptr<Subscription>> SubscribeToShard(const SubscribeToShardInput& in) = 0;
+  virtual Result<std::shared_ptr<Subscription>> SubscribeToShard(
+      const SubscribeToShardInput& in) = 0;
 };
 
 }  // namespace cinesis::api

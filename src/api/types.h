@@ -16,8 +16,21 @@ namespace cinesis::api {
 
 enum class StreamStatus { kCreating, kDeleting, kActive, kUpdating };
 enum class StreamMode { kProvisioned, kOnDemand };
-enum class ShardIteratorType { kAtSequenceNumber, kAfterSequenceNumber, kTrimHorizon, kLatest, kAtTimestamp };
-enum class ShardFilterType { kAfterShardId, kAtTrimHorizon, kFromTrimHorizon, kAtLatest, kAtTimestamp, kFromTimestamp };
+enum class ShardIteratorType {
+  kAtSequenceNumber,
+  kAfterSequenceNumber,
+  kTrimHorizon,
+  kLatest,
+  kAtTimestamp
+};
+enum class ShardFilterType {
+  kAfterShardId,
+  kAtTrimHorizon,
+  kFromTrimHorizon,
+  kAtLatest,
+  kAtTimestamp,
+  kFromTimestamp
+};
 enum class EncryptionType { kNone, kKms };
 
 std::string_view ToString(StreamStatus s);
@@ -217,7 +230,8 @@ struct GetRecordsOutput {
   std::optional<std::vector<ChildShard>> child_shards;
 };
 
-struct UpdateRetentionPeriodInput {  // IncreaseStreamRetentionPeriod and DecreaseStreamRetentionPeriod
+struct UpdateRetentionPeriodInput {  // IncreaseStreamRetentionPeriod and
+                                     // DecreaseStreamRetentionPeriod
   StreamRef stream;
   int retention_period_hours = 24;
 };

@@ -13,7 +13,8 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::string_view kBigNumber = "class com.amazon.coral.value.json.numbers.TruncatingBigNumber";
+constexpr std::string_view kBigNumber =
+    "class com.amazon.coral.value.json.numbers.TruncatingBigNumber";
 
 Status TypeError(std::string msg) { return {Code::kSerialization, std::move(msg)}; }
 
@@ -56,14 +57,17 @@ Status CheckValue(const Shape& shape, json::value& v) {
   switch (shape.type) {
     case ShapeType::kString:
       if (v.is_string()) return Status::Ok();
-      if (v.is_bool()) return TypeError("class java.lang.Boolean can not be converted to an String");
-      if (v.is_number()) return TypeError(std::string(kBigNumber) + " can not be converted to an String");
+      if (v.is_bool())
+        return TypeError("class java.lang.Boolean can not be converted to an String");
+      if (v.is_number())
+        return TypeError(std::string(kBigNumber) + " can not be converted to an String");
       return ContainerMismatch(v);
     case ShapeType::kInteger:
     case ShapeType::kLong: {
       if (v.is_bool() || v.is_string()) {
-        return TypeError(std::string(v.is_bool() ? "class java.lang.Boolean" : "class java.lang.String") +
-                         " can not be converted to an " + std::string(JavaTypeName(shape.type)));
+        return TypeError(
+            std::string(v.is_bool() ? "class java.lang.Boolean" : "class java.lang.String") +
+            " can not be converted to an " + std::string(JavaTypeName(shape.type)));
       }
       if (!v.is_number()) return ContainerMismatch(v);
       const std::int64_t lo = shape.type == ShapeType::kInteger
@@ -92,7 +96,8 @@ Status CheckValue(const Shape& shape, json::value& v) {
     }
     case ShapeType::kBoolean:
       if (v.is_bool()) return Status::Ok();
-      if (v.is_number()) return TypeError(std::string(kBigNumber) + " can not be converted to an Boolean");
+      if (v.is_number())
+        return TypeError(std::string(kBigNumber) + " can not be converted to an Boolean");
       if (v.is_string()) {
         std::string s(v.get_string());
         for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -105,7 +110,8 @@ Status CheckValue(const Shape& shape, json::value& v) {
       return ContainerMismatch(v);
     case ShapeType::kBlob: {
       if (v.is_bool()) return TypeError("class java.lang.Boolean can not be converted to a Blob");
-      if (v.is_number()) return TypeError(std::string(kBigNumber) + " can not be converted to a Blob");
+      if (v.is_number())
+        return TypeError(std::string(kBigNumber) + " can not be converted to a Blob");
       if (!v.is_string()) return ContainerMismatch(v);
       std::string decoded, why;
       json::string& s = v.get_string();
@@ -116,8 +122,11 @@ Status CheckValue(const Shape& shape, json::value& v) {
       return Status::Ok();
     }
     case ShapeType::kTimestamp: {
-      if (v.is_string()) return TypeError("class java.lang.String can not be converted to milliseconds since epoch");
-      if (v.is_bool()) return TypeError("class java.lang.Boolean can not be converted to milliseconds since epoch");
+      if (v.is_string())
+        return TypeError("class java.lang.String can not be converted to milliseconds since epoch");
+      if (v.is_bool())
+        return TypeError(
+            "class java.lang.Boolean can not be converted to milliseconds since epoch");
       if (!v.is_number()) return ContainerMismatch(v);
       // Seconds (with a millisecond fraction) on the wire; integer milliseconds inside.
       double seconds = v.to_number<double>();
@@ -219,7 +228,8 @@ std::string ValueText(const Shape& shape, const json::value& v) {
       for (const auto& kv : v.get_object()) {
         if (!first) s += ", ";
         first = false;
-        s += std::string(kv.key()) + "=" + (kv.value().is_null() ? "null" : ValueText(*shape.value, kv.value()));
+        s += std::string(kv.key()) + "=" +
+             (kv.value().is_null() ? "null" : ValueText(*shape.value, kv.value()));
       }
       return s + "}";
     }
@@ -279,17 +289,21 @@ void CheckMember(const Shape& shape, const json::value* v, bool required, const 
       // than spend time on it (its length error is reported anyway).
       if (shape.regex && s.size() <= 65536 &&
           !boost::regex_match(s.begin(), s.end(), *shape.regex)) {
-        out.Add(text(), false, path, "Member must satisfy regular expression pattern: " + *shape.pattern);
+        out.Add(text(), false, path,
+                "Member must satisfy regular expression pattern: " + *shape.pattern);
       }
       std::size_t len = JavaLength(s);
       if (min && static_cast<std::int64_t>(len) < *min) {
-        out.Add(text(), false, path, "Member must have length greater than or equal to " + std::to_string(*min));
+        out.Add(text(), false, path,
+                "Member must have length greater than or equal to " + std::to_string(*min));
       }
       if (max && static_cast<std::int64_t>(len) > *max) {
-        out.Add(text(), false, path, "Member must have length less than or equal to " + std::to_string(*max));
+        out.Add(text(), false, path,
+                "Member must have length less than or equal to " + std::to_string(*max));
       }
       if (!shape.enum_values.empty() &&
-          std::find(shape.enum_values.begin(), shape.enum_values.end(), s) == shape.enum_values.end()) {
+          std::find(shape.enum_values.begin(), shape.enum_values.end(), s) ==
+              shape.enum_values.end()) {
         std::string set;
         for (const auto& e : shape.enum_values) set += (set.empty() ? "" : ", ") + e;
         out.Add(text(), false, path, "Member must satisfy enum value set: [" + set + "]");
@@ -299,21 +313,33 @@ void CheckMember(const Shape& shape, const json::value* v, bool required, const 
     case ShapeType::kInteger:
     case ShapeType::kLong: {
       auto n = v->to_number<std::int64_t>();
-      if (min && n < *min) out.Add(text(), false, path, "Member must have value greater than or equal to " + std::to_string(*min));
-      if (max && n > *max) out.Add(text(), false, path, "Member must have value less than or equal to " + std::to_string(*max));
+      if (min && n < *min)
+        out.Add(text(), false, path,
+                "Member must have value greater than or equal to " + std::to_string(*min));
+      if (max && n > *max)
+        out.Add(text(), false, path,
+                "Member must have value less than or equal to " + std::to_string(*max));
       return;
     }
     case ShapeType::kBlob: {
       auto len = static_cast<std::int64_t>(v->get_string().size());
-      if (min && len < *min) out.Add(text(), false, path, "Member must have length greater than or equal to " + std::to_string(*min));
-      if (max && len > *max) out.Add(text(), false, path, "Member must have length less than or equal to " + std::to_string(*max));
+      if (min && len < *min)
+        out.Add(text(), false, path,
+                "Member must have length greater than or equal to " + std::to_string(*min));
+      if (max && len > *max)
+        out.Add(text(), false, path,
+                "Member must have length less than or equal to " + std::to_string(*max));
       return;
     }
     case ShapeType::kList: {
       const auto& arr = v->get_array();
       auto len = static_cast<std::int64_t>(arr.size());
-      if (min && len < *min) out.Add(text(), false, path, "Member must have length greater than or equal to " + std::to_string(*min));
-      if (max && len > *max) out.Add(text(), false, path, "Member must have length less than or equal to " + std::to_string(*max));
+      if (min && len < *min)
+        out.Add(text(), false, path,
+                "Member must have length greater than or equal to " + std::to_string(*min));
+      if (max && len > *max)
+        out.Add(text(), false, path,
+                "Member must have length less than or equal to " + std::to_string(*max));
       const Shape& el = *shape.member;
       if (el.type == ShapeType::kStructure) {
         std::size_t i = 0;
@@ -321,32 +347,43 @@ void CheckMember(const Shape& shape, const json::value* v, bool required, const 
           ++i;
           if (out.full()) return;
           if (e.is_object()) {
-            CheckStructureConstraints(el, e.get_object(), path + "." + std::to_string(i) + ".member.", out);
+            CheckStructureConstraints(el, e.get_object(),
+                                      path + "." + std::to_string(i) + ".member.", out);
           } else {
             // A null element: the service's deserializer keeps it and validation rejects it.
-            out.Add("", true, path + "." + std::to_string(i) + ".member", "Member must not be null");
+            out.Add("", true, path + "." + std::to_string(i) + ".member",
+                    "Member must not be null");
           }
         }
       } else {
         bool ok = true;
         for (const auto& e : arr) ok = ok && !e.is_null() && ScalarOk(el, e);
-        if (!ok) out.Add(text(), false, path, "Member must satisfy constraint: [" + LengthRules(el) + "]");
+        if (!ok)
+          out.Add(text(), false, path, "Member must satisfy constraint: [" + LengthRules(el) + "]");
       }
       return;
     }
     case ShapeType::kMap: {
       const auto& obj = v->get_object();
       auto len = static_cast<std::int64_t>(obj.size());
-      if (min && len < *min) out.Add(text(), false, path, "Member must have length greater than or equal to " + std::to_string(*min));
-      if (max && len > *max) out.Add(text(), false, path, "Member must have length less than or equal to " + std::to_string(*max));
+      if (min && len < *min)
+        out.Add(text(), false, path,
+                "Member must have length greater than or equal to " + std::to_string(*min));
+      if (max && len > *max)
+        out.Add(text(), false, path,
+                "Member must have length less than or equal to " + std::to_string(*max));
       bool keys_ok = true, values_ok = true;
       for (const auto& kv : obj) {
         json::value key(kv.key());
         keys_ok = keys_ok && ScalarOk(*shape.key, key);
         values_ok = values_ok && !kv.value().is_null() && ScalarOk(*shape.value, kv.value());
       }
-      if (!keys_ok) out.Add(text(), false, path, "Map keys must satisfy constraint: [" + LengthRules(*shape.key) + "]");
-      if (!values_ok) out.Add(text(), false, path, "Map value must satisfy constraint: [" + LengthRules(*shape.value) + "]");
+      if (!keys_ok)
+        out.Add(text(), false, path,
+                "Map keys must satisfy constraint: [" + LengthRules(*shape.key) + "]");
+      if (!values_ok)
+        out.Add(text(), false, path,
+                "Map value must satisfy constraint: [" + LengthRules(*shape.value) + "]");
       return;
     }
     case ShapeType::kStructure:

@@ -65,11 +65,16 @@ class Reader {
     std::uint64_t v;
     std::string_view b;
     switch (wire) {
-      case 0: return Varint(v);
-      case 1: return Advance(8);
-      case 2: return Bytes(b);
-      case 5: return Advance(4);
-      default: return false;
+      case 0:
+        return Varint(v);
+      case 1:
+        return Advance(8);
+      case 2:
+        return Bytes(b);
+      case 5:
+        return Advance(4);
+      default:
+        return false;
     }
   }
 
@@ -84,7 +89,8 @@ class Reader {
 
 }  // namespace
 
-std::size_t EncodedRecordOverhead(std::size_t key_bytes, std::size_t explicit_key_bytes, std::size_t data_bytes) {
+std::size_t EncodedRecordOverhead(std::size_t key_bytes, std::size_t explicit_key_bytes,
+                                  std::size_t data_bytes) {
   // Table entries plus the Record message and its framing.
   std::size_t record = 1 + VarintSize(1u << 30) + 1 + VarintSize(data_bytes) + data_bytes;
   if (explicit_key_bytes) record += 1 + VarintSize(1u << 30);

@@ -23,7 +23,8 @@ Sleeper& Sleeper::Real() {
 
 std::chrono::milliseconds RetryPolicy::Backoff(int attempt) {
   const int shift = std::clamp(attempt - 2, 0, 30);
-  const auto cap = std::min<std::int64_t>(options_.max_delay.count(), options_.base_delay.count() << shift);
+  const auto cap =
+      std::min<std::int64_t>(options_.max_delay.count(), options_.base_delay.count() << shift);
   std::lock_guard lock(mu_);
   std::uniform_int_distribution<std::int64_t> dist(0, std::max<std::int64_t>(0, cap));
   return std::chrono::milliseconds(dist(rng_));
@@ -32,7 +33,8 @@ std::chrono::milliseconds RetryPolicy::Backoff(int attempt) {
 Result<std::unique_ptr<KinesisClient>> KinesisClient::Create(ClientOptions options) {
   std::optional<client::auth::Credentials> explicit_creds;
   if (options.access_key_id.has_value() != options.secret_access_key.has_value()) {
-    return Status(Code::kInvalidArgument, "ClientOptions: access_key_id and secret_access_key go together");
+    return Status(Code::kInvalidArgument,
+                  "ClientOptions: access_key_id and secret_access_key go together");
   }
   if (options.access_key_id && options.secret_access_key) {
     explicit_creds = client::auth::Credentials{*options.access_key_id, *options.secret_access_key,
@@ -47,8 +49,8 @@ Result<std::unique_ptr<KinesisClient>> KinesisClient::Create(ClientOptions optio
   http.connect_timeout = options.connect_timeout;
   http.request_timeout = options.request_timeout;
   http.verify_tls = options.verify_tls;
-  return std::unique_ptr<KinesisClient>(
-      new KinesisClient(client::NewHttpService(std::move(http), std::move(provider)), options.retry));
+  return std::unique_ptr<KinesisClient>(new KinesisClient(
+      client::NewHttpService(std::move(http), std::move(provider)), options.retry));
 }
 
 KinesisClient::KinesisClient(api::KinesisService& backend, RetryOptions retry)
@@ -59,15 +61,20 @@ KinesisClient::KinesisClient(std::unique_ptr<api::KinesisService> owned, RetryOp
 
 KinesisClient::~KinesisClient() = default;
 
-#define CINESIS_FORWARD(Ret, Name, In) \
-  Ret KinesisClient::Name(const In& in) { return retry_.Run([&] { return backend_->Name(in); }); }
-#define CINESIS_FORWARD0(Ret, Name) \
-  Ret KinesisClient::Name() { return retry_.Run([&] { return backend_->Name(); }); }
+#define CINESIS_FORWARD(Ret, Name, In)                     \
+  Ret KinesisClient::Name(const In& in) {                  \
+    return retry_.Run([&] { return backend_->Name(in); }); \
+  }
+#define CINESIS_FORWARD0(Ret, Name)                      \
+  Ret KinesisClient::Name() {                            \
+    return retry_.Run([&] { return backend_->Name(); }); \
+  }
 
 CINESIS_FORWARD(Status, CreateStream, api::CreateStreamInput)
 CINESIS_FORWARD(Status, DeleteStream, api::DeleteStreamInput)
 CINESIS_FORWARD(Result<api::DescribeStreamOutput>, DescribeStream, api::DescribeStreamInput)
-CINESIS_FORWARD(Result<api::DescribeStreamSummaryOutput>, DescribeStreamSummary, api::DescribeStreamSummaryInput)
+CINESIS_FORWARD(Result<api::DescribeStreamSummaryOutput>, DescribeStreamSummary,
+                api::DescribeStreamSummaryInput)
 CINESIS_FORWARD(Result<api::ListStreamsOutput>, ListStreams, api::ListStreamsInput)
 CINESIS_FORWARD(Result<api::ListShardsOutput>, ListShards, api::ListShardsInput)
 CINESIS_FORWARD(Result<api::PutRecordOutput>, PutRecord, api::PutRecordInput)
@@ -81,18 +88,23 @@ CINESIS_FORWARD(Status, MergeShards, api::MergeShardsInput)
 CINESIS_FORWARD(Result<api::UpdateShardCountOutput>, UpdateShardCount, api::UpdateShardCountInput)
 CINESIS_FORWARD(Status, AddTagsToStream, api::AddTagsToStreamInput)
 CINESIS_FORWARD(Status, RemoveTagsFromStream, api::RemoveTagsFromStreamInput)
-CINESIS_FORWARD(Result<api::ListTagsForStreamOutput>, ListTagsForStream, api::ListTagsForStreamInput)
+CINESIS_FORWARD(Result<api::ListTagsForStreamOutput>, ListTagsForStream,
+                api::ListTagsForStreamInput)
 CINESIS_FORWARD(Status, TagResource, api::TagResourceInput)
 CINESIS_FORWARD(Status, UntagResource, api::UntagResourceInput)
-CINESIS_FORWARD(Result<api::ListTagsForResourceOutput>, ListTagsForResource, api::ListTagsForResourceInput)
+CINESIS_FORWARD(Result<api::ListTagsForResourceOutput>, ListTagsForResource,
+                api::ListTagsForResourceInput)
 CINESIS_FORWARD(Status, StartStreamEncryption, api::StreamEncryptionInput)
 CINESIS_FORWARD(Status, StopStreamEncryption, api::StreamEncryptionInput)
-CINESIS_FORWARD(Result<api::EnhancedMonitoringOutput>, EnableEnhancedMonitoring, api::EnhancedMonitoringInput)
-CINESIS_FORWARD(Result<api::EnhancedMonitoringOutput>, DisableEnhancedMonitoring, api::EnhancedMonitoringInput)
+CINESIS_FORWARD(Result<api::EnhancedMonitoringOutput>, EnableEnhancedMonitoring,
+                api::EnhancedMonitoringInput)
+CINESIS_FORWARD(Result<api::EnhancedMonitoringOutput>, DisableEnhancedMonitoring,
+                api::EnhancedMonitoringInput)
 CINESIS_FORWARD0(Result<api::DescribeLimitsOutput>, DescribeLimits)
 CINESIS_FORWARD(Status, UpdateStreamMode, api::UpdateStreamModeInput)
 CINESIS_FORWARD0(Result<api::AccountSettingsOutput>, DescribeAccountSettings)
-CINESIS_FORWARD(Result<api::AccountSettingsOutput>, UpdateAccountSettings, api::UpdateAccountSettingsInput)
+CINESIS_FORWARD(Result<api::AccountSettingsOutput>, UpdateAccountSettings,
+                api::UpdateAccountSettingsInput)
 CINESIS_FORWARD(Status, PutResourcePolicy, api::ResourcePolicyInput)
 CINESIS_FORWARD(Result<api::GetResourcePolicyOutput>, GetResourcePolicy, api::ResourcePolicyInput)
 CINESIS_FORWARD(Status, DeleteResourcePolicy, api::ResourcePolicyInput)
@@ -102,7 +114,8 @@ CINESIS_FORWARD(Result<api::UpdateStreamWarmThroughputOutput>, UpdateStreamWarmT
 CINESIS_FORWARD(Result<api::Consumer>, RegisterStreamConsumer, api::RegisterStreamConsumerInput)
 CINESIS_FORWARD(Status, DeregisterStreamConsumer, api::ConsumerRef)
 CINESIS_FORWARD(Result<api::Consumer>, DescribeStreamConsumer, api::ConsumerRef)
-CINESIS_FORWARD(Result<api::ListStreamConsumersOutput>, ListStreamConsumers, api::ListStreamConsumersInput)
+CINESIS_FORWARD(Result<api::ListStreamConsumersOutput>, ListStreamConsumers,
+                api::ListStreamConsumersInput)
 
 #undef CINESIS_FORWARD
 #undef CINESIS_FORWARD0
@@ -113,7 +126,8 @@ Status KinesisClient::WaitForActive(const std::string& stream, std::chrono::mill
   for (;;) {
     auto d = DescribeStreamSummary({{stream, std::nullopt}});
     if (!d.ok()) return d.status();
-    if (d->stream_description_summary.stream_status == api::StreamStatus::kActive) return Status::Ok();
+    if (d->stream_description_summary.stream_status == api::StreamStatus::kActive)
+      return Status::Ok();
     if (clock.NowMillis() >= deadline) {
       return Status(Code::kResourceInUse, "stream " + stream + " did not become ACTIVE in time");
     }

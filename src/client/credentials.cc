@@ -21,7 +21,9 @@ std::optional<std::string> GetEnv(const char* name) {
   return std::string(v);
 }
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
@@ -265,8 +267,8 @@ class ProfileProvider final : public CredentialsProvider {
   static Result<Credentials> Check(const Credentials& c, const FilePath& path,
                                    const std::string& profile) {
     if (c.complete()) return c;
-    return PartialError("profile \"" + profile + "\" in " + path.Describe(), c,
-                        "aws_access_key_id", "aws_secret_access_key");
+    return PartialError("profile \"" + profile + "\" in " + path.Describe(), c, "aws_access_key_id",
+                        "aws_secret_access_key");
   }
 
   const std::optional<std::string> profile_;
@@ -331,7 +333,8 @@ std::unique_ptr<CredentialsProvider> DefaultCredentialsChain(
     std::optional<Credentials> explicit_credentials, std::optional<std::string> profile) {
   std::vector<std::unique_ptr<CredentialsProvider>> providers;
   const bool explicit_given = explicit_credentials.has_value();
-  if (explicit_credentials) providers.push_back(StaticCredentials(std::move(*explicit_credentials)));
+  if (explicit_credentials)
+    providers.push_back(StaticCredentials(std::move(*explicit_credentials)));
   providers.push_back(EnvironmentCredentials());
   providers.push_back(ProfileCredentials(std::move(profile)));
   return std::make_unique<ChainProvider>(std::move(providers), explicit_given);

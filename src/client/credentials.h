@@ -65,8 +65,7 @@ std::unique_ptr<CredentialsProvider> EnvironmentCredentials();
 // aws_session_token). The credentials file wins over the config file for the same
 // profile: if its section has a key id or secret, the config file is not consulted
 // for credentials. Missing files are not an error (kResourceNotFound).
-std::unique_ptr<CredentialsProvider> ProfileCredentials(
-    std::optional<std::string> profile = {});
+std::unique_ptr<CredentialsProvider> ProfileCredentials(std::optional<std::string> profile = {});
 
 // explicit (if given and not empty) -> environment -> profile (`profile`, else
 // $AWS_PROFILE, else "default"). Get() returns the first complete credentials; stops
@@ -75,8 +74,7 @@ std::unique_ptr<CredentialsProvider> ProfileCredentials(
 // nothing. Each Get() re-reads the environment and files: callers on a hot path
 // should cache the result (no expiry handling exists for these sources).
 std::unique_ptr<CredentialsProvider> DefaultCredentialsChain(
-    std::optional<Credentials> explicit_credentials = {},
-    std::optional<std::string> profile = {});
+    std::optional<Credentials> explicit_credentials = {}, std::optional<std::string> profile = {});
 
 // explicit (non-empty) -> $AWS_REGION -> $AWS_DEFAULT_REGION -> `region` of the
 // profile (`profile`, else $AWS_PROFILE, else "default") in the config file;

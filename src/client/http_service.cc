@@ -51,7 +51,8 @@ class HttpService final : public api::KinesisService {
 
     CURL* h = Take();
     curl_slist* headers = nullptr;
-    for (const auto& [k, v] : req.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
+    for (const auto& [k, v] : req.headers)
+      headers = curl_slist_append(headers, (k + ": " + v).c_str());
     headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
     Response res;
     curl_easy_setopt(h, CURLOPT_URL, url_.c_str());
@@ -63,7 +64,8 @@ class HttpService final : public api::KinesisService {
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &res.body);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(options_.connect_timeout.count()));
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
@@ -74,7 +76,8 @@ class HttpService final : public api::KinesisService {
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
     Give(h);
     if (rc != CURLE_OK) {
-      return Status(Code::kIoError, std::string("request to ") + options_.endpoint + " failed: " + curl_easy_strerror(rc));
+      return Status(Code::kIoError, std::string("request to ") + options_.endpoint +
+                                        " failed: " + curl_easy_strerror(rc));
     }
     if (status != 200) return wire::DecodeError(static_cast<int>(status), res.body);
     return std::move(res.body);
@@ -90,12 +93,18 @@ class HttpService final : public api::KinesisService {
     return r.ok() ? Status::Ok() : std::move(r).take_status();
   }
 
-  Status CreateStream(const api::CreateStreamInput& in) override { return Void("CreateStream", wire::Encode(in)); }
-  Status DeleteStream(const api::DeleteStreamInput& in) override { return Void("DeleteStream", wire::Encode(in)); }
-  Result<api::DescribeStreamOutput> DescribeStream(const api::DescribeStreamInput& in) override {
-    return Typed<api::DescribeStreamOutput>("DescribeStream", wire::Encode(in), wire::DecodeDescribeStream);
+  Status CreateStream(const api::CreateStreamInput& in) override {
+    return Void("CreateStream", wire::Encode(in));
   }
-  Result<api::DescribeStreamSummaryOutput> DescribeStreamSummary(const api::DescribeStreamSummaryInput& in) override {
+  Status DeleteStream(const api::DeleteStreamInput& in) override {
+    return Void("DeleteStream", wire::Encode(in));
+  }
+  Result<api::DescribeStreamOutput> DescribeStream(const api::DescribeStreamInput& in) override {
+    return Typed<api::DescribeStreamOutput>("DescribeStream", wire::Encode(in),
+                                            wire::DecodeDescribeStream);
+  }
+  Result<api::DescribeStreamSummaryOutput> DescribeStreamSummary(
+      const api::DescribeStreamSummaryInput& in) override {
     return Typed<api::DescribeStreamSummaryOutput>("DescribeStreamSummary", wire::Encode(in),
                                                    wire::DecodeDescribeStreamSummary);
   }
@@ -111,8 +120,10 @@ class HttpService final : public api::KinesisService {
   Result<api::PutRecordsOutput> PutRecords(const api::PutRecordsInput& in) override {
     return Typed<api::PutRecordsOutput>("PutRecords", wire::Encode(in), wire::DecodePutRecords);
   }
-  Result<api::GetShardIteratorOutput> GetShardIterator(const api::GetShardIteratorInput& in) override {
-    return Typed<api::GetShardIteratorOutput>("GetShardIterator", wire::Encode(in), wire::DecodeGetShardIterator);
+  Result<api::GetShardIteratorOutput> GetShardIterator(
+      const api::GetShardIteratorInput& in) override {
+    return Typed<api::GetShardIteratorOutput>("GetShardIterator", wire::Encode(in),
+                                              wire::DecodeGetShardIterator);
   }
   Result<api::GetRecordsOutput> GetRecords(const api::GetRecordsInput& in) override {
     return Typed<api::GetRecordsOutput>("GetRecords", wire::Encode(in), wire::DecodeGetRecords);
@@ -123,10 +134,16 @@ class HttpService final : public api::KinesisService {
   Status DecreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override {
     return Void("DecreaseStreamRetentionPeriod", wire::Encode(in));
   }
-  Status SplitShard(const api::SplitShardInput& in) override { return Void("SplitShard", wire::Encode(in)); }
-  Status MergeShards(const api::MergeShardsInput& in) override { return Void("MergeShards", wire::Encode(in)); }
-  Result<api::UpdateShardCountOutput> UpdateShardCount(const api::UpdateShardCountInput& in) override {
-    return Typed<api::UpdateShardCountOutput>("UpdateShardCount", wire::Encode(in), wire::DecodeUpdateShardCount);
+  Status SplitShard(const api::SplitShardInput& in) override {
+    return Void("SplitShard", wire::Encode(in));
+  }
+  Status MergeShards(const api::MergeShardsInput& in) override {
+    return Void("MergeShards", wire::Encode(in));
+  }
+  Result<api::UpdateShardCountOutput> UpdateShardCount(
+      const api::UpdateShardCountInput& in) override {
+    return Typed<api::UpdateShardCountOutput>("UpdateShardCount", wire::Encode(in),
+                                              wire::DecodeUpdateShardCount);
   }
   Status AddTagsToStream(const api::AddTagsToStreamInput& in) override {
     return Void("AddTagsToStream", wire::Encode(in));
@@ -134,12 +151,19 @@ class HttpService final : public api::KinesisService {
   Status RemoveTagsFromStream(const api::RemoveTagsFromStreamInput& in) override {
     return Void("RemoveTagsFromStream", wire::Encode(in));
   }
-  Result<api::ListTagsForStreamOutput> ListTagsForStream(const api::ListTagsForStreamInput& in) override {
-    return Typed<api::ListTagsForStreamOutput>("ListTagsForStream", wire::Encode(in), wire::DecodeListTagsForStream);
+  Result<api::ListTagsForStreamOutput> ListTagsForStream(
+      const api::ListTagsForStreamInput& in) override {
+    return Typed<api::ListTagsForStreamOutput>("ListTagsForStream", wire::Encode(in),
+                                               wire::DecodeListTagsForStream);
   }
-  Status TagResource(const api::TagResourceInput& in) override { return Void("TagResource", wire::Encode(in)); }
-  Status UntagResource(const api::UntagResourceInput& in) override { return Void("UntagResource", wire::Encode(in)); }
-  Result<api::ListTagsForResourceOutput> ListTagsForResource(const api::ListTagsForResourceInput& in) override {
+  Status TagResource(const api::TagResourceInput& in) override {
+    return Void("TagResource", wire::Encode(in));
+  }
+  Status UntagResource(const api::UntagResourceInput& in) override {
+    return Void("UntagResource", wire::Encode(in));
+  }
+  Result<api::ListTagsForResourceOutput> ListTagsForResource(
+      const api::ListTagsForResourceInput& in) override {
     return Typed<api::ListTagsForResourceOutput>("ListTagsForResource", wire::Encode(in),
                                                  wire::DecodeListTagsForResource);
   }
@@ -149,11 +173,13 @@ class HttpService final : public api::KinesisService {
   Status StopStreamEncryption(const api::StreamEncryptionInput& in) override {
     return Void("StopStreamEncryption", wire::Encode(in));
   }
-  Result<api::EnhancedMonitoringOutput> EnableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) override {
+  Result<api::EnhancedMonitoringOutput> EnableEnhancedMonitoring(
+      const api::EnhancedMonitoringInput& in) override {
     return Typed<api::EnhancedMonitoringOutput>("EnableEnhancedMonitoring", wire::Encode(in),
                                                 wire::DecodeEnhancedMonitoring);
   }
-  Result<api::EnhancedMonitoringOutput> DisableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) override {
+  Result<api::EnhancedMonitoringOutput> DisableEnhancedMonitoring(
+      const api::EnhancedMonitoringInput& in) override {
     return Typed<api::EnhancedMonitoringOutput>("DisableEnhancedMonitoring", wire::Encode(in),
                                                 wire::DecodeEnhancedMonitoring);
   }
@@ -164,15 +190,19 @@ class HttpService final : public api::KinesisService {
     return Void("UpdateStreamMode", wire::Encode(in));
   }
   Result<api::AccountSettingsOutput> DescribeAccountSettings() override {
-    return Typed<api::AccountSettingsOutput>("DescribeAccountSettings", "{}", wire::DecodeAccountSettings);
+    return Typed<api::AccountSettingsOutput>("DescribeAccountSettings", "{}",
+                                             wire::DecodeAccountSettings);
   }
-  Result<api::AccountSettingsOutput> UpdateAccountSettings(const api::UpdateAccountSettingsInput& in) override {
-    return Typed<api::AccountSettingsOutput>("UpdateAccountSettings", wire::Encode(in), wire::DecodeAccountSettings);
+  Result<api::AccountSettingsOutput> UpdateAccountSettings(
+      const api::UpdateAccountSettingsInput& in) override {
+    return Typed<api::AccountSettingsOutput>("UpdateAccountSettings", wire::Encode(in),
+                                             wire::DecodeAccountSettings);
   }
   Status PutResourcePolicy(const api::ResourcePolicyInput& in) override {
     return Void("PutResourcePolicy", wire::Encode(in, true));
   }
-  Result<api::GetResourcePolicyOutput> GetResourcePolicy(const api::ResourcePolicyInput& in) override {
+  Result<api::GetResourcePolicyOutput> GetResourcePolicy(
+      const api::ResourcePolicyInput& in) override {
     return Typed<api::GetResourcePolicyOutput>("GetResourcePolicy", wire::Encode(in, false),
                                                wire::DecodeGetResourcePolicy);
   }
@@ -184,10 +214,11 @@ class HttpService final : public api::KinesisService {
   }
   Result<api::UpdateStreamWarmThroughputOutput> UpdateStreamWarmThroughput(
       const api::UpdateStreamWarmThroughputInput& in) override {
-    return Typed<api::UpdateStreamWarmThroughputOutput>("UpdateStreamWarmThroughput", wire::Encode(in),
-                                                        wire::DecodeUpdateStreamWarmThroughput);
+    return Typed<api::UpdateStreamWarmThroughputOutput>(
+        "UpdateStreamWarmThroughput", wire::Encode(in), wire::DecodeUpdateStreamWarmThroughput);
   }
-  Result<api::Consumer> RegisterStreamConsumer(const api::RegisterStreamConsumerInput& in) override {
+  Result<api::Consumer> RegisterStreamConsumer(
+      const api::RegisterStreamConsumerInput& in) override {
     ASSIGN_OR_RETURN(std::string out, Call("RegisterStreamConsumer", wire::Encode(in)));
     return wire::DecodeConsumer(out, "Consumer");
   }
@@ -198,7 +229,8 @@ class HttpService final : public api::KinesisService {
     ASSIGN_OR_RETURN(std::string out, Call("DescribeStreamConsumer", wire::Encode(in)));
     return wire::DecodeConsumer(out, "ConsumerDescription");
   }
-  Result<api::ListStreamConsumersOutput> ListStreamConsumers(const api::ListStreamConsumersInput& in) override {
+  Result<api::ListStreamConsumersOutput> ListStreamConsumers(
+      const api::ListStreamConsumersInput& in) override {
     return Typed<api::ListStreamConsumersOutput>("ListStreamConsumers", wire::Encode(in),
                                                  wire::DecodeListStreamConsumers);
   }
@@ -245,8 +277,8 @@ class HttpService final : public api::KinesisService {
 
 }  // namespace
 
-std::unique_ptr<api::KinesisService> NewHttpService(HttpOptions options,
-                                                    std::unique_ptr<auth::CredentialsProvider> credentials) {
+std::unique_ptr<api::KinesisService> NewHttpService(
+    HttpOptions options, std::unique_ptr<auth::CredentialsProvider> credentials) {
   return std::make_unique<HttpService>(std::move(options), std::move(credentials));
 }
 

@@ -19,7 +19,7 @@ struct HttpOptions {
   bool verify_tls = true;
 };
 
-std::unique_ptr<api::KinesisService> NewHttpService(HttpOptions options,
-                                                    std::unique_ptr<auth::CredentialsProvider> credentials);
+std::unique_ptr<api::KinesisService> NewHttpService(
+    HttpOptions options, std::unique_ptr<auth::CredentialsProvider> credentials);
 
 }  // namespace cinesis::client

@@ -33,8 +33,8 @@ const unsigned char* Bytes(std::string_view s) {
 std::string HmacSha256(std::string_view key, std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
   std::size_t out_len = 0;
-  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, Bytes(key), key.size(),
-                Bytes(data), data.size(), out.data(), out.size(), &out_len) == nullptr) {
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, Bytes(key), key.size(), Bytes(data),
+                data.size(), out.data(), out.size(), &out_len) == nullptr) {
     return {};
   }
   return std::string(reinterpret_cast<const char*>(out.data()), out_len);
@@ -65,8 +65,8 @@ std::string_view Trim(std::string_view s) {
 }
 
 bool IsUnreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '_' || c == '.' || c == '~';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.' || c == '~';
 }
 
 // RFC 3986 percent-encoding keeping only the unreserved set.
@@ -162,8 +162,8 @@ std::string Scope(const std::string& date, const SigningParams& p) {
   return s;
 }
 
-void SetHeader(std::vector<std::pair<std::string, std::string>>& headers,
-               std::string_view name, std::string value) {
+void SetHeader(std::vector<std::pair<std::string, std::string>>& headers, std::string_view name,
+               std::string value) {
   auto it = std::find_if(headers.begin(), headers.end(),
                          [&](const auto& h) { return IEquals(Trim(h.first), name); });
   if (it == headers.end()) {

@@ -43,8 +43,8 @@ struct HttpRequestToSign {
 };
 
 struct SigningParams {
-  std::string region;   // e.g. "us-east-1"
-  std::string service;  // "kinesis"
+  std::string region;                          // e.g. "us-east-1"
+  std::string service;                         // "kinesis"
   std::chrono::system_clock::time_point time;  // signing time (normally now)
 };
 

@@ -49,7 +49,9 @@ class Obj {
     }
     return *this;
   }
-  Obj& Ref(const api::StreamRef& r) { return S("StreamName", r.stream_name).S("StreamARN", r.stream_arn); }
+  Obj& Ref(const api::StreamRef& r) {
+    return S("StreamName", r.stream_name).S("StreamARN", r.stream_arn);
+  }
   Obj& List(std::string_view k, const std::vector<std::string>& v) {
     w_.Key(k);
     w_.BeginArray();
@@ -105,7 +107,9 @@ bool Bool(const json::object& o, std::string_view k) {
 }
 EpochMillis Time(const json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
-  return v && v->is_number() ? static_cast<EpochMillis>(std::llround(v->to_number<double>() * 1000.0)) : 0;
+  return v && v->is_number()
+             ? static_cast<EpochMillis>(std::llround(v->to_number<double>() * 1000.0))
+             : 0;
 }
 const json::object& Sub(const json::object& o, std::string_view k) {
   static const json::object kEmpty;
@@ -134,7 +138,8 @@ api::EncryptionType Enc(const std::string& s) {
   return s == "KMS" ? api::EncryptionType::kKms : api::EncryptionType::kNone;
 }
 api::StreamMode Mode(const json::object& o) {
-  return api::ParseStreamMode(Str(Sub(o, "StreamModeDetails"), "StreamMode")).value_or(api::StreamMode::kProvisioned);
+  return api::ParseStreamMode(Str(Sub(o, "StreamModeDetails"), "StreamMode"))
+      .value_or(api::StreamMode::kProvisioned);
 }
 api::HashKeyRange Range(const json::object& o) {
   return {Str(o, "StartingHashKey"), Str(o, "EndingHashKey")};
@@ -146,7 +151,8 @@ api::Shard ShardOf(const json::object& o) {
   s.adjacent_parent_shard_id = OptStr(o, "AdjacentParentShardId");
   s.hash_key_range = Range(Sub(o, "HashKeyRange"));
   const auto& seq = Sub(o, "SequenceNumberRange");
-  s.sequence_number_range = {Str(seq, "StartingSequenceNumber"), OptStr(seq, "EndingSequenceNumber")};
+  s.sequence_number_range = {Str(seq, "StartingSequenceNumber"),
+                             OptStr(seq, "EndingSequenceNumber")};
   return s;
 }
 std::vector<api::Shard> Shards(const json::object& o) {
@@ -204,7 +210,8 @@ std::string Encode(const api::CreateStreamInput& in) {
     o.w().EndObject();
   }
   if (!in.tags.empty()) o.Map("Tags", in.tags);
-  o.I("WarmThroughputMiBps", in.warm_throughput_mibps).I("MaxRecordSizeInKiB", in.max_record_size_kib);
+  o.I("WarmThroughputMiBps", in.warm_throughput_mibps)
+      .I("MaxRecordSizeInKiB", in.max_record_size_kib);
   return o.Done();
 }
 std::string Encode(const api::DeleteStreamInput& in) {
@@ -214,9 +221,15 @@ std::string Encode(const api::DeleteStreamInput& in) {
   return o.Done();
 }
 std::string Encode(const api::DescribeStreamInput& in) {
-  return Obj().Ref(in.stream).I("Limit", in.limit).S("ExclusiveStartShardId", in.exclusive_start_shard_id).Done();
+  return Obj()
+      .Ref(in.stream)
+      .I("Limit", in.limit)
+      .S("ExclusiveStartShardId", in.exclusive_start_shard_id)
+      .Done();
 }
-std::string Encode(const api::DescribeStreamSummaryInput& in) { return Obj().Ref(in.stream).Done(); }
+std::string Encode(const api::DescribeStreamSummaryInput& in) {
+  return Obj().Ref(in.stream).Done();
+}
 std::string Encode(const api::ListStreamsInput& in) {
   return Obj()
       .I("Limit", in.limit)
@@ -232,8 +245,9 @@ std::string Encode(const api::ListShardsInput& in) {
       .I("MaxResults", in.max_results)
       .T("StreamCreationTimestamp", in.stream_creation_timestamp);
   if (in.shard_filter) {
-    static constexpr std::string_view kTypes[] = {"AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON",
-                                                  "AT_LATEST",      "AT_TIMESTAMP",    "FROM_TIMESTAMP"};
+    static constexpr std::string_view kTypes[] = {"AFTER_SHARD_ID",    "AT_TRIM_HORIZON",
+                                                  "FROM_TRIM_HORIZON", "AT_LATEST",
+                                                  "AT_TIMESTAMP",      "FROM_TIMESTAMP"};
     o.w().Key("ShardFilter");
     o.w().BeginObject();
     o.w().Key("Type");
@@ -290,13 +304,21 @@ std::string Encode(const api::GetShardIteratorInput& in) {
       .Done();
 }
 std::string Encode(const api::GetRecordsInput& in) {
-  return Obj().S("ShardIterator", in.shard_iterator).I("Limit", in.limit).S("StreamARN", in.stream_arn).Done();
+  return Obj()
+      .S("ShardIterator", in.shard_iterator)
+      .I("Limit", in.limit)
+      .S("StreamARN", in.stream_arn)
+      .Done();
 }
 std::string Encode(const api::UpdateRetentionPeriodInput& in) {
   return Obj().Ref(in.stream).I("RetentionPeriodHours", in.retention_period_hours).Done();
 }
 std::string Encode(const api::SplitShardInput& in) {
-  return Obj().Ref(in.stream).S("ShardToSplit", in.shard_to_split).S("NewStartingHashKey", in.new_starting_hash_key).Done();
+  return Obj()
+      .Ref(in.stream)
+      .S("ShardToSplit", in.shard_to_split)
+      .S("NewStartingHashKey", in.new_starting_hash_key)
+      .Done();
 }
 std::string Encode(const api::MergeShardsInput& in) {
   return Obj()
@@ -312,12 +334,18 @@ std::string Encode(const api::UpdateShardCountInput& in) {
       .S("ScalingType", in.scaling_type.empty() ? std::string("UNIFORM_SCALING") : in.scaling_type)
       .Done();
 }
-std::string Encode(const api::AddTagsToStreamInput& in) { return Obj().Ref(in.stream).Map("Tags", in.tags).Done(); }
+std::string Encode(const api::AddTagsToStreamInput& in) {
+  return Obj().Ref(in.stream).Map("Tags", in.tags).Done();
+}
 std::string Encode(const api::RemoveTagsFromStreamInput& in) {
   return Obj().Ref(in.stream).List("TagKeys", in.tag_keys).Done();
 }
 std::string Encode(const api::ListTagsForStreamInput& in) {
-  return Obj().Ref(in.stream).S("ExclusiveStartTagKey", in.exclusive_start_tag_key).I("Limit", in.limit).Done();
+  return Obj()
+      .Ref(in.stream)
+      .S("ExclusiveStartTagKey", in.exclusive_start_tag_key)
+      .I("Limit", in.limit)
+      .Done();
 }
 std::string Encode(const api::TagResourceInput& in) {
   return Obj().S("ResourceARN", in.resource_arn).Map("Tags", in.tags).Done();
@@ -325,7 +353,9 @@ std::string Encode(const api::TagResourceInput& in) {
 std::string Encode(const api::UntagResourceInput& in) {
   return Obj().S("ResourceARN", in.resource_arn).List("TagKeys", in.tag_keys).Done();
 }
-std::string Encode(const api::ListTagsForResourceInput& in) { return Obj().S("ResourceARN", in.resource_arn).Done(); }
+std::string Encode(const api::ListTagsForResourceInput& in) {
+  return Obj().S("ResourceARN", in.resource_arn).Done();
+}
 std::string Encode(const api::StreamEncryptionInput& in) {
   return Obj()
       .Ref(in.stream)
@@ -375,7 +405,11 @@ std::string Encode(const api::RegisterStreamConsumerInput& in) {
   return o.Done();
 }
 std::string Encode(const api::ConsumerRef& in) {
-  return Obj().S("StreamARN", in.stream_arn).S("ConsumerName", in.consumer_name).S("ConsumerARN", in.consumer_arn).Done();
+  return Obj()
+      .S("StreamARN", in.stream_arn)
+      .S("ConsumerName", in.consumer_name)
+      .S("ConsumerARN", in.consumer_arn)
+      .Done();
 }
 std::string Encode(const api::ListStreamConsumersInput& in) {
   return Obj()
@@ -387,52 +421,57 @@ std::string Encode(const api::ListStreamConsumersInput& in) {
 }
 
 Result<api::DescribeStreamOutput> DecodeDescribeStream(std::string_view body) {
-  return Decode<api::DescribeStreamOutput>(body, [](const json::object& o, api::DescribeStreamOutput& out) {
-    const auto& d = Sub(o, "StreamDescription");
-    auto& s = out.stream_description;
-    s.stream_name = Str(d, "StreamName");
-    s.stream_arn = Str(d, "StreamARN");
-    s.stream_status = Status_(Str(d, "StreamStatus"));
-    s.stream_mode = Mode(d);
-    s.shards = Shards(d);
-    s.has_more_shards = Bool(d, "HasMoreShards");
-    s.retention_period_hours = static_cast<int>(Int(d, "RetentionPeriodHours"));
-    s.stream_creation_timestamp = Time(d, "StreamCreationTimestamp");
-    s.enhanced_monitoring = Monitoring(d);
-    s.encryption_type = Enc(Str(d, "EncryptionType"));
-    s.key_id = OptStr(d, "KeyId");
-  });
+  return Decode<api::DescribeStreamOutput>(
+      body, [](const json::object& o, api::DescribeStreamOutput& out) {
+        const auto& d = Sub(o, "StreamDescription");
+        auto& s = out.stream_description;
+        s.stream_name = Str(d, "StreamName");
+        s.stream_arn = Str(d, "StreamARN");
+        s.stream_status = Status_(Str(d, "StreamStatus"));
+        s.stream_mode = Mode(d);
+        s.shards = Shards(d);
+        s.has_more_shards = Bool(d, "HasMoreShards");
+        s.retention_period_hours = static_cast<int>(Int(d, "RetentionPeriodHours"));
+        s.stream_creation_timestamp = Time(d, "StreamCreationTimestamp");
+        s.enhanced_monitoring = Monitoring(d);
+        s.encryption_type = Enc(Str(d, "EncryptionType"));
+        s.key_id = OptStr(d, "KeyId");
+      });
 }
 Result<api::DescribeStreamSummaryOutput> DecodeDescribeStreamSummary(std::string_view body) {
-  return Decode<api::DescribeStreamSummaryOutput>(body, [](const json::object& o, api::DescribeStreamSummaryOutput& out) {
-    const auto& d = Sub(o, "StreamDescriptionSummary");
-    auto& s = out.stream_description_summary;
-    s.stream_name = Str(d, "StreamName");
-    s.stream_arn = Str(d, "StreamARN");
-    s.stream_status = Status_(Str(d, "StreamStatus"));
-    s.stream_mode = Mode(d);
-    s.retention_period_hours = static_cast<int>(Int(d, "RetentionPeriodHours"));
-    s.stream_creation_timestamp = Time(d, "StreamCreationTimestamp");
-    s.enhanced_monitoring = Monitoring(d);
-    s.encryption_type = Enc(Str(d, "EncryptionType"));
-    s.key_id = OptStr(d, "KeyId");
-    s.open_shard_count = static_cast<int>(Int(d, "OpenShardCount"));
-    s.consumer_count = static_cast<int>(Int(d, "ConsumerCount"));
-    if (d.contains("MaxRecordSizeInKiB")) s.max_record_size_kib = static_cast<int>(Int(d, "MaxRecordSizeInKiB"));
-  });
+  return Decode<api::DescribeStreamSummaryOutput>(
+      body, [](const json::object& o, api::DescribeStreamSummaryOutput& out) {
+        const auto& d = Sub(o, "StreamDescriptionSummary");
+        auto& s = out.stream_description_summary;
+        s.stream_name = Str(d, "StreamName");
+        s.stream_arn = Str(d, "StreamARN");
+        s.stream_status = Status_(Str(d, "StreamStatus"));
+        s.stream_mode = Mode(d);
+        s.retention_period_hours = static_cast<int>(Int(d, "RetentionPeriodHours"));
+        s.stream_creation_timestamp = Time(d, "StreamCreationTimestamp");
+        s.enhanced_monitoring = Monitoring(d);
+        s.encryption_type = Enc(Str(d, "EncryptionType"));
+        s.key_id = OptStr(d, "KeyId");
+        s.open_shard_count = static_cast<int>(Int(d, "OpenShardCount"));
+        s.consumer_count = static_cast<int>(Int(d, "ConsumerCount"));
+        if (d.contains("MaxRecordSizeInKiB"))
+          s.max_record_size_kib = static_cast<int>(Int(d, "MaxRecordSizeInKiB"));
+      });
 }
 Result<api::ListStreamsOutput> DecodeListStreams(std::string_view body) {
-  return Decode<api::ListStreamsOutput>(body, [](const json::object& o, api::ListStreamsOutput& out) {
-    out.stream_names = Strings(o, "StreamNames");
-    out.has_more_streams = Bool(o, "HasMoreStreams");
-    out.next_token = OptStr(o, "NextToken");
-    for (const auto& e : Arr(o, "StreamSummaries")) {
-      if (!e.is_object()) continue;
-      const auto& s = e.get_object();
-      out.stream_summaries.push_back({Str(s, "StreamName"), Str(s, "StreamARN"), Status_(Str(s, "StreamStatus")),
-                                      Mode(s), Time(s, "StreamCreationTimestamp")});
-    }
-  });
+  return Decode<api::ListStreamsOutput>(
+      body, [](const json::object& o, api::ListStreamsOutput& out) {
+        out.stream_names = Strings(o, "StreamNames");
+        out.has_more_streams = Bool(o, "HasMoreStreams");
+        out.next_token = OptStr(o, "NextToken");
+        for (const auto& e : Arr(o, "StreamSummaries")) {
+          if (!e.is_object()) continue;
+          const auto& s = e.get_object();
+          out.stream_summaries.push_back({Str(s, "StreamName"), Str(s, "StreamARN"),
+                                          Status_(Str(s, "StreamStatus")), Mode(s),
+                                          Time(s, "StreamCreationTimestamp")});
+        }
+      });
 }
 Result<api::ListShardsOutput> DecodeListShards(std::string_view body) {
   return Decode<api::ListShardsOutput>(body, [](const json::object& o, api::ListShardsOutput& out) {
@@ -453,14 +492,16 @@ Result<api::PutRecordsOutput> DecodePutRecords(std::string_view body) {
     out.encryption_type = Enc(Str(o, "EncryptionType"));
     for (const auto& e : Arr(o, "Records")) {
       const auto& r = e.is_object() ? e.get_object() : json::object();
-      out.records.push_back(
-          {OptStr(r, "SequenceNumber"), OptStr(r, "ShardId"), OptStr(r, "ErrorCode"), OptStr(r, "ErrorMessage")});
+      out.records.push_back({OptStr(r, "SequenceNumber"), OptStr(r, "ShardId"),
+                             OptStr(r, "ErrorCode"), OptStr(r, "ErrorMessage")});
     }
   });
 }
 Result<api::GetShardIteratorOutput> DecodeGetShardIterator(std::string_view body) {
   return Decode<api::GetShardIteratorOutput>(
-      body, [](const json::object& o, api::GetShardIteratorOutput& out) { out.shard_iterator = Str(o, "ShardIterator"); });
+      body, [](const json::object& o, api::GetShardIteratorOutput& out) {
+        out.shard_iterator = Str(o, "ShardIterator");
+      });
 }
 Result<api::GetRecordsOutput> DecodeGetRecords(std::string_view body) {
   ASSIGN_OR_RETURN(json::object o, Parse(body));
@@ -472,7 +513,8 @@ Result<api::GetRecordsOutput> DecodeGetRecords(std::string_view body) {
     rec.sequence_number = Str(r, "SequenceNumber");
     rec.approximate_arrival_timestamp = Time(r, "ApproximateArrivalTimestamp");
     std::string why;
-    if (!Base64Decode(Str(r, "Data"), rec.data, why)) return Status(Code::kCorruption, "bad record data: " + why);
+    if (!Base64Decode(Str(r, "Data"), rec.data, why))
+      return Status(Code::kCorruption, "bad record data: " + why);
     rec.partition_key = Str(r, "PartitionKey");
     if (auto enc = OptStr(r, "EncryptionType")) rec.encryption_type = Enc(*enc);
     out.records.push_back(std::move(rec));
@@ -484,63 +526,74 @@ Result<api::GetRecordsOutput> DecodeGetRecords(std::string_view body) {
     for (const auto& e : c->get_array()) {
       if (!e.is_object()) continue;
       const auto& x = e.get_object();
-      children.push_back({Str(x, "ShardId"), Strings(x, "ParentShards"), Range(Sub(x, "HashKeyRange"))});
+      children.push_back(
+          {Str(x, "ShardId"), Strings(x, "ParentShards"), Range(Sub(x, "HashKeyRange"))});
     }
     out.child_shards = std::move(children);
   }
   return out;
 }
 Result<api::UpdateShardCountOutput> DecodeUpdateShardCount(std::string_view body) {
-  return Decode<api::UpdateShardCountOutput>(body, [](const json::object& o, api::UpdateShardCountOutput& out) {
-    out.stream_name = Str(o, "StreamName");
-    out.stream_arn = Str(o, "StreamARN");
-    out.current_shard_count = static_cast<int>(Int(o, "CurrentShardCount"));
-    out.target_shard_count = static_cast<int>(Int(o, "TargetShardCount"));
-  });
+  return Decode<api::UpdateShardCountOutput>(
+      body, [](const json::object& o, api::UpdateShardCountOutput& out) {
+        out.stream_name = Str(o, "StreamName");
+        out.stream_arn = Str(o, "StreamARN");
+        out.current_shard_count = static_cast<int>(Int(o, "CurrentShardCount"));
+        out.target_shard_count = static_cast<int>(Int(o, "TargetShardCount"));
+      });
 }
 Result<api::ListTagsForStreamOutput> DecodeListTagsForStream(std::string_view body) {
-  return Decode<api::ListTagsForStreamOutput>(body, [](const json::object& o, api::ListTagsForStreamOutput& out) {
-    out.tags = TagList(o);
-    out.has_more_tags = Bool(o, "HasMoreTags");
-  });
+  return Decode<api::ListTagsForStreamOutput>(
+      body, [](const json::object& o, api::ListTagsForStreamOutput& out) {
+        out.tags = TagList(o);
+        out.has_more_tags = Bool(o, "HasMoreTags");
+      });
 }
 Result<api::ListTagsForResourceOutput> DecodeListTagsForResource(std::string_view body) {
   return Decode<api::ListTagsForResourceOutput>(
-      body, [](const json::object& o, api::ListTagsForResourceOutput& out) { out.tags = TagList(o); });
+      body,
+      [](const json::object& o, api::ListTagsForResourceOutput& out) { out.tags = TagList(o); });
 }
 Result<api::EnhancedMonitoringOutput> DecodeEnhancedMonitoring(std::string_view body) {
-  return Decode<api::EnhancedMonitoringOutput>(body, [](const json::object& o, api::EnhancedMonitoringOutput& out) {
-    out.stream_name = Str(o, "StreamName");
-    out.stream_arn = Str(o, "StreamARN");
-    out.current_shard_level_metrics = Strings(o, "CurrentShardLevelMetrics");
-    out.desired_shard_level_metrics = Strings(o, "DesiredShardLevelMetrics");
-  });
+  return Decode<api::EnhancedMonitoringOutput>(
+      body, [](const json::object& o, api::EnhancedMonitoringOutput& out) {
+        out.stream_name = Str(o, "StreamName");
+        out.stream_arn = Str(o, "StreamARN");
+        out.current_shard_level_metrics = Strings(o, "CurrentShardLevelMetrics");
+        out.desired_shard_level_metrics = Strings(o, "DesiredShardLevelMetrics");
+      });
 }
 Result<api::DescribeLimitsOutput> DecodeDescribeLimits(std::string_view body) {
-  return Decode<api::DescribeLimitsOutput>(body, [](const json::object& o, api::DescribeLimitsOutput& out) {
-    out.shard_limit = static_cast<int>(Int(o, "ShardLimit"));
-    out.open_shard_count = static_cast<int>(Int(o, "OpenShardCount"));
-    out.on_demand_stream_count = static_cast<int>(Int(o, "OnDemandStreamCount"));
-    out.on_demand_stream_count_limit = static_cast<int>(Int(o, "OnDemandStreamCountLimit"));
-  });
+  return Decode<api::DescribeLimitsOutput>(
+      body, [](const json::object& o, api::DescribeLimitsOutput& out) {
+        out.shard_limit = static_cast<int>(Int(o, "ShardLimit"));
+        out.open_shard_count = static_cast<int>(Int(o, "OpenShardCount"));
+        out.on_demand_stream_count = static_cast<int>(Int(o, "OnDemandStreamCount"));
+        out.on_demand_stream_count_limit = static_cast<int>(Int(o, "OnDemandStreamCountLimit"));
+      });
 }
 Result<api::AccountSettingsOutput> DecodeAccountSettings(std::string_view body) {
-  return Decode<api::AccountSettingsOutput>(body, [](const json::object& o, api::AccountSettingsOutput& out) {
-    if (!o.contains("MinimumThroughputBillingCommitment")) return;
-    const auto& c = Sub(o, "MinimumThroughputBillingCommitment");
-    api::MinimumThroughputBillingCommitment m;
-    m.status = Str(c, "Status");
-    if (c.contains("StartedAt")) m.started_at = Time(c, "StartedAt");
-    if (c.contains("EndedAt")) m.ended_at = Time(c, "EndedAt");
-    if (c.contains("EarliestAllowedEndAt")) m.earliest_allowed_end_at = Time(c, "EarliestAllowedEndAt");
-    out.minimum_throughput_billing_commitment = m;
-  });
+  return Decode<api::AccountSettingsOutput>(
+      body, [](const json::object& o, api::AccountSettingsOutput& out) {
+        if (!o.contains("MinimumThroughputBillingCommitment")) return;
+        const auto& c = Sub(o, "MinimumThroughputBillingCommitment");
+        api::MinimumThroughputBillingCommitment m;
+        m.status = Str(c, "Status");
+        if (c.contains("StartedAt")) m.started_at = Time(c, "StartedAt");
+        if (c.contains("EndedAt")) m.ended_at = Time(c, "EndedAt");
+        if (c.contains("EarliestAllowedEndAt"))
+          m.earliest_allowed_end_at = Time(c, "EarliestAllowedEndAt");
+        out.minimum_throughput_billing_commitment = m;
+      });
 }
 Result<api::GetResourcePolicyOutput> DecodeGetResourcePolicy(std::string_view body) {
   return Decode<api::GetResourcePolicyOutput>(
-      body, [](const json::object& o, api::GetResourcePolicyOutput& out) { out.policy = Str(o, "Policy"); });
+      body, [](const json::object& o, api::GetResourcePolicyOutput& out) {
+        out.policy = Str(o, "Policy");
+      });
 }
-Result<api::UpdateStreamWarmThroughputOutput> DecodeUpdateStreamWarmThroughput(std::string_view body) {
+Result<api::UpdateStreamWarmThroughputOutput> DecodeUpdateStreamWarmThroughput(
+    std::string_view body) {
   return Decode<api::UpdateStreamWarmThroughputOutput>(
       body, [](const json::object& o, api::UpdateStreamWarmThroughputOutput& out) {
         out.stream_name = Str(o, "StreamName");
@@ -555,12 +608,13 @@ Result<api::Consumer> DecodeConsumer(std::string_view body, std::string_view wra
   return ConsumerOf(Sub(o, wrapper));
 }
 Result<api::ListStreamConsumersOutput> DecodeListStreamConsumers(std::string_view body) {
-  return Decode<api::ListStreamConsumersOutput>(body, [](const json::object& o, api::ListStreamConsumersOutput& out) {
-    for (const auto& e : Arr(o, "Consumers")) {
-      if (e.is_object()) out.consumers.push_back(ConsumerOf(e.get_object()));
-    }
-    out.next_token = OptStr(o, "NextToken");
-  });
+  return Decode<api::ListStreamConsumersOutput>(
+      body, [](const json::object& o, api::ListStreamConsumersOutput& out) {
+        for (const auto& e : Arr(o, "Consumers")) {
+          if (e.is_object()) out.consumers.push_back(ConsumerOf(e.get_object()));
+        }
+        out.next_token = OptStr(o, "NextToken");
+      });
 }
 
 Status DecodeError(int http_status, std::string_view body) {
@@ -575,8 +629,9 @@ Status DecodeError(int http_status, std::string_view body) {
   if (auto pos = type.rfind('#'); pos != std::string::npos) type = type.substr(pos + 1);
   if (auto code = CodeFromName(type); code && *code != Code::kOk) return {*code, message};
   if (http_status >= 500) return {Code::kInternalFailure, "HTTP " + std::to_string(http_status)};
-  return {Code::kAccessDenied,
-          "HTTP " + std::to_string(http_status) + (type.empty() ? "" : " " + type) + ": " + std::string(body.substr(0, 200))};
+  return {Code::kAccessDenied, "HTTP " + std::to_string(http_status) +
+                                   (type.empty() ? "" : " " + type) + ": " +
+                                   std::string(body.substr(0, 200))};
 }
 
 }  // namespace cinesis::client::wire

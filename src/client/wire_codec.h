@@ -58,8 +58,10 @@ Result<api::EnhancedMonitoringOutput> DecodeEnhancedMonitoring(std::string_view 
 Result<api::DescribeLimitsOutput> DecodeDescribeLimits(std::string_view body);
 Result<api::AccountSettingsOutput> DecodeAccountSettings(std::string_view body);
 Result<api::GetResourcePolicyOutput> DecodeGetResourcePolicy(std::string_view body);
-Result<api::UpdateStreamWarmThroughputOutput> DecodeUpdateStreamWarmThroughput(std::string_view body);
-Result<api::Consumer> DecodeConsumer(std::string_view body, std::string_view wrapper);  // "Consumer" / "ConsumerDescription"
+Result<api::UpdateStreamWarmThroughputOutput> DecodeUpdateStreamWarmThroughput(
+    std::string_view body);
+Result<api::Consumer> DecodeConsumer(
+    std::string_view body, std::string_view wrapper);  // "Consumer" / "ConsumerDescription"
 Result<api::ListStreamConsumersOutput> DecodeListStreamConsumers(std::string_view body);
 
 // An error response: `__type` (namespace prefix stripped) and `message`/`Message`.

@@ -86,7 +86,8 @@ bool Base64Decode(std::string_view in, std::string& out, std::string& why) {
   const std::size_t full = pad ? n - 4 : n;
   std::size_t i = 0;
   for (; i < full; i += 4) {
-    std::uint32_t v = (std::uint32_t{kDecode[p[i]]} << 18) | (std::uint32_t{kDecode[p[i + 1]]} << 12) |
+    std::uint32_t v = (std::uint32_t{kDecode[p[i]]} << 18) |
+                      (std::uint32_t{kDecode[p[i + 1]]} << 12) |
                       (std::uint32_t{kDecode[p[i + 2]]} << 6) | kDecode[p[i + 3]];
     *o++ = static_cast<std::uint8_t>(v >> 16);
     *o++ = static_cast<std::uint8_t>(v >> 8);

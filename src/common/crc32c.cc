@@ -16,7 +16,8 @@ constexpr std::array<std::array<std::uint32_t, 256>, 8> MakeTables() {
     t[0][i] = c;
   }
   for (std::size_t j = 1; j < 8; ++j) {
-    for (std::uint32_t i = 0; i < 256; ++i) t[j][i] = (t[j - 1][i] >> 8) ^ t[0][t[j - 1][i] & 0xFFU];
+    for (std::uint32_t i = 0; i < 256; ++i)
+      t[j][i] = (t[j - 1][i] >> 8) ^ t[0][t[j - 1][i] & 0xFFU];
   }
   return t;
 }
@@ -28,8 +29,9 @@ std::uint32_t Software(std::uint32_t crc, const unsigned char* p, std::size_t n)
     std::memcpy(&v, p, 8);
     v ^= crc;
     crc = kTables[7][v & 0xFF] ^ kTables[6][(v >> 8) & 0xFF] ^ kTables[5][(v >> 16) & 0xFF] ^
-          kTables[4][(v >> 24) & 0xFF] ^ kTables[3][(v >> 32) & 0xFF] ^ kTables[2][(v >> 40) & 0xFF] ^
-          kTables[1][(v >> 48) & 0xFF] ^ kTables[0][(v >> 56) & 0xFF];
+          kTables[4][(v >> 24) & 0xFF] ^ kTables[3][(v >> 32) & 0xFF] ^
+          kTables[2][(v >> 40) & 0xFF] ^ kTables[1][(v >> 48) & 0xFF] ^
+          kTables[0][(v >> 56) & 0xFF];
     p += 8;
     n -= 8;
   }
@@ -39,7 +41,7 @@ std::uint32_t Software(std::uint32_t crc, const unsigned char* p, std::size_t n)
 
 #if defined(__x86_64__)
 __attribute__((target("sse4.2"))) std::uint32_t Hardware(std::uint32_t crc, const unsigned char* p,
-                                                          std::size_t n) {
+                                                         std::size_t n) {
   std::uint64_t c = crc;
   while (n >= 8) {
     std::uint64_t v;

@@ -77,7 +77,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok());
   }
@@ -104,9 +104,9 @@ class [[nodiscard]] Result {
 #define CINESIS_CONCAT(a, b) CINESIS_CONCAT_INNER(a, b)
 
 // RETURN_IF_ERROR(expr): returns the Status of `expr` if it is not OK.
-#define RETURN_IF_ERROR(expr)                        \
-  do {                                               \
-    ::cinesis::Status cinesis_status_ = (expr);      \
+#define RETURN_IF_ERROR(expr)                          \
+  do {                                                 \
+    ::cinesis::Status cinesis_status_ = (expr);        \
     if (!cinesis_status_.ok()) return cinesis_status_; \
   } while (0)
 
@@ -114,9 +114,9 @@ class [[nodiscard]] Result {
 // otherwise moves the value into `lhs` (which may be a declaration).
 #define ASSIGN_OR_RETURN(lhs, expr) \
   ASSIGN_OR_RETURN_IMPL(CINESIS_CONCAT(cinesis_result_, __LINE__), lhs, expr)
-#define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)              \
-  auto tmp = (expr);                                       \
-  if (!tmp.ok()) return std::move(tmp).take_status();      \
+#define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)         \
+  auto tmp = (expr);                                  \
+  if (!tmp.ok()) return std::move(tmp).take_status(); \
   lhs = std::move(tmp).value()
 
 }  // namespace cinesis

@@ -38,7 +38,9 @@ struct Reader;
 
 struct Consumer::Impl {
   Impl(KinesisClient& c, ConsumerOptions opts)
-      : client(c), o(std::move(opts)), clock(o.clock ? *o.clock : SystemClock::Instance()),
+      : client(c),
+        o(std::move(opts)),
+        clock(o.clock ? *o.clock : SystemClock::Instance()),
         scope{o.application, o.stream_name} {}
 
   KinesisClient& client;
@@ -68,13 +70,16 @@ struct Consumer::Impl {
   void SyncShards();
   std::set<std::string> Finished();
   void Balance(const ProcessorFactory& factory, const std::set<std::string>& finished);
-  void StartReader(const std::string& shard_id, std::optional<Lease> lease, const ProcessorFactory& factory);
-  Status Save(const std::string& shard_id, const std::optional<Lease>& lease, const Checkpoint& cp, bool* lost);
+  void StartReader(const std::string& shard_id, std::optional<Lease> lease,
+                   const ProcessorFactory& factory);
+  Status Save(const std::string& shard_id, const std::optional<Lease>& lease, const Checkpoint& cp,
+              bool* lost);
 };
 
 // One shard being read, on its own thread.
 struct Reader : Checkpointer {
-  Reader(Consumer::Impl& impl, std::string shard, std::optional<Lease> l, std::unique_ptr<ShardProcessor> p)
+  Reader(Consumer::Impl& impl, std::string shard, std::optional<Lease> l,
+         std::unique_ptr<ShardProcessor> p)
       : c(impl), shard_id(std::move(shard)), lease(std::move(l)), processor(std::move(p)) {}
 
   Consumer::Impl& c;
@@ -112,14 +117,15 @@ struct Reader : Checkpointer {
 
   void Run();
   Result<std::string> IteratorFrom(const std::optional<consumer::Checkpoint>& cp);
-  bool AlreadyDone(const ConsumerRecord& r, const std::optional<consumer::Checkpoint>& resume) const {
+  bool AlreadyDone(const ConsumerRecord& r,
+                   const std::optional<consumer::Checkpoint>& resume) const {
     if (!resume || resume->sequence_number != r.sequence_number) return false;
     return !r.aggregated || r.sub_sequence_number <= resume->sub_sequence_number;
   }
 };
 
-Status Consumer::Impl::Save(const std::string& shard_id, const std::optional<Lease>& lease, const Checkpoint& cp,
-                            bool* lost) {
+Status Consumer::Impl::Save(const std::string& shard_id, const std::optional<Lease>& lease,
+                            const Checkpoint& cp, bool* lost) {
   if (lease && o.leases) {
     ASSIGN_OR_RETURN(bool ok, o.checkpoints->SaveIfOwner(scope, *lease, cp, clock.NowMillis()));
     if (!ok) {
@@ -146,7 +152,8 @@ Result<std::string> Reader::IteratorFrom(const std::optional<consumer::Checkpoin
     in.starting_sequence_number = seq;
   } else if (seq == "LATEST" || (!cp && c.o.initial_position == InitialPosition::kLatest)) {
     in.shard_iterator_type = api::ShardIteratorType::kLatest;
-  } else if (!cp && c.o.initial_position == InitialPosition::kAtTimestamp && c.o.initial_timestamp) {
+  } else if (!cp && c.o.initial_position == InitialPosition::kAtTimestamp &&
+             c.o.initial_timestamp) {
     in.shard_iterator_type = api::ShardIteratorType::kAtTimestamp;
     in.timestamp = c.o.initial_timestamp;
   } else {
@@ -176,13 +183,14 @@ void Reader::Run() {
   };
   while (!stop && !handover && !lost && !c.stopping) {
     if (!iter.ok()) {
-      if (iter.status().code() == Code::kResourceNotFound) break;  // the shard expired or the stream is gone
-      backoff = std::min<std::chrono::milliseconds>(std::max(backoff * 2, std::chrono::milliseconds(100)),
-                                                    std::chrono::milliseconds(5000));
+      if (iter.status().code() == Code::kResourceNotFound)
+        break;  // the shard expired or the stream is gone
+      backoff = std::min<std::chrono::milliseconds>(
+          std::max(backoff * 2, std::chrono::milliseconds(100)), std::chrono::milliseconds(5000));
       wait(backoff);
-      iter = IteratorFrom(last_delivered ? std::optional<consumer::Checkpoint>(
-                                               consumer::Checkpoint{last_delivered->sequence_number,
-                                                                    last_delivered->sub_sequence_number})
+      iter = IteratorFrom(last_delivered ? std::optional<consumer::Checkpoint>(consumer::Checkpoint{
+                                               last_delivered->sequence_number,
+                                               last_delivered->sub_sequence_number})
                                          : resume);
       continue;
     }
@@ -207,13 +215,15 @@ void Reader::Run() {
         ++c.stats.throttled;
       }
       if (code != Code::kExpiredIterator) {
-        backoff = std::min<std::chrono::milliseconds>(std::max(backoff * 2, std::chrono::milliseconds(100)),
-                                                      std::chrono::milliseconds(5000));
+        backoff = std::min<std::chrono::milliseconds>(
+            std::max(backoff * 2, std::chrono::milliseconds(100)), std::chrono::milliseconds(5000));
         wait(backoff);
       }
       // Renew the iterator from the last record delivered (or where we started).
       std::optional<consumer::Checkpoint> from = resume;
-      if (last_delivered) from = consumer::Checkpoint{last_delivered->sequence_number, last_delivered->sub_sequence_number};
+      if (last_delivered)
+        from = consumer::Checkpoint{last_delivered->sequence_number,
+                                    last_delivered->sub_sequence_number};
       if (last_delivered) resume = from;
       iter = IteratorFrom(from);
       continue;
@@ -228,8 +238,9 @@ void Reader::Run() {
         bool outside = false;
         for (std::size_t k = 0; k < users->size(); ++k) {
           auto& u = (*users)[k];
-          HashKey h = u.explicit_hash_key ? HashKey{ParseDecimal128(*u.explicit_hash_key).value_or(0)}
-                                          : Md5HashKey(u.partition_key);
+          HashKey h = u.explicit_hash_key
+                          ? HashKey{ParseDecimal128(*u.explicit_hash_key).value_or(0)}
+                          : Md5HashKey(u.partition_key);
           // As the KCL does: an aggregate holding a record outside this shard's range
           // (written before a reshard) is dropped from that record on.
           if (h < start || end < h) {
@@ -237,15 +248,17 @@ void Reader::Run() {
             break;
           }
           parts.push_back({shard_id, r.sequence_number, k, true, std::move(u.partition_key),
-                           std::move(u.explicit_hash_key), std::move(u.data), r.approximate_arrival_timestamp});
+                           std::move(u.explicit_hash_key), std::move(u.data),
+                           r.approximate_arrival_timestamp});
         }
         if (outside) parts.clear();
         for (auto& p : parts) {
           if (!AlreadyDone(p, resume)) batch.push_back(std::move(p));
         }
       } else {
-        ConsumerRecord p{shard_id, r.sequence_number, 0, false, r.partition_key, std::nullopt, r.data,
-                         r.approximate_arrival_timestamp};
+        ConsumerRecord p{
+            shard_id,        r.sequence_number, 0,      false,
+            r.partition_key, std::nullopt,      r.data, r.approximate_arrival_timestamp};
         if (!AlreadyDone(p, resume)) batch.push_back(std::move(p));
       }
     }
@@ -275,8 +288,8 @@ void Reader::Run() {
       if (due) (void)Checkpoint();
     }
     idle = (got->records.empty() && got->millis_behind_latest == 0)
-               ? std::min<std::chrono::milliseconds>(std::max(idle * 2, std::chrono::milliseconds(200)),
-                                                     c.o.idle_backoff)
+               ? std::min<std::chrono::milliseconds>(
+                     std::max(idle * 2, std::chrono::milliseconds(200)), c.o.idle_backoff)
                : std::chrono::milliseconds(0);
     if (!got->next_shard_iterator) {
       // End of a closed shard: finish it, so its children may start.
@@ -345,7 +358,8 @@ void Consumer::Impl::StartReader(const std::string& shard_id, std::optional<Leas
   r->thread = std::thread([r] { r->Run(); });
 }
 
-void Consumer::Impl::Balance(const ProcessorFactory& factory, const std::set<std::string>& finished) {
+void Consumer::Impl::Balance(const ProcessorFactory& factory,
+                             const std::set<std::string>& finished) {
   const EpochMillis now = clock.NowMillis();
   // Eligible: unfinished shards whose parents are finished (or expired from the stream).
   std::vector<std::string> eligible;
@@ -458,7 +472,8 @@ Status Consumer::Impl::Coordinate(const ProcessorFactory& factory) {
       stats.owned_shards.clear();
       for (const auto& [id, r] : readers) stats.owned_shards.push_back(id);
     }
-    const auto interval = o.leases ? std::min(o.shard_sync_interval, o.lease_ttl / 3) : o.shard_sync_interval;
+    const auto interval =
+        o.leases ? std::min(o.shard_sync_interval, o.lease_ttl / 3) : o.shard_sync_interval;
     std::unique_lock lock(mu);
     cv.wait_for(lock, interval, [&] { return stopping.load() || resync; });
   }
@@ -488,14 +503,18 @@ Consumer::~Consumer() {
 }
 
 Result<std::unique_ptr<Consumer>> Consumer::Create(KinesisClient& client, ConsumerOptions options) {
-  if (options.application.empty()) return Status(Code::kInvalidArgument, "ConsumerOptions.application is required");
-  if (options.stream_name.empty()) return Status(Code::kInvalidArgument, "ConsumerOptions.stream_name is required");
+  if (options.application.empty())
+    return Status(Code::kInvalidArgument, "ConsumerOptions.application is required");
+  if (options.stream_name.empty())
+    return Status(Code::kInvalidArgument, "ConsumerOptions.stream_name is required");
   if (options.initial_position == InitialPosition::kAtTimestamp && !options.initial_timestamp) {
-    return Status(Code::kInvalidArgument, "ConsumerOptions.initial_timestamp is required for kAtTimestamp");
+    return Status(Code::kInvalidArgument,
+                  "ConsumerOptions.initial_timestamp is required for kAtTimestamp");
   }
   if (options.worker_id.empty()) options.worker_id = DefaultWorkerId();
   if (!options.checkpoints) options.checkpoints = consumer::NewMemoryCheckpointStore();
-  return std::unique_ptr<Consumer>(new Consumer(std::make_unique<Impl>(client, std::move(options))));
+  return std::unique_ptr<Consumer>(
+      new Consumer(std::make_unique<Impl>(client, std::move(options))));
 }
 
 Status Consumer::Run(ProcessorFactory factory) { return impl_->Coordinate(factory); }
@@ -537,7 +556,8 @@ Result<std::vector<ConsumerRecord>> Consumer::Poll(std::chrono::milliseconds tim
       c.pull_policy = c.o.checkpoint_policy;
       c.o.checkpoint_policy = CheckpointPolicy::Manual();
       c.runner = std::thread([&c] {
-        (void)c.Coordinate([&c](const std::string&) { return std::make_unique<QueueProcessor>(c); });
+        (void)c.Coordinate(
+            [&c](const std::string&) { return std::make_unique<QueueProcessor>(c); });
       });
     }
   }
@@ -569,7 +589,8 @@ Status Consumer::Commit() {
   }
   for (const auto& [shard, r] : last) {
     bool lost = false;
-    RETURN_IF_ERROR(c.Save(shard, leases[shard], {r.sequence_number, r.sub_sequence_number}, &lost));
+    RETURN_IF_ERROR(
+        c.Save(shard, leases[shard], {r.sequence_number, r.sub_sequence_number}, &lost));
   }
   return Status::Ok();
 }

@@ -36,18 +36,21 @@ Status InvalidArg(std::string m) { return {Code::kInvalidArgument, std::move(m)}
 
 // Tag text check: letters and digits (any non-ASCII character counts as a letter),
 // white space and _ . : / = + - @. '%' has its own message, as on AWS.
-Status CheckTagText(const std::string& text, bool adding, const std::string& stream, const api::AccountScope& a) {
+Status CheckTagText(const std::string& text, bool adding, const std::string& stream,
+                    const api::AccountScope& a) {
   for (unsigned char c : text) {
     if (c >= 0x80 || std::isalnum(c) || std::isspace(c)) continue;
     if (std::string_view("_.:/=+-@").find(static_cast<char>(c)) != std::string_view::npos) continue;
     if (c == '%') {
-      return InvalidArg(std::string("Failed to ") + (adding ? "add tags to" : "remove tags from") + " stream " +
-                        stream + " under account " + a.account_id +
-                        " because some tags contained illegal characters. The allowed characters are Unicode "
-                        "letters, white-spaces, '_',',','/','=','+','-','@'.");
+      return InvalidArg(
+          std::string("Failed to ") + (adding ? "add tags to" : "remove tags from") + " stream " +
+          stream + " under account " + a.account_id +
+          " because some tags contained illegal characters. The allowed characters are Unicode "
+          "letters, white-spaces, '_',',','/','=','+','-','@'.");
     }
     return InvalidArg(
-        "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % "
+        "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white "
+        "space, _ . / = + - % "
         "@.");
   }
   return Status::Ok();
@@ -66,7 +69,8 @@ std::vector<api::Tag> SortedTags(const std::map<std::string, std::string>& tags)
 Result<std::shared_ptr<StreamState>> Engine::ResolveActive(const api::StreamRef& ref) const {
   ASSIGN_OR_RETURN(auto s, Resolve(ref));
   const auto status = StatusOf(*s, Now());
-  if (status != StreamStatus::kActive) return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
+  if (status != StreamStatus::kActive)
+    return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
   return s;
 }
 
@@ -87,7 +91,8 @@ int Engine::OpenShardsInAccount() const {
 Result<std::shared_ptr<StreamState>> Engine::StreamOfArn(std::string_view arn) const {
   // A stream ARN, or anything below it (a consumer ARN).
   auto pos = arn.find(":stream/");
-  if (pos == std::string_view::npos) return Status(Code::kInvalidArgument, "Invalid ResourceARN " + std::string(arn));
+  if (pos == std::string_view::npos)
+    return Status(Code::kInvalidArgument, "Invalid ResourceARN " + std::string(arn));
   std::string_view rest = arn.substr(pos + 8);
   std::string name(rest.substr(0, rest.find('/')));
   return Resolve({std::nullopt, ArnFor(name)});
@@ -168,9 +173,11 @@ Status Engine::SplitShard(const api::SplitShardInput& in) {
   if (!index) return errors::CouldNotFindShard(in.shard_to_split, s->name, options_.scope);
   const int open_total = OpenShardsInAccount();
   std::unique_lock lock(s->mu);
-  if (*index >= s->shards.size()) return errors::CouldNotFindShard(ShardIdFor(*index), s->name, options_.scope);
+  if (*index >= s->shards.size())
+    return errors::CouldNotFindShard(ShardIdFor(*index), s->name, options_.scope);
   if (s->mode == api::StreamMode::kOnDemand) {
-    return Status(Code::kValidation, "SplitShard is not supported for a stream in ON_DEMAND capacity mode.");
+    return Status(Code::kValidation,
+                  "SplitShard is not supported for a stream in ON_DEMAND capacity mode.");
   }
   if (open_total + 1 > options_.shard_limit) {
     return errors::ShardLimitExceeded(options_.scope, open_total, options_.shard_limit, 1);
@@ -178,17 +185,21 @@ Status Engine::SplitShard(const api::SplitShardInput& in) {
   const ShardState& shard = *s->shards[*index];
   auto key = ParseDecimal128(in.new_starting_hash_key);
   if (!key || *key <= shard.start.value + 1 || *key >= shard.end.value) {
-    return InvalidArg("NewStartingHashKey " + in.new_starting_hash_key + " used in SplitShard() on shard " + shard.id +
-                      " in stream " + s->name + " under account " + options_.scope.account_id +
-                      " is not both greater than one plus the shard's StartingHashKey " + ToString(shard.start) +
-                      " and less than the shard's EndingHashKey " + ToString(shard.end) + ".");
+    return InvalidArg(
+        "NewStartingHashKey " + in.new_starting_hash_key + " used in SplitShard() on shard " +
+        shard.id + " in stream " + s->name + " under account " + options_.scope.account_id +
+        " is not both greater than one plus the shard's StartingHashKey " + ToString(shard.start) +
+        " and less than the shard's EndingHashKey " + ToString(shard.end) + ".");
   }
   const EpochMillis now = Now();
   const auto status = StatusOf(*s, now);
-  if (status != StreamStatus::kActive) return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
+  if (status != StreamStatus::kActive)
+    return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
   if (shard.closed_ms) {
-    return InvalidArg("Shard " + shard.id + " in stream " + s->name + " under account " + options_.scope.account_id +
-                      " has already been merged or split, and thus is not eligible for merging or splitting.");
+    return InvalidArg(
+        "Shard " + shard.id + " in stream " + s->name + " under account " +
+        options_.scope.account_id +
+        " has already been merged or split, and thus is not eligible for merging or splitting.");
   }
   PendingReshard p;
   p.kind = PendingReshard::Kind::kSplit;
@@ -211,26 +222,33 @@ Status Engine::MergeShards(const api::MergeShardsInput& in) {
   if (!b) return errors::CouldNotFindShard(in.adjacent_shard_to_merge, s->name, options_.scope);
   std::unique_lock lock(s->mu);
   for (auto i : {*a, *b}) {
-    if (i >= s->shards.size()) return errors::CouldNotFindShard(ShardIdFor(i), s->name, options_.scope);
+    if (i >= s->shards.size())
+      return errors::CouldNotFindShard(ShardIdFor(i), s->name, options_.scope);
   }
   if (s->mode == api::StreamMode::kOnDemand) {
-    return Status(Code::kValidation, "MergeShards is not supported for a stream in ON_DEMAND capacity mode.");
+    return Status(Code::kValidation,
+                  "MergeShards is not supported for a stream in ON_DEMAND capacity mode.");
   }
   const ShardState& sa = *s->shards[*a];
   const ShardState& sb = *s->shards[*b];
-  const bool adjacent = *a != *b && ((sa.end.value != ~uint128{0} && sa.end.value + 1 == sb.start.value) ||
-                                     (sb.end.value != ~uint128{0} && sb.end.value + 1 == sa.start.value));
+  const bool adjacent =
+      *a != *b && ((sa.end.value != ~uint128{0} && sa.end.value + 1 == sb.start.value) ||
+                   (sb.end.value != ~uint128{0} && sb.end.value + 1 == sa.start.value));
   if (!adjacent || sa.closed_ms.has_value() != sb.closed_ms.has_value()) {
-    return InvalidArg("Shards " + sa.id + " and " + sb.id + " in stream " + s->name + " under account " +
-                      options_.scope.account_id + " are not an adjacent pair of shards eligible for merging");
+    return InvalidArg("Shards " + sa.id + " and " + sb.id + " in stream " + s->name +
+                      " under account " + options_.scope.account_id +
+                      " are not an adjacent pair of shards eligible for merging");
   }
   const EpochMillis now = Now();
   const auto status = StatusOf(*s, now);
-  if (status != StreamStatus::kActive) return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
+  if (status != StreamStatus::kActive)
+    return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
   for (const ShardState* x : {&sa, &sb}) {
     if (x->closed_ms) {
-      return InvalidArg("Shard " + x->id + " in stream " + s->name + " under account " + options_.scope.account_id +
-                        " has already been merged or split, and thus is not eligible for merging or splitting.");
+      return InvalidArg(
+          "Shard " + x->id + " in stream " + s->name + " under account " +
+          options_.scope.account_id +
+          " has already been merged or split, and thus is not eligible for merging or splitting.");
     }
   }
   PendingReshard p;
@@ -252,34 +270,41 @@ Result<api::UpdateShardCountOutput> Engine::UpdateShardCount(const api::UpdateSh
   const EpochMillis now = Now();
   std::unique_lock lock(s->mu);
   const auto status = StatusOf(*s, now);
-  if (status != StreamStatus::kActive) return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
+  if (status != StreamStatus::kActive)
+    return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
   if (s->mode == api::StreamMode::kOnDemand) {
-    return Status(Code::kValidation, "UpdateShardCount is not supported for a stream in ON_DEMAND capacity mode.");
+    return Status(Code::kValidation,
+                  "UpdateShardCount is not supported for a stream in ON_DEMAND capacity mode.");
   }
   const int open = static_cast<int>(s->open.size());
   const int target = in.target_shard_count;
-  const std::string counts =
-      "Current open shard count: " + std::to_string(open) + ", Target shard count: " + std::to_string(target);
+  const std::string counts = "Current open shard count: " + std::to_string(open) +
+                             ", Target shard count: " + std::to_string(target);
   if (target > kMaxShardsPerStream) {
-    return Status(Code::kLimitExceeded, "Target shard count or number of open shards cannot be greater than " +
-                                            std::to_string(kMaxShardsPerStream) + ". " + counts);
+    return Status(Code::kLimitExceeded,
+                  "Target shard count or number of open shards cannot be greater than " +
+                      std::to_string(kMaxShardsPerStream) + ". " + counts);
   }
   if (target > open * 2) {
-    return Status(Code::kLimitExceeded,
-                  "UpdateShardCount cannot scale up over double your current open shard count. " + counts);
+    return Status(
+        Code::kLimitExceeded,
+        "UpdateShardCount cannot scale up over double your current open shard count. " + counts);
   }
   if (target * 2 < open) {
-    return Status(Code::kLimitExceeded,
-                  "UpdateShardCount cannot scale down below half your current open shard count. " + counts);
+    return Status(
+        Code::kLimitExceeded,
+        "UpdateShardCount cannot scale down below half your current open shard count. " + counts);
   }
   if (open_total - open + target > options_.shard_limit) {
-    return errors::ShardLimitExceeded(options_.scope, open_total, options_.shard_limit, target - open);
+    return errors::ShardLimitExceeded(options_.scope, open_total, options_.shard_limit,
+                                      target - open);
   }
   std::erase_if(s->scalings, [&](EpochMillis t) { return now - t >= kDay; });
   if (static_cast<int>(s->scalings.size()) >= kScalingsPer24h) {
-    return Status(Code::kLimitExceeded, "Exceeded the limit of " + std::to_string(kScalingsPer24h) +
-                                            " UpdateShardCount calls in a rolling 24-hour period for stream " +
-                                            s->name + " under account " + options_.scope.account_id + ".");
+    return Status(Code::kLimitExceeded,
+                  "Exceeded the limit of " + std::to_string(kScalingsPer24h) +
+                      " UpdateShardCount calls in a rolling 24-hour period for stream " + s->name +
+                      " under account " + options_.scope.account_id + ".");
   }
   s->scalings.push_back(now);
   PendingReshard p;
@@ -306,9 +331,9 @@ Status Engine::AddTagsToStream(const api::AddTagsToStreamInput& in) {
   auto merged = s->tags;
   for (const auto& [k, v] : in.tags) merged[k] = v;
   if (merged.size() > kMaxTagsPerStream) {
-    return InvalidArg("Failed to add tags to stream " + s->name + " under account " + options_.scope.account_id +
-                      " because a given stream cannot have more than " + std::to_string(kMaxTagsPerStream) +
-                      " tags associated with it.");
+    return InvalidArg("Failed to add tags to stream " + s->name + " under account " +
+                      options_.scope.account_id + " because a given stream cannot have more than " +
+                      std::to_string(kMaxTagsPerStream) + " tags associated with it.");
   }
   s->tags = std::move(merged);
   return Persist(*s);
@@ -316,18 +341,22 @@ Status Engine::AddTagsToStream(const api::AddTagsToStreamInput& in) {
 
 Status Engine::RemoveTagsFromStream(const api::RemoveTagsFromStreamInput& in) {
   ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
-  for (const auto& k : in.tag_keys) RETURN_IF_ERROR(CheckTagText(k, false, s->name, options_.scope));
+  for (const auto& k : in.tag_keys)
+    RETURN_IF_ERROR(CheckTagText(k, false, s->name, options_.scope));
   std::unique_lock lock(s->mu);
   for (const auto& k : in.tag_keys) s->tags.erase(k);
   return Persist(*s);
 }
 
-Result<api::ListTagsForStreamOutput> Engine::ListTagsForStream(const api::ListTagsForStreamInput& in) {
+Result<api::ListTagsForStreamOutput> Engine::ListTagsForStream(
+    const api::ListTagsForStreamInput& in) {
   ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
   std::shared_lock lock(s->mu);
   api::ListTagsForStreamOutput out;
-  const std::size_t limit = static_cast<std::size_t>(in.limit.value_or(static_cast<int>(kMaxTagsPerStream)));
-  auto it = in.exclusive_start_tag_key ? s->tags.upper_bound(*in.exclusive_start_tag_key) : s->tags.begin();
+  const std::size_t limit =
+      static_cast<std::size_t>(in.limit.value_or(static_cast<int>(kMaxTagsPerStream)));
+  auto it = in.exclusive_start_tag_key ? s->tags.upper_bound(*in.exclusive_start_tag_key)
+                                       : s->tags.begin();
   for (; it != s->tags.end(); ++it) {
     if (out.tags.size() == limit) {
       out.has_more_tags = true;
@@ -344,7 +373,8 @@ Status Engine::TagResource(const api::TagResourceInput& in) {
     std::unique_lock lock(hit.stream->mu);
     auto& c = hit.stream->consumers[hit.index];
     for (const auto& [k, v] : in.tags) c.tags[k] = v;
-    if (c.tags.size() > kMaxTagsPerStream) return InvalidArg("A resource cannot have more than 50 tags.");
+    if (c.tags.size() > kMaxTagsPerStream)
+      return InvalidArg("A resource cannot have more than 50 tags.");
     return Persist(*hit.stream);
   }
   ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));
@@ -362,7 +392,8 @@ Status Engine::UntagResource(const api::UntagResourceInput& in) {
   return RemoveTagsFromStream({{std::nullopt, s->arn}, in.tag_keys});
 }
 
-Result<api::ListTagsForResourceOutput> Engine::ListTagsForResource(const api::ListTagsForResourceInput& in) {
+Result<api::ListTagsForResourceOutput> Engine::ListTagsForResource(
+    const api::ListTagsForResourceInput& in) {
   if (in.resource_arn.find("/consumer/") != std::string::npos) {
     ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.resource_arn}));
     std::shared_lock lock(hit.stream->mu);
@@ -391,14 +422,20 @@ Status Engine::UpdateEncryption(const api::StreamEncryptionInput& in, bool start
   return Persist(*s);
 }
 
-Status Engine::StartStreamEncryption(const api::StreamEncryptionInput& in) { return UpdateEncryption(in, true); }
-Status Engine::StopStreamEncryption(const api::StreamEncryptionInput& in) { return UpdateEncryption(in, false); }
+Status Engine::StartStreamEncryption(const api::StreamEncryptionInput& in) {
+  return UpdateEncryption(in, true);
+}
+Status Engine::StopStreamEncryption(const api::StreamEncryptionInput& in) {
+  return UpdateEncryption(in, false);
+}
 
-Result<api::EnhancedMonitoringOutput> Engine::UpdateMonitoring(const api::EnhancedMonitoringInput& in, bool enable) {
+Result<api::EnhancedMonitoringOutput> Engine::UpdateMonitoring(
+    const api::EnhancedMonitoringInput& in, bool enable) {
   ASSIGN_OR_RETURN(auto s, ResolveActive(in.stream));
   std::unique_lock lock(s->mu);
   api::EnhancedMonitoringOutput out{s->name, s->arn, {}, {}};
-  out.current_shard_level_metrics.assign(s->shard_level_metrics.begin(), s->shard_level_metrics.end());
+  out.current_shard_level_metrics.assign(s->shard_level_metrics.begin(),
+                                         s->shard_level_metrics.end());
   for (const auto& m : in.shard_level_metrics) {
     const std::vector<std::string> one{m};
     for (const auto& x : m == "ALL" ? AllMetrics() : one) {
@@ -409,15 +446,18 @@ Result<api::EnhancedMonitoringOutput> Engine::UpdateMonitoring(const api::Enhanc
       }
     }
   }
-  out.desired_shard_level_metrics.assign(s->shard_level_metrics.begin(), s->shard_level_metrics.end());
+  out.desired_shard_level_metrics.assign(s->shard_level_metrics.begin(),
+                                         s->shard_level_metrics.end());
   RETURN_IF_ERROR(Persist(*s));
   return out;
 }
 
-Result<api::EnhancedMonitoringOutput> Engine::EnableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) {
+Result<api::EnhancedMonitoringOutput> Engine::EnableEnhancedMonitoring(
+    const api::EnhancedMonitoringInput& in) {
   return UpdateMonitoring(in, true);
 }
-Result<api::EnhancedMonitoringOutput> Engine::DisableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) {
+Result<api::EnhancedMonitoringOutput> Engine::DisableEnhancedMonitoring(
+    const api::EnhancedMonitoringInput& in) {
   return UpdateMonitoring(in, false);
 }
 
@@ -427,7 +467,8 @@ Result<api::DescribeLimitsOutput> Engine::DescribeLimits() {
   out.open_shard_count = OpenShardsInAccount();
   out.on_demand_stream_count_limit = 50;
   std::shared_lock lock(mu_);
-  for (const auto& [_, s] : streams_) out.on_demand_stream_count += s->mode == api::StreamMode::kOnDemand;
+  for (const auto& [_, s] : streams_)
+    out.on_demand_stream_count += s->mode == api::StreamMode::kOnDemand;
   return out;
 }
 
@@ -445,11 +486,13 @@ Status Engine::UpdateStreamMode(const api::UpdateStreamModeInput& in) {
 Result<api::AccountSettingsOutput> Engine::DescribeAccountSettings() {
   std::shared_lock lock(mu_);
   api::AccountSettingsOutput out;
-  if (billing_.started_at || billing_.ended_at) out.minimum_throughput_billing_commitment = billing_;
+  if (billing_.started_at || billing_.ended_at)
+    out.minimum_throughput_billing_commitment = billing_;
   return out;
 }
 
-Result<api::AccountSettingsOutput> Engine::UpdateAccountSettings(const api::UpdateAccountSettingsInput& in) {
+Result<api::AccountSettingsOutput> Engine::UpdateAccountSettings(
+    const api::UpdateAccountSettingsInput& in) {
   const EpochMillis now = Now();
   std::unique_lock lock(mu_);
   auto& b = billing_;
@@ -523,16 +566,19 @@ Result<api::UpdateStreamWarmThroughputOutput> Engine::UpdateStreamWarmThroughput
   ASSIGN_OR_RETURN(auto s, ResolveActive(in.stream));
   std::unique_lock lock(s->mu);
   if (s->mode != api::StreamMode::kOnDemand) {
-    return Status(Code::kValidation, "Warm throughput can only be configured for streams in ON_DEMAND capacity mode.");
+    return Status(Code::kValidation,
+                  "Warm throughput can only be configured for streams in ON_DEMAND capacity mode.");
   }
   s->warm_throughput_mibps = in.warm_throughput_mibps;
   RETURN_IF_ERROR(Persist(*s));
-  return api::UpdateStreamWarmThroughputOutput{s->name, s->arn, in.warm_throughput_mibps, in.warm_throughput_mibps};
+  return api::UpdateStreamWarmThroughputOutput{s->name, s->arn, in.warm_throughput_mibps,
+                                               in.warm_throughput_mibps};
 }
 
 // ---- consumers --------------------------------------------------------------------------
 
-api::Consumer Engine::DescribeConsumer(const StreamState& s, const ConsumerState& c, EpochMillis now) const {
+api::Consumer Engine::DescribeConsumer(const StreamState& s, const ConsumerState& c,
+                                       EpochMillis now) const {
   api::Consumer out;
   out.consumer_name = c.name;
   out.consumer_arn = c.arn;
@@ -551,7 +597,8 @@ Result<Engine::ConsumerHit> Engine::FindConsumer(const api::ConsumerRef& ref) co
     auto pos = arn.find("/consumer/");
     if (pos == std::string::npos) return InvalidArg("Invalid ConsumerARN " + arn);
     stream_arn = arn.substr(0, pos);
-    name = arn.substr(pos + 10, arn.rfind(':') > pos + 10 ? arn.rfind(':') - pos - 10 : std::string::npos);
+    name = arn.substr(pos + 10,
+                      arn.rfind(':') > pos + 10 ? arn.rfind(':') - pos - 10 : std::string::npos);
   } else if (ref.stream_arn && ref.consumer_name) {
     stream_arn = *ref.stream_arn;
     name = *ref.consumer_name;
@@ -578,15 +625,17 @@ Result<api::Consumer> Engine::RegisterStreamConsumer(const api::RegisterStreamCo
   ASSIGN_OR_RETURN(auto s, Resolve({std::nullopt, in.stream_arn}));
   const EpochMillis now = Now();
   std::unique_lock lock(s->mu);
-  std::erase_if(s->consumers, [&](const ConsumerState& c) { return c.deleting_at_ms && now >= c.gone_at_ms; });
+  std::erase_if(s->consumers,
+                [&](const ConsumerState& c) { return c.deleting_at_ms && now >= c.gone_at_ms; });
   for (const auto& c : s->consumers) {
     if (c.name == in.consumer_name) {
-      return Status(Code::kResourceInUse, "Consumer " + c.arn + " under account " + options_.scope.account_id +
-                                              " already exists.");
+      return Status(Code::kResourceInUse, "Consumer " + c.arn + " under account " +
+                                              options_.scope.account_id + " already exists.");
     }
   }
   if (s->consumers.size() >= kMaxConsumersPerStream) {
-    return Status(Code::kLimitExceeded, "Stream " + s->name + " under account " + options_.scope.account_id +
+    return Status(Code::kLimitExceeded, "Stream " + s->name + " under account " +
+                                            options_.scope.account_id +
                                             " already has the maximum number of consumers (" +
                                             std::to_string(kMaxConsumersPerStream) + ").");
   }
@@ -619,7 +668,8 @@ Result<api::Consumer> Engine::DescribeStreamConsumer(const api::ConsumerRef& in)
   return DescribeConsumer(*hit.stream, hit.stream->consumers[hit.index], Now());
 }
 
-Result<api::ListStreamConsumersOutput> Engine::ListStreamConsumers(const api::ListStreamConsumersInput& in) {
+Result<api::ListStreamConsumersOutput> Engine::ListStreamConsumers(
+    const api::ListStreamConsumersInput& in) {
   const EpochMillis now = Now();
   std::string after;
   std::string arn = in.stream_arn;
@@ -630,7 +680,8 @@ Result<api::ListStreamConsumersOutput> Engine::ListStreamConsumers(const api::Li
     std::uint8_t tag = 0;
     EpochMillis issued = 0;
     std::string token_arn;
-    if (!r.U8(tag) || tag != kListConsumersTag || !r.I64(issued) || !r.Str(token_arn) || !r.Str(after)) {
+    if (!r.U8(tag) || tag != kListConsumersTag || !r.I64(issued) || !r.Str(token_arn) ||
+        !r.Str(after)) {
       return errors::InvalidNextToken();
     }
     if (now - issued > options_.next_token_ttl_ms) return errors::ExpiredNextToken();
@@ -643,7 +694,8 @@ Result<api::ListStreamConsumersOutput> Engine::ListStreamConsumers(const api::Li
   for (const auto& c : s->consumers) {
     if (!(c.deleting_at_ms && now >= c.gone_at_ms) && c.name > after) live.push_back(&c);
   }
-  std::sort(live.begin(), live.end(), [](const ConsumerState* x, const ConsumerState* y) { return x->name < y->name; });
+  std::sort(live.begin(), live.end(),
+            [](const ConsumerState* x, const ConsumerState* y) { return x->name < y->name; });
   api::ListStreamConsumersOutput out;
   for (const ConsumerState* c : live) {
     if (out.consumers.size() == limit) {

@@ -1,9 +1,8 @@
 #include "engine/engine.h"
 
-#include <boost/json.hpp>
-
 #include <algorithm>
 #include <atomic>
+#include <boost/json.hpp>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -155,10 +154,12 @@ Result<std::shared_ptr<StreamState>> ParseStreamDocument(std::string_view text) 
       s->deleting_at_ms = d->to_number<std::int64_t>();
       s->gone_at_ms = o.at("gone_at_ms").to_number<std::int64_t>();
     }
-    s->mode = api::ParseStreamMode(o.at("mode").as_string()).value_or(api::StreamMode::kProvisioned);
+    s->mode =
+        api::ParseStreamMode(o.at("mode").as_string()).value_or(api::StreamMode::kProvisioned);
     s->retention_hours = o.at("retention_hours").to_number<int>();
     s->max_record_size_kib = o.at("max_record_size_kib").to_number<int>();
-    for (const auto& [k, tv] : o.at("tags").as_object()) s->tags[std::string(k)] = std::string(tv.as_string());
+    for (const auto& [k, tv] : o.at("tags").as_object())
+      s->tags[std::string(k)] = std::string(tv.as_string());
     for (const auto& jv : o.at("shards").as_array()) {
       const auto& j = jv.as_object();
       auto sh = std::make_shared<ShardState>();
@@ -171,22 +172,26 @@ Result<std::shared_ptr<StreamState>> ParseStreamDocument(std::string_view text) 
       sh->end = HashKey{*end};
       sh->created_ms = j.at("created_ms").to_number<std::int64_t>();
       if (auto* p = j.if_contains("parent")) sh->parent = std::string(p->as_string());
-      if (auto* p = j.if_contains("adjacent_parent")) sh->adjacent_parent = std::string(p->as_string());
+      if (auto* p = j.if_contains("adjacent_parent"))
+        sh->adjacent_parent = std::string(p->as_string());
       if (auto* p = j.if_contains("closed_ms")) sh->closed_ms = p->to_number<std::int64_t>();
       sh->starting_sequence = EncodeSequence({sh->created_s(), sh->index, 0, sh->created_s()});
       s->shards.push_back(std::move(sh));
     }
-    if (auto* e = o.if_contains("encryption"); e && e->as_string() == "KMS") s->encryption = api::EncryptionType::kKms;
+    if (auto* e = o.if_contains("encryption"); e && e->as_string() == "KMS")
+      s->encryption = api::EncryptionType::kKms;
     if (auto* k = o.if_contains("key_id")) s->key_id = std::string(k->as_string());
     if (auto* m = o.if_contains("metrics")) {
       for (const auto& x : m->as_array()) s->shard_level_metrics.insert(std::string(x.as_string()));
     }
-    if (auto* w = o.if_contains("warm_throughput_mibps")) s->warm_throughput_mibps = w->to_number<int>();
+    if (auto* w = o.if_contains("warm_throughput_mibps"))
+      s->warm_throughput_mibps = w->to_number<int>();
     if (auto* p = o.if_contains("policy")) s->policy = std::string(p->as_string());
     if (auto* sc = o.if_contains("scalings")) {
       for (const auto& x : sc->as_array()) s->scalings.push_back(x.to_number<std::int64_t>());
     }
-    if (auto* u = o.if_contains("updating_until_ms")) s->updating_until_ms = u->to_number<std::int64_t>();
+    if (auto* u = o.if_contains("updating_until_ms"))
+      s->updating_until_ms = u->to_number<std::int64_t>();
     if (auto* pv = o.if_contains("pending")) {
       const auto& p = pv->as_object();
       PendingReshard r;
@@ -209,7 +214,8 @@ Result<std::shared_ptr<StreamState>> ParseStreamDocument(std::string_view text) 
           c.deleting_at_ms = d->to_number<std::int64_t>();
           c.gone_at_ms = j.at("gone_at_ms").to_number<std::int64_t>();
         }
-        for (const auto& [k, tv] : j.at("tags").as_object()) c.tags[std::string(k)] = std::string(tv.as_string());
+        for (const auto& [k, tv] : j.at("tags").as_object())
+          c.tags[std::string(k)] = std::string(tv.as_string());
         if (auto* p = j.if_contains("policy")) c.policy = std::string(p->as_string());
         s->consumers.push_back(std::move(c));
       }
@@ -254,11 +260,13 @@ void RebuildOpenShards(StreamState& s) {
   for (const auto& sh : s.shards) {
     if (!sh->closed_ms) s.open.push_back(sh.get());
   }
-  std::sort(s.open.begin(), s.open.end(), [](const ShardState* a, const ShardState* b) { return a->start < b->start; });
+  std::sort(s.open.begin(), s.open.end(),
+            [](const ShardState* a, const ShardState* b) { return a->start < b->start; });
 }
 
-Result<std::shared_ptr<ShardState>> NewShard(storage::Storage& storage, const StreamState& s, std::uint32_t index,
-                                             HashKey start, HashKey end, EpochMillis created_ms) {
+Result<std::shared_ptr<ShardState>> NewShard(storage::Storage& storage, const StreamState& s,
+                                             std::uint32_t index, HashKey start, HashKey end,
+                                             EpochMillis created_ms) {
   auto shard = std::make_shared<ShardState>();
   shard->index = index;
   shard->id = ShardIdFor(index);
@@ -287,7 +295,8 @@ Status Engine::Load(std::vector<std::string>* report) {
       sealer_ = TokenSealer(k);
       have_key = true;
     } else if (key == kNextIdKey) {
-      next_stream_id_ = std::max<std::uint64_t>(next_stream_id_, std::strtoull(value.c_str(), nullptr, 10));
+      next_stream_id_ =
+          std::max<std::uint64_t>(next_stream_id_, std::strtoull(value.c_str(), nullptr, 10));
     } else if (key.rfind(kStreamKeyPrefix, 0) == 0) {
       auto parsed = ParseStreamDocument(value);
       if (!parsed.ok()) {
@@ -302,7 +311,8 @@ Status Engine::Load(std::vector<std::string>* report) {
         live_logs.insert(LogIdFor(*s, *sh).value);
       }
       if (!complete) {
-        if (report) report->push_back("stream " + s->name + ": shard logs missing (stream skipped)");
+        if (report)
+          report->push_back("stream " + s->name + ": shard logs missing (stream skipped)");
         continue;
       }
       s->arn = ArnFor(s->name);
@@ -317,7 +327,8 @@ Status Engine::Load(std::vector<std::string>* report) {
   if (!have_key) {
     TokenSealer::Key k = NewKey();
     sealer_ = TokenSealer(k);
-    RETURN_IF_ERROR(storage_->meta().Put(kSealerKey, std::string_view(reinterpret_cast<const char*>(k.data()), k.size())));
+    RETURN_IF_ERROR(storage_->meta().Put(
+        kSealerKey, std::string_view(reinterpret_cast<const char*>(k.data()), k.size())));
   }
   // Logs without a stream document are left from a CreateStream interrupted by a crash.
   for (auto id : storage_->ListLogs()) {
@@ -329,7 +340,9 @@ Status Engine::Load(std::vector<std::string>* report) {
   return Status::Ok();
 }
 
-Status Engine::Persist(const StreamState& s) const { return storage_->meta().Put(StreamKey(s.id), StreamDocument(s)); }
+Status Engine::Persist(const StreamState& s) const {
+  return storage_->meta().Put(StreamKey(s.id), StreamDocument(s));
+}
 
 Engine::~Engine() = default;
 
@@ -373,7 +386,8 @@ Result<std::string> Engine::NameOf(const api::StreamRef& ref) const {
     }
     from_arn = name;
   }
-  if (ref.stream_name && from_arn && *ref.stream_name != *from_arn) return errors::StreamNameArnMismatch();
+  if (ref.stream_name && from_arn && *ref.stream_name != *from_arn)
+    return errors::StreamNameArnMismatch();
   if (ref.stream_name) return *ref.stream_name;
   if (from_arn) return *from_arn;
   return errors::StreamNameOrArnRequired();
@@ -394,8 +408,9 @@ api::Shard Engine::Describe(const ShardState& shard) const {
   out.hash_key_range = {ToString(shard.start), ToString(shard.end)};
   out.sequence_number_range.starting_sequence_number = shard.starting_sequence;
   if (shard.closed_ms) {
-    out.sequence_number_range.ending_sequence_number = EncodeSequence(
-        {shard.created_s(), shard.index, kEndCounter, static_cast<std::uint64_t>(*shard.closed_ms / 1000)});
+    out.sequence_number_range.ending_sequence_number =
+        EncodeSequence({shard.created_s(), shard.index, kEndCounter,
+                        static_cast<std::uint64_t>(*shard.closed_ms / 1000)});
   }
   return out;
 }
@@ -418,7 +433,9 @@ void Engine::Tick() {
   for (const auto& s : live) {
     Settle(*s, now);
     std::unique_lock lock(s->mu);
-    if (std::erase_if(s->consumers, [&](const ConsumerState& c) { return c.deleting_at_ms && now >= c.gone_at_ms; })) {
+    if (std::erase_if(s->consumers, [&](const ConsumerState& c) {
+          return c.deleting_at_ms && now >= c.gone_at_ms;
+        })) {
       (void)Persist(*s);
     }
   }
@@ -451,14 +468,16 @@ Status Engine::CreateStream(const api::CreateStreamInput& in) {
   }
   Tick();
   std::unique_lock lock(mu_);
-  if (streams_.count(in.stream_name)) return errors::StreamAlreadyExists(in.stream_name, options_.scope);
+  if (streams_.count(in.stream_name))
+    return errors::StreamAlreadyExists(in.stream_name, options_.scope);
   int open_shards = 0;
   for (const auto& [_, s] : streams_) {
     std::shared_lock sl(s->mu);
     open_shards += static_cast<int>(s->open.size());
   }
   if (open_shards + shard_count > options_.shard_limit) {
-    return errors::ShardLimitExceeded(options_.scope, open_shards, options_.shard_limit, shard_count);
+    return errors::ShardLimitExceeded(options_.scope, open_shards, options_.shard_limit,
+                                      shard_count);
   }
   auto s = std::make_shared<StreamState>();
   s->id = next_stream_id_++;
@@ -472,7 +491,8 @@ Status Engine::CreateStream(const api::CreateStreamInput& in) {
   auto ranges = EvenRanges(shard_count);
   for (int i = 0; i < shard_count; ++i) {
     const auto& [start, end] = ranges[static_cast<std::size_t>(i)];
-    ASSIGN_OR_RETURN(auto shard, NewShard(*storage_, *s, static_cast<std::uint32_t>(i), start, end, now));
+    ASSIGN_OR_RETURN(auto shard,
+                     NewShard(*storage_, *s, static_cast<std::uint32_t>(i), start, end, now));
     s->shards.push_back(std::move(shard));
   }
   RebuildOpenShards(*s);
@@ -489,7 +509,8 @@ Status Engine::DeleteStream(const api::DeleteStreamInput& in) {
     const EpochMillis now = Now();
     for (const auto& c : s->consumers) {
       if (!c.deleting_at_ms || now < c.gone_at_ms) {
-        return Status(Code::kResourceInUse, "Stream " + s->name + " under account " + options_.scope.account_id +
+        return Status(Code::kResourceInUse, "Stream " + s->name + " under account " +
+                                                options_.scope.account_id +
                                                 " has registered consumers. Deregister them or set "
                                                 "EnforceConsumerDeletion to delete the stream.");
       }
@@ -521,7 +542,8 @@ Result<api::DescribeStreamOutput> Engine::DescribeStream(const api::DescribeStre
   d.stream_creation_timestamp = s->created_ms;
   {
     std::shared_lock lock(s->mu);
-    d.enhanced_monitoring.push_back({{s->shard_level_metrics.begin(), s->shard_level_metrics.end()}});
+    d.enhanced_monitoring.push_back(
+        {{s->shard_level_metrics.begin(), s->shard_level_metrics.end()}});
     d.encryption_type = s->encryption;
     d.key_id = s->key_id;
   }
@@ -561,9 +583,9 @@ Result<api::DescribeStreamSummaryOutput> Engine::DescribeStreamSummary(
   d.warm_throughput_mibps = s->warm_throughput_mibps;
   d.open_shard_count = static_cast<int>(s->open.size());
   const EpochMillis now = Now();
-  d.consumer_count = static_cast<int>(std::count_if(s->consumers.begin(), s->consumers.end(), [&](const ConsumerState& c) {
-    return !(c.deleting_at_ms && now >= c.gone_at_ms);
-  }));
+  d.consumer_count = static_cast<int>(std::count_if(
+      s->consumers.begin(), s->consumers.end(),
+      [&](const ConsumerState& c) { return !(c.deleting_at_ms && now >= c.gone_at_ms); }));
   return out;
 }
 
@@ -615,7 +637,8 @@ Result<api::ListShardsOutput> Engine::ListShards(const api::ListShardsInput& in)
   const bool has_stream = in.stream.stream_name.has_value() || in.stream.stream_arn.has_value();
   if (in.next_token && in.stream.stream_name) return errors::ListShardsTokenAndStream();
   if (!in.next_token && !has_stream) return errors::ListShardsNeitherTokenNorStream();
-  if (in.next_token && in.exclusive_start_shard_id) return errors::ListShardsTokenAndExclusiveStart();
+  if (in.next_token && in.exclusive_start_shard_id)
+    return errors::ListShardsTokenAndExclusiveStart();
 
   std::string name;
   std::optional<std::uint32_t> after;  // list shards with index > after
@@ -629,8 +652,9 @@ Result<api::ListShardsOutput> Engine::ListShards(const api::ListShardsInput& in)
     EpochMillis issued = 0, fts = 0;
     std::uint32_t last = 0;
     std::string fshard;
-    if (!r.U8(tag) || tag != kListShardsTag || !r.I64(issued) || !r.U64(stream_id) || !r.Str(name) ||
-        !r.U32(last) || !r.U8(has_filter) || !r.U8(ftype) || !r.Str(fshard) || !r.I64(fts)) {
+    if (!r.U8(tag) || tag != kListShardsTag || !r.I64(issued) || !r.U64(stream_id) ||
+        !r.Str(name) || !r.U32(last) || !r.U8(has_filter) || !r.U8(ftype) || !r.Str(fshard) ||
+        !r.I64(fts)) {
       return errors::InvalidNextToken();
     }
     if (now - issued > options_.next_token_ttl_ms) return errors::ExpiredNextToken();
@@ -644,9 +668,11 @@ Result<api::ListShardsOutput> Engine::ListShards(const api::ListShardsInput& in)
     ASSIGN_OR_RETURN(name, NameOf(in.stream));
   }
   auto s = Find(name);
-  if (!s || (stream_id != 0 && s->id != stream_id)) return errors::StreamNotFound(name, options_.scope);
+  if (!s || (stream_id != 0 && s->id != stream_id))
+    return errors::StreamNotFound(name, options_.scope);
   if (StatusOf(*s, now) == StreamStatus::kCreating) {
-    return Status(Code::kResourceInUse, "Stream " + name + " under account " + options_.scope.account_id +
+    return Status(Code::kResourceInUse, "Stream " + name + " under account " +
+                                            options_.scope.account_id +
                                             " is not ACTIVE, instead in state CREATING");
   }
   if (!in.next_token && in.exclusive_start_shard_id) {
@@ -658,19 +684,23 @@ Result<api::ListShardsOutput> Engine::ListShards(const api::ListShardsInput& in)
     using T = api::ShardFilterType;
     if (filter->type == T::kAfterShardId) {
       if (!filter->shard_id) {
-        return Status(Code::kInvalidArgument, "ShardId must be specified for the AFTER_SHARD_ID ShardFilter type.");
+        return Status(Code::kInvalidArgument,
+                      "ShardId must be specified for the AFTER_SHARD_ID ShardFilter type.");
       }
       auto idx = ParseShardId(*filter->shard_id);
       if (!idx) return errors::CouldNotFindShard(*filter->shard_id, name, options_.scope);
       if (!after || *idx > *after) after = *idx;
     }
-    if ((filter->type == T::kAtTimestamp || filter->type == T::kFromTimestamp) && !filter->timestamp) {
-      return Status(Code::kInvalidArgument,
-                    "Timestamp must be specified for the AT_TIMESTAMP and FROM_TIMESTAMP ShardFilter types.");
+    if ((filter->type == T::kAtTimestamp || filter->type == T::kFromTimestamp) &&
+        !filter->timestamp) {
+      return Status(
+          Code::kInvalidArgument,
+          "Timestamp must be specified for the AT_TIMESTAMP and FROM_TIMESTAMP ShardFilter types.");
     }
   }
   const std::size_t limit = static_cast<std::size_t>(std::min(in.max_results.value_or(1000), 1000));
-  const EpochMillis retention_start = now - static_cast<EpochMillis>(s->retention_hours) * 3'600'000;
+  const EpochMillis retention_start =
+      now - static_cast<EpochMillis>(s->retention_hours) * 3'600'000;
   api::ListShardsOutput out;
   std::optional<std::uint32_t> last_index;
   bool more = false;
@@ -739,8 +769,8 @@ std::string OversizeEntry(std::size_t size, std::int64_t limit, const std::strin
 }
 
 Status ValidationList(const std::vector<std::string>& entries) {
-  std::string msg = std::to_string(entries.size()) + " validation error" + (entries.size() > 1 ? "s" : "") +
-                    " detected: ";
+  std::string msg = std::to_string(entries.size()) + " validation error" +
+                    (entries.size() > 1 ? "s" : "") + " detected: ";
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (i) msg += "; ";
     msg += entries[i];
@@ -751,7 +781,8 @@ Status ValidationList(const std::vector<std::string>& entries) {
 // Writes are accepted while ACTIVE and while UPDATING (resharding keeps the stream writable).
 bool Writable(StreamStatus s) { return s == StreamStatus::kActive || s == StreamStatus::kUpdating; }
 
-Result<HashKey> HashKeyFor(std::string_view partition_key, const std::optional<std::string>& explicit_key) {
+Result<HashKey> HashKeyFor(std::string_view partition_key,
+                           const std::optional<std::string>& explicit_key) {
   if (explicit_key) {
     auto v = ParseDecimal128(*explicit_key);
     if (!v) return errors::InvalidExplicitHashKey(*explicit_key);
@@ -771,27 +802,30 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
   }
   if (!Writable(StatusOf(*s, now))) return errors::StreamNotFound(s->name, options_.scope);
   if (static_cast<std::int64_t>(in.data.size() + in.partition_key.size()) > limit) {
-    return errors::RecordTooLarge(in.data.size() + in.partition_key.size(), limit, s->name, options_.scope);
+    return errors::RecordTooLarge(in.data.size() + in.partition_key.size(), limit, s->name,
+                                  options_.scope);
   }
   ASSIGN_OR_RETURN(HashKey key, HashKeyFor(in.partition_key, in.explicit_hash_key));
   if (in.sequence_number_for_ordering) {
     auto f = DecodeSequence(*in.sequence_number_for_ordering);
     if (!f || static_cast<EpochMillis>(f->record_time_s) * 1000 > now + 1000) {
-      return errors::InvalidSequenceNumberForOrdering(*in.sequence_number_for_ordering, s->name, options_.scope);
+      return errors::InvalidSequenceNumberForOrdering(*in.sequence_number_for_ordering, s->name,
+                                                      options_.scope);
     }
   }
   std::shared_lock lock(s->mu);
   ShardState* shard = s->Route(key);
   if (!shard) return Status(Code::kInternalFailure, "no open shard covers the hash key");
-  storage::AppendRecord rec{in.partition_key,
-                            in.explicit_hash_key ? std::string_view(*in.explicit_hash_key) : std::string_view{},
-                            in.data};
+  storage::AppendRecord rec{
+      in.partition_key,
+      in.explicit_hash_key ? std::string_view(*in.explicit_hash_key) : std::string_view{}, in.data};
   auto appended = shard->log->Append({&rec, 1}, now);
   if (!appended.ok()) return Status(Code::kInternalFailure, "Internal service failure.");
   std::shared_ptr<storage::Log> log = shard->log;
   lock.unlock();
   // Acknowledge only once the record is durable (group commit with concurrent writers).
-  if (!log->WaitDurable(appended->end).ok()) return Status(Code::kInternalFailure, "Internal service failure.");
+  if (!log->WaitDurable(appended->end).ok())
+    return Status(Code::kInternalFailure, "Internal service failure.");
   shard->NotifyAppended();
   api::PutRecordOutput out;
   out.encryption_type = s->encryption;
@@ -813,13 +847,15 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
     total += static_cast<std::int64_t>(size);
     largest = std::max(largest, size);
     if (static_cast<std::int64_t>(r.data.size()) > limit && oversize.size() < 10) {
-      oversize.push_back(OversizeEntry(r.data.size(), limit, "records." + std::to_string(i + 1) + ".member.data"));
+      oversize.push_back(
+          OversizeEntry(r.data.size(), limit, "records." + std::to_string(i + 1) + ".member.data"));
     }
   }
   if (!oversize.empty()) return ValidationList(oversize);
   // The request limit is 5 MiB while records are limited to 1 MiB; streams configured for
   // larger records (MaxRecordSizeInKiB) accept requests up to 10 MiB.
-  const std::int64_t request_limit = limit > (1 << 20) ? std::int64_t{10} << 20 : options_.max_put_records_bytes;
+  const std::int64_t request_limit =
+      limit > (1 << 20) ? std::int64_t{10} << 20 : options_.max_put_records_bytes;
   if (total > request_limit) return errors::RecordsSizeExceeded();
   if (!Writable(StatusOf(*s, now))) return errors::StreamNotFound(s->name, options_.scope);
   if (static_cast<std::int64_t>(largest) > limit) {
@@ -830,7 +866,8 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
   std::vector<ShardState*> route(in.records.size());
   std::vector<HashKey> keys(in.records.size());
   for (std::size_t i = 0; i < in.records.size(); ++i) {
-    ASSIGN_OR_RETURN(keys[i], HashKeyFor(in.records[i].partition_key, in.records[i].explicit_hash_key));
+    ASSIGN_OR_RETURN(keys[i],
+                     HashKeyFor(in.records[i].partition_key, in.records[i].explicit_hash_key));
   }
   api::PutRecordsOutput out;
   out.encryption_type = s->encryption;
@@ -839,19 +876,23 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
   for (std::size_t i = 0; i < in.records.size(); ++i) route[i] = s->Route(keys[i]);
   std::vector<std::size_t> order(in.records.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return route[a] < route[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return route[a] < route[b]; });
   std::vector<storage::AppendRecord> batch;
   batch.reserve(in.records.size());
   // (log, end offset, first and last index into `order`) of every append to wait for.
-  std::vector<std::tuple<std::shared_ptr<storage::Log>, storage::Offset, std::size_t, std::size_t>> waits;
+  std::vector<std::tuple<std::shared_ptr<storage::Log>, storage::Offset, std::size_t, std::size_t>>
+      waits;
   for (std::size_t begin = 0; begin < order.size();) {
     ShardState* shard = route[order[begin]];
     std::size_t end = begin;
     batch.clear();
     while (end < order.size() && route[order[end]] == shard) {
       const auto& r = in.records[order[end]];
-      batch.push_back({r.partition_key,
-                       r.explicit_hash_key ? std::string_view(*r.explicit_hash_key) : std::string_view{}, r.data});
+      batch.push_back(
+          {r.partition_key,
+           r.explicit_hash_key ? std::string_view(*r.explicit_hash_key) : std::string_view{},
+           r.data});
       ++end;
     }
     if (shard == nullptr) {
@@ -868,7 +909,8 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
         auto& e = out.records[order[k]];
         if (appended.ok()) {
           e.shard_id = shard->id;
-          e.sequence_number = shard->SequenceAt(appended->first.value + (k - begin), appended->arrival_ms);
+          e.sequence_number =
+              shard->SequenceAt(appended->first.value + (k - begin), appended->arrival_ms);
         } else {
           e.error_code = "InternalFailure";
           e.error_message = "Internal service failure.";
@@ -888,16 +930,19 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
     for (std::size_t k = first; k < last; ++k) {
       auto& e = out.records[order[k]];
       if (!e.sequence_number) continue;
-      e = api::PutRecordsResultEntry{std::nullopt, std::nullopt, "InternalFailure", "Internal service failure."};
+      e = api::PutRecordsResultEntry{std::nullopt, std::nullopt, "InternalFailure",
+                                     "Internal service failure."};
       ++out.failed_record_count;
     }
   }
   return out;
 }
 
-Result<std::uint64_t> Engine::StartPosition(const StreamState& s, const ShardState& shard, const std::string& name,
-                                            api::ShardIteratorType type, const std::optional<std::string>& seq_in,
-                                            std::optional<EpochMillis> timestamp, EpochMillis now) const {
+Result<std::uint64_t> Engine::StartPosition(const StreamState& s, const ShardState& shard,
+                                            const std::string& name, api::ShardIteratorType type,
+                                            const std::optional<std::string>& seq_in,
+                                            std::optional<EpochMillis> timestamp,
+                                            EpochMillis now) const {
   using T = api::ShardIteratorType;
   const bool has_seq = seq_in.has_value();
   if ((type == T::kTrimHorizon || type == T::kLatest) && has_seq) {
@@ -928,7 +973,8 @@ Result<std::uint64_t> Engine::StartPosition(const StreamState& s, const ShardSta
         return errors::StartingSequenceNumberFromOtherStream(seq, shard.id, name, options_.scope);
       }
       // Counter c belongs to offset c-1; counter 0 is the shard's starting number.
-      std::uint64_t position = type == T::kAtSequenceNumber ? (f->counter == 0 ? 0 : f->counter - 1) : f->counter;
+      std::uint64_t position =
+          type == T::kAtSequenceNumber ? (f->counter == 0 ? 0 : f->counter - 1) : f->counter;
       position = std::min(position, log.EndOffset().value);
       return std::max(position, log.StartOffset().value);
     }
@@ -949,44 +995,53 @@ Result<api::GetShardIteratorOutput> Engine::GetShardIterator(const api::GetShard
   std::shared_ptr<ShardState> shard;
   {
     std::shared_lock lock(s->mu);
-    if (*index >= s->shards.size()) return errors::ShardDoesNotExist(shard_id, name, options_.scope);
+    if (*index >= s->shards.size())
+      return errors::ShardDoesNotExist(shard_id, name, options_.scope);
     shard = s->shards[*index];
   }
-  ASSIGN_OR_RETURN(std::uint64_t position, StartPosition(*s, *shard, name, in.shard_iterator_type,
-                                                         in.starting_sequence_number, in.timestamp, now));
+  ASSIGN_OR_RETURN(std::uint64_t position,
+                   StartPosition(*s, *shard, name, in.shard_iterator_type,
+                                 in.starting_sequence_number, in.timestamp, now));
   api::GetShardIteratorOutput out;
   out.shard_iterator = SealIterator(sealer_, {s->id, s->name, *index, position, now});
   return out;
 }
 
-Result<api::GetRecordsOutput> Engine::ReadShard(StreamState& s, ShardState& shard, std::uint64_t position,
-                                                std::size_t limit, EpochMillis now, std::uint64_t* next_out) const {
+Result<api::GetRecordsOutput> Engine::ReadShard(StreamState& s, ShardState& shard,
+                                                std::uint64_t position, std::size_t limit,
+                                                EpochMillis now, std::uint64_t* next_out) const {
   constexpr std::size_t kMaxResponseBytes = 10 << 20;
   api::GetRecordsOutput out;
   std::size_t bytes = 0;
   const auto encryption = s.encryption.load();
-  auto read = shard.log->Read(storage::Offset{position}, limit, [&](const storage::RecordView& r) {
-    const std::size_t size = r.data.size() + r.key.size();
-    if (!out.records.empty() && bytes + size > kMaxResponseBytes) return false;
-    bytes += size;
-    api::Record rec;
-    rec.sequence_number = shard.SequenceAt(r.offset.value, r.arrival_ms);
-    rec.approximate_arrival_timestamp = r.arrival_ms;
-    rec.data.assign(r.data);
-    rec.partition_key.assign(r.key);
-    rec.encryption_type = encryption;
-    out.records.push_back(std::move(rec));
-    return true;
-  }, s.RetentionStart(now));
+  auto read = shard.log->Read(
+      storage::Offset{position}, limit,
+      [&](const storage::RecordView& r) {
+        const std::size_t size = r.data.size() + r.key.size();
+        if (!out.records.empty() && bytes + size > kMaxResponseBytes) return false;
+        bytes += size;
+        api::Record rec;
+        rec.sequence_number = shard.SequenceAt(r.offset.value, r.arrival_ms);
+        rec.approximate_arrival_timestamp = r.arrival_ms;
+        rec.data.assign(r.data);
+        rec.partition_key.assign(r.key);
+        rec.encryption_type = encryption;
+        out.records.push_back(std::move(rec));
+        return true;
+      },
+      s.RetentionStart(now));
   if (!read.ok()) return Status(Code::kInternalFailure, "Internal service failure.");
   const std::uint64_t next = read->next.value;
   const std::uint64_t end = shard.log->EndOffset().value;
   if (next < end) {
     std::optional<EpochMillis> arrival;
-    (void)shard.log->Read(storage::Offset{next}, 1, [&](const storage::RecordView& r) {
-      arrival = r.arrival_ms;
-      return true;
-    }, s.RetentionStart(now));
+    (void)shard.log->Read(
+        storage::Offset{next}, 1,
+        [&](const storage::RecordView& r) {
+          arrival = r.arrival_ms;
+          return true;
+        },
+        s.RetentionStart(now));
     out.millis_behind_latest = arrival ? std::max<EpochMillis>(0, now - *arrival) : 0;
   }
   {
@@ -1016,9 +1071,11 @@ Result<api::GetRecordsOutput> Engine::GetRecords(const api::GetRecordsInput& in)
     return errors::IteratorExpired(it->created_ms, now, options_.iterator_ttl_ms);
   }
   const std::string shard_id = ShardIdFor(it->shard_index);
-  if (in.stream_arn && *in.stream_arn != ArnFor(it->stream_name)) return errors::InvalidShardIterator();
+  if (in.stream_arn && *in.stream_arn != ArnFor(it->stream_name))
+    return errors::InvalidShardIterator();
   auto s = Find(it->stream_name);
-  if (!s || s->id != it->stream_id) return errors::ShardDoesNotExist(shard_id, it->stream_name, options_.scope);
+  if (!s || s->id != it->stream_id)
+    return errors::ShardDoesNotExist(shard_id, it->stream_name, options_.scope);
   std::shared_ptr<ShardState> shard;
   {
     std::shared_lock lock(s->mu);
@@ -1028,10 +1085,12 @@ Result<api::GetRecordsOutput> Engine::GetRecords(const api::GetRecordsInput& in)
     shard = s->shards[it->shard_index];
   }
   std::uint64_t next = 0;
-  ASSIGN_OR_RETURN(auto out, ReadShard(*s, *shard, it->position, static_cast<std::size_t>(in.limit.value_or(10000)),
-                                       now, &next));
+  ASSIGN_OR_RETURN(auto out,
+                   ReadShard(*s, *shard, it->position,
+                             static_cast<std::size_t>(in.limit.value_or(10000)), now, &next));
   // NextShardIterator is absent only at the end of a closed shard (then ChildShards is set).
-  if (!out.child_shards) out.next_shard_iterator = SealIterator(sealer_, {s->id, s->name, it->shard_index, next, now});
+  if (!out.child_shards)
+    out.next_shard_iterator = SealIterator(sealer_, {s->id, s->name, it->shard_index, next, now});
   return out;
 }
 
@@ -1054,8 +1113,10 @@ Status Engine::UpdateRetention(const api::UpdateRetentionPeriodInput& in, bool i
     return errors::StreamNotActive(s->name, options_.scope, api::ToString(StatusOf(*s, now)));
   }
   const int current = s->retention_hours.load();
-  if (increase && hours < current) return errors::RetentionIncreaseBelowCurrent(hours, s->name, current);
-  if (!increase && hours > current) return errors::RetentionDecreaseAboveCurrent(hours, s->name, current);
+  if (increase && hours < current)
+    return errors::RetentionIncreaseBelowCurrent(hours, s->name, current);
+  if (!increase && hours > current)
+    return errors::RetentionDecreaseAboveCurrent(hours, s->name, current);
   s->retention_hours = hours;
   if (Status st = Persist(*s); !st.ok()) {
     s->retention_hours = current;

@@ -23,15 +23,15 @@
 namespace cinesis::engine {
 
 struct EngineOptions {
-  api::AccountScope scope;                 // account id and region in ARNs and messages
-  EpochMillis create_stream_ms = 500;      // CREATING -> ACTIVE
-  EpochMillis delete_stream_ms = 500;      // DELETING -> gone
-  EpochMillis update_stream_ms = 500;      // UPDATING -> ACTIVE
-  EpochMillis iterator_ttl_ms = 300'000;   // shard iterators expire after this
-  EpochMillis next_token_ttl_ms = 300'000; // pagination tokens expire after this
-  EpochMillis subscription_ms = 300'000;   // SubscribeToShard streams end after this (AWS: 5 min)
-  int shard_limit = 20'000;                // open shards per account
-  std::int64_t max_record_bytes = 1 << 20; // default MaxRecordSizeInKiB * 1024
+  api::AccountScope scope;                  // account id and region in ARNs and messages
+  EpochMillis create_stream_ms = 500;       // CREATING -> ACTIVE
+  EpochMillis delete_stream_ms = 500;       // DELETING -> gone
+  EpochMillis update_stream_ms = 500;       // UPDATING -> ACTIVE
+  EpochMillis iterator_ttl_ms = 300'000;    // shard iterators expire after this
+  EpochMillis next_token_ttl_ms = 300'000;  // pagination tokens expire after this
+  EpochMillis subscription_ms = 300'000;    // SubscribeToShard streams end after this (AWS: 5 min)
+  int shard_limit = 20'000;                 // open shards per account
+  std::int64_t max_record_bytes = 1 << 20;  // default MaxRecordSizeInKiB * 1024
   std::int64_t max_put_records_bytes = 5 << 20;
   const Clock* clock = &SystemClock::Instance();
 };
@@ -59,34 +59,43 @@ class Engine final : public api::KinesisService, public api::EventStreamService 
   Result<api::ListShardsOutput> ListShards(const api::ListShardsInput& in) override;
   Result<api::PutRecordOutput> PutRecord(const api::PutRecordInput& in) override;
   Result<api::PutRecordsOutput> PutRecords(const api::PutRecordsInput& in) override;
-  Result<api::GetShardIteratorOutput> GetShardIterator(const api::GetShardIteratorInput& in) override;
+  Result<api::GetShardIteratorOutput> GetShardIterator(
+      const api::GetShardIteratorInput& in) override;
   Result<api::GetRecordsOutput> GetRecords(const api::GetRecordsInput& in) override;
   Status IncreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override;
   Status DecreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override;
 
   // SubscribeToShard (subscription.cc).
-  Result<std::shared_ptr<api::Subscription>> SubscribeToShard(const api::SubscribeToShardInput& in) override;
+  Result<std::shared_ptr<api::Subscription>> SubscribeToShard(
+      const api::SubscribeToShardInput& in) override;
 
   // Control plane (control.cc).
   Status SplitShard(const api::SplitShardInput& in) override;
   Status MergeShards(const api::MergeShardsInput& in) override;
-  Result<api::UpdateShardCountOutput> UpdateShardCount(const api::UpdateShardCountInput& in) override;
+  Result<api::UpdateShardCountOutput> UpdateShardCount(
+      const api::UpdateShardCountInput& in) override;
   Status AddTagsToStream(const api::AddTagsToStreamInput& in) override;
   Status RemoveTagsFromStream(const api::RemoveTagsFromStreamInput& in) override;
-  Result<api::ListTagsForStreamOutput> ListTagsForStream(const api::ListTagsForStreamInput& in) override;
+  Result<api::ListTagsForStreamOutput> ListTagsForStream(
+      const api::ListTagsForStreamInput& in) override;
   Status TagResource(const api::TagResourceInput& in) override;
   Status UntagResource(const api::UntagResourceInput& in) override;
-  Result<api::ListTagsForResourceOutput> ListTagsForResource(const api::ListTagsForResourceInput& in) override;
+  Result<api::ListTagsForResourceOutput> ListTagsForResource(
+      const api::ListTagsForResourceInput& in) override;
   Status StartStreamEncryption(const api::StreamEncryptionInput& in) override;
   Status StopStreamEncryption(const api::StreamEncryptionInput& in) override;
-  Result<api::EnhancedMonitoringOutput> EnableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) override;
-  Result<api::EnhancedMonitoringOutput> DisableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) override;
+  Result<api::EnhancedMonitoringOutput> EnableEnhancedMonitoring(
+      const api::EnhancedMonitoringInput& in) override;
+  Result<api::EnhancedMonitoringOutput> DisableEnhancedMonitoring(
+      const api::EnhancedMonitoringInput& in) override;
   Result<api::DescribeLimitsOutput> DescribeLimits() override;
   Status UpdateStreamMode(const api::UpdateStreamModeInput& in) override;
   Result<api::AccountSettingsOutput> DescribeAccountSettings() override;
-  Result<api::AccountSettingsOutput> UpdateAccountSettings(const api::UpdateAccountSettingsInput& in) override;
+  Result<api::AccountSettingsOutput> UpdateAccountSettings(
+      const api::UpdateAccountSettingsInput& in) override;
   Status PutResourcePolicy(const api::ResourcePolicyInput& in) override;
-  Result<api::GetResourcePolicyOutput> GetResourcePolicy(const api::ResourcePolicyInput& in) override;
+  Result<api::GetResourcePolicyOutput> GetResourcePolicy(
+      const api::ResourcePolicyInput& in) override;
   Status DeleteResourcePolicy(const api::ResourcePolicyInput& in) override;
   Status UpdateMaxRecordSize(const api::UpdateMaxRecordSizeInput& in) override;
   Result<api::UpdateStreamWarmThroughputOutput> UpdateStreamWarmThroughput(
@@ -94,7 +103,8 @@ class Engine final : public api::KinesisService, public api::EventStreamService 
   Result<api::Consumer> RegisterStreamConsumer(const api::RegisterStreamConsumerInput& in) override;
   Status DeregisterStreamConsumer(const api::ConsumerRef& in) override;
   Result<api::Consumer> DescribeStreamConsumer(const api::ConsumerRef& in) override;
-  Result<api::ListStreamConsumersOutput> ListStreamConsumers(const api::ListStreamConsumersInput& in) override;
+  Result<api::ListStreamConsumersOutput> ListStreamConsumers(
+      const api::ListStreamConsumersInput& in) override;
 
   // Housekeeping: removes streams whose deletion delay has passed. Called periodically
   // by the server; safe to call at any time.
@@ -126,18 +136,22 @@ class Engine final : public api::KinesisService, public api::EventStreamService 
     std::size_t index = 0;
   };
   Result<ConsumerHit> FindConsumer(const api::ConsumerRef& ref) const;
-  api::Consumer DescribeConsumer(const StreamState& s, const ConsumerState& c, EpochMillis now) const;
+  api::Consumer DescribeConsumer(const StreamState& s, const ConsumerState& c,
+                                 EpochMillis now) const;
   Status UpdateEncryption(const api::StreamEncryptionInput& in, bool start);
-  Result<api::EnhancedMonitoringOutput> UpdateMonitoring(const api::EnhancedMonitoringInput& in, bool enable);
+  Result<api::EnhancedMonitoringOutput> UpdateMonitoring(const api::EnhancedMonitoringInput& in,
+                                                         bool enable);
   api::MinimumThroughputBillingCommitment billing_;  // guarded by mu_
   friend class EngineSubscription;
   // Position for a starting position on a shard (shared by GetShardIterator and
   // SubscribeToShard).
-  Result<std::uint64_t> StartPosition(const StreamState& s, const ShardState& shard, const std::string& name,
-                                      api::ShardIteratorType type, const std::optional<std::string>& seq,
+  Result<std::uint64_t> StartPosition(const StreamState& s, const ShardState& shard,
+                                      const std::string& name, api::ShardIteratorType type,
+                                      const std::optional<std::string>& seq,
                                       std::optional<EpochMillis> timestamp, EpochMillis now) const;
   Result<api::GetRecordsOutput> ReadShard(StreamState& s, ShardState& shard, std::uint64_t position,
-                                          std::size_t limit, EpochMillis now, std::uint64_t* next) const;
+                                          std::size_t limit, EpochMillis now,
+                                          std::uint64_t* next) const;
   std::mutex subs_mu_;
   std::map<std::string, std::pair<EpochMillis, std::weak_ptr<api::Subscription>>> subscriptions_;
 

@@ -1,9 +1,9 @@
 #include "engine/sequence.h"
 
-#include "common/hash_key.h"
-
 #include <array>
 #include <cstdio>
+
+#include "common/hash_key.h"
 
 namespace cinesis::engine {
 namespace {
@@ -119,7 +119,8 @@ std::string ShardIdFor(std::uint32_t index) {
 std::optional<std::uint32_t> ParseShardId(std::string_view text) {
   auto dash = text.find('-');
   std::string_view digits = dash == std::string_view::npos ? text : text.substr(dash + 1);
-  if (auto dash2 = digits.find('-'); dash2 != std::string_view::npos) digits = digits.substr(0, dash2);
+  if (auto dash2 = digits.find('-'); dash2 != std::string_view::npos)
+    digits = digits.substr(0, dash2);
   if (digits.empty() || digits.size() > 12) return std::nullopt;
   std::uint64_t v = 0;
   for (char c : digits) {

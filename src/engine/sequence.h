@@ -19,8 +19,8 @@ namespace cinesis::engine {
 struct SequenceFields {
   std::uint64_t shard_created_s = 0;  // 36 bits
   std::uint32_t shard_index = 0;
-  std::uint64_t counter = 0;          // 63 bits used
-  std::uint64_t record_time_s = 0;    // 36 bits
+  std::uint64_t counter = 0;        // 63 bits used
+  std::uint64_t record_time_s = 0;  // 36 bits
 };
 
 // Counter value of a closed shard's EndingSequenceNumber.

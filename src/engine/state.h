@@ -5,9 +5,9 @@
 
 #include <atomic>
 #include <functional>
-#include <mutex>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <shared_mutex>
@@ -48,7 +48,8 @@ struct ShardState {
 
   std::uint64_t created_s() const { return static_cast<std::uint64_t>(created_ms / 1000); }
   std::string SequenceAt(std::uint64_t offset, EpochMillis arrival_ms) const {
-    return EncodeSequence({created_s(), index, offset + 1, static_cast<std::uint64_t>(arrival_ms / 1000)});
+    return EncodeSequence(
+        {created_s(), index, offset + 1, static_cast<std::uint64_t>(arrival_ms / 1000)});
   }
 };
 
@@ -89,8 +90,8 @@ struct StreamState {
   std::optional<std::string> key_id;
   std::set<std::string> shard_level_metrics;
   std::optional<int> warm_throughput_mibps;
-  std::optional<std::string> policy;             // resource policy of the stream
-  std::vector<EpochMillis> scalings;             // UpdateShardCount calls (rolling 24 h limit)
+  std::optional<std::string> policy;  // resource policy of the stream
+  std::vector<EpochMillis> scalings;  // UpdateShardCount calls (rolling 24 h limit)
   std::vector<ConsumerState> consumers;
 
   // UPDATING: until `updating_until_ms`; a reshard is applied when that time comes.
@@ -98,9 +99,9 @@ struct StreamState {
   std::optional<PendingReshard> pending;
   std::atomic<bool> has_pending{false};  // lets the data path skip the settle check
 
-  mutable std::shared_mutex mu;  // guards the shard topology
+  mutable std::shared_mutex mu;                     // guards the shard topology
   std::vector<std::shared_ptr<ShardState>> shards;  // by index
-  std::vector<ShardState*> open;                     // open shards sorted by start hash key
+  std::vector<ShardState*> open;                    // open shards sorted by start hash key
 
   EpochMillis RetentionStart(EpochMillis now) const {
     return now - static_cast<EpochMillis>(retention_hours) * 3'600'000;
@@ -120,7 +121,8 @@ storage::LogId LogIdFor(const StreamState& s, const ShardState& shard);
 std::vector<std::pair<HashKey, HashKey>> EvenRanges(int n);
 void RebuildOpenShards(StreamState& s);
 // Creates shard `index` of `s` with the given range and parents, and its log.
-Result<std::shared_ptr<ShardState>> NewShard(storage::Storage& storage, const StreamState& s, std::uint32_t index,
-                                             HashKey start, HashKey end, EpochMillis created_ms);
+Result<std::shared_ptr<ShardState>> NewShard(storage::Storage& storage, const StreamState& s,
+                                             std::uint32_t index, HashKey start, HashKey end,
+                                             EpochMillis created_ms);
 
 }  // namespace cinesis::engine

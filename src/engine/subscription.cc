@@ -12,21 +12,25 @@ namespace cinesis::engine {
 namespace errors = api::errors;
 
 namespace {
-constexpr EpochMillis kTakeoverMs = 5000;               // a second subscription within 5 s is refused
+constexpr EpochMillis kTakeoverMs = 5000;  // a second subscription within 5 s is refused
 }  // namespace
 
 class EngineSubscription final : public api::Subscription {
  public:
-  EngineSubscription(const Engine& engine, std::shared_ptr<StreamState> s, std::shared_ptr<ShardState> shard,
-                     std::uint64_t position, EpochMillis now)
-      : engine_(engine), s_(std::move(s)), shard_(std::move(shard)), position_(position),
+  EngineSubscription(const Engine& engine, std::shared_ptr<StreamState> s,
+                     std::shared_ptr<ShardState> shard, std::uint64_t position, EpochMillis now)
+      : engine_(engine),
+        s_(std::move(s)),
+        shard_(std::move(shard)),
+        position_(position),
         expires_at_(now + engine.options().subscription_ms) {}
 
   Result<api::SubscribeToShardEvent> Next() override {
     std::lock_guard lock(mu_);
     if (superseded_) {
       finished_ = true;
-      return Status(Code::kResourceInUse, "Another active subscription exists for this consumer and shard.");
+      return Status(Code::kResourceInUse,
+                    "Another active subscription exists for this consumer and shard.");
     }
     const EpochMillis now = engine_.Now();
     std::uint64_t next = position_;
@@ -99,7 +103,8 @@ class EngineSubscription final : public api::Subscription {
   bool superseded_ = false;
 };
 
-Result<std::shared_ptr<api::Subscription>> Engine::SubscribeToShard(const api::SubscribeToShardInput& in) {
+Result<std::shared_ptr<api::Subscription>> Engine::SubscribeToShard(
+    const api::SubscribeToShardInput& in) {
   ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.consumer_arn}));
   const EpochMillis now = Now();
   auto s = hit.stream;
@@ -115,12 +120,13 @@ Result<std::shared_ptr<api::Subscription>> Engine::SubscribeToShard(const api::S
   std::shared_ptr<ShardState> shard;
   {
     std::shared_lock lock(s->mu);
-    if (*index >= s->shards.size()) return errors::ShardDoesNotExist(ShardIdFor(*index), s->name, options_.scope);
+    if (*index >= s->shards.size())
+      return errors::ShardDoesNotExist(ShardIdFor(*index), s->name, options_.scope);
     shard = s->shards[*index];
   }
   const auto& sp = in.starting_position;
-  ASSIGN_OR_RETURN(std::uint64_t position,
-                   StartPosition(*s, *shard, s->name, sp.type, sp.sequence_number, sp.timestamp, now));
+  ASSIGN_OR_RETURN(std::uint64_t position, StartPosition(*s, *shard, s->name, sp.type,
+                                                         sp.sequence_number, sp.timestamp, now));
   const std::string key = in.consumer_arn + "|" + shard->id;
   auto sub = std::make_shared<EngineSubscription>(*this, s, shard, position, now);
   std::shared_ptr<api::Subscription> previous;
@@ -130,8 +136,8 @@ Result<std::shared_ptr<api::Subscription>> Engine::SubscribeToShard(const api::S
     if (it != subscriptions_.end()) {
       previous = it->second.second.lock();
       if (previous && !previous->Finished() && now - it->second.first < kTakeoverMs) {
-        return Status(Code::kResourceInUse, "Another active subscription exists for consumer " + in.consumer_arn +
-                                                " and shard " + shard->id + ".");
+        return Status(Code::kResourceInUse, "Another active subscription exists for consumer " +
+                                                in.consumer_arn + " and shard " + shard->id + ".");
       }
     }
     subscriptions_[key] = {now, sub};

@@ -33,7 +33,8 @@ struct TokenBucket {
   double tokens = 0, capacity = 0, rate = 0;
   EpochMillis last = 0;
   void Refill(EpochMillis now) {
-    if (now > last) tokens = std::min(capacity, tokens + rate * static_cast<double>(now - last) / 1000.0);
+    if (now > last)
+      tokens = std::min(capacity, tokens + rate * static_cast<double>(now - last) / 1000.0);
     last = now;
   }
 };
@@ -65,7 +66,9 @@ struct Batch {
 
 struct Producer::Impl {
   Impl(KinesisClient& c, ProducerOptions o)
-      : client(c), options(std::move(o)), clock(options.clock ? *options.clock : SystemClock::Instance()),
+      : client(c),
+        options(std::move(o)),
+        clock(options.clock ? *options.clock : SystemClock::Instance()),
         rng(std::random_device{}()) {}
 
   KinesisClient& client;
@@ -73,14 +76,14 @@ struct Producer::Impl {
   const Clock& clock;
 
   mutable std::mutex mu;
-  std::condition_variable wake;       // the dispatcher
-  std::condition_variable space;      // Put() waiting for buffer room
-  std::condition_variable drained;    // Flush() waiting for completions
+  std::condition_variable wake;                     // the dispatcher
+  std::condition_variable space;                    // Put() waiting for buffer room
+  std::condition_variable drained;                  // Flush() waiting for completions
   std::vector<std::unique_ptr<ShardQueue>> shards;  // sorted by start when the map is known
   bool map_known = false;
   bool map_stale = true;
   EpochMillis map_loaded_at = 0;
-  std::uint64_t outstanding = 0;      // accepted, not yet completed
+  std::uint64_t outstanding = 0;  // accepted, not yet completed
   std::uint64_t outstanding_bytes = 0;
   std::uint64_t accepted = 0, completed = 0;
   int flushing = 0;
@@ -88,7 +91,7 @@ struct Producer::Impl {
   ProducerMetrics stats;
   std::mt19937_64 rng;
 
-  std::deque<Batch> ready;            // batches for the senders
+  std::deque<Batch> ready;  // batches for the senders
   std::condition_variable sender_wake;
   std::size_t in_flight = 0;
   std::thread dispatcher;
@@ -97,19 +100,22 @@ struct Producer::Impl {
   // ---- shard map ----
   ShardQueue* QueueFor(HashKey h) {
     if (!map_known) return shards.front().get();
-    auto it = std::upper_bound(shards.begin(), shards.end(), h,
-                               [](HashKey k, const std::unique_ptr<ShardQueue>& s) { return k < s->start; });
+    auto it = std::upper_bound(
+        shards.begin(), shards.end(), h,
+        [](HashKey k, const std::unique_ptr<ShardQueue>& s) { return k < s->start; });
     if (it != shards.begin()) --it;
     return it->get();
   }
-  std::unique_ptr<ShardQueue> NewQueue(std::string id, HashKey start, HashKey end, EpochMillis now) {
+  std::unique_ptr<ShardQueue> NewQueue(std::string id, HashKey start, HashKey end,
+                                       EpochMillis now) {
     auto q = std::make_unique<ShardQueue>();
     q->shard_id = std::move(id);
     q->start = start;
     q->end = end;
     q->records = {options.shard_records_per_second, options.shard_records_per_second,
                   options.shard_records_per_second, now};
-    q->bytes = {options.shard_bytes_per_second, options.shard_bytes_per_second, options.shard_bytes_per_second, now};
+    q->bytes = {options.shard_bytes_per_second, options.shard_bytes_per_second,
+                options.shard_bytes_per_second, now};
     return q;
   }
   // Loads open shards with ListShards; called without the lock held.
@@ -133,10 +139,12 @@ struct Producer::Impl {
     std::lock_guard lock(mu);
     std::vector<std::unique_ptr<ShardQueue>> fresh;
     for (const auto& s : open) {
-      fresh.push_back(NewQueue(s.shard_id, HashKey{ParseDecimal128(s.hash_key_range.starting_hash_key).value_or(0)},
-                               HashKey{ParseDecimal128(s.hash_key_range.ending_hash_key).value_or(0)}, now));
+      fresh.push_back(NewQueue(
+          s.shard_id, HashKey{ParseDecimal128(s.hash_key_range.starting_hash_key).value_or(0)},
+          HashKey{ParseDecimal128(s.hash_key_range.ending_hash_key).value_or(0)}, now));
     }
-    std::sort(fresh.begin(), fresh.end(), [](const auto& a, const auto& b) { return a->start < b->start; });
+    std::sort(fresh.begin(), fresh.end(),
+              [](const auto& a, const auto& b) { return a->start < b->start; });
     // Carry over queued records and in-flight state: re-route what is queued; a queue
     // with a batch in flight stays until that batch returns.
     std::vector<std::unique_ptr<ShardQueue>> old;
@@ -216,8 +224,9 @@ struct Producer::Impl {
     if (!error.retriable() || stopped || now + wait.count() >= r->deadline) {
       Status final_error = error;
       if (error.retriable()) {
-        final_error = Status(error.code(), "record expired after " + std::to_string(r->attempts.size()) +
-                                               " attempts; last error: " + error.message());
+        final_error =
+            Status(error.code(), "record expired after " + std::to_string(r->attempts.size()) +
+                                     " attempts; last error: " + error.message());
       }
       Complete(std::move(r), PutResult{final_error, {}, {}, std::nullopt, {}});
       return;
@@ -232,8 +241,8 @@ struct Producer::Impl {
   bool ReadyToSend(ShardQueue& q, EpochMillis now) const {
     if (q.in_flight || q.queue.empty() || q.queue.front()->not_before > now) return false;
     if (flushing > 0 || closing) return true;
-    return q.queue.size() >= options.max_batch_records || q.queued_bytes >= options.max_batch_bytes ||
-           now - q.oldest >= options.linger.count();
+    return q.queue.size() >= options.max_batch_records ||
+           q.queued_bytes >= options.max_batch_bytes || now - q.oldest >= options.linger.count();
   }
 
   Batch Build(ShardQueue& q, EpochMillis now) {
@@ -254,7 +263,8 @@ struct Producer::Impl {
         agg.explicit_hash_key = r.explicit_hash_key;
       } else {
         std::vector<aggregation::UserRecord> users;
-        for (const auto& r : agg.records) users.push_back({r->partition_key, r->explicit_hash_key, r->data});
+        for (const auto& r : agg.records)
+          users.push_back({r->partition_key, r->explicit_hash_key, r->data});
         agg.data = aggregation::Encode(users);
         agg.partition_key = "a";
         agg.explicit_hash_key = ToString(agg.records.front()->hash);
@@ -293,7 +303,8 @@ struct Producer::Impl {
       q.bytes.tokens -= static_cast<double>(rec->bytes);
       if (options.aggregate) {
         const std::size_t add = aggregation::EncodedRecordOverhead(
-            rec->partition_key.size(), rec->explicit_hash_key ? rec->explicit_hash_key->size() : 0, rec->data.size());
+            rec->partition_key.size(), rec->explicit_hash_key ? rec->explicit_hash_key->size() : 0,
+            rec->data.size());
         if (!agg.records.empty() && agg_bytes + add > options.aggregate_max_bytes) flush_agg();
         agg_bytes += add;
         agg.records.push_back(std::move(rec));
@@ -344,7 +355,8 @@ struct Producer::Impl {
           }
           next = std::min(next, now + 5);  // waiting for tokens
         } else if (!q.queue.empty() && !q.in_flight) {
-          next = std::min(next, std::max(q.queue.front()->not_before, q.oldest + options.linger.count()));
+          next = std::min(next,
+                          std::max(q.queue.front()->not_before, q.oldest + options.linger.count()));
         }
       }
       wake.wait_for(lock, std::chrono::milliseconds(std::clamp<EpochMillis>(next - now, 1, 1000)));
@@ -362,7 +374,8 @@ struct Producer::Impl {
       lock.unlock();
       api::PutRecordsInput in;
       in.stream.stream_name = options.stream_name;
-      for (const auto& e : b.entries) in.records.push_back({e.data, e.explicit_hash_key, e.partition_key});
+      for (const auto& e : b.entries)
+        in.records.push_back({e.data, e.explicit_hash_key, e.partition_key});
       auto result = client.PutRecords(in);
       lock.lock();
       ++stats.put_records_calls;
@@ -395,7 +408,8 @@ struct Producer::Impl {
       } else {
         r = &result->records[i];
         if (r->error_code) {
-          error = Status(CodeFromName(*r->error_code).value_or(Code::kInternalFailure), r->error_message.value_or(""));
+          error = Status(CodeFromName(*r->error_code).value_or(Code::kInternalFailure),
+                         r->error_message.value_or(""));
         }
       }
       if (error.ok() && r) {
@@ -405,7 +419,11 @@ struct Producer::Impl {
         for (std::size_t k = 0; k < e.records.size(); ++k) {
           RecordPtr rec = std::move(e.records[k]);
           rec->attempts.push_back({now, Status::Ok()});
-          PutResult pr{Status::Ok(), r->shard_id.value_or(""), r->sequence_number.value_or(""), std::nullopt, {}};
+          PutResult pr{Status::Ok(),
+                       r->shard_id.value_or(""),
+                       r->sequence_number.value_or(""),
+                       std::nullopt,
+                       {}};
           if (e.records.size() > 1) pr.sub_sequence_number = static_cast<int>(k);
           Complete(std::move(rec), std::move(pr));
         }
@@ -414,7 +432,8 @@ struct Producer::Impl {
       }
     }
     // Failed records go back first, in their original order, ahead of newer records.
-    for (auto it = pending_retry.rbegin(); it != pending_retry.rend(); ++it) Enqueue(std::move(*it), now, true);
+    for (auto it = pending_retry.rbegin(); it != pending_retry.rend(); ++it)
+      Enqueue(std::move(*it), now, true);
     pending_retry.clear();
   }
 
@@ -426,7 +445,9 @@ struct Producer::Impl {
       if (options.overflow == OverflowPolicy::kFailFast) {
         return Status(Code::kLimitExceeded, "producer buffer is full");
       }
-      space.wait(lock, [&] { return outstanding_bytes + r->bytes <= options.buffer_bytes || outstanding == 0 || closing; });
+      space.wait(lock, [&] {
+        return outstanding_bytes + r->bytes <= options.buffer_bytes || outstanding == 0 || closing;
+      });
       if (closing) return Status(Code::kInvalidArgument, "producer is closed");
     }
     const EpochMillis now = clock.NowMillis();
@@ -455,17 +476,25 @@ struct OptionRow {
 constexpr OptionRow kOptions[] = {
     {"stream_name", "string", "(required)", "1..128 chars", "Stream to write to."},
     {"linger", "ms", "50", ">= 0", "How long a shard's batch may wait to fill before it is sent."},
-    {"max_batch_records", "integer", "500", "1..500", "Records (or aggregates) per PutRecords call."},
-    {"max_batch_bytes", "bytes", "5242880", "1..5242880", "Data + partition key bytes per PutRecords call."},
-    {"buffer_bytes", "bytes", "67108864", ">= 1", "Bytes of records accepted but not yet completed."},
+    {"max_batch_records", "integer", "500", "1..500",
+     "Records (or aggregates) per PutRecords call."},
+    {"max_batch_bytes", "bytes", "5242880", "1..5242880",
+     "Data + partition key bytes per PutRecords call."},
+    {"buffer_bytes", "bytes", "67108864", ">= 1",
+     "Bytes of records accepted but not yet completed."},
     {"overflow", "enum", "kBlock", "kBlock, kFailFast", "What Put() does when the buffer is full."},
-    {"record_ttl", "ms", "30000", ">= 1", "A record that could not be written within this fails with its last error."},
-    {"shard_records_per_second", "number", "1000", "> 0", "Per-shard record rate the producer stays under."},
-    {"shard_bytes_per_second", "number", "1048576", "> 0", "Per-shard byte rate the producer stays under."},
+    {"record_ttl", "ms", "30000", ">= 1",
+     "A record that could not be written within this fails with its last error."},
+    {"shard_records_per_second", "number", "1000", "> 0",
+     "Per-shard record rate the producer stays under."},
+    {"shard_bytes_per_second", "number", "1048576", "> 0",
+     "Per-shard byte rate the producer stays under."},
     {"aggregate", "bool", "false", "", "Pack records of a shard into KPL aggregates."},
     {"aggregate_max_bytes", "bytes", "51200", "1024..1048576", "Largest aggregate."},
-    {"strict_key_order", "bool", "false", "", "Keep put() order per partition key even across retries."},
-    {"max_in_flight", "integer", "16", "1..1024", "Concurrent PutRecords calls (at most one per shard)."},
+    {"strict_key_order", "bool", "false", "",
+     "Keep put() order per partition key even across retries."},
+    {"max_in_flight", "integer", "16", "1..1024",
+     "Concurrent PutRecords calls (at most one per shard)."},
     {"retry_base_delay", "ms", "100", ">= 1", "First retry waits up to this long (full jitter)."},
     {"retry_max_delay", "ms", "5000", ">= retry_base_delay", "Cap on one retry wait."},
     {"shard_map_refresh", "ms", "60000", ">= 1", "Reload the shard map at least this often."},
@@ -477,10 +506,13 @@ Status Validate(const ProducerOptions& o) {
   auto bad = [](const char* name, const std::string& why) {
     return Status(Code::kInvalidArgument, std::string("ProducerOptions.") + name + ": " + why);
   };
-  if (o.stream_name.empty() || o.stream_name.size() > 128) return bad("stream_name", "must be 1..128 characters");
+  if (o.stream_name.empty() || o.stream_name.size() > 128)
+    return bad("stream_name", "must be 1..128 characters");
   if (o.linger.count() < 0) return bad("linger", "must be >= 0");
-  if (o.max_batch_records < 1 || o.max_batch_records > 500) return bad("max_batch_records", "must be 1..500");
-  if (o.max_batch_bytes < 1 || o.max_batch_bytes > (5u << 20)) return bad("max_batch_bytes", "must be 1..5242880");
+  if (o.max_batch_records < 1 || o.max_batch_records > 500)
+    return bad("max_batch_records", "must be 1..500");
+  if (o.max_batch_bytes < 1 || o.max_batch_bytes > (5u << 20))
+    return bad("max_batch_bytes", "must be 1..5242880");
   if (o.buffer_bytes < 1) return bad("buffer_bytes", "must be >= 1");
   if (o.record_ttl.count() < 1) return bad("record_ttl", "must be >= 1 ms");
   if (!(o.shard_records_per_second > 0)) return bad("shard_records_per_second", "must be > 0");
@@ -490,7 +522,8 @@ Status Validate(const ProducerOptions& o) {
   }
   if (o.max_in_flight < 1 || o.max_in_flight > 1024) return bad("max_in_flight", "must be 1..1024");
   if (o.retry_base_delay.count() < 1) return bad("retry_base_delay", "must be >= 1 ms");
-  if (o.retry_max_delay < o.retry_base_delay) return bad("retry_max_delay", "must be >= retry_base_delay");
+  if (o.retry_max_delay < o.retry_base_delay)
+    return bad("retry_max_delay", "must be >= retry_base_delay");
   if (o.shard_map_refresh.count() < 1) return bad("shard_map_refresh", "must be >= 1 ms");
   return Status::Ok();
 }
@@ -499,7 +532,8 @@ std::string ProducerOptionsMarkdown() {
   std::ostringstream out;
   out << "| option | type | default | allowed | description |\n|---|---|---|---|---|\n";
   for (const auto& r : kOptions) {
-    out << "| `" << r.name << "` | " << r.type << " | `" << r.def << "` | " << r.range << " | " << r.help << " |\n";
+    out << "| `" << r.name << "` | " << r.type << " | `" << r.def << "` | " << r.range << " | "
+        << r.help << " |\n";
   }
   return out.str();
 }
@@ -522,7 +556,8 @@ Producer::~Producer() { (void)Close(impl_->options.record_ttl); }
 namespace {
 
 Result<RecordPtr> MakeRecord(std::string pk, std::string data, std::optional<std::string> ehk) {
-  if (pk.empty() || pk.size() > 256 * 4) return Status(Code::kValidation, "partition key must have 1..256 characters");
+  if (pk.empty() || pk.size() > 256 * 4)
+    return Status(Code::kValidation, "partition key must have 1..256 characters");
   auto r = std::make_unique<Record>();
   if (ehk) {
     auto v = ParseDecimal128(*ehk);
@@ -532,7 +567,8 @@ Result<RecordPtr> MakeRecord(std::string pk, std::string data, std::optional<std
     r->hash = Md5HashKey(pk);
   }
   r->bytes = data.size() + pk.size();
-  if (r->bytes > (1u << 20)) return Status(Code::kValidation, "record larger than 1 MiB (data + partition key)");
+  if (r->bytes > (1u << 20))
+    return Status(Code::kValidation, "record larger than 1 MiB (data + partition key)");
   r->partition_key = std::move(pk);
   r->data = std::move(data);
   r->explicit_hash_key = std::move(ehk);
@@ -552,13 +588,15 @@ std::future<PutResult> Producer::Put(std::string partition_key, std::string data
   RecordPtr r = std::move(made).value();
   r->has_promise = true;
   auto future = r->promise.get_future();
-  if (Status st = impl_->Accept(r); !st.ok()) r->promise.set_value(PutResult{st, {}, {}, std::nullopt, {}});
+  if (Status st = impl_->Accept(r); !st.ok())
+    r->promise.set_value(PutResult{st, {}, {}, std::nullopt, {}});
   return future;
 }
 
-Status Producer::Put(std::string partition_key, std::string data, std::optional<std::string> explicit_hash_key,
-                     Callback callback) {
-  ASSIGN_OR_RETURN(RecordPtr r, MakeRecord(std::move(partition_key), std::move(data), std::move(explicit_hash_key)));
+Status Producer::Put(std::string partition_key, std::string data,
+                     std::optional<std::string> explicit_hash_key, Callback callback) {
+  ASSIGN_OR_RETURN(RecordPtr r, MakeRecord(std::move(partition_key), std::move(data),
+                                           std::move(explicit_hash_key)));
   r->callback = std::move(callback);
   return impl_->Accept(r);
 }
@@ -568,10 +606,12 @@ Status Producer::Flush(std::chrono::milliseconds timeout) {
   const std::uint64_t target = impl_->accepted;
   ++impl_->flushing;
   impl_->wake.notify_one();
-  const bool done = impl_->drained.wait_for(lock, timeout, [&] { return impl_->completed >= target; });
+  const bool done =
+      impl_->drained.wait_for(lock, timeout, [&] { return impl_->completed >= target; });
   --impl_->flushing;
   return done ? Status::Ok()
-              : Status(Code::kLimitExceeded, "flush timed out with " + std::to_string(impl_->outstanding) +
+              : Status(Code::kLimitExceeded, "flush timed out with " +
+                                                 std::to_string(impl_->outstanding) +
                                                  " records outstanding");
 }
 
@@ -588,9 +628,13 @@ Status Producer::Close(std::chrono::milliseconds deadline) {
     // Whatever is still queued completes with an error: nothing is dropped silently.
     for (auto& q : impl_->shards) {
       for (auto& r : q->queue) {
-        impl_->Complete(std::move(r), PutResult{Status(Code::kInternalFailure, "producer closed before the record "
-                                                                                 "could be written"),
-                                                {}, {}, std::nullopt, {}});
+        impl_->Complete(std::move(r), PutResult{Status(Code::kInternalFailure,
+                                                       "producer closed before the record "
+                                                       "could be written"),
+                                                {},
+                                                {},
+                                                std::nullopt,
+                                                {}});
       }
       q->queue.clear();
     }

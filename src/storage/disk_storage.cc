@@ -63,7 +63,8 @@ class SegmentScanner {
         std::string_view bytes(buf_.data() + (pos_ - chunk_pos_), avail);
         const std::size_t need = format::FrameSizeFromHeader(bytes);
         if (need == 0) return format::FrameStatus::kCorrupt;
-        if (pos_ + need > limit_) return format::FrameStatus::kIncomplete;  // torn: ends past the data
+        if (pos_ + need > limit_)
+          return format::FrameStatus::kIncomplete;  // torn: ends past the data
         if (avail >= need) {
           auto st = format::DecodeFrame(bytes.substr(0, need), frame);
           if (st == format::FrameStatus::kOk) pos_ += frame.size;
@@ -118,10 +119,12 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
     return log;
   }
 
-  static Result<std::shared_ptr<DiskLog>> Recover(Env& env, const std::string& dir, LogId id, const DiskOptions& opts,
-                                                  Flusher* flusher, std::vector<std::string>* report);
+  static Result<std::shared_ptr<DiskLog>> Recover(Env& env, const std::string& dir, LogId id,
+                                                  const DiskOptions& opts, Flusher* flusher,
+                                                  std::vector<std::string>* report);
 
-  Result<AppendResult> Append(std::span<const AppendRecord> records, EpochMillis arrival_ms) override;
+  Result<AppendResult> Append(std::span<const AppendRecord> records,
+                              EpochMillis arrival_ms) override;
   Status WaitDurable(Offset end) override {
     std::unique_lock lock(sync_mu_);
     sync_cv_.wait(lock, [&] { return durable_end_ >= end.value || !io_error_.ok(); });
@@ -186,8 +189,9 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   // does not verify. Returns the byte length of the valid prefix.
   static std::uint64_t Scan(Segment& seg, const DiskOptions& opts);
   std::shared_ptr<Segment> SegmentFor(std::uint64_t offset) const {
-    auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
-                               [](std::uint64_t o, const std::shared_ptr<Segment>& s) { return o < s->base.value; });
+    auto it = std::upper_bound(
+        segments_.begin(), segments_.end(), offset,
+        [](std::uint64_t o, const std::shared_ptr<Segment>& s) { return o < s->base.value; });
     return it == segments_.begin() ? nullptr : *(it - 1);
   }
 
@@ -271,7 +275,8 @@ class Flusher {
   std::thread thread_;
 };
 
-Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records, EpochMillis arrival_ms) {
+Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records,
+                                     EpochMillis arrival_ms) {
   AppendResult result{};
   {
     std::unique_lock lock(append_mu_);
@@ -378,7 +383,8 @@ Result<ReadResult> DiskLog::Read(Offset from, std::size_t max_records, const Rec
     while (cur < seg->end && result.count < max_records) {
       auto st = scan.Next(frame);
       if (st != format::FrameStatus::kOk || frame.record.offset.value != cur) {
-        return Status(Code::kCorruption, "corrupt record at offset " + std::to_string(cur) + " in " + seg->path);
+        return Status(Code::kCorruption,
+                      "corrupt record at offset " + std::to_string(cur) + " in " + seg->path);
       }
       if (cur >= pos) {
         if (frame.record.arrival_ms >= not_before_ms) {
@@ -458,8 +464,9 @@ std::uint64_t DiskLog::Scan(Segment& seg, const DiskOptions& opts) {
   return valid;
 }
 
-Result<std::shared_ptr<DiskLog>> DiskLog::Recover(Env& env, const std::string& dir, LogId id, const DiskOptions& opts,
-                                                  Flusher* flusher, std::vector<std::string>* report) {
+Result<std::shared_ptr<DiskLog>> DiskLog::Recover(Env& env, const std::string& dir, LogId id,
+                                                  const DiskOptions& opts, Flusher* flusher,
+                                                  std::vector<std::string>* report) {
   auto log = std::make_shared<DiskLog>(env, dir, id, opts, flusher);
   ASSIGN_OR_RETURN(auto names, env.List(dir));
   std::map<std::uint64_t, bool> segs;  // base -> has index file
@@ -507,7 +514,8 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(Env& env, const std::string& d
     const std::uint64_t expected_base = log->segments_.empty() ? base : log->segments_.back()->end;
     if (!hb || hb->value != base || base != expected_base) {
       if (!log->segments_.empty() || !last) {
-        note("segment " + path + " has a bad header or breaks the offset sequence; removed with what follows");
+        note("segment " + path +
+             " has a bad header or breaks the offset sequence; removed with what follows");
         (void)env.Remove(path);
         broken = true;
         continue;
@@ -524,7 +532,8 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(Env& env, const std::string& d
     }
     bool loaded = false;
     if (has_index && !last) {
-      auto bytes = env.ReadFile(dir + "/" + format::FileName(Offset{base}, format::FileKind::kIndex));
+      auto bytes =
+          env.ReadFile(dir + "/" + format::FileName(Offset{base}, format::FileKind::kIndex));
       if (bytes.ok()) {
         if (auto idx = format::DecodeIndex(*bytes); idx && idx->segment_size == seg->file->Size()) {
           seg->index = std::move(idx->entries);
@@ -540,8 +549,9 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(Env& env, const std::string& d
       const std::uint64_t file_size = seg->file->Size();
       const std::uint64_t valid = Scan(*seg, opts);
       if (valid < file_size) {
-        note("cut " + std::to_string(file_size - valid) + " bytes of torn or corrupt tail at byte " +
-             std::to_string(valid) + " of " + path + " (records from offset " + std::to_string(seg->end) +
+        note("cut " + std::to_string(file_size - valid) +
+             " bytes of torn or corrupt tail at byte " + std::to_string(valid) + " of " + path +
+             " (records from offset " + std::to_string(seg->end) +
              " on were never acknowledged durable or are damaged)");
         RETURN_IF_ERROR(seg->file->Truncate(valid));
         RETURN_IF_ERROR(seg->file->Sync());
@@ -559,7 +569,8 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(Env& env, const std::string& d
   for (std::size_t k = 0; k + 1 < log->segments_.size(); ++k) {
     auto& s = *log->segments_[k];
     s.sealed = true;
-    if (!env.Exists(dir + "/" + format::FileName(s.base, format::FileKind::kIndex))) RETURN_IF_ERROR(log->Seal(s));
+    if (!env.Exists(dir + "/" + format::FileName(s.base, format::FileKind::kIndex)))
+      RETURN_IF_ERROR(log->Seal(s));
   }
   log->segments_.back()->sealed = false;
   const auto& tail = *log->segments_.back();
@@ -581,7 +592,8 @@ class SqliteMetaStore final : public MetaStore {
     if (db_) sqlite3_close(db_);
   }
   Status Open(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+    if (sqlite3_open_v2(path.c_str(), &db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                         nullptr) != SQLITE_OK) {
       return Error("open " + path);
     }
@@ -592,11 +604,14 @@ class SqliteMetaStore final : public MetaStore {
   Status Put(std::string_view key, std::string_view value) override {
     return Run("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", key, value);
   }
-  Status Erase(std::string_view key) override { return Run("DELETE FROM meta WHERE key = ?1", key, {}); }
+  Status Erase(std::string_view key) override {
+    return Run("DELETE FROM meta WHERE key = ?1", key, {});
+  }
   Result<std::vector<std::pair<std::string, std::string>>> LoadAll() override {
     std::lock_guard lock(mu_);
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_, "SELECT key, value FROM meta ORDER BY key", -1, &st, nullptr) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db_, "SELECT key, value FROM meta ORDER BY key", -1, &st, nullptr) !=
+        SQLITE_OK) {
       return Error("prepare");
     }
     std::vector<std::pair<std::string, std::string>> out;
@@ -614,7 +629,9 @@ class SqliteMetaStore final : public MetaStore {
   }
 
  private:
-  Status Error(const std::string& what) { return {Code::kIoError, "sqlite " + what + ": " + sqlite3_errmsg(db_)}; }
+  Status Error(const std::string& what) {
+    return {Code::kIoError, "sqlite " + what + ": " + sqlite3_errmsg(db_)};
+  }
   Status Exec(const char* sql) {
     char* err = nullptr;
     if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
@@ -646,7 +663,8 @@ class DiskStorage final : public Storage {
  public:
   explicit DiskStorage(const DiskOptions& opts)
       : opts_(opts), env_(opts.env ? *opts.env : Env::Posix()), logs_dir_(opts.dir + "/logs") {
-    for (int i = 0; i < std::max(1, opts.flush_threads); ++i) flushers_.push_back(std::make_unique<Flusher>());
+    for (int i = 0; i < std::max(1, opts.flush_threads); ++i)
+      flushers_.push_back(std::make_unique<Flusher>());
   }
   ~DiskStorage() override {
     flushers_.clear();  // joins after flushing what is queued
@@ -664,7 +682,8 @@ class DiskStorage final : public Storage {
         if (report) report->push_back("ignored unexpected entry " + logs_dir_ + "/" + n);
         continue;
       }
-      ASSIGN_OR_RETURN(auto log, DiskLog::Recover(env_, logs_dir_ + "/" + n, *id, opts_, FlusherFor(*id), report));
+      ASSIGN_OR_RETURN(auto log, DiskLog::Recover(env_, logs_dir_ + "/" + n, *id, opts_,
+                                                  FlusherFor(*id), report));
       logs_[id->value] = std::move(log);
     }
     return Status::Ok();
@@ -706,7 +725,8 @@ class DiskStorage final : public Storage {
   }
   MetaStore& meta() override { return meta_; }
   std::string Describe() const override {
-    return "durable at " + opts_.dir + (opts_.fsync ? " (fsync before acknowledging)" : " (no fsync)");
+    return "durable at " + opts_.dir +
+           (opts_.fsync ? " (fsync before acknowledging)" : " (no fsync)");
   }
 
  private:
@@ -723,7 +743,8 @@ class DiskStorage final : public Storage {
 
 }  // namespace
 
-Result<std::unique_ptr<Storage>> OpenDiskStorage(const DiskOptions& options, std::vector<std::string>* report) {
+Result<std::unique_ptr<Storage>> OpenDiskStorage(const DiskOptions& options,
+                                                 std::vector<std::string>* report) {
   auto storage = std::make_unique<DiskStorage>(options);
   RETURN_IF_ERROR(storage->Open(report));
   return std::unique_ptr<Storage>(std::move(storage));

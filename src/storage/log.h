@@ -76,7 +76,8 @@ class Log {
 
   // Assigns offsets to the batch and queues it for writing; does not wait for the disk.
   // The arrival time is max(`arrival_ms`, the last record's arrival time).
-  virtual Result<AppendResult> Append(std::span<const AppendRecord> records, EpochMillis arrival_ms) = 0;
+  virtual Result<AppendResult> Append(std::span<const AppendRecord> records,
+                                      EpochMillis arrival_ms) = 0;
 
   // Blocks until every record before `end` is durable (written, and synced unless the
   // storage was opened without fsync). Concurrent callers share one sync (group commit).
@@ -141,6 +142,7 @@ struct DiskOptions {
 
 // Opens (recovering) or creates durable storage. Recovery findings (a torn tail cut off,
 // orphan files) are appended to `report`, one line each.
-Result<std::unique_ptr<Storage>> OpenDiskStorage(const DiskOptions& options, std::vector<std::string>* report);
+Result<std::unique_ptr<Storage>> OpenDiskStorage(const DiskOptions& options,
+                                                 std::vector<std::string>* report);
 
 }  // namespace cinesis::storage

@@ -32,7 +32,8 @@ struct Block {
 
 class MemoryLog final : public Log {
  public:
-  Result<AppendResult> Append(std::span<const AppendRecord> records, EpochMillis arrival_ms) override {
+  Result<AppendResult> Append(std::span<const AppendRecord> records,
+                              EpochMillis arrival_ms) override {
     std::unique_lock lock(mu_);
     if (!index_.empty()) arrival_ms = std::max(arrival_ms, index_.back().arrival_ms);
     const std::uint64_t first = base_ + index_.size();
@@ -60,7 +61,10 @@ class MemoryLog final : public Log {
     while (pos < end && result.count < max_records) {
       const Entry& e = index_[pos - base_];
       if (e.arrival_ms >= not_before_ms) {
-        RecordView v{Offset{pos}, e.arrival_ms, {e.bytes, e.key_len}, {e.bytes + e.key_len, e.explicit_len},
+        RecordView v{Offset{pos},
+                     e.arrival_ms,
+                     {e.bytes, e.key_len},
+                     {e.bytes + e.key_len, e.explicit_len},
                      {e.bytes + e.key_len + e.explicit_len, e.data_len}};
         if (!visit(v)) break;
         ++result.count;

@@ -12,11 +12,14 @@
 namespace cinesis::storage {
 namespace {
 
-Status Errno(const std::string& what) { return {Code::kIoError, what + ": " + std::strerror(errno)}; }
+Status Errno(const std::string& what) {
+  return {Code::kIoError, what + ": " + std::strerror(errno)};
+}
 
 class PosixFile final : public File {
  public:
-  PosixFile(int fd, std::string path, std::uint64_t size) : fd_(fd), path_(std::move(path)), size_(size) {}
+  PosixFile(int fd, std::string path, std::uint64_t size)
+      : fd_(fd), path_(std::move(path)), size_(size) {}
   ~PosixFile() override { ::close(fd_); }
 
   Status Append(std::string_view data) override {
@@ -115,7 +118,8 @@ class PosixEnv final : public Env {
   Result<std::vector<std::string>> List(const std::string& dir) override {
     std::vector<std::string> out;
     std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) out.push_back(e.path().filename().string());
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+      out.push_back(e.path().filename().string());
     if (ec) return Status(Code::kIoError, "list " + dir + ": " + ec.message());
     return out;
   }

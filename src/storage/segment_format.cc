@@ -79,11 +79,13 @@ std::string SegmentHeader(Offset base) {
 }
 
 std::optional<Offset> ParseSegmentHeader(std::string_view bytes) {
-  if (bytes.size() < kSegmentHeaderSize || std::memcmp(bytes.data(), kSegmentMagic, 8) != 0) return std::nullopt;
+  if (bytes.size() < kSegmentHeaderSize || std::memcmp(bytes.data(), kSegmentMagic, 8) != 0)
+    return std::nullopt;
   return Offset{Get<std::uint64_t>(bytes.data() + 8)};
 }
 
-void AppendFrame(std::string& out, std::uint64_t offset, EpochMillis arrival_ms, const AppendRecord& r) {
+void AppendFrame(std::string& out, std::uint64_t offset, EpochMillis arrival_ms,
+                 const AppendRecord& r) {
   const std::size_t body = kBodyFixedSize + r.key.size() + r.explicit_key.size() + r.data.size();
   const std::size_t start = out.size();
   out.resize(start + kFrameHeaderSize);  // header filled in below
@@ -114,14 +116,19 @@ FrameStatus DecodeFrame(std::string_view bytes, DecodedFrame& out) {
   if (bytes.size() < size) return FrameStatus::kIncomplete;
   const char* body = bytes.data() + kFrameHeaderSize;
   const std::size_t body_len = size - kFrameHeaderSize;
-  if (Mask(Crc32c(0, body, body_len)) != Get<std::uint32_t>(bytes.data() + 4)) return FrameStatus::kCorrupt;
+  if (Mask(Crc32c(0, body, body_len)) != Get<std::uint32_t>(bytes.data() + 4))
+    return FrameStatus::kCorrupt;
   const auto key_len = Get<std::uint16_t>(body + 16);
   const auto ek_len = Get<std::uint16_t>(body + 18);
   const auto data_len = Get<std::uint32_t>(body + 20);
-  if (kBodyFixedSize + key_len + ek_len + std::size_t{data_len} != body_len) return FrameStatus::kCorrupt;
+  if (kBodyFixedSize + key_len + ek_len + std::size_t{data_len} != body_len)
+    return FrameStatus::kCorrupt;
   const char* p = body + kBodyFixedSize;
-  out.record = RecordView{Offset{Get<std::uint64_t>(body)}, Get<std::int64_t>(body + 8), {p, key_len},
-                          {p + key_len, ek_len}, {p + key_len + ek_len, data_len}};
+  out.record = RecordView{Offset{Get<std::uint64_t>(body)},
+                          Get<std::int64_t>(body + 8),
+                          {p, key_len},
+                          {p + key_len, ek_len},
+                          {p + key_len + ek_len, data_len}};
   out.size = size;
   return FrameStatus::kOk;
 }
@@ -144,11 +151,13 @@ std::string EncodeIndex(const SealedIndex& index) {
 
 std::optional<SealedIndex> DecodeIndex(std::string_view bytes) {
   constexpr std::size_t kFooter = 40 + 4;
-  if (bytes.size() < sizeof kIndexMagic + kFooter || std::memcmp(bytes.data(), kIndexMagic, 8) != 0) {
+  if (bytes.size() < sizeof kIndexMagic + kFooter ||
+      std::memcmp(bytes.data(), kIndexMagic, 8) != 0) {
     return std::nullopt;
   }
   const std::size_t crc_at = bytes.size() - 4;
-  if (Mask(Crc32c(bytes.substr(0, crc_at))) != Get<std::uint32_t>(bytes.data() + crc_at)) return std::nullopt;
+  if (Mask(Crc32c(bytes.substr(0, crc_at))) != Get<std::uint32_t>(bytes.data() + crc_at))
+    return std::nullopt;
   const char* f = bytes.data() + bytes.size() - kFooter;
   SealedIndex idx;
   idx.end_offset = Get<std::uint64_t>(f);
@@ -160,7 +169,8 @@ std::optional<SealedIndex> DecodeIndex(std::string_view bytes) {
   const char* p = bytes.data() + sizeof kIndexMagic;
   idx.entries.reserve(count);
   for (std::uint64_t i = 0; i < count; ++i, p += 24) {
-    idx.entries.push_back({Get<std::uint64_t>(p), Get<std::uint64_t>(p + 8), Get<std::int64_t>(p + 16)});
+    idx.entries.push_back(
+        {Get<std::uint64_t>(p), Get<std::uint64_t>(p + 8), Get<std::int64_t>(p + 16)});
   }
   return idx;
 }

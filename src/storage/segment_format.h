@@ -40,7 +40,8 @@ inline constexpr std::size_t kFrameHeaderSize = 8;
 inline constexpr std::size_t kBodyFixedSize = 24;
 inline constexpr std::size_t kMaxBodySize = kBodyFixedSize + 512 + 64 + (16U << 20);
 
-void AppendFrame(std::string& out, std::uint64_t offset, EpochMillis arrival_ms, const AppendRecord& r);
+void AppendFrame(std::string& out, std::uint64_t offset, EpochMillis arrival_ms,
+                 const AppendRecord& r);
 inline std::size_t FrameSize(const AppendRecord& r) {
   return kFrameHeaderSize + kBodyFixedSize + r.key.size() + r.explicit_key.size() + r.data.size();
 }

@@ -120,10 +120,11 @@ TEST_F(PipelineTest, AuthPresenceIsChecked) {
   r.authorization = "AWS4-HMAC-SHA256 Credential=a/b";
   res = api::HandleRequest(r, engine_);
   EXPECT_EQ(Type(res), "IncompleteSignatureException");
-  EXPECT_EQ(Message(res),
-            "Authorization header requires 'Signature' parameter. Authorization header requires "
-            "'SignedHeaders' parameter. Authorization header requires existence of either a 'X-Amz-Date' "
-            "or a 'Date' header. Authorization=AWS4-HMAC-SHA256 Credential=a/b");
+  EXPECT_EQ(
+      Message(res),
+      "Authorization header requires 'Signature' parameter. Authorization header requires "
+      "'SignedHeaders' parameter. Authorization header requires existence of either a 'X-Amz-Date' "
+      "or a 'Date' header. Authorization=AWS4-HMAC-SHA256 Credential=a/b");
 
   r.query = "X-Amz-Algorithm=AWS4-HMAC-SHA256";
   res = api::HandleRequest(r, engine_);
@@ -137,14 +138,18 @@ TEST_F(PipelineTest, TypeErrorsUseJavaTexts) {
   for (const Case& c : std::initializer_list<Case>{
            {"CreateStream", R"({"StreamName":"a","ShardCount":"1"})",
             "class java.lang.String can not be converted to an Integer"},
-           {"CreateStream", R"({"StreamName":true})", "class java.lang.Boolean can not be converted to an String"},
+           {"CreateStream", R"({"StreamName":true})",
+            "class java.lang.Boolean can not be converted to an String"},
            {"CreateStream", R"({"StreamName":12})",
-            "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an String"},
-           {"CreateStream", R"({"StreamName":{}})", "Start of structure or map found where not expected."},
+            "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to "
+            "an String"},
+           {"CreateStream", R"({"StreamName":{}})",
+            "Start of structure or map found where not expected."},
            {"CreateStream", R"({"StreamName":[]})", "Start of list found where not expected"},
            {"PutRecords", R"({"Records":3})", "Expected list or null"},
            {"PutRecord", R"({"Data":"23456"})",
-            "'23456' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but "
+            "'23456' can not be converted to a Blob: Base64 encoded length is expected a multiple "
+            "of 4 bytes but "
             "found: 5"},
            {"GetShardIterator", R"({"Timestamp":"x"})",
             "class java.lang.String can not be converted to milliseconds since epoch"},
@@ -159,35 +164,43 @@ TEST_F(PipelineTest, ValidationReportsEveryFailedConstraint) {
   auto res = Call("CreateStream", R"({"StreamName":"","ShardCount":0})");
   EXPECT_EQ(Type(res), "ValidationException");
   EXPECT_EQ(Message(res),
-            "3 validation errors detected: Value '' at 'streamName' failed to satisfy constraint: Member must "
-            "satisfy regular expression pattern: [a-zA-Z0-9_.-]+; Value '' at 'streamName' failed to satisfy "
-            "constraint: Member must have length greater than or equal to 1; Value '0' at 'shardCount' failed "
+            "3 validation errors detected: Value '' at 'streamName' failed to satisfy constraint: "
+            "Member must "
+            "satisfy regular expression pattern: [a-zA-Z0-9_.-]+; Value '' at 'streamName' failed "
+            "to satisfy "
+            "constraint: Member must have length greater than or equal to 1; Value '0' at "
+            "'shardCount' failed "
             "to satisfy constraint: Member must have value greater than or equal to 1");
 }
 
 TEST_F(PipelineTest, MissingRequiredMemberIsNotNull) {
   auto res = Call("GetRecords", "{}");
   EXPECT_EQ(Message(res),
-            "1 validation error detected: Value null at 'shardIterator' failed to satisfy constraint: Member "
+            "1 validation error detected: Value null at 'shardIterator' failed to satisfy "
+            "constraint: Member "
             "must not be null");
 }
 
 TEST_F(PipelineTest, NestedPathsAndEnums) {
   std::string body = R"({"StreamName":"s","Records":[{"PartitionKey":"","Data":""}]})";
   auto res = Call("PutRecords", body);
-  EXPECT_EQ(Message(res),
-            "1 validation error detected: Value '' at 'records.1.member.partitionKey' failed to satisfy "
-            "constraint: Member must have length greater than or equal to 1");
+  EXPECT_EQ(
+      Message(res),
+      "1 validation error detected: Value '' at 'records.1.member.partitionKey' failed to satisfy "
+      "constraint: Member must have length greater than or equal to 1");
   res = Call("GetShardIterator", R"({"StreamName":"s","ShardId":"0","ShardIteratorType":"X"})");
   EXPECT_EQ(Message(res),
-            "1 validation error detected: Value 'X' at 'shardIteratorType' failed to satisfy constraint: Member "
-            "must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_TIMESTAMP, AT_SEQUENCE_NUMBER, "
+            "1 validation error detected: Value 'X' at 'shardIteratorType' failed to satisfy "
+            "constraint: Member "
+            "must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_TIMESTAMP, "
+            "AT_SEQUENCE_NUMBER, "
             "TRIM_HORIZON]");
 }
 
 TEST_F(PipelineTest, AtMostTenValidationErrors) {
   std::string body = R"({"StreamName":"s","Records":[)";
-  for (int i = 0; i < 20; ++i) body += std::string(i ? "," : "") + R"({"PartitionKey":"","Data":""})";
+  for (int i = 0; i < 20; ++i)
+    body += std::string(i ? "," : "") + R"({"PartitionKey":"","Data":""})";
   body += "]}";
   auto res = Call("PutRecords", body);
   EXPECT_EQ(Message(res).rfind("10 validation errors detected: ", 0), 0U);
@@ -196,11 +209,13 @@ TEST_F(PipelineTest, AtMostTenValidationErrors) {
 TEST_F(PipelineTest, NumbersAreTruncatedAndClampedAsTheServiceDoes) {
   auto res = Call("ListStreams", R"({"Limit":0.9})");
   EXPECT_EQ(Message(res),
-            "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have "
+            "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: "
+            "Member must have "
             "value greater than or equal to 1");
   res = Call("ListStreams", R"({"Limit":1e30})");
   EXPECT_EQ(Message(res),
-            "1 validation error detected: Value '2147483647' at 'limit' failed to satisfy constraint: Member "
+            "1 validation error detected: Value '2147483647' at 'limit' failed to satisfy "
+            "constraint: Member "
             "must have value less than or equal to 10000");
 }
 
@@ -221,9 +236,11 @@ TEST_F(PipelineTest, OversizedRecordIsAValidationErrorWithTheRecordedText) {
   const std::string data = Base64Encode(std::string((1 << 20) + 1, 'x'));
   auto res = Call("PutRecord", R"({"StreamName":"s","PartitionKey":"k","Data":")" + data + "\"}");
   EXPECT_EQ(Type(res), "ValidationException");
-  EXPECT_EQ(Message(res),
-            "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=1048577 cap=1048577]' at "
-            "'data' failed to satisfy constraint: Member must have length less than or equal to 1048576");
+  EXPECT_EQ(
+      Message(res),
+      "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=1048577 cap=1048577]' "
+      "at "
+      "'data' failed to satisfy constraint: Member must have length less than or equal to 1048576");
   // The limit covers data plus partition key: 1 MiB in all is accepted, one byte more is not.
   const std::string fits = Base64Encode(std::string((1 << 20) - 1, 'x'));
   res = Call("PutRecord", R"({"StreamName":"s","PartitionKey":"k","Data":")" + fits + "\"}");
@@ -235,14 +252,19 @@ TEST_F(PipelineTest, OversizedRecordIsAValidationErrorWithTheRecordedText) {
 TEST_F(PipelineTest, NullListElementsAreRejectedNotDropped) {
   auto res = Call("PutRecords", R"({"StreamName":"s","Records":[null]})");
   EXPECT_EQ(Message(res),
-            "1 validation error detected: Value null at 'records.1.member' failed to satisfy constraint: Member "
+            "1 validation error detected: Value null at 'records.1.member' failed to satisfy "
+            "constraint: Member "
             "must not be null");
 }
 
 TEST_F(PipelineTest, CborRequestsGetCborAnswersWithByteStringsAndMillisecondTimestamps) {
   ASSERT_EQ(Call("CreateStream", R"({"StreamName":"c","ShardCount":1})").status, 200);
   // {"StreamName":"c","PartitionKey":"k","Data":h'00ff'} as an indefinite-length map.
-  const std::string put = Bytes("\xbf\x6aStreamName\x61" "c" "\x6cPartitionKey\x61k\x64" "Data\x42\x00\xff\xff");
+  const std::string put = Bytes(
+      "\xbf\x6aStreamName\x61"
+      "c"
+      "\x6cPartitionKey\x61k\x64"
+      "Data\x42\x00\xff\xff");
   auto res = Call("PutRecord", put, "application/x-amz-cbor-1.1");
   ASSERT_EQ(res.status, 200);
   EXPECT_EQ(res.content_type, "application/x-amz-cbor-1.1");
@@ -251,7 +273,10 @@ TEST_F(PipelineTest, CborRequestsGetCborAnswersWithByteStringsAndMillisecondTime
   EXPECT_EQ(back->at("ShardId").as_string(), "shardId-000000000000");
   // GetShardIterator AT_TIMESTAMP with tag 1 (ms) = 1000 ms, then GetRecords.
   const std::string gsi = Bytes(
-      "\xa4\x6aStreamName\x61" "c" "\x67ShardId\x74shardId-000000000000\x71ShardIteratorType\x6c" "AT_TIMESTAMP"
+      "\xa4\x6aStreamName\x61"
+      "c"
+      "\x67ShardId\x74shardId-000000000000\x71ShardIteratorType\x6c"
+      "AT_TIMESTAMP"
       "\x69Timestamp\xc1\x19\x03\xe8");
   res = Call("GetShardIterator", gsi, "application/x-amz-cbor-1.1");
   ASSERT_EQ(res.status, 200) << res.body;
@@ -262,11 +287,14 @@ TEST_F(PipelineTest, CborRequestsGetCborAnswersWithByteStringsAndMillisecondTime
   res = Call("GetRecords", api::JsonToCbor(req, nullptr), "application/x-amz-cbor-1.1");
   ASSERT_EQ(res.status, 200);
   // Data comes back as a byte string (major type 2) and the arrival time as tag 1.
-  EXPECT_NE(res.body.find(Bytes("\x64" "Data\x42\x00\xff")), std::string::npos);
+  EXPECT_NE(res.body.find(Bytes("\x64"
+                                "Data\x42\x00\xff")),
+            std::string::npos);
   EXPECT_NE(res.body.find(Bytes("ApproximateArrivalTimestamp\xc1")), std::string::npos);
   // Errors are CBOR maps too.
-  res = Call("DescribeStream", api::JsonToCbor(boost::json::object{{"StreamName", "nope"}}, nullptr),
-             "application/x-amz-cbor-1.1");
+  res =
+      Call("DescribeStream", api::JsonToCbor(boost::json::object{{"StreamName", "nope"}}, nullptr),
+           "application/x-amz-cbor-1.1");
   EXPECT_EQ(res.status, 400);
   auto err = api::CborToJson(res.body);
   ASSERT_TRUE(err.ok());
@@ -286,11 +314,16 @@ TEST(EventStream, InitialResponseMatchesTheReferenceVector) {
     hex += kHex[c & 15];
   }
   EXPECT_EQ(hex,
-            "000000680000005" "64e681724"
-            "0b3a6576656e742d7479706507" "0010696e697469616c2d726573706f6e7365"
-            "0d3a636f6e74656e742d7479706507" "00106170706c69636174696f6e2f6a736f6e"
-            "0d3a6d6573736167652d7479706507" "00056576656e74"
-            "7b7d" "d591c62b");
+            "000000680000005"
+            "64e681724"
+            "0b3a6576656e742d7479706507"
+            "0010696e697469616c2d726573706f6e7365"
+            "0d3a636f6e74656e742d7479706507"
+            "00106170706c69636174696f6e2f6a736f6e"
+            "0d3a6d6573736167652d7479706507"
+            "00056576656e74"
+            "7b7d"
+            "d591c62b");
   std::size_t used = 0;
   auto back = api::eventstream::Decode(msg, used);
   ASSERT_TRUE(back.has_value());

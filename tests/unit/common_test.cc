@@ -32,7 +32,8 @@ TEST(Base64, RoundTripsEveryByteValueAndLength) {
 }
 
 TEST(Base64, RejectsLengthNotMultipleOfFourWithServiceText) {
-  EXPECT_EQ(DecodeError("23456"), "Base64 encoded length is expected a multiple of 4 bytes but found: 5");
+  EXPECT_EQ(DecodeError("23456"),
+            "Base64 encoded length is expected a multiple of 4 bytes but found: 5");
 }
 
 TEST(Base64, RejectsBadCharactersWithServiceText) {

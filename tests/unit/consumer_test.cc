@@ -1,5 +1,7 @@
 // The consumer against the in-process engine: every shard read, parents before
 // children, checkpoints and resumption (also inside KPL aggregates), leases, pull style.
+#include "cinesis/consumer.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -9,7 +11,6 @@
 #include <thread>
 
 #include "cinesis/aggregation.h"
-#include "cinesis/consumer.h"
 #include "cinesis/producer.h"
 #include "cinesis/stores.h"
 #include "cinesis/testing/local_kinesis.h"
@@ -63,11 +64,13 @@ bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeou
 class ConsumerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(local_.client().CreateStream({"s", 3, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+    ASSERT_TRUE(
+        local_.client().CreateStream({"s", 3, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
   }
   void Put(int from, int n, const std::string& prefix = "k") {
     api::PutRecordsInput in{{"s", std::nullopt}, {}};
-    for (int i = from; i < from + n; ++i) in.records.push_back({std::to_string(i), std::nullopt, prefix + std::to_string(i % 50)});
+    for (int i = from; i < from + n; ++i)
+      in.records.push_back({std::to_string(i), std::nullopt, prefix + std::to_string(i % 50)});
     auto r = local_.client().PutRecords(in);
     ASSERT_TRUE(r.ok());
     ASSERT_EQ(r->failed_record_count, 0);
@@ -91,7 +94,10 @@ TEST_F(ConsumerTest, ReadsEveryShardAndCheckpointsAfterEachBatch) {
   Seen seen;
   auto c = Consumer::Create(local_.client(), Options());
   ASSERT_TRUE(c.ok());
-  std::thread run([&] { ASSERT_TRUE((*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); }).ok()); });
+  std::thread run([&] {
+    ASSERT_TRUE(
+        (*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); }).ok());
+  });
   ASSERT_TRUE(WaitFor([&] { return seen.size() == 600; }));
   Put(600, 100);  // records arriving later are picked up too
   ASSERT_TRUE(WaitFor([&] { return seen.size() == 700; }));
@@ -112,7 +118,9 @@ TEST_F(ConsumerTest, ResumesFromCheckpointsWithoutLossAndWithoutReplayingCheckpo
   Seen first;
   {
     auto c = Consumer::Create(local_.client(), Options());
-    std::thread run([&] { (void)(*c)->Run([&](const std::string&) { return std::make_unique<Collect>(first); }); });
+    std::thread run([&] {
+      (void)(*c)->Run([&](const std::string&) { return std::make_unique<Collect>(first); });
+    });
     ASSERT_TRUE(WaitFor([&] { return first.size() == 300; }));
     (*c)->Stop();
     run.join();
@@ -120,7 +128,9 @@ TEST_F(ConsumerTest, ResumesFromCheckpointsWithoutLossAndWithoutReplayingCheckpo
   Put(300, 200);
   Seen second;
   auto c = Consumer::Create(local_.client(), Options());
-  std::thread run([&] { (void)(*c)->Run([&](const std::string&) { return std::make_unique<Collect>(second); }); });
+  std::thread run([&] {
+    (void)(*c)->Run([&](const std::string&) { return std::make_unique<Collect>(second); });
+  });
   ASSERT_TRUE(WaitFor([&] { return second.size() >= 200; }));
   std::this_thread::sleep_for(100ms);
   (*c)->Stop();
@@ -131,11 +141,17 @@ TEST_F(ConsumerTest, ResumesFromCheckpointsWithoutLossAndWithoutReplayingCheckpo
 
 TEST_F(ConsumerTest, ParentsAreFinishedBeforeChildrenStart) {
   Put(0, 300);
-  ASSERT_TRUE(local_.client().SplitShard({{"s", std::nullopt}, "shardId-000000000000", "56713727820156410577229101238628035242"}).ok());
+  ASSERT_TRUE(local_.client()
+                  .SplitShard({{"s", std::nullopt},
+                               "shardId-000000000000",
+                               "56713727820156410577229101238628035242"})
+                  .ok());
   Put(300, 300);
   Seen seen;
   auto c = Consumer::Create(local_.client(), Options());
-  std::thread run([&] { (void)(*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); }); });
+  std::thread run([&] {
+    (void)(*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); });
+  });
   ASSERT_TRUE(WaitFor([&] { return seen.size() == 600; }));
   (*c)->Stop();
   run.join();
@@ -155,20 +171,24 @@ TEST_F(ConsumerTest, ParentsAreFinishedBeforeChildrenStart) {
     }
     last[r.partition_key] = v;
   }
-  EXPECT_EQ(store_->Load({"app", "s"}, "shardId-000000000000")->value().sequence_number, consumer::kShardEnd);
+  EXPECT_EQ(store_->Load({"app", "s"}, "shardId-000000000000")->value().sequence_number,
+            consumer::kShardEnd);
 }
 
 TEST_F(ConsumerTest, DeaggregatesAndResumesInsideAnAggregate) {
   std::vector<aggregation::UserRecord> users;
   for (int i = 0; i < 10; ++i) users.push_back({"pk", std::nullopt, "u" + std::to_string(i)});
   auto blob = aggregation::Encode(users);
-  auto put = local_.client().PutRecord({{"s", std::nullopt}, blob, "a", std::nullopt, std::nullopt});
+  auto put =
+      local_.client().PutRecord({{"s", std::nullopt}, blob, "a", std::nullopt, std::nullopt});
   ASSERT_TRUE(put.ok());
   // A checkpoint after user record 3 of that aggregate.
   ASSERT_TRUE(store_->Save({"app", "s"}, put->shard_id, {put->sequence_number, 3}).ok());
   Seen seen;
   auto c = Consumer::Create(local_.client(), Options());
-  std::thread run([&] { (void)(*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); }); });
+  std::thread run([&] {
+    (void)(*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); });
+  });
   ASSERT_TRUE(WaitFor([&] { return seen.size() == 6; }));
   std::this_thread::sleep_for(50ms);
   (*c)->Stop();
@@ -190,12 +210,17 @@ TEST_F(ConsumerTest, LeasesSplitShardsBetweenWorkersAndFenceStaleOwners) {
   auto a = Consumer::Create(local_.client(), opts);
   opts.worker_id = "B";
   auto b = Consumer::Create(local_.client(), opts);
-  std::thread ra([&] { (void)(*a)->Run([&](const std::string&) { return std::make_unique<Collect>(a_seen); }); });
-  std::thread rb([&] { (void)(*b)->Run([&](const std::string&) { return std::make_unique<Collect>(b_seen); }); });
+  std::thread ra([&] {
+    (void)(*a)->Run([&](const std::string&) { return std::make_unique<Collect>(a_seen); });
+  });
+  std::thread rb([&] {
+    (void)(*b)->Run([&](const std::string&) { return std::make_unique<Collect>(b_seen); });
+  });
   ASSERT_TRUE(WaitFor([&] {
     auto ma = (*a)->metrics(), mb = (*b)->metrics();
     return ma.owned_shards.size() == 3 && mb.owned_shards.size() == 3;
-  })) << (*a)->metrics().owned_shards.size() << " / " << (*b)->metrics().owned_shards.size();
+  })) << (*a)->metrics().owned_shards.size()
+      << " / " << (*b)->metrics().owned_shards.size();
   // A stops: B takes over A's shards after A released them.
   (*a)->Stop();
   ra.join();
@@ -230,29 +255,38 @@ TEST_F(ConsumerTest, ReshardingUnderLoadLosesNothingAndKeepsPerKeyOrder) {
   ASSERT_TRUE(producer.ok());
   Seen seen;
   auto c = Consumer::Create(local_.client(), Options());
-  std::thread run([&] { (void)(*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); }); });
+  std::thread run([&] {
+    (void)(*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); });
+  });
   constexpr int kTotal = 12000;
   std::atomic<int> acked{0};
   std::thread writer([&] {
     for (int i = 0; i < kTotal; ++i) {
-      ASSERT_TRUE((*producer)->Put("key" + std::to_string(i % 40), std::to_string(i), std::nullopt,
-                                   [&](const PutResult& r) {
-                                     EXPECT_TRUE(r.status.ok()) << r.status.ToString();
-                                     ++acked;
-                                   }).ok());
+      ASSERT_TRUE((*producer)
+                      ->Put("key" + std::to_string(i % 40), std::to_string(i), std::nullopt,
+                            [&](const PutResult& r) {
+                              EXPECT_TRUE(r.status.ok()) << r.status.ToString();
+                              ++acked;
+                            })
+                      .ok());
       if (i % 500 == 0) std::this_thread::sleep_for(2ms);
     }
   });
   auto& k = local_.client();
   ASSERT_TRUE(WaitFor([&] { return acked > 2000; }));
-  ASSERT_TRUE(k.SplitShard({{"s", std::nullopt}, "shardId-000000000000", "56713727820156410577229101238628035242"}).ok());
+  ASSERT_TRUE(
+      k.SplitShard(
+           {{"s", std::nullopt}, "shardId-000000000000", "56713727820156410577229101238628035242"})
+          .ok());
   ASSERT_TRUE(WaitFor([&] { return acked > 5000; }));
-  ASSERT_TRUE(k.MergeShards({{"s", std::nullopt}, "shardId-000000000001", "shardId-000000000002"}).ok());
+  ASSERT_TRUE(
+      k.MergeShards({{"s", std::nullopt}, "shardId-000000000001", "shardId-000000000002"}).ok());
   ASSERT_TRUE(WaitFor([&] { return acked > 8000; }));
   ASSERT_TRUE(k.UpdateShardCount({{"s", std::nullopt}, 5, "UNIFORM_SCALING"}).ok());
   writer.join();
   ASSERT_TRUE((*producer)->Close(10s).ok());
-  ASSERT_TRUE(WaitFor([&] { return seen.size() >= static_cast<std::size_t>(kTotal); }, 30s)) << seen.size();
+  ASSERT_TRUE(WaitFor([&] { return seen.size() >= static_cast<std::size_t>(kTotal); }, 30s))
+      << seen.size();
   (*c)->Stop();
   run.join();
   std::map<std::string, int> last;

@@ -1,11 +1,12 @@
 // Engine semantics: hash ranges, routing, sequence numbers, iterators, lifecycle.
+#include "engine/engine.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "common/hash_key.h"
-#include "engine/engine.h"
 #include "engine/sequence.h"
 #include "engine/token.h"
 
@@ -88,7 +89,8 @@ class EngineTest : public ::testing::Test {
     return o;
   }
   void Create(const std::string& name, int shards) {
-    ASSERT_TRUE(engine_.CreateStream({name, shards, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+    ASSERT_TRUE(
+        engine_.CreateStream({name, shards, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
     clock_.Advance(500);
   }
   std::vector<api::Shard> Shards(const std::string& name) {
@@ -96,13 +98,15 @@ class EngineTest : public ::testing::Test {
     EXPECT_TRUE(d.ok()) << d.status().ToString();
     return d->stream_description.shards;
   }
-  std::string Iterator(const std::string& name, const std::string& shard, api::ShardIteratorType type,
-                       std::optional<std::string> seq = std::nullopt, std::optional<EpochMillis> ts = std::nullopt) {
+  std::string Iterator(const std::string& name, const std::string& shard,
+                       api::ShardIteratorType type, std::optional<std::string> seq = std::nullopt,
+                       std::optional<EpochMillis> ts = std::nullopt) {
     auto r = engine_.GetShardIterator({{name, std::nullopt}, shard, type, std::move(seq), ts});
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? r->shard_iterator : "";
   }
-  api::PutRecordOutput Put(const std::string& name, const std::string& pk, const std::string& data) {
+  api::PutRecordOutput Put(const std::string& name, const std::string& pk,
+                           const std::string& data) {
     auto r = engine_.PutRecord({{name, std::nullopt}, data, pk, std::nullopt, std::nullopt});
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? r.value() : api::PutRecordOutput{};
@@ -123,9 +127,11 @@ TEST_F(EngineTest, HashRangesSplitEvenlyAsAws) {
   EXPECT_EQ(s[2].hash_key_range.starting_hash_key, "226854911280625642308916404954512140970");
   EXPECT_EQ(s[2].hash_key_range.ending_hash_key, "340282366920938463463374607431768211455");
   Create("two", 2);
-  EXPECT_EQ(Shards("two")[1].hash_key_range.starting_hash_key, "170141183460469231731687303715884105728");
+  EXPECT_EQ(Shards("two")[1].hash_key_range.starting_hash_key,
+            "170141183460469231731687303715884105728");
   Create("one", 1);
-  EXPECT_EQ(Shards("one")[0].hash_key_range.ending_hash_key, "340282366920938463463374607431768211455");
+  EXPECT_EQ(Shards("one")[0].hash_key_range.ending_hash_key,
+            "340282366920938463463374607431768211455");
 }
 
 TEST_F(EngineTest, StatusGoesCreatingToActiveOnTheInjectedClock) {
@@ -136,17 +142,20 @@ TEST_F(EngineTest, StatusGoesCreatingToActiveOnTheInjectedClock) {
   auto put = engine_.PutRecord({{"s", std::nullopt}, "x", "k", std::nullopt, std::nullopt});
   EXPECT_EQ(put.status().code(), Code::kResourceNotFound);
   clock_.Advance(499);
-  EXPECT_EQ(engine_.DescribeStream({{"s", std::nullopt}, std::nullopt, std::nullopt})->stream_description.stream_status,
+  EXPECT_EQ(engine_.DescribeStream({{"s", std::nullopt}, std::nullopt, std::nullopt})
+                ->stream_description.stream_status,
             api::StreamStatus::kCreating);
   clock_.Advance(1);
-  EXPECT_EQ(engine_.DescribeStream({{"s", std::nullopt}, std::nullopt, std::nullopt})->stream_description.stream_status,
+  EXPECT_EQ(engine_.DescribeStream({{"s", std::nullopt}, std::nullopt, std::nullopt})
+                ->stream_description.stream_status,
             api::StreamStatus::kActive);
 }
 
 TEST_F(EngineTest, DeleteGoesThroughDeletingThenNotFound) {
   Create("s", 1);
   ASSERT_TRUE(engine_.DeleteStream({{"s", std::nullopt}, false}).ok());
-  EXPECT_EQ(engine_.DescribeStream({{"s", std::nullopt}, std::nullopt, std::nullopt})->stream_description.stream_status,
+  EXPECT_EQ(engine_.DescribeStream({{"s", std::nullopt}, std::nullopt, std::nullopt})
+                ->stream_description.stream_status,
             api::StreamStatus::kDeleting);
   clock_.Advance(500);
   auto d = engine_.DescribeStream({{"s", std::nullopt}, std::nullopt, std::nullopt});
@@ -167,18 +176,22 @@ TEST_F(EngineTest, RoutesByMd5AndExplicitHashKey) {
       }
     }
   }
-  auto r = engine_.PutRecord({{"s", std::nullopt}, "d", "k", "340282366920938463463374607431768211455", std::nullopt});
+  auto r = engine_.PutRecord(
+      {{"s", std::nullopt}, "d", "k", "340282366920938463463374607431768211455", std::nullopt});
   EXPECT_EQ(r->shard_id, "shardId-000000000003");
-  r = engine_.PutRecord({{"s", std::nullopt}, "d", "k", "340282366920938463463374607431768211456", std::nullopt});
+  r = engine_.PutRecord(
+      {{"s", std::nullopt}, "d", "k", "340282366920938463463374607431768211456", std::nullopt});
   EXPECT_EQ(r.status().message(),
-            "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was "
+            "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. "
+            "Specified value was "
             "340282366920938463463374607431768211456");
 }
 
 TEST_F(EngineTest, PutRecordsKeepsRequestOrderAndPerShardOrder) {
   Create("s", 3);
   api::PutRecordsInput in{{"s", std::nullopt}, {}};
-  for (int i = 0; i < 500; ++i) in.records.push_back({std::to_string(i), std::nullopt, "pk" + std::to_string(i % 17)});
+  for (int i = 0; i < 500; ++i)
+    in.records.push_back({std::to_string(i), std::nullopt, "pk" + std::to_string(i % 17)});
   auto out = engine_.PutRecords(in);
   ASSERT_TRUE(out.ok());
   ASSERT_EQ(out->records.size(), 500U);
@@ -227,15 +240,22 @@ TEST_F(EngineTest, EveryIteratorType) {
   std::string latest = Iterator("s", shard, T::kLatest);
   EXPECT_EQ(read(Iterator("s", shard, T::kAtSequenceNumber, b.sequence_number)), "bc");
   EXPECT_EQ(read(Iterator("s", shard, T::kAfterSequenceNumber, b.sequence_number)), "c");
-  EXPECT_EQ(read(Iterator("s", shard, T::kAtSequenceNumber, Shards("s")[0].sequence_number_range.starting_sequence_number)), "abc");
+  EXPECT_EQ(read(Iterator("s", shard, T::kAtSequenceNumber,
+                          Shards("s")[0].sequence_number_range.starting_sequence_number)),
+            "abc");
   EXPECT_EQ(read(Iterator("s", shard, T::kAtTimestamp, std::nullopt, before)), "abc");
   EXPECT_EQ(read(Iterator("s", shard, T::kAtTimestamp, std::nullopt, mid)), "bc");
   EXPECT_EQ(read(latest), "");
   Put("s", "k", "d");
   EXPECT_EQ(read(latest), "d");
-  auto future = engine_.GetShardIterator({{"s", std::nullopt}, shard, T::kAtTimestamp, std::nullopt, clock_.NowMillis() + 5000});
+  auto future = engine_.GetShardIterator(
+      {{"s", std::nullopt}, shard, T::kAtTimestamp, std::nullopt, clock_.NowMillis() + 5000});
   EXPECT_EQ(future.status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(future.status().message().rfind("The timestampInMillis parameter cannot be greater than the currentTimestampInMillis.", 0), 0U);
+  EXPECT_EQ(
+      future.status().message().rfind(
+          "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis.",
+          0),
+      0U);
   (void)a;
   (void)c;
 }
@@ -245,16 +265,42 @@ TEST_F(EngineTest, SequenceNumbersFromAnotherShardOrStreamAreRejected) {
   Create("t", 2);
   auto rec = engine_.PutRecord({{"s", std::nullopt}, "x", "k", "0", std::nullopt});
   ASSERT_EQ(rec->shard_id, "shardId-000000000000");
-  auto r = engine_.GetShardIterator({{"s", std::nullopt}, "shardId-000000000001", api::ShardIteratorType::kAtSequenceNumber, rec->sequence_number, std::nullopt});
-  EXPECT_EQ(r.status().message(), "Invalid StartingSequenceNumber. It encodes shardId-000000000000, while it was used in a call to a shard with shardId-000000000001");
-  r = engine_.GetShardIterator({{"s", std::nullopt}, "shardId-000000000000", api::ShardIteratorType::kTrimHorizon, rec->sequence_number, std::nullopt});
-  EXPECT_EQ(r.status().message(), "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified TRIM_HORIZON and also a StartingSequenceNumber.");
-  r = engine_.GetShardIterator({{"s", std::nullopt}, "shardId-000000000000", api::ShardIteratorType::kAtSequenceNumber, "123", std::nullopt});
-  EXPECT_EQ(r.status().message(), "StartingSequenceNumber 123 used in GetShardIterator on shard shardId-000000000000 in stream s under account 000000000000 is invalid.");
-  r = engine_.GetShardIterator({{"s", std::nullopt}, "shardId-000000000009", api::ShardIteratorType::kLatest, std::nullopt, std::nullopt});
-  EXPECT_EQ(r.status().message(), "Shard shardId-000000000009 in stream s under account 000000000000 does not exist");
-  r = engine_.GetShardIterator({{"s", std::nullopt}, "bogus", api::ShardIteratorType::kLatest, std::nullopt, std::nullopt});
-  EXPECT_EQ(r.status().message(), "Could not find shard bogus in stream s under account 000000000000.");
+  auto r = engine_.GetShardIterator({{"s", std::nullopt},
+                                     "shardId-000000000001",
+                                     api::ShardIteratorType::kAtSequenceNumber,
+                                     rec->sequence_number,
+                                     std::nullopt});
+  EXPECT_EQ(r.status().message(),
+            "Invalid StartingSequenceNumber. It encodes shardId-000000000000, while it was used in "
+            "a call to a shard with shardId-000000000001");
+  r = engine_.GetShardIterator({{"s", std::nullopt},
+                                "shardId-000000000000",
+                                api::ShardIteratorType::kTrimHorizon,
+                                rec->sequence_number,
+                                std::nullopt});
+  EXPECT_EQ(r.status().message(),
+            "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+            "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. "
+            "Request specified TRIM_HORIZON and also a StartingSequenceNumber.");
+  r = engine_.GetShardIterator({{"s", std::nullopt},
+                                "shardId-000000000000",
+                                api::ShardIteratorType::kAtSequenceNumber,
+                                "123",
+                                std::nullopt});
+  EXPECT_EQ(r.status().message(),
+            "StartingSequenceNumber 123 used in GetShardIterator on shard shardId-000000000000 in "
+            "stream s under account 000000000000 is invalid.");
+  r = engine_.GetShardIterator({{"s", std::nullopt},
+                                "shardId-000000000009",
+                                api::ShardIteratorType::kLatest,
+                                std::nullopt,
+                                std::nullopt});
+  EXPECT_EQ(r.status().message(),
+            "Shard shardId-000000000009 in stream s under account 000000000000 does not exist");
+  r = engine_.GetShardIterator(
+      {{"s", std::nullopt}, "bogus", api::ShardIteratorType::kLatest, std::nullopt, std::nullopt});
+  EXPECT_EQ(r.status().message(),
+            "Could not find shard bogus in stream s under account 000000000000.");
 }
 
 TEST_F(EngineTest, IteratorsExpireAfterFiveMinutesOnTheInjectedClock) {
@@ -265,8 +311,12 @@ TEST_F(EngineTest, IteratorsExpireAfterFiveMinutesOnTheInjectedClock) {
   clock_.Advance(1);
   auto r = engine_.GetRecords({it, std::nullopt, std::nullopt});
   EXPECT_EQ(r.status().code(), Code::kExpiredIterator);
-  EXPECT_NE(r.status().message().find("which is further in the future than the tolerated delay of 300000 milliseconds."), std::string::npos);
-  EXPECT_EQ(engine_.GetRecords({"AAAAAAAAAAEgarbage", std::nullopt, std::nullopt}).status().message(), "Invalid ShardIterator.");
+  EXPECT_NE(r.status().message().find(
+                "which is further in the future than the tolerated delay of 300000 milliseconds."),
+            std::string::npos);
+  EXPECT_EQ(
+      engine_.GetRecords({"AAAAAAAAAAEgarbage", std::nullopt, std::nullopt}).status().message(),
+      "Invalid ShardIterator.");
 }
 
 TEST_F(EngineTest, IteratorOfADeletedAndRecreatedStreamIsNotServed) {
@@ -276,7 +326,8 @@ TEST_F(EngineTest, IteratorOfADeletedAndRecreatedStreamIsNotServed) {
   clock_.Advance(500);
   engine_.Tick();
   Create("s", 1);
-  EXPECT_EQ(engine_.GetRecords({it, std::nullopt, std::nullopt}).status().code(), Code::kResourceNotFound);
+  EXPECT_EQ(engine_.GetRecords({it, std::nullopt, std::nullopt}).status().code(),
+            Code::kResourceNotFound);
 }
 
 TEST_F(EngineTest, ListShardsPagesWithTokensAndFilters) {
@@ -299,21 +350,26 @@ TEST_F(EngineTest, ListShardsPagesWithTokensAndFilters) {
   EXPECT_EQ(ids.size(), 5U);
   api::ListShardsInput after;
   after.stream.stream_name = "s";
-  after.shard_filter = api::ShardFilter{api::ShardFilterType::kAfterShardId, "shardId-000000000002", std::nullopt};
+  after.shard_filter =
+      api::ShardFilter{api::ShardFilterType::kAfterShardId, "shardId-000000000002", std::nullopt};
   EXPECT_EQ(engine_.ListShards(after)->shards.size(), 2U);
   api::ListShardsInput both;
   both.stream.stream_name = "s";
   both.next_token = "x";
-  EXPECT_EQ(engine_.ListShards(both).status().message(), "NextToken and StreamName cannot be provided together.");
-  EXPECT_EQ(engine_.ListShards({}).status().message(), "Either NextToken or StreamName should be provided.");
+  EXPECT_EQ(engine_.ListShards(both).status().message(),
+            "NextToken and StreamName cannot be provided together.");
+  EXPECT_EQ(engine_.ListShards({}).status().message(),
+            "Either NextToken or StreamName should be provided.");
 }
 
 TEST_F(EngineTest, StreamArnAddressesTheStream) {
   Create("s", 1);
-  auto d = engine_.DescribeStreamSummary({{std::nullopt, "arn:aws:kinesis:us-east-1:000000000000:stream/s"}});
+  auto d = engine_.DescribeStreamSummary(
+      {{std::nullopt, "arn:aws:kinesis:us-east-1:000000000000:stream/s"}});
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->stream_description_summary.open_shard_count, 1);
-  auto other = engine_.DescribeStreamSummary({{std::nullopt, "arn:aws:kinesis:eu-west-1:000000000000:stream/s"}});
+  auto other = engine_.DescribeStreamSummary(
+      {{std::nullopt, "arn:aws:kinesis:eu-west-1:000000000000:stream/s"}});
   EXPECT_EQ(other.status().code(), Code::kResourceNotFound);
 }
 
@@ -346,13 +402,17 @@ TEST_F(EngineTest, RetentionHidesOldRecordsAndTrimHorizonStartsAtTheOldestRetain
   // Raising retention does not bring expired data back.
   ASSERT_TRUE(engine_.IncreaseStreamRetentionPeriod({{"s", std::nullopt}, 48}).ok());
   EXPECT_EQ(read(api::ShardIteratorType::kTrimHorizon), "new,");
-  EXPECT_EQ(engine_.DescribeStreamSummary({{"s", std::nullopt}})->stream_description_summary.retention_period_hours, 48);
+  EXPECT_EQ(engine_.DescribeStreamSummary({{"s", std::nullopt}})
+                ->stream_description_summary.retention_period_hours,
+            48);
   auto lower = engine_.IncreaseStreamRetentionPeriod({{"s", std::nullopt}, 30});
   EXPECT_EQ(lower.message(),
-            "Requested retention period (30 hours) for stream s can not be shorter than existing retention period "
+            "Requested retention period (30 hours) for stream s can not be shorter than existing "
+            "retention period "
             "(48 hours). Use DecreaseRetentionPeriod API.");
   EXPECT_EQ(engine_.DecreaseStreamRetentionPeriod({{"s", std::nullopt}, 12}).message(),
-            "Minimum allowed retention period is 24 hours. Requested retention period (12 hours) is too short.");
+            "Minimum allowed retention period is 24 hours. Requested retention period (12 hours) "
+            "is too short.");
   // Lowering retention hides older data at once.
   clock_.Advance(2 * 3'600'000);
   Put("s", "k", "newest");
@@ -364,13 +424,19 @@ TEST_F(EngineTest, RetentionHidesOldRecordsAndTrimHorizonStartsAtTheOldestRetain
 TEST_F(EngineTest, SplitClosesTheParentAndChildrenFollowItWhenUpdatingEnds) {
   Create("s", 1);
   Put("s", "before", "b");
-  ASSERT_TRUE(engine_.SplitShard({{"s", std::nullopt}, "shardId-000000000000", "170141183460469231731687303715884105728"}).ok());
+  ASSERT_TRUE(engine_
+                  .SplitShard({{"s", std::nullopt},
+                               "shardId-000000000000",
+                               "170141183460469231731687303715884105728"})
+                  .ok());
   // UPDATING for update_stream_ms (500): topology unchanged, writes still work.
-  EXPECT_EQ(engine_.DescribeStreamSummary({{"s", std::nullopt}})->stream_description_summary.stream_status,
+  EXPECT_EQ(engine_.DescribeStreamSummary({{"s", std::nullopt}})
+                ->stream_description_summary.stream_status,
             api::StreamStatus::kUpdating);
   EXPECT_EQ(Shards("s").size(), 1U);
   auto again = engine_.SplitShard({{"s", std::nullopt}, "shardId-000000000000", "12345"});
-  EXPECT_EQ(again.message(), "Stream s under account 000000000000 not ACTIVE, instead in state UPDATING");
+  EXPECT_EQ(again.message(),
+            "Stream s under account 000000000000 not ACTIVE, instead in state UPDATING");
   Put("s", "during", "d");
   clock_.Advance(500);
   auto shards = Shards("s");
@@ -385,30 +451,39 @@ TEST_F(EngineTest, SplitClosesTheParentAndChildrenFollowItWhenUpdatingEnds) {
   auto after = Put("s", "after", "a");
   EXPECT_NE(after.shard_id, "shardId-000000000000");
   // The parent reads to its end, then reports its children instead of a next iterator.
-  auto got = engine_.GetRecords({Iterator("s", "shardId-000000000000", api::ShardIteratorType::kTrimHorizon), std::nullopt, std::nullopt});
+  auto got = engine_.GetRecords(
+      {Iterator("s", "shardId-000000000000", api::ShardIteratorType::kTrimHorizon), std::nullopt,
+       std::nullopt});
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->records.size(), 2U);
   EXPECT_FALSE(got->next_shard_iterator.has_value());
   ASSERT_TRUE(got->child_shards.has_value());
   ASSERT_EQ(got->child_shards->size(), 2U);
-  EXPECT_EQ((*got->child_shards)[0].parent_shards, std::vector<std::string>{"shardId-000000000000"});
+  EXPECT_EQ((*got->child_shards)[0].parent_shards,
+            std::vector<std::string>{"shardId-000000000000"});
   // A closed shard cannot be split again.
   auto closed = engine_.SplitShard({{"s", std::nullopt}, "shardId-000000000000", "12345"});
   EXPECT_EQ(closed.code(), Code::kInvalidArgument);
   auto bad = engine_.SplitShard({{"s", std::nullopt}, "shardId-000000000001", "1"});
   EXPECT_EQ(bad.message(),
-            "NewStartingHashKey 1 used in SplitShard() on shard shardId-000000000001 in stream s under account "
-            "000000000000 is not both greater than one plus the shard's StartingHashKey 0 and less than the shard's "
+            "NewStartingHashKey 1 used in SplitShard() on shard shardId-000000000001 in stream s "
+            "under account "
+            "000000000000 is not both greater than one plus the shard's StartingHashKey 0 and less "
+            "than the shard's "
             "EndingHashKey 170141183460469231731687303715884105727.");
 }
 
 TEST_F(EngineTest, MergeRequiresAdjacentOpenShards) {
   Create("s", 3);
-  auto r = engine_.MergeShards({{"s", std::nullopt}, "shardId-000000000000", "shardId-000000000002"});
+  auto r =
+      engine_.MergeShards({{"s", std::nullopt}, "shardId-000000000000", "shardId-000000000002"});
   EXPECT_EQ(r.message(),
-            "Shards shardId-000000000000 and shardId-000000000002 in stream s under account 000000000000 are not an "
+            "Shards shardId-000000000000 and shardId-000000000002 in stream s under account "
+            "000000000000 are not an "
             "adjacent pair of shards eligible for merging");
-  ASSERT_TRUE(engine_.MergeShards({{"s", std::nullopt}, "shardId-000000000000", "shardId-000000000001"}).ok());
+  ASSERT_TRUE(
+      engine_.MergeShards({{"s", std::nullopt}, "shardId-000000000000", "shardId-000000000001"})
+          .ok());
   clock_.Advance(500);
   auto shards = Shards("s");
   ASSERT_EQ(shards.size(), 4U);
@@ -422,7 +497,8 @@ TEST_F(EngineTest, UpdateShardCountScalesUniformlyWithinAwsLimits) {
   Create("s", 2);
   auto up = engine_.UpdateShardCount({{"s", std::nullopt}, 5, "UNIFORM_SCALING"});
   EXPECT_EQ(up.status().message(),
-            "UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: 2, "
+            "UpdateShardCount cannot scale up over double your current open shard count. Current "
+            "open shard count: 2, "
             "Target shard count: 5");
   auto ok = engine_.UpdateShardCount({{"s", std::nullopt}, 3, "UNIFORM_SCALING"});
   ASSERT_TRUE(ok.ok());
@@ -434,19 +510,23 @@ TEST_F(EngineTest, UpdateShardCountScalesUniformlyWithinAwsLimits) {
   open.shard_filter = api::ShardFilter{api::ShardFilterType::kAtLatest, std::nullopt, std::nullopt};
   auto now_open = engine_.ListShards(open);
   ASSERT_EQ(now_open->shards.size(), 3U);
-  EXPECT_EQ(now_open->shards[0].hash_key_range.ending_hash_key, "113427455640312821154458202477256070484");
-  EXPECT_EQ(now_open->shards[1].hash_key_range.starting_hash_key, "113427455640312821154458202477256070485");
+  EXPECT_EQ(now_open->shards[0].hash_key_range.ending_hash_key,
+            "113427455640312821154458202477256070484");
+  EXPECT_EQ(now_open->shards[1].hash_key_range.starting_hash_key,
+            "113427455640312821154458202477256070485");
   // The middle child overlaps both old shards: both are its parents.
   EXPECT_EQ(now_open->shards[1].parent_shard_id, "shardId-000000000000");
   EXPECT_EQ(now_open->shards[1].adjacent_parent_shard_id, "shardId-000000000001");
   auto down = engine_.UpdateShardCount({{"s", std::nullopt}, 1, "UNIFORM_SCALING"});
   EXPECT_EQ(down.status().message(),
-            "UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: 3, "
+            "UpdateShardCount cannot scale down below half your current open shard count. Current "
+            "open shard count: 3, "
             "Target shard count: 1");
 }
 
 TEST(EngineRestart, StreamsShardsAndSequenceNumbersSurviveOnDurableStorage) {
-  const auto dir = std::filesystem::temp_directory_path() / ("cinesis-engine-restart-" + std::to_string(::getpid()));
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("cinesis-engine-restart-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   ManualClock clock;
   auto open = [&] {
@@ -464,13 +544,18 @@ TEST(EngineRestart, StreamsShardsAndSequenceNumbersSurviveOnDurableStorage) {
   std::string first_seq, iterator;
   {
     auto e = open();
-    ASSERT_TRUE(e->CreateStream({"durable", 3, std::nullopt, {{"team", "a"}}, std::nullopt, std::nullopt}).ok());
+    ASSERT_TRUE(
+        e->CreateStream({"durable", 3, std::nullopt, {{"team", "a"}}, std::nullopt, std::nullopt})
+            .ok());
     ASSERT_TRUE(e->IncreaseStreamRetentionPeriod({{"durable", std::nullopt}, 72}).ok());
     auto r = e->PutRecord({{"durable", std::nullopt}, "payload", "pk", "0", std::nullopt});
     ASSERT_TRUE(r.ok());
     first_seq = r->sequence_number;
-    iterator = e->GetShardIterator({{"durable", std::nullopt}, "shardId-000000000000",
-                                    api::ShardIteratorType::kTrimHorizon, std::nullopt, std::nullopt})
+    iterator = e->GetShardIterator({{"durable", std::nullopt},
+                                    "shardId-000000000000",
+                                    api::ShardIteratorType::kTrimHorizon,
+                                    std::nullopt,
+                                    std::nullopt})
                    ->shard_iterator;
   }
   clock.Advance(1000);

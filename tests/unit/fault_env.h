@@ -36,7 +36,9 @@ class FaultEnv final : public Env {
   Status WriteFileAtomic(const std::string& path, std::string_view data) override {
     return Env::Posix().WriteFileAtomic(path, data);
   }
-  Result<std::string> ReadFile(const std::string& path) override { return Env::Posix().ReadFile(path); }
+  Result<std::string> ReadFile(const std::string& path) override {
+    return Env::Posix().ReadFile(path);
+  }
   bool Exists(const std::string& path) override { return Env::Posix().Exists(path); }
   Status Remove(const std::string& path) override {
     std::lock_guard lock(state_->mu);
@@ -45,7 +47,9 @@ class FaultEnv final : public Env {
   }
   Status RemoveAll(const std::string& dir) override { return Env::Posix().RemoveAll(dir); }
   Status MakeDirs(const std::string& dir) override { return Env::Posix().MakeDirs(dir); }
-  Result<std::vector<std::string>> List(const std::string& dir) override { return Env::Posix().List(dir); }
+  Result<std::vector<std::string>> List(const std::string& dir) override {
+    return Env::Posix().List(dir);
+  }
   Status SyncDir(const std::string& dir) override { return Env::Posix().SyncDir(dir); }
 
  private:

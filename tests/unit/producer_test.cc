@@ -1,4 +1,6 @@
 // The producer against the in-process engine, with faults injected between them.
+#include "cinesis/producer.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -7,7 +9,6 @@
 #include <set>
 
 #include "cinesis/aggregation.h"
-#include "cinesis/producer.h"
 #include "cinesis/testing/local_kinesis.h"
 
 namespace cinesis {
@@ -17,11 +18,11 @@ namespace {
 class FaultyKinesis final : public api::KinesisService {
  public:
   explicit FaultyKinesis(api::KinesisService& inner) : inner_(inner) {}
-  double fail_record_rate = 0;        // entries answered ProvisionedThroughputExceeded
-  double internal_failure_rate = 0;   // entries answered InternalFailure
-  double call_failure_rate = 0;       // whole call fails with a 5xx-like error before writing
-  double lost_response_rate = 0;      // the write happens, the answer is lost (timeout)
-  std::string fatal;                  // every call fails with this non-retriable error
+  double fail_record_rate = 0;       // entries answered ProvisionedThroughputExceeded
+  double internal_failure_rate = 0;  // entries answered InternalFailure
+  double call_failure_rate = 0;      // whole call fails with a 5xx-like error before writing
+  double lost_response_rate = 0;     // the write happens, the answer is lost (timeout)
+  std::string fatal;                 // every call fails with this non-retriable error
   std::atomic<int> calls{0};
 
   Result<api::PutRecordsOutput> PutRecords(const api::PutRecordsInput& in) override {
@@ -46,9 +47,10 @@ class FaultyKinesis final : public api::KinesisService {
         out.records.push_back(real->records[k++]);
       } else {
         ++out.failed_record_count;
-        out.records.push_back({std::nullopt, std::nullopt,
-                               f == 1 ? "ProvisionedThroughputExceededException" : "InternalFailure",
-                               f == 1 ? "Rate exceeded for shard" : "Internal service failure."});
+        out.records.push_back(
+            {std::nullopt, std::nullopt,
+             f == 1 ? "ProvisionedThroughputExceededException" : "InternalFailure",
+             f == 1 ? "Rate exceeded for shard" : "Internal service failure."});
       }
     }
     return out;
@@ -57,41 +59,115 @@ class FaultyKinesis final : public api::KinesisService {
   // Everything else goes straight through.
   Status CreateStream(const api::CreateStreamInput& in) override { return inner_.CreateStream(in); }
   Status DeleteStream(const api::DeleteStreamInput& in) override { return inner_.DeleteStream(in); }
-  Result<api::DescribeStreamOutput> DescribeStream(const api::DescribeStreamInput& in) override { return inner_.DescribeStream(in); }
-  Result<api::DescribeStreamSummaryOutput> DescribeStreamSummary(const api::DescribeStreamSummaryInput& in) override { return inner_.DescribeStreamSummary(in); }
-  Result<api::ListStreamsOutput> ListStreams(const api::ListStreamsInput& in) override { return inner_.ListStreams(in); }
-  Result<api::ListShardsOutput> ListShards(const api::ListShardsInput& in) override { return inner_.ListShards(in); }
-  Result<api::PutRecordOutput> PutRecord(const api::PutRecordInput& in) override { return inner_.PutRecord(in); }
-  Result<api::GetShardIteratorOutput> GetShardIterator(const api::GetShardIteratorInput& in) override { return inner_.GetShardIterator(in); }
-  Result<api::GetRecordsOutput> GetRecords(const api::GetRecordsInput& in) override { return inner_.GetRecords(in); }
-  Status IncreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override { return inner_.IncreaseStreamRetentionPeriod(in); }
-  Status DecreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override { return inner_.DecreaseStreamRetentionPeriod(in); }
+  Result<api::DescribeStreamOutput> DescribeStream(const api::DescribeStreamInput& in) override {
+    return inner_.DescribeStream(in);
+  }
+  Result<api::DescribeStreamSummaryOutput> DescribeStreamSummary(
+      const api::DescribeStreamSummaryInput& in) override {
+    return inner_.DescribeStreamSummary(in);
+  }
+  Result<api::ListStreamsOutput> ListStreams(const api::ListStreamsInput& in) override {
+    return inner_.ListStreams(in);
+  }
+  Result<api::ListShardsOutput> ListShards(const api::ListShardsInput& in) override {
+    return inner_.ListShards(in);
+  }
+  Result<api::PutRecordOutput> PutRecord(const api::PutRecordInput& in) override {
+    return inner_.PutRecord(in);
+  }
+  Result<api::GetShardIteratorOutput> GetShardIterator(
+      const api::GetShardIteratorInput& in) override {
+    return inner_.GetShardIterator(in);
+  }
+  Result<api::GetRecordsOutput> GetRecords(const api::GetRecordsInput& in) override {
+    return inner_.GetRecords(in);
+  }
+  Status IncreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override {
+    return inner_.IncreaseStreamRetentionPeriod(in);
+  }
+  Status DecreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override {
+    return inner_.DecreaseStreamRetentionPeriod(in);
+  }
   Status SplitShard(const api::SplitShardInput& in) override { return inner_.SplitShard(in); }
   Status MergeShards(const api::MergeShardsInput& in) override { return inner_.MergeShards(in); }
-  Result<api::UpdateShardCountOutput> UpdateShardCount(const api::UpdateShardCountInput& in) override { return inner_.UpdateShardCount(in); }
-  Status AddTagsToStream(const api::AddTagsToStreamInput& in) override { return inner_.AddTagsToStream(in); }
-  Status RemoveTagsFromStream(const api::RemoveTagsFromStreamInput& in) override { return inner_.RemoveTagsFromStream(in); }
-  Result<api::ListTagsForStreamOutput> ListTagsForStream(const api::ListTagsForStreamInput& in) override { return inner_.ListTagsForStream(in); }
+  Result<api::UpdateShardCountOutput> UpdateShardCount(
+      const api::UpdateShardCountInput& in) override {
+    return inner_.UpdateShardCount(in);
+  }
+  Status AddTagsToStream(const api::AddTagsToStreamInput& in) override {
+    return inner_.AddTagsToStream(in);
+  }
+  Status RemoveTagsFromStream(const api::RemoveTagsFromStreamInput& in) override {
+    return inner_.RemoveTagsFromStream(in);
+  }
+  Result<api::ListTagsForStreamOutput> ListTagsForStream(
+      const api::ListTagsForStreamInput& in) override {
+    return inner_.ListTagsForStream(in);
+  }
   Status TagResource(const api::TagResourceInput& in) override { return inner_.TagResource(in); }
-  Status UntagResource(const api::UntagResourceInput& in) override { return inner_.UntagResource(in); }
-  Result<api::ListTagsForResourceOutput> ListTagsForResource(const api::ListTagsForResourceInput& in) override { return inner_.ListTagsForResource(in); }
-  Status StartStreamEncryption(const api::StreamEncryptionInput& in) override { return inner_.StartStreamEncryption(in); }
-  Status StopStreamEncryption(const api::StreamEncryptionInput& in) override { return inner_.StopStreamEncryption(in); }
-  Result<api::EnhancedMonitoringOutput> EnableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) override { return inner_.EnableEnhancedMonitoring(in); }
-  Result<api::EnhancedMonitoringOutput> DisableEnhancedMonitoring(const api::EnhancedMonitoringInput& in) override { return inner_.DisableEnhancedMonitoring(in); }
+  Status UntagResource(const api::UntagResourceInput& in) override {
+    return inner_.UntagResource(in);
+  }
+  Result<api::ListTagsForResourceOutput> ListTagsForResource(
+      const api::ListTagsForResourceInput& in) override {
+    return inner_.ListTagsForResource(in);
+  }
+  Status StartStreamEncryption(const api::StreamEncryptionInput& in) override {
+    return inner_.StartStreamEncryption(in);
+  }
+  Status StopStreamEncryption(const api::StreamEncryptionInput& in) override {
+    return inner_.StopStreamEncryption(in);
+  }
+  Result<api::EnhancedMonitoringOutput> EnableEnhancedMonitoring(
+      const api::EnhancedMonitoringInput& in) override {
+    return inner_.EnableEnhancedMonitoring(in);
+  }
+  Result<api::EnhancedMonitoringOutput> DisableEnhancedMonitoring(
+      const api::EnhancedMonitoringInput& in) override {
+    return inner_.DisableEnhancedMonitoring(in);
+  }
   Result<api::DescribeLimitsOutput> DescribeLimits() override { return inner_.DescribeLimits(); }
-  Status UpdateStreamMode(const api::UpdateStreamModeInput& in) override { return inner_.UpdateStreamMode(in); }
-  Result<api::AccountSettingsOutput> DescribeAccountSettings() override { return inner_.DescribeAccountSettings(); }
-  Result<api::AccountSettingsOutput> UpdateAccountSettings(const api::UpdateAccountSettingsInput& in) override { return inner_.UpdateAccountSettings(in); }
-  Status PutResourcePolicy(const api::ResourcePolicyInput& in) override { return inner_.PutResourcePolicy(in); }
-  Result<api::GetResourcePolicyOutput> GetResourcePolicy(const api::ResourcePolicyInput& in) override { return inner_.GetResourcePolicy(in); }
-  Status DeleteResourcePolicy(const api::ResourcePolicyInput& in) override { return inner_.DeleteResourcePolicy(in); }
-  Status UpdateMaxRecordSize(const api::UpdateMaxRecordSizeInput& in) override { return inner_.UpdateMaxRecordSize(in); }
-  Result<api::UpdateStreamWarmThroughputOutput> UpdateStreamWarmThroughput(const api::UpdateStreamWarmThroughputInput& in) override { return inner_.UpdateStreamWarmThroughput(in); }
-  Result<api::Consumer> RegisterStreamConsumer(const api::RegisterStreamConsumerInput& in) override { return inner_.RegisterStreamConsumer(in); }
-  Status DeregisterStreamConsumer(const api::ConsumerRef& in) override { return inner_.DeregisterStreamConsumer(in); }
-  Result<api::Consumer> DescribeStreamConsumer(const api::ConsumerRef& in) override { return inner_.DescribeStreamConsumer(in); }
-  Result<api::ListStreamConsumersOutput> ListStreamConsumers(const api::ListStreamConsumersInput& in) override { return inner_.ListStreamConsumers(in); }
+  Status UpdateStreamMode(const api::UpdateStreamModeInput& in) override {
+    return inner_.UpdateStreamMode(in);
+  }
+  Result<api::AccountSettingsOutput> DescribeAccountSettings() override {
+    return inner_.DescribeAccountSettings();
+  }
+  Result<api::AccountSettingsOutput> UpdateAccountSettings(
+      const api::UpdateAccountSettingsInput& in) override {
+    return inner_.UpdateAccountSettings(in);
+  }
+  Status PutResourcePolicy(const api::ResourcePolicyInput& in) override {
+    return inner_.PutResourcePolicy(in);
+  }
+  Result<api::GetResourcePolicyOutput> GetResourcePolicy(
+      const api::ResourcePolicyInput& in) override {
+    return inner_.GetResourcePolicy(in);
+  }
+  Status DeleteResourcePolicy(const api::ResourcePolicyInput& in) override {
+    return inner_.DeleteResourcePolicy(in);
+  }
+  Status UpdateMaxRecordSize(const api::UpdateMaxRecordSizeInput& in) override {
+    return inner_.UpdateMaxRecordSize(in);
+  }
+  Result<api::UpdateStreamWarmThroughputOutput> UpdateStreamWarmThroughput(
+      const api::UpdateStreamWarmThroughputInput& in) override {
+    return inner_.UpdateStreamWarmThroughput(in);
+  }
+  Result<api::Consumer> RegisterStreamConsumer(
+      const api::RegisterStreamConsumerInput& in) override {
+    return inner_.RegisterStreamConsumer(in);
+  }
+  Status DeregisterStreamConsumer(const api::ConsumerRef& in) override {
+    return inner_.DeregisterStreamConsumer(in);
+  }
+  Result<api::Consumer> DescribeStreamConsumer(const api::ConsumerRef& in) override {
+    return inner_.DescribeStreamConsumer(in);
+  }
+  Result<api::ListStreamConsumersOutput> ListStreamConsumers(
+      const api::ListStreamConsumersInput& in) override {
+    return inner_.ListStreamConsumers(in);
+  }
 
  private:
   bool Roll(double p) { return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
@@ -107,10 +183,19 @@ struct StoredRecord {
 // Every record of every shard, in shard order, unpacking KPL aggregates.
 std::vector<StoredRecord> ReadAll(KinesisClient& c, const std::string& stream) {
   std::vector<StoredRecord> out;
-  auto shards = c.ListShards({{stream, std::nullopt}, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt});
+  auto shards = c.ListShards({{stream, std::nullopt},
+                              std::nullopt,
+                              std::nullopt,
+                              std::nullopt,
+                              std::nullopt,
+                              std::nullopt});
   EXPECT_TRUE(shards.ok());
   for (const auto& s : shards->shards) {
-    auto it = c.GetShardIterator({{stream, std::nullopt}, s.shard_id, api::ShardIteratorType::kTrimHorizon, std::nullopt, std::nullopt});
+    auto it = c.GetShardIterator({{stream, std::nullopt},
+                                  s.shard_id,
+                                  api::ShardIteratorType::kTrimHorizon,
+                                  std::nullopt,
+                                  std::nullopt});
     std::optional<std::string> iter = it->shard_iterator;
     while (iter) {
       auto got = c.GetRecords({*iter, std::nullopt, std::nullopt});
@@ -118,7 +203,8 @@ std::vector<StoredRecord> ReadAll(KinesisClient& c, const std::string& stream) {
       if (!got.ok()) break;
       for (const auto& r : got->records) {
         if (auto users = aggregation::Decode(r.data)) {
-          for (const auto& u : *users) out.push_back({s.shard_id, r.sequence_number, u.partition_key, u.data});
+          for (const auto& u : *users)
+            out.push_back({s.shard_id, r.sequence_number, u.partition_key, u.data});
         } else {
           out.push_back({s.shard_id, r.sequence_number, r.partition_key, r.data});
         }
@@ -132,7 +218,10 @@ std::vector<StoredRecord> ReadAll(KinesisClient& c, const std::string& stream) {
 
 class ProducerTest : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(local_.client().CreateStream({"p", 4, std::nullopt, {}, std::nullopt, std::nullopt}).ok()); }
+  void SetUp() override {
+    ASSERT_TRUE(
+        local_.client().CreateStream({"p", 4, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  }
   ProducerOptions Options() {
     ProducerOptions o;
     o.stream_name = "p";
@@ -150,7 +239,8 @@ TEST_F(ProducerTest, EveryRecordCompletesOnceAndIsStoredOnce) {
   auto producer = Producer::Create(local_.client(), Options());
   ASSERT_TRUE(producer.ok());
   std::vector<std::future<PutResult>> futures;
-  for (int i = 0; i < 5000; ++i) futures.push_back((*producer)->Put("k" + std::to_string(i % 97), "d" + std::to_string(i)));
+  for (int i = 0; i < 5000; ++i)
+    futures.push_back((*producer)->Put("k" + std::to_string(i % 97), "d" + std::to_string(i)));
   std::set<std::pair<std::string, std::string>> acked;
   for (auto& f : futures) {
     auto r = f.get();
@@ -175,7 +265,8 @@ TEST_F(ProducerTest, PartialFailuresAreRetriedUntilEveryRecordIsStoredExactlyOnc
   auto producer = Producer::Create(client, Options());
   ASSERT_TRUE(producer.ok());
   std::vector<std::future<PutResult>> futures;
-  for (int i = 0; i < 3000; ++i) futures.push_back((*producer)->Put("k" + std::to_string(i % 31), std::to_string(i)));
+  for (int i = 0; i < 3000; ++i)
+    futures.push_back((*producer)->Put("k" + std::to_string(i % 31), std::to_string(i)));
   std::size_t retried = 0;
   for (auto& f : futures) {
     auto r = f.get();
@@ -201,7 +292,8 @@ TEST_F(ProducerTest, LostResponsesGiveAtLeastOnceNeverLoss) {
   KinesisClient client(faulty, testing::LocalKinesisOptions::NoRetries());
   auto producer = Producer::Create(client, Options());
   std::vector<std::future<PutResult>> futures;
-  for (int i = 0; i < 2000; ++i) futures.push_back((*producer)->Put("k" + std::to_string(i % 13), std::to_string(i)));
+  for (int i = 0; i < 2000; ++i)
+    futures.push_back((*producer)->Put("k" + std::to_string(i % 13), std::to_string(i)));
   for (auto& f : futures) ASSERT_TRUE(f.get().status.ok());
   ASSERT_TRUE((*producer)->Close(std::chrono::seconds(5)).ok());
   std::set<std::string> seen;
@@ -236,7 +328,8 @@ TEST_F(ProducerTest, StrictKeyOrderSurvivesRetries) {
   opts.strict_key_order = true;
   auto producer = Producer::Create(client, opts);
   std::vector<std::future<PutResult>> futures;
-  for (int i = 0; i < 1500; ++i) futures.push_back((*producer)->Put("key" + std::to_string(i % 5), std::to_string(i)));
+  for (int i = 0; i < 1500; ++i)
+    futures.push_back((*producer)->Put("key" + std::to_string(i % 5), std::to_string(i)));
   for (auto& f : futures) ASSERT_TRUE(f.get().status.ok());
   ASSERT_TRUE((*producer)->Close(std::chrono::seconds(5)).ok());
   std::map<std::string, int> last;
@@ -255,7 +348,8 @@ TEST_F(ProducerTest, AggregatesInTheKplFormatAndReportsSubSequenceNumbers) {
   opts.aggregate = true;
   auto producer = Producer::Create(local_.client(), opts);
   std::vector<std::future<PutResult>> futures;
-  for (int i = 0; i < 2000; ++i) futures.push_back((*producer)->Put("k" + std::to_string(i), std::string(50, 'a' + i % 26)));
+  for (int i = 0; i < 2000; ++i)
+    futures.push_back((*producer)->Put("k" + std::to_string(i), std::string(50, 'a' + i % 26)));
   std::size_t with_sub = 0;
   for (auto& f : futures) {
     auto r = f.get();
@@ -277,7 +371,9 @@ TEST(Aggregation, WorkedExampleFromTheKplFormatIsExact) {
     hex += kHex[c >> 4];
     hex += kHex[c & 15];
   }
-  EXPECT_EQ(hex, "f3899ac20a03706b310a03706b321a0908001a0568656c6c6f1a0908011a05776f726c6487c22af1ed18e292eb55b018413a3cff");
+  EXPECT_EQ(hex,
+            "f3899ac20a03706b310a03706b321a0908001a0568656c6c6f1a0908011a05776f726c6487c22af1ed18e2"
+            "92eb55b018413a3cff");
   auto back = aggregation::Decode(blob);
   ASSERT_TRUE(back.has_value());
   ASSERT_EQ(back->size(), 2U);
@@ -307,11 +403,13 @@ TEST_F(ProducerTest, FullBufferFailsFastWhenAskedTo) {
 TEST_F(ProducerTest, FollowsReshardingByReloadingTheShardMap) {
   auto producer = Producer::Create(local_.client(), Options());
   std::vector<std::future<PutResult>> futures;
-  for (int i = 0; i < 500; ++i) futures.push_back((*producer)->Put("k" + std::to_string(i), std::to_string(i)));
+  for (int i = 0; i < 500; ++i)
+    futures.push_back((*producer)->Put("k" + std::to_string(i), std::to_string(i)));
   for (auto& f : futures) ASSERT_TRUE(f.get().status.ok());
   ASSERT_TRUE(local_.client().UpdateShardCount({{"p", std::nullopt}, 8, "UNIFORM_SCALING"}).ok());
   futures.clear();
-  for (int i = 500; i < 1500; ++i) futures.push_back((*producer)->Put("k" + std::to_string(i), std::to_string(i)));
+  for (int i = 500; i < 1500; ++i)
+    futures.push_back((*producer)->Put("k" + std::to_string(i), std::to_string(i)));
   for (auto& f : futures) ASSERT_TRUE(f.get().status.ok());
   ASSERT_TRUE((*producer)->Close(std::chrono::seconds(5)).ok());
   EXPECT_EQ(ReadAll(local_.client(), "p").size(), 1500U);

@@ -5,6 +5,8 @@
 //    one parameterised test; a summary line reports how many cases ran and how.
 // 2. A Kinesis request signed by botocore.
 // 3. Credentials providers, the default chain, region and endpoint resolution.
+#include "client/sigv4.h"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>  // setenv, unsetenv, mkdtemp
 
@@ -21,7 +23,6 @@
 #include <vector>
 
 #include "client/credentials.h"
-#include "client/sigv4.h"
 
 #ifndef CINESIS_SIGV4_SUITE
 #error "CINESIS_SIGV4_SUITE must name the sigv4-test-suite directory"
@@ -43,8 +44,10 @@ constexpr const char* kSuiteSecret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 // From post-sts-token/readme.txt.
 constexpr const char* kSuiteSessionToken =
     "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPf"
-    "IeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5"
-    "VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yj"
+    "IeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/"
+    "kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5"
+    "VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+"
+    "scqKmlzm8FDrypNC9Yj"
     "c8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==";
 
 std::chrono::system_clock::time_point SuiteTime() {  // 20150830T123600Z
@@ -200,8 +203,8 @@ class SuiteReport : public ::testing::Environment {
       if (outcome == Outcome::kFailed) ++failed;
     }
     if (Outcomes().empty()) return;  // suite filtered out
-    std::cout << "[sigv4 suite] " << AllCases().size() << " cases discovered, "
-              << Outcomes().size() << " ran: " << end_to_end << " passed end to end (.req -> "
+    std::cout << "[sigv4 suite] " << AllCases().size() << " cases discovered, " << Outcomes().size()
+              << " ran: " << end_to_end << " passed end to end (.req -> "
               << ".creq/.sts/.authz/.sreq), " << consistent
               << " passed via .creq.consistent (documented suite defect), " << failed
               << " failed, 0 skipped\n";
@@ -461,9 +464,9 @@ TEST(SigV4Botocore, KinesisListStreamsWithSessionToken) {
 // Credentials, region, endpoint.
 
 constexpr const char* kAwsEnv[] = {
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-    "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_REGION", "AWS_DEFAULT_REGION",
-    "HOME"};
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",       "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",       "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
+    "AWS_REGION",        "AWS_DEFAULT_REGION",          "HOME"};
 
 // Saves and clears the AWS environment, points HOME at a fresh temp dir (so the real
 // ~/.aws is never read) and restores everything afterwards.
@@ -501,7 +504,8 @@ class CredentialsTest : public ::testing::Test {
 
   // A credentials file and a config file exercising the INI dialect.
   void WriteProfiles() {
-    setenv("AWS_SHARED_CREDENTIALS_FILE", Write("creds.ini", R"(# leading comment
+    setenv("AWS_SHARED_CREDENTIALS_FILE",
+           Write("creds.ini", R"(# leading comment
 ; another comment
 [default]
 aws_access_key_id = AKIDDEFAULT
@@ -513,22 +517,26 @@ aws_secret_access_key =	SECRETDEV
 aws_session_token = TOKENDEV ; inline
 [partial]
 aws_access_key_id = AKIDPARTIAL
-)").c_str(), 1);
-    setenv("AWS_CONFIG_FILE", Write("cfg.ini", "[default]\r\n"
-                                               "region = eu-west-1\r\n"
-                                               "[profile dev]\n"
-                                               "region = us-west-2\n"
-                                               "aws_access_key_id = AKIDDEV-CONFIG\n"
-                                               "aws_secret_access_key = SECRETDEV-CONFIG\n"
-                                               "s3 =\n"
-                                               "  region = nested-ignored\n"
-                                               "[profile   cfgonly]\n"
-                                               "aws_access_key_id = AKIDCFG\n"
-                                               "aws_secret_access_key = SECRETCFG\n"
-                                               "region = cn-north-1\n"
-                                               "[cfgonly]\n"
-                                               "region = not-a-profile-section\n")
-                                   .c_str(),
+)")
+               .c_str(),
+           1);
+    setenv("AWS_CONFIG_FILE",
+           Write("cfg.ini",
+                 "[default]\r\n"
+                 "region = eu-west-1\r\n"
+                 "[profile dev]\n"
+                 "region = us-west-2\n"
+                 "aws_access_key_id = AKIDDEV-CONFIG\n"
+                 "aws_secret_access_key = SECRETDEV-CONFIG\n"
+                 "s3 =\n"
+                 "  region = nested-ignored\n"
+                 "[profile   cfgonly]\n"
+                 "aws_access_key_id = AKIDCFG\n"
+                 "aws_secret_access_key = SECRETCFG\n"
+                 "region = cn-north-1\n"
+                 "[cfgonly]\n"
+                 "region = not-a-profile-section\n")
+               .c_str(),
            1);
   }
 
@@ -609,8 +617,9 @@ TEST_F(CredentialsTest, ProfileFiles) {
 TEST_F(CredentialsTest, ProfileConfigFileOnlyAndDefaultLocations) {
   // Without AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE: $HOME/.aws/{credentials,config}.
   EXPECT_EQ(ProfileCredentials()->Get().status().code(), Code::kResourceNotFound);
-  Write(".aws/config", "[default]\naws_access_key_id=AKIDHOME\naws_secret_access_key=SKHOME\n"
-                       "aws_session_token=TOKHOME\nregion=ap-south-1\n");
+  Write(".aws/config",
+        "[default]\naws_access_key_id=AKIDHOME\naws_secret_access_key=SKHOME\n"
+        "aws_session_token=TOKHOME\nregion=ap-south-1\n");
   auto c = ProfileCredentials()->Get();
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->access_key_id, "AKIDHOME");
@@ -678,9 +687,9 @@ TEST_F(CredentialsTest, ChainFailureListsWhatWasTried) {
 TEST_F(CredentialsTest, ResolveRegion) {
   EXPECT_EQ(ResolveRegion(), std::nullopt);
   WriteProfiles();
-  EXPECT_EQ(ResolveRegion(), "eu-west-1");                  // [default] of the config
-  EXPECT_EQ(ResolveRegion({}, "dev"), "us-west-2");         // [profile dev], nested s3 ignored
-  EXPECT_EQ(ResolveRegion({}, "cfgonly"), "cn-north-1");    // "[profile   cfgonly]"
+  EXPECT_EQ(ResolveRegion(), "eu-west-1");                // [default] of the config
+  EXPECT_EQ(ResolveRegion({}, "dev"), "us-west-2");       // [profile dev], nested s3 ignored
+  EXPECT_EQ(ResolveRegion({}, "cfgonly"), "cn-north-1");  // "[profile   cfgonly]"
   EXPECT_EQ(ResolveRegion({}, "nope"), std::nullopt);
   setenv("AWS_PROFILE", "dev", 1);
   EXPECT_EQ(ResolveRegion(), "us-west-2");

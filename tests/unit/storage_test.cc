@@ -58,7 +58,9 @@ TEST(SegmentFormat, FramesRoundTripAndDetectDamage) {
   EXPECT_EQ(f.record.explicit_key, "123");
   EXPECT_EQ(f.record.data, std::string("da\0ta", 5));
   for (std::size_t cut = 0; cut < buf.size(); ++cut) {
-    EXPECT_EQ(format::DecodeFrame(std::string_view(buf).substr(0, cut), f), format::FrameStatus::kIncomplete) << cut;
+    EXPECT_EQ(format::DecodeFrame(std::string_view(buf).substr(0, cut), f),
+              format::FrameStatus::kIncomplete)
+        << cut;
   }
   for (std::size_t i = 8; i < buf.size(); ++i) {
     std::string bad = buf;
@@ -101,8 +103,9 @@ TEST(SegmentFormat, IndexFilesVerifyTheirChecksum) {
 class DiskLogTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("cinesis-storage-test-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("cinesis-storage-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
   }
   void TearDown() override {
@@ -128,7 +131,8 @@ class DiskLogTest : public ::testing::Test {
   // Appends `n` records "r<i>" one call each and waits for durability.
   void Put(Log& log, int from, int n, EpochMillis arrival = 1000) {
     for (int i = from; i < from + n; ++i) {
-      std::string data = "record-" + std::to_string(i) + std::string(static_cast<std::size_t>(i % 50), 'x');
+      std::string data =
+          "record-" + std::to_string(i) + std::string(static_cast<std::size_t>(i % 50), 'x');
       std::string key = "k" + std::to_string(i % 7);
       AppendRecord r{key, "", data};
       auto a = log.Append({&r, 1}, arrival);
@@ -148,7 +152,8 @@ class DiskLogTest : public ::testing::Test {
     return out;
   }
   std::string SegmentPath(std::uint64_t base = 0) {
-    return (dir_ / "logs" / format::LogDirName(LogId{1}) / format::FileName(Offset{base}, format::FileKind::kSegment))
+    return (dir_ / "logs" / format::LogDirName(LogId{1}) /
+            format::FileName(Offset{base}, format::FileKind::kSegment))
         .string();
   }
 
@@ -214,7 +219,8 @@ TEST_F(DiskLogTest, TruncatedTailAtEveryOffsetKeepsExactlyTheCompleteRecords) {
   {
     std::uint64_t pos = format::kSegmentHeaderSize;
     format::DecodedFrame f;
-    while (format::DecodeFrame(std::string_view(original).substr(pos), f) == format::FrameStatus::kOk) {
+    while (format::DecodeFrame(std::string_view(original).substr(pos), f) ==
+           format::FrameStatus::kOk) {
       pos += f.size;
       ends.push_back(pos);
     }
@@ -229,10 +235,12 @@ TEST_F(DiskLogTest, TruncatedTailAtEveryOffsetKeepsExactlyTheCompleteRecords) {
     }
     Open();
     auto log = storage_->FindLog(LogId{1});
-    const auto expected = static_cast<std::size_t>(std::upper_bound(ends.begin(), ends.end(), cut) - ends.begin());
+    const auto expected =
+        static_cast<std::size_t>(std::upper_bound(ends.begin(), ends.end(), cut) - ends.begin());
     EXPECT_EQ(ReadAll(*log).size(), expected) << "cut at " << cut;
     EXPECT_EQ(log->EndOffset().value, expected);
-    EXPECT_EQ(report_.empty(), std::binary_search(ends.begin(), ends.end(), cut)) << "cut at " << cut;
+    EXPECT_EQ(report_.empty(), std::binary_search(ends.begin(), ends.end(), cut))
+        << "cut at " << cut;
   }
 }
 
@@ -248,7 +256,8 @@ TEST_F(DiskLogTest, FlippedBitCutsTheLogBeforeTheDamagedRecordAndNeverServesIt) 
   std::mt19937 rng(7);
   for (int trial = 0; trial < 40; ++trial) {
     std::string damaged = original;
-    std::size_t at = format::kSegmentHeaderSize + rng() % (original.size() - format::kSegmentHeaderSize);
+    std::size_t at =
+        format::kSegmentHeaderSize + rng() % (original.size() - format::kSegmentHeaderSize);
     damaged[at] = static_cast<char>(damaged[at] ^ (1 << (rng() % 8)));
     {
       auto f = Env::Posix().Open(path, false);
@@ -336,7 +345,9 @@ TEST_F(DiskLogTest, TimeSeekAndRetentionTrimWholeSegments) {
   EXPECT_EQ(log->OffsetAtTime(99 * 60'000).value, 300U);
   // Records older than the floor are skipped even before their segment is deleted.
   std::size_t n = 0;
-  ASSERT_TRUE(log->Read(Offset{0}, 1000, [&](const RecordView&) { return ++n, true; }, 4 * 60'000).ok());
+  ASSERT_TRUE(log->Read(
+                     Offset{0}, 1000, [&](const RecordView&) { return ++n, true; }, 4 * 60'000)
+                  .ok());
   EXPECT_EQ(n, 180U);
   log->TrimBefore(4 * 60'000);
   EXPECT_GT(log->StartOffset().value, 0U);
@@ -361,10 +372,10 @@ TEST_F(DiskLogTest, RecordsLargerThanTheReadChunkAreReadAndRecovered) {
     ASSERT_TRUE(log->WaitDurable(a->end).ok());
     sent.push_back(std::move(data));
   };
-  put(std::string(300'000, 'a'));                      // first frame of the segment
+  put(std::string(300'000, 'a'));  // first frame of the segment
   for (int i = 0; i < 50; ++i) put(std::string(5'000, static_cast<char>('b' + i % 20)));
-  put(std::string((256 << 10) - 8 - 100, 'x'));       // pushes a header across a chunk boundary
-  put(std::string(1 << 20, 'y'));                      // 1 MiB record
+  put(std::string((256 << 10) - 8 - 100, 'x'));  // pushes a header across a chunk boundary
+  put(std::string(1 << 20, 'y'));                // 1 MiB record
   for (int i = 0; i < 10; ++i) put("small" + std::to_string(i));
   EXPECT_EQ(ReadAll(*log), sent);
   log.reset();

@@ -24,10 +24,10 @@ class Engine;
 namespace cinesis::testing {
 
 struct LocalKinesisOptions {
-  const Clock* clock = nullptr;          // default: the system clock
-  EpochMillis create_stream_ms = 0;      // CREATING -> ACTIVE
+  const Clock* clock = nullptr;      // default: the system clock
+  EpochMillis create_stream_ms = 0;  // CREATING -> ACTIVE
   EpochMillis delete_stream_ms = 0;
-  EpochMillis update_stream_ms = 0;      // UPDATING -> ACTIVE (resharding)
+  EpochMillis update_stream_ms = 0;  // UPDATING -> ACTIVE (resharding)
   RetryOptions retry = NoRetries();
 
   static RetryOptions NoRetries() {
