@@ -391,8 +391,10 @@ void Encode(JsonWriter& w, const SubscribeToShardEvent& v) {
   w.BeginObject();
   w.Key("Records");
   EncodeRecords(w, v.records);
-  w.Key("ContinuationSequenceNumber");
-  w.String(v.continuation_sequence_number);
+  if (v.continuation_sequence_number) {
+    w.Key("ContinuationSequenceNumber");
+    w.String(*v.continuation_sequence_number);
+  }
   w.Key("MillisBehindLatest");
   w.Int(v.millis_behind_latest);
   if (v.child_shards) {

@@ -400,7 +400,9 @@ struct SubscribeToShardInput {
 };
 struct SubscribeToShardEvent {
   std::vector<Record> records;
-  std::string continuation_sequence_number;
+  // Absent in the last event of a closed shard (the one with ChildShards): KCL, Flink and
+  // Beam read a null continuation as "shard end".
+  std::optional<std::string> continuation_sequence_number;
   std::int64_t millis_behind_latest = 0;
   std::optional<std::vector<ChildShard>> child_shards;
 };

@@ -215,11 +215,11 @@ class PostgresStore final : public Store {
     RETURN_IF_ERROR(CheckName("lease.shard_id", lease.shard_id));
     RETURN_IF_ERROR(CheckCheckpoint(cp));
     if (lease.owner.empty() || !FitsBigint(lease.counter)) return false;
-    ASSIGN_OR_RETURN(PgResult r, Exec(kSaveIfOwnerSql, {scope.application, scope.stream,
-                                                        lease.shard_id, lease.owner,
-                                                        std::to_string(lease.counter),
-                                                        std::to_string(now), cp.sequence_number,
-                                                        std::to_string(cp.sub_sequence_number)}));
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        Exec(kSaveIfOwnerSql, {scope.application, scope.stream, lease.shard_id, lease.owner,
+                               std::to_string(lease.counter), std::to_string(now),
+                               cp.sequence_number, std::to_string(cp.sub_sequence_number)}));
     return OneRowChanged(r.get());
   }
 
@@ -250,9 +250,9 @@ class PostgresStore final : public Store {
     RETURN_IF_ERROR(CheckName("shard_id", shard_id));
     RETURN_IF_ERROR(CheckName("owner", owner));
     ASSIGN_OR_RETURN(EpochMillis expires_at, ExpiresAt(now, ttl_ms));
-    ASSIGN_OR_RETURN(PgResult r, Exec(kTryAcquireSql, {scope.application, scope.stream, shard_id,
-                                                       owner, std::to_string(now),
-                                                       std::to_string(expires_at)}));
+    ASSIGN_OR_RETURN(PgResult r,
+                     Exec(kTryAcquireSql, {scope.application, scope.stream, shard_id, owner,
+                                           std::to_string(now), std::to_string(expires_at)}));
     if (PQntuples(r.get()) == 0) return std::optional<Lease>();
     ASSIGN_OR_RETURN(auto counter, Number<std::uint64_t>(r.get(), 0, 0));
     return std::optional<Lease>(Lease{shard_id, owner, counter, expires_at});
@@ -264,9 +264,9 @@ class PostgresStore final : public Store {
     RETURN_IF_ERROR(CheckName("lease.shard_id", lease.shard_id));
     ASSIGN_OR_RETURN(EpochMillis expires_at, ExpiresAt(now, ttl_ms));
     if (lease.owner.empty() || !FitsBigint(lease.counter)) return false;
-    ASSIGN_OR_RETURN(PgResult r, Exec(kRenewSql, {scope.application, scope.stream, lease.shard_id,
-                                                  lease.owner, std::to_string(lease.counter),
-                                                  std::to_string(expires_at)}));
+    ASSIGN_OR_RETURN(PgResult r,
+                     Exec(kRenewSql, {scope.application, scope.stream, lease.shard_id, lease.owner,
+                                      std::to_string(lease.counter), std::to_string(expires_at)}));
     return OneRowChanged(r.get());
   }
 
@@ -303,7 +303,8 @@ class PostgresStore final : public Store {
   Status Connect() {
     conn_.reset();
     // Later entries win: the caller's conninfo (expanded from "dbname") overrides these.
-    const char* keys[] = {"connect_timeout", "application_name", "client_encoding", "dbname", nullptr};
+    const char* keys[] = {"connect_timeout", "application_name", "client_encoding", "dbname",
+                          nullptr};
     const char* values[] = {"10", "cinesis", "UTF8", conninfo_.c_str(), nullptr};
     PgConn conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
     if (!conn) return Status(Code::kIoError, "postgres: out of memory");
@@ -322,8 +323,7 @@ class PostgresStore final : public Store {
 
   // Runs one statement (text parameters, text results). With `retry`, a connection found
   // broken is replaced and the statement sent once more.
-  Result<PgResult> ExecLocked(const char* sql, const std::vector<std::string>& params,
-                              bool retry) {
+  Result<PgResult> ExecLocked(const char* sql, const std::vector<std::string>& params, bool retry) {
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params) values.push_back(p.c_str());

@@ -127,7 +127,8 @@ constexpr const char* kParseLease =
     "end\n";
 
 // KEYS[1] leases; ARGV shard, owner, now, expires_at -> counter (string) or nil.
-const std::string kTryAcquireLua = std::string(kParseLease) +
+const std::string kTryAcquireLua =
+    std::string(kParseLease) +
     "local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
     "local counter = 1\n"
     "if v then\n"
@@ -144,7 +145,8 @@ const std::string kTryAcquireLua = std::string(kParseLease) +
     "return cs\n";
 
 // KEYS[1] leases; ARGV shard, owner, counter, expires_at -> 1 renewed, 0 lost.
-const std::string kRenewLua = std::string(kParseLease) +
+const std::string kRenewLua =
+    std::string(kParseLease) +
     "local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
     "if not v then return 0 end\n"
     "local c, e, o = parse(v)\n"
@@ -155,17 +157,18 @@ const std::string kRenewLua = std::string(kParseLease) +
 
 // KEYS[1] leases; ARGV shard, owner, counter -> 1 released, 0 not held.
 const std::string kReleaseLua = std::string(kParseLease) +
-    "local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
-    "if not v then return 0 end\n"
-    "local c, e, o = parse(v)\n"
-    "if not e then return c end\n"
-    "if o == '' or o ~= ARGV[2] or c ~= ARGV[3] then return 0 end\n"
-    "redis.call('HSET', KEYS[1], ARGV[1], c .. ':0:')\n"
-    "return 1\n";
+                                "local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
+                                "if not v then return 0 end\n"
+                                "local c, e, o = parse(v)\n"
+                                "if not e then return c end\n"
+                                "if o == '' or o ~= ARGV[2] or c ~= ARGV[3] then return 0 end\n"
+                                "redis.call('HSET', KEYS[1], ARGV[1], c .. ':0:')\n"
+                                "return 1\n";
 
 // KEYS[1] leases, KEYS[2] checkpoints; ARGV shard, owner, counter, now, value
 // -> 1 written, 0 lease lost.
-const std::string kSaveIfOwnerLua = std::string(kParseLease) +
+const std::string kSaveIfOwnerLua =
+    std::string(kParseLease) +
     "local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
     "if not v then return 0 end\n"
     "local c, e, o = parse(v)\n"
@@ -302,9 +305,9 @@ class RedisStore final : public Store {
     RETURN_IF_ERROR(CheckName("shard_id", shard_id));
     RETURN_IF_ERROR(CheckName("owner", owner));
     ASSIGN_OR_RETURN(EpochMillis expires_at, ExpiresAt(now, ttl_ms));
-    ASSIGN_OR_RETURN(auto r, Command({"EVAL", kTryAcquireLua, "1", ScopeKey(scope, "leases"),
-                                      shard_id, owner, std::to_string(now),
-                                      std::to_string(expires_at)}));
+    ASSIGN_OR_RETURN(
+        auto r, Command({"EVAL", kTryAcquireLua, "1", ScopeKey(scope, "leases"), shard_id, owner,
+                         std::to_string(now), std::to_string(expires_at)}));
     if (r->type == REDIS_REPLY_NIL) return std::optional<Lease>();
     Lease lease{shard_id, owner, 0, expires_at};
     if (r->type != REDIS_REPLY_STRING || !ParseInt(Str(r.get()), lease.counter)) {
@@ -318,9 +321,9 @@ class RedisStore final : public Store {
     RETURN_IF_ERROR(CheckScope(scope));
     RETURN_IF_ERROR(CheckName("lease.shard_id", lease.shard_id));
     ASSIGN_OR_RETURN(EpochMillis expires_at, ExpiresAt(now, ttl_ms));
-    ASSIGN_OR_RETURN(auto r, Command({"EVAL", kRenewLua, "1", ScopeKey(scope, "leases"),
-                                      lease.shard_id, lease.owner, std::to_string(lease.counter),
-                                      std::to_string(expires_at)}));
+    ASSIGN_OR_RETURN(
+        auto r, Command({"EVAL", kRenewLua, "1", ScopeKey(scope, "leases"), lease.shard_id,
+                         lease.owner, std::to_string(lease.counter), std::to_string(expires_at)}));
     return IntegerReply(r.get(), "Renew");
   }
 
@@ -395,13 +398,15 @@ class RedisStore final : public Store {
       Reply r = Send(args);
       if (!r) return Status(Code::kIoError, where + ": " + ctx_->errstr);
       if (r->type == REDIS_REPLY_ERROR) {
-        return Status(Code::kAccessDenied, where + ": " + args[0] + ": " + std::string(Str(r.get())));
+        return Status(Code::kAccessDenied,
+                      where + ": " + args[0] + ": " + std::string(Str(r.get())));
       }
       return Status::Ok();
     };
     Status s;
     if (!ep_.password.empty()) {
-      s = ep_.user.empty() ? setup({"AUTH", ep_.password}) : setup({"AUTH", ep_.user, ep_.password});
+      s = ep_.user.empty() ? setup({"AUTH", ep_.password})
+                           : setup({"AUTH", ep_.user, ep_.password});
     }
     if (s.ok() && ep_.db != 0) s = setup({"SELECT", std::to_string(ep_.db)});
     if (!s.ok()) ctx_.reset();
@@ -420,8 +425,8 @@ class RedisStore final : public Store {
       }
       Reply r = Send(args);
       if (!r) {
-        last = Status(Code::kIoError, "redis " + ep_.host + ":" + std::to_string(ep_.port) + ": " +
-                                          ctx_->errstr);
+        last = Status(Code::kIoError,
+                      "redis " + ep_.host + ":" + std::to_string(ep_.port) + ": " + ctx_->errstr);
         ctx_.reset();
         continue;
       }
@@ -429,7 +434,7 @@ class RedisStore final : public Store {
         std::string msg(Str(r.get()));
         // Our scripts' own complaint about a lease value they cannot parse.
         Code code = msg.find("cinesis: corrupt") != std::string::npos ? Code::kCorruption
-                                                                       : Code::kInternalFailure;
+                                                                      : Code::kInternalFailure;
         return Status(code, "redis: " + args[0] + ": " + msg);
       }
       return r;
@@ -456,7 +461,8 @@ Result<std::shared_ptr<Store>> OpenRedisStore(const std::string& host, int port,
   if (ep.port <= 0 || ep.port > 65535) {
     return Status(Code::kInvalidArgument, "redis store: bad port " + std::to_string(ep.port));
   }
-  if (ep.db < 0) return Status(Code::kInvalidArgument, "redis store: bad db " + std::to_string(ep.db));
+  if (ep.db < 0)
+    return Status(Code::kInvalidArgument, "redis store: bad db " + std::to_string(ep.db));
   auto store = std::make_shared<RedisStore>(std::move(ep));
   RETURN_IF_ERROR(store->Open());
   return std::shared_ptr<Store>(std::move(store));

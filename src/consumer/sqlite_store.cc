@@ -185,16 +185,17 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
   ~SqliteStore() override {
-    for (sqlite3_stmt* s : {save_, load_, load_all_, get_lease_, put_lease_, renew_, release_, list_}) {
+    for (sqlite3_stmt* s :
+         {save_, load_, load_all_, get_lease_, put_lease_, renew_, release_, list_}) {
       sqlite3_finalize(s);
     }
     sqlite3_close_v2(db_);
   }
 
   Status Open(const std::string& path) {
-    int rc = sqlite3_open_v2(path.c_str(), &db_,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) return SqliteError(db_, rc, "open " + path);
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_handler(db_, BusyHandler, nullptr);

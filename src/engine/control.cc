@@ -165,6 +165,8 @@ void Engine::ApplyReshard(StreamState& s, EpochMillis at) const {
   for (ShardState* c : closing) c->closed_ms = at;
   for (auto& c : created) s.shards.push_back(std::move(c));
   RebuildOpenShards(s);
+  // Subscriptions waiting on a closed shard learn at once that it ended.
+  for (ShardState* c : closing) c->NotifyAppended();
 }
 
 Status Engine::SplitShard(const api::SplitShardInput& in) {

@@ -42,7 +42,7 @@ class EngineSubscription final : public api::Subscription {
     ev.child_shards = std::move(out.child_shards);
     if (ev.child_shards) finished_ = true;
     position_ = next;
-    ev.continuation_sequence_number = Continuation();
+    if (!ev.child_shards) ev.continuation_sequence_number = Continuation();
     return ev;
   }
   bool Finished() const override {

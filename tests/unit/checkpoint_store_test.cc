@@ -10,7 +10,7 @@
 #include <latch>
 #include <limits>
 #include <mutex>
-#include <set>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +19,16 @@
 #include "service_fixtures.h"
 
 namespace cinesis::consumer {
+
+// Readable values in assertion messages.
+void PrintTo(const Checkpoint& cp, std::ostream* os) {
+  *os << "{\"" << cp.sequence_number << "\", " << cp.sub_sequence_number << "}";
+}
+void PrintTo(const Lease& l, std::ostream* os) {
+  *os << "{" << l.shard_id << ", owner \"" << l.owner << "\", counter " << l.counter
+      << ", expires_at " << l.expires_at << "}";
+}
+
 namespace {
 
 using cinesis::testing::PostgresServer;
@@ -32,21 +42,16 @@ std::string Describe(const Result<T>& r) {
   return r.status().ToString();
 }
 
-#define ASSERT_OK(expr)                                    \
-  do {                                                     \
-    const auto& assert_ok_value_ = (expr);                 \
+#define ASSERT_OK(expr)                                               \
+  do {                                                                \
+    const auto& assert_ok_value_ = (expr);                            \
     ASSERT_TRUE(assert_ok_value_.ok()) << Describe(assert_ok_value_); \
-  } while (0)
-#define EXPECT_OK(expr)                                    \
-  do {                                                     \
-    const auto& expect_ok_value_ = (expr);                 \
-    EXPECT_TRUE(expect_ok_value_.ok()) << Describe(expect_ok_value_); \
   } while (0)
 #define ASSERT_OK_AND_ASSIGN(lhs, expr) \
   ASSERT_OK_AND_ASSIGN_IMPL(CINESIS_CONCAT(assert_result_, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)    \
-  auto tmp = (expr);                                 \
-  ASSERT_TRUE(tmp.ok()) << Describe(tmp);            \
+#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                              \
+  ASSERT_TRUE(tmp.ok()) << Describe(tmp);         \
   lhs = std::move(tmp).value()
 
 constexpr EpochMillis kT0 = 1'700'000'000'000;
@@ -57,12 +62,29 @@ enum class Backend { kMemory, kSqlite, kRedis, kPostgres };
 
 std::string BackendName(Backend b) {
   switch (b) {
-    case Backend::kMemory: return "Memory";
-    case Backend::kSqlite: return "Sqlite";
-    case Backend::kRedis: return "Redis";
-    case Backend::kPostgres: return "Postgres";
+    case Backend::kMemory:
+      return "Memory";
+    case Backend::kSqlite:
+      return "Sqlite";
+    case Backend::kRedis:
+      return "Redis";
+    case Backend::kPostgres:
+      return "Postgres";
   }
   return "?";
+}
+
+void PrintTo(Backend b, std::ostream* os) { *os << BackendName(b); }
+
+// Names unique within the test program, so that --gtest_repeat against the same servers
+// starts from clean scopes.
+std::optional<Checkpoint> Cp(std::string sequence_number, std::uint64_t sub) {
+  return Checkpoint{std::move(sequence_number), sub};
+}
+
+std::string Unique(const std::string& prefix) {
+  static std::atomic<int> n{0};
+  return prefix + "-" + std::to_string(++n);
 }
 
 // The shared servers start lazily; a failure to start is reported by every test using it.
@@ -93,7 +115,8 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     ASSERT_TRUE(dir_.ok());
     ASSERT_OK_AND_ASSIGN(store_, Open());
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    scope_ = Scope{std::string("app-") + info->test_suite_name() + "." + info->name(), "orders"};
+    scope_ =
+        Scope{Unique(std::string("app-") + info->test_suite_name() + "." + info->name()), "orders"};
   }
 
   // Another object on the same data: a new connection for the shared backends, the same
@@ -117,6 +140,13 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
       return Lease{};
     }
     return **r;
+  }
+
+  // The listed lease of `shard` (a default Lease and a failure if it is not listed).
+  Lease Listed(const Scope& scope, const std::string& shard) {
+    auto found = Find(scope, shard);
+    if (!found) ADD_FAILURE() << shard << " is not listed";
+    return found.value_or(Lease{});
   }
 
   std::optional<Lease> Find(const Scope& scope, const std::string& shard) {
@@ -151,7 +181,7 @@ TEST_P(StoreTest, SaveOverwritesAndLoadAllReturnsEveryShard) {
   ASSERT_OK(store_->Save(scope_, "shardId-000000000000", Checkpoint{"150", 7}));
   ASSERT_OK_AND_ASSIGN(auto cp, store_->Load(scope_, "shardId-000000000000"));
   ASSERT_TRUE(cp.has_value());
-  EXPECT_EQ(*cp, (Checkpoint{"150", 7}));
+  EXPECT_EQ(cp, Cp("150", 7));
   ASSERT_OK_AND_ASSIGN(auto all, store_->LoadAll(scope_));
   EXPECT_EQ(all, (std::map<std::string, Checkpoint>{{"shardId-000000000000", {"150", 7}},
                                                     {"shardId-000000000001", {"200", 3}}}));
@@ -194,15 +224,16 @@ TEST_P(StoreTest, SequenceNumbersSubSequenceNumbersAndSentinelsRoundTrip) {
 TEST_P(StoreTest, ScopesAreIsolated) {
   // Pairs that a naive "app:stream" key would confuse are included.
   const std::vector<Scope> scopes = {
-      {scope_.application, "orders"},   {scope_.application + "-2", "orders"},
-      {scope_.application, "orders-2"}, {scope_.application + ":x", "y"},
-      {scope_.application, "x:y"},      {scope_.application + "}", "{z"},
+      {scope_.application, "orders"},    {scope_.application + "-2", "orders"},
+      {scope_.application, "orders-2"},  {scope_.application + ":x", "y"},
+      {scope_.application, "x:y"},       {scope_.application + "}", "{z"},
       {scope_.application + "%3A", "q"}, {scope_.application + ":", "q"},
   };
   const std::string shard = "shardId-000000000000";
   for (std::size_t i = 0; i < scopes.size(); ++i) {
     ASSERT_OK(store_->Save(scopes[i], shard, Checkpoint{std::to_string(i), i}));
-    ASSERT_OK_AND_ASSIGN(auto lease, store_->TryAcquire(scopes[i], shard, "worker-" + std::to_string(i), kTtl, kT0));
+    ASSERT_OK_AND_ASSIGN(
+        auto lease, store_->TryAcquire(scopes[i], shard, "worker-" + std::to_string(i), kTtl, kT0));
     ASSERT_TRUE(lease.has_value()) << i;  // no other scope's lease is in the way
     EXPECT_EQ(lease->counter, 1U);
   }
@@ -221,9 +252,9 @@ TEST_P(StoreTest, ScopesAreIsolated) {
   ASSERT_OK_AND_ASSIGN(bool renewed, store_->Renew(scopes[1], lease0, kTtl, kT0));
   EXPECT_FALSE(renewed);
   ASSERT_OK(store_->Release(scopes[1], lease0));
-  EXPECT_EQ(Find(scopes[1], shard)->owner, "worker-1");
+  EXPECT_EQ(Listed(scopes[1], shard).owner, "worker-1");
   ASSERT_OK_AND_ASSIGN(auto cp, store_->Load(scopes[1], shard));
-  EXPECT_EQ(cp->sequence_number, "1");
+  EXPECT_EQ(cp, Cp("1", 1));
 }
 
 // --- leases ---
@@ -235,11 +266,10 @@ TEST_P(StoreTest, AcquiringAFreeShardStartsTheCounterAtOne) {
   EXPECT_EQ(lease->owner, "worker-a");
   EXPECT_EQ(lease->counter, 1U);
   EXPECT_EQ(lease->expires_at, kT0 + kTtl);
-  auto listed = Find(scope_, "shard-1");
-  ASSERT_TRUE(listed.has_value());
-  EXPECT_EQ(listed->owner, "worker-a");
-  EXPECT_EQ(listed->counter, 1U);
-  EXPECT_EQ(listed->expires_at, kT0 + kTtl);
+  Lease listed = Listed(scope_, "shard-1");
+  EXPECT_EQ(listed.owner, "worker-a");
+  EXPECT_EQ(listed.counter, 1U);
+  EXPECT_EQ(listed.expires_at, kT0 + kTtl);
 }
 
 TEST_P(StoreTest, ALeaseHeldByAnotherOwnerCannotBeTakenBeforeItExpires) {
@@ -248,10 +278,10 @@ TEST_P(StoreTest, ALeaseHeldByAnotherOwnerCannotBeTakenBeforeItExpires) {
     ASSERT_OK_AND_ASSIGN(auto lease, Acquire("shard-1", "worker-b", now));
     EXPECT_FALSE(lease.has_value()) << now - kT0;
   }
-  auto listed = Find(scope_, "shard-1");
-  EXPECT_EQ(listed->owner, "worker-a");
-  EXPECT_EQ(listed->counter, a.counter);
-  EXPECT_EQ(listed->expires_at, a.expires_at);
+  Lease listed = Listed(scope_, "shard-1");
+  EXPECT_EQ(listed.owner, "worker-a");
+  EXPECT_EQ(listed.counter, a.counter);
+  EXPECT_EQ(listed.expires_at, a.expires_at);
 }
 
 TEST_P(StoreTest, AcquiringOnesOwnLeaseExtendsItWithoutChangingTheCounter) {
@@ -260,7 +290,7 @@ TEST_P(StoreTest, AcquiringOnesOwnLeaseExtendsItWithoutChangingTheCounter) {
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(again->counter, a.counter);
   EXPECT_EQ(again->expires_at, kT0 + 5000 + kTtl);
-  EXPECT_EQ(Find(scope_, "shard-1")->expires_at, kT0 + 5000 + kTtl);
+  EXPECT_EQ(Listed(scope_, "shard-1").expires_at, kT0 + 5000 + kTtl);
   // Even after it expired, as long as nobody else took it.
   ASSERT_OK_AND_ASSIGN(auto late, Acquire("shard-1", "worker-a", kT0 + 100'000));
   ASSERT_TRUE(late.has_value());
@@ -287,9 +317,9 @@ TEST_P(StoreTest, RenewExtendsAHeldLease) {
   Lease a = Take("shard-1", "worker-a", kT0);
   ASSERT_OK_AND_ASSIGN(bool renewed, store_->Renew(scope_, a, kTtl, kT0 + 9000));
   EXPECT_TRUE(renewed);
-  auto listed = Find(scope_, "shard-1");
-  EXPECT_EQ(listed->expires_at, kT0 + 9000 + kTtl);
-  EXPECT_EQ(listed->counter, a.counter);
+  Lease listed = Listed(scope_, "shard-1");
+  EXPECT_EQ(listed.expires_at, kT0 + 9000 + kTtl);
+  EXPECT_EQ(listed.counter, a.counter);
   // Past the old expiry the lease is still a's, so b cannot take it.
   ASSERT_OK_AND_ASSIGN(auto b, Acquire("shard-1", "worker-b", kT0 + kTtl + 1));
   EXPECT_FALSE(b.has_value());
@@ -300,10 +330,10 @@ TEST_P(StoreTest, RenewFailsOnceTheLeaseWasTakenOver) {
   Lease b = Take("shard-1", "worker-b", a.expires_at);
   ASSERT_OK_AND_ASSIGN(bool renewed, store_->Renew(scope_, a, kTtl, a.expires_at + 1));
   EXPECT_FALSE(renewed);
-  auto listed = Find(scope_, "shard-1");
-  EXPECT_EQ(listed->owner, "worker-b");
-  EXPECT_EQ(listed->counter, b.counter);
-  EXPECT_EQ(listed->expires_at, b.expires_at);
+  Lease listed = Listed(scope_, "shard-1");
+  EXPECT_EQ(listed.owner, "worker-b");
+  EXPECT_EQ(listed.counter, b.counter);
+  EXPECT_EQ(listed.expires_at, b.expires_at);
   // Even if a takes it back later: the old counter is not the current one.
   Lease a2 = Take("shard-1", "worker-a", b.expires_at);
   ASSERT_OK_AND_ASSIGN(renewed, store_->Renew(scope_, a, kTtl, b.expires_at + 1));
@@ -326,23 +356,22 @@ TEST_P(StoreTest, RenewChecksOwnerAndCounter) {
   // Expired but not taken by anyone: still a's, so it can be renewed.
   ASSERT_OK_AND_ASSIGN(bool renewed, store_->Renew(scope_, a, kTtl, kT0 + 3 * kTtl));
   EXPECT_TRUE(renewed);
-  EXPECT_EQ(Find(scope_, "shard-1")->expires_at, kT0 + 4 * kTtl);
+  EXPECT_EQ(Listed(scope_, "shard-1").expires_at, kT0 + 4 * kTtl);
 }
 
 TEST_P(StoreTest, ReleaseFreesTheLeaseAndKeepsTheCounter) {
   Lease a = Take("shard-1", "worker-a", kT0);
   ASSERT_OK(store_->Release(scope_, a));
-  auto listed = Find(scope_, "shard-1");
-  ASSERT_TRUE(listed.has_value());  // free leases are listed too
-  EXPECT_EQ(listed->owner, "");
-  EXPECT_EQ(listed->counter, a.counter);
+  Lease listed = Listed(scope_, "shard-1");  // free leases are listed too
+  EXPECT_EQ(listed.owner, "");
+  EXPECT_EQ(listed.counter, a.counter);
   ASSERT_OK(store_->Release(scope_, a));  // twice is harmless
   // Free: anyone takes it at once, and the counter moves on.
   Lease b = Take("shard-1", "worker-b", kT0 + 1);
   EXPECT_EQ(b.counter, a.counter + 1);
   // A stale release does nothing.
   ASSERT_OK(store_->Release(scope_, a));
-  EXPECT_EQ(Find(scope_, "shard-1")->owner, "worker-b");
+  EXPECT_EQ(Listed(scope_, "shard-1").owner, "worker-b");
   // Neither can the released lease renew or write.
   ASSERT_OK_AND_ASSIGN(bool renewed, store_->Renew(scope_, a, kTtl, kT0 + 2));
   EXPECT_FALSE(renewed);
@@ -364,7 +393,8 @@ TEST_P(StoreTest, ListReturnsEveryLeaseOfTheScopeInShardOrder) {
   Lease b = Take("shard-1", "worker-b", kT0);
   Take("shard-2", "worker-a", kT0);
   ASSERT_OK(store_->Release(scope_, b));
-  ASSERT_OK(store_->TryAcquire(Scope{scope_.application, "other"}, "shard-0", "worker-c", kTtl, kT0));
+  ASSERT_OK(
+      store_->TryAcquire(Scope{scope_.application, "other"}, "shard-0", "worker-c", kTtl, kT0));
   ASSERT_OK_AND_ASSIGN(auto leases, store_->List(scope_));
   ASSERT_EQ(leases.size(), 3U);
   EXPECT_EQ(leases[0].shard_id, "shard-1");
@@ -381,10 +411,11 @@ TEST_P(StoreTest, SaveIfOwnerWritesWhileTheLeaseIsCurrent) {
   Lease a = Take("shard-1", "worker-a", kT0);
   ASSERT_OK_AND_ASSIGN(bool saved, store_->SaveIfOwner(scope_, a, Checkpoint{"100", 2}, kT0 + 1));
   EXPECT_TRUE(saved);
-  ASSERT_OK_AND_ASSIGN(saved, store_->SaveIfOwner(scope_, a, Checkpoint{kShardEnd, 0}, a.expires_at - 1));
+  ASSERT_OK_AND_ASSIGN(saved,
+                       store_->SaveIfOwner(scope_, a, Checkpoint{kShardEnd, 0}, a.expires_at - 1));
   EXPECT_TRUE(saved);
   ASSERT_OK_AND_ASSIGN(auto cp, store_->Load(scope_, "shard-1"));
-  EXPECT_EQ(*cp, (Checkpoint{"SHARD_END", 0}));
+  EXPECT_EQ(cp, Cp("SHARD_END", 0));
 }
 
 TEST_P(StoreTest, AStaleLeaseCannotOverwriteTheNewOwnersCheckpoint) {
@@ -392,19 +423,22 @@ TEST_P(StoreTest, AStaleLeaseCannotOverwriteTheNewOwnersCheckpoint) {
   ASSERT_OK_AND_ASSIGN(bool saved, store_->SaveIfOwner(scope_, a, Checkpoint{"100", 0}, kT0 + 1));
   ASSERT_TRUE(saved);
   Lease b = Take("shard-1", "worker-b", a.expires_at);
-  ASSERT_OK_AND_ASSIGN(saved, store_->SaveIfOwner(scope_, b, Checkpoint{"200", 1}, a.expires_at + 1));
+  ASSERT_OK_AND_ASSIGN(saved,
+                       store_->SaveIfOwner(scope_, b, Checkpoint{"200", 1}, a.expires_at + 1));
   ASSERT_TRUE(saved);
   // a still believes (by its own, lagging clock) that its lease is valid.
   ASSERT_OK_AND_ASSIGN(saved, store_->SaveIfOwner(scope_, a, Checkpoint{"150", 0}, kT0 + 2));
   EXPECT_FALSE(saved);
   ASSERT_OK_AND_ASSIGN(auto cp, store_->Load(scope_, "shard-1"));
-  EXPECT_EQ(*cp, (Checkpoint{"200", 1}));
+  EXPECT_EQ(cp, Cp("200", 1));
   // Same owner name, old counter: still stale.
   Lease a2 = Take("shard-1", "worker-a", b.expires_at);
   Lease a_old = a;
-  ASSERT_OK_AND_ASSIGN(saved, store_->SaveIfOwner(scope_, a_old, Checkpoint{"150", 0}, b.expires_at + 1));
+  ASSERT_OK_AND_ASSIGN(saved,
+                       store_->SaveIfOwner(scope_, a_old, Checkpoint{"150", 0}, b.expires_at + 1));
   EXPECT_FALSE(saved);
-  ASSERT_OK_AND_ASSIGN(saved, store_->SaveIfOwner(scope_, a2, Checkpoint{"300", 0}, b.expires_at + 1));
+  ASSERT_OK_AND_ASSIGN(saved,
+                       store_->SaveIfOwner(scope_, a2, Checkpoint{"300", 0}, b.expires_at + 1));
   EXPECT_TRUE(saved);
 }
 
@@ -424,13 +458,13 @@ TEST_P(StoreTest, SaveIfOwnerFailsForExpiredUnknownOrForeignLeases) {
     EpochMillis now;
     const char* why;
   };
-  for (const Case& c : {Case{a, a.expires_at, "expired (at expires_at)"},
-                        Case{a, a.expires_at + 1, "expired, not taken"},
-                        Case{other_owner, kT0 + 1, "other owner"},
-                        Case{other_counter, kT0 + 1, "other counter"},
-                        Case{other_shard, kT0 + 1, "no lease row"},
-                        Case{empty_owner, kT0 + 1, "empty owner"}}) {
-    ASSERT_OK_AND_ASSIGN(bool saved, store_->SaveIfOwner(scope_, c.lease, Checkpoint{"2", 0}, c.now));
+  for (const Case& c :
+       {Case{a, a.expires_at, "expired (at expires_at)"},
+        Case{a, a.expires_at + 1, "expired, not taken"}, Case{other_owner, kT0 + 1, "other owner"},
+        Case{other_counter, kT0 + 1, "other counter"}, Case{other_shard, kT0 + 1, "no lease row"},
+        Case{empty_owner, kT0 + 1, "empty owner"}}) {
+    ASSERT_OK_AND_ASSIGN(bool saved,
+                         store_->SaveIfOwner(scope_, c.lease, Checkpoint{"2", 0}, c.now));
     EXPECT_FALSE(saved) << c.why;
   }
   ASSERT_OK_AND_ASSIGN(auto all, store_->LoadAll(scope_));
@@ -440,18 +474,23 @@ TEST_P(StoreTest, SaveIfOwnerFailsForExpiredUnknownOrForeignLeases) {
 TEST_P(StoreTest, InvalidArgumentsAreRejected) {
   const Lease lease{"shard-1", "worker-a", 1, kT0 + kTtl};
   std::vector<std::pair<std::string, Status>> cases;
-  cases.emplace_back("empty application", store_->Save(Scope{"", "s"}, "shard-1", Checkpoint{"1", 0}));
+  cases.emplace_back("empty application",
+                     store_->Save(Scope{"", "s"}, "shard-1", Checkpoint{"1", 0}));
   cases.emplace_back("empty stream", store_->Save(Scope{"a", ""}, "shard-1", Checkpoint{"1", 0}));
   cases.emplace_back("empty shard", store_->Save(scope_, "", Checkpoint{"1", 0}));
   cases.emplace_back("empty sequence", store_->Save(scope_, "shard-1", Checkpoint{"", 0}));
-  cases.emplace_back("NUL in shard", store_->Save(scope_, std::string("a\0b", 3), Checkpoint{"1", 0}));
+  cases.emplace_back("NUL in shard",
+                     store_->Save(scope_, std::string("a\0b", 3), Checkpoint{"1", 0}));
   cases.emplace_back("empty owner", store_->TryAcquire(scope_, "shard-1", "", kTtl, kT0).status());
   cases.emplace_back("zero ttl", store_->TryAcquire(scope_, "shard-1", "w", 0, kT0).status());
   cases.emplace_back("negative ttl", store_->Renew(scope_, lease, -1, kT0).status());
-  cases.emplace_back("ttl overflow",
-                     store_->TryAcquire(scope_, "shard-1", "w", std::numeric_limits<EpochMillis>::max(), kT0).status());
-  cases.emplace_back("empty lease shard",
-                     store_->SaveIfOwner(scope_, Lease{"", "w", 1, 0}, Checkpoint{"1", 0}, kT0).status());
+  cases.emplace_back(
+      "ttl overflow",
+      store_->TryAcquire(scope_, "shard-1", "w", std::numeric_limits<EpochMillis>::max(), kT0)
+          .status());
+  cases.emplace_back(
+      "empty lease shard",
+      store_->SaveIfOwner(scope_, Lease{"", "w", 1, 0}, Checkpoint{"1", 0}, kT0).status());
   cases.emplace_back("List empty app", store_->List(Scope{"", "s"}).status());
   cases.emplace_back("LoadAll empty stream", store_->LoadAll(Scope{"a", ""}).status());
   for (const auto& [what, s] : cases) {
@@ -467,9 +506,9 @@ constexpr int kRacers = 8;
 
 // Every racer calls TryAcquire for `shard` at the same `now` with its own owner name,
 // racer i through stores[i % stores.size()]; returns the leases won.
-std::vector<Lease> RaceAcquire(const std::vector<std::shared_ptr<Store>>& stores, const Scope& scope,
-                               const std::string& shard, const std::string& owner_prefix,
-                               EpochMillis now) {
+std::vector<Lease> RaceAcquire(const std::vector<std::shared_ptr<Store>>& stores,
+                               const Scope& scope, const std::string& shard,
+                               const std::string& owner_prefix, EpochMillis now) {
   std::latch start(kRacers);
   std::mutex mu;
   std::vector<Lease> won;
@@ -513,43 +552,53 @@ void CheckAcquireRaces(const std::vector<std::shared_ptr<Store>>& stores, const 
   }
 }
 
-// The current owner `a` keeps writing checkpoints (its clock says its lease is valid)
-// while `b`, through `b_store`, takes the lease over and writes once. Whatever the
-// interleaving, once the takeover is done no write of a's may land: the final checkpoint
-// is b's.
-void CheckFencingRaces(Store& a_store, Store& b_store, const Scope& scope) {
-  for (int round = 0; round < 4; ++round) {
+// The current owner `a` keeps writing checkpoints (its clock says its lease is valid),
+// one writer thread per store in `a_stores`, while `b`, through `b_store`, takes the lease
+// over. Whatever the interleaving, once the takeover is done no write of a's may land.
+void CheckFencingRaces(const std::vector<std::shared_ptr<Store>>& a_stores, Store& b_store,
+                       const Scope& scope) {
+  Store& a_store = *a_stores[0];
+  for (int round = 0; round < 12; ++round) {
     std::string shard = "fenced-" + std::to_string(round);
     auto a = a_store.TryAcquire(scope, shard, "worker-a", kTtl, kT0);
     ASSERT_TRUE(a.ok() && a->has_value()) << Describe(a);
     Lease lease_a = **a;
     std::atomic<int> a_writes{0};
     std::atomic<bool> b_gave_up{false};
-    std::thread writer([&] {
-      for (std::uint64_t i = 1; !b_gave_up.load(); ++i) {
-        auto r = a_store.SaveIfOwner(scope, lease_a, Checkpoint{"a-" + std::to_string(i), i}, kT0 + 1);
-        EXPECT_TRUE(r.ok()) << Describe(r);
-        if (!r.ok() || !*r) break;
-        ++a_writes;
-      }
-    });
-    while (a_writes.load() < 3 + round && !b_gave_up.load()) std::this_thread::yield();
+    std::vector<std::thread> writers;
+    for (std::size_t w = 0; w < a_stores.size(); ++w) {
+      writers.emplace_back([&, w] {
+        for (std::uint64_t i = 1; !b_gave_up.load(); ++i) {
+          auto r = a_stores[w]->SaveIfOwner(scope, lease_a, Checkpoint{"a" + std::to_string(w), i},
+                                            kT0 + 1);
+          EXPECT_TRUE(r.ok()) << Describe(r);
+          if (!r.ok() || !*r) break;
+          ++a_writes;
+        }
+      });
+    }
+    while (a_writes.load() < 1 + round % 4 && !b_gave_up.load()) std::this_thread::yield();
     auto b = b_store.TryAcquire(scope, shard, "worker-b", kTtl, lease_a.expires_at);
     bool b_ok = b.ok() && b->has_value();
     EXPECT_TRUE(b_ok) << Describe(b);
-    if (b_ok) {
-      EXPECT_EQ((*b)->counter, lease_a.counter + 1);
-      auto saved = b_store.SaveIfOwner(scope, **b, Checkpoint{"b", 0}, lease_a.expires_at + 1);
-      EXPECT_TRUE(saved.ok() && *saved) << Describe(saved);
-    } else {
-      b_gave_up = true;
-    }
-    writer.join();
+    // What b sees right after the takeover must be final as far as a is concerned: every
+    // write of a's that succeeded came before the takeover.
+    auto at_takeover = b_store.Load(scope, shard);
+    if (!b_ok) b_gave_up = true;
+    for (auto& t : writers) t.join();  // they stop at their first refused write
     ASSERT_TRUE(b_ok);
+    ASSERT_TRUE(at_takeover.ok()) << Describe(at_takeover);
+    auto after = b_store.Load(scope, shard);
+    ASSERT_TRUE(after.ok()) << Describe(after);
+    EXPECT_EQ(*after, *at_takeover)
+        << "round " << round << ": a stale write landed after the takeover";
+    EXPECT_EQ((*b)->counter, lease_a.counter + 1);
+    auto saved = b_store.SaveIfOwner(scope, **b, Checkpoint{"b", 0}, lease_a.expires_at + 1);
+    ASSERT_TRUE(saved.ok() && *saved) << Describe(saved);
     auto cp = a_store.Load(scope, shard);
     ASSERT_TRUE(cp.ok()) << Describe(cp);
     ASSERT_TRUE(cp->has_value());
-    EXPECT_EQ(**cp, (Checkpoint{"b", 0})) << "round " << round << ": a stale write landed after the takeover";
+    EXPECT_EQ(**cp, (Checkpoint{"b", 0}));
     // And a stale write now is refused.
     auto late = a_store.SaveIfOwner(scope, lease_a, Checkpoint{"late", 0}, kT0 + 2);
     ASSERT_TRUE(late.ok()) << Describe(late);
@@ -562,7 +611,7 @@ TEST_P(StoreTest, RacingAcquiresThroughOneObjectHaveExactlyOneWinner) {
 }
 
 TEST_P(StoreTest, StaleWritesRacingATakeoverThroughOneObjectAreFenced) {
-  CheckFencingRaces(*store_, *store_, scope_);
+  CheckFencingRaces({store_, store_, store_}, *store_, scope_);
 }
 
 TEST_P(StoreTest, RenewRacingATakeoverNeverLeavesTwoOwners) {
@@ -629,8 +678,9 @@ TEST_P(SharedStoreTest, RacingAcquiresThroughSeparateConnectionsHaveExactlyOneWi
 }
 
 TEST_P(SharedStoreTest, StaleWritesRacingATakeoverThroughAnotherConnectionAreFenced) {
-  ASSERT_OK_AND_ASSIGN(auto other, Open());
-  CheckFencingRaces(*store_, *other, scope_);
+  auto writers = OpenMany(3);
+  ASSERT_EQ(writers.size(), 3U);
+  CheckFencingRaces(writers, *store_, scope_);
 }
 
 TEST_P(SharedStoreTest, AnotherConnectionSeesTheStateAndItSurvivesReopening) {
@@ -641,7 +691,7 @@ TEST_P(SharedStoreTest, AnotherConnectionSeesTheStateAndItSurvivesReopening) {
   ASSERT_OK_AND_ASSIGN(auto other, Open());
   ASSERT_OK_AND_ASSIGN(auto cp, other->Load(scope_, "shard-1"));
   ASSERT_TRUE(cp.has_value());
-  EXPECT_EQ(*cp, (Checkpoint{"42", 4}));
+  EXPECT_EQ(cp, Cp("42", 4));
   ASSERT_OK_AND_ASSIGN(auto b, other->TryAcquire(scope_, "shard-1", "worker-b", kTtl, kT0 + 1));
   EXPECT_FALSE(b.has_value());
   ASSERT_OK_AND_ASSIGN(bool renewed, other->Renew(scope_, a, kTtl, kT0 + 2));
@@ -659,12 +709,13 @@ TEST(MemoryStore, SeparateFactoriesWork) {
   auto checkpoints = NewMemoryCheckpointStore();
   ASSERT_OK(checkpoints->Save(scope, "shard-1", Checkpoint{"7", 1}));
   ASSERT_OK_AND_ASSIGN(auto cp, checkpoints->Load(scope, "shard-1"));
-  EXPECT_EQ(*cp, (Checkpoint{"7", 1}));
+  EXPECT_EQ(cp, Cp("7", 1));
   auto leases = NewMemoryLeaseStore();
   ASSERT_OK_AND_ASSIGN(auto lease, leases->TryAcquire(scope, "shard-1", "w", kTtl, kT0));
   ASSERT_TRUE(lease.has_value());
   // Two separately made stores share nothing: the checkpoint store knows no lease.
-  ASSERT_OK_AND_ASSIGN(bool saved, checkpoints->SaveIfOwner(scope, *lease, Checkpoint{"8", 0}, kT0));
+  ASSERT_OK_AND_ASSIGN(bool saved,
+                       checkpoints->SaveIfOwner(scope, *lease, Checkpoint{"8", 0}, kT0));
   EXPECT_FALSE(saved);
 }
 
@@ -694,8 +745,9 @@ TEST(SqliteStore, CreatesItsTablesInAWalFile) {
   EXPECT_EQ(QuerySqlite(path, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(QuerySqlite(path, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
             "cinesis_checkpoints\ncinesis_leases");
-  EXPECT_EQ(QuerySqlite(path, "SELECT application || '|' || stream || '|' || shard_id || '|' || "
-                              "sequence_number || '|' || sub_sequence_number FROM cinesis_checkpoints"),
+  EXPECT_EQ(QuerySqlite(path,
+                        "SELECT application || '|' || stream || '|' || shard_id || '|' || "
+                        "sequence_number || '|' || sub_sequence_number FROM cinesis_checkpoints"),
             "app|s|shard-1|1|0");
   // Opening an existing file again is fine.
   ASSERT_OK_AND_ASSIGN(auto again, OpenSqliteStore(path));
@@ -726,7 +778,8 @@ TEST(SqliteStore, SeparateProcessesRacingForShardsHaveExactlyOneWinnerEach) {
       auto store = OpenSqliteStore(path);
       if (!store.ok()) _exit(255);
       for (int s = 0; s < kShards; ++s) {
-        auto r = (*store)->TryAcquire(scope, "shard-" + std::to_string(s), "proc-" + std::to_string(p), kTtl, kT0);
+        auto r = (*store)->TryAcquire(scope, "shard-" + std::to_string(s),
+                                      "proc-" + std::to_string(p), kTtl, kT0);
         if (!r.ok()) _exit(255);
         if (r->has_value()) ++won;
       }
@@ -754,13 +807,13 @@ TEST(RedisStore, ReconnectsAfterTheServerDropsTheConnection) {
   auto* redis = SharedServer<RedisServer>(&error);
   ASSERT_NE(redis, nullptr) << error;
   ASSERT_OK_AND_ASSIGN(auto store, OpenRedisStore("127.0.0.1", redis->port()));
-  Scope scope{"reconnect", "s"};
+  Scope scope{Unique("reconnect"), "s"};
   ASSERT_OK(store->Save(scope, "shard-1", Checkpoint{"1", 0}));
   std::string killed = cinesis::testing::RedisInline(redis->port(), "CLIENT KILL TYPE normal");
   ASSERT_EQ(killed.substr(0, 1), ":") << killed;
   EXPECT_NE(killed, ":0");
   ASSERT_OK_AND_ASSIGN(auto cp, store->Load(scope, "shard-1"));
-  EXPECT_EQ(*cp, (Checkpoint{"1", 0}));
+  EXPECT_EQ(cp, Cp("1", 0));
   ASSERT_OK_AND_ASSIGN(auto lease, store->TryAcquire(scope, "shard-1", "w", kTtl, kT0));
   EXPECT_TRUE(lease.has_value());
 }
@@ -772,7 +825,9 @@ TEST(RedisStore, UsesTheDocumentedKeysAndAcceptsAUrl) {
   std::string url = "redis://127.0.0.1:" + std::to_string(redis->port()) + "/3";
   ASSERT_OK_AND_ASSIGN(auto db3, OpenRedisStore(url, 0));
   ASSERT_OK_AND_ASSIGN(auto db0, OpenRedisStore("127.0.0.1", redis->port()));
-  Scope scope{"key:app", "stream"};
+  std::string name = Unique("keys");
+  Scope scope{name + ":v2", "stream"};
+  std::string prefix = "cinesis:{" + name + "%3Av2:stream}";  // ':' in a name is escaped
   ASSERT_OK(db3->Save(scope, "shard-1", Checkpoint{"5", 2}));
   ASSERT_OK(db3->TryAcquire(scope, "shard-1", "w", kTtl, kT0));
   ASSERT_OK_AND_ASSIGN(auto in_db0, db0->Load(scope, "shard-1"));
@@ -780,14 +835,37 @@ TEST(RedisStore, UsesTheDocumentedKeysAndAcceptsAUrl) {
   // The layout of docs/client.md (inline commands run in db 0).
   int port = redis->port();
   ASSERT_OK(db0->Save(scope, "shard-1", Checkpoint{"6", 0}));
-  EXPECT_EQ(cinesis::testing::RedisInline(port, "HSTRLEN cinesis:{key%3Aapp:stream}:checkpoints shard-1"),
+  EXPECT_EQ(cinesis::testing::RedisInline(port, "HSTRLEN " + prefix + ":checkpoints shard-1"),
             ":3");  // "6:0"
-  EXPECT_EQ(cinesis::testing::RedisInline(port, "HEXISTS cinesis:{key%3Aapp:stream}:leases shard-1"), ":0");
+  EXPECT_EQ(cinesis::testing::RedisInline(port, "HEXISTS " + prefix + ":leases shard-1"), ":0");
   ASSERT_OK(db0->TryAcquire(scope, "shard-1", "w", kTtl, kT0));
-  EXPECT_EQ(cinesis::testing::RedisInline(port, "HSTRLEN cinesis:{key%3Aapp:stream}:leases shard-1"),
+  EXPECT_EQ(cinesis::testing::RedisInline(port, "HSTRLEN " + prefix + ":leases shard-1"),
             ":" + std::to_string(std::string("1:" + std::to_string(kT0 + kTtl) + ":w").size()));
   EXPECT_EQ(OpenRedisStore("redis://127.0.0.1:1/0", 0).status().code(), Code::kIoError);
   EXPECT_EQ(OpenRedisStore("redis://127.0.0.1:x", 0).status().code(), Code::kInvalidArgument);
+}
+
+TEST(RedisStore, DamagedValuesAreReportedAsCorruption) {
+  std::string error;
+  auto* redis = SharedServer<RedisServer>(&error);
+  ASSERT_NE(redis, nullptr) << error;
+  ASSERT_OK_AND_ASSIGN(auto store, OpenRedisStore("127.0.0.1", redis->port()));
+  Scope scope{Unique("damaged"), "s"};
+  std::string prefix = "cinesis:{" + scope.application + ":s}";
+  ASSERT_EQ(
+      cinesis::testing::RedisInline(redis->port(), "HSET " + prefix + ":leases shard-1 garbage"),
+      ":1");
+  ASSERT_EQ(cinesis::testing::RedisInline(redis->port(),
+                                          "HSET " + prefix + ":checkpoints shard-1 nocolon"),
+            ":1");
+  EXPECT_EQ(store->TryAcquire(scope, "shard-1", "w", kTtl, kT0).status().code(), Code::kCorruption);
+  EXPECT_EQ(store->SaveIfOwner(scope, Lease{"shard-1", "w", 1, 0}, Checkpoint{"1", 0}, kT0)
+                .status()
+                .code(),
+            Code::kCorruption);
+  EXPECT_EQ(store->List(scope).status().code(), Code::kCorruption);
+  EXPECT_EQ(store->Load(scope, "shard-1").status().code(), Code::kCorruption);
+  EXPECT_EQ(store->LoadAll(scope).status().code(), Code::kCorruption);
 }
 
 TEST(PostgresStore, ReconnectsAfterTheBackendIsTerminated) {
@@ -795,34 +873,76 @@ TEST(PostgresStore, ReconnectsAfterTheBackendIsTerminated) {
   auto* pg = SharedServer<PostgresServer>(&error);
   ASSERT_NE(pg, nullptr) << error;
   ASSERT_OK_AND_ASSIGN(auto store, OpenPostgresStore(pg->conninfo()));
-  Scope scope{"reconnect", "s"};
+  Scope scope{Unique("reconnect"), "s"};
   ASSERT_OK(store->Save(scope, "shard-1", Checkpoint{"1", 0}));
   std::string psql = pg->Psql(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
       "WHERE application_name = 'cinesis' AND pid <> pg_backend_pid()");
   ASSERT_EQ(psql, "");
   ASSERT_OK_AND_ASSIGN(auto cp, store->Load(scope, "shard-1"));
-  EXPECT_EQ(*cp, (Checkpoint{"1", 0}));
+  EXPECT_EQ(cp, Cp("1", 0));
+}
+
+TEST(PostgresStore, AFencedWriteWaitsForATakeoverInProgressAndThenFails) {
+  std::string error;
+  auto* pg = SharedServer<PostgresServer>(&error);
+  ASSERT_NE(pg, nullptr) << error;
+  ASSERT_OK_AND_ASSIGN(auto store, OpenPostgresStore(pg->conninfo()));
+  Scope scope{Unique("fence_in_progress"), "s"};
+  ASSERT_OK_AND_ASSIGN(auto a, store->TryAcquire(scope, "shard-1", "worker-a", kTtl, kT0));
+  ASSERT_TRUE(a.has_value());
+  ASSERT_OK(store->Save(scope, "shard-1", Checkpoint{"1", 0}));
+  // Another process is in the middle of taking the lease over: its transaction has
+  // updated the lease row and not committed yet.
+  std::string takeover_error;
+  std::thread takeover([&] {
+    takeover_error = pg->Psql(
+        "BEGIN; UPDATE cinesis_leases SET owner = 'worker-b', counter = counter + 1 "
+        "WHERE application = '" +
+        scope.application +
+        "' AND shard_id = 'shard-1'; "
+        "SELECT pg_sleep(1) AS takeover_in_progress; COMMIT;");
+  });
+  // Wait until that transaction sleeps (holding the row lock).
+  bool in_progress = false;
+  for (int i = 0; i < 200 && !in_progress; ++i) {
+    in_progress = pg->Psql(
+                      "SELECT 1 / count(*) FROM pg_stat_activity "
+                      "WHERE query LIKE '%takeover_in_progress%' AND state = 'active' "
+                      "AND pid <> pg_backend_pid()") == "";
+    if (!in_progress) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(in_progress);
+  // a's write must wait for the takeover to commit, then see it and refuse.
+  auto saved = store->SaveIfOwner(scope, *a, Checkpoint{"2", 0}, kT0 + 1);
+  takeover.join();
+  ASSERT_EQ(takeover_error, "");
+  ASSERT_OK(saved);
+  EXPECT_FALSE(*saved);
+  ASSERT_OK_AND_ASSIGN(auto cp, store->Load(scope, "shard-1"));
+  EXPECT_EQ(cp, Cp("1", 0));
 }
 
 TEST(PostgresStore, ConcurrentOpensCreateTheSchemaOnce) {
   std::string error;
   auto* pg = SharedServer<PostgresServer>(&error);
   ASSERT_NE(pg, nullptr) << error;
-  ASSERT_EQ(pg->Psql("CREATE DATABASE fresh_schema"), "");
+  std::string db = Unique("fresh_schema");
+  db.replace(db.find('-'), 1, "_");
+  ASSERT_EQ(pg->Psql("CREATE DATABASE " + db), "");
   std::latch start(6);
   std::vector<std::thread> threads;
   std::vector<Status> results(6);
   for (std::size_t i = 0; i < results.size(); ++i) {
     threads.emplace_back([&, i] {
       start.arrive_and_wait();
-      auto s = OpenPostgresStore(pg->conninfo("fresh_schema"));
+      auto s = OpenPostgresStore(pg->conninfo(db));
       results[i] = s.ok() ? Status::Ok() : s.status();
     });
   }
   for (auto& t : threads) t.join();
   for (const auto& s : results) EXPECT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(pg->Psql("SELECT 1/count(*) FROM cinesis_leases", "fresh_schema").find("division by zero") !=
+  EXPECT_EQ(pg->Psql("SELECT 1/count(*) FROM cinesis_leases", db).find("division by zero") !=
                 std::string::npos,
             true);
 }

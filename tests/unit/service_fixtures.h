@@ -41,7 +41,8 @@ class TempDir {
  public:
   explicit TempDir(const std::string& prefix = "cinesis-test") {
     const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/" + prefix + "-XXXXXX";
+    std::string tmpl =
+        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/" + prefix + "-XXXXXX";
     std::vector<char> buf(tmpl.begin(), tmpl.end());
     buf.push_back('\0');
     if (mkdtemp(buf.data()) != nullptr) path_ = buf.data();
@@ -92,7 +93,8 @@ inline bool IsExecutable(const std::string& path) {
 }
 
 // `name` in $PATH or in `extra` directories; empty when not found.
-inline std::string FindProgram(const std::string& name, const std::vector<std::string>& extra = {}) {
+inline std::string FindProgram(const std::string& name,
+                               const std::vector<std::string>& extra = {}) {
   std::vector<std::string> dirs;
   if (const char* path = std::getenv("PATH")) {
     std::stringstream ss(path);
@@ -245,10 +247,10 @@ class RedisServer {
       port_ = FreeLoopbackPort();
       if (port_ == 0) return "no free loopback port";
       std::string error;
-      pid_ = Spawn({bin, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-                    "--appendonly", "no", "--daemonize", "no", "--dir", dir_->path(),
-                    "--logfile", ""},
-                   log, dir_->path(), RunAs{}, SIGTERM, &error);
+      pid_ =
+          Spawn({bin, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--daemonize", "no", "--dir", dir_->path(), "--logfile", ""},
+                log, dir_->path(), RunAs{}, SIGTERM, &error);
       if (pid_ < 0) return "cannot start redis-server: " + error;
       auto deadline = std::chrono::steady_clock::now() + 10s;
       while (std::chrono::steady_clock::now() < deadline) {
@@ -294,7 +296,8 @@ class PostgresServer {
     bindir_ = bindir;
     if (geteuid() == 0) {  // initdb and postgres refuse to run as root
       passwd* pw = getpwnam("postgres");
-      if (pw == nullptr) return "running as root, but there is no 'postgres' user to run PostgreSQL as";
+      if (pw == nullptr)
+        return "running as root, but there is no 'postgres' user to run PostgreSQL as";
       as_ = RunAs{true, pw->pw_uid, pw->pw_gid};
     }
     dir_ = std::make_unique<TempDir>("cinesis-pg");
@@ -306,19 +309,22 @@ class PostgresServer {
     std::string data = dir_->path() + "/data";
     std::string error;
     std::string initdb_log = dir_->path() + "/initdb.log";
-    int rc = RunToExit({bindir + "/initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                        "--locale=C", "--no-sync"},
+    int rc = RunToExit({bindir + "/initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E",
+                        "UTF8", "--locale=C", "--no-sync"},
                        initdb_log, dir_->path(), as_, 60s, &error);
-    if (rc != 0) return "initdb failed (" + (error.empty() ? "exit " + std::to_string(rc) : error) + "):\n" + ReadTail(initdb_log);
+    if (rc != 0)
+      return "initdb failed (" + (error.empty() ? "exit " + std::to_string(rc) : error) + "):\n" +
+             ReadTail(initdb_log);
     std::string log = dir_->path() + "/postgres.log";
     std::string last_error;
     for (int attempt = 0; attempt < 3; ++attempt) {
       port_ = FreeLoopbackPort();
       if (port_ == 0) return "no free loopback port";
-      pid_ = Spawn({bindir + "/postgres", "-D", data, "-p", std::to_string(port_), "-k", dir_->path(),
-                    "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-                    "-c", "full_page_writes=off", "-c", "max_connections=100"},
-                   log, dir_->path(), as_, SIGQUIT, &error);
+      pid_ = Spawn(
+          {bindir + "/postgres", "-D", data, "-p", std::to_string(port_), "-k", dir_->path(), "-c",
+           "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c",
+           "full_page_writes=off", "-c", "max_connections=100"},
+          log, dir_->path(), as_, SIGQUIT, &error);
       if (pid_ < 0) return "cannot start postgres: " + error;
       auto deadline = std::chrono::steady_clock::now() + 30s;
       while (std::chrono::steady_clock::now() < deadline) {
@@ -360,7 +366,8 @@ class PostgresServer {
                         "-p", std::to_string(port_), "-U", "postgres", "-d", dbname, "-c", sql},
                        log, "/", RunAs{}, 30s, &error);
     if (rc == 0) return {};
-    return "psql failed (" + (error.empty() ? "exit " + std::to_string(rc) : error) + "): " + ReadTail(log);
+    return "psql failed (" + (error.empty() ? "exit " + std::to_string(rc) : error) +
+           "): " + ReadTail(log);
   }
 
  private:
