@@ -47,7 +47,8 @@ TEST(SegmentFormat, FileNamesAreBuiltAndParsedByOnePair) {
 
 TEST(SegmentFormat, FramesRoundTripAndDetectDamage) {
   std::string buf;
-  AppendRecord r{"key", "123", std::string("da\0ta", 5)};
+  const std::string data("da\0ta", 5);  // AppendRecord holds views: keep the bytes alive
+  AppendRecord r{"key", "123", data};
   format::AppendFrame(buf, 7, 1'700'000'000'123, r);
   ASSERT_EQ(buf.size(), format::FrameSize(r));
   format::DecodedFrame f;
