@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cinesis/stores.h"
+#include "consumer/store_checks.h"
 
 namespace cinesis::consumer {
 namespace {
@@ -28,31 +29,14 @@ namespace {
 constexpr int kConnectTimeoutMs = 5'000;
 constexpr int kCommandTimeoutMs = 10'000;
 
-// --- argument checks (the same in every store) ---
-
+// Argument checks shared by every store (store_checks.h).
 Status CheckName(std::string_view what, std::string_view value) {
-  if (value.empty()) return Status(Code::kInvalidArgument, std::string(what) + " is empty");
-  if (value.find('\0') != std::string_view::npos) {
-    return Status(Code::kInvalidArgument, std::string(what) + " contains a NUL byte");
-  }
-  return Status::Ok();
+  return checks::Name(what, value);
 }
-
-Status CheckScope(const Scope& scope) {
-  RETURN_IF_ERROR(CheckName("scope.application", scope.application));
-  return CheckName("scope.stream", scope.stream);
-}
-
-Status CheckCheckpoint(const Checkpoint& cp) {
-  return CheckName("checkpoint.sequence_number", cp.sequence_number);
-}
-
+Status CheckScope(const Scope& scope) { return checks::ScopeOk(scope); }
+Status CheckCheckpoint(const Checkpoint& cp) { return checks::CheckpointOk(cp); }
 Result<EpochMillis> ExpiresAt(EpochMillis now, EpochMillis ttl_ms) {
-  if (ttl_ms <= 0) return Status(Code::kInvalidArgument, "lease ttl must be positive");
-  if (now > std::numeric_limits<EpochMillis>::max() - ttl_ms) {
-    return Status(Code::kInvalidArgument, "now + ttl overflows");
-  }
-  return now + ttl_ms;
+  return checks::ExpiresAt(now, ttl_ms);
 }
 
 // --- keys and values ---
