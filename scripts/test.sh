@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs=$(nproc)
 
-# Peers the client is tested against (kinesalite from npm), when Node.js is available.
+# Peers the client is tested against (kinesalite, the AWS SDK for JavaScript v3 for the
+# HTTP/2 tests, from npm), when Node.js is available.
 if command -v npm >/dev/null 2>&1; then
-  if [ ! -x tests/peers/node_modules/.bin/kinesalite ]; then
-    npm install --prefix tests/peers --no-audit --no-fund --loglevel=error || echo "test.sh: npm install failed; kinesalite tests will be skipped"
+  if [ ! -x tests/peers/node_modules/.bin/kinesalite ] || [ ! -d tests/peers/node_modules/@aws-sdk/client-kinesis ]; then
+    npm install --prefix tests/peers --no-audit --no-fund --loglevel=error || echo "test.sh: npm install failed; kinesalite and SDK JS v3 tests will be skipped"
   fi
 else
   echo "test.sh: npm not found; kinesalite tests will be skipped"

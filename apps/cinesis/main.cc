@@ -2,8 +2,10 @@
 // configuration` prints the generated configuration reference.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "bench.h"
@@ -45,6 +47,13 @@ int Serve(const cinesis::app::ServeConfig& config) {
   so.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   so.worker_threads =
       config.worker_threads >= 0 ? config.worker_threads : (config.in_memory ? 0 : 64);
+  if (so.tls_self_signed) {
+    so.tls_self_signed_path = config.in_memory
+                                  ? (std::filesystem::temp_directory_path() /
+                                     ("cinesis-selfsigned-" + std::to_string(::getpid()) + ".pem"))
+                                        .string()
+                                  : config.data_dir + "/cinesis-selfsigned.pem";
+  }
   cinesis::server::HttpServer server(
       so, engine, [&engine] { engine.Tick(); }, &engine);
   auto port = server.Listen();
@@ -52,12 +61,18 @@ int Serve(const cinesis::app::ServeConfig& config) {
     spdlog::error("{}", port.status().ToString());
     return 1;
   }
+  if (so.tls_self_signed)
+    std::printf("cinesis tls certificate %s\n", so.tls_self_signed_path.c_str());
   std::printf("cinesis listening on %s:%u\n", so.host.c_str(), static_cast<unsigned>(*port));
   std::fflush(stdout);
   spdlog::info("storage: {}; account {} region {}", storage_text, config.engine.scope.account_id,
                config.engine.scope.region);
   server.StopOnSignals();
   server.Run();
+  if (so.tls_self_signed && config.in_memory) {
+    std::error_code ec;
+    std::filesystem::remove(so.tls_self_signed_path, ec);  // a per-process temp file
+  }
   spdlog::info("stopped");
   return 0;
 }

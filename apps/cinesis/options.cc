@@ -90,6 +90,16 @@ std::vector<OptionRow> ServeOptionTable(ServeConfig& c) {
         "Time allowed to receive one whole request.", CLI::PositiveNumber);
   t.Add("--idle-timeout-ms", c.idle_timeout_ms, "integer", ">= 1",
         "Time a keep-alive connection may wait for its next request.", CLI::PositiveNumber);
+  t.Add("--tls-cert", c.server.tls_cert, "string", "a PEM file",
+        "Certificate chain: with --tls-key the listener speaks TLS, and ALPN chooses HTTP/2 (h2) "
+        "or HTTP/1.1.");
+  t.Add("--tls-key", c.server.tls_key, "string", "a PEM file", "Private key of --tls-cert.");
+  t.Flag(
+      "--tls-self-signed", c.server.tls_self_signed,
+      "Speak TLS with a certificate for localhost/127.0.0.1 generated at start; it is written to "
+      "<data-dir>/cinesis-selfsigned.pem (in memory: the temp directory) for clients to trust, and "
+      "the path is "
+      "printed.");
   t.Add("--log-level", c.log_level, "string", "trace, debug, info, warn, error, off",
         "Log verbosity (logs go to stderr).",
         CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));

@@ -1,15 +1,19 @@
 #include "server/http_server.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
+#include <cctype>
+#include <type_traits>
 
 #include "api/codec.h"
 #include "api/eventstream.h"
 #include "api/pipeline.h"
 #include "common/base64.h"
 #include "common/random.h"
+#include "server/http2_session.h"
 
 namespace cinesis::server {
 
@@ -20,17 +24,47 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-struct Shared {
-  Shared(ServerOptions o, api::KinesisService& s, api::EventStreamService* e)
-      : options(std::move(o)), service(s), events(e) {
-    if (options.worker_threads > 0) workers.emplace(static_cast<std::size_t>(options.worker_threads));
+using detail::Shared;
+using detail::TcpStream;
+using detail::TlsStream;
+
+// The client connection preface of HTTP/2 (RFC 9113 3.4).
+constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+bool HasToken(std::string_view list, std::string_view token) {
+  // A comma-separated, case-insensitive token list (Upgrade, Connection).
+  std::size_t i = 0;
+  while (i <= list.size()) {
+    std::size_t j = list.find(',', i);
+    if (j == std::string_view::npos) j = list.size();
+    auto t = list.substr(i, j - i);
+    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+    if (t.size() == token.size() &&
+        std::equal(t.begin(), t.end(), token.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return true;
+    }
+    i = j + 1;
   }
-  ServerOptions options;
-  api::KinesisService& service;
-  api::EventStreamService* events = nullptr;
-  std::optional<asio::thread_pool> workers;
-  std::atomic<bool> stopping{false};
-};
+  return false;
+}
+
+// HTTP2-Settings is base64url without padding.
+bool DecodeBase64Url(std::string_view in, std::string& out) {
+  std::string s(in);
+  for (auto& c : s) {
+    if (c == '-')
+      c = '+';
+    else if (c == '_')
+      c = '/';
+  }
+  while (s.size() % 4 != 0) s.push_back('=');
+  std::string why;
+  return Base64Decode(s, out, why);
+}
 
 std::string_view Header(const http::request_header<>& h, std::string_view name) {
   auto it = h.find(beast::string_view(name.data(), name.size()));
@@ -38,13 +72,15 @@ std::string_view Header(const http::request_header<>& h, std::string_view name) 
   return {it->value().data(), it->value().size()};
 }
 
-class Session : public std::enable_shared_from_this<Session> {
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<Shared> shared)
-      : stream_(std::move(socket)), shared_(std::move(shared)) {}
+  Session(Stream stream, beast::flat_buffer buffer, std::shared_ptr<Shared> shared)
+      : stream_(std::move(stream)), buffer_(std::move(buffer)), shared_(std::move(shared)) {}
 
   void Start() {
-    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::Read, shared_from_this()));
+    asio::dispatch(stream_.get_executor(),
+                   beast::bind_front_handler(&Session::Read, this->shared_from_this()));
   }
 
  private:
@@ -52,16 +88,19 @@ class Session : public std::enable_shared_from_this<Session> {
     if (shared_->stopping) return Close();
     parser_.emplace();
     parser_->body_limit(shared_->options.max_body_bytes);
-    parser_->header_limit(64 * 1024);
+    parser_->header_limit(shared_->options.max_header_bytes);
     // The first read of a keep-alive connection may wait for the idle timeout; once a
     // request starts, the whole request must arrive within the read timeout.
-    stream_.expires_after(first_request_ ? shared_->options.read_timeout : shared_->options.idle_timeout);
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+    beast::get_lowest_layer(stream_).expires_after(first_request_ ? shared_->options.read_timeout
+                                                                  : shared_->options.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));
   }
 
   void OnRead(beast::error_code ec, std::size_t) {
     first_request_ = false;
-    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset) {
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset) {
       return Close();
     }
     if (ec == http::error::body_limit) return SendSimple(http::status::payload_too_large, false);
@@ -77,14 +116,54 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Handle(http::request<http::string_body> req) {
+    if constexpr (std::is_same_v<Stream, TcpStream>) {
+      if (HasToken(Header(req, "Upgrade"), "h2c") && req.find("HTTP2-Settings") != req.end()) {
+        return UpgradeToH2(std::move(req));
+      }
+    }
     auto shared_req = std::make_shared<http::request<http::string_body>>(std::move(req));
     if (!shared_->workers) return Finish(shared_req, Run(*shared_req));
     // Off the event loop: the call may wait for the disk. The answer comes back to this
     // connection's strand.
-    asio::post(*shared_->workers, [self = shared_from_this(), shared_req] {
+    asio::post(*shared_->workers, [self = this->shared_from_this(), shared_req] {
       auto r = std::make_shared<api::WireResponse>(self->Run(*shared_req));
-      asio::post(self->stream_.get_executor(), [self, shared_req, r] { self->Finish(shared_req, std::move(*r)); });
+      asio::post(self->stream_.get_executor(),
+                 [self, shared_req, r] { self->Finish(shared_req, std::move(*r)); });
     });
+  }
+
+  // `Upgrade: h2c`: 101 Switching Protocols, then HTTP/2 with this request as stream 1.
+  void UpgradeToH2(http::request<http::string_body> req) {
+    detail::H2Upgrade up;
+    if (!DecodeBase64Url(Header(req, "HTTP2-Settings"), up.settings)) {
+      return SendSimple(http::status::bad_request, false);
+    }
+    up.head = req.method() == http::verb::head;
+    up.headers.emplace_back(":method", std::string(req.method_string()));
+    up.headers.emplace_back(":path", std::string(req.target()));
+    for (const auto& f : req) {
+      std::string name(f.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (name == "connection" || name == "upgrade" || name == "http2-settings" ||
+          name == "keep-alive" || name == "transfer-encoding" || name == "host") {
+        continue;
+      }
+      up.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    up.body = std::move(req.body());
+    static constexpr std::string_view k101 =
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+    auto pending = std::make_shared<detail::H2Upgrade>(std::move(up));
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
+    asio::async_write(
+        stream_, asio::buffer(k101.data(), k101.size()),
+        [self = this->shared_from_this(), pending](beast::error_code ec, std::size_t) {
+          if (ec) return self->Close();
+          if constexpr (std::is_same_v<Stream, TcpStream>) {
+            detail::StartHttp2(std::move(self->stream_), std::move(self->buffer_), self->shared_,
+                               std::move(*pending));
+          }
+        });
   }
 
   void Finish(const std::shared_ptr<http::request<http::string_body>>& req, api::WireResponse r) {
@@ -106,20 +185,22 @@ class Session : public std::enable_shared_from_this<Session> {
     res->chunked(true);
     res->keep_alive(keep_alive_);
     auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
-    stream_.expires_after(shared_->options.read_timeout);
-    http::async_write_header(stream_, *sr, [self = shared_from_this(), res, sr](beast::error_code ec, std::size_t) {
-      if (ec) return self->Close();
-      // botocore requires the initial-response event first.
-      self->SendEvent(api::eventstream::Event("initial-response", "{}"));
-    });
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
+    http::async_write_header(
+        stream_, *sr,
+        [self = this->shared_from_this(), res, sr](beast::error_code ec, std::size_t) {
+          if (ec) return self->Close();
+          // botocore requires the initial-response event first.
+          self->SendEvent(api::eventstream::Event("initial-response", "{}"));
+        });
   }
 
   void SendEvent(std::string message) {
     auto data = std::make_shared<std::string>(std::move(message));
-    stream_.expires_after(shared_->options.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
     last_event_ = std::chrono::steady_clock::now();
     asio::async_write(stream_, http::make_chunk(asio::buffer(*data)),
-                      [self = shared_from_this(), data](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this(), data](beast::error_code ec, std::size_t) {
                         if (ec) return self->Close();
                         self->Pump();
                       });
@@ -130,7 +211,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const EpochMillis now = std::chrono::duration_cast<std::chrono::milliseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count();
-    if (!subscription_ || subscription_->Finished() || now >= subscription_->ExpiresAt() || shared_->stopping) {
+    if (!subscription_ || subscription_->Finished() || now >= subscription_->ExpiresAt() ||
+        shared_->stopping) {
       return EndStream();
     }
     auto ev = subscription_->Next();
@@ -146,11 +228,13 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     // Nothing new: sleep until the shard gets a record or the heartbeat is due.
     const std::uint64_t gen = ++wake_generation_;
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     subscription_->NotifyOnAppend([weak = std::weak_ptr<Session>(self), gen] {
       if (auto s = weak.lock()) asio::post(s->stream_.get_executor(), [s, gen] { s->Wake(gen); });
     });
-    heartbeat_.expires_after(kHeartbeat);
+    // Wake for the heartbeat, or when the subscription expires if that comes first.
+    heartbeat_.expires_after(std::min<std::chrono::milliseconds>(
+        kHeartbeat, std::chrono::milliseconds(subscription_->ExpiresAt() - now)));
     heartbeat_.async_wait([self, gen](beast::error_code ec) {
       if (!ec) self->Wake(gen);
     });
@@ -163,9 +247,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
   void SendFinal(std::string message) {
     auto data = std::make_shared<std::string>(std::move(message));
-    stream_.expires_after(shared_->options.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
     asio::async_write(stream_, http::make_chunk(asio::buffer(*data)),
-                      [self = shared_from_this(), data](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this(), data](beast::error_code ec, std::size_t) {
                         if (ec) return self->Close();
                         self->EndStream();
                       });
@@ -174,11 +258,12 @@ class Session : public std::enable_shared_from_this<Session> {
     subscription_.reset();
     ++wake_generation_;
     heartbeat_.cancel();
-    stream_.expires_after(shared_->options.read_timeout);
-    asio::async_write(stream_, http::make_chunk_last(), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec || !self->keep_alive_) return self->Close();
-      self->Read();
-    });
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
+    asio::async_write(stream_, http::make_chunk_last(),
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec || !self->keep_alive_) return self->Close();
+                        self->Read();
+                      });
   }
 
   api::WireResponse Run(const http::request<http::string_body>& req) {
@@ -186,8 +271,10 @@ class Session : public std::enable_shared_from_this<Session> {
     w.method = std::string_view(req.method_string().data(), req.method_string().size());
     w.target = Header(req, "X-Amz-Target");
     w.content_type = Header(req, "Content-Type");
-    if (req.find(http::field::authorization) != req.end()) w.authorization = Header(req, "Authorization");
-    w.has_amz_date = req.find("X-Amz-Date") != req.end() || req.find(http::field::date) != req.end();
+    if (req.find(http::field::authorization) != req.end())
+      w.authorization = Header(req, "Authorization");
+    w.has_amz_date =
+        req.find("X-Amz-Date") != req.end() || req.find(http::field::date) != req.end();
     if (req.find(http::field::origin) != req.end()) w.origin = Header(req, "Origin");
     w.cors_request_headers = Header(req, "Access-Control-Request-Headers");
     w.cors_request_method = Header(req, "Access-Control-Request-Method");
@@ -205,7 +292,8 @@ class Session : public std::enable_shared_from_this<Session> {
     res->set("x-amzn-RequestId", RandomUuid());
     std::uint8_t id2[72];
     RandomBytes(id2, sizeof id2);
-    res->set("x-amz-id-2", Base64Encode(std::string_view(reinterpret_cast<const char*>(id2), sizeof id2)));
+    res->set("x-amz-id-2",
+             Base64Encode(std::string_view(reinterpret_cast<const char*>(id2), sizeof id2)));
     if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
     for (auto& [k, v] : r.headers) res->set(k, v);
     res->body() = std::move(r.body);
@@ -223,9 +311,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(std::shared_ptr<http::response<http::string_body>> res) {
-    stream_.expires_after(shared_->options.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
                         if (ec || !res->keep_alive()) return self->Close();
                         self->Read();
                       });
@@ -233,11 +321,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    auto& sock = beast::get_lowest_layer(stream_).socket();
+    sock.shutdown(tcp::socket::shutdown_send, ec);
+    sock.close(ec);
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -252,11 +341,78 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
 };
 
+// A cleartext connection: HTTP/2 with prior knowledge starts with the client preface;
+// anything else is HTTP/1.1 (which may still upgrade to h2c).
+class Detector : public std::enable_shared_from_this<Detector> {
+ public:
+  Detector(tcp::socket socket, std::shared_ptr<Shared> shared)
+      : stream_(std::move(socket)), shared_(std::move(shared)) {}
+  void Start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+  }
+
+ private:
+  void Read() {
+    stream_.expires_after(shared_->options.read_timeout);
+    stream_.async_read_some(buffer_.prepare(kH2Preface.size()),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec) {
+                                beast::error_code ignore;
+                                self->stream_.socket().close(ignore);
+                                return;
+                              }
+                              self->Decide();
+                            });
+  }
+  void Decide() {
+    const auto data = buffer_.data();
+    const std::string_view got(static_cast<const char*>(data.data()), data.size());
+    const std::size_t m = std::min(got.size(), kH2Preface.size());
+    if (got.substr(0, m) != kH2Preface.substr(0, m)) {
+      return std::make_shared<Session<TcpStream>>(std::move(stream_), std::move(buffer_), shared_)
+          ->Start();
+    }
+    if (m < kH2Preface.size()) return Read();
+    detail::StartHttp2(std::move(stream_), std::move(buffer_), shared_);
+  }
+
+  TcpStream stream_;
+  beast::flat_buffer buffer_;
+  std::shared_ptr<Shared> shared_;
+};
+
+// A TLS connection: the handshake, then ALPN picks HTTP/2 or HTTP/1.1.
+void StartTls(tcp::socket socket, std::shared_ptr<Shared> shared) {
+  auto stream = std::make_shared<TlsStream>(std::move(socket), *shared->tls);
+  asio::dispatch(stream->get_executor(), [stream, shared] {
+    beast::get_lowest_layer(*stream).expires_after(shared->options.read_timeout);
+    stream->async_handshake(asio::ssl::stream_base::server, [stream, shared](beast::error_code ec) {
+      if (ec) {
+        spdlog::debug("tls handshake: {}", ec.message());
+        beast::error_code ignore;
+        beast::get_lowest_layer(*stream).socket().close(ignore);
+        return;
+      }
+      const unsigned char* proto = nullptr;
+      unsigned int len = 0;
+      SSL_get0_alpn_selected(stream->native_handle(), &proto, &len);
+      if (std::string_view(reinterpret_cast<const char*>(proto), proto ? len : 0) == "h2") {
+        detail::StartHttp2(std::move(*stream), beast::flat_buffer(), shared);
+      } else {
+        std::make_shared<Session<TlsStream>>(std::move(*stream), beast::flat_buffer(), shared)
+            ->Start();
+      }
+    });
+  });
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
   Impl(ServerOptions o, api::KinesisService& s, std::function<void()> t, api::EventStreamService* e)
-      : threads(o.threads > 0 ? o.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))),
+      : threads(o.threads > 0 ? o.threads
+                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))),
         ioc(threads),
         shared(std::make_shared<Shared>(std::move(o), s, e)),
         acceptor(asio::make_strand(ioc)),
@@ -270,7 +426,11 @@ struct HttpServer::Impl {
       if (!ec) {
         beast::error_code ignore;
         socket.set_option(tcp::no_delay(true), ignore);
-        std::make_shared<Session>(std::move(socket), shared)->Start();
+        if (shared->tls) {
+          StartTls(std::move(socket), shared);
+        } else {
+          std::make_shared<Detector>(std::move(socket), shared)->Start();
+        }
       }
       Accept();
     });
@@ -295,23 +455,35 @@ struct HttpServer::Impl {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
 };
 
-HttpServer::HttpServer(ServerOptions options, api::KinesisService& service, std::function<void()> tick,
-                       api::EventStreamService* events)
+HttpServer::HttpServer(ServerOptions options, api::KinesisService& service,
+                       std::function<void()> tick, api::EventStreamService* events)
     : impl_(std::make_unique<Impl>(std::move(options), service, std::move(tick), events)) {}
 
 HttpServer::~HttpServer() = default;
 
 Result<std::uint16_t> HttpServer::Listen() {
+  const auto& o = impl_->shared->options;
+  if (o.tls_self_signed || !o.tls_cert.empty() || !o.tls_key.empty()) {
+    if (!o.tls_self_signed && (o.tls_cert.empty() || o.tls_key.empty())) {
+      return Status(Code::kInvalidArgument, "--tls-cert and --tls-key go together");
+    }
+    auto ctx = detail::MakeTlsContext(o);
+    if (!ctx.ok()) return ctx.status();
+    impl_->shared->tls = std::move(ctx).value();
+  }
   beast::error_code ec;
   auto addr = asio::ip::make_address(impl_->shared->options.host, ec);
   if (ec) return Status(Code::kInvalidArgument, "bad --host: " + ec.message());
   tcp::endpoint ep(addr, impl_->shared->options.port);
   auto& a = impl_->acceptor;
   if (a.open(ep.protocol(), ec); ec) return Status(Code::kIoError, "open: " + ec.message());
-  if (a.set_option(asio::socket_base::reuse_address(true), ec); ec) return Status(Code::kIoError, ec.message());
-  if (a.bind(ep, ec); ec) return Status(Code::kIoError, "bind " + impl_->shared->options.host + ":" +
-                                                              std::to_string(ep.port()) + ": " + ec.message());
-  if (a.listen(asio::socket_base::max_listen_connections, ec); ec) return Status(Code::kIoError, ec.message());
+  if (a.set_option(asio::socket_base::reuse_address(true), ec); ec)
+    return Status(Code::kIoError, ec.message());
+  if (a.bind(ep, ec); ec)
+    return Status(Code::kIoError, "bind " + impl_->shared->options.host + ":" +
+                                      std::to_string(ep.port()) + ": " + ec.message());
+  if (a.listen(asio::socket_base::max_listen_connections, ec); ec)
+    return Status(Code::kIoError, ec.message());
   return a.local_endpoint().port();
 }
 

@@ -1,6 +1,7 @@
-// The HTTP/1.1 front end: Boost.Beast over Asio. One strand per connection, a body limit
-// and a timeout on every read, keep-alive, a thread pool, graceful stop. It only turns
-// HTTP into api::WireRequest and back; all Kinesis behaviour lives below it.
+// The HTTP/1.1 and HTTP/2 front end (cleartext h2c and TLS with ALPN): Boost.Beast over Asio. One
+// strand per connection, a body limit and a timeout on every read, keep-alive, a thread pool,
+// graceful stop. It only turns HTTP into api::WireRequest and back; all Kinesis behaviour lives
+// below it.
 #pragma once
 
 #include <atomic>
@@ -19,16 +20,25 @@ namespace cinesis::server {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  std::uint16_t port = 4567;          // 0: pick a free port
-  int threads = 0;                    // 0: one per core
+  std::uint16_t port = 4567;  // 0: pick a free port
+  int threads = 0;            // 0: one per core
   // Requests run on this many worker threads instead of the I/O threads, so requests that
   // wait for the disk (group commit) do not stall the event loop and can share a sync.
   // 0: run requests inline on the I/O threads (right for in-memory storage).
   int worker_threads = 0;
   std::size_t max_body_bytes = 32 << 20;
-  std::chrono::milliseconds read_timeout{30'000};  // per request, headers and body
-  std::chrono::milliseconds idle_timeout{120'000}; // keep-alive connection with no request
-  std::chrono::milliseconds tick_interval{100};    // housekeeping period
+  std::chrono::milliseconds read_timeout{30'000};   // per request, headers and body
+  std::chrono::milliseconds idle_timeout{120'000};  // keep-alive connection with no request
+  std::chrono::milliseconds tick_interval{100};     // housekeeping period
+  // TLS: when a certificate is given (or generated), the listener speaks TLS and ALPN
+  // chooses h2 or http/1.1; otherwise it speaks cleartext HTTP/1.1 and h2c.
+  std::string tls_cert;              // PEM certificate chain file
+  std::string tls_key;               // PEM private key file
+  bool tls_self_signed = false;      // generate a certificate for 127.0.0.1/localhost at start
+  std::string tls_self_signed_path;  // where the generated certificate (PEM) is written
+  // HTTP/2 limits (per connection), the same header limit as HTTP/1.1.
+  std::uint32_t h2_max_concurrent_streams = 100;
+  std::uint32_t max_header_bytes = 64 * 1024;
 };
 
 class HttpServer {
