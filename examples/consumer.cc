@@ -69,6 +69,9 @@ int main(int argc, char** argv) {
   app.add_option("--out", out_path)->required();
   app.add_option("--checkpoint-every", every, "records; 0 = after each batch");
   app.add_option("--lease-ttl-ms", lease_ttl_ms);
+  std::string efo;
+  app.add_option("--efo", efo,
+                 "enhanced fan-out: stream consumer name (records pushed over HTTP/2)");
   app.add_option("--exit-when-idle-ms", idle_exit_ms,
                  "stop after this long without new records (0: never)");
   CLI11_PARSE(app, argc, argv);
@@ -109,6 +112,7 @@ int main(int argc, char** argv) {
   o.shard_sync_interval = std::chrono::milliseconds(500);
   o.idle_backoff = std::chrono::milliseconds(200);
   if (every > 0) o.checkpoint_policy = cinesis::CheckpointPolicy::EveryNRecords(every);
+  if (!efo.empty()) o.enhanced_fan_out_consumer = efo;
   auto consumer = cinesis::Consumer::Create(**client, o);
   if (!consumer.ok()) {
     std::fprintf(stderr, "consumer: %s\n", consumer.status().ToString().c_str());

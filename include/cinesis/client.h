@@ -7,6 +7,7 @@
 // Errors: every call returns Status or Result<T>; codes are the Kinesis error names.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,9 @@
 #include "cinesis/retry.h"
 
 namespace cinesis {
+namespace client {
+class EventStreams;
+}
 
 struct ClientOptions {
   // Region for signing and for the AWS endpoint; default: AWS_REGION, AWS_DEFAULT_REGION,
@@ -91,6 +95,14 @@ class KinesisClient final : public api::KinesisService {
   Result<api::ListStreamConsumersOutput> ListStreamConsumers(
       const api::ListStreamConsumersInput& in) override;
 
+  // SubscribeToShard (enhanced fan-out): streams events to `on_event` until the
+  // subscription ends (after 5 minutes, or after the event that carries ChildShards at the
+  // end of a closed shard), `on_event` returns false, or an error. Over HTTP it uses
+  // HTTP/2 (h2c for http:// endpoints). Not retried: resubscribe from the last
+  // ContinuationSequenceNumber.
+  Status SubscribeToShard(const api::SubscribeToShardInput& in,
+                          const std::function<bool(const api::SubscribeToShardEvent&)>& on_event);
+
   // Polls DescribeStreamSummary until the stream is ACTIVE (or `timeout` passes).
   Status WaitForActive(const std::string& stream,
                        std::chrono::milliseconds timeout = std::chrono::seconds(60));
@@ -101,6 +113,8 @@ class KinesisClient final : public api::KinesisService {
   KinesisClient(std::unique_ptr<api::KinesisService> owned, RetryOptions retry);
   std::unique_ptr<api::KinesisService> owned_;
   api::KinesisService* backend_;
+  std::unique_ptr<client::EventStreams> owned_events_;
+  client::EventStreams* events_ = nullptr;
   RetryPolicy retry_;
 };
 

@@ -73,6 +73,10 @@ struct ConsumerOptions {
   int max_records_per_call = 10'000;
   std::chrono::milliseconds idle_backoff{1'000};
   bool deaggregate = true;
+  // Enhanced fan-out: register (or reuse) this stream consumer and receive records pushed
+  // over SubscribeToShard (HTTP/2) instead of polling GetRecords. Checkpoints, leases and
+  // shard tracking work the same.
+  std::optional<std::string> enhanced_fan_out_consumer;
   const Clock* clock = nullptr;
 };
 

@@ -49,12 +49,30 @@ Result<std::unique_ptr<KinesisClient>> KinesisClient::Create(ClientOptions optio
   http.connect_timeout = options.connect_timeout;
   http.request_timeout = options.request_timeout;
   http.verify_tls = options.verify_tls;
-  return std::unique_ptr<KinesisClient>(new KinesisClient(
-      client::NewHttpService(std::move(http), std::move(provider)), options.retry));
+  auto backend = client::NewHttpService(std::move(http), std::move(provider));
+  auto* events = backend.events;
+  auto c =
+      std::unique_ptr<KinesisClient>(new KinesisClient(std::move(backend.service), options.retry));
+  c->events_ = events;
+  return c;
 }
 
 KinesisClient::KinesisClient(api::KinesisService& backend, RetryOptions retry)
-    : backend_(&backend), retry_(retry) {}
+    : backend_(&backend), retry_(retry) {
+  // The in-process engine also serves event streams.
+  if (auto* es = dynamic_cast<api::EventStreamService*>(&backend)) {
+    owned_events_ = client::NewInProcessEventStreams(*es);
+    events_ = owned_events_.get();
+  }
+}
+
+Status KinesisClient::SubscribeToShard(
+    const api::SubscribeToShardInput& in,
+    const std::function<bool(const api::SubscribeToShardEvent&)>& on_event) {
+  if (!events_)
+    return Status(Code::kUnknownOperation, "this client's backend has no event streams");
+  return events_->SubscribeToShard(in, on_event);
+}
 
 KinesisClient::KinesisClient(std::unique_ptr<api::KinesisService> owned, RetryOptions retry)
     : owned_(std::move(owned)), backend_(owned_.get()), retry_(retry) {}

@@ -2,9 +2,11 @@
 
 #include <curl/curl.h>
 
+#include <condition_variable>
 #include <mutex>
 #include <vector>
 
+#include "api/eventstream.h"
 #include "client/sigv4.h"
 #include "client/wire_codec.h"
 
@@ -21,7 +23,7 @@ struct Response {
   std::string body;
 };
 
-class HttpService final : public api::KinesisService {
+class HttpService final : public api::KinesisService, public EventStreams {
  public:
   HttpService(HttpOptions options, std::unique_ptr<auth::CredentialsProvider> credentials)
       : options_(std::move(options)), credentials_(std::move(credentials)) {
@@ -235,6 +237,102 @@ class HttpService final : public api::KinesisService {
                                                  wire::DecodeListStreamConsumers);
   }
 
+  // SubscribeToShard over HTTP/2 (h2c with prior knowledge for http://, ALPN for https://).
+  Status SubscribeToShard(
+      const api::SubscribeToShardInput& in,
+      const std::function<bool(const api::SubscribeToShardEvent&)>& on_event) override {
+    ASSIGN_OR_RETURN(auto creds, Credentials());
+    std::string body = wire::Encode(in);
+    auth::HttpRequestToSign req;
+    req.method = "POST";
+    req.path = "/";
+    req.headers = {{"Host", host_},
+                   {"Content-Type", "application/x-amz-json-1.1"},
+                   {"X-Amz-Target", "Kinesis_20131202.SubscribeToShard"}};
+    req.payload = body;
+    auth::Sign(req, creds, {options_.region, "kinesis", std::chrono::system_clock::now()});
+    struct State {
+      const std::function<bool(const api::SubscribeToShardEvent&)>* on_event;
+      std::string buffer;
+      long status = 0;
+      CURL* handle = nullptr;
+      Status error;
+      bool stopped = false;
+    } st{&on_event, {}, 0, nullptr, Status::Ok(), false};
+    CURL* h = curl_easy_init();
+    st.handle = h;
+    curl_slist* headers = nullptr;
+    for (const auto& [k, v] : req.headers)
+      headers = curl_slist_append(headers, (k + ": " + v).c_str());
+    headers = curl_slist_append(headers, "Expect:");
+    const bool tls = options_.endpoint.rfind("https://", 0) == 0;
+    curl_easy_setopt(h, CURLOPT_URL, url_.c_str());
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
+                     tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(options_.connect_timeout.count()));
+    // A subscription lasts minutes: no total timeout, but a silent stream (no heartbeat for
+    // 30 s) is dead.
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &st);
+    curl_easy_setopt(
+        h, CURLOPT_WRITEFUNCTION,
+        +[](char* data, std::size_t size, std::size_t n, void* p) -> std::size_t {
+          auto& s = *static_cast<State*>(p);
+          s.buffer.append(data, size * n);
+          if (s.status == 0) curl_easy_getinfo(s.handle, CURLINFO_RESPONSE_CODE, &s.status);
+          if (s.status != 200) return size * n;  // an error body: decoded after the transfer
+          std::size_t used = 0;
+          for (;;) {
+            auto msg = api::eventstream::Decode(s.buffer, used);
+            if (!msg) break;
+            s.buffer.erase(0, used);
+            const auto type = msg->Header(":message-type").value_or("");
+            if (type == "exception" || type == "error") {
+              const auto code =
+                  msg->Header(":exception-type").value_or(msg->Header(":error-code").value_or(""));
+              s.error = wire::DecodeError(
+                  400, R"({"__type":")" + code + R"(","message":)" +
+                           (type == "exception" ? msg->payload : std::string("\"\"")) + "}");
+              return 0;
+            }
+            if (msg->Header(":event-type") != "SubscribeToShardEvent")
+              continue;  // initial-response
+            auto ev = wire::DecodeSubscribeToShardEvent(msg->payload);
+            if (!ev.ok()) {
+              s.error = ev.status();
+              return 0;
+            }
+            if (!(*s.on_event)(*ev)) {
+              s.stopped = true;
+              return 0;  // aborts the transfer: the caller asked to stop
+            }
+          }
+          return size * n;
+        });
+    CURLcode rc = curl_easy_perform(h);
+    long status = st.status;
+    if (status == 0) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(h);
+    if (!st.error.ok()) return st.error;
+    if (st.stopped) return Status::Ok();
+    if (status != 0 && status != 200) return wire::DecodeError(static_cast<int>(status), st.buffer);
+    if (rc != CURLE_OK) {
+      return Status(Code::kIoError, std::string("SubscribeToShard to ") + options_.endpoint +
+                                        " failed: " + curl_easy_strerror(rc));
+    }
+    return Status::Ok();  // the stream ended (5 minutes, or the end of the shard)
+  }
+
  private:
   // The chain reads the environment and profile files; cache its answer for a while so a
   // busy client does not re-read files on every call, yet sees rotated credentials.
@@ -277,9 +375,66 @@ class HttpService final : public api::KinesisService {
 
 }  // namespace
 
-std::unique_ptr<api::KinesisService> NewHttpService(
-    HttpOptions options, std::unique_ptr<auth::CredentialsProvider> credentials) {
-  return std::make_unique<HttpService>(std::move(options), std::move(credentials));
+HttpBackend NewHttpService(HttpOptions options,
+                           std::unique_ptr<auth::CredentialsProvider> credentials) {
+  auto service = std::make_unique<HttpService>(std::move(options), std::move(credentials));
+  EventStreams* events = service.get();
+  return {std::move(service), events};
+}
+
+namespace {
+
+class InProcessEventStreams final : public EventStreams {
+ public:
+  explicit InProcessEventStreams(api::EventStreamService& events) : events_(events) {}
+  Status SubscribeToShard(
+      const api::SubscribeToShardInput& in,
+      const std::function<bool(const api::SubscribeToShardEvent&)>& on_event) override {
+    ASSIGN_OR_RETURN(auto sub, events_.SubscribeToShard(in));
+    struct Wake {
+      std::mutex mu;
+      std::condition_variable cv;
+      bool fired = false;
+    };
+    auto wake = std::make_shared<Wake>();
+    for (;;) {
+      if (sub->Finished()) return Status::Ok();
+      const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+      if (now >= sub->ExpiresAt()) return Status::Ok();
+      auto ev = sub->Next();
+      if (!ev.ok()) return ev.status();
+      if (!ev->records.empty() || ev->child_shards) {
+        if (!on_event(*ev)) return Status::Ok();
+        continue;
+      }
+      // Nothing new: wait for an append, or send a heartbeat, like the server's stream.
+      {
+        std::lock_guard lock(wake->mu);
+        wake->fired = false;
+      }
+      sub->NotifyOnAppend([wake] {
+        std::lock_guard lock(wake->mu);
+        wake->fired = true;
+        wake->cv.notify_all();
+      });
+      std::unique_lock lock(wake->mu);
+      if (!wake->cv.wait_for(lock, std::chrono::seconds(2), [&] { return wake->fired; })) {
+        lock.unlock();
+        if (!on_event(*ev)) return Status::Ok();
+      }
+    }
+  }
+
+ private:
+  api::EventStreamService& events_;
+};
+
+}  // namespace
+
+std::unique_ptr<EventStreams> NewInProcessEventStreams(api::EventStreamService& events) {
+  return std::make_unique<InProcessEventStreams>(events);
 }
 
 }  // namespace cinesis::client

@@ -3,6 +3,7 @@
 // environment as libcurl reads them). One attempt per call; retries live above it.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -19,7 +20,26 @@ struct HttpOptions {
   bool verify_tls = true;
 };
 
-std::unique_ptr<api::KinesisService> NewHttpService(
-    HttpOptions options, std::unique_ptr<auth::CredentialsProvider> credentials);
+// Streams SubscribeToShard events to `on_event` (return false to stop) until the
+// subscription ends. Implemented by the HTTP service (HTTP/2 via libcurl) and by an
+// adapter over the in-process engine.
+class EventStreams {
+ public:
+  virtual ~EventStreams() = default;
+  virtual Status SubscribeToShard(
+      const api::SubscribeToShardInput& in,
+      const std::function<bool(const api::SubscribeToShardEvent&)>& on_event) = 0;
+};
+
+// The service and its event-stream side (the same object).
+struct HttpBackend {
+  std::unique_ptr<api::KinesisService> service;
+  EventStreams* events = nullptr;
+};
+HttpBackend NewHttpService(HttpOptions options,
+                           std::unique_ptr<auth::CredentialsProvider> credentials);
+
+// Event streams from an in-process api::EventStreamService (the engine).
+std::unique_ptr<EventStreams> NewInProcessEventStreams(api::EventStreamService& events);
 
 }  // namespace cinesis::client

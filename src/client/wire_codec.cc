@@ -533,6 +533,38 @@ Result<api::GetRecordsOutput> DecodeGetRecords(std::string_view body) {
   }
   return out;
 }
+Result<api::SubscribeToShardEvent> DecodeSubscribeToShardEvent(std::string_view payload) {
+  // Same Records encoding as GetRecords.
+  ASSIGN_OR_RETURN(auto records, DecodeGetRecords(payload));
+  ASSIGN_OR_RETURN(json::object o, Parse(payload));
+  api::SubscribeToShardEvent ev;
+  ev.records = std::move(records.records);
+  ev.millis_behind_latest = records.millis_behind_latest;
+  ev.child_shards = std::move(records.child_shards);
+  ev.continuation_sequence_number = OptStr(o, "ContinuationSequenceNumber");
+  return ev;
+}
+
+std::string Encode(const api::SubscribeToShardInput& in) {
+  Obj o;
+  o.S("ConsumerARN", in.consumer_arn).S("ShardId", in.shard_id);
+  auto& w = o.w();
+  w.Key("StartingPosition");
+  w.BeginObject();
+  w.Key("Type");
+  w.String(api::ToString(in.starting_position.type));
+  if (in.starting_position.sequence_number) {
+    w.Key("SequenceNumber");
+    w.String(*in.starting_position.sequence_number);
+  }
+  if (in.starting_position.timestamp) {
+    w.Key("Timestamp");
+    w.Timestamp(*in.starting_position.timestamp);
+  }
+  w.EndObject();
+  return o.Done();
+}
+
 Result<api::UpdateShardCountOutput> DecodeUpdateShardCount(std::string_view body) {
   return Decode<api::UpdateShardCountOutput>(
       body, [](const json::object& o, api::UpdateShardCountOutput& out) {

@@ -64,6 +64,9 @@ Result<api::Consumer> DecodeConsumer(
     std::string_view body, std::string_view wrapper);  // "Consumer" / "ConsumerDescription"
 Result<api::ListStreamConsumersOutput> DecodeListStreamConsumers(std::string_view body);
 
+Result<api::SubscribeToShardEvent> DecodeSubscribeToShardEvent(std::string_view payload);
+std::string Encode(const api::SubscribeToShardInput& in);
+
 // An error response: `__type` (namespace prefix stripped) and `message`/`Message`.
 Status DecodeError(int http_status, std::string_view body);
 

@@ -57,6 +57,8 @@ struct Consumer::Impl {
   ConsumerMetrics stats;
   Status fatal;
   std::optional<Lease> worker_lease;
+  std::string consumer_arn;  // enhanced fan-out: the registered stream consumer
+  Status RegisterFanOut();
 
   // Pull style.
   bool pull = false;
@@ -116,6 +118,12 @@ struct Reader : Checkpointer {
   }
 
   void Run();
+  void RunPolling(std::optional<consumer::Checkpoint> resume);
+  void RunFanOut(std::optional<consumer::Checkpoint> resume);
+  // Deaggregates, skips what `resume` covers, hands the batch over, applies the policy.
+  void Deliver(const std::vector<api::Record>& records,
+               const std::optional<consumer::Checkpoint>& resume);
+  void EndShard();
   Result<std::string> IteratorFrom(const std::optional<consumer::Checkpoint>& cp);
   bool AlreadyDone(const ConsumerRecord& r,
                    const std::optional<consumer::Checkpoint>& resume) const {
@@ -171,12 +179,30 @@ void Reader::Run() {
     done = true;
     return;
   }
+  if (c.consumer_arn.empty()) {
+    RunPolling(resume);
+  } else {
+    RunFanOut(resume);
+  }
+  if (lost) {
+    processor->LeaseLost();
+    std::lock_guard lock(c.mu);
+    ++c.stats.leases_lost;
+  } else if (!done && (stop || handover || c.stopping)) {
+    processor->ShutdownRequested(*this);
+    if (c.o.checkpoint_policy.kind != CheckpointPolicy::Kind::kManual) (void)Checkpoint();
+  }
+  if (lease && c.o.leases && !lost) (void)c.o.leases->Release(c.scope, *lease);
+  done = true;
+  c.cv.notify_all();
+}
+
+void Reader::RunPolling(std::optional<consumer::Checkpoint> resume) {
   auto iter = IteratorFrom(resume);
   const auto min_gap = std::chrono::milliseconds(
       static_cast<std::int64_t>(1000.0 / std::max(0.001, c.o.max_get_records_per_second)));
   auto last_call = std::chrono::steady_clock::now() - min_gap;
   std::chrono::milliseconds idle{0}, backoff{0};
-  const auto& policy = c.o.checkpoint_policy;
   auto wait = [&](std::chrono::milliseconds d) {
     std::unique_lock lock(c.mu);
     c.cv.wait_for(lock, d, [&] { return stop.load() || handover.load() || c.stopping.load(); });
@@ -229,95 +255,150 @@ void Reader::Run() {
       continue;
     }
     backoff = std::chrono::milliseconds(0);
-    std::vector<ConsumerRecord> batch;
-    for (const auto& r : got->records) {
-      std::optional<std::vector<aggregation::UserRecord>> users;
-      if (c.o.deaggregate) users = aggregation::Decode(r.data);
-      if (users) {
-        std::vector<ConsumerRecord> parts;
-        bool outside = false;
-        for (std::size_t k = 0; k < users->size(); ++k) {
-          auto& u = (*users)[k];
-          HashKey h = u.explicit_hash_key
-                          ? HashKey{ParseDecimal128(*u.explicit_hash_key).value_or(0)}
-                          : Md5HashKey(u.partition_key);
-          // As the KCL does: an aggregate holding a record outside this shard's range
-          // (written before a reshard) is dropped from that record on.
-          if (h < start || end < h) {
-            outside = true;
-            break;
-          }
-          parts.push_back({shard_id, r.sequence_number, k, true, std::move(u.partition_key),
-                           std::move(u.explicit_hash_key), std::move(u.data),
-                           r.approximate_arrival_timestamp});
-        }
-        if (outside) parts.clear();
-        for (auto& p : parts) {
-          if (!AlreadyDone(p, resume)) batch.push_back(std::move(p));
-        }
-      } else {
-        ConsumerRecord p{
-            shard_id,        r.sequence_number, 0,      false,
-            r.partition_key, std::nullopt,      r.data, r.approximate_arrival_timestamp};
-        if (!AlreadyDone(p, resume)) batch.push_back(std::move(p));
-      }
-    }
-    if (!batch.empty()) {
-      last_delivered = batch.back();
-      since_checkpoint += batch.size();
-      {
-        std::lock_guard lock(c.mu);
-        c.stats.records += batch.size();
-      }
-      processor->ProcessRecords(batch, *this);
-      const EpochMillis now = c.clock.NowMillis();
-      bool due = false;
-      switch (policy.kind) {
-        case CheckpointPolicy::Kind::kManual:
-          break;
-        case CheckpointPolicy::Kind::kAfterEachBatch:
-          due = true;
-          break;
-        case CheckpointPolicy::Kind::kEveryNRecords:
-          due = since_checkpoint >= policy.every_records;
-          break;
-        case CheckpointPolicy::Kind::kEveryInterval:
-          due = now - last_checkpoint_ms >= policy.every_interval.count();
-          break;
-      }
-      if (due) (void)Checkpoint();
-    }
+    Deliver(got->records, resume);
     idle = (got->records.empty() && got->millis_behind_latest == 0)
                ? std::min<std::chrono::milliseconds>(
                      std::max(idle * 2, std::chrono::milliseconds(200)), c.o.idle_backoff)
                : std::chrono::milliseconds(0);
     if (!got->next_shard_iterator) {
-      // End of a closed shard: finish it, so its children may start.
-      processor->ShardEnded(*this);
-      bool was_lost = false;
-      Status st = c.Save(shard_id, lease, {consumer::kShardEnd, 0}, &was_lost);
-      if (was_lost) lost = true;
-      if (st.ok()) {
-        std::lock_guard lock(c.mu);
-        ++c.stats.shards_finished;
-        c.resync = true;
-      }
-      done = true;
+      EndShard();
       break;
     }
     iter = *got->next_shard_iterator;
   }
-  if (lost) {
-    processor->LeaseLost();
-    std::lock_guard lock(c.mu);
-    ++c.stats.leases_lost;
-  } else if (!done && (stop || handover || c.stopping)) {
-    processor->ShutdownRequested(*this);
-    if (c.o.checkpoint_policy.kind != CheckpointPolicy::Kind::kManual) (void)Checkpoint();
+}
+
+// Enhanced fan-out: records pushed over SubscribeToShard; resubscribes from the last
+// record (or continuation) when a subscription ends, until the end of the shard.
+void Reader::RunFanOut(std::optional<consumer::Checkpoint> resume) {
+  std::optional<std::string> continuation;
+  std::chrono::milliseconds backoff{0};
+  auto wait = [&](std::chrono::milliseconds d) {
+    std::unique_lock lock(c.mu);
+    c.cv.wait_for(lock, d, [&] { return stop.load() || handover.load() || c.stopping.load(); });
+  };
+  while (!stop && !handover && !lost && !c.stopping && !done) {
+    api::SubscribeToShardInput in;
+    in.consumer_arn = c.consumer_arn;
+    in.shard_id = shard_id;
+    auto& sp = in.starting_position;
+    if (last_delivered) {
+      // AT the last record, skipping what was delivered (also inside an aggregate).
+      sp.type = api::ShardIteratorType::kAtSequenceNumber;
+      sp.sequence_number = last_delivered->sequence_number;
+      resume = consumer::Checkpoint{last_delivered->sequence_number,
+                                    last_delivered->sub_sequence_number};
+    } else if (continuation) {
+      sp.type = api::ShardIteratorType::kAfterSequenceNumber;
+      sp.sequence_number = continuation;
+    } else if (resume && resume->sequence_number != "TRIM_HORIZON" &&
+               resume->sequence_number != "LATEST") {
+      sp.type = api::ShardIteratorType::kAtSequenceNumber;
+      sp.sequence_number = resume->sequence_number;
+    } else if (c.o.initial_position == InitialPosition::kLatest) {
+      sp.type = api::ShardIteratorType::kLatest;
+    } else if (c.o.initial_position == InitialPosition::kAtTimestamp && c.o.initial_timestamp) {
+      sp.type = api::ShardIteratorType::kAtTimestamp;
+      sp.timestamp = c.o.initial_timestamp;
+    } else {
+      sp.type = api::ShardIteratorType::kTrimHorizon;
+    }
+    bool ended = false;
+    Status st = c.client.SubscribeToShard(in, [&](const api::SubscribeToShardEvent& ev) {
+      Deliver(ev.records, resume);
+      if (ev.continuation_sequence_number) continuation = ev.continuation_sequence_number;
+      if (ev.child_shards) ended = true;
+      return !(stop || handover || lost || c.stopping || ended);
+    });
+    if (ended) {
+      EndShard();
+      break;
+    }
+    if (!st.ok()) {
+      if (st.code() == Code::kResourceNotFound) break;
+      // ResourceInUse (another subscription in the last 5 s), throttling, network: retry.
+      backoff = std::min<std::chrono::milliseconds>(
+          std::max(backoff * 2, std::chrono::milliseconds(200)), std::chrono::milliseconds(5000));
+      wait(backoff);
+      continue;
+    }
+    backoff = std::chrono::milliseconds(0);
   }
-  if (lease && c.o.leases && !lost) (void)c.o.leases->Release(c.scope, *lease);
+}
+
+void Reader::Deliver(const std::vector<api::Record>& records,
+                     const std::optional<consumer::Checkpoint>& resume) {
+  const auto& policy = c.o.checkpoint_policy;
+  std::vector<ConsumerRecord> batch;
+  for (const auto& r : records) {
+    std::optional<std::vector<aggregation::UserRecord>> users;
+    if (c.o.deaggregate) users = aggregation::Decode(r.data);
+    if (users) {
+      std::vector<ConsumerRecord> parts;
+      bool outside = false;
+      for (std::size_t k = 0; k < users->size(); ++k) {
+        auto& u = (*users)[k];
+        HashKey h = u.explicit_hash_key ? HashKey{ParseDecimal128(*u.explicit_hash_key).value_or(0)}
+                                        : Md5HashKey(u.partition_key);
+        // As the KCL does: an aggregate holding a record outside this shard's range
+        // (written before a reshard) is dropped from that record on.
+        if (h < start || end < h) {
+          outside = true;
+          break;
+        }
+        parts.push_back({shard_id, r.sequence_number, k, true, std::move(u.partition_key),
+                         std::move(u.explicit_hash_key), std::move(u.data),
+                         r.approximate_arrival_timestamp});
+      }
+      if (outside) parts.clear();
+      for (auto& p : parts) {
+        if (!AlreadyDone(p, resume)) batch.push_back(std::move(p));
+      }
+    } else {
+      ConsumerRecord p{shard_id,        r.sequence_number, 0,      false,
+                       r.partition_key, std::nullopt,      r.data, r.approximate_arrival_timestamp};
+      if (!AlreadyDone(p, resume)) batch.push_back(std::move(p));
+    }
+  }
+  if (!batch.empty()) {
+    last_delivered = batch.back();
+    since_checkpoint += batch.size();
+    {
+      std::lock_guard lock(c.mu);
+      c.stats.records += batch.size();
+    }
+    processor->ProcessRecords(batch, *this);
+    const EpochMillis now = c.clock.NowMillis();
+    bool due = false;
+    switch (policy.kind) {
+      case CheckpointPolicy::Kind::kManual:
+        break;
+      case CheckpointPolicy::Kind::kAfterEachBatch:
+        due = true;
+        break;
+      case CheckpointPolicy::Kind::kEveryNRecords:
+        due = since_checkpoint >= policy.every_records;
+        break;
+      case CheckpointPolicy::Kind::kEveryInterval:
+        due = now - last_checkpoint_ms >= policy.every_interval.count();
+        break;
+    }
+    if (due) (void)Checkpoint();
+  }
+}
+
+void Reader::EndShard() {
+  // End of a closed shard: finish it, so its children may start.
+  processor->ShardEnded(*this);
+  bool was_lost = false;
+  Status st = c.Save(shard_id, lease, {consumer::kShardEnd, 0}, &was_lost);
+  if (was_lost) lost = true;
+  if (st.ok()) {
+    std::lock_guard lock(c.mu);
+    ++c.stats.shards_finished;
+    c.resync = true;
+  }
   done = true;
-  c.cv.notify_all();
 }
 
 void Consumer::Impl::SyncShards() {
@@ -446,7 +527,28 @@ void Consumer::Impl::Balance(const ProcessorFactory& factory,
   }
 }
 
+Status Consumer::Impl::RegisterFanOut() {
+  if (!o.enhanced_fan_out_consumer) return Status::Ok();
+  ASSIGN_OR_RETURN(auto summary, client.DescribeStreamSummary({{o.stream_name, std::nullopt}}));
+  const std::string stream_arn = summary.stream_description_summary.stream_arn;
+  auto reg = client.RegisterStreamConsumer({stream_arn, *o.enhanced_fan_out_consumer, {}});
+  if (!reg.ok() && reg.status().code() != Code::kResourceInUse) return reg.status();
+  for (int i = 0; i < 600 && !stopping; ++i) {
+    ASSIGN_OR_RETURN(auto c, client.DescribeStreamConsumer(
+                                 {stream_arn, *o.enhanced_fan_out_consumer, std::nullopt}));
+    if (c.consumer_status == api::ConsumerStatus::kActive) {
+      consumer_arn = c.consumer_arn;
+      return Status::Ok();
+    }
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping.load(); });
+  }
+  return Status(Code::kResourceInUse,
+                "stream consumer " + *o.enhanced_fan_out_consumer + " did not become ACTIVE");
+}
+
 Status Consumer::Impl::Coordinate(const ProcessorFactory& factory) {
+  if (Status st = RegisterFanOut(); !st.ok()) return st;
   while (!stopping) {
     bool do_sync;
     {

@@ -53,6 +53,36 @@ class ClientAgainstCinesis(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
 
+CONSUMER = os.environ.get('CINESIS_EXAMPLE_CONSUMER',
+                          os.path.join(REPO, 'build', 'debug', 'examples', 'cinesis-example-consumer'))
+
+
+class FanOutConsumer(unittest.TestCase):
+    """The C++ consumer in enhanced fan-out mode: SubscribeToShard over libcurl's HTTP/2."""
+
+    def test_consumer_reads_everything_pushed_over_http2(self):
+        srv = harness.CinesisServer()
+        srv.start()
+        self.addCleanup(srv.stop)
+        client = harness.make_client(srv.endpoint)
+        client.create_stream(StreamName='efo', ShardCount=2)
+        harness.wait_active(client, 'efo')
+        for base in range(0, 4000, 500):
+            client.put_records(StreamName='efo', Records=[{'Data': str(i).encode(), 'PartitionKey': 'k%d' % i}
+                                                          for i in range(base, base + 500)])
+        out = tempfile.mktemp(prefix='cinesis-efo-')
+        self.addCleanup(lambda: os.path.exists(out) and os.remove(out))
+        p = subprocess.run([CONSUMER, '--endpoint', srv.endpoint, '--stream', 'efo', '--app', 'efo', '--out', out,
+                            '--efo', 'efo-consumer', '--exit-when-idle-ms', '2500'],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr[-2000:])
+        values = [int(line.split(' ')[3]) for line in open(out).read().splitlines()]
+        self.assertEqual(sorted(set(values)), list(range(4000)))
+        consumers = client.list_stream_consumers(
+            StreamARN=client.describe_stream_summary(StreamName='efo')['StreamDescriptionSummary']['StreamARN'])
+        self.assertEqual([c['ConsumerName'] for c in consumers['Consumers']], ['efo-consumer'])
+
+
 @unittest.skipUnless(NODE and os.path.isdir(AGG_PACKAGE), 'aws-kinesis-agg not installed (npm install --prefix tests/peers)')
 class AggregationInterop(unittest.TestCase):
     """What our producer aggregates, AWS's aws-kinesis-agg deaggregates (checksums verified)."""

@@ -304,6 +304,38 @@ TEST_F(ConsumerTest, ReshardingUnderLoadLosesNothingAndKeepsPerKeyOrder) {
   EXPECT_EQ(seen.size(), static_cast<std::size_t>(kTotal));  // and nothing twice
 }
 
+TEST_F(ConsumerTest, EnhancedFanOutReceivesPushedRecordsAcrossAReshard) {
+  Put(0, 300);
+  auto opts = Options();
+  opts.enhanced_fan_out_consumer = "efo-app";
+  Seen seen;
+  auto c = Consumer::Create(local_.client(), opts);
+  ASSERT_TRUE(c.ok());
+  std::thread run([&] {
+    ASSERT_TRUE(
+        (*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); }).ok());
+  });
+  ASSERT_TRUE(WaitFor([&] { return seen.size() == 300; }));
+  ASSERT_TRUE(local_.client()
+                  .SplitShard({{"s", std::nullopt},
+                               "shardId-000000000000",
+                               "56713727820156410577229101238628035242"})
+                  .ok());
+  Put(300, 300);
+  ASSERT_TRUE(WaitFor([&] { return seen.size() == 600; })) << seen.size();
+  (*c)->Stop();
+  run.join();
+  std::set<std::string> values;
+  for (const auto& r : seen.records) values.insert(r.data);
+  EXPECT_EQ(values.size(), 600U);
+  std::lock_guard l(seen.mu);
+  EXPECT_GE(seen.first["shardId-000000000003"], seen.last["shardId-000000000000"]);
+  // The stream consumer was registered and is what the subscriptions used.
+  auto summary = local_.client().DescribeStreamSummary({{"s", std::nullopt}});
+  EXPECT_EQ(summary->stream_description_summary.consumer_count, 1);
+  EXPECT_EQ((*c)->metrics().get_records_calls, 0U);  // pushed, not polled
+}
+
 TEST_F(ConsumerTest, PullStyleWithManualCommit) {
   Put(0, 200);
   auto opts = Options();
