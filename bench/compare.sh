@@ -59,6 +59,8 @@ if ! command -v gnuplot >/dev/null; then
 fi
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
+load_at_start=$(cut -d" " -f1-3 /proc/loadavg)
 out="$here/results/compare-$stamp"
 mkdir -p "$out"
 work=$(mktemp -d "${TMPDIR:-/tmp}/cinesis-compare.XXXXXX")
@@ -225,8 +227,8 @@ done
   echo "kinesalite: $(node -p "require('$here/node_modules/kinesalite/package.json').version")"
   echo "kinesis-local: $(node -p "require('$here/node_modules/kinesis-local/package.json').version")"
   echo "cinesis: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
-  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "load average at start (other work on the machine): $(cut -d" " -f1-3 /proc/loadavg)"
+  echo "date: $started to $(date -u '+%H:%M UTC')"
+  echo "load average at start (other work on the machine): $load_at_start"
   echo "settings: $CONNECTIONS connections, $SHARDS shards, $RECORD_BYTES-byte records, PutRecords of $BATCH, $DURATION measured after $WARMUP warmup, get-records prefill $PREFILL (kinesis-local $KL_PREFILL)"
 } >"$out/machine.txt"
 
