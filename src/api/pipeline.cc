@@ -205,7 +205,7 @@ WireResponse Dispatch(const WireRequest& req, KinesisService& service) {
   auto fail = [is_cbor](const Status& st) { return is_cbor ? CborError(st) : JsonError(st); };
 
   boost::json::monotonic_resource mr;
-  boost::json::value doc;
+  boost::json::value doc(&mr);  // same storage as the parse: moving into it copies nothing
   bool parsed = false;
   if (is_cbor) {
     auto converted = CborToJson(req.body);
