@@ -46,8 +46,8 @@ std::string PutRecordsBody(std::mt19937_64& rng, const std::string& stream) {
   std::string body = "{\"StreamName\":\"" + stream + "\",\"Records\":[";
   for (int i = 0; i < kBatch; ++i) {
     if (i) body += ',';
-    body += "{\"Data\":\"" + Base64Encode(RandomBytes(rng, kRecordBytes)) + "\",\"PartitionKey\":\"" + RandomKey(rng) +
-            "\"}";
+    body += "{\"Data\":\"" + Base64Encode(RandomBytes(rng, kRecordBytes)) +
+            "\",\"PartitionKey\":\"" + RandomKey(rng) + "\"}";
   }
   return body + "]}";
 }
@@ -111,7 +111,8 @@ void BM_PutRecordsPipelineMemoryEngine(benchmark::State& state) {
       engine = NewEngine(storage::NewMemoryStorage(), 4);
       state.ResumeTiming();
     }
-    auto res = api::HandleRequest(Request("Kinesis_20131202.PutRecords", bodies[i % bodies.size()]), *engine);
+    auto res = api::HandleRequest(Request("Kinesis_20131202.PutRecords", bodies[i % bodies.size()]),
+                                  *engine);
     if (res.status != 200) state.SkipWithError(res.body.c_str());
     benchmark::DoNotOptimize(res.body.data());
   }
@@ -166,7 +167,8 @@ std::vector<std::string> BatchData(std::mt19937_64& rng, std::vector<std::string
   return data;
 }
 
-std::vector<storage::AppendRecord> Batch(const std::vector<std::string>& data, const std::vector<std::string>& keys) {
+std::vector<storage::AppendRecord> Batch(const std::vector<std::string>& data,
+                                         const std::vector<std::string>& keys) {
   std::vector<storage::AppendRecord> batch;
   for (std::size_t i = 0; i < data.size(); ++i) batch.push_back({keys[i], {}, data[i]});
   return batch;
@@ -239,7 +241,8 @@ void BM_LogAppendGroupCommit(benchmark::State& state) {
     auto opened = storage::OpenDiskStorage(options, &report);
     if (opened.ok()) {
       store = std::move(opened).value();
-      for (std::uint64_t i = 0; i < 4; ++i) logs.push_back(*store->CreateLog(storage::LogId{i + 1}));
+      for (std::uint64_t i = 0; i < 4; ++i)
+        logs.push_back(*store->CreateLog(storage::LogId{i + 1}));
     }
   }
   std::mt19937_64 rng(7 + static_cast<std::uint64_t>(state.thread_index()));
@@ -273,7 +276,8 @@ api::GetRecordsOutput RecordsOutput(std::size_t n) {
   api::GetRecordsOutput out;
   for (std::size_t i = 0; i < n; ++i) {
     api::Record r;
-    r.sequence_number = "4959033827149025660855969253836157109592157598913658" + std::to_string(1000 + i % 9000);
+    r.sequence_number =
+        "4959033827149025660855969253836157109592157598913658" + std::to_string(1000 + i % 9000);
     r.approximate_arrival_timestamp = 1'700'000'000'000 + static_cast<EpochMillis>(i);
     r.data = RandomBytes(rng, kRecordBytes);
     r.partition_key = RandomKey(rng);
@@ -303,7 +307,8 @@ void BM_GetRecordsPipelineMemoryEngine(benchmark::State& state) {
   auto engine = NewEngine(storage::NewMemoryStorage(), 1);
   std::mt19937_64 rng(9);
   for (int i = 0; i < 200; ++i) {
-    auto res = api::HandleRequest(Request("Kinesis_20131202.PutRecords", PutRecordsBody(rng, "bench")), *engine);
+    auto res = api::HandleRequest(
+        Request("Kinesis_20131202.PutRecords", PutRecordsBody(rng, "bench")), *engine);
     if (res.status != 200) {
       state.SkipWithError(res.body.c_str());
       return;

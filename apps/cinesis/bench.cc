@@ -113,12 +113,16 @@ std::string Fixed(double v, int decimals) {
   return buf;
 }
 
-std::string JsonString(std::string_view s) { return json::serialize(json::value(json::string_view(s.data(), s.size()))); }
+std::string JsonString(std::string_view s) {
+  return json::serialize(json::value(json::string_view(s.data(), s.size())));
+}
 
 double ClientCpuSeconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  auto tv = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
   return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
 
@@ -139,14 +143,15 @@ std::string RandomData(std::mt19937_64& rng, int bytes) {
 // ---- the operations measured ---------------------------------------------------------------
 
 enum Op { kPutRecords, kPutRecord, kGetRecords, kGetShardIterator, kOpCount };
-constexpr const char* kOpNames[kOpCount] = {"PutRecords", "PutRecord", "GetRecords", "GetShardIterator"};
+constexpr const char* kOpNames[kOpCount] = {"PutRecords", "PutRecord", "GetRecords",
+                                            "GetShardIterator"};
 
 // What one connection thread counts. Written by its thread, read by the reporter.
 struct alignas(64) Worker {
-  std::atomic<std::uint64_t> put{0};      // records acknowledged
-  std::atomic<std::uint64_t> got{0};      // records read
-  std::atomic<std::uint64_t> failed{0};   // records a PutRecords answered as failed
-  std::atomic<std::uint64_t> errors{0};   // calls that failed (HTTP status or transport)
+  std::atomic<std::uint64_t> put{0};                // records acknowledged
+  std::atomic<std::uint64_t> got{0};                // records read
+  std::atomic<std::uint64_t> failed{0};             // records a PutRecords answered as failed
+  std::atomic<std::uint64_t> errors{0};             // calls that failed (HTTP status or transport)
   std::atomic<std::uint64_t> calls[kOpCount];       // value-initialised (C++20)
   std::atomic<std::uint64_t> window_max[kOpCount];  // max ns since the reporter last looked
   Histogram hist[kOpCount];
@@ -234,7 +239,8 @@ class Bench {
   std::vector<int> ShardsFor(int reader, int readers) const;
   void NoteError(Worker& w, const Response& r);
   bool Timed(Connection& c, Worker& w, Op op, std::string_view request, Response& r);
-  void PutLoop(int index, Worker& w, Op op, std::uint64_t target, std::vector<std::uint64_t>* per_shard);
+  void PutLoop(int index, Worker& w, Op op, std::uint64_t target,
+               std::vector<std::uint64_t>* per_shard);
   void DrainLoop(int index, int readers, Worker& w);
   void TailLoop(int index, int readers, Worker& w);
   bool Prefill(std::uint64_t n, Result& result);
@@ -254,16 +260,17 @@ class Bench {
   double duration_ = 10, warmup_ = 0, timeout_ = 300;
 
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::atomic<bool> stop_{false};           // workers: stop now
-  std::atomic<bool> deadline_{false};       // the measured duration is over
-  std::atomic<std::uint64_t> claimed_{0};   // records claimed against a target
+  std::atomic<bool> stop_{false};          // workers: stop now
+  std::atomic<bool> deadline_{false};      // the measured duration is over
+  std::atomic<std::uint64_t> claimed_{0};  // records claimed against a target
   std::mutex error_mu_;
   std::string first_error_;
   std::atomic<std::uint64_t> missing_{0};
   std::atomic<bool> incomplete_{false};
 };
 
-bool Bench::Control(std::string_view op, const std::string& body, json::value* out, std::string* error) {
+bool Bench::Control(std::string_view op, const std::string& body, json::value* out,
+                    std::string* error) {
   Response r;
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (control_->Call(op, body, r)) break;
@@ -273,7 +280,8 @@ bool Bench::Control(std::string_view op, const std::string& body, json::value* o
     return false;
   }
   if (r.status != 200) {
-    if (error) *error = std::string(op) + ": HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 300);
+    if (error)
+      *error = std::string(op) + ": HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 300);
     return false;
   }
   if (out) {
@@ -305,11 +313,13 @@ bool Bench::EnsureStream() {
   for (;;) {
     json::value v;
     std::string status;
-    if (summary && Control("DescribeStreamSummary", "{\"StreamName\":" + name_json + "}", &v, &error)) {
+    if (summary &&
+        Control("DescribeStreamSummary", "{\"StreamName\":" + name_json + "}", &v, &error)) {
       status = json::value_to<std::string>(v.at("StreamDescriptionSummary").at("StreamStatus"));
     } else {
       summary = false;
-      if (!Control("DescribeStream", "{\"StreamName\":" + name_json + ",\"Limit\":1}", &v, &error)) {
+      if (!Control("DescribeStream", "{\"StreamName\":" + name_json + ",\"Limit\":1}", &v,
+                   &error)) {
         std::cerr << "cinesis bench: " << error << "\n";
         return false;
       }
@@ -338,11 +348,14 @@ bool Bench::EnsureStream() {
       const auto& shard = s.as_object();
       start = json::value_to<std::string>(shard.at("ShardId"));
       const auto& range = shard.at("SequenceNumberRange").as_object();
-      if (const auto* end = range.if_contains("EndingSequenceNumber"); end && !end->is_null()) continue;  // closed
+      if (const auto* end = range.if_contains("EndingSequenceNumber"); end && !end->is_null())
+        continue;  // closed
       shard_index_[start] = static_cast<int>(shard_ids_.size());
       shard_ids_.push_back(start);
     }
-    if (!d.contains("HasMoreShards") || !d.at("HasMoreShards").as_bool() || d.at("Shards").as_array().empty()) break;
+    if (!d.contains("HasMoreShards") || !d.at("HasMoreShards").as_bool() ||
+        d.at("Shards").as_array().empty())
+      break;
   }
   if (shard_ids_.empty()) {
     std::cerr << "cinesis bench: stream " << stream_ << " has no open shard\n";
@@ -374,8 +387,8 @@ std::string Bench::PutRecordsBody(std::mt19937_64& rng) const {
 }
 
 std::string Bench::PutRecordBody(std::mt19937_64& rng) const {
-  return "{\"StreamName\":" + JsonString(stream_) + ",\"Data\":\"" + RandomData(rng, o_.record_bytes) +
-         "\",\"PartitionKey\":\"" + RandomHex(rng, 16) + "\"}";
+  return "{\"StreamName\":" + JsonString(stream_) + ",\"Data\":\"" +
+         RandomData(rng, o_.record_bytes) + "\",\"PartitionKey\":\"" + RandomHex(rng, 16) + "\"}";
 }
 
 // Reader `reader` of `readers`: with at least as many readers as shards, each reads one
@@ -395,14 +408,16 @@ void Bench::NoteError(Worker& w, const Response& r) {
   w.errors.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(error_mu_);
   if (first_error_.empty()) {
-    first_error_ = r.status == 0 ? r.error : "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 300);
+    first_error_ =
+        r.status == 0 ? r.error : "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 300);
   }
 }
 
 bool Bench::Timed(Connection& c, Worker& w, Op op, std::string_view request, Response& r) {
   const auto t0 = Clock::now();
   const bool sent = c.Send(request, r);
-  const auto ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
+  const auto ns = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
   if (!sent || r.status != 200) {
     NoteError(w, r);
     if (!sent) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -411,14 +426,16 @@ bool Bench::Timed(Connection& c, Worker& w, Op op, std::string_view request, Res
   w.calls[op].fetch_add(1, std::memory_order_relaxed);
   w.hist[op].Record(ns);
   auto seen = w.window_max[op].load(std::memory_order_relaxed);
-  while (ns > seen && !w.window_max[op].compare_exchange_weak(seen, ns, std::memory_order_relaxed)) {
+  while (ns > seen &&
+         !w.window_max[op].compare_exchange_weak(seen, ns, std::memory_order_relaxed)) {
   }
   return true;
 }
 
 // Puts until stop_ (or, with a target, until `target` records were claimed). With
 // `per_shard`, counts the acknowledged records of each shard (prefill).
-void Bench::PutLoop(int index, Worker& w, Op op, std::uint64_t target, std::vector<std::uint64_t>* per_shard) {
+void Bench::PutLoop(int index, Worker& w, Op op, std::uint64_t target,
+                    std::vector<std::uint64_t>* per_shard) {
   std::mt19937_64 rng(std::random_device{}() ^ (static_cast<std::uint64_t>(index) << 32));
   const bool many = op == kPutRecords;
   const int pool = o_.body_pool > 0 ? o_.body_pool : (many ? 8 : 512);
@@ -440,7 +457,8 @@ void Bench::PutLoop(int index, Worker& w, Op op, std::uint64_t target, std::vect
     if (!Timed(conn, w, op, req, r)) {
       if (target > 0) claimed_.fetch_sub(per_call, std::memory_order_relaxed);  // retry the claim
       if (++consecutive_failures >= 50) {
-        std::cerr << "cinesis bench: 50 consecutive failures on connection " << index << ", giving up\n";
+        std::cerr << "cinesis bench: 50 consecutive failures on connection " << index
+                  << ", giving up\n";
         stop_ = true;
       }
       continue;
@@ -459,7 +477,8 @@ void Bench::PutLoop(int index, Worker& w, Op op, std::uint64_t target, std::vect
         auto start = at + kKey.size();
         auto end = body.find('"', start);
         if (end == std::string_view::npos) break;
-        if (auto it = shard_index_.find(body.substr(start, end - start)); it != shard_index_.end()) {
+        if (auto it = shard_index_.find(body.substr(start, end - start));
+            it != shard_index_.end()) {
           ++(*per_shard)[static_cast<std::size_t>(it->second)];
         }
       }
@@ -481,13 +500,15 @@ void Bench::DrainLoop(int index, int readers, Worker& w) {
   const auto shards = ShardsFor(index, readers);
   const std::string limit = std::to_string(o_.get_limit);
   bool full_pass = false;
-  while (!stop_.load(std::memory_order_relaxed) && !(full_pass && deadline_.load(std::memory_order_relaxed))) {
+  while (!stop_.load(std::memory_order_relaxed) &&
+         !(full_pass && deadline_.load(std::memory_order_relaxed))) {
     bool pass_ok = true;
     for (int s : shards) {
-      const std::string shard_request = bench::BuildRequest(
-          ep_, "GetShardIterator",
-          "{\"StreamName\":" + JsonString(stream_) + ",\"ShardId\":\"" + shard_ids_[static_cast<std::size_t>(s)] +
-              "\",\"ShardIteratorType\":\"TRIM_HORIZON\"}");
+      const std::string shard_request =
+          bench::BuildRequest(ep_, "GetShardIterator",
+                              "{\"StreamName\":" + JsonString(stream_) + ",\"ShardId\":\"" +
+                                  shard_ids_[static_cast<std::size_t>(s)] +
+                                  "\",\"ShardIteratorType\":\"TRIM_HORIZON\"}");
       if (!Timed(conn, w, kGetShardIterator, shard_request, r)) {
         pass_ok = false;
         break;
@@ -498,7 +519,9 @@ void Bench::DrainLoop(int index, int readers, Worker& w) {
       int failures = 0;
       while (!iterator.empty() && !stop_.load(std::memory_order_relaxed)) {
         if (!Timed(conn, w, kGetRecords,
-                   bench::BuildRequest(ep_, "GetRecords", "{\"ShardIterator\":\"" + iterator + "\",\"Limit\":" + limit + "}"),
+                   bench::BuildRequest(
+                       ep_, "GetRecords",
+                       "{\"ShardIterator\":\"" + iterator + "\",\"Limit\":" + limit + "}"),
                    r)) {
           if (++failures >= 50) {
             stop_ = true;
@@ -538,20 +561,22 @@ void Bench::TailLoop(int index, int readers, Worker& w) {
     bool any = false;
     for (std::size_t i = 0; i < shards.size() && !stop_.load(std::memory_order_relaxed); ++i) {
       if (iterators[i].empty()) {
-        if (!Timed(conn, w, kGetShardIterator,
-                   bench::BuildRequest(ep_, "GetShardIterator",
-                                       "{\"StreamName\":" + JsonString(stream_) + ",\"ShardId\":\"" +
-                                           shard_ids_[static_cast<std::size_t>(shards[i])] +
-                                           "\",\"ShardIteratorType\":\"TRIM_HORIZON\"}"),
-                   r)) {
+        if (!Timed(
+                conn, w, kGetShardIterator,
+                bench::BuildRequest(ep_, "GetShardIterator",
+                                    "{\"StreamName\":" + JsonString(stream_) + ",\"ShardId\":\"" +
+                                        shard_ids_[static_cast<std::size_t>(shards[i])] +
+                                        "\",\"ShardIteratorType\":\"TRIM_HORIZON\"}"),
+                r)) {
           if (++failures >= 50) stop_ = true;
           continue;
         }
         iterators[i] = std::string(bench::ScanString(r.body, "ShardIterator"));
       }
       if (!Timed(conn, w, kGetRecords,
-                 bench::BuildRequest(ep_, "GetRecords",
-                                     "{\"ShardIterator\":\"" + iterators[i] + "\",\"Limit\":" + limit + "}"),
+                 bench::BuildRequest(
+                     ep_, "GetRecords",
+                     "{\"ShardIterator\":\"" + iterators[i] + "\",\"Limit\":" + limit + "}"),
                  r)) {
         if (++failures >= 50) stop_ = true;
         iterators[i].clear();
@@ -567,16 +592,19 @@ void Bench::TailLoop(int index, int readers, Worker& w) {
   w.done = true;
 }
 
-void Bench::Progress(const std::string& what, const Snapshot& now, const Snapshot& prev, bool warmup) {
+void Bench::Progress(const std::string& what, const Snapshot& now, const Snapshot& prev,
+                     bool warmup) {
   if (o_.quiet) return;
   const double dt = now.t - prev.t;
   if (dt <= 0) return;
   std::ostringstream line;
-  line << "[" << std::setw(6) << Fixed(now.t, 1) << "s] " << what << (warmup ? " (warmup)" : "") << "  ";
+  line << "[" << std::setw(6) << Fixed(now.t, 1) << "s] " << what << (warmup ? " (warmup)" : "")
+       << "  ";
   const double put = static_cast<double>(now.put - prev.put) / dt;
   const double got = static_cast<double>(now.got - prev.got) / dt;
   if (now.put != prev.put || what != "get-records") line << "put " << Grouped(put) << " rec/s  ";
-  if (now.got != prev.got || what == "get-records" || what == "mixed") line << "get " << Grouped(got) << " rec/s  ";
+  if (now.got != prev.got || what == "get-records" || what == "mixed")
+    line << "get " << Grouped(got) << " rec/s  ";
   line << Fixed((put + got) * o_.record_bytes / 1e6, 1) << " MB/s";
   for (int op = 0; op < kOpCount; ++op) {
     const auto calls = now.calls[op] - prev.calls[op];
@@ -584,15 +612,15 @@ void Bench::Progress(const std::string& what, const Snapshot& now, const Snapsho
     std::vector<std::uint64_t> window(Histogram::kBuckets);
     for (std::size_t i = 0; i < window.size(); ++i) window[i] = now.hist[op][i] - prev.hist[op][i];
     line << "  " << kOpNames[op] << " " << Grouped(static_cast<double>(calls) / dt) << "/s p50 "
-         << Fixed(Histogram::Quantile(window, 0.5) / 1e6, 2) << " p99 " << Fixed(Histogram::Quantile(window, 0.99) / 1e6, 2)
-         << " ms";
+         << Fixed(Histogram::Quantile(window, 0.5) / 1e6, 2) << " p99 "
+         << Fixed(Histogram::Quantile(window, 0.99) / 1e6, 2) << " ms";
   }
   if (now.errors) line << "  errors " << now.errors;
   if (o_.server_pid > 0) {
     auto p = bench::SampleProcess(o_.server_pid);
     if (p.ok) {
-      line << "  server cpu " << Fixed(100 * (now.server_cpu - prev.server_cpu) / dt, 0) << "% rss " << Fixed(p.rss_mb, 1)
-           << " MB";
+      line << "  server cpu " << Fixed(100 * (now.server_cpu - prev.server_cpu) / dt, 0) << "% rss "
+           << Fixed(p.rss_mb, 1) << " MB";
     }
   }
   std::cerr << line.str() << std::endl;
@@ -600,8 +628,8 @@ void Bench::Progress(const std::string& what, const Snapshot& now, const Snapsho
 
 bool Bench::Prefill(std::uint64_t n, Result& result) {
   const auto t0 = Clock::now();
-  std::vector<std::vector<std::uint64_t>> per_shard(static_cast<std::size_t>(o_.connections),
-                                                    std::vector<std::uint64_t>(shard_ids_.size(), 0));
+  std::vector<std::vector<std::uint64_t>> per_shard(
+      static_cast<std::size_t>(o_.connections), std::vector<std::uint64_t>(shard_ids_.size(), 0));
   workers_.clear();
   for (int i = 0; i < o_.connections; ++i) workers_.push_back(std::make_unique<Worker>());
   claimed_ = 0;
@@ -609,17 +637,20 @@ bool Bench::Prefill(std::uint64_t n, Result& result) {
   std::vector<std::thread> threads;
   for (int i = 0; i < o_.connections; ++i) {
     threads.emplace_back([this, i, n, &per_shard] {
-      PutLoop(i, *workers_[static_cast<std::size_t>(i)], kPutRecords, n, &per_shard[static_cast<std::size_t>(i)]);
+      PutLoop(i, *workers_[static_cast<std::size_t>(i)], kPutRecords, n,
+              &per_shard[static_cast<std::size_t>(i)]);
     });
   }
   auto last = Clock::now();
-  while (!std::all_of(workers_.begin(), workers_.end(), [](const auto& w) { return w->done.load(); })) {
+  while (!std::all_of(workers_.begin(), workers_.end(),
+                      [](const auto& w) { return w->done.load(); })) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (!o_.quiet && Clock::now() - last >= std::chrono::seconds(1)) {
       last = Clock::now();
       auto s = Snapshot::Take(workers_);
-      std::cerr << "[prefill] " << Grouped(static_cast<double>(s.put)) << " / " << Grouped(static_cast<double>(n))
-                << " records" << (s.errors ? "  errors " + std::to_string(s.errors) : "") << std::endl;
+      std::cerr << "[prefill] " << Grouped(static_cast<double>(s.put)) << " / "
+                << Grouped(static_cast<double>(n)) << " records"
+                << (s.errors ? "  errors " + std::to_string(s.errors) : "") << std::endl;
     }
   }
   for (auto& t : threads) t.join();
@@ -633,8 +664,8 @@ bool Bench::Prefill(std::uint64_t n, Result& result) {
     }
   }
   if (!o_.quiet) {
-    std::cerr << "[prefill] " << Grouped(static_cast<double>(s.put)) << " records in " << Fixed(result.prefill_seconds, 1)
-              << " s" << std::endl;
+    std::cerr << "[prefill] " << Grouped(static_cast<double>(s.put)) << " records in "
+              << Fixed(result.prefill_seconds, 1) << " s" << std::endl;
   }
   return !stop_.load() && s.put >= n;
 }
@@ -659,7 +690,9 @@ Result Bench::Measure(const std::string& scenario) {
   deadline_ = false;
   claimed_ = 0;
   const std::uint64_t target =
-      (scenario == "put-records" || scenario == "put-record") && o_.records > 0 ? static_cast<std::uint64_t>(o_.records) : 0;
+      (scenario == "put-records" || scenario == "put-record") && o_.records > 0
+          ? static_cast<std::uint64_t>(o_.records)
+          : 0;
 
   const auto start = Clock::now();
   const auto server0 = bench::SampleProcess(o_.server_pid);
@@ -679,7 +712,8 @@ Result Bench::Measure(const std::string& scenario) {
     } else if (i < putters) {
       threads.emplace_back([this, i, &w] { PutLoop(i, w, kPutRecords, 0, nullptr); });
     } else {
-      threads.emplace_back([this, i, &w, putters, conns] { TailLoop(i - putters, conns - putters, w); });
+      threads.emplace_back(
+          [this, i, &w, putters, conns] { TailLoop(i - putters, conns - putters, w); });
     }
   }
 
@@ -698,7 +732,8 @@ Result Bench::Measure(const std::string& scenario) {
     for (auto& w : workers_) {
       for (int op = 0; op < kOpCount; ++op) {
         auto v = w->window_max[op].exchange(0, std::memory_order_relaxed);
-        if (keep) max_ns[static_cast<std::size_t>(op)] = std::max(max_ns[static_cast<std::size_t>(op)], v);
+        if (keep)
+          max_ns[static_cast<std::size_t>(op)] = std::max(max_ns[static_cast<std::size_t>(op)], v);
       }
     }
   };
@@ -709,7 +744,8 @@ Result Bench::Measure(const std::string& scenario) {
   const double hard_stop = warmup_ + std::max(timeout_, duration_);
   double next_tick = 1.0;
   for (;;) {
-    const bool all_done = std::all_of(workers_.begin(), workers_.end(), [](const auto& w) { return w->done.load(); });
+    const bool all_done =
+        std::all_of(workers_.begin(), workers_.end(), [](const auto& w) { return w->done.load(); });
     if (all_done) break;
     const double now = Seconds(Clock::now() - start);
     if (!measuring && now >= warmup_) {
@@ -770,7 +806,8 @@ Result Bench::Measure(const std::string& scenario) {
     result.client_cpu_pct = 100 * d.client_cpu / d.t;
     result.machine_busy_pct = 100 * d.machine_busy / d.t;
     if (result.server_cpu_pct >= 0) {
-      result.others_cpu_pct = std::max(0.0, result.machine_busy_pct - result.server_cpu_pct - result.client_cpu_pct);
+      result.others_cpu_pct =
+          std::max(0.0, result.machine_busy_pct - result.server_cpu_pct - result.client_cpu_pct);
     }
   }
   std::lock_guard lock(error_mu_);
@@ -790,22 +827,29 @@ void Bench::Report(const Result& r) const {
   for (const auto& op : r.ops) calls += op.calls;
 
   std::ostream& out = o_.json ? std::cerr : std::cout;
-  out << "\ncinesis bench: " << r.scenario << " against " << o_.endpoint << (o_.label.empty() ? "" : " (" + o_.label + ")")
-      << "\n  " << o_.connections << " connections, " << shard_ids_.size() << " shards, " << o_.record_bytes
-      << "-byte records" << (r.scenario == "put-records" || r.scenario == "mixed" ? ", batch " + std::to_string(o_.batch) : "")
+  out << "\ncinesis bench: " << r.scenario << " against " << o_.endpoint
+      << (o_.label.empty() ? "" : " (" + o_.label + ")") << "\n  " << o_.connections
+      << " connections, " << shard_ids_.size() << " shards, " << o_.record_bytes << "-byte records"
+      << (r.scenario == "put-records" || r.scenario == "mixed"
+              ? ", batch " + std::to_string(o_.batch)
+              : "")
       << ", stream " << stream_ << "\n";
   if (r.prefill) {
-    out << "  prefill      " << Grouped(static_cast<double>(r.prefill)) << " records in " << Fixed(r.prefill_seconds, 1)
-        << " s (" << Grouped(static_cast<double>(r.prefill) / std::max(r.prefill_seconds, 1e-9)) << " records/s)\n";
+    out << "  prefill      " << Grouped(static_cast<double>(r.prefill)) << " records in "
+        << Fixed(r.prefill_seconds, 1) << " s ("
+        << Grouped(static_cast<double>(r.prefill) / std::max(r.prefill_seconds, 1e-9))
+        << " records/s)\n";
   }
-  out << "  measured     " << Fixed(r.seconds, 2) << " s" << (r.complete ? "" : "  (INCOMPLETE)") << "\n";
-  out << "  records      " << Grouped(records) << "  = " << Grouped(rate) << " records/s, " << Fixed(mbps, 1) << " MB/s";
+  out << "  measured     " << Fixed(r.seconds, 2) << " s" << (r.complete ? "" : "  (INCOMPLETE)")
+      << "\n";
+  out << "  records      " << Grouped(records) << "  = " << Grouped(rate) << " records/s, "
+      << Fixed(mbps, 1) << " MB/s";
   if (r.scenario == "mixed") {
-    out << "  (put " << Grouped(static_cast<double>(r.put) / s) << "/s, get " << Grouped(static_cast<double>(r.got) / s)
-        << "/s)";
+    out << "  (put " << Grouped(static_cast<double>(r.put) / s) << "/s, get "
+        << Grouped(static_cast<double>(r.got) / s) << "/s)";
   }
-  out << "\n  calls        " << Grouped(static_cast<double>(calls)) << "  = " << Grouped(static_cast<double>(calls) / s)
-      << " calls/s\n";
+  out << "\n  calls        " << Grouped(static_cast<double>(calls)) << "  = "
+      << Grouped(static_cast<double>(calls) / s) << " calls/s\n";
   out << "  operation            calls      p50 ms     p99 ms     max ms\n";
   for (int op = 0; op < kOpCount; ++op) {
     const auto& o = r.ops[op];
@@ -815,16 +859,20 @@ void Bench::Report(const Result& r) const {
                   Grouped(static_cast<double>(o.calls)).c_str(), o.p50_ms, o.p99_ms, o.max_ms);
     out << line;
   }
-  out << "  errors       " << r.errors << " calls, " << r.failed << " failed records, " << r.missing << " records missing\n";
+  out << "  errors       " << r.errors << " calls, " << r.failed << " failed records, " << r.missing
+      << " records missing\n";
   if (!r.first_error.empty()) out << "  first error  " << r.first_error << "\n";
   if (r.server_cpu_pct >= 0) {
-    out << "  server       cpu " << Fixed(r.server_cpu_pct, 0) << "% of a core, rss " << Fixed(r.rss_start_mb, 1) << " -> "
-        << Fixed(r.rss_end_mb, 1) << " MB (peak seen " << Fixed(r.rss_peak_mb, 1) << " MB)\n";
+    out << "  server       cpu " << Fixed(r.server_cpu_pct, 0) << "% of a core, rss "
+        << Fixed(r.rss_start_mb, 1) << " -> " << Fixed(r.rss_end_mb, 1) << " MB (peak seen "
+        << Fixed(r.rss_peak_mb, 1) << " MB)\n";
   }
   out << "  client       cpu " << Fixed(r.client_cpu_pct, 0) << "% of a core\n";
-  out << "  machine      " << Fixed(r.machine_busy_pct, 0) << "% busy of " << std::thread::hardware_concurrency() * 100
-      << "%";
-  if (r.others_cpu_pct >= 0) out << " (other processes and kernel work not charged to either: " << Fixed(r.others_cpu_pct, 0) << "%)";
+  out << "  machine      " << Fixed(r.machine_busy_pct, 0) << "% busy of "
+      << std::thread::hardware_concurrency() * 100 << "%";
+  if (r.others_cpu_pct >= 0)
+    out << " (other processes and kernel work not charged to either: " << Fixed(r.others_cpu_pct, 0)
+        << "%)";
   out << "\n";
   out.flush();
 
@@ -885,7 +933,8 @@ int Bench::Run() {
     std::cerr << "cinesis bench: --endpoint must look like http://127.0.0.1:4567\n";
     return 2;
   }
-  auto duration = ParseDuration(o_.duration), warmup = ParseDuration(o_.warmup), timeout = ParseDuration(o_.timeout);
+  auto duration = ParseDuration(o_.duration), warmup = ParseDuration(o_.warmup),
+       timeout = ParseDuration(o_.timeout);
   if (!duration || !warmup || !timeout) {
     std::cerr << "cinesis bench: durations look like 10s, 500ms or 2m\n";
     return 2;
@@ -906,8 +955,8 @@ int Bench::Run() {
   control_ = &control;
   if (!EnsureStream()) return 1;
   if (!o_.quiet) {
-    std::cerr << "cinesis bench: " << o_.scenario << " on stream " << stream_ << " (" << shard_ids_.size()
-              << " shards) at " << o_.endpoint << std::endl;
+    std::cerr << "cinesis bench: " << o_.scenario << " on stream " << stream_ << " ("
+              << shard_ids_.size() << " shards) at " << o_.endpoint << std::endl;
   }
   Result r = Measure(o_.scenario);
   control_->Close();  // the server may have timed the idle control connection out
@@ -1032,8 +1081,10 @@ int RunStartup(const BenchOptions& o) {
     drain.join();
     if (!o.quiet) {
       std::cerr << "[startup " << run + 1 << "/" << o.runs << "] "
-                << (ready ? "first answer after " + Fixed(ready_ms.back(), 1) + " ms, rss " + Fixed(rss, 1) + " MB"
-                          : std::string(exited ? "server exited before answering" : "no answer before the timeout"))
+                << (ready ? "first answer after " + Fixed(ready_ms.back(), 1) + " ms, rss " +
+                                Fixed(rss, 1) + " MB"
+                          : std::string(exited ? "server exited before answering"
+                                               : "no answer before the timeout"))
                 << std::endl;
     }
     if (!ready) return 1;
@@ -1051,14 +1102,17 @@ int RunStartup(const BenchOptions& o) {
   std::ostream& out = o.json ? std::cerr : std::cout;
   out << "\ncinesis bench: startup of `" << o.command.front() << " ...`, " << o.runs << " runs\n"
       << "  first answered request  min " << Fixed(ready.at("min").as_double(), 1) << " ms, median "
-      << Fixed(ready.at("median").as_double(), 1) << " ms, max " << Fixed(ready.at("max").as_double(), 1) << " ms\n";
+      << Fixed(ready.at("median").as_double(), 1) << " ms, max "
+      << Fixed(ready.at("max").as_double(), 1) << " ms\n";
   if (!listen_ms.empty()) {
     auto l = stats(listen_ms);
     out << "  listening line printed  median " << Fixed(l.at("median").as_double(), 1) << " ms\n";
   }
   auto r = stats(rss_mb);
   out << "  rss when ready          median " << Fixed(r.at("median").as_double(), 1) << " MB\n";
-  if (!stop_ms.empty()) out << "  SIGTERM to exit         median " << Fixed(stats(stop_ms).at("median").as_double(), 1) << " ms\n";
+  if (!stop_ms.empty())
+    out << "  SIGTERM to exit         median " << Fixed(stats(stop_ms).at("median").as_double(), 1)
+        << " ms\n";
   out.flush();
   if (o.json) {
     json::object j;
@@ -1080,47 +1134,70 @@ int RunStartup(const BenchOptions& o) {
 
 BenchCommand::BenchCommand(CLI::App& app) : options_(std::make_unique<BenchOptions>()) {
   auto& o = *options_;
-  sub_ = app.add_subcommand("bench", "Load-test a Kinesis endpoint (cinesis, kinesalite, kinesis-local, ...)");
+  sub_ = app.add_subcommand(
+      "bench", "Load-test a Kinesis endpoint (cinesis, kinesalite, kinesis-local, ...)");
   sub_->footer(
       "Scenarios:\n"
       "  put-records  PutRecords of --batch records on every connection\n"
       "  put-record   PutRecord on every connection\n"
       "  get-records  prefill --records records (default 200000), then every connection drains\n"
-      "               shards from TRIM_HORIZON with GetRecords (Limit --get-limit), pass after pass,\n"
+      "               shards from TRIM_HORIZON with GetRecords (Limit --get-limit), pass after "
+      "pass,\n"
       "               until --duration is over and it finished a full pass\n"
-      "  mixed        half the connections put (PutRecords), half follow the shards with GetRecords\n"
+      "  mixed        half the connections put (PutRecords), half follow the shards with "
+      "GetRecords\n"
       "  startup      run the server command given after -- (--runs times) and time exec -> first\n"
-      "               answered request; the port is read from its 'listening ... :PORT' line unless\n"
+      "               answered request; the port is read from its 'listening ... :PORT' line "
+      "unless\n"
       "               --endpoint is given\n"
       "Progress goes to stderr every second; the report to stdout (with --json: one JSON line on\n"
       "stdout, the report on stderr).");
-  o.endpoint_option = sub_->add_option("--endpoint", o.endpoint, "Kinesis endpoint, http://HOST:PORT")->capture_default_str();
+  o.endpoint_option =
+      sub_->add_option("--endpoint", o.endpoint, "Kinesis endpoint, http://HOST:PORT")
+          ->capture_default_str();
   sub_->add_option("--scenario", o.scenario, "Workload")
       ->check(CLI::IsMember({"put-records", "put-record", "get-records", "mixed", "startup"}))
       ->capture_default_str();
   sub_->add_option("--connections", o.connections, "Keep-alive connections (one thread each)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
-  sub_->add_option("--shards", o.shards, "Shards of the stream the benchmark creates")->check(CLI::Range(1, 10000))->capture_default_str();
-  sub_->add_option("--record-bytes", o.record_bytes, "Bytes of data per record")->check(CLI::Range(1, 1 << 20))->capture_default_str();
-  sub_->add_option("--batch", o.batch, "Records per PutRecords call")->check(CLI::Range(1, 500))->capture_default_str();
-  sub_->add_option("--duration", o.duration, "Measured time (10s, 500ms, 2m)")->capture_default_str();
-  sub_->add_option("--warmup", o.warmup, "Load before measuring; not counted")->capture_default_str();
-  sub_->add_option("--timeout", o.timeout, "Hard limit on the measured phase (get-records passes, startup)")
+  sub_->add_option("--shards", o.shards, "Shards of the stream the benchmark creates")
+      ->check(CLI::Range(1, 10000))
       ->capture_default_str();
-  sub_->add_option("--records", o.records,
-                   "get-records: records to prefill (default 200000; 0 reads what the stream holds); "
-                   "put-records/put-record: stop after this many records instead of --duration");
-  sub_->add_option("--server-pid", o.server_pid, "Server process to sample for CPU and RSS (/proc)");
+  sub_->add_option("--record-bytes", o.record_bytes, "Bytes of data per record")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  sub_->add_option("--batch", o.batch, "Records per PutRecords call")
+      ->check(CLI::Range(1, 500))
+      ->capture_default_str();
+  sub_->add_option("--duration", o.duration, "Measured time (10s, 500ms, 2m)")
+      ->capture_default_str();
+  sub_->add_option("--warmup", o.warmup, "Load before measuring; not counted")
+      ->capture_default_str();
+  sub_->add_option("--timeout", o.timeout,
+                   "Hard limit on the measured phase (get-records passes, startup)")
+      ->capture_default_str();
+  sub_->add_option(
+      "--records", o.records,
+      "get-records: records to prefill (default 200000; 0 reads what the stream holds); "
+      "put-records/put-record: stop after this many records instead of --duration");
+  sub_->add_option("--server-pid", o.server_pid,
+                   "Server process to sample for CPU and RSS (/proc)");
   sub_->add_flag("--json", o.json, "Print one JSON line with the results on stdout");
   sub_->add_flag("--quiet", o.quiet, "No progress lines");
-  sub_->add_option("--stream", o.stream, "Stream to use (created if missing); default: a new one, deleted at the end");
+  sub_->add_option("--stream", o.stream,
+                   "Stream to use (created if missing); default: a new one, deleted at the end");
   sub_->add_flag("--keep-stream", o.keep_stream, "Do not delete the stream at the end");
-  sub_->add_option("--body-pool", o.body_pool, "Prebuilt requests per connection (default 8 PutRecords, 512 PutRecord)")
+  sub_->add_option("--body-pool", o.body_pool,
+                   "Prebuilt requests per connection (default 8 PutRecords, 512 PutRecord)")
       ->check(CLI::Range(0, 100000));
-  sub_->add_option("--get-limit", o.get_limit, "GetRecords Limit")->check(CLI::Range(1, 10000))->capture_default_str();
+  sub_->add_option("--get-limit", o.get_limit, "GetRecords Limit")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
   sub_->add_option("--label", o.label, "Name of the target, copied into the JSON line");
-  sub_->add_option("--runs", o.runs, "startup: how many starts")->check(CLI::Range(1, 1000))->capture_default_str();
+  sub_->add_option("--runs", o.runs, "startup: how many starts")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   sub_->add_flag("--verbose", o.verbose, "startup: show the server's output");
   sub_->add_option("command", o.command, "startup: the server command line (after --)");
 }

@@ -54,9 +54,9 @@ bool ParseEndpoint(std::string_view url, Endpoint& out);
 std::string BuildRequest(const Endpoint& ep, std::string_view op, std::string_view body);
 
 struct Response {
-  int status = 0;          // HTTP status; 0 on a transport failure
+  int status = 0;  // HTTP status; 0 on a transport failure
   std::string body;
-  std::string error;       // transport failure text
+  std::string error;  // transport failure text
 };
 
 // One keep-alive HTTP/1.1 connection (Boost.Beast, synchronous). Reconnects lazily after

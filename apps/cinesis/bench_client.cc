@@ -4,8 +4,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <charconv>
 #include <ctime>
@@ -42,7 +42,8 @@ bool ParseEndpoint(std::string_view url, Endpoint& out) {
   }
   unsigned value = 0;
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (host.empty() || ec != std::errc() || ptr != port.data() + port.size() || value == 0 || value > 65535) {
+  if (host.empty() || ec != std::errc() || ptr != port.data() + port.size() || value == 0 ||
+      value > 65535) {
     return false;
   }
   out.host = std::string(host);
@@ -73,8 +74,9 @@ std::string BuildRequest(const Endpoint& ep, std::string_view op, std::string_vi
   req += date;
   req += "\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDCINESISBENCH/";
   req += day;
-  req += "/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, "
-         "Signature=0000000000000000000000000000000000000000000000000000000000000000";
+  req +=
+      "/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, "
+      "Signature=0000000000000000000000000000000000000000000000000000000000000000";
   req += "\r\nContent-Length: ";
   req += std::to_string(body.size());
   req += "\r\nConnection: keep-alive\r\n\r\n";

@@ -27,7 +27,8 @@ std::size_t Histogram::Index(std::uint64_t ns) {
   if (ns < (std::uint64_t{2} << kSubBits)) return static_cast<std::size_t>(ns);
   const int e = 63 - std::countl_zero(ns);
   const int shift = e - kSubBits;
-  return static_cast<std::size_t>(shift) * (std::size_t{1} << kSubBits) + static_cast<std::size_t>(ns >> shift);
+  return static_cast<std::size_t>(shift) * (std::size_t{1} << kSubBits) +
+         static_cast<std::size_t>(ns >> shift);
 }
 
 std::uint64_t Histogram::Lower(std::size_t index) {
@@ -44,7 +45,9 @@ std::uint64_t Histogram::Upper(std::size_t index) {
   return (m + 1) << shift;
 }
 
-void Histogram::Record(std::uint64_t ns) { counts_[Index(ns)].fetch_add(1, std::memory_order_relaxed); }
+void Histogram::Record(std::uint64_t ns) {
+  counts_[Index(ns)].fetch_add(1, std::memory_order_relaxed);
+}
 
 void Histogram::AddTo(std::vector<std::uint64_t>& into) const {
   into.resize(kBuckets, 0);
@@ -61,7 +64,8 @@ double Histogram::Quantile(const std::vector<std::uint64_t>& counts, double q) {
   std::uint64_t seen = 0;
   for (std::size_t i = 0; i < counts.size(); ++i) {
     seen += counts[i];
-    if (seen >= rank) return (static_cast<double>(Lower(i)) + static_cast<double>(Upper(i) - 1)) / 2.0;
+    if (seen >= rank)
+      return (static_cast<double>(Lower(i)) + static_cast<double>(Upper(i) - 1)) / 2.0;
   }
   return static_cast<double>(Lower(counts.size() - 1));
 }
@@ -88,14 +92,16 @@ ProcSample SampleProcess(long pid) {
       if (f == 15) stime = std::stoull(field);
     }
     static const long ticks = sysconf(_SC_CLK_TCK);
-    s.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(ticks > 0 ? ticks : 100);
+    s.cpu_seconds =
+        static_cast<double>(utime + stime) / static_cast<double>(ticks > 0 ? ticks : 100);
   }
   {
     std::ifstream in(base + "/status");
     std::string line;
     while (std::getline(in, line)) {
       auto kb = [&](std::string_view prefix) {
-        return static_cast<double>(std::strtoull(line.c_str() + prefix.size(), nullptr, 10)) / 1024.0;
+        return static_cast<double>(std::strtoull(line.c_str() + prefix.size(), nullptr, 10)) /
+               1024.0;
       };
       if (line.rfind("VmRSS:", 0) == 0) s.rss_mb = kb("VmRSS:");
       if (line.rfind("VmHWM:", 0) == 0) s.hwm_mb = kb("VmHWM:");
@@ -131,10 +137,14 @@ std::size_t ValueStart(std::string_view json, std::string_view key) {
   auto at = json.find(quoted);
   if (at == std::string_view::npos) return at;
   auto p = at + quoted.size();
-  while (p < json.size() && (json[p] == ' ' || json[p] == '\n' || json[p] == '\t' || json[p] == '\r')) ++p;
+  while (p < json.size() &&
+         (json[p] == ' ' || json[p] == '\n' || json[p] == '\t' || json[p] == '\r'))
+    ++p;
   if (p >= json.size() || json[p] != ':') return std::string_view::npos;
   ++p;
-  while (p < json.size() && (json[p] == ' ' || json[p] == '\n' || json[p] == '\t' || json[p] == '\r')) ++p;
+  while (p < json.size() &&
+         (json[p] == ' ' || json[p] == '\n' || json[p] == '\t' || json[p] == '\r'))
+    ++p;
   return p;
 }
 }  // namespace
