@@ -163,14 +163,28 @@ Status CheckValue(const Shape& shape, json::value& v) {
 
 // ---- constraints ----------------------------------------------------------------------
 
+// A member's path in validation messages ("records.3.member.data"), built only when an
+// error is reported, so valid requests cost no string building.
+struct Path {
+  const Path* parent = nullptr;
+  std::string_view name;  // member path name; empty for a list element
+  std::size_t index = 0;  // 1-based list element index
+  std::string str() const {
+    std::string s = parent ? parent->str() : std::string();
+    if (name.empty()) return s + "." + std::to_string(index) + ".member";
+    if (!s.empty()) s += '.';
+    s.append(name);
+    return s;
+  }
+};
+
 class Collector {
  public:
   bool full() const { return errors_.size() >= 10; }
-  void Add(const std::string& value_text, bool is_null, const std::string& path,
-           const std::string& rule) {
+  void Add(const std::string& value_text, bool is_null, const Path& path, const std::string& rule) {
     if (full()) return;
     std::string e = is_null ? "Value null" : "Value '" + value_text + "'";
-    e += " at '" + path + "' failed to satisfy constraint: " + rule;
+    e += " at '" + path.str() + "' failed to satisfy constraint: " + rule;
     errors_.push_back(std::move(e));
   }
   Status ToStatus() const {
@@ -259,20 +273,21 @@ bool ScalarOk(const Shape& s, const json::value& v) {
   return true;
 }
 
-void CheckMember(const Shape& shape, const json::value* v, bool required, const std::string& path,
+void CheckMember(const Shape& shape, const json::value* v, bool required, const Path& path,
                  std::optional<std::int64_t> service_min, std::optional<std::int64_t> service_max,
                  Collector& out);
 
-void CheckStructureConstraints(const Shape& shape, const json::object& obj,
-                               const std::string& prefix, Collector& out) {
+void CheckStructureConstraints(const Shape& shape, const json::object& obj, const Path* parent,
+                               Collector& out) {
   for (const auto& m : shape.members) {
     if (out.full()) return;
-    CheckMember(*m.shape, obj.if_contains(m.name), m.required, prefix + m.path_name, m.service_min,
-                m.service_max, out);
+    const Path path{parent, m.path_name};
+    CheckMember(*m.shape, obj.if_contains(m.name), m.required, path, m.service_min, m.service_max,
+                out);
   }
 }
 
-void CheckMember(const Shape& shape, const json::value* v, bool required, const std::string& path,
+void CheckMember(const Shape& shape, const json::value* v, bool required, const Path& path,
                  std::optional<std::int64_t> service_min, std::optional<std::int64_t> service_max,
                  Collector& out) {
   if (v == nullptr || v->is_null()) {
@@ -346,13 +361,12 @@ void CheckMember(const Shape& shape, const json::value* v, bool required, const 
         for (const auto& e : arr) {
           ++i;
           if (out.full()) return;
+          const Path element{&path, {}, i};
           if (e.is_object()) {
-            CheckStructureConstraints(el, e.get_object(),
-                                      path + "." + std::to_string(i) + ".member.", out);
+            CheckStructureConstraints(el, e.get_object(), &element, out);
           } else {
             // A null element: the service's deserializer keeps it and validation rejects it.
-            out.Add("", true, path + "." + std::to_string(i) + ".member",
-                    "Member must not be null");
+            out.Add("", true, element, "Member must not be null");
           }
         }
       } else {
@@ -387,7 +401,7 @@ void CheckMember(const Shape& shape, const json::value* v, bool required, const 
       return;
     }
     case ShapeType::kStructure:
-      CheckStructureConstraints(shape, v->get_object(), path + ".", out);
+      CheckStructureConstraints(shape, v->get_object(), &path, out);
       return;
     case ShapeType::kBoolean:
     case ShapeType::kTimestamp:
@@ -411,7 +425,7 @@ Status CheckTypes(const Shape& input, boost::json::object& body) {
 
 Status CheckConstraints(const Shape& input, const boost::json::object& body) {
   Collector out;
-  CheckStructureConstraints(input, body, "", out);
+  CheckStructureConstraints(input, body, nullptr, out);
   return out.ToStatus();
 }
 
