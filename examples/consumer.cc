@@ -69,6 +69,9 @@ int main(int argc, char** argv) {
   app.add_option("--out", out_path)->required();
   app.add_option("--checkpoint-every", every, "records; 0 = after each batch");
   app.add_option("--lease-ttl-ms", lease_ttl_ms);
+  int limit = 10'000;
+  app.add_option("--limit", limit, "records per GetRecords call (1-10000)")
+      ->check(CLI::Range(1, 10'000));
   std::string efo;
   app.add_option("--efo", efo,
                  "enhanced fan-out: stream consumer name (records pushed over HTTP/2)");
@@ -111,6 +114,7 @@ int main(int argc, char** argv) {
   o.lease_ttl = std::chrono::milliseconds(lease_ttl_ms);
   o.shard_sync_interval = std::chrono::milliseconds(500);
   o.idle_backoff = std::chrono::milliseconds(200);
+  o.max_records_per_call = limit;
   if (every > 0) o.checkpoint_policy = cinesis::CheckpointPolicy::EveryNRecords(every);
   if (!efo.empty()) o.enhanced_fan_out_consumer = efo;
   auto consumer = cinesis::Consumer::Create(**client, o);
@@ -118,8 +122,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "consumer: %s\n", consumer.status().ToString().c_str());
     return 2;
   }
-  std::FILE* out = std::fopen(out_path.c_str(), "a");
+  std::FILE* out = std::fopen(out_path.c_str(), "a+");
   if (!out) return 2;
+  // A process killed with SIGKILL may have left a torn last line (stdio writes a large
+  // batch in several write() calls); start ours on a fresh line so none is merged into it.
+  if (std::fseek(out, -1, SEEK_END) == 0 && std::fgetc(out) != '\n') std::fputc('\n', out);
   std::mutex mu;
   std::atomic<std::uint64_t> count{0};
   std::atomic<std::int64_t> lag_sum{0};

@@ -45,8 +45,7 @@ int Serve(const cinesis::app::ServeConfig& config) {
   cinesis::server::ServerOptions so = config.server;
   so.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
   so.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
-  so.worker_threads =
-      config.worker_threads >= 0 ? config.worker_threads : (config.in_memory ? 0 : 64);
+  so.worker_threads = config.worker_threads;
   if (so.tls_self_signed) {
     so.tls_self_signed_path = config.in_memory
                                   ? (std::filesystem::temp_directory_path() /

@@ -54,11 +54,11 @@ std::vector<OptionRow> ServeOptionTable(ServeConfig& c) {
         "Port to listen on; 0 picks a free port and prints it.");
   t.Add("--threads", c.server.threads, "integer", ">= 0", "I/O threads; 0 means one per core.",
         CLI::NonNegativeNumber);
-  t.Add("--worker-threads", c.worker_threads, "integer", ">= -1",
-        "Threads that run requests (they may wait for fsync and share it); -1: 64 with durable "
-        "storage, 0 "
-        "(run on the I/O threads) in memory.",
-        CLI::Range(-1, 4096));
+  t.Add("--worker-threads", c.worker_threads, "integer", "0..4096",
+        "Threads that run requests off the I/O threads, each waiting for the disk; 0 runs "
+        "requests on the I/O threads and acknowledges writes when they are durable, without "
+        "blocking a thread.",
+        CLI::Range(0, 4096));
   t.Flag("--in-memory", c.in_memory, "Keep all data in memory; nothing survives a restart.");
   t.Add("--data-dir", c.data_dir, "string", "a directory (created if missing)",
         "Where durable storage keeps its logs and metadata (ignored with --in-memory).");

@@ -255,7 +255,11 @@ WireResponse Dispatch(const WireRequest& req, KinesisService& service) {
     return r;
   }
   r.content_type = std::string(is_cbor ? kCbor11 : kJson11);
-  Status st = InvokeJson(op->name, body, service, r.body);
+  Status st;
+  {
+    ScopedDeferredAcks scope(req.acks);
+    st = InvokeJson(op->name, body, service, r.body);
+  }
   if (!st.ok()) return fail(st);
   if (is_cbor && !r.body.empty()) {
     boost::json::value out = boost::json::parse(r.body);

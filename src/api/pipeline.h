@@ -28,6 +28,9 @@ struct WireRequest {
   // When set, a valid SubscribeToShard request is not answered: its input is stored here
   // and HandleRequest returns status 0, for the transport to stream the events.
   std::optional<SubscribeToShardInput>* subscribe = nullptr;
+  // When set, writes do not wait for the disk: they register their durability waits here
+  // and the transport answers once they complete (see DeferredAcks).
+  DeferredAcks* acks = nullptr;
 };
 
 struct WireResponse {

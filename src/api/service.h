@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "api/types.h"
 #include "common/status.h"
@@ -64,6 +65,44 @@ class KinesisService {
   virtual Result<Consumer> DescribeStreamConsumer(const ConsumerRef& in) = 0;
   virtual Result<ListStreamConsumersOutput> ListStreamConsumers(
       const ListStreamConsumersInput& in) = 0;
+};
+
+// Durability acknowledgements a transport can wait for without blocking a thread.
+//
+// While a DeferredAcks is installed on the calling thread (ScopedDeferredAcks), writes
+// (PutRecord, PutRecords) return as soon as their records are queued, registering here
+// what remains to wait for; the transport sends the answer once `Run` calls back. Without
+// one installed (the in-process client, worker threads), writes block until durable.
+class DeferredAcks {
+ public:
+  // Arranges for its argument to be called once, from any thread, when a write is durable
+  // (or failed). It must not block.
+  using Wait = std::function<void(std::function<void(Status)>)>;
+
+  void Add(Wait wait) { waits_.push_back(std::move(wait)); }
+  bool empty() const { return waits_.empty(); }
+  // Starts every wait; `done` is called once, after the last completes, with the first
+  // error (or OK). Consumes the registered waits.
+  void Run(std::function<void(Status)> done);
+
+  // The instance installed on this thread, or nullptr.
+  static DeferredAcks* Current();
+
+ private:
+  friend class ScopedDeferredAcks;
+  std::vector<Wait> waits_;
+};
+
+// Installs `acks` as DeferredAcks::Current() for this thread for the scope's lifetime.
+class ScopedDeferredAcks {
+ public:
+  explicit ScopedDeferredAcks(DeferredAcks* acks);
+  ~ScopedDeferredAcks();
+  ScopedDeferredAcks(const ScopedDeferredAcks&) = delete;
+  ScopedDeferredAcks& operator=(const ScopedDeferredAcks&) = delete;
+
+ private:
+  DeferredAcks* previous_;
 };
 
 // A live SubscribeToShard subscription. The server pulls events from it and asks to be

@@ -823,10 +823,20 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
   if (!appended.ok()) return Status(Code::kInternalFailure, "Internal service failure.");
   std::shared_ptr<storage::Log> log = shard->log;
   lock.unlock();
-  // Acknowledge only once the record is durable (group commit with concurrent writers).
-  if (!log->WaitDurable(appended->end).ok())
-    return Status(Code::kInternalFailure, "Internal service failure.");
-  shard->NotifyAppended();
+  // Acknowledge only once the record is durable (group commit with concurrent writers):
+  // by the transport, when it can wait without a thread, else here.
+  if (auto* acks = api::DeferredAcks::Current()) {
+    acks->Add([s, shard, log, end = appended->end](std::function<void(Status)> done) {
+      log->OnDurable(end, [s, shard, done = std::move(done)](Status st) {
+        if (st.ok()) shard->NotifyAppended();
+        done(st.ok() ? st : Status(Code::kInternalFailure, "Internal service failure."));
+      });
+    });
+  } else {
+    if (!log->WaitDurable(appended->end).ok())
+      return Status(Code::kInternalFailure, "Internal service failure.");
+    shard->NotifyAppended();
+  }
   api::PutRecordOutput out;
   out.encryption_type = s->encryption;
   out.shard_id = shard->id;
@@ -922,6 +932,20 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
   }
   lock.unlock();
   // Acknowledge records only once durable; a shard whose write failed fails its records.
+  // A transport that waits without a thread (DeferredAcks) answers the whole request with
+  // InternalFailure instead if a shard's write fails.
+  if (auto* acks = api::DeferredAcks::Current()) {
+    for (const auto& [log, end_offset, first, last] : waits) {
+      ShardState* shard = route[order[first]];
+      acks->Add([s, shard, log = log, end = end_offset](std::function<void(Status)> done) {
+        log->OnDurable(end, [s, shard, done = std::move(done)](Status st) {
+          if (st.ok()) shard->NotifyAppended();
+          done(st.ok() ? st : Status(Code::kInternalFailure, "Internal service failure."));
+        });
+      });
+    }
+    return out;
+  }
   for (const auto& [log, end_offset, first, last] : waits) {
     if (log->WaitDurable(end_offset).ok()) {
       route[order[first]]->NotifyAppended();

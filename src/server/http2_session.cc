@@ -361,7 +361,16 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
   // ---- requests ----
   void Dispatch(const std::shared_ptr<H2Stream>& st) {
     st->dispatched = true;
-    if (!shared_->workers) return Finish(st, Run(*st));
+    if (!shared_->workers) {
+      return detail::RunDeferred(
+          stream_.get_executor(), [this, &st](api::DeferredAcks* acks) { return Run(*st, acks); },
+          st->content_type,
+          [self = this->shared_from_this(), st](api::WireResponse r, bool later) {
+            if (self->closed_) return;
+            self->Finish(st, std::move(r));
+            if (later) self->Flush();
+          });
+    }
     asio::post(*shared_->workers, [self = this->shared_from_this(), st] {
       auto r = std::make_shared<api::WireResponse>(self->Run(*st));
       asio::post(self->stream_.get_executor(), [self, st, r] {
@@ -372,8 +381,9 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     });
   }
 
-  api::WireResponse Run(H2Stream& st) {
+  api::WireResponse Run(H2Stream& st, api::DeferredAcks* acks = nullptr) {
     api::WireRequest w;
+    w.acks = acks;
     w.method = st.method;
     w.target = st.target;
     w.content_type = st.content_type;
@@ -419,7 +429,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
   void AddCommonHeaders(std::vector<std::pair<std::string, std::string>>& h) {
     h.emplace_back("x-amzn-requestid", RandomUuid());
     std::uint8_t id2[72];
-    RandomBytes(id2, sizeof id2);
+    FastRandomBytes(id2, sizeof id2);
     h.emplace_back("x-amz-id-2",
                    Base64Encode(std::string_view(reinterpret_cast<const char*>(id2), sizeof id2)));
   }

@@ -122,7 +122,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       }
     }
     auto shared_req = std::make_shared<http::request<http::string_body>>(std::move(req));
-    if (!shared_->workers) return Finish(shared_req, Run(*shared_req));
+    if (!shared_->workers) {
+      return detail::RunDeferred(
+          stream_.get_executor(),
+          [this, &shared_req](api::DeferredAcks* acks) { return Run(*shared_req, acks); },
+          Header(*shared_req, "Content-Type"),
+          [self = this->shared_from_this(), shared_req](api::WireResponse r, bool) {
+            self->Finish(shared_req, std::move(r));
+          });
+    }
     // Off the event loop: the call may wait for the disk. The answer comes back to this
     // connection's strand.
     asio::post(*shared_->workers, [self = this->shared_from_this(), shared_req] {
@@ -266,8 +274,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                       });
   }
 
-  api::WireResponse Run(const http::request<http::string_body>& req) {
+  api::WireResponse Run(const http::request<http::string_body>& req,
+                        api::DeferredAcks* acks = nullptr) {
     api::WireRequest w;
+    w.acks = acks;
     w.method = std::string_view(req.method_string().data(), req.method_string().size());
     w.target = Header(req, "X-Amz-Target");
     w.content_type = Header(req, "Content-Type");
@@ -291,7 +301,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     res->result(static_cast<unsigned>(r.status));
     res->set("x-amzn-RequestId", RandomUuid());
     std::uint8_t id2[72];
-    RandomBytes(id2, sizeof id2);
+    FastRandomBytes(id2, sizeof id2);
     res->set("x-amz-id-2",
              Base64Encode(std::string_view(reinterpret_cast<const char*>(id2), sizeof id2)));
     if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);

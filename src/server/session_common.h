@@ -2,6 +2,7 @@
 // connection can run over (plain TCP, TLS), and the entry into HTTP/2.
 #pragma once
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -9,9 +10,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "api/pipeline.h"
 #include "api/service.h"
 #include "server/http_server.h"
 
@@ -36,6 +39,37 @@ struct Shared {
   std::atomic<bool> stopping{false};
   std::shared_ptr<asio::ssl::context> tls;  // set when the listener speaks TLS
 };
+
+// Runs a request on this (I/O) thread without blocking it on the disk: `run(acks)` answers
+// at once, writes register their durability waits in `acks`, and `finish(response)` is
+// called here at once when nothing is left to wait for, else on `executor` once the writes
+// are durable (an InternalFailure answer in `content_type`'s protocol if they failed).
+// `finish(response, later)` tells which: `later` is true when called from `executor`.
+template <class Executor, class Run, class Finish>
+void RunDeferred(const Executor& executor, Run run, std::string_view content_type, Finish finish) {
+  struct Pending {
+    api::WireResponse response;
+    Status status;
+    std::atomic<int> phase{0};  // 0: Run() going, 1: completed inside it, 2: Run() returned
+    std::string content_type;
+  };
+  api::DeferredAcks acks;
+  api::WireResponse r = run(&acks);
+  if (acks.empty() || r.status != 200) return finish(std::move(r), false);
+  auto p = std::make_shared<Pending>();
+  p->response = std::move(r);
+  p->content_type = std::string(content_type);
+  auto complete = [p, finish](bool later) {
+    if (!p->status.ok()) p->response = api::ErrorResponse(p->status, p->content_type);
+    finish(std::move(p->response), later);
+  };
+  acks.Run([p, executor, complete](Status st) {
+    p->status = std::move(st);
+    if (p->phase.exchange(1) == 0) return;  // still inside Run(): completed below
+    asio::post(executor, [complete] { complete(true); });
+  });
+  if (p->phase.exchange(2) == 1) complete(false);
+}
 
 // The TLS context for `options` (certificate files or a generated self-signed one,
 // ALPN h2 / http/1.1). Writes the self-signed certificate to options.tls_self_signed_path.

@@ -130,6 +130,18 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
     sync_cv_.wait(lock, [&] { return durable_end_ >= end.value || !io_error_.ok(); });
     return durable_end_ >= end.value ? Status::Ok() : io_error_;
   }
+  void OnDurable(Offset end, std::function<void(Status)> done) override {
+    Status st;
+    {
+      std::lock_guard lock(sync_mu_);
+      if (durable_end_ < end.value && io_error_.ok()) {
+        durable_waiters_.push_back({end.value, std::move(done)});
+        return;
+      }
+      if (durable_end_ < end.value) st = io_error_;
+    }
+    done(st);
+  }
   Result<ReadResult> Read(Offset from, std::size_t max_records, const RecordVisitor& visit,
                           EpochMillis not_before_ms) const override;
   Offset StartOffset() const override {
@@ -158,9 +170,16 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
       std::lock_guard lock(append_mu_);
       closed_ = true;
     }
-    std::lock_guard lock(sync_mu_);
-    if (io_error_.ok()) io_error_ = why;
-    sync_cv_.notify_all();
+    std::vector<DurableWaiter> failed;
+    Status err;
+    {
+      std::lock_guard lock(sync_mu_);
+      if (io_error_.ok()) io_error_ = why;
+      err = io_error_;
+      failed.swap(durable_waiters_);
+      sync_cv_.notify_all();
+    }
+    for (auto& w : failed) w.done(err);
   }
   std::atomic<bool> queued{false};
   const std::string& dir() const { return dir_; }
@@ -224,6 +243,12 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   std::condition_variable sync_cv_;
   std::uint64_t durable_end_ = 0;
   Status io_error_;
+  struct DurableWaiter {
+    std::uint64_t end;
+    std::function<void(Status)> done;
+  };
+  std::vector<DurableWaiter> durable_waiters_;  // OnDurable callers
+  std::vector<DurableWaiter> ready_;            // flusher scratch
 
   friend class Flusher;
 };
@@ -353,8 +378,20 @@ void DiskLog::Flush() {
   {
     std::lock_guard lock(sync_mu_);
     durable_end_ = flush_frames_.back().offset + 1;
+    // (Not necessarily a prefix: appenders register after appending, in any order.)
+    std::size_t keep = 0;
+    for (auto& w : durable_waiters_) {
+      if (w.end <= durable_end_) {
+        ready_.push_back(std::move(w));
+      } else {
+        durable_waiters_[keep++] = std::move(w);
+      }
+    }
+    durable_waiters_.resize(keep);
   }
   sync_cv_.notify_all();
+  for (auto& w : ready_) w.done(Status::Ok());
+  ready_.clear();
   flush_buf_.clear();
   flush_frames_.clear();
 }

@@ -82,6 +82,10 @@ class Log {
   // Blocks until every record before `end` is durable (written, and synced unless the
   // storage was opened without fsync). Concurrent callers share one sync (group commit).
   virtual Status WaitDurable(Offset end) = 0;
+  // The asynchronous form: calls `done` once, from any thread (possibly this one, at once),
+  // when every record before `end` is durable, or with the error that stopped the log.
+  // `done` must not block: the storage's flusher may be running it.
+  virtual void OnDurable(Offset end, std::function<void(Status)> done) = 0;
 
   // Visits readable records from `from` (clamped to StartOffset()) until `max_records`
   // were delivered, the visitor declines, or the end. Records that arrived before

@@ -51,6 +51,7 @@ class MemoryLog final : public Log {
   }
 
   Status WaitDurable(Offset) override { return Status::Ok(); }
+  void OnDurable(Offset, std::function<void(Status)> done) override { done(Status::Ok()); }
 
   Result<ReadResult> Read(Offset from, std::size_t max_records, const RecordVisitor& visit,
                           EpochMillis not_before_ms) const override {

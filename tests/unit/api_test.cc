@@ -349,5 +349,37 @@ TEST_F(PipelineTest, CorsPreflight) {
   EXPECT_TRUE(allow_origin);
 }
 
+TEST(DeferredAcks, RunCallsBackOnceAfterEveryWaitWithTheFirstError) {
+  api::DeferredAcks acks;
+  EXPECT_EQ(api::DeferredAcks::Current(), nullptr);
+  {
+    api::ScopedDeferredAcks scope(&acks);
+    EXPECT_EQ(api::DeferredAcks::Current(), &acks);
+  }
+  EXPECT_EQ(api::DeferredAcks::Current(), nullptr);
+  std::vector<std::function<void(Status)>> pending;
+  for (int i = 0; i < 3; ++i) {
+    acks.Add([&](std::function<void(Status)> done) { pending.push_back(std::move(done)); });
+  }
+  int calls = 0;
+  Status result;
+  acks.Run([&](Status st) {
+    ++calls;
+    result = st;
+  });
+  EXPECT_TRUE(acks.empty());
+  ASSERT_EQ(pending.size(), 3U);
+  pending[1](Status(Code::kInternalFailure, "Internal service failure."));
+  pending[0](Status::Ok());
+  EXPECT_EQ(calls, 0);
+  pending[2](Status(Code::kIoError, "later"));
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(result.code(), Code::kInternalFailure);
+  // Nothing registered: done at once.
+  api::DeferredAcks none;
+  none.Run([&](Status st) { calls += st.ok() ? 10 : 0; });
+  EXPECT_EQ(calls, 11);
+}
+
 }  // namespace
 }  // namespace cinesis

@@ -2,7 +2,12 @@
 // segment rolling, time seeks, retention; named after the behaviour they pin down.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <filesystem>
+#include <future>
+#include <map>
+#include <mutex>
 #include <random>
 
 #include "common/crc32c.h"
@@ -304,6 +309,57 @@ TEST_F(DiskLogTest, WriteFailureFailsTheWaitersInsteadOfAcknowledging) {
   ASSERT_TRUE(a.ok());
   EXPECT_FALSE(log->WaitDurable(a->end).ok());
   EXPECT_EQ(ReadAll(*log).size(), 3U);  // never visible
+  env_.FailWrites(false);
+}
+
+TEST_F(DiskLogTest, OnDurableCallsBackOnceTheRecordsAreSyncedAndFailsOnWriteErrors) {
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1})).value();
+  // Many appends, each waited for asynchronously, registered in an order unrelated to
+  // their offsets: every callback fires once, only after its records are readable.
+  constexpr int kAppends = 200;
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, failed = 0, early = 0;
+  std::vector<Offset> ends;
+  for (int i = 0; i < kAppends; ++i) {
+    std::string data = std::to_string(i);
+    AppendRecord r{"k", "", data};
+    auto a = log->Append({&r, 1}, 1000);
+    ASSERT_TRUE(a.ok());
+    ends.push_back(a->end);
+  }
+  std::reverse(ends.begin(), ends.end());
+  for (Offset end : ends) {
+    log->OnDurable(end, [&, end](Status st) {
+      std::lock_guard lock(mu);
+      if (!st.ok()) ++failed;
+      if (log->EndOffset().value < end.value) ++early;
+      ++done;
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return done == kAppends; }));
+  }
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(early, 0);
+  // Already durable: called at once, on this thread.
+  bool now = false;
+  log->OnDurable(ends.front(), [&](Status st) { now = st.ok(); });
+  EXPECT_TRUE(now);
+  // A write error fails the waiter instead of acknowledging.
+  env_.FailWrites(true);
+  AppendRecord r{"k", "", "lost"};
+  auto a = log->Append({&r, 1}, 1000);
+  ASSERT_TRUE(a.ok());
+  std::promise<Status> result;
+  log->OnDurable(a->end, [&](Status st) { result.set_value(st); });
+  auto fut = result.get_future();
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_FALSE(fut.get().ok());
+  EXPECT_EQ(ReadAll(*log).size(), static_cast<std::size_t>(kAppends));
   env_.FailWrites(false);
 }
 
