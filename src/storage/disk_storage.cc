@@ -9,6 +9,8 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <shared_mutex>
 #include <thread>
 
@@ -207,6 +209,33 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   // Scans a segment from its start, rebuilding its index; stops at the first frame that
   // does not verify. Returns the byte length of the valid prefix.
   static std::uint64_t Scan(Segment& seg, const DiskOptions& opts);
+  // Continues a scan at byte `from`, a frame boundary where record `seg.end` starts (the
+  // index, end and arrival times describe everything before it).
+  static std::uint64_t ScanFrom(Segment& seg, std::uint64_t from, const DiskOptions& opts);
+  // Restores the active segment from the checkpoint of a clean shutdown, verifying the
+  // frames from its last index entry to the end of the file. False: scan it whole.
+  static bool LoadCheckpoint(Segment& seg, const format::SealedIndex& ckpt,
+                             const DiskOptions& opts);
+
+ public:
+  // At a clean shutdown, after the last flush: syncs the active segment and records its
+  // index, so the next start verifies only its tail instead of scanning it.
+  void WriteCheckpoint() {
+    std::shared_lock lock(mu_);
+    if (segments_.empty()) return;
+    {
+      std::lock_guard sync_lock(sync_mu_);
+      if (!io_error_.ok()) return;
+    }
+    const Segment& seg = *segments_.back();
+    if (!seg.file->Sync().ok()) return;
+    format::SealedIndex idx{seg.index, seg.end, seg.size, seg.first_arrival, seg.last_arrival};
+    (void)env_.WriteFileAtomic(
+        dir_ + "/" + format::FileName(seg.base, format::FileKind::kCheckpoint),
+        format::EncodeIndex(idx));
+  }
+
+ private:
   std::shared_ptr<Segment> SegmentFor(std::uint64_t offset) const {
     auto it = std::upper_bound(
         segments_.begin(), segments_.end(), offset,
@@ -478,13 +507,17 @@ void DiskLog::TrimBefore(EpochMillis ms) {
 }
 
 std::uint64_t DiskLog::Scan(Segment& seg, const DiskOptions& opts) {
-  std::string buf;
-  SegmentScanner scan(seg, format::kSegmentHeaderSize, seg.file->Size(), buf);
-  format::DecodedFrame frame;
-  std::uint64_t valid = format::kSegmentHeaderSize;
   seg.index.clear();
   seg.end = seg.base.value;
   seg.last_index_pos = 0;
+  return ScanFrom(seg, format::kSegmentHeaderSize, opts);
+}
+
+std::uint64_t DiskLog::ScanFrom(Segment& seg, std::uint64_t from, const DiskOptions& opts) {
+  std::string buf;
+  SegmentScanner scan(seg, from, seg.file->Size(), buf);
+  format::DecodedFrame frame;
+  std::uint64_t valid = from;
   while (scan.Next(frame) == format::FrameStatus::kOk) {
     const auto& r = frame.record;
     if (r.offset.value != seg.end || (!seg.empty() && r.arrival_ms < seg.last_arrival)) break;
@@ -501,20 +534,54 @@ std::uint64_t DiskLog::Scan(Segment& seg, const DiskOptions& opts) {
   return valid;
 }
 
+bool DiskLog::LoadCheckpoint(Segment& seg, const format::SealedIndex& ckpt,
+                             const DiskOptions& opts) {
+  const std::uint64_t file_size = seg.file->Size();
+  if (ckpt.entries.empty() || ckpt.segment_size > file_size || ckpt.end_offset <= seg.base.value)
+    return false;
+  const IndexEntry from = ckpt.entries.back();
+  if (from.offset < seg.base.value || from.offset >= ckpt.end_offset ||
+      from.position < format::kSegmentHeaderSize || from.position >= ckpt.segment_size) {
+    return false;
+  }
+  seg.index.assign(ckpt.entries.begin(), ckpt.entries.end() - 1);
+  seg.last_index_pos = seg.index.empty() ? 0 : seg.index.back().position;
+  seg.end = from.offset;
+  seg.first_arrival = ckpt.first_arrival;
+  seg.last_arrival = from.arrival_ms;
+  // The tail: from the last index entry (at most one index interval before the end).
+  const std::uint64_t valid = ScanFrom(seg, from.position, opts);
+  return valid == file_size && seg.end == ckpt.end_offset && valid == ckpt.segment_size;
+}
+
 Result<std::shared_ptr<DiskLog>> DiskLog::Recover(Env& env, const std::string& dir, LogId id,
                                                   const DiskOptions& opts, Flusher* flusher,
                                                   std::vector<std::string>* report) {
   auto log = std::make_shared<DiskLog>(env, dir, id, opts, flusher);
   ASSIGN_OR_RETURN(auto names, env.List(dir));
   std::map<std::uint64_t, bool> segs;  // base -> has index file
+  std::set<std::uint64_t> checkpoints;
   for (const auto& n : names) {
     auto parsed = format::ParseFileName(n);
     if (!parsed) continue;
     if (parsed->kind == format::FileKind::kSegment) {
       segs.try_emplace(parsed->base.value, false);
-    } else {
+    } else if (parsed->kind == format::FileKind::kIndex) {
       segs[parsed->base.value] |= true;
+    } else {
+      checkpoints.insert(parsed->base.value);
     }
+  }
+  // A checkpoint is used once: read now, removed before anything is appended, so a later
+  // crash never meets a stale one.
+  std::optional<format::SealedIndex> checkpoint;
+  for (std::uint64_t base : checkpoints) {
+    const std::string path =
+        dir + "/" + format::FileName(Offset{base}, format::FileKind::kCheckpoint);
+    if (!segs.empty() && base == segs.rbegin()->first) {
+      if (auto bytes = env.ReadFile(path); bytes.ok()) checkpoint = format::DecodeIndex(*bytes);
+    }
+    (void)env.Remove(path);
   }
   auto note = [&](const std::string& s) {
     if (report) report->push_back("log " + dir + ": " + s);
@@ -582,6 +649,7 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(Env& env, const std::string& d
         }
       }
     }
+    if (!loaded && last && checkpoint) loaded = LoadCheckpoint(*seg, *checkpoint, opts);
     if (!loaded) {
       const std::uint64_t file_size = seg->file->Size();
       const std::uint64_t valid = Scan(*seg, opts);
@@ -706,6 +774,7 @@ class DiskStorage final : public Storage {
   ~DiskStorage() override {
     flushers_.clear();  // joins after flushing what is queued
     std::unique_lock lock(mu_);
+    for (auto& [_, log] : logs_) log->WriteCheckpoint();
     for (auto& [_, log] : logs_) log->Shutdown(Status(Code::kIoError, "storage closed"));
   }
 

@@ -35,7 +35,9 @@ T Get(const char* p) {
 std::string FileName(Offset base, FileKind kind) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%020llu.%s", static_cast<unsigned long long>(base.value),
-                kind == FileKind::kSegment ? "log" : "idx");
+                kind == FileKind::kSegment ? "log"
+                : kind == FileKind::kIndex ? "idx"
+                                           : "cpt");
   return buf;
 }
 
@@ -47,6 +49,8 @@ std::optional<ParsedName> ParseFileName(std::string_view name) {
     kind = FileKind::kSegment;
   } else if (ext == "idx") {
     kind = FileKind::kIndex;
+  } else if (ext == "cpt") {
+    kind = FileKind::kCheckpoint;
   } else {
     return std::nullopt;
   }

@@ -14,9 +14,11 @@
 
 namespace cinesis::storage::format {
 
-enum class FileKind { kSegment, kIndex };
+// kSegment: the records; kIndex: a sealed segment's index; kCheckpoint: the active
+// segment's index as of a clean shutdown (same encoding as kIndex), consumed at the next start.
+enum class FileKind { kSegment, kIndex, kCheckpoint };
 
-// "00000000000000001234.log" / ".idx": the base offset, zero-padded to 20 digits.
+// "00000000000000001234.log" / ".idx" / ".cpt": the base offset, zero-padded to 20 digits.
 std::string FileName(Offset base, FileKind kind);
 struct ParsedName {
   Offset base;
