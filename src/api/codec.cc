@@ -65,7 +65,7 @@ void EncodeConsumerFields(JsonWriter& w, const Consumer& c) {
   w.Key("ConsumerARN");
   w.String(c.consumer_arn);
   w.Key("ConsumerStatus");
-  w.String(ToString(c.consumer_status));
+  w.Plain(ToString(c.consumer_status));
   w.Key("ConsumerCreationTimestamp");
   w.Timestamp(c.consumer_creation_timestamp);
 }
@@ -112,24 +112,24 @@ void EncodeHashKeyRange(JsonWriter& w, const HashKeyRange& r) {
 void EncodeShard(JsonWriter& w, const Shard& s) {
   w.BeginObject();
   w.Key("ShardId");
-  w.String(s.shard_id);
+  w.Plain(s.shard_id);
   if (s.parent_shard_id) {
     w.Key("ParentShardId");
-    w.String(*s.parent_shard_id);
+    w.Plain(*s.parent_shard_id);
   }
   if (s.adjacent_parent_shard_id) {
     w.Key("AdjacentParentShardId");
-    w.String(*s.adjacent_parent_shard_id);
+    w.Plain(*s.adjacent_parent_shard_id);
   }
   w.Key("HashKeyRange");
   EncodeHashKeyRange(w, s.hash_key_range);
   w.Key("SequenceNumberRange");
   w.BeginObject();
   w.Key("StartingSequenceNumber");
-  w.String(s.sequence_number_range.starting_sequence_number);
+  w.Plain(s.sequence_number_range.starting_sequence_number);
   if (s.sequence_number_range.ending_sequence_number) {
     w.Key("EndingSequenceNumber");
-    w.String(*s.sequence_number_range.ending_sequence_number);
+    w.Plain(*s.sequence_number_range.ending_sequence_number);
   }
   w.EndObject();
   w.EndObject();
@@ -158,7 +158,7 @@ void EncodeMode(JsonWriter& w, StreamMode m) {
   w.Key("StreamModeDetails");
   w.BeginObject();
   w.Key("StreamMode");
-  w.String(ToString(m));
+  w.Plain(ToString(m));
   w.EndObject();
 }
 
@@ -167,7 +167,7 @@ void EncodeChildShards(JsonWriter& w, const std::vector<ChildShard>& children) {
   for (const auto& c : children) {
     w.BeginObject();
     w.Key("ShardId");
-    w.String(c.shard_id);
+    w.Plain(c.shard_id);
     w.Key("ParentShards");
     w.BeginArray();
     for (const auto& p : c.parent_shards) w.String(p);
@@ -207,7 +207,7 @@ void Encode(JsonWriter& w, const DescribeStreamOutput& v) {
   w.Key("StreamARN");
   w.String(d.stream_arn);
   w.Key("StreamStatus");
-  w.String(ToString(d.stream_status));
+  w.Plain(ToString(d.stream_status));
   EncodeMode(w, d.stream_mode);
   w.Key("Shards");
   EncodeShards(w, d.shards);
@@ -220,7 +220,7 @@ void Encode(JsonWriter& w, const DescribeStreamOutput& v) {
   w.Key("EnhancedMonitoring");
   EncodeMonitoring(w, d.enhanced_monitoring);
   w.Key("EncryptionType");
-  w.String(ToString(d.encryption_type));
+  w.Plain(ToString(d.encryption_type));
   if (d.key_id) {
     w.Key("KeyId");
     w.String(*d.key_id);
@@ -239,7 +239,7 @@ void Encode(JsonWriter& w, const DescribeStreamSummaryOutput& v) {
   w.Key("StreamARN");
   w.String(d.stream_arn);
   w.Key("StreamStatus");
-  w.String(ToString(d.stream_status));
+  w.Plain(ToString(d.stream_status));
   EncodeMode(w, d.stream_mode);
   w.Key("RetentionPeriodHours");
   w.Int(d.retention_period_hours);
@@ -248,7 +248,7 @@ void Encode(JsonWriter& w, const DescribeStreamSummaryOutput& v) {
   w.Key("EnhancedMonitoring");
   EncodeMonitoring(w, d.enhanced_monitoring);
   w.Key("EncryptionType");
-  w.String(ToString(d.encryption_type));
+  w.Plain(ToString(d.encryption_type));
   if (d.key_id) {
     w.Key("KeyId");
     w.String(*d.key_id);
@@ -293,7 +293,7 @@ void Encode(JsonWriter& w, const ListStreamsOutput& v) {
     w.Key("StreamARN");
     w.String(s.stream_arn);
     w.Key("StreamStatus");
-    w.String(ToString(s.stream_status));
+    w.Plain(ToString(s.stream_status));
     EncodeMode(w, s.stream_mode);
     w.Key("StreamCreationTimestamp");
     w.Timestamp(s.stream_creation_timestamp);
@@ -317,11 +317,11 @@ void Encode(JsonWriter& w, const ListShardsOutput& v) {
 void Encode(JsonWriter& w, const PutRecordOutput& v) {
   w.BeginObject();
   w.Key("ShardId");
-  w.String(v.shard_id);
+  w.Plain(v.shard_id);
   w.Key("SequenceNumber");
-  w.String(v.sequence_number);
+  w.Plain(v.sequence_number);
   w.Key("EncryptionType");
-  w.String(ToString(v.encryption_type));
+  w.Plain(ToString(v.encryption_type));
   w.EndObject();
 }
 
@@ -335,11 +335,11 @@ void Encode(JsonWriter& w, const PutRecordsOutput& v) {
     w.BeginObject();
     if (r.sequence_number) {
       w.Key("SequenceNumber");
-      w.String(*r.sequence_number);
+      w.Plain(*r.sequence_number);
     }
     if (r.shard_id) {
       w.Key("ShardId");
-      w.String(*r.shard_id);
+      w.Plain(*r.shard_id);
     }
     if (r.error_code) {
       w.Key("ErrorCode");
@@ -353,24 +353,29 @@ void Encode(JsonWriter& w, const PutRecordsOutput& v) {
   }
   w.EndArray();
   w.Key("EncryptionType");
-  w.String(ToString(v.encryption_type));
+  w.Plain(ToString(v.encryption_type));
   w.EndObject();
 }
 
 void Encode(JsonWriter& w, const GetShardIteratorOutput& v) {
   w.BeginObject();
   w.Key("ShardIterator");
-  w.String(v.shard_iterator);
+  w.Plain(v.shard_iterator);
   w.EndObject();
 }
 
 namespace {
 void EncodeRecords(JsonWriter& w, const std::vector<Record>& records) {
+  // One allocation for the whole answer: per record, its base64 data plus the members.
+  std::size_t estimate = 64;
+  for (const auto& r : records)
+    estimate += (r.data.size() + 2) / 3 * 4 + r.partition_key.size() + 160;
+  w.Reserve(estimate);
   w.BeginArray();
   for (const auto& r : records) {
     w.BeginObject();
     w.Key("SequenceNumber");
-    w.String(r.sequence_number);
+    w.Plain(r.sequence_number);
     w.Key("ApproximateArrivalTimestamp");
     w.Timestamp(r.approximate_arrival_timestamp);
     w.Key("Data");
@@ -379,7 +384,7 @@ void EncodeRecords(JsonWriter& w, const std::vector<Record>& records) {
     w.String(r.partition_key);
     if (r.encryption_type) {
       w.Key("EncryptionType");
-      w.String(ToString(*r.encryption_type));
+      w.Plain(ToString(*r.encryption_type));
     }
     w.EndObject();
   }
@@ -393,7 +398,7 @@ void Encode(JsonWriter& w, const SubscribeToShardEvent& v) {
   EncodeRecords(w, v.records);
   if (v.continuation_sequence_number) {
     w.Key("ContinuationSequenceNumber");
-    w.String(*v.continuation_sequence_number);
+    w.Plain(*v.continuation_sequence_number);
   }
   w.Key("MillisBehindLatest");
   w.Int(v.millis_behind_latest);
@@ -424,7 +429,7 @@ void Encode(JsonWriter& w, const GetRecordsOutput& v) {
   EncodeRecords(w, v.records);
   if (v.next_shard_iterator) {
     w.Key("NextShardIterator");
-    w.String(*v.next_shard_iterator);
+    w.Plain(*v.next_shard_iterator);
   }
   w.Key("MillisBehindLatest");
   w.Int(v.millis_behind_latest);

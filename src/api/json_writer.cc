@@ -1,18 +1,35 @@
 #include "api/json_writer.h"
 
+#include <array>
 #include <charconv>
 
 #include "common/base64.h"
 
 namespace cinesis::api {
 
+namespace {
+
+// 1 for the bytes JSON requires escaped: controls, '"' and '\\'.
+constexpr std::array<std::uint8_t, 256> kNeedsEscape = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = 1;
+  t['"'] = 1;
+  t['\\'] = 1;
+  return t;
+}();
+
+}  // namespace
+
 void JsonWriter::Escaped(std::string_view s) {
   out_ += '"';
   static constexpr char kHex[] = "0123456789abcdef";
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
   std::size_t run = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned char c = p[i];
+    if (!kNeedsEscape[c]) [[likely]]
+      continue;
     out_.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
@@ -43,7 +60,7 @@ void JsonWriter::Escaped(std::string_view s) {
         out_ += kHex[c & 15];
     }
   }
-  out_.append(s.data() + run, s.size() - run);
+  out_.append(s.data() + run, n - run);
   out_ += '"';
 }
 

@@ -32,17 +32,28 @@ class JsonWriter {
     out_ += ']';
     first_ = false;
   }
-  // Writes `"name":`; the next value call writes the value.
+  // Writes `"name":`; the next value call writes the value. `name` is a member name of
+  // the protocol, which never needs escaping.
   void Key(std::string_view name) {
     Sep();
-    Escaped(name);
-    out_ += ':';
+    out_ += '"';
+    out_.append(name);
+    out_ += "\":";
     first_ = true;  // suppress the separator before the value
   }
   void String(std::string_view s) {
     Sep();
     Escaped(s);
   }
+  // A string value that cannot need escaping: sequence numbers, shard ids, iterators,
+  // enum names, ARNs built by the service.
+  void Plain(std::string_view s) {
+    Sep();
+    out_ += '"';
+    out_.append(s);
+    out_ += '"';
+  }
+  void Reserve(std::size_t bytes) { out_.reserve(out_.size() + bytes); }
   void Base64(std::string_view bytes);
   void Int(std::int64_t v);
   void Bool(bool v) {

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstring>
 
 #include "common/hash_key.h"
 
@@ -63,7 +64,52 @@ constexpr std::uint64_t kMask36 = (1ULL << 36) - 1;
 
 }  // namespace
 
+namespace {
+
+// Consecutive records of a shard (a GetRecords batch, a PutRecords group) differ only in the
+// counter, by one: their numbers differ by 2^80, which is added to the previous text in
+// decimal instead of converting 188 bits again.
+struct LastSequence {
+  SequenceFields f;
+  char buf[64];
+  int begin = 64;  // digits are buf[begin, 64)
+};
+thread_local LastSequence last_sequence;
+constexpr std::string_view kTwoTo80 = "1208925819614629174706176";
+
+bool NextOfLast(const SequenceFields& f) {
+  LastSequence& l = last_sequence;
+  if (l.begin == 64 || f.counter != l.f.counter + 1 || f.counter > 0x7fffffffffffffffULL ||
+      f.shard_created_s != l.f.shard_created_s || f.shard_index != l.f.shard_index ||
+      f.record_time_s != l.f.record_time_s) {
+    return false;
+  }
+  int carry = 0;
+  int i = 63;
+  for (int k = static_cast<int>(kTwoTo80.size()) - 1; k >= 0; --k, --i) {
+    if (i < l.begin) return false;  // never: the number has 56+ digits
+    int d = (l.buf[i] - '0') + (kTwoTo80[static_cast<std::size_t>(k)] - '0') + carry;
+    carry = d >= 10;
+    l.buf[i] = static_cast<char>('0' + d - (carry ? 10 : 0));
+  }
+  for (; carry && i >= l.begin; --i) {
+    int d = (l.buf[i] - '0') + 1;
+    carry = d >= 10;
+    l.buf[i] = static_cast<char>('0' + d - (carry ? 10 : 0));
+  }
+  if (carry) {
+    if (l.begin == 0) return false;
+    l.buf[--l.begin] = '1';
+  }
+  l.f.counter = f.counter;
+  return true;
+}
+
+}  // namespace
+
 std::string EncodeSequence(const SequenceFields& f) {
+  LastSequence& l = last_sequence;
+  if (NextOfLast(f)) return std::string(l.buf + l.begin, l.buf + 64);
   U192 n;
   n.ShiftInBits(2, 4);
   n.ShiftInBits(f.shard_created_s & kMask36, 36);
@@ -86,6 +132,9 @@ std::string EncodeSequence(const SequenceFields& f) {
     }
   } while (!n.IsZero());
   if (p == end) *--p = '0';
+  l.f = f;
+  l.begin = static_cast<int>(p - buf);
+  std::memcpy(l.buf + l.begin, p, static_cast<std::size_t>(end - p));
   return {p, end};
 }
 

@@ -44,6 +44,31 @@ TEST(Sequence, StrictlyIncreasingWithCounterWhateverTheTime) {
   }
 }
 
+TEST(Sequence, ConsecutiveCountersMatchTheFullConversion) {
+  // EncodeSequence derives the text of counter n+1 from that of n; it must equal the text
+  // converted from scratch (a call with other fields in between forgets the previous one).
+  const std::uint64_t starts[] = {0, 1, 9, 99'999, 0x7ffffffffffffff0ULL, 123'456'789'012ULL};
+  for (std::uint64_t start : starts) {
+    std::vector<std::string> chained;
+    for (std::uint64_t c = start; c < start + 15 && c <= 0x7fffffffffffffffULL; ++c) {
+      chained.push_back(EncodeSequence({1'700'000'000, 3, c, 1'700'000'123}));
+    }
+    for (std::size_t k = 0; k < chained.size(); ++k) {
+      (void)EncodeSequence({1, 0, 0, 1});
+      const std::string fresh = EncodeSequence({1'700'000'000, 3, start + k, 1'700'000'123});
+      EXPECT_EQ(chained[k], fresh) << "counter " << start + k;
+      auto f = DecodeSequence(fresh);
+      ASSERT_TRUE(f.has_value());
+      EXPECT_EQ(f->counter, start + k);
+    }
+  }
+  // A different record time or shard breaks the chain.
+  auto a = EncodeSequence({1'700'000'000, 3, 41, 1'700'000'123});
+  auto b = EncodeSequence({1'700'000'000, 3, 42, 1'700'000'124});
+  EXPECT_EQ(DecodeSequence(b)->record_time_s, 1'700'000'124U);
+  EXPECT_LT(a, b);
+}
+
 TEST(Sequence, RejectsMalformedNumbers) {
   for (std::string_view s : {"", "0", "1", "12a", "21269319989900637946712965403778482371",
                              "99999999999999999999999999999999999999999999999999999999",
