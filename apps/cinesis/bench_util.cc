@@ -171,17 +171,17 @@ std::string_view ScanString(std::string_view json, std::string_view key) {
 }
 
 std::size_t CountKey(std::string_view json, std::string_view key) {
-  // Boyer-Moore-Horspool: JSON is full of '"', which makes a first-character scan slow on
-  // multi-megabyte GetRecords responses.
+  // glibc's memmem (two-way with a vectorised first-pair scan) beats a Boyer-Moore-Horspool
+  // search on multi-megabyte GetRecords answers, whose bytes are mostly base64 and digits.
   const std::string quoted = "\"" + std::string(key) + "\"";
-  const std::boyer_moore_horspool_searcher searcher(quoted.begin(), quoted.end());
   std::size_t n = 0;
-  auto it = json.begin();
-  for (;;) {
-    auto [found, end] = searcher(it, json.end());
-    if (found == json.end()) break;
+  const char* p = json.data();
+  const char* const end = json.data() + json.size();
+  while (p < end) {
+    const void* hit = ::memmem(p, static_cast<std::size_t>(end - p), quoted.data(), quoted.size());
+    if (hit == nullptr) break;
     ++n;
-    it = end;
+    p = static_cast<const char*>(hit) + quoted.size();
   }
   return n;
 }
