@@ -92,7 +92,11 @@ struct Connection::Impl {
   std::optional<tcp::resolver::results_type> resolved;
 };
 
-Connection::Connection(Endpoint ep) : ep_(std::move(ep)), impl_(std::make_unique<Impl>()) {}
+Connection::Connection(Endpoint ep) : ep_(std::move(ep)), impl_(std::make_unique<Impl>()) {
+  // Beast reads at most the buffer's free capacity per call; multi-megabyte GetRecords
+  // answers would otherwise arrive 512 bytes per recv().
+  impl_->buffer.reserve(256 * 1024);
+}
 Connection::~Connection() { Close(); }
 
 void Connection::Close() {

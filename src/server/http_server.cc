@@ -76,7 +76,11 @@ template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
   Session(Stream stream, beast::flat_buffer buffer, std::shared_ptr<Shared> shared)
-      : stream_(std::move(stream)), buffer_(std::move(buffer)), shared_(std::move(shared)) {}
+      : stream_(std::move(stream)), buffer_(std::move(buffer)), shared_(std::move(shared)) {
+    // Beast reads at most the buffer's free capacity (at least 512 bytes) per call: without
+    // room, a 100 KB PutRecords body would take ~200 reads.
+    buffer_.reserve(kReadBufferBytes);
+  }
 
   void Start() {
     asio::dispatch(stream_.get_executor(),
@@ -337,6 +341,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   Stream stream_;
+  static constexpr std::size_t kReadBufferBytes = 16 * 1024;
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -388,6 +393,7 @@ class Detector : public std::enable_shared_from_this<Detector> {
   }
 
   TcpStream stream_;
+  static constexpr std::size_t kReadBufferBytes = 16 * 1024;
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
 };
