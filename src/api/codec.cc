@@ -326,6 +326,7 @@ void Encode(JsonWriter& w, const PutRecordOutput& v) {
 }
 
 void Encode(JsonWriter& w, const PutRecordsOutput& v) {
+  w.Reserve(64 + v.records.size() * 112);  // {"SequenceNumber":"<56>","ShardId":"<20>"},
   w.BeginObject();
   w.Key("FailedRecordCount");
   w.Int(v.failed_record_count);

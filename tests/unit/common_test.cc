@@ -40,6 +40,20 @@ TEST(Base64, RejectsBadCharactersWithServiceText) {
   EXPECT_EQ(DecodeError("=+/="), "Invalid Base64 character: '='");
   EXPECT_EQ(DecodeError("ab!d"), "Invalid Base64 character: '!'");
   EXPECT_EQ(DecodeError("AB==CD=="), "Invalid Base64 character: '='");
+  // In the body of a long text (decoded in one pass when clean): the first offender, in
+  // text order, is named, whatever follows it.
+  const std::string body(400, 'A');
+  EXPECT_EQ(DecodeError(body + "ab!d" + body + "AA=="), "Invalid Base64 character: '!'");
+  EXPECT_EQ(DecodeError(body + "a=bd" + body + "ab!d"), "Invalid Base64 character: '='");
+  EXPECT_EQ(DecodeError(body +
+                        "ab\xff"
+                        "d" +
+                        body),
+            "Invalid Base64 character: '\xff'");
+  EXPECT_EQ(DecodeError(body + "A==="), "Invalid last non-pad Base64 character dectected");
+  std::string out, why;
+  ASSERT_TRUE(Base64Decode(body + "QUI=", out, why)) << why;
+  EXPECT_EQ(out, std::string(300, '\0') + "AB");
 }
 
 TEST(Base64, RejectsNonCanonicalLastCharacter) {
