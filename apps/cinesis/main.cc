@@ -48,6 +48,9 @@ int Serve(const cinesis::app::ServeConfig& config) {
     return 1;
   }
   for (const auto& line : report) spdlog::warn("recovery: {}", line);
+  // Recovery's scratch memory (segment reads, SQLite's statements) is freed by now; give it
+  // back rather than keep it resident while the server idles.
+  ::malloc_trim(0);
   cinesis::server::ServerOptions so = config.server;
   so.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
   so.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);

@@ -1,5 +1,7 @@
 #include "api/model.h"
 
+#include <malloc.h>
+
 #include <boost/json.hpp>
 #include <cctype>
 #include <map>
@@ -38,8 +40,20 @@ const Member* Shape::FindMember(std::string_view n) const {
 }
 
 const Model& Model::Get() {
-  static const Model model;
+  static const Model model = [] {
+    Model m;
+    // Hand the parse's scratch memory (the model's JSON document) back to the system:
+    // it is freed by now, but would otherwise stay resident for the life of the process.
+    ::malloc_trim(0);
+    return m;
+  }();
   return model;
+}
+
+const boost::regex* Shape::Regex() const {
+  if (!pattern) return nullptr;
+  std::call_once(regex_once_, [this] { regex_.emplace(*pattern, boost::regex::perl); });
+  return &*regex_;
 }
 
 Model::Model() {
@@ -63,7 +77,6 @@ Model::Model() {
     if (auto* v = s.if_contains("max")) shape.max = v->to_number<std::int64_t>();
     if (auto* v = s.if_contains("pattern")) {
       shape.pattern = std::string(v->as_string());
-      shape.regex.emplace(*shape.pattern, boost::regex::perl);
     }
     if (auto* v = s.if_contains("enum")) {
       for (const auto& e : v->as_array()) shape.enum_values.emplace_back(e.as_string());

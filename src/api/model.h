@@ -6,6 +6,7 @@
 
 #include <boost/regex.hpp>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,7 +42,6 @@ struct Shape {
   ShapeType type = ShapeType::kString;
   std::optional<std::int64_t> min, max;
   std::optional<std::string> pattern;
-  std::optional<boost::regex> regex;
   std::vector<std::string> enum_values;
   std::vector<Member> members;    // structure
   const Shape* member = nullptr;  // list
@@ -51,6 +51,13 @@ struct Shape {
   bool is_eventstream = false;
 
   const Member* FindMember(std::string_view n) const;
+  // The compiled `pattern` (nullptr without one), compiled on first use: most patterns are
+  // never needed by a given server, and each costs memory and start-up time.
+  const boost::regex* Regex() const;
+
+ private:
+  mutable std::once_flag regex_once_;
+  mutable std::optional<boost::regex> regex_;
 };
 
 struct Operation {

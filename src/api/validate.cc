@@ -302,8 +302,8 @@ void CheckMember(const Shape& shape, const json::value* v, bool required, const 
       auto s = v->get_string();
       // Patterns are bounded by max length in the model; skip absurdly long input rather
       // than spend time on it (its length error is reported anyway).
-      if (shape.regex && s.size() <= 65536 &&
-          !boost::regex_match(s.begin(), s.end(), *shape.regex)) {
+      const boost::regex* re = shape.Regex();
+      if (re && s.size() <= 65536 && !boost::regex_match(s.begin(), s.end(), *re)) {
         out.Add(text(), false, path,
                 "Member must satisfy regular expression pattern: " + *shape.pattern);
       }

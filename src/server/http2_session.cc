@@ -53,6 +53,7 @@ struct H2Stream {
   Clock::time_point last_event;
   std::uint64_t wake_gen = 0;
   bool pump_posted = false;
+  std::shared_ptr<void> busy;  // from dispatch until answered (or closed)
 
   void AddHeader(std::string_view n, std::string_view v) {
     if (n == ":method")
@@ -331,6 +332,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     ++st.wake_gen;
     st.heartbeat.cancel();
     st.subscription.reset();
+    st.busy.reset();
     self->streams_.erase(it);
     return 0;
   }
@@ -361,6 +363,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
   // ---- requests ----
   void Dispatch(const std::shared_ptr<H2Stream>& st) {
     st->dispatched = true;
+    st->busy = shared_->Busy();
     if (!shared_->workers) {
       return detail::RunDeferred(
           stream_.get_executor(), [this, &st](api::DeferredAcks* acks) { return Run(*st, acks); },
@@ -453,6 +456,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     st->subscribe.reset();
     if (!sub.ok()) return Respond(*st, api::ErrorResponse(sub.status(), st->content_type));
     st->subscription = std::move(sub).value();
+    st->busy.reset();  // a subscription lasts minutes; stopping ends it
     std::vector<std::pair<std::string, std::string>> h;
     h.emplace_back(":status", "200");
     AddCommonHeaders(h);

@@ -6,6 +6,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <functional>
+#include <memory>
 #include <type_traits>
 
 #include "api/codec.h"
@@ -125,6 +127,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         return UpgradeToH2(std::move(req));
       }
     }
+    busy_ = shared_->Busy();
     auto shared_req = std::make_shared<http::request<http::string_body>>(std::move(req));
     if (!shared_->workers) {
       return detail::RunDeferred(
@@ -190,6 +193,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     subscribe_.reset();
     if (!sub.ok()) return Respond(req, api::ErrorResponse(sub.status(), content_type));
     subscription_ = std::move(sub).value();
+    busy_.reset();  // a subscription lasts minutes; stopping ends it
     keep_alive_ = req->keep_alive();
     auto res = std::make_shared<http::response<http::empty_body>>(http::status::ok, req->version());
     res->set("x-amzn-RequestId", RandomUuid());
@@ -328,12 +332,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
     http::async_write(stream_, *res,
                       [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        self->busy_.reset();
                         if (ec || !res->keep_alive()) return self->Close();
                         self->Read();
                       });
   }
 
   void Close() {
+    busy_.reset();
     beast::error_code ec;
     auto& sock = beast::get_lowest_layer(stream_).socket();
     sock.shutdown(tcp::socket::shutdown_send, ec);
@@ -342,6 +348,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   Stream stream_;
   static constexpr std::size_t kReadBufferBytes = 16 * 1024;
+  std::shared_ptr<void> busy_;  // while a request is being answered
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -394,6 +401,7 @@ class Detector : public std::enable_shared_from_this<Detector> {
 
   TcpStream stream_;
   static constexpr std::size_t kReadBufferBytes = 16 * 1024;
+  std::shared_ptr<void> busy_;  // while a request is being answered
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
 };
@@ -469,6 +477,7 @@ struct HttpServer::Impl {
   asio::signal_set signals;
   std::function<void()> tick;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::shared_ptr<std::function<void()>> stop_check;  // Stop()'s wait for in-flight requests
 };
 
 HttpServer::HttpServer(ServerOptions options, api::KinesisService& service,
@@ -521,10 +530,23 @@ void HttpServer::Stop() {
     impl_->timer.cancel();
     impl_->signals.cancel();
     // Sessions notice `stopping` at their next read and close; idle keep-alive
-    // connections are closed when their read completes or times out. Give in-flight
-    // work a bounded grace period, then stop the loop.
-    auto grace = std::make_shared<asio::steady_timer>(impl_->ioc, std::chrono::milliseconds(200));
-    grace->async_wait([this, grace](beast::error_code) { impl_->ioc.stop(); });
+    // connections are closed when their read completes or times out. Requests being
+    // answered get a bounded grace period; the loop stops as soon as none is left.
+    auto timer = std::make_shared<asio::steady_timer>(impl_->ioc);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+    auto check = std::make_shared<std::function<void()>>();
+    *check = [this, timer, deadline, weak = std::weak_ptr<std::function<void()>>(check)] {
+      if (impl_->shared->inflight->load() == 0 || std::chrono::steady_clock::now() >= deadline) {
+        impl_->ioc.stop();
+        return;
+      }
+      timer->expires_after(std::chrono::milliseconds(2));
+      timer->async_wait([weak](beast::error_code) {
+        if (auto next = weak.lock()) (*next)();
+      });
+    };
+    impl_->stop_check = check;
+    (*check)();
   });
 }
 

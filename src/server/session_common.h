@@ -37,6 +37,14 @@ struct Shared {
   api::EventStreamService* events = nullptr;
   std::optional<asio::thread_pool> workers;
   std::atomic<bool> stopping{false};
+  // Requests being answered (read, and not yet written back). Stop() waits for none to be
+  // left, up to its grace period.
+  std::shared_ptr<std::atomic<int>> inflight = std::make_shared<std::atomic<int>>(0);
+  // A token held while a request is being answered.
+  std::shared_ptr<void> Busy() {
+    inflight->fetch_add(1);
+    return std::shared_ptr<void>(nullptr, [n = inflight](void*) { n->fetch_sub(1); });
+  }
   std::shared_ptr<asio::ssl::context> tls;  // set when the listener speaks TLS
 };
 
