@@ -164,8 +164,11 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   }
   void TrimBefore(EpochMillis ms) override;
 
-  // Writes queued frames, syncs, publishes. Called by this log's flusher thread only.
-  void Flush();
+  // Writes queued frames, syncs, publishes; called by this log's flusher thread only. In two
+  // steps, so a flusher can write (and start the device writes of) all its logs before it
+  // waits for the first sync. BeginFlush returns true when FinishFlush must follow.
+  bool BeginFlush();
+  void FinishFlush();
   // Fails every waiter and stops writing (the log was dropped or storage closes).
   void Shutdown(const Status& why) {
     {
@@ -258,9 +261,12 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   bool closed_ = false;
   std::condition_variable_any space_cv_;
 
-  // Flusher-owned scratch (capacity reused between flushes).
+  // Flusher-owned scratch (capacity reused between flushes) and BeginFlush's results.
   std::string flush_buf_;
   std::vector<PendingFrame> flush_frames_;
+  std::shared_ptr<Segment> flush_active_;
+  std::uint64_t flush_pos0_ = 0;
+  Status flush_status_;
 
   // Readers and the flusher's publication.
   mutable std::shared_mutex mu_;
@@ -308,6 +314,7 @@ class Flusher {
  private:
   void Run() {
     std::vector<std::shared_ptr<DiskLog>> batch;
+    std::vector<DiskLog*> started;
     for (;;) {
       {
         std::unique_lock lock(mu_);
@@ -315,10 +322,14 @@ class Flusher {
         if (dirty_.empty() && stop_) return;
         batch.swap(dirty_);
       }
+      // Write every log of the cycle (starting its device writes) before waiting for any
+      // sync, so the syncs of one cycle overlap instead of queueing behind each other.
+      started.clear();
       for (auto& log : batch) {
         log->queued.store(false);
-        log->Flush();
+        if (log->BeginFlush()) started.push_back(log.get());
       }
+      for (DiskLog* log : started) log->FinishFlush();
       batch.clear();
     }
   }
@@ -352,15 +363,15 @@ Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records,
   return result;
 }
 
-void DiskLog::Flush() {
+bool DiskLog::BeginFlush() {
   {
     std::lock_guard lock(append_mu_);
-    if (closed_) return;
+    if (closed_) return false;
     flush_buf_.swap(pending_);
     flush_frames_.swap(pending_frames_);
   }
   space_cv_.notify_all();
-  if (flush_frames_.empty()) return;
+  if (flush_frames_.empty()) return false;
 
   std::shared_ptr<Segment> active;
   {
@@ -382,8 +393,18 @@ void DiskLog::Flush() {
       }
     }
   }
-  const std::uint64_t pos0 = active->size;
+  flush_pos0_ = active->size;
   if (st.ok()) st = active->file->Append(flush_buf_);
+  if (st.ok() && opts_.fsync) active->file->StartSync();
+  flush_active_ = std::move(active);
+  flush_status_ = std::move(st);
+  return true;
+}
+
+void DiskLog::FinishFlush() {
+  std::shared_ptr<Segment> active = std::move(flush_active_);
+  const std::uint64_t pos0 = flush_pos0_;
+  Status st = std::move(flush_status_);
   if (st.ok() && opts_.fsync) st = active->file->Sync();
   if (!st.ok()) {
     Shutdown(Status(Code::kIoError, st.message()));
@@ -768,8 +789,9 @@ class DiskStorage final : public Storage {
  public:
   explicit DiskStorage(const DiskOptions& opts)
       : opts_(opts), env_(opts.env ? *opts.env : Env::Posix()), logs_dir_(opts.dir + "/logs") {
-    for (int i = 0; i < std::max(1, opts.flush_threads); ++i)
-      flushers_.push_back(std::make_unique<Flusher>());
+    const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+    const int flushers = opts.flush_threads > 0 ? opts.flush_threads : std::min(cores, 4);
+    for (int i = 0; i < flushers; ++i) flushers_.push_back(std::make_unique<Flusher>());
   }
   ~DiskStorage() override {
     flushers_.clear();  // joins after flushing what is queued

@@ -19,6 +19,9 @@ class File {
   virtual Status Append(std::string_view data) = 0;
   // Makes everything appended so far durable (fdatasync).
   virtual Status Sync() = 0;
+  // Starts writing what was appended to the device without waiting (a hint: Sync() is still
+  // what makes it durable). Lets one thread overlap the syncs of several files.
+  virtual void StartSync() {}
   // Reads up to `n` bytes at `pos`; returns the count read (short at end of file).
   virtual Result<std::size_t> ReadAt(std::uint64_t pos, char* buf, std::size_t n) const = 0;
   virtual Status Truncate(std::uint64_t size) = 0;

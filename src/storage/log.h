@@ -140,7 +140,9 @@ struct DiskOptions {
   bool fsync = true;                          // false: write() only, survives process crashes only
   std::uint64_t segment_bytes = 64ULL << 20;  // roll the active segment past this size
   std::uint64_t index_interval_bytes = 64 << 10;  // one sparse index entry per this many log bytes
-  int flush_threads = 4;
+  // Threads that write and sync the logs (a log always uses the same one); 0: one per core,
+  // at most 4. Each syncs all its logs per cycle with overlapping device writes.
+  int flush_threads = 0;
   Env* env = nullptr;  // nullptr: the POSIX file system
 };
 

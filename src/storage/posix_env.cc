@@ -38,6 +38,7 @@ class PosixFile final : public File {
     if (::fdatasync(fd_) != 0) return Errno("fdatasync " + path_);
     return Status::Ok();
   }
+  void StartSync() override { (void)::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE); }
   Result<std::size_t> ReadAt(std::uint64_t pos, char* buf, std::size_t n) const override {
     std::size_t done = 0;
     while (done < n) {

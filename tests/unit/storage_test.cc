@@ -458,6 +458,42 @@ TEST_F(DiskLogTest, ConcurrentAppendersShareSyncsAndLoseNothing) {
   }
 }
 
+TEST_F(DiskLogTest, AFlusherWithSeveralLogsSyncsThemAllPerCycle) {
+  // 6 logs on the fixture's 2 flushers: each cycle writes several logs, then syncs each.
+  Open();
+  constexpr int kLogs = 6, kEach = 150;
+  std::vector<std::shared_ptr<Log>> logs;
+  for (int l = 0; l < kLogs; ++l) {
+    logs.push_back(
+        std::move(storage_->CreateLog(LogId{static_cast<std::uint64_t>(l + 1)})).value());
+  }
+  std::vector<std::thread> threads;
+  for (int l = 0; l < kLogs; ++l) {
+    threads.emplace_back([&, l] {
+      for (int i = 0; i < kEach; ++i) {
+        std::string data = std::to_string(l) + ":" + std::to_string(i);
+        AppendRecord r{"k", "", data};
+        auto a = logs[static_cast<std::size_t>(l)]->Append({&r, 1}, 1000);
+        ASSERT_TRUE(a.ok());
+        ASSERT_TRUE(logs[static_cast<std::size_t>(l)]->WaitDurable(a->end).ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  env_.DropUnsyncedData();  // everything acknowledged was synced
+  logs.clear();
+  Open();
+  for (int l = 0; l < kLogs; ++l) {
+    auto log = storage_->FindLog(LogId{static_cast<std::uint64_t>(l + 1)});
+    ASSERT_TRUE(log);
+    auto all = ReadAll(*log);
+    ASSERT_EQ(all.size(), static_cast<std::size_t>(kEach)) << "log " << l;
+    for (int i = 0; i < kEach; ++i) {
+      EXPECT_EQ(all[static_cast<std::size_t>(i)], std::to_string(l) + ":" + std::to_string(i));
+    }
+  }
+}
+
 TEST_F(DiskLogTest, TimeSeekAndRetentionTrimWholeSegments) {
   segment_bytes_ = 2048;
   Open();
