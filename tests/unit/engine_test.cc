@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 
 #include "common/hash_key.h"
 #include "engine/sequence.h"
@@ -606,6 +607,67 @@ TEST(EngineRestart, StreamsShardsAndSequenceNumbersSurviveOnDurableStorage) {
   e = open();
   EXPECT_EQ(e->ListStreams({})->stream_names.size(), 0U);
   e.reset();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(EngineDeferredAcks, WritesRegisterTheirDurabilityWaitsInsteadOfBlocking) {
+  // On durable storage, with a DeferredAcks installed (as the server does), PutRecord and
+  // PutRecords answer at once and register what to wait for; once Run calls back, the
+  // records are readable. In memory the waits complete at once, inside Run.
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("cinesis-engine-acks-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  for (bool durable : {true, false}) {
+    ManualClock clock;
+    std::unique_ptr<storage::Storage> st;
+    if (durable) {
+      storage::DiskOptions d;
+      d.dir = dir.string();
+      st = std::move(storage::OpenDiskStorage(d, nullptr)).value();
+    } else {
+      st = storage::NewMemoryStorage();
+    }
+    EngineOptions o;
+    o.clock = &clock;
+    o.create_stream_ms = 0;
+    Engine e(o, std::move(st));
+    ASSERT_TRUE(e.Load(nullptr).ok());
+    ASSERT_TRUE(e.CreateStream({"s", 2, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+    api::DeferredAcks acks;
+    api::PutRecordsInput in{{"s", std::nullopt}, {}};
+    for (int i = 0; i < 20; ++i) {
+      in.records.push_back({"d" + std::to_string(i), std::nullopt, "k" + std::to_string(i)});
+    }
+    std::string one_seq;
+    {
+      api::ScopedDeferredAcks scope(&acks);
+      auto many = e.PutRecords(in);
+      ASSERT_TRUE(many.ok());
+      EXPECT_EQ(many->failed_record_count, 0);
+      auto one = e.PutRecord({{"s", std::nullopt}, "single", "pk", std::nullopt, std::nullopt});
+      ASSERT_TRUE(one.ok());
+      one_seq = one->sequence_number;
+    }
+    ASSERT_FALSE(acks.empty());
+    std::promise<Status> done;
+    acks.Run([&](Status s) { done.set_value(s); });
+    auto f = done.get_future();
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+    EXPECT_TRUE(f.get().ok());
+    std::size_t seen = 0;
+    for (const char* shard : {"shardId-000000000000", "shardId-000000000001"}) {
+      auto it = e.GetShardIterator({{"s", std::nullopt},
+                                    shard,
+                                    api::ShardIteratorType::kTrimHorizon,
+                                    std::nullopt,
+                                    std::nullopt});
+      ASSERT_TRUE(it.ok());
+      auto got = e.GetRecords({it->shard_iterator, std::nullopt, std::nullopt});
+      ASSERT_TRUE(got.ok());
+      seen += got->records.size();
+    }
+    EXPECT_EQ(seen, 21U) << (durable ? "durable" : "memory");
+  }
   std::filesystem::remove_all(dir);
 }
 
