@@ -391,15 +391,18 @@ void EncodeRecords(JsonWriter& w, const std::vector<Record>& records) {
   }
   w.EndArray();
 }
-}  // namespace
 
-void Encode(JsonWriter& w, const SubscribeToShardEvent& v) {
+// GetRecords and SubscribeToShard events: records, where to continue (`cursor_key`: the
+// next iterator or the continuation sequence number), lag, and child shards at the end.
+template <class Batch>
+void EncodeRecordBatch(JsonWriter& w, const Batch& v, std::string_view cursor_key,
+                       const std::optional<std::string>& cursor) {
   w.BeginObject();
   w.Key("Records");
   EncodeRecords(w, v.records);
-  if (v.continuation_sequence_number) {
-    w.Key("ContinuationSequenceNumber");
-    w.Plain(*v.continuation_sequence_number);
+  if (cursor) {
+    w.Key(cursor_key);
+    w.Plain(*cursor);
   }
   w.Key("MillisBehindLatest");
   w.Int(v.millis_behind_latest);
@@ -408,6 +411,11 @@ void Encode(JsonWriter& w, const SubscribeToShardEvent& v) {
     EncodeChildShards(w, *v.child_shards);
   }
   w.EndObject();
+}
+}  // namespace
+
+void Encode(JsonWriter& w, const SubscribeToShardEvent& v) {
+  EncodeRecordBatch(w, v, "ContinuationSequenceNumber", v.continuation_sequence_number);
 }
 
 SubscribeToShardInput DecodeSubscribeToShard(const json::object& b) {
@@ -425,20 +433,7 @@ SubscribeToShardInput DecodeSubscribeToShard(const json::object& b) {
 }
 
 void Encode(JsonWriter& w, const GetRecordsOutput& v) {
-  w.BeginObject();
-  w.Key("Records");
-  EncodeRecords(w, v.records);
-  if (v.next_shard_iterator) {
-    w.Key("NextShardIterator");
-    w.Plain(*v.next_shard_iterator);
-  }
-  w.Key("MillisBehindLatest");
-  w.Int(v.millis_behind_latest);
-  if (v.child_shards) {
-    w.Key("ChildShards");
-    EncodeChildShards(w, *v.child_shards);
-  }
-  w.EndObject();
+  EncodeRecordBatch(w, v, "NextShardIterator", v.next_shard_iterator);
 }
 
 Status InvokeJson(std::string_view op, const json::object& b, KinesisService& service,

@@ -297,6 +297,19 @@ void CheckMember(const Shape& shape, const json::value* v, bool required, const 
   auto text = [&] { return ValueText(shape, *v); };
   auto min = service_min ? service_min : shape.min;
   auto max = service_max ? service_max : shape.max;
+  // `what` is "length" (strings, blobs, lists, maps) or "value" (numbers).
+  auto range = [&](std::int64_t n, const char* what) {
+    if (min && n < *min) {
+      out.Add(text(), false, path,
+              std::string("Member must have ") + what + " greater than or equal to " +
+                  std::to_string(*min));
+    }
+    if (max && n > *max) {
+      out.Add(text(), false, path,
+              std::string("Member must have ") + what + " less than or equal to " +
+                  std::to_string(*max));
+    }
+  };
   switch (shape.type) {
     case ShapeType::kString: {
       auto s = v->get_string();
@@ -307,15 +320,7 @@ void CheckMember(const Shape& shape, const json::value* v, bool required, const 
         out.Add(text(), false, path,
                 "Member must satisfy regular expression pattern: " + *shape.pattern);
       }
-      std::size_t len = JavaLength(s);
-      if (min && static_cast<std::int64_t>(len) < *min) {
-        out.Add(text(), false, path,
-                "Member must have length greater than or equal to " + std::to_string(*min));
-      }
-      if (max && static_cast<std::int64_t>(len) > *max) {
-        out.Add(text(), false, path,
-                "Member must have length less than or equal to " + std::to_string(*max));
-      }
+      range(static_cast<std::int64_t>(JavaLength(s)), "length");
       if (!shape.enum_values.empty() &&
           std::find(shape.enum_values.begin(), shape.enum_values.end(), s) ==
               shape.enum_values.end()) {
@@ -327,34 +332,17 @@ void CheckMember(const Shape& shape, const json::value* v, bool required, const 
     }
     case ShapeType::kInteger:
     case ShapeType::kLong: {
-      auto n = v->to_number<std::int64_t>();
-      if (min && n < *min)
-        out.Add(text(), false, path,
-                "Member must have value greater than or equal to " + std::to_string(*min));
-      if (max && n > *max)
-        out.Add(text(), false, path,
-                "Member must have value less than or equal to " + std::to_string(*max));
+      range(v->to_number<std::int64_t>(), "value");
       return;
     }
     case ShapeType::kBlob: {
-      auto len = static_cast<std::int64_t>(v->get_string().size());
-      if (min && len < *min)
-        out.Add(text(), false, path,
-                "Member must have length greater than or equal to " + std::to_string(*min));
-      if (max && len > *max)
-        out.Add(text(), false, path,
-                "Member must have length less than or equal to " + std::to_string(*max));
+      range(static_cast<std::int64_t>(v->get_string().size()), "length");
       return;
     }
     case ShapeType::kList: {
       const auto& arr = v->get_array();
       auto len = static_cast<std::int64_t>(arr.size());
-      if (min && len < *min)
-        out.Add(text(), false, path,
-                "Member must have length greater than or equal to " + std::to_string(*min));
-      if (max && len > *max)
-        out.Add(text(), false, path,
-                "Member must have length less than or equal to " + std::to_string(*max));
+      range(len, "length");
       const Shape& el = *shape.member;
       if (el.type == ShapeType::kStructure) {
         std::size_t i = 0;
@@ -380,12 +368,7 @@ void CheckMember(const Shape& shape, const json::value* v, bool required, const 
     case ShapeType::kMap: {
       const auto& obj = v->get_object();
       auto len = static_cast<std::int64_t>(obj.size());
-      if (min && len < *min)
-        out.Add(text(), false, path,
-                "Member must have length greater than or equal to " + std::to_string(*min));
-      if (max && len > *max)
-        out.Add(text(), false, path,
-                "Member must have length less than or equal to " + std::to_string(*max));
+      range(len, "length");
       bool keys_ok = true, values_ok = true;
       for (const auto& kv : obj) {
         json::value key(kv.key());

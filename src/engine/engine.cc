@@ -760,6 +760,20 @@ Result<api::ListShardsOutput> Engine::ListShards(const api::ListShardsInput& in)
 
 namespace {
 
+// Registers with the transport's DeferredAcks the wait for an append to `shard`'s log to be
+// durable: then readers are woken, and the write is acknowledged (or fails as
+// InternalFailure). `stream` keeps the shard alive until then.
+void DeferDurability(api::DeferredAcks& acks, std::shared_ptr<StreamState> stream,
+                     ShardState* shard, std::shared_ptr<storage::Log> log, storage::Offset end) {
+  acks.Add([stream = std::move(stream), shard, log = std::move(log),
+            end](std::function<void(Status)> done) {
+    log->OnDurable(end, [stream, shard, done = std::move(done)](Status st) {
+      if (st.ok()) shard->NotifyAppended();
+      done(st.ok() ? st : Status(Code::kInternalFailure, "Internal service failure."));
+    });
+  });
+}
+
 // Validation text for a record over the stream's size limit, in the service's words.
 std::string OversizeEntry(std::size_t size, std::int64_t limit, const std::string& path) {
   auto n = std::to_string(size);
@@ -826,12 +840,7 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
   // Acknowledge only once the record is durable (group commit with concurrent writers):
   // by the transport, when it can wait without a thread, else here.
   if (auto* acks = api::DeferredAcks::Current()) {
-    acks->Add([s, shard, log, end = appended->end](std::function<void(Status)> done) {
-      log->OnDurable(end, [s, shard, done = std::move(done)](Status st) {
-        if (st.ok()) shard->NotifyAppended();
-        done(st.ok() ? st : Status(Code::kInternalFailure, "Internal service failure."));
-      });
-    });
+    DeferDurability(*acks, s, shard, log, appended->end);
   } else {
     if (!log->WaitDurable(appended->end).ok())
       return Status(Code::kInternalFailure, "Internal service failure.");
@@ -936,13 +945,7 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
   // InternalFailure instead if a shard's write fails.
   if (auto* acks = api::DeferredAcks::Current()) {
     for (const auto& [log, end_offset, first, last] : waits) {
-      ShardState* shard = route[order[first]];
-      acks->Add([s, shard, log = log, end = end_offset](std::function<void(Status)> done) {
-        log->OnDurable(end, [s, shard, done = std::move(done)](Status st) {
-          if (st.ok()) shard->NotifyAppended();
-          done(st.ok() ? st : Status(Code::kInternalFailure, "Internal service failure."));
-        });
-      });
+      DeferDurability(*acks, s, route[order[first]], log, end_offset);
     }
     return out;
   }

@@ -460,6 +460,16 @@ struct HttpServer::Impl {
     });
   }
 
+  // Stops the loop once no request is being answered, or at `deadline`.
+  void StopWhenIdle(std::chrono::steady_clock::time_point deadline) {
+    if (shared->inflight->load() == 0 || std::chrono::steady_clock::now() >= deadline) {
+      ioc.stop();
+      return;
+    }
+    stop_timer.expires_after(std::chrono::milliseconds(2));
+    stop_timer.async_wait([this, deadline](beast::error_code) { StopWhenIdle(deadline); });
+  }
+
   void Tick() {
     timer.expires_after(shared->options.tick_interval);
     timer.async_wait([this](beast::error_code ec) {
@@ -477,7 +487,7 @@ struct HttpServer::Impl {
   asio::signal_set signals;
   std::function<void()> tick;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  std::shared_ptr<std::function<void()>> stop_check;  // Stop()'s wait for in-flight requests
+  asio::steady_timer stop_timer{ioc};
 };
 
 HttpServer::HttpServer(ServerOptions options, api::KinesisService& service,
@@ -532,21 +542,7 @@ void HttpServer::Stop() {
     // Sessions notice `stopping` at their next read and close; idle keep-alive
     // connections are closed when their read completes or times out. Requests being
     // answered get a bounded grace period; the loop stops as soon as none is left.
-    auto timer = std::make_shared<asio::steady_timer>(impl_->ioc);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
-    auto check = std::make_shared<std::function<void()>>();
-    *check = [this, timer, deadline, weak = std::weak_ptr<std::function<void()>>(check)] {
-      if (impl_->shared->inflight->load() == 0 || std::chrono::steady_clock::now() >= deadline) {
-        impl_->ioc.stop();
-        return;
-      }
-      timer->expires_after(std::chrono::milliseconds(2));
-      timer->async_wait([weak](beast::error_code) {
-        if (auto next = weak.lock()) (*next)();
-      });
-    };
-    impl_->stop_check = check;
-    (*check)();
+    impl_->StopWhenIdle(std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
   });
 }
 
