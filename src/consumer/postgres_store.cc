@@ -26,15 +26,7 @@
 namespace cinesis::consumer {
 namespace {
 
-// Argument checks shared by every store (store_checks.h).
-Status CheckName(std::string_view what, std::string_view value) {
-  return checks::Name(what, value);
-}
-Status CheckScope(const Scope& scope) { return checks::ScopeOk(scope); }
-Status CheckCheckpoint(const Checkpoint& cp) { return checks::CheckpointOk(cp); }
-Result<EpochMillis> ExpiresAt(EpochMillis now, EpochMillis ttl_ms) {
-  return checks::ExpiresAt(now, ttl_ms);
-}
+using namespace checks;  // argument checks shared by every store
 
 // --- SQL ---
 

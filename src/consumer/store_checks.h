@@ -1,5 +1,5 @@
 // Argument checks shared by every checkpoint/lease store, so all stores reject the same
-// input with the same messages. Private to src/consumer.
+// input with the same messages. Private to src/consumer: stores `using namespace checks;`.
 #pragma once
 
 #include <limits>
@@ -10,7 +10,7 @@
 
 namespace cinesis::consumer::checks {
 
-inline Status Name(std::string_view what, std::string_view value) {
+inline Status CheckName(std::string_view what, std::string_view value) {
   if (value.empty()) return Status(Code::kInvalidArgument, std::string(what) + " is empty");
   if (value.find('\0') != std::string_view::npos) {
     return Status(Code::kInvalidArgument, std::string(what) + " contains a NUL byte");
@@ -18,13 +18,13 @@ inline Status Name(std::string_view what, std::string_view value) {
   return Status::Ok();
 }
 
-inline Status ScopeOk(const Scope& scope) {
-  RETURN_IF_ERROR(Name("scope.application", scope.application));
-  return Name("scope.stream", scope.stream);
+inline Status CheckScope(const Scope& scope) {
+  RETURN_IF_ERROR(CheckName("scope.application", scope.application));
+  return CheckName("scope.stream", scope.stream);
 }
 
-inline Status CheckpointOk(const Checkpoint& cp) {
-  return Name("checkpoint.sequence_number", cp.sequence_number);
+inline Status CheckCheckpoint(const Checkpoint& cp) {
+  return CheckName("checkpoint.sequence_number", cp.sequence_number);
 }
 
 inline Result<EpochMillis> ExpiresAt(EpochMillis now, EpochMillis ttl_ms) {
