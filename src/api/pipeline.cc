@@ -283,6 +283,7 @@ WireResponse HandleRequest(const WireRequest& req, KinesisService& service) {
   if (req.origin) {
     if (req.method == "OPTIONS") {
       preflight = true;
+      r.preflight = true;
       r.status = 200;
       if (!req.cors_request_headers.empty()) {
         r.headers.emplace_back("Access-Control-Allow-Headers",

@@ -38,6 +38,8 @@ struct WireResponse {
   std::string content_type;  // empty: no Content-Type header
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // A CORS preflight answer: AWS sends it without x-amz-id-2.
+  bool preflight = false;
 };
 
 // Runs one request through the pipeline. Never throws.

@@ -34,24 +34,50 @@ const std::vector<std::string>& AllMetrics() {
 
 Status InvalidArg(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
 
-// Tag text check: letters and digits (any non-ASCII character counts as a letter),
-// white space and _ . : / = + - @. '%' has its own message, as on AWS.
-Status CheckTagText(const std::string& text, bool adding, const std::string& stream,
-                    const api::AccountScope& a) {
-  for (unsigned char c : text) {
-    if (c >= 0x80 || std::isalnum(c) || std::isspace(c)) continue;
-    if (std::string_view("_.:/=+-@").find(static_cast<char>(c)) != std::string_view::npos) continue;
-    if (c == '%') {
-      return InvalidArg(
-          std::string("Failed to ") + (adding ? "add tags to" : "remove tags from") + " stream " +
-          stream + " under account " + a.account_id +
-          " because some tags contained illegal characters. The allowed characters are Unicode "
-          "letters, white-spaces, '_',',','/','=','+','-','@'.");
-    }
+// Tag text check, as AWS answers: ASCII letters, digits, the space and _ . : / = + - @, and
+// the letters of U+00C0..U+1FFF and U+2C00..U+D7FF; a tab, a newline or any other character
+// is invalid. '%' has its own message.
+Status CheckTagTexts(const std::vector<std::string_view>& texts, bool adding,
+                     const std::string& stream, const api::AccountScope& a) {
+  const auto invalid = [] {
     return InvalidArg(
         "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white "
-        "space, _ . / = + - % "
-        "@.");
+        "space, _ . / = + - % @.");
+  };
+  bool percent = false;
+  for (std::string_view text : texts) {
+    for (std::size_t i = 0; i < text.size();) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (c < 0x80) {
+        ++i;
+        if (std::isalnum(c) ||
+            std::string_view(" _.:/=+-@").find(static_cast<char>(c)) != std::string_view::npos) {
+          continue;
+        }
+        if (c == '%') {
+          percent = true;
+          continue;
+        }
+        return invalid();
+      }
+      // One UTF-8 sequence (the request parser already checked the encoding).
+      const int len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+      std::uint32_t cp = c & (len == 2 ? 0x1FU : len == 3 ? 0x0FU : 0x07U);
+      for (int k = 1; k < len && i + static_cast<std::size_t>(k) < text.size(); ++k) {
+        cp =
+            (cp << 6) | (static_cast<unsigned char>(text[i + static_cast<std::size_t>(k)]) & 0x3FU);
+      }
+      i += static_cast<std::size_t>(len);
+      if ((cp >= 0xC0 && cp <= 0x1FFF) || (cp >= 0x2C00 && cp <= 0xD7FF)) continue;
+      return invalid();
+    }
+  }
+  if (percent) {
+    return InvalidArg(
+        std::string("Failed to ") + (adding ? "add tags to" : "remove tags from") + " stream " +
+        stream + " under account " + a.account_id +
+        " because some tags contained illegal characters. The allowed characters are Unicode "
+        "letters, white-spaces, '_',',','/','=','+','-','@'.");
   }
   return Status::Ok();
 }
@@ -170,11 +196,17 @@ void Engine::ApplyReshard(StreamState& s, EpochMillis at) const {
 }
 
 Status Engine::SplitShard(const api::SplitShardInput& in) {
-  ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
+  // AWS's order: the shard id's form, the stream, its status, the shard, the limit, the key.
+  ASSIGN_OR_RETURN(std::string name, NameOf(in.stream));
   auto index = ParseShardId(in.shard_to_split);
-  if (!index) return errors::CouldNotFindShard(in.shard_to_split, s->name, options_.scope);
+  if (!index) return errors::CouldNotFindShard(in.shard_to_split, name, options_.scope);
+  ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
   const int open_total = OpenShardsInAccount();
+  const EpochMillis now = Now();
   std::unique_lock lock(s->mu);
+  const auto status = StatusOf(*s, now);
+  if (status != StreamStatus::kActive)
+    return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
   if (*index >= s->shards.size())
     return errors::CouldNotFindShard(ShardIdFor(*index), s->name, options_.scope);
   if (s->mode == api::StreamMode::kOnDemand) {
@@ -193,10 +225,6 @@ Status Engine::SplitShard(const api::SplitShardInput& in) {
         " is not both greater than one plus the shard's StartingHashKey " + ToString(shard.start) +
         " and less than the shard's EndingHashKey " + ToString(shard.end) + ".");
   }
-  const EpochMillis now = Now();
-  const auto status = StatusOf(*s, now);
-  if (status != StreamStatus::kActive)
-    return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
   if (shard.closed_ms) {
     return InvalidArg(
         "Shard " + shard.id + " in stream " + s->name + " under account " +
@@ -217,12 +245,18 @@ Status Engine::SplitShard(const api::SplitShardInput& in) {
 }
 
 Status Engine::MergeShards(const api::MergeShardsInput& in) {
-  ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
+  // AWS's order: the shard ids' form, the stream, its status, the shards, their adjacency.
+  ASSIGN_OR_RETURN(std::string name, NameOf(in.stream));
   auto a = ParseShardId(in.shard_to_merge);
-  if (!a) return errors::CouldNotFindShard(in.shard_to_merge, s->name, options_.scope);
+  if (!a) return errors::CouldNotFindShard(in.shard_to_merge, name, options_.scope);
   auto b = ParseShardId(in.adjacent_shard_to_merge);
-  if (!b) return errors::CouldNotFindShard(in.adjacent_shard_to_merge, s->name, options_.scope);
+  if (!b) return errors::CouldNotFindShard(in.adjacent_shard_to_merge, name, options_.scope);
+  ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
+  const EpochMillis now = Now();
   std::unique_lock lock(s->mu);
+  const auto status = StatusOf(*s, now);
+  if (status != StreamStatus::kActive)
+    return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
   for (auto i : {*a, *b}) {
     if (i >= s->shards.size())
       return errors::CouldNotFindShard(ShardIdFor(i), s->name, options_.scope);
@@ -233,18 +267,14 @@ Status Engine::MergeShards(const api::MergeShardsInput& in) {
   }
   const ShardState& sa = *s->shards[*a];
   const ShardState& sb = *s->shards[*b];
-  const bool adjacent =
-      *a != *b && ((sa.end.value != ~uint128{0} && sa.end.value + 1 == sb.start.value) ||
-                   (sb.end.value != ~uint128{0} && sb.end.value + 1 == sa.start.value));
-  if (!adjacent || sa.closed_ms.has_value() != sb.closed_ms.has_value()) {
+  // Adjacent means AdjacentShardToMerge starts right after ShardToMerge ends: AWS rejects
+  // the pair given the other way round (recorded by kinesalite's tests against AWS).
+  const bool adjacent = sa.end.value != ~uint128{0} && sa.end.value + 1 == sb.start.value;
+  if (!adjacent) {
     return InvalidArg("Shards " + sa.id + " and " + sb.id + " in stream " + s->name +
                       " under account " + options_.scope.account_id +
                       " are not an adjacent pair of shards eligible for merging");
   }
-  const EpochMillis now = Now();
-  const auto status = StatusOf(*s, now);
-  if (status != StreamStatus::kActive)
-    return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
   for (const ShardState* x : {&sa, &sb}) {
     if (x->closed_ms) {
       return InvalidArg(
@@ -325,10 +355,10 @@ Result<api::UpdateShardCountOutput> Engine::UpdateShardCount(const api::UpdateSh
 
 Status Engine::AddTagsToStream(const api::AddTagsToStreamInput& in) {
   ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
-  for (const auto& [k, v] : in.tags) {
-    RETURN_IF_ERROR(CheckTagText(k, true, s->name, options_.scope));
-    RETURN_IF_ERROR(CheckTagText(v, true, s->name, options_.scope));
-  }
+  std::vector<std::string_view> texts;
+  for (const auto& [k, v] : in.tags) texts.push_back(k);
+  for (const auto& [k, v] : in.tags) texts.push_back(v);
+  RETURN_IF_ERROR(CheckTagTexts(texts, true, s->name, options_.scope));
   std::unique_lock lock(s->mu);
   auto merged = s->tags;
   for (const auto& [k, v] : in.tags) merged[k] = v;
@@ -343,8 +373,8 @@ Status Engine::AddTagsToStream(const api::AddTagsToStreamInput& in) {
 
 Status Engine::RemoveTagsFromStream(const api::RemoveTagsFromStreamInput& in) {
   ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
-  for (const auto& k : in.tag_keys)
-    RETURN_IF_ERROR(CheckTagText(k, false, s->name, options_.scope));
+  RETURN_IF_ERROR(
+      CheckTagTexts({in.tag_keys.begin(), in.tag_keys.end()}, false, s->name, options_.scope));
   std::unique_lock lock(s->mu);
   for (const auto& k : in.tag_keys) s->tags.erase(k);
   return Persist(*s);
@@ -374,9 +404,11 @@ Status Engine::TagResource(const api::TagResourceInput& in) {
     ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.resource_arn}));
     std::unique_lock lock(hit.stream->mu);
     auto& c = hit.stream->consumers[hit.index];
-    for (const auto& [k, v] : in.tags) c.tags[k] = v;
-    if (c.tags.size() > kMaxTagsPerStream)
+    auto merged = c.tags;
+    for (const auto& [k, v] : in.tags) merged[k] = v;
+    if (merged.size() > kMaxTagsPerStream)
       return InvalidArg("A resource cannot have more than 50 tags.");
+    c.tags = std::move(merged);
     return Persist(*hit.stream);
   }
   ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));

@@ -547,7 +547,10 @@ Result<api::DescribeStreamOutput> Engine::DescribeStream(const api::DescribeStre
     d.encryption_type = s->encryption;
     d.key_id = s->key_id;
   }
-  if (d.stream_status != StreamStatus::kCreating) {
+  // A stream shows no shards until it has been ACTIVE, also when deleted while CREATING.
+  const bool was_active = s->deleting_at_ms ? *s->deleting_at_ms >= s->active_at_ms
+                                            : d.stream_status != StreamStatus::kCreating;
+  if (was_active) {
     const std::size_t limit = static_cast<std::size_t>(std::min(in.limit.value_or(100), 100));
     std::optional<std::uint32_t> after;
     if (in.exclusive_start_shard_id) after = ParseShardId(*in.exclusive_start_shard_id);
@@ -821,8 +824,9 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
   }
   ASSIGN_OR_RETURN(HashKey key, HashKeyFor(in.partition_key, in.explicit_hash_key));
   if (in.sequence_number_for_ordering) {
-    auto f = DecodeSequence(*in.sequence_number_for_ordering);
-    if (!f || static_cast<EpochMillis>(f->record_time_s) * 1000 > now + 1000) {
+    // Any number of a known layout is accepted, from any shard or stream and even dated
+    // in the future (AWS stopped rejecting those); ours increase per shard regardless.
+    if (!ParseAnySequence(*in.sequence_number_for_ordering)) {
       return errors::InvalidSequenceNumberForOrdering(*in.sequence_number_for_ordering, s->name,
                                                       options_.scope);
     }
@@ -991,12 +995,14 @@ Result<std::uint64_t> Engine::StartPosition(const StreamState& s, const ShardSta
     case T::kAtSequenceNumber:
     case T::kAfterSequenceNumber: {
       const std::string& seq = *seq_in;
-      auto f = DecodeSequence(seq);
+      auto f = ParseAnySequence(seq);
       if (!f) return errors::InvalidStartingSequenceNumber(seq, shard.id, name, options_.scope);
-      if (f->shard_index != shard.index) {
-        return errors::StartingSequenceNumberFromOtherShard(ShardIdFor(f->shard_index), shard.id);
+      if (f->shard_index != static_cast<std::int64_t>(shard.index)) {
+        return errors::StartingSequenceNumberFromOtherShard(ShardIdName(f->shard_index), shard.id);
       }
-      if (f->shard_created_s != shard.created_s()) {
+      if (f->version != 2 || f->shard_created_s != shard.created_s()) {
+        // AWS fails on a version-0 number of the right shard (HTTP 500, no message).
+        if (f->version == 0) return Status(Code::kInternalFailure, "");
         return errors::StartingSequenceNumberFromOtherStream(seq, shard.id, name, options_.scope);
       }
       // Counter c belongs to offset c-1; counter 0 is the shard's starting number.

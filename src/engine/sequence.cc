@@ -1,5 +1,6 @@
 #include "engine/sequence.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -159,6 +160,75 @@ std::optional<SequenceFields> DecodeSequence(std::string_view text) {
   return f;
 }
 
+std::optional<AnySequence> ParseAnySequence(std::string_view text) {
+  // Anything above 1.5 * 2^185 (56 digits) has no layout; bound the digits before parsing.
+  if (text.empty() || text.size() > 57) return std::nullopt;
+  U192 n;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    if (!n.MulAdd(static_cast<unsigned>(c - '0'))) return std::nullopt;
+  }
+  // Below 2^124 a number is read as if 2^124 were added (bit 124 is clear there).
+  if (n.limb[2] == 0 && n.limb[1] < (1ULL << 60)) n.limb[1] |= 1ULL << 60;
+  // Lower-case hex digits without leading zeros, as the fields are cut from them.
+  char hex_buf[48];
+  for (int i = 0; i < 48; ++i) {
+    const int nibble = static_cast<int>(n.Bits(4 * (47 - i), 4));
+    hex_buf[i] = "0123456789abcdef"[nibble];
+  }
+  std::string_view hex(hex_buf, 48);
+  hex.remove_prefix(std::min(hex.find_first_not_of('0'), hex.size() - 1));
+  auto field = [&](std::size_t from, std::size_t to) -> std::uint64_t {
+    std::uint64_t v = 0;
+    for (std::size_t i = from; i < to && i < hex.size(); ++i) {
+      const char c = hex[i];
+      v = v * 16 + static_cast<std::uint64_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+    }
+    return v;
+  };
+  constexpr std::uint64_t kMaxCreatedS = 16025175000ULL;
+  AnySequence out;
+  const std::uint64_t top = n.limb[2];
+  const bool below_2_129 = top <= 1;
+  const bool in_185_range =
+      (top > (1ULL << 57) || (top == (1ULL << 57) && (n.limb[1] | n.limb[0]) != 0)) &&
+      top < 3ULL << 56;
+  if (below_2_129) {
+    out.version = 0;
+    out.shard_created_s = field(1, 10);
+    if (out.shard_created_s >= kMaxCreatedS) return std::nullopt;
+    out.shard_index = static_cast<std::int64_t>(field(28, 32));
+    return out;
+  }
+  if (!in_185_range) return std::nullopt;
+  out.version = static_cast<int>(field(hex.size() - 1, hex.size()));
+  if (out.version == 2) {
+    if (field(11, 12) > 7) return std::nullopt;
+    out.counter = field(11, 27);
+    out.shard_created_s = field(1, 10);
+    if (out.shard_created_s >= kMaxCreatedS) return std::nullopt;
+    out.record_time_s = field(29, 38);
+    const std::uint64_t index = field(38, 46);
+    out.shard_index =
+        field(38, 39) > 7 ? -static_cast<std::int64_t>(index) : static_cast<std::int64_t>(index);
+    return out;
+  }
+  if (out.version == 1) {
+    out.shard_created_s = field(1, 10);
+    out.record_time_s = field(13, 22);
+    out.shard_index = static_cast<std::int64_t>(field(38, 46));
+    return out;
+  }
+  return std::nullopt;
+}
+
+std::string ShardIdName(std::int64_t index) {
+  if (index >= 0) return ShardIdFor(static_cast<std::uint32_t>(index));
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "shardId--%011lld", -static_cast<long long>(index));
+  return buf;
+}
+
 std::string ShardIdFor(std::uint32_t index) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "shardId-%012u", index);
@@ -170,13 +240,13 @@ std::optional<std::uint32_t> ParseShardId(std::string_view text) {
   std::string_view digits = dash == std::string_view::npos ? text : text.substr(dash + 1);
   if (auto dash2 = digits.find('-'); dash2 != std::string_view::npos)
     digits = digits.substr(0, dash2);
-  if (digits.empty() || digits.size() > 12) return std::nullopt;
+  if (digits.empty()) return std::nullopt;
   std::uint64_t v = 0;
-  for (char c : digits) {
+  for (char c : digits) {  // any number of leading zeros: "a-00002147483647" is shard 2147483647
     if (c < '0' || c > '9') return std::nullopt;
     v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    if (v > 2147483647ULL) return std::nullopt;
   }
-  if (v > 2147483647ULL) return std::nullopt;
   return static_cast<std::uint32_t>(v);
 }
 

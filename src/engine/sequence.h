@@ -30,8 +30,28 @@ std::string EncodeSequence(const SequenceFields& f);
 // nullopt unless `text` is a well-formed version-2 sequence number.
 std::optional<SequenceFields> DecodeSequence(std::string_view text);
 
+// A sequence number as the service reads one from a request (GetShardIterator's
+// StartingSequenceNumber, PutRecord's SequenceNumberForOrdering): besides today's version 2
+// it accepts the older layouts (version 1, and version 0 — any number below 2^129, small
+// ones read as if 2^124 were added), as recorded against AWS by kinesalite's tests. The
+// fields are those the service checks; `shard_index` is negative when the top bit of
+// a version-2 index field is set (AWS then names the shard "shardId--02147483648").
+struct AnySequence {
+  int version = 2;
+  std::uint64_t shard_created_s = 0;
+  std::int64_t shard_index = 0;
+  std::uint64_t counter = 0;  // version 2 only
+  std::uint64_t record_time_s = 0;
+};
+// nullopt where the service answers "... is invalid.": out of every layout's range, an
+// unknown version, a counter with its top bit set, a creation time at or past
+// 16025175000 s.
+std::optional<AnySequence> ParseAnySequence(std::string_view text);
+
 // "shardId-000000000007"
 std::string ShardIdFor(std::uint32_t index);
+// As AWS names an index decoded from a sequence number: "shardId--02147483648" if negative.
+std::string ShardIdName(std::int64_t index);
 // Lenient parse, as the service does: the part after the first '-' (or the whole text)
 // must be a decimal 0..2147483647.
 std::optional<std::uint32_t> ParseShardId(std::string_view text);

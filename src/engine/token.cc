@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -41,7 +42,19 @@ bool TokenReader::Raw(void* p, std::size_t n) {
 TokenSealer::TokenSealer() { RandomBytes(key_.data(), key_.size()); }
 
 std::string TokenSealer::Seal(std::string_view plaintext) const {
-  std::string raw(sizeof kMagic + kNonce + plaintext.size() + kTag, '\0');
+  // The sealed body is the plaintext's length (u32), the plaintext and zero padding, so
+  // that a token is at least 152 bytes and longer ones grow in steps of 16, as AWS's
+  // iterators do (kinesalite's tests, run against AWS, check exactly that).
+  constexpr std::size_t kOverhead = sizeof kMagic + kNonce + kTag;
+  constexpr std::size_t kMinBody = kMinTokenBytes - kOverhead;  // 116
+  const std::size_t need = 4 + plaintext.size();
+  const std::size_t body =
+      need <= kMinBody ? kMinBody : kMinBody + (need - kMinBody + 15) / 16 * 16;
+  std::string framed(body, '\0');
+  const auto n = static_cast<std::uint32_t>(plaintext.size());
+  std::memcpy(framed.data(), &n, 4);
+  std::memcpy(framed.data() + 4, plaintext.data(), plaintext.size());
+  std::string raw(kOverhead + body, '\0');
   auto* out = reinterpret_cast<unsigned char*>(raw.data());
   std::memcpy(out, kMagic, sizeof kMagic);
   unsigned char* nonce = out + sizeof kMagic;
@@ -51,11 +64,11 @@ std::string TokenSealer::Seal(std::string_view plaintext) const {
   EVP_CIPHER_CTX* ctx = ThreadCtx();
   int len = 0;
   EVP_EncryptInit_ex2(ctx, Aes256Gcm(), key_.data(), nonce, nullptr);
-  EVP_EncryptUpdate(ctx, ct, &len, reinterpret_cast<const unsigned char*>(plaintext.data()),
-                    static_cast<int>(plaintext.size()));
+  EVP_EncryptUpdate(ctx, ct, &len, reinterpret_cast<const unsigned char*>(framed.data()),
+                    static_cast<int>(framed.size()));
   int fin = 0;
   EVP_EncryptFinal_ex(ctx, ct + len, &fin);
-  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTag, ct + plaintext.size());
+  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTag, ct + framed.size());
   return Base64Encode(raw);
 }
 
@@ -81,7 +94,11 @@ std::optional<std::string> TokenSealer::Open(std::string_view token) const {
   if (EVP_DecryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(plain.data()) + len, &fin) != 1) {
     return std::nullopt;
   }
-  return plain;
+  std::uint32_t n = 0;
+  if (plain.size() < 4) return std::nullopt;
+  std::memcpy(&n, plain.data(), 4);
+  if (n > plain.size() - 4) return std::nullopt;
+  return plain.substr(4, n);
 }
 
 }  // namespace cinesis::engine

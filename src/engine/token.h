@@ -3,7 +3,8 @@
 // key held by the engine; anything that fails to open is rejected as invalid.
 //
 // Wire form: base64( 00 00 00 00 00 00 00 01 | nonce(12) | ciphertext | tag(16) ), the
-// same leading 8 bytes AWS's iterators carry.
+// same leading 8 bytes AWS's iterators carry; the ciphertext covers the payload's length,
+// the payload and zero padding, so tokens are 152 + 16k bytes long, as AWS's are.
 #pragma once
 
 #include <array>
@@ -13,6 +14,9 @@
 #include <string_view>
 
 namespace cinesis::engine {
+
+// The shortest token, in bytes before base64 (AWS's iterators: 152 + 16k).
+inline constexpr std::size_t kMinTokenBytes = 152;
 
 class TokenSealer {
  public:

@@ -411,7 +411,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
   void Respond(H2Stream& st, api::WireResponse r) {
     std::vector<std::pair<std::string, std::string>> h;
     h.emplace_back(":status", std::to_string(r.status));
-    AddCommonHeaders(h);
+    AddCommonHeaders(h, !r.preflight);
     if (!r.content_type.empty()) h.emplace_back("content-type", r.content_type);
     for (auto& [k, v] : r.headers) {
       auto name = Lower(k);
@@ -429,12 +429,13 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     Submit(st, h, body);
   }
 
-  void AddCommonHeaders(std::vector<std::pair<std::string, std::string>>& h) {
+  void AddCommonHeaders(std::vector<std::pair<std::string, std::string>>& h, bool id2 = true) {
     h.emplace_back("x-amzn-requestid", RandomUuid());
-    std::uint8_t id2[72];
-    FastRandomBytes(id2, sizeof id2);
-    h.emplace_back("x-amz-id-2",
-                   Base64Encode(std::string_view(reinterpret_cast<const char*>(id2), sizeof id2)));
+    if (!id2) return;
+    std::uint8_t bytes[72];
+    FastRandomBytes(bytes, sizeof bytes);
+    h.emplace_back("x-amz-id-2", Base64Encode(std::string_view(reinterpret_cast<const char*>(bytes),
+                                                               sizeof bytes)));
   }
 
   void Submit(H2Stream& st, const std::vector<std::pair<std::string, std::string>>& h, bool body) {

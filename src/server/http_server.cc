@@ -308,10 +308,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     res->version(req->version());
     res->result(static_cast<unsigned>(r.status));
     res->set("x-amzn-RequestId", RandomUuid());
-    std::uint8_t id2[72];
-    FastRandomBytes(id2, sizeof id2);
-    res->set("x-amz-id-2",
-             Base64Encode(std::string_view(reinterpret_cast<const char*>(id2), sizeof id2)));
+    if (!r.preflight) {
+      std::uint8_t id2[72];
+      FastRandomBytes(id2, sizeof id2);
+      res->set("x-amz-id-2",
+               Base64Encode(std::string_view(reinterpret_cast<const char*>(id2), sizeof id2)));
+    }
     if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
     for (auto& [k, v] : r.headers) res->set(k, v);
     res->body() = std::move(r.body);

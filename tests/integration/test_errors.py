@@ -768,6 +768,14 @@ class TestProtocol(ErrorsBase):
             ('Access-Control-Request-Headers', 'content-type, x-amz-target')], b'')
         self.assertEqual(resp.status, 200, resp)
         self.assertEqual(resp.header('Access-Control-Allow-Origin'), '*')
+        self.assertEqual(resp.header('Access-Control-Allow-Methods'), 'POST')
+        self.assertEqual(resp.header('Access-Control-Allow-Headers'), 'content-type, x-amz-target')
+        self.assertEqual(resp.header('Access-Control-Max-Age'), '172800')
+        self.assertEqual(resp.header('Content-Length'), '0')
+        # as on AWS: a request id, but no x-amz-id-2 and no content type on a preflight answer
+        self.assertRegex(resp.header('x-amzn-RequestId'), h.UUID_RE)
+        self.assertIsNone(resp.header('x-amz-id-2'))
+        self.assertIsNone(resp.header('Content-Type'))
         self.assertEqual(resp.body, b'')
         # an ordinary request with Origin also carries the CORS header
         resp = self.call('ListStreams', {}, extra_headers=[('Origin', 'http://example.com')])

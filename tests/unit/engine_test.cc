@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <future>
 
+#include "common/base64.h"
 #include "common/hash_key.h"
 #include "engine/sequence.h"
 #include "engine/token.h"
@@ -82,10 +83,80 @@ TEST(ShardId, LenientParsingAsTheServiceDoes) {
   EXPECT_EQ(ParseShardId("shardId-000000000005"), 5U);
   EXPECT_EQ(ParseShardId("shardId-0"), 0U);
   EXPECT_EQ(ParseShardId("7"), 7U);
+  // Any prefix and any number of leading zeros (recorded against AWS by kinesalite).
+  EXPECT_EQ(ParseShardId("a-00002147483647"), 2147483647U);
+  EXPECT_EQ(ParseShardId("-00002147483647"), 2147483647U);
+  EXPECT_EQ(ParseShardId("x-0000000000000000000000000000000000000000007"), 7U);
+  EXPECT_EQ(ParseShardId("shardId-5-9"), 5U);
   EXPECT_FALSE(ParseShardId("shardId-").has_value());
   EXPECT_FALSE(ParseShardId("shardId-2147483648").has_value());
+  EXPECT_FALSE(ParseShardId("shardId-002147483648").has_value());
+  EXPECT_FALSE(ParseShardId("99999999999999999999999").has_value());
+  EXPECT_FALSE(ParseShardId("2.14E4").has_value());
   EXPECT_FALSE(ParseShardId("abc").has_value());
   EXPECT_EQ(ShardIdFor(12), "shardId-000000000012");
+  EXPECT_EQ(ShardIdName(12), "shardId-000000000012");
+  EXPECT_EQ(ShardIdName(-2147483648LL), "shardId--02147483648");
+}
+
+// Hex layouts below are those of kinesalite's tests, which were run against AWS.
+std::string FromHex(std::string_view hex) {
+  std::string dec = "0";
+  for (char c : hex) {
+    int d = c <= '9' ? c - '0' : c - 'a' + 10;
+    int carry = d;
+    for (auto it = dec.rbegin(); it != dec.rend(); ++it) {
+      int v = (*it - '0') * 16 + carry;
+      *it = static_cast<char>('0' + v % 10);
+      carry = v / 10;
+    }
+    while (carry) {
+      dec.insert(dec.begin(), static_cast<char>('0' + carry % 10));
+      carry /= 10;
+    }
+  }
+  return dec;
+}
+
+TEST(Sequence, ParsesEveryLayoutTheServiceAccepts) {
+  // Today's numbers parse as version 2 with their fields.
+  auto ours = ParseAnySequence(EncodeSequence({1'700'000'000, 7, 12345, 1'700'000'100}));
+  ASSERT_TRUE(ours.has_value());
+  EXPECT_EQ(ours->version, 2);
+  EXPECT_EQ(ours->shard_index, 7);
+  EXPECT_EQ(ours->counter, 12345U);
+  EXPECT_EQ(ours->shard_created_s, 1'700'000'000U);
+  EXPECT_EQ(ours->record_time_s, 1'700'000'100U);
+  // Small numbers are version 0: "5" names shard 5, "0" shard 0.
+  auto five = ParseAnySequence("5");
+  ASSERT_TRUE(five.has_value());
+  EXPECT_EQ(five->version, 0);
+  EXPECT_EQ(five->shard_index, 5);
+  EXPECT_EQ(ParseAnySequence("0")->shard_index, 0);
+  // All zero fields, version 2 and version 1.
+  EXPECT_EQ(ParseAnySequence(FromHex("20000000000000000000000000000000000000000000002"))->version,
+            2);
+  EXPECT_EQ(ParseAnySequence(FromHex("20000000000000000000000000000000000000000000001"))->version,
+            1);
+  // An index field with its top bit set is a negative shard index.
+  auto neg = ParseAnySequence(FromHex("20000000000000000000000000000000000000800000002"));
+  ASSERT_TRUE(neg.has_value());
+  EXPECT_EQ(neg->shard_index, -2147483648LL);
+  // Invalid: unknown versions, a leading 1 or 3, a counter with its top bit, a creation time
+  // at or past 16025175000 s, more digits than any layout.
+  for (std::string_view hex :
+       {"20000000000000000000000000000000000000000000000",
+        "20000000000000000000000000000000000000000000004",
+        "20000000000000000000000000000000000000000000003",
+        "30000000000000000000000000000000000000000000001",
+        "1ffffffffff7fffffffffffffff000000000007fffffff2",
+        "20000000000800000000000000000000000000000000002",
+        "2ffffffffff7fffffffffffffff000000000007fffffff2", "13bb2cc3d80000000000000000000000"}) {
+    EXPECT_FALSE(ParseAnySequence(FromHex(hex)).has_value()) << hex;
+  }
+  EXPECT_EQ(FromHex("13bb2cc3d80000000000000000000000"), "26227199374822427428162556223570313216");
+  EXPECT_FALSE(ParseAnySequence(std::string(60, '9')).has_value());
+  EXPECT_FALSE(ParseAnySequence("").has_value());
 }
 
 TEST(Token, SealedTokensOpenOnlyWithTheirKeyAndUntampered) {
@@ -102,6 +173,20 @@ TEST(Token, SealedTokensOpenOnlyWithTheirKeyAndUntampered) {
   EXPECT_FALSE(a.Open("").has_value());
   EXPECT_FALSE(a.Open("not base64!").has_value());
   EXPECT_FALSE(a.Open(std::string(512, 'A')).has_value());
+}
+
+TEST(Token, LengthsAreThoseOfAwsIterators) {
+  // At least 152 bytes, growing in steps of 16, whatever the payload.
+  TokenSealer a;
+  for (std::size_t n : {0, 1, 60, 107, 108, 109, 124, 125, 300, 1000}) {
+    const std::string payload(n, 'p');
+    const std::string t = a.Seal(payload);
+    std::string raw, why;
+    ASSERT_TRUE(Base64Decode(t, raw, why));
+    EXPECT_GE(raw.size(), 152U) << n;
+    EXPECT_EQ((raw.size() - 152) % 16, 0U) << n;
+    EXPECT_EQ(a.Open(t), payload);
+  }
 }
 
 class EngineTest : public ::testing::Test {
@@ -308,14 +393,24 @@ TEST_F(EngineTest, SequenceNumbersFromAnotherShardOrStreamAreRejected) {
             "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
             "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. "
             "Request specified TRIM_HORIZON and also a StartingSequenceNumber.");
+  // A small number reads as an old (version 0) one whose low 16 bits name the shard.
   r = engine_.GetShardIterator({{"s", std::nullopt},
                                 "shardId-000000000000",
                                 api::ShardIteratorType::kAtSequenceNumber,
                                 "123",
                                 std::nullopt});
   EXPECT_EQ(r.status().message(),
-            "StartingSequenceNumber 123 used in GetShardIterator on shard shardId-000000000000 in "
-            "stream s under account 000000000000 is invalid.");
+            "Invalid StartingSequenceNumber. It encodes shardId-000000000123, while it was used in "
+            "a call to a shard with shardId-000000000000");
+  r = engine_.GetShardIterator({{"s", std::nullopt},
+                                "shardId-000000000000",
+                                api::ShardIteratorType::kAtSequenceNumber,
+                                "26227199374822427428162556223570313216",
+                                std::nullopt});
+  EXPECT_EQ(r.status().message(),
+            "StartingSequenceNumber 26227199374822427428162556223570313216 used in "
+            "GetShardIterator on shard shardId-000000000000 in stream s under account "
+            "000000000000 is invalid.");
   r = engine_.GetShardIterator({{"s", std::nullopt},
                                 "shardId-000000000009",
                                 api::ShardIteratorType::kLatest,
@@ -517,6 +612,97 @@ TEST_F(EngineTest, MergeRequiresAdjacentOpenShards) {
   EXPECT_EQ(shards[3].adjacent_parent_shard_id, "shardId-000000000001");
   EXPECT_EQ(shards[3].hash_key_range.starting_hash_key, "0");
   EXPECT_EQ(shards[3].hash_key_range.ending_hash_key, "226854911280625642308916404954512140969");
+}
+
+TEST_F(EngineTest, StreamDeletedWhileCreatingNeverShowsShards) {
+  ASSERT_TRUE(
+      engine_.CreateStream({"early", 2, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  clock_.Advance(100);
+  ASSERT_TRUE(engine_.DeleteStream({{"early", std::nullopt}, false}).ok());
+  clock_.Advance(450);  // past the moment it would have become ACTIVE, still DELETING
+  auto d = engine_.DescribeStream({{"early", std::nullopt}, std::nullopt, std::nullopt});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->stream_description.stream_status, api::StreamStatus::kDeleting);
+  EXPECT_TRUE(d->stream_description.shards.empty());
+  // A stream deleted after it was ACTIVE still lists its shards while DELETING.
+  Create("late", 2);
+  ASSERT_TRUE(engine_.DeleteStream({{"late", std::nullopt}, false}).ok());
+  EXPECT_EQ(Shards("late").size(), 2U);
+}
+
+TEST_F(EngineTest, MergeWantsTheAdjacentShardAboveAndChecksInAwsOrder) {
+  Create("s", 3);
+  // The pair the other way round is not adjacent (recorded against AWS by kinesalite).
+  auto r =
+      engine_.MergeShards({{"s", std::nullopt}, "shardId-000000000001", "shardId-000000000000"});
+  EXPECT_EQ(r.message(),
+            "Shards shardId-000000000001 and shardId-000000000000 in stream s under account "
+            "000000000000 are not an adjacent pair of shards eligible for merging");
+  // A malformed shard id is named before the stream is looked up.
+  r = engine_.MergeShards({{"nope", std::nullopt}, "2147483648", "shardId-000000000000"});
+  EXPECT_EQ(r.code(), Code::kResourceNotFound);
+  EXPECT_EQ(r.message(),
+            "Could not find shard 2147483648 in stream nope under account 000000000000.");
+  r = engine_.MergeShards({{"nope", std::nullopt}, "shardId-0", "ABKLFD8"});
+  EXPECT_EQ(r.message(), "Could not find shard ABKLFD8 in stream nope under account 000000000000.");
+  r = engine_.MergeShards({{"nope", std::nullopt}, "shardId-0", "shardId-1"});
+  EXPECT_EQ(r.message(), "Stream nope under account 000000000000 not found.");
+  auto split = engine_.SplitShard({{"nope", std::nullopt}, "shardId-002147483648", "0"});
+  EXPECT_EQ(split.message(),
+            "Could not find shard shardId-002147483648 in stream nope under account "
+            "000000000000.");
+  // While UPDATING, an unknown shard is reported as the stream's state first.
+  ASSERT_TRUE(
+      engine_.MergeShards({{"s", std::nullopt}, "shardId-000000000000", "shardId-000000000001"})
+          .ok());
+  r = engine_.MergeShards({{"s", std::nullopt}, "shardId-000000000001", "shardId-000000000009"});
+  EXPECT_EQ(r.code(), Code::kResourceInUse);
+  split = engine_.SplitShard({{"s", std::nullopt}, "shardId-000000000009", "5"});
+  EXPECT_EQ(split.message(),
+            "Stream s under account 000000000000 not ACTIVE, instead in state UPDATING");
+}
+
+TEST_F(EngineTest, OldAndForeignSequenceNumbersAnswerAsAws) {
+  Create("s", 2);
+  auto at = [&](const std::string& shard, const std::string& seq) {
+    return engine_
+        .GetShardIterator({{"s", std::nullopt},
+                           shard,
+                           api::ShardIteratorType::kAtSequenceNumber,
+                           seq,
+                           std::nullopt})
+        .status();
+  };
+  EXPECT_EQ(at("shardId-0", "5").message(),
+            "Invalid StartingSequenceNumber. It encodes shardId-000000000005, while it was used in "
+            "a call to a shard with shardId-000000000000");
+  // Version 0 naming the right shard: AWS fails with a bare InternalFailure (HTTP 500).
+  auto zero = at("shardId-0", "0");
+  EXPECT_EQ(zero.code(), Code::kInternalFailure);
+  EXPECT_EQ(zero.message(), "");
+  const std::string negative = FromHex("20000000000000000000000000000000000000800000002");
+  EXPECT_EQ(at("shardId-0", negative).message(),
+            "Invalid StartingSequenceNumber. It encodes shardId--02147483648, while it was used in "
+            "a call to a shard with shardId-000000000000");
+  const std::string version1 = FromHex("20000000000000000000000000000000000000000000001");
+  EXPECT_EQ(at("shardId-0", version1).message(),
+            "StartingSequenceNumber " + version1 +
+                " used in GetShardIterator on shard shardId-000000000000 in stream s under "
+                "account 000000000000 is invalid because it did not come from this stream.");
+  // SequenceNumberForOrdering: any parseable layout is accepted, even one dated ahead.
+  for (std::string_view hex : {"20000000000000000000000000000000000000000000002",
+                               "20000000000000000000000000000000000000000000001"}) {
+    auto ok = engine_.PutRecord({{"s", std::nullopt}, "", "a", std::nullopt, FromHex(hex)});
+    EXPECT_TRUE(ok.ok()) << hex << " " << ok.status().message();
+  }
+  auto future =
+      EncodeSequence({1, 0, 0, static_cast<std::uint64_t>(clock_.NowMillis() / 1000 + 3600)});
+  EXPECT_TRUE(engine_.PutRecord({{"s", std::nullopt}, "", "a", std::nullopt, future}).ok());
+  const std::string all_f = FromHex("2ffffffffff7fffffffffffffff000000000007fffffff2");
+  auto bad = engine_.PutRecord({{"s", std::nullopt}, "", "a", std::nullopt, all_f});
+  EXPECT_EQ(bad.status().message(), "ExclusiveMinimumSequenceNumber " + all_f +
+                                        " used in PutRecord on stream s under account "
+                                        "000000000000 is invalid.");
 }
 
 TEST_F(EngineTest, UpdateShardCountScalesUniformlyWithinAwsLimits) {
