@@ -84,6 +84,11 @@ std::vector<OptionRow> ServeOptionTable(ServeConfig& c) {
         "How long a SubscribeToShard event stream lasts (AWS: 300000).", CLI::PositiveNumber);
   t.Add("--shard-limit", c.engine.shard_limit, "integer", ">= 1",
         "Open shards allowed in the account (LimitExceededException beyond).", CLI::PositiveNumber);
+  t.Flag("--throttle", c.engine.throttle,
+         "Enforce AWS's per-shard throughput limits on provisioned streams: writes 1000 "
+         "records/s and 1 MiB/s, reads 5 GetRecords calls/s and 2 MiB/s "
+         "(ProvisionedThroughputExceededException; PutRecords fails only the records over the "
+         "limit).");
   t.Add("--max-body-bytes", c.server.max_body_bytes, "integer", ">= 1",
         "Largest request body accepted; larger requests get HTTP 413.", CLI::PositiveNumber);
   t.Add("--read-timeout-ms", c.read_timeout_ms, "integer", ">= 1",

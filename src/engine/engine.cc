@@ -358,6 +358,10 @@ StreamStatus Engine::StatusOf(const StreamState& s, EpochMillis now) const {
   return StreamStatus::kActive;
 }
 
+bool Engine::Throttled(const StreamState& s) const {
+  return options_.throttle && s.mode == api::StreamMode::kProvisioned;
+}
+
 std::shared_ptr<StreamState> Engine::Find(std::string_view name) const {
   std::shared_ptr<StreamState> s;
   {
@@ -834,6 +838,9 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
   std::shared_lock lock(s->mu);
   ShardState* shard = s->Route(key);
   if (!shard) return Status(Code::kInternalFailure, "no open shard covers the hash key");
+  if (Throttled(*s) && !shard->throttle.TakeWrite(in.data.size() + in.partition_key.size(), now)) {
+    return errors::ThroughputExceeded(shard->id, s->name, options_.scope);
+  }
   storage::AppendRecord rec{
       in.partition_key,
       in.explicit_hash_key ? std::string_view(*in.explicit_hash_key) : std::string_view{}, in.data};
@@ -906,12 +913,20 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
   // (log, end offset, first and last index into `order`) of every append to wait for.
   std::vector<std::tuple<std::shared_ptr<storage::Log>, storage::Offset, std::size_t, std::size_t>>
       waits;
+  const bool throttled = Throttled(*s);
+  std::vector<bool> over_limit(throttled ? in.records.size() : 0);
   for (std::size_t begin = 0; begin < order.size();) {
     ShardState* shard = route[order[begin]];
     std::size_t end = begin;
     batch.clear();
     while (end < order.size() && route[order[end]] == shard) {
       const auto& r = in.records[order[end]];
+      if (throttled && shard != nullptr &&
+          !shard->throttle.TakeWrite(r.data.size() + r.partition_key.size(), now)) {
+        over_limit[order[end]] = true;  // fails alone; the others are still written
+        ++end;
+        continue;
+      }
       batch.push_back(
           {r.partition_key,
            r.explicit_hash_key ? std::string_view(*r.explicit_hash_key) : std::string_view{},
@@ -926,14 +941,22 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
         ++out.failed_record_count;
       }
     } else {
-      auto appended = shard->log->Append(batch, now);
-      if (appended.ok()) waits.emplace_back(shard->log, appended->end, begin, end);
+      Result<storage::AppendResult> appended = storage::AppendResult{};
+      if (!batch.empty()) appended = shard->log->Append(batch, now);
+      if (appended.ok() && !batch.empty())
+        waits.emplace_back(shard->log, appended->end, begin, end);
+      std::uint64_t written = 0;
       for (std::size_t k = begin; k < end; ++k) {
         auto& e = out.records[order[k]];
-        if (appended.ok()) {
+        if (throttled && over_limit[order[k]]) {
+          auto st = errors::ThroughputExceeded(shard->id, s->name, options_.scope);
+          e.error_code = std::string(st.name());
+          e.error_message = st.message();
+          ++out.failed_record_count;
+        } else if (appended.ok()) {
           e.shard_id = shard->id;
           e.sequence_number =
-              shard->SequenceAt(appended->first.value + (k - begin), appended->arrival_ms);
+              shard->SequenceAt(appended->first.value + written++, appended->arrival_ms);
         } else {
           e.error_code = "InternalFailure";
           e.error_message = "Internal service failure.";
@@ -1110,17 +1133,29 @@ Result<api::GetRecordsOutput> Engine::GetRecords(const api::GetRecordsInput& in)
   if (!s || s->id != it->stream_id)
     return errors::ShardDoesNotExist(shard_id, it->stream_name, options_.scope);
   std::shared_ptr<ShardState> shard;
+  bool throttled = false;
   {
     std::shared_lock lock(s->mu);
     if (it->shard_index >= s->shards.size()) {
       return errors::ShardDoesNotExist(shard_id, it->stream_name, options_.scope);
     }
     shard = s->shards[it->shard_index];
+    throttled = Throttled(*s);
+  }
+  if (throttled && !shard->throttle.TakeRead(now)) {
+    return Status(
+        Code::kProvisionedThroughputExceeded,
+        "Rate exceeded for Shard - " + options_.scope.account_id + "/" + s->name + "/" + shard_id);
   }
   std::uint64_t next = 0;
   ASSIGN_OR_RETURN(auto out,
                    ReadShard(*s, *shard, it->position,
                              static_cast<std::size_t>(in.limit.value_or(10000)), now, &next));
+  if (throttled) {
+    std::size_t bytes = 0;
+    for (const auto& r : out.records) bytes += r.data.size() + r.partition_key.size();
+    shard->throttle.ChargeRead(bytes);
+  }
   // NextShardIterator is absent only at the end of a closed shard (then ChildShards is set).
   if (!out.child_shards)
     out.next_shard_iterator = SealIterator(sealer_, {s->id, s->name, it->shard_index, next, now});

@@ -33,6 +33,9 @@ struct EngineOptions {
   int shard_limit = 20'000;                 // open shards per account
   std::int64_t max_record_bytes = 1 << 20;  // default MaxRecordSizeInKiB * 1024
   std::int64_t max_put_records_bytes = 5 << 20;
+  // Enforce AWS's per-shard throughput limits on provisioned streams
+  // (ProvisionedThroughputExceededException; PutRecords fails the records over the limit).
+  bool throttle = false;
   const Clock* clock = &SystemClock::Instance();
 };
 
@@ -120,6 +123,8 @@ class Engine final : public api::KinesisService, public api::EventStreamService 
   Result<std::string> NameOf(const api::StreamRef& ref) const;
   std::shared_ptr<StreamState> Find(std::string_view name) const;
   api::StreamStatus StatusOf(const StreamState& s, EpochMillis now) const;
+  // True when the per-shard throughput limits apply to the stream (opt-in, provisioned only).
+  bool Throttled(const StreamState& s) const;
   api::Shard Describe(const ShardState& shard) const;
   Status UpdateRetention(const api::UpdateRetentionPeriodInput& in, bool increase);
   // Writes the stream's document to the metadata store. Caller holds s.mu.

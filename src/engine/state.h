@@ -3,6 +3,7 @@
 // operations). Not part of any public interface.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -21,6 +22,55 @@
 
 namespace cinesis::engine {
 
+// AWS's per-shard limits of a provisioned stream, as token buckets on the engine's clock
+// (enforced only with EngineOptions::throttle): writes 1000 records/s and 1 MiB/s; reads
+// 5 GetRecords calls/s and 2 MiB/s, where one call may take up to 10 MiB and the debt then
+// blocks the shard's reads until paid off (AWS: "the next 5 seconds" after 10 MiB).
+class ShardThrottle {
+ public:
+  static constexpr double kWriteRecordsPerMs = 1.0;
+  static constexpr double kWriteBytesPerMs = 1048576.0 / 1000;
+  static constexpr double kReadCallsPerMs = 5.0 / 1000;
+  static constexpr double kReadBytesPerMs = 2097152.0 / 1000;
+
+  // Takes one record of `bytes` from the write allowance; false when over the limit.
+  bool TakeWrite(std::size_t bytes, EpochMillis now) {
+    std::lock_guard lock(mu_);
+    Refill(now);
+    if (write_records_ < 1 || write_bytes_ < static_cast<double>(bytes)) return false;
+    write_records_ -= 1;
+    write_bytes_ -= static_cast<double>(bytes);
+    return true;
+  }
+  // Takes one GetRecords call; false when over the call rate or still paying for bytes.
+  bool TakeRead(EpochMillis now) {
+    std::lock_guard lock(mu_);
+    Refill(now);
+    if (read_calls_ < 1 || read_bytes_ <= 0) return false;
+    read_calls_ -= 1;
+    return true;
+  }
+  void ChargeRead(std::size_t bytes) {
+    std::lock_guard lock(mu_);
+    read_bytes_ -= static_cast<double>(bytes);
+  }
+
+ private:
+  void Refill(EpochMillis now) {
+    if (at_ == 0) at_ = now;
+    const double ms = static_cast<double>(std::max<EpochMillis>(0, now - at_));
+    at_ = std::max(at_, now);
+    write_records_ = std::min(1000.0, write_records_ + ms * kWriteRecordsPerMs);
+    write_bytes_ = std::min(1048576.0, write_bytes_ + ms * kWriteBytesPerMs);
+    read_calls_ = std::min(5.0, read_calls_ + ms * kReadCallsPerMs);
+    read_bytes_ = std::min(2097152.0, read_bytes_ + ms * kReadBytesPerMs);
+  }
+  std::mutex mu_;
+  EpochMillis at_ = 0;
+  double write_records_ = 1000, write_bytes_ = 1048576;
+  double read_calls_ = 5, read_bytes_ = 2097152;
+};
+
 struct ShardState {
   std::uint32_t index = 0;
   std::string id;
@@ -30,6 +80,7 @@ struct ShardState {
   std::optional<EpochMillis> closed_ms;  // set when resharding closes the shard
   std::shared_ptr<storage::Log> log;
   std::string starting_sequence;
+  ShardThrottle throttle;
 
   // SubscribeToShard: one-shot callbacks run after records are appended.
   std::mutex listen_mu;

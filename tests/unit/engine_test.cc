@@ -614,6 +614,90 @@ TEST_F(EngineTest, MergeRequiresAdjacentOpenShards) {
   EXPECT_EQ(shards[3].hash_key_range.ending_hash_key, "226854911280625642308916404954512140969");
 }
 
+TEST(EngineThrottle, PerShardLimitsOfProvisionedStreamsOnTheInjectedClock) {
+  ManualClock clock;
+  EngineOptions o;
+  o.clock = &clock;
+  o.create_stream_ms = 0;
+  o.throttle = true;
+  Engine e(o, storage::NewMemoryStorage());
+  ASSERT_TRUE(e.CreateStream({"t", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  // 1000 records a second...
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(e.PutRecord({{"t", std::nullopt}, "x", "k", std::nullopt, std::nullopt}).ok()) << i;
+  }
+  auto over = e.PutRecord({{"t", std::nullopt}, "x", "k", std::nullopt, std::nullopt});
+  EXPECT_EQ(over.status().code(), Code::kProvisionedThroughputExceeded);
+  EXPECT_EQ(over.status().message(),
+            "Rate exceeded for shard shardId-000000000000 in stream t under account "
+            "000000000000.");
+  clock.Advance(1);  // one more record's worth
+  EXPECT_TRUE(e.PutRecord({{"t", std::nullopt}, "x", "k", std::nullopt, std::nullopt}).ok());
+  EXPECT_FALSE(e.PutRecord({{"t", std::nullopt}, "x", "k", std::nullopt, std::nullopt}).ok());
+
+  // ...and 1 MiB a second: PutRecords fails only the records over the limit.
+  clock.Advance(1000);
+  api::PutRecordsInput batch{{"t", std::nullopt}, {}};
+  for (int i = 0; i < 500; ++i)
+    batch.records.push_back({std::string(2099, 'd'), std::nullopt, "k"});
+  auto put = e.PutRecords(batch);
+  ASSERT_TRUE(put.ok());
+  EXPECT_EQ(put->failed_record_count, 1);  // 499 * 2100 bytes fit in 1 MiB, 500 do not
+  EXPECT_EQ(put->records[499].error_code, "ProvisionedThroughputExceededException");
+  EXPECT_EQ(put->records[499].error_message,
+            "Rate exceeded for shard shardId-000000000000 in stream t under account "
+            "000000000000.");
+  EXPECT_FALSE(put->records[499].sequence_number.has_value());
+  for (int i = 1; i < 499; ++i) {
+    ASSERT_TRUE(put->records[static_cast<std::size_t>(i)].sequence_number.has_value());
+    EXPECT_LT(*put->records[static_cast<std::size_t>(i) - 1].sequence_number,
+              *put->records[static_cast<std::size_t>(i)].sequence_number);
+  }
+
+  // Reads: 5 GetRecords calls a second.
+  auto it = e.GetShardIterator({{"t", std::nullopt},
+                                "shardId-000000000000",
+                                api::ShardIteratorType::kTrimHorizon,
+                                std::nullopt,
+                                std::nullopt});
+  ASSERT_TRUE(it.ok());
+  for (int i = 0; i < 5; ++i) {
+    auto r = e.GetRecords({it->shard_iterator, 1, std::nullopt});
+    ASSERT_TRUE(r.ok()) << i << " " << r.status().message();
+  }
+  auto sixth = e.GetRecords({it->shard_iterator, 1, std::nullopt});
+  EXPECT_EQ(sixth.status().code(), Code::kProvisionedThroughputExceeded);
+  EXPECT_EQ(sixth.status().message(),
+            "Rate exceeded for Shard - 000000000000/t/shardId-000000000000");
+  clock.Advance(200);
+  EXPECT_TRUE(e.GetRecords({it->shard_iterator, 1, std::nullopt}).ok());
+
+  // A read past 2 MiB is served, then the shard's reads wait until the debt is paid.
+  for (int second = 0; second < 3; ++second) {
+    clock.Advance(1000);
+    api::PutRecordsInput mb{{"t", std::nullopt}, {}};
+    for (int i = 0; i < 499; ++i) mb.records.push_back({std::string(2099, 'd'), std::nullopt, "k"});
+    ASSERT_EQ(e.PutRecords(mb)->failed_record_count, 0);
+  }
+  auto big = e.GetRecords({it->shard_iterator, 10000, std::nullopt});
+  ASSERT_TRUE(big.ok());
+  EXPECT_GT(big->records.size(), 2000U);  // about 4 MiB in one call
+  clock.Advance(500);                     // calls are back, about 1 MiB still owed
+  EXPECT_EQ(e.GetRecords({it->shard_iterator, 1, std::nullopt}).status().code(),
+            Code::kProvisionedThroughputExceeded);
+  clock.Advance(1000);
+  EXPECT_TRUE(e.GetRecords({it->shard_iterator, 1, std::nullopt}).ok());
+
+  // On-demand streams are not held to the provisioned limits.
+  ASSERT_TRUE(e.CreateStream(
+                   {"od", std::nullopt, api::StreamMode::kOnDemand, {}, std::nullopt, std::nullopt})
+                  .ok());
+  for (int i = 0; i < 1500; ++i) {
+    ASSERT_TRUE(e.PutRecord({{"od", std::nullopt}, "x", "k", std::nullopt, std::nullopt}).ok())
+        << i;
+  }
+}
+
 TEST_F(EngineTest, StreamDeletedWhileCreatingNeverShowsShards) {
   ASSERT_TRUE(
       engine_.CreateStream({"early", 2, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
