@@ -320,8 +320,12 @@ void Encode(JsonWriter& w, const PutRecordOutput& v) {
   w.Plain(v.shard_id);
   w.Key("SequenceNumber");
   w.Plain(v.sequence_number);
-  w.Key("EncryptionType");
-  w.Plain(ToString(v.encryption_type));
+  // AWS names the encryption of writes and records only when it is KMS (recorded answers
+  // of unencrypted streams carry no EncryptionType).
+  if (v.encryption_type != EncryptionType::kNone) {
+    w.Key("EncryptionType");
+    w.Plain(ToString(v.encryption_type));
+  }
   w.EndObject();
 }
 
@@ -353,8 +357,10 @@ void Encode(JsonWriter& w, const PutRecordsOutput& v) {
     w.EndObject();
   }
   w.EndArray();
-  w.Key("EncryptionType");
-  w.Plain(ToString(v.encryption_type));
+  if (v.encryption_type != EncryptionType::kNone) {
+    w.Key("EncryptionType");
+    w.Plain(ToString(v.encryption_type));
+  }
   w.EndObject();
 }
 
@@ -383,7 +389,7 @@ void EncodeRecords(JsonWriter& w, const std::vector<Record>& records) {
     w.Base64(r.data);
     w.Key("PartitionKey");
     w.String(r.partition_key);
-    if (r.encryption_type) {
+    if (r.encryption_type && *r.encryption_type != EncryptionType::kNone) {
       w.Key("EncryptionType");
       w.Plain(ToString(*r.encryption_type));
     }

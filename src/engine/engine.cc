@@ -461,7 +461,10 @@ void Engine::Tick() {
 
 Status Engine::CreateStream(const api::CreateStreamInput& in) {
   const EpochMillis now = Now();
-  const api::StreamMode mode = in.stream_mode.value_or(api::StreamMode::kProvisioned);
+  // Neither ShardCount nor a mode: AWS creates the stream anyway, with the 4 shards of a new
+  // on-demand stream (recorded by LocalStack's AWS-validated tests); we make it ON_DEMAND.
+  const api::StreamMode mode = in.stream_mode.value_or(
+      in.shard_count ? api::StreamMode::kProvisioned : api::StreamMode::kOnDemand);
   int shard_count = 0;
   if (mode == api::StreamMode::kOnDemand) {
     if (in.shard_count) return errors::InvalidShardCountForMode();
@@ -1120,7 +1123,12 @@ Result<api::GetRecordsOutput> Engine::ReadShard(StreamState& s, ShardState& shar
 }
 
 Result<api::GetRecordsOutput> Engine::GetRecords(const api::GetRecordsInput& in) {
-  auto it = OpenIterator(sealer_, in.shard_iterator);
+  // AWS also takes an iterator wrapped in double quotes (as a shell or a JSON tool may
+  // leave it); validated against AWS by LocalStack's tests.
+  std::string_view text = in.shard_iterator;
+  if (text.size() >= 2 && text.front() == '"' && text.back() == '"')
+    text = text.substr(1, text.size() - 2);
+  auto it = OpenIterator(sealer_, text);
   if (!it) return errors::InvalidShardIterator();
   const EpochMillis now = Now();
   if (now - it->created_ms > options_.iterator_ttl_ms) {

@@ -470,6 +470,38 @@ class TestPut(SessionBase):
             if s['ShardId'] in last_seq:
                 self.assertGreater(int(last_seq[s['ShardId']]), int(s['SequenceNumberRange']['StartingSequenceNumber']))
 
+    def test_unencrypted_writes_and_records_carry_no_encryption_type(self):
+        # As AWS answers (LocalStack's and kinesalite's recordings): EncryptionType appears on
+        # PutRecord(s) answers and on records only when the stream is KMS-encrypted.
+        name = self.new_stream(1)
+        resp = self.put(name, b'plain', 'k')
+        self.assertNotIn('EncryptionType', resp)
+        resp = self.client.put_records(StreamName=name, Records=[{'Data': b'x', 'PartitionKey': 'k'}])
+        self.assertNotIn('EncryptionType', resp)
+        self.assertEqual(resp['FailedRecordCount'], 0)
+        recs = self.client.get_records(ShardIterator=self.iterator(name))['Records']
+        self.assertEqual(len(recs), 2)
+        for r in recs:
+            self.assertEqual(sorted(r), ['ApproximateArrivalTimestamp', 'Data', 'PartitionKey', 'SequenceNumber'])
+
+    def test_get_records_accepts_an_iterator_in_double_quotes(self):
+        name = self.new_stream(1)
+        self.put(name, b'Hello world', '1')
+        recs = self.client.get_records(ShardIterator='"%s"' % self.iterator(name))['Records']
+        self.assertEqual([r['Data'] for r in recs], [b'Hello world'])
+
+    def test_create_stream_without_shard_count_or_mode(self):
+        # AWS creates the stream with 4 evenly split shards (LocalStack's AWS-validated snapshot).
+        name = h.unique_name('bs-noshards')
+        self.client.create_stream(StreamName=name)
+        self.addCleanup(h._delete_quietly, self.client, name)
+        h.wait_active(self.client, name)
+        shards = self.client.describe_stream(StreamName=name)['StreamDescription']['Shards']
+        self.assertEqual([(s['HashKeyRange']['StartingHashKey'], s['HashKeyRange']['EndingHashKey'])
+                          for s in shards], [(str(a), str(b)) for a, b in h.hash_ranges(4)])
+        summary = self.client.describe_stream_summary(StreamName=name)['StreamDescriptionSummary']
+        self.assertEqual(summary['StreamModeDetails'], {'StreamMode': 'ON_DEMAND'})
+
     def test_put_record_explicit_hash_key_routing(self):
         name = self.new_stream(3)
         cases = [

@@ -698,6 +698,38 @@ TEST(EngineThrottle, PerShardLimitsOfProvisionedStreamsOnTheInjectedClock) {
   }
 }
 
+TEST_F(EngineTest, CreateStreamWithoutShardCountOrModeMakesFourOnDemandShards) {
+  ASSERT_TRUE(
+      engine_.CreateStream({"auto", std::nullopt, std::nullopt, {}, std::nullopt, std::nullopt})
+          .ok());
+  clock_.Advance(500);
+  EXPECT_EQ(Shards("auto").size(), 4U);
+  auto summary = engine_.DescribeStreamSummary({{"auto", std::nullopt}});
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(summary->stream_description_summary.stream_mode, api::StreamMode::kOnDemand);
+  // Explicitly PROVISIONED still needs a ShardCount.
+  EXPECT_EQ(
+      engine_
+          .CreateStream(
+              {"prov", std::nullopt, api::StreamMode::kProvisioned, {}, std::nullopt, std::nullopt})
+          .code(),
+      Code::kInvalidArgument);
+}
+
+TEST_F(EngineTest, GetRecordsTakesAnIteratorInDoubleQuotes) {
+  Create("q", 1);
+  ASSERT_TRUE(
+      engine_.PutRecord({{"q", std::nullopt}, "hello", "k", std::nullopt, std::nullopt}).ok());
+  const std::string it =
+      Iterator("q", "shardId-000000000000", api::ShardIteratorType::kTrimHorizon);
+  auto r = engine_.GetRecords({"\"" + it + "\"", std::nullopt, std::nullopt});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->records.size(), 1U);
+  EXPECT_EQ(r->records[0].data, "hello");
+  EXPECT_EQ(engine_.GetRecords({"\"" + it, std::nullopt, std::nullopt}).status().message(),
+            "Invalid ShardIterator.");
+}
+
 TEST_F(EngineTest, StreamDeletedWhileCreatingNeverShowsShards) {
   ASSERT_TRUE(
       engine_.CreateStream({"early", 2, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
