@@ -14,6 +14,7 @@ import sys
 # Limits enforced by the service but absent from the model (see docs/aws-behaviour.md).
 SERVICE_SIDE = {
     ("CreateStreamInput", "ShardCount"): {"max": 100000},
+    ("UpdateShardCountInput", "TargetShardCount"): {"max": 100000},
     ("IncreaseStreamRetentionPeriodInput", "RetentionPeriodHours"): {"min": 1, "max": 8760},
     ("DecreaseStreamRetentionPeriodInput", "RetentionPeriodHours"): {"min": 1, "max": 8760},
 }

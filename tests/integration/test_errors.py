@@ -480,6 +480,11 @@ class TestValidation(ErrorsBase):
     def test_shard_count_upper_bound(self):
         self.assertValidation(self.call('CreateStream', {'StreamName': h.unique_name('er'), 'ShardCount': 100001}), [
             val('100001', 'shardCount', 'Member must have value less than or equal to 100000')])
+        # the same service-side bound on UpdateShardCount, checked before the stream is looked up
+        self.assertValidation(self.call('UpdateShardCount', {'StreamName': h.unique_name('er'),
+                                                             'ScalingType': 'UNIFORM_SCALING',
+                                                             'TargetShardCount': 100001}), [
+            val('100001', 'targetShardCount', 'Member must have value less than or equal to 100000')])
 
     def test_partition_key_too_many_characters(self):
         name = self.new_stream(1)
