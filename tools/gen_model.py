@@ -15,8 +15,11 @@ import sys
 SERVICE_SIDE = {
     ("CreateStreamInput", "ShardCount"): {"max": 100000},
     ("UpdateShardCountInput", "TargetShardCount"): {"max": 100000},
-    ("IncreaseStreamRetentionPeriodInput", "RetentionPeriodHours"): {"min": 1, "max": 8760},
-    ("DecreaseStreamRetentionPeriodInput", "RetentionPeriodHours"): {"min": 1, "max": 8760},
+    # Only the minimum is a validation rule; above 8760 h the service answers
+    # InvalidArgumentException "Maximum allowed retention period is 8760 hours. ..."
+    # (the form kinesalite recorded against AWS when the maximum was 168 h).
+    ("IncreaseStreamRetentionPeriodInput", "RetentionPeriodHours"): {"min": 1},
+    ("DecreaseStreamRetentionPeriodInput", "RetentionPeriodHours"): {"min": 1},
 }
 
 

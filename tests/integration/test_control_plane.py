@@ -746,12 +746,16 @@ class TestRetention(Base):
 
         self.client.decrease_stream_retention_period(StreamName=name, RetentionPeriodHours=24)
         self.assertEqual(self.summary(name)['RetentionPeriodHours'], 24)
-        # the documented maximum is 8760 h (365 days); one more is rejected (type not documented)
+        # the documented maximum is 8760 h (365 days); one more is the service's own check, in the
+        # form kinesalite recorded against AWS when the maximum was 168 h
         self.client.increase_stream_retention_period(StreamName=name, RetentionPeriodHours=8760)
         self.assertEqual(self.summary(name)['RetentionPeriodHours'], 8760)
-        self.expect_error(None, self.client.increase_stream_retention_period,
-                          codes=('InvalidArgumentException', 'ValidationException'),
-                          StreamName=name, RetentionPeriodHours=8761)
+        too_long = ('Maximum allowed retention period is 8760 hours. '
+                    'Requested retention period (%d hours) is too long.')
+        self.expect_error('InvalidArgumentException', self.client.increase_stream_retention_period,
+                          too_long % 8761, StreamName=name, RetentionPeriodHours=8761)
+        self.expect_error('InvalidArgumentException', self.client.decrease_stream_retention_period,
+                          too_long % 9999, StreamName=name, RetentionPeriodHours=9999)
         missing = h.unique_name('cp-nostream')
         self.expect_error('ResourceNotFoundException', self.client.increase_stream_retention_period,
                           not_found(missing), StreamName=missing, RetentionPeriodHours=48)
@@ -833,14 +837,15 @@ class TestStreamSettings(Base):
         self.assertEqual(self.summary(name)['StreamModeDetails'], {'StreamMode': 'ON_DEMAND'})
         self.assertGreaterEqual(self.client.describe_limits()['OnDemandStreamCount'], 1)
         open_shards = [s for s in list_all_shards(self.client, name) if is_open(s)]
-        self.expect_error('ValidationException', self.client.split_shard, StreamName=name,
+        on_demand = 'Request is invalid. Stream %s under account %s is in On-Demand mode.' % (name, ACCT)
+        self.expect_error('ValidationException', self.client.split_shard, on_demand, StreamName=name,
                           ShardToSplit=open_shards[0]['ShardId'],
                           NewStartingHashKey=str((rng(open_shards[0])[0] + rng(open_shards[0])[1]) // 2))
-        self.expect_error('ValidationException', self.client.update_shard_count, StreamName=name,
+        self.expect_error('ValidationException', self.client.update_shard_count, on_demand, StreamName=name,
                           TargetShardCount=len(open_shards) + 1, ScalingType='UNIFORM_SCALING')
         if len(open_shards) >= 2:
             a, b = sorted(open_shards, key=rng)[:2]
-            self.expect_error('ValidationException', self.client.merge_shards, StreamName=name,
+            self.expect_error('ValidationException', self.client.merge_shards, on_demand, StreamName=name,
                               ShardToMerge=a['ShardId'], AdjacentShardToMerge=b['ShardId'])
         # data still flows
         self.assertRegex(self.put(name, 'k', b'on-demand')['SequenceNumber'], h.SEQ_RE)
@@ -951,6 +956,10 @@ class TestResourcePolicies(Base):
         self.assertEqual(json.loads(self.client.get_resource_policy(ResourceARN=carn)['Policy']), json.loads(cpol))
         self.client.delete_resource_policy(ResourceARN=carn)
         self.assertEqual(json.loads(self.client.get_resource_policy(ResourceARN=carn).get('Policy') or '{}'), {})
+        # nothing left to delete
+        for resource in (arn, carn):
+            self.expect_error('ResourceNotFoundException', self.client.delete_resource_policy,
+                              'No resource policy found for resource ARN %s.' % resource, ResourceARN=resource)
 
         missing = h.stream_arn(h.unique_name('cp-nostream'))
         self.expect_error('ResourceNotFoundException', self.client.put_resource_policy,
