@@ -104,7 +104,9 @@ Status ListShardsTokenAndExclusiveStart() {
 }
 Status InvalidNextToken() { return InvalidArg("Invalid NextToken."); }
 Status ExpiredNextToken() { return {Code::kExpiredNextToken, "The NextToken has expired."}; }
-Status RecordsSizeExceeded() { return InvalidArg("Records size exceeds 5 MB limit"); }
+Status RecordsSizeExceeded(std::int64_t limit_bytes) {
+  return InvalidArg("Records size exceeds " + std::to_string(limit_bytes >> 20) + " MB limit");
+}
 Status RetentionTooShort(int hours) {
   return InvalidArg("Minimum allowed retention period is 24 hours. Requested retention period (" +
                     std::to_string(hours) + " hours) is too short.");

@@ -47,7 +47,8 @@ Status ListShardsTokenAndStream();
 Status ListShardsTokenAndExclusiveStart();
 Status InvalidNextToken();
 Status ExpiredNextToken();
-Status RecordsSizeExceeded();
+// "Records size exceeds 5 MB limit" as AWS words it, for a limit of `limit_bytes`.
+Status RecordsSizeExceeded(std::int64_t limit_bytes);
 Status RetentionTooShort(int hours);
 Status RetentionTooLong(int hours);
 Status RetentionIncreaseBelowCurrent(int hours, std::string_view stream, int current);

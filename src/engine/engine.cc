@@ -885,11 +885,10 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
     }
   }
   if (!oversize.empty()) return ValidationList(oversize);
-  // The request limit is 5 MiB while records are limited to 1 MiB; streams configured for
-  // larger records (MaxRecordSizeInKiB) accept requests up to 10 MiB.
-  const std::int64_t request_limit =
-      limit > (1 << 20) ? std::int64_t{10} << 20 : options_.max_put_records_bytes;
-  if (total > request_limit) return errors::RecordsSizeExceeded();
+  // The whole request may carry 10 MiB of data and partition keys (the current service
+  // model; it was 5 MiB before per-stream record sizes came).
+  const std::int64_t request_limit = options_.max_put_records_bytes;
+  if (total > request_limit) return errors::RecordsSizeExceeded(request_limit);
   if (!Writable(StatusOf(*s, now))) return errors::StreamNotFound(s->name, options_.scope);
   if (static_cast<std::int64_t>(largest) > limit) {
     return errors::RecordTooLarge(largest, limit, s->name, options_.scope);

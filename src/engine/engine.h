@@ -32,7 +32,7 @@ struct EngineOptions {
   EpochMillis subscription_ms = 300'000;    // SubscribeToShard streams end after this (AWS: 5 min)
   int shard_limit = 20'000;                 // open shards per account
   std::int64_t max_record_bytes = 1 << 20;  // default MaxRecordSizeInKiB * 1024
-  std::int64_t max_put_records_bytes = 5 << 20;
+  std::int64_t max_put_records_bytes = 10 << 20;  // PutRecords: data + keys per request
   // Enforce AWS's per-shard throughput limits on provisioned streams
   // (ProvisionedThroughputExceededException; PutRecords fails the records over the limit).
   bool throttle = false;

@@ -730,6 +730,21 @@ TEST_F(EngineTest, GetRecordsTakesAnIteratorInDoubleQuotes) {
             "Invalid ShardIterator.");
 }
 
+TEST_F(EngineTest, PutRecordsCarriesUpToTenMebibytes) {
+  Create("big", 1);
+  api::PutRecordsInput in{{"big", std::nullopt}, {}};
+  for (int i = 0; i < 9; ++i)
+    in.records.push_back({std::string((1 << 20) - 1, 'd'), std::nullopt, "k"});
+  auto ok = engine_.PutRecords(in);  // 9 MiB: more than the old 5 MiB limit
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->failed_record_count, 0);
+  in.records.push_back({std::string(1 << 20, 'd'), std::nullopt, "k"});
+  in.records.push_back({std::string(10, 'd'), std::nullopt, "k"});
+  auto over = engine_.PutRecords(in);
+  EXPECT_EQ(over.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(over.status().message(), "Records size exceeds 10 MB limit");
+}
+
 TEST_F(EngineTest, StreamDeletedWhileCreatingNeverShowsShards) {
   ASSERT_TRUE(
       engine_.CreateStream({"early", 2, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
