@@ -249,6 +249,7 @@ int ClientCommands::Put(KinesisClient& client) {
   }
   (void)(*producer)->Close(std::chrono::milliseconds(60'000));
   const auto m = (*producer)->metrics();
+  producer->reset();  // no callback may outlive the counters it updates
   std::fprintf(stderr, "%llu records put to %s (%llu failed, %llu retries)\n",
                static_cast<unsigned long long>(m.records_put), stream_.c_str(),
                static_cast<unsigned long long>(failed.load()),

@@ -225,13 +225,20 @@ TEST_F(ConsumerTest, LeasesSplitShardsBetweenWorkersAndFenceStaleOwners) {
   (*a)->Stop();
   ra.join();
   ASSERT_TRUE(WaitFor([&] { return (*b)->metrics().owned_shards.size() == 6; }));
+  // B goes on from A's checkpoints: every record is delivered by one of the two (B may still
+  // be reading A's shards when it takes them over, so wait for it before stopping B).
+  auto distinct = [&] {
+    std::set<std::string> all;
+    for (auto* s : {&a_seen, &b_seen}) {
+      std::lock_guard l(s->mu);
+      for (const auto& r : s->records) all.insert(r.data);
+    }
+    return all.size();
+  };
+  EXPECT_TRUE(WaitFor([&] { return distinct() == 600U; })) << distinct();
   (*b)->Stop();
   rb.join();
-  std::set<std::string> all;
-  for (auto* s : {&a_seen, &b_seen}) {
-    for (const auto& r : s->records) all.insert(r.data);
-  }
-  EXPECT_EQ(all.size(), 600U);
+  EXPECT_EQ(distinct(), 600U);
   // Fencing: a lease that changed hands cannot be used to checkpoint.
   auto l1 = store_->TryAcquire({"app", "s"}, "shardId-x", "old", 100, 1000);
   ASSERT_TRUE(l1.ok() && l1->has_value());
