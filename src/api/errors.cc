@@ -104,6 +104,13 @@ Status ListShardsTokenAndExclusiveStart() {
 }
 Status InvalidNextToken() { return InvalidArg("Invalid NextToken."); }
 Status ExpiredNextToken() { return {Code::kExpiredNextToken, "The NextToken has expired."}; }
+Status ConsumerNotActive(std::string_view consumer, std::int64_t created_s, std::string_view stream,
+                         const AccountScope& a) {
+  return {Code::kResourceInUse, "Consumer " + std::string(consumer) + " with creation timestamp " +
+                                    std::to_string(created_s) + " under stream " +
+                                    std::string(stream) + " and account " + a.account_id +
+                                    " is not in ACTIVE status."};
+}
 Status RecordsSizeExceeded(std::int64_t limit_bytes) {
   return InvalidArg("Records size exceeds " + std::to_string(limit_bytes >> 20) + " MB limit");
 }

@@ -47,6 +47,10 @@ Status ListShardsTokenAndStream();
 Status ListShardsTokenAndExclusiveStart();
 Status InvalidNextToken();
 Status ExpiredNextToken();
+// A stream consumer that is CREATING or DELETING, as AWS words it (seen on
+// PutResourcePolicy; `created_s` is the consumer's creation time in epoch seconds).
+Status ConsumerNotActive(std::string_view consumer, std::int64_t created_s, std::string_view stream,
+                         const AccountScope& a);
 // "Records size exceeds 5 MB limit" as AWS words it, for a limit of `limit_bytes`.
 Status RecordsSizeExceeded(std::int64_t limit_bytes);
 Status RetentionTooShort(int hours);

@@ -564,7 +564,12 @@ Status Engine::PutResourcePolicy(const api::ResourcePolicyInput& in) {
   if (in.resource_arn.find("/consumer/") != std::string::npos) {
     ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.resource_arn}));
     std::unique_lock lock(hit.stream->mu);
-    hit.stream->consumers[hit.index].policy = in.policy;
+    auto& c = hit.stream->consumers[hit.index];
+    if (c.deleting_at_ms || Now() < c.active_at_ms) {
+      return errors::ConsumerNotActive(c.name, c.created_ms / 1000, hit.stream->name,
+                                       options_.scope);
+    }
+    c.policy = in.policy;
     return Persist(*hit.stream);
   }
   ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));

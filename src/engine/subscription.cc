@@ -112,7 +112,7 @@ Result<std::shared_ptr<api::Subscription>> Engine::SubscribeToShard(
     std::shared_lock lock(s->mu);
     const auto& c = s->consumers[hit.index];
     if (c.deleting_at_ms || now < c.active_at_ms) {
-      return Status(Code::kResourceInUse, "Consumer " + c.arn + " is not ACTIVE.");
+      return errors::ConsumerNotActive(c.name, c.created_ms / 1000, s->name, options_.scope);
     }
   }
   auto index = ParseShardId(in.shard_id);

@@ -745,6 +745,25 @@ TEST_F(EngineTest, PutRecordsCarriesUpToTenMebibytes) {
   EXPECT_EQ(over.status().message(), "Records size exceeds 10 MB limit");
 }
 
+TEST_F(EngineTest, ConsumerNotYetActiveIsRefusedInAwsWords) {
+  Create("cs", 1);
+  auto c = engine_.RegisterStreamConsumer(
+      {"arn:aws:kinesis:us-east-1:000000000000:stream/cs", "early", {}});
+  ASSERT_TRUE(c.ok());
+  const std::string text = "Consumer early with creation timestamp " +
+                           std::to_string(clock_.NowMillis() / 1000) +
+                           " under stream cs and account 000000000000 is not in ACTIVE status.";
+  auto sub = engine_.SubscribeToShard(
+      {c->consumer_arn, "shardId-000000000000", {api::ShardIteratorType::kLatest, {}, {}}});
+  EXPECT_EQ(sub.status().code(), Code::kResourceInUse);
+  EXPECT_EQ(sub.status().message(), text);
+  auto pol = engine_.PutResourcePolicy({c->consumer_arn, "{}"});
+  EXPECT_EQ(pol.code(), Code::kResourceInUse);
+  EXPECT_EQ(pol.message(), text);
+  clock_.Advance(500);  // ACTIVE now
+  EXPECT_TRUE(engine_.PutResourcePolicy({c->consumer_arn, "{}"}).ok());
+}
+
 TEST_F(EngineTest, StreamDeletedWhileCreatingNeverShowsShards) {
   ASSERT_TRUE(
       engine_.CreateStream({"early", 2, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
