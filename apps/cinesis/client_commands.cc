@@ -11,9 +11,9 @@
 #include <set>
 #include <thread>
 
+#include "api/json_writer.h"
 #include "cinesis/client.h"
 #include "cinesis/producer.h"
-#include "common/base64.h"
 #include "common/random.h"
 
 namespace cinesis::app {
@@ -27,36 +27,19 @@ int Fail(const Status& st) {
   return 1;
 }
 
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
+// Every shard of the stream, page after page.
+Result<std::vector<api::Shard>> AllShards(KinesisClient& client, const std::string& stream) {
+  std::vector<api::Shard> shards;
+  api::ListShardsInput in;
+  in.stream.stream_name = stream;
+  for (;;) {
+    auto page = client.ListShards(in);
+    if (!page.ok()) return page.status();
+    for (auto& s : page->shards) shards.push_back(std::move(s));
+    if (!page->next_token) return shards;
+    in = api::ListShardsInput{};
+    in.next_token = page->next_token;
   }
-  return out + "\"";
 }
 
 }  // namespace
@@ -190,21 +173,14 @@ int ClientCommands::Describe(KinesisClient& client) {
               d.stream_arn.c_str(), std::string(api::ToString(d.stream_status)).c_str(),
               std::string(api::ToString(d.stream_mode)).c_str(), d.open_shard_count,
               d.retention_period_hours, std::string(api::ToString(d.encryption_type)).c_str());
-  api::ListShardsInput in;
-  in.stream.stream_name = stream_;
-  for (;;) {
-    auto page = client.ListShards(in);
-    if (!page.ok()) return Fail(page.status());
-    for (const auto& s : page->shards) {
-      std::printf("  %s  %s..%s%s%s\n", s.shard_id.c_str(),
-                  s.hash_key_range.starting_hash_key.c_str(),
-                  s.hash_key_range.ending_hash_key.c_str(),
-                  s.sequence_number_range.ending_sequence_number ? "  closed" : "",
-                  s.parent_shard_id ? ("  parent " + *s.parent_shard_id).c_str() : "");
-    }
-    if (!page->next_token) break;
-    in = api::ListShardsInput{};
-    in.next_token = page->next_token;
+  auto shards = AllShards(client, stream_);
+  if (!shards.ok()) return Fail(shards.status());
+  for (const auto& s : *shards) {
+    std::printf("  %s  %s..%s%s%s\n", s.shard_id.c_str(),
+                s.hash_key_range.starting_hash_key.c_str(),
+                s.hash_key_range.ending_hash_key.c_str(),
+                s.sequence_number_range.ending_sequence_number ? "  closed" : "",
+                s.parent_shard_id ? ("  parent " + *s.parent_shard_id).c_str() : "");
   }
   return 0;
 }
@@ -272,27 +248,20 @@ int ClientCommands::Tail(KinesisClient& client) {
   std::uint64_t printed = 0;
   bool started = false;
   auto discover = [&]() -> Status {
-    api::ListShardsInput in;
-    in.stream.stream_name = stream_;
-    for (;;) {
-      auto page = client.ListShards(in);
-      if (!page.ok()) return page.status();
-      for (const auto& s : page->shards) {
-        if (readers.count(s.shard_id) || finished.count(s.shard_id)) continue;
-        // Shards found after the start begin at their first record; at the start, `--from`.
-        const bool at_start = !started;
-        auto it = client.GetShardIterator({{stream_, std::nullopt},
-                                           s.shard_id,
-                                           at_start ? type : api::ShardIteratorType::kTrimHorizon,
-                                           std::nullopt,
-                                           std::nullopt});
-        if (!it.ok()) return it.status();
-        readers[s.shard_id] = Reader{it->shard_iterator, false};
-      }
-      if (!page->next_token) return Status::Ok();
-      in = api::ListShardsInput{};
-      in.next_token = page->next_token;
+    auto shards = AllShards(client, stream_);
+    if (!shards.ok()) return shards.status();
+    for (const auto& s : *shards) {
+      if (readers.count(s.shard_id) || finished.count(s.shard_id)) continue;
+      // Shards found after the start begin at their first record; at the start, `--from`.
+      auto it = client.GetShardIterator({{stream_, std::nullopt},
+                                         s.shard_id,
+                                         started ? api::ShardIteratorType::kTrimHorizon : type,
+                                         std::nullopt,
+                                         std::nullopt});
+      if (!it.ok()) return it.status();
+      readers[s.shard_id] = Reader{it->shard_iterator, false};
     }
+    return Status::Ok();
   };
   if (auto st = discover(); !st.ok()) return Fail(st);
   started = true;
@@ -304,13 +273,22 @@ int ClientCommands::Tail(KinesisClient& client) {
       if (!out.ok()) return Fail(out.status());
       for (const auto& r : out->records) {
         if (json_) {
-          std::printf(
-              "{\"ShardId\":%s,\"SequenceNumber\":%s,\"PartitionKey\":%s,"
-              "\"ApproximateArrivalTimestamp\":%.3f,\"Data\":%s}\n",
-              JsonString(it->first).c_str(), JsonString(r.sequence_number).c_str(),
-              JsonString(r.partition_key).c_str(),
-              static_cast<double>(r.approximate_arrival_timestamp) / 1000.0,
-              JsonString(Base64Encode(r.data)).c_str());
+          std::string line;
+          api::JsonWriter w(line);
+          w.BeginObject();
+          w.Key("ShardId");
+          w.String(it->first);
+          w.Key("SequenceNumber");
+          w.String(r.sequence_number);
+          w.Key("PartitionKey");
+          w.String(r.partition_key);
+          w.Key("ApproximateArrivalTimestamp");
+          w.Timestamp(r.approximate_arrival_timestamp);
+          w.Key("Data");
+          w.Base64(r.data);
+          w.EndObject();
+          line += '\n';
+          std::fwrite(line.data(), 1, line.size(), stdout);
         } else {
           std::fwrite(r.data.data(), 1, r.data.size(), stdout);
           std::fputc('\n', stdout);

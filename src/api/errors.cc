@@ -104,6 +104,20 @@ Status ListShardsTokenAndExclusiveStart() {
 }
 Status InvalidNextToken() { return InvalidArg("Invalid NextToken."); }
 Status ExpiredNextToken() { return {Code::kExpiredNextToken, "The NextToken has expired."}; }
+Status ReadThroughputExceeded(std::string_view shard_id, std::string_view stream,
+                              const AccountScope& a) {
+  return {Code::kProvisionedThroughputExceeded, "Rate exceeded for Shard - " + a.account_id + "/" +
+                                                    std::string(stream) + "/" +
+                                                    std::string(shard_id)};
+}
+Status OnDemandCannotReshard(std::string_view stream, const AccountScope& a) {
+  return {Code::kValidation, "Request is invalid. Stream " + std::string(stream) +
+                                 " under account " + a.account_id + " is in On-Demand mode."};
+}
+Status NoResourcePolicy(std::string_view arn) {
+  return {Code::kResourceNotFound,
+          "No resource policy found for resource ARN " + std::string(arn) + "."};
+}
 Status ConsumerNotActive(std::string_view consumer, std::int64_t created_s, std::string_view stream,
                          const AccountScope& a) {
   return {Code::kResourceInUse, "Consumer " + std::string(consumer) + " with creation timestamp " +

@@ -47,6 +47,13 @@ Status ListShardsTokenAndStream();
 Status ListShardsTokenAndExclusiveStart();
 Status InvalidNextToken();
 Status ExpiredNextToken();
+// GetRecords over a shard's read limits (the newest of the texts AWS has used).
+Status ReadThroughputExceeded(std::string_view shard_id, std::string_view stream,
+                              const AccountScope& a);
+// Split/Merge/UpdateShardCount on an on-demand stream (moto's text, in AWS's form).
+Status OnDemandCannotReshard(std::string_view stream, const AccountScope& a);
+// DeleteResourcePolicy of a resource without a policy (moto's text; unverified on AWS).
+Status NoResourcePolicy(std::string_view arn);
 // A stream consumer that is CREATING or DELETING, as AWS words it (seen on
 // PutResourcePolicy; `created_s` is the consumer's creation time in epoch seconds).
 Status ConsumerNotActive(std::string_view consumer, std::int64_t created_s, std::string_view stream,

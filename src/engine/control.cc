@@ -82,18 +82,6 @@ Status CheckTagTexts(const std::vector<std::string_view>& texts, bool adding,
   return Status::Ok();
 }
 
-// Resharding an on-demand stream (moto's text, in the service's usual "Stream … under
-// account …" form).
-Status OnDemandCannotReshard(const std::string& stream, const api::AccountScope& a) {
-  return {Code::kValidation, "Request is invalid. Stream " + stream + " under account " +
-                                 a.account_id + " is in On-Demand mode."};
-}
-
-// DeleteResourcePolicy of a resource that has none (moto's text; unverified on AWS).
-Status NoResourcePolicy(const std::string& arn) {
-  return {Code::kResourceNotFound, "No resource policy found for resource ARN " + arn + "."};
-}
-
 std::vector<api::Tag> SortedTags(const std::map<std::string, std::string>& tags) {
   std::vector<api::Tag> out;
   for (const auto& [k, v] : tags) out.push_back({k, v});
@@ -222,7 +210,7 @@ Status Engine::SplitShard(const api::SplitShardInput& in) {
   if (*index >= s->shards.size())
     return errors::CouldNotFindShard(ShardIdFor(*index), s->name, options_.scope);
   if (s->mode == api::StreamMode::kOnDemand) {
-    return OnDemandCannotReshard(s->name, options_.scope);
+    return errors::OnDemandCannotReshard(s->name, options_.scope);
   }
   if (open_total + 1 > options_.shard_limit) {
     return errors::ShardLimitExceeded(options_.scope, open_total, options_.shard_limit, 1);
@@ -273,7 +261,7 @@ Status Engine::MergeShards(const api::MergeShardsInput& in) {
       return errors::CouldNotFindShard(ShardIdFor(i), s->name, options_.scope);
   }
   if (s->mode == api::StreamMode::kOnDemand) {
-    return OnDemandCannotReshard(s->name, options_.scope);
+    return errors::OnDemandCannotReshard(s->name, options_.scope);
   }
   const ShardState& sa = *s->shards[*a];
   const ShardState& sb = *s->shards[*b];
@@ -315,7 +303,7 @@ Result<api::UpdateShardCountOutput> Engine::UpdateShardCount(const api::UpdateSh
   if (status != StreamStatus::kActive)
     return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
   if (s->mode == api::StreamMode::kOnDemand) {
-    return OnDemandCannotReshard(s->name, options_.scope);
+    return errors::OnDemandCannotReshard(s->name, options_.scope);
   }
   const int open = static_cast<int>(s->open.size());
   const int target = in.target_shard_count;
@@ -594,13 +582,13 @@ Status Engine::DeleteResourcePolicy(const api::ResourcePolicyInput& in) {
     ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.resource_arn}));
     std::unique_lock lock(hit.stream->mu);
     auto& policy = hit.stream->consumers[hit.index].policy;
-    if (!policy) return NoResourcePolicy(in.resource_arn);
+    if (!policy) return errors::NoResourcePolicy(in.resource_arn);
     policy.reset();
     return Persist(*hit.stream);
   }
   ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));
   std::unique_lock lock(s->mu);
-  if (!s->policy) return NoResourcePolicy(in.resource_arn);
+  if (!s->policy) return errors::NoResourcePolicy(in.resource_arn);
   s->policy.reset();
   return Persist(*s);
 }

@@ -1150,9 +1150,7 @@ Result<api::GetRecordsOutput> Engine::GetRecords(const api::GetRecordsInput& in)
     throttled = Throttled(*s);
   }
   if (throttled && !shard->throttle.TakeRead(now)) {
-    return Status(
-        Code::kProvisionedThroughputExceeded,
-        "Rate exceeded for Shard - " + options_.scope.account_id + "/" + s->name + "/" + shard_id);
+    return errors::ReadThroughputExceeded(shard_id, s->name, options_.scope);
   }
   std::uint64_t next = 0;
   ASSIGN_OR_RETURN(auto out,
