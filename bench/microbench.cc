@@ -199,7 +199,7 @@ void BM_LogAppend(benchmark::State& state) {
     }
     store = std::move(opened).value();
   }
-  auto created = store->CreateLog(storage::LogId{1});
+  auto created = store->CreateLog(storage::LogId{1}, "");
   if (!created.ok()) {
     state.SkipWithError(created.status().ToString().c_str());
     return;
@@ -213,7 +213,7 @@ void BM_LogAppend(benchmark::State& state) {
       state.SkipWithError(r.status().ToString().c_str());
       break;
     }
-    if (auto st = log->WaitDurable(r->end); !st.ok()) {
+    if (auto st = log->WaitDurable(*r); !st.ok()) {
       state.SkipWithError(st.ToString().c_str());
       break;
     }
@@ -242,7 +242,7 @@ void BM_LogAppendGroupCommit(benchmark::State& state) {
     if (opened.ok()) {
       store = std::move(opened).value();
       for (std::uint64_t i = 0; i < 4; ++i)
-        logs.push_back(*store->CreateLog(storage::LogId{i + 1}));
+        logs.push_back(*store->CreateLog(storage::LogId{i + 1}, ""));
     }
   }
   std::mt19937_64 rng(7 + static_cast<std::uint64_t>(state.thread_index()));
@@ -257,7 +257,7 @@ void BM_LogAppendGroupCommit(benchmark::State& state) {
     }
     auto& log = logs[static_cast<std::size_t>(state.thread_index()) % logs.size()];
     auto r = log->Append(batch, ++now);
-    if (!r.ok() || !log->WaitDurable(r->end).ok()) {
+    if (!r.ok() || !log->WaitDurable(*r).ok()) {
       state.SkipWithError("append failed");
       break;
     }

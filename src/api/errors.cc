@@ -155,6 +155,8 @@ Status RecordTooLarge(std::size_t size, std::int64_t limit, std::string_view str
 Status StreamNameArnMismatch() {
   return InvalidArg("StreamARN and StreamName do not refer to the same stream.");
 }
+Status InternalFailure() { return {Code::kInternalFailure, "Internal service failure."}; }
+
 Status StreamNameOrArnRequired() {
   return InvalidArg("Either StreamName or StreamARN should be provided.");
 }

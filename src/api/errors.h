@@ -70,6 +70,9 @@ Status RecordTooLarge(std::size_t size, std::int64_t limit, std::string_view str
                       const AccountScope& a);
 Status StreamNameArnMismatch();
 Status StreamNameOrArnRequired();
+// 500 InternalFailure with the service's text; the cause is logged, never sent to clients
+// (storage errors carry file paths).
+Status InternalFailure();
 Status ShardLimitExceeded(const AccountScope& a, int current, int limit, int additional);
 Status InvalidShardCountForMode();
 Status ThroughputExceeded(std::string_view shard_id, std::string_view stream,

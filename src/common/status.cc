@@ -36,6 +36,7 @@ constexpr std::array kCodes = {
     CodeInfo{Code::kInvalidSignature, "InvalidSignatureException", false},
     CodeInfo{Code::kIoError, "IOError", true},
     CodeInfo{Code::kCorruption, "Corruption", false},
+    CodeInfo{Code::kFailedPrecondition, "FailedPrecondition", false},
 };
 
 }  // namespace

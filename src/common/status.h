@@ -44,6 +44,9 @@ enum class Code : std::uint8_t {
   // Local failures that never reach a Kinesis client as such (I/O, corruption).
   kIoError,
   kCorruption,
+  // The system is not in a state the operation needs (e.g. a data directory held by another
+  // process, record logs without metadata); retrying the same call will not help.
+  kFailedPrecondition,
 };
 
 // The wire name of a code, e.g. "ResourceNotFoundException". kOk -> "OK".

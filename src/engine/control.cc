@@ -130,13 +130,37 @@ void Engine::Settle(StreamState& s, EpochMillis now) const {
   if (!s.has_pending.load(std::memory_order_acquire)) return;
   std::unique_lock lock(s.mu);
   if (!s.pending || now < s.updating_until_ms) return;
-  ApplyReshard(s, s.updating_until_ms);
+  const std::size_t shards_before = s.shards.size();
+  std::vector<std::pair<ShardState*, std::optional<EpochMillis>>> closed_before;
+  for (const auto& sh : s.shards) closed_before.emplace_back(sh.get(), sh->closed_ms);
+  if (Status st = ApplyReshard(s, s.updating_until_ms); !st.ok()) {
+    Report(storage::Severity::kError,
+           "resharding " + s.name + ": " + st.ToString() + " (stays UPDATING; retried)");
+    return;
+  }
+  const PendingReshard pending = *s.pending;
   s.pending.reset();
+  if (Status st = Persist(s); !st.ok()) {
+    // Not saved: undo in memory, so what clients see never runs ahead of what a restart
+    // finds; the children's logs are empty (nobody could write while we hold s.mu).
+    s.pending = pending;
+    for (std::size_t i = shards_before; i < s.shards.size(); ++i) {
+      if (Status d = storage_->DropLog(LogIdFor(s, *s.shards[i])); !d.ok())
+        Report(storage::Severity::kError, "resharding " + s.name + ": " + d.ToString());
+    }
+    s.shards.resize(shards_before);
+    for (auto& [sh, closed] : closed_before) sh->closed_ms = closed;
+    RebuildOpenShards(s);
+    return;
+  }
   s.has_pending.store(false, std::memory_order_release);
-  (void)Persist(s);
+  // Subscriptions waiting on a closed shard learn at once that it ended.
+  for (auto& [sh, closed] : closed_before) {
+    if (!closed && sh->closed_ms) sh->NotifyAppended();
+  }
 }
 
-void Engine::ApplyReshard(StreamState& s, EpochMillis at) const {
+Status Engine::ApplyReshard(StreamState& s, EpochMillis at) const {
   const PendingReshard& p = *s.pending;
   auto next_index = static_cast<std::uint32_t>(s.shards.size());
   struct Child {
@@ -182,17 +206,18 @@ void Engine::ApplyReshard(StreamState& s, EpochMillis at) const {
   }
   std::vector<std::shared_ptr<ShardState>> created;
   for (const auto& c : children) {
-    auto shard = NewShard(*storage_, s, next_index++, c.start, c.end, at);
-    if (!shard.ok()) return;  // storage failure: keep the old topology intact
-    (*shard)->parent = c.parent;
-    (*shard)->adjacent_parent = c.adjacent;
+    auto shard = NewShard(*storage_, s, next_index++, c.start, c.end, at, c.parent, c.adjacent);
+    if (!shard.ok()) {
+      // Keep the old topology intact; the children made so far are empty.
+      for (const auto& made : created) (void)storage_->DropLog(LogIdFor(s, *made));
+      return shard.status();
+    }
     created.push_back(std::move(shard).value());
   }
   for (ShardState* c : closing) c->closed_ms = at;
   for (auto& c : created) s.shards.push_back(std::move(c));
   RebuildOpenShards(s);
-  // Subscriptions waiting on a closed shard learn at once that it ended.
-  for (ShardState* c : closing) c->NotifyAppended();
+  return Status::Ok();
 }
 
 Status Engine::SplitShard(const api::SplitShardInput& in) {

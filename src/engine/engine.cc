@@ -67,8 +67,12 @@ std::string StreamKey(std::uint64_t id) {
   return std::string(kStreamKeyPrefix) + buf;
 }
 
-// One JSON document per stream: everything but the records, which live in the logs.
-std::string StreamDocument(const StreamState& s) {
+}  // namespace
+
+// One JSON document per stream: everything but the records, which live in the logs. With
+// `shards`, only those shards (a shard's descriptor, kept with its log).
+std::string StreamDocument(const StreamState& s,
+                           const std::vector<std::shared_ptr<ShardState>>* shards) {
   namespace json = boost::json;
   json::object o;
   o["id"] = s.id;
@@ -85,8 +89,8 @@ std::string StreamDocument(const StreamState& s) {
   json::object tags;
   for (const auto& [k, v] : s.tags) tags[k] = v;
   o["tags"] = std::move(tags);
-  json::array shards;
-  for (const auto& sh : s.shards) {
+  json::array shard_docs;
+  for (const auto& sh : shards ? *shards : s.shards) {
     json::object j;
     j["index"] = sh->index;
     j["start"] = ToString(sh->start);
@@ -95,9 +99,9 @@ std::string StreamDocument(const StreamState& s) {
     if (sh->parent) j["parent"] = *sh->parent;
     if (sh->adjacent_parent) j["adjacent_parent"] = *sh->adjacent_parent;
     if (sh->closed_ms) j["closed_ms"] = *sh->closed_ms;
-    shards.push_back(std::move(j));
+    shard_docs.push_back(std::move(j));
   }
-  o["shards"] = std::move(shards);
+  o["shards"] = std::move(shard_docs);
   o["encryption"] = api::ToString(s.encryption);
   if (s.key_id) o["key_id"] = *s.key_id;
   json::array metrics;
@@ -226,6 +230,8 @@ Result<std::shared_ptr<StreamState>> ParseStreamDocument(std::string_view text) 
   }
 }
 
+namespace {
+
 TokenSealer::Key NewKey() {
   TokenSealer::Key k;
   RandomBytes(k.data(), k.size());
@@ -266,18 +272,37 @@ void RebuildOpenShards(StreamState& s) {
 
 Result<std::shared_ptr<ShardState>> NewShard(storage::Storage& storage, const StreamState& s,
                                              std::uint32_t index, HashKey start, HashKey end,
-                                             EpochMillis created_ms) {
+                                             EpochMillis created_ms,
+                                             std::optional<std::string> parent,
+                                             std::optional<std::string> adjacent_parent) {
   auto shard = std::make_shared<ShardState>();
   shard->index = index;
   shard->id = ShardIdFor(index);
   shard->start = start;
   shard->end = end;
   shard->created_ms = created_ms;
+  shard->parent = std::move(parent);
+  shard->adjacent_parent = std::move(adjacent_parent);
   shard->starting_sequence = EncodeSequence({shard->created_s(), index, 0, shard->created_s()});
-  auto log = storage.CreateLog(LogIdFor(s, *shard));
-  if (!log.ok()) return Status(Code::kInternalFailure, log.status().message());
-  shard->log = std::move(log).value();
+  // The log keeps the stream as it was when the shard was made, with this shard only: what
+  // rebuilds the stream if its document is ever lost (RebuildStreamFromLogs).
+  const std::vector<std::shared_ptr<ShardState>> only{shard};
+  ASSIGN_OR_RETURN(shard->log, storage.CreateLog(LogIdFor(s, *shard), StreamDocument(s, &only)));
   return shard;
+}
+
+Status Engine::Internal(std::string_view what, const Status& cause) const {
+  Report(storage::Severity::kError, std::string(what) + ": " + cause.ToString());
+  return errors::InternalFailure();
+}
+
+void Engine::Report(storage::Severity severity, const std::string& text) const {
+  if (options_.events) {
+    options_.events(severity, text);
+    return;
+  }
+  static constexpr const char* kNames[] = {"info", "warning", "error"};
+  std::fprintf(stderr, "cinesis engine %s: %s\n", kNames[static_cast<int>(severity)], text.c_str());
 }
 
 Engine::Engine(EngineOptions options, std::unique_ptr<storage::Storage> storage)
@@ -286,7 +311,12 @@ Engine::Engine(EngineOptions options, std::unique_ptr<storage::Storage> storage)
 Status Engine::Load(std::vector<std::string>* report) {
   ASSIGN_OR_RETURN(auto entries, storage_->meta().LoadAll());
   std::unique_lock lock(mu_);
+  auto note = [&](storage::Severity severity, const std::string& line) {
+    Report(severity, line);
+    if (report) report->push_back(line);
+  };
   std::set<std::uint64_t> live_logs;
+  std::map<std::uint64_t, std::shared_ptr<StreamState>> by_id;  // streams loaded
   bool have_key = false;
   for (const auto& [key, value] : entries) {
     if (key == kSealerKey && value.size() == sizeof(TokenSealer::Key)) {
@@ -300,10 +330,25 @@ Status Engine::Load(std::vector<std::string>* report) {
     } else if (key.rfind(kStreamKeyPrefix, 0) == 0) {
       auto parsed = ParseStreamDocument(value);
       if (!parsed.ok()) {
-        if (report) report->push_back(key + ": " + parsed.status().message() + " (stream skipped)");
+        note(storage::Severity::kError,
+             key + ": " + parsed.status().message() + " (stream skipped; its logs are kept)");
         continue;
       }
       auto s = std::move(parsed).value();
+      next_stream_id_ = std::max(next_stream_id_, s->id + 1);
+      if (s->deleting_at_ms) {
+        // A DeleteStream that a restart interrupted: finish it (logs first, then the document,
+        // so a crash in between leaves a deleting document, never orphan logs).
+        bool dropped = true;
+        for (auto& sh : s->shards) {
+          if (Status st = storage_->DropLog(LogIdFor(*s, *sh)); !st.ok()) {
+            note(storage::Severity::kError, "stream " + s->name + ": " + st.ToString());
+            dropped = false;
+          }
+        }
+        if (dropped) RETURN_IF_ERROR(storage_->meta().Erase(key));
+        continue;
+      }
       bool complete = true;
       for (auto& sh : s->shards) {
         sh->log = storage_->FindLog(LogIdFor(*s, *sh));
@@ -311,17 +356,11 @@ Status Engine::Load(std::vector<std::string>* report) {
         live_logs.insert(LogIdFor(*s, *sh).value);
       }
       if (!complete) {
-        if (report)
-          report->push_back("stream " + s->name + ": shard logs missing (stream skipped)");
+        note(storage::Severity::kError,
+             "stream " + s->name + ": shard logs missing (stream skipped; nothing deleted)");
         continue;
       }
-      s->arn = ArnFor(s->name);
-      for (auto& c : s->consumers) {
-        c.arn = s->arn + "/consumer/" + c.name + ":" + std::to_string(c.created_ms / 1000);
-      }
-      RebuildOpenShards(*s);
-      next_stream_id_ = std::max(next_stream_id_, s->id + 1);
-      streams_[s->name] = std::move(s);
+      by_id[s->id] = std::move(s);
     }
   }
   if (!have_key) {
@@ -330,18 +369,88 @@ Status Engine::Load(std::vector<std::string>* report) {
     RETURN_IF_ERROR(storage_->meta().Put(
         kSealerKey, std::string_view(reinterpret_cast<const char*>(k.data()), k.size())));
   }
-  // Logs without a stream document are left from a CreateStream interrupted by a crash.
+  // Logs that no stream document refers to. Empty ones are left by a CreateStream or a
+  // reshard that a crash interrupted before its document was written: no record in them,
+  // dropped. Logs holding records mean the metadata was lost (meta.sqlite deleted,
+  // truncated, or its WAL lost): never deleted; the start is refused unless asked to
+  // rebuild their streams from the descriptors the logs carry.
+  std::map<std::uint64_t, std::vector<storage::LogId>> orphans;  // by stream id
+  std::uint64_t orphan_records = 0;
   for (auto id : storage_->ListLogs()) {
-    if (!live_logs.count(id.value)) {
-      if (report) report->push_back("removed orphan log " + std::to_string(id.value));
-      (void)storage_->DropLog(id);
+    if (live_logs.count(id.value)) continue;
+    auto log = storage_->FindLog(id);
+    if (log->StartOffset().value == 0 && log->EndOffset().value == 0) {
+      note(storage::Severity::kInfo, "removed empty log " + std::to_string(id.value) +
+                                         " without a stream (an interrupted create)");
+      RETURN_IF_ERROR(storage_->DropLog(id));
+      continue;
     }
+    orphan_records += log->EndOffset().value - log->StartOffset().value;
+    orphans[id.value >> 32].push_back(id);
+    next_stream_id_ = std::max(next_stream_id_, (id.value >> 32) + 1);
+  }
+  if (!orphans.empty() && !options_.recover_metadata) {
+    std::size_t logs = 0;
+    for (const auto& [_, ids] : orphans) logs += ids.size();
+    return Status(Code::kFailedPrecondition,
+                  std::to_string(logs) + " shard logs holding " + std::to_string(orphan_records) +
+                      " records have no stream metadata (was meta.sqlite deleted, truncated or "
+                      "rolled back?); nothing was deleted. Start with --recover-metadata to "
+                      "rebuild their streams from the logs (docs/storage-format.md, "
+                      "\"Recovering lost metadata\").");
+  }
+  for (const auto& [stream_id, ids] : orphans) {
+    // Every log of that stream, the ones its (stale) document still names included.
+    std::vector<storage::LogId> all;
+    for (auto id : storage_->ListLogs()) {
+      if ((id.value >> 32) == stream_id) all.push_back(id);
+    }
+    by_id.erase(stream_id);
+    auto rebuilt = RebuildStreamFromLogs(*storage_, all);
+    if (!rebuilt.ok()) {
+      for (auto id : all) RETURN_IF_ERROR(storage_->QuarantineLog(id, "unrecoverable"));
+      note(storage::Severity::kError, "stream id " + std::to_string(stream_id) +
+                                          ": cannot rebuild (" + rebuilt.status().message() +
+                                          "); its logs were moved to quarantine/");
+      continue;
+    }
+    auto s = std::move(rebuilt).value();
+    bool clash = false;
+    for (const auto& [_, other] : by_id) clash |= other->name == s->name;
+    if (clash) {
+      for (auto id : all) RETURN_IF_ERROR(storage_->QuarantineLog(id, "name-in-use"));
+      note(storage::Severity::kError, "stream " + s->name +
+                                          " rebuilt from its logs, but another "
+                                          "stream has that name now; its logs were moved to "
+                                          "quarantine/");
+      continue;
+    }
+    if (Status st = Persist(*s); !st.ok()) return st;
+    std::uint64_t records = 0;
+    for (const auto& sh : s->shards) {
+      records += sh->log->EndOffset().value - sh->log->StartOffset().value;
+    }
+    note(storage::Severity::kWarning,
+         "stream " + s->name + " rebuilt from its logs: " + std::to_string(s->shards.size()) +
+             " shards, " + std::to_string(records) + " records");
+    by_id[s->id] = std::move(s);
+  }
+  RETURN_IF_ERROR(storage_->meta().Put(kNextIdKey, std::to_string(next_stream_id_)));
+  for (auto& [_, s] : by_id) {
+    s->arn = ArnFor(s->name);
+    for (auto& c : s->consumers) {
+      c.arn = s->arn + "/consumer/" + c.name + ":" + std::to_string(c.created_ms / 1000);
+    }
+    RebuildOpenShards(*s);
+    streams_[s->name] = std::move(s);
   }
   return Status::Ok();
 }
 
 Status Engine::Persist(const StreamState& s) const {
-  return storage_->meta().Put(StreamKey(s.id), StreamDocument(s));
+  if (Status st = storage_->meta().Put(StreamKey(s.id), StreamDocument(s)); !st.ok())
+    return Internal("cannot save the metadata of stream " + s.name, st);
+  return Status::Ok();
 }
 
 Engine::~Engine() = default;
@@ -440,14 +549,29 @@ void Engine::Tick() {
     if (std::erase_if(s->consumers, [&](const ConsumerState& c) {
           return c.deleting_at_ms && now >= c.gone_at_ms;
         })) {
+      // A failure is reported by Persist; the document keeps the consumer as deleting, and
+      // the next start removes it again.
       (void)Persist(*s);
     }
   }
   for (const auto& s : gone) {
-    // The document goes first: a crash in between leaves orphan logs, removed at start.
-    (void)storage_->meta().Erase(StreamKey(s->id));
-    std::shared_lock lock(s->mu);
-    for (const auto& shard : s->shards) (void)storage_->DropLog(LogIdFor(*s, *shard));
+    // The logs go first, the document last: a crash in between leaves a deleting document,
+    // whose deletion the next start finishes (never logs without a document).
+    bool dropped = true;
+    {
+      std::shared_lock lock(s->mu);
+      for (const auto& shard : s->shards) {
+        if (Status st = storage_->DropLog(LogIdFor(*s, *shard)); !st.ok()) {
+          Report(storage::Severity::kError, "deleting stream " + s->name + ": " + st.ToString());
+          dropped = false;
+        }
+      }
+    }
+    if (!dropped) continue;  // the document stays; the next start tries again
+    if (Status st = storage_->meta().Erase(StreamKey(s->id)); !st.ok()) {
+      Report(storage::Severity::kError,
+             "deleting stream " + s->name + ": " + st.ToString() + " (the next start finishes it)");
+    }
   }
   EpochMillis last = last_trim_ms_.load();
   if (now - last >= kTrimIntervalMs && last_trim_ms_.compare_exchange_strong(last, now)) {
@@ -495,16 +619,25 @@ Status Engine::CreateStream(const api::CreateStreamInput& in) {
   s->mode = mode;
   s->tags = in.tags;
   if (in.max_record_size_kib) s->max_record_size_kib = *in.max_record_size_kib;
+  // On failure, the logs made so far are empty: drop them again.
+  auto undo = [&](Status st) {
+    for (const auto& sh : s->shards) {
+      if (Status d = storage_->DropLog(LogIdFor(*s, *sh)); !d.ok())
+        Report(storage::Severity::kError, "stream " + s->name + ": " + d.ToString());
+    }
+    return st;
+  };
   auto ranges = EvenRanges(shard_count);
   for (int i = 0; i < shard_count; ++i) {
     const auto& [start, end] = ranges[static_cast<std::size_t>(i)];
-    ASSIGN_OR_RETURN(auto shard,
-                     NewShard(*storage_, *s, static_cast<std::uint32_t>(i), start, end, now));
-    s->shards.push_back(std::move(shard));
+    auto shard = NewShard(*storage_, *s, static_cast<std::uint32_t>(i), start, end, now);
+    if (!shard.ok()) return undo(Internal("cannot create a shard of " + s->name, shard.status()));
+    s->shards.push_back(std::move(shard).value());
   }
   RebuildOpenShards(*s);
-  RETURN_IF_ERROR(storage_->meta().Put(kNextIdKey, std::to_string(next_stream_id_)));
-  if (Status st = Persist(*s); !st.ok()) return Status(Code::kInternalFailure, st.message());
+  if (Status st = storage_->meta().Put(kNextIdKey, std::to_string(next_stream_id_)); !st.ok())
+    return undo(Internal("cannot save the next stream id", st));
+  if (Status st = Persist(*s); !st.ok()) return undo(st);
   streams_.emplace(in.stream_name, std::move(s));
   return Status::Ok();
 }
@@ -530,7 +663,10 @@ Status Engine::DeleteStream(const api::DeleteStreamInput& in) {
     s->deleting_at_ms = now;
     s->gone_at_ms = now + options_.delete_stream_ms;
     std::shared_lock stream_lock(s->mu);
-    if (Status st = Persist(*s); !st.ok()) return Status(Code::kInternalFailure, st.message());
+    if (Status st = Persist(*s); !st.ok()) {
+      s->deleting_at_ms.reset();
+      return st;
+    }
   }
   if (options_.delete_stream_ms == 0) Tick();
   return Status::Ok();
@@ -774,12 +910,14 @@ namespace {
 // durable: then readers are woken, and the write is acknowledged (or fails as
 // InternalFailure). `stream` keeps the shard alive until then.
 void DeferDurability(api::DeferredAcks& acks, std::shared_ptr<StreamState> stream,
-                     ShardState* shard, std::shared_ptr<storage::Log> log, storage::Offset end) {
+                     ShardState* shard, std::shared_ptr<storage::Log> log,
+                     storage::AppendResult appended) {
   acks.Add([stream = std::move(stream), shard, log = std::move(log),
-            end](std::function<void(Status)> done) {
-    log->OnDurable(end, [stream, shard, done = std::move(done)](Status st) {
+            appended](std::function<void(Status)> done) {
+    log->OnDurable(appended, [stream, shard, done = std::move(done)](Status st) {
+      // The storage reported the failed write (with its path); the client learns only this.
       if (st.ok()) shard->NotifyAppended();
-      done(st.ok() ? st : Status(Code::kInternalFailure, "Internal service failure."));
+      done(st.ok() ? st : errors::InternalFailure());
     });
   });
 }
@@ -848,16 +986,16 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
       in.partition_key,
       in.explicit_hash_key ? std::string_view(*in.explicit_hash_key) : std::string_view{}, in.data};
   auto appended = shard->log->Append({&rec, 1}, now);
-  if (!appended.ok()) return Status(Code::kInternalFailure, "Internal service failure.");
+  if (!appended.ok())
+    return Internal("append to " + shard->id + " of " + s->name, appended.status());
   std::shared_ptr<storage::Log> log = shard->log;
   lock.unlock();
   // Acknowledge only once the record is durable (group commit with concurrent writers):
   // by the transport, when it can wait without a thread, else here.
   if (auto* acks = api::DeferredAcks::Current()) {
-    DeferDurability(*acks, s, shard, log, appended->end);
+    DeferDurability(*acks, s, shard, log, *appended);
   } else {
-    if (!log->WaitDurable(appended->end).ok())
-      return Status(Code::kInternalFailure, "Internal service failure.");
+    if (!log->WaitDurable(*appended).ok()) return errors::InternalFailure();
     shard->NotifyAppended();
   }
   api::PutRecordOutput out;
@@ -913,7 +1051,8 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
   std::vector<storage::AppendRecord> batch;
   batch.reserve(in.records.size());
   // (log, end offset, first and last index into `order`) of every append to wait for.
-  std::vector<std::tuple<std::shared_ptr<storage::Log>, storage::Offset, std::size_t, std::size_t>>
+  std::vector<
+      std::tuple<std::shared_ptr<storage::Log>, storage::AppendResult, std::size_t, std::size_t>>
       waits;
   const bool throttled = Throttled(*s);
   std::vector<bool> over_limit(throttled ? in.records.size() : 0);
@@ -945,8 +1084,9 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
     } else {
       Result<storage::AppendResult> appended = storage::AppendResult{};
       if (!batch.empty()) appended = shard->log->Append(batch, now);
-      if (appended.ok() && !batch.empty())
-        waits.emplace_back(shard->log, appended->end, begin, end);
+      if (!appended.ok())
+        (void)Internal("append to " + shard->id + " of " + s->name, appended.status());
+      if (appended.ok() && !batch.empty()) waits.emplace_back(shard->log, *appended, begin, end);
       std::uint64_t written = 0;
       for (std::size_t k = begin; k < end; ++k) {
         auto& e = out.records[order[k]];
@@ -973,13 +1113,13 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
   // A transport that waits without a thread (DeferredAcks) answers the whole request with
   // InternalFailure instead if a shard's write fails.
   if (auto* acks = api::DeferredAcks::Current()) {
-    for (const auto& [log, end_offset, first, last] : waits) {
-      DeferDurability(*acks, s, route[order[first]], log, end_offset);
+    for (const auto& [log, appended, first, last] : waits) {
+      DeferDurability(*acks, s, route[order[first]], log, appended);
     }
     return out;
   }
-  for (const auto& [log, end_offset, first, last] : waits) {
-    if (log->WaitDurable(end_offset).ok()) {
+  for (const auto& [log, appended, first, last] : waits) {
+    if (log->WaitDurable(appended).ok()) {
       route[order[first]]->NotifyAppended();
       continue;
     }
@@ -1088,7 +1228,8 @@ Result<api::GetRecordsOutput> Engine::ReadShard(StreamState& s, ShardState& shar
         return true;
       },
       s.RetentionStart(now));
-  if (!read.ok()) return Status(Code::kInternalFailure, "Internal service failure.");
+  // A damaged record was reported by the storage with its path and offset.
+  if (!read.ok()) return errors::InternalFailure();
   const std::uint64_t next = read->next.value;
   const std::uint64_t end = shard.log->EndOffset().value;
   if (next < end) {
@@ -1193,7 +1334,7 @@ Status Engine::UpdateRetention(const api::UpdateRetentionPeriodInput& in, bool i
   s->retention_hours = hours;
   if (Status st = Persist(*s); !st.ok()) {
     s->retention_hours = current;
-    return Status(Code::kInternalFailure, st.message());
+    return st;
   }
   return Status::Ok();
 }

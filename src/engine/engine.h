@@ -36,6 +36,12 @@ struct EngineOptions {
   // Enforce AWS's per-shard throughput limits on provisioned streams
   // (ProvisionedThroughputExceededException; PutRecords fails the records over the limit).
   bool throttle = false;
+  // Logs holding records without a stream document (lost metadata): rebuild their streams
+  // from the descriptors the logs carry. Off: Load refuses with FailedPrecondition.
+  bool recover_metadata = false;
+  // Where the engine reports what it cannot tell a client (failed metadata writes, storage
+  // errors, recovery); nullptr: lines on stderr. Thread-safe, non-blocking.
+  storage::EventSink events;
   const Clock* clock = &SystemClock::Instance();
 };
 
@@ -129,9 +135,14 @@ class Engine final : public api::KinesisService, public api::EventStreamService 
   Status UpdateRetention(const api::UpdateRetentionPeriodInput& in, bool increase);
   // Writes the stream's document to the metadata store. Caller holds s.mu.
   Status Persist(const StreamState& s) const;
-  // Applies a pending reshard whose UPDATING period has ended.
+  // Applies a pending reshard whose UPDATING period has ended, once its document is saved;
+  // if it cannot be, the stream stays UPDATING and the next Settle tries again.
   void Settle(StreamState& s, EpochMillis now) const;
-  void ApplyReshard(StreamState& s, EpochMillis at) const;
+  // Creates the children and closes the parents in memory; on error nothing changed.
+  Status ApplyReshard(StreamState& s, EpochMillis at) const;
+  // Reports `what` and `cause` (which may hold paths) and returns the client's InternalFailure.
+  Status Internal(std::string_view what, const Status& cause) const;
+  void Report(storage::Severity severity, const std::string& text) const;
   // Resolves the stream and checks it is ACTIVE (the state control operations need).
   Result<std::shared_ptr<StreamState>> ResolveActive(const api::StreamRef& ref) const;
   int OpenShardsInAccount() const;

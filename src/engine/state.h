@@ -171,9 +171,20 @@ struct StreamState {
 storage::LogId LogIdFor(const StreamState& s, const ShardState& shard);
 std::vector<std::pair<HashKey, HashKey>> EvenRanges(int n);
 void RebuildOpenShards(StreamState& s);
-// Creates shard `index` of `s` with the given range and parents, and its log.
-Result<std::shared_ptr<ShardState>> NewShard(storage::Storage& storage, const StreamState& s,
-                                             std::uint32_t index, HashKey start, HashKey end,
-                                             EpochMillis created_ms);
+// Creates shard `index` of `s` with the given range and parents, and its log (whose
+// descriptor is the stream's document with this shard only).
+Result<std::shared_ptr<ShardState>> NewShard(
+    storage::Storage& storage, const StreamState& s, std::uint32_t index, HashKey start,
+    HashKey end, EpochMillis created_ms, std::optional<std::string> parent = std::nullopt,
+    std::optional<std::string> adjacent_parent = std::nullopt);
+// The stream document (JSON; docs/storage-format.md): with `shards`, only those shards.
+std::string StreamDocument(const StreamState& s,
+                           const std::vector<std::shared_ptr<ShardState>>* shards = nullptr);
+Result<std::shared_ptr<StreamState>> ParseStreamDocument(std::string_view text);
+// Rebuilds a stream from the descriptors of its logs (recovery.cc): every shard with its
+// range, parents and log; parents are closed when their children were made; no pending
+// reshard, no deletion. Corruption when a descriptor is missing or does not parse.
+Result<std::shared_ptr<StreamState>> RebuildStreamFromLogs(storage::Storage& storage,
+                                                           const std::vector<storage::LogId>& logs);
 
 }  // namespace cinesis::engine

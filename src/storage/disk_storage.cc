@@ -1,11 +1,14 @@
 // Durable storage: per-log directories of segment files, a sparse in-memory index per
-// segment (persisted for sealed segments), group commit by flusher threads, recovery that
-// cuts torn tails, and SQLite for metadata. Format and rules: docs/storage-format.md.
-#include <sqlite3.h>
+// segment (persisted for sealed segments), group commit by flusher threads, write-error
+// recovery, crash recovery that cuts torn tails (setting cut bytes aside), and a metadata
+// store (SQLite, through the Env). Format and rules: docs/storage-format.md.
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -14,6 +17,7 @@
 #include <shared_mutex>
 #include <thread>
 
+#include "common/clock.h"
 #include "storage/env.h"
 #include "storage/log.h"
 #include "storage/segment_format.h"
@@ -47,6 +51,31 @@ struct PendingFrame {
 };
 
 class Flusher;
+
+// Where a log reports and sets things aside; shared by the storage and its logs.
+struct LogContext {
+  Env* env = nullptr;
+  DiskOptions opts;
+  std::string quarantine_dir;
+  void Emit(Severity severity, const std::string& text) const {
+    if (opts.events) {
+      opts.events(severity, text);
+      return;
+    }
+    static constexpr const char* kNames[] = {"info", "warning", "error"};
+    std::fprintf(stderr, "cinesis storage %s: %s\n", kNames[static_cast<int>(severity)],
+                 text.c_str());
+  }
+  // A unique path under quarantine/ for `what` (a file or directory of log `dir`).
+  std::string QuarantinePath(const std::string& dir, const std::string& what) const {
+    std::string name = dir.substr(dir.find_last_of('/') + 1) + "-" + what + "-" +
+                       std::to_string(SystemClock::Instance().NowMillis());
+    for (char& c : name) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') c = '_';
+    }
+    return quarantine_dir + "/" + name;
+  }
+};
 
 // Reads frames of one segment sequentially through a chunk buffer.
 class SegmentScanner {
@@ -109,40 +138,50 @@ class SegmentScanner {
 
 class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
  public:
-  DiskLog(Env& env, std::string dir, LogId id, const DiskOptions& opts, Flusher* flusher)
-      : env_(env), dir_(std::move(dir)), id_(id), opts_(opts), flusher_(flusher) {}
+  using Context = std::shared_ptr<const LogContext>;
+  DiskLog(Context ctx, std::string dir, LogId id, Flusher* flusher)
+      : ctx_(std::move(ctx)),
+        env_(*ctx_->env),
+        dir_(std::move(dir)),
+        id_(id),
+        opts_(ctx_->opts),
+        flusher_(flusher) {}
 
-  static Result<std::shared_ptr<DiskLog>> Create(Env& env, const std::string& dir, LogId id,
-                                                 const DiskOptions& opts, Flusher* flusher) {
-    auto log = std::make_shared<DiskLog>(env, dir, id, opts, flusher);
-    RETURN_IF_ERROR(env.MakeDirs(dir));
+  static Result<std::shared_ptr<DiskLog>> Create(const Context& ctx, const std::string& dir,
+                                                 LogId id, std::string_view descriptor,
+                                                 Flusher* flusher) {
+    auto log = std::make_shared<DiskLog>(ctx, dir, id, flusher);
+    RETURN_IF_ERROR(ctx->env->MakeDirs(dir));
+    if (!descriptor.empty())
+      RETURN_IF_ERROR(ctx->env->WriteFileAtomic(dir + "/" + kDescriptorFile, descriptor));
     ASSIGN_OR_RETURN(auto seg, log->NewSegment(Offset{0}));
     log->segments_.push_back(std::move(seg));
     return log;
   }
 
-  static Result<std::shared_ptr<DiskLog>> Recover(Env& env, const std::string& dir, LogId id,
-                                                  const DiskOptions& opts, Flusher* flusher,
+  static Result<std::shared_ptr<DiskLog>> Recover(const Context& shared, const std::string& dir,
+                                                  LogId id, Flusher* flusher,
                                                   std::vector<std::string>* report);
 
   Result<AppendResult> Append(std::span<const AppendRecord> records,
                               EpochMillis arrival_ms) override;
-  Status WaitDurable(Offset end) override {
+  Status WaitDurable(const AppendResult& appended) override {
     std::unique_lock lock(sync_mu_);
-    sync_cv_.wait(lock, [&] { return durable_end_ >= end.value || !io_error_.ok(); });
-    return durable_end_ >= end.value ? Status::Ok() : io_error_;
+    std::optional<Status> verdict;
+    sync_cv_.wait(lock, [&] { return (verdict = VerdictLocked(appended)).has_value(); });
+    return *verdict;
   }
-  void OnDurable(Offset end, std::function<void(Status)> done) override {
-    Status st;
+  void OnDurable(const AppendResult& appended, std::function<void(Status)> done) override {
+    std::optional<Status> verdict;
     {
       std::lock_guard lock(sync_mu_);
-      if (durable_end_ < end.value && io_error_.ok()) {
-        durable_waiters_.push_back({end.value, std::move(done)});
+      verdict = VerdictLocked(appended);
+      if (!verdict) {
+        durable_waiters_.push_back({appended.end.value, appended.epoch, std::move(done)});
         return;
       }
-      if (durable_end_ < end.value) st = io_error_;
     }
-    done(st);
+    done(std::move(*verdict));
   }
   Result<ReadResult> Read(Offset from, std::size_t max_records, const RecordVisitor& visit,
                           EpochMillis not_before_ms) const override;
@@ -169,6 +208,9 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   // waits for the first sync. BeginFlush returns true when FinishFlush must follow.
   bool BeginFlush();
   void FinishFlush();
+  // After a failed write: fails the batch and everything queued behind it, cuts the file
+  // back to its durable size and starts a new epoch, so the next Append can succeed.
+  void FailFlush(const Status& error, Segment& active);
   // Fails every waiter and stops writing (the log was dropped or storage closes).
   void Shutdown(const Status& why) {
     {
@@ -188,6 +230,7 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   }
   std::atomic<bool> queued{false};
   const std::string& dir() const { return dir_; }
+  static constexpr const char* kDescriptorFile = "DESCRIPTOR";
 
  private:
   Result<std::shared_ptr<Segment>> NewSegment(Offset base) {
@@ -211,10 +254,20 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   }
   // Scans a segment from its start, rebuilding its index; stops at the first frame that
   // does not verify. Returns the byte length of the valid prefix.
-  static std::uint64_t Scan(Segment& seg, const DiskOptions& opts);
+  // Why a scan stopped: the end of the file, a frame cut short by the end (a torn write),
+  // or a frame that does not verify with bytes after it (damage).
+  enum class ScanStop { kEnd, kTorn, kDamaged };
+  static std::uint64_t Scan(Segment& seg, const DiskOptions& opts, ScanStop* stop = nullptr);
   // Continues a scan at byte `from`, a frame boundary where record `seg.end` starts (the
   // index, end and arrival times describe everything before it).
-  static std::uint64_t ScanFrom(Segment& seg, std::uint64_t from, const DiskOptions& opts);
+  static std::uint64_t ScanFrom(Segment& seg, std::uint64_t from, const DiskOptions& opts,
+                                ScanStop* stop = nullptr);
+  // Copies bytes [from, end of file) of `seg` under quarantine/ and says what they held.
+  static Result<std::string> SetAsideTail(const LogContext& ctx, const std::string& dir,
+                                          Segment& seg, std::uint64_t from);
+  // Moves a whole file of the log under quarantine/.
+  static Status SetAsideFile(const LogContext& ctx, const std::string& dir,
+                             const std::string& path);
   // Restores the active segment from the checkpoint of a clean shutdown, verifying the
   // frames from its last index entry to the end of the file. False: scan it whole.
   static bool LoadCheckpoint(Segment& seg, const format::SealedIndex& ckpt,
@@ -239,6 +292,28 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   }
 
  private:
+  // The outcome of a batch's write when known: OK once durable, the error once failed.
+  std::optional<Status> VerdictLocked(const AppendResult& a) const {
+    if (a.epoch < rewinds_.size()) {
+      // The batch's epoch ended with a failed write: what was durable by then stays so,
+      // the rest failed (its offsets were reused by later epochs).
+      const Rewind& r = rewinds_[a.epoch];
+      return a.end.value <= r.durable_end ? Status::Ok() : r.error;
+    }
+    if (durable_end_ >= a.end.value) return Status::Ok();
+    if (!io_error_.ok()) return io_error_;
+    return std::nullopt;
+  }
+  // Reports a damaged record met by a read, once per position.
+  void ReportCorruption(const Segment& seg, std::uint64_t offset) const {
+    {
+      std::lock_guard lock(reported_mu_);
+      if (!reported_.insert({seg.base.value, offset}).second) return;
+    }
+    ctx_->Emit(Severity::kError, "corrupt record at offset " + std::to_string(offset) + " in " +
+                                     seg.path + ": reads of this shard stop there");
+  }
+
   std::shared_ptr<Segment> SegmentFor(std::uint64_t offset) const {
     auto it = std::upper_bound(
         segments_.begin(), segments_.end(), offset,
@@ -246,6 +321,7 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
     return it == segments_.begin() ? nullptr : *(it - 1);
   }
 
+  Context ctx_;
   Env& env_;
   std::string dir_;
   LogId id_;
@@ -258,6 +334,7 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   EpochMillis last_arrival_ = 0;
   std::string pending_;
   std::vector<PendingFrame> pending_frames_;
+  std::uint64_t epoch_ = 0;  // of the frames in pending_ (see AppendResult::epoch)
   bool closed_ = false;
   std::condition_variable_any space_cv_;
 
@@ -267,6 +344,7 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   std::shared_ptr<Segment> flush_active_;
   std::uint64_t flush_pos0_ = 0;
   Status flush_status_;
+  bool needs_cut_ = false;  // a failed write may have left bytes past the active's size
 
   // Readers and the flusher's publication.
   mutable std::shared_mutex mu_;
@@ -277,13 +355,22 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
   std::uint64_t durable_end_ = 0;
-  Status io_error_;
+  Status io_error_;  // set by Shutdown only: the log is closed for good
+  struct Rewind {
+    std::uint64_t durable_end;  // the log was cut back to here
+    Status error;               // what failed the rest of the epoch
+  };
+  std::vector<Rewind> rewinds_;  // by epoch: how each ended epoch ended
   struct DurableWaiter {
     std::uint64_t end;
+    std::uint64_t epoch;
     std::function<void(Status)> done;
   };
   std::vector<DurableWaiter> durable_waiters_;  // OnDurable callers
   std::vector<DurableWaiter> ready_;            // flusher scratch
+
+  mutable std::mutex reported_mu_;
+  mutable std::set<std::pair<std::uint64_t, std::uint64_t>> reported_;  // (segment, offset)
 
   friend class Flusher;
 };
@@ -352,6 +439,7 @@ Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records,
     last_arrival_ = arrival_ms;
     result.first = Offset{next_offset_};
     result.arrival_ms = arrival_ms;
+    result.epoch = epoch_;
     for (const auto& r : records) {
       pending_frames_.push_back({next_offset_, pending_.size(), arrival_ms});
       format::AppendFrame(pending_, next_offset_, arrival_ms, r);
@@ -379,7 +467,12 @@ bool DiskLog::BeginFlush() {
     active = segments_.back();
   }
   Status st;
-  if (active->size >= opts_.segment_bytes && !active->empty()) {
+  if (needs_cut_) {
+    // The cut after an earlier failed write did not succeed then: do it before writing.
+    st = active->file->Truncate(active->size);
+    if (st.ok()) needs_cut_ = false;
+  }
+  if (st.ok() && active->size >= opts_.segment_bytes && !active->empty()) {
     st = Seal(*active);
     if (st.ok()) {
       auto next = NewSegment(Offset{flush_frames_.front().offset});
@@ -407,7 +500,9 @@ void DiskLog::FinishFlush() {
   Status st = std::move(flush_status_);
   if (st.ok() && opts_.fsync) st = active->file->Sync();
   if (!st.ok()) {
-    Shutdown(Status(Code::kIoError, st.message()));
+    FailFlush(st, *active);
+    flush_buf_.clear();
+    flush_frames_.clear();
     return;
   }
   {
@@ -446,6 +541,52 @@ void DiskLog::FinishFlush() {
   flush_frames_.clear();
 }
 
+void DiskLog::FailFlush(const Status& error, Segment& active) {
+  const std::uint64_t first = flush_frames_.front().offset;
+  std::size_t behind = 0;
+  std::uint64_t epoch = 0;
+  {
+    std::lock_guard lock(append_mu_);
+    // Frames queued behind the failed ones have offsets after them: they fail too, and
+    // the offsets are handed out again from the last durable record.
+    behind = pending_frames_.size();
+    pending_.clear();
+    pending_frames_.clear();
+    next_offset_ = first;
+    epoch = epoch_++;
+  }
+  space_cv_.notify_all();
+  // Cut the failed bytes off now, so that a restart cannot find complete frames of records
+  // that were answered as failed (a write can land although its fsync failed).
+  Status cut = active.file->Truncate(active.size);
+  if (cut.ok() && opts_.fsync) cut = active.file->Sync();
+  needs_cut_ = !cut.ok();
+  ctx_->Emit(Severity::kError,
+             "write to " + active.path + " failed: " + error.message() + "; " +
+                 std::to_string(flush_frames_.size() + behind) + " records from offset " +
+                 std::to_string(first) +
+                 " answered as failed; the log was cut back to its last durable record" +
+                 (cut.ok() ? std::string() : " (the cut failed too: " + cut.message() + ")") +
+                 " and takes writes again");
+  std::vector<DurableWaiter> failed;
+  const Status err(Code::kIoError, "write failed: " + error.message());
+  {
+    std::lock_guard lock(sync_mu_);
+    rewinds_.resize(epoch + 1, Rewind{durable_end_, err});  // epochs end one at a time
+    std::size_t keep = 0;
+    for (auto& w : durable_waiters_) {
+      if (w.epoch == epoch) {
+        failed.push_back(std::move(w));
+      } else {
+        durable_waiters_[keep++] = std::move(w);
+      }
+    }
+    durable_waiters_.resize(keep);
+  }
+  sync_cv_.notify_all();
+  for (auto& w : failed) w.done(err);
+}
+
 Result<ReadResult> DiskLog::Read(Offset from, std::size_t max_records, const RecordVisitor& visit,
                                  EpochMillis not_before_ms) const {
   thread_local std::string buf;
@@ -470,6 +611,7 @@ Result<ReadResult> DiskLog::Read(Offset from, std::size_t max_records, const Rec
     while (cur < seg->end && result.count < max_records) {
       auto st = scan.Next(frame);
       if (st != format::FrameStatus::kOk || frame.record.offset.value != cur) {
+        ReportCorruption(*seg, cur);
         return Status(Code::kCorruption,
                       "corrupt record at offset " + std::to_string(cur) + " in " + seg->path);
       }
@@ -527,21 +669,28 @@ void DiskLog::TrimBefore(EpochMillis ms) {
   }
 }
 
-std::uint64_t DiskLog::Scan(Segment& seg, const DiskOptions& opts) {
+std::uint64_t DiskLog::Scan(Segment& seg, const DiskOptions& opts, ScanStop* stop) {
   seg.index.clear();
   seg.end = seg.base.value;
   seg.last_index_pos = 0;
-  return ScanFrom(seg, format::kSegmentHeaderSize, opts);
+  return ScanFrom(seg, format::kSegmentHeaderSize, opts, stop);
 }
 
-std::uint64_t DiskLog::ScanFrom(Segment& seg, std::uint64_t from, const DiskOptions& opts) {
+std::uint64_t DiskLog::ScanFrom(Segment& seg, std::uint64_t from, const DiskOptions& opts,
+                                ScanStop* stop) {
   std::string buf;
-  SegmentScanner scan(seg, from, seg.file->Size(), buf);
+  const std::uint64_t file_size = seg.file->Size();
+  SegmentScanner scan(seg, from, file_size, buf);
   format::DecodedFrame frame;
   std::uint64_t valid = from;
-  while (scan.Next(frame) == format::FrameStatus::kOk) {
+  format::FrameStatus st;
+  bool out_of_order = false;
+  while ((st = scan.Next(frame)) == format::FrameStatus::kOk) {
     const auto& r = frame.record;
-    if (r.offset.value != seg.end || (!seg.empty() && r.arrival_ms < seg.last_arrival)) break;
+    if (r.offset.value != seg.end || (!seg.empty() && r.arrival_ms < seg.last_arrival)) {
+      out_of_order = true;
+      break;
+    }
     if (seg.index.empty() || valid >= seg.last_index_pos + opts.index_interval_bytes) {
       seg.index.push_back({r.offset.value, valid, r.arrival_ms});
       seg.last_index_pos = valid;
@@ -552,7 +701,45 @@ std::uint64_t DiskLog::ScanFrom(Segment& seg, std::uint64_t from, const DiskOpti
     valid = scan.position();
   }
   seg.size = valid;
+  if (stop) {
+    if (valid == file_size) {
+      *stop = ScanStop::kEnd;
+    } else if (st == format::FrameStatus::kIncomplete && !out_of_order) {
+      *stop = ScanStop::kTorn;
+    } else {
+      *stop = ScanStop::kDamaged;
+    }
+  }
   return valid;
+}
+
+Result<std::string> DiskLog::SetAsideTail(const LogContext& ctx, const std::string& dir,
+                                          Segment& seg, std::uint64_t from) {
+  const std::uint64_t size = seg.file->Size();
+  std::string bytes(static_cast<std::size_t>(size - from), '\0');
+  ASSIGN_OR_RETURN(std::size_t n, seg.file->ReadAt(from, bytes.data(), bytes.size()));
+  bytes.resize(n);
+  RETURN_IF_ERROR(ctx.env->MakeDirs(ctx.quarantine_dir));
+  const std::string name = seg.path.substr(seg.path.find_last_of('/') + 1);
+  const std::string to = ctx.QuarantinePath(dir, name + "-at-" + std::to_string(from));
+  RETURN_IF_ERROR(ctx.env->WriteFileAtomic(to, bytes));
+  const format::IntactFrames intact = format::FindIntactFrames(bytes, seg.end);
+  std::string what = std::to_string(bytes.size()) + " bytes copied to " + to;
+  if (intact.count > 0) {
+    what += "; they hold " + std::to_string(intact.count) +
+            " intact records after the damaged one (offsets " + std::to_string(intact.first) +
+            ".." + std::to_string(intact.last) + ")";
+  }
+  return what;
+}
+
+Status DiskLog::SetAsideFile(const LogContext& ctx, const std::string& dir,
+                             const std::string& path) {
+  RETURN_IF_ERROR(ctx.env->MakeDirs(ctx.quarantine_dir));
+  const std::string to = ctx.QuarantinePath(dir, path.substr(path.find_last_of('/') + 1));
+  RETURN_IF_ERROR(ctx.env->Rename(path, to));
+  RETURN_IF_ERROR(ctx.env->SyncDir(ctx.quarantine_dir));
+  return ctx.env->SyncDir(dir);
 }
 
 bool DiskLog::LoadCheckpoint(Segment& seg, const format::SealedIndex& ckpt,
@@ -575,10 +762,13 @@ bool DiskLog::LoadCheckpoint(Segment& seg, const format::SealedIndex& ckpt,
   return valid == file_size && seg.end == ckpt.end_offset && valid == ckpt.segment_size;
 }
 
-Result<std::shared_ptr<DiskLog>> DiskLog::Recover(Env& env, const std::string& dir, LogId id,
-                                                  const DiskOptions& opts, Flusher* flusher,
+Result<std::shared_ptr<DiskLog>> DiskLog::Recover(const Context& shared, const std::string& dir,
+                                                  LogId id, Flusher* flusher,
                                                   std::vector<std::string>* report) {
-  auto log = std::make_shared<DiskLog>(env, dir, id, opts, flusher);
+  const LogContext& ctx = *shared;
+  Env& env = *ctx.env;
+  const DiskOptions& opts = ctx.opts;
+  auto log = std::make_shared<DiskLog>(shared, dir, id, flusher);
   ASSIGN_OR_RETURN(auto names, env.List(dir));
   std::map<std::uint64_t, bool> segs;  // base -> has index file
   std::set<std::uint64_t> checkpoints;
@@ -604,8 +794,10 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(Env& env, const std::string& d
     }
     (void)env.Remove(path);
   }
-  auto note = [&](const std::string& s) {
-    if (report) report->push_back("log " + dir + ": " + s);
+  auto note = [&](Severity severity, const std::string& s) {
+    const std::string line = "log " + dir + ": " + s;
+    ctx.Emit(severity, line);
+    if (report) report->push_back(line);
   };
   // Index files without their segment are leftovers of a trim interrupted by a crash.
   for (auto it = segs.begin(); it != segs.end();) {
@@ -622,9 +814,12 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(Env& env, const std::string& d
     const bool last = ++i == segs.size();
     const std::string path = dir + "/" + format::FileName(Offset{base}, format::FileKind::kSegment);
     if (broken) {
-      note("removed segment " + path + " after a cut in an earlier segment");
-      (void)env.Remove(path);
+      // Offsets must stay dense, so a segment after a cut cannot stay in the log; its
+      // records are kept under quarantine/, never deleted.
+      RETURN_IF_ERROR(SetAsideFile(ctx, dir, path));
       (void)env.Remove(dir + "/" + format::FileName(Offset{base}, format::FileKind::kIndex));
+      note(Severity::kError,
+           "segment " + path + " follows a cut in an earlier segment; moved to quarantine/");
       continue;
     }
     auto seg = std::make_shared<Segment>();
@@ -639,14 +834,24 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(Env& env, const std::string& d
     const std::uint64_t expected_base = log->segments_.empty() ? base : log->segments_.back()->end;
     if (!hb || hb->value != base || base != expected_base) {
       if (!log->segments_.empty() || !last) {
-        note("segment " + path +
-             " has a bad header or breaks the offset sequence; removed with what follows");
-        (void)env.Remove(path);
+        seg->file.reset();
+        RETURN_IF_ERROR(SetAsideFile(ctx, dir, path));
+        note(Severity::kError,
+             "segment " + path +
+                 " has a bad header or breaks the offset sequence; moved to quarantine/ with "
+                 "the segments that follow");
         broken = true;
         continue;
       }
-      // The only segment lost its header (crash during creation): start it afresh.
-      note("segment " + path + " had no valid header; recreated empty");
+      // The only segment lost its header (crash during its creation): start it afresh,
+      // keeping a copy of whatever it held.
+      std::string kept;
+      if (seg->file->Size() > 0) {
+        ASSIGN_OR_RETURN(kept, SetAsideTail(ctx, dir, *seg, 0));
+        kept = " (" + kept + ")";
+      }
+      note(kept.empty() ? Severity::kWarning : Severity::kError,
+           "segment " + path + " had no valid header; recreated empty" + kept);
       RETURN_IF_ERROR(seg->file->Truncate(0));
       RETURN_IF_ERROR(seg->file->Append(format::SegmentHeader(Offset{base})));
       RETURN_IF_ERROR(seg->file->Sync());
@@ -673,12 +878,22 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(Env& env, const std::string& d
     if (!loaded && last && checkpoint) loaded = LoadCheckpoint(*seg, *checkpoint, opts);
     if (!loaded) {
       const std::uint64_t file_size = seg->file->Size();
-      const std::uint64_t valid = Scan(*seg, opts);
+      ScanStop stop = ScanStop::kEnd;
+      const std::uint64_t valid = Scan(*seg, opts, &stop);
       if (valid < file_size) {
-        note("cut " + std::to_string(file_size - valid) +
-             " bytes of torn or corrupt tail at byte " + std::to_string(valid) + " of " + path +
-             " (records from offset " + std::to_string(seg->end) +
-             " on were never acknowledged durable or are damaged)");
+        // Copy what is cut before cutting it: a torn write holds only records that were
+        // never acknowledged, but damage may be followed by intact, acknowledged records.
+        ASSIGN_OR_RETURN(std::string kept, SetAsideTail(ctx, dir, *seg, valid));
+        if (stop == ScanStop::kTorn) {
+          note(Severity::kWarning, "cut a torn write of " + std::to_string(file_size - valid) +
+                                       " bytes at byte " + std::to_string(valid) + " of " + path +
+                                       " (offset " + std::to_string(seg->end) +
+                                       " on, never acknowledged); " + kept);
+        } else {
+          note(Severity::kError, "corruption at byte " + std::to_string(valid) + " of " + path +
+                                     " (offset " + std::to_string(seg->end) + "): cut " +
+                                     std::to_string(file_size - valid) + " bytes; " + kept);
+        }
         RETURN_IF_ERROR(seg->file->Truncate(valid));
         RETURN_IF_ERROR(seg->file->Sync());
         if (!last) broken = true;
@@ -710,85 +925,17 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(Env& env, const std::string& d
   return log;
 }
 
-// ---- metadata in SQLite ---------------------------------------------------------------
-
-class SqliteMetaStore final : public MetaStore {
- public:
-  ~SqliteMetaStore() override {
-    if (db_) sqlite3_close(db_);
-  }
-  Status Open(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db_,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                        nullptr) != SQLITE_OK) {
-      return Error("open " + path);
-    }
-    return Exec(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);");
-  }
-  Status Put(std::string_view key, std::string_view value) override {
-    return Run("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", key, value);
-  }
-  Status Erase(std::string_view key) override {
-    return Run("DELETE FROM meta WHERE key = ?1", key, {});
-  }
-  Result<std::vector<std::pair<std::string, std::string>>> LoadAll() override {
-    std::lock_guard lock(mu_);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_, "SELECT key, value FROM meta ORDER BY key", -1, &st, nullptr) !=
-        SQLITE_OK) {
-      return Error("prepare");
-    }
-    std::vector<std::pair<std::string, std::string>> out;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-      auto text = [&](int col) {
-        const auto* p = static_cast<const char*>(sqlite3_column_blob(st, col));
-        return std::string(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, col)));
-      };
-      out.emplace_back(text(0), text(1));
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return Error("select");
-    return out;
-  }
-
- private:
-  Status Error(const std::string& what) {
-    return {Code::kIoError, "sqlite " + what + ": " + sqlite3_errmsg(db_)};
-  }
-  Status Exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      Status st(Code::kIoError, std::string("sqlite: ") + (err ? err : "?"));
-      sqlite3_free(err);
-      return st;
-    }
-    return Status::Ok();
-  }
-  Status Run(const char* sql, std::string_view a, std::string_view b) {
-    std::lock_guard lock(mu_);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) return Error("prepare");
-    sqlite3_bind_text(st, 1, a.data(), static_cast<int>(a.size()), SQLITE_TRANSIENT);
-    if (sqlite3_bind_parameter_count(st) > 1) {
-      sqlite3_bind_blob(st, 2, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
-    }
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? Status::Ok() : Error("write");
-  }
-  std::mutex mu_;
-  sqlite3* db_ = nullptr;
-};
-
 // ---- the storage ----------------------------------------------------------------------
 
 class DiskStorage final : public Storage {
  public:
   explicit DiskStorage(const DiskOptions& opts)
       : opts_(opts), env_(opts.env ? *opts.env : Env::Posix()), logs_dir_(opts.dir + "/logs") {
+    auto ctx = std::make_shared<LogContext>();
+    ctx->env = &env_;
+    ctx->opts = opts;
+    ctx->quarantine_dir = opts.dir + "/quarantine";
+    ctx_ = std::move(ctx);
     const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
     const int flushers = opts.flush_threads > 0 ? opts.flush_threads : std::min(cores, 4);
     for (int i = 0; i < flushers; ++i) flushers_.push_back(std::make_unique<Flusher>());
@@ -801,8 +948,13 @@ class DiskStorage final : public Storage {
   }
 
   Status Open(std::vector<std::string>* report) {
+    RETURN_IF_ERROR(env_.MakeDirs(opts_.dir));
+    char host[256] = {};
+    (void)::gethostname(host, sizeof host - 1);
+    ASSIGN_OR_RETURN(lock_, env_.LockFile(opts_.dir + "/LOCK", "pid " + std::to_string(::getpid()) +
+                                                                   " on host " + host + "\n"));
     RETURN_IF_ERROR(env_.MakeDirs(logs_dir_));
-    RETURN_IF_ERROR(meta_.Open(opts_.dir + "/meta.sqlite"));
+    RETURN_IF_ERROR(OpenMeta(report));
     ASSIGN_OR_RETURN(auto names, env_.List(logs_dir_));
     for (const auto& n : names) {
       auto id = format::ParseLogDirName(n);
@@ -810,22 +962,29 @@ class DiskStorage final : public Storage {
         if (report) report->push_back("ignored unexpected entry " + logs_dir_ + "/" + n);
         continue;
       }
-      ASSIGN_OR_RETURN(auto log, DiskLog::Recover(env_, logs_dir_ + "/" + n, *id, opts_,
-                                                  FlusherFor(*id), report));
+      ASSIGN_OR_RETURN(auto log,
+                       DiskLog::Recover(ctx_, logs_dir_ + "/" + n, *id, FlusherFor(*id), report));
       logs_[id->value] = std::move(log);
     }
     return Status::Ok();
   }
 
-  Result<std::shared_ptr<Log>> CreateLog(LogId id) override {
+  Result<std::shared_ptr<Log>> CreateLog(LogId id, std::string_view descriptor) override {
     std::unique_lock lock(mu_);
     if (logs_.count(id.value)) return Status(Code::kResourceInUse, "log exists");
     const std::string dir = logs_dir_ + "/" + format::LogDirName(id);
-    (void)env_.RemoveAll(dir);  // leftovers of an interrupted drop
-    ASSIGN_OR_RETURN(auto log, DiskLog::Create(env_, dir, id, opts_, FlusherFor(id)));
+    // A directory left by an interrupted drop or create: set aside, never deleted blindly.
+    if (env_.Exists(dir)) RETURN_IF_ERROR(SetAside(dir, "leftover"));
+    ASSIGN_OR_RETURN(auto log, DiskLog::Create(ctx_, dir, id, descriptor, FlusherFor(id)));
     RETURN_IF_ERROR(env_.SyncDir(logs_dir_));
     logs_[id.value] = log;
     return std::shared_ptr<Log>(log);
+  }
+  Result<std::string> Descriptor(LogId id) const override {
+    const std::string path =
+        logs_dir_ + "/" + format::LogDirName(id) + "/" + DiskLog::kDescriptorFile;
+    if (!env_.Exists(path)) return Status(Code::kResourceNotFound, "no descriptor: " + path);
+    return env_.ReadFile(path);
   }
   Status DropLog(LogId id) override {
     std::shared_ptr<DiskLog> log;
@@ -840,6 +999,18 @@ class DiskStorage final : public Storage {
     RETURN_IF_ERROR(env_.RemoveAll(log->dir()));
     return env_.SyncDir(logs_dir_);
   }
+  Status QuarantineLog(LogId id, std::string_view why) override {
+    std::shared_ptr<DiskLog> log;
+    {
+      std::unique_lock lock(mu_);
+      auto it = logs_.find(id.value);
+      if (it == logs_.end()) return Status(Code::kResourceNotFound, "no such log");
+      log = it->second;
+      logs_.erase(it);
+    }
+    log->Shutdown(Status(Code::kResourceNotFound, "log set aside"));
+    return SetAside(log->dir(), why);
+  }
   std::shared_ptr<Log> FindLog(LogId id) const override {
     std::shared_lock lock(mu_);
     auto it = logs_.find(id.value);
@@ -851,7 +1022,7 @@ class DiskStorage final : public Storage {
     for (const auto& [id, _] : logs_) ids.push_back(LogId{id});
     return ids;
   }
-  MetaStore& meta() override { return meta_; }
+  MetaStore& meta() override { return *meta_; }
   std::string Describe() const override {
     return "durable at " + opts_.dir +
            (opts_.fsync ? " (fsync before acknowledging)" : " (no fsync)");
@@ -860,10 +1031,51 @@ class DiskStorage final : public Storage {
  private:
   Flusher* FlusherFor(LogId id) { return flushers_[id.value % flushers_.size()].get(); }
 
+  // Opens the metadata store; a damaged one is set aside (kept) and replaced by an empty
+  // one only when the options ask for it, since the streams it describes must then be
+  // rebuilt from the logs.
+  Status OpenMeta(std::vector<std::string>* report) {
+    const std::string path = opts_.dir + "/meta.sqlite";
+    auto opened = env_.OpenMetaStore(path);
+    if (opened.ok()) {
+      meta_ = std::move(opened).value();
+      return Status::Ok();
+    }
+    if (opened.status().code() != Code::kCorruption || !opts_.set_aside_damaged_metadata)
+      return opened.status();
+    RETURN_IF_ERROR(env_.MakeDirs(ctx_->quarantine_dir));
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      const std::string from = path + suffix;
+      if (!env_.Exists(from)) continue;
+      const std::string to = ctx_->quarantine_dir + "/meta.sqlite" + suffix + "-" +
+                             std::to_string(SystemClock::Instance().NowMillis());
+      RETURN_IF_ERROR(env_.Rename(from, to));
+    }
+    RETURN_IF_ERROR(env_.SyncDir(opts_.dir));
+    const std::string line = "metadata store " + path + " is damaged (" +
+                             opened.status().message() +
+                             "); moved to quarantine/ and started afresh";
+    ctx_->Emit(Severity::kError, line);
+    if (report) report->push_back(line);
+    ASSIGN_OR_RETURN(meta_, env_.OpenMetaStore(path));
+    return Status::Ok();
+  }
+  Status SetAside(const std::string& dir, std::string_view why) {
+    RETURN_IF_ERROR(env_.MakeDirs(ctx_->quarantine_dir));
+    const std::string to = ctx_->QuarantinePath(dir, std::string(why));
+    RETURN_IF_ERROR(env_.Rename(dir, to));
+    RETURN_IF_ERROR(env_.SyncDir(ctx_->quarantine_dir));
+    ctx_->Emit(Severity::kWarning,
+               "log " + dir + " set aside as " + to + " (" + std::string(why) + ")");
+    return env_.SyncDir(logs_dir_);
+  }
+
   DiskOptions opts_;
   Env& env_;
   std::string logs_dir_;
-  SqliteMetaStore meta_;
+  std::shared_ptr<const LogContext> ctx_;
+  std::unique_ptr<FileLock> lock_;  // held for the storage's lifetime
+  std::unique_ptr<MetaStore> meta_;
   std::vector<std::unique_ptr<Flusher>> flushers_;
   mutable std::shared_mutex mu_;
   std::map<std::uint64_t, std::shared_ptr<DiskLog>> logs_;

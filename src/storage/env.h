@@ -1,5 +1,8 @@
-// Env: all file access of the durable storage goes through here, so tests can inject
-// faults (fail writes, lose unsynced data) without touching real disks' behaviour.
+// Env: all file access of the durable storage goes through here, metadata included, so tests
+// can inject faults (fail writes or syncs, run out of space, lose unsynced data and files
+// created since the last directory sync, fail metadata writes) without touching real disks.
+//
+// Permissions: record data is user data. Files are created 0600 and directories 0700.
 #pragma once
 
 #include <cstdint>
@@ -28,21 +31,40 @@ class File {
   virtual std::uint64_t Size() const = 0;
 };
 
+class MetaStore;
+
+// An exclusive lock held until destroyed (or until the process dies, whatever the way).
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
 class Env {
  public:
   virtual ~Env() = default;
-  // Opens for append and read, creating the file when `create` is set.
+  // Opens for append and read, creating the file (0600) when `create` is set.
   virtual Result<std::unique_ptr<File>> Open(const std::string& path, bool create) = 0;
   virtual Status WriteFileAtomic(const std::string& path, std::string_view data) = 0;
   virtual Result<std::string> ReadFile(const std::string& path) = 0;
   virtual bool Exists(const std::string& path) = 0;
   virtual Status Remove(const std::string& path) = 0;
   virtual Status RemoveAll(const std::string& dir) = 0;
+  // Creates `dir` and missing parents (0700 each).
   virtual Status MakeDirs(const std::string& dir) = 0;
+  // Renames a file or directory (atomic within a file system; the caller syncs the dirs).
+  virtual Status Rename(const std::string& from, const std::string& to) = 0;
   // Names (not paths) of the entries of `dir`.
   virtual Result<std::vector<std::string>> List(const std::string& dir) = 0;
   // Makes directory entries (creations, removals) durable.
   virtual Status SyncDir(const std::string& dir) = 0;
+  // Takes an exclusive lock on `path` (created 0600 if missing) without waiting, and
+  // writes `holder` into it once locked. FailedPrecondition naming the holder recorded in
+  // the file when another process (or another open in this one) holds it. The lock is
+  // released when the returned object is destroyed or the process exits, even by SIGKILL.
+  virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path,
+                                                     std::string_view holder) = 0;
+  // Opens (creating, 0600) the metadata store kept at `path`. The POSIX Env uses SQLite.
+  virtual Result<std::unique_ptr<MetaStore>> OpenMetaStore(const std::string& path) = 0;
 
   static Env& Posix();
 };

@@ -54,7 +54,19 @@ struct AppendResult {
   Offset first;            // offset of the first appended record; the rest follow densely
   Offset end;              // one past the last appended record
   EpochMillis arrival_ms;  // arrival time stored for every record of the batch
+  // Which run of the log's offsets the batch belongs to: a failed write cuts the log back
+  // to its last durable record and starts a new epoch, reusing the failed offsets. Passed
+  // back to WaitDurable/OnDurable so a batch that failed is never taken for the records
+  // that reused its offsets.
+  std::uint64_t epoch = 0;
 };
+
+// How serious something storage reports is.
+enum class Severity { kInfo, kWarning, kError };
+// Receives what storage finds and does outside any call's answer: corruption (with path and
+// offset), failed writes, what recovery cut or set aside. Called from any storage thread;
+// must be thread-safe, must not block for long, must not call back into the storage.
+using EventSink = std::function<void(Severity, const std::string&)>;
 
 // Called once per record read, in offset order. Return false to stop early (the
 // record passed in is then not counted as read).
@@ -70,6 +82,11 @@ struct ReadResult {
 //
 // Visibility: a record becomes readable once it is durable (see WaitDurable), so a reader
 // never sees a record that a crash could still take away.
+//
+// Write errors (disk full, EIO): the batch being written and every batch queued behind it
+// fail (their waiters get the error); the log is cut back to its last durable record (the
+// file truncated there, so a failed record does not reappear after a restart) and the next
+// Append tries again, with the failed offsets reused. Only Shutdown closes a log for good.
 class Log {
  public:
   virtual ~Log() = default;
@@ -79,18 +96,20 @@ class Log {
   virtual Result<AppendResult> Append(std::span<const AppendRecord> records,
                                       EpochMillis arrival_ms) = 0;
 
-  // Blocks until every record before `end` is durable (written, and synced unless the
-  // storage was opened without fsync). Concurrent callers share one sync (group commit).
-  virtual Status WaitDurable(Offset end) = 0;
+  // Blocks until the appended batch is durable (written, and synced unless the storage was
+  // opened without fsync), or returns the error that failed its write. Concurrent callers
+  // share one sync (group commit).
+  virtual Status WaitDurable(const AppendResult& appended) = 0;
   // The asynchronous form: calls `done` once, from any thread (possibly this one, at once),
-  // when every record before `end` is durable, or with the error that stopped the log.
+  // when the batch is durable, or with the error that failed it or stopped the log.
   // `done` must not block: the storage's flusher may be running it.
-  virtual void OnDurable(Offset end, std::function<void(Status)> done) = 0;
+  virtual void OnDurable(const AppendResult& appended, std::function<void(Status)> done) = 0;
 
   // Visits readable records from `from` (clamped to StartOffset()) until `max_records`
   // were delivered, the visitor declines, or the end. Records that arrived before
   // `not_before_ms` are skipped (retention). A record that fails its checksum is never
-  // delivered: the read stops with Code::kCorruption.
+  // delivered: the read stops with Code::kCorruption (and the storage reports the path and
+  // offset through its EventSink; the Status is for the caller, never for a client).
   virtual Result<ReadResult> Read(Offset from, std::size_t max_records, const RecordVisitor& visit,
                                   EpochMillis not_before_ms = 0) const = 0;
 
@@ -120,10 +139,17 @@ class MetaStore {
 class Storage {
  public:
   virtual ~Storage() = default;
-  // Creates an empty log; ResourceInUse if the id exists.
-  virtual Result<std::shared_ptr<Log>> CreateLog(LogId id) = 0;
+  // Creates an empty log; ResourceInUse if the id exists. `descriptor` is kept with the log
+  // (opaque to storage) so that its owner can be rebuilt from the logs alone if the metadata
+  // is lost.
+  virtual Result<std::shared_ptr<Log>> CreateLog(LogId id, std::string_view descriptor) = 0;
+  // The descriptor given at creation (NotFound for a log created without one).
+  virtual Result<std::string> Descriptor(LogId id) const = 0;
   // Removes a log and its data. Outstanding shared_ptrs stay readable until released.
   virtual Status DropLog(LogId id) = 0;
+  // Sets a log aside without deleting anything (durable storage: moves its directory under
+  // `quarantine/`); it is no longer listed or found.
+  virtual Status QuarantineLog(LogId id, std::string_view why) = 0;
   virtual std::shared_ptr<Log> FindLog(LogId id) const = 0;
   // Ids of every log present (after recovery, for a durable storage).
   virtual std::vector<LogId> ListLogs() const = 0;
@@ -144,10 +170,19 @@ struct DiskOptions {
   // at most 4. Each syncs all its logs per cycle with overlapping device writes.
   int flush_threads = 0;
   Env* env = nullptr;  // nullptr: the POSIX file system
+  EventSink events;    // nullptr: lines on stderr
+  // A metadata store that cannot be opened because it is damaged is moved to quarantine/
+  // and replaced by an empty one (the engine then rebuilds streams from the logs). Off: the
+  // open fails with Corruption.
+  bool set_aside_damaged_metadata = false;
 };
 
-// Opens (recovering) or creates durable storage. Recovery findings (a torn tail cut off,
-// orphan files) are appended to `report`, one line each.
+// Opens (recovering) or creates durable storage. Takes an exclusive lock on `dir` (file
+// LOCK) for the storage's lifetime: a second opener gets FailedPrecondition naming the
+// holder; a lock left by a killed process never blocks (the kernel drops it). Recovery
+// findings (a torn tail cut off, damaged bytes set aside) go to `options.events` and are
+// appended to `report`, one line each. Nothing holding records is ever deleted by
+// recovery: damaged or unplaceable bytes are moved or copied under `<dir>/quarantine/`.
 Result<std::unique_ptr<Storage>> OpenDiskStorage(const DiskOptions& options,
                                                  std::vector<std::string>* report);
 

@@ -50,8 +50,10 @@ class MemoryLog final : public Log {
     return AppendResult{Offset{first}, Offset{base_ + index_.size()}, arrival_ms};
   }
 
-  Status WaitDurable(Offset) override { return Status::Ok(); }
-  void OnDurable(Offset, std::function<void(Status)> done) override { done(Status::Ok()); }
+  Status WaitDurable(const AppendResult&) override { return Status::Ok(); }
+  void OnDurable(const AppendResult&, std::function<void(Status)> done) override {
+    done(Status::Ok());
+  }
 
   Result<ReadResult> Read(Offset from, std::size_t max_records, const RecordVisitor& visit,
                           EpochMillis not_before_ms) const override {
@@ -152,18 +154,28 @@ class MemoryMetaStore final : public MetaStore {
 
 class MemoryStorage final : public Storage {
  public:
-  Result<std::shared_ptr<Log>> CreateLog(LogId id) override {
+  Result<std::shared_ptr<Log>> CreateLog(LogId id, std::string_view descriptor) override {
     std::unique_lock lock(mu_);
     auto [it, inserted] = logs_.try_emplace(id.value);
     if (!inserted) return Status(Code::kResourceInUse, "log exists");
     it->second = std::make_shared<MemoryLog>();
+    descriptors_[id.value] = std::string(descriptor);
     return std::shared_ptr<Log>(it->second);
+  }
+  Result<std::string> Descriptor(LogId id) const override {
+    std::shared_lock lock(mu_);
+    auto it = descriptors_.find(id.value);
+    if (it == descriptors_.end()) return Status(Code::kResourceNotFound, "no such log");
+    return it->second;
   }
   Status DropLog(LogId id) override {
     std::unique_lock lock(mu_);
     logs_.erase(id.value);
+    descriptors_.erase(id.value);
     return Status::Ok();
   }
+  // Nothing outlives the process here, so setting aside is dropping.
+  Status QuarantineLog(LogId id, std::string_view) override { return DropLog(id); }
   std::shared_ptr<Log> FindLog(LogId id) const override {
     std::shared_lock lock(mu_);
     auto it = logs_.find(id.value);
@@ -181,6 +193,7 @@ class MemoryStorage final : public Storage {
  private:
   mutable std::shared_mutex mu_;
   std::map<std::uint64_t, std::shared_ptr<Log>> logs_;
+  std::map<std::uint64_t, std::string> descriptors_;
   MemoryMetaStore meta_;
 };
 

@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <filesystem>
 
 #include "storage/env.h"
+#include "storage/sqlite_meta_store.h"
 
 namespace cinesis::storage {
 namespace {
@@ -66,10 +68,19 @@ class PosixFile final : public File {
   std::atomic<std::uint64_t> size_;
 };
 
+class PosixLock final : public FileLock {
+ public:
+  explicit PosixLock(int fd) : fd_(fd) {}
+  ~PosixLock() override { ::close(fd_); }  // closing the descriptor releases the flock
+
+ private:
+  int fd_;
+};
+
 class PosixEnv final : public Env {
  public:
   Result<std::unique_ptr<File>> Open(const std::string& path, bool create) override {
-    int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+    int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
     if (fd < 0) return Errno("open " + path);
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
@@ -111,9 +122,19 @@ class PosixEnv final : public Env {
     return Status::Ok();
   }
   Status MakeDirs(const std::string& dir) override {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return {Code::kIoError, "mkdir " + dir + ": " + ec.message()};
+    if (dir.empty()) return Status::Ok();
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) == 0) {
+      if (S_ISDIR(st.st_mode)) return Status::Ok();
+      return {Code::kIoError, "mkdir " + dir + ": exists and is not a directory"};
+    }
+    const std::string parent = std::filesystem::path(dir).parent_path().string();
+    if (!parent.empty() && parent != dir) RETURN_IF_ERROR(MakeDirs(parent));
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return Errno("mkdir " + dir);
+    return Status::Ok();
+  }
+  Status Rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) return Errno("rename " + from + " to " + to);
     return Status::Ok();
   }
   Result<std::vector<std::string>> List(const std::string& dir) override {
@@ -131,6 +152,41 @@ class PosixEnv final : public Env {
     ::close(fd);
     if (rc != 0) return Errno("fsync dir " + dir);
     return Status::Ok();
+  }
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path,
+                                             std::string_view holder) override {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Errno("open " + path);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      std::string who(256, '\0');
+      ssize_t n = ::pread(fd, who.data(), who.size(), 0);
+      ::close(fd);
+      if (err != EWOULDBLOCK) {
+        errno = err;
+        return Errno("flock " + path);
+      }
+      who.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+      while (!who.empty() && (who.back() == '\n' || who.back() == '\0')) who.pop_back();
+      return Status(Code::kFailedPrecondition,
+                    path + " is locked by " + (who.empty() ? std::string("another process") : who));
+    }
+    // Record who holds it, for the message a second process gets.
+    if (::ftruncate(fd, 0) != 0 ||
+        ::pwrite(fd, holder.data(), holder.size(), 0) != static_cast<ssize_t>(holder.size())) {
+      Status st = Errno("write " + path);
+      ::close(fd);
+      return st;
+    }
+    return std::unique_ptr<FileLock>(new PosixLock(fd));
+  }
+  Result<std::unique_ptr<MetaStore>> OpenMetaStore(const std::string& path) override {
+    // Create it 0600 first: SQLite would create it 0644, and gives its -wal and -shm files
+    // the database file's permissions.
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Errno("open " + path);
+    ::close(fd);
+    return OpenSqliteMetaStore(path);
   }
 };
 

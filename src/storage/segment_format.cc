@@ -137,6 +137,30 @@ FrameStatus DecodeFrame(std::string_view bytes, DecodedFrame& out) {
   return FrameStatus::kOk;
 }
 
+IntactFrames FindIntactFrames(std::string_view bytes, std::uint64_t min_offset) {
+  IntactFrames found;
+  std::size_t i = 0;
+  while (i + kFrameHeaderSize + kBodyFixedSize <= bytes.size()) {
+    const std::string_view rest = bytes.substr(i);
+    const std::size_t size = FrameSizeFromHeader(rest);
+    // Cheap checks before the checksum: the frame fits, and its offset is plausible (at or
+    // after `min_offset`, and not more frames ahead than there are bytes left).
+    const std::uint64_t offset = Get<std::uint64_t>(rest.data() + kFrameHeaderSize);
+    DecodedFrame frame;
+    if (size != 0 && size <= rest.size() && offset >= min_offset &&
+        offset - min_offset <= bytes.size() / (kFrameHeaderSize + kBodyFixedSize) &&
+        DecodeFrame(rest, frame) == FrameStatus::kOk) {
+      if (found.count == 0) found.first = offset;
+      found.last = offset;
+      ++found.count;
+      i += frame.size;
+    } else {
+      ++i;
+    }
+  }
+  return found;
+}
+
 std::string EncodeIndex(const SealedIndex& index) {
   std::string out(kIndexMagic, sizeof kIndexMagic);
   for (const auto& e : index.entries) {

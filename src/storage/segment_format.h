@@ -49,6 +49,16 @@ inline std::size_t FrameSize(const AppendRecord& r) {
 }
 
 enum class FrameStatus { kOk, kIncomplete, kCorrupt };
+
+// Frames that still verify (length, layout, checksum) inside damaged bytes, found by trying
+// every byte position: what a cut after a damaged frame would otherwise throw away unseen.
+// Only frames whose offset is at least `min_offset` count.
+struct IntactFrames {
+  std::size_t count = 0;
+  std::uint64_t first = 0;  // offsets of the first and last intact frame found
+  std::uint64_t last = 0;
+};
+IntactFrames FindIntactFrames(std::string_view bytes, std::uint64_t min_offset);
 struct DecodedFrame {
   RecordView record;
   std::size_t size = 0;  // whole frame, header included

@@ -1,21 +1,39 @@
-// A test Env over the real file system that remembers how much of each file was synced,
-// can fail writes on demand, and can simulate a power loss by dropping unsynced bytes.
+// A test Env over the real file system, after leveldb's fault-injection test: it remembers
+// how much of each file was synced and which files were created since their directory was
+// last synced, and can
+//  - fail appends, syncs, atomic writes or metadata writes on demand,
+//  - run out of space (appends fail with "No space left on device" past a byte budget,
+//    after writing what still fits, as a full disk does),
+//  - simulate a power loss: drop unsynced data and the files created since the last sync of
+//    their directory.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "storage/env.h"
+#include "storage/log.h"
 
 namespace cinesis::storage::testing {
 
 class FaultEnv final : public Env {
  public:
-  // Truncates every file written through this Env to its last synced size.
+  // Power loss: truncates every file written through this Env to its last synced size and
+  // deletes the files whose directory entry was never synced.
   void DropUnsyncedData() {
     std::lock_guard lock(state_->mu);
+    for (const auto& path : state_->unsynced_entries) {
+      std::error_code ec;
+      std::filesystem::remove(path, ec);
+      state_->synced.erase(path);
+    }
+    state_->unsynced_entries.clear();
     for (auto& [path, synced] : state_->synced) {
       auto f = Env::Posix().Open(path, false);
       if (f.ok() && (*f)->Size() > synced) (void)(*f)->Truncate(synced);
@@ -23,18 +41,36 @@ class FaultEnv final : public Env {
   }
   // Appends fail from now on (until reset with false).
   void FailWrites(bool fail) { state_->fail_writes = fail; }
+  // File syncs (fdatasync) fail from now on; the data stays written but not durable.
+  void FailSyncs(bool fail) { state_->fail_syncs = fail; }
+  // WriteFileAtomic fails (before renaming) from now on.
+  void FailAtomicWrites(bool fail) { state_->fail_atomic = fail; }
+  // Metadata Put/Erase fail from now on.
+  void FailMetaWrites(bool fail) { state_->fail_meta = fail; }
+  // Appends may write `bytes` more bytes in all; past that they write what fits and fail
+  // with ENOSPC. A negative budget: unlimited (the default).
+  void SetSpaceBudget(std::int64_t bytes) { state_->space = bytes; }
+  // How many times an injected failure was returned.
+  int injected() const { return state_->injected.load(); }
 
   Result<std::unique_ptr<File>> Open(const std::string& path, bool create) override {
+    const bool existed = Env::Posix().Exists(path);
     ASSIGN_OR_RETURN(auto inner, Env::Posix().Open(path, create));
     {
       std::lock_guard lock(state_->mu);
       // A file seen for the first time counts as synced up to its current size.
-      state_->synced.try_emplace(path, inner->Size());
+      state_->synced.try_emplace(path, existed ? inner->Size() : 0);
+      if (!existed) state_->unsynced_entries.insert(path);
     }
     return std::unique_ptr<File>(new TrackedFile(std::move(inner), path, state_));
   }
   Status WriteFileAtomic(const std::string& path, std::string_view data) override {
-    return Env::Posix().WriteFileAtomic(path, data);
+    if (state_->fail_atomic) return Injected("injected atomic write failure: " + path);
+    RETURN_IF_ERROR(Env::Posix().WriteFileAtomic(path, data));  // syncs file and directory
+    std::lock_guard lock(state_->mu);
+    state_->unsynced_entries.erase(path);
+    state_->synced.erase(path);
+    return Status::Ok();
   }
   Result<std::string> ReadFile(const std::string& path) override {
     return Env::Posix().ReadFile(path);
@@ -43,30 +79,118 @@ class FaultEnv final : public Env {
   Status Remove(const std::string& path) override {
     std::lock_guard lock(state_->mu);
     state_->synced.erase(path);
+    state_->unsynced_entries.erase(path);
     return Env::Posix().Remove(path);
   }
   Status RemoveAll(const std::string& dir) override { return Env::Posix().RemoveAll(dir); }
   Status MakeDirs(const std::string& dir) override { return Env::Posix().MakeDirs(dir); }
+  Status Rename(const std::string& from, const std::string& to) override {
+    RETURN_IF_ERROR(Env::Posix().Rename(from, to));
+    std::lock_guard lock(state_->mu);
+    // Files under a renamed directory move with it.
+    std::map<std::string, std::uint64_t> moved;
+    for (auto it = state_->synced.begin(); it != state_->synced.end();) {
+      if (it->first == from || it->first.rfind(from + "/", 0) == 0) {
+        moved[to + it->first.substr(from.size())] = it->second;
+        it = state_->synced.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    state_->synced.insert(moved.begin(), moved.end());
+    return Status::Ok();
+  }
   Result<std::vector<std::string>> List(const std::string& dir) override {
     return Env::Posix().List(dir);
   }
-  Status SyncDir(const std::string& dir) override { return Env::Posix().SyncDir(dir); }
+  Status SyncDir(const std::string& dir) override {
+    RETURN_IF_ERROR(Env::Posix().SyncDir(dir));
+    std::lock_guard lock(state_->mu);
+    for (auto it = state_->unsynced_entries.begin(); it != state_->unsynced_entries.end();) {
+      if (std::filesystem::path(*it).parent_path() == std::filesystem::path(dir)) {
+        it = state_->unsynced_entries.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return Status::Ok();
+  }
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path,
+                                             std::string_view holder) override {
+    return Env::Posix().LockFile(path, holder);
+  }
+  Result<std::unique_ptr<MetaStore>> OpenMetaStore(const std::string& path) override {
+    ASSIGN_OR_RETURN(auto inner, Env::Posix().OpenMetaStore(path));
+    return std::unique_ptr<MetaStore>(new FaultyMeta(std::move(inner), state_));
+  }
 
  private:
   struct State {
     std::mutex mu;
     std::map<std::string, std::uint64_t> synced;
+    std::set<std::string> unsynced_entries;  // created since their directory's last sync
     std::atomic<bool> fail_writes{false};
+    std::atomic<bool> fail_syncs{false};
+    std::atomic<bool> fail_atomic{false};
+    std::atomic<bool> fail_meta{false};
+    std::atomic<std::int64_t> space{-1};
+    std::atomic<int> injected{0};
+  };
+  Status Injected(std::string what) {
+    ++state_->injected;
+    return {Code::kIoError, std::move(what)};
+  }
+  class FaultyMeta final : public MetaStore {
+   public:
+    FaultyMeta(std::unique_ptr<MetaStore> inner, std::shared_ptr<State> state)
+        : inner_(std::move(inner)), state_(std::move(state)) {}
+    Status Put(std::string_view key, std::string_view value) override {
+      if (state_->fail_meta) return Fail();
+      return inner_->Put(key, value);
+    }
+    Status Erase(std::string_view key) override {
+      if (state_->fail_meta) return Fail();
+      return inner_->Erase(key);
+    }
+    Result<std::vector<std::pair<std::string, std::string>>> LoadAll() override {
+      return inner_->LoadAll();
+    }
+
+   private:
+    Status Fail() {
+      ++state_->injected;
+      return {Code::kIoError, "injected metadata write failure"};
+    }
+    std::unique_ptr<MetaStore> inner_;
+    std::shared_ptr<State> state_;
   };
   class TrackedFile final : public File {
    public:
     TrackedFile(std::unique_ptr<File> inner, std::string path, std::shared_ptr<State> state)
         : inner_(std::move(inner)), path_(std::move(path)), state_(std::move(state)) {}
     Status Append(std::string_view data) override {
-      if (state_->fail_writes) return {Code::kIoError, "injected write failure"};
+      if (state_->fail_writes) {
+        ++state_->injected;
+        return {Code::kIoError, "injected write failure: " + path_};
+      }
+      std::int64_t space = state_->space.load();
+      if (space >= 0) {
+        const auto fits = static_cast<std::size_t>(
+            std::min<std::int64_t>(space, static_cast<std::int64_t>(data.size())));
+        state_->space -= static_cast<std::int64_t>(fits);
+        if (fits < data.size()) {
+          RETURN_IF_ERROR(inner_->Append(data.substr(0, fits)));
+          ++state_->injected;
+          return {Code::kIoError, "write " + path_ + ": No space left on device"};
+        }
+      }
       return inner_->Append(data);
     }
     Status Sync() override {
+      if (state_->fail_syncs) {
+        ++state_->injected;
+        return {Code::kIoError, "fdatasync " + path_ + ": Input/output error (injected)"};
+      }
       RETURN_IF_ERROR(inner_->Sync());
       std::lock_guard lock(state_->mu);
       state_->synced[path_] = inner_->Size();
@@ -76,7 +200,10 @@ class FaultEnv final : public Env {
       return inner_->ReadAt(pos, buf, n);
     }
     Status Truncate(std::uint64_t size) override {
+      const std::uint64_t before = inner_->Size();
       RETURN_IF_ERROR(inner_->Truncate(size));
+      if (state_->space.load() >= 0 && before > size)
+        state_->space += static_cast<std::int64_t>(before - size);  // space freed
       std::lock_guard lock(state_->mu);
       auto& s = state_->synced[path_];
       s = std::min(s, size);

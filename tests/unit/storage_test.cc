@@ -144,7 +144,7 @@ class DiskLogTest : public ::testing::Test {
       auto a = log.Append({&r, 1}, arrival);
       ASSERT_TRUE(a.ok());
       ASSERT_EQ(a->first.value, static_cast<std::uint64_t>(i));
-      ASSERT_TRUE(log.WaitDurable(a->end).ok());
+      ASSERT_TRUE(log.WaitDurable(*a).ok());
     }
   }
   std::vector<std::string> ReadAll(const Log& log, std::uint64_t from = 0) {
@@ -177,7 +177,7 @@ class DiskLogTest : public ::testing::Test {
 
 TEST_F(DiskLogTest, RecordsSurviveReopen) {
   Open();
-  auto log = storage_->CreateLog(LogId{1});
+  auto log = storage_->CreateLog(LogId{1}, "");
   ASSERT_TRUE(log.ok());
   Put(**log, 0, 100);
   EXPECT_EQ(ReadAll(**log).size(), 100U);
@@ -198,7 +198,7 @@ TEST_F(DiskLogTest, RecordsSurviveReopen) {
 TEST_F(DiskLogTest, SegmentsRollAndReadsSeekThroughTheSparseIndex) {
   segment_bytes_ = 4096;
   Open();
-  auto log = std::move(storage_->CreateLog(LogId{1})).value();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
   Put(*log, 0, 600);
   std::size_t segments = 0;
   for (const auto& e : fs::directory_iterator(dir_ / "logs" / format::LogDirName(LogId{1}))) {
@@ -219,7 +219,7 @@ TEST_F(DiskLogTest, SegmentsRollAndReadsSeekThroughTheSparseIndex) {
 TEST_F(DiskLogTest, TruncatedTailAtEveryOffsetKeepsExactlyTheCompleteRecords) {
   Open();
   {
-    auto log = std::move(storage_->CreateLog(LogId{1})).value();
+    auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
     Put(*log, 0, 20);
   }
   storage_.reset();
@@ -258,7 +258,7 @@ TEST_F(DiskLogTest, TruncatedTailAtEveryOffsetKeepsExactlyTheCompleteRecords) {
 TEST_F(DiskLogTest, FlippedBitCutsTheLogBeforeTheDamagedRecordAndNeverServesIt) {
   Open();
   {
-    auto log = std::move(storage_->CreateLog(LogId{1})).value();
+    auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
     Put(*log, 0, 30);
   }
   storage_.reset();
@@ -291,7 +291,7 @@ TEST_F(DiskLogTest, FlippedBitCutsTheLogBeforeTheDamagedRecordAndNeverServesIt) 
 TEST_F(DiskLogTest, CleanShutdownCheckpointSkipsTheScanAndStillNeverServesDamage) {
   Open();
   {
-    auto log = std::move(storage_->CreateLog(LogId{1})).value();
+    auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
     Put(*log, 0, 300);
   }
   storage_.reset();  // clean shutdown: the active segment's index is checkpointed
@@ -350,7 +350,7 @@ TEST_F(DiskLogTest, CleanShutdownCheckpointSkipsTheScanAndStillNeverServesDamage
 
 TEST_F(DiskLogTest, LostUnsyncedDataLeavesEveryAcknowledgedRecord) {
   Open();
-  auto log = std::move(storage_->CreateLog(LogId{1})).value();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
   Put(*log, 0, 50);  // acknowledged: synced
   // Then writes that reach the file but are never synced (no fsync storage would do).
   storage_.reset();
@@ -369,40 +369,40 @@ TEST_F(DiskLogTest, LostUnsyncedDataLeavesEveryAcknowledgedRecord) {
 
 TEST_F(DiskLogTest, WriteFailureFailsTheWaitersInsteadOfAcknowledging) {
   Open();
-  auto log = std::move(storage_->CreateLog(LogId{1})).value();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
   Put(*log, 0, 3);
   env_.FailWrites(true);
   AppendRecord r{"k", "", "lost"};
   auto a = log->Append({&r, 1}, 1000);
   ASSERT_TRUE(a.ok());
-  EXPECT_FALSE(log->WaitDurable(a->end).ok());
+  EXPECT_FALSE(log->WaitDurable(*a).ok());
   EXPECT_EQ(ReadAll(*log).size(), 3U);  // never visible
   env_.FailWrites(false);
 }
 
 TEST_F(DiskLogTest, OnDurableCallsBackOnceTheRecordsAreSyncedAndFailsOnWriteErrors) {
   Open();
-  auto log = std::move(storage_->CreateLog(LogId{1})).value();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
   // Many appends, each waited for asynchronously, registered in an order unrelated to
   // their offsets: every callback fires once, only after its records are readable.
   constexpr int kAppends = 200;
   std::mutex mu;
   std::condition_variable cv;
   int done = 0, failed = 0, early = 0;
-  std::vector<Offset> ends;
+  std::vector<AppendResult> ends;
   for (int i = 0; i < kAppends; ++i) {
     std::string data = std::to_string(i);
     AppendRecord r{"k", "", data};
     auto a = log->Append({&r, 1}, 1000);
     ASSERT_TRUE(a.ok());
-    ends.push_back(a->end);
+    ends.push_back(*a);
   }
   std::reverse(ends.begin(), ends.end());
-  for (Offset end : ends) {
+  for (const AppendResult& end : ends) {
     log->OnDurable(end, [&, end](Status st) {
       std::lock_guard lock(mu);
       if (!st.ok()) ++failed;
-      if (log->EndOffset().value < end.value) ++early;
+      if (log->EndOffset().value < end.end.value) ++early;
       ++done;
       cv.notify_all();
     });
@@ -423,7 +423,7 @@ TEST_F(DiskLogTest, OnDurableCallsBackOnceTheRecordsAreSyncedAndFailsOnWriteErro
   auto a = log->Append({&r, 1}, 1000);
   ASSERT_TRUE(a.ok());
   std::promise<Status> result;
-  log->OnDurable(a->end, [&](Status st) { result.set_value(st); });
+  log->OnDurable(*a, [&](Status st) { result.set_value(st); });
   auto fut = result.get_future();
   ASSERT_EQ(fut.wait_for(std::chrono::seconds(30)), std::future_status::ready);
   EXPECT_FALSE(fut.get().ok());
@@ -433,7 +433,7 @@ TEST_F(DiskLogTest, OnDurableCallsBackOnceTheRecordsAreSyncedAndFailsOnWriteErro
 
 TEST_F(DiskLogTest, ConcurrentAppendersShareSyncsAndLoseNothing) {
   Open();
-  auto log = std::move(storage_->CreateLog(LogId{1})).value();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
   constexpr int kThreads = 8, kEach = 200;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -443,7 +443,7 @@ TEST_F(DiskLogTest, ConcurrentAppendersShareSyncsAndLoseNothing) {
         AppendRecord r{"k", "", data};
         auto a = log->Append({&r, 1}, 1000);
         ASSERT_TRUE(a.ok());
-        ASSERT_TRUE(log->WaitDurable(a->end).ok());
+        ASSERT_TRUE(log->WaitDurable(*a).ok());
       }
     });
   }
@@ -465,7 +465,7 @@ TEST_F(DiskLogTest, AFlusherWithSeveralLogsSyncsThemAllPerCycle) {
   std::vector<std::shared_ptr<Log>> logs;
   for (int l = 0; l < kLogs; ++l) {
     logs.push_back(
-        std::move(storage_->CreateLog(LogId{static_cast<std::uint64_t>(l + 1)})).value());
+        std::move(storage_->CreateLog(LogId{static_cast<std::uint64_t>(l + 1)}, "")).value());
   }
   std::vector<std::thread> threads;
   for (int l = 0; l < kLogs; ++l) {
@@ -475,7 +475,7 @@ TEST_F(DiskLogTest, AFlusherWithSeveralLogsSyncsThemAllPerCycle) {
         AppendRecord r{"k", "", data};
         auto a = logs[static_cast<std::size_t>(l)]->Append({&r, 1}, 1000);
         ASSERT_TRUE(a.ok());
-        ASSERT_TRUE(logs[static_cast<std::size_t>(l)]->WaitDurable(a->end).ok());
+        ASSERT_TRUE(logs[static_cast<std::size_t>(l)]->WaitDurable(*a).ok());
       }
     });
   }
@@ -497,7 +497,7 @@ TEST_F(DiskLogTest, AFlusherWithSeveralLogsSyncsThemAllPerCycle) {
 TEST_F(DiskLogTest, TimeSeekAndRetentionTrimWholeSegments) {
   segment_bytes_ = 2048;
   Open();
-  auto log = std::move(storage_->CreateLog(LogId{1})).value();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
   for (int minute = 0; minute < 10; ++minute) Put(*log, minute * 30, 30, minute * 60'000);
   EXPECT_EQ(log->OffsetAtTime(0).value, 0U);
   EXPECT_EQ(log->OffsetAtTime(5 * 60'000).value, 150U);
@@ -524,13 +524,13 @@ TEST_F(DiskLogTest, TimeSeekAndRetentionTrimWholeSegments) {
 // (and everything after) as a torn tail. Found by tests/integration/test_crash.py.
 TEST_F(DiskLogTest, RecordsLargerThanTheReadChunkAreReadAndRecovered) {
   Open();
-  auto log = std::move(storage_->CreateLog(LogId{1})).value();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
   std::vector<std::string> sent;
   auto put = [&](std::string data) {
     AppendRecord r{"k", "", data};
     auto a = log->Append({&r, 1}, 1000);
     ASSERT_TRUE(a.ok());
-    ASSERT_TRUE(log->WaitDurable(a->end).ok());
+    ASSERT_TRUE(log->WaitDurable(*a).ok());
     sent.push_back(std::move(data));
   };
   put(std::string(300'000, 'a'));  // first frame of the segment
@@ -559,8 +559,8 @@ TEST_F(DiskLogTest, MetadataIsDurable) {
 
 TEST_F(DiskLogTest, DroppedLogIsGoneAfterReopen) {
   Open();
-  ASSERT_TRUE(storage_->CreateLog(LogId{1}).ok());
-  ASSERT_TRUE(storage_->CreateLog(LogId{2}).ok());
+  ASSERT_TRUE(storage_->CreateLog(LogId{1}, "").ok());
+  ASSERT_TRUE(storage_->CreateLog(LogId{2}, "").ok());
   ASSERT_TRUE(storage_->DropLog(LogId{1}).ok());
   Open();
   EXPECT_EQ(storage_->ListLogs().size(), 1U);
