@@ -28,8 +28,26 @@ int Serve(const cinesis::app::ServeConfig& config) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(config.log_level));
 
+  // Storage and engine report through the log (their findings carry paths and offsets, which
+  // never go into API answers).
+  cinesis::storage::EventSink events = [](cinesis::storage::Severity severity,
+                                          const std::string& text) {
+    switch (severity) {
+      case cinesis::storage::Severity::kInfo:
+        spdlog::info("{}", text);
+        break;
+      case cinesis::storage::Severity::kWarning:
+        spdlog::warn("{}", text);
+        break;
+      case cinesis::storage::Severity::kError:
+        spdlog::error("{}", text);
+        break;
+    }
+  };
+  cinesis::engine::EngineOptions engine_options = config.engine;
+  engine_options.events = events;
   std::unique_ptr<cinesis::storage::Storage> storage;
-  std::vector<std::string> report;
+  std::vector<std::string> report;  // already logged through `events`
   if (config.in_memory) {
     storage = cinesis::storage::NewMemoryStorage();
   } else {
@@ -37,20 +55,34 @@ int Serve(const cinesis::app::ServeConfig& config) {
     disk.dir = config.data_dir;
     disk.fsync = config.fsync == "always";
     disk.segment_bytes = config.segment_bytes;
+    disk.events = events;
+    disk.set_aside_damaged_metadata = config.engine.recover_metadata;
     auto opened = cinesis::storage::OpenDiskStorage(disk, &report);
     if (!opened.ok()) {
-      spdlog::error("cannot open storage at {}: {}", config.data_dir, opened.status().ToString());
+      const cinesis::Status& st = opened.status();
+      if (st.code() == cinesis::Code::kFailedPrecondition) {
+        spdlog::error(
+            "cannot use data directory {}: {}; another cinesis server uses it: stop "
+            "that one, or give this one another --data-dir",
+            config.data_dir, st.message());
+      } else if (st.code() == cinesis::Code::kCorruption) {
+        spdlog::error(
+            "cannot open storage at {}: {}; start with --recover-metadata to set the "
+            "damaged metadata aside and rebuild the streams from the logs",
+            config.data_dir, st.ToString());
+      } else {
+        spdlog::error("cannot open storage at {}: {}", config.data_dir, st.ToString());
+      }
       return 1;
     }
     storage = std::move(opened).value();
   }
   const std::string storage_text = storage->Describe();
-  cinesis::engine::Engine engine(config.engine, std::move(storage));
-  if (auto st = engine.Load(&report); !st.ok()) {
-    spdlog::error("cannot load streams: {}", st.ToString());
+  cinesis::engine::Engine engine(engine_options, std::move(storage));
+  if (auto st = engine.Load(nullptr); !st.ok()) {
+    spdlog::error("cannot load streams from {}: {}", storage_text, st.ToString());
     return 1;
   }
-  for (const auto& line : report) spdlog::warn("recovery: {}", line);
   // Recovery's scratch memory (segment reads, SQLite's statements) is freed by now; give it
   // back rather than keep it resident while the server idles.
   ::malloc_trim(0);

@@ -66,6 +66,11 @@ std::vector<OptionRow> ServeOptionTable(ServeConfig& c) {
         "always: acknowledge writes only once on disk (group commit); never: survive process "
         "crashes only.",
         CLI::IsMember({"always", "never"}));
+  t.Flag("--recover-metadata", c.engine.recover_metadata,
+         "Rebuild the streams of shard logs that have no metadata (meta.sqlite deleted, damaged "
+         "or rolled back) from the descriptors the logs carry; a damaged meta.sqlite is moved "
+         "to <data-dir>/quarantine/ first. Without it the server refuses to start in that "
+         "case, deleting nothing.");
   t.Add("--segment-bytes", c.segment_bytes, "integer", ">= 4096",
         "Size at which a shard's active log segment is rolled.",
         CLI::Range(std::uint64_t{4096}, std::uint64_t{1} << 40));

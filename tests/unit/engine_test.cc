@@ -6,11 +6,14 @@
 
 #include <filesystem>
 #include <future>
+#include <mutex>
+#include <set>
 
 #include "common/base64.h"
 #include "common/hash_key.h"
 #include "engine/sequence.h"
 #include "engine/token.h"
+#include "fault_env.h"
 
 namespace cinesis::engine {
 namespace {
@@ -944,6 +947,234 @@ TEST(EngineRestart, StreamsShardsAndSequenceNumbersSurviveOnDurableStorage) {
   EXPECT_EQ(e->ListStreams({})->stream_names.size(), 0U);
   e.reset();
   std::filesystem::remove_all(dir);
+}
+
+// ---- lost metadata, failed metadata writes ---------------------------------------------
+
+class EngineRecovery : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("cinesis-engine-recovery-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override {
+    engine_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  // Opens storage and engine; returns Load's status (the engine stays open either way).
+  Status Open(bool recover = false) {
+    engine_.reset();
+    storage::DiskOptions d;
+    d.dir = dir_.string();
+    d.env = &env_;
+    d.set_aside_damaged_metadata = recover;
+    d.events = [](storage::Severity, const std::string&) {};
+    auto st = storage::OpenDiskStorage(d, nullptr);
+    if (!st.ok()) return st.status();
+    EngineOptions o;
+    o.clock = &clock_;
+    o.create_stream_ms = 0;
+    o.update_stream_ms = 500;
+    o.delete_stream_ms = 500;
+    o.recover_metadata = recover;
+    o.events = [this](storage::Severity severity, const std::string& text) {
+      std::lock_guard lock(mu_);
+      if (severity == storage::Severity::kError) errors_.push_back(text);
+    };
+    engine_ = std::make_unique<Engine>(o, std::move(st).value());
+    return engine_->Load(nullptr);
+  }
+  // Every record of the stream, shard by shard: "shard seq data".
+  std::set<std::string> Records(const std::string& stream) {
+    std::set<std::string> out;
+    api::ListShardsInput in;
+    in.stream = {stream, std::nullopt};
+    auto shards = engine_->ListShards(in);
+    EXPECT_TRUE(shards.ok()) << shards.status().ToString();
+    if (!shards.ok()) return out;
+    for (const auto& sh : shards->shards) {
+      auto it = engine_->GetShardIterator({{stream, std::nullopt},
+                                           sh.shard_id,
+                                           api::ShardIteratorType::kTrimHorizon,
+                                           std::nullopt,
+                                           std::nullopt});
+      EXPECT_TRUE(it.ok());
+      auto got = engine_->GetRecords({it->shard_iterator, std::nullopt, std::nullopt});
+      EXPECT_TRUE(got.ok()) << got.status().ToString();
+      for (const auto& r : got->records)
+        out.insert(sh.shard_id + " " + r.sequence_number + " " + r.data);
+    }
+    return out;
+  }
+  std::size_t FilesUnder(const std::filesystem::path& p) {
+    std::size_t n = 0;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(p)) n += e.is_regular_file();
+    return n;
+  }
+  void LoseMetadata() {
+    engine_.reset();
+    for (const char* f : {"meta.sqlite", "meta.sqlite-wal", "meta.sqlite-shm"})
+      std::filesystem::remove(dir_ / f);
+  }
+
+  std::filesystem::path dir_;
+  storage::testing::FaultEnv env_;
+  ManualClock clock_{1'700'000'000'000};
+  std::unique_ptr<Engine> engine_;
+  std::mutex mu_;
+  std::vector<std::string> errors_;
+};
+
+TEST_F(EngineRecovery, LostMetadataRefusesToStartAndTheRebuildGetsEveryRecordBack) {
+  ASSERT_TRUE(Open().ok());
+  ASSERT_TRUE(
+      engine_->CreateStream({"a", 2, std::nullopt, {{"t", "1"}}, std::nullopt, std::nullopt}).ok());
+  ASSERT_TRUE(engine_->CreateStream({"b", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  auto put = [&](const std::string& stream, int n, int from) {
+    for (int i = from; i < from + n; ++i) {
+      ASSERT_TRUE(engine_
+                      ->PutRecord({{stream, std::nullopt},
+                                   "d" + std::to_string(i),
+                                   "k" + std::to_string(i),
+                                   std::nullopt,
+                                   std::nullopt})
+                      .ok());
+    }
+  };
+  put("a", 50, 0);
+  put("b", 30, 0);
+  // A split: the rebuilt stream must know the parent is closed and the children open.
+  ASSERT_TRUE(engine_
+                  ->SplitShard({{"a", std::nullopt},
+                                "shardId-000000000000",
+                                "85070591730234615865843651857942052864"})
+                  .ok());
+  clock_.Advance(1000);
+  engine_->Tick();
+  put("a", 40, 50);
+  const auto a = Records("a"), b = Records("b");
+  ASSERT_EQ(a.size(), 90U);
+  ASSERT_EQ(b.size(), 30U);
+  const std::size_t files = FilesUnder(dir_ / "logs");
+
+  LoseMetadata();
+  Status refused = Open();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.code(), Code::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("--recover-metadata"), std::string::npos);
+  EXPECT_NE(refused.message().find("120 records"), std::string::npos) << refused.message();
+  EXPECT_EQ(FilesUnder(dir_ / "logs"), files) << "refusing must not delete anything";
+
+  ASSERT_TRUE(Open(/*recover=*/true).ok());
+  EXPECT_EQ(Records("a"), a);
+  EXPECT_EQ(Records("b"), b);
+  auto d = engine_->DescribeStream({{"a", std::nullopt}, std::nullopt, std::nullopt});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->stream_description.stream_status, api::StreamStatus::kActive);
+  ASSERT_EQ(d->stream_description.shards.size(), 4U);
+  EXPECT_TRUE(d->stream_description.shards[0].sequence_number_range.ending_sequence_number);
+  EXPECT_FALSE(d->stream_description.shards[1].sequence_number_range.ending_sequence_number);
+  EXPECT_EQ(d->stream_description.shards[2].parent_shard_id, "shardId-000000000000");
+  // Writes go on, and a new stream gets an id of its own.
+  put("a", 5, 90);
+  ASSERT_TRUE(engine_->CreateStream({"c", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  put("c", 3, 0);
+  EXPECT_EQ(Records("a").size(), 95U);
+  EXPECT_EQ(Records("b"), b);
+  // The rebuilt metadata is saved: a plain restart needs no flag.
+  ASSERT_TRUE(Open().ok());
+  EXPECT_EQ(Records("a").size(), 95U);
+  EXPECT_EQ(Records("c").size(), 3U);
+}
+
+TEST_F(EngineRecovery, EmptyLogsOfAnInterruptedCreateAreDroppedAtStart) {
+  ASSERT_TRUE(Open().ok());
+  ASSERT_TRUE(engine_->CreateStream({"a", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  // A CreateStream whose document was never written: its logs exist, empty.
+  env_.FailMetaWrites(true);
+  auto failed = engine_->CreateStream({"b", 2, std::nullopt, {}, std::nullopt, std::nullopt});
+  env_.FailMetaWrites(false);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.code(), Code::kInternalFailure);
+  EXPECT_EQ(failed.message(), "Internal service failure.");  // the cause is logged, not sent
+  ASSERT_TRUE(Open().ok());
+  EXPECT_EQ(engine_->ListStreams({})->stream_names, std::vector<std::string>{"a"});
+}
+
+TEST_F(EngineRecovery, AReshardWhoseDocumentCannotBeSavedStaysUpdatingUntilItCan) {
+  ASSERT_TRUE(Open().ok());
+  ASSERT_TRUE(engine_->CreateStream({"a", 2, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  ASSERT_TRUE(engine_
+                  ->SplitShard({{"a", std::nullopt},
+                                "shardId-000000000000",
+                                "85070591730234615865843651857942052864"})
+                  .ok());
+  env_.FailMetaWrites(true);
+  clock_.Advance(1000);
+  engine_->Tick();
+  auto d = engine_->DescribeStream({{"a", std::nullopt}, std::nullopt, std::nullopt});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->stream_description.stream_status, api::StreamStatus::kUpdating);
+  EXPECT_EQ(d->stream_description.shards.size(), 2U) << "applied in memory but not saved";
+  {
+    std::lock_guard lock(mu_);
+    ASSERT_FALSE(errors_.empty());
+  }
+  env_.FailMetaWrites(false);
+  engine_->Tick();
+  d = engine_->DescribeStream({{"a", std::nullopt}, std::nullopt, std::nullopt});
+  EXPECT_EQ(d->stream_description.stream_status, api::StreamStatus::kActive);
+  EXPECT_EQ(d->stream_description.shards.size(), 4U);
+  ASSERT_TRUE(Open().ok());
+  d = engine_->DescribeStream({{"a", std::nullopt}, std::nullopt, std::nullopt});
+  EXPECT_EQ(d->stream_description.shards.size(), 4U);
+}
+
+TEST_F(EngineRecovery, FailedMetadataWritesAreInternalFailuresAndChangeNothing) {
+  ASSERT_TRUE(Open().ok());
+  ASSERT_TRUE(engine_->CreateStream({"a", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  env_.FailMetaWrites(true);
+  Status del = engine_->DeleteStream({{"a", std::nullopt}, false});
+  EXPECT_EQ(del.code(), Code::kInternalFailure);
+  EXPECT_EQ(del.message(), "Internal service failure.");
+  Status ret = engine_->IncreaseStreamRetentionPeriod({{"a", std::nullopt}, 48});
+  EXPECT_EQ(ret.code(), Code::kInternalFailure);
+  env_.FailMetaWrites(false);
+  auto d = engine_->DescribeStream({{"a", std::nullopt}, std::nullopt, std::nullopt});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->stream_description.stream_status, api::StreamStatus::kActive);
+  EXPECT_EQ(d->stream_description.retention_period_hours, 24);
+  std::lock_guard lock(mu_);
+  EXPECT_GE(errors_.size(), 2U);
+  for (const auto& e : errors_)
+    EXPECT_NE(e.find("injected metadata write failure"), std::string::npos);
+}
+
+TEST_F(EngineRecovery, ADeletionWhoseDocumentSurvivedIsFinishedAtStart) {
+  ASSERT_TRUE(Open().ok());
+  ASSERT_TRUE(engine_->CreateStream({"a", 2, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  ASSERT_TRUE(engine_->PutRecord({{"a", std::nullopt}, "x", "k", std::nullopt, std::nullopt}).ok());
+  // The logs are dropped but the document cannot be erased (as if the process died there).
+  env_.FailMetaWrites(false);
+  ASSERT_TRUE(engine_->DeleteStream({{"a", std::nullopt}, false}).ok());
+  env_.FailMetaWrites(true);
+  clock_.Advance(1000);
+  engine_->Tick();
+  env_.FailMetaWrites(false);
+  {
+    std::lock_guard lock(mu_);
+    errors_.clear();
+  }
+  ASSERT_TRUE(Open().ok()) << "no orphan logs, no refusal";
+  {
+    std::lock_guard lock(mu_);
+    EXPECT_TRUE(errors_.empty()) << errors_.front();  // finished, not skipped as incomplete
+  }
+  EXPECT_TRUE(engine_->ListStreams({})->stream_names.empty());
+  ASSERT_TRUE(engine_->CreateStream({"a", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  EXPECT_TRUE(Records("a").empty());
 }
 
 TEST(EngineDeferredAcks, WritesRegisterTheirDurabilityWaitsInsteadOfBlocking) {

@@ -125,7 +125,37 @@ class DiskLogTest : public ::testing::Test {
     o.segment_bytes = segment_bytes_;
     o.index_interval_bytes = 256;
     o.flush_threads = 2;
+    o.events = [this](Severity severity, const std::string& text) {
+      std::lock_guard lock(events_mu_);
+      events_.emplace_back(severity, text);
+    };
     return o;
+  }
+  // Error-level events that mention every string of `words`.
+  int Errors(std::initializer_list<std::string> words) {
+    std::lock_guard lock(events_mu_);
+    int n = 0;
+    for (const auto& [severity, text] : events_) {
+      if (severity != Severity::kError) continue;
+      bool all = true;
+      for (const auto& w : words) all &= text.find(w) != std::string::npos;
+      n += all;
+    }
+    return n;
+  }
+  std::vector<fs::path> Quarantined() {
+    std::vector<fs::path> out;
+    if (!fs::exists(dir_ / "quarantine")) return out;
+    for (const auto& e : fs::directory_iterator(dir_ / "quarantine")) out.push_back(e.path());
+    return out;
+  }
+  // Appends one record and returns its durability verdict.
+  Status PutOne(Log& log, const std::string& data, AppendResult* result = nullptr) {
+    AppendRecord r{"k", "", data};
+    auto a = log.Append({&r, 1}, 1000);
+    if (!a.ok()) return a.status();
+    if (result) *result = *a;
+    return log.WaitDurable(*a);
   }
   void Open() {
     storage_.reset();
@@ -173,6 +203,8 @@ class DiskLogTest : public ::testing::Test {
   std::uint64_t segment_bytes_ = 1 << 20;
   std::unique_ptr<Storage> storage_;
   std::vector<std::string> report_;
+  std::mutex events_mu_;
+  std::vector<std::pair<Severity, std::string>> events_;
 };
 
 TEST_F(DiskLogTest, RecordsSurviveReopen) {
@@ -565,6 +597,290 @@ TEST_F(DiskLogTest, DroppedLogIsGoneAfterReopen) {
   Open();
   EXPECT_EQ(storage_->ListLogs().size(), 1U);
   EXPECT_EQ(storage_->ListLogs()[0].value, 2U);
+}
+
+TEST_F(DiskLogTest, ASecondOpenOfTheDirectoryIsRefusedAndNamesTheHolder) {
+  Open();
+  DiskOptions o = Options();
+  auto second = OpenDiskStorage(o, nullptr);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(second.status().message().find("pid " + std::to_string(::getpid())), std::string::npos)
+      << second.status().message();
+  // Released with the storage: the next open succeeds (a killed process releases it too:
+  // tests/integration/test_data_dir.py).
+  storage_.reset();
+  auto third = OpenDiskStorage(o, nullptr);
+  EXPECT_TRUE(third.ok()) << third.status().ToString();
+}
+
+TEST_F(DiskLogTest, DirectoriesAre0700AndFiles0600) {
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "descriptor")).value();
+  Put(*log, 0, 3);
+  ASSERT_TRUE(storage_->meta().Put("k", "v").ok());
+  int checked = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir_)) {
+    const auto perms = fs::status(e.path()).permissions() & fs::perms::all;
+    if (e.is_directory()) {
+      EXPECT_EQ(perms, fs::perms::owner_all) << e.path();
+    } else {
+      EXPECT_EQ(perms, fs::perms::owner_read | fs::perms::owner_write) << e.path();
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 6);  // logs/, the log dir, segment, descriptor, LOCK, meta.sqlite...
+  EXPECT_EQ(fs::status(dir_).permissions() & fs::perms::all, fs::perms::owner_all);
+}
+
+TEST_F(DiskLogTest, AFailedWriteCutsTheLogBackAndLaterWritesSucceed) {
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+  Put(*log, 0, 5);
+  env_.FailWrites(true);
+  AppendResult failed;
+  EXPECT_FALSE(PutOne(*log, "failed", &failed).ok());
+  EXPECT_EQ(Errors({"write to", SegmentPath(), "failed"}), 1);
+  env_.FailWrites(false);
+  // The cause is gone: the log takes writes again, reusing the failed offset.
+  AppendResult ok;
+  ASSERT_TRUE(PutOne(*log, "after", &ok).ok());
+  EXPECT_EQ(ok.first.value, 5U);
+  EXPECT_EQ(failed.first.value, 5U);
+  // A late wait on the failed batch is still told it failed, though its offset is durable now.
+  EXPECT_FALSE(log->WaitDurable(failed).ok());
+  std::promise<Status> late;
+  log->OnDurable(failed, [&](Status st) { late.set_value(st); });
+  EXPECT_FALSE(late.get_future().get().ok());
+  auto all = ReadAll(*log);
+  ASSERT_EQ(all.size(), 6U);
+  EXPECT_EQ(all[5], "after");
+  log.reset();
+  Open();
+  all = ReadAll(*storage_->FindLog(LogId{1}));
+  ASSERT_EQ(all.size(), 6U);
+  EXPECT_EQ(all[5], "after");
+}
+
+TEST_F(DiskLogTest, AFailedSyncNeverLetsTheRecordReappearAfterARestart) {
+  // fdatasync fails although write() succeeded: the bytes are in the file. They must be cut,
+  // or a restart would find complete frames of records that were answered as failed.
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+  Put(*log, 0, 5);
+  env_.FailSyncs(true);
+  EXPECT_FALSE(PutOne(*log, "answered-as-failed").ok());
+  env_.FailSyncs(false);
+  EXPECT_EQ(Errors({"write to", SegmentPath(), "fdatasync"}), 1);
+  log.reset();
+  storage_.reset();
+  fs::remove(CheckpointPath());  // as after a crash: the start scans the segment
+  Open();
+  auto all = ReadAll(*storage_->FindLog(LogId{1}));
+  ASSERT_EQ(all.size(), 5U);
+  for (const auto& r : all) EXPECT_NE(r, "answered-as-failed");
+}
+
+TEST_F(DiskLogTest, DiskFullFailsWritesUntilSpaceIsFreedThenResumes) {
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+  Put(*log, 0, 10);
+  env_.SetSpaceBudget(300);  // a few frames fit, then ENOSPC mid-frame
+  std::vector<std::string> acked, failed;
+  for (int i = 0; i < 40; ++i) {
+    const std::string data = "full-" + std::to_string(i) + std::string(40, 'y');
+    (PutOne(*log, data).ok() ? acked : failed).push_back(data);
+  }
+  EXPECT_FALSE(acked.empty());
+  ASSERT_FALSE(failed.empty());
+  EXPECT_GE(Errors({"write to", SegmentPath(), "No space left on device"}), 1);
+  env_.SetSpaceBudget(-1);  // space freed
+  for (int i = 0; i < 5; ++i) {
+    const std::string data = "later-" + std::to_string(i);
+    ASSERT_TRUE(PutOne(*log, data).ok());
+    acked.push_back(data);
+  }
+  auto check = [&](const std::vector<std::string>& all) {
+    ASSERT_EQ(all.size(), 10U + acked.size());
+    EXPECT_EQ(std::vector<std::string>(all.begin() + 10, all.end()), acked);
+  };
+  check(ReadAll(*log));
+  log.reset();
+  storage_.reset();
+  fs::remove(CheckpointPath());
+  Open();
+  check(ReadAll(*storage_->FindLog(LogId{1})));
+}
+
+TEST_F(DiskLogTest, AFailedIndexWriteAtARollFailsTheBatchAndTheRollIsRetried) {
+  segment_bytes_ = 2048;
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+  Put(*log, 0, 30);  // past one segment
+  env_.FailAtomicWrites(true);
+  int failures = 0;
+  for (int i = 0; i < 40; ++i) failures += !PutOne(*log, "r" + std::to_string(i)).ok();
+  env_.FailAtomicWrites(false);
+  EXPECT_GT(failures, 0);
+  EXPECT_GE(Errors({"injected atomic write failure"}), 1);
+  Put(*log, static_cast<int>(log->EndOffset().value), 40);
+  const auto n = ReadAll(*log).size();
+  log.reset();
+  storage_.reset();
+  Open();
+  EXPECT_EQ(ReadAll(*storage_->FindLog(LogId{1})).size(), n);
+}
+
+TEST_F(DiskLogTest, FilesWhoseDirectoryWasNotSyncedAreLostInAPowerCutButNoAcknowledgedRecord) {
+  // The fault env forgets files created since their directory's last sync, as a power cut
+  // can. Segments are rolled (new files) while records are acknowledged; every acknowledged
+  // record must survive because each new file's entry was synced before acknowledging.
+  segment_bytes_ = 2048;
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+  Put(*log, 0, 120);
+  log.reset();
+  env_.DropUnsyncedData();
+  storage_.reset();
+  for (const auto& e : fs::directory_iterator(dir_ / "logs" / format::LogDirName(LogId{1}))) {
+    if (e.path().extension() == ".cpt") fs::remove(e.path());
+  }
+  Open();
+  auto all = ReadAll(*storage_->FindLog(LogId{1}));
+  ASSERT_EQ(all.size(), 120U);
+  EXPECT_EQ(all[119], "record-119" + std::string(119 % 50, 'x'));
+}
+
+TEST_F(DiskLogTest, DamageMidSegmentSetsTheIntactRecordsAfterItAsideAndReportsThem) {
+  Open();
+  {
+    auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+    Put(*log, 0, 20);
+  }
+  storage_.reset();
+  fs::remove(CheckpointPath());
+  // Flip one byte inside record 2.
+  const std::string path = SegmentPath();
+  std::string bytes = *Env::Posix().ReadFile(path);
+  std::size_t pos = format::kSegmentHeaderSize;
+  for (int i = 0; i < 2; ++i) {
+    format::DecodedFrame f;
+    ASSERT_EQ(format::DecodeFrame(std::string_view(bytes).substr(pos), f),
+              format::FrameStatus::kOk);
+    pos += f.size;
+  }
+  bytes[pos + 20] = static_cast<char>(bytes[pos + 20] ^ 0x40);
+  {
+    auto f = Env::Posix().Open(path, false);
+    ASSERT_TRUE((*f)->Truncate(0).ok());
+    ASSERT_TRUE((*f)->Append(bytes).ok());
+  }
+  Open();
+  EXPECT_EQ(ReadAll(*storage_->FindLog(LogId{1})).size(), 2U);
+  EXPECT_EQ(Errors({"corruption at byte " + std::to_string(pos), path,
+                    "17 intact records after the damaged one (offsets 3..19)"}),
+            1);
+  // The cut bytes were copied, not thrown away: every intact record is still there.
+  auto kept = Quarantined();
+  ASSERT_EQ(kept.size(), 1U);
+  const std::string tail = *Env::Posix().ReadFile(kept[0].string());
+  EXPECT_EQ(tail, bytes.substr(pos));
+  EXPECT_EQ(format::FindIntactFrames(tail, 2).count, 17U);
+}
+
+TEST_F(DiskLogTest, CorruptionMetByAReadIsReportedWithPathAndOffset) {
+  segment_bytes_ = 2048;
+  Open();
+  {
+    auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+    Put(*log, 0, 60);  // several sealed segments, trusted at start through their index
+  }
+  storage_.reset();
+  const std::string path = SegmentPath();
+  std::string bytes = *Env::Posix().ReadFile(path);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x08);
+  {
+    auto f = Env::Posix().Open(path, false);
+    ASSERT_TRUE((*f)->Truncate(0).ok());
+    ASSERT_TRUE((*f)->Append(bytes).ok());
+  }
+  Open();
+  auto log = storage_->FindLog(LogId{1});
+  for (int i = 0; i < 3; ++i) {
+    auto r = log->Read(Offset{0}, 1000, [](const RecordView&) { return true; });
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::kCorruption);
+  }
+  EXPECT_EQ(Errors({"corrupt record at offset", path}), 1);  // once, not per read
+}
+
+TEST_F(DiskLogTest, ASegmentThatCannotFollowIsMovedToQuarantineNotDeleted) {
+  segment_bytes_ = 2048;
+  Open();
+  {
+    auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+    Put(*log, 0, 60);
+  }
+  storage_.reset();
+  // Damage the first segment's tail frame: the segments after it cannot follow (offsets
+  // must stay dense), so they go to quarantine/ whole.
+  const std::string first = SegmentPath();
+  fs::remove(fs::path(first).replace_extension(".idx"));
+  std::string bytes = *Env::Posix().ReadFile(first);
+  bytes[bytes.size() - 2] = static_cast<char>(bytes[bytes.size() - 2] ^ 0x01);
+  {
+    auto f = Env::Posix().Open(first, false);
+    ASSERT_TRUE((*f)->Truncate(0).ok());
+    ASSERT_TRUE((*f)->Append(bytes).ok());
+  }
+  std::size_t later_bytes = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(first).parent_path())) {
+    if (e.path().extension() == ".log" && e.path() != first) later_bytes += fs::file_size(e.path());
+  }
+  ASSERT_GT(later_bytes, 0U);
+  Open();
+  std::size_t kept = 0;
+  for (const auto& q : Quarantined()) kept += fs::file_size(q);
+  EXPECT_GE(kept, later_bytes);
+  EXPECT_GE(Errors({"moved to quarantine"}), 1);
+}
+
+TEST_F(DiskLogTest, ADamagedMetadataStoreIsRefusedOrSetAsideOnRequest) {
+  Open();
+  ASSERT_TRUE(storage_->meta().Put("stream/1", "doc").ok());
+  storage_.reset();
+  {
+    std::string junk(4096, 'x');
+    auto f = Env::Posix().Open((dir_ / "meta.sqlite").string(), false);
+    ASSERT_TRUE((*f)->Truncate(0).ok());
+    ASSERT_TRUE((*f)->Append(junk).ok());
+  }
+  auto refused = OpenDiskStorage(Options(), nullptr);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kCorruption);
+  DiskOptions o = Options();
+  o.set_aside_damaged_metadata = true;
+  auto opened = OpenDiskStorage(o, nullptr);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_TRUE((*opened)->meta().LoadAll()->empty());
+  bool kept = false;
+  for (const auto& q : Quarantined()) kept |= q.filename().string().rfind("meta.sqlite-", 0) == 0;
+  EXPECT_TRUE(kept);
+}
+
+TEST_F(DiskLogTest, DescriptorsSurviveAndQuarantinedLogsLeaveNothingBehind) {
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{7}, "{\"shard\":7}")).value();
+  Put(*log, 0, 3);
+  log.reset();
+  Open();
+  EXPECT_EQ(*storage_->Descriptor(LogId{7}), "{\"shard\":7}");
+  ASSERT_TRUE(storage_->QuarantineLog(LogId{7}, "test").ok());
+  EXPECT_FALSE(storage_->FindLog(LogId{7}));
+  Open();
+  EXPECT_TRUE(storage_->ListLogs().empty());
+  ASSERT_EQ(Quarantined().size(), 1U);
+  EXPECT_TRUE(fs::is_directory(Quarantined()[0]));
 }
 
 }  // namespace
