@@ -24,21 +24,58 @@ struct ClientOptions {
   // Region for signing and for the AWS endpoint; default: AWS_REGION, AWS_DEFAULT_REGION,
   // the profile's region, else us-east-1.
   std::optional<std::string> region;
-  // Endpoint override, e.g. "http://127.0.0.1:4567" for a local server. Default:
-  // https://kinesis.{region}.amazonaws.com (.amazonaws.com.cn in China regions).
+  // Endpoint, e.g. "http://127.0.0.1:4567" for a local server. When not set (or empty):
+  // as the AWS SDKs, see ResolveEndpoint below.
   std::optional<std::string> endpoint;
   // Explicit credentials; default: the chain (environment, then shared files/AWS_PROFILE).
+  // A loopback endpoint (127.0.0.0/8, ::1, localhost) needs none: when the chain finds
+  // nothing, requests are signed with the dummy key "cinesis-local"/"cinesis-local"
+  // (a local server checks only that a request is signed).
   std::optional<std::string> access_key_id, secret_access_key, session_token;
-  std::optional<std::string> profile;
+  std::optional<std::string> profile;  // default: $AWS_PROFILE, else "default"
   std::chrono::milliseconds connect_timeout{3000};
   std::chrono::milliseconds request_timeout{30000};
   bool verify_tls = true;
   RetryOptions retry;
 };
 
+// Where a client sends its requests (see ResolveEndpoint).
+struct ResolvedEndpoint {
+  enum class Source {
+    kExplicit,    // ClientOptions::endpoint
+    kServiceEnv,  // $AWS_ENDPOINT_URL_KINESIS
+    kGlobalEnv,   // $AWS_ENDPOINT_URL
+    kProfile,     // endpoint_url in the profile's section of the shared config file
+    kRegional,    // https://kinesis.{region}.amazonaws.com[.cn]
+  };
+  std::string url;     // scheme://host[:port][/path]
+  std::string region;  // for signing: ClientOptions::region, $AWS_REGION, ..., else us-east-1
+  Source source = Source::kRegional;
+  std::string origin;     // human-readable source, e.g. "AWS_ENDPOINT_URL_KINESIS"
+  bool loopback = false;  // the host is 127.0.0.0/8, ::1 or localhost (no name lookup)
+};
+
+// The endpoint KinesisClient::Create uses for `options`, resolved as the AWS SDKs do
+// ("service-specific endpoints" in the AWS SDKs and Tools reference guide):
+//   1. options.endpoint, when set and not empty;
+//   2. $AWS_ENDPOINT_URL_KINESIS;
+//   3. $AWS_ENDPOINT_URL;
+//   4. `endpoint_url` in the profile's section of the config file ($AWS_CONFIG_FILE,
+//      default ~/.aws/config; profile options.profile, else $AWS_PROFILE, else default);
+//   5. the regional AWS endpoint.
+// Steps 2-4 are skipped when $AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true or, that
+// variable being unset, the profile sets `ignore_configured_endpoint_urls = true`. The
+// config file's `services` sections are not read. Errors (kInvalidArgument naming the
+// setting): a URL that does not start with http:// or https:// or has no host, an
+// ignore setting other than true/false; kIoError: an unreadable config file.
+// Reads the environment (see the getenv caveat of the credentials chain).
+Result<ResolvedEndpoint> ResolveEndpoint(const ClientOptions& options);
+
 class KinesisClient final : public api::KinesisService {
  public:
-  // An HTTP client. Fails if no credentials can be found.
+  // An HTTP client to ResolveEndpoint(options). Fails if the endpoint is invalid, or if
+  // no credentials can be found for a non-loopback endpoint (the error names every
+  // source of the chain that was tried).
   static Result<std::unique_ptr<KinesisClient>> Create(ClientOptions options);
   // A client over any service implementation (the in-process engine, a fake); `backend`
   // must outlive the client.

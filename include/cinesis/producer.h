@@ -11,6 +11,14 @@
 // records are retried first (ahead of newer records of their shard) after full-jitter
 // backoff.
 //
+// Batching under the rate limit: a shard's batch leaves when it is full, its linger has
+// passed or a flush asks for it, and only once the shard's buckets hold the budget for
+// the whole batch (or as much as they can hold). When the limit, not the data, is the
+// bottleneck, records therefore wait beyond linger and batches fill up: 100,000 records to
+// 4 shards at 1000 records/s per shard take ~25 s in ~200 PutRecords calls. The limits are
+// the client's own (the service is not asked); set both rates to
+// std::numeric_limits<double>::infinity() to disable them.
+//
 // Ordering: with `strict_key_order`, records that share a partition key are written in
 // put() order, also across retries (one PutRecords in flight per shard, at most one
 // record of a key per request). Without it, order per key holds while no record fails;
@@ -53,6 +61,10 @@ struct ProducerOptions {
   std::chrono::milliseconds retry_max_delay{5'000};
   std::chrono::milliseconds shard_map_refresh{60'000};
   const Clock* clock = nullptr;  // default: system clock
+  // Test seam: when set, the dispatcher's waits while no PutRecords call is in flight go
+  // through it (a test's Sleeper advances the ManualClock given as `clock`, so rate-limited
+  // runs take no real time), instead of a timed wait that new records cut short.
+  Sleeper* sleeper = nullptr;
 };
 
 // Checks ranges; InvalidArgument naming the first bad option.

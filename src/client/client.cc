@@ -30,6 +30,41 @@ std::chrono::milliseconds RetryPolicy::Backoff(int attempt) {
   return std::chrono::milliseconds(dist(rng_));
 }
 
+Result<ResolvedEndpoint> ResolveEndpoint(const ClientOptions& options) {
+  ResolvedEndpoint out;
+  out.region = client::auth::ResolveRegion(options.region, options.profile).value_or("us-east-1");
+  if (options.endpoint && !options.endpoint->empty()) {
+    out.url = *options.endpoint;
+    out.source = ResolvedEndpoint::Source::kExplicit;
+    out.origin = "ClientOptions.endpoint";
+  } else {
+    ASSIGN_OR_RETURN(auto configured, client::auth::ConfiguredEndpointUrl(options.profile));
+    if (configured) {
+      using From = client::auth::ConfiguredEndpoint::Source;
+      out.url = std::move(configured->url);
+      out.source = configured->source == From::kServiceEnv  ? ResolvedEndpoint::Source::kServiceEnv
+                   : configured->source == From::kGlobalEnv ? ResolvedEndpoint::Source::kGlobalEnv
+                                                            : ResolvedEndpoint::Source::kProfile;
+      out.origin = std::move(configured->origin);
+    } else {
+      out.url = client::auth::EndpointForRegion(out.region);
+      out.source = ResolvedEndpoint::Source::kRegional;
+      out.origin = "the regional AWS endpoint of " + out.region;
+    }
+  }
+  const std::string_view url = out.url;
+  const std::size_t scheme = url.find("://");
+  const std::string_view s = scheme == std::string_view::npos ? "" : url.substr(0, scheme);
+  const bool known = s == "http" || s == "https";
+  if (!known || url.size() == scheme + 3 || url[scheme + 3] == '/') {
+    return Status(Code::kInvalidArgument, out.origin + ": endpoint \"" + out.url +
+                                              "\" is not a URL like http://HOST:PORT or "
+                                              "https://HOST");
+  }
+  out.loopback = client::auth::IsLoopbackUrl(out.url);
+  return out;
+}
+
 Result<std::unique_ptr<KinesisClient>> KinesisClient::Create(ClientOptions options) {
   std::optional<client::auth::Credentials> explicit_creds;
   if (options.access_key_id.has_value() != options.secret_access_key.has_value()) {
@@ -40,12 +75,20 @@ Result<std::unique_ptr<KinesisClient>> KinesisClient::Create(ClientOptions optio
     explicit_creds = client::auth::Credentials{*options.access_key_id, *options.secret_access_key,
                                                options.session_token.value_or("")};
   }
-  auto provider = client::auth::DefaultCredentialsChain(explicit_creds, options.profile);
+  ASSIGN_OR_RETURN(ResolvedEndpoint endpoint, ResolveEndpoint(options));
+  auto provider = endpoint.loopback
+                      ? client::auth::LoopbackCredentialsChain(explicit_creds, options.profile)
+                      : client::auth::DefaultCredentialsChain(explicit_creds, options.profile);
   // Fail early with the chain's explanation rather than on the first call.
-  if (auto probe = provider->Get(); !probe.ok()) return std::move(probe).take_status();
+  if (auto probe = provider->Get(); !probe.ok()) {
+    Status st = std::move(probe).take_status();
+    if (endpoint.loopback || st.message().rfind("no AWS credentials found", 0) != 0) return st;
+    return Status(st.code(), st.message() + " (for " + endpoint.url + ", from " + endpoint.origin +
+                                 "; only a loopback endpoint works without credentials)");
+  }
   client::HttpOptions http;
-  http.region = client::auth::ResolveRegion(options.region, options.profile).value_or("us-east-1");
-  http.endpoint = options.endpoint.value_or(client::auth::EndpointForRegion(http.region));
+  http.region = endpoint.region;
+  http.endpoint = endpoint.url;
   http.connect_timeout = options.connect_timeout;
   http.request_timeout = options.request_timeout;
   http.verify_tls = options.verify_tls;

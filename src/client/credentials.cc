@@ -1,6 +1,9 @@
 // AWS credentials chain, shared config files and region resolution: see credentials.h.
 #include "client/credentials.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -191,6 +194,18 @@ class StaticProvider final : public CredentialsProvider {
   const Credentials c_;
 };
 
+// Always the same complete credentials, under a given name.
+class FixedProvider final : public CredentialsProvider {
+ public:
+  FixedProvider(Credentials c, std::string name) : c_(std::move(c)), name_(std::move(name)) {}
+  Result<Credentials> Get() override { return c_; }
+  std::string Name() const override { return name_; }
+
+ private:
+  const Credentials c_;
+  const std::string name_;
+};
+
 class EnvironmentProvider final : public CredentialsProvider {
  public:
   Result<Credentials> Get() override {
@@ -288,7 +303,9 @@ class ChainProvider final : public CredentialsProvider {
       : providers_(std::move(providers)), explicit_given_(explicit_given) {}
 
   Result<Credentials> Get() override {
-    std::string tried = explicit_given_ ? "" : "explicit: not given";
+    std::string tried = explicit_given_
+                            ? ""
+                            : "explicit (ClientOptions.access_key_id/secret_access_key): not given";
     for (const auto& p : providers_) {
       Result<Credentials> r = p->Get();
       if (r.ok()) return r;
@@ -298,7 +315,7 @@ class ChainProvider final : public CredentialsProvider {
       if (!tried.empty()) tried += "; ";
       tried += WithName(*p, r.status().message());
     }
-    return Status(Code::kInvalidArgument, "no AWS credentials found; tried " + tried);
+    return Status(Code::kInvalidArgument, "no AWS credentials found; tried: " + tried);
   }
 
   std::string Name() const override {
@@ -329,14 +346,34 @@ std::unique_ptr<CredentialsProvider> ProfileCredentials(std::optional<std::strin
   return std::make_unique<ProfileProvider>(std::move(profile));
 }
 
-std::unique_ptr<CredentialsProvider> DefaultCredentialsChain(
+namespace {
+
+std::vector<std::unique_ptr<CredentialsProvider>> DefaultProviders(
     std::optional<Credentials> explicit_credentials, std::optional<std::string> profile) {
   std::vector<std::unique_ptr<CredentialsProvider>> providers;
-  const bool explicit_given = explicit_credentials.has_value();
   if (explicit_credentials)
     providers.push_back(StaticCredentials(std::move(*explicit_credentials)));
   providers.push_back(EnvironmentCredentials());
   providers.push_back(ProfileCredentials(std::move(profile)));
+  return providers;
+}
+
+}  // namespace
+
+std::unique_ptr<CredentialsProvider> DefaultCredentialsChain(
+    std::optional<Credentials> explicit_credentials, std::optional<std::string> profile) {
+  const bool explicit_given = explicit_credentials.has_value();
+  return std::make_unique<ChainProvider>(
+      DefaultProviders(std::move(explicit_credentials), std::move(profile)), explicit_given);
+}
+
+std::unique_ptr<CredentialsProvider> LoopbackCredentialsChain(
+    std::optional<Credentials> explicit_credentials, std::optional<std::string> profile) {
+  const bool explicit_given = explicit_credentials.has_value();
+  auto providers = DefaultProviders(std::move(explicit_credentials), std::move(profile));
+  providers.push_back(
+      std::make_unique<FixedProvider>(Credentials{kDummyAccessKeyId, kDummySecretAccessKey, ""},
+                                      "dummy credentials (loopback endpoint)"));
   return std::make_unique<ChainProvider>(std::move(providers), explicit_given);
 }
 
@@ -352,6 +389,90 @@ std::optional<std::string> ResolveRegion(std::optional<std::string> explicit_reg
   std::string region = Lookup(*section, "region");
   if (region.empty()) return std::nullopt;
   return region;
+}
+
+namespace {
+
+Result<bool> ParseBool(const std::string& setting, const std::string& value) {
+  const std::string v = ToLower(Trim(value));
+  if (v == "true") return true;
+  if (v == "false") return false;
+  return Status(Code::kInvalidArgument,
+                setting + ": expected true or false, got \"" + value + "\"");
+}
+
+}  // namespace
+
+Result<std::optional<ConfiguredEndpoint>> ConfiguredEndpointUrl(
+    std::optional<std::string> profile) {
+  const std::string name = ProfileName(profile);
+  const FilePath config_path = ConfigFilePath();
+  // The config file is read only when a setting has to come from it.
+  std::optional<Section> section;
+  bool loaded = false;
+  auto load = [&]() -> Status {
+    if (loaded) return Status::Ok();
+    loaded = true;
+    ASSIGN_OR_RETURN(const std::optional<std::string> text, ReadFileIfExists(config_path));
+    if (text) section = ConfigSection(ParseIni(*text), name);
+    return Status::Ok();
+  };
+  const std::string in_profile = " of profile \"" + name + "\" in " + config_path.Describe();
+
+  bool ignore = false;
+  if (auto v = GetEnv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) {
+    ASSIGN_OR_RETURN(ignore, ParseBool("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", *v));
+  } else {
+    RETURN_IF_ERROR(load());
+    if (section) {
+      const std::string setting = Lookup(*section, "ignore_configured_endpoint_urls");
+      if (!setting.empty()) {
+        ASSIGN_OR_RETURN(ignore,
+                         ParseBool("ignore_configured_endpoint_urls" + in_profile, setting));
+      }
+    }
+  }
+  if (ignore) return std::optional<ConfiguredEndpoint>();
+  if (auto v = GetEnv("AWS_ENDPOINT_URL_KINESIS")) {
+    return std::optional<ConfiguredEndpoint>(ConfiguredEndpoint{
+        *v, ConfiguredEndpoint::Source::kServiceEnv, "AWS_ENDPOINT_URL_KINESIS"});
+  }
+  if (auto v = GetEnv("AWS_ENDPOINT_URL")) {
+    return std::optional<ConfiguredEndpoint>(
+        ConfiguredEndpoint{*v, ConfiguredEndpoint::Source::kGlobalEnv, "AWS_ENDPOINT_URL"});
+  }
+  RETURN_IF_ERROR(load());
+  if (section) {
+    std::string url = Lookup(*section, "endpoint_url");
+    if (!url.empty()) {
+      return std::optional<ConfiguredEndpoint>(ConfiguredEndpoint{
+          std::move(url), ConfiguredEndpoint::Source::kProfile, "endpoint_url" + in_profile});
+    }
+  }
+  return std::optional<ConfiguredEndpoint>();
+}
+
+bool IsLoopbackUrl(std::string_view url) {
+  if (const std::size_t scheme = url.find("://"); scheme != std::string_view::npos)
+    url.remove_prefix(scheme + 3);
+  url = url.substr(0, url.find_first_of("/?#"));
+  if (const std::size_t at = url.rfind('@'); at != std::string_view::npos)
+    url.remove_prefix(at + 1);
+  std::string host;
+  if (!url.empty() && url.front() == '[') {
+    const std::size_t close = url.find(']');
+    if (close == std::string_view::npos) return false;
+    host = std::string(url.substr(1, close - 1));
+    in6_addr a6{};
+    if (inet_pton(AF_INET6, host.c_str(), &a6) != 1) return false;
+    if (IN6_IS_ADDR_LOOPBACK(&a6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+  }
+  host = ToLower(url.substr(0, url.find(':')));
+  if (host == "localhost" || host == "localhost.") return true;
+  in_addr a4{};
+  if (inet_pton(AF_INET, host.c_str(), &a4) != 1) return false;
+  return (ntohl(a4.s_addr) >> 24) == 127;
 }
 
 std::string EndpointForRegion(std::string_view region) {

@@ -76,6 +76,40 @@ std::unique_ptr<CredentialsProvider> ProfileCredentials(std::optional<std::strin
 std::unique_ptr<CredentialsProvider> DefaultCredentialsChain(
     std::optional<Credentials> explicit_credentials = {}, std::optional<std::string> profile = {});
 
+// The chain above followed by a last source that always yields dummy credentials
+// (kDummyAccessKeyId / kDummySecretAccessKey), named "dummy credentials (loopback
+// endpoint)". For loopback endpoints only: a local server accepts any signature, and
+// real credentials, when found, are still used first. Misconfigured sources still stop it.
+inline constexpr const char* kDummyAccessKeyId = "cinesis-local";
+inline constexpr const char* kDummySecretAccessKey = "cinesis-local";
+std::unique_ptr<CredentialsProvider> LoopbackCredentialsChain(
+    std::optional<Credentials> explicit_credentials = {}, std::optional<std::string> profile = {});
+
+// An endpoint URL configured outside the code, and where it was found.
+struct ConfiguredEndpoint {
+  enum class Source { kServiceEnv, kGlobalEnv, kProfile };
+  std::string url;
+  Source source = Source::kServiceEnv;
+  std::string origin;  // e.g. "AWS_ENDPOINT_URL_KINESIS", "endpoint_url of profile \"dev\" in ..."
+};
+
+// The AWS SDKs' configured endpoint for Kinesis ("service-specific endpoints" of the AWS
+// SDKs and Tools reference guide), explicit endpoints aside: $AWS_ENDPOINT_URL_KINESIS,
+// then $AWS_ENDPOINT_URL, then `endpoint_url` in the profile's section of the config
+// file (`profile`, else $AWS_PROFILE, else "default"). All of them are skipped when
+// $AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is "true", or, when that variable is unset, when
+// the profile sets `ignore_configured_endpoint_urls = true` (values are case-insensitive;
+// anything but true/false is kInvalidArgument naming the setting). The `services` section
+// of the config file (per-service endpoint_url) is not read. nullopt: nothing configured.
+// An unreadable config file is kIoError.
+Result<std::optional<ConfiguredEndpoint>> ConfiguredEndpointUrl(
+    std::optional<std::string> profile = {});
+
+// True when the host of `url` (scheme://host[:port][/path]) is a loopback address:
+// 127.0.0.0/8, ::1 (written [::1]), ::ffff:127.x.y.z, or the name "localhost"
+// (case-insensitive, also with a trailing dot). No name resolution is done.
+bool IsLoopbackUrl(std::string_view url);
+
 // explicit (non-empty) -> $AWS_REGION -> $AWS_DEFAULT_REGION -> `region` of the
 // profile (`profile`, else $AWS_PROFILE, else "default") in the config file;
 // nullopt if none is set (or the config file cannot be read).

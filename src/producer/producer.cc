@@ -1,6 +1,7 @@
 #include "cinesis/producer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -245,6 +246,37 @@ struct Producer::Impl {
            q.queued_bytes >= options.max_batch_bytes || now - q.oldest >= options.linger.count();
   }
 
+  // Milliseconds until the shard's token buckets cover the batch Build would take now
+  // (0: they do). Without this gate every token that trickles in would release a batch of
+  // one or two records: under a saturated limit a shard would send ~rate/latency tiny
+  // calls. With it, records wait (beyond linger) until the budget for a full batch, or for
+  // as much as the bucket can ever hold, has accrued, and go out together.
+  EpochMillis BudgetWait(ShardQueue& q, EpochMillis now) {
+    q.records.Refill(now);
+    q.bytes.Refill(now);
+    // The eligible prefix Build would take with unlimited tokens, bounded by what the
+    // buckets can hold (the scan is bounded too: the budget never needs more).
+    const double max_records = std::min(q.records.capacity, kMaxBudgetScan);
+    const double max_bytes =
+        std::min(q.bytes.capacity, static_cast<double>(options.max_batch_bytes));
+    double records = 0, bytes = 0;
+    for (const auto& r : q.queue) {
+      if (r->not_before > now || records >= max_records) break;
+      if (!options.aggregate && records >= static_cast<double>(options.max_batch_records)) break;
+      if (records > 0 && bytes + static_cast<double>(r->bytes) > max_bytes) break;
+      records += 1;
+      bytes += static_cast<double>(r->bytes);
+    }
+    auto wait = [](const TokenBucket& b, double need) -> EpochMillis {
+      need = std::min(need, b.capacity);  // a record bigger than the bucket: wait until full
+      if (b.tokens >= need) return 0;
+      return std::max<EpochMillis>(
+          1, static_cast<EpochMillis>(std::ceil((need - b.tokens) * 1000.0 / b.rate)));
+    };
+    return std::max(wait(q.records, records), wait(q.bytes, bytes));
+  }
+  static constexpr double kMaxBudgetScan = 100'000;
+
   Batch Build(ShardQueue& q, EpochMillis now) {
     q.records.Refill(now);
     q.bytes.Refill(now);
@@ -345,6 +377,10 @@ struct Producer::Impl {
         ShardQueue& q = *qp;
         if (in_flight >= options.max_in_flight) break;
         if (ReadyToSend(q, now)) {
+          if (const EpochMillis wait = BudgetWait(q, now); wait > 0) {
+            next = std::min(next, now + wait);
+            continue;
+          }
           Batch b = Build(q, now);
           if (!b.entries.empty()) {
             q.in_flight = true;
@@ -353,13 +389,20 @@ struct Producer::Impl {
             sender_wake.notify_one();
             continue;
           }
-          next = std::min(next, now + 5);  // waiting for tokens
+          next = std::min(next, now + 5);  // strict order: every record's key is in flight
         } else if (!q.queue.empty() && !q.in_flight) {
           next = std::min(next,
                           std::max(q.queue.front()->not_before, q.oldest + options.linger.count()));
         }
       }
-      wake.wait_for(lock, std::chrono::milliseconds(std::clamp<EpochMillis>(next - now, 1, 1000)));
+      const std::chrono::milliseconds wait(std::clamp<EpochMillis>(next - now, 1, 1000));
+      if (options.sleeper != nullptr && in_flight == 0 && ready.empty()) {
+        lock.unlock();
+        options.sleeper->SleepFor(wait);
+        lock.lock();
+      } else {
+        wake.wait_for(lock, wait);
+      }
     }
   }
 

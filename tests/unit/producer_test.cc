@@ -4,9 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <iostream>
+#include <limits>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "cinesis/aggregation.h"
 #include "cinesis/testing/local_kinesis.h"
@@ -413,6 +418,184 @@ TEST_F(ProducerTest, FollowsReshardingByReloadingTheShardMap) {
   for (auto& f : futures) ASSERT_TRUE(f.get().status.ok());
   ASSERT_TRUE((*producer)->Close(std::chrono::seconds(5)).ok());
   EXPECT_EQ(ReadAll(local_.client(), "p").size(), 1500U);
+}
+
+// Simulated time for the producer: once opened, every wait of the dispatcher (made only
+// while no PutRecords call is in flight) advances `clock` instead of sleeping. Until then
+// waits block (for real, bounded) so that a test can queue its records first.
+class SimulatedSleeper final : public Sleeper {
+ public:
+  explicit SimulatedSleeper(ManualClock& clock) : clock_(clock) {}
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  void SleepFor(std::chrono::milliseconds d) override {
+    {
+      std::unique_lock lock(mu_);
+      if (!open_) {
+        cv_.wait_for(lock, std::chrono::seconds(60), [&] { return open_; });
+        return;
+      }
+    }
+    clock_.Advance(d.count());
+    std::this_thread::yield();
+  }
+
+ private:
+  ManualClock& clock_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+// Completion times per shard, in simulated milliseconds since the start.
+struct Acks {
+  std::mutex mu;
+  std::map<std::string, std::vector<EpochMillis>> by_shard;
+  std::size_t failed = 0, total = 0;
+  EpochMillis last = 0;
+};
+
+Producer::Callback Record(Acks& acks, EpochMillis start) {
+  return [&acks, start](const PutResult& r) {
+    std::lock_guard lock(acks.mu);
+    ++acks.total;
+    if (!r.status.ok()) {
+      ++acks.failed;
+      return;
+    }
+    const EpochMillis at = r.attempts.back().at - start;
+    acks.by_shard[r.shard_id].push_back(at);
+    acks.last = std::max(acks.last, at);
+  };
+}
+
+// Issue 12: 100,000 records to 4 shards under AWS's limits took 44,384 PutRecords calls
+// (2.25 records per call): every token that trickled into a drained bucket released a
+// batch. Batches must fill up instead: ~25 s (the limit) in a few hundred calls.
+TEST(ProducerRateLimit, BatchesFillUpWhenTheRateLimitIsTheBottleneck) {
+  ManualClock clock;
+  testing::LocalKinesis local;
+  ASSERT_TRUE(
+      local.client().CreateStream({"r", 4, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  SimulatedSleeper sleeper(clock);
+  ProducerOptions o;  // AWS's limits: 1000 records/s and 1 MiB/s per shard; linger 50 ms
+  o.stream_name = "r";
+  o.clock = &clock;
+  o.sleeper = &sleeper;
+  const EpochMillis start = clock.NowMillis();
+  auto producer = Producer::Create(local.client(), o);
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+  Acks acks;
+  constexpr int kRecords = 100'000;
+  for (int i = 0; i < kRecords; ++i) {
+    ASSERT_TRUE((*producer)
+                    ->Put("k" + std::to_string(i), std::string(100, 'a' + i % 26), std::nullopt,
+                          Record(acks, start))
+                    .ok());
+  }
+  sleeper.Open();
+  ASSERT_TRUE((*producer)->Flush(std::chrono::seconds(120)).ok());
+  const ProducerMetrics m = (*producer)->metrics();
+  ASSERT_TRUE((*producer)->Close(std::chrono::seconds(5)).ok());
+
+  std::lock_guard lock(acks.mu);
+  EXPECT_EQ(acks.total, static_cast<std::size_t>(kRecords));
+  EXPECT_EQ(acks.failed, 0U);
+  EXPECT_EQ(m.records_put, static_cast<std::uint64_t>(kRecords));
+  ASSERT_EQ(acks.by_shard.size(), 4U);
+  std::size_t busiest = 0;
+  for (auto& [shard, times] : acks.by_shard) {
+    std::sort(times.begin(), times.end());
+    busiest = std::max(busiest, times.size());
+    // The limiter holds: the k-th record of a shard is written no earlier than the bucket
+    // (1000 records, refilled at 1000/s) allows.
+    for (std::size_t k = 0; k < times.size(); ++k) {
+      ASSERT_LE(static_cast<EpochMillis>(k + 1), 1000 + times[k] + 1)
+          << shard << " record " << k + 1 << " at " << times[k] << " ms";
+    }
+  }
+  std::cout << "PutRecords calls: " << m.put_records_calls << ", simulated duration: " << acks.last
+            << " ms, busiest shard: " << busiest << " records\n";
+  EXPECT_GE(m.put_records_calls, 200U);  // 500 records per call at most
+  EXPECT_LE(m.put_records_calls, 300U);  // batches fill up (the bug: 44,384)
+  // Close to the limit: the busiest shard's records minus the initial burst, at 1000/s.
+  EXPECT_GE(acks.last, static_cast<EpochMillis>(busiest) - 1000);
+  EXPECT_LE(acks.last, static_cast<EpochMillis>(busiest) + 1000);
+  EXPECT_GT(acks.last, 22'000);
+  EXPECT_LT(acks.last, 27'000);
+}
+
+// Waiting for a full batch's budget must not delay a trickle: with budget to spare a
+// record leaves after `linger`, alone.
+TEST(ProducerRateLimit, ASingleRecordStillLeavesAfterLinger) {
+  ManualClock clock;
+  testing::LocalKinesis local;
+  ASSERT_TRUE(
+      local.client().CreateStream({"r", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  SimulatedSleeper sleeper(clock);
+  ProducerOptions o;
+  o.stream_name = "r";
+  o.clock = &clock;
+  o.sleeper = &sleeper;
+  const EpochMillis start = clock.NowMillis();
+  auto producer = Producer::Create(local.client(), o);
+  ASSERT_TRUE(producer.ok());
+  Acks acks;
+  ASSERT_TRUE((*producer)->Put("k", "x", std::nullopt, Record(acks, start)).ok());
+  sleeper.Open();
+  // No Flush (it would send at once): the record must leave on its own, after linger.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    {
+      std::lock_guard lock(acks.mu);
+      if (acks.total == 1) break;
+    }
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the record was never sent";
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::lock_guard lock(acks.mu);
+  EXPECT_EQ(acks.failed, 0U);
+  EXPECT_GE(acks.last, 50);   // waited for linger ...
+  EXPECT_LE(acks.last, 150);  // ... and not for a full batch's budget
+  EXPECT_EQ((*producer)->metrics().put_records_calls, 1U);
+}
+
+// Infinite rates disable the client-side limits (e.g. against `cinesis serve` without
+// --throttle): 20,000 records to one shard go out in full batches without waiting for
+// tokens.
+TEST(ProducerRateLimit, InfiniteRatesDisableTheLimits) {
+  ManualClock clock;
+  testing::LocalKinesis local;
+  ASSERT_TRUE(
+      local.client().CreateStream({"r", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  SimulatedSleeper sleeper(clock);
+  ProducerOptions o;
+  o.stream_name = "r";
+  o.clock = &clock;
+  o.sleeper = &sleeper;
+  o.shard_records_per_second = std::numeric_limits<double>::infinity();
+  o.shard_bytes_per_second = std::numeric_limits<double>::infinity();
+  ASSERT_TRUE(Validate(o).ok());
+  const EpochMillis start = clock.NowMillis();
+  auto producer = Producer::Create(local.client(), o);
+  ASSERT_TRUE(producer.ok());
+  Acks acks;
+  for (int i = 0; i < 20'000; ++i) {
+    ASSERT_TRUE(
+        (*producer)->Put("k" + std::to_string(i), "x", std::nullopt, Record(acks, start)).ok());
+  }
+  sleeper.Open();
+  ASSERT_TRUE((*producer)->Flush(std::chrono::seconds(60)).ok());
+  const ProducerMetrics m = (*producer)->metrics();
+  ASSERT_TRUE((*producer)->Close(std::chrono::seconds(5)).ok());  // callbacks have run
+  std::lock_guard lock(acks.mu);
+  EXPECT_EQ(acks.failed, 0U);
+  EXPECT_EQ(acks.total, 20'000U);
+  EXPECT_LT(acks.last, 1000);  // the limited producer needs 19 s for these
+  EXPECT_LE(m.put_records_calls, 41U);
 }
 
 TEST(ProducerOptions, ValidationNamesTheBadOption) {

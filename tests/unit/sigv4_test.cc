@@ -466,7 +466,8 @@ TEST(SigV4Botocore, KinesisListStreamsWithSessionToken) {
 constexpr const char* kAwsEnv[] = {
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",       "AWS_SESSION_TOKEN",
     "AWS_PROFILE",       "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
-    "AWS_REGION",        "AWS_DEFAULT_REGION",          "HOME"};
+    "AWS_REGION",        "AWS_DEFAULT_REGION",          "HOME",
+    "AWS_ENDPOINT_URL",  "AWS_ENDPOINT_URL_KINESIS",    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"};
 
 // Saves and clears the AWS environment, points HOME at a fresh temp dir (so the real
 // ~/.aws is never read) and restores everything afterwards.
@@ -674,7 +675,10 @@ TEST_F(CredentialsTest, ChainFailureListsWhatWasTried) {
   EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
   const std::string& m = r.status().message();
   EXPECT_NE(m.find("no AWS credentials found"), std::string::npos) << m;
-  EXPECT_NE(m.find("explicit: not given"), std::string::npos) << m;
+  EXPECT_NE(m.find("no AWS credentials found; tried: explicit (ClientOptions.access_key_id/"
+                   "secret_access_key): not given"),
+            std::string::npos)
+      << m;
   EXPECT_NE(m.find("environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set"),
             std::string::npos)
       << m;
@@ -699,6 +703,114 @@ TEST_F(CredentialsTest, ResolveRegion) {
   EXPECT_EQ(ResolveRegion(), "ap-northeast-1");
   EXPECT_EQ(ResolveRegion("sa-east-1"), "sa-east-1");
   EXPECT_EQ(ResolveRegion(""), "ap-northeast-1");  // empty explicit = not given
+}
+
+TEST_F(CredentialsTest, LoopbackChainFallsBackToDummyCredentialsOnlyWhenNothingIsFound) {
+  auto dummy = LoopbackCredentialsChain()->Get();
+  ASSERT_TRUE(dummy.ok()) << dummy.status().ToString();
+  EXPECT_EQ(dummy->access_key_id, kDummyAccessKeyId);
+  EXPECT_EQ(dummy->secret_access_key, kDummySecretAccessKey);
+  // Real credentials, when there are some, are used first.
+  setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "SECRETENV", 1);
+  EXPECT_EQ(LoopbackCredentialsChain()->Get()->access_key_id, "AKIDENV");
+  EXPECT_EQ(LoopbackCredentialsChain(Credentials{"AKEXPLICIT", "SK", ""})->Get()->access_key_id,
+            "AKEXPLICIT");
+  // A misconfigured source is still an error, not a silent switch to the dummy identity.
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+  auto partial = LoopbackCredentialsChain()->Get();
+  EXPECT_EQ(partial.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(partial.status().message().find("AWS_SECRET_ACCESS_KEY is missing"), std::string::npos)
+      << partial.status().message();
+}
+
+TEST_F(CredentialsTest, ConfiguredEndpointPrecedenceServiceEnvThenGlobalEnvThenProfile) {
+  auto none = ConfiguredEndpointUrl();
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  setenv("AWS_CONFIG_FILE",
+         Write("cfg.ini",
+               "[default]\nendpoint_url = http://127.0.0.1:1111\n"
+               "[profile dev]\nendpoint_url = http://127.0.0.1:2222\n"
+               "[profile off]\nendpoint_url = http://127.0.0.1:3333\n"
+               "ignore_configured_endpoint_urls = TRUE\n"
+               "[profile bad]\nignore_configured_endpoint_urls = yes\n")
+             .c_str(),
+         1);
+  auto profile = ConfiguredEndpointUrl();
+  ASSERT_TRUE(profile.ok() && profile->has_value());
+  EXPECT_EQ((*profile)->url, "http://127.0.0.1:1111");
+  EXPECT_EQ((*profile)->source, ConfiguredEndpoint::Source::kProfile);
+  EXPECT_NE((*profile)->origin.find("endpoint_url of profile \"default\""), std::string::npos);
+  EXPECT_EQ((*ConfiguredEndpointUrl("dev"))->url, "http://127.0.0.1:2222");
+  setenv("AWS_PROFILE", "dev", 1);
+  EXPECT_EQ((*ConfiguredEndpointUrl())->url, "http://127.0.0.1:2222");
+
+  setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4444", 1);
+  auto global = ConfiguredEndpointUrl();
+  EXPECT_EQ((*global)->url, "http://127.0.0.1:4444");
+  EXPECT_EQ((*global)->source, ConfiguredEndpoint::Source::kGlobalEnv);
+  EXPECT_EQ((*global)->origin, "AWS_ENDPOINT_URL");
+
+  setenv("AWS_ENDPOINT_URL_KINESIS", "http://127.0.0.1:5555", 1);
+  auto service = ConfiguredEndpointUrl();
+  EXPECT_EQ((*service)->url, "http://127.0.0.1:5555");
+  EXPECT_EQ((*service)->source, ConfiguredEndpoint::Source::kServiceEnv);
+  EXPECT_EQ((*service)->origin, "AWS_ENDPOINT_URL_KINESIS");
+
+  setenv("AWS_ENDPOINT_URL_KINESIS", "", 1);  // empty counts as unset
+  EXPECT_EQ((*ConfiguredEndpointUrl())->url, "http://127.0.0.1:4444");
+}
+
+TEST_F(CredentialsTest, IgnoreConfiguredEndpointUrlsFromEnvironmentOrProfile) {
+  setenv("AWS_CONFIG_FILE",
+         Write("cfg.ini",
+               "[default]\nendpoint_url = http://127.0.0.1:1111\n"
+               "[profile off]\nendpoint_url = http://127.0.0.1:3333\n"
+               "ignore_configured_endpoint_urls = TRUE\n"
+               "[profile bad]\nignore_configured_endpoint_urls = yes\n")
+             .c_str(),
+         1);
+  setenv("AWS_ENDPOINT_URL_KINESIS", "http://127.0.0.1:5555", 1);
+  setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4444", 1);
+  setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
+  auto ignored = ConfiguredEndpointUrl();
+  ASSERT_TRUE(ignored.ok()) << ignored.status().ToString();
+  EXPECT_FALSE(ignored->has_value());
+  // The profile's own setting applies when the variable is unset ...
+  unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+  EXPECT_FALSE(ConfiguredEndpointUrl("off")->has_value());
+  EXPECT_EQ((*ConfiguredEndpointUrl())->url, "http://127.0.0.1:5555");
+  // ... and the variable, when set, wins over it.
+  setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "False", 1);
+  EXPECT_EQ((*ConfiguredEndpointUrl("off"))->url, "http://127.0.0.1:5555");
+  // Anything but true/false is an error naming the setting.
+  setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "1", 1);
+  auto bad_env = ConfiguredEndpointUrl();
+  EXPECT_EQ(bad_env.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(bad_env.status().message().find("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"),
+            std::string::npos);
+  unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+  auto bad_profile = ConfiguredEndpointUrl("bad");
+  EXPECT_EQ(bad_profile.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(bad_profile.status().message().find("ignore_configured_endpoint_urls of profile "
+                                                "\"bad\""),
+            std::string::npos)
+      << bad_profile.status().message();
+}
+
+TEST(Endpoint, LoopbackUrls) {
+  for (const char* url : {"http://127.0.0.1:4567", "http://127.1.2.3", "https://localhost:4567/",
+                          "http://LOCALHOST", "http://localhost.:80", "http://[::1]:4567",
+                          "http://[::ffff:127.0.0.1]:1", "http://user@127.0.0.1:4567/path"}) {
+    EXPECT_TRUE(IsLoopbackUrl(url)) << url;
+  }
+  for (const char* url :
+       {"https://kinesis.us-east-1.amazonaws.com", "http://128.0.0.1:4567", "http://10.0.0.1",
+        "http://localhost.example.com", "http://127.0.0.1.example.com", "http://[::2]:4567",
+        "http://[::1", "http://0.0.0.0:4567", "http://example.com/127.0.0.1"}) {
+    EXPECT_FALSE(IsLoopbackUrl(url)) << url;
+  }
 }
 
 TEST(Endpoint, ForRegion) {
