@@ -61,9 +61,10 @@ struct ProducerOptions {
   std::chrono::milliseconds retry_max_delay{5'000};
   std::chrono::milliseconds shard_map_refresh{60'000};
   const Clock* clock = nullptr;  // default: system clock
-  // Test seam: when set, the dispatcher's waits while no PutRecords call is in flight go
-  // through it (a test's Sleeper advances the ManualClock given as `clock`, so rate-limited
-  // runs take no real time), instead of a timed wait that new records cut short.
+  // Test seam: when set, the dispatcher's timed waits (linger, rate-limit budget, retry
+  // backoff) made while no PutRecords call is in flight go through it (a test's Sleeper
+  // advances the ManualClock given as `clock`, so rate-limited runs take no real time)
+  // instead of a timed wait that new records cut short.
   Sleeper* sleeper = nullptr;
 };
 

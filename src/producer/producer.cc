@@ -373,12 +373,14 @@ struct Producer::Impl {
         continue;
       }
       EpochMillis next = now + 1000;
+      bool timed = false;  // some queue waits for a time (linger, tokens, backoff)
       for (auto& qp : shards) {
         ShardQueue& q = *qp;
         if (in_flight >= options.max_in_flight) break;
         if (ReadyToSend(q, now)) {
           if (const EpochMillis wait = BudgetWait(q, now); wait > 0) {
             next = std::min(next, now + wait);
+            timed = true;
             continue;
           }
           Batch b = Build(q, now);
@@ -390,13 +392,17 @@ struct Producer::Impl {
             continue;
           }
           next = std::min(next, now + 5);  // strict order: every record's key is in flight
+          timed = true;
         } else if (!q.queue.empty() && !q.in_flight) {
           next = std::min(next,
                           std::max(q.queue.front()->not_before, q.oldest + options.linger.count()));
+          timed = true;
         }
       }
       const std::chrono::milliseconds wait(std::clamp<EpochMillis>(next - now, 1, 1000));
-      if (options.sleeper != nullptr && in_flight == 0 && ready.empty()) {
+      // The sleeper (simulated time) only for waits that time ends; an idle producer waits
+      // for new records.
+      if (options.sleeper != nullptr && timed && in_flight == 0 && ready.empty()) {
         lock.unlock();
         options.sleeper->SleepFor(wait);
         lock.lock();

@@ -528,15 +528,16 @@ TEST(ProducerRateLimit, BatchesFillUpWhenTheRateLimitIsTheBottleneck) {
   EXPECT_LT(acks.last, 27'000);
 }
 
-// Waiting for a full batch's budget must not delay a trickle: with budget to spare a
-// record leaves after `linger`, alone.
-TEST(ProducerRateLimit, ASingleRecordStillLeavesAfterLinger) {
+// Waiting for a full batch's budget must not delay a trickle: a record put after the
+// bucket was drained leaves after `linger` (the budget for it alone has accrued by then),
+// not once the budget for a full batch has.
+TEST(ProducerRateLimit, ARecordAfterABurstLeavesAfterLingerNotAfterAFullBatchBudget) {
   ManualClock clock;
   testing::LocalKinesis local;
   ASSERT_TRUE(
       local.client().CreateStream({"r", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
   SimulatedSleeper sleeper(clock);
-  ProducerOptions o;
+  ProducerOptions o;  // 1000 records/s per shard, linger 50 ms
   o.stream_name = "r";
   o.clock = &clock;
   o.sleeper = &sleeper;
@@ -544,23 +545,30 @@ TEST(ProducerRateLimit, ASingleRecordStillLeavesAfterLinger) {
   auto producer = Producer::Create(local.client(), o);
   ASSERT_TRUE(producer.ok());
   Acks acks;
-  ASSERT_TRUE((*producer)->Put("k", "x", std::nullopt, Record(acks, start)).ok());
+  for (int i = 0; i < 1000; ++i) {  // drains the bucket
+    ASSERT_TRUE(
+        (*producer)->Put("k" + std::to_string(i), "x", std::nullopt, Record(acks, start)).ok());
+  }
   sleeper.Open();
-  // No Flush (it would send at once): the record must leave on its own, after linger.
+  ASSERT_TRUE((*producer)->Flush(std::chrono::seconds(30)).ok());
+  const EpochMillis put_at = clock.NowMillis() - start;
+  EXPECT_LT(put_at, 50);  // the burst fitted the full bucket
+  // No Flush now (it would send at once): the record must leave on its own.
+  ASSERT_TRUE((*producer)->Put("late", "x", std::nullopt, Record(acks, start)).ok());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (;;) {
     {
       std::lock_guard lock(acks.mu);
-      if (acks.total == 1) break;
+      if (acks.total == 1001) break;
     }
     ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the record was never sent";
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   std::lock_guard lock(acks.mu);
   EXPECT_EQ(acks.failed, 0U);
-  EXPECT_GE(acks.last, 50);   // waited for linger ...
-  EXPECT_LE(acks.last, 150);  // ... and not for a full batch's budget
-  EXPECT_EQ((*producer)->metrics().put_records_calls, 1U);
+  EXPECT_GE(acks.last - put_at, 50);   // waited for linger ...
+  EXPECT_LE(acks.last - put_at, 150);  // ... not for 500 tokens (500 ms)
+  EXPECT_EQ((*producer)->metrics().put_records_calls, 3U);
 }
 
 // Infinite rates disable the client-side limits (e.g. against `cinesis serve` without
