@@ -21,7 +21,9 @@ struct OptionRow {
 // docs/configuration.md is generated from this table.
 constexpr OptionRow kOptions[] = {
     {"stream_name", "string", "(required)", "1..128 chars", "Stream to write to."},
-    {"linger", "ms", "50", ">= 0", "How long a shard's batch may wait to fill before it is sent."},
+    {"linger", "ms", "50", ">= 0",
+     "How long a shard's batch may wait to fill before it is sent (longer while the rate "
+     "limit has no budget for it)."},
     {"max_batch_records", "integer", "500", "1..500",
      "Records (or aggregates) per PutRecords call."},
     {"max_batch_bytes", "bytes", "5242880", "1..5242880",
@@ -32,9 +34,9 @@ constexpr OptionRow kOptions[] = {
     {"record_ttl", "ms", "30000", ">= 1",
      "A record that could not be written within this fails with its last error."},
     {"shard_records_per_second", "number", "1000", "> 0",
-     "Per-shard record rate the producer stays under."},
+     "Per-shard record rate the producer stays under (client-side; infinity: no limit)."},
     {"shard_bytes_per_second", "number", "1048576", "> 0",
-     "Per-shard byte rate the producer stays under."},
+     "Per-shard byte rate the producer stays under (client-side; infinity: no limit)."},
     {"aggregate", "bool", "false", "", "Pack records of a shard into KPL aggregates."},
     {"aggregate_max_bytes", "bytes", "51200", "1024..1048576", "Largest aggregate."},
     {"strict_key_order", "bool", "false", "",
