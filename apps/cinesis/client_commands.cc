@@ -1,20 +1,15 @@
 // `cinesis streams | put | tail`: everyday commands against any Kinesis endpoint (the local
-// server by default, or AWS with --region and no --endpoint), built on libcinesis.
+// server by default, or AWS with --region and an empty --endpoint), built on libcinesis.
+// This file: options, connecting, exit codes and `streams`; put_command.cc and
+// tail_command.cc hold the other two.
 #include "client_commands.h"
 
-#include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <iostream>
-#include <map>
-#include <mutex>
-#include <set>
+#include <cstdlib>
 #include <thread>
 
-#include "api/json_writer.h"
-#include "cinesis/client.h"
-#include "cinesis/producer.h"
-#include "common/random.h"
+#include "cli_util.h"
 
 namespace cinesis::app {
 namespace {
@@ -22,12 +17,11 @@ namespace {
 volatile std::sig_atomic_t g_interrupted = 0;
 void OnInterrupt(int) { g_interrupted = 1; }
 
-int Fail(const Status& st) {
-  std::fprintf(stderr, "cinesis: %s\n", st.ToString().c_str());
-  return 1;
-}
+constexpr auto kStatusWait = std::chrono::seconds(60);
+constexpr auto kStatusPoll = std::chrono::milliseconds(100);
 
-// Every shard of the stream, page after page.
+}  // namespace
+
 Result<std::vector<api::Shard>> AllShards(KinesisClient& client, const std::string& stream) {
   std::vector<api::Shard> shards;
   api::ListShardsInput in;
@@ -42,18 +36,37 @@ Result<std::vector<api::Shard>> AllShards(KinesisClient& client, const std::stri
   }
 }
 
-}  // namespace
+int Fail(const Status& st) { return Fail(st, ExitCodeFor(st)); }
+
+int Fail(const Status& st, int exit_code) {
+  std::fprintf(stderr, "cinesis: %s\n", st.ToString().c_str());
+  return exit_code;
+}
+
+void InstallInterruptHandler() {
+  struct sigaction sa {};
+  sa.sa_handler = OnInterrupt;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a blocked read returns EINTR
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool Interrupted() { return g_interrupted != 0; }
 
 ClientCommands::ClientCommands(CLI::App& app) {
   auto add_common = [this](CLI::App* cmd) {
     cmd->add_option("--endpoint", endpoint_,
-                    "Kinesis endpoint; empty for AWS (https://kinesis.<region>.amazonaws.com)")
-        ->capture_default_str();
+                    "Kinesis endpoint (default: AWS_ENDPOINT_URL_KINESIS, else AWS_ENDPOINT_URL, "
+                    "else http://127.0.0.1:4567); empty for AWS itself "
+                    "(https://kinesis.<region>.amazonaws.com)");
     cmd->add_option("--region", region_,
                     "Region for signing (default: the AWS chain, else us-east-1)");
+    cmd->footer(std::string(ExitCodesHelp()));
   };
   streams_ = app.add_subcommand("streams", "List, create, describe and delete streams");
   streams_->require_subcommand(1);
+  streams_->footer(std::string(ExitCodesHelp()));
   list_ = streams_->add_subcommand("list", "List the streams with their status and open shards");
   add_common(list_);
   create_ = streams_->add_subcommand("create", "Create a stream and wait until it is ACTIVE");
@@ -64,30 +77,59 @@ ClientCommands::ClientCommands(CLI::App& app) {
   describe_ = streams_->add_subcommand("describe", "Show a stream's summary and its shards");
   describe_->add_option("name", stream_, "Stream name")->required();
   add_common(describe_);
-  delete_ = streams_->add_subcommand("delete", "Delete a stream");
+  delete_ = streams_->add_subcommand("delete", "Delete a stream and wait until it is gone");
   delete_->add_option("name", stream_, "Stream name")->required();
+  delete_->add_flag("--no-wait", no_wait_, "Return once the deletion has started");
   add_common(delete_);
 
   put_ = app.add_subcommand(
-      "put", "Write records: each argument is one record, or else each line of standard input");
+      "put",
+      "Write records: each argument is one record, or else each line of standard input (or "
+      "--file). Progress on a terminal; Ctrl-C sends what was read, then stops");
   put_->add_option("stream", stream_, "Stream name")->required();
   put_->add_option("data", data_, "Record data (omit to read lines from standard input)");
   put_->add_option("--partition-key,-k", partition_key_,
                    "Partition key of every record (default: a random key per record)");
+  put_->add_option("--key-delimiter,-K", key_delimiter_,
+                   "Each line is KEY<delim>DATA: the text before the first delimiter is the "
+                   "partition key (lines without it get a random key)");
+  put_->add_option("--file,-i", file_, "Read lines from this file instead of standard input");
+  put_->add_option("--linger", linger_ms_, "Milliseconds a record may wait to fill a batch")
+      ->check(CLI::Range(0, 600'000))
+      ->capture_default_str();
+  put_->add_flag("--quiet,-q", quiet_, "No progress display (the summary line stays)");
   add_common(put_);
 
   tail_ = app.add_subcommand(
       "tail", "Print the records of every shard as they arrive (Ctrl-C stops), one per line");
   tail_->add_option("stream", stream_, "Stream name")->required();
-  tail_->add_option("--from", from_, "latest or trim-horizon")
-      ->check(CLI::IsMember({"latest", "trim-horizon"}))
+  tail_
+      ->add_option("--from", from_,
+                   "latest, trim-horizon, a sequence number (reads its shard), or a time: "
+                   "ISO 8601 (2026-12-02T03:30:00Z) or epoch seconds")
       ->capture_default_str();
-  tail_->add_option("--limit,-n", limit_, "Stop after this many records (0: never)")
+  tail_->add_option("--shard", shard_filter_,
+                    "Read only this shard (id or number; repeatable); its children are not "
+                    "followed");
+  tail_->add_option("--app", app_name_,
+                    "Application name: checkpoint after every record printed and resume from "
+                    "the checkpoints on the next run (--from then applies to shards without one)");
+  tail_->add_option("--store", store_,
+                    "Checkpoint store for --app: sqlite:PATH (default: "
+                    "$XDG_DATA_HOME/cinesis-cli/checkpoints.sqlite, else "
+                    "~/.local/share/cinesis-cli/checkpoints.sqlite)");
+  auto* format = tail_->add_option(
+      "--format,-f", format_,
+      "Output template: %k key, %s shard, %S sequence number, %T arrival (epoch ms), %t arrival "
+      "(ISO 8601), %d data, %%; escapes \\n \\t \\r \\0 \\\\ (default '%d\\n')");
+  tail_->add_option("--count,-c,--limit,-n", limit_, "Stop after this many records (0: never)")
       ->capture_default_str();
   tail_->add_flag("--no-follow", no_follow_, "Stop once every shard is caught up");
-  tail_->add_flag("--json", json_,
-                  "One JSON object per record (shard, sequence number, partition key, arrival "
-                  "time, data in base64)");
+  tail_
+      ->add_flag("--json", json_,
+                 "One JSON object per record (shard, sequence number, partition key, arrival "
+                 "time, data in base64)")
+      ->excludes(format);
   add_common(tail_);
 }
 
@@ -96,11 +138,16 @@ bool ClientCommands::Selected() const {
 }
 
 Result<std::unique_ptr<KinesisClient>> ClientCommands::Connect() const {
+  const std::string endpoint = ResolveEndpoint(
+      endpoint_, +[](const char* name) -> const char* { return std::getenv(name); });
   ClientOptions o;
-  if (!endpoint_.empty()) o.endpoint = endpoint_;
+  if (!endpoint.empty()) o.endpoint = endpoint;
   if (!region_.empty()) o.region = region_;
+  // Fail fast when nothing listens: one second to connect (the retries add under a second
+  // for a refused connection).
+  o.connect_timeout = std::chrono::milliseconds(1000);
   auto client = KinesisClient::Create(o);
-  if (client.ok() || endpoint_.empty()) return client;
+  if (client.ok() || endpoint.empty()) return client;
   // A local server checks only that a request is signed: any credentials do.
   o.access_key_id = "local";
   o.secret_access_key = "local";
@@ -109,7 +156,10 @@ Result<std::unique_ptr<KinesisClient>> ClientCommands::Connect() const {
 
 int ClientCommands::Run() {
   auto connected = Connect();
-  if (!connected.ok()) return Fail(connected.status());
+  if (!connected.ok()) {
+    const Status& st = connected.status();
+    return Fail(st, st.code() == Code::kInvalidArgument ? kExitAccess : ExitCodeFor(st));
+  }
   KinesisClient& client = **connected;
   if (list_->parsed()) return List(client);
   if (create_->parsed()) return Create(client);
@@ -117,7 +167,7 @@ int ClientCommands::Run() {
   if (delete_->parsed()) return Delete(client);
   if (put_->parsed()) return Put(client);
   if (tail_->parsed()) return Tail(client);
-  return 0;
+  return kExitOk;
 }
 
 int ClientCommands::List(KinesisClient& client) {
@@ -139,10 +189,11 @@ int ClientCommands::List(KinesisClient& client) {
     if (!page->has_more_streams || page->stream_names.empty()) break;
     in.exclusive_start_stream_name = page->stream_names.back();
   }
-  return 0;
+  return kExitOk;
 }
 
 int ClientCommands::Create(KinesisClient& client) {
+  InstallInterruptHandler();
   api::CreateStreamInput in;
   in.stream_name = stream_;
   if (on_demand_) {
@@ -153,16 +204,19 @@ int ClientCommands::Create(KinesisClient& client) {
     in.shard_count = shards_ ? shards_ : 1;
   }
   if (auto st = client.CreateStream(in); !st.ok()) return Fail(st);
-  for (int i = 0; i < 600 && !g_interrupted; ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + kStatusWait;
+  while (!Interrupted() && std::chrono::steady_clock::now() < deadline) {
     auto summary = client.DescribeStreamSummary({{stream_, std::nullopt}});
     if (summary.ok() &&
         summary->stream_description_summary.stream_status == api::StreamStatus::kActive) {
       std::printf("%s ACTIVE\n", summary->stream_description_summary.stream_arn.c_str());
-      return 0;
+      return kExitOk;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(kStatusPoll);
   }
-  return Fail(Status(Code::kLimitExceeded, "stream " + stream_ + " did not become ACTIVE in 60 s"));
+  if (Interrupted()) return kExitInterrupted;
+  return Fail(
+      Status(Code::kInternalFailure, "stream " + stream_ + " did not become ACTIVE in 60 s"));
 }
 
 int ClientCommands::Describe(KinesisClient& client) {
@@ -182,145 +236,28 @@ int ClientCommands::Describe(KinesisClient& client) {
                 s.sequence_number_range.ending_sequence_number ? "  closed" : "",
                 s.parent_shard_id ? ("  parent " + *s.parent_shard_id).c_str() : "");
   }
-  return 0;
+  return kExitOk;
 }
 
 int ClientCommands::Delete(KinesisClient& client) {
+  InstallInterruptHandler();
   if (auto st = client.DeleteStream({{stream_, std::nullopt}, false}); !st.ok()) return Fail(st);
-  std::printf("%s deleting\n", stream_.c_str());
-  return 0;
-}
-
-int ClientCommands::Put(KinesisClient& client) {
-  ProducerOptions o;
-  o.stream_name = stream_;
-  o.linger = std::chrono::milliseconds(20);
-  auto producer = Producer::Create(client, o);
-  if (!producer.ok()) return Fail(producer.status());
-  std::uint64_t sent = 0;
-  std::atomic<std::uint64_t> failed{0};
-  std::mutex first_mu;
-  Status first_error;
-  auto put = [&](std::string data) {
-    std::string key = partition_key_.empty() ? RandomUuid() : partition_key_;
-    Status st =
-        (*producer)->Put(std::move(key), std::move(data), std::nullopt, [&](const PutResult& r) {
-          if (r.status.ok()) return;
-          ++failed;
-          std::lock_guard lock(first_mu);
-          if (first_error.ok()) first_error = r.status;
-        });
-    if (!st.ok()) {
-      ++failed;
-      std::lock_guard lock(first_mu);
-      if (first_error.ok()) first_error = st;
-    }
-    ++sent;
-  };
-  if (!data_.empty()) {
-    for (auto& d : data_) put(d);
-  } else {
-    std::string line;
-    while (std::getline(std::cin, line)) put(line);
+  if (no_wait_) {
+    std::printf("%s deleting\n", stream_.c_str());
+    return kExitOk;
   }
-  (void)(*producer)->Close(std::chrono::milliseconds(60'000));
-  const auto m = (*producer)->metrics();
-  producer->reset();  // no callback may outlive the counters it updates
-  std::fprintf(stderr, "%llu records put to %s (%llu failed, %llu retries)\n",
-               static_cast<unsigned long long>(m.records_put), stream_.c_str(),
-               static_cast<unsigned long long>(failed.load()),
-               static_cast<unsigned long long>(m.retries));
-  if (failed.load() != 0) return Fail(first_error);
-  return sent == m.records_put ? 0 : 1;
-}
-
-int ClientCommands::Tail(KinesisClient& client) {
-  std::signal(SIGINT, OnInterrupt);
-  std::signal(SIGTERM, OnInterrupt);
-  struct Reader {
-    std::string iterator;
-    bool caught_up = false;
-  };
-  std::map<std::string, Reader> readers;  // open or not yet finished shards
-  std::set<std::string> finished;         // read to their end
-  const auto type =
-      from_ == "latest" ? api::ShardIteratorType::kLatest : api::ShardIteratorType::kTrimHorizon;
-  std::uint64_t printed = 0;
-  bool started = false;
-  auto discover = [&]() -> Status {
-    auto shards = AllShards(client, stream_);
-    if (!shards.ok()) return shards.status();
-    for (const auto& s : *shards) {
-      if (readers.count(s.shard_id) || finished.count(s.shard_id)) continue;
-      // Shards found after the start begin at their first record; at the start, `--from`.
-      auto it = client.GetShardIterator({{stream_, std::nullopt},
-                                         s.shard_id,
-                                         started ? api::ShardIteratorType::kTrimHorizon : type,
-                                         std::nullopt,
-                                         std::nullopt});
-      if (!it.ok()) return it.status();
-      readers[s.shard_id] = Reader{it->shard_iterator, false};
+  const auto deadline = std::chrono::steady_clock::now() + kStatusWait;
+  while (!Interrupted() && std::chrono::steady_clock::now() < deadline) {
+    auto summary = client.DescribeStreamSummary({{stream_, std::nullopt}});
+    if (!summary.ok()) {
+      if (summary.status().code() != Code::kResourceNotFound) return Fail(summary.status());
+      std::printf("%s deleted\n", stream_.c_str());
+      return kExitOk;
     }
-    return Status::Ok();
-  };
-  if (auto st = discover(); !st.ok()) return Fail(st);
-  started = true;
-  auto last_discovery = std::chrono::steady_clock::now();
-  while (!g_interrupted) {
-    bool got_any = false;
-    for (auto it = readers.begin(); it != readers.end() && !g_interrupted;) {
-      auto out = client.GetRecords({it->second.iterator, 10'000, std::nullopt});
-      if (!out.ok()) return Fail(out.status());
-      for (const auto& r : out->records) {
-        if (json_) {
-          std::string line;
-          api::JsonWriter w(line);
-          w.BeginObject();
-          w.Key("ShardId");
-          w.String(it->first);
-          w.Key("SequenceNumber");
-          w.String(r.sequence_number);
-          w.Key("PartitionKey");
-          w.String(r.partition_key);
-          w.Key("ApproximateArrivalTimestamp");
-          w.Timestamp(r.approximate_arrival_timestamp);
-          w.Key("Data");
-          w.Base64(r.data);
-          w.EndObject();
-          line += '\n';
-          std::fwrite(line.data(), 1, line.size(), stdout);
-        } else {
-          std::fwrite(r.data.data(), 1, r.data.size(), stdout);
-          std::fputc('\n', stdout);
-        }
-        got_any = true;
-        if (++printed == limit_) {
-          std::fflush(stdout);
-          return 0;
-        }
-      }
-      std::fflush(stdout);
-      if (!out->next_shard_iterator) {  // a closed shard read to its end
-        finished.insert(it->first);
-        it = readers.erase(it);
-        last_discovery = {};  // its children may be new
-        continue;
-      }
-      it->second.iterator = *out->next_shard_iterator;
-      it->second.caught_up = out->records.empty() && out->millis_behind_latest == 0;
-      ++it;
-    }
-    bool all_caught_up = true;
-    for (const auto& [_, r] : readers) all_caught_up = all_caught_up && r.caught_up;
-    if (no_follow_ && all_caught_up) break;
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_discovery > std::chrono::seconds(10)) {
-      if (auto st = discover(); !st.ok()) return Fail(st);
-      last_discovery = now;
-    }
-    if (!got_any) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::this_thread::sleep_for(kStatusPoll);
   }
-  return 0;
+  if (Interrupted()) return kExitInterrupted;
+  return Fail(Status(Code::kInternalFailure, "stream " + stream_ + " still exists after 60 s"));
 }
 
 }  // namespace cinesis::app

@@ -1,18 +1,18 @@
-// cinesis: one CLI. `cinesis serve` runs the local Kinesis server; `cinesis streams`,
-// `put` and `tail` work with streams on any endpoint; `cinesis bench` measures one;
-// `cinesis docs configuration` prints the generated configuration reference.
+// cinesis: one CLI, one binary. `cinesis serve` runs the local Kinesis server; `cinesis
+// streams`, `put` and `tail` work with streams on any endpoint (client_commands.cc); `cinesis
+// bench` measures one; `cinesis docs configuration` prints the generated configuration reference.
 #include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 
 #include "bench.h"
+#include "cli_util.h"
+#include "client_commands.h"
 #include "options.h"
 #include "storage/log.h"
 
@@ -122,28 +122,9 @@ int Serve(const cinesis::app::ServeConfig& config) {
 
 }  // namespace
 
-// `streams`, `put` and `tail` live in the sibling binary cinesis-client (see
-// apps/cinesis/CMakeLists.txt); run it with the same arguments.
-int ExecClient(char** argv) {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  const std::string path =
-      (ec ? std::filesystem::path(argv[0]).parent_path() : self.parent_path()) / "cinesis-client";
-  argv[0] = const_cast<char*>("cinesis");
-  ::execv(path.c_str(), argv);
-  std::fprintf(stderr, "cinesis: cannot run %s: %s\n", path.c_str(), std::strerror(errno));
-  return 127;
-}
-
 int main(int argc, char** argv) {
-  if (argc > 1) {
-    const std::string_view command = argv[1];
-    if (command == "streams" || command == "put" || command == "tail") return ExecClient(argv);
-  }
   CLI::App app{"cinesis - a fast, faithful local Amazon Kinesis Data Streams"};
-  app.footer(
-      "Also: cinesis streams list|create|describe|delete, cinesis put, cinesis tail "
-      "(each with --help).");
+  app.footer(std::string(cinesis::app::ExitCodesHelp()));
   app.require_subcommand(1);
 
   cinesis::app::ServeConfig config;
@@ -155,8 +136,15 @@ int main(int argc, char** argv) {
   docs->require_subcommand(1);
 
   cinesis::app::BenchCommand bench(app);
+  cinesis::app::ClientCommands client_commands(app);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);  // prints help, or the error and a hint
+    return rc == 0 ? 0 : cinesis::app::kExitUsage;
+  }
+  if (client_commands.Selected()) return client_commands.Run();
   if (*serve) return Serve(config);
   if (bench) return bench.Run();
 

@@ -1,12 +1,23 @@
-"""`cinesis streams | put | tail` against a cinesis server (the commands run cinesis-client).
+"""`cinesis streams | put | tail` against a cinesis server (the client commands of the one `cinesis` binary).
 
 Run:  /usr/bin/python3 -m unittest -v tests/integration/test_cinesis_cli.py   (from the repo root)
 """
 
 import base64
+import datetime
+import http.server
 import json
 import os
+import pty
+import re
+import select
+import shutil
+import signal
+import socket
 import subprocess
+import tempfile
+import threading
+import time
 import unittest
 
 from . import harness as h
@@ -18,6 +29,7 @@ def setUpModule():
     global SERVER
     SERVER = h.CinesisServer().start()
     CinesisCli.server = SERVER
+    CinesisCliHabits.server = SERVER
 
 
 def tearDownModule():
@@ -72,17 +84,383 @@ class CinesisCli(h.ServerTestCase):
         # LATEST with nothing new: caught up at once
         self.assertEqual(self.run_cli('tail', name, '--no-follow').stdout, b'')
 
-        self.assertEqual(self.run_cli('streams', 'delete', name).stdout.decode().strip(), '%s deleting' % name)
+        self.assertEqual(self.run_cli('streams', 'delete', name).stdout.decode().strip(), '%s deleted' % name)
 
     def test_errors_are_reported_with_the_service_text(self):
         missing = h.unique_name('cli-missing')
         p = self.run_cli('streams', 'describe', missing, ok=False)
-        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.returncode, 3)
         self.assertIn(('ResourceNotFoundException: Stream %s under account %s not found.'
                        % (missing, h.ACCOUNT_ID)).encode(), p.stderr)
         p = self.run_cli('put', missing, 'x', ok=False)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn(b'ResourceNotFoundException', p.stderr)
+
+
+# ---------------------------------------------------------------------------
+# Issue 12, item 6: the habits of kcat and the AWS CLI
+# ---------------------------------------------------------------------------
+
+def _clean_env(extra=None):
+    env = dict(os.environ)
+    for k in ('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE',
+              'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_KINESIS'):
+        env.pop(k, None)
+    env['AWS_SHARED_CREDENTIALS_FILE'] = env['AWS_CONFIG_FILE'] = os.devnull
+    env.update(extra or {})
+    return env
+
+
+def _closed_port():
+    """A loopback port nothing listens on (bound, then closed)."""
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _run_with_pty_stderr(args, env, stdin=subprocess.DEVNULL, timeout=60):
+    """Runs `args` with stderr on a pseudo-terminal; returns (returncode, stdout, terminal text)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(args, stdin=stdin, stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    chunks = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed its side
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif p.poll() is not None:
+            break
+    os.close(master)
+    out = p.stdout.read()
+    p.stdout.close()
+    rc = p.wait(10)
+    return rc, out, b''.join(chunks).decode(errors='replace')
+
+
+class _FakeKinesis(object):
+    """An HTTP endpoint that answers every call with one AWS error (for the exit-code classes)."""
+
+    def __init__(self, status, error_type, message):
+        body = json.dumps({'__type': error_type, 'message': message}).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get('Content-Length', 0)))
+                self.send_response(status)
+                self.send_header('Content-Type', 'application/x-amz-json-1.1')
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        self.endpoint = 'http://127.0.0.1:%d' % self.httpd.server_address[1]
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
+class CinesisCliHabits(h.ServerTestCase):
+
+    def cli(self, *args, stdin=None, endpoint=None, env=None, timeout=60, binary=None):
+        """Runs a client command; --endpoint is the module's server unless endpoint=False."""
+        argv = [binary or h.binary_path()] + list(args)
+        if endpoint is not False:
+            argv += ['--endpoint', endpoint or self.server.endpoint]
+        return subprocess.run(argv, input=stdin, capture_output=True, env=_clean_env(env), timeout=timeout)
+
+    def ok(self, *args, **kw):
+        p = self.cli(*args, **kw)
+        self.assertEqual(p.returncode, 0, p.stderr.decode(errors='replace'))
+        return p
+
+    def stream(self, shards=1, prefix='cli'):
+        name = h.unique_name(prefix)
+        self.ok('streams', 'create', name, '--shards', str(shards))
+        return name
+
+    def records(self, name, *extra):
+        """(shard, sequence, key, arrival ms, data) of every record, trim horizon to now."""
+        out = self.ok('tail', name, '--from', 'trim-horizon', '--no-follow',
+                      '-f', '%s\\t%S\\t%k\\t%T\\t%d\\n', *extra).stdout.decode()
+        rows = [l.split('\t') for l in out.splitlines()]
+        return [(r[0], r[1], r[2], int(r[3]), r[4]) for r in rows]
+
+    # -- put -------------------------------------------------------------------
+
+    def test_put_shows_progress_on_a_terminal_and_a_summary_with_the_rate(self):
+        name = self.stream(2)
+        with tempfile.NamedTemporaryFile('w', suffix='.txt', delete=False) as f:
+            for i in range(20000):
+                f.write('record-%06d-%s\n' % (i, 'x' * 80))
+        self.addCleanup(os.unlink, f.name)
+        rc, _, term = _run_with_pty_stderr(
+            [h.binary_path(), 'put', name, '--file', f.name, '--endpoint', self.server.endpoint],
+            _clean_env())
+        self.assertEqual(rc, 0, term)
+        # the progress line, rewritten in place: records, MB/s, percent and ETA of the file
+        self.assertIn('\r\x1b[K', term)
+        progress = [seg for seg in term.split('\r\x1b[K') if 'lines read' in seg]
+        self.assertTrue(progress, term)
+        self.assertRegex(progress[-1], r'20000 lines read, 20000 records put, [\d.]+ MB, [\d.]+ MB/s, '
+                                       r'\d+ records/s, 100%, ETA 0s')
+        self.assertRegex(term, r'20000 records put to %s in [\d.]+ s \(\d+ records/s, [\d.]+ MB/s; '
+                               r'0 failed, \d+ retries\)' % name)
+        # not a terminal: the summary only, no progress
+        p = self.ok('put', name, '--file', f.name)
+        self.assertNotIn(b'\x1b[K', p.stderr)
+        self.assertNotIn(b'lines read', p.stderr)
+        self.assertIn(b'20000 records put to ' + name.encode(), p.stderr)
+
+    def test_ctrl_c_writes_what_was_read_and_names_the_last_line(self):
+        name = self.stream(2)
+        # a linger of a minute: nothing is sent before Ctrl-C unless the flush sends it
+        master, slave = pty.openpty()
+        p = subprocess.Popen([h.binary_path(), 'put', name, '--linger', '60000',
+                              '--endpoint', self.server.endpoint],
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=slave, env=_clean_env())
+        os.close(slave)
+        try:
+            p.stdin.write(b''.join(b'line-%03d\n' % i for i in range(1, 51)))
+            p.stdin.flush()
+            term = b''
+            deadline = time.monotonic() + 20
+            while b'50 lines read' not in term and time.monotonic() < deadline:
+                if select.select([master], [], [], 0.5)[0]:
+                    term += os.read(master, 65536)
+            self.assertIn(b'50 lines read, 0 records put', term)
+            p.send_signal(signal.SIGINT)
+            rc = p.wait(15)
+            while select.select([master], [], [], 0.2)[0]:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                term += data
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait(5)
+            p.stdin.close()
+            os.close(master)
+        text = term.decode(errors='replace')
+        self.assertEqual(rc, 130, text)
+        self.assertIn('50 records put to %s' % name, text)
+        self.assertIn('interrupted: 50 of 50 lines read were written; every input line up to line 50 is written',
+                      text)
+        self.assertEqual(sorted(r[4] for r in self.records(name)), ['line-%03d' % i for i in range(1, 51)])
+
+    def test_unreachable_server_fails_within_two_seconds(self):
+        dead = 'http://127.0.0.1:%d' % _closed_port()
+        for args in (['put', 'some-stream', 'x'], ['put', 'some-stream'], ['tail', 'some-stream'],
+                     ['streams', 'list']):
+            start = time.monotonic()
+            p = self.cli(*args, endpoint=dead, stdin=b'a\nb\n', timeout=30)
+            elapsed = time.monotonic() - start
+            self.assertEqual(p.returncode, 6, (args, p.stderr))
+            self.assertIn(b'IOError: request to ' + dead.encode(), p.stderr)
+            self.assertLess(elapsed, 2.5, args)
+
+    def test_key_delimiter_splits_key_and_data(self):
+        name = self.stream(2)
+        self.ok('put', name, '-K', '::', stdin=b'alpha::one\nbeta::two::more\nalpha::three\nno-key-here\n')
+        rows = self.records(name)
+        keyed = sorted((k, d) for _, _, k, _, d in rows if d != 'no-key-here')
+        self.assertEqual(keyed, [('alpha', 'one'), ('alpha', 'three'), ('beta', 'two::more')])
+        unkeyed = [k for _, _, k, _, d in rows if d == 'no-key-here']
+        self.assertEqual(len(unkeyed), 1)
+        self.assertRegex(unkeyed[0], h.UUID_RE)  # no delimiter: a random key
+        # one key, one shard, in input order
+        alpha = [r for r in rows if r[2] == 'alpha']
+        self.assertEqual(alpha[0][0], alpha[1][0])
+        self.assertEqual([r[4] for r in alpha], ['one', 'three'])
+
+    def test_an_oversized_line_is_named_by_its_number(self):
+        name = self.stream(1)
+        big = b'y' * (1024 * 1024 + 1)
+        p = self.cli('put', name, stdin=b'first\nsecond\n' + big + b'\nafter\n')
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(b'cinesis: line 3: ValidationException: record larger than 1 MiB', p.stderr)
+        self.assertIn(b'2 records put to ' + name.encode(), p.stderr)
+        self.assertEqual(sorted(r[4] for r in self.records(name)), ['first', 'second'])
+
+    # -- tail ------------------------------------------------------------------
+
+    def test_tail_from_a_sequence_number_reads_its_shard_from_there(self):
+        name = self.stream(2)
+        self.ok('put', name, *['v%02d' % i for i in range(20)])
+        rows = self.records(name)
+        shard, seq = rows[3][0], rows[3][1]
+        expected = [r[4] for r in rows if r[0] == shard][[r[1] for r in rows if r[0] == shard].index(seq):]
+        got = self.ok('tail', name, '--from', seq, '--no-follow').stdout.decode().splitlines()
+        self.assertEqual(got, expected)
+        got = self.ok('tail', name, '--from', seq, '--shard', shard, '--no-follow').stdout.decode().splitlines()
+        self.assertEqual(got, expected)
+        other = 'shardId-000000000001' if shard.endswith('0') else 'shardId-000000000000'
+        p = self.cli('tail', name, '--from', seq, '--shard', other, '--no-follow')
+        self.assertEqual(p.returncode, 2, p.stderr)
+
+    def test_tail_from_a_timestamp_iso_8601_and_epoch(self):
+        name = self.stream(2)
+        self.ok('put', name, *['old-%d' % i for i in range(10)])
+        last_old = max(r[3] for r in self.records(name))
+        deadline = time.monotonic() + 5
+        while time.time() * 1000 <= last_old + 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        self.ok('put', name, *['new-%d' % i for i in range(10)])
+        start = min(r[3] for r in self.records(name) if r[4].startswith('new-'))
+        self.assertGreater(start, last_old)
+        iso = datetime.datetime.fromtimestamp(start / 1000, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3] + 'Z'
+        for spec in (iso, '%d.%03d' % (start // 1000, start % 1000), str(start)):
+            got = self.ok('tail', name, '--from', spec, '--no-follow').stdout.decode().splitlines()
+            self.assertEqual(sorted(got), sorted('new-%d' % i for i in range(10)), spec)
+        p = self.cli('tail', name, '--from', 'yesterday')
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(b'--from yesterday: expected latest, trim-horizon', p.stderr)
+
+    def test_tail_shard_reads_only_that_shard(self):
+        name = self.stream(3)
+        self.ok('put', name, *['s%02d' % i for i in range(30)])
+        rows = self.records(name)
+        for shard_arg, shard in (('1', 'shardId-000000000001'), ('shardId-000000000002', 'shardId-000000000002')):
+            got = self.ok('tail', name, '--shard', shard_arg, '--from', 'trim-horizon', '--no-follow',
+                          '-f', '%s %d\\n').stdout.decode().splitlines()
+            self.assertEqual(got, ['%s %s' % (r[0], r[4]) for r in rows if r[0] == shard])
+            self.assertTrue(got)
+        p = self.cli('tail', name, '--shard', '7', '--no-follow')
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn(b'shardId-000000000007', p.stderr)
+
+    def test_tail_app_resumes_without_duplicates_or_gaps(self):
+        name = self.stream(3)
+        self.ok('put', name, *['r%02d' % i for i in range(30)])
+        tmp = tempfile.mkdtemp(prefix='cinesis-cli-')
+        self.addCleanup(shutil.rmtree, tmp, True)
+        env = {'XDG_DATA_HOME': tmp}  # the default store lives under the user's data dir
+        first = self.ok('tail', name, '--app', 'reader', '--from', 'trim-horizon', '--count', '7',
+                        env=env).stdout.decode().splitlines()
+        self.assertEqual(len(first), 7)
+        self.assertTrue(os.path.isfile(os.path.join(tmp, 'cinesis-cli', 'checkpoints.sqlite')))
+        second = self.ok('tail', name, '--app', 'reader', '--no-follow', env=env).stdout.decode().splitlines()
+        self.assertEqual(sorted(first + second), ['r%02d' % i for i in range(30)])
+        self.ok('put', name, 'late-1', 'late-2')
+        third = self.ok('tail', name, '--app', 'reader', '--no-follow', env=env).stdout.decode().splitlines()
+        self.assertEqual(sorted(third), ['late-1', 'late-2'])
+        # another application, another explicit store: its own position
+        store = 'sqlite:' + os.path.join(tmp, 'other.sqlite')
+        other = self.ok('tail', name, '--app', 'other', '--store', store, '--from', 'trim-horizon',
+                        '--no-follow').stdout.decode().splitlines()
+        self.assertEqual(len(other), 32)
+        p = self.cli('tail', name, '--app', 'x', '--store', 'redis:localhost:1', '--no-follow')
+        self.assertEqual(p.returncode, 2, p.stderr)
+
+    def test_tail_format_template_and_count(self):
+        name = self.stream(1)
+        before = int(time.time() * 1000)
+        self.ok('put', name, '-k', 'the-key', 'a', 'b', 'c', 'd')
+        out = self.ok('tail', name, '--from', 'trim-horizon', '--count', '3',
+                      '-f', 'key=%k shard=%s seq=%S ms=%T at=%t data=%d%%\\t|\\n').stdout.decode()
+        lines = out.split('\n')
+        self.assertEqual(lines[-1], '')
+        self.assertEqual(len(lines) - 1, 3)  # --count 3 of 4, then exits while following
+        m = re.match(r'^key=the-key shard=shardId-000000000000 seq=(\d{56}) ms=(\d+) '
+                     r'at=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) data=a%\t\|$', lines[0])
+        self.assertIsNotNone(m, lines[0])
+        ms = int(m.group(2))
+        self.assertGreaterEqual(ms, before - 1000)
+        self.assertEqual(datetime.datetime.strptime(m.group(3), '%Y-%m-%dT%H:%M:%S.%fZ')
+                         .replace(tzinfo=datetime.timezone.utc).timestamp() * 1000, ms)
+        self.assertTrue(lines[1].endswith('data=b%\t|'))
+        for bad in ('%x', 'tail\\', '\\q'):
+            p = self.cli('tail', name, '-f', bad, '--no-follow')
+            self.assertEqual(p.returncode, 2, (bad, p.stderr))
+            self.assertIn(b'format:', p.stderr)
+
+    # -- streams delete ----------------------------------------------------------
+
+    def test_streams_delete_waits_until_gone_unless_no_wait(self):
+        slow = h.CinesisServer(delete_stream_ms=1500).start()
+        self.addCleanup(h.stop_server_checked, slow)
+        for wait in (True, False):
+            name = h.unique_name('cli-del')
+            self.ok('streams', 'create', name, endpoint=slow.endpoint)
+            args = ['streams', 'delete', name] + ([] if wait else ['--no-wait'])
+            out = self.ok(*args, endpoint=slow.endpoint).stdout.decode().strip()
+            described = self.cli('streams', 'describe', name, endpoint=slow.endpoint)
+            if wait:
+                self.assertEqual(out, '%s deleted' % name)
+                self.assertEqual(described.returncode, 3, described.stdout)
+            else:
+                self.assertEqual(out, '%s deleting' % name)
+                self.assertEqual(described.returncode, 0, described.stderr)
+                self.assertIn(b'status DELETING', described.stdout)
+
+    # -- exit codes, endpoint, one binary ------------------------------------------
+
+    def test_exit_codes_per_class_of_failure(self):
+        self.assertIn(b'Exit codes', self.ok('--help', endpoint=False).stdout)
+        self.assertIn(b'6 endpoint unreachable', self.ok('put', '--help', endpoint=False).stdout)
+        self.assertEqual(self.cli('put', name_missing := h.unique_name('cli-none'), 'x').returncode, 3)
+        self.assertEqual(self.cli('tail', name_missing, '--no-follow').returncode, 3)
+        self.assertEqual(self.cli('put', '--no-such-flag', 'x').returncode, 2)
+        self.assertEqual(self.cli('tail', 's', '--from', 'nonsense').returncode, 2)
+        self.assertEqual(self.cli('streams', 'list', endpoint='http://127.0.0.1:%d' % _closed_port()).returncode, 6)
+        for status, error, code in ((400, 'AccessDeniedException', 4),
+                                    (403, 'UnrecognizedClientException', 4),
+                                    (400, 'LimitExceededException', 5),
+                                    (400, 'ProvisionedThroughputExceededException', 5),
+                                    (500, 'InternalFailure', 1),
+                                    (400, 'ResourceNotFoundException', 3),
+                                    (400, 'ValidationException', 2)):
+            fake = _FakeKinesis(status, error, 'injected ' + error)
+            try:
+                for args in (['streams', 'list'], ['put', 's', 'x'], ['tail', 's', '--no-follow']):
+                    p = self.cli(*args, endpoint=fake.endpoint, timeout=30)
+                    self.assertEqual(p.returncode, code, (error, args, p.stderr))
+                    self.assertIn(b'injected ' + error.encode(), p.stderr)
+            finally:
+                fake.close()
+
+    def test_endpoint_from_flag_then_environment(self):
+        dead = 'http://127.0.0.1:%d' % _closed_port()
+        live = self.server.endpoint
+        listed = lambda env, **kw: self.cli('streams', 'list', endpoint=False, env=env, **kw)
+        self.assertEqual(listed({'AWS_ENDPOINT_URL_KINESIS': live, 'AWS_ENDPOINT_URL': dead}).returncode, 0)
+        self.assertEqual(listed({'AWS_ENDPOINT_URL_KINESIS': dead, 'AWS_ENDPOINT_URL': live}).returncode, 6)
+        self.assertEqual(listed({'AWS_ENDPOINT_URL': live}).returncode, 0)
+        self.assertEqual(listed({'AWS_ENDPOINT_URL': dead}).returncode, 6)
+        # the flag wins over both
+        p = self.cli('streams', 'list', endpoint=live, env={'AWS_ENDPOINT_URL_KINESIS': dead, 'AWS_ENDPOINT_URL': dead})
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_cinesis_copied_alone_runs_put_and_tail(self):
+        tmp = tempfile.mkdtemp(prefix='cinesis-alone-')
+        self.addCleanup(shutil.rmtree, tmp, True)
+        alone = os.path.join(tmp, 'cinesis')
+        shutil.copy2(h.binary_path(), alone)
+        self.assertEqual(os.listdir(tmp), ['cinesis'])
+        name = h.unique_name('cli-alone')
+        self.ok('streams', 'create', name, binary=alone)
+        self.ok('put', name, 'solo-1', 'solo-2', binary=alone)
+        got = self.ok('tail', name, '--from', 'trim-horizon', '--no-follow', binary=alone).stdout.decode().split()
+        self.assertEqual(sorted(got), ['solo-1', 'solo-2'])
 
 
 if __name__ == '__main__':
