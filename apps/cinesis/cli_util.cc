@@ -153,6 +153,7 @@ ExitCode ExitCodeFor(const Status& st) {
     case Code::kKmsInvalidState:
     case Code::kResourceInUse:
     case Code::kCorruption:
+    case Code::kFailedPrecondition:
       return kExitInternal;
   }
   return kExitInternal;
