@@ -141,16 +141,18 @@ Result<std::unique_ptr<KinesisClient>> ClientCommands::Connect() const {
   const std::string endpoint = ResolveEndpoint(
       endpoint_, +[](const char* name) -> const char* { return std::getenv(name); });
   ClientOptions o;
-  if (!endpoint.empty()) o.endpoint = endpoint;
+  if (endpoint.empty()) {
+    // `--endpoint ""`: AWS itself, whatever endpoint variables or profile settings say.
+    ::setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
+  } else {
+    o.endpoint = endpoint;
+  }
   if (!region_.empty()) o.region = region_;
   // Fail fast when nothing listens: one second to connect (the retries add under a second
   // for a refused connection).
   o.connect_timeout = std::chrono::milliseconds(1000);
-  auto client = KinesisClient::Create(o);
-  if (client.ok() || endpoint.empty()) return client;
-  // A local server checks only that a request is signed: any credentials do.
-  o.access_key_id = "local";
-  o.secret_access_key = "local";
+  // A loopback endpoint needs no credentials (the library signs with dummy ones); any
+  // other endpoint without credentials fails here, naming the chain that was tried.
   return KinesisClient::Create(o);
 }
 

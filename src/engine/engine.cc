@@ -375,19 +375,30 @@ Status Engine::Load(std::vector<std::string>* report) {
   // truncated, or its WAL lost): never deleted; the start is refused unless asked to
   // rebuild their streams from the descriptors the logs carry.
   std::map<std::uint64_t, std::vector<storage::LogId>> orphans;  // by stream id
-  std::uint64_t orphan_records = 0;
   for (auto id : storage_->ListLogs()) {
-    if (live_logs.count(id.value)) continue;
-    auto log = storage_->FindLog(id);
-    if (log->StartOffset().value == 0 && log->EndOffset().value == 0) {
-      note(storage::Severity::kInfo, "removed empty log " + std::to_string(id.value) +
-                                         " without a stream (an interrupted create)");
-      RETURN_IF_ERROR(storage_->DropLog(id));
+    if (!live_logs.count(id.value)) orphans[id.value >> 32].push_back(id);
+  }
+  std::uint64_t orphan_records = 0;
+  for (auto it = orphans.begin(); it != orphans.end();) {
+    std::uint64_t records = 0;
+    bool ever_written = false;
+    for (auto id : it->second) {
+      auto log = storage_->FindLog(id);
+      ever_written |= log->EndOffset().value > 0;
+      records += log->EndOffset().value - log->StartOffset().value;
+    }
+    next_stream_id_ = std::max(next_stream_id_, it->first + 1);
+    if (ever_written) {
+      orphan_records += records;
+      ++it;
       continue;
     }
-    orphan_records += log->EndOffset().value - log->StartOffset().value;
-    orphans[id.value >> 32].push_back(id);
-    next_stream_id_ = std::max(next_stream_id_, (id.value >> 32) + 1);
+    for (auto id : it->second) {
+      note(storage::Severity::kInfo, "removed empty log " + std::to_string(id.value) +
+                                         " without a stream (an interrupted create or reshard)");
+      RETURN_IF_ERROR(storage_->DropLog(id));
+    }
+    it = orphans.erase(it);
   }
   if (!orphans.empty() && !options_.recover_metadata) {
     std::size_t logs = 0;
