@@ -13,6 +13,7 @@
 // the shared stores) at once.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -78,6 +79,19 @@ class LeaseStore {
   virtual Status Release(const Scope& scope, const Lease& lease) = 0;
   // Every lease of the scope (free ones included).
   virtual Result<std::vector<Lease>> List(const Scope& scope) = 0;
+  // Deletes the lease rows of the scope whose shard id starts with `prefix` (not empty)
+  // and that are free (released) or expired at `now`; answers how many were deleted.
+  // Atomic per row: a row renewed or taken meanwhile stays. Meant for rows that never
+  // fence checkpoints, such as the consumer's worker heartbeats ("__worker__/<id>"): a
+  // deleted shard lease would start its fencing counter again. The default deletes
+  // nothing (stores written before this call existed).
+  virtual Result<std::size_t> DeleteExpired(const Scope& scope, const std::string& prefix,
+                                            EpochMillis now) {
+    (void)scope;
+    (void)prefix;
+    (void)now;
+    return std::size_t{0};
+  }
 };
 
 // In process only (tests, single-process consumers).

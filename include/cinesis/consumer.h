@@ -15,13 +15,21 @@
 // - With a LeaseStore, processes that share `application` split the shards between them
 //   (each takes about shards/workers), take over the shards of a dead worker once its
 //   leases expire, and a process that lost a lease cannot checkpoint that shard (fencing).
+//   A consumer that stops cleanly releases its leases, so a restarted (or another) worker
+//   takes the shards at once; a worker that died holds them until they expire.
+// - Errors: a consumer that cannot proceed (stream missing, access denied, the endpoint
+//   or the lease store unreachable for longer than `retry_budget`) stops and Run()/Poll()
+//   return the error. Every error, transient or fatal, goes to `on_error`, to the log hook
+//   (cinesis/log.h, component "consumer") and to metrics().last_error.
 //
 // Thread safety: Stop() and metrics() may be called from any thread. Processors run on
 // the consumer's reader threads, one thread per shard, never concurrently for one shard.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,10 +66,24 @@ struct CheckpointPolicy {
   }
 };
 
+// An error the consumer met. Transient errors (throttling, network errors and timeouts,
+// InternalFailure, store I/O errors) are retried; fatal ones stop the consumer.
+struct ConsumerError {
+  Status status;          // code and message
+  EpochMillis time = 0;   // when (ConsumerOptions::clock)
+  std::string operation;  // "ListShards", "GetRecords", "LeaseStore.List", ...
+  std::string shard_id;   // empty when the error is not about one shard
+  bool fatal = false;     // true: Run() and Poll() return `status`
+};
+
 struct ConsumerOptions {
   std::string application;
   std::string stream_name;
-  std::string worker_id;  // default: host-pid-random
+  // Identifies this worker in the lease store. Default: "<hostname>-<pid>-<8 random hex>",
+  // new for every process, so a restarted process cannot resume the leases a crashed one
+  // held and waits until they expire (`lease_ttl`). Give a stable id (unique among the
+  // processes running at the same time) to resume one's own leases at once after a crash.
+  std::string worker_id;
   InitialPosition initial_position = InitialPosition::kTrimHorizon;
   std::optional<EpochMillis> initial_timestamp;  // for kAtTimestamp
   CheckpointPolicy checkpoint_policy;
@@ -78,6 +100,17 @@ struct ConsumerOptions {
   // shard tracking work the same.
   std::optional<std::string> enhanced_fan_out_consumer;
   const Clock* clock = nullptr;
+  // How long the consumer keeps trying while calls keep failing with a retriable error
+  // (network errors, timeouts, InternalFailure, store I/O errors; each call was already
+  // retried by the client, ClientOptions::retry) before it gives up and Run()/Poll()
+  // return the error. Measured on `clock` from the first failure of a run of failures; a
+  // success ends the run. Throttling does not count: it is retried as long as it lasts.
+  // Non-retriable errors (ResourceNotFound for the stream, AccessDenied, ...) are fatal
+  // at once.
+  std::chrono::milliseconds retry_budget{60'000};
+  // Called for every error, transient or fatal, on a consumer thread and never while the
+  // consumer holds a lock (it may call metrics() or Stop()). Must not throw.
+  std::function<void(const ConsumerError&)> on_error;
 };
 
 // Handed to processors: checkpoints the shard at a record (or the last one delivered).
@@ -119,6 +152,12 @@ struct ConsumerMetrics {
   std::uint64_t leases_taken = 0;
   std::uint64_t leases_lost = 0;
   std::vector<std::string> owned_shards;
+  std::uint64_t errors = 0;                 // every error reported (transient and fatal)
+  std::optional<ConsumerError> last_error;  // the most recent one
+  // Per shard read since the start: how far the last GetRecords result (or
+  // SubscribeToShard event) was behind the tip of the shard, in ms (MillisBehindLatest);
+  // 0 means caught up.
+  std::map<std::string, std::int64_t> millis_behind_latest;
 };
 
 class Consumer {
@@ -127,10 +166,12 @@ class Consumer {
   static Result<std::unique_ptr<Consumer>> Create(KinesisClient& client, ConsumerOptions options);
   ~Consumer();
 
-  // Push style: runs until Stop(); returns the first fatal error, if any.
+  // Push style: runs until Stop() (then OK) or until a fatal error, which it returns
+  // (after processors saw ShutdownRequested and leases were released).
   Status Run(ProcessorFactory factory);
   // Pull style: the next records (from any shard), waiting up to `timeout`. Records of a
-  // shard come in order. With the manual policy call Commit() to checkpoint what Poll
+  // shard come in order. After a fatal error, the records still queued and then that
+  // error. With the manual policy call Commit() to checkpoint what Poll
   // returned; otherwise the policy applies once the next Poll() starts.
   Result<std::vector<ConsumerRecord>> Poll(std::chrono::milliseconds timeout);
   Status Commit();

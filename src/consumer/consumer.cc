@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
+#include <ctime>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -13,10 +15,14 @@
 #include <thread>
 
 #include "cinesis/aggregation.h"
+#include "cinesis/log.h"
 #include "common/hash_key.h"
 #include "common/random.h"
 
 namespace cinesis {
+
+using namespace std::chrono_literals;
+
 namespace {
 
 using consumer::Checkpoint;
@@ -31,6 +37,31 @@ std::string DefaultWorkerId() {
 }
 
 bool IsWorkerLease(const Lease& l) { return l.shard_id.rfind(kWorkerPrefix, 0) == 0; }
+
+bool IsThrottling(Code code) {
+  return code == Code::kProvisionedThroughputExceeded || code == Code::kLimitExceeded ||
+         code == Code::kKmsThrottling;
+}
+
+// "2026-12-02T03:04:05.678Z"
+std::string IsoTime(EpochMillis ms) {
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[40];
+  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms % 1000));
+  return std::string(buf, n) + frac;
+}
+
+void LogConsumer(LogLevel level, const std::string& message) { Log(level, "consumer", message); }
+
+// A run of consecutive failures of one activity (the coordinator's round, one reader).
+struct Streak {
+  EpochMillis since = -1;  // first failure of the run; -1: none
+  std::uint64_t count = 0;
+};
 
 }  // namespace
 
@@ -55,8 +86,18 @@ struct Consumer::Impl {
   std::map<std::string, std::shared_ptr<Reader>> readers;
   std::map<std::string, api::Shard> known;
   ConsumerMetrics stats;
-  Status fatal;
+  Status fatal;  // the first fatal error (guarded by mu)
   std::optional<Lease> worker_lease;
+  // Lease waits already logged: shard -> "owner/counter".
+  std::map<std::string, std::string> wait_logged;
+
+  // Reports an error (log hook, on_error, metrics); true when it is fatal, in which case
+  // the consumer is stopping and Run()/Poll() will return it. Call without holding mu.
+  bool Report(const std::string& operation, const std::string& shard_id, const Status& st,
+              Streak& streak);
+  // A success after failures: ends the run (and logs the recovery).
+  void Recovered(const std::string& operation, const std::string& shard_id, Streak& streak);
+  void Fail(const Status& st);
   std::string consumer_arn;  // enhanced fan-out: the registered stream consumer
   Status RegisterFanOut();
 
@@ -69,9 +110,13 @@ struct Consumer::Impl {
   std::thread runner;
 
   Status Coordinate(const ProcessorFactory& factory);
-  void SyncShards();
-  std::set<std::string> Finished();
-  void Balance(const ProcessorFactory& factory, const std::set<std::string>& finished);
+  // One coordination round; on failure, `op` names what failed.
+  Status Round(const ProcessorFactory& factory, std::string* op);
+  Status SyncShards();
+  Result<std::set<std::string>> Finished();
+  Status Balance(const ProcessorFactory& factory, const std::set<std::string>& finished,
+                 std::string* op);
+  void LogLeaseWait(const Lease& held, bool holder_alive, EpochMillis now);
   void StartReader(const std::string& shard_id, std::optional<Lease> lease,
                    const ProcessorFactory& factory);
   Status Save(const std::string& shard_id, const std::optional<Lease>& lease, const Checkpoint& cp,
@@ -98,6 +143,19 @@ struct Reader : Checkpointer {
   std::optional<consumer::Checkpoint> last_saved;
   std::size_t since_checkpoint = 0;
   EpochMillis last_checkpoint_ms = 0;
+  Streak streak;  // consecutive failed calls of this reader
+
+  // Reports a failed call; true when the consumer must stop (fatal).
+  bool Failed(const std::string& op, const Status& st) {
+    return c.Report(op, shard_id, st, streak);
+  }
+  void Succeeded(const std::string& op) {
+    if (streak.count > 0) c.Recovered(op, shard_id, streak);
+  }
+  void RecordLag(std::int64_t millis_behind) {
+    std::lock_guard lock(c.mu);
+    c.stats.millis_behind_latest[shard_id] = millis_behind;
+  }
 
   Status Checkpoint() override {
     if (!last_delivered) return Status::Ok();
@@ -124,6 +182,12 @@ struct Reader : Checkpointer {
   void Deliver(const std::vector<api::Record>& records,
                const std::optional<consumer::Checkpoint>& resume);
   void EndShard();
+  // A checkpoint the policy asked for: a failure is reported (a lost lease is not an
+  // error: the processor hears LeaseLost).
+  void CheckpointByPolicy() {
+    Status st = Checkpoint();
+    if (!st.ok() && !lost) (void)Failed("CheckpointStore.Save", st);
+  }
   Result<std::string> IteratorFrom(const std::optional<consumer::Checkpoint>& cp);
   bool AlreadyDone(const ConsumerRecord& r,
                    const std::optional<consumer::Checkpoint>& resume) const {
@@ -131,6 +195,65 @@ struct Reader : Checkpointer {
     return !r.aggregated || r.sub_sequence_number <= resume->sub_sequence_number;
   }
 };
+
+bool Consumer::Impl::Report(const std::string& operation, const std::string& shard_id,
+                            const Status& st, Streak& streak) {
+  const EpochMillis now = clock.NowMillis();
+  if (streak.since < 0) streak.since = now;
+  ++streak.count;
+  bool is_fatal = !st.retriable();
+  if (!is_fatal && !IsThrottling(st.code()) && now - streak.since >= o.retry_budget.count())
+    is_fatal = true;
+  ConsumerError e{st, now, operation, shard_id, is_fatal};
+  {
+    std::lock_guard lock(mu);
+    ++stats.errors;
+    stats.last_error = e;
+  }
+  std::string where = "stream " + o.stream_name + (shard_id.empty() ? "" : ", " + shard_id);
+  if (is_fatal) {
+    std::string why = st.retriable() ? "still failing after " + std::to_string(now - streak.since) +
+                                           " ms (retry_budget " +
+                                           std::to_string(o.retry_budget.count()) + " ms)"
+                                     : "not retriable";
+    LogConsumer(LogLevel::kError,
+                where + ": " + operation + " failed: " + st.ToString() + "; " + why + "; stopping");
+  } else if (streak.count == 1) {
+    LogConsumer(LogLevel::kWarning,
+                where + ": " + operation + " failed: " + st.ToString() + "; retrying");
+  } else {
+    LogConsumer(LogLevel::kDebug, where + ": " + operation + " failed again (" +
+                                      std::to_string(streak.count) + "): " + st.ToString());
+  }
+  if (o.on_error) {
+    try {
+      o.on_error(e);
+    } catch (...) {
+      LogConsumer(LogLevel::kError, "on_error threw an exception; ignored");
+    }
+  }
+  if (is_fatal) Fail(st);
+  return is_fatal;
+}
+
+void Consumer::Impl::Recovered(const std::string& operation, const std::string& shard_id,
+                               Streak& streak) {
+  LogConsumer(LogLevel::kInfo,
+              "stream " + o.stream_name + (shard_id.empty() ? "" : ", " + shard_id) + ": " +
+                  operation + " works again after " + std::to_string(streak.count) + " failure(s)");
+  streak = Streak{};
+}
+
+void Consumer::Impl::Fail(const Status& st) {
+  {
+    std::lock_guard lock(mu);
+    if (fatal.ok()) fatal = st;
+  }
+  stopping = true;
+  cv.notify_all();
+  queue_space.notify_all();
+  queue_ready.notify_all();
+}
 
 Status Consumer::Impl::Save(const std::string& shard_id, const std::optional<Lease>& lease,
                             const Checkpoint& cp, bool* lost) {
@@ -172,8 +295,28 @@ Result<std::string> Reader::IteratorFrom(const std::optional<consumer::Checkpoin
 }
 
 void Reader::Run() {
-  auto resume_r = c.o.checkpoints->Load(c.scope, shard_id);
-  std::optional<consumer::Checkpoint> resume = resume_r.ok() ? *resume_r : std::nullopt;
+  // Where to start: the checkpoint. A store that fails is retried (starting elsewhere
+  // would replay or skip records).
+  std::optional<consumer::Checkpoint> resume;
+  for (std::chrono::milliseconds backoff{100};; backoff = std::min(backoff * 2, 5000ms)) {
+    auto resume_r = c.o.checkpoints->Load(c.scope, shard_id);
+    if (resume_r.ok()) {
+      Succeeded("CheckpointStore.Load");
+      resume = *resume_r;
+      break;
+    }
+    if (Failed("CheckpointStore.Load", resume_r.status())) break;
+    std::unique_lock lock(c.mu);
+    c.cv.wait_for(lock, backoff,
+                  [&] { return stop.load() || handover.load() || c.stopping.load(); });
+    if (stop || handover || c.stopping) break;
+  }
+  if (stop || handover || c.stopping) {
+    if (lease && c.o.leases) (void)c.o.leases->Release(c.scope, *lease);
+    done = true;
+    c.cv.notify_all();
+    return;
+  }
   processor->Initialize(shard_id, resume);
   if (resume && resume->sequence_number == consumer::kShardEnd) {
     done = true;
@@ -190,9 +333,16 @@ void Reader::Run() {
     ++c.stats.leases_lost;
   } else if (!done && (stop || handover || c.stopping)) {
     processor->ShutdownRequested(*this);
-    if (c.o.checkpoint_policy.kind != CheckpointPolicy::Kind::kManual) (void)Checkpoint();
+    if (c.o.checkpoint_policy.kind != CheckpointPolicy::Kind::kManual) CheckpointByPolicy();
   }
-  if (lease && c.o.leases && !lost) (void)c.o.leases->Release(c.scope, *lease);
+  if (lease && c.o.leases && !lost) {
+    // Released, not left to expire: another (or a restarted) worker takes it at once.
+    if (Status st = c.o.leases->Release(c.scope, *lease); !st.ok()) {
+      LogConsumer(LogLevel::kWarning, "stream " + c.o.stream_name + ", " + shard_id +
+                                          ": could not release the lease (" + st.ToString() +
+                                          "); it expires at " + IsoTime(lease->expires_at));
+    }
+  }
   done = true;
   c.cv.notify_all();
 }
@@ -209,8 +359,16 @@ void Reader::RunPolling(std::optional<consumer::Checkpoint> resume) {
   };
   while (!stop && !handover && !lost && !c.stopping) {
     if (!iter.ok()) {
-      if (iter.status().code() == Code::kResourceNotFound)
-        break;  // the shard expired or the stream is gone
+      if (iter.status().code() == Code::kResourceNotFound) {
+        // The shard expired or the stream is gone: the next ListShards tells which.
+        LogConsumer(LogLevel::kInfo, "stream " + c.o.stream_name + ", " + shard_id +
+                                         ": GetShardIterator: " + iter.status().ToString());
+        std::lock_guard lock(c.mu);
+        c.resync = true;
+        c.cv.notify_all();
+        break;
+      }
+      if (Failed("GetShardIterator", iter.status())) break;
       backoff = std::min<std::chrono::milliseconds>(
           std::max(backoff * 2, std::chrono::milliseconds(100)), std::chrono::milliseconds(5000));
       wait(backoff);
@@ -236,9 +394,12 @@ void Reader::RunPolling(std::optional<consumer::Checkpoint> resume) {
       if (code == Code::kExpiredIterator) {
         std::lock_guard lock(c.mu);
         ++c.stats.expired_iterators;
-      } else if (code == Code::kProvisionedThroughputExceeded || code == Code::kLimitExceeded) {
-        std::lock_guard lock(c.mu);
-        ++c.stats.throttled;
+      } else {
+        if (IsThrottling(code)) {
+          std::lock_guard lock(c.mu);
+          ++c.stats.throttled;
+        }
+        if (Failed("GetRecords", got.status())) break;
       }
       if (code != Code::kExpiredIterator) {
         backoff = std::min<std::chrono::milliseconds>(
@@ -255,6 +416,8 @@ void Reader::RunPolling(std::optional<consumer::Checkpoint> resume) {
       continue;
     }
     backoff = std::chrono::milliseconds(0);
+    Succeeded("GetRecords");
+    RecordLag(got->millis_behind_latest);
     Deliver(got->records, resume);
     idle = (got->records.empty() && got->millis_behind_latest == 0)
                ? std::min<std::chrono::milliseconds>(
@@ -305,6 +468,7 @@ void Reader::RunFanOut(std::optional<consumer::Checkpoint> resume) {
     }
     bool ended = false;
     Status st = c.client.SubscribeToShard(in, [&](const api::SubscribeToShardEvent& ev) {
+      RecordLag(ev.millis_behind_latest);
       Deliver(ev.records, resume);
       if (ev.continuation_sequence_number) continuation = ev.continuation_sequence_number;
       if (ev.child_shards) ended = true;
@@ -315,14 +479,22 @@ void Reader::RunFanOut(std::optional<consumer::Checkpoint> resume) {
       break;
     }
     if (!st.ok()) {
-      if (st.code() == Code::kResourceNotFound) break;
-      // ResourceInUse (another subscription in the last 5 s), throttling, network: retry.
+      if (st.code() == Code::kResourceNotFound) {
+        std::lock_guard lock(c.mu);
+        c.resync = true;
+        c.cv.notify_all();
+        break;
+      }
+      // ResourceInUse (another subscription in the last 5 s) is expected; throttling and
+      // network errors are retried within the budget.
+      if (st.code() != Code::kResourceInUse && Failed("SubscribeToShard", st)) break;
       backoff = std::min<std::chrono::milliseconds>(
           std::max(backoff * 2, std::chrono::milliseconds(200)), std::chrono::milliseconds(5000));
       wait(backoff);
       continue;
     }
     backoff = std::chrono::milliseconds(0);
+    Succeeded("SubscribeToShard");
   }
 }
 
@@ -383,7 +555,7 @@ void Reader::Deliver(const std::vector<api::Record>& records,
         due = now - last_checkpoint_ms >= policy.every_interval.count();
         break;
     }
-    if (due) (void)Checkpoint();
+    if (due) CheckpointByPolicy();
   }
 }
 
@@ -397,17 +569,20 @@ void Reader::EndShard() {
     std::lock_guard lock(c.mu);
     ++c.stats.shards_finished;
     c.resync = true;
+  } else if (!lost) {
+    // Not finished: the shard is read again (from its last checkpoint) next round.
+    (void)Failed("CheckpointStore.Save", st);
   }
   done = true;
 }
 
-void Consumer::Impl::SyncShards() {
+Status Consumer::Impl::SyncShards() {
   std::map<std::string, api::Shard> shards;
   api::ListShardsInput in;
   in.stream.stream_name = o.stream_name;
   for (;;) {
     auto page = client.ListShards(in);
-    if (!page.ok()) return;
+    if (!page.ok()) return page.status();
     for (auto& s : page->shards) shards[s.shard_id] = std::move(s);
     if (!page->next_token) break;
     in = api::ListShardsInput{};
@@ -415,13 +590,13 @@ void Consumer::Impl::SyncShards() {
   }
   std::lock_guard lock(mu);
   known = std::move(shards);
+  return Status::Ok();
 }
 
-std::set<std::string> Consumer::Impl::Finished() {
+Result<std::set<std::string>> Consumer::Impl::Finished() {
   std::set<std::string> out;
-  auto all = o.checkpoints->LoadAll(scope);
-  if (!all.ok()) return out;
-  for (const auto& [shard, cp] : *all) {
+  ASSIGN_OR_RETURN(auto all, o.checkpoints->LoadAll(scope));
+  for (const auto& [shard, cp] : all) {
     if (cp.sequence_number == consumer::kShardEnd) out.insert(shard);
   }
   return out;
@@ -439,8 +614,32 @@ void Consumer::Impl::StartReader(const std::string& shard_id, std::optional<Leas
   r->thread = std::thread([r] { r->Run(); });
 }
 
-void Consumer::Impl::Balance(const ProcessorFactory& factory,
-                             const std::set<std::string>& finished) {
+void Consumer::Impl::LogLeaseWait(const Lease& held, bool holder_alive, EpochMillis now) {
+  const std::string key = held.owner + "/" + std::to_string(held.counter);
+  {
+    std::lock_guard lock(mu);
+    auto [it, inserted] = wait_logged.try_emplace(held.shard_id, key);
+    if (!inserted && it->second == key) return;  // said already
+    it->second = key;
+  }
+  const std::string until =
+      IsoTime(held.expires_at) + " (in " + std::to_string(held.expires_at - now) + " ms)";
+  if (holder_alive) {
+    LogConsumer(LogLevel::kInfo, "stream " + o.stream_name + ", " + held.shard_id +
+                                     ": held by live worker " + held.owner + " until " + until +
+                                     "; this worker (" + o.worker_id + ") leaves it");
+  } else {
+    LogConsumer(LogLevel::kWarning,
+                "stream " + o.stream_name + ", " + held.shard_id + ": waiting for the lease of " +
+                    held.owner +
+                    ", which has no heartbeat (stopped without releasing it?), until " + until +
+                    "; this worker is " + o.worker_id +
+                    " (a stable ConsumerOptions::worker_id resumes its own leases at once)");
+  }
+}
+
+Status Consumer::Impl::Balance(const ProcessorFactory& factory,
+                               const std::set<std::string>& finished, std::string* op) {
   const EpochMillis now = clock.NowMillis();
   // Eligible: unfinished shards whose parents are finished (or expired from the stream).
   std::vector<std::string> eligible;
@@ -460,12 +659,25 @@ void Consumer::Impl::Balance(const ProcessorFactory& factory,
     for (const auto& id : eligible) {
       if (!readers.count(id)) StartReader(id, std::nullopt, factory);
     }
-    return;
+    return Status::Ok();
   }
+  // The first store error of the round is returned; the round goes on where it can.
+  Status first_error;
+  auto note = [&](const char* what, const Status& st) {
+    if (first_error.ok()) {
+      first_error = st;
+      *op = what;
+    }
+  };
   // Heartbeat: a worker lease tells the others this worker is alive.
   const EpochMillis ttl = o.lease_ttl.count();
   auto hb = o.leases->TryAcquire(scope, kWorkerPrefix + o.worker_id, o.worker_id, ttl, now);
-  if (hb.ok() && *hb) worker_lease = **hb;
+  if (!hb.ok()) {
+    note("LeaseStore.TryAcquire", hb.status());
+  } else if (*hb) {
+    std::lock_guard lock(mu);
+    worker_lease = **hb;
+  }
   // Renew the shard leases we hold; a failed renewal means another worker took it.
   std::vector<std::shared_ptr<Reader>> mine;
   {
@@ -477,54 +689,80 @@ void Consumer::Impl::Balance(const ProcessorFactory& factory,
   for (auto& r : mine) {
     if (!r->lease) continue;
     auto ok = o.leases->Renew(scope, *r->lease, ttl, now);
-    if (ok.ok() && *ok) {
+    if (!ok.ok()) {
+      note("LeaseStore.Renew", ok.status());
+    } else if (*ok) {
       r->lease->expires_at = now + ttl;
-    } else if (ok.ok()) {
+    } else {
+      LogConsumer(LogLevel::kWarning, "stream " + o.stream_name + ", " + r->shard_id +
+                                          ": lease lost to another worker");
       r->lost = true;
     }
   }
   auto leases = o.leases->List(scope);
-  if (!leases.ok()) return;
+  if (!leases.ok()) {
+    note("LeaseStore.List", leases.status());
+    return first_error;
+  }
   std::set<std::string> workers{o.worker_id};
   std::map<std::string, Lease> by_shard;
+  bool stale_workers = false;
   for (const auto& l : *leases) {
     if (IsWorkerLease(l)) {
-      if (l.expires_at > now && !l.owner.empty()) workers.insert(l.owner);
+      if (l.expires_at > now && !l.owner.empty()) {
+        workers.insert(l.owner);
+      } else {
+        stale_workers = true;
+      }
     } else {
       by_shard[l.shard_id] = l;
     }
   }
+  // Rows of workers that stopped or died: nobody needs them any more.
+  if (stale_workers) {
+    auto gone = o.leases->DeleteExpired(scope, kWorkerPrefix, now);
+    if (!gone.ok()) note("LeaseStore.DeleteExpired", gone.status());
+  }
   const std::size_t target = (eligible.size() + workers.size() - 1) / workers.size();
-  std::lock_guard lock(mu);
-  std::size_t owned = 0;
-  for (auto& [id, r] : readers) owned += !r->done && !r->handover;
-  // Hand leases over when holding more than a fair share (others then take them).
-  for (auto& [id, r] : readers) {
-    if (owned <= target) break;
-    if (!r->done && !r->handover) {
-      r->handover = true;
-      --owned;
-    }
-  }
-  cv.notify_all();
-  for (const auto& id : eligible) {
-    if (owned >= target) break;
-    if (readers.count(id) && !readers[id]->done) continue;
-    auto it = by_shard.find(id);
-    if (it != by_shard.end() && !it->second.owner.empty() && it->second.owner != o.worker_id &&
-        it->second.expires_at > now) {
-      continue;  // held by a live worker
-    }
-    auto got = o.leases->TryAcquire(scope, id, o.worker_id, ttl, now);
-    if (got.ok() && *got) {
-      if (readers.count(id)) {
-        if (readers[id]->thread.joinable()) readers[id]->thread.join();
-        readers.erase(id);
+  std::vector<Lease> waits;
+  {
+    std::lock_guard lock(mu);
+    std::size_t owned = 0;
+    for (auto& [id, r] : readers) owned += !r->done && !r->handover;
+    // Hand leases over when holding more than a fair share (others then take them).
+    for (auto& [id, r] : readers) {
+      if (owned <= target) break;
+      if (!r->done && !r->handover) {
+        r->handover = true;
+        --owned;
       }
-      StartReader(id, **got, factory);
-      ++owned;
+    }
+    cv.notify_all();
+    for (const auto& id : eligible) {
+      if (owned >= target) break;
+      if (readers.count(id) && !readers[id]->done) continue;
+      auto it = by_shard.find(id);
+      if (it != by_shard.end() && !it->second.owner.empty() && it->second.owner != o.worker_id &&
+          it->second.expires_at > now) {
+        waits.push_back(it->second);  // held by another worker
+        continue;
+      }
+      auto got = o.leases->TryAcquire(scope, id, o.worker_id, ttl, now);
+      if (!got.ok()) {
+        note("LeaseStore.TryAcquire", got.status());
+      } else if (*got) {
+        if (readers.count(id)) {
+          if (readers[id]->thread.joinable()) readers[id]->thread.join();
+          readers.erase(id);
+        }
+        wait_logged.erase(id);
+        StartReader(id, **got, factory);
+        ++owned;
+      }
     }
   }
+  for (const auto& held : waits) LogLeaseWait(held, workers.count(held.owner) > 0, now);
+  return first_error;
 }
 
 Status Consumer::Impl::RegisterFanOut() {
@@ -547,19 +785,35 @@ Status Consumer::Impl::RegisterFanOut() {
                 "stream consumer " + *o.enhanced_fan_out_consumer + " did not become ACTIVE");
 }
 
+Status Consumer::Impl::Round(const ProcessorFactory& factory, std::string* op) {
+  *op = "ListShards";
+  RETURN_IF_ERROR(SyncShards());
+  *op = "CheckpointStore.LoadAll";
+  ASSIGN_OR_RETURN(auto finished, Finished());
+  return Balance(factory, finished, op);
+}
+
 Status Consumer::Impl::Coordinate(const ProcessorFactory& factory) {
-  if (Status st = RegisterFanOut(); !st.ok()) return st;
+  if (Status st = RegisterFanOut(); !st.ok()) {
+    Streak once;
+    if (!Report("RegisterStreamConsumer", "", st, once)) Fail(st);
+  }
+  Streak streak;  // consecutive failed rounds
+  std::chrono::milliseconds backoff{0};
   while (!stopping) {
-    bool do_sync;
     {
       std::lock_guard lock(mu);
-      do_sync = resync;
       resync = false;
     }
-    (void)do_sync;
-    SyncShards();
-    auto finished = Finished();
-    Balance(factory, finished);
+    std::string op;
+    Status round = Round(factory, &op);
+    if (round.ok()) {
+      if (streak.count > 0) Recovered(op, "", streak);
+      backoff = std::chrono::milliseconds(0);
+    } else {
+      if (Report(op, "", round, streak)) break;
+      backoff = std::min<std::chrono::milliseconds>(std::max(backoff * 2, 100ms), 5000ms);
+    }
     // Reap finished readers.
     {
       std::lock_guard lock(mu);
@@ -574,12 +828,14 @@ Status Consumer::Impl::Coordinate(const ProcessorFactory& factory) {
       stats.owned_shards.clear();
       for (const auto& [id, r] : readers) stats.owned_shards.push_back(id);
     }
-    const auto interval =
+    auto interval =
         o.leases ? std::min(o.shard_sync_interval, o.lease_ttl / 3) : o.shard_sync_interval;
+    if (backoff.count() > 0) interval = std::min(interval, backoff);
     std::unique_lock lock(mu);
     cv.wait_for(lock, interval, [&] { return stopping.load() || resync; });
   }
-  // Shutdown: readers stop within one GetRecords round trip and checkpoint.
+  // Shutdown (Stop() or a fatal error): readers stop within one GetRecords round trip,
+  // checkpoint and release their leases.
   std::map<std::string, std::shared_ptr<Reader>> all;
   {
     std::lock_guard lock(mu);
@@ -591,7 +847,23 @@ Status Consumer::Impl::Coordinate(const ProcessorFactory& factory) {
   for (auto& [id, r] : all) {
     if (r->thread.joinable()) r->thread.join();
   }
-  if (worker_lease && o.leases) (void)o.leases->Release(scope, *worker_lease);
+  std::optional<Lease> heartbeat;
+  {
+    std::lock_guard lock(mu);
+    heartbeat = worker_lease;
+  }
+  if (heartbeat && o.leases) {
+    // This worker's row goes away with it, so the others stop counting it at once.
+    Status st = o.leases->Release(scope, *heartbeat);
+    if (st.ok()) {
+      auto gone = o.leases->DeleteExpired(scope, kWorkerPrefix + o.worker_id, clock.NowMillis());
+      if (!gone.ok()) st = gone.status();
+    }
+    if (!st.ok()) {
+      LogConsumer(LogLevel::kWarning, "stream " + o.stream_name + ": could not remove worker " +
+                                          o.worker_id + " from the lease store: " + st.ToString());
+    }
+  }
   std::lock_guard lock(mu);
   readers.clear();
   return fatal;
@@ -658,6 +930,7 @@ Result<std::vector<ConsumerRecord>> Consumer::Poll(std::chrono::milliseconds tim
       c.pull_policy = c.o.checkpoint_policy;
       c.o.checkpoint_policy = CheckpointPolicy::Manual();
       c.runner = std::thread([&c] {
+        // A fatal error is kept in c.fatal, which Poll() returns.
         (void)c.Coordinate(
             [&c](const std::string&) { return std::make_unique<QueueProcessor>(c); });
       });
@@ -674,6 +947,7 @@ Result<std::vector<ConsumerRecord>> Consumer::Poll(std::chrono::milliseconds tim
   }
   for (const auto& r : out) c.polled_last[r.shard_id] = r;
   c.queue_space.notify_all();
+  if (out.empty() && !c.fatal.ok()) return c.fatal;
   return out;
 }
 

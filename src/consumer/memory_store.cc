@@ -124,6 +124,26 @@ class MemoryStore final : public Store {
     return out;
   }
 
+  Result<std::size_t> DeleteExpired(const Scope& scope, const std::string& prefix,
+                                    EpochMillis now) override {
+    RETURN_IF_ERROR(CheckScope(scope));
+    RETURN_IF_ERROR(CheckName("prefix", prefix));
+    std::lock_guard lock(mu_);
+    auto it = leases_.find(Key(scope));
+    if (it == leases_.end()) return std::size_t{0};
+    std::size_t deleted = 0;
+    for (auto row = it->second.lower_bound(prefix);
+         row != it->second.end() && row->first.compare(0, prefix.size(), prefix) == 0;) {
+      if (row->second.owner.empty() || row->second.expires_at <= now) {
+        row = it->second.erase(row);
+        ++deleted;
+      } else {
+        ++row;
+      }
+    }
+    return deleted;
+  }
+
  private:
   static ScopeKey Key(const Scope& scope) { return {scope.application, scope.stream}; }
 

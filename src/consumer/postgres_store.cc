@@ -103,6 +103,12 @@ constexpr const char* kReleaseSql =
     "UPDATE cinesis_leases SET owner = '', expires_at = 0"
     " WHERE application = $1::text AND stream = $2::text AND shard_id = $3::text"
     " AND owner = $4::text AND owner <> '' AND counter = $5::bigint";
+// $1, $2 scope, $3 prefix of the shard id, $4 now
+constexpr const char* kDeleteExpiredSql =
+    "DELETE FROM cinesis_leases"
+    " WHERE application = $1::text AND stream = $2::text"
+    " AND left(shard_id, length($3::text)) = $3::text"
+    " AND (owner = '' OR expires_at <= $4::bigint)";
 constexpr const char* kListSql =
     "SELECT shard_id, owner, counter, expires_at FROM cinesis_leases"
     " WHERE application = $1::text AND stream = $2::text";
@@ -269,6 +275,18 @@ class PostgresStore final : public Store {
     std::sort(out.begin(), out.end(),
               [](const Lease& a, const Lease& b) { return a.shard_id < b.shard_id; });
     return out;
+  }
+
+  Result<std::size_t> DeleteExpired(const Scope& scope, const std::string& prefix,
+                                    EpochMillis now) override {
+    RETURN_IF_ERROR(CheckScope(scope));
+    RETURN_IF_ERROR(CheckName("prefix", prefix));
+    ASSIGN_OR_RETURN(PgResult r, Exec(kDeleteExpiredSql, {scope.application, scope.stream, prefix,
+                                                          std::to_string(now)}));
+    std::size_t deleted = 0;
+    const std::string_view n(PQcmdTuples(r.get()));
+    (void)std::from_chars(n.data(), n.data() + n.size(), deleted);
+    return deleted;
   }
 
  private:

@@ -153,6 +153,24 @@ const std::string kSaveIfOwnerLua =
     "redis.call('HSET', KEYS[2], ARGV[1], ARGV[5])\n"
     "return 1\n";
 
+// KEYS[1] leases; ARGV prefix, now -> number of rows deleted (free or expired, whose
+// field starts with the prefix).
+const std::string kDeleteExpiredLua = std::string(kParseLease) +
+                                      "local all = redis.call('HGETALL', KEYS[1])\n"
+                                      "local n = 0\n"
+                                      "for i = 1, #all, 2 do\n"
+                                      "  local f = all[i]\n"
+                                      "  if string.sub(f, 1, #ARGV[1]) == ARGV[1] then\n"
+                                      "    local c, e, o = parse(all[i + 1])\n"
+                                      "    if not e then return c end\n"
+                                      "    if o == '' or e <= tonumber(ARGV[2]) then\n"
+                                      "      redis.call('HDEL', KEYS[1], f)\n"
+                                      "      n = n + 1\n"
+                                      "    end\n"
+                                      "  end\n"
+                                      "end\n"
+                                      "return n\n";
+
 struct ReplyFree {
   void operator()(redisReply* r) const {
     if (r != nullptr) freeReplyObject(r);
@@ -324,6 +342,16 @@ class RedisStore final : public Store {
     std::sort(out.begin(), out.end(),
               [](const Lease& a, const Lease& b) { return a.shard_id < b.shard_id; });
     return out;
+  }
+
+  Result<std::size_t> DeleteExpired(const Scope& scope, const std::string& prefix,
+                                    EpochMillis now) override {
+    RETURN_IF_ERROR(CheckScope(scope));
+    RETURN_IF_ERROR(CheckName("prefix", prefix));
+    ASSIGN_OR_RETURN(auto r, Command({"EVAL", kDeleteExpiredLua, "1", ScopeKey(scope, "leases"),
+                                      prefix, std::to_string(now)}));
+    if (r->type != REDIS_REPLY_INTEGER || r->integer < 0) return Unexpected("DeleteExpired");
+    return static_cast<std::size_t>(r->integer);
   }
 
  private:

@@ -83,6 +83,11 @@ constexpr const char* kReleaseSql =
     "UPDATE cinesis_leases SET owner = '', expires_at = 0"
     " WHERE application = ?1 AND stream = ?2 AND shard_id = ?3"
     " AND owner = ?4 AND owner <> '' AND counter = ?5";
+// Worker rows: ?3 is a prefix of the shard id (compared as a prefix, no LIKE escaping).
+constexpr const char* kDeleteExpiredSql =
+    "DELETE FROM cinesis_leases"
+    " WHERE application = ?1 AND stream = ?2 AND substr(shard_id, 1, length(?3)) = ?3"
+    " AND (owner = '' OR expires_at <= ?4)";
 constexpr const char* kListSql =
     "SELECT shard_id, owner, counter, expires_at FROM cinesis_leases"
     " WHERE application = ?1 AND stream = ?2";
@@ -195,6 +200,7 @@ class SqliteStore final : public Store {
     RETURN_IF_ERROR(Prepare(kRenewSql, &renew_));
     RETURN_IF_ERROR(Prepare(kReleaseSql, &release_));
     RETURN_IF_ERROR(Prepare(kListSql, &list_));
+    RETURN_IF_ERROR(Prepare(kDeleteExpiredSql, &delete_expired_));
     return Status::Ok();
   }
 
@@ -312,6 +318,17 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  Result<std::size_t> DeleteExpired(const Scope& scope, const std::string& prefix,
+                                    EpochMillis now) override {
+    RETURN_IF_ERROR(CheckScope(scope));
+    RETURN_IF_ERROR(CheckName("prefix", prefix));
+    std::lock_guard lock(mu_);
+    Stmt st(db_, delete_expired_);
+    st.Bind(1, scope.application).Bind(2, scope.stream).Bind(3, prefix).Bind(4, now);
+    RETURN_IF_ERROR(st.Run());
+    return static_cast<std::size_t>(sqlite3_changes(db_));
+  }
+
  private:
   struct LeaseRow {
     std::string owner;
@@ -379,6 +396,7 @@ class SqliteStore final : public Store {
   sqlite3_stmt* renew_ = nullptr;
   sqlite3_stmt* release_ = nullptr;
   sqlite3_stmt* list_ = nullptr;
+  sqlite3_stmt* delete_expired_ = nullptr;
 };
 
 }  // namespace

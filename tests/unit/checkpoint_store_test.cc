@@ -405,6 +405,45 @@ TEST_P(StoreTest, ListReturnsEveryLeaseOfTheScopeInShardOrder) {
   EXPECT_EQ(leases[2].expires_at, kT0 + kTtl);
 }
 
+// --- stale rows (the consumer's worker heartbeats) ---
+
+TEST_P(StoreTest, DeleteExpiredRemovesFreeAndExpiredRowsUnderThePrefixOnly) {
+  const std::string w = "__worker__/";
+  Take(w + "a", "a", kT0);                                      // expires at kT0 + kTtl
+  Take(w + "b", "b", kT0 + kTtl / 2);                           // still valid at kT0 + kTtl
+  ASSERT_OK(store_->Release(scope_, Take(w + "c", "c", kT0)));  // free
+  Take("shard-1", "a", kT0);                                    // expired too, but not a worker row
+  Take("w_1", "d", kT0);                                        // prefix "w_": '_' is no wildcard
+  Take("wx1", "d", kT0);
+  const Scope other{scope_.application, "other"};
+  ASSERT_OK(store_->TryAcquire(other, w + "a", "a", kTtl, kT0));
+
+  ASSERT_OK_AND_ASSIGN(std::size_t n, store_->DeleteExpired(scope_, w, kT0 + kTtl));
+  EXPECT_EQ(n, 2U);  // a (expires_at <= now) and c (released)
+  EXPECT_FALSE(Find(scope_, w + "a"));
+  EXPECT_FALSE(Find(scope_, w + "c"));
+  EXPECT_TRUE(Find(scope_, w + "b"));
+  EXPECT_TRUE(Find(scope_, "shard-1"));
+  EXPECT_TRUE(Find(other, w + "a"));  // other scopes untouched
+
+  ASSERT_OK_AND_ASSIGN(n, store_->DeleteExpired(scope_, "w_", kT0 + kTtl));
+  EXPECT_EQ(n, 1U);
+  EXPECT_FALSE(Find(scope_, "w_1"));
+  EXPECT_TRUE(Find(scope_, "wx1"));
+
+  // A renewed row stays; once it expires it goes; a deleted row starts over.
+  Lease b = Listed(scope_, w + "b");
+  ASSERT_OK_AND_ASSIGN(bool renewed, store_->Renew(scope_, b, kTtl, kT0 + kTtl));
+  ASSERT_TRUE(renewed);
+  ASSERT_OK_AND_ASSIGN(n, store_->DeleteExpired(scope_, w, kT0 + kTtl + kTtl / 2));
+  EXPECT_EQ(n, 0U);
+  ASSERT_OK_AND_ASSIGN(n, store_->DeleteExpired(scope_, w, kT0 + 2 * kTtl));
+  EXPECT_EQ(n, 1U);
+  EXPECT_EQ(Take(w + "a", "a", kT0 + 2 * kTtl).counter, 1U);
+
+  EXPECT_EQ(store_->DeleteExpired(scope_, "", kT0).status().code(), Code::kInvalidArgument);
+}
+
 // --- fencing ---
 
 TEST_P(StoreTest, SaveIfOwnerWritesWhileTheLeaseIsCurrent) {

@@ -1,0 +1,43 @@
+// Logging: one hook for everything libcinesis reports (KinesisClient, Producer, Consumer,
+// checkpoint and lease stores).
+//
+// By default messages at kWarning and above go to stderr, one line each:
+//   cinesis: warning: consumer: shardId-000000000001: GetRecords failed (IOError: ...)
+// Install your own sink to route them into your logging system:
+//
+//   cinesis::SetLogSink([](cinesis::LogLevel level, std::string_view component,
+//                          std::string_view message) {
+//     my_logger.log(static_cast<int>(level), std::string(component), std::string(message));
+//   });
+//   cinesis::SetLogLevel(cinesis::LogLevel::kInfo);   // also lease waits and recoveries
+//
+// `component` is "client", "producer" or "consumer". Thread safety: every function may be
+// called from any thread at any time; a sink may be called from several threads at once
+// (the library's own threads) and is never called while the library holds a lock, so a
+// sink may call back into the library, SetLogSink included. A sink must not throw.
+#pragma once
+
+#include <functional>
+#include <string_view>
+
+namespace cinesis {
+
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3, kOff = 4 };
+
+using LogSink =
+    std::function<void(LogLevel level, std::string_view component, std::string_view message)>;
+
+// Replaces the sink; an empty function restores the default (stderr).
+void SetLogSink(LogSink sink);
+// Messages below `level` are dropped before the sink sees them (default kWarning; kOff
+// drops everything).
+void SetLogLevel(LogLevel level);
+LogLevel GetLogLevel();
+// "debug", "info", "warning", "error", "off".
+std::string_view LogLevelName(LogLevel level);
+
+// Sends one message through the hook (what the library itself calls).
+bool LogEnabled(LogLevel level);
+void Log(LogLevel level, std::string_view component, std::string_view message);
+
+}  // namespace cinesis
