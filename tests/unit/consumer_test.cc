@@ -3,14 +3,19 @@
 #include "cinesis/consumer.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
 #include <thread>
 
 #include "cinesis/aggregation.h"
+#include "cinesis/log.h"
 #include "cinesis/producer.h"
 #include "cinesis/stores.h"
 #include "cinesis/testing/local_kinesis.h"
@@ -359,6 +364,338 @@ TEST_F(ConsumerTest, PullStyleWithManualCommit) {
   ASSERT_TRUE((*c)->Commit().ok());
   EXPECT_EQ(store_->LoadAll({"app", "s"})->size(), 3U);
   (*c)->Stop();
+}
+
+// --- errors, logging, leases on restart (issue 12) ---
+
+// Captures what goes through the log hook while alive; restores the default after.
+class LogCapture {
+ public:
+  LogCapture() {
+    previous_level_ = GetLogLevel();
+    SetLogLevel(LogLevel::kDebug);
+    SetLogSink([this](LogLevel level, std::string_view component, std::string_view message) {
+      std::lock_guard l(mu_);
+      lines_.push_back({level, std::string(component), std::string(message)});
+    });
+  }
+  ~LogCapture() {
+    SetLogSink(nullptr);
+    SetLogLevel(previous_level_);
+  }
+  // True when a line of `level` from `component` contains every string of `parts`.
+  bool Has(LogLevel level, const std::string& component, std::vector<std::string> parts) {
+    std::lock_guard l(mu_);
+    for (const auto& line : lines_) {
+      if (line.level != level || line.component != component) continue;
+      bool all = true;
+      for (const auto& p : parts) all = all && line.message.find(p) != std::string::npos;
+      if (all) return true;
+    }
+    return false;
+  }
+  std::string Dump() {
+    std::lock_guard l(mu_);
+    std::string out;
+    for (const auto& line : lines_) {
+      out +=
+          std::string(LogLevelName(line.level)) + " " + line.component + ": " + line.message + "\n";
+    }
+    return out;
+  }
+
+ private:
+  struct Line {
+    LogLevel level;
+    std::string component;
+    std::string message;
+  };
+  std::mutex mu_;
+  std::vector<Line> lines_;
+  LogLevel previous_level_;
+};
+
+struct Errors {
+  std::mutex mu;
+  std::vector<ConsumerError> seen;
+  void Add(const ConsumerError& e) {
+    std::lock_guard l(mu);
+    seen.push_back(e);
+  }
+  std::size_t Count(bool fatal) {
+    std::lock_guard l(mu);
+    std::size_t n = 0;
+    for (const auto& e : seen) n += e.fatal == fatal;
+    return n;
+  }
+};
+
+// Runs the consumer on another thread; the result within `deadline` (nullopt: still running).
+std::optional<Status> RunFor(Consumer& c, std::chrono::milliseconds deadline) {
+  auto done = std::async(std::launch::async, [&] {
+    return c.Run([](const std::string&) -> std::unique_ptr<ShardProcessor> {
+      struct Nop final : ShardProcessor {
+        void ProcessRecords(const std::vector<ConsumerRecord>&, Checkpointer&) override {}
+      };
+      return std::make_unique<Nop>();
+    });
+  });
+  if (done.wait_for(deadline) != std::future_status::ready) {
+    c.Stop();
+    (void)done.get();
+    return std::nullopt;
+  }
+  return done.get();
+}
+
+TEST_F(ConsumerTest, AMissingStreamIsReturnedFromRunAndReportedThroughTheHooks) {
+  LogCapture log;
+  Errors errors;
+  auto opts = Options();
+  opts.stream_name = "no-such-stream";
+  opts.on_error = [&](const ConsumerError& e) { errors.Add(e); };
+  auto c = Consumer::Create(local_.client(), opts);
+  ASSERT_TRUE(c.ok());
+  auto st = RunFor(**c, 5s);
+  ASSERT_TRUE(st.has_value()) << "Run did not return";
+  EXPECT_EQ(st->code(), Code::kResourceNotFound) << st->ToString();
+  EXPECT_EQ(errors.Count(true), 1U);
+  auto m = (*c)->metrics();
+  ASSERT_TRUE(m.last_error.has_value());
+  EXPECT_EQ(m.last_error->status.code(), Code::kResourceNotFound);
+  EXPECT_EQ(m.last_error->operation, "ListShards");
+  EXPECT_TRUE(m.last_error->fatal);
+  EXPECT_GT(m.last_error->time, 0);
+  EXPECT_TRUE(log.Has(LogLevel::kError, "consumer", {"no-such-stream", "ResourceNotFound"}))
+      << log.Dump();
+  // Pull style says the same.
+  auto p = Consumer::Create(local_.client(), opts);
+  Result<std::vector<ConsumerRecord>> polled = std::vector<ConsumerRecord>{};
+  for (int i = 0; i < 50 && polled.ok(); ++i) polled = (*p)->Poll(100ms);
+  ASSERT_FALSE(polled.ok());
+  EXPECT_EQ(polled.status().code(), Code::kResourceNotFound);
+}
+
+// A loopback port nobody listens on.
+int ClosedPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST(ConsumerErrors, ADeadEndpointIsRetriedThenReturnedWithinTheRetryBudget) {
+  LogCapture log;
+  ClientOptions co;
+  co.endpoint = "http://127.0.0.1:" + std::to_string(ClosedPort());
+  co.region = "us-east-1";
+  co.access_key_id = "x";
+  co.secret_access_key = "x";
+  co.connect_timeout = 500ms;
+  co.request_timeout = 1000ms;
+  co.retry.max_attempts = 2;
+  co.retry.base_delay = 1ms;
+  co.retry.max_delay = 5ms;
+  auto client = KinesisClient::Create(co);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  Errors errors;
+  ConsumerOptions o;
+  o.application = "app";
+  o.stream_name = "s";
+  o.shard_sync_interval = 50ms;
+  o.retry_budget = 300ms;
+  o.on_error = [&](const ConsumerError& e) { errors.Add(e); };
+  auto c = Consumer::Create(**client, o);
+  ASSERT_TRUE(c.ok());
+  const auto start = std::chrono::steady_clock::now();
+  auto st = RunFor(**c, 10s);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(st.has_value()) << "Run did not return within 10 s";
+  EXPECT_EQ(st->code(), Code::kIoError) << st->ToString();
+  // Retried (and reported as transient) until the budget was spent, not given up at once.
+  EXPECT_GE(took, 300ms);
+  EXPECT_GE(errors.Count(false), 2U);
+  EXPECT_EQ(errors.Count(true), 1U);
+  EXPECT_TRUE(log.Has(LogLevel::kWarning, "consumer", {"ListShards", "IOError", "retrying"}))
+      << log.Dump();
+  EXPECT_TRUE(log.Has(LogLevel::kError, "consumer", {"retry_budget", "stopping"})) << log.Dump();
+}
+
+class LeaseRestartTest : public ConsumerTest {
+ protected:
+  ConsumerOptions LeaseOptions(const std::string& worker) {
+    auto o = Options();
+    o.leases = store_;
+    o.lease_ttl = 10s;  // far above the 1 s the tests allow: waiting for expiry fails them
+    o.worker_id = worker;
+    return o;
+  }
+  struct Running {
+    std::unique_ptr<Consumer> consumer;
+    std::thread thread;
+    Status result;
+    void Stop() {
+      consumer->Stop();
+      if (thread.joinable()) thread.join();
+    }
+    ~Running() { Stop(); }
+  };
+  std::unique_ptr<Running> Start(const ConsumerOptions& o, Seen& seen) {
+    auto r = std::make_unique<Running>();
+    auto c = Consumer::Create(local_.client(), o);
+    EXPECT_TRUE(c.ok());
+    r->consumer = std::move(*c);
+    r->thread = std::thread([raw = r.get(), &seen] {
+      raw->result =
+          raw->consumer->Run([&](const std::string&) { return std::make_unique<Collect>(seen); });
+    });
+    return r;
+  }
+  // Milliseconds until `c` owns all 3 shards (fails after 5 s).
+  std::int64_t MillisToOwnAll(Consumer& c) {
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE(WaitFor([&] { return c.metrics().owned_shards.size() == 3; }, 5s))
+        << c.metrics().owned_shards.size();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 start)
+        .count();
+  }
+  std::vector<consumer::Lease> Leases() {
+    auto all = store_->List({"app", "s"});
+    EXPECT_TRUE(all.ok());
+    return all.ok() ? *all : std::vector<consumer::Lease>{};
+  }
+};
+
+TEST_F(LeaseRestartTest, ACleanStopReleasesLeasesSoARestartTakesThemAtOnce) {
+  Put(0, 300);
+  Seen seen;
+  auto first = Start(LeaseOptions("stable-1"), seen);
+  MillisToOwnAll(*first->consumer);
+  ASSERT_TRUE(WaitFor([&] { return seen.size() == 300; }));
+  first->Stop();
+  EXPECT_TRUE(first->result.ok()) << first->result.ToString();
+  // Every shard lease is free and the worker's row is gone.
+  auto leases = Leases();
+  EXPECT_EQ(leases.size(), 3U);
+  for (const auto& l : leases) {
+    EXPECT_EQ(l.owner, "") << l.shard_id;
+    EXPECT_EQ(l.shard_id.rfind("__worker__/", 0), std::string::npos) << l.shard_id;
+  }
+  // Restarted with the same id: resumes at once, from the checkpoints.
+  Put(300, 30);
+  auto same = Start(LeaseOptions("stable-1"), seen);
+  EXPECT_LT(MillisToOwnAll(*same->consumer), 1000);
+  ASSERT_TRUE(WaitFor([&] { return seen.size() == 330; }));
+  same->Stop();
+  // A new worker id (the default is new for every process): takes them at once too.
+  auto fresh = Start(LeaseOptions("another-2"), seen);
+  EXPECT_LT(MillisToOwnAll(*fresh->consumer), 1000);
+  fresh->Stop();
+  EXPECT_EQ(seen.size(), 330U);  // nothing replayed
+}
+
+TEST_F(LeaseRestartTest, AfterACrashAStableIdResumesAtOnceAndANewIdSaysWhatItWaitsFor) {
+  LogCapture log;
+  ManualClock clock;
+  // What a crashed worker "old" leaves behind: valid leases and its heartbeat row.
+  const consumer::Scope scope{"app", "s"};
+  api::ListShardsInput list;
+  list.stream.stream_name = "s";
+  auto shards = local_.client().ListShards(list);
+  ASSERT_TRUE(shards.ok());
+  const EpochMillis now = clock.NowMillis();
+  for (const auto& s : shards->shards)
+    ASSERT_TRUE(store_->TryAcquire(scope, s.shard_id, "old", 10'000, now)->has_value());
+  // The crashed worker's heartbeat stopped 8 s ago: expired; another dead worker's row
+  // is older still. Both rows must go.
+  ASSERT_TRUE(store_->TryAcquire(scope, "__worker__/old", "old", 2'000, now - 8'000).ok());
+  ASSERT_TRUE(store_->TryAcquire(scope, "__worker__/ghost", "ghost", 1'000, now - 60'000).ok());
+
+  Seen seen;
+  auto o = LeaseOptions("new-worker");
+  o.clock = &clock;
+  auto fresh = Start(o, seen);
+  // It waits (the leases are valid for 10 s) and says for whom and until when.
+  const std::string until = "2023-11-14T22:13:30.000Z";  // now + 10 s, now = 1'700'000'000'000
+  ASSERT_TRUE(WaitFor([&] {
+    return log.Has(LogLevel::kWarning, "consumer", {"waiting for the lease of old", until});
+  })) << log.Dump();
+  EXPECT_TRUE(fresh->consumer->metrics().owned_shards.empty());
+  // Stale worker rows were deleted.
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& l : Leases()) {
+      if (l.shard_id == "__worker__/old" || l.shard_id == "__worker__/ghost") return false;
+    }
+    return true;
+  }));
+  // Once the leases expire (injected clock), it takes them.
+  clock.Advance(10'001);
+  EXPECT_LT(MillisToOwnAll(*fresh->consumer), 1000);
+  fresh->Stop();
+
+  // The same crash, but the worker comes back under its stable id: no wait.
+  for (const auto& s : shards->shards) {
+    auto l = store_->TryAcquire(scope, s.shard_id, "old", 10'000, clock.NowMillis());
+    ASSERT_TRUE(l.ok() && l->has_value());
+  }
+  auto back = LeaseOptions("old");
+  back.clock = &clock;
+  auto resumed = Start(back, seen);
+  EXPECT_LT(MillisToOwnAll(*resumed->consumer), 1000);
+  resumed->Stop();
+}
+
+TEST_F(ConsumerTest, MetricsReportLagPerShard) {
+  ManualClock clock;
+  testing::LocalKinesisOptions lo;
+  lo.clock = &clock;
+  testing::LocalKinesis local(lo);
+  ASSERT_TRUE(
+      local.client().CreateStream({"lag", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(
+        local.client()
+            .PutRecord(
+                {{"lag", std::nullopt}, "r" + std::to_string(i), "k", std::nullopt, std::nullopt})
+            .ok());
+  }
+  clock.Advance(60'000);  // the records are a minute old
+  auto o = Options();
+  o.stream_name = "lag";
+  o.max_records_per_call = 1;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  std::atomic<int> calls{0};
+  struct Gate final : ShardProcessor {
+    Gate(std::shared_future<void> f, std::atomic<int>& n) : f_(std::move(f)), n_(n) {}
+    void ProcessRecords(const std::vector<ConsumerRecord>&, Checkpointer&) override {
+      ++n_;
+      (void)f_.wait_for(10s);
+    }
+    std::shared_future<void> f_;
+    std::atomic<int>& n_;
+  };
+  auto c = Consumer::Create(local.client(), o);
+  std::thread run([&] {
+    (void)(*c)->Run([&](const std::string&) { return std::make_unique<Gate>(released, calls); });
+  });
+  // Blocked in the first batch: one record read, the next is a minute behind.
+  ASSERT_TRUE(WaitFor([&] { return calls.load() == 1; }));
+  auto m = (*c)->metrics();
+  ASSERT_EQ(m.millis_behind_latest.count("shardId-000000000000"), 1U);
+  EXPECT_EQ(m.millis_behind_latest["shardId-000000000000"], 60'000);
+  release.set_value();
+  ASSERT_TRUE(WaitFor([&] {
+    return calls.load() == 3 && (*c)->metrics().millis_behind_latest["shardId-000000000000"] == 0;
+  }));
+  (*c)->Stop();
+  run.join();
 }
 
 }  // namespace
