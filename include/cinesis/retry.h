@@ -4,7 +4,8 @@
 // failures, network errors and timeouts; see cinesis::IsRetriable) until `max_attempts`
 // calls were made or the next attempt would start after the deadline. The wait before
 // attempt n (n >= 2) is uniform in [0, min(max_delay, base_delay * 2^(n-2))] ("full
-// jitter"), which spreads retry storms out.
+// jitter"), which spreads retry storms out. A retriable error returned after the retries
+// ran out is logged as a warning (cinesis/log.h, component "client").
 #pragma once
 
 #include <chrono>
@@ -13,7 +14,9 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <string>
 
+#include "cinesis/log.h"
 #include "common/clock.h"
 #include "common/status.h"
 
@@ -50,10 +53,15 @@ class RetryPolicy {
     for (int attempt = 1;; ++attempt) {
       auto outcome = call();
       const Status& st = StatusOf(outcome);
-      if (st.ok() || !st.retriable() || attempt >= options_.max_attempts) return outcome;
+      if (st.ok() || !st.retriable()) return outcome;
+      if (attempt >= options_.max_attempts) {
+        LogGaveUp(attempt, st);
+        return outcome;
+      }
       const auto wait = Backoff(attempt + 1);
       if (options_.deadline &&
           options_.clock->NowMillis() + wait.count() - start > options_.deadline->count()) {
+        LogGaveUp(attempt, st);
         return outcome;
       }
       options_.sleeper->SleepFor(wait);
@@ -63,6 +71,13 @@ class RetryPolicy {
   const RetryOptions& options() const { return options_; }
 
  private:
+  // Retries exhausted: a warning through the log hook (component "client"). Not with
+  // max_attempts == 1, where the caller asked for no retries.
+  static void LogGaveUp(int attempts, const Status& st) {
+    if (attempts < 2 || !LogEnabled(LogLevel::kWarning)) return;
+    Log(LogLevel::kWarning, "client",
+        "giving up after " + std::to_string(attempts) + " attempt(s): " + st.ToString());
+  }
   static const Status& StatusOf(const Status& s) { return s; }
   template <typename T>
   static const Status& StatusOf(const Result<T>& r) {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cinesis/aggregation.h"
+#include "cinesis/log.h"
 #include "common/hash_key.h"
 
 namespace cinesis {
@@ -195,6 +196,18 @@ struct Producer::Impl {
     space.notify_all();
     drained.notify_all();
     lock.unlock();
+    // Records that failed for good, one log line per batch of completions (after the
+    // lock is released: the sink is user code).
+    std::size_t failed = 0;
+    const Status* first = nullptr;
+    for (auto& [r, result] : batch) {
+      if (!result.status.ok() && failed++ == 0) first = &result.status;
+    }
+    if (failed > 0 && LogEnabled(LogLevel::kWarning)) {
+      Log(LogLevel::kWarning, "producer",
+          "stream " + options.stream_name + ": " + std::to_string(failed) +
+              " record(s) failed permanently; first: " + first->ToString());
+    }
     for (auto& [r, result] : batch) {
       if (r->has_promise) {
         r->promise.set_value(result);

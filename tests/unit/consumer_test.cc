@@ -524,6 +524,9 @@ TEST(ConsumerErrors, ADeadEndpointIsRetriedThenReturnedWithinTheRetryBudget) {
   EXPECT_TRUE(log.Has(LogLevel::kWarning, "consumer", {"ListShards", "IOError", "retrying"}))
       << log.Dump();
   EXPECT_TRUE(log.Has(LogLevel::kError, "consumer", {"retry_budget", "stopping"})) << log.Dump();
+  // The client says it gave up after its own retries.
+  EXPECT_TRUE(log.Has(LogLevel::kWarning, "client", {"giving up after 2 attempt(s)", "IOError"}))
+      << log.Dump();
 }
 
 class LeaseRestartTest : public ConsumerTest {
