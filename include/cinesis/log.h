@@ -5,11 +5,15 @@
 //   cinesis: warning: consumer: shardId-000000000001: GetRecords failed (IOError: ...)
 // Install your own sink to route them into your logging system:
 //
+//   ```cpp
 //   cinesis::SetLogSink([](cinesis::LogLevel level, std::string_view component,
 //                          std::string_view message) {
-//     my_logger.log(static_cast<int>(level), std::string(component), std::string(message));
+//     std::fprintf(stderr, "[%s] %.*s: %.*s\n", cinesis::LogLevelName(level).data(),
+//                  static_cast<int>(component.size()), component.data(),
+//                  static_cast<int>(message.size()), message.data());
 //   });
-//   cinesis::SetLogLevel(cinesis::LogLevel::kInfo);   // also lease waits and recoveries
+//   cinesis::SetLogLevel(cinesis::LogLevel::kInfo);  // also lease waits and recoveries
+//   ```
 //
 // `component` is "client", "producer" or "consumer". Thread safety: every function may be
 // called from any thread at any time; a sink may be called from several threads at once
@@ -33,7 +37,7 @@ void SetLogSink(LogSink sink);
 // drops everything).
 void SetLogLevel(LogLevel level);
 LogLevel GetLogLevel();
-// "debug", "info", "warning", "error", "off".
+// "debug", "info", "warning", "error", "off" (static, NUL-terminated strings).
 std::string_view LogLevelName(LogLevel level);
 
 // Sends one message through the hook (what the library itself calls).

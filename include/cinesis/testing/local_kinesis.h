@@ -3,10 +3,18 @@
 // the records, with real shards, hash routing, sequence numbers, iterators, resharding
 // and the exact errors of the service. No socket, no threads of its own.
 //
-//   cinesis::testing::LocalKinesis kinesis;             // streams become ACTIVE at once
-//   auto& client = kinesis.client();
-//   ASSERT_TRUE(client.CreateStream({"orders", 2}).ok());
-//   my_code_under_test(client);
+//   ```cpp
+//   cinesis::testing::LocalKinesis kinesis;  // streams become ACTIVE at once
+//   cinesis::KinesisClient& client = kinesis.client();
+//   cinesis::api::CreateStreamInput create;
+//   create.stream_name = "orders";
+//   create.shard_count = 2;
+//   if (!client.CreateStream(create).ok()) return 1;
+//   // ... hand `client` to the code under test, then read what it wrote:
+//   cinesis::api::ListShardsInput list;
+//   list.stream.stream_name = "orders";
+//   auto shards = client.ListShards(list);
+//   ```
 //
 // Thread-safe like the engine. Time comes from `clock` when given (ManualClock lets
 // tests expire iterators or retention without sleeping).
