@@ -154,9 +154,9 @@ struct ConsumerMetrics {
   std::vector<std::string> owned_shards;
   std::uint64_t errors = 0;                 // every error reported (transient and fatal)
   std::optional<ConsumerError> last_error;  // the most recent one
-  // Per shard read since the start: how far the last GetRecords result (or
+  // Per shard this worker is reading: how far the last GetRecords result (or
   // SubscribeToShard event) was behind the tip of the shard, in ms (MillisBehindLatest);
-  // 0 means caught up.
+  // 0 means caught up. A shard leaves the map when this worker stops reading it.
   std::map<std::string, std::int64_t> millis_behind_latest;
 };
 

@@ -343,6 +343,10 @@ void Reader::Run() {
                                           "); it expires at " + IsoTime(lease->expires_at));
     }
   }
+  {
+    std::lock_guard lock(c.mu);
+    c.stats.millis_behind_latest.erase(shard_id);  // no longer read here
+  }
   done = true;
   c.cv.notify_all();
 }
@@ -794,12 +798,18 @@ Status Consumer::Impl::Round(const ProcessorFactory& factory, std::string* op) {
 }
 
 Status Consumer::Impl::Coordinate(const ProcessorFactory& factory) {
-  if (Status st = RegisterFanOut(); !st.ok()) {
-    Streak once;
-    if (!Report("RegisterStreamConsumer", "", st, once)) Fail(st);
-  }
-  Streak streak;  // consecutive failed rounds
+  Streak streak;  // consecutive failed rounds (or registration attempts)
   std::chrono::milliseconds backoff{0};
+  while (!stopping) {
+    Status st = RegisterFanOut();
+    if (st.ok() || stopping) break;
+    if (Report("RegisterStreamConsumer", "", st, streak)) break;
+    backoff = std::min<std::chrono::milliseconds>(std::max(backoff * 2, 100ms), 5000ms);
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, backoff, [&] { return stopping.load(); });
+  }
+  if (streak.count > 0 && !stopping) Recovered("RegisterStreamConsumer", "", streak);
+  backoff = std::chrono::milliseconds(0);
   while (!stopping) {
     {
       std::lock_guard lock(mu);
