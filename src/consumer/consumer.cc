@@ -395,6 +395,15 @@ void Reader::RunPolling(std::optional<consumer::Checkpoint> resume) {
     }
     if (!got.ok()) {
       const Code code = got.status().code();
+      if (code == Code::kResourceNotFound) {
+        // As for GetShardIterator: the next ListShards tells whether the stream is gone.
+        LogConsumer(LogLevel::kInfo, "stream " + c.o.stream_name + ", " + shard_id +
+                                         ": GetRecords: " + got.status().ToString());
+        std::lock_guard lock(c.mu);
+        c.resync = true;
+        c.cv.notify_all();
+        break;
+      }
       if (code == Code::kExpiredIterator) {
         std::lock_guard lock(c.mu);
         ++c.stats.expired_iterators;

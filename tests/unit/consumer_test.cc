@@ -476,6 +476,27 @@ TEST_F(ConsumerTest, AMissingStreamIsReturnedFromRunAndReportedThroughTheHooks) 
   EXPECT_EQ(polled.status().code(), Code::kResourceNotFound);
 }
 
+TEST_F(ConsumerTest, AStreamDeletedWhileBeingReadStopsTheConsumerWithResourceNotFound) {
+  Put(0, 30);
+  Seen seen;
+  auto c = Consumer::Create(local_.client(), Options());
+  ASSERT_TRUE(c.ok());
+  auto done = std::async(std::launch::async, [&] {
+    return (*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); });
+  });
+  ASSERT_TRUE(WaitFor([&] { return seen.size() == 30; }));
+  api::DeleteStreamInput del;
+  del.stream.stream_name = "s";
+  ASSERT_TRUE(local_.client().DeleteStream(del).ok());
+  local_.Tick();
+  if (done.wait_for(5s) != std::future_status::ready) {
+    (*c)->Stop();
+    FAIL() << "Run did not return after the stream was deleted";
+  }
+  Status st = done.get();
+  EXPECT_EQ(st.code(), Code::kResourceNotFound) << st.ToString();
+}
+
 // A loopback port nobody listens on.
 int ClosedPort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
