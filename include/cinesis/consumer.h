@@ -108,8 +108,9 @@ struct ConsumerOptions {
   // Non-retriable errors (ResourceNotFound for the stream, AccessDenied, ...) are fatal
   // at once.
   std::chrono::milliseconds retry_budget{60'000};
-  // Called for every error, transient or fatal, on a consumer thread and never while the
-  // consumer holds a lock (it may call metrics() or Stop()). Must not throw.
+  // Called for every error, transient or fatal, on the consumer's threads (possibly on
+  // several at once) and never while the consumer holds a lock (it may call metrics() or
+  // Stop()). Must not throw.
   std::function<void(const ConsumerError&)> on_error;
 };
 
