@@ -137,7 +137,10 @@ struct Reader : Checkpointer {
   std::atomic<bool> stop{false};
   std::atomic<bool> handover{false};  // give the lease up (rebalancing)
   std::atomic<bool> lost{false};
+  // Set as the reader thread's last step: the coordinator joins done readers while it
+  // holds c.mu, so nothing after it may take c.mu.
   std::atomic<bool> done{false};
+  bool shard_ended = false;  // read to SHARD_END (reader thread only)
   HashKey start{0}, end = HashKey::Max();
   std::optional<ConsumerRecord> last_delivered;
   std::optional<consumer::Checkpoint> last_saved;
@@ -331,7 +334,7 @@ void Reader::Run() {
     processor->LeaseLost();
     std::lock_guard lock(c.mu);
     ++c.stats.leases_lost;
-  } else if (!done && (stop || handover || c.stopping)) {
+  } else if (!shard_ended && (stop || handover || c.stopping)) {
     processor->ShutdownRequested(*this);
     if (c.o.checkpoint_policy.kind != CheckpointPolicy::Kind::kManual) CheckpointByPolicy();
   }
@@ -453,7 +456,7 @@ void Reader::RunFanOut(std::optional<consumer::Checkpoint> resume) {
     std::unique_lock lock(c.mu);
     c.cv.wait_for(lock, d, [&] { return stop.load() || handover.load() || c.stopping.load(); });
   };
-  while (!stop && !handover && !lost && !c.stopping && !done) {
+  while (!stop && !handover && !lost && !c.stopping && !shard_ended) {
     api::SubscribeToShardInput in;
     in.consumer_arn = c.consumer_arn;
     in.shard_id = shard_id;
@@ -586,7 +589,7 @@ void Reader::EndShard() {
     // Not finished: the shard is read again (from its last checkpoint) next round.
     (void)Failed("CheckpointStore.Save", st);
   }
-  done = true;
+  shard_ended = true;
 }
 
 Status Consumer::Impl::SyncShards() {

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <map>
 #include <mutex>
@@ -673,6 +675,61 @@ TEST_F(LeaseRestartTest, AfterACrashAStableIdResumesAtOnceAndANewIdSaysWhatItWai
   auto resumed = Start(back, seen);
   EXPECT_LT(MillisToOwnAll(*resumed->consumer), 1000);
   resumed->Stop();
+}
+
+// A lease store whose Release is slow, so a reader that finished its shard is still in its
+// last steps when the coordinator reaps it.
+class SlowReleaseLeases final : public consumer::LeaseStore {
+ public:
+  explicit SlowReleaseLeases(std::shared_ptr<consumer::Store> inner) : inner_(std::move(inner)) {}
+  Result<std::optional<consumer::Lease>> TryAcquire(const consumer::Scope& scope,
+                                                    const std::string& shard_id,
+                                                    const std::string& owner, EpochMillis ttl_ms,
+                                                    EpochMillis now) override {
+    return inner_->TryAcquire(scope, shard_id, owner, ttl_ms, now);
+  }
+  Result<bool> Renew(const consumer::Scope& scope, const consumer::Lease& lease, EpochMillis ttl_ms,
+                     EpochMillis now) override {
+    return inner_->Renew(scope, lease, ttl_ms, now);
+  }
+  Status Release(const consumer::Scope& scope, const consumer::Lease& lease) override {
+    std::this_thread::sleep_for(300ms);
+    return inner_->Release(scope, lease);
+  }
+  Result<std::vector<consumer::Lease>> List(const consumer::Scope& scope) override {
+    return inner_->List(scope);
+  }
+
+ private:
+  std::shared_ptr<consumer::Store> inner_;
+};
+
+// Regression: a reader that reached SHARD_END used to be marked done before its last
+// steps, one of which takes the consumer's lock; the coordinator joins done readers while
+// holding that lock, so the two waited for each other forever.
+TEST_F(ConsumerTest, AReaderFinishingItsShardIsReapedWithoutDeadlock) {
+  Put(0, 60);
+  api::SplitShardInput split{
+      {"s", std::nullopt}, "shardId-000000000000", "56713727820156410577229101238628035242"};
+  ASSERT_TRUE(local_.client().SplitShard(split).ok());
+  Put(60, 60);
+  auto o = Options();
+  o.leases = std::make_shared<SlowReleaseLeases>(store_);
+  Seen seen;
+  auto c = Consumer::Create(local_.client(), o);
+  ASSERT_TRUE(c.ok());
+  auto done = std::async(std::launch::async, [&] {
+    return (*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); });
+  });
+  const bool all = WaitFor([&] { return seen.size() == 120; });
+  (*c)->Stop();
+  if (done.wait_for(10s) != std::future_status::ready) {
+    // Deadlocked: the threads cannot be joined, so end the test program here.
+    std::fprintf(stderr, "consumer deadlocked (read %zu of 120 records)\n", seen.size());
+    std::abort();
+  }
+  EXPECT_TRUE(all) << seen.size();
+  EXPECT_TRUE(done.get().ok());
 }
 
 TEST_F(ConsumerTest, MetricsReportLagPerShard) {
