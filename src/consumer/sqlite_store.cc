@@ -166,8 +166,8 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
   ~SqliteStore() override {
-    for (sqlite3_stmt* s :
-         {save_, load_, load_all_, get_lease_, put_lease_, renew_, release_, list_}) {
+    for (sqlite3_stmt* s : {save_, load_, load_all_, get_lease_, put_lease_, renew_, release_,
+                            list_, delete_expired_}) {
       sqlite3_finalize(s);
     }
     sqlite3_close_v2(db_);
