@@ -133,24 +133,26 @@ void Engine::Settle(StreamState& s, EpochMillis now) const {
   const std::size_t shards_before = s.shards.size();
   std::vector<std::pair<ShardState*, std::optional<EpochMillis>>> closed_before;
   for (const auto& sh : s.shards) closed_before.emplace_back(sh.get(), sh->closed_ms);
-  if (Status st = ApplyReshard(s, s.updating_until_ms); !st.ok()) {
+  const EpochMillis applies_at = s.updating_until_ms;
+  // A failure is retried a second later, not on every request in between.
+  auto retry_later = [&] { s.updating_until_ms = std::max(now, applies_at) + 1000; };
+  if (Status st = ApplyReshard(s, applies_at); !st.ok()) {
     Report(storage::Severity::kError,
            "resharding " + s.name + ": " + st.ToString() + " (stays UPDATING; retried)");
+    retry_later();
     return;
   }
   const PendingReshard pending = *s.pending;
   s.pending.reset();
   if (Status st = Persist(s); !st.ok()) {
     // Not saved: undo in memory, so what clients see never runs ahead of what a restart
-    // finds; the children's logs are empty (nobody could write while we hold s.mu).
+    // finds. The children's logs are kept (empty: nobody could write while we hold s.mu):
+    // the retry reuses them, and if the document did reach the disk they are there.
     s.pending = pending;
-    for (std::size_t i = shards_before; i < s.shards.size(); ++i) {
-      if (Status d = storage_->DropLog(LogIdFor(s, *s.shards[i])); !d.ok())
-        Report(storage::Severity::kError, "resharding " + s.name + ": " + d.ToString());
-    }
     s.shards.resize(shards_before);
     for (auto& [sh, closed] : closed_before) sh->closed_ms = closed;
     RebuildOpenShards(s);
+    retry_later();
     return;
   }
   s.has_pending.store(false, std::memory_order_release);
@@ -209,7 +211,7 @@ Status Engine::ApplyReshard(StreamState& s, EpochMillis at) const {
     auto shard = NewShard(*storage_, s, next_index++, c.start, c.end, at, c.parent, c.adjacent);
     if (!shard.ok()) {
       // Keep the old topology intact; the children made so far are empty.
-      for (const auto& made : created) (void)storage_->DropLog(LogIdFor(s, *made));
+      // Keep the old topology intact; the children made so far stay, empty, for the retry.
       return shard.status();
     }
     created.push_back(std::move(shard).value());

@@ -287,7 +287,13 @@ Result<std::shared_ptr<ShardState>> NewShard(storage::Storage& storage, const St
   // The log keeps the stream as it was when the shard was made, with this shard only: what
   // rebuilds the stream if its document is ever lost (RebuildStreamFromLogs).
   const std::vector<std::shared_ptr<ShardState>> only{shard};
-  ASSIGN_OR_RETURN(shard->log, storage.CreateLog(LogIdFor(s, *shard), StreamDocument(s, &only)));
+  const storage::LogId id = LogIdFor(s, *shard);
+  if (auto left = storage.FindLog(id); left && left->EndOffset().value == 0) {
+    // Made by an earlier attempt whose document could not be saved (see Settle): reuse it.
+    shard->log = std::move(left);
+    return shard;
+  }
+  ASSIGN_OR_RETURN(shard->log, storage.CreateLog(id, StreamDocument(s, &only)));
   return shard;
 }
 
@@ -341,6 +347,8 @@ Status Engine::Load(std::vector<std::string>* report) {
         // so a crash in between leaves a deleting document, never orphan logs).
         bool dropped = true;
         for (auto& sh : s->shards) {
+          // Not orphans: if a drop fails, the document stays and the next start retries.
+          live_logs.insert(LogIdFor(*s, *sh).value);
           if (Status st = storage_->DropLog(LogIdFor(*s, *sh)); !st.ok()) {
             note(storage::Severity::kError, "stream " + s->name + ": " + st.ToString());
             dropped = false;
@@ -406,7 +414,7 @@ Status Engine::Load(std::vector<std::string>* report) {
     return Status(Code::kFailedPrecondition,
                   std::to_string(logs) + " shard logs holding " + std::to_string(orphan_records) +
                       " records have no stream metadata (was meta.sqlite deleted, truncated or "
-                      "rolled back?); nothing was deleted. Start with --recover-metadata to "
+                      "rolled back?); no record was deleted. Start with --recover-metadata to "
                       "rebuild their streams from the logs (docs/storage-format.md, "
                       "\"Recovering lost metadata\").");
   }
@@ -417,7 +425,7 @@ Status Engine::Load(std::vector<std::string>* report) {
       if ((id.value >> 32) == stream_id) all.push_back(id);
     }
     by_id.erase(stream_id);
-    auto rebuilt = RebuildStreamFromLogs(*storage_, all);
+    auto rebuilt = RebuildStreamFromLogs(*storage_, all, Now());
     if (!rebuilt.ok()) {
       for (auto id : all) RETURN_IF_ERROR(storage_->QuarantineLog(id, "unrecoverable"));
       note(storage::Severity::kError, "stream id " + std::to_string(stream_id) +

@@ -10,8 +10,9 @@
 
 namespace cinesis::engine {
 
-Result<std::shared_ptr<StreamState>> RebuildStreamFromLogs(
-    storage::Storage& storage, const std::vector<storage::LogId>& logs) {
+Result<std::shared_ptr<StreamState>> RebuildStreamFromLogs(storage::Storage& storage,
+                                                           const std::vector<storage::LogId>& logs,
+                                                           EpochMillis now) {
   std::shared_ptr<StreamState> newest;
   std::map<std::uint32_t, std::shared_ptr<ShardState>> shards;
   for (auto id : logs) {
@@ -59,6 +60,20 @@ Result<std::shared_ptr<StreamState>> RebuildStreamFromLogs(
   s->pending.reset();
   s->has_pending = false;
   s->updating_until_ms = 0;
+  // Keep every record: retention covers the oldest one (up to AWS's maximum, 8760 h).
+  EpochMillis oldest = now;
+  for (const auto& sh : s->shards) {
+    if (!sh->log) continue;
+    auto first = sh->log->Read(sh->log->StartOffset(), 1, [&](const storage::RecordView& r) {
+      oldest = std::min(oldest, r.arrival_ms);
+      return true;
+    });
+    (void)first;  // a damaged first record leaves `oldest` as it is; reads report it
+  }
+  const EpochMillis age_hours = (now - oldest) / 3'600'000 + 1;
+  if (age_hours > s->retention_hours) {
+    s->retention_hours = static_cast<int>(std::min<EpochMillis>(age_hours, 8760));
+  }
   RebuildOpenShards(*s);
   return s;
 }

@@ -184,7 +184,10 @@ Result<std::shared_ptr<StreamState>> ParseStreamDocument(std::string_view text);
 // Rebuilds a stream from the descriptors of its logs (recovery.cc): every shard with its
 // range, parents and log; parents are closed when their children were made; no pending
 // reshard, no deletion. Corruption when a descriptor is missing or does not parse.
+// Retention becomes at least the age of the oldest record at `now` (a retention raised after
+// the last shard was made is not in any descriptor, and must not trim records at once).
 Result<std::shared_ptr<StreamState>> RebuildStreamFromLogs(storage::Storage& storage,
-                                                           const std::vector<storage::LogId>& logs);
+                                                           const std::vector<storage::LogId>& logs,
+                                                           EpochMillis now);
 
 }  // namespace cinesis::engine

@@ -9,6 +9,7 @@
 #include <cctype>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -260,8 +261,10 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   static std::uint64_t Scan(Segment& seg, const DiskOptions& opts, ScanStop* stop = nullptr);
   // Continues a scan at byte `from`, a frame boundary where record `seg.end` starts (the
   // index, end and arrival times describe everything before it).
+  // `limit`: scan no further than this byte (default: the file's size).
   static std::uint64_t ScanFrom(Segment& seg, std::uint64_t from, const DiskOptions& opts,
-                                ScanStop* stop = nullptr);
+                                ScanStop* stop = nullptr,
+                                std::optional<std::uint64_t> limit = std::nullopt);
   // Copies bytes [from, end of file) of `seg` under quarantine/ and says what they held.
   static Result<std::string> SetAsideTail(const LogContext& ctx, const std::string& dir,
                                           Segment& seg, std::uint64_t from);
@@ -284,6 +287,7 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
       if (!io_error_.ok()) return;
     }
     const Segment& seg = *segments_.back();
+    if (needs_cut_ && !CutBack(seg).ok()) return;  // the marker tells the next start to cut
     if (!seg.file->Sync().ok()) return;
     format::SealedIndex idx{seg.index, seg.end, seg.size, seg.first_arrival, seg.last_arrival};
     (void)env_.WriteFileAtomic(
@@ -292,6 +296,15 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   }
 
  private:
+  // "<base>.cut": the durable size of a segment whose failed bytes could not be cut yet.
+  static std::string CutMarkerName(Offset base) {
+    return format::FileName(base, format::FileKind::kSegment) + ".cut";
+  }
+  // Truncates the segment back to its durable size (and syncs).
+  Status CutBack(const Segment& seg) {
+    RETURN_IF_ERROR(seg.file->Truncate(seg.size));
+    return opts_.fsync ? seg.file->Sync() : Status::Ok();
+  }
   // The outcome of a batch's write when known: OK once durable, the error once failed.
   std::optional<Status> VerdictLocked(const AppendResult& a) const {
     if (a.epoch < rewinds_.size()) {
@@ -469,8 +482,11 @@ bool DiskLog::BeginFlush() {
   Status st;
   if (needs_cut_) {
     // The cut after an earlier failed write did not succeed then: do it before writing.
-    st = active->file->Truncate(active->size);
-    if (st.ok()) needs_cut_ = false;
+    st = CutBack(*active);
+    if (st.ok()) {
+      needs_cut_ = false;
+      (void)env_.Remove(dir_ + "/" + CutMarkerName(active->base));
+    }
   }
   if (st.ok() && active->size >= opts_.segment_bytes && !active->empty()) {
     st = Seal(*active);
@@ -558,9 +574,13 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
   space_cv_.notify_all();
   // Cut the failed bytes off now, so that a restart cannot find complete frames of records
   // that were answered as failed (a write can land although its fsync failed).
-  Status cut = active.file->Truncate(active.size);
-  if (cut.ok() && opts_.fsync) cut = active.file->Sync();
+  Status cut = CutBack(active);
   needs_cut_ = !cut.ok();
+  if (needs_cut_) {
+    // Tell the next start where to cut, in case no later write gets to retry it.
+    (void)env_.WriteFileAtomic(dir_ + "/" + CutMarkerName(active.base),
+                               std::to_string(active.size));
+  }
   ctx_->Emit(Severity::kError,
              "write to " + active.path + " failed: " + error.message() + "; " +
                  std::to_string(flush_frames_.size() + behind) + " records from offset " +
@@ -677,9 +697,9 @@ std::uint64_t DiskLog::Scan(Segment& seg, const DiskOptions& opts, ScanStop* sto
 }
 
 std::uint64_t DiskLog::ScanFrom(Segment& seg, std::uint64_t from, const DiskOptions& opts,
-                                ScanStop* stop) {
+                                ScanStop* stop, std::optional<std::uint64_t> limit) {
   std::string buf;
-  const std::uint64_t file_size = seg.file->Size();
+  const std::uint64_t file_size = std::min(seg.file->Size(), limit.value_or(UINT64_MAX));
   SegmentScanner scan(seg, from, file_size, buf);
   format::DecodedFrame frame;
   std::uint64_t valid = from;
@@ -808,6 +828,12 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(const Context& shared, const s
       ++it;
     }
   }
+  std::map<std::uint64_t, std::uint64_t> segment_sizes;  // base -> bytes, as found
+  for (const auto& [base, _] : segs) {
+    auto f =
+        env.Open(dir + "/" + format::FileName(Offset{base}, format::FileKind::kSegment), false);
+    segment_sizes[base] = f.ok() ? (*f)->Size() : 0;
+  }
   bool broken = false;  // once a segment is cut short, later ones cannot follow it
   std::size_t i = 0;
   for (const auto& [base, has_index] : segs) {
@@ -875,6 +901,25 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(const Context& shared, const s
         }
       }
     }
+    if (last) {
+      // A write that failed and could not be cut back left this marker with the durable size:
+      // what lies past it was answered as failed and must not come back.
+      const std::string marker = dir + "/" + CutMarkerName(Offset{base});
+      if (env.Exists(marker)) {
+        ASSIGN_OR_RETURN(std::string text, env.ReadFile(marker));
+        const std::uint64_t durable = std::strtoull(text.c_str(), nullptr, 10);
+        if (durable >= format::kSegmentHeaderSize && seg->file->Size() > durable) {
+          ASSIGN_OR_RETURN(std::string kept, SetAsideTail(ctx, dir, *seg, durable));
+          note(Severity::kWarning, "cut " + std::to_string(seg->file->Size() - durable) +
+                                       " bytes of writes answered as failed from " + path + "; " +
+                                       kept);
+          RETURN_IF_ERROR(seg->file->Truncate(durable));
+          RETURN_IF_ERROR(seg->file->Sync());
+          checkpoint.reset();  // it describes the file as it was before the cut
+        }
+        RETURN_IF_ERROR(env.Remove(marker));
+      }
+    }
     if (!loaded && last && checkpoint) loaded = LoadCheckpoint(*seg, *checkpoint, opts);
     if (!loaded) {
       const std::uint64_t file_size = seg->file->Size();
@@ -883,7 +928,11 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(const Context& shared, const s
       if (valid < file_size) {
         // Copy what is cut before cutting it: a torn write holds only records that were
         // never acknowledged, but damage may be followed by intact, acknowledged records.
-        ASSIGN_OR_RETURN(std::string kept, SetAsideTail(ctx, dir, *seg, valid));
+        // Only damage stops the start when the copy fails (e.g. the disk is full).
+        auto copied = SetAsideTail(ctx, dir, *seg, valid);
+        if (!copied.ok() && stop != ScanStop::kTorn) return copied.status();
+        const std::string kept =
+            copied.ok() ? *copied : "not copied: " + copied.status().ToString();
         if (stop == ScanStop::kTorn) {
           note(Severity::kWarning, "cut a torn write of " + std::to_string(file_size - valid) +
                                        " bytes at byte " + std::to_string(valid) + " of " + path +
@@ -903,7 +952,19 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(const Context& shared, const s
     log->segments_.push_back(seg);
   }
   if (log->segments_.empty()) {
-    ASSIGN_OR_RETURN(auto seg, log->NewSegment(Offset{0}));
+    // Everything was set aside: start above any offset those segments may hold, so that no
+    // sequence number a client was given is handed out again (a frame takes >= 32 bytes).
+    std::uint64_t next = 0;
+    for (const auto& [base, _] : segs) {
+      next = std::max(
+          next,
+          base + segment_sizes[base] / (format::kFrameHeaderSize + format::kBodyFixedSize) + 1);
+    }
+    if (next > 0) {
+      note(Severity::kError, "no segment could be kept; the log restarts at offset " +
+                                 std::to_string(next) + ", above every offset set aside");
+    }
+    ASSIGN_OR_RETURN(auto seg, log->NewSegment(Offset{next}));
     log->segments_.push_back(std::move(seg));
   }
   // Everything before the last segment is sealed; make sure sealed ones have index files.
@@ -959,7 +1020,9 @@ class DiskStorage final : public Storage {
     for (const auto& n : names) {
       auto id = format::ParseLogDirName(n);
       if (!id) {
-        if (report) report->push_back("ignored unexpected entry " + logs_dir_ + "/" + n);
+        const std::string line = "ignored unexpected entry " + logs_dir_ + "/" + n;
+        ctx_->Emit(Severity::kWarning, line);
+        if (report) report->push_back(line);
         continue;
       }
       ASSIGN_OR_RETURN(auto log,

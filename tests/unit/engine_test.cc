@@ -1093,10 +1093,9 @@ TEST_F(EngineRecovery, LostMetadataRefusesToStartAndTheRebuildGetsEveryRecordBac
   EXPECT_EQ(Records("c").size(), 3U);
 }
 
-TEST_F(EngineRecovery, EmptyLogsOfAnInterruptedCreateAreDroppedAtStart) {
+TEST_F(EngineRecovery, AFailedCreateIsAnInternalFailureWithoutItsCause) {
   ASSERT_TRUE(Open().ok());
   ASSERT_TRUE(engine_->CreateStream({"a", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
-  // A CreateStream whose document was never written: its logs exist, empty.
   env_.FailMetaWrites(true);
   auto failed = engine_->CreateStream({"b", 2, std::nullopt, {}, std::nullopt, std::nullopt});
   env_.FailMetaWrites(false);
@@ -1105,6 +1104,72 @@ TEST_F(EngineRecovery, EmptyLogsOfAnInterruptedCreateAreDroppedAtStart) {
   EXPECT_EQ(failed.message(), "Internal service failure.");  // the cause is logged, not sent
   ASSERT_TRUE(Open().ok());
   EXPECT_EQ(engine_->ListStreams({})->stream_names, std::vector<std::string>{"a"});
+}
+
+TEST_F(EngineRecovery, EmptyLogsOfAnInterruptedReshardAreDroppedAtStart) {
+  ASSERT_TRUE(Open().ok());
+  ASSERT_TRUE(engine_->CreateStream({"a", 2, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  ASSERT_TRUE(engine_->PutRecord({{"a", std::nullopt}, "x", "k", std::nullopt, std::nullopt}).ok());
+  ASSERT_TRUE(engine_
+                  ->SplitShard({{"a", std::nullopt},
+                                "shardId-000000000000",
+                                "85070591730234615865843651857942052864"})
+                  .ok());
+  // The children's logs are made, the document naming them is not saved: a crash here
+  // leaves two empty logs no document refers to.
+  env_.FailMetaWrites(true);
+  clock_.Advance(1000);
+  engine_->Tick();
+  env_.FailMetaWrites(false);
+  const auto logs = [&] {
+    std::size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir_ / "logs")) n += e.is_directory();
+    return n;
+  };
+  ASSERT_EQ(logs(), 4U);
+  ASSERT_TRUE(Open().ok()) << "empty orphans are no reason to refuse";
+  EXPECT_EQ(logs(), 2U);
+  // The split was accepted before the crash: it is applied, with fresh children.
+  clock_.Advance(1000);
+  engine_->Tick();
+  auto d = engine_->DescribeStream({{"a", std::nullopt}, std::nullopt, std::nullopt});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->stream_description.shards.size(), 4U);
+  EXPECT_EQ(Records("a").size(), 1U);
+}
+
+TEST_F(EngineRecovery, ARebuiltStreamKeepsRecordsOlderThanItsDescriptorsRetention) {
+  ASSERT_TRUE(Open().ok());
+  ASSERT_TRUE(engine_->CreateStream({"a", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  ASSERT_TRUE(engine_->IncreaseStreamRetentionPeriod({{"a", std::nullopt}, 168}).ok());
+  ASSERT_TRUE(
+      engine_->PutRecord({{"a", std::nullopt}, "old", "k", std::nullopt, std::nullopt}).ok());
+  clock_.Advance(72LL * 3'600'000);  // 3 days: beyond the 24 h the descriptor knows
+  ASSERT_TRUE(
+      engine_->PutRecord({{"a", std::nullopt}, "new", "k", std::nullopt, std::nullopt}).ok());
+  LoseMetadata();
+  ASSERT_TRUE(Open(/*recover=*/true).ok());
+  clock_.Advance(20'000);
+  engine_->Tick();  // retention trim runs
+  EXPECT_EQ(Records("a").size(), 2U);
+  auto d = engine_->DescribeStream({{"a", std::nullopt}, std::nullopt, std::nullopt});
+  EXPECT_GE(d->stream_description.retention_period_hours, 73);
+}
+
+TEST_F(EngineRecovery, ADeletionWhoseLogsCannotBeDroppedAtStartIsRetriedNotRebuilt) {
+  ASSERT_TRUE(Open().ok());
+  ASSERT_TRUE(engine_->CreateStream({"a", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  ASSERT_TRUE(engine_->PutRecord({{"a", std::nullopt}, "x", "k", std::nullopt, std::nullopt}).ok());
+  ASSERT_TRUE(engine_->DeleteStream({{"a", std::nullopt}, false}).ok());
+  env_.FailRemoves(true);  // the logs cannot be removed, at run time nor at the next start
+  clock_.Advance(1000);
+  engine_->Tick();
+  ASSERT_TRUE(Open(/*recover=*/true).ok()) << "a deleting stream's logs are not orphans";
+  EXPECT_TRUE(engine_->ListStreams({})->stream_names.empty()) << "a deleted stream came back";
+  env_.FailRemoves(false);
+  ASSERT_TRUE(Open().ok());
+  EXPECT_TRUE(engine_->ListStreams({})->stream_names.empty());
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "logs" / "0000000100000000"));
 }
 
 TEST_F(EngineRecovery, AReshardWhoseDocumentCannotBeSavedStaysUpdatingUntilItCan) {
@@ -1127,6 +1192,7 @@ TEST_F(EngineRecovery, AReshardWhoseDocumentCannotBeSavedStaysUpdatingUntilItCan
     ASSERT_FALSE(errors_.empty());
   }
   env_.FailMetaWrites(false);
+  clock_.Advance(1000);  // a failed reshard is retried a second later, not on every request
   engine_->Tick();
   d = engine_->DescribeStream({{"a", std::nullopt}, std::nullopt, std::nullopt});
   EXPECT_EQ(d->stream_description.stream_status, api::StreamStatus::kActive);

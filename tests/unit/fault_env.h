@@ -47,6 +47,10 @@ class FaultEnv final : public Env {
   void FailAtomicWrites(bool fail) { state_->fail_atomic = fail; }
   // Metadata Put/Erase fail from now on.
   void FailMetaWrites(bool fail) { state_->fail_meta = fail; }
+  // File truncation fails from now on.
+  void FailTruncates(bool fail) { state_->fail_truncate = fail; }
+  // Remove and RemoveAll fail from now on.
+  void FailRemoves(bool fail) { state_->fail_remove = fail; }
   // Appends may write `bytes` more bytes in all; past that they write what fits and fail
   // with ENOSPC. A negative budget: unlimited (the default).
   void SetSpaceBudget(std::int64_t bytes) { state_->space = bytes; }
@@ -77,12 +81,16 @@ class FaultEnv final : public Env {
   }
   bool Exists(const std::string& path) override { return Env::Posix().Exists(path); }
   Status Remove(const std::string& path) override {
+    if (state_->fail_remove) return Injected("injected remove failure: " + path);
     std::lock_guard lock(state_->mu);
     state_->synced.erase(path);
     state_->unsynced_entries.erase(path);
     return Env::Posix().Remove(path);
   }
-  Status RemoveAll(const std::string& dir) override { return Env::Posix().RemoveAll(dir); }
+  Status RemoveAll(const std::string& dir) override {
+    if (state_->fail_remove) return Injected("injected remove failure: " + dir);
+    return Env::Posix().RemoveAll(dir);
+  }
   Status MakeDirs(const std::string& dir) override { return Env::Posix().MakeDirs(dir); }
   Status Rename(const std::string& from, const std::string& to) override {
     RETURN_IF_ERROR(Env::Posix().Rename(from, to));
@@ -133,6 +141,8 @@ class FaultEnv final : public Env {
     std::atomic<bool> fail_syncs{false};
     std::atomic<bool> fail_atomic{false};
     std::atomic<bool> fail_meta{false};
+    std::atomic<bool> fail_truncate{false};
+    std::atomic<bool> fail_remove{false};
     std::atomic<std::int64_t> space{-1};
     std::atomic<int> injected{0};
   };
@@ -200,6 +210,10 @@ class FaultEnv final : public Env {
       return inner_->ReadAt(pos, buf, n);
     }
     Status Truncate(std::uint64_t size) override {
+      if (state_->fail_truncate) {
+        ++state_->injected;
+        return {Code::kIoError, "ftruncate " + path_ + ": Input/output error (injected)"};
+      }
       const std::uint64_t before = inner_->Size();
       RETURN_IF_ERROR(inner_->Truncate(size));
       if (state_->space.load() >= 0 && before > size)

@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <future>
 #include <map>
 #include <mutex>
 #include <random>
+#include <thread>
 
 #include "common/crc32c.h"
 #include "fault_env.h"
@@ -679,6 +681,90 @@ TEST_F(DiskLogTest, AFailedSyncNeverLetsTheRecordReappearAfterARestart) {
   auto all = ReadAll(*storage_->FindLog(LogId{1}));
   ASSERT_EQ(all.size(), 5U);
   for (const auto& r : all) EXPECT_NE(r, "answered-as-failed");
+}
+
+TEST_F(DiskLogTest, AFailedSyncWhoseCutFailsTooNeverReappearsAfterACleanStop) {
+  // Both the fsync and the cut fail, also at the clean stop. The next start must not take
+  // the failed record's complete frame as a record: a marker says where to cut.
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+  Put(*log, 0, 5);
+  env_.FailSyncs(true);
+  env_.FailTruncates(true);
+  EXPECT_FALSE(PutOne(*log, "answered-as-failed").ok());
+  env_.FailSyncs(false);
+  EXPECT_EQ(Errors({"the cut failed too"}), 1);
+  log.reset();
+  storage_.reset();
+  env_.FailTruncates(false);
+  ASSERT_TRUE(fs::exists(SegmentPath() + ".cut")) << "the next start must learn where to cut";
+  Open();
+  auto all = ReadAll(*storage_->FindLog(LogId{1}));
+  ASSERT_EQ(all.size(), 5U);
+  for (const auto& r : all) EXPECT_NE(r, "answered-as-failed");
+  Put(*storage_->FindLog(LogId{1}), 5, 2);  // offsets continue where the durable ones end
+}
+
+TEST_F(DiskLogTest, FailuresQueuedBehindAFailedWriteFailAndLaterOnesSucceed) {
+  // Many writers: batches queued behind the failed one fail too (their offsets follow it);
+  // nothing acknowledged is lost and nothing failed appears.
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+  Put(*log, 0, 3);
+  std::mutex mu;
+  std::vector<std::string> acked, failed;
+  std::atomic<bool> fail_now{false};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 150; ++i) {
+        if (t == 0 && i == 50) env_.FailWrites(true), fail_now = true;
+        if (t == 0 && i == 60) env_.FailWrites(false);
+        const std::string data = "w" + std::to_string(t) + "-" + std::to_string(i);
+        const bool ok = PutOne(*log, data).ok();
+        std::lock_guard lock(mu);
+        (ok ? acked : failed).push_back(data);
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  EXPECT_TRUE(fail_now);
+  EXPECT_FALSE(failed.empty());
+  auto check = [&](std::vector<std::string> all) {
+    all.erase(all.begin(), all.begin() + 3);
+    std::sort(all.begin(), all.end());
+    auto want = acked;
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(all, want);
+  };
+  check(ReadAll(*log));
+  log.reset();
+  storage_.reset();
+  fs::remove(CheckpointPath());
+  Open();
+  check(ReadAll(*storage_->FindLog(LogId{1})));
+}
+
+TEST_F(DiskLogTest, WhenNoSegmentCanBeKeptOffsetsRestartAboveEveryOneSetAside) {
+  segment_bytes_ = 2048;
+  Open();
+  {
+    auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+    Put(*log, 0, 60);
+  }
+  storage_.reset();
+  {
+    auto f = Env::Posix().Open(SegmentPath(), false);  // the first segment's header
+    ASSERT_TRUE((*f)->Truncate(0).ok());
+    ASSERT_TRUE((*f)->Append("garbage-header!!").ok());
+  }
+  Open();
+  auto log = storage_->FindLog(LogId{1});
+  EXPECT_GE(log->StartOffset().value, 60U) << "offsets (so sequence numbers) would be reused";
+  AppendResult a;
+  ASSERT_TRUE(PutOne(*log, "new", &a).ok());
+  EXPECT_GE(a.first.value, 60U);
+  EXPECT_GE(Quarantined().size(), 2U);
 }
 
 TEST_F(DiskLogTest, DiskFullFailsWritesUntilSpaceIsFreedThenResumes) {
