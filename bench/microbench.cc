@@ -271,6 +271,58 @@ void BM_LogAppendGroupCommit(benchmark::State& state) {
 }
 BENCHMARK(BM_LogAppendGroupCommit)->Threads(8)->UseRealTime();
 
+// The fd cache on the write path: one thread appends a 10-record batch to each of 256 logs of
+// a disk storage without fsync, then waits for all of them. max_open_files 0 (the default: the
+// cache holds every active segment, a flush costs one lookup) or 16 (every flush reopens).
+void BM_LogAppendManyLogs(benchmark::State& state) {
+  constexpr std::uint64_t kLogs = 256;
+  std::mt19937_64 rng(9);
+  std::vector<std::string> keys;
+  const auto data = BatchData(rng, keys);
+  auto batch = Batch(data, keys);
+  batch.resize(10);
+  const std::string dir = "/tmp/cinesis-microbench-many-" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  storage::DiskOptions options;
+  options.dir = dir;
+  options.fsync = false;
+  options.max_open_files = static_cast<std::size_t>(state.range(0));
+  std::vector<std::string> report;
+  auto opened = storage::OpenDiskStorage(options, &report);
+  if (!opened.ok()) {
+    state.SkipWithError(opened.status().ToString().c_str());
+    return;
+  }
+  auto store = std::move(opened).value();
+  std::vector<std::shared_ptr<storage::Log>> logs;
+  for (std::uint64_t i = 1; i <= kLogs; ++i)
+    logs.push_back(*store->CreateLog(storage::LogId{i}, ""));
+  std::vector<storage::AppendResult> appended(kLogs);
+  EpochMillis now = 1'700'000'000'000;
+  for (auto _ : state) {
+    ++now;
+    for (std::size_t i = 0; i < kLogs; ++i) {
+      auto r = logs[i]->Append(batch, now);
+      if (!r.ok()) {
+        state.SkipWithError(r.status().ToString().c_str());
+        return;
+      }
+      appended[i] = *r;
+    }
+    for (std::size_t i = 0; i < kLogs; ++i) {
+      if (auto st = logs[i]->WaitDurable(appended[i]); !st.ok()) {
+        state.SkipWithError(st.ToString().c_str());
+        return;
+      }
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kLogs * batch.size()));
+  logs.clear();
+  store.reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_LogAppendManyLogs)->Arg(0)->Arg(16)->ArgNames({"max_open_files"})->UseRealTime();
+
 api::GetRecordsOutput RecordsOutput(std::size_t n) {
   std::mt19937_64 rng(8);
   api::GetRecordsOutput out;

@@ -4,9 +4,12 @@
 #include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -18,6 +21,38 @@
 
 namespace {
 
+// Raises the soft limit on open files to the hard limit: connections take one each, and the
+// durable storage sizes its cache of open segment files from it. Logged either way.
+void RaiseOpenFileLimit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    spdlog::warn("open files limit unknown: getrlimit: {}", std::strerror(errno));
+    return;
+  }
+  rlim_t target = rl.rlim_max;
+  if (target == RLIM_INFINITY) {
+    // The kernel caps descriptors per process at fs.nr_open.
+    target = 1 << 20;
+    if (std::FILE* f = std::fopen("/proc/sys/fs/nr_open", "r")) {
+      unsigned long long v = 0;
+      if (std::fscanf(f, "%llu", &v) == 1 && v > 0) target = static_cast<rlim_t>(v);
+      std::fclose(f);
+    }
+  }
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= target) {
+    spdlog::info("open files limit {}", rl.rlim_cur == RLIM_INFINITY ? target : rl.rlim_cur);
+    return;
+  }
+  const rlim_t before = rl.rlim_cur;
+  rl.rlim_cur = target;
+  if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    spdlog::warn("open files limit stays {}: raising it to {} failed: {}", before, target,
+                 std::strerror(errno));
+    return;
+  }
+  spdlog::info("open files limit raised from {} to {} (the hard limit)", before, target);
+}
+
 int Serve(const cinesis::app::ServeConfig& config) {
   // Request and response bodies of megabytes (PutRecords, GetRecords) come and go on every
   // call: keep freed memory in the heap (up to 64 MiB) instead of unmapping it and taking
@@ -27,6 +62,7 @@ int Serve(const cinesis::app::ServeConfig& config) {
   auto logger = spdlog::stderr_color_mt("cinesis");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(config.log_level));
+  RaiseOpenFileLimit();
 
   // Storage and engine report through the log (their findings carry paths and offsets, which
   // never go into API answers).
@@ -57,6 +93,7 @@ int Serve(const cinesis::app::ServeConfig& config) {
     disk.segment_bytes = config.segment_bytes;
     disk.events = events;
     disk.set_aside_damaged_metadata = config.engine.recover_metadata;
+    disk.max_open_files = config.max_open_files;
     auto opened = cinesis::storage::OpenDiskStorage(disk, &report);
     if (!opened.ok()) {
       const cinesis::Status& st = opened.status();

@@ -74,6 +74,12 @@ std::vector<OptionRow> ServeOptionTable(ServeConfig& c) {
   t.Add("--segment-bytes", c.segment_bytes, "integer", ">= 4096",
         "Size at which a shard's active log segment is rolled.",
         CLI::Range(std::uint64_t{4096}, std::uint64_t{1} << 40));
+  t.Add("--max-open-files", c.max_open_files, "integer", ">= 0",
+        "Log segment files kept open at once (the others are opened when used, least recently "
+        "used closed first); 0: half the open-files limit, which the server raises to its hard "
+        "limit at start. Shard-creating requests are refused (LimitExceededException) while "
+        "these, the flushers' and 64 spare descriptors would not fit under the limit.",
+        CLI::NonNegativeNumber);
   t.Add("--account-id", c.engine.scope.account_id, "string", "12 digits",
         "Account id used in ARNs and error messages.", Digits12());
   t.Add("--region", c.engine.scope.region, "string", "", "Region used in ARNs and error messages.");

@@ -28,6 +28,8 @@ struct ServeConfig {
   std::int64_t read_timeout_ms = 30'000;
   std::int64_t idle_timeout_ms = 120'000;
   std::string log_level = "info";
+
+  std::uint64_t max_open_files = 0;  // 0: half the open-files limit
 };
 
 struct OptionRow {

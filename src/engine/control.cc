@@ -242,6 +242,7 @@ Status Engine::SplitShard(const api::SplitShardInput& in) {
   if (open_total + 1 > options_.shard_limit) {
     return errors::ShardLimitExceeded(options_.scope, open_total, options_.shard_limit, 1);
   }
+  RETURN_IF_ERROR(CheckLogRoom(*storage_, options_.scope, open_total, 2));
   const ShardState& shard = *s->shards[*index];
   auto key = ParseDecimal128(in.new_starting_hash_key);
   if (!key || *key <= shard.start.value + 1 || *key >= shard.end.value) {
@@ -278,6 +279,9 @@ Status Engine::MergeShards(const api::MergeShardsInput& in) {
   auto b = ParseShardId(in.adjacent_shard_to_merge);
   if (!b) return errors::CouldNotFindShard(in.adjacent_shard_to_merge, name, options_.scope);
   ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
+  // The merged shard needs a log of its own.
+  if (storage_->CreatableLogs() < 1)
+    RETURN_IF_ERROR(CheckLogRoom(*storage_, options_.scope, OpenShardsInAccount(), 1));
   const EpochMillis now = Now();
   std::unique_lock lock(s->mu);
   const auto status = StatusOf(*s, now);
@@ -355,6 +359,7 @@ Result<api::UpdateShardCountOutput> Engine::UpdateShardCount(const api::UpdateSh
     return errors::ShardLimitExceeded(options_.scope, open_total, options_.shard_limit,
                                       target - open);
   }
+  RETURN_IF_ERROR(CheckLogRoom(*storage_, options_.scope, open_total, target));
   std::erase_if(s->scalings, [&](EpochMillis t) { return now - t >= kDay; });
   if (static_cast<int>(s->scalings.size()) >= kScalingsPer24h) {
     return Status(Code::kLimitExceeded,

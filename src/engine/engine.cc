@@ -311,6 +311,14 @@ void Engine::Report(storage::Severity severity, const std::string& text) const {
   std::fprintf(stderr, "cinesis engine %s: %s\n", kNames[static_cast<int>(severity)], text.c_str());
 }
 
+Status CheckLogRoom(const storage::Storage& storage, const api::AccountScope& scope, int open_total,
+                    int new_logs) {
+  const std::size_t room = storage.CreatableLogs();
+  if (room >= static_cast<std::size_t>(new_logs)) return Status::Ok();
+  return errors::ShardLimitExceeded(scope, open_total, open_total + static_cast<int>(room),
+                                    new_logs);
+}
+
 Engine::Engine(EngineOptions options, std::unique_ptr<storage::Storage> storage)
     : options_(std::move(options)), storage_(std::move(storage)), sealer_(NewKey()) {}
 
@@ -629,6 +637,7 @@ Status Engine::CreateStream(const api::CreateStreamInput& in) {
     return errors::ShardLimitExceeded(options_.scope, open_shards, options_.shard_limit,
                                       shard_count);
   }
+  RETURN_IF_ERROR(CheckLogRoom(*storage_, options_.scope, open_shards, shard_count));
   auto s = std::make_shared<StreamState>();
   s->id = next_stream_id_++;
   s->name = in.stream_name;

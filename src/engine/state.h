@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "api/errors.h"
 #include "api/types.h"
 #include "common/hash_key.h"
 #include "engine/sequence.h"
@@ -189,5 +190,10 @@ Result<std::shared_ptr<StreamState>> ParseStreamDocument(std::string_view text);
 Result<std::shared_ptr<StreamState>> RebuildStreamFromLogs(storage::Storage& storage,
                                                            const std::vector<storage::LogId>& logs,
                                                            EpochMillis now);
+// Refuses a request that would create `new_logs` shard logs while the storage cannot take
+// them (it is short of file descriptors): AWS's shard-limit error, with the limit lowered to
+// `open_total` plus what still fits (docs/aws-behaviour.md).
+Status CheckLogRoom(const storage::Storage& storage, const api::AccountScope& scope, int open_total,
+                    int new_logs);
 
 }  // namespace cinesis::engine

@@ -20,6 +20,7 @@
 
 #include "common/clock.h"
 #include "storage/env.h"
+#include "storage/file_cache.h"
 #include "storage/log.h"
 #include "storage/segment_format.h"
 
@@ -34,7 +35,10 @@ constexpr std::size_t kMaxPendingBytes = 64 << 20;
 struct Segment {
   Offset base;
   std::string path;
-  std::unique_ptr<File> file;
+  std::uint64_t key = FileCache::NewKey();  // of its file in the FileCache
+  // Set only while recovery reads the segment; afterwards the file is opened through the
+  // FileCache when used (DiskLog::OpenFile).
+  std::shared_ptr<File> file;
   std::vector<IndexEntry> index;  // sparse, by offset; first entry is the first record
   std::uint64_t end = 0;          // one past the last durable record
   std::uint64_t size = 0;         // durable bytes, header included
@@ -58,6 +62,7 @@ struct LogContext {
   Env* env = nullptr;
   DiskOptions opts;
   std::string quarantine_dir;
+  std::shared_ptr<FileCache> files;  // open segment files
   void Emit(Severity severity, const std::string& text) const {
     if (opts.events) {
       opts.events(severity, text);
@@ -81,8 +86,11 @@ struct LogContext {
 // Reads frames of one segment sequentially through a chunk buffer.
 class SegmentScanner {
  public:
+  SegmentScanner(const File& file, std::uint64_t pos, std::uint64_t limit, std::string& buf)
+      : file_(file), pos_(pos), limit_(limit), buf_(buf) {}
+  // Recovery: the segment's own file.
   SegmentScanner(const Segment& seg, std::uint64_t pos, std::uint64_t limit, std::string& buf)
-      : seg_(seg), pos_(pos), limit_(limit), buf_(buf) {}
+      : SegmentScanner(*seg.file, pos, limit, buf) {}
 
   // kOk with `frame` filled, kIncomplete at `limit` (end of durable data), kCorrupt on a
   // bad frame or an I/O error.
@@ -122,14 +130,14 @@ class SegmentScanner {
   bool Fill(std::size_t want) {
     want = static_cast<std::size_t>(std::min<std::uint64_t>(want, limit_ - pos_));
     if (buf_.size() < want) buf_.resize(want);
-    auto n = seg_.file->ReadAt(pos_, buf_.data(), want);
+    auto n = file_.ReadAt(pos_, buf_.data(), want);
     if (!n.ok()) return false;
     chunk_pos_ = pos_;
     chunk_len_ = *n;
     return true;
   }
 
-  const Segment& seg_;
+  const File& file_;
   std::uint64_t pos_;
   std::uint64_t limit_;
   std::string& buf_;
@@ -146,7 +154,8 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
         dir_(std::move(dir)),
         id_(id),
         opts_(ctx_->opts),
-        flusher_(flusher) {}
+        flusher_(flusher),
+        files_(ctx_->files) {}
 
   static Result<std::shared_ptr<DiskLog>> Create(const Context& ctx, const std::string& dir,
                                                  LogId id, std::string_view descriptor,
@@ -233,22 +242,46 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   const std::string& dir() const { return dir_; }
   static constexpr const char* kDescriptorFile = "DESCRIPTOR";
 
+  // After recovery, before the log is used: hands the files recovery opened to the cache
+  // (which closes the least recently used beyond its capacity).
+  void ReleaseRecoveryFiles() {
+    std::unique_lock lock(mu_);
+    for (auto& seg : segments_) {
+      if (seg->file) files_->Insert(seg->key, std::move(seg->file));
+    }
+  }
+  // Closes the log's files (once nobody reads them), before they are removed.
+  void ForgetFiles() {
+    std::shared_lock lock(mu_);
+    for (const auto& seg : segments_) files_->Erase(seg->key);
+  }
+
  private:
   Result<std::shared_ptr<Segment>> NewSegment(Offset base) {
     auto seg = std::make_shared<Segment>();
     seg->base = base;
     seg->end = base.value;
     seg->path = dir_ + "/" + format::FileName(base, format::FileKind::kSegment);
-    ASSIGN_OR_RETURN(seg->file, env_.Open(seg->path, true));
-    RETURN_IF_ERROR(seg->file->Truncate(0));
-    RETURN_IF_ERROR(seg->file->Append(format::SegmentHeader(base)));
-    RETURN_IF_ERROR(seg->file->Sync());
+    ASSIGN_OR_RETURN(std::shared_ptr<File> file, env_.Open(seg->path, true));
+    RETURN_IF_ERROR(file->Truncate(0));
+    RETURN_IF_ERROR(file->Append(format::SegmentHeader(base)));
+    RETURN_IF_ERROR(file->Sync());
     RETURN_IF_ERROR(env_.SyncDir(dir_));
     seg->size = format::kSegmentHeaderSize;
+    files_->Insert(seg->key, std::move(file));
     return seg;
   }
+  // The segment's file, open: recovery's own while it reads the segment, otherwise from the
+  // cache (opened on a miss). Held for one operation only, so open files stay bounded.
+  Result<std::shared_ptr<File>> OpenFile(const Segment& seg) const {
+    if (seg.file) return seg.file;
+    return files_->Get(seg.key, seg.path);
+  }
   Status Seal(Segment& seg) {
-    if (!opts_.fsync) RETURN_IF_ERROR(seg.file->Sync());
+    if (!opts_.fsync) {
+      ASSIGN_OR_RETURN(auto file, OpenFile(seg));
+      RETURN_IF_ERROR(file->Sync());
+    }
     format::SealedIndex idx{seg.index, seg.end, seg.size, seg.first_arrival, seg.last_arrival};
     return env_.WriteFileAtomic(dir_ + "/" + format::FileName(seg.base, format::FileKind::kIndex),
                                 format::EncodeIndex(idx));
@@ -288,7 +321,11 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
     }
     const Segment& seg = *segments_.back();
     if (needs_cut_ && !CutBack(seg).ok()) return;  // the marker tells the next start to cut
-    if (!seg.file->Sync().ok()) return;
+    // With one index entry the next start scans the same bytes with or without a checkpoint
+    // (from that entry); skipping it saves a sync and two files per idle log.
+    if (seg.index.size() < 2) return;
+    auto file = OpenFile(seg);
+    if (!file.ok() || !(*file)->Sync().ok()) return;
     format::SealedIndex idx{seg.index, seg.end, seg.size, seg.first_arrival, seg.last_arrival};
     (void)env_.WriteFileAtomic(
         dir_ + "/" + format::FileName(seg.base, format::FileKind::kCheckpoint),
@@ -300,10 +337,13 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   static std::string CutMarkerName(Offset base) {
     return format::FileName(base, format::FileKind::kSegment) + ".cut";
   }
-  // Truncates the segment back to its durable size (and syncs).
-  Status CutBack(const Segment& seg) {
-    RETURN_IF_ERROR(seg.file->Truncate(seg.size));
-    return opts_.fsync ? seg.file->Sync() : Status::Ok();
+  // Truncates the segment back to its durable size (and syncs), through `file` if given.
+  Status CutBack(const Segment& seg, std::shared_ptr<File> file = nullptr) {
+    if (!file) {
+      ASSIGN_OR_RETURN(file, OpenFile(seg));
+    }
+    RETURN_IF_ERROR(file->Truncate(seg.size));
+    return opts_.fsync ? file->Sync() : Status::Ok();
   }
   // The outcome of a batch's write when known: OK once durable, the error once failed.
   std::optional<Status> VerdictLocked(const AppendResult& a) const {
@@ -340,6 +380,7 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   LogId id_;
   DiskOptions opts_;
   Flusher* flusher_;
+  std::shared_ptr<FileCache> files_;  // shared: a log may outlive its storage
 
   // Appenders: offsets, arrival clamp and the queue of encoded frames.
   std::mutex append_mu_;
@@ -355,6 +396,7 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   std::string flush_buf_;
   std::vector<PendingFrame> flush_frames_;
   std::shared_ptr<Segment> flush_active_;
+  std::shared_ptr<File> flush_file_;  // held open from the write to the sync
   std::uint64_t flush_pos0_ = 0;
   Status flush_status_;
   bool needs_cut_ = false;  // a failed write may have left bytes past the active's size
@@ -393,7 +435,9 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
 // the next one (group commit).
 class Flusher {
  public:
-  Flusher() : thread_([this] { Run(); }) {}
+  // `max_open`: logs flushed together, each holding its segment file open from write to sync.
+  explicit Flusher(std::size_t max_open)
+      : max_open_(std::max<std::size_t>(max_open, 1)), thread_([this] { Run(); }) {}
   ~Flusher() {
     {
       std::lock_guard lock(mu_);
@@ -423,13 +467,17 @@ class Flusher {
         batch.swap(dirty_);
       }
       // Write every log of the cycle (starting its device writes) before waiting for any
-      // sync, so the syncs of one cycle overlap instead of queueing behind each other.
-      started.clear();
-      for (auto& log : batch) {
-        log->queued.store(false);
-        if (log->BeginFlush()) started.push_back(log.get());
+      // sync, so the syncs of one cycle overlap instead of queueing behind each other; in
+      // groups of at most max_open_ logs, since each holds its file open until its sync.
+      for (std::size_t from = 0; from < batch.size(); from += max_open_) {
+        started.clear();
+        const std::size_t to = std::min(batch.size(), from + max_open_);
+        for (std::size_t i = from; i < to; ++i) {
+          batch[i]->queued.store(false);
+          if (batch[i]->BeginFlush()) started.push_back(batch[i].get());
+        }
+        for (DiskLog* log : started) log->FinishFlush();
       }
-      for (DiskLog* log : started) log->FinishFlush();
       batch.clear();
     }
   }
@@ -437,6 +485,7 @@ class Flusher {
   std::condition_variable cv_;
   std::vector<std::shared_ptr<DiskLog>> dirty_;
   bool stop_ = false;
+  const std::size_t max_open_;
   std::thread thread_;
 };
 
@@ -503,8 +552,18 @@ bool DiskLog::BeginFlush() {
     }
   }
   flush_pos0_ = active->size;
-  if (st.ok()) st = active->file->Append(flush_buf_);
-  if (st.ok() && opts_.fsync) active->file->StartSync();
+  std::shared_ptr<File> file;
+  if (st.ok()) {
+    auto opened = OpenFile(*active);
+    if (opened.ok()) {
+      file = std::move(opened).value();
+    } else {
+      st = opened.status();
+    }
+  }
+  if (st.ok()) st = file->Append(flush_buf_);
+  if (st.ok() && opts_.fsync) file->StartSync();
+  flush_file_ = std::move(file);
   flush_active_ = std::move(active);
   flush_status_ = std::move(st);
   return true;
@@ -514,13 +573,15 @@ void DiskLog::FinishFlush() {
   std::shared_ptr<Segment> active = std::move(flush_active_);
   const std::uint64_t pos0 = flush_pos0_;
   Status st = std::move(flush_status_);
-  if (st.ok() && opts_.fsync) st = active->file->Sync();
+  if (st.ok() && opts_.fsync) st = flush_file_->Sync();
   if (!st.ok()) {
     FailFlush(st, *active);
+    flush_file_.reset();
     flush_buf_.clear();
     flush_frames_.clear();
     return;
   }
+  flush_file_.reset();
   {
     std::unique_lock lock(mu_);
     for (const auto& f : flush_frames_) {
@@ -574,7 +635,8 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
   space_cv_.notify_all();
   // Cut the failed bytes off now, so that a restart cannot find complete frames of records
   // that were answered as failed (a write can land although its fsync failed).
-  Status cut = CutBack(active);
+  // (Through the descriptor that wrote them, unless opening the file was what failed.)
+  Status cut = CutBack(active, flush_file_);
   needs_cut_ = !cut.ok();
   if (needs_cut_) {
     // Tell the next start where to cut, in case no later write gets to retry it.
@@ -626,7 +688,8 @@ Result<ReadResult> DiskLog::Read(Offset from, std::size_t max_records, const Rec
       file_pos = it->position;
       cur = it->offset;
     }
-    SegmentScanner scan(*seg, file_pos, seg->size, buf);
+    ASSIGN_OR_RETURN(auto file, OpenFile(*seg));
+    SegmentScanner scan(*file, file_pos, seg->size, buf);
     format::DecodedFrame frame;
     while (cur < seg->end && result.count < max_records) {
       auto st = scan.Next(frame);
@@ -663,7 +726,10 @@ Offset DiskLog::OffsetAtTime(EpochMillis ms) const {
     // `it` is the first entry at or after ms; the answer lies between its predecessor and it.
     std::uint64_t file_pos = format::kSegmentHeaderSize;
     if (it != seg->index.begin()) file_pos = (it - 1)->position;
-    SegmentScanner scan(*seg, file_pos, seg->size, buf);
+    auto file = OpenFile(*seg);
+    // Unreadable now: answer the indexed offset before the time rather than skip records.
+    if (!file.ok()) return it != seg->index.begin() ? Offset{(it - 1)->offset} : seg->base;
+    SegmentScanner scan(**file, file_pos, seg->size, buf);
     format::DecodedFrame frame;
     while (scan.Next(frame) == format::FrameStatus::kOk) {
       if (frame.record.arrival_ms >= ms) return frame.record.offset;
@@ -684,6 +750,7 @@ void DiskLog::TrimBefore(EpochMillis ms) {
     }
   }
   for (const auto& seg : removed) {
+    files_->Erase(seg->key);
     (void)env_.Remove(seg->path);
     (void)env_.Remove(dir_ + "/" + format::FileName(seg->base, format::FileKind::kIndex));
   }
@@ -996,10 +1063,15 @@ class DiskStorage final : public Storage {
     ctx->env = &env_;
     ctx->opts = opts;
     ctx->quarantine_dir = opts.dir + "/quarantine";
+    std::size_t capacity = opts.max_open_files;
+    if (capacity == 0) capacity = std::max<std::size_t>(env_.MaxOpenFiles() / 2, 16);
+    files_ = ctx->files = std::make_shared<FileCache>(env_, capacity);
     ctx_ = std::move(ctx);
     const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
     const int flushers = opts.flush_threads > 0 ? opts.flush_threads : std::min(cores, 4);
-    for (int i = 0; i < flushers; ++i) flushers_.push_back(std::make_unique<Flusher>());
+    // The flushers together hold at most a quarter of the cache's capacity on top of it.
+    flush_group_ = std::max<std::size_t>(files_->capacity() / (4 * flushers), 1);
+    for (int i = 0; i < flushers; ++i) flushers_.push_back(std::make_unique<Flusher>(flush_group_));
   }
   ~DiskStorage() override {
     flushers_.clear();  // joins after flushing what is queued
@@ -1027,6 +1099,7 @@ class DiskStorage final : public Storage {
       }
       ASSIGN_OR_RETURN(auto log,
                        DiskLog::Recover(ctx_, logs_dir_ + "/" + n, *id, FlusherFor(*id), report));
+      log->ReleaseRecoveryFiles();
       logs_[id->value] = std::move(log);
     }
     return Status::Ok();
@@ -1059,6 +1132,7 @@ class DiskStorage final : public Storage {
       logs_.erase(it);
     }
     log->Shutdown(Status(Code::kResourceNotFound, "log dropped"));
+    log->ForgetFiles();
     RETURN_IF_ERROR(env_.RemoveAll(log->dir()));
     return env_.SyncDir(logs_dir_);
   }
@@ -1088,10 +1162,25 @@ class DiskStorage final : public Storage {
   MetaStore& meta() override { return *meta_; }
   std::string Describe() const override {
     return "durable at " + opts_.dir +
-           (opts_.fsync ? " (fsync before acknowledging)" : " (no fsync)");
+           (opts_.fsync ? " (fsync before acknowledging" : " (no fsync") + "; up to " +
+           std::to_string(files_->capacity()) + " segment files open)";
+  }
+  // A log takes no descriptor of its own (its files go through the cache), so the number of
+  // logs is not limited; but none is created while the descriptors the storage may still
+  // need (the cache filling up, the flushers' groups) and a reserve for transient files and
+  // connections would not fit under the process's limit.
+  std::size_t CreatableLogs() const override {
+    const std::uint64_t limit = env_.MaxOpenFiles();
+    const std::uint64_t open = limit > 0 ? env_.OpenFiles() : 0;
+    if (open == 0) return SIZE_MAX;  // unknown
+    const std::uint64_t growth = files_->capacity() - std::min(files_->size(), files_->capacity()) +
+                                 flush_group_ * flushers_.size();
+    return open + growth + kReservedFiles <= limit ? SIZE_MAX : 0;
   }
 
  private:
+  static constexpr std::uint64_t kReservedFiles = 64;
+
   Flusher* FlusherFor(LogId id) { return flushers_[id.value % flushers_.size()].get(); }
 
   // Opens the metadata store; a damaged one is set aside (kept) and replaced by an empty
@@ -1139,6 +1228,8 @@ class DiskStorage final : public Storage {
   std::shared_ptr<const LogContext> ctx_;
   std::unique_ptr<FileLock> lock_;  // held for the storage's lifetime
   std::unique_ptr<MetaStore> meta_;
+  std::shared_ptr<FileCache> files_;
+  std::size_t flush_group_ = 1;  // logs a flusher writes before their syncs
   std::vector<std::unique_ptr<Flusher>> flushers_;
   mutable std::shared_mutex mu_;
   std::map<std::uint64_t, std::shared_ptr<DiskLog>> logs_;

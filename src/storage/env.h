@@ -66,6 +66,12 @@ class Env {
   // Opens (creating, 0600) the metadata store kept at `path`. The POSIX Env uses SQLite.
   virtual Result<std::unique_ptr<MetaStore>> OpenMetaStore(const std::string& path) = 0;
 
+  // File descriptors: the most this process may have open (the RLIMIT_NOFILE soft limit) and
+  // how many it has open now; 0 when unknown. The durable storage sizes its cache of open
+  // segment files from the first and stops creating logs when the two come close.
+  virtual std::uint64_t MaxOpenFiles() { return 0; }
+  virtual std::uint64_t OpenFiles() { return 0; }
+
   static Env& Posix();
 };
 

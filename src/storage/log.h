@@ -8,6 +8,7 @@
 // "first record at or after time T" a binary search.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -123,6 +124,9 @@ class Log {
   virtual std::optional<EpochMillis> LastArrival() const = 0;
   // Frees whole stored units (segments, blocks) whose records all arrived before `ms`.
   virtual void TrimBefore(EpochMillis ms) = 0;
+  // Bytes of memory held for record data (the in-memory storage's blocks); 0 where the storage
+  // keeps records elsewhere.
+  virtual std::size_t ReservedBytes() const { return 0; }
 };
 
 // A small durable key-value store for metadata (the engine keeps one document per
@@ -153,6 +157,10 @@ class Storage {
   virtual std::shared_ptr<Log> FindLog(LogId id) const = 0;
   // Ids of every log present (after recovery, for a durable storage).
   virtual std::vector<LogId> ListLogs() const = 0;
+  // How many more logs CreateLog can take now without running the process short of a
+  // resource the storage needs (file descriptors); SIZE_MAX when nothing limits it. The engine
+  // refuses shard-creating requests beyond it.
+  virtual std::size_t CreatableLogs() const { return SIZE_MAX; }
   virtual MetaStore& meta() = 0;
   // Human-readable description, e.g. "in-memory" or "durable at /var/lib/cinesis (fsync)".
   virtual std::string Describe() const = 0;
@@ -169,6 +177,9 @@ struct DiskOptions {
   // Threads that write and sync the logs (a log always uses the same one); 0: one per core,
   // at most 4. Each syncs all its logs per cycle with overlapping device writes.
   int flush_threads = 0;
+  // Segment files kept open at once (an LRU cache; the rest are opened when used); 0: half of
+  // the process's open-files limit (Env::MaxOpenFiles), at least 16.
+  std::size_t max_open_files = 0;
   Env* env = nullptr;  // nullptr: the POSIX file system
   EventSink events;    // nullptr: lines on stderr
   // A metadata store that cannot be opened because it is damaged is moved to quarantine/

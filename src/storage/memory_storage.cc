@@ -1,9 +1,11 @@
-// In-memory storage: each log keeps record bytes in large arena blocks (no heap
-// allocation per record) and a compact index of fixed-size entries.
+// In-memory storage: each log keeps record bytes in arena blocks (no heap allocation per
+// record) and a compact index of fixed-size entries. A log's blocks grow geometrically, from
+// 4 KiB up to 4 MiB, and are never zeroed, so idle and lightly written logs cost little.
 #include <algorithm>
 #include <cstring>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <vector>
@@ -13,7 +15,8 @@
 namespace cinesis::storage {
 namespace {
 
-constexpr std::size_t kBlockSize = 4 << 20;
+constexpr std::size_t kFirstBlockSize = 4 << 10;
+constexpr std::size_t kMaxBlockSize = 4 << 20;
 
 struct Entry {
   const char* bytes;  // key, explicit key, data, back to back
@@ -97,6 +100,12 @@ class MemoryLog final : public Log {
     if (index_.empty()) return std::nullopt;
     return index_.back().arrival_ms;
   }
+  std::size_t ReservedBytes() const override {
+    std::shared_lock lock(mu_);
+    std::size_t n = 0;
+    for (const Block& b : blocks_) n += b.capacity;
+    return n;
+  }
   void TrimBefore(EpochMillis ms) override {
     std::unique_lock lock(mu_);
     while (!index_.empty() && index_.front().arrival_ms < ms) {
@@ -113,9 +122,13 @@ class MemoryLog final : public Log {
   }
   char* Allocate(std::size_t n, std::uint64_t offset) {
     if (blocks_.empty() || blocks_.back().used + n > blocks_.back().capacity) {
-      // Large records get a block of their own; the next small one starts a fresh arena.
-      std::size_t cap = std::max(n, kBlockSize);
-      blocks_.push_back(Block{std::make_unique<char[]>(cap == 0 ? 1 : cap), cap, 0, offset});
+      // Each new block doubles the last arena's size, up to kMaxBlockSize. Large records get a
+      // block of their own; the next small one starts a fresh arena. Not zeroed: every byte
+      // is written before it is read.
+      const std::size_t arena = next_block_;
+      next_block_ = std::min(next_block_ * 2, kMaxBlockSize);
+      const std::size_t cap = std::max(n, arena);
+      blocks_.push_back(Block{std::make_unique_for_overwrite<char[]>(cap), cap, 0, offset});
     }
     Block& b = blocks_.back();
     char* p = b.data.get() + b.used;
@@ -128,6 +141,7 @@ class MemoryLog final : public Log {
   std::uint64_t base_ = 0;  // offset of index_[0]
   std::deque<Entry> index_;
   std::deque<Block> blocks_;
+  std::size_t next_block_ = kFirstBlockSize;  // size of the next arena block
 };
 
 class MemoryMetaStore final : public MetaStore {

@@ -1,10 +1,13 @@
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -187,6 +190,25 @@ class PosixEnv final : public Env {
     if (fd < 0) return Errno("open " + path);
     ::close(fd);
     return OpenSqliteMetaStore(path);
+  }
+  std::uint64_t MaxOpenFiles() override {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 0;
+    return static_cast<std::uint64_t>(rl.rlim_cur);
+  }
+  std::uint64_t OpenFiles() override {
+    // One entry per open descriptor (and "." and ".."); the directory's own descriptor,
+    // opened for this count, is not counted.
+    DIR* d = ::opendir("/proc/self/fd");
+    if (d == nullptr) return errno == EMFILE || errno == ENFILE ? MaxOpenFiles() : 0;  // all taken
+    const int own = ::dirfd(d);
+    std::uint64_t n = 0;
+    while (const dirent* e = ::readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      if (std::atoi(e->d_name) != own) ++n;
+    }
+    ::closedir(d);
+    return n;
   }
 };
 

@@ -5,7 +5,8 @@
 //  - run out of space (appends fail with "No space left on device" past a byte budget,
 //    after writing what still fits, as a full disk does),
 //  - simulate a power loss: drop unsynced data and the files created since the last sync of
-//    their directory.
+//    their directory,
+//  - impose a limit on open files (as RLIMIT_NOFILE does).
 #pragma once
 
 #include <algorithm>
@@ -57,9 +58,33 @@ class FaultEnv final : public Env {
   // How many times an injected failure was returned.
   int injected() const { return state_->injected.load(); }
 
+  // Open-file limit: Open fails ("Too many open files") while `limit` files opened through
+  // this Env plus `held` others (standing in for sockets) are open; 0: no limit.
+  void LimitOpenFiles(std::uint64_t limit) { state_->limit = limit; }
+  void HoldFiles(std::uint64_t held) { state_->held = held; }
+  // Files opened through this Env and open now, and the most that ever were at once.
+  std::uint64_t open_files() const { return state_->open; }
+  std::uint64_t peak_open_files() const { return state_->peak; }
+  std::uint64_t MaxOpenFiles() override { return state_->limit; }
+  std::uint64_t OpenFiles() override { return state_->open + state_->held; }
+
   Result<std::unique_ptr<File>> Open(const std::string& path, bool create) override {
     const bool existed = Env::Posix().Exists(path);
-    ASSIGN_OR_RETURN(auto inner, Env::Posix().Open(path, create));
+    // Counted before the open, so concurrent opens never pass the limit together.
+    const std::uint64_t now = ++state_->open;
+    if (state_->limit > 0 && now + state_->held > state_->limit) {
+      --state_->open;
+      return Status(Code::kIoError, "open " + path + ": Too many open files (FaultEnv limit)");
+    }
+    auto opened = Env::Posix().Open(path, create);
+    if (!opened.ok()) {
+      --state_->open;
+      return opened.status();
+    }
+    auto inner = std::move(opened).value();
+    for (std::uint64_t peak = state_->peak;
+         now > peak && !state_->peak.compare_exchange_weak(peak, now);) {
+    }
     {
       std::lock_guard lock(state_->mu);
       // A file seen for the first time counts as synced up to its current size.
@@ -145,6 +170,10 @@ class FaultEnv final : public Env {
     std::atomic<bool> fail_remove{false};
     std::atomic<std::int64_t> space{-1};
     std::atomic<int> injected{0};
+    std::atomic<std::uint64_t> limit{0};
+    std::atomic<std::uint64_t> held{0};
+    std::atomic<std::uint64_t> open{0};
+    std::atomic<std::uint64_t> peak{0};
   };
   Status Injected(std::string what) {
     ++state_->injected;
@@ -178,6 +207,7 @@ class FaultEnv final : public Env {
    public:
     TrackedFile(std::unique_ptr<File> inner, std::string path, std::shared_ptr<State> state)
         : inner_(std::move(inner)), path_(std::move(path)), state_(std::move(state)) {}
+    ~TrackedFile() override { --state_->open; }
     Status Append(std::string_view data) override {
       if (state_->fail_writes) {
         ++state_->injected;

@@ -1,0 +1,325 @@
+// What storage costs in file descriptors and memory: the cache of open segment files under a
+// limit on open files (FaultEnv's stand-in for RLIMIT_NOFILE), shard-creating requests refused
+// before descriptors run out, and the in-memory storage's block growth.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "fault_env.h"
+#include "storage/file_cache.h"
+#include "storage/log.h"
+
+namespace cinesis::storage {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::FaultEnv;
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() /
+            ("cinesis-resources-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+  std::string str() const { return path_.string(); }
+
+ private:
+  fs::path path_;
+};
+
+// `n` files "f<i>" holding "content <i>".
+std::vector<std::string> MakeFiles(const TempDir& dir, int n) {
+  std::vector<std::string> paths;
+  for (int i = 0; i < n; ++i) {
+    paths.push_back(dir / ("f" + std::to_string(i)));
+    std::ofstream(paths.back()) << "content " << i;
+  }
+  return paths;
+}
+
+std::string ReadAll(const File& f) {
+  std::string s(64, '\0');
+  auto n = f.ReadAt(0, s.data(), s.size());
+  EXPECT_TRUE(n.ok());
+  s.resize(n.ok() ? *n : 0);
+  return s;
+}
+
+TEST(FileCache, KeepsAtMostItsCapacityOpenAndReopensEvictedFiles) {
+  TempDir dir;
+  auto paths = MakeFiles(dir, 40);
+  FaultEnv env;
+  FileCache cache(env, 8);
+  std::vector<std::uint64_t> keys;
+  for (std::size_t i = 0; i < paths.size(); ++i) keys.push_back(FileCache::NewKey());
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      auto f = cache.Get(keys[i], paths[i]);
+      ASSERT_TRUE(f.ok()) << f.status().ToString();
+      EXPECT_EQ(ReadAll(**f), "content " + std::to_string(i));
+      EXPECT_LE(env.open_files(), 8U);
+    }
+  }
+  EXPECT_EQ(cache.size(), 8U);
+  EXPECT_EQ(env.open_files(), 8U);
+  // Round robin over 40 files with room for 8: every Get of the second pass reopened.
+  EXPECT_EQ(cache.stats().opens, 80U);
+  EXPECT_EQ(cache.stats().evictions, 72U);
+  // The most recently used are still open.
+  ASSERT_TRUE(cache.Get(keys.back(), paths.back()).ok());
+  EXPECT_EQ(cache.stats().hits, 1U);
+  EXPECT_EQ(cache.stats().opens, 80U);
+}
+
+TEST(FileCache, AFileHeldByACallerStaysOpenAfterEvictionAndEraseClosesIt) {
+  TempDir dir;
+  auto paths = MakeFiles(dir, 10);
+  FaultEnv env;
+  FileCache cache(env, 2);
+  std::vector<std::uint64_t> keys;
+  for (std::size_t i = 0; i < paths.size(); ++i) keys.push_back(FileCache::NewKey());
+  auto got = cache.Get(keys[0], paths[0]);
+  ASSERT_TRUE(got.ok());
+  std::shared_ptr<File> held = *got;
+  got = Status(Code::kIoError, "unused");
+  for (std::size_t i = 1; i < paths.size(); ++i) ASSERT_TRUE(cache.Get(keys[i], paths[i]).ok());
+  EXPECT_EQ(ReadAll(*held), "content 0");  // evicted, still open for its holder
+  EXPECT_EQ(env.open_files(), 3U);
+  held.reset();
+  EXPECT_EQ(env.open_files(), 2U);
+  cache.Erase(keys[9]);
+  cache.Erase(keys[8]);
+  EXPECT_EQ(cache.size(), 0U);
+  EXPECT_EQ(env.open_files(), 0U);
+}
+
+TEST(FileCache, GivesBackFilesAndRetriesWhenTheProcessIsOutOfDescriptors) {
+  // A capacity above what the limit allows (as when sockets took the rest): an open that
+  // fails closes cached files and tries again, instead of failing the caller.
+  TempDir dir;
+  auto paths = MakeFiles(dir, 30);
+  FaultEnv env;
+  env.LimitOpenFiles(6);
+  FileCache cache(env, 16);
+  std::vector<std::uint64_t> keys;
+  for (std::size_t i = 0; i < paths.size(); ++i) keys.push_back(FileCache::NewKey());
+  for (int pass = 0; pass < 3; ++pass) {
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      auto f = cache.Get(keys[i], paths[i]);
+      ASSERT_TRUE(f.ok()) << "pass " << pass << " file " << i << ": " << f.status().ToString();
+      EXPECT_EQ(ReadAll(**f), "content " + std::to_string(i));
+    }
+  }
+  EXPECT_LE(env.peak_open_files(), 6U);
+  // When nothing can be given back, the error reaches the caller.
+  FileCache empty(env, 4);
+  env.HoldFiles(6);
+  auto f = empty.Get(FileCache::NewKey(), paths[0]);
+  EXPECT_FALSE(f.ok());
+}
+
+class DiskStorageFdTest : public ::testing::Test {
+ protected:
+  DiskOptions Options() {
+    DiskOptions o;
+    o.dir = dir_.str();
+    o.env = &env_;
+    o.segment_bytes = 32;  // every flush after the first record rolls a new segment
+    o.index_interval_bytes = 64;
+    o.flush_threads = 2;
+    o.max_open_files = 16;
+    return o;
+  }
+  void Open() {
+    storage_.reset();
+    auto s = OpenDiskStorage(Options(), nullptr);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    storage_ = std::move(s).value();
+  }
+  // Every record of `log`, in order.
+  std::vector<std::string> ReadLog(const Log& log) {
+    std::vector<std::string> out;
+    auto r = log.Read(Offset{0}, 1000, [&](const RecordView& v) {
+      out.emplace_back(v.data);
+      return true;
+    });
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return out;
+  }
+  // Appends record `round` to every log without waiting, then waits for all: one flush cycle
+  // sees many dirty logs at once.
+  void AppendToAll(const std::vector<std::shared_ptr<Log>>& logs, int round) {
+    std::vector<AppendResult> appended;
+    for (std::size_t i = 0; i < logs.size(); ++i) {
+      const std::string data = "log " + std::to_string(i) + " record " + std::to_string(round);
+      const AppendRecord rec{"k", "", data};
+      auto r = logs[i]->Append({&rec, 1}, 1000 + round);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      appended.push_back(*r);
+    }
+    for (std::size_t i = 0; i < logs.size(); ++i) {
+      Status st = logs[i]->WaitDurable(appended[i]);
+      ASSERT_TRUE(st.ok()) << "log " << i << ": " << st.ToString();
+    }
+  }
+
+  TempDir dir_;
+  FaultEnv env_;
+  std::unique_ptr<Storage> storage_;
+};
+
+TEST_F(DiskStorageFdTest, ManyLogsAreWrittenRestartedAndReadUnderALowOpenFileLimit) {
+  // 300 logs, three segments each by the end, under a limit of 40 open files: far fewer
+  // descriptors than logs (the server's case: 10,000 streams under nofile 1024).
+  constexpr int kLogs = 300;
+  constexpr std::uint64_t kLimit = 40;
+  env_.LimitOpenFiles(kLimit);
+  ASSERT_NO_FATAL_FAILURE(Open());
+  std::vector<std::shared_ptr<Log>> logs;
+  for (int i = 0; i < kLogs; ++i) {
+    auto log = storage_->CreateLog(LogId{static_cast<std::uint64_t>(i + 1)}, "");
+    ASSERT_TRUE(log.ok()) << i << ": " << log.status().ToString();
+    logs.push_back(std::move(log).value());
+  }
+  AppendToAll(logs, 0);
+  AppendToAll(logs, 1);
+  logs.clear();
+  ASSERT_NO_FATAL_FAILURE(Open());  // restart: recovery visits every log
+  for (int i = 0; i < kLogs; ++i) logs.push_back(storage_->FindLog(LogId{i + 1ULL}));
+  for (int i = 0; i < kLogs; ++i) {
+    ASSERT_NE(logs[i], nullptr) << i;
+    EXPECT_EQ(ReadLog(*logs[i]),
+              (std::vector<std::string>{"log " + std::to_string(i) + " record 0",
+                                        "log " + std::to_string(i) + " record 1"}));
+  }
+  AppendToAll(logs, 2);
+  for (int i = 0; i < kLogs; ++i) {
+    EXPECT_EQ(ReadLog(*logs[i]).size(), 3U) << i;
+    EXPECT_EQ(logs[i]->OffsetAtTime(1001).value, 1U) << i;
+  }
+  // Trimming removes sealed segments and closes their files.
+  for (auto& log : logs) log->TrimBefore(1002);
+  for (int i = 0; i < kLogs; ++i) EXPECT_EQ(logs[i]->StartOffset().value, 2U) << i;
+  // Never more open than the cache (16), the flushers' groups (2 x 2) and the one file a
+  // reader, recovery or a new segment holds beyond them; the limit was never what stopped it.
+  EXPECT_LE(env_.peak_open_files(), 16U + 2 * 2 + 2);
+  EXPECT_LE(env_.open_files(), 16U);
+}
+
+TEST_F(DiskStorageFdTest, TrimmingAndDroppingCloseTheFilesTheyRemove) {
+  // No descriptor may keep a removed file's space allocated.
+  ASSERT_NO_FATAL_FAILURE(Open());
+  auto log = storage_->CreateLog(LogId{7}, "");
+  ASSERT_TRUE(log.ok());
+  AppendToAll({*log}, 0);
+  AppendToAll({*log}, 1);
+  AppendToAll({*log}, 2);
+  EXPECT_EQ(ReadLog(**log).size(), 3U);
+  EXPECT_EQ(env_.open_files(), 3U);  // three segments, all cached
+  (*log)->TrimBefore(1001);          // the first segment goes
+  EXPECT_EQ((*log)->StartOffset().value, 1U);
+  EXPECT_EQ(env_.open_files(), 2U);
+  ASSERT_TRUE(storage_->DropLog(LogId{7}).ok());
+  EXPECT_EQ(env_.open_files(), 0U);
+}
+
+TEST_F(DiskStorageFdTest, ShardCreatingRequestsAreRefusedBeforeDescriptorsRunOut) {
+  constexpr std::uint64_t kLimit = 200;
+  env_.LimitOpenFiles(kLimit);
+  ASSERT_NO_FATAL_FAILURE(Open());
+  engine::EngineOptions eo;
+  eo.create_stream_ms = 0;
+  eo.update_stream_ms = 0;
+  engine::Engine e(eo, std::move(storage_));
+  ASSERT_TRUE(e.Load(nullptr).ok());
+  ASSERT_TRUE(e.CreateStream({"a", 2, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  // What the storage may still need: its cache filling up (16) and the flushers' groups
+  // (2 x 16/8); plus a reserve of 64. Sockets (held files) take the rest but one.
+  const std::uint64_t need = (16 - env_.open_files()) + 2 * 2 + 64;
+  env_.HoldFiles(kLimit - need - env_.open_files() + 1);
+  const std::string refused =
+      "This request would exceed the shard limit for the account 000000000000 in us-east-1. "
+      "Current shard count for the account: 2. Limit: 2. Number of additional shards that "
+      "would have resulted from this request: ";
+  auto create = e.CreateStream({"b", 3, std::nullopt, {}, std::nullopt, std::nullopt});
+  EXPECT_EQ(create.code(), Code::kLimitExceeded);
+  EXPECT_EQ(create.message().rfind(refused + "3.", 0), 0U) << create.message();
+  auto split = e.SplitShard({{"a", std::nullopt}, "shardId-000000000000", "12345"});
+  EXPECT_EQ(split.code(), Code::kLimitExceeded);
+  EXPECT_EQ(split.message().rfind(refused + "2.", 0), 0U) << split.message();
+  auto merge = e.MergeShards({{"a", std::nullopt}, "shardId-000000000000", "shardId-000000000001"});
+  EXPECT_EQ(merge.code(), Code::kLimitExceeded);
+  auto scale = e.UpdateShardCount({{"a", std::nullopt}, 3, "UNIFORM_SCALING"});
+  EXPECT_EQ(scale.status().code(), Code::kLimitExceeded);
+  // Nothing was half done: no stream, and the writes of the existing one still work.
+  EXPECT_EQ(e.ListStreams({})->stream_names.size(), 1U);
+  const auto logs = fs::directory_iterator(dir_ / "logs");
+  EXPECT_EQ(std::distance(fs::begin(logs), fs::end(logs)), 2);
+  EXPECT_TRUE(e.PutRecord({{"a", std::nullopt}, "x", "pk", std::nullopt, std::nullopt}).ok());
+  // One descriptor more and it fits again.
+  env_.HoldFiles(kLimit - need - env_.open_files());
+  EXPECT_TRUE(e.CreateStream({"b", 3, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  EXPECT_TRUE(e.SplitShard({{"a", std::nullopt}, "shardId-000000000000", "12345"}).ok());
+}
+
+TEST(MemoryStorage, BlocksGrowGeometricallySoIdleAndLightLogsCostLittle) {
+  auto storage = NewMemoryStorage();
+  std::vector<std::shared_ptr<Log>> logs;
+  for (std::uint64_t i = 0; i < 1000; ++i) logs.push_back(*storage->CreateLog(LogId{i}, ""));
+  const std::string data(100, 'd');
+  const AppendRecord rec{"key", "", data};
+  std::size_t total = 0;
+  for (auto& log : logs) {
+    EXPECT_EQ(log->ReservedBytes(), 0U);  // idle: nothing
+    ASSERT_TRUE(log->Append({&rec, 1}, 1).ok());
+    total += log->ReservedBytes();
+  }
+  // Written once: one first block each (4 KiB), not 4 MiB.
+  EXPECT_EQ(logs[0]->ReservedBytes(), 4096U);
+  EXPECT_EQ(total, 1000U * 4096U);
+  // A busy log grows by doubling: reserved memory stays within about twice what it holds,
+  // and blocks stop growing at 4 MiB.
+  auto& busy = logs[1];
+  std::size_t stored = 103;
+  for (int i = 0; i < 200'000; ++i) {
+    ASSERT_TRUE(busy->Append({&rec, 1}, 1).ok());
+    stored += 103;
+    const std::size_t reserved = busy->ReservedBytes();
+    ASSERT_GE(reserved, stored) << i;
+    // Doubling: the newest block is at most about as large as all before it together.
+    ASSERT_LE(reserved, 3 * stored + 4096) << i;
+    // Blocks stop growing at 4 MiB: at most one block's worth is spare (and the tails the
+    // records did not fit into).
+    if (stored > (8U << 20)) {
+      ASSERT_LE(reserved, stored + (4U << 20) + (64U << 10)) << i;
+    }
+  }
+  EXPECT_GT(stored, 16U << 20);
+  // Large records get a block of their own; the data reads back intact.
+  const std::string big(5 << 20, 'b');
+  const AppendRecord large{"k", "", big};
+  auto r = logs[2]->Append({&large, 1}, 1);
+  ASSERT_TRUE(r.ok());
+  std::string back;
+  ASSERT_TRUE(logs[2]
+                  ->Read(r->first, 1,
+                         [&](const RecordView& v) {
+                           back = std::string(v.data);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(back, big);
+}
+
+}  // namespace
+}  // namespace cinesis::storage
