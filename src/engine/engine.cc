@@ -331,6 +331,7 @@ Status Engine::Load(std::vector<std::string>* report) {
   };
   std::set<std::uint64_t> live_logs;
   std::map<std::uint64_t, std::shared_ptr<StreamState>> by_id;  // streams loaded
+  std::uint64_t stored_next_id = 0;  // written back only when it changes (a full disk)
   bool have_key = false;
   for (const auto& [key, value] : entries) {
     if (key == kSealerKey && value.size() == sizeof(TokenSealer::Key)) {
@@ -339,8 +340,8 @@ Status Engine::Load(std::vector<std::string>* report) {
       sealer_ = TokenSealer(k);
       have_key = true;
     } else if (key == kNextIdKey) {
-      next_stream_id_ =
-          std::max<std::uint64_t>(next_stream_id_, std::strtoull(value.c_str(), nullptr, 10));
+      stored_next_id = std::strtoull(value.c_str(), nullptr, 10);
+      next_stream_id_ = std::max<std::uint64_t>(next_stream_id_, stored_next_id);
     } else if (key.rfind(kStreamKeyPrefix, 0) == 0) {
       auto parsed = ParseStreamDocument(value);
       if (!parsed.ok()) {
@@ -394,37 +395,46 @@ Status Engine::Load(std::vector<std::string>* report) {
   for (auto id : storage_->ListLogs()) {
     if (!live_logs.count(id.value)) orphans[id.value >> 32].push_back(id);
   }
+  // A group is "written" when a log of it ever held a record. Empty groups of a stream
+  // that has a document are an interrupted reshard; empty groups without one an interrupted
+  // create, or (metadata lost) a stream never written to.
   std::uint64_t orphan_records = 0;
-  for (auto it = orphans.begin(); it != orphans.end();) {
-    std::uint64_t records = 0;
+  std::size_t written_logs = 0;
+  std::set<std::uint64_t> empty_groups;
+  for (const auto& [stream_id, ids] : orphans) {
     bool ever_written = false;
-    for (auto id : it->second) {
+    for (auto id : ids) {
       auto log = storage_->FindLog(id);
       ever_written |= log->EndOffset().value > 0;
-      records += log->EndOffset().value - log->StartOffset().value;
+      orphan_records += log->EndOffset().value - log->StartOffset().value;
     }
-    next_stream_id_ = std::max(next_stream_id_, it->first + 1);
+    next_stream_id_ = std::max(next_stream_id_, stream_id + 1);
     if (ever_written) {
-      orphan_records += records;
-      ++it;
-      continue;
+      written_logs += ids.size();
+    } else {
+      empty_groups.insert(stream_id);
     }
-    for (auto id : it->second) {
+  }
+  if (written_logs > 0 && !options_.recover_metadata) {
+    // Refuse before changing anything on disk.
+    return Status(Code::kFailedPrecondition,
+                  std::to_string(written_logs) + " shard logs holding " +
+                      std::to_string(orphan_records) +
+                      " records have no stream metadata (was meta.sqlite deleted, truncated or "
+                      "rolled back?); nothing was deleted. Start with --recover-metadata to "
+                      "rebuild their streams from the logs (docs/storage-format.md, "
+                      "\"Recovering lost metadata\").");
+  }
+  for (auto stream_id : empty_groups) {
+    // With --recover-metadata a stream without a document is rebuilt even if empty (its
+    // metadata may be what was lost); otherwise empty logs are what a crash left behind.
+    if (options_.recover_metadata && !by_id.count(stream_id)) continue;
+    for (auto id : orphans[stream_id]) {
       note(storage::Severity::kInfo, "removed empty log " + std::to_string(id.value) +
                                          " without a stream (an interrupted create or reshard)");
       RETURN_IF_ERROR(storage_->DropLog(id));
     }
-    it = orphans.erase(it);
-  }
-  if (!orphans.empty() && !options_.recover_metadata) {
-    std::size_t logs = 0;
-    for (const auto& [_, ids] : orphans) logs += ids.size();
-    return Status(Code::kFailedPrecondition,
-                  std::to_string(logs) + " shard logs holding " + std::to_string(orphan_records) +
-                      " records have no stream metadata (was meta.sqlite deleted, truncated or "
-                      "rolled back?); no record was deleted. Start with --recover-metadata to "
-                      "rebuild their streams from the logs (docs/storage-format.md, "
-                      "\"Recovering lost metadata\").");
+    orphans.erase(stream_id);
   }
   for (const auto& [stream_id, ids] : orphans) {
     // Every log of that stream, the ones its (stale) document still names included.
@@ -432,15 +442,17 @@ Status Engine::Load(std::vector<std::string>* report) {
     for (auto id : storage_->ListLogs()) {
       if ((id.value >> 32) == stream_id) all.push_back(id);
     }
-    by_id.erase(stream_id);
     auto rebuilt = RebuildStreamFromLogs(*storage_, all, Now());
     if (!rebuilt.ok()) {
-      for (auto id : all) RETURN_IF_ERROR(storage_->QuarantineLog(id, "unrecoverable"));
+      // Kept where they are (a stale document still serves what it names); the next start
+      // without the flag refuses again, so this cannot go unnoticed.
       note(storage::Severity::kError, "stream id " + std::to_string(stream_id) +
                                           ": cannot rebuild (" + rebuilt.status().message() +
-                                          "); its logs were moved to quarantine/");
+                                          "); its logs without a document are kept in " +
+                                          "place and not served");
       continue;
     }
+    by_id.erase(stream_id);
     auto s = std::move(rebuilt).value();
     bool clash = false;
     for (const auto& [_, other] : by_id) clash |= other->name == s->name;
@@ -462,7 +474,9 @@ Status Engine::Load(std::vector<std::string>* report) {
              " shards, " + std::to_string(records) + " records");
     by_id[s->id] = std::move(s);
   }
-  RETURN_IF_ERROR(storage_->meta().Put(kNextIdKey, std::to_string(next_stream_id_)));
+  if (next_stream_id_ != stored_next_id) {
+    RETURN_IF_ERROR(storage_->meta().Put(kNextIdKey, std::to_string(next_stream_id_)));
+  }
   for (auto& [_, s] : by_id) {
     s->arn = ArnFor(s->name);
     for (auto& c : s->consumers) {

@@ -38,6 +38,12 @@ Result<std::shared_ptr<StreamState>> RebuildStreamFromLogs(storage::Storage& sto
     shards[shard->index] = std::move(shard);
   }
   if (!newest) return Status(Code::kCorruption, "no logs");
+  // Shards are numbered densely from 0 and found by index: a missing one (its log lost)
+  // would leave a hole in the hash-key space and shift the others.
+  if (shards.rbegin()->first + 1 != shards.size()) {
+    return Status(Code::kCorruption, std::to_string(shards.rbegin()->first + 1 - shards.size()) +
+                                         " of its shard logs are missing");
+  }
   auto s = newest;
   s->shards.clear();
   for (auto& [_, sh] : shards) s->shards.push_back(sh);

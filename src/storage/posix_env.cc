@@ -73,11 +73,15 @@ class PosixFile final : public File {
 
 class PosixLock final : public FileLock {
  public:
-  explicit PosixLock(int fd) : fd_(fd) {}
-  ~PosixLock() override { ::close(fd_); }  // closing the descriptor releases the flock
+  PosixLock(int fd, int dir_fd) : fd_(fd), dir_fd_(dir_fd) {}
+  ~PosixLock() override {  // closing the descriptors releases the flocks
+    ::close(fd_);
+    ::close(dir_fd_);
+  }
 
  private:
   int fd_;
+  int dir_fd_;
 };
 
 class PosixEnv final : public Env {
@@ -158,13 +162,26 @@ class PosixEnv final : public Env {
   }
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path,
                                              std::string_view holder) override {
+    // The directory is locked too: deleting the lock file (it looks stale to some) must not
+    // let a second process in.
+    std::string parent = std::filesystem::path(path).parent_path().string();
+    if (parent.empty()) parent = ".";
+    const int dir_fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) return Errno("open dir " + parent);
+    const bool dir_locked = ::flock(dir_fd, LOCK_EX | LOCK_NB) == 0;
+    const int dir_err = errno;
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return Errno("open " + path);
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      const int err = errno;
+    if (fd < 0) {
+      Status st = Errno("open " + path);
+      ::close(dir_fd);
+      return st;
+    }
+    if (!dir_locked || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = dir_locked ? errno : dir_err;
       std::string who(256, '\0');
       ssize_t n = ::pread(fd, who.data(), who.size(), 0);
       ::close(fd);
+      ::close(dir_fd);
       if (err != EWOULDBLOCK) {
         errno = err;
         return Errno("flock " + path);
@@ -179,9 +196,10 @@ class PosixEnv final : public Env {
         ::pwrite(fd, holder.data(), holder.size(), 0) != static_cast<ssize_t>(holder.size())) {
       Status st = Errno("write " + path);
       ::close(fd);
+      ::close(dir_fd);
       return st;
     }
-    return std::unique_ptr<FileLock>(new PosixLock(fd));
+    return std::unique_ptr<FileLock>(new PosixLock(fd, dir_fd));
   }
   Result<std::unique_ptr<MetaStore>> OpenMetaStore(const std::string& path) override {
     // Create it 0600 first: SQLite would create it 0644, and gives its -wal and -shm files

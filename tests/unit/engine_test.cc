@@ -1033,6 +1033,8 @@ TEST_F(EngineRecovery, LostMetadataRefusesToStartAndTheRebuildGetsEveryRecordBac
       engine_->CreateStream({"a", 2, std::nullopt, {{"t", "1"}}, std::nullopt, std::nullopt}).ok());
   // "b" has a shard that never gets a record: it must come back too (no hole in the ranges).
   ASSERT_TRUE(engine_->CreateStream({"b", 2, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  // "e" never gets a record: refusing must not drop it, and the rebuild brings it back.
+  ASSERT_TRUE(engine_->CreateStream({"e", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
   auto put = [&](const std::string& stream, int n, int from) {
     for (int i = from; i < from + n; ++i) {
       ASSERT_TRUE(engine_
@@ -1081,6 +1083,7 @@ TEST_F(EngineRecovery, LostMetadataRefusesToStartAndTheRebuildGetsEveryRecordBac
   auto db = engine_->DescribeStream({{"b", std::nullopt}, std::nullopt, std::nullopt});
   ASSERT_TRUE(db.ok());
   EXPECT_EQ(db->stream_description.shards.size(), 2U);
+  EXPECT_TRUE(engine_->DescribeStream({{"e", std::nullopt}, std::nullopt, std::nullopt}).ok());
   // Writes go on, and a new stream gets an id of its own.
   put("a", 5, 90);
   ASSERT_TRUE(engine_->CreateStream({"c", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
@@ -1091,6 +1094,28 @@ TEST_F(EngineRecovery, LostMetadataRefusesToStartAndTheRebuildGetsEveryRecordBac
   ASSERT_TRUE(Open().ok());
   EXPECT_EQ(Records("a").size(), 95U);
   EXPECT_EQ(Records("c").size(), 3U);
+}
+
+TEST_F(EngineRecovery, AStreamMissingAShardLogIsNotRebuiltWithAHoleAndItsLogsStay) {
+  ASSERT_TRUE(Open().ok());
+  ASSERT_TRUE(engine_->CreateStream({"h", 3, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(
+        engine_
+            ->PutRecord(
+                {{"h", std::nullopt}, "d", "k" + std::to_string(i), std::nullopt, std::nullopt})
+            .ok());
+  }
+  LoseMetadata();
+  std::filesystem::rename(dir_ / "logs" / "0000000100000001", dir_ / "elsewhere");
+  ASSERT_TRUE(Open(/*recover=*/true).ok());
+  EXPECT_TRUE(engine_->ListStreams({})->stream_names.empty());
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "logs" / "0000000100000000"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "logs" / "0000000100000002"));
+  std::lock_guard lock(mu_);
+  ASSERT_FALSE(errors_.empty());
+  EXPECT_NE(errors_.back().find("1 of its shard logs are missing"), std::string::npos)
+      << errors_.back();
 }
 
 TEST_F(EngineRecovery, AFailedCreateIsAnInternalFailureWithoutItsCause) {

@@ -609,6 +609,11 @@ TEST_F(DiskLogTest, ASecondOpenOfTheDirectoryIsRefusedAndNamesTheHolder) {
   EXPECT_EQ(second.status().code(), Code::kFailedPrecondition);
   EXPECT_NE(second.status().message().find("pid " + std::to_string(::getpid())), std::string::npos)
       << second.status().message();
+  // Deleting LOCK (it looks stale to some) does not let a second opener in.
+  fs::remove(dir_ / "LOCK");
+  auto after_rm = OpenDiskStorage(o, nullptr);
+  ASSERT_FALSE(after_rm.ok());
+  EXPECT_EQ(after_rm.status().code(), Code::kFailedPrecondition);
   // Released with the storage: the next open succeeds (a killed process releases it too:
   // tests/integration/test_data_dir.py).
   storage_.reset();
