@@ -677,7 +677,16 @@ Result<ReadResult> DiskLog::Read(Offset from, std::size_t max_records, const Rec
   ReadResult result{Offset{pos}, 0};
   while (pos < visible_end_ && result.count < max_records) {
     auto seg = SegmentFor(pos);
-    if (!seg || pos >= seg->end) break;
+    if (!seg) break;
+    if (pos >= seg->end) {
+      // In a gap (offsets recovery set aside): go on at the next segment.
+      auto next = std::upper_bound(
+          segments_.begin(), segments_.end(), pos,
+          [](std::uint64_t o, const std::shared_ptr<Segment>& s) { return o < s->base.value; });
+      if (next == segments_.end()) break;
+      pos = (*next)->base.value;
+      continue;
+    }
     // Start at the last sparse-index entry at or before `pos`.
     auto it = std::upper_bound(seg->index.begin(), seg->index.end(), pos,
                                [](std::uint64_t o, const IndexEntry& e) { return o < e.offset; });
@@ -895,26 +904,19 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(const Context& shared, const s
       ++it;
     }
   }
-  std::map<std::uint64_t, std::uint64_t> segment_sizes;  // base -> bytes, as found
-  for (const auto& [base, _] : segs) {
-    auto f =
-        env.Open(dir + "/" + format::FileName(Offset{base}, format::FileKind::kSegment), false);
-    segment_sizes[base] = f.ok() ? (*f)->Size() : 0;
-  }
-  bool broken = false;  // once a segment is cut short, later ones cannot follow it
+  // Offsets set aside may have been given to clients as sequence numbers: new records must
+  // get higher ones. `floor` bounds them from above (a frame takes at least 32 bytes).
+  std::uint64_t floor = 0;
+  // A segment's offsets also stay below the next segment's base.
+  auto bound = [&segs](std::uint64_t first, std::uint64_t bytes) {
+    std::uint64_t b = first + bytes / (format::kFrameHeaderSize + format::kBodyFixedSize) + 1;
+    if (auto next = segs.upper_bound(first); next != segs.end()) b = std::min(b, next->first);
+    return b;
+  };
   std::size_t i = 0;
   for (const auto& [base, has_index] : segs) {
     const bool last = ++i == segs.size();
     const std::string path = dir + "/" + format::FileName(Offset{base}, format::FileKind::kSegment);
-    if (broken) {
-      // Offsets must stay dense, so a segment after a cut cannot stay in the log; its
-      // records are kept under quarantine/, never deleted.
-      RETURN_IF_ERROR(SetAsideFile(ctx, dir, path));
-      (void)env.Remove(dir + "/" + format::FileName(Offset{base}, format::FileKind::kIndex));
-      note(Severity::kError,
-           "segment " + path + " follows a cut in an earlier segment; moved to quarantine/");
-      continue;
-    }
     auto seg = std::make_shared<Segment>();
     seg->base = Offset{base};
     seg->path = path;
@@ -924,33 +926,24 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(const Context& shared, const s
     if (!hn.ok()) return hn.status();
     header.resize(*hn);
     auto hb = format::ParseSegmentHeader(header);
-    const std::uint64_t expected_base = log->segments_.empty() ? base : log->segments_.back()->end;
-    if (!hb || hb->value != base || base != expected_base) {
-      if (!log->segments_.empty() || !last) {
-        seg->file.reset();
-        RETURN_IF_ERROR(SetAsideFile(ctx, dir, path));
-        note(Severity::kError,
-             "segment " + path +
-                 " has a bad header or breaks the offset sequence; moved to quarantine/ with "
-                 "the segments that follow");
-        broken = true;
+    // A later segment may start after the previous one's end (a gap: offsets set aside by an
+    // earlier recovery), never before it.
+    const std::uint64_t prev_end = log->segments_.empty() ? 0 : log->segments_.back()->end;
+    if (!hb || hb->value != base || base < prev_end) {
+      const std::uint64_t size = seg->file->Size();
+      seg->file.reset();
+      if (size <= format::kSegmentHeaderSize && last && !hb) {
+        // A crash while a segment was being created: nothing in it.
+        RETURN_IF_ERROR(env.Remove(path));
+        note(Severity::kWarning, "segment " + path + " had no valid header and no record; removed");
         continue;
       }
-      // The only segment lost its header (crash during its creation): start it afresh,
-      // keeping a copy of whatever it held.
-      std::string kept;
-      if (seg->file->Size() > 0) {
-        ASSIGN_OR_RETURN(kept, SetAsideTail(ctx, dir, *seg, 0));
-        kept = " (" + kept + ")";
-      }
-      note(kept.empty() ? Severity::kWarning : Severity::kError,
-           "segment " + path + " had no valid header; recreated empty" + kept);
-      RETURN_IF_ERROR(seg->file->Truncate(0));
-      RETURN_IF_ERROR(seg->file->Append(format::SegmentHeader(Offset{base})));
-      RETURN_IF_ERROR(seg->file->Sync());
-      seg->size = format::kSegmentHeaderSize;
-      seg->end = base;
-      log->segments_.push_back(seg);
+      floor = std::max(floor, bound(base, size));
+      RETURN_IF_ERROR(SetAsideFile(ctx, dir, path));
+      (void)env.Remove(dir + "/" + format::FileName(Offset{base}, format::FileKind::kIndex));
+      note(Severity::kError, "segment " + path +
+                                 " has a bad header or overlaps the one before it; moved to "
+                                 "quarantine/ (the segments after it stay in service)");
       continue;
     }
     bool loaded = false;
@@ -1012,24 +1005,23 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(const Context& shared, const s
         }
         RETURN_IF_ERROR(seg->file->Truncate(valid));
         RETURN_IF_ERROR(seg->file->Sync());
-        if (!last) broken = true;
+        // Its index (if sealed) describes the old size: rewritten below.
+        (void)env.Remove(dir + "/" + format::FileName(Offset{base}, format::FileKind::kIndex));
+        if (stop != ScanStop::kTorn) floor = std::max(floor, bound(seg->end, file_size - valid));
       }
     }
-    seg->sealed = !last && !broken;
+    seg->sealed = !last;
     log->segments_.push_back(seg);
   }
-  if (log->segments_.empty()) {
-    // Everything was set aside: start above any offset those segments may hold, so that no
-    // sequence number a client was given is handed out again (a frame takes >= 32 bytes).
-    std::uint64_t next = 0;
-    for (const auto& [base, _] : segs) {
-      next = std::max(
-          next,
-          base + segment_sizes[base] / (format::kFrameHeaderSize + format::kBodyFixedSize) + 1);
-    }
-    if (next > 0) {
-      note(Severity::kError, "no segment could be kept; the log restarts at offset " +
-                                 std::to_string(next) + ", above every offset set aside");
+  // New records go above every offset set aside: a new segment starts there (a gap).
+  const std::uint64_t tail_end = log->segments_.empty() ? 0 : log->segments_.back()->end;
+  if (log->segments_.empty() || floor > tail_end) {
+    const std::uint64_t next = std::max(floor, tail_end);
+    if (next > tail_end) {
+      note(Severity::kError, "offsets " + std::to_string(tail_end) + ".." +
+                                 std::to_string(next - 1) +
+                                 " may have been set aside; new records start at offset " +
+                                 std::to_string(next) + ", so no sequence number is reused");
     }
     ASSIGN_OR_RETURN(auto seg, log->NewSegment(Offset{next}));
     log->segments_.push_back(std::move(seg));
