@@ -1,10 +1,12 @@
 // The server's TLS context: certificate files or a self-signed certificate generated at
 // start for local use, and ALPN that prefers h2 over http/1.1.
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -85,7 +87,11 @@ Status GenerateSelfSigned(SSL_CTX* ctx, const std::string& pem_path) {
     std::error_code ec;
     const auto parent = std::filesystem::path(pem_path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-    std::FILE* f = std::fopen(pem_path.c_str(), "w");
+    // 0600 like every file of the data directory (it is only the certificate, but the
+    // directory's promise is simpler without exceptions).
+    const int fd = ::open(pem_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    std::FILE* f = fd >= 0 ? ::fdopen(fd, "w") : nullptr;
+    if (f == nullptr && fd >= 0) ::close(fd);
     if (!f) return Status(Code::kIoError, "cannot write " + pem_path);
     const bool ok = PEM_write_X509(f, cert.get()) == 1;
     if (std::fclose(f) != 0 || !ok) return Status(Code::kIoError, "cannot write " + pem_path);

@@ -1102,7 +1102,15 @@ class DiskStorage final : public Storage {
     if (logs_.count(id.value)) return Status(Code::kResourceInUse, "log exists");
     const std::string dir = logs_dir_ + "/" + format::LogDirName(id);
     // A directory left by an interrupted drop or create: set aside, never deleted blindly.
-    if (env_.Exists(dir)) RETURN_IF_ERROR(SetAside(dir, "leftover"));
+    if (env_.Exists(dir)) {
+      // Left by a create that failed half-way (nothing but a header), or by an interrupted
+      // drop: only the first kind may simply go; anything holding records is set aside.
+      if (HoldsRecords(dir)) {
+        RETURN_IF_ERROR(SetAside(dir, "leftover"));
+      } else {
+        RETURN_IF_ERROR(env_.RemoveAll(dir));
+      }
+    }
     ASSIGN_OR_RETURN(auto log, DiskLog::Create(ctx_, dir, id, descriptor, FlusherFor(id)));
     RETURN_IF_ERROR(env_.SyncDir(logs_dir_));
     logs_[id.value] = log;
@@ -1203,6 +1211,18 @@ class DiskStorage final : public Storage {
     if (report) report->push_back(line);
     ASSIGN_OR_RETURN(meta_, env_.OpenMetaStore(path));
     return Status::Ok();
+  }
+  // True unless every segment file in `dir` is at most a header long.
+  bool HoldsRecords(const std::string& dir) {
+    auto names = env_.List(dir);
+    if (!names.ok()) return true;
+    for (const auto& n : *names) {
+      auto parsed = format::ParseFileName(n);
+      if (!parsed || parsed->kind != format::FileKind::kSegment) continue;
+      auto f = env_.Open(dir + "/" + n, false);
+      if (!f.ok() || (*f)->Size() > format::kSegmentHeaderSize) return true;
+    }
+    return false;
   }
   Status SetAside(const std::string& dir, std::string_view why) {
     RETURN_IF_ERROR(env_.MakeDirs(ctx_->quarantine_dir));

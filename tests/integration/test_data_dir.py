@@ -122,6 +122,14 @@ class DataDirTest(unittest.TestCase):
                 seen += 1
         self.assertGreaterEqual(seen, 4)
 
+    def test_self_signed_certificate_file_is_0600(self):
+        tls_dir = os.path.join(self.tmp, 'tls')
+        srv, _ = self.start('--tls-self-signed', data_dir=tls_dir)
+        self.assertEqual(srv.stop(), 0)
+        pem = os.path.join(tls_dir, 'cinesis-selfsigned.pem')
+        self.assertTrue(os.path.exists(pem))
+        self.assertEqual(stat.S_IMODE(os.stat(pem).st_mode), 0o600)
+
     # -- lost metadata -------------------------------------------------------------------
     def _fill(self):
         srv, _ = self.start()

@@ -1003,6 +1003,32 @@ TEST_F(DiskLogTest, DamageInASealedSegmentLeavesTheSegmentsAfterItInService) {
   EXPECT_EQ(served.size(), 59U);
 }
 
+TEST_F(DiskLogTest, ALeftoverOfAFailedCreateIsRemovedButOneWithRecordsIsSetAside) {
+  Open();
+  {
+    auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+    Put(*log, 0, 3);
+  }
+  ASSERT_TRUE(storage_->CreateLog(LogId{2}, "").ok());
+  storage_.reset();
+  // Take both directories out of the storage's sight, then put them back as leftovers.
+  const fs::path logs = dir_ / "logs";
+  fs::rename(logs / format::LogDirName(LogId{1}), dir_ / "with-records");
+  fs::rename(logs / format::LogDirName(LogId{2}), dir_ / "header-only");
+  Open();
+  ASSERT_TRUE(storage_->ListLogs().empty());
+  fs::rename(dir_ / "with-records", logs / format::LogDirName(LogId{1}));
+  fs::rename(dir_ / "header-only", logs / format::LogDirName(LogId{2}));
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    ASSERT_TRUE(storage_->CreateLog(LogId{2}, "").ok());  // a retried create, say
+    ASSERT_TRUE(storage_->DropLog(LogId{2}).ok());
+    fs::create_directories(logs / format::LogDirName(LogId{2}));
+  }
+  EXPECT_TRUE(Quarantined().empty()) << "nothing worth keeping in a header-only leftover";
+  ASSERT_TRUE(storage_->CreateLog(LogId{1}, "").ok());
+  ASSERT_EQ(Quarantined().size(), 1U) << "a leftover holding records is kept";
+}
+
 TEST_F(DiskLogTest, ADamagedMetadataStoreIsRefusedOrSetAsideOnRequest) {
   Open();
   ASSERT_TRUE(storage_->meta().Put("stream/1", "doc").ok());
