@@ -3,10 +3,16 @@
 function(cinesis_settings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
     -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
-    -Wimplicit-fallthrough
+    -Wimplicit-fallthrough)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     # GCC 12 reports std::optional members as maybe-uninitialized at -O2 (GCC bug 105593
-    # and relatives); -Wuninitialized stays on.
-    -Wno-maybe-uninitialized)
+    # and relatives); -Wuninitialized stays on. (Clang has no such warning.)
+    target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized)
+  endif()
+  # Clang checks the lock annotations of src/common/thread_annotations.h (GCC ignores them).
+  if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    target_compile_options(${target} PRIVATE -Wthread-safety)
+  endif()
   if(CINESIS_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
@@ -14,6 +20,10 @@ function(cinesis_settings target)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined
       -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
+  if(CINESIS_TSAN)
+    target_compile_options(${target} PRIVATE -fsanitize=thread -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=thread)
   endif()
 endfunction()
 

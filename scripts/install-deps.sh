@@ -12,6 +12,9 @@ PACKAGES=(
   awscli python3-boto3
   libhiredis-dev libpq-dev redis-server postgresql
   clang-format clang-tidy
+  # preset tsan: clang-15 with its ThreadSanitizer runtime (libclang-common-15-dev, a
+  # dependency); libFuzzer for the fuzz targets that will share that build.
+  clang-15 libfuzzer-15-dev
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start, command 2: install what is missing, build with warnings as errors, run
 # every test (unit + integration with the AWS CLI and boto3), then build the unit tests
-# under AddressSanitizer + UndefinedBehaviorSanitizer and run them again.
+# under AddressSanitizer + UndefinedBehaviorSanitizer and run them again, then under
+# ThreadSanitizer (clang-15, which also checks the lock annotations).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -25,3 +26,9 @@ cmake --preset asan
 cmake --build --preset asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --preset asan -j "$jobs"
+
+# ThreadSanitizer, in a clang-15 build that also checks the thread-safety annotations
+# (-Wthread-safety, warnings as errors). Unit tests only, among them engine_stress_test.
+cmake --preset tsan
+cmake --build --preset tsan -j "$jobs"
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --preset tsan -j "$jobs"

@@ -94,21 +94,27 @@ std::vector<api::Tag> SortedTags(const std::map<std::string, std::string>& tags)
 
 Result<std::shared_ptr<StreamState>> Engine::ResolveActive(const api::StreamRef& ref) const {
   ASSIGN_OR_RETURN(auto s, Resolve(ref));
-  const auto status = StatusOf(*s, Now());
-  if (status != StreamStatus::kActive)
-    return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
+  ReaderLock lock(&s->mu);
+  RETURN_IF_ERROR(CheckActive(*s, Now()));
   return s;
+}
+
+Status Engine::CheckActive(const StreamState& s, EpochMillis now) const {
+  const auto status = StatusOf(s, now);
+  if (status != StreamStatus::kActive)
+    return errors::StreamNotActive(s.name, options_.scope, api::ToString(status));
+  return Status::Ok();
 }
 
 int Engine::OpenShardsInAccount() const {
   std::vector<std::shared_ptr<StreamState>> all;
   {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     for (const auto& [_, s] : streams_) all.push_back(s);
   }
   int n = 0;
   for (const auto& s : all) {
-    std::shared_lock lock(s->mu);
+    ReaderLock lock(&s->mu);
     n += static_cast<int>(s->open.size());
   }
   return n;
@@ -128,7 +134,7 @@ Result<std::shared_ptr<StreamState>> Engine::StreamOfArn(std::string_view arn) c
 
 void Engine::Settle(StreamState& s, EpochMillis now) const {
   if (!s.has_pending.load(std::memory_order_acquire)) return;
-  std::unique_lock lock(s.mu);
+  WriterLock lock(&s.mu);
   if (!s.pending || now < s.updating_until_ms) return;
   const std::size_t shards_before = s.shards.size();
   std::vector<std::pair<ShardState*, std::optional<EpochMillis>>> closed_before;
@@ -230,7 +236,7 @@ Status Engine::SplitShard(const api::SplitShardInput& in) {
   ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
   const int open_total = OpenShardsInAccount();
   const EpochMillis now = Now();
-  std::unique_lock lock(s->mu);
+  WriterLock lock(&s->mu);
   const auto status = StatusOf(*s, now);
   if (status != StreamStatus::kActive)
     return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
@@ -266,7 +272,7 @@ Status Engine::SplitShard(const api::SplitShardInput& in) {
   s->updating_until_ms = now + options_.update_stream_ms;
   s->has_pending = true;
   RETURN_IF_ERROR(Persist(*s));
-  lock.unlock();
+  lock.Unlock();
   Settle(*s, now);  // immediate when the update delay is 0
   return Status::Ok();
 }
@@ -283,7 +289,7 @@ Status Engine::MergeShards(const api::MergeShardsInput& in) {
   if (storage_->CreatableLogs() < 1)
     RETURN_IF_ERROR(CheckLogRoom(*storage_, options_.scope, OpenShardsInAccount(), 1));
   const EpochMillis now = Now();
-  std::unique_lock lock(s->mu);
+  WriterLock lock(&s->mu);
   const auto status = StatusOf(*s, now);
   if (status != StreamStatus::kActive)
     return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
@@ -320,7 +326,7 @@ Status Engine::MergeShards(const api::MergeShardsInput& in) {
   s->updating_until_ms = now + options_.update_stream_ms;
   s->has_pending = true;
   RETURN_IF_ERROR(Persist(*s));
-  lock.unlock();
+  lock.Unlock();
   Settle(*s, now);
   return Status::Ok();
 }
@@ -329,7 +335,7 @@ Result<api::UpdateShardCountOutput> Engine::UpdateShardCount(const api::UpdateSh
   ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
   const int open_total = OpenShardsInAccount();
   const EpochMillis now = Now();
-  std::unique_lock lock(s->mu);
+  WriterLock lock(&s->mu);
   const auto status = StatusOf(*s, now);
   if (status != StreamStatus::kActive)
     return errors::StreamNotActive(s->name, options_.scope, api::ToString(status));
@@ -375,7 +381,7 @@ Result<api::UpdateShardCountOutput> Engine::UpdateShardCount(const api::UpdateSh
   s->updating_until_ms = now + options_.update_stream_ms;
   s->has_pending = true;
   RETURN_IF_ERROR(Persist(*s));
-  lock.unlock();
+  lock.Unlock();
   Settle(*s, now);
   return api::UpdateShardCountOutput{s->name, s->arn, open, target};
 }
@@ -388,7 +394,7 @@ Status Engine::AddTagsToStream(const api::AddTagsToStreamInput& in) {
   for (const auto& [k, v] : in.tags) texts.push_back(k);
   for (const auto& [k, v] : in.tags) texts.push_back(v);
   RETURN_IF_ERROR(CheckTagTexts(texts, true, s->name, options_.scope));
-  std::unique_lock lock(s->mu);
+  WriterLock lock(&s->mu);
   auto merged = s->tags;
   for (const auto& [k, v] : in.tags) merged[k] = v;
   if (merged.size() > kMaxTagsPerStream) {
@@ -404,7 +410,7 @@ Status Engine::RemoveTagsFromStream(const api::RemoveTagsFromStreamInput& in) {
   ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
   RETURN_IF_ERROR(
       CheckTagTexts({in.tag_keys.begin(), in.tag_keys.end()}, false, s->name, options_.scope));
-  std::unique_lock lock(s->mu);
+  WriterLock lock(&s->mu);
   for (const auto& k : in.tag_keys) s->tags.erase(k);
   return Persist(*s);
 }
@@ -412,7 +418,7 @@ Status Engine::RemoveTagsFromStream(const api::RemoveTagsFromStreamInput& in) {
 Result<api::ListTagsForStreamOutput> Engine::ListTagsForStream(
     const api::ListTagsForStreamInput& in) {
   ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
-  std::shared_lock lock(s->mu);
+  ReaderLock lock(&s->mu);
   api::ListTagsForStreamOutput out;
   const std::size_t limit =
       static_cast<std::size_t>(in.limit.value_or(static_cast<int>(kMaxTagsPerStream)));
@@ -431,8 +437,9 @@ Result<api::ListTagsForStreamOutput> Engine::ListTagsForStream(
 Status Engine::TagResource(const api::TagResourceInput& in) {
   if (in.resource_arn.find("/consumer/") != std::string::npos) {
     ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.resource_arn}));
-    std::unique_lock lock(hit.stream->mu);
-    auto& c = hit.stream->consumers[hit.index];
+    WriterLock lock(&hit.stream->mu);
+    ASSIGN_OR_RETURN(ConsumerState * found, ConsumerIn(hit));
+    auto& c = *found;
     auto merged = c.tags;
     for (const auto& [k, v] : in.tags) merged[k] = v;
     if (merged.size() > kMaxTagsPerStream)
@@ -447,8 +454,9 @@ Status Engine::TagResource(const api::TagResourceInput& in) {
 Status Engine::UntagResource(const api::UntagResourceInput& in) {
   if (in.resource_arn.find("/consumer/") != std::string::npos) {
     ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.resource_arn}));
-    std::unique_lock lock(hit.stream->mu);
-    for (const auto& k : in.tag_keys) hit.stream->consumers[hit.index].tags.erase(k);
+    WriterLock lock(&hit.stream->mu);
+    ASSIGN_OR_RETURN(ConsumerState * c, ConsumerIn(hit));
+    for (const auto& k : in.tag_keys) c->tags.erase(k);
     return Persist(*hit.stream);
   }
   ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));
@@ -459,11 +467,12 @@ Result<api::ListTagsForResourceOutput> Engine::ListTagsForResource(
     const api::ListTagsForResourceInput& in) {
   if (in.resource_arn.find("/consumer/") != std::string::npos) {
     ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.resource_arn}));
-    std::shared_lock lock(hit.stream->mu);
-    return api::ListTagsForResourceOutput{SortedTags(hit.stream->consumers[hit.index].tags)};
+    ReaderLock lock(&hit.stream->mu);
+    ASSIGN_OR_RETURN(const ConsumerState* c, ConsumerIn(hit));
+    return api::ListTagsForResourceOutput{SortedTags(c->tags)};
   }
   ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));
-  std::shared_lock lock(s->mu);
+  ReaderLock lock(&s->mu);
   return api::ListTagsForResourceOutput{SortedTags(s->tags)};
 }
 
@@ -474,7 +483,8 @@ Status Engine::UpdateEncryption(const api::StreamEncryptionInput& in, bool start
   if (in.encryption_type != api::EncryptionType::kKms) {
     return InvalidArg("Invalid EncryptionType NONE. Only KMS is supported.");
   }
-  std::unique_lock lock(s->mu);
+  WriterLock lock(&s->mu);
+  RETURN_IF_ERROR(CheckActive(*s, Now()));  // again: another update may have begun meanwhile
   s->encryption = start ? api::EncryptionType::kKms : api::EncryptionType::kNone;
   if (start) {
     s->key_id = in.key_id;
@@ -495,7 +505,8 @@ Status Engine::StopStreamEncryption(const api::StreamEncryptionInput& in) {
 Result<api::EnhancedMonitoringOutput> Engine::UpdateMonitoring(
     const api::EnhancedMonitoringInput& in, bool enable) {
   ASSIGN_OR_RETURN(auto s, ResolveActive(in.stream));
-  std::unique_lock lock(s->mu);
+  WriterLock lock(&s->mu);
+  RETURN_IF_ERROR(CheckActive(*s, Now()));
   api::EnhancedMonitoringOutput out{s->name, s->arn, {}, {}};
   out.current_shard_level_metrics.assign(s->shard_level_metrics.begin(),
                                          s->shard_level_metrics.end());
@@ -529,15 +540,18 @@ Result<api::DescribeLimitsOutput> Engine::DescribeLimits() {
   out.shard_limit = options_.shard_limit;
   out.open_shard_count = OpenShardsInAccount();
   out.on_demand_stream_count_limit = 50;
-  std::shared_lock lock(mu_);
-  for (const auto& [_, s] : streams_)
+  ReaderLock lock(&mu_);
+  for (const auto& [_, s] : streams_) {
+    ReaderLock stream_lock(&s->mu);
     out.on_demand_stream_count += s->mode == api::StreamMode::kOnDemand;
+  }
   return out;
 }
 
 Status Engine::UpdateStreamMode(const api::UpdateStreamModeInput& in) {
   ASSIGN_OR_RETURN(auto s, ResolveActive({std::nullopt, in.stream_arn}));
-  std::unique_lock lock(s->mu);
+  WriterLock lock(&s->mu);
+  RETURN_IF_ERROR(CheckActive(*s, Now()));
   s->mode = in.stream_mode;
   if (in.stream_mode == api::StreamMode::kOnDemand && in.warm_throughput_mibps) {
     s->warm_throughput_mibps = *in.warm_throughput_mibps;
@@ -547,7 +561,7 @@ Status Engine::UpdateStreamMode(const api::UpdateStreamModeInput& in) {
 }
 
 Result<api::AccountSettingsOutput> Engine::DescribeAccountSettings() {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(&mu_);
   api::AccountSettingsOutput out;
   if (billing_.started_at || billing_.ended_at)
     out.minimum_throughput_billing_commitment = billing_;
@@ -557,7 +571,7 @@ Result<api::AccountSettingsOutput> Engine::DescribeAccountSettings() {
 Result<api::AccountSettingsOutput> Engine::UpdateAccountSettings(
     const api::UpdateAccountSettingsInput& in) {
   const EpochMillis now = Now();
-  std::unique_lock lock(mu_);
+  WriterLock lock(&mu_);
   auto& b = billing_;
   if (in.minimum_throughput_billing_commitment_status == "ENABLED") {
     if (b.status != "ENABLED") {
@@ -583,8 +597,9 @@ Status Engine::PutResourcePolicy(const api::ResourcePolicyInput& in) {
   }
   if (in.resource_arn.find("/consumer/") != std::string::npos) {
     ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.resource_arn}));
-    std::unique_lock lock(hit.stream->mu);
-    auto& c = hit.stream->consumers[hit.index];
+    WriterLock lock(&hit.stream->mu);
+    ASSIGN_OR_RETURN(ConsumerState * found, ConsumerIn(hit));
+    auto& c = *found;
     if (c.deleting_at_ms || Now() < c.active_at_ms) {
       return errors::ConsumerNotActive(c.name, c.created_ms / 1000, hit.stream->name,
                                        options_.scope);
@@ -593,7 +608,7 @@ Status Engine::PutResourcePolicy(const api::ResourcePolicyInput& in) {
     return Persist(*hit.stream);
   }
   ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));
-  std::unique_lock lock(s->mu);
+  WriterLock lock(&s->mu);
   s->policy = in.policy;
   return Persist(*s);
 }
@@ -601,25 +616,27 @@ Status Engine::PutResourcePolicy(const api::ResourcePolicyInput& in) {
 Result<api::GetResourcePolicyOutput> Engine::GetResourcePolicy(const api::ResourcePolicyInput& in) {
   if (in.resource_arn.find("/consumer/") != std::string::npos) {
     ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.resource_arn}));
-    std::shared_lock lock(hit.stream->mu);
-    return api::GetResourcePolicyOutput{hit.stream->consumers[hit.index].policy.value_or("{}")};
+    ReaderLock lock(&hit.stream->mu);
+    ASSIGN_OR_RETURN(const ConsumerState* c, ConsumerIn(hit));
+    return api::GetResourcePolicyOutput{c->policy.value_or("{}")};
   }
   ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));
-  std::shared_lock lock(s->mu);
+  ReaderLock lock(&s->mu);
   return api::GetResourcePolicyOutput{s->policy.value_or("{}")};
 }
 
 Status Engine::DeleteResourcePolicy(const api::ResourcePolicyInput& in) {
   if (in.resource_arn.find("/consumer/") != std::string::npos) {
     ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.resource_arn}));
-    std::unique_lock lock(hit.stream->mu);
-    auto& policy = hit.stream->consumers[hit.index].policy;
+    WriterLock lock(&hit.stream->mu);
+    ASSIGN_OR_RETURN(ConsumerState * c, ConsumerIn(hit));
+    auto& policy = c->policy;
     if (!policy) return errors::NoResourcePolicy(in.resource_arn);
     policy.reset();
     return Persist(*hit.stream);
   }
   ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));
-  std::unique_lock lock(s->mu);
+  WriterLock lock(&s->mu);
   if (!s->policy) return errors::NoResourcePolicy(in.resource_arn);
   s->policy.reset();
   return Persist(*s);
@@ -627,7 +644,8 @@ Status Engine::DeleteResourcePolicy(const api::ResourcePolicyInput& in) {
 
 Status Engine::UpdateMaxRecordSize(const api::UpdateMaxRecordSizeInput& in) {
   ASSIGN_OR_RETURN(auto s, ResolveActive(in.stream));
-  std::unique_lock lock(s->mu);
+  WriterLock lock(&s->mu);
+  RETURN_IF_ERROR(CheckActive(*s, Now()));
   s->max_record_size_kib = in.max_record_size_kib;
   return Persist(*s);
 }
@@ -635,7 +653,8 @@ Status Engine::UpdateMaxRecordSize(const api::UpdateMaxRecordSizeInput& in) {
 Result<api::UpdateStreamWarmThroughputOutput> Engine::UpdateStreamWarmThroughput(
     const api::UpdateStreamWarmThroughputInput& in) {
   ASSIGN_OR_RETURN(auto s, ResolveActive(in.stream));
-  std::unique_lock lock(s->mu);
+  WriterLock lock(&s->mu);
+  RETURN_IF_ERROR(CheckActive(*s, Now()));
   if (s->mode != api::StreamMode::kOnDemand) {
     return Status(Code::kValidation,
                   "Warm throughput can only be configured for streams in ON_DEMAND capacity mode.");
@@ -679,12 +698,12 @@ Result<Engine::ConsumerHit> Engine::FindConsumer(const api::ConsumerRef& ref) co
   auto s = Resolve({std::nullopt, stream_arn});
   const EpochMillis now = Now();
   if (s.ok()) {
-    std::shared_lock lock((*s)->mu);
-    const auto& cs = (*s)->consumers;
-    for (std::size_t i = 0; i < cs.size(); ++i) {
-      if (cs[i].name != name || (cs[i].deleting_at_ms && now >= cs[i].gone_at_ms)) continue;
-      if (ref.consumer_arn && cs[i].arn != *ref.consumer_arn) continue;
-      return ConsumerHit{*s, i};
+    const std::shared_ptr<StreamState>& stream = *s;
+    ReaderLock lock(&stream->mu);
+    for (const auto& c : stream->consumers) {
+      if (c.name != name || (c.deleting_at_ms && now >= c.gone_at_ms)) continue;
+      if (ref.consumer_arn && c.arn != *ref.consumer_arn) continue;
+      return ConsumerHit{stream, c.arn};
     }
   }
   return Status(Code::kResourceNotFound,
@@ -692,10 +711,19 @@ Result<Engine::ConsumerHit> Engine::FindConsumer(const api::ConsumerRef& ref) co
                     options_.scope.account_id + " not found.");
 }
 
+Result<ConsumerState*> Engine::ConsumerIn(const ConsumerHit& hit) const {
+  const EpochMillis now = Now();
+  for (auto& c : hit.stream->consumers) {
+    if (c.arn == hit.arn && !(c.deleting_at_ms && now >= c.gone_at_ms)) return &c;
+  }
+  return Status(Code::kResourceNotFound, "Consumer " + hit.arn + " under account " +
+                                             options_.scope.account_id + " not found.");
+}
+
 Result<api::Consumer> Engine::RegisterStreamConsumer(const api::RegisterStreamConsumerInput& in) {
   ASSIGN_OR_RETURN(auto s, Resolve({std::nullopt, in.stream_arn}));
   const EpochMillis now = Now();
-  std::unique_lock lock(s->mu);
+  WriterLock lock(&s->mu);
   std::erase_if(s->consumers,
                 [&](const ConsumerState& c) { return c.deleting_at_ms && now >= c.gone_at_ms; });
   for (const auto& c : s->consumers) {
@@ -724,8 +752,9 @@ Result<api::Consumer> Engine::RegisterStreamConsumer(const api::RegisterStreamCo
 Status Engine::DeregisterStreamConsumer(const api::ConsumerRef& in) {
   ASSIGN_OR_RETURN(auto hit, FindConsumer(in));
   const EpochMillis now = Now();
-  std::unique_lock lock(hit.stream->mu);
-  auto& c = hit.stream->consumers[hit.index];
+  WriterLock lock(&hit.stream->mu);
+  ASSIGN_OR_RETURN(ConsumerState * found, ConsumerIn(hit));
+  auto& c = *found;
   if (!c.deleting_at_ms) {
     c.deleting_at_ms = now;
     c.gone_at_ms = now + options_.delete_stream_ms;
@@ -735,8 +764,9 @@ Status Engine::DeregisterStreamConsumer(const api::ConsumerRef& in) {
 
 Result<api::Consumer> Engine::DescribeStreamConsumer(const api::ConsumerRef& in) {
   ASSIGN_OR_RETURN(auto hit, FindConsumer(in));
-  std::shared_lock lock(hit.stream->mu);
-  return DescribeConsumer(*hit.stream, hit.stream->consumers[hit.index], Now());
+  ReaderLock lock(&hit.stream->mu);
+  ASSIGN_OR_RETURN(const ConsumerState* c, ConsumerIn(hit));
+  return DescribeConsumer(*hit.stream, *c, Now());
 }
 
 Result<api::ListStreamConsumersOutput> Engine::ListStreamConsumers(
@@ -760,7 +790,7 @@ Result<api::ListStreamConsumersOutput> Engine::ListStreamConsumers(
   }
   ASSIGN_OR_RETURN(auto s, Resolve({std::nullopt, arn}));
   const std::size_t limit = static_cast<std::size_t>(std::min(in.max_results.value_or(100), 100));
-  std::shared_lock lock(s->mu);
+  ReaderLock lock(&s->mu);
   std::vector<const ConsumerState*> live;
   for (const auto& c : s->consumers) {
     if (!(c.deleting_at_ms && now >= c.gone_at_ms) && c.name > after) live.push_back(&c);

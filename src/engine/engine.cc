@@ -72,7 +72,8 @@ std::string StreamKey(std::uint64_t id) {
 // One JSON document per stream: everything but the records, which live in the logs. With
 // `shards`, only those shards (a shard's descriptor, kept with its log).
 std::string StreamDocument(const StreamState& s,
-                           const std::vector<std::shared_ptr<ShardState>>* shards) {
+                           const std::vector<std::shared_ptr<ShardState>>* shards)
+    REQUIRES_SHARED(s.mu) {
   namespace json = boost::json;
   json::object o;
   o["id"] = s.id;
@@ -81,7 +82,7 @@ std::string StreamDocument(const StreamState& s,
   o["active_at_ms"] = s.active_at_ms;
   if (s.deleting_at_ms) {
     o["deleting_at_ms"] = *s.deleting_at_ms;
-    o["gone_at_ms"] = s.gone_at_ms;
+    o["gone_at_ms"] = s.gone_at_ms.load();
   }
   o["mode"] = api::ToString(s.mode);
   o["retention_hours"] = s.retention_hours.load();
@@ -150,6 +151,7 @@ Result<std::shared_ptr<StreamState>> ParseStreamDocument(std::string_view text) 
   try {
     const auto& o = v.as_object();
     auto s = std::make_shared<StreamState>();
+    WriterLock lock(&s->mu);  // not shared yet; taken so that every access is checked
     s->id = o.at("id").to_number<std::uint64_t>();
     s->name = std::string(o.at("name").as_string());
     s->created_ms = o.at("created_ms").to_number<std::int64_t>();
@@ -324,7 +326,7 @@ Engine::Engine(EngineOptions options, std::unique_ptr<storage::Storage> storage)
 
 Status Engine::Load(std::vector<std::string>* report) {
   ASSIGN_OR_RETURN(auto entries, storage_->meta().LoadAll());
-  std::unique_lock lock(mu_);
+  WriterLock lock(&mu_);
   auto note = [&](storage::Severity severity, const std::string& line) {
     Report(severity, line);
     if (report) report->push_back(line);
@@ -350,6 +352,7 @@ Status Engine::Load(std::vector<std::string>* report) {
         continue;
       }
       auto s = std::move(parsed).value();
+      WriterLock stream_lock(&s->mu);  // not shared yet; taken so that every access is checked
       next_stream_id_ = std::max(next_stream_id_, s->id + 1);
       if (s->deleting_at_ms) {
         // A DeleteStream that a restart interrupted: finish it (logs first, then the document,
@@ -454,6 +457,7 @@ Status Engine::Load(std::vector<std::string>* report) {
     }
     by_id.erase(stream_id);
     auto s = std::move(rebuilt).value();
+    WriterLock stream_lock(&s->mu);  // not shared yet; taken so that every access is checked
     bool clash = false;
     for (const auto& [_, other] : by_id) clash |= other->name == s->name;
     if (clash) {
@@ -478,6 +482,7 @@ Status Engine::Load(std::vector<std::string>* report) {
     RETURN_IF_ERROR(storage_->meta().Put(kNextIdKey, std::to_string(next_stream_id_)));
   }
   for (auto& [_, s] : by_id) {
+    WriterLock stream_lock(&s->mu);  // not shared yet; taken so that every access is checked
     s->arn = ArnFor(s->name);
     for (auto& c : s->consumers) {
       c.arn = s->arn + "/consumer/" + c.name + ":" + std::to_string(c.created_ms / 1000);
@@ -515,13 +520,13 @@ bool Engine::Throttled(const StreamState& s) const {
 std::shared_ptr<StreamState> Engine::Find(std::string_view name) const {
   std::shared_ptr<StreamState> s;
   {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     auto it = streams_.find(name);
     if (it == streams_.end()) return nullptr;
     s = it->second;
   }
   const EpochMillis now = Now();
-  if (s->deleting_at_ms && now >= s->gone_at_ms) return nullptr;
+  if (s->GoneAt(now)) return nullptr;
   if (s->has_pending.load(std::memory_order_acquire)) Settle(*s, now);
   return s;
 }
@@ -573,9 +578,9 @@ void Engine::Tick() {
   const EpochMillis now = Now();
   std::vector<std::shared_ptr<StreamState>> gone, live;
   {
-    std::unique_lock lock(mu_);
+    WriterLock lock(&mu_);
     for (auto it = streams_.begin(); it != streams_.end();) {
-      if (it->second->deleting_at_ms && now >= it->second->gone_at_ms) {
+      if (it->second->GoneAt(now)) {
         gone.push_back(it->second);
         it = streams_.erase(it);
       } else {
@@ -586,7 +591,7 @@ void Engine::Tick() {
   }
   for (const auto& s : live) {
     Settle(*s, now);
-    std::unique_lock lock(s->mu);
+    WriterLock lock(&s->mu);
     if (std::erase_if(s->consumers, [&](const ConsumerState& c) {
           return c.deleting_at_ms && now >= c.gone_at_ms;
         })) {
@@ -600,7 +605,7 @@ void Engine::Tick() {
     // whose deletion the next start finishes (never logs without a document).
     bool dropped = true;
     {
-      std::shared_lock lock(s->mu);
+      ReaderLock lock(&s->mu);
       for (const auto& shard : s->shards) {
         if (Status st = storage_->DropLog(LogIdFor(*s, *shard)); !st.ok()) {
           Report(storage::Severity::kError, "deleting stream " + s->name + ": " + st.ToString());
@@ -618,7 +623,7 @@ void Engine::Tick() {
   if (now - last >= kTrimIntervalMs && last_trim_ms_.compare_exchange_strong(last, now)) {
     for (const auto& s : live) {
       const EpochMillis cutoff = s->RetentionStart(now);
-      std::shared_lock lock(s->mu);
+      ReaderLock lock(&s->mu);
       for (const auto& shard : s->shards) shard->log->TrimBefore(cutoff);
     }
   }
@@ -639,12 +644,12 @@ Status Engine::CreateStream(const api::CreateStreamInput& in) {
     shard_count = *in.shard_count;
   }
   Tick();
-  std::unique_lock lock(mu_);
+  WriterLock lock(&mu_);
   if (streams_.count(in.stream_name))
     return errors::StreamAlreadyExists(in.stream_name, options_.scope);
   int open_shards = 0;
   for (const auto& [_, s] : streams_) {
-    std::shared_lock sl(s->mu);
+    ReaderLock sl(&s->mu);
     open_shards += static_cast<int>(s->open.size());
   }
   if (open_shards + shard_count > options_.shard_limit) {
@@ -653,6 +658,7 @@ Status Engine::CreateStream(const api::CreateStreamInput& in) {
   }
   RETURN_IF_ERROR(CheckLogRoom(*storage_, options_.scope, open_shards, shard_count));
   auto s = std::make_shared<StreamState>();
+  WriterLock stream_lock(&s->mu);  // not shared yet; taken so that every access is checked
   s->id = next_stream_id_++;
   s->name = in.stream_name;
   s->arn = ArnFor(in.stream_name);
@@ -662,7 +668,7 @@ Status Engine::CreateStream(const api::CreateStreamInput& in) {
   s->tags = in.tags;
   if (in.max_record_size_kib) s->max_record_size_kib = *in.max_record_size_kib;
   // On failure, the logs made so far are empty: drop them again.
-  auto undo = [&](Status st) {
+  auto undo = [&](Status st) REQUIRES(s->mu) {
     for (const auto& sh : s->shards) {
       if (Status d = storage_->DropLog(LogIdFor(*s, *sh)); !d.ok())
         Report(storage::Severity::kError, "stream " + s->name + ": " + d.ToString());
@@ -687,7 +693,7 @@ Status Engine::CreateStream(const api::CreateStreamInput& in) {
 Status Engine::DeleteStream(const api::DeleteStreamInput& in) {
   ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
   if (!in.enforce_consumer_deletion) {
-    std::shared_lock lock(s->mu);
+    ReaderLock lock(&s->mu);
     const EpochMillis now = Now();
     for (const auto& c : s->consumers) {
       if (!c.deleting_at_ms || now < c.gone_at_ms) {
@@ -699,14 +705,15 @@ Status Engine::DeleteStream(const api::DeleteStreamInput& in) {
     }
   }
   {
-    std::unique_lock lock(mu_);
+    WriterLock lock(&mu_);
+    WriterLock stream_lock(&s->mu);
     if (s->deleting_at_ms) return Status::Ok();
     const EpochMillis now = Now();
     s->deleting_at_ms = now;
-    s->gone_at_ms = now + options_.delete_stream_ms;
-    std::shared_lock stream_lock(s->mu);
+    s->gone_at_ms.store(now + options_.delete_stream_ms, std::memory_order_release);
     if (Status st = Persist(*s); !st.ok()) {
       s->deleting_at_ms.reset();
+      s->gone_at_ms.store(StreamState::kNever, std::memory_order_release);
       return st;
     }
   }
@@ -719,19 +726,16 @@ Result<api::DescribeStreamOutput> Engine::DescribeStream(const api::DescribeStre
   const EpochMillis now = Now();
   api::DescribeStreamOutput out;
   auto& d = out.stream_description;
+  ReaderLock lock(&s->mu);
   d.stream_name = s->name;
   d.stream_arn = s->arn;
   d.stream_status = StatusOf(*s, now);
   d.stream_mode = s->mode;
   d.retention_period_hours = s->retention_hours;
   d.stream_creation_timestamp = s->created_ms;
-  {
-    std::shared_lock lock(s->mu);
-    d.enhanced_monitoring.push_back(
-        {{s->shard_level_metrics.begin(), s->shard_level_metrics.end()}});
-    d.encryption_type = s->encryption;
-    d.key_id = s->key_id;
-  }
+  d.enhanced_monitoring.push_back({{s->shard_level_metrics.begin(), s->shard_level_metrics.end()}});
+  d.encryption_type = s->encryption;
+  d.key_id = s->key_id;
   // A stream shows no shards until it has been ACTIVE, also when deleted while CREATING.
   const bool was_active = s->deleting_at_ms ? *s->deleting_at_ms >= s->active_at_ms
                                             : d.stream_status != StreamStatus::kCreating;
@@ -739,7 +743,6 @@ Result<api::DescribeStreamOutput> Engine::DescribeStream(const api::DescribeStre
     const std::size_t limit = static_cast<std::size_t>(std::min(in.limit.value_or(100), 100));
     std::optional<std::uint32_t> after;
     if (in.exclusive_start_shard_id) after = ParseShardId(*in.exclusive_start_shard_id);
-    std::shared_lock lock(s->mu);
     for (const auto& shard : s->shards) {
       if (in.exclusive_start_shard_id && (!after || shard->index <= *after)) continue;
       if (d.shards.size() == limit) {
@@ -757,13 +760,13 @@ Result<api::DescribeStreamSummaryOutput> Engine::DescribeStreamSummary(
   ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
   api::DescribeStreamSummaryOutput out;
   auto& d = out.stream_description_summary;
+  ReaderLock lock(&s->mu);
   d.stream_name = s->name;
   d.stream_arn = s->arn;
   d.stream_status = StatusOf(*s, Now());
   d.stream_mode = s->mode;
   d.retention_period_hours = s->retention_hours;
   d.stream_creation_timestamp = s->created_ms;
-  std::shared_lock lock(s->mu);
   d.enhanced_monitoring.push_back({{s->shard_level_metrics.begin(), s->shard_level_metrics.end()}});
   d.encryption_type = s->encryption;
   d.key_id = s->key_id;
@@ -798,11 +801,12 @@ Result<api::ListStreamsOutput> Engine::ListStreams(const api::ListStreamsInput& 
   }
   const std::size_t limit = static_cast<std::size_t>(std::min(in.limit.value_or(100), 100));
   api::ListStreamsOutput out;
-  std::shared_lock lock(mu_);
+  ReaderLock lock(&mu_);
   auto it = has_after ? streams_.upper_bound(after) : streams_.begin();
   for (; it != streams_.end(); ++it) {
     const auto& s = *it->second;
-    if (s.deleting_at_ms && now >= s.gone_at_ms) continue;
+    if (s.GoneAt(now)) continue;
+    ReaderLock stream_lock(&s.mu);
     if (out.stream_names.size() == limit) {
       out.has_more_streams = true;
       break;
@@ -858,7 +862,12 @@ Result<api::ListShardsOutput> Engine::ListShards(const api::ListShardsInput& in)
   auto s = Find(name);
   if (!s || (stream_id != 0 && s->id != stream_id))
     return errors::StreamNotFound(name, options_.scope);
-  if (StatusOf(*s, now) == StreamStatus::kCreating) {
+  bool creating = false;
+  {
+    ReaderLock lock(&s->mu);
+    creating = StatusOf(*s, now) == StreamStatus::kCreating;
+  }
+  if (creating) {
     return Status(Code::kResourceInUse, "Stream " + name + " under account " +
                                             options_.scope.account_id +
                                             " is not ACTIVE, instead in state CREATING");
@@ -893,7 +902,7 @@ Result<api::ListShardsOutput> Engine::ListShards(const api::ListShardsInput& in)
   std::optional<std::uint32_t> last_index;
   bool more = false;
   {
-    std::shared_lock lock(s->mu);
+    ReaderLock lock(&s->mu);
     for (const auto& shard : s->shards) {
       if (after && shard->index <= *after) continue;
       bool include = true;
@@ -1000,6 +1009,9 @@ Result<HashKey> HashKeyFor(std::string_view partition_key,
 Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
   ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
   const EpochMillis now = Now();
+  // Held shared from the size and status checks through the append: the limit, the status
+  // and the topology are read together, and a control operation waits for the append.
+  ReaderLock lock(&s->mu);
   const std::int64_t limit = static_cast<std::int64_t>(s->max_record_size_kib) * 1024;
   if (static_cast<std::int64_t>(in.data.size()) > limit) {
     return ValidationList({OversizeEntry(in.data.size(), limit, "data")});
@@ -1018,7 +1030,6 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
                                                       options_.scope);
     }
   }
-  std::shared_lock lock(s->mu);
   ShardState* shard = s->Route(key);
   if (!shard) return Status(Code::kInternalFailure, "no open shard covers the hash key");
   if (Throttled(*s) && !shard->throttle.TakeWrite(in.data.size() + in.partition_key.size(), now)) {
@@ -1031,7 +1042,7 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
   if (!appended.ok())
     return Internal("append to " + shard->id + " of " + s->name, appended.status());
   std::shared_ptr<storage::Log> log = shard->log;
-  lock.unlock();
+  lock.Unlock();
   // Acknowledge only once the record is durable (group commit with concurrent writers):
   // by the transport, when it can wait without a thread, else here.
   if (auto* acks = api::DeferredAcks::Current()) {
@@ -1050,6 +1061,8 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
 Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in) {
   ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
   const EpochMillis now = Now();
+  // Held shared from the size and status checks through the appends (as in PutRecord).
+  ReaderLock lock(&s->mu);
   const std::int64_t limit = static_cast<std::int64_t>(s->max_record_size_kib) * 1024;
   std::vector<std::string> oversize;
   std::int64_t total = 0;
@@ -1084,7 +1097,6 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
   api::PutRecordsOutput out;
   out.encryption_type = s->encryption;
   out.records.resize(in.records.size());
-  std::shared_lock lock(s->mu);
   for (std::size_t i = 0; i < in.records.size(); ++i) route[i] = s->Route(keys[i]);
   std::vector<std::size_t> order(in.records.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -1150,7 +1162,7 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
     }
     begin = end;
   }
-  lock.unlock();
+  lock.Unlock();
   // Acknowledge records only once durable; a shard whose write failed fails its records.
   // A transport that waits without a thread (DeferredAcks) answers the whole request with
   // InternalFailure instead if a shard's write fails.
@@ -1229,12 +1241,12 @@ Result<api::GetShardIteratorOutput> Engine::GetShardIterator(const api::GetShard
   const std::string shard_id = ShardIdFor(*index);
   auto s = Find(name);
   const EpochMillis now = Now();
-  if (!s || StatusOf(*s, now) == StreamStatus::kCreating) {
-    return errors::ShardDoesNotExist(shard_id, name, options_.scope);
-  }
+  if (!s) return errors::ShardDoesNotExist(shard_id, name, options_.scope);
   std::shared_ptr<ShardState> shard;
   {
-    std::shared_lock lock(s->mu);
+    ReaderLock lock(&s->mu);
+    if (StatusOf(*s, now) == StreamStatus::kCreating)
+      return errors::ShardDoesNotExist(shard_id, name, options_.scope);
     if (*index >= s->shards.size())
       return errors::ShardDoesNotExist(shard_id, name, options_.scope);
     shard = s->shards[*index];
@@ -1286,7 +1298,7 @@ Result<api::GetRecordsOutput> Engine::ReadShard(StreamState& s, ShardState& shar
     out.millis_behind_latest = arrival ? std::max<EpochMillis>(0, now - *arrival) : 0;
   }
   {
-    std::shared_lock lock(s.mu);
+    ReaderLock lock(&s.mu);
     if (shard.closed_ms && next >= end) {
       std::vector<api::ChildShard> children;
       for (const auto& c : s.shards) {
@@ -1325,7 +1337,7 @@ Result<api::GetRecordsOutput> Engine::GetRecords(const api::GetRecordsInput& in)
   std::shared_ptr<ShardState> shard;
   bool throttled = false;
   {
-    std::shared_lock lock(s->mu);
+    ReaderLock lock(&s->mu);
     if (it->shard_index >= s->shards.size()) {
       return errors::ShardDoesNotExist(shard_id, it->stream_name, options_.scope);
     }
@@ -1363,7 +1375,7 @@ Status Engine::UpdateRetention(const api::UpdateRetentionPeriodInput& in, bool i
   const int hours = in.retention_period_hours;
   if (hours < 24) return errors::RetentionTooShort(hours);
   if (hours > 8760) return errors::RetentionTooLong(hours);
-  std::unique_lock lock(s->mu);
+  WriterLock lock(&s->mu);
   const EpochMillis now = Now();
   if (StatusOf(*s, now) != StreamStatus::kActive) {
     return errors::StreamNotActive(s->name, options_.scope, api::ToString(StatusOf(*s, now)));

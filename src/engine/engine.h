@@ -2,21 +2,23 @@
 // stream lifecycle, over a storage::Storage. Implements api::KinesisService.
 //
 // Thread safety: every method may be called from any thread. The stream registry is
-// guarded by a reader-writer lock taken briefly for lookups; each stream guards its shard
-// topology with its own reader-writer lock; each shard log serialises its own appends.
-// Writes to different shards never contend on a common exclusive lock.
+// guarded by a reader-writer lock taken briefly for lookups; each stream guards its settings
+// and shard topology with its own reader-writer lock; each shard log serialises its own
+// appends. Writes to different shards never contend on a common exclusive lock. The guards
+// are annotated (common/thread_annotations.h) and the lock order is in docs/architecture.md.
 #pragma once
 
 #include <atomic>
 #include <map>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "api/errors.h"
 #include "api/service.h"
 #include "common/clock.h"
+#include "common/thread_annotations.h"
+#include "engine/state.h"  // the annotations below name StreamState::mu
 #include "engine/token.h"
 #include "storage/log.h"
 
@@ -44,10 +46,6 @@ struct EngineOptions {
   storage::EventSink events;
   const Clock* clock = &SystemClock::Instance();
 };
-
-struct StreamState;
-struct ShardState;
-struct ConsumerState;
 
 class Engine final : public api::KinesisService, public api::EventStreamService {
  public:
@@ -117,7 +115,7 @@ class Engine final : public api::KinesisService, public api::EventStreamService 
 
   // Housekeeping: removes streams whose deletion delay has passed. Called periodically
   // by the server; safe to call at any time.
-  void Tick();
+  void Tick() EXCLUDES(mu_);
 
   const EngineOptions& options() const { return options_; }
 
@@ -125,39 +123,47 @@ class Engine final : public api::KinesisService, public api::EventStreamService 
   EpochMillis Now() const { return options_.clock->NowMillis(); }
   std::string ArnFor(std::string_view name) const;
   // Resolves StreamName/StreamARN to a live stream (deleted ones are not found).
-  Result<std::shared_ptr<StreamState>> Resolve(const api::StreamRef& ref) const;
+  Result<std::shared_ptr<StreamState>> Resolve(const api::StreamRef& ref) const EXCLUDES(mu_);
   Result<std::string> NameOf(const api::StreamRef& ref) const;
-  std::shared_ptr<StreamState> Find(std::string_view name) const;
-  api::StreamStatus StatusOf(const StreamState& s, EpochMillis now) const;
+  std::shared_ptr<StreamState> Find(std::string_view name) const EXCLUDES(mu_);
+  api::StreamStatus StatusOf(const StreamState& s, EpochMillis now) const REQUIRES_SHARED(s.mu);
   // True when the per-shard throughput limits apply to the stream (opt-in, provisioned only).
-  bool Throttled(const StreamState& s) const;
+  bool Throttled(const StreamState& s) const REQUIRES_SHARED(s.mu);
+  // Caller holds the shard's stream's mu (at least shared).
   api::Shard Describe(const ShardState& shard) const;
   Status UpdateRetention(const api::UpdateRetentionPeriodInput& in, bool increase);
   // Writes the stream's document to the metadata store. Caller holds s.mu.
-  Status Persist(const StreamState& s) const;
+  Status Persist(const StreamState& s) const REQUIRES_SHARED(s.mu);
   // Applies a pending reshard whose UPDATING period has ended, once its document is saved;
   // if it cannot be, the stream stays UPDATING and the next Settle tries again.
-  void Settle(StreamState& s, EpochMillis now) const;
+  void Settle(StreamState& s, EpochMillis now) const EXCLUDES(s.mu);
   // Creates the children and closes the parents in memory; on error nothing changed.
-  Status ApplyReshard(StreamState& s, EpochMillis at) const;
+  Status ApplyReshard(StreamState& s, EpochMillis at) const REQUIRES(s.mu);
   // Reports `what` and `cause` (which may hold paths) and returns the client's InternalFailure.
   Status Internal(std::string_view what, const Status& cause) const;
   void Report(storage::Severity severity, const std::string& text) const;
   // Resolves the stream and checks it is ACTIVE (the state control operations need).
   Result<std::shared_ptr<StreamState>> ResolveActive(const api::StreamRef& ref) const;
-  int OpenShardsInAccount() const;
+  // ResourceInUseException unless the stream is ACTIVE; for operations that checked with
+  // ResolveActive and must check again once they hold the lock they change the stream under.
+  Status CheckActive(const StreamState& s, EpochMillis now) const REQUIRES_SHARED(s.mu);
+  int OpenShardsInAccount() const EXCLUDES(mu_);
   Result<std::shared_ptr<StreamState>> StreamOfArn(std::string_view arn) const;
+  // A consumer found by FindConsumer. Its index in `stream->consumers` holds only while
+  // the stream's mu is held: use ConsumerIn once the lock is taken again.
   struct ConsumerHit {
     std::shared_ptr<StreamState> stream;
-    std::size_t index = 0;
+    std::string arn;
   };
   Result<ConsumerHit> FindConsumer(const api::ConsumerRef& ref) const;
+  // The consumer of `hit` (ResourceNotFoundException if it has gone since FindConsumer).
+  Result<ConsumerState*> ConsumerIn(const ConsumerHit& hit) const REQUIRES_SHARED(hit.stream->mu);
   api::Consumer DescribeConsumer(const StreamState& s, const ConsumerState& c,
-                                 EpochMillis now) const;
+                                 EpochMillis now) const REQUIRES_SHARED(s.mu);
   Status UpdateEncryption(const api::StreamEncryptionInput& in, bool start);
   Result<api::EnhancedMonitoringOutput> UpdateMonitoring(const api::EnhancedMonitoringInput& in,
                                                          bool enable);
-  api::MinimumThroughputBillingCommitment billing_;  // guarded by mu_
+  api::MinimumThroughputBillingCommitment billing_ GUARDED_BY(mu_);
   friend class EngineSubscription;
   // Position for a starting position on a shard (shared by GetShardIterator and
   // SubscribeToShard).
@@ -167,18 +173,21 @@ class Engine final : public api::KinesisService, public api::EventStreamService 
                                       std::optional<EpochMillis> timestamp, EpochMillis now) const;
   Result<api::GetRecordsOutput> ReadShard(StreamState& s, ShardState& shard, std::uint64_t position,
                                           std::size_t limit, EpochMillis now,
-                                          std::uint64_t* next) const;
-  std::mutex subs_mu_;
-  std::map<std::string, std::pair<EpochMillis, std::weak_ptr<api::Subscription>>> subscriptions_;
+                                          std::uint64_t* next) const EXCLUDES(s.mu);
+  Mutex subs_mu_;  // after mu_ and every StreamState::mu (taken with neither held)
+  std::map<std::string, std::pair<EpochMillis, std::weak_ptr<api::Subscription>>> subscriptions_
+      GUARDED_BY(subs_mu_);
 
   static constexpr EpochMillis kTrimIntervalMs = 10'000;
 
   EngineOptions options_;
   std::unique_ptr<storage::Storage> storage_;
+  // Replaced only by Load, which runs before serving; read-only afterwards (and thread-safe).
   TokenSealer sealer_;
-  mutable std::shared_mutex mu_;  // guards streams_ (the registry only)
-  std::map<std::string, std::shared_ptr<StreamState>, std::less<>> streams_;
-  std::uint64_t next_stream_id_ = 1;
+  // Guards the registry (taken before any StreamState::mu; see docs/architecture.md).
+  mutable SharedMutex mu_;
+  std::map<std::string, std::shared_ptr<StreamState>, std::less<>> streams_ GUARDED_BY(mu_);
+  std::uint64_t next_stream_id_ GUARDED_BY(mu_) = 1;
   std::atomic<EpochMillis> last_trim_ms_{0};
 };
 

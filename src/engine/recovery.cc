@@ -14,6 +14,7 @@ Result<std::shared_ptr<StreamState>> RebuildStreamFromLogs(storage::Storage& sto
                                                            const std::vector<storage::LogId>& logs,
                                                            EpochMillis now) {
   std::shared_ptr<StreamState> newest;
+  EpochMillis newest_created = 0;  // when newest's shard was made
   std::map<std::uint32_t, std::shared_ptr<ShardState>> shards;
   for (auto id : logs) {
     auto text = storage.Descriptor(id);
@@ -24,6 +25,7 @@ Result<std::shared_ptr<StreamState>> RebuildStreamFromLogs(storage::Storage& sto
     auto doc = ParseStreamDocument(*text);
     if (!doc.ok()) return doc.status();
     auto& d = *doc;
+    WriterLock lock(&d->mu);  // not shared yet; taken so that every access is checked
     if (d->shards.size() != 1 || LogIdFor(*d, *d->shards.front()).value != id.value) {
       return Status(Code::kCorruption,
                     "log " + std::to_string(id.value) + ": descriptor names another shard");
@@ -34,7 +36,10 @@ Result<std::shared_ptr<StreamState>> RebuildStreamFromLogs(storage::Storage& sto
     }
     auto shard = d->shards.front();
     shard->log = storage.FindLog(id);
-    if (!newest || shard->created_ms >= newest->shards.front()->created_ms) newest = d;
+    if (!newest || shard->created_ms >= newest_created) {
+      newest = d;
+      newest_created = shard->created_ms;
+    }
     shards[shard->index] = std::move(shard);
   }
   if (!newest) return Status(Code::kCorruption, "no logs");
@@ -45,6 +50,7 @@ Result<std::shared_ptr<StreamState>> RebuildStreamFromLogs(storage::Storage& sto
                                          " of its shard logs are missing");
   }
   auto s = newest;
+  WriterLock lock(&s->mu);  // not shared yet
   s->shards.clear();
   for (auto& [_, sh] : shards) s->shards.push_back(sh);
   // Open shards always partition the hash-key space, so a shard that overlaps a newer one
@@ -61,7 +67,7 @@ Result<std::shared_ptr<StreamState>> RebuildStreamFromLogs(storage::Storage& sto
   // It comes back ACTIVE: a deletion or reshard in flight when the metadata was lost is
   // forgotten (the records are what matters).
   s->deleting_at_ms.reset();
-  s->gone_at_ms = 0;
+  s->gone_at_ms = StreamState::kNever;
   s->active_at_ms = s->created_ms;
   s->pending.reset();
   s->has_pending = false;

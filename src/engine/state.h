@@ -1,23 +1,30 @@
 // Internal state of the engine shared by its translation units (engine.cc: data plane
 // and stream lifecycle; control.cc: resharding, tags, consumers and the other control
 // operations). Not part of any public interface.
+//
+// Concurrency contract (docs/architecture.md, "Locks"): every mutable field names its guard
+// with the annotations of common/thread_annotations.h, checked by clang's -Wthread-safety.
+// Fields without a guard are immutable once the stream (or shard) is published in
+// Engine::streams_ (or StreamState::shards), or are atomics. Lock order:
+// Engine::mu_ -> StreamState::mu -> ShardState::listen_mu / ShardThrottle::mu_ -> the
+// storage's log locks.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "api/errors.h"
 #include "api/types.h"
 #include "common/hash_key.h"
+#include "common/thread_annotations.h"
 #include "engine/sequence.h"
 #include "storage/log.h"
 
@@ -35,8 +42,8 @@ class ShardThrottle {
   static constexpr double kReadBytesPerMs = 2097152.0 / 1000;
 
   // Takes one record of `bytes` from the write allowance; false when over the limit.
-  bool TakeWrite(std::size_t bytes, EpochMillis now) {
-    std::lock_guard lock(mu_);
+  bool TakeWrite(std::size_t bytes, EpochMillis now) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     Refill(now);
     if (write_records_ < 1 || write_bytes_ < static_cast<double>(bytes)) return false;
     write_records_ -= 1;
@@ -44,20 +51,20 @@ class ShardThrottle {
     return true;
   }
   // Takes one GetRecords call; false when over the call rate or still paying for bytes.
-  bool TakeRead(EpochMillis now) {
-    std::lock_guard lock(mu_);
+  bool TakeRead(EpochMillis now) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     Refill(now);
     if (read_calls_ < 1 || read_bytes_ <= 0) return false;
     read_calls_ -= 1;
     return true;
   }
-  void ChargeRead(std::size_t bytes) {
-    std::lock_guard lock(mu_);
+  void ChargeRead(std::size_t bytes) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     read_bytes_ -= static_cast<double>(bytes);
   }
 
  private:
-  void Refill(EpochMillis now) {
+  void Refill(EpochMillis now) REQUIRES(mu_) {
     if (at_ == 0) at_ = now;
     const double ms = static_cast<double>(std::max<EpochMillis>(0, now - at_));
     at_ = std::max(at_, now);
@@ -66,32 +73,46 @@ class ShardThrottle {
     read_calls_ = std::min(5.0, read_calls_ + ms * kReadCallsPerMs);
     read_bytes_ = std::min(2097152.0, read_bytes_ + ms * kReadBytesPerMs);
   }
-  std::mutex mu_;
-  EpochMillis at_ = 0;
-  double write_records_ = 1000, write_bytes_ = 1048576;
-  double read_calls_ = 5, read_bytes_ = 2097152;
+  Mutex mu_;
+  EpochMillis at_ GUARDED_BY(mu_) = 0;
+  double write_records_ GUARDED_BY(mu_) = 1000;
+  double write_bytes_ GUARDED_BY(mu_) = 1048576;
+  double read_calls_ GUARDED_BY(mu_) = 5;
+  double read_bytes_ GUARDED_BY(mu_) = 2097152;
 };
 
 struct ShardState {
+  // Immutable once the shard is in its stream's `shards` (set before it is published).
   std::uint32_t index = 0;
   std::string id;
   HashKey start, end;
   EpochMillis created_ms = 0;
   std::optional<std::string> parent, adjacent_parent;
-  std::optional<EpochMillis> closed_ms;  // set when resharding closes the shard
-  std::shared_ptr<storage::Log> log;
+  std::shared_ptr<storage::Log> log;  // internally synchronised
   std::string starting_sequence;
-  ShardThrottle throttle;
 
-  // SubscribeToShard: one-shot callbacks run after records are appended.
-  std::mutex listen_mu;
-  std::vector<std::function<void()>> listeners;
+  // Set when resharding closes the shard. Guarded by the owning StreamState::mu (read with
+  // it held at least shared, written with it held exclusively); the annotations cannot
+  // name another object's lock, so this one is checked by reading and by TSan.
+  std::optional<EpochMillis> closed_ms;
+
+  ShardThrottle throttle;  // internally synchronised
+
+  // SubscribeToShard: one-shot callbacks run after records are appended. They are the
+  // transports' wake-ups (they only post to an executor or notify a condition variable)
+  // and must not call back into the engine: NotifyAppended may run with StreamState::mu
+  // held (a reshard wakes the subscribers of the shards it closes).
+  Mutex listen_mu;
+  std::vector<std::function<void()>> listeners GUARDED_BY(listen_mu);
   std::atomic<bool> has_listeners{false};
-  void NotifyAppended() {
-    if (!has_listeners.load(std::memory_order_acquire)) return;
+  void NotifyAppended() EXCLUDES(listen_mu) {
+    // Pairs with the fence in EngineSubscription::NotifyOnAppend: the append that precedes
+    // this call and a listener's check of the end offset cannot both miss each other.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (!has_listeners.load(std::memory_order_seq_cst)) return;
     std::vector<std::function<void()>> run;
     {
-      std::lock_guard lock(listen_mu);
+      MutexLock lock(&listen_mu);
       run.swap(listeners);
       has_listeners.store(false, std::memory_order_release);
     }
@@ -115,6 +136,7 @@ struct PendingReshard {
   int target = 0;              // uniform scaling
 };
 
+// Guarded, field by field, by the owning StreamState::mu (it lives in StreamState::consumers).
 struct ConsumerState {
   std::string name;
   std::string arn;
@@ -127,39 +149,52 @@ struct ConsumerState {
 };
 
 struct StreamState {
+  // Immutable once the stream is in Engine::streams_.
   std::uint64_t id = 0;
   std::string name;
   std::string arn;
   EpochMillis created_ms = 0;
   EpochMillis active_at_ms = 0;
-  std::optional<EpochMillis> deleting_at_ms;  // when DeleteStream was accepted
-  EpochMillis gone_at_ms = 0;                 // when a deleting stream disappears
-  api::StreamMode mode = api::StreamMode::kProvisioned;
+
+  // Guards the stream's mutable state below: its settings, consumers and shard topology.
+  // Writers (control operations, Settle, DeleteStream) hold it exclusively; the data path
+  // holds it shared while it routes and appends.
+  mutable SharedMutex mu;
+
+  std::optional<EpochMillis> deleting_at_ms GUARDED_BY(mu);  // when DeleteStream was accepted
+  // When a deleting stream disappears; kNever while not deleting. Written with `mu` held
+  // exclusively (and Engine::mu_), read without a lock by the lookups that skip gone streams.
+  std::atomic<EpochMillis> gone_at_ms{kNever};
+  api::StreamMode mode GUARDED_BY(mu) = api::StreamMode::kProvisioned;
   std::atomic<int> retention_hours{24};  // read on the data path without the lock
-  int max_record_size_kib = 1024;
-  std::map<std::string, std::string> tags;
+  int max_record_size_kib GUARDED_BY(mu) = 1024;
+  std::map<std::string, std::string> tags GUARDED_BY(mu);
   std::atomic<api::EncryptionType> encryption{api::EncryptionType::kNone};  // read on the data path
-  std::optional<std::string> key_id;
-  std::set<std::string> shard_level_metrics;
-  std::optional<int> warm_throughput_mibps;
-  std::optional<std::string> policy;  // resource policy of the stream
-  std::vector<EpochMillis> scalings;  // UpdateShardCount calls (rolling 24 h limit)
-  std::vector<ConsumerState> consumers;
+  std::optional<std::string> key_id GUARDED_BY(mu);
+  std::set<std::string> shard_level_metrics GUARDED_BY(mu);
+  std::optional<int> warm_throughput_mibps GUARDED_BY(mu);
+  std::optional<std::string> policy GUARDED_BY(mu);  // resource policy of the stream
+  std::vector<EpochMillis> scalings GUARDED_BY(mu);  // UpdateShardCount calls (rolling 24 h)
+  std::vector<ConsumerState> consumers GUARDED_BY(mu);
 
   // UPDATING: until `updating_until_ms`; a reshard is applied when that time comes.
-  EpochMillis updating_until_ms = 0;
-  std::optional<PendingReshard> pending;
+  EpochMillis updating_until_ms GUARDED_BY(mu) = 0;
+  std::optional<PendingReshard> pending GUARDED_BY(mu);
   std::atomic<bool> has_pending{false};  // lets the data path skip the settle check
 
-  mutable std::shared_mutex mu;                     // guards the shard topology
-  std::vector<std::shared_ptr<ShardState>> shards;  // by index
-  std::vector<ShardState*> open;                    // open shards sorted by start hash key
+  std::vector<std::shared_ptr<ShardState>> shards GUARDED_BY(mu);  // by index
+  std::vector<ShardState*> open GUARDED_BY(mu);  // open shards sorted by start hash key
+
+  static constexpr EpochMillis kNever = std::numeric_limits<EpochMillis>::max();
+
+  // True once a deleted stream's deletion delay has passed (it is then not found).
+  bool GoneAt(EpochMillis now) const { return now >= gone_at_ms.load(std::memory_order_acquire); }
 
   EpochMillis RetentionStart(EpochMillis now) const {
     return now - static_cast<EpochMillis>(retention_hours) * 3'600'000;
   }
 
-  ShardState* Route(HashKey k) const {
+  ShardState* Route(HashKey k) const REQUIRES_SHARED(mu) {
     auto it = std::upper_bound(open.begin(), open.end(), k,
                                [](HashKey key, const ShardState* s) { return key < s->start; });
     if (it == open.begin()) return nullptr;
@@ -171,16 +206,17 @@ struct StreamState {
 // Helpers shared by engine.cc and control.cc (defined in engine.cc).
 storage::LogId LogIdFor(const StreamState& s, const ShardState& shard);
 std::vector<std::pair<HashKey, HashKey>> EvenRanges(int n);
-void RebuildOpenShards(StreamState& s);
+void RebuildOpenShards(StreamState& s) REQUIRES(s.mu);
 // Creates shard `index` of `s` with the given range and parents, and its log (whose
 // descriptor is the stream's document with this shard only).
 Result<std::shared_ptr<ShardState>> NewShard(
     storage::Storage& storage, const StreamState& s, std::uint32_t index, HashKey start,
     HashKey end, EpochMillis created_ms, std::optional<std::string> parent = std::nullopt,
-    std::optional<std::string> adjacent_parent = std::nullopt);
+    std::optional<std::string> adjacent_parent = std::nullopt) REQUIRES_SHARED(s.mu);
 // The stream document (JSON; docs/storage-format.md): with `shards`, only those shards.
 std::string StreamDocument(const StreamState& s,
-                           const std::vector<std::shared_ptr<ShardState>>* shards = nullptr);
+                           const std::vector<std::shared_ptr<ShardState>>* shards = nullptr)
+    REQUIRES_SHARED(s.mu);
 Result<std::shared_ptr<StreamState>> ParseStreamDocument(std::string_view text);
 // Rebuilds a stream from the descriptors of its logs (recovery.cc): every shard with its
 // range, parents and log; parents are closed when their children were made; no pending

@@ -1,6 +1,6 @@
 // SubscribeToShard: a cursor over one shard that the server drains into an event stream,
 // woken by appends instead of polling.
-#include <mutex>
+#include <atomic>
 
 #include "api/errors.h"
 #include "engine/engine.h"
@@ -25,8 +25,10 @@ class EngineSubscription final : public api::Subscription {
         position_(position),
         expires_at_(now + engine.options().subscription_ms) {}
 
-  Result<api::SubscribeToShardEvent> Next() override {
-    std::lock_guard lock(mu_);
+  // Next and NotifyOnAppend are called by one transport strand at a time; Finished and
+  // Supersede from any thread.
+  Result<api::SubscribeToShardEvent> Next() override EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     if (superseded_) {
       finished_ = true;
       return Status(Code::kResourceInUse,
@@ -45,43 +47,46 @@ class EngineSubscription final : public api::Subscription {
     if (!ev.child_shards) ev.continuation_sequence_number = Continuation();
     return ev;
   }
-  bool Finished() const override {
-    std::lock_guard lock(mu_);
+  bool Finished() const override EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     return finished_ || superseded_;
   }
-  void NotifyOnAppend(std::function<void()> notify) override {
+  void NotifyOnAppend(std::function<void()> notify) override EXCLUDES(mu_) {
+    const std::uint64_t position = Position();  // before the shard's locks (lock order)
     {
-      std::lock_guard lock(shard_->listen_mu);
-      if (shard_->log->EndOffset().value <= Position() && !shard_->closed_ms && !Superseded()) {
+      // Shared: a reshard cannot close the shard meanwhile (it holds mu exclusively when it
+      // sets closed_ms and wakes the listeners).
+      ReaderLock topology(&s_->mu);
+      MutexLock lock(&shard_->listen_mu);
+      // Announce the listener before looking at the end offset, with a full fence on both
+      // sides (NotifyAppended fences between the append and its has_listeners check): either
+      // this sees the appended record, or the appender sees has_listeners and wakes us.
+      shard_->has_listeners.store(true, std::memory_order_seq_cst);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (shard_->log->EndOffset().value <= position && !shard_->closed_ms &&
+          !superseded_.load(std::memory_order_seq_cst)) {
         shard_->listeners.push_back(std::move(notify));
-        shard_->has_listeners.store(true, std::memory_order_release);
         return;
       }
+      // Records are there already; has_listeners may stay set (the next append clears it).
     }
-    notify();  // records (or the end of the shard) are already there
+    notify();  // records (or the end of the shard) are already there; no lock held
   }
   EpochMillis ExpiresAt() const override { return expires_at_; }
 
   void Supersede() {
-    {
-      std::lock_guard lock(mu_);
-      superseded_ = true;
-    }
+    superseded_.store(true, std::memory_order_seq_cst);
     shard_->NotifyAppended();  // wake the old stream so it can end
   }
 
  private:
-  std::uint64_t Position() const {
-    std::lock_guard lock(mu_);
+  std::uint64_t Position() const EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     return position_;
-  }
-  bool Superseded() const {
-    std::lock_guard lock(mu_);
-    return superseded_;
   }
   // Where to resume with AFTER_SEQUENCE_NUMBER: the last record sent, or the record just
   // before the cursor, or the shard's starting sequence number.
-  std::string Continuation() {
+  std::string Continuation() REQUIRES(mu_) {
     if (!last_sequence_.empty()) return last_sequence_;
     if (position_ == 0) return shard_->starting_sequence;
     std::string seq = shard_->starting_sequence;
@@ -95,12 +100,15 @@ class EngineSubscription final : public api::Subscription {
   const Engine& engine_;
   std::shared_ptr<StreamState> s_;
   std::shared_ptr<ShardState> shard_;
-  mutable std::mutex mu_;
-  std::uint64_t position_;
-  std::string last_sequence_;
-  EpochMillis expires_at_;
-  bool finished_ = false;
-  bool superseded_ = false;
+  // Taken before the stream's and the shard's locks (Next reads the shard with it held).
+  mutable Mutex mu_;
+  std::uint64_t position_ GUARDED_BY(mu_);
+  std::string last_sequence_ GUARDED_BY(mu_);
+  const EpochMillis expires_at_;
+  bool finished_ GUARDED_BY(mu_) = false;
+  // Set by a newer subscription for the same consumer and shard; read without mu_ by
+  // NotifyOnAppend (see the fence there).
+  std::atomic<bool> superseded_{false};
 };
 
 Result<std::shared_ptr<api::Subscription>> Engine::SubscribeToShard(
@@ -109,8 +117,9 @@ Result<std::shared_ptr<api::Subscription>> Engine::SubscribeToShard(
   const EpochMillis now = Now();
   auto s = hit.stream;
   {
-    std::shared_lock lock(s->mu);
-    const auto& c = s->consumers[hit.index];
+    ReaderLock lock(&hit.stream->mu);
+    ASSIGN_OR_RETURN(const ConsumerState* found, ConsumerIn(hit));
+    const auto& c = *found;
     if (c.deleting_at_ms || now < c.active_at_ms) {
       return errors::ConsumerNotActive(c.name, c.created_ms / 1000, s->name, options_.scope);
     }
@@ -119,7 +128,7 @@ Result<std::shared_ptr<api::Subscription>> Engine::SubscribeToShard(
   if (!index) return errors::CouldNotFindShard(in.shard_id, s->name, options_.scope);
   std::shared_ptr<ShardState> shard;
   {
-    std::shared_lock lock(s->mu);
+    ReaderLock lock(&s->mu);
     if (*index >= s->shards.size())
       return errors::ShardDoesNotExist(ShardIdFor(*index), s->name, options_.scope);
     shard = s->shards[*index];
@@ -131,7 +140,7 @@ Result<std::shared_ptr<api::Subscription>> Engine::SubscribeToShard(
   auto sub = std::make_shared<EngineSubscription>(*this, s, shard, position, now);
   std::shared_ptr<api::Subscription> previous;
   {
-    std::lock_guard lock(subs_mu_);
+    MutexLock lock(&subs_mu_);
     auto it = subscriptions_.find(key);
     if (it != subscriptions_.end()) {
       previous = it->second.second.lock();
