@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -26,6 +27,9 @@ namespace {
 
 constexpr int kProducers = 4;
 constexpr int kBatch = 8;
+constexpr int kReaders = 2;
+constexpr int kRounds = 160;    // of UpdateMaxRecordSize and UpdateStreamMode
+constexpr int kSplitEvery = 8;  // rounds; 20 split attempts in all
 
 struct Acked {
   std::string shard_id;
@@ -131,24 +135,28 @@ class EngineStress : public ::testing::TestWithParam<bool> {
     return r->shards;
   }
 
-  // One round of control operations; the answers each may give in these states.
+  // One round of control operations (a split every kSplitEvery rounds); the answers each
+  // may give in these states.
   void Control(int round) {
     api::UpdateMaxRecordSizeInput size{{"s", std::nullopt}, round % 2 ? 2048 : 1024};
     if (Status st = engine_->UpdateMaxRecordSize(size);
         !st.ok() && st.code() != Code::kResourceInUse) {
       ledger_.Unexpected(Describe("UpdateMaxRecordSize", st));
     }
-    const auto mode = round % 3 == 2 ? api::StreamMode::kOnDemand : api::StreamMode::kProvisioned;
+    // ON_DEMAND two rounds in three, so some splits meet the ValidationException of an
+    // on-demand stream and the others reshard.
+    const auto mode = round % 3 == 2 ? api::StreamMode::kProvisioned : api::StreamMode::kOnDemand;
     if (Status st = engine_->UpdateStreamMode({arn_, mode, std::nullopt});
         !st.ok() && st.code() != Code::kResourceInUse) {
       ledger_.Unexpected(Describe("UpdateStreamMode", st));
     }
+    if (round % kSplitEvery != 0) return;
     auto open = OpenShards();
     if (open.empty()) {
       ledger_.Unexpected("ListShards: no open shard");
       return;
     }
-    const auto& shard = open[static_cast<std::size_t>(round) % open.size()];
+    const auto& shard = open[static_cast<std::size_t>(round / kSplitEvery) % open.size()];
     const auto start = ParseDecimal128(shard.hash_key_range.starting_hash_key);
     const auto end = ParseDecimal128(shard.hash_key_range.ending_hash_key);
     if (!start || !end) {
@@ -239,6 +247,7 @@ class EngineStress : public ::testing::TestWithParam<bool> {
     }
     EXPECT_EQ(missing, 0U);
     EXPECT_EQ(moved, 0U);
+    std::printf("%zu records acknowledged, %zu read back\n", ledger_.acked.size(), seen.size());
   }
 
   // Waits (at most 10 s, not an assertion) until `n` more records are acknowledged.
@@ -272,11 +281,12 @@ TEST_P(EngineStress, PutRecordsWhileControlOperationsAndDeleteStreamRun) {
   for (int i = 0; i < kProducers; ++i) {
     threads.emplace_back([this, i, &stop_producers] { Produce(i, stop_producers); });
   }
-  threads.emplace_back([this, &stop_reader] { Read(stop_reader); });
+  for (int i = 0; i < kReaders; ++i) {
+    threads.emplace_back([this, &stop_reader] { Read(stop_reader); });
+  }
 
   // Phase 1: control operations race the producers and the reader; between rounds, the
   // producers get to write into each new topology.
-  constexpr int kRounds = 24;
   for (int round = 0; round < kRounds; ++round) {
     Control(round);
     WaitForMoreAcks(kBatch);
@@ -289,7 +299,8 @@ TEST_P(EngineStress, PutRecordsWhileControlOperationsAndDeleteStreamRun) {
   stop_producers = true;
   for (int i = 0; i < kProducers; ++i) threads[static_cast<std::size_t>(i)].join();
   stop_reader = true;
-  threads.back().join();
+  for (int i = kProducers; i < kProducers + kReaders; ++i)
+    threads[static_cast<std::size_t>(i)].join();
 
   auto after = engine_->PutRecords({{"s", std::nullopt}, {{"late", std::nullopt, "k"}}});
   ASSERT_FALSE(after.ok());
@@ -303,6 +314,7 @@ TEST_P(EngineStress, PutRecordsWhileControlOperationsAndDeleteStreamRun) {
   auto shards = engine_->ListShards(all);
   ASSERT_TRUE(shards.ok());
   EXPECT_GT(shards->shards.size(), 2U);
+  std::printf("%zu shards after the splits\n", shards->shards.size());
 
   // Once the deletion delay passes, the stream is gone.
   clock_.Advance(1000);
