@@ -402,7 +402,6 @@ class Detector : public std::enable_shared_from_this<Detector> {
   }
 
   TcpStream stream_;
-  static constexpr std::size_t kReadBufferBytes = 16 * 1024;
   std::shared_ptr<void> busy_;  // while a request is being answered
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
