@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <future>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -1331,6 +1333,63 @@ TEST(EngineDeferredAcks, WritesRegisterTheirDurabilityWaitsInsteadOfBlocking) {
     EXPECT_EQ(seen, 21U) << (durable ? "durable" : "memory");
   }
   std::filesystem::remove_all(dir);
+}
+
+// A clock that runs a hook on its n-th reading: a deterministic way to act between the
+// steps of one engine call (the engine reads the clock between its locks).
+class HookClock final : public Clock {
+ public:
+  EpochMillis NowMillis() const override {
+    if (hook_ && ++calls_ == fire_at_) {
+      auto hook = std::move(hook_);
+      hook_ = nullptr;
+      hook();
+    }
+    return 1'700'000'000'000;
+  }
+  void FireAt(int call, std::function<void()> hook) {
+    calls_ = 0;
+    fire_at_ = call;
+    hook_ = std::move(hook);
+  }
+  bool fired() const { return !hook_; }
+
+ private:
+  mutable int calls_ = 0;
+  int fire_at_ = 0;
+  mutable std::function<void()> hook_;
+};
+
+TEST(EngineConsumers, AnOperationActsOnTheConsumerItFoundEvenIfOthersAreRemovedMeanwhile) {
+  // DeregisterStreamConsumer finds the consumer, then takes the stream's lock again to
+  // change it. Gone consumers removed in between (by RegisterStreamConsumer) used to shift
+  // the index it had found, and it deregistered the next consumer instead.
+  HookClock clock;
+  EngineOptions o;
+  o.clock = &clock;
+  o.create_stream_ms = 0;
+  o.delete_stream_ms = 0;  // a deregistered consumer is gone at once (and removable)
+  Engine e(o, storage::NewMemoryStorage());
+  ASSERT_TRUE(e.CreateStream({"s", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  const std::string arn =
+      e.DescribeStreamSummary({{"s", std::nullopt}})->stream_description_summary.stream_arn;
+  std::map<std::string, std::string> consumer_arn;
+  for (const char* name : {"a", "v", "w"}) {
+    auto c = e.RegisterStreamConsumer({arn, name, {}});
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    consumer_arn[name] = c->consumer_arn;
+  }
+  ASSERT_TRUE(e.DeregisterStreamConsumer({std::nullopt, std::nullopt, consumer_arn["a"]}).ok());
+  // Readings of the clock in DeregisterStreamConsumer: 1 Find, 2 FindConsumer, 3 its own,
+  // between FindConsumer's lock and its own. There, another call removes "a".
+  clock.FireAt(3, [&] { ASSERT_TRUE(e.RegisterStreamConsumer({arn, "x", {}}).ok()); });
+  ASSERT_TRUE(e.DeregisterStreamConsumer({std::nullopt, std::nullopt, consumer_arn["v"]}).ok());
+  ASSERT_TRUE(clock.fired());
+  auto list = e.ListStreamConsumers({arn, std::nullopt, std::nullopt, std::nullopt});
+  ASSERT_TRUE(list.ok());
+  std::vector<std::string> names;
+  for (const auto& c : list->consumers) names.push_back(c.consumer_name);
+  EXPECT_EQ(names, (std::vector<std::string>{"w", "x"}));
 }
 
 }  // namespace
