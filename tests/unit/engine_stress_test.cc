@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -28,8 +29,9 @@ namespace {
 constexpr int kProducers = 4;
 constexpr int kBatch = 8;
 constexpr int kReaders = 2;
-constexpr int kRounds = 160;    // of UpdateMaxRecordSize and UpdateStreamMode
-constexpr int kSplitEvery = 8;  // rounds; 20 split attempts in all
+constexpr int kRounds = 160;         // of UpdateMaxRecordSize and UpdateStreamMode
+constexpr int kSplitEvery = 8;       // rounds; 20 split attempts in all
+constexpr int kBatchesPerRound = 8;  // per producer
 
 struct Acked {
   std::string shard_id;
@@ -39,12 +41,25 @@ struct Acked {
 // Everything the threads share, behind one mutex (the test's own state, not the engine's).
 struct Ledger {
   std::mutex mu;
-  std::map<std::string, Acked> acked;   // record data -> where it was acknowledged
-  std::vector<std::string> unexpected;  // answers no operation documents
+  std::condition_variable acks_changed;   // the control thread waits for acks
+  std::condition_variable round_changed;  // the producers wait for the next round
+  std::map<std::string, Acked> acked;     // record data -> where it was acknowledged
+  std::vector<std::string> unexpected;    // answers no operation documents
+  int round = 0;                          // the control round under way (paces the producers)
 
-  void Ack(const std::string& data, Acked where) {
-    std::lock_guard lock(mu);
-    acked.emplace(data, std::move(where));
+  void Ack(std::vector<std::pair<std::string, Acked>> batch) {
+    {
+      std::lock_guard lock(mu);
+      for (auto& [data, where] : batch) acked.emplace(std::move(data), std::move(where));
+    }
+    acks_changed.notify_all();
+  }
+  void SetRound(int r) {
+    {
+      std::lock_guard lock(mu);
+      round = r;
+    }
+    round_changed.notify_all();
   }
   void Unexpected(const std::string& what) {
     std::lock_guard lock(mu);
@@ -93,6 +108,14 @@ class EngineStress : public ::testing::TestWithParam<bool> {
   // One producer: PutRecords batches of unique records until `stop`.
   void Produce(int id, const std::atomic<bool>& stop) {
     for (int n = 0; !stop.load(); ++n) {
+      {
+        // At most kBatchesPerRound batches per control round (keeps the run short under
+        // TSan); the deadline only bounds the wait.
+        std::unique_lock lock(ledger_.mu);
+        ledger_.round_changed.wait_for(lock, std::chrono::seconds(10), [&] {
+          return n < (ledger_.round + 1) * kBatchesPerRound || stop.load();
+        });
+      }
       api::PutRecordsInput in{{"s", std::nullopt}, {}};
       for (int k = 0; k < kBatch; ++k) {
         const std::string data =
@@ -112,16 +135,18 @@ class EngineStress : public ::testing::TestWithParam<bool> {
         ledger_.Unexpected("PutRecords: answer has the wrong number of entries");
         continue;
       }
+      std::vector<std::pair<std::string, Acked>> acks;
       for (std::size_t k = 0; k < r->records.size(); ++k) {
         const auto& e = r->records[k];
         if (e.sequence_number && e.shard_id) {
-          ledger_.Ack(in.records[k].data, {*e.shard_id, *e.sequence_number});
+          acks.push_back({in.records[k].data, {*e.shard_id, *e.sequence_number}});
         } else {
           // No throttling, no storage faults: a record must never fail on its own.
           ledger_.Unexpected("PutRecords entry: " + e.error_code.value_or("?") + " " +
                              e.error_message.value_or(""));
         }
       }
+      ledger_.Ack(std::move(acks));
     }
   }
 
@@ -252,15 +277,10 @@ class EngineStress : public ::testing::TestWithParam<bool> {
 
   // Waits (at most 10 s, not an assertion) until `n` more records are acknowledged.
   void WaitForMoreAcks(std::size_t n) {
-    const auto count = [&] {
-      std::lock_guard lock(ledger_.mu);
-      return ledger_.acked.size();
-    };
-    const std::size_t target = count() + n;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (count() < target && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::yield();
-    }
+    std::unique_lock lock(ledger_.mu);
+    const std::size_t target = ledger_.acked.size() + n;
+    ledger_.acks_changed.wait_for(lock, std::chrono::seconds(10),
+                                  [&] { return ledger_.acked.size() >= target; });
   }
 
   void ExpectOnlyDocumentedAnswers() {
@@ -289,14 +309,17 @@ TEST_P(EngineStress, PutRecordsWhileControlOperationsAndDeleteStreamRun) {
   // producers get to write into each new topology.
   for (int round = 0; round < kRounds; ++round) {
     Control(round);
+    ledger_.SetRound(round + 1);
     WaitForMoreAcks(kBatch);
   }
+  ledger_.SetRound(1 << 20);  // unpaced from here on
 
   // Phase 2: DeleteStream while they still write. Records acknowledged before or after it
   // stay readable while the stream is DELETING; writes after it fail with
   // ResourceNotFoundException.
   ASSERT_TRUE(engine_->DeleteStream({{"s", std::nullopt}, false}).ok());
   stop_producers = true;
+  ledger_.SetRound(1 << 20);  // wakes paced producers
   for (int i = 0; i < kProducers; ++i) threads[static_cast<std::size_t>(i)].join();
   stop_reader = true;
   for (int i = kProducers; i < kProducers + kReaders; ++i)
