@@ -117,8 +117,9 @@ struct Consumer::Impl {
   Status Balance(const ProcessorFactory& factory, const std::set<std::string>& finished,
                  std::string* op);
   void LogLeaseWait(const Lease& held, bool holder_alive, EpochMillis now);
-  void StartReader(const std::string& shard_id, std::optional<Lease> lease,
-                   const ProcessorFactory& factory);
+  // Called with `lock` (on mu) held; releases it while the user's factory runs.
+  void StartReader(std::unique_lock<std::mutex>& lock, const std::string& shard_id,
+                   std::optional<Lease> lease, const ProcessorFactory& factory);
   Status Save(const std::string& shard_id, const std::optional<Lease>& lease, const Checkpoint& cp,
               bool* lost);
 };
@@ -618,9 +619,14 @@ Result<std::set<std::string>> Consumer::Impl::Finished() {
   return out;
 }
 
-void Consumer::Impl::StartReader(const std::string& shard_id, std::optional<Lease> lease,
-                                 const ProcessorFactory& factory) {
-  auto r = std::make_shared<Reader>(*this, shard_id, std::move(lease), factory(shard_id));
+void Consumer::Impl::StartReader(std::unique_lock<std::mutex>& lock, const std::string& shard_id,
+                                 std::optional<Lease> lease, const ProcessorFactory& factory) {
+  // The factory is user code: it runs without the lock (it may call metrics(), say).
+  // `readers` and `known` change only on this (the coordinating) thread meanwhile.
+  lock.unlock();
+  std::unique_ptr<ShardProcessor> processor = factory(shard_id);
+  lock.lock();
+  auto r = std::make_shared<Reader>(*this, shard_id, std::move(lease), std::move(processor));
   if (auto it = known.find(shard_id); it != known.end()) {
     r->start = HashKey{ParseDecimal128(it->second.hash_key_range.starting_hash_key).value_or(0)};
     r->end = HashKey{ParseDecimal128(it->second.hash_key_range.ending_hash_key).value_or(0)};
@@ -671,9 +677,9 @@ Status Consumer::Impl::Balance(const ProcessorFactory& factory,
     }
   }
   if (!o.leases) {
-    std::lock_guard lock(mu);
+    std::unique_lock lock(mu);
     for (const auto& id : eligible) {
-      if (!readers.count(id)) StartReader(id, std::nullopt, factory);
+      if (!readers.count(id)) StartReader(lock, id, std::nullopt, factory);
     }
     return Status::Ok();
   }
@@ -742,7 +748,7 @@ Status Consumer::Impl::Balance(const ProcessorFactory& factory,
   const std::size_t target = (eligible.size() + workers.size() - 1) / workers.size();
   std::vector<Lease> waits;
   {
-    std::lock_guard lock(mu);
+    std::unique_lock lock(mu);
     std::size_t owned = 0;
     for (auto& [id, r] : readers) owned += !r->done && !r->handover;
     // Hand leases over when holding more than a fair share (others then take them).
@@ -772,7 +778,7 @@ Status Consumer::Impl::Balance(const ProcessorFactory& factory,
           readers.erase(id);
         }
         wait_logged.erase(id);
-        StartReader(id, **got, factory);
+        StartReader(lock, id, **got, factory);
         ++owned;
       }
     }

@@ -120,6 +120,31 @@ TEST_F(ConsumerTest, ReadsEveryShardAndCheckpointsAfterEachBatch) {
   EXPECT_TRUE(store_->LoadAll({"other", "s"})->empty());
 }
 
+TEST_F(ConsumerTest, ProcessorFactoryRunsWithoutTheConsumersLock) {
+  // The factory is user code: it may call back into the consumer (here metrics(), which
+  // takes the consumer's lock). It used to run with that lock held and deadlocked.
+  Put(0, 30);
+  Seen seen;
+  auto c = Consumer::Create(local_.client(), Options());
+  ASSERT_TRUE(c.ok());
+  std::atomic<int> made{0};
+  std::thread run([&] {
+    ASSERT_TRUE((*c)->Run([&](const std::string&) {
+                      (void)(*c)->metrics();
+                      ++made;
+                      return std::make_unique<Collect>(seen);
+                    })
+                    .ok());
+  });
+  if (!WaitFor([&] { return made.load() == 3 && seen.size() == 30; })) {
+    // The coordinating thread is stuck: it cannot be stopped or joined.
+    std::fprintf(stderr, "the processor factory deadlocked (made %d)\n", made.load());
+    std::_Exit(1);
+  }
+  (*c)->Stop();
+  run.join();
+}
+
 TEST_F(ConsumerTest, ResumesFromCheckpointsWithoutLossAndWithoutReplayingCheckpointedRecords) {
   Put(0, 300);
   Seen first;
