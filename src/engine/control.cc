@@ -141,11 +141,11 @@ void Engine::Settle(StreamState& s, EpochMillis now) const {
   for (const auto& sh : s.shards) closed_before.emplace_back(sh.get(), sh->closed_ms);
   const EpochMillis applies_at = s.updating_until_ms;
   // A failure is retried a second later, not on every request in between.
-  auto retry_later = [&] { s.updating_until_ms = std::max(now, applies_at) + 1000; };
+  const EpochMillis retry_at = std::max(now, applies_at) + 1000;
   if (Status st = ApplyReshard(s, applies_at); !st.ok()) {
     Report(storage::Severity::kError,
            "resharding " + s.name + ": " + st.ToString() + " (stays UPDATING; retried)");
-    retry_later();
+    s.updating_until_ms = retry_at;
     return;
   }
   const PendingReshard pending = *s.pending;
@@ -158,7 +158,7 @@ void Engine::Settle(StreamState& s, EpochMillis now) const {
     s.shards.resize(shards_before);
     for (auto& [sh, closed] : closed_before) sh->closed_ms = closed;
     RebuildOpenShards(s);
-    retry_later();
+    s.updating_until_ms = retry_at;
     return;
   }
   s.has_pending.store(false, std::memory_order_release);
@@ -268,10 +268,17 @@ Status Engine::SplitShard(const api::SplitShardInput& in) {
   p.kind = PendingReshard::Kind::kSplit;
   p.shard = *index;
   p.new_start = HashKey{*key};
+  const EpochMillis was_updating_until = s->updating_until_ms;
   s->pending = p;
   s->updating_until_ms = now + options_.update_stream_ms;
   s->has_pending = true;
-  RETURN_IF_ERROR(Persist(*s));
+  if (Status st = Persist(*s); !st.ok()) {
+    // Not saved: the client is told it failed, so it must not happen later either.
+    s->pending.reset();
+    s->updating_until_ms = was_updating_until;
+    s->has_pending = false;
+    return st;
+  }
   lock.Unlock();
   Settle(*s, now);  // immediate when the update delay is 0
   return Status::Ok();
@@ -322,10 +329,17 @@ Status Engine::MergeShards(const api::MergeShardsInput& in) {
   p.kind = PendingReshard::Kind::kMerge;
   p.shard = *a;
   p.adjacent = *b;
+  const EpochMillis was_updating_until = s->updating_until_ms;
   s->pending = p;
   s->updating_until_ms = now + options_.update_stream_ms;
   s->has_pending = true;
-  RETURN_IF_ERROR(Persist(*s));
+  if (Status st = Persist(*s); !st.ok()) {
+    // Not saved: the client is told it failed, so it must not happen later either.
+    s->pending.reset();
+    s->updating_until_ms = was_updating_until;
+    s->has_pending = false;
+    return st;
+  }
   lock.Unlock();
   Settle(*s, now);
   return Status::Ok();
@@ -377,10 +391,18 @@ Result<api::UpdateShardCountOutput> Engine::UpdateShardCount(const api::UpdateSh
   PendingReshard p;
   p.kind = PendingReshard::Kind::kUniform;
   p.target = target;
+  const EpochMillis was_updating_until = s->updating_until_ms;
   s->pending = p;
   s->updating_until_ms = now + options_.update_stream_ms;
   s->has_pending = true;
-  RETURN_IF_ERROR(Persist(*s));
+  if (Status st = Persist(*s); !st.ok()) {
+    // Not saved: the client is told it failed, so it must not happen later either.
+    s->pending.reset();
+    s->updating_until_ms = was_updating_until;
+    s->has_pending = false;
+    s->scalings.pop_back();
+    return st;
+  }
   lock.Unlock();
   Settle(*s, now);
   return api::UpdateShardCountOutput{s->name, s->arn, open, target};

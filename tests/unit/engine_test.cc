@@ -1238,7 +1238,15 @@ TEST_F(EngineRecovery, FailedMetadataWritesAreInternalFailuresAndChangeNothing) 
   EXPECT_EQ(del.message(), "Internal service failure.");
   Status ret = engine_->IncreaseStreamRetentionPeriod({{"a", std::nullopt}, 48});
   EXPECT_EQ(ret.code(), Code::kInternalFailure);
+  Status split = engine_->SplitShard(
+      {{"a", std::nullopt}, "shardId-000000000000", "85070591730234615865843651857942052864"});
+  EXPECT_EQ(split.code(), Code::kInternalFailure);
   env_.FailMetaWrites(false);
+  clock_.Advance(2000);
+  engine_->Tick();  // a split answered as failed must not be applied later
+  EXPECT_EQ(engine_->DescribeStream({{"a", std::nullopt}, std::nullopt, std::nullopt})
+                ->stream_description.shards.size(),
+            1U);
   auto d = engine_->DescribeStream({{"a", std::nullopt}, std::nullopt, std::nullopt});
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->stream_description.stream_status, api::StreamStatus::kActive);
