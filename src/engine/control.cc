@@ -168,6 +168,20 @@ void Engine::Settle(StreamState& s, EpochMillis now) const {
   }
 }
 
+Status Engine::SavePendingReshard(StreamState& s, const PendingReshard& p, EpochMillis now) const {
+  const EpochMillis was_updating_until = s.updating_until_ms;
+  s.pending = p;
+  s.updating_until_ms = now + options_.update_stream_ms;
+  s.has_pending = true;
+  if (Status st = Persist(s); !st.ok()) {
+    s.pending.reset();
+    s.updating_until_ms = was_updating_until;
+    s.has_pending = false;
+    return st;
+  }
+  return Status::Ok();
+}
+
 Status Engine::ApplyReshard(StreamState& s, EpochMillis at) const {
   const PendingReshard& p = *s.pending;
   auto next_index = static_cast<std::uint32_t>(s.shards.size());
@@ -268,17 +282,7 @@ Status Engine::SplitShard(const api::SplitShardInput& in) {
   p.kind = PendingReshard::Kind::kSplit;
   p.shard = *index;
   p.new_start = HashKey{*key};
-  const EpochMillis was_updating_until = s->updating_until_ms;
-  s->pending = p;
-  s->updating_until_ms = now + options_.update_stream_ms;
-  s->has_pending = true;
-  if (Status st = Persist(*s); !st.ok()) {
-    // Not saved: the client is told it failed, so it must not happen later either.
-    s->pending.reset();
-    s->updating_until_ms = was_updating_until;
-    s->has_pending = false;
-    return st;
-  }
+  RETURN_IF_ERROR(SavePendingReshard(*s, p, now));
   lock.Unlock();
   Settle(*s, now);  // immediate when the update delay is 0
   return Status::Ok();
@@ -329,17 +333,7 @@ Status Engine::MergeShards(const api::MergeShardsInput& in) {
   p.kind = PendingReshard::Kind::kMerge;
   p.shard = *a;
   p.adjacent = *b;
-  const EpochMillis was_updating_until = s->updating_until_ms;
-  s->pending = p;
-  s->updating_until_ms = now + options_.update_stream_ms;
-  s->has_pending = true;
-  if (Status st = Persist(*s); !st.ok()) {
-    // Not saved: the client is told it failed, so it must not happen later either.
-    s->pending.reset();
-    s->updating_until_ms = was_updating_until;
-    s->has_pending = false;
-    return st;
-  }
+  RETURN_IF_ERROR(SavePendingReshard(*s, p, now));
   lock.Unlock();
   Settle(*s, now);
   return Status::Ok();
@@ -391,15 +385,7 @@ Result<api::UpdateShardCountOutput> Engine::UpdateShardCount(const api::UpdateSh
   PendingReshard p;
   p.kind = PendingReshard::Kind::kUniform;
   p.target = target;
-  const EpochMillis was_updating_until = s->updating_until_ms;
-  s->pending = p;
-  s->updating_until_ms = now + options_.update_stream_ms;
-  s->has_pending = true;
-  if (Status st = Persist(*s); !st.ok()) {
-    // Not saved: the client is told it failed, so it must not happen later either.
-    s->pending.reset();
-    s->updating_until_ms = was_updating_until;
-    s->has_pending = false;
+  if (Status st = SavePendingReshard(*s, p, now); !st.ok()) {
     s->scalings.pop_back();
     return st;
   }

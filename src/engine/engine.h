@@ -139,6 +139,11 @@ class Engine final : public api::KinesisService, public api::EventStreamService 
   void Settle(StreamState& s, EpochMillis now) const EXCLUDES(s.mu);
   // Creates the children and closes the parents in memory; on error nothing changed.
   Status ApplyReshard(StreamState& s, EpochMillis at) const REQUIRES(s.mu);
+  // Records an accepted reshard as pending (UPDATING until the update delay has passed) and
+  // saves it; if it cannot be saved, undoes it (the client is told it failed, so it must not
+  // happen later either).
+  Status SavePendingReshard(StreamState& s, const PendingReshard& p, EpochMillis now) const
+      REQUIRES(s.mu);
   // Reports `what` and `cause` (which may hold paths) and returns the client's InternalFailure.
   Status Internal(std::string_view what, const Status& cause) const;
   void Report(storage::Severity severity, const std::string& text) const;
