@@ -136,6 +136,9 @@ int Serve(const cinesis::app::ServeConfig& config) {
   }
   cinesis::server::HttpServer server(
       so, engine, [&engine] { engine.Tick(); }, &engine);
+  // Signals are caught before the port is announced: whoever reads "listening" may
+  // SIGTERM at once and must get a clean exit (asio queues a signal until it is waited on).
+  server.StopOnSignals();
   auto port = server.Listen();
   if (!port.ok()) {
     spdlog::error("{}", port.status().ToString());
@@ -147,7 +150,6 @@ int Serve(const cinesis::app::ServeConfig& config) {
   std::fflush(stdout);
   spdlog::info("storage: {}; account {} region {}", storage_text, config.engine.scope.account_id,
                config.engine.scope.region);
-  server.StopOnSignals();
   server.Run();
   if (so.tls_self_signed && config.in_memory) {
     std::error_code ec;

@@ -122,6 +122,13 @@ class DataDirTest(unittest.TestCase):
                 seen += 1
         self.assertGreaterEqual(seen, 4)
 
+    def test_sigterm_right_after_listening_exits_0(self):
+        # Regression: the port was announced before SIGTERM was caught, so a supervisor that
+        # stopped the server at once killed it (exit -15) instead of a clean stop (exit 0).
+        for i in range(25):
+            srv, _ = self.start(data_dir=os.path.join(self.tmp, 'quick%d' % i))
+            self.assertEqual(srv.stop(), 0, srv.stderr_text(limit=2000))
+
     def test_self_signed_certificate_file_is_0600(self):
         tls_dir = os.path.join(self.tmp, 'tls')
         srv, _ = self.start('--tls-self-signed', data_dir=tls_dir)
