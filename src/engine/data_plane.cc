@@ -40,24 +40,6 @@ void DeferDurability(api::DeferredAcks& acks, std::shared_ptr<StreamState> strea
   });
 }
 
-// Validation text for a record over the stream's size limit, in the service's words.
-std::string OversizeEntry(std::size_t size, std::int64_t limit, const std::string& path) {
-  auto n = std::to_string(size);
-  return "Value 'java.nio.HeapByteBuffer[pos=0 lim=" + n + " cap=" + n + "]' at '" + path +
-         "' failed to satisfy constraint: Member must have length less than or equal to " +
-         std::to_string(limit);
-}
-
-Status ValidationList(const std::vector<std::string>& entries) {
-  std::string msg = std::to_string(entries.size()) + " validation error" +
-                    (entries.size() > 1 ? "s" : "") + " detected: ";
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    if (i) msg += "; ";
-    msg += entries[i];
-  }
-  return {Code::kValidation, std::move(msg)};
-}
-
 // Writes are accepted while ACTIVE and while UPDATING (resharding keeps the stream writable).
 bool Writable(StreamStatus s) { return s == StreamStatus::kActive || s == StreamStatus::kUpdating; }
 
@@ -81,7 +63,7 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
   ReaderLock lock(&s->mu);
   const std::int64_t limit = static_cast<std::int64_t>(s->max_record_size_kib) * 1024;
   if (static_cast<std::int64_t>(in.data.size()) > limit) {
-    return ValidationList({OversizeEntry(in.data.size(), limit, "data")});
+    return errors::ValidationErrors({errors::OversizeDataEntry(in.data.size(), limit, "data")});
   }
   if (!Writable(StatusOf(*s, now))) return errors::StreamNotFound(s->name, options_.scope);
   if (static_cast<std::int64_t>(in.data.size() + in.partition_key.size()) > limit) {
@@ -98,7 +80,10 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
     }
   }
   ShardState* shard = s->Route(key);
-  if (!shard) return Status(Code::kInternalFailure, "no open shard covers the hash key");
+  if (!shard) {
+    return Internal("PutRecord: no open shard of stream " + s->name + " covers the hash key",
+                    Status(Code::kInternalFailure, "routing table has a gap"));
+  }
   if (Throttled(*s) && !shard->throttle.TakeWrite(in.data.size() + in.partition_key.size(), now)) {
     return errors::ThroughputExceeded(shard->id, s->name, options_.scope);
   }
@@ -140,11 +125,11 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
     total += static_cast<std::int64_t>(size);
     largest = std::max(largest, size);
     if (static_cast<std::int64_t>(r.data.size()) > limit && oversize.size() < 10) {
-      oversize.push_back(
-          OversizeEntry(r.data.size(), limit, "records." + std::to_string(i + 1) + ".member.data"));
+      oversize.push_back(errors::OversizeDataEntry(
+          r.data.size(), limit, "records." + std::to_string(i + 1) + ".member.data"));
     }
   }
-  if (!oversize.empty()) return ValidationList(oversize);
+  if (!oversize.empty()) return errors::ValidationErrors(oversize);
   // The whole request may carry 10 MiB of data and partition keys (the current service
   // model; it was 5 MiB before per-stream record sizes came).
   const std::int64_t request_limit = options_.max_put_records_bytes;
@@ -288,7 +273,7 @@ Result<std::uint64_t> Engine::StartPosition(const StreamState& s, const ShardSta
       }
       if (f->version != 2 || f->shard_created_s != shard.created_s()) {
         // AWS fails on a version-0 number of the right shard (HTTP 500, no message).
-        if (f->version == 0) return Status(Code::kInternalFailure, "");
+        if (f->version == 0) return errors::InternalFailureWithoutMessage();
         return errors::StartingSequenceNumberFromOtherStream(seq, shard.id, name, options_.scope);
       }
       // Counter c belongs to offset c-1; counter 0 is the shard's starting number.

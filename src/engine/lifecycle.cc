@@ -145,10 +145,7 @@ Status Engine::DeleteStream(const api::DeleteStreamInput& in) {
     const EpochMillis now = Now();
     for (const auto& c : s->consumers) {
       if (!c.deleting_at_ms || now < c.gone_at_ms) {
-        return Status(Code::kResourceInUse, "Stream " + s->name + " under account " +
-                                                options_.scope.account_id +
-                                                " has registered consumers. Deregister them or set "
-                                                "EnforceConsumerDeletion to delete the stream.");
+        return errors::StreamHasConsumers(s->name, options_.scope);
       }
     }
   }
@@ -316,9 +313,7 @@ Result<api::ListShardsOutput> Engine::ListShards(const api::ListShardsInput& in)
     creating = StatusOf(*s, now) == StreamStatus::kCreating;
   }
   if (creating) {
-    return Status(Code::kResourceInUse, "Stream " + name + " under account " +
-                                            options_.scope.account_id +
-                                            " is not ACTIVE, instead in state CREATING");
+    return errors::StreamIsNotActive(name, options_.scope, "CREATING");
   }
   if (!in.next_token && in.exclusive_start_shard_id) {
     auto idx = ParseShardId(*in.exclusive_start_shard_id);
@@ -329,8 +324,7 @@ Result<api::ListShardsOutput> Engine::ListShards(const api::ListShardsInput& in)
     using T = api::ShardFilterType;
     if (filter->type == T::kAfterShardId) {
       if (!filter->shard_id) {
-        return Status(Code::kInvalidArgument,
-                      "ShardId must be specified for the AFTER_SHARD_ID ShardFilter type.");
+        return errors::ShardFilterNeedsShardId();
       }
       auto idx = ParseShardId(*filter->shard_id);
       if (!idx) return errors::CouldNotFindShard(*filter->shard_id, name, options_.scope);
@@ -338,9 +332,7 @@ Result<api::ListShardsOutput> Engine::ListShards(const api::ListShardsInput& in)
     }
     if ((filter->type == T::kAtTimestamp || filter->type == T::kFromTimestamp) &&
         !filter->timestamp) {
-      return Status(
-          Code::kInvalidArgument,
-          "Timestamp must be specified for the AT_TIMESTAMP and FROM_TIMESTAMP ShardFilter types.");
+      return errors::ShardFilterNeedsTimestamp();
     }
   }
   const std::size_t limit = static_cast<std::size_t>(std::min(in.max_results.value_or(1000), 1000));
