@@ -37,6 +37,9 @@
 extern "C" {
 #endif
 
+/* Struct tags: a struct whose name a function also has ends in _s (C++ forbids the clash);
+ * use the _t typedefs. */
+
 /* ---- errors ----------------------------------------------------------------------- */
 
 /* Kinesis service errors keep the service's names (cinesis_err_name gives the wire name,
@@ -251,7 +254,7 @@ CINESIS_EXPORT cinesis_err_t cinesis_producer_flush(cinesis_producer_t *producer
 CINESIS_EXPORT cinesis_err_t cinesis_producer_close(cinesis_producer_t *producer,
                                                     int64_t timeout_ms);
 
-typedef struct cinesis_producer_metrics {
+typedef struct cinesis_producer_metrics_s {
   uint64_t records_put;
   uint64_t records_failed;
   uint64_t retries;
@@ -424,7 +427,7 @@ CINESIS_EXPORT cinesis_err_t cinesis_consumer_events(cinesis_consumer_t *consume
                                                      cinesis_event_t *out, size_t max,
                                                      size_t *count);
 
-typedef struct cinesis_consumer_metrics {
+typedef struct cinesis_consumer_metrics_s {
   uint64_t records;
   uint64_t get_records_calls;
   uint64_t checkpoints;
