@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
-#include "common/status.h"
+#include "cinesis/clock.h"
+#include "cinesis/status.h"
 
 namespace cinesis::consumer {
 
@@ -32,7 +32,10 @@ struct Checkpoint {
   // Position inside a KPL aggregate: the user records up to and including this one are
   // done. 0 for plain records.
   std::uint64_t sub_sequence_number = 0;
-  friend bool operator==(const Checkpoint&, const Checkpoint&) = default;
+  friend bool operator==(const Checkpoint& a, const Checkpoint& b) {
+    return a.sequence_number == b.sequence_number && a.sub_sequence_number == b.sub_sequence_number;
+  }
+  friend bool operator!=(const Checkpoint& a, const Checkpoint& b) { return !(a == b); }
 };
 
 inline constexpr const char* kShardEnd = "SHARD_END";

@@ -12,8 +12,8 @@
 #include <optional>
 #include <string>
 
-#include "api/service.h"
 #include "cinesis/retry.h"
+#include "cinesis/service.h"
 
 namespace cinesis {
 namespace client {

@@ -16,9 +16,9 @@
 #include <random>
 #include <string>
 
+#include "cinesis/clock.h"
 #include "cinesis/log.h"
-#include "common/clock.h"
-#include "common/status.h"
+#include "cinesis/status.h"
 
 namespace cinesis {
 

@@ -8,6 +8,7 @@
 
 #include "api/errors.h"
 #include "common/base64.h"
+#include "common/status.h"
 
 namespace cinesis::api {
 namespace {

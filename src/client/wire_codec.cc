@@ -5,6 +5,7 @@
 
 #include "api/json_writer.h"
 #include "common/base64.h"
+#include "common/status.h"
 
 namespace cinesis::client::wire {
 namespace {

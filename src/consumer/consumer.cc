@@ -18,6 +18,7 @@
 #include "cinesis/log.h"
 #include "common/hash_key.h"
 #include "common/random.h"
+#include "common/status.h"
 
 namespace cinesis {
 

@@ -12,6 +12,7 @@
 #include "cinesis/aggregation.h"
 #include "cinesis/log.h"
 #include "common/hash_key.h"
+#include "common/status.h"
 
 namespace cinesis {
 namespace {

@@ -23,7 +23,7 @@
 #include <memory>
 
 #include "cinesis/client.h"
-#include "common/clock.h"
+#include "cinesis/clock.h"
 
 namespace cinesis::engine {
 class Engine;
