@@ -6,13 +6,14 @@
 // can fail return Status or Result<T>, both [[nodiscard]].
 #pragma once
 
-#include <cassert>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
+
+#include "cinesis/export.h"
 
 namespace cinesis {
 
@@ -47,15 +48,25 @@ enum class Code : std::uint8_t {
   // The system is not in a state the operation needs (e.g. a data directory held by another
   // process, record logs without metadata); retrying the same call will not help.
   kFailedPrecondition,
+  // A local wait ran out of time (Producer::Flush, KinesisClient::WaitForActive). Retriable:
+  // waiting again can succeed.
+  kDeadlineExceeded,
+  // An error cinesis has no code for: an error type the service answered that this version
+  // does not know (the message starts with the wire type name, e.g. "SomeNewException: text"),
+  // or a Result built from an OK Status. Not retriable.
+  kUnknown,
 };
 
-// The wire name of a code, e.g. "ResourceNotFoundException". kOk -> "OK".
-std::string_view CodeName(Code code) noexcept;
+// The wire name of a code, e.g. "ResourceNotFoundException"; the local codes have plain
+// names ("IOError", "Corruption", "FailedPrecondition", "DeadlineExceeded", "Unknown").
+// kOk -> "OK".
+CINESIS_EXPORT std::string_view CodeName(Code code) noexcept;
 // Inverse of CodeName; nullopt for unknown names.
-std::optional<Code> CodeFromName(std::string_view name) noexcept;
-// True for codes where retrying the same call later can succeed (throttling,
-// internal failures, limits). Validation and not-found errors are fatal.
-bool IsRetriable(Code code) noexcept;
+CINESIS_EXPORT std::optional<Code> CodeFromName(std::string_view name) noexcept;
+// True for codes where retrying the same call later can succeed (throttling, internal
+// failures, limits, I/O errors, DeadlineExceeded). Validation, not-found,
+// FailedPrecondition and Unknown are fatal.
+CINESIS_EXPORT bool IsRetriable(Code code) noexcept;
 
 class [[nodiscard]] Status {
  public:
@@ -69,21 +80,25 @@ class [[nodiscard]] Status {
   const std::string& message() const noexcept { return message_; }
   std::string_view name() const noexcept { return CodeName(code_); }
   bool retriable() const noexcept { return IsRetriable(code_); }
-  std::string ToString() const;
+  CINESIS_EXPORT std::string ToString() const;
 
  private:
   Code code_ = Code::kOk;
   std::string message_;
 };
 
-// Result<T>: either a value or a non-OK Status.
+// The Status a Result built from an OK Status holds instead (kUnknown): a Result is a value
+// or an error, never neither.
+CINESIS_EXPORT Status ResultFromOkStatus();
+
+// Result<T>: either a value or a non-OK Status. Built from an OK Status (a bug in the caller),
+// it holds ResultFromOkStatus() instead, in every build type.
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
-  Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
-    assert(!std::get<Status>(v_).ok());
-  }
+  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(Status status)                      // NOLINT(google-explicit-constructor)
+      : v_(status.ok() ? ResultFromOkStatus() : std::move(status)) {}
 
   bool ok() const noexcept { return std::holds_alternative<T>(v_); }
   const Status& status() const& {

@@ -804,7 +804,7 @@ Status Consumer::Impl::RegisterFanOut() {
     std::unique_lock lock(mu);
     cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping.load(); });
   }
-  return Status(Code::kResourceInUse,
+  return Status(Code::kDeadlineExceeded,
                 "stream consumer " + *o.enhanced_fan_out_consumer + " did not become ACTIVE");
 }
 
