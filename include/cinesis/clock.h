@@ -6,19 +6,21 @@
 #include <chrono>
 #include <cstdint>
 
+#include "cinesis/export.h"
+
 namespace cinesis {
 
 // Milliseconds since the Unix epoch.
 using EpochMillis = std::int64_t;
 
-class Clock {
+class CINESIS_EXPORT Clock {
  public:
   virtual ~Clock() = default;
   // Wall-clock time in ms since the epoch. Thread-safe.
   virtual EpochMillis NowMillis() const = 0;
 };
 
-class SystemClock final : public Clock {
+class CINESIS_EXPORT SystemClock final : public Clock {
  public:
   EpochMillis NowMillis() const override {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -32,7 +34,7 @@ class SystemClock final : public Clock {
 };
 
 // A clock that only moves when told to. Thread-safe.
-class ManualClock final : public Clock {
+class CINESIS_EXPORT ManualClock final : public Clock {
  public:
   explicit ManualClock(EpochMillis start = 1'700'000'000'000) : now_(start) {}
   EpochMillis NowMillis() const override { return now_.load(std::memory_order_relaxed); }

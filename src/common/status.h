@@ -2,6 +2,8 @@
 // macros stay internal (unprefixed names do not belong in users' builds).
 #pragma once
 
+#include <cassert>
+
 #include "cinesis/status.h"
 
 namespace cinesis {
