@@ -97,12 +97,10 @@ int main(int argc, char** argv) {
   }
   store = *opened;
 
-  cinesis::ClientOptions co;
-  co.endpoint = endpoint;
-  co.region = "us-east-1";
-  co.access_key_id = "AKIDEXAMPLE";
-  co.secret_access_key = "secret";
-  auto client = cinesis::KinesisClient::Create(co);
+  auto client = cinesis::KinesisClient::Create({.endpoint = endpoint,
+                                                .region = "us-east-1",
+                                                .access_key_id = "AKIDEXAMPLE",
+                                                .secret_access_key = "secret"});
   if (!client.ok()) return 2;
 
   cinesis::ConsumerOptions o;

@@ -12,8 +12,7 @@ class OrderPublisher {
   OrderPublisher(cinesis::KinesisClient& client, std::string stream)
       : client_(client), stream_(std::move(stream)) {}
   cinesis::Status Publish(const std::string& customer, const std::string& order_json) {
-    auto r = client_.PutRecord(
-        {{stream_, std::nullopt}, order_json, customer, std::nullopt, std::nullopt});
+    auto r = client_.PutRecord(stream_, /*partition_key=*/customer, /*data=*/order_json);
     return r.ok() ? cinesis::Status::Ok() : r.status();
   }
 
@@ -25,20 +24,16 @@ class OrderPublisher {
 TEST(OrderPublisher, WritesOneRecordPerOrderKeyedByCustomer) {
   cinesis::testing::LocalKinesis kinesis;
   auto& client = kinesis.client();
-  ASSERT_TRUE(
-      client.CreateStream({"orders", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  ASSERT_TRUE(client.CreateStream("orders", /*shard_count=*/1).ok());
 
   OrderPublisher publisher(client, "orders");
   ASSERT_TRUE(publisher.Publish("alice", R"({"id":1})").ok());
   ASSERT_TRUE(publisher.Publish("bob", R"({"id":2})").ok());
 
-  auto it = client.GetShardIterator({{"orders", std::nullopt},
-                                     "shardId-000000000000",
-                                     cinesis::api::ShardIteratorType::kTrimHorizon,
-                                     std::nullopt,
-                                     std::nullopt});
+  auto it = client.GetShardIterator("orders", "shardId-000000000000",
+                                    cinesis::api::ShardIteratorType::kTrimHorizon);
   ASSERT_TRUE(it.ok());
-  auto got = client.GetRecords({it->shard_iterator, std::nullopt, std::nullopt});
+  auto got = client.GetRecords(it->shard_iterator);
   ASSERT_TRUE(got.ok());
   ASSERT_EQ(got->records.size(), 2U);
   EXPECT_EQ(got->records[0].partition_key, "alice");

@@ -43,18 +43,16 @@ int main(int argc, char** argv) {
   app.add_flag("--aggregate", aggregate);
   CLI11_PARSE(app, argc, argv);
 
-  cinesis::ClientOptions co;
-  co.endpoint = endpoint;
-  co.region = "us-east-1";
-  co.access_key_id = "AKIDEXAMPLE";
-  co.secret_access_key = "secret";
-  auto client = cinesis::KinesisClient::Create(co);
+  auto client = cinesis::KinesisClient::Create({.endpoint = endpoint,
+                                                .region = "us-east-1",
+                                                .access_key_id = "AKIDEXAMPLE",
+                                                .secret_access_key = "secret"});
   if (!client.ok()) {
     std::fprintf(stderr, "client: %s\n", client.status().ToString().c_str());
     return 2;
   }
   auto& c = **client;
-  auto created = c.CreateStream({stream, shards, std::nullopt, {}, std::nullopt, std::nullopt});
+  auto created = c.CreateStream(stream, shards);
   if (!created.ok() && created.code() != cinesis::Code::kResourceInUse) {
     std::fprintf(stderr, "create: %s\n", created.ToString().c_str());
     return 2;
@@ -82,9 +80,9 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < records; ++i) {
     char head[24];
     std::snprintf(head, sizeof head, "%016zu", i);
-    auto st = (*producer)->Put(
-        "pk-" + std::to_string(i % 1000), std::string(head, 16) + pad, std::nullopt,
-        [&](const cinesis::PutResult& r) { (r.status.ok() ? ok : failed)++; });
+    auto st =
+        (*producer)->Put("pk-" + std::to_string(i % 1000), std::string(head, 16) + pad,
+                         [&](const cinesis::PutResult& r) { (r.status.ok() ? ok : failed)++; });
     if (!st.ok()) {
       std::fprintf(stderr, "put: %s\n", st.ToString().c_str());
       return 2;
@@ -106,24 +104,15 @@ int main(int argc, char** argv) {
   // Read everything back.
   std::vector<bool> seen(records, false);
   std::size_t dup = 0, total = 0;
-  auto shard_list = c.ListShards({{stream, std::nullopt},
-                                  std::nullopt,
-                                  std::nullopt,
-                                  std::nullopt,
-                                  std::nullopt,
-                                  std::nullopt});
+  auto shard_list = c.ListShards(stream);
   if (!shard_list.ok()) return 2;
   const auto r0 = std::chrono::steady_clock::now();
   for (const auto& s : shard_list->shards) {
-    auto it = c.GetShardIterator({{stream, std::nullopt},
-                                  s.shard_id,
-                                  cinesis::api::ShardIteratorType::kTrimHorizon,
-                                  std::nullopt,
-                                  std::nullopt});
+    auto it = c.GetShardIterator(stream, s.shard_id, cinesis::api::ShardIteratorType::kTrimHorizon);
     if (!it.ok()) return 2;
     std::optional<std::string> iter = it->shard_iterator;
     while (iter) {
-      auto got = c.GetRecords({*iter, std::nullopt, std::nullopt});
+      auto got = c.GetRecords(*iter);
       if (!got.ok()) {
         std::fprintf(stderr, "get: %s\n", got.status().ToString().c_str());
         return 2;

@@ -154,6 +154,8 @@ ExitCode ExitCodeFor(const Status& st) {
     case Code::kResourceInUse:
     case Code::kCorruption:
     case Code::kFailedPrecondition:
+    case Code::kDeadlineExceeded:
+    case Code::kUnknown:
       return kExitInternal;
   }
   return kExitInternal;

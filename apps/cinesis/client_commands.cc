@@ -218,7 +218,7 @@ int ClientCommands::Create(KinesisClient& client) {
   }
   if (Interrupted()) return kExitInterrupted;
   return Fail(
-      Status(Code::kInternalFailure, "stream " + stream_ + " did not become ACTIVE in 60 s"));
+      Status(Code::kDeadlineExceeded, "stream " + stream_ + " did not become ACTIVE in 60 s"));
 }
 
 int ClientCommands::Describe(KinesisClient& client) {
@@ -259,7 +259,7 @@ int ClientCommands::Delete(KinesisClient& client) {
     std::this_thread::sleep_for(kStatusPoll);
   }
   if (Interrupted()) return kExitInterrupted;
-  return Fail(Status(Code::kInternalFailure, "stream " + stream_ + " still exists after 60 s"));
+  return Fail(Status(Code::kDeadlineExceeded, "stream " + stream_ + " still exists after 60 s"));
 }
 
 }  // namespace cinesis::app

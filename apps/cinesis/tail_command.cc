@@ -12,6 +12,7 @@
 #include "cinesis/stores.h"
 #include "cli_util.h"
 #include "client_commands.h"
+#include "common/status.h"
 
 namespace cinesis::app {
 namespace {

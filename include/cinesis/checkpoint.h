@@ -21,35 +21,39 @@
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
-#include "common/status.h"
+#include "cinesis/clock.h"
+#include "cinesis/export.h"
+#include "cinesis/status.h"
 
 namespace cinesis::consumer {
 
 struct Checkpoint {
   // A Kinesis sequence number, or the sentinels "TRIM_HORIZON", "LATEST", "SHARD_END".
-  std::string sequence_number;
+  std::string sequence_number{};
   // Position inside a KPL aggregate: the user records up to and including this one are
   // done. 0 for plain records.
   std::uint64_t sub_sequence_number = 0;
-  friend bool operator==(const Checkpoint&, const Checkpoint&) = default;
+  friend bool operator==(const Checkpoint& a, const Checkpoint& b) {
+    return a.sequence_number == b.sequence_number && a.sub_sequence_number == b.sub_sequence_number;
+  }
+  friend bool operator!=(const Checkpoint& a, const Checkpoint& b) { return !(a == b); }
 };
 
 inline constexpr const char* kShardEnd = "SHARD_END";
 
 struct Lease {
-  std::string shard_id;
-  std::string owner;          // worker id; empty when free
+  std::string shard_id{};
+  std::string owner{};        // worker id; empty when free
   std::uint64_t counter = 0;  // fencing token: +1 on every change of hands
   EpochMillis expires_at = 0;
 };
 
 struct Scope {
-  std::string application;
-  std::string stream;
+  std::string application{};
+  std::string stream{};
 };
 
-class CheckpointStore {
+class CINESIS_EXPORT CheckpointStore {
  public:
   virtual ~CheckpointStore() = default;
   // Unconditional write (single-process use without leases).
@@ -63,7 +67,7 @@ class CheckpointStore {
   virtual Result<std::map<std::string, Checkpoint>> LoadAll(const Scope& scope) = 0;
 };
 
-class LeaseStore {
+class CINESIS_EXPORT LeaseStore {
  public:
   virtual ~LeaseStore() = default;
   // Takes the shard's lease for `owner` if it is free, expired at `now`, or already
@@ -95,7 +99,7 @@ class LeaseStore {
 };
 
 // In process only (tests, single-process consumers).
-std::shared_ptr<CheckpointStore> NewMemoryCheckpointStore();
-std::shared_ptr<LeaseStore> NewMemoryLeaseStore();
+CINESIS_EXPORT std::shared_ptr<CheckpointStore> NewMemoryCheckpointStore();
+CINESIS_EXPORT std::shared_ptr<LeaseStore> NewMemoryLeaseStore();
 
 }  // namespace cinesis::consumer

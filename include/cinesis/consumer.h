@@ -37,17 +37,18 @@
 
 #include "cinesis/checkpoint.h"
 #include "cinesis/client.h"
+#include "cinesis/export.h"
 
 namespace cinesis {
 
 struct ConsumerRecord {
-  std::string shard_id;
-  std::string sequence_number;
+  std::string shard_id{};
+  std::string sequence_number{};
   std::uint64_t sub_sequence_number = 0;  // index inside a KPL aggregate (0 for plain records)
   bool aggregated = false;
-  std::string partition_key;
-  std::optional<std::string> explicit_hash_key;
-  std::string data;
+  std::string partition_key{};
+  std::optional<std::string> explicit_hash_key{};
+  std::string data{};
   EpochMillis approximate_arrival_timestamp = 0;
 };
 
@@ -69,11 +70,11 @@ struct CheckpointPolicy {
 // An error the consumer met. Transient errors (throttling, network errors and timeouts,
 // InternalFailure, store I/O errors) are retried; fatal ones stop the consumer.
 struct ConsumerError {
-  Status status;          // code and message
-  EpochMillis time = 0;   // when (ConsumerOptions::clock)
-  std::string operation;  // "ListShards", "GetRecords", "LeaseStore.List", ...
-  std::string shard_id;   // empty when the error is not about one shard
-  bool fatal = false;     // true: Run() and Poll() return `status`
+  Status status{};          // code and message
+  EpochMillis time = 0;     // when (ConsumerOptions::clock)
+  std::string operation{};  // "ListShards", "GetRecords", "LeaseStore.List", ...
+  std::string shard_id{};   // empty when the error is not about one shard
+  bool fatal = false;       // true: Run() and Poll() return `status`
 };
 
 // A change in what this worker reads (ConsumerOptions::on_event).
@@ -90,18 +91,18 @@ struct ConsumerEvent {
 };
 
 struct ConsumerOptions {
-  std::string application;
-  std::string stream_name;
+  std::string application{};
+  std::string stream_name{};
   // Identifies this worker in the lease store. Default: "<hostname>-<pid>-<8 random hex>",
   // new for every process, so a restarted process cannot resume the leases a crashed one
   // held and waits until they expire (`lease_ttl`). Give a stable id (unique among the
   // processes running at the same time) to resume one's own leases at once after a crash.
-  std::string worker_id;
+  std::string worker_id{};
   InitialPosition initial_position = InitialPosition::kTrimHorizon;
-  std::optional<EpochMillis> initial_timestamp;  // for kAtTimestamp
-  CheckpointPolicy checkpoint_policy;
-  std::shared_ptr<consumer::CheckpointStore> checkpoints;  // default: in memory
-  std::shared_ptr<consumer::LeaseStore> leases;            // null: this process reads every shard
+  std::optional<EpochMillis> initial_timestamp{};  // for kAtTimestamp
+  CheckpointPolicy checkpoint_policy{};
+  std::shared_ptr<consumer::CheckpointStore> checkpoints{};  // default: in memory
+  std::shared_ptr<consumer::LeaseStore> leases{};            // null: this process reads every shard
   std::chrono::milliseconds lease_ttl{10'000};
   std::chrono::milliseconds shard_sync_interval{10'000};
   double max_get_records_per_second = 5;
@@ -111,7 +112,7 @@ struct ConsumerOptions {
   // Enhanced fan-out: register (or reuse) this stream consumer and receive records pushed
   // over SubscribeToShard (HTTP/2) instead of polling GetRecords. Checkpoints, leases and
   // shard tracking work the same.
-  std::optional<std::string> enhanced_fan_out_consumer;
+  std::optional<std::string> enhanced_fan_out_consumer{};
   const Clock* clock = nullptr;
   // How long the consumer keeps trying while calls keep failing with a retriable error
   // (network errors, timeouts, InternalFailure, store I/O errors; each call was already
@@ -132,14 +133,14 @@ struct ConsumerOptions {
 };
 
 // Handed to processors: checkpoints the shard at a record (or the last one delivered).
-class Checkpointer {
+class CINESIS_EXPORT Checkpointer {
  public:
   virtual ~Checkpointer() = default;
   virtual Status Checkpoint() = 0;  // everything delivered so far
   virtual Status Checkpoint(const ConsumerRecord& record) = 0;
 };
 
-class ShardProcessor {
+class CINESIS_EXPORT ShardProcessor {
  public:
   virtual ~ShardProcessor() = default;
   virtual void Initialize(const std::string& shard_id,
@@ -169,16 +170,16 @@ struct ConsumerMetrics {
   std::uint64_t shards_finished = 0;
   std::uint64_t leases_taken = 0;
   std::uint64_t leases_lost = 0;
-  std::vector<std::string> owned_shards;
-  std::uint64_t errors = 0;                 // every error reported (transient and fatal)
-  std::optional<ConsumerError> last_error;  // the most recent one
+  std::vector<std::string> owned_shards{};
+  std::uint64_t errors = 0;                   // every error reported (transient and fatal)
+  std::optional<ConsumerError> last_error{};  // the most recent one
   // Per shard this worker is reading: how far the last GetRecords result (or
   // SubscribeToShard event) was behind the tip of the shard, in ms (MillisBehindLatest);
   // 0 means caught up. A shard leaves the map when this worker stops reading it.
-  std::map<std::string, std::int64_t> millis_behind_latest;
+  std::map<std::string, std::int64_t> millis_behind_latest{};
 };
 
-class Consumer {
+class CINESIS_EXPORT Consumer {
  public:
   // `client` must outlive the consumer.
   static Result<std::unique_ptr<Consumer>> Create(KinesisClient& client, ConsumerOptions options);

@@ -24,6 +24,8 @@
 #include <functional>
 #include <string_view>
 
+#include "cinesis/export.h"
+
 namespace cinesis {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3, kOff = 4 };
@@ -32,16 +34,16 @@ using LogSink =
     std::function<void(LogLevel level, std::string_view component, std::string_view message)>;
 
 // Replaces the sink; an empty function restores the default (stderr).
-void SetLogSink(LogSink sink);
+CINESIS_EXPORT void SetLogSink(LogSink sink);
 // Messages below `level` are dropped before the sink sees them (default kWarning; kOff
 // drops everything).
-void SetLogLevel(LogLevel level);
-LogLevel GetLogLevel();
+CINESIS_EXPORT void SetLogLevel(LogLevel level);
+CINESIS_EXPORT LogLevel GetLogLevel();
 // "debug", "info", "warning", "error", "off" (static, NUL-terminated strings).
-std::string_view LogLevelName(LogLevel level);
+CINESIS_EXPORT std::string_view LogLevelName(LogLevel level);
 
 // Sends one message through the hook (what the library itself calls).
-bool LogEnabled(LogLevel level);
-void Log(LogLevel level, std::string_view component, std::string_view message);
+CINESIS_EXPORT bool LogEnabled(LogLevel level);
+CINESIS_EXPORT void Log(LogLevel level, std::string_view component, std::string_view message);
 
 }  // namespace cinesis

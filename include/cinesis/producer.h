@@ -38,13 +38,14 @@
 #include <vector>
 
 #include "cinesis/client.h"
+#include "cinesis/export.h"
 
 namespace cinesis {
 
 enum class OverflowPolicy { kBlock, kFailFast };
 
 struct ProducerOptions {
-  std::string stream_name;
+  std::string stream_name{};
   std::chrono::milliseconds linger{50};              // wait this long to fill a batch
   std::size_t max_batch_records = 500;               // 1..500
   std::size_t max_batch_bytes = 5 << 20;             // 1..5 MiB (data + partition keys)
@@ -69,21 +70,21 @@ struct ProducerOptions {
 };
 
 // Checks ranges; InvalidArgument naming the first bad option.
-Status Validate(const ProducerOptions& options);
+CINESIS_EXPORT Status Validate(const ProducerOptions& options);
 // The option table as Markdown rows (for docs/configuration.md).
-std::string ProducerOptionsMarkdown();
+CINESIS_EXPORT std::string ProducerOptionsMarkdown();
 
 struct Attempt {
   EpochMillis at = 0;
-  Status error;  // OK for the successful attempt
+  Status error{};  // OK for the successful attempt
 };
 
 struct PutResult {
-  Status status;  // OK, or the record's final error
-  std::string shard_id;
-  std::string sequence_number;
-  std::optional<int> sub_sequence_number;  // position inside a KPL aggregate
-  std::vector<Attempt> attempts;
+  Status status{};  // OK, or the record's final error
+  std::string shard_id{};
+  std::string sequence_number{};
+  std::optional<int> sub_sequence_number{};  // position inside a KPL aggregate
+  std::vector<Attempt> attempts{};
 };
 
 struct ProducerMetrics {
@@ -93,10 +94,10 @@ struct ProducerMetrics {
   std::uint64_t put_records_calls = 0;
   std::uint64_t buffered_records = 0;
   std::uint64_t buffered_bytes = 0;
-  std::map<std::string, std::uint64_t> errors_by_code;  // every failed attempt
+  std::map<std::string, std::uint64_t> errors_by_code{};  // every failed attempt
 };
 
-class Producer {
+class CINESIS_EXPORT Producer {
  public:
   // `client` must outlive the producer.
   static Result<std::unique_ptr<Producer>> Create(KinesisClient& client, ProducerOptions options);
@@ -104,19 +105,22 @@ class Producer {
 
   using Callback = std::function<void(const PutResult&)>;
   // Accepts a record; the future completes exactly once. Fails immediately (the future
-  // is ready with the error) when closed, when the record is invalid, or when the
-  // buffer is full under OverflowPolicy::kFailFast.
+  // is ready with the error) when closed (kFailedPrecondition), when the record is invalid
+  // (kInvalidArgument), or when the buffer is full under OverflowPolicy::kFailFast
+  // (kLimitExceeded).
   std::future<PutResult> Put(std::string partition_key, std::string data,
                              std::optional<std::string> explicit_hash_key = std::nullopt);
   // Callback form; returns the error instead of calling back when not accepted.
+  Status Put(std::string partition_key, std::string data, Callback callback);
   Status Put(std::string partition_key, std::string data,
              std::optional<std::string> explicit_hash_key, Callback callback);
 
   // Sends everything buffered without waiting for linger; returns once every record
-  // accepted before the call has completed, or DeadlineExceeded-like kLimitExceeded.
+  // accepted before the call has completed, or kDeadlineExceeded (retriable) when `timeout`
+  // passes first (the records stay buffered and keep going).
   Status Flush(std::chrono::milliseconds timeout);
-  // Flushes with `deadline`, then stops; records still pending then complete with an
-  // error. Idempotent.
+  // Flushes with `deadline`, then stops; records still queued then complete with
+  // kDeadlineExceeded. Returns the Flush's status. Idempotent.
   Status Close(std::chrono::milliseconds deadline);
 
   ProducerMetrics metrics() const;

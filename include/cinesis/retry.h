@@ -16,14 +16,15 @@
 #include <random>
 #include <string>
 
+#include "cinesis/clock.h"
+#include "cinesis/export.h"
 #include "cinesis/log.h"
-#include "common/clock.h"
-#include "common/status.h"
+#include "cinesis/status.h"
 
 namespace cinesis {
 
 // Waits; tests inject one that advances a ManualClock instead of sleeping.
-class Sleeper {
+class CINESIS_EXPORT Sleeper {
  public:
   virtual ~Sleeper() = default;
   virtual void SleepFor(std::chrono::milliseconds d) = 0;
@@ -34,12 +35,12 @@ struct RetryOptions {
   int max_attempts = 5;  // 1 = no retries
   std::chrono::milliseconds base_delay{50};
   std::chrono::milliseconds max_delay{2000};
-  std::optional<std::chrono::milliseconds> deadline;  // overall, from the first attempt
+  std::optional<std::chrono::milliseconds> deadline{};  // overall, from the first attempt
   const Clock* clock = &SystemClock::Instance();
   Sleeper* sleeper = &Sleeper::Real();
 };
 
-class RetryPolicy {
+class CINESIS_EXPORT RetryPolicy {
  public:
   explicit RetryPolicy(RetryOptions options) : options_(options), rng_(std::random_device{}()) {}
 

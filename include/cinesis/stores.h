@@ -7,18 +7,20 @@
 #include <string>
 
 #include "cinesis/checkpoint.h"
+#include "cinesis/export.h"
 
 namespace cinesis::consumer {
 
-class Store : public CheckpointStore, public LeaseStore {};
+class CINESIS_EXPORT Store : public CheckpointStore, public LeaseStore {};
 
 // Creates the file and its tables if missing.
-Result<std::shared_ptr<Store>> OpenSqliteStore(const std::string& path);
+CINESIS_EXPORT Result<std::shared_ptr<Store>> OpenSqliteStore(const std::string& path);
 // "redis://host:port[/db]" or host/port; keys under the prefix "cinesis:".
-Result<std::shared_ptr<Store>> OpenRedisStore(const std::string& host, int port, int db = 0);
+CINESIS_EXPORT Result<std::shared_ptr<Store>> OpenRedisStore(const std::string& host, int port,
+                                                             int db = 0);
 // A libpq connection string, e.g. "host=127.0.0.1 port=5432 dbname=app user=app";
 // creates the schema if missing (see docs/client.md).
-Result<std::shared_ptr<Store>> OpenPostgresStore(const std::string& conninfo);
-std::shared_ptr<Store> NewMemoryStore();
+CINESIS_EXPORT Result<std::shared_ptr<Store>> OpenPostgresStore(const std::string& conninfo);
+CINESIS_EXPORT std::shared_ptr<Store> NewMemoryStore();
 
 }  // namespace cinesis::consumer

@@ -1,6 +1,6 @@
-// The Kinesis operations as an interface. The engine implements it; the wire pipeline
-// (pipeline.h) and the in-process client transport call it. Implementations must be
-// thread-safe and must not throw.
+// Server-side parts of the service interface: deferred durability acknowledgements and
+// SubscribeToShard subscriptions. The operations interface itself (KinesisService) is public,
+// in cinesis/service.h.
 #pragma once
 
 #include <functional>
@@ -8,64 +8,10 @@
 #include <vector>
 
 #include "api/types.h"
+#include "cinesis/service.h"
 #include "common/status.h"
 
 namespace cinesis::api {
-
-class KinesisService {
- public:
-  virtual ~KinesisService() = default;
-
-  virtual Status CreateStream(const CreateStreamInput& in) = 0;
-  virtual Status DeleteStream(const DeleteStreamInput& in) = 0;
-  virtual Result<DescribeStreamOutput> DescribeStream(const DescribeStreamInput& in) = 0;
-  virtual Result<DescribeStreamSummaryOutput> DescribeStreamSummary(
-      const DescribeStreamSummaryInput& in) = 0;
-  virtual Result<ListStreamsOutput> ListStreams(const ListStreamsInput& in) = 0;
-  virtual Result<ListShardsOutput> ListShards(const ListShardsInput& in) = 0;
-  virtual Result<PutRecordOutput> PutRecord(const PutRecordInput& in) = 0;
-  virtual Result<PutRecordsOutput> PutRecords(const PutRecordsInput& in) = 0;
-  virtual Result<GetShardIteratorOutput> GetShardIterator(const GetShardIteratorInput& in) = 0;
-  virtual Result<GetRecordsOutput> GetRecords(const GetRecordsInput& in) = 0;
-  virtual Status IncreaseStreamRetentionPeriod(const UpdateRetentionPeriodInput& in) = 0;
-  virtual Status DecreaseStreamRetentionPeriod(const UpdateRetentionPeriodInput& in) = 0;
-
-  virtual Status SplitShard(const SplitShardInput& in) = 0;
-  virtual Status MergeShards(const MergeShardsInput& in) = 0;
-  virtual Result<UpdateShardCountOutput> UpdateShardCount(const UpdateShardCountInput& in) = 0;
-
-  virtual Status AddTagsToStream(const AddTagsToStreamInput& in) = 0;
-  virtual Status RemoveTagsFromStream(const RemoveTagsFromStreamInput& in) = 0;
-  virtual Result<ListTagsForStreamOutput> ListTagsForStream(const ListTagsForStreamInput& in) = 0;
-  virtual Status TagResource(const TagResourceInput& in) = 0;
-  virtual Status UntagResource(const UntagResourceInput& in) = 0;
-  virtual Result<ListTagsForResourceOutput> ListTagsForResource(
-      const ListTagsForResourceInput& in) = 0;
-
-  virtual Status StartStreamEncryption(const StreamEncryptionInput& in) = 0;
-  virtual Status StopStreamEncryption(const StreamEncryptionInput& in) = 0;
-  virtual Result<EnhancedMonitoringOutput> EnableEnhancedMonitoring(
-      const EnhancedMonitoringInput& in) = 0;
-  virtual Result<EnhancedMonitoringOutput> DisableEnhancedMonitoring(
-      const EnhancedMonitoringInput& in) = 0;
-  virtual Result<DescribeLimitsOutput> DescribeLimits() = 0;
-  virtual Status UpdateStreamMode(const UpdateStreamModeInput& in) = 0;
-  virtual Result<AccountSettingsOutput> DescribeAccountSettings() = 0;
-  virtual Result<AccountSettingsOutput> UpdateAccountSettings(
-      const UpdateAccountSettingsInput& in) = 0;
-  virtual Status PutResourcePolicy(const ResourcePolicyInput& in) = 0;
-  virtual Result<GetResourcePolicyOutput> GetResourcePolicy(const ResourcePolicyInput& in) = 0;
-  virtual Status DeleteResourcePolicy(const ResourcePolicyInput& in) = 0;
-  virtual Status UpdateMaxRecordSize(const UpdateMaxRecordSizeInput& in) = 0;
-  virtual Result<UpdateStreamWarmThroughputOutput> UpdateStreamWarmThroughput(
-      const UpdateStreamWarmThroughputInput& in) = 0;
-
-  virtual Result<Consumer> RegisterStreamConsumer(const RegisterStreamConsumerInput& in) = 0;
-  virtual Status DeregisterStreamConsumer(const ConsumerRef& in) = 0;
-  virtual Result<Consumer> DescribeStreamConsumer(const ConsumerRef& in) = 0;
-  virtual Result<ListStreamConsumersOutput> ListStreamConsumers(
-      const ListStreamConsumersInput& in) = 0;
-};
 
 // Durability acknowledgements a transport can wait for without blocking a thread.
 //

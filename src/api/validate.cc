@@ -9,6 +9,7 @@
 
 #include "api/errors.h"
 #include "common/base64.h"
+#include "common/status.h"
 
 namespace cinesis::api {
 namespace {

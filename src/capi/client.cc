@@ -29,6 +29,73 @@ api::StreamRef Ref(const char* stream) {
 
 // The generic call: the service's own request validation and JSON codec (src/api), as the
 // server runs them, with the client as the service.
+// The client as a KinesisService, so that the api layer's JSON invoker can call it (the
+// client's own retry policy applies to every call).
+class ClientAsService final : public api::KinesisService {
+ public:
+  explicit ClientAsService(KinesisClient& client) : c_(client) {}
+#define CINESIS_CAPI_FORWARD(Ret, Name, In) \
+  Ret Name(const In& in) override { return c_.Name(in); }
+#define CINESIS_CAPI_FORWARD0(Ret, Name) \
+  Ret Name() override { return c_.Name(); }
+  CINESIS_CAPI_FORWARD(Status, CreateStream, api::CreateStreamInput)
+  CINESIS_CAPI_FORWARD(Status, DeleteStream, api::DeleteStreamInput)
+  CINESIS_CAPI_FORWARD(Result<api::DescribeStreamOutput>, DescribeStream, api::DescribeStreamInput)
+  CINESIS_CAPI_FORWARD(Result<api::DescribeStreamSummaryOutput>, DescribeStreamSummary,
+                       api::DescribeStreamSummaryInput)
+  CINESIS_CAPI_FORWARD(Result<api::ListStreamsOutput>, ListStreams, api::ListStreamsInput)
+  CINESIS_CAPI_FORWARD(Result<api::ListShardsOutput>, ListShards, api::ListShardsInput)
+  CINESIS_CAPI_FORWARD(Result<api::PutRecordOutput>, PutRecord, api::PutRecordInput)
+  CINESIS_CAPI_FORWARD(Result<api::PutRecordsOutput>, PutRecords, api::PutRecordsInput)
+  CINESIS_CAPI_FORWARD(Result<api::GetShardIteratorOutput>, GetShardIterator,
+                       api::GetShardIteratorInput)
+  CINESIS_CAPI_FORWARD(Result<api::GetRecordsOutput>, GetRecords, api::GetRecordsInput)
+  CINESIS_CAPI_FORWARD(Status, IncreaseStreamRetentionPeriod, api::UpdateRetentionPeriodInput)
+  CINESIS_CAPI_FORWARD(Status, DecreaseStreamRetentionPeriod, api::UpdateRetentionPeriodInput)
+  CINESIS_CAPI_FORWARD(Status, SplitShard, api::SplitShardInput)
+  CINESIS_CAPI_FORWARD(Status, MergeShards, api::MergeShardsInput)
+  CINESIS_CAPI_FORWARD(Result<api::UpdateShardCountOutput>, UpdateShardCount,
+                       api::UpdateShardCountInput)
+  CINESIS_CAPI_FORWARD(Status, AddTagsToStream, api::AddTagsToStreamInput)
+  CINESIS_CAPI_FORWARD(Status, RemoveTagsFromStream, api::RemoveTagsFromStreamInput)
+  CINESIS_CAPI_FORWARD(Result<api::ListTagsForStreamOutput>, ListTagsForStream,
+                       api::ListTagsForStreamInput)
+  CINESIS_CAPI_FORWARD(Status, TagResource, api::TagResourceInput)
+  CINESIS_CAPI_FORWARD(Status, UntagResource, api::UntagResourceInput)
+  CINESIS_CAPI_FORWARD(Result<api::ListTagsForResourceOutput>, ListTagsForResource,
+                       api::ListTagsForResourceInput)
+  CINESIS_CAPI_FORWARD(Status, StartStreamEncryption, api::StreamEncryptionInput)
+  CINESIS_CAPI_FORWARD(Status, StopStreamEncryption, api::StreamEncryptionInput)
+  CINESIS_CAPI_FORWARD(Result<api::EnhancedMonitoringOutput>, EnableEnhancedMonitoring,
+                       api::EnhancedMonitoringInput)
+  CINESIS_CAPI_FORWARD(Result<api::EnhancedMonitoringOutput>, DisableEnhancedMonitoring,
+                       api::EnhancedMonitoringInput)
+  CINESIS_CAPI_FORWARD0(Result<api::DescribeLimitsOutput>, DescribeLimits)
+  CINESIS_CAPI_FORWARD(Status, UpdateStreamMode, api::UpdateStreamModeInput)
+  CINESIS_CAPI_FORWARD0(Result<api::AccountSettingsOutput>, DescribeAccountSettings)
+  CINESIS_CAPI_FORWARD(Result<api::AccountSettingsOutput>, UpdateAccountSettings,
+                       api::UpdateAccountSettingsInput)
+  CINESIS_CAPI_FORWARD(Status, PutResourcePolicy, api::ResourcePolicyInput)
+  CINESIS_CAPI_FORWARD(Result<api::GetResourcePolicyOutput>, GetResourcePolicy,
+                       api::ResourcePolicyInput)
+  CINESIS_CAPI_FORWARD(Status, DeleteResourcePolicy, api::ResourcePolicyInput)
+  CINESIS_CAPI_FORWARD(Status, UpdateMaxRecordSize, api::UpdateMaxRecordSizeInput)
+  CINESIS_CAPI_FORWARD(Result<api::UpdateStreamWarmThroughputOutput>, UpdateStreamWarmThroughput,
+                       api::UpdateStreamWarmThroughputInput)
+  CINESIS_CAPI_FORWARD(Result<api::Consumer>, RegisterStreamConsumer,
+                       api::RegisterStreamConsumerInput)
+  CINESIS_CAPI_FORWARD(Status, DeregisterStreamConsumer, api::ConsumerRef)
+  CINESIS_CAPI_FORWARD(Result<api::Consumer>, DescribeStreamConsumer, api::ConsumerRef)
+  CINESIS_CAPI_FORWARD(Result<api::ListStreamConsumersOutput>, ListStreamConsumers,
+                       api::ListStreamConsumersInput)
+
+#undef CINESIS_CAPI_FORWARD
+#undef CINESIS_CAPI_FORWARD0
+
+ private:
+  KinesisClient& c_;
+};
+
 Status Call(KinesisClient& client, std::string_view operation, std::string_view request,
             std::string& response) {
   const api::Operation* op = api::Model::Get().FindOperation(operation);
@@ -56,7 +123,8 @@ Status Call(KinesisClient& client, std::string_view operation, std::string_view 
     RETURN_IF_ERROR(api::CheckConstraints(*op->input, body));
   }
   response.clear();
-  RETURN_IF_ERROR(api::InvokeJson(op->name, body, client, response));
+  ClientAsService service(client);
+  RETURN_IF_ERROR(api::InvokeJson(op->name, body, service, response));
   if (response.empty()) response = "{}";
   return Status::Ok();
 }
@@ -150,12 +218,6 @@ cinesis_err_t cinesis_wait_for_active(cinesis_client_t* client, const char* stre
     CINESIS_CHECK_ARG(stream);
     Status st = client->client->WaitForActive(
         stream, std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0)));
-    // TODO(capi, after branch pubapi lands): WaitForActive answers a timeout with
-    // kDeadlineExceeded; drop this translation of its kResourceInUse.
-    if (st.code() == Code::kResourceInUse &&
-        st.message().find("did not become ACTIVE in time") != std::string::npos) {
-      return SetError(CINESIS_ERR_DEADLINE_EXCEEDED, "DeadlineExceeded: " + st.message());
-    }
     CAPI_RETURN_IF_ERROR(st);
     return CINESIS_OK;
   });

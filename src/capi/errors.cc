@@ -66,10 +66,10 @@ cinesis_err_t ErrFromCode(Code code) noexcept {
       return CINESIS_ERR_CORRUPTION;
     case Code::kFailedPrecondition:
       return CINESIS_ERR_FAILED_PRECONDITION;
-      // TODO(capi, after branch pubapi lands): Code::kDeadlineExceeded ->
-      // CINESIS_ERR_DEADLINE_EXCEEDED and Code::kUnknown -> CINESIS_ERR_UNKNOWN (and the
-      // reverse cases in CodeFromErr). Until then a Flush timeout arrives as
-      // kLimitExceeded and WaitForActive's as kResourceInUse, as the C++ API gives them.
+    case Code::kDeadlineExceeded:
+      return CINESIS_ERR_DEADLINE_EXCEEDED;
+    case Code::kUnknown:
+      return CINESIS_ERR_UNKNOWN;
   }
   return CINESIS_ERR_UNKNOWN;
 }
@@ -126,11 +126,11 @@ Code CodeFromErr(cinesis_err_t err) noexcept {
       return Code::kCorruption;
     case CINESIS_ERR_FAILED_PRECONDITION:
       return Code::kFailedPrecondition;
-    case CINESIS_ERR_DEADLINE_EXCEEDED:  // TODO(capi, after pubapi): Code::kDeadlineExceeded
-      return Code::kLimitExceeded;
-    case CINESIS_ERR_UNKNOWN:  // TODO(capi, after pubapi): Code::kUnknown
-    case CINESIS_ERR_BAD_HANDLE:
-      return Code::kInternalFailure;
+    case CINESIS_ERR_DEADLINE_EXCEEDED:
+      return Code::kDeadlineExceeded;
+    case CINESIS_ERR_UNKNOWN:
+    case CINESIS_ERR_BAD_HANDLE:  // from a store callback: not a retriable condition
+      return Code::kUnknown;
   }
   return Code::kInternalFailure;
 }

@@ -90,14 +90,8 @@ cinesis_err_t PutOne(cinesis_producer* p, const cinesis_record_t& rec, const cha
   return SetError(st);
 }
 
-// Flush and Close answer a timeout as kLimitExceeded (their only error).
-// TODO(capi, after branch pubapi lands): they return kDeadlineExceeded; drop this.
-cinesis_err_t FlushError(const Status& st) {
-  if (st.code() == Code::kLimitExceeded) {
-    return SetError(CINESIS_ERR_DEADLINE_EXCEEDED, "DeadlineExceeded: " + st.message());
-  }
-  return SetError(st);
-}
+// Flush and Close answer a timeout as kDeadlineExceeded.
+cinesis_err_t FlushError(const Status& st) { return SetError(st); }
 
 }  // namespace
 

@@ -2,8 +2,10 @@
 
 #include <thread>
 
+#include "api/service.h"
 #include "client/credentials.h"
 #include "client/http_service.h"
+#include "common/status.h"
 
 namespace cinesis {
 
@@ -15,6 +17,25 @@ class RealSleeper final : public Sleeper {
 };
 
 }  // namespace
+
+struct KinesisClient::Impl {
+  Impl(api::KinesisService& s, RetryOptions r) : service(&s), retry(r) {
+    // The in-process engine also serves event streams.
+    if (auto* es = dynamic_cast<api::EventStreamService*>(&s)) {
+      owned_events = client::NewInProcessEventStreams(*es);
+      events = owned_events.get();
+    }
+  }
+  Impl(std::unique_ptr<api::KinesisService> s, RetryOptions r) : Impl(*s, r) {
+    owned = std::move(s);
+  }
+
+  std::unique_ptr<api::KinesisService> owned;
+  api::KinesisService* service;
+  std::unique_ptr<client::EventStreams> owned_events;
+  client::EventStreams* events = nullptr;
+  RetryPolicy retry;
+};
 
 Sleeper& Sleeper::Real() {
   static RealSleeper s;
@@ -93,42 +114,39 @@ Result<std::unique_ptr<KinesisClient>> KinesisClient::Create(ClientOptions optio
   http.request_timeout = options.request_timeout;
   http.verify_tls = options.verify_tls;
   auto backend = client::NewHttpService(std::move(http), std::move(provider));
-  auto* events = backend.events;
-  auto c =
-      std::unique_ptr<KinesisClient>(new KinesisClient(std::move(backend.service), options.retry));
-  c->events_ = events;
+  std::unique_ptr<KinesisClient> c(new KinesisClient());
+  c->impl_ = std::make_unique<Impl>(std::move(backend.service), options.retry);
+  c->impl_->events = backend.events;
   return c;
 }
 
-KinesisClient::KinesisClient(api::KinesisService& backend, RetryOptions retry)
-    : backend_(&backend), retry_(retry) {
-  // The in-process engine also serves event streams.
-  if (auto* es = dynamic_cast<api::EventStreamService*>(&backend)) {
-    owned_events_ = client::NewInProcessEventStreams(*es);
-    events_ = owned_events_.get();
-  }
-}
+KinesisClient::KinesisClient() = default;
+
+KinesisClient::KinesisClient(api::KinesisService& service, RetryOptions retry)
+    : impl_(std::make_unique<Impl>(service, retry)) {}
+
+KinesisClient::KinesisClient(std::unique_ptr<api::KinesisService> service, RetryOptions retry)
+    : impl_(std::make_unique<Impl>(std::move(service), retry)) {}
+
+KinesisClient::~KinesisClient() = default;
+
+RetryPolicy& KinesisClient::retry() { return impl_->retry; }
 
 Status KinesisClient::SubscribeToShard(
     const api::SubscribeToShardInput& in,
     const std::function<bool(const api::SubscribeToShardEvent&)>& on_event) {
-  if (!events_)
+  if (!impl_->events)
     return Status(Code::kUnknownOperation, "this client's backend has no event streams");
-  return events_->SubscribeToShard(in, on_event);
+  return impl_->events->SubscribeToShard(in, on_event);
 }
 
-KinesisClient::KinesisClient(std::unique_ptr<api::KinesisService> owned, RetryOptions retry)
-    : owned_(std::move(owned)), backend_(owned_.get()), retry_(retry) {}
-
-KinesisClient::~KinesisClient() = default;
-
-#define CINESIS_FORWARD(Ret, Name, In)                     \
-  Ret KinesisClient::Name(const In& in) {                  \
-    return retry_.Run([&] { return backend_->Name(in); }); \
+#define CINESIS_FORWARD(Ret, Name, In)                                 \
+  Ret KinesisClient::Name(const In& in) {                              \
+    return impl_->retry.Run([&] { return impl_->service->Name(in); }); \
   }
-#define CINESIS_FORWARD0(Ret, Name)                      \
-  Ret KinesisClient::Name() {                            \
-    return retry_.Run([&] { return backend_->Name(); }); \
+#define CINESIS_FORWARD0(Ret, Name)                                  \
+  Ret KinesisClient::Name() {                                        \
+    return impl_->retry.Run([&] { return impl_->service->Name(); }); \
   }
 
 CINESIS_FORWARD(Status, CreateStream, api::CreateStreamInput)
@@ -181,18 +199,91 @@ CINESIS_FORWARD(Result<api::ListStreamConsumersOutput>, ListStreamConsumers,
 #undef CINESIS_FORWARD
 #undef CINESIS_FORWARD0
 
+Status KinesisClient::CreateStream(const std::string& stream, int shard_count) {
+  api::CreateStreamInput in;
+  in.stream_name = stream;
+  in.shard_count = shard_count;
+  return CreateStream(in);
+}
+
+Status KinesisClient::DeleteStream(const std::string& stream) {
+  api::DeleteStreamInput in;
+  in.stream.stream_name = stream;
+  return DeleteStream(in);
+}
+
+Result<api::DescribeStreamSummaryOutput> KinesisClient::DescribeStreamSummary(
+    const std::string& stream) {
+  api::DescribeStreamSummaryInput in;
+  in.stream.stream_name = stream;
+  return DescribeStreamSummary(in);
+}
+
+Result<api::ListShardsOutput> KinesisClient::ListShards(const std::string& stream) {
+  api::ListShardsInput in;
+  in.stream.stream_name = stream;
+  ASSIGN_OR_RETURN(api::ListShardsOutput all, ListShards(in));
+  while (all.next_token) {
+    api::ListShardsInput next;  // NextToken excludes StreamName
+    next.next_token = std::move(all.next_token);
+    all.next_token.reset();
+    ASSIGN_OR_RETURN(api::ListShardsOutput page, ListShards(next));
+    for (auto& shard : page.shards) all.shards.push_back(std::move(shard));
+    all.next_token = std::move(page.next_token);
+  }
+  return all;
+}
+
+Result<api::PutRecordOutput> KinesisClient::PutRecord(
+    const std::string& stream, const std::string& partition_key, std::string data,
+    std::optional<std::string> explicit_hash_key) {
+  api::PutRecordInput in;
+  in.stream.stream_name = stream;
+  in.partition_key = partition_key;
+  in.data = std::move(data);
+  in.explicit_hash_key = std::move(explicit_hash_key);
+  return PutRecord(in);
+}
+
+Result<api::PutRecordsOutput> KinesisClient::PutRecords(
+    const std::string& stream, std::vector<api::PutRecordsRequestEntry> entries) {
+  api::PutRecordsInput in;
+  in.stream.stream_name = stream;
+  in.records = std::move(entries);
+  return PutRecords(in);
+}
+
+Result<api::GetShardIteratorOutput> KinesisClient::GetShardIterator(
+    const std::string& stream, const std::string& shard_id, api::ShardIteratorType type,
+    std::optional<std::string> sequence_number) {
+  api::GetShardIteratorInput in;
+  in.stream.stream_name = stream;
+  in.shard_id = shard_id;
+  in.shard_iterator_type = type;
+  in.starting_sequence_number = std::move(sequence_number);
+  return GetShardIterator(in);
+}
+
+Result<api::GetRecordsOutput> KinesisClient::GetRecords(const std::string& shard_iterator,
+                                                        std::optional<int> limit) {
+  api::GetRecordsInput in;
+  in.shard_iterator = shard_iterator;
+  in.limit = limit;
+  return GetRecords(in);
+}
+
 Status KinesisClient::WaitForActive(const std::string& stream, std::chrono::milliseconds timeout) {
-  const Clock& clock = *retry_.options().clock;
+  const Clock& clock = *impl_->retry.options().clock;
   const EpochMillis deadline = clock.NowMillis() + timeout.count();
   for (;;) {
-    auto d = DescribeStreamSummary({{stream, std::nullopt}});
+    auto d = DescribeStreamSummary(stream);
     if (!d.ok()) return d.status();
     if (d->stream_description_summary.stream_status == api::StreamStatus::kActive)
       return Status::Ok();
     if (clock.NowMillis() >= deadline) {
-      return Status(Code::kResourceInUse, "stream " + stream + " did not become ACTIVE in time");
+      return Status(Code::kDeadlineExceeded, "stream " + stream + " did not become ACTIVE in time");
     }
-    retry_.options().sleeper->SleepFor(std::chrono::milliseconds(50));
+    impl_->retry.options().sleeper->SleepFor(std::chrono::milliseconds(50));
   }
 }
 

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/status.h"
+
 namespace cinesis::client::auth {
 namespace {
 

@@ -9,6 +9,7 @@
 #include "api/eventstream.h"
 #include "client/sigv4.h"
 #include "client/wire_codec.h"
+#include "common/status.h"
 
 namespace cinesis::client {
 namespace {

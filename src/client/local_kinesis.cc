@@ -17,6 +17,8 @@ LocalKinesis::LocalKinesis(LocalKinesisOptions options) {
 
 LocalKinesis::~LocalKinesis() = default;
 
+api::KinesisService& LocalKinesis::service() { return *engine_; }
+
 void LocalKinesis::Tick() { engine_->Tick(); }
 
 }  // namespace cinesis::testing

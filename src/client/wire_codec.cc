@@ -5,6 +5,7 @@
 
 #include "api/json_writer.h"
 #include "common/base64.h"
+#include "common/status.h"
 
 namespace cinesis::client::wire {
 namespace {
@@ -660,10 +661,29 @@ Status DecodeError(int http_status, std::string_view body) {
   }
   if (auto pos = type.rfind('#'); pos != std::string::npos) type = type.substr(pos + 1);
   if (auto code = CodeFromName(type); code && *code != Code::kOk) return {*code, message};
-  if (http_status >= 500) return {Code::kInternalFailure, "HTTP " + std::to_string(http_status)};
-  return {Code::kAccessDenied, "HTTP " + std::to_string(http_status) +
-                                   (type.empty() ? "" : " " + type) + ": " +
-                                   std::string(body.substr(0, 200))};
+  // Not a Kinesis error name: keep what the server said, led by the wire type name.
+  std::string what =
+      type.empty() ? "HTTP " + std::to_string(http_status) + ": " + std::string(body.substr(0, 200))
+                   : type + ": " + message;
+  // Errors every AWS service shares (AWS common errors) that have a code of their own.
+  static constexpr std::string_view kDenied[] = {"UnrecognizedClientException",
+                                                 "InvalidClientTokenId", "ExpiredTokenException",
+                                                 "ExpiredToken", "NotAuthorized"};
+  static constexpr std::string_view kThrottled[] = {"ThrottlingException", "Throttling",
+                                                    "RequestLimitExceeded"};
+  for (std::string_view t : kDenied) {
+    if (type == t) return {Code::kAccessDenied, std::move(what)};
+  }
+  for (std::string_view t : kThrottled) {
+    if (type == t) return {Code::kLimitExceeded, std::move(what)};
+  }
+  // A server-side failure stays retriable; anything else is an error this version does not
+  // know (kUnknown, not retried).
+  if (http_status >= 500) {
+    return {Code::kInternalFailure,
+            "HTTP " + std::to_string(http_status) + (type.empty() ? "" : " " + what)};
+  }
+  return {Code::kUnknown, std::move(what)};
 }
 
 }  // namespace cinesis::client::wire

@@ -37,6 +37,8 @@ constexpr std::array kCodes = {
     CodeInfo{Code::kIoError, "IOError", true},
     CodeInfo{Code::kCorruption, "Corruption", false},
     CodeInfo{Code::kFailedPrecondition, "FailedPrecondition", false},
+    CodeInfo{Code::kDeadlineExceeded, "DeadlineExceeded", true},
+    CodeInfo{Code::kUnknown, "Unknown", false},
 };
 
 }  // namespace
@@ -63,6 +65,10 @@ bool IsRetriable(Code code) noexcept {
     if (c.code == code) return c.retriable;
   }
   return false;
+}
+
+Status ResultFromOkStatus() {
+  return Status(Code::kUnknown, "internal: Result constructed from OK status");
 }
 
 std::string Status::ToString() const {

@@ -18,6 +18,7 @@
 #include "cinesis/log.h"
 #include "common/hash_key.h"
 #include "common/random.h"
+#include "common/status.h"
 
 namespace cinesis {
 
@@ -824,7 +825,7 @@ Status Consumer::Impl::RegisterFanOut() {
     std::unique_lock lock(mu);
     cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping.load(); });
   }
-  return Status(Code::kResourceInUse,
+  return Status(Code::kDeadlineExceeded,
                 "stream consumer " + *o.enhanced_fan_out_consumer + " did not become ACTIVE");
 }
 

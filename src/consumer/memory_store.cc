@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "cinesis/stores.h"
+#include "common/status.h"
 #include "consumer/store_checks.h"
 
 namespace cinesis::consumer {

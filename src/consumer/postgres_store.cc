@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cinesis/stores.h"
+#include "common/status.h"
 #include "consumer/store_checks.h"
 
 namespace cinesis::consumer {

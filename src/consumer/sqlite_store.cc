@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "cinesis/stores.h"
+#include "common/status.h"
 #include "consumer/store_checks.h"
 
 namespace cinesis::consumer {

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "cinesis/checkpoint.h"
+#include "common/status.h"
 
 namespace cinesis::consumer::checks {
 

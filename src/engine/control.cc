@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "api/errors.h"
+#include "common/status.h"
 #include "engine/engine.h"
 #include "engine/state.h"
 

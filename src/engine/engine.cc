@@ -15,6 +15,7 @@
 
 #include "common/hash_key.h"
 #include "common/random.h"
+#include "common/status.h"
 #include "engine/sequence.h"
 #include "engine/state.h"
 #include "engine/token.h"

@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "api/errors.h"
+#include "common/status.h"
 #include "engine/engine.h"
 #include "engine/sequence.h"
 #include "engine/state.h"

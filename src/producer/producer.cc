@@ -12,6 +12,7 @@
 #include "cinesis/aggregation.h"
 #include "cinesis/log.h"
 #include "common/hash_key.h"
+#include "common/status.h"
 
 namespace cinesis {
 namespace {
@@ -504,7 +505,7 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
   // Takes the record only when accepted; on error the caller keeps it.
   Status Accept(RecordPtr& r) {
     std::unique_lock lock(mu);
-    if (closing || stopped) return Status(Code::kInvalidArgument, "producer is closed");
+    if (closing || stopped) return Status(Code::kFailedPrecondition, "producer is closed");
     if (outstanding_bytes + r->bytes > options.buffer_bytes && outstanding > 0) {
       if (options.overflow == OverflowPolicy::kFailFast) {
         return Status(Code::kLimitExceeded, "producer buffer is full");
@@ -512,7 +513,7 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
       space.wait(lock, [&] {
         return outstanding_bytes + r->bytes <= options.buffer_bytes || outstanding == 0 || closing;
       });
-      if (closing) return Status(Code::kInvalidArgument, "producer is closed");
+      if (closing) return Status(Code::kFailedPrecondition, "producer is closed");
     }
     const EpochMillis now = clock.NowMillis();
     r->deadline = now + options.record_ttl.count();
@@ -580,6 +581,10 @@ std::future<PutResult> Producer::Put(std::string partition_key, std::string data
   return future;
 }
 
+Status Producer::Put(std::string partition_key, std::string data, Callback callback) {
+  return Put(std::move(partition_key), std::move(data), std::nullopt, std::move(callback));
+}
+
 Status Producer::Put(std::string partition_key, std::string data,
                      std::optional<std::string> explicit_hash_key, Callback callback) {
   ASSIGN_OR_RETURN(RecordPtr r, MakeRecord(std::move(partition_key), std::move(data),
@@ -597,9 +602,9 @@ Status Producer::Flush(std::chrono::milliseconds timeout) {
       impl_->drained.wait_for(lock, timeout, [&] { return impl_->completed >= target; });
   --impl_->flushing;
   return done ? Status::Ok()
-              : Status(Code::kLimitExceeded, "flush timed out with " +
-                                                 std::to_string(impl_->outstanding) +
-                                                 " records outstanding");
+              : Status(Code::kDeadlineExceeded, "flush timed out with " +
+                                                    std::to_string(impl_->outstanding) +
+                                                    " records outstanding");
 }
 
 Status Producer::Close(std::chrono::milliseconds deadline) {
@@ -615,7 +620,7 @@ Status Producer::Close(std::chrono::milliseconds deadline) {
     // Whatever is still queued completes with an error: nothing is dropped silently.
     for (auto& q : impl_->shards) {
       for (auto& r : q->queue) {
-        impl_->Complete(std::move(r), PutResult{Status(Code::kInternalFailure,
+        impl_->Complete(std::move(r), PutResult{Status(Code::kDeadlineExceeded,
                                                        "producer closed before the record "
                                                        "could be written"),
                                                 {},

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/status.h"
 #include "storage/env.h"
 #include "storage/file_cache.h"
 #include "storage/log.h"

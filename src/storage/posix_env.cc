@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/status.h"
 #include "storage/env.h"
 #include "storage/sqlite_meta_store.h"
 

@@ -4,6 +4,8 @@
 
 #include <mutex>
 
+#include "common/status.h"
+
 namespace cinesis::storage {
 namespace {
 

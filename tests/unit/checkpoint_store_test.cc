@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cinesis/stores.h"
+#include "common/status.h"
 #include "service_fixtures.h"
 
 namespace cinesis::consumer {

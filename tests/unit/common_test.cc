@@ -86,5 +86,33 @@ TEST(Status, CodesCarryKinesisNamesAndRetriability) {
   EXPECT_EQ(s.ToString(), "ProvisionedThroughputExceededException: slow down");
 }
 
+// Local failures (issue 14): codes of their own, with their retry rule, and names that
+// round-trip.
+TEST(Status, LocalCodesHaveNamesAndRetryRules) {
+  EXPECT_EQ(CodeName(Code::kDeadlineExceeded), "DeadlineExceeded");
+  EXPECT_EQ(CodeName(Code::kFailedPrecondition), "FailedPrecondition");
+  EXPECT_EQ(CodeName(Code::kUnknown), "Unknown");
+  EXPECT_TRUE(IsRetriable(Code::kDeadlineExceeded));  // waiting again can succeed
+  EXPECT_FALSE(IsRetriable(Code::kFailedPrecondition));
+  EXPECT_FALSE(IsRetriable(Code::kUnknown));
+  for (Code c : {Code::kDeadlineExceeded, Code::kFailedPrecondition, Code::kUnknown}) {
+    EXPECT_EQ(CodeFromName(CodeName(c)), c) << CodeName(c);
+  }
+  EXPECT_EQ(Status(Code::kDeadlineExceeded, "flush").ToString(), "DeadlineExceeded: flush");
+}
+
+// A Result is a value or an error: built from an OK Status it is an error (kUnknown), in
+// release builds too (this used to be an assert only).
+TEST(Status, ResultFromOkStatusIsAnError) {
+  Result<int> r = Status::Ok();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kUnknown);
+  EXPECT_NE(r.status().message().find("Result constructed from OK status"), std::string::npos);
+  Result<std::string> moved = Status();
+  EXPECT_EQ(std::move(moved).take_status().code(), Code::kUnknown);
+  Result<int> fine = Status(Code::kResourceNotFound, "gone");
+  EXPECT_EQ(fine.status().code(), Code::kResourceNotFound);  // errors stay as they are
+}
+
 }  // namespace
 }  // namespace cinesis

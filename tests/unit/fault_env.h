@@ -18,6 +18,7 @@
 #include <set>
 #include <string>
 
+#include "common/status.h"
 #include "storage/env.h"
 #include "storage/log.h"
 

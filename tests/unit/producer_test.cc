@@ -19,10 +19,11 @@
 namespace cinesis {
 namespace {
 
-// Passes calls to the engine; fails chosen PutRecords entries or whole calls.
-class FaultyKinesis final : public api::KinesisService {
+// Passes calls to the engine; fails chosen PutRecords entries or whole calls. Every other
+// call goes straight through (ForwardingKinesisService).
+class FaultyKinesis final : public ForwardingKinesisService {
  public:
-  explicit FaultyKinesis(api::KinesisService& inner) : inner_(inner) {}
+  using ForwardingKinesisService::ForwardingKinesisService;
   double fail_record_rate = 0;       // entries answered ProvisionedThroughputExceeded
   double internal_failure_rate = 0;  // entries answered InternalFailure
   double call_failure_rate = 0;      // whole call fails with a 5xx-like error before writing
@@ -42,7 +43,7 @@ class FaultyKinesis final : public api::KinesisService {
       fate[i] = Roll(fail_record_rate) ? 1 : Roll(internal_failure_rate) ? 2 : 0;
       if (fate[i] == 0) pass.records.push_back(in.records[i]);
     }
-    auto real = inner_.PutRecords(pass);
+    auto real = target().PutRecords(pass);
     if (!real.ok()) return real;
     if (Roll(lost_response_rate)) return Status(Code::kIoError, "injected timeout after the write");
     api::PutRecordsOutput out;
@@ -61,122 +62,8 @@ class FaultyKinesis final : public api::KinesisService {
     return out;
   }
 
-  // Everything else goes straight through.
-  Status CreateStream(const api::CreateStreamInput& in) override { return inner_.CreateStream(in); }
-  Status DeleteStream(const api::DeleteStreamInput& in) override { return inner_.DeleteStream(in); }
-  Result<api::DescribeStreamOutput> DescribeStream(const api::DescribeStreamInput& in) override {
-    return inner_.DescribeStream(in);
-  }
-  Result<api::DescribeStreamSummaryOutput> DescribeStreamSummary(
-      const api::DescribeStreamSummaryInput& in) override {
-    return inner_.DescribeStreamSummary(in);
-  }
-  Result<api::ListStreamsOutput> ListStreams(const api::ListStreamsInput& in) override {
-    return inner_.ListStreams(in);
-  }
-  Result<api::ListShardsOutput> ListShards(const api::ListShardsInput& in) override {
-    return inner_.ListShards(in);
-  }
-  Result<api::PutRecordOutput> PutRecord(const api::PutRecordInput& in) override {
-    return inner_.PutRecord(in);
-  }
-  Result<api::GetShardIteratorOutput> GetShardIterator(
-      const api::GetShardIteratorInput& in) override {
-    return inner_.GetShardIterator(in);
-  }
-  Result<api::GetRecordsOutput> GetRecords(const api::GetRecordsInput& in) override {
-    return inner_.GetRecords(in);
-  }
-  Status IncreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override {
-    return inner_.IncreaseStreamRetentionPeriod(in);
-  }
-  Status DecreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override {
-    return inner_.DecreaseStreamRetentionPeriod(in);
-  }
-  Status SplitShard(const api::SplitShardInput& in) override { return inner_.SplitShard(in); }
-  Status MergeShards(const api::MergeShardsInput& in) override { return inner_.MergeShards(in); }
-  Result<api::UpdateShardCountOutput> UpdateShardCount(
-      const api::UpdateShardCountInput& in) override {
-    return inner_.UpdateShardCount(in);
-  }
-  Status AddTagsToStream(const api::AddTagsToStreamInput& in) override {
-    return inner_.AddTagsToStream(in);
-  }
-  Status RemoveTagsFromStream(const api::RemoveTagsFromStreamInput& in) override {
-    return inner_.RemoveTagsFromStream(in);
-  }
-  Result<api::ListTagsForStreamOutput> ListTagsForStream(
-      const api::ListTagsForStreamInput& in) override {
-    return inner_.ListTagsForStream(in);
-  }
-  Status TagResource(const api::TagResourceInput& in) override { return inner_.TagResource(in); }
-  Status UntagResource(const api::UntagResourceInput& in) override {
-    return inner_.UntagResource(in);
-  }
-  Result<api::ListTagsForResourceOutput> ListTagsForResource(
-      const api::ListTagsForResourceInput& in) override {
-    return inner_.ListTagsForResource(in);
-  }
-  Status StartStreamEncryption(const api::StreamEncryptionInput& in) override {
-    return inner_.StartStreamEncryption(in);
-  }
-  Status StopStreamEncryption(const api::StreamEncryptionInput& in) override {
-    return inner_.StopStreamEncryption(in);
-  }
-  Result<api::EnhancedMonitoringOutput> EnableEnhancedMonitoring(
-      const api::EnhancedMonitoringInput& in) override {
-    return inner_.EnableEnhancedMonitoring(in);
-  }
-  Result<api::EnhancedMonitoringOutput> DisableEnhancedMonitoring(
-      const api::EnhancedMonitoringInput& in) override {
-    return inner_.DisableEnhancedMonitoring(in);
-  }
-  Result<api::DescribeLimitsOutput> DescribeLimits() override { return inner_.DescribeLimits(); }
-  Status UpdateStreamMode(const api::UpdateStreamModeInput& in) override {
-    return inner_.UpdateStreamMode(in);
-  }
-  Result<api::AccountSettingsOutput> DescribeAccountSettings() override {
-    return inner_.DescribeAccountSettings();
-  }
-  Result<api::AccountSettingsOutput> UpdateAccountSettings(
-      const api::UpdateAccountSettingsInput& in) override {
-    return inner_.UpdateAccountSettings(in);
-  }
-  Status PutResourcePolicy(const api::ResourcePolicyInput& in) override {
-    return inner_.PutResourcePolicy(in);
-  }
-  Result<api::GetResourcePolicyOutput> GetResourcePolicy(
-      const api::ResourcePolicyInput& in) override {
-    return inner_.GetResourcePolicy(in);
-  }
-  Status DeleteResourcePolicy(const api::ResourcePolicyInput& in) override {
-    return inner_.DeleteResourcePolicy(in);
-  }
-  Status UpdateMaxRecordSize(const api::UpdateMaxRecordSizeInput& in) override {
-    return inner_.UpdateMaxRecordSize(in);
-  }
-  Result<api::UpdateStreamWarmThroughputOutput> UpdateStreamWarmThroughput(
-      const api::UpdateStreamWarmThroughputInput& in) override {
-    return inner_.UpdateStreamWarmThroughput(in);
-  }
-  Result<api::Consumer> RegisterStreamConsumer(
-      const api::RegisterStreamConsumerInput& in) override {
-    return inner_.RegisterStreamConsumer(in);
-  }
-  Status DeregisterStreamConsumer(const api::ConsumerRef& in) override {
-    return inner_.DeregisterStreamConsumer(in);
-  }
-  Result<api::Consumer> DescribeStreamConsumer(const api::ConsumerRef& in) override {
-    return inner_.DescribeStreamConsumer(in);
-  }
-  Result<api::ListStreamConsumersOutput> ListStreamConsumers(
-      const api::ListStreamConsumersInput& in) override {
-    return inner_.ListStreamConsumers(in);
-  }
-
  private:
   bool Roll(double p) { return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
-  api::KinesisService& inner_;
   std::mutex mu_;
   std::mt19937 rng_{12345};
 };
@@ -262,7 +149,7 @@ TEST_F(ProducerTest, EveryRecordCompletesOnceAndIsStoredOnce) {
 }
 
 TEST_F(ProducerTest, PartialFailuresAreRetriedUntilEveryRecordIsStoredExactlyOnce) {
-  FaultyKinesis faulty(local_.client());
+  FaultyKinesis faulty(local_.service());
   faulty.fail_record_rate = 0.2;
   faulty.internal_failure_rate = 0.05;
   faulty.call_failure_rate = 0.05;
@@ -292,7 +179,7 @@ TEST_F(ProducerTest, PartialFailuresAreRetriedUntilEveryRecordIsStoredExactlyOnc
 }
 
 TEST_F(ProducerTest, LostResponsesGiveAtLeastOnceNeverLoss) {
-  FaultyKinesis faulty(local_.client());
+  FaultyKinesis faulty(local_.service());
   faulty.lost_response_rate = 0.2;
   KinesisClient client(faulty, testing::LocalKinesisOptions::NoRetries());
   auto producer = Producer::Create(client, Options());
@@ -307,7 +194,7 @@ TEST_F(ProducerTest, LostResponsesGiveAtLeastOnceNeverLoss) {
 }
 
 TEST_F(ProducerTest, FatalErrorsAndExpiredRecordsCompleteWithTheirError) {
-  FaultyKinesis faulty(local_.client());
+  FaultyKinesis faulty(local_.service());
   faulty.fatal = "Stream p under account 000000000000 not found.";
   KinesisClient client(faulty, testing::LocalKinesisOptions::NoRetries());
   auto producer = Producer::Create(client, Options());
@@ -326,7 +213,7 @@ TEST_F(ProducerTest, FatalErrorsAndExpiredRecordsCompleteWithTheirError) {
 }
 
 TEST_F(ProducerTest, StrictKeyOrderSurvivesRetries) {
-  FaultyKinesis faulty(local_.client());
+  FaultyKinesis faulty(local_.service());
   faulty.fail_record_rate = 0.3;
   KinesisClient client(faulty, testing::LocalKinesisOptions::NoRetries());
   auto opts = Options();
@@ -390,7 +277,7 @@ TEST(Aggregation, WorkedExampleFromTheKplFormatIsExact) {
 }
 
 TEST_F(ProducerTest, FullBufferFailsFastWhenAskedTo) {
-  FaultyKinesis faulty(local_.client());
+  FaultyKinesis faulty(local_.service());
   faulty.fail_record_rate = 1.0;  // nothing completes quickly
   KinesisClient client(faulty, testing::LocalKinesisOptions::NoRetries());
   auto opts = Options();
@@ -403,6 +290,37 @@ TEST_F(ProducerTest, FullBufferFailsFastWhenAskedTo) {
   auto r2 = second.get();
   EXPECT_EQ(r2.status.code(), Code::kLimitExceeded);
   EXPECT_FALSE(first.get().status.ok());  // expired: throttled until its TTL
+}
+
+// Local failures have codes of their own (issue 14): a Flush that runs out of time is
+// DeadlineExceeded (retriable: flushing again can succeed), not a service limit.
+TEST_F(ProducerTest, FlushTimeoutIsDeadlineExceeded) {
+  FaultyKinesis faulty(local_.service());
+  faulty.fail_record_rate = 1.0;  // nothing completes while the flush waits
+  KinesisClient client(faulty, testing::LocalKinesisOptions::NoRetries());
+  auto opts = Options();
+  opts.record_ttl = std::chrono::seconds(30);
+  auto producer = Producer::Create(client, opts);
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+  auto pending = (*producer)->Put("k", "v");
+  const Status st = (*producer)->Flush(std::chrono::milliseconds(50));
+  EXPECT_EQ(st.code(), Code::kDeadlineExceeded) << st.ToString();
+  EXPECT_EQ(st.name(), "DeadlineExceeded");
+  EXPECT_TRUE(st.retriable());
+  faulty.fail_record_rate = 0;  // now it can be written
+  EXPECT_TRUE((*producer)->Flush(std::chrono::seconds(30)).ok());
+  EXPECT_TRUE(pending.get().status.ok());
+}
+
+// A closed producer refuses records with FailedPrecondition (the call is valid, the
+// producer's state is not), not InvalidArgument.
+TEST_F(ProducerTest, PutAfterCloseIsFailedPrecondition) {
+  auto producer = Producer::Create(local_.client(), Options());
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+  ASSERT_TRUE((*producer)->Close(std::chrono::seconds(5)).ok());
+  const PutResult r = (*producer)->Put("k", "v").get();
+  EXPECT_EQ(r.status.code(), Code::kFailedPrecondition) << r.status.ToString();
+  EXPECT_FALSE(r.status.retriable());
 }
 
 TEST_F(ProducerTest, FollowsReshardingByReloadingTheShardMap) {

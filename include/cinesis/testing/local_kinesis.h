@@ -6,14 +6,9 @@
 //   ```cpp
 //   cinesis::testing::LocalKinesis kinesis;  // streams become ACTIVE at once
 //   cinesis::KinesisClient& client = kinesis.client();
-//   cinesis::api::CreateStreamInput create;
-//   create.stream_name = "orders";
-//   create.shard_count = 2;
-//   if (!client.CreateStream(create).ok()) return 1;
+//   if (!client.CreateStream("orders", /*shard_count=*/2).ok()) return 1;
 //   // ... hand `client` to the code under test, then read what it wrote:
-//   cinesis::api::ListShardsInput list;
-//   list.stream.stream_name = "orders";
-//   auto shards = client.ListShards(list);
+//   auto shards = client.ListShards("orders");
 //   ```
 //
 // Thread-safe like the engine. Time comes from `clock` when given (ManualClock lets
@@ -23,7 +18,7 @@
 #include <memory>
 
 #include "cinesis/client.h"
-#include "common/clock.h"
+#include "cinesis/clock.h"
 
 namespace cinesis::engine {
 class Engine;
@@ -45,7 +40,7 @@ struct LocalKinesisOptions {
   }
 };
 
-class LocalKinesis {
+class CINESIS_EXPORT LocalKinesis {
  public:
   explicit LocalKinesis(LocalKinesisOptions options = {});
   ~LocalKinesis();
@@ -53,6 +48,9 @@ class LocalKinesis {
   LocalKinesis& operator=(const LocalKinesis&) = delete;
 
   KinesisClient& client() { return *client_; }
+  // The engine as a KinesisService, e.g. the target of a ForwardingKinesisService fake
+  // (cinesis/service.h); calls on it are not retried.
+  api::KinesisService& service();
   engine::Engine& engine() { return *engine_; }
   // Runs the engine's housekeeping (deleting streams, applying retention) now.
   void Tick();

@@ -1,0 +1,176 @@
+// KinesisClient as a library user sees it (issue 14): a client over any KinesisService,
+// fakes that override one call (ForwardingKinesisService), the named forms of the common
+// calls, and the codes of local failures (WaitForActive, unknown service errors).
+#include "cinesis/client.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "cinesis/service.h"
+#include "cinesis/testing/local_kinesis.h"
+#include "cinesis/version.h"
+#include "client/wire_codec.h"
+
+namespace cinesis {
+namespace {
+
+// PutRecords refused; every other call reaches the target.
+class RefusingPuts final : public ForwardingKinesisService {
+ public:
+  using ForwardingKinesisService::ForwardingKinesisService;
+  Result<api::PutRecordsOutput> PutRecords(const api::PutRecordsInput&) override {
+    ++refused;
+    return Status(Code::kResourceNotFound, "refused by the fake");
+  }
+  int refused = 0;
+};
+
+TEST(ForwardingKinesisService, FakeOverridesOneCallTheRestReachTheTarget) {
+  testing::LocalKinesis local;
+  RefusingPuts fake(local.service());
+  KinesisClient client(fake);
+  ASSERT_TRUE(client.CreateStream("s", 1).ok());
+  auto put = client.PutRecord("s", "k", "one");
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  auto puts = client.PutRecords("s", {{.data = "two", .partition_key = "k"}});
+  EXPECT_EQ(puts.status().code(), Code::kResourceNotFound);
+  EXPECT_EQ(fake.refused, 1);
+  // What went through is in the real (local) service.
+  auto it =
+      local.client().GetShardIterator("s", put->shard_id, api::ShardIteratorType::kTrimHorizon);
+  ASSERT_TRUE(it.ok()) << it.status().ToString();
+  auto got = local.client().GetRecords(it->shard_iterator);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->records.size(), 1U);
+  EXPECT_EQ(got->records[0].data, "one");
+}
+
+// The named forms set the fields they name: partition key and data land where they belong,
+// an explicit hash key routes, ListShards returns every shard.
+TEST(KinesisClient, NamedFormsOfTheCommonCalls) {
+  testing::LocalKinesis local;
+  KinesisClient& client = local.client();
+  ASSERT_TRUE(client.CreateStream("orders", 2).ok());
+  auto summary = client.DescribeStreamSummary("orders");
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->stream_description_summary.open_shard_count, 2);
+
+  auto shards = client.ListShards("orders");
+  ASSERT_TRUE(shards.ok()) << shards.status().ToString();
+  ASSERT_EQ(shards->shards.size(), 2U);
+  // The top of the hash range belongs to the second shard, whatever the key's MD5.
+  const std::string top = shards->shards[1].hash_key_range.ending_hash_key;
+  auto routed = client.PutRecord("orders", "customer-1", "payload", top);
+  ASSERT_TRUE(routed.ok()) << routed.status().ToString();
+  EXPECT_EQ(routed->shard_id, shards->shards[1].shard_id);
+  auto batch = client.PutRecords(
+      "orders", {{.data = "b1", .partition_key = "customer-2"},
+                 {.data = "b2", .explicit_hash_key = top, .partition_key = "customer-3"}});
+  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+  EXPECT_EQ(batch->failed_record_count, 0);
+  EXPECT_EQ(batch->records[1].shard_id, shards->shards[1].shard_id);
+
+  auto it =
+      client.GetShardIterator("orders", routed->shard_id, api::ShardIteratorType::kAtSequenceNumber,
+                              routed->sequence_number);
+  ASSERT_TRUE(it.ok()) << it.status().ToString();
+  auto got = client.GetRecords(it->shard_iterator, 1);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->records.size(), 1U);  // the limit applies
+  EXPECT_EQ(got->records[0].partition_key, "customer-1");
+  EXPECT_EQ(got->records[0].data, "payload");
+  EXPECT_EQ(got->records[0].sequence_number, routed->sequence_number);
+
+  ASSERT_TRUE(client.DeleteStream("orders").ok());
+  local.Tick();
+  EXPECT_EQ(client.DescribeStreamSummary("orders").status().code(), Code::kResourceNotFound);
+}
+
+// A service that answers ListShards one shard per page.
+class OneShardPerPage final : public ForwardingKinesisService {
+ public:
+  using ForwardingKinesisService::ForwardingKinesisService;
+  Result<api::ListShardsOutput> ListShards(const api::ListShardsInput& in) override {
+    api::ListShardsInput page = in;
+    page.max_results = 1;
+    ++pages;
+    return target().ListShards(page);
+  }
+  int pages = 0;
+};
+
+TEST(KinesisClient, NamedListShardsFollowsNextToken) {
+  testing::LocalKinesis local;
+  ASSERT_TRUE(local.client().CreateStream("s", 3).ok());
+  OneShardPerPage paged(local.service());
+  KinesisClient client(paged);
+  auto shards = client.ListShards("s");
+  ASSERT_TRUE(shards.ok()) << shards.status().ToString();
+  EXPECT_EQ(shards->shards.size(), 3U);
+  EXPECT_FALSE(shards->next_token.has_value());
+  EXPECT_GE(paged.pages, 3);
+}
+
+// Advances a ManualClock instead of sleeping.
+class ClockSleeper final : public Sleeper {
+ public:
+  explicit ClockSleeper(ManualClock& clock) : clock_(clock) {}
+  void SleepFor(std::chrono::milliseconds d) override { clock_.Advance(d.count()); }
+
+ private:
+  ManualClock& clock_;
+};
+
+TEST(KinesisClient, WaitForActiveTimeoutIsDeadlineExceeded) {
+  ManualClock clock;
+  ClockSleeper sleeper(clock);
+  testing::LocalKinesisOptions options;
+  options.clock = &clock;
+  options.create_stream_ms = 10'000;  // CREATING for 10 s of the manual clock
+  options.retry.clock = &clock;
+  options.retry.sleeper = &sleeper;
+  testing::LocalKinesis local(options);
+  ASSERT_TRUE(local.client().CreateStream("s", 1).ok());
+  const Status early = local.client().WaitForActive("s", std::chrono::seconds(1));
+  EXPECT_EQ(early.code(), Code::kDeadlineExceeded) << early.ToString();
+  EXPECT_TRUE(early.retriable());
+  EXPECT_NE(early.message().find("did not become ACTIVE"), std::string::npos);
+  EXPECT_TRUE(local.client().WaitForActive("s", std::chrono::seconds(60)).ok());
+}
+
+// Error answers the client does not know keep the server's words; unknown is not mistaken
+// for AccessDenied (or anything else).
+TEST(WireErrors, UnknownTypeIsUnknownWithTheWireName) {
+  using client::wire::DecodeError;
+  Status st = DecodeError(400, R"({"__type":"SomeNewException","message":"text"})");
+  EXPECT_EQ(st.code(), Code::kUnknown);
+  EXPECT_EQ(st.message(), "SomeNewException: text");
+  EXPECT_FALSE(st.retriable());
+  st = DecodeError(400, R"({"__type":"com.amazonaws.kinesis#SomeNewException","Message":"m"})");
+  EXPECT_EQ(st.code(), Code::kUnknown);
+  EXPECT_EQ(st.message(), "SomeNewException: m");
+  st = DecodeError(404, "not json");
+  EXPECT_EQ(st.code(), Code::kUnknown);
+  EXPECT_EQ(st.message(), "HTTP 404: not json");
+  // Known Kinesis errors and AWS common errors keep their codes.
+  st = DecodeError(400, R"({"__type":"ResourceNotFoundException","message":"gone"})");
+  EXPECT_EQ(st.code(), Code::kResourceNotFound);
+  EXPECT_EQ(st.message(), "gone");
+  st = DecodeError(403, R"({"__type":"UnrecognizedClientException","message":"bad key"})");
+  EXPECT_EQ(st.code(), Code::kAccessDenied);
+  EXPECT_EQ(st.message(), "UnrecognizedClientException: bad key");
+  st = DecodeError(400, R"({"__type":"ThrottlingException","message":"Rate exceeded"})");
+  EXPECT_EQ(st.code(), Code::kLimitExceeded);
+  EXPECT_TRUE(st.retriable());
+  // A server failure stays retriable.
+  st = DecodeError(503, R"({"__type":"SomeNewException","message":"busy"})");
+  EXPECT_EQ(st.code(), Code::kInternalFailure);
+  EXPECT_EQ(st.message(), "HTTP 503 SomeNewException: busy");
+}
+
+TEST(Version, MatchesTheHeader) { EXPECT_EQ(Version(), CINESIS_VERSION_STRING); }
+
+}  // namespace
+}  // namespace cinesis
