@@ -1,0 +1,56 @@
+"""pynesis.djangoutils on cinesis: get_stream(name) from settings.PYNESIS_CONFIG (cached per
+thread AND per name: pynesis returned the first stream for every name) and
+DjangoCheckpointer (pynesis's get_all_checkpoints failed on first use)."""
+
+import json
+import threading
+
+from django.db import transaction
+
+from cinesis.stores import Checkpointer
+
+_local = threading.local()
+
+
+def get_stream(name):
+    from cinesis.contrib.django.conf import build_pynesis_stream
+    cache = getattr(_local, 'streams', None)
+    if cache is None:
+        cache = _local.streams = {}
+    if name not in cache:
+        cache[name] = build_pynesis_stream(name)
+    return cache[name]
+
+
+def reset_streams():
+    """Forgets this thread's cached streams (tests, settings changes)."""
+    _local.streams = {}
+
+
+class DjangoCheckpointer(Checkpointer):
+    """All of a stream's checkpoints as one JSON text in pynesis.models.Checkpoint (row
+    ``key``). Needs "pynesis" in INSTALLED_APPS."""
+
+    def __init__(self, key='checkpoint'):
+        self.key = key
+
+    def _model(self):
+        from pynesis.models import Checkpoint
+        return Checkpoint
+
+    def checkpoint(self, shard_id, sequence):
+        model = self._model()
+        with transaction.atomic():
+            row, _ = model.objects.select_for_update().get_or_create(
+                key=self.key, defaults={'checkpoints': '{}'})
+            data = json.loads(row.checkpoints or '{}')
+            data[shard_id] = sequence
+            row.checkpoints = json.dumps(data, sort_keys=True)
+            row.save()
+
+    def get_checkpoint(self, shard_id):
+        return self.get_all_checkpoints().get(shard_id)
+
+    def get_all_checkpoints(self):
+        row = self._model().objects.filter(key=self.key).first()
+        return json.loads(row.checkpoints) if row is not None and row.checkpoints else {}
