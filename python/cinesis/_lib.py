@@ -216,10 +216,10 @@ def _package_dir():
 
 def candidate_paths():
     """The files tried, in order (the system loader comes after these)."""
-    out = []
     env = os.environ.get('CINESIS_LIBRARY')
     if env:
-        out.append(env)
+        return [env]  # an explicit choice: nothing else is tried
+    out = []
     pkg = _package_dir()
     for d in (pkg, os.path.dirname(pkg)):
         for name in LIBRARY_NAMES:
@@ -284,8 +284,8 @@ def load():
             _lib._cinesis_path = path
             return _lib
         else:
-            name = ctypes.util.find_library('cinesis')
-            for candidate in ([name] if name else []) + ['libcinesis.so']:
+            name = None if env else ctypes.util.find_library('cinesis')
+            for candidate in ([] if env else ([name] if name else []) + ['libcinesis.so']):
                 try:
                     lib = ctypes.CDLL(candidate)
                     getattr(lib, 'cinesis_client_call')
