@@ -17,7 +17,6 @@ Settings (see docs/python.md, "Django"):
 PYNESIS_CONFIG (pynesis's form) is read as well: pynesis.djangoutils.get_stream.
 """
 
-default_app_config = 'cinesis.contrib.django.apps.CinesisConfig'
 
 
 def get_stream(name):
