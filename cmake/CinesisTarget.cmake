@@ -32,6 +32,8 @@ function(cinesis_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
   add_library(cinesis_${name} STATIC ${ARG_SOURCES})
   add_library(cinesis::${name} ALIAS cinesis_${name})
+  # Position-independent: libcinesis.so (src/libcinesis) is linked from these objects.
+  set_target_properties(cinesis_${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
   target_include_directories(cinesis_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(cinesis_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
   cinesis_settings(cinesis_${name})
