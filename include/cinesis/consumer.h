@@ -76,6 +76,19 @@ struct ConsumerError {
   bool fatal = false;     // true: Run() and Poll() return `status`
 };
 
+// A change in what this worker reads (ConsumerOptions::on_event).
+struct ConsumerEvent {
+  enum class Kind {
+    kShardStarted,  // this worker started reading the shard (after loading its checkpoint)
+    kShardEnded,    // read to SHARD_END and checkpointed there
+    kLeaseTaken,    // the shard's lease was taken for this worker (with a lease store)
+    kLeaseLost,     // another worker took the lease; no more checkpoints for the shard
+  };
+  Kind kind = Kind::kShardStarted;
+  std::string shard_id;
+  EpochMillis time = 0;  // when (ConsumerOptions::clock)
+};
+
 struct ConsumerOptions {
   std::string application;
   std::string stream_name;
@@ -112,6 +125,10 @@ struct ConsumerOptions {
   // several at once) and never while the consumer holds a lock (it may call metrics() or
   // Stop()). Must not throw.
   std::function<void(const ConsumerError&)> on_error;
+  // Called for every ConsumerEvent, on the reader thread of the shard concerned (several
+  // shards at once), never while the consumer holds a lock. Errors go to on_error, not
+  // here. Must not throw (an exception is logged and ignored).
+  std::function<void(const ConsumerEvent&)> on_event;
 };
 
 // Handed to processors: checkpoints the shard at a record (or the last one delivered).

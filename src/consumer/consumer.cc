@@ -98,6 +98,8 @@ struct Consumer::Impl {
   // A success after failures: ends the run (and logs the recovery).
   void Recovered(const std::string& operation, const std::string& shard_id, Streak& streak);
   void Fail(const Status& st);
+  // Calls on_event (if set). Call without holding mu.
+  void Emit(ConsumerEvent::Kind kind, const std::string& shard_id);
   std::string consumer_arn;  // enhanced fan-out: the registered stream consumer
   Status RegisterFanOut();
 
@@ -248,6 +250,15 @@ void Consumer::Impl::Recovered(const std::string& operation, const std::string& 
   streak = Streak{};
 }
 
+void Consumer::Impl::Emit(ConsumerEvent::Kind kind, const std::string& shard_id) {
+  if (!o.on_event) return;
+  try {
+    o.on_event(ConsumerEvent{kind, shard_id, clock.NowMillis()});
+  } catch (...) {
+    LogConsumer(LogLevel::kError, "on_event threw an exception; ignored");
+  }
+}
+
 void Consumer::Impl::Fail(const Status& st) {
   {
     std::lock_guard lock(mu);
@@ -321,7 +332,9 @@ void Reader::Run() {
     c.cv.notify_all();
     return;
   }
+  if (lease && c.o.leases) c.Emit(ConsumerEvent::Kind::kLeaseTaken, shard_id);
   processor->Initialize(shard_id, resume);
+  c.Emit(ConsumerEvent::Kind::kShardStarted, shard_id);
   if (resume && resume->sequence_number == consumer::kShardEnd) {
     done = true;
     return;
@@ -333,8 +346,11 @@ void Reader::Run() {
   }
   if (lost) {
     processor->LeaseLost();
-    std::lock_guard lock(c.mu);
-    ++c.stats.leases_lost;
+    {
+      std::lock_guard lock(c.mu);
+      ++c.stats.leases_lost;
+    }
+    c.Emit(ConsumerEvent::Kind::kLeaseLost, shard_id);
   } else if (!shard_ended && (stop || handover || c.stopping)) {
     processor->ShutdownRequested(*this);
     if (c.o.checkpoint_policy.kind != CheckpointPolicy::Kind::kManual) CheckpointByPolicy();
@@ -583,9 +599,12 @@ void Reader::EndShard() {
   Status st = c.Save(shard_id, lease, {consumer::kShardEnd, 0}, &was_lost);
   if (was_lost) lost = true;
   if (st.ok()) {
-    std::lock_guard lock(c.mu);
-    ++c.stats.shards_finished;
-    c.resync = true;
+    {
+      std::lock_guard lock(c.mu);
+      ++c.stats.shards_finished;
+      c.resync = true;
+    }
+    c.Emit(ConsumerEvent::Kind::kShardEnded, shard_id);
   } else if (!lost) {
     // Not finished: the shard is read again (from its last checkpoint) next round.
     (void)Failed("CheckpointStore.Save", st);
