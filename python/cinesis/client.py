@@ -117,6 +117,11 @@ class Client(object):
         else:
             if not isinstance(shard_count, int) or isinstance(shard_count, bool):
                 raise TypeError('shard_count must be an int')
+            if shard_count < 1:
+                # Through the generic call, which validates like AWS (ValidationException):
+                # libcinesis's typed CreateStream over LocalKinesis does not check the count
+                # (SIGFPE on 0 as of capi af04793), and an interpreter must never crash.
+                self.call('CreateStream', StreamName=stream, ShardCount=shard_count)
             check(self._lib.cinesis_create_stream(self.handle, name, shard_count))
         if wait:
             self.wait_for_active(stream, timeout)

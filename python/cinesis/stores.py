@@ -66,15 +66,16 @@ class Store(object):
             raise ClosedError('the store is closed')
         return self._handle
 
-    def save(self, application, stream, shard_id, sequence_number, sub_sequence_number=0):
-        """Writes a checkpoint directly (tools, tests, migrations)."""
+    def save_checkpoint(self, application, stream, shard_id, sequence_number,
+                        sub_sequence_number=0):
+        """Writes a checkpoint directly (tools, tests, migrations), through libcinesis."""
         scope = _lib.Scope(cstr(application, 'application'), cstr(stream, 'stream'))
         check(_lib.load().cinesis_store_save(self.handle, ctypes.byref(scope),
                                              cstr(shard_id, 'shard_id'),
                                              cstr(sequence_number, 'sequence_number'),
                                              int(sub_sequence_number)))
 
-    def load(self, application, stream, shard_id):
+    def load_checkpoint(self, application, stream, shard_id):
         """(sequence_number, sub_sequence_number), or None when the shard has none."""
         scope = _lib.Scope(cstr(application, 'application'), cstr(stream, 'stream'))
         out = ctypes.c_void_p()
@@ -86,6 +87,10 @@ class Store(object):
         if seq is None:
             return None
         return native(seq), sub.value
+
+    # C stores: save/load are the same; a PythonStore overrides them (its callbacks).
+    save = save_checkpoint
+    load = load_checkpoint
 
     def close(self):
         h, self._handle = self._handle, None
@@ -408,14 +413,6 @@ class PythonStore(Store):
                 _registry.pop(key, None)
             check(rc)
         self._handle = handle
-
-    # Direct access uses the C handle (so it goes through the same callbacks).
-    def save_checkpoint(self, application, stream, shard_id, sequence_number,
-                        sub_sequence_number=0):
-        Store.save(self, application, stream, shard_id, sequence_number, sub_sequence_number)
-
-    def load_checkpoint(self, application, stream, shard_id):
-        return Store.load(self, application, stream, shard_id)
 
 
 # -- pynesis's Checkpointer interface --------------------------------------------------------

@@ -61,10 +61,13 @@ class KinesisStream(Stream):
         self.checkpointer = checkpointer if checkpointer is not None else InMemoryCheckpointer()
         self._fake = None
         self._stream = None
-        if kinesis_client is not None and not _is_boto3_client(kinesis_client):
+        if kinesis_client is not None and not isinstance(kinesis_client, cinesis.Client) \
+                and not _is_boto3_client(kinesis_client):
             self._fake = _BotoLikeReader(self, kinesis_client)
             return
-        if kinesis_client is not None:
+        if isinstance(kinesis_client, cinesis.Client):  # e.g. cinesis.LocalKinesis()
+            client = kinesis_client
+        elif kinesis_client is not None:
             client = client_from_boto3(kinesis_client)
         else:
             client = cinesis.Client(region=region_name, access_key_id=aws_access_key_id,

@@ -47,8 +47,10 @@ class Base(object):
             self.client.put_record('no-such-stream', b'x', 'k')
 
     def test_invalid_argument_and_wrong_types(self):
-        with self.assertRaises(cinesis.InvalidArgumentException):
-            self.client.create_stream(unique('bad'), shard_count=0)
+        for bad in (0, -1):
+            with self.assertRaises(cinesis.ValidationException) as cm:
+                self.client.create_stream(unique('bad'), shard_count=bad)
+            self.assertIn('shardCount', cm.exception.message)
         with self.assertRaises(TypeError):
             self.client.put_record(self.stream, 12345, 'k')
         with self.assertRaises(TypeError):
@@ -230,9 +232,10 @@ class Base(object):
     def test_stores_round_trip(self):
         for store in (cinesis.MemoryStore(), cinesis.SqliteStore(
                 os.path.join(tempfile.mkdtemp(), 's.db')), cinesis.PythonStore()):
-            self.assertIsNone(store.load('a', 's', 'shardId-0'))
-            store.save('a', 's', 'shardId-0', '123', 2 ** 64 - 1)
-            self.assertEqual(store.load('a', 's', 'shardId-0'), ('123', 2 ** 64 - 1))
+            self.assertIsNone(store.load_checkpoint('a', 's', 'shardId-0'))
+            store.save_checkpoint('a', 's', 'shardId-0', '123', 2 ** 64 - 1)
+            self.assertEqual(store.load_checkpoint('a', 's', 'shardId-0'),
+                             ('123', 2 ** 64 - 1))
             store.close()
 
 

@@ -48,9 +48,8 @@ class PynesisCompatTest(unittest.TestCase):
         self.local.close()
 
     def _kinesis_stream(self, **kw):
-        s = streams.KinesisStream(self.name, 'us-east-1', read_interval=0.05, **kw)
-        s._stream.client = self.local
-        return s
+        return streams.KinesisStream(self.name, 'us-east-1', read_interval=0.05,
+                                     kinesis_client=self.local, **kw)
 
     def test_reading_loop_with_stop_and_put(self):
         stream = self._kinesis_stream()
@@ -132,8 +131,7 @@ class PynesisCompatTest(unittest.TestCase):
         self.assertEqual(got, [b'x', b'y', b'z'])
 
     def test_backends_json(self):
-        b = backends.KinesisBackend(self.name, region_name='us-east-1')
-        b.stream._stream.client = self.local
+        b = backends.KinesisBackend(self.name, kinesis_client=self.local)
         b.put('k', {'a': 1})
         for rec in b.read():
             self.assertEqual(rec, {'a': 1})

@@ -121,18 +121,9 @@ def build_pynesis_stream(name):
         lk = local_kinesis()
         s = cinesis.Stream(options['stream_name'], client=lk)
         s.ensure_exists(1)
-        from pynesis.streams import KinesisStream
-        stream = KinesisStream.__new__(KinesisStream)
-        KinesisStream.__init__(stream, options['stream_name'], checkpointer=checkpointer,
-                               **dict((k, v) for k, v in options.items()
-                                      if k not in ('stream_name', 'region_name')))
-        stream._stream.client = lk
-        if backend.startswith('pynesis.backends'):
-            from pynesis.backends import KinesisBackend
-            wrapper = KinesisBackend.__new__(KinesisBackend)
-            wrapper.stream = stream
-            return wrapper
-        return stream
+        options['kinesis_client'] = lk
+        options['checkpointer'] = checkpointer
+        return import_string(backend)(**options)
     cls = import_string(backend)
     if 'Dummy' in cls.__name__:
         return cls(**options)
