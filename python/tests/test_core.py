@@ -148,6 +148,30 @@ class Base(object):
         redelivered = len(first) + len(more) - n
         self.assertLessEqual(redelivered, 2 * 100, 'resume did not start at the checkpoints')
 
+    def test_checkpoint_after_each_handled_batch(self):
+        # At-least-once: a batch is checkpointed once the next poll starts (the previous one
+        # was handled), without waiting for stop/close (a crash then loses nothing handled).
+        self._produce(40)
+        store = cinesis.MemoryStore()
+        consumer = self.client.consumer(self.stream, 'cpb', checkpoints=store,
+                                        max_records_per_call=5)
+        first = []
+        deadline = time.time() + 30
+        while not first and time.time() < deadline:
+            first = consumer.poll(0.2)
+        last = {}
+        for r in first:
+            last[r.shard_id] = r.sequence_number
+        for shard in last:
+            self.assertIsNone(store.load_checkpoint('cpb', self.stream, shard),
+                              'checkpointed before it was handled')
+        consumer.poll(0.2)  # the first batch is handled: the next poll checkpoints it
+        for shard, seq in last.items():
+            got = store.load_checkpoint('cpb', self.stream, shard)
+            self.assertIsNotNone(got)
+            self.assertGreaterEqual(int(got[0]), int(seq))
+        consumer.close()
+
     def test_record_fields(self):
         self.client.put_record(self.stream, b'payload', 'pk-1')
         with self.client.consumer(self.stream, 'fields') as consumer:

@@ -85,7 +85,8 @@ class PynesisCompatTest(unittest.TestCase):
     def test_fake_client_closed_shard_and_parent_before_child(self):
         fake = FakeBotoKinesis(self.local)
         stream = streams.KinesisStream(self.name, 'us-east-1', kinesis_client=fake,
-                                       read_interval=0.01, shard_sync_interval=0.05)
+                                       batch_size=3, read_interval=0.01,
+                                       shard_sync_interval=0.05)
         for i in range(10):
             stream.put('same', ('a%d' % i).encode('ascii'))
         self.local.update_shard_count(self.name, 2)
