@@ -48,6 +48,17 @@ if /usr/bin/python3 -c 'import django, pytest_django' 2>/dev/null; then
   [ $rc -ne 0 ] && { tail -60 /tmp/cinesis-django-$$.log; status=1; }
   summary+=("django (python3 $(/usr/bin/python3 -c 'import django; print(django.get_version())')): $line")
   rm -f /tmp/cinesis-django-$$.log
+  # Again on a real PostgreSQL started for the run (python/tests/pgserver.py; exit 77: none).
+  (cd python/tests/django_tests && /usr/bin/python3 ../pgserver.py /usr/bin/python3 -m pytest -q -p no:cacheprovider . ) > /tmp/cinesis-django-pg-$$.log 2>&1
+  rc=$?
+  line=$(grep -E '(passed|failed|skipped|error)' /tmp/cinesis-django-pg-$$.log | tail -1)
+  if [ $rc -eq 77 ]; then
+    line="PostgreSQL not installed"; [ "${CI:-}" = true ] && status=1
+  elif [ $rc -ne 0 ]; then
+    tail -60 /tmp/cinesis-django-pg-$$.log; status=1
+  fi
+  summary+=("django on PostgreSQL: $line")
+  rm -f /tmp/cinesis-django-pg-$$.log
 elif [ "${CI:-}" = true ]; then
   summary+=("django: python3-django / python3-pytest-django missing"); status=1
 fi

@@ -388,7 +388,7 @@ class PythonStore(Store):
 
         def destroy(user):
             try:
-                me.on_destroy()
+                me._run(me.on_destroy)  # on the store's own thread when serialized
             except Exception:
                 pass
             if me._queue is not None:
@@ -471,9 +471,17 @@ class CheckpointerStore(PythonStore):
     checkpointer (shard id -> sequence number, "SEQ:SUB" inside a KPL aggregate); leases
     stay in this process (in memory)."""
 
-    def __init__(self, checkpointer, serialize=False):
+    def __init__(self, checkpointer, serialize=True):
+        # serialize: the checkpointer is called from one Python thread of the store's own
+        # (pynesis checkpointers were written for one reading thread; Django's connections
+        # are per thread and would otherwise be opened on the consumer's C++ threads).
         self.checkpointer = checkpointer
         PythonStore.__init__(self, serialize=serialize)
+
+    def on_destroy(self):
+        close = getattr(self.checkpointer, 'close_connections', None)
+        if close is not None:
+            close()
 
     def save(self, scope, shard_id, sequence_number, sub_sequence_number):
         self.checkpointer.checkpoint(shard_id, _encode_position(sequence_number,

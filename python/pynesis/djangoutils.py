@@ -23,7 +23,12 @@ def get_stream(name):
 
 
 def reset_streams():
-    """Forgets this thread's cached streams (tests, settings changes)."""
+    """Closes and forgets this thread's cached streams (tests, settings changes)."""
+    for stream in (getattr(_local, 'streams', None) or {}).values():
+        inner = getattr(getattr(stream, 'stream', stream), '_stream', None)
+        store = getattr(inner, 'checkpoints', None)
+        if store is not None and hasattr(store, 'close'):
+            store.close()
     _local.streams = {}
 
 
@@ -50,6 +55,12 @@ class DjangoCheckpointer(Checkpointer):
 
     def get_checkpoint(self, shard_id):
         return self.get_all_checkpoints().get(shard_id)
+
+    def close_connections(self):
+        """Closes this thread's database connections (called on the store's thread when the
+        consumer's store is freed)."""
+        from django.db import connections
+        connections.close_all()
 
     def get_all_checkpoints(self):
         row = self._model().objects.filter(key=self.key).first()

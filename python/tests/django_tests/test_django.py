@@ -70,6 +70,8 @@ def test_checkpoints_survive_a_restart():
     assert sorted(got) == [('%02d' % i).encode('ascii') for i in range(30)]
     assert Checkpoint.objects.filter(application='billing', stream='orders').count() == 2
     stream.put(b'new', partition_key='k')
+    for s in conf._local.streams.values():
+        conf.close_stream(s)
     conf._local.streams = {}
     again = get_stream('orders').consumer(worker_id='w2')
     assert [r.data for r in support.read_until(again, 1)] == [b'new']
@@ -113,3 +115,16 @@ def test_system_check_reports_misconfiguration():
         ids = sorted(e.id for e in check_settings())
     assert 'cinesis.E004' in ids and 'cinesis.E005' in ids and 'cinesis.E011' in ids
     assert all(isinstance(e, checks.Error) for e in check_settings()) or True
+
+
+def test_postgres_store_when_available():
+    import os
+    uri = os.environ.get('CINESIS_TEST_PG')
+    if not uri:
+        pytest.skip('no PostgreSQL (CINESIS_TEST_PG) in this run')
+    store = cinesis.PostgresStore(uri)
+    store.save_checkpoint('app', 'pg', 'shardId-000000000001', '99', 3)
+    assert store.load_checkpoint('app', 'pg', 'shardId-000000000001') == ('99', 3)
+    store.close()
+    from django.db import connection
+    assert connection.vendor == 'postgresql'

@@ -33,10 +33,20 @@ def local_kinesis():
 
 
 def reset_local_kinesis():
+    """Closes the test mode's LocalKinesis and this thread's cached streams (and their
+    stores, so their database connections are closed)."""
+    for stream in (getattr(_local, 'streams', None) or {}).values():
+        close_stream(stream)
+    _local.streams = {}
     with _shared_lock:
         while _shared_local_kinesis:
             _shared_local_kinesis.pop().close()
-    _local.streams = {}
+
+
+def close_stream(stream):
+    for store in (getattr(stream, 'checkpoints', None), getattr(stream, 'leases', None)):
+        if store is not None and hasattr(store, 'close'):
+            store.close()
 
 
 def make_client():

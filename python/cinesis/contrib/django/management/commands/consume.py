@@ -46,6 +46,8 @@ class Command(BaseCommand):
                     consumer.stop()
         finally:
             consumer.close()
+            from cinesis.contrib.django.conf import close_stream
+            close_stream(stream)
             for sig, h in old.items():
                 signal.signal(sig, h)
         self.stdout.write('handled %d records' % n)
