@@ -136,6 +136,7 @@ class Consumer(object):
         self._c_stopped = False
         self._uncommitted = False
         self._events = (_lib.Event * 256)()
+        self.last_commit_error = None
         client._adopt(self)
 
     # -- reading ---------------------------------------------------------------------
@@ -158,7 +159,14 @@ class Consumer(object):
             if self._stop_requested:
                 raise ClosedError('the consumer is stopped')
             if self._auto_commit and self._uncommitted:
-                self.commit()
+                try:
+                    self.commit()
+                except KinesisError as e:
+                    if not e.retriable:
+                        raise
+                    # transient (store unreachable, locked): the next poll's commit covers
+                    # these records too; until then they are not checkpointed.
+                    self.last_commit_error = e
             self._in_poll = True
         batch = ctypes.POINTER(_lib.BatchH)()
         try:

@@ -80,7 +80,13 @@ def test_three_workers_share_six_shards_and_survive_kill_9():
                 break
             time.sleep(0.2)
         owners = _owners(tmp)
-        assert len(owners) == 6 and len(set(owners.values())) == 3, owners
+        if not (len(owners) == 6 and len(set(owners.values())) == 3):
+            for p in procs:
+                if p.poll() is None:
+                    os.kill(p.pid, signal.SIGKILL)
+            outs = [p.communicate()[0].decode('utf-8', 'replace')[-3000:] for p in procs]
+            raise AssertionError('shards not shared by 3 workers: %r\n%s' % (
+                owners, '\n---\n'.join(outs)))
         victim = procs[0]
         victim_shards = [s for s, o in owners.items() if o == 'w0']
         os.kill(victim.pid, signal.SIGKILL)

@@ -20,6 +20,30 @@ def _from_db(sub):
     return sub + _U64 if sub < 0 else sub
 
 
+class _Immediate(object):
+    """transaction.atomic that, on SQLite, takes the write lock first (a no-op UPDATE), so
+    that a transaction which reads then writes waits for the lock (busy timeout) instead of
+    failing at once with "database is locked" when another process writes meanwhile (SQLite
+    cannot upgrade a read lock held by a deferred transaction)."""
+
+    def __init__(self, using):
+        self.using = using
+        self.atomic = transaction.atomic(using=using)
+
+    def __enter__(self):
+        self.atomic.__enter__()
+        from django.db import connections
+        conn = connections[self.using]
+        if conn.vendor == 'sqlite':
+            from .models import Lease
+            with conn.cursor() as c:
+                c.execute('UPDATE %s SET counter = counter WHERE 0' % Lease._meta.db_table)
+        return self
+
+    def __exit__(self, *exc):
+        return self.atomic.__exit__(*exc)
+
+
 class DjangoStore(PythonStore):
     transient_exceptions = (EnvironmentError, DatabaseError)
 
@@ -33,7 +57,7 @@ class DjangoStore(PythonStore):
 
     def _atomic(self):
         close_old_connections()
-        return transaction.atomic(using=self.using)
+        return _Immediate(self.using)
 
     def save(self, scope, shard_id, sequence_number, sub_sequence_number):
         Checkpoint, _ = self._models()
