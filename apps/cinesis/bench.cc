@@ -38,7 +38,7 @@
 namespace cinesis::app {
 
 namespace json = boost::json;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;  // not cinesis::Clock (wall time, injectable)
 using bench::Connection;
 using bench::Histogram;
 using bench::Response;
@@ -72,7 +72,7 @@ namespace {
 
 // ---- small helpers ------------------------------------------------------------------------
 
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 std::optional<double> ParseDuration(std::string text) {
   if (text.empty()) return std::nullopt;
@@ -308,7 +308,7 @@ bool Bench::EnsureStream() {
     return false;
   }
   // Wait for ACTIVE.
-  const auto give_up = Clock::now() + std::chrono::seconds(60);
+  const auto give_up = SteadyClock::now() + std::chrono::seconds(60);
   bool summary = true;
   for (;;) {
     json::value v;
@@ -326,7 +326,7 @@ bool Bench::EnsureStream() {
       status = json::value_to<std::string>(v.at("StreamDescription").at("StreamStatus"));
     }
     if (status == "ACTIVE") break;
-    if (Clock::now() > give_up) {
+    if (SteadyClock::now() > give_up) {
       std::cerr << "cinesis bench: stream " << stream_ << " still " << status << " after 60 s\n";
       return false;
     }
@@ -414,10 +414,10 @@ void Bench::NoteError(Worker& w, const Response& r) {
 }
 
 bool Bench::Timed(Connection& c, Worker& w, Op op, std::string_view request, Response& r) {
-  const auto t0 = Clock::now();
+  const auto t0 = SteadyClock::now();
   const bool sent = c.Send(request, r);
   const auto ns = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
+      std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - t0).count());
   if (!sent || r.status != 200) {
     NoteError(w, r);
     if (!sent) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -627,7 +627,7 @@ void Bench::Progress(const std::string& what, const Snapshot& now, const Snapsho
 }
 
 bool Bench::Prefill(std::uint64_t n, Result& result) {
-  const auto t0 = Clock::now();
+  const auto t0 = SteadyClock::now();
   std::vector<std::vector<std::uint64_t>> per_shard(
       static_cast<std::size_t>(o_.connections), std::vector<std::uint64_t>(shard_ids_.size(), 0));
   workers_.clear();
@@ -641,12 +641,12 @@ bool Bench::Prefill(std::uint64_t n, Result& result) {
               &per_shard[static_cast<std::size_t>(i)]);
     });
   }
-  auto last = Clock::now();
+  auto last = SteadyClock::now();
   while (!std::all_of(workers_.begin(), workers_.end(),
                       [](const auto& w) { return w->done.load(); })) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (!o_.quiet && Clock::now() - last >= std::chrono::seconds(1)) {
-      last = Clock::now();
+    if (!o_.quiet && SteadyClock::now() - last >= std::chrono::seconds(1)) {
+      last = SteadyClock::now();
       auto s = Snapshot::Take(workers_);
       std::cerr << "[prefill] " << Grouped(static_cast<double>(s.put)) << " / "
                 << Grouped(static_cast<double>(n)) << " records"
@@ -656,7 +656,7 @@ bool Bench::Prefill(std::uint64_t n, Result& result) {
   for (auto& t : threads) t.join();
   auto s = Snapshot::Take(workers_);
   result.prefill = s.put;
-  result.prefill_seconds = Seconds(Clock::now() - t0);
+  result.prefill_seconds = Seconds(SteadyClock::now() - t0);
   if (created_) {
     expected_.assign(shard_ids_.size(), 0);
     for (const auto& v : per_shard) {
@@ -694,7 +694,7 @@ Result Bench::Measure(const std::string& scenario) {
           ? static_cast<std::uint64_t>(o_.records)
           : 0;
 
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   const auto server0 = bench::SampleProcess(o_.server_pid);
   if (server0.ok) result.rss_start_mb = server0.rss_mb;
   double rss_peak = server0.ok ? server0.rss_mb : -1;
@@ -718,7 +718,7 @@ Result Bench::Measure(const std::string& scenario) {
   }
 
   auto stamp = [&](Snapshot s) {
-    s.t = Seconds(Clock::now() - start);
+    s.t = Seconds(SteadyClock::now() - start);
     s.client_cpu = ClientCpuSeconds();
     s.machine_busy = bench::MachineBusySeconds();
     if (auto p = bench::SampleProcess(o_.server_pid); p.ok) {
@@ -747,7 +747,7 @@ Result Bench::Measure(const std::string& scenario) {
     const bool all_done =
         std::all_of(workers_.begin(), workers_.end(), [](const auto& w) { return w->done.load(); });
     if (all_done) break;
-    const double now = Seconds(Clock::now() - start);
+    const double now = Seconds(SteadyClock::now() - start);
     if (!measuring && now >= warmup_) {
       base = stamp(Snapshot::Take(workers_));
       collect_max(false);
@@ -989,7 +989,7 @@ int RunStartup(const BenchOptions& o) {
     std::vector<char*> argv;
     for (const auto& a : o.command) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    const auto t0 = Clock::now();
+    const auto t0 = SteadyClock::now();
     const pid_t pid = fork();
     if (pid < 0) return 1;
     if (pid == 0) {
@@ -1020,7 +1020,7 @@ int RunStartup(const BenchOptions& o) {
           pending.erase(0, nl + 1);
           std::smatch m;
           if (port.load() == 0 && std::regex_match(line, m, kListen)) {
-            port_ms = Seconds(Clock::now() - t0) * 1e3;
+            port_ms = Seconds(SteadyClock::now() - t0) * 1e3;
             port = std::stoi(m[1].str());
           }
         }
@@ -1032,7 +1032,7 @@ int RunStartup(const BenchOptions& o) {
     int status = 0;
     bool exited = false;
     std::optional<Connection> conn;
-    while (Seconds(Clock::now() - t0) < timeout) {
+    while (Seconds(SteadyClock::now() - t0) < timeout) {
       if (waitpid(pid, &status, WNOHANG) == pid) {
         exited = true;
         break;
@@ -1051,7 +1051,7 @@ int RunStartup(const BenchOptions& o) {
       }
       Response r;
       if (conn->Call("ListStreams", "{}", r) && r.status == 200) {
-        ready_ms.push_back(Seconds(Clock::now() - t0) * 1e3);
+        ready_ms.push_back(Seconds(SteadyClock::now() - t0) * 1e3);
         ready = true;
         break;
       }
@@ -1065,18 +1065,18 @@ int RunStartup(const BenchOptions& o) {
       if (port_ms.load() > 0) listen_ms.push_back(port_ms.load());
     }
     if (conn) conn->Close();
-    const auto stop0 = Clock::now();
+    const auto stop0 = SteadyClock::now();
     if (!exited) {
       kill(pid, SIGTERM);
       while (waitpid(pid, &status, WNOHANG) != pid) {
-        if (Seconds(Clock::now() - stop0) > 10) {
+        if (Seconds(SteadyClock::now() - stop0) > 10) {
           kill(pid, SIGKILL);
           waitpid(pid, &status, 0);
           break;
         }
         std::this_thread::sleep_for(std::chrono::microseconds(500));
       }
-      stop_ms.push_back(Seconds(Clock::now() - stop0) * 1e3);
+      stop_ms.push_back(Seconds(SteadyClock::now() - stop0) * 1e3);
     }
     drain.join();
     if (!o.quiet) {

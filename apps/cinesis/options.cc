@@ -141,9 +141,8 @@ std::string ConfigurationMarkdown() {
         << r.help << " |\n";
   }
   out << "\n## Producer (`cinesis::ProducerOptions`)\n\n"
-         "Declared once in `src/producer/producer.cc`; `cinesis::Validate(ProducerOptions)` "
-         "enforces the "
-         "ranges.\n\n"
+         "The option table is in `src/producer/producer_options.cc`; "
+         "`cinesis::Validate(ProducerOptions)` enforces the ranges.\n\n"
       << ProducerOptionsMarkdown();
   return out.str();
 }

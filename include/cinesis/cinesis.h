@@ -37,6 +37,9 @@
 extern "C" {
 #endif
 
+/* Struct tags: a struct whose name a function also has ends in _s (C++ forbids the clash);
+ * use the _t typedefs. */
+
 /* ---- errors ----------------------------------------------------------------------- */
 
 /* Kinesis service errors keep the service's names (cinesis_err_name gives the wire name,

@@ -24,6 +24,10 @@ Status StreamNotActive(std::string_view stream, const AccountScope& a, std::stri
   return {Code::kResourceInUse, "Stream " + std::string(stream) + Under(a) +
                                     " not ACTIVE, instead in state " + std::string(state)};
 }
+Status StreamIsNotActive(std::string_view stream, const AccountScope& a, std::string_view state) {
+  return {Code::kResourceInUse, "Stream " + std::string(stream) + Under(a) +
+                                    " is not ACTIVE, instead in state " + std::string(state)};
+}
 Status ShardDoesNotExist(std::string_view shard_id, std::string_view stream,
                          const AccountScope& a) {
   return {Code::kResourceNotFound, "Shard " + std::string(shard_id) + " in stream " +
@@ -160,6 +164,141 @@ Status InternalFailure() { return {Code::kInternalFailure, "Internal service fai
 Status StreamNameOrArnRequired() {
   return InvalidArg("Either StreamName or StreamARN should be provided.");
 }
+Status InvalidResourceArn(std::string_view arn) {
+  return InvalidArg("Invalid ResourceARN " + std::string(arn));
+}
+Status InvalidConsumerArn(std::string_view arn) {
+  return InvalidArg("Invalid ConsumerARN " + std::string(arn));
+}
+Status ConsumerRefRequired() {
+  return InvalidArg("Either ConsumerARN or both StreamARN and ConsumerName must be provided.");
+}
+Status TagsInvalidCharacters() {
+  return InvalidArg(
+      "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white "
+      "space, _ . / = + - % @.");
+}
+Status TagsIllegalCharacters(bool adding, std::string_view stream, const AccountScope& a) {
+  return InvalidArg(std::string("Failed to ") + (adding ? "add tags to" : "remove tags from") +
+                    " stream " + std::string(stream) + " under account " + a.account_id +
+                    " because some tags contained illegal characters. The allowed characters are "
+                    "Unicode letters, white-spaces, '_',',','/','=','+','-','@'.");
+}
+Status TooManyTagsOnStream(std::string_view stream, const AccountScope& a, std::size_t max) {
+  return InvalidArg("Failed to add tags to stream " + std::string(stream) + " under account " +
+                    a.account_id + " because a given stream cannot have more than " +
+                    std::to_string(max) + " tags associated with it.");
+}
+Status TooManyTagsOnResource() { return InvalidArg("A resource cannot have more than 50 tags."); }
+Status EncryptionTypeNone() {
+  return InvalidArg("Invalid EncryptionType NONE. Only KMS is supported.");
+}
+Status InvalidPolicyDocument() {
+  return InvalidArg("Invalid policy document: the policy must be a JSON object.");
+}
+Status SplitHashKeyOutOfRange(std::string_view key, std::string_view shard_id,
+                              std::string_view stream, const AccountScope& a,
+                              std::string_view start, std::string_view end) {
+  return InvalidArg(
+      "NewStartingHashKey " + std::string(key) + " used in SplitShard() on shard " +
+      std::string(shard_id) + " in stream " + std::string(stream) + " under account " +
+      a.account_id + " is not both greater than one plus the shard's StartingHashKey " +
+      std::string(start) + " and less than the shard's EndingHashKey " + std::string(end) + ".");
+}
+Status ShardAlreadyReshaped(std::string_view shard_id, std::string_view stream,
+                            const AccountScope& a) {
+  return InvalidArg(
+      "Shard " + std::string(shard_id) + " in stream " + std::string(stream) + " under account " +
+      a.account_id +
+      " has already been merged or split, and thus is not eligible for merging or splitting.");
+}
+Status ShardsNotAdjacent(std::string_view a_id, std::string_view b_id, std::string_view stream,
+                         const AccountScope& a) {
+  return InvalidArg("Shards " + std::string(a_id) + " and " + std::string(b_id) + " in stream " +
+                    std::string(stream) + " under account " + a.account_id +
+                    " are not an adjacent pair of shards eligible for merging");
+}
+namespace {
+std::string ShardCounts(int open, int target) {
+  return "Current open shard count: " + std::to_string(open) +
+         ", Target shard count: " + std::to_string(target);
+}
+}  // namespace
+Status TargetShardCountAboveMax(int max, int open, int target) {
+  return {Code::kLimitExceeded,
+          "Target shard count or number of open shards cannot be greater than " +
+              std::to_string(max) + ". " + ShardCounts(open, target)};
+}
+Status ScaleUpOverDouble(int open, int target) {
+  return {Code::kLimitExceeded,
+          "UpdateShardCount cannot scale up over double your current open shard count. " +
+              ShardCounts(open, target)};
+}
+Status ScaleDownBelowHalf(int open, int target) {
+  return {Code::kLimitExceeded,
+          "UpdateShardCount cannot scale down below half your current open shard count. " +
+              ShardCounts(open, target)};
+}
+Status TooManyShardCountUpdates(int per_day, std::string_view stream, const AccountScope& a) {
+  return {Code::kLimitExceeded,
+          "Exceeded the limit of " + std::to_string(per_day) +
+              " UpdateShardCount calls in a rolling 24-hour period for stream " +
+              std::string(stream) + " under account " + a.account_id + "."};
+}
+Status WarmThroughputNeedsOnDemand() {
+  return {Code::kValidation,
+          "Warm throughput can only be configured for streams in ON_DEMAND capacity mode."};
+}
+Status ConsumerNotFound(std::string_view what, const AccountScope& a) {
+  return {Code::kResourceNotFound,
+          "Consumer " + std::string(what) + " under account " + a.account_id + " not found."};
+}
+Status ConsumerAlreadyExists(std::string_view arn, const AccountScope& a) {
+  return {Code::kResourceInUse,
+          "Consumer " + std::string(arn) + " under account " + a.account_id + " already exists."};
+}
+Status TooManyConsumers(std::string_view stream, const AccountScope& a, std::size_t max) {
+  return {Code::kLimitExceeded, "Stream " + std::string(stream) + " under account " + a.account_id +
+                                    " already has the maximum number of consumers (" +
+                                    std::to_string(max) + ")."};
+}
+Status StreamHasConsumers(std::string_view stream, const AccountScope& a) {
+  return {Code::kResourceInUse, "Stream " + std::string(stream) + " under account " + a.account_id +
+                                    " has registered consumers. Deregister them or set "
+                                    "EnforceConsumerDeletion to delete the stream."};
+}
+Status ShardFilterNeedsShardId() {
+  return InvalidArg("ShardId must be specified for the AFTER_SHARD_ID ShardFilter type.");
+}
+Status ShardFilterNeedsTimestamp() {
+  return InvalidArg(
+      "Timestamp must be specified for the AT_TIMESTAMP and FROM_TIMESTAMP ShardFilter types.");
+}
+Status SubscriptionSuperseded() {
+  return {Code::kResourceInUse, "Another active subscription exists for this consumer and shard."};
+}
+Status SubscriptionExists(std::string_view consumer_arn, std::string_view shard_id) {
+  return {Code::kResourceInUse, "Another active subscription exists for consumer " +
+                                    std::string(consumer_arn) + " and shard " +
+                                    std::string(shard_id) + "."};
+}
+
+Status ValidationErrors(const std::vector<std::string>& entries) {
+  std::string msg = std::to_string(entries.size()) + " validation error" +
+                    (entries.size() > 1 ? "s" : "") + " detected: ";
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (i) msg += "; ";
+    msg += entries[i];
+  }
+  return {Code::kValidation, std::move(msg)};
+}
+std::string OversizeDataEntry(std::size_t size, std::int64_t limit, const std::string& path) {
+  auto n = std::to_string(size);
+  return "Value 'java.nio.HeapByteBuffer[pos=0 lim=" + n + " cap=" + n + "]' at '" + path +
+         "' failed to satisfy constraint: Member must have length less than or equal to " +
+         std::to_string(limit);
+}
+Status InternalFailureWithoutMessage() { return {Code::kInternalFailure, ""}; }
 Status ShardLimitExceeded(const AccountScope& a, int current, int limit, int additional) {
   return {Code::kLimitExceeded,
           "This request would exceed the shard limit for the account " + a.account_id + " in " +

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -24,6 +25,8 @@ namespace errors {
 Status StreamNotFound(std::string_view stream, const AccountScope& a);
 Status StreamAlreadyExists(std::string_view stream, const AccountScope& a);
 Status StreamNotActive(std::string_view stream, const AccountScope& a, std::string_view state);
+// ListShards's wording of the same condition ("... is not ACTIVE, instead in state ...").
+Status StreamIsNotActive(std::string_view stream, const AccountScope& a, std::string_view state);
 // GetShardIterator / GetRecords on a missing shard or stream (no final period).
 Status ShardDoesNotExist(std::string_view shard_id, std::string_view stream, const AccountScope& a);
 // A shard id that names no shard, in resharding calls and unparsable ids.
@@ -77,6 +80,50 @@ Status ShardLimitExceeded(const AccountScope& a, int current, int limit, int add
 Status InvalidShardCountForMode();
 Status ThroughputExceeded(std::string_view shard_id, std::string_view stream,
                           const AccountScope& a);
+
+// "N validation error(s) detected: e1; e2": the ValidationException text for `entries`, each
+// "Value ... at '<path>' failed to satisfy constraint: ...".
+Status ValidationErrors(const std::vector<std::string>& entries);
+// The entry for record data over the stream's maximum record size `limit` at `path`.
+std::string OversizeDataEntry(std::size_t size, std::int64_t limit, const std::string& path);
+
+// -- control plane (control.cc, lifecycle.cc, subscription.cc) --------------------------------
+Status InvalidResourceArn(std::string_view arn);
+Status InvalidConsumerArn(std::string_view arn);
+Status ConsumerRefRequired();
+Status TagsInvalidCharacters();
+// Tag keys or values with '%': "Failed to add tags to" / "remove tags from" (adding).
+Status TagsIllegalCharacters(bool adding, std::string_view stream, const AccountScope& a);
+Status TooManyTagsOnStream(std::string_view stream, const AccountScope& a, std::size_t max);
+Status TooManyTagsOnResource();
+Status EncryptionTypeNone();
+Status InvalidPolicyDocument();
+Status SplitHashKeyOutOfRange(std::string_view key, std::string_view shard_id,
+                              std::string_view stream, const AccountScope& a,
+                              std::string_view start, std::string_view end);
+Status ShardAlreadyReshaped(std::string_view shard_id, std::string_view stream,
+                            const AccountScope& a);
+Status ShardsNotAdjacent(std::string_view a_id, std::string_view b_id, std::string_view stream,
+                         const AccountScope& a);
+Status TargetShardCountAboveMax(int max, int open, int target);
+Status ScaleUpOverDouble(int open, int target);
+Status ScaleDownBelowHalf(int open, int target);
+Status TooManyShardCountUpdates(int per_day, std::string_view stream, const AccountScope& a);
+Status WarmThroughputNeedsOnDemand();
+// `what`: the consumer's ARN when given, else its name.
+Status ConsumerNotFound(std::string_view what, const AccountScope& a);
+Status ConsumerAlreadyExists(std::string_view arn, const AccountScope& a);
+Status TooManyConsumers(std::string_view stream, const AccountScope& a, std::size_t max);
+Status StreamHasConsumers(std::string_view stream, const AccountScope& a);
+Status ShardFilterNeedsShardId();
+Status ShardFilterNeedsTimestamp();
+// SubscribeToShard: the in-stream error of a subscription taken over by a newer one, and the
+// answer to a second subscription within the takeover window.
+Status SubscriptionSuperseded();
+Status SubscriptionExists(std::string_view consumer_arn, std::string_view shard_id);
+// GetShardIterator with a version-0 sequence number of the right shard: AWS answers HTTP 500
+// with no message.
+Status InternalFailureWithoutMessage();
 
 // "Thu Jan 22 01:22:02 UTC 2015", as Java's Date.toString() prints in UTC.
 std::string JavaDate(EpochMillis ms);

@@ -1,7 +1,7 @@
-// The request pipeline of the AWS JSON 1.1 protocol, in the order the service applies
-// it: method -> content type -> body parse -> target -> auth presence -> member types ->
-// constraints -> operation semantics (the KinesisService). Transport-neutral: the HTTP/1.1
-// server (and later HTTP/2) fill a WireRequest and send back the WireResponse.
+// The request pipeline of the AWS JSON 1.1 and CBOR protocols, in the order the service
+// applies it: method -> content type -> body parse -> target -> auth presence -> member
+// types -> constraints -> operation semantics (the KinesisService). Transport-neutral: the
+// HTTP/1.1 and HTTP/2 sessions fill a WireRequest and send back the WireResponse.
 #pragma once
 
 #include <optional>

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "api/errors.h"
 #include "common/base64.h"
 
 namespace cinesis::api {
@@ -189,13 +190,7 @@ class Collector {
   }
   Status ToStatus() const {
     if (errors_.empty()) return Status::Ok();
-    std::string msg = std::to_string(errors_.size()) + " validation error" +
-                      (errors_.size() > 1 ? "s" : "") + " detected: ";
-    for (std::size_t i = 0; i < errors_.size(); ++i) {
-      if (i) msg += "; ";
-      msg += errors_[i];
-    }
-    return {Code::kValidation, std::move(msg)};
+    return errors::ValidationErrors(errors_);
   }
 
  private:

@@ -32,18 +32,12 @@ const std::vector<std::string>& AllMetrics() {
   return kAll;
 }
 
-Status InvalidArg(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
-
 // Tag text check, as AWS answers: ASCII letters, digits, the space and _ . : / = + - @, and
 // the letters of U+00C0..U+1FFF and U+2C00..U+D7FF; a tab, a newline or any other character
 // is invalid. '%' has its own message.
 Status CheckTagTexts(const std::vector<std::string_view>& texts, bool adding,
                      const std::string& stream, const api::AccountScope& a) {
-  const auto invalid = [] {
-    return InvalidArg(
-        "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white "
-        "space, _ . / = + - % @.");
-  };
+  const auto invalid = [] { return errors::TagsInvalidCharacters(); };
   bool percent = false;
   for (std::string_view text : texts) {
     for (std::size_t i = 0; i < text.size();) {
@@ -73,11 +67,7 @@ Status CheckTagTexts(const std::vector<std::string_view>& texts, bool adding,
     }
   }
   if (percent) {
-    return InvalidArg(
-        std::string("Failed to ") + (adding ? "add tags to" : "remove tags from") + " stream " +
-        stream + " under account " + a.account_id +
-        " because some tags contained illegal characters. The allowed characters are Unicode "
-        "letters, white-spaces, '_',',','/','=','+','-','@'.");
+    return errors::TagsIllegalCharacters(adding, stream, a);
   }
   return Status::Ok();
 }
@@ -123,8 +113,7 @@ int Engine::OpenShardsInAccount() const {
 Result<std::shared_ptr<StreamState>> Engine::StreamOfArn(std::string_view arn) const {
   // A stream ARN, or anything below it (a consumer ARN).
   auto pos = arn.find(":stream/");
-  if (pos == std::string_view::npos)
-    return Status(Code::kInvalidArgument, "Invalid ResourceARN " + std::string(arn));
+  if (pos == std::string_view::npos) return errors::InvalidResourceArn(arn);
   std::string_view rest = arn.substr(pos + 8);
   std::string name(rest.substr(0, rest.find('/')));
   return Resolve({std::nullopt, ArnFor(name)});
@@ -266,17 +255,12 @@ Status Engine::SplitShard(const api::SplitShardInput& in) {
   const ShardState& shard = *s->shards[*index];
   auto key = ParseDecimal128(in.new_starting_hash_key);
   if (!key || *key <= shard.start.value + 1 || *key >= shard.end.value) {
-    return InvalidArg(
-        "NewStartingHashKey " + in.new_starting_hash_key + " used in SplitShard() on shard " +
-        shard.id + " in stream " + s->name + " under account " + options_.scope.account_id +
-        " is not both greater than one plus the shard's StartingHashKey " + ToString(shard.start) +
-        " and less than the shard's EndingHashKey " + ToString(shard.end) + ".");
+    return errors::SplitHashKeyOutOfRange(in.new_starting_hash_key, shard.id, s->name,
+                                          options_.scope, ToString(shard.start),
+                                          ToString(shard.end));
   }
   if (shard.closed_ms) {
-    return InvalidArg(
-        "Shard " + shard.id + " in stream " + s->name + " under account " +
-        options_.scope.account_id +
-        " has already been merged or split, and thus is not eligible for merging or splitting.");
+    return errors::ShardAlreadyReshaped(shard.id, s->name, options_.scope);
   }
   PendingReshard p;
   p.kind = PendingReshard::Kind::kSplit;
@@ -317,16 +301,11 @@ Status Engine::MergeShards(const api::MergeShardsInput& in) {
   // the pair given the other way round (recorded by kinesalite's tests against AWS).
   const bool adjacent = sa.end.value != ~uint128{0} && sa.end.value + 1 == sb.start.value;
   if (!adjacent) {
-    return InvalidArg("Shards " + sa.id + " and " + sb.id + " in stream " + s->name +
-                      " under account " + options_.scope.account_id +
-                      " are not an adjacent pair of shards eligible for merging");
+    return errors::ShardsNotAdjacent(sa.id, sb.id, s->name, options_.scope);
   }
   for (const ShardState* x : {&sa, &sb}) {
     if (x->closed_ms) {
-      return InvalidArg(
-          "Shard " + x->id + " in stream " + s->name + " under account " +
-          options_.scope.account_id +
-          " has already been merged or split, and thus is not eligible for merging or splitting.");
+      return errors::ShardAlreadyReshaped(x->id, s->name, options_.scope);
     }
   }
   PendingReshard p;
@@ -352,23 +331,11 @@ Result<api::UpdateShardCountOutput> Engine::UpdateShardCount(const api::UpdateSh
   }
   const int open = static_cast<int>(s->open.size());
   const int target = in.target_shard_count;
-  const std::string counts = "Current open shard count: " + std::to_string(open) +
-                             ", Target shard count: " + std::to_string(target);
   if (target > kMaxShardsPerStream) {
-    return Status(Code::kLimitExceeded,
-                  "Target shard count or number of open shards cannot be greater than " +
-                      std::to_string(kMaxShardsPerStream) + ". " + counts);
+    return errors::TargetShardCountAboveMax(kMaxShardsPerStream, open, target);
   }
-  if (target > open * 2) {
-    return Status(
-        Code::kLimitExceeded,
-        "UpdateShardCount cannot scale up over double your current open shard count. " + counts);
-  }
-  if (target * 2 < open) {
-    return Status(
-        Code::kLimitExceeded,
-        "UpdateShardCount cannot scale down below half your current open shard count. " + counts);
-  }
+  if (target > open * 2) return errors::ScaleUpOverDouble(open, target);
+  if (target * 2 < open) return errors::ScaleDownBelowHalf(open, target);
   if (open_total - open + target > options_.shard_limit) {
     return errors::ShardLimitExceeded(options_.scope, open_total, options_.shard_limit,
                                       target - open);
@@ -376,10 +343,7 @@ Result<api::UpdateShardCountOutput> Engine::UpdateShardCount(const api::UpdateSh
   RETURN_IF_ERROR(CheckLogRoom(*storage_, options_.scope, open_total, target));
   std::erase_if(s->scalings, [&](EpochMillis t) { return now - t >= kDay; });
   if (static_cast<int>(s->scalings.size()) >= kScalingsPer24h) {
-    return Status(Code::kLimitExceeded,
-                  "Exceeded the limit of " + std::to_string(kScalingsPer24h) +
-                      " UpdateShardCount calls in a rolling 24-hour period for stream " + s->name +
-                      " under account " + options_.scope.account_id + ".");
+    return errors::TooManyShardCountUpdates(kScalingsPer24h, s->name, options_.scope);
   }
   s->scalings.push_back(now);
   PendingReshard p;
@@ -406,9 +370,7 @@ Status Engine::AddTagsToStream(const api::AddTagsToStreamInput& in) {
   auto merged = s->tags;
   for (const auto& [k, v] : in.tags) merged[k] = v;
   if (merged.size() > kMaxTagsPerStream) {
-    return InvalidArg("Failed to add tags to stream " + s->name + " under account " +
-                      options_.scope.account_id + " because a given stream cannot have more than " +
-                      std::to_string(kMaxTagsPerStream) + " tags associated with it.");
+    return errors::TooManyTagsOnStream(s->name, options_.scope, kMaxTagsPerStream);
   }
   s->tags = std::move(merged);
   return Persist(*s);
@@ -450,8 +412,7 @@ Status Engine::TagResource(const api::TagResourceInput& in) {
     auto& c = *found;
     auto merged = c.tags;
     for (const auto& [k, v] : in.tags) merged[k] = v;
-    if (merged.size() > kMaxTagsPerStream)
-      return InvalidArg("A resource cannot have more than 50 tags.");
+    if (merged.size() > kMaxTagsPerStream) return errors::TooManyTagsOnResource();
     c.tags = std::move(merged);
     return Persist(*hit.stream);
   }
@@ -489,7 +450,7 @@ Result<api::ListTagsForResourceOutput> Engine::ListTagsForResource(
 Status Engine::UpdateEncryption(const api::StreamEncryptionInput& in, bool start) {
   ASSIGN_OR_RETURN(auto s, ResolveActive(in.stream));
   if (in.encryption_type != api::EncryptionType::kKms) {
-    return InvalidArg("Invalid EncryptionType NONE. Only KMS is supported.");
+    return errors::EncryptionTypeNone();
   }
   WriterLock lock(&s->mu);
   RETURN_IF_ERROR(CheckActive(*s, Now()));  // again: another update may have begun meanwhile
@@ -601,7 +562,7 @@ Result<api::AccountSettingsOutput> Engine::UpdateAccountSettings(
 
 Status Engine::PutResourcePolicy(const api::ResourcePolicyInput& in) {
   if (in.policy.empty() || in.policy.front() != '{') {
-    return InvalidArg("Invalid policy document: the policy must be a JSON object.");
+    return errors::InvalidPolicyDocument();
   }
   if (in.resource_arn.find("/consumer/") != std::string::npos) {
     ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.resource_arn}));
@@ -664,8 +625,7 @@ Result<api::UpdateStreamWarmThroughputOutput> Engine::UpdateStreamWarmThroughput
   WriterLock lock(&s->mu);
   RETURN_IF_ERROR(CheckActive(*s, Now()));
   if (s->mode != api::StreamMode::kOnDemand) {
-    return Status(Code::kValidation,
-                  "Warm throughput can only be configured for streams in ON_DEMAND capacity mode.");
+    return errors::WarmThroughputNeedsOnDemand();
   }
   s->warm_throughput_mibps = in.warm_throughput_mibps;
   RETURN_IF_ERROR(Persist(*s));
@@ -693,7 +653,7 @@ Result<Engine::ConsumerHit> Engine::FindConsumer(const api::ConsumerRef& ref) co
   if (ref.consumer_arn) {
     const std::string& arn = *ref.consumer_arn;
     auto pos = arn.find("/consumer/");
-    if (pos == std::string::npos) return InvalidArg("Invalid ConsumerARN " + arn);
+    if (pos == std::string::npos) return errors::InvalidConsumerArn(arn);
     stream_arn = arn.substr(0, pos);
     name = arn.substr(pos + 10,
                       arn.rfind(':') > pos + 10 ? arn.rfind(':') - pos - 10 : std::string::npos);
@@ -701,7 +661,7 @@ Result<Engine::ConsumerHit> Engine::FindConsumer(const api::ConsumerRef& ref) co
     stream_arn = *ref.stream_arn;
     name = *ref.consumer_name;
   } else {
-    return InvalidArg("Either ConsumerARN or both StreamARN and ConsumerName must be provided.");
+    return errors::ConsumerRefRequired();
   }
   auto s = Resolve({std::nullopt, stream_arn});
   const EpochMillis now = Now();
@@ -714,9 +674,7 @@ Result<Engine::ConsumerHit> Engine::FindConsumer(const api::ConsumerRef& ref) co
       return ConsumerHit{stream, c.arn};
     }
   }
-  return Status(Code::kResourceNotFound,
-                "Consumer " + (ref.consumer_arn ? *ref.consumer_arn : name) + " under account " +
-                    options_.scope.account_id + " not found.");
+  return errors::ConsumerNotFound(ref.consumer_arn ? *ref.consumer_arn : name, options_.scope);
 }
 
 Result<ConsumerState*> Engine::ConsumerIn(const ConsumerHit& hit) const {
@@ -724,8 +682,7 @@ Result<ConsumerState*> Engine::ConsumerIn(const ConsumerHit& hit) const {
   for (auto& c : hit.stream->consumers) {
     if (c.arn == hit.arn && !(c.deleting_at_ms && now >= c.gone_at_ms)) return &c;
   }
-  return Status(Code::kResourceNotFound, "Consumer " + hit.arn + " under account " +
-                                             options_.scope.account_id + " not found.");
+  return errors::ConsumerNotFound(hit.arn, options_.scope);
 }
 
 Result<api::Consumer> Engine::RegisterStreamConsumer(const api::RegisterStreamConsumerInput& in) {
@@ -736,15 +693,11 @@ Result<api::Consumer> Engine::RegisterStreamConsumer(const api::RegisterStreamCo
                 [&](const ConsumerState& c) { return c.deleting_at_ms && now >= c.gone_at_ms; });
   for (const auto& c : s->consumers) {
     if (c.name == in.consumer_name) {
-      return Status(Code::kResourceInUse, "Consumer " + c.arn + " under account " +
-                                              options_.scope.account_id + " already exists.");
+      return errors::ConsumerAlreadyExists(c.arn, options_.scope);
     }
   }
   if (s->consumers.size() >= kMaxConsumersPerStream) {
-    return Status(Code::kLimitExceeded, "Stream " + s->name + " under account " +
-                                            options_.scope.account_id +
-                                            " already has the maximum number of consumers (" +
-                                            std::to_string(kMaxConsumersPerStream) + ").");
+    return errors::TooManyConsumers(s->name, options_.scope, kMaxConsumersPerStream);
   }
   ConsumerState c;
   c.name = in.consumer_name;

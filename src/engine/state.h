@@ -203,7 +203,7 @@ struct StreamState {
   }
 };
 
-// Helpers shared by engine.cc and control.cc (defined in engine.cc).
+// Helpers shared by the engine's files (defined in engine.cc).
 storage::LogId LogIdFor(const StreamState& s, const ShardState& shard);
 std::vector<std::pair<HashKey, HashKey>> EvenRanges(int n);
 void RebuildOpenShards(StreamState& s) REQUIRES(s.mu);
@@ -213,6 +213,12 @@ Result<std::shared_ptr<ShardState>> NewShard(
     storage::Storage& storage, const StreamState& s, std::uint32_t index, HashKey start,
     HashKey end, EpochMillis created_ms, std::optional<std::string> parent = std::nullopt,
     std::optional<std::string> adjacent_parent = std::nullopt) REQUIRES_SHARED(s.mu);
+// Keys of the metadata store (docs/storage-format.md).
+inline constexpr std::string_view kStreamKeyPrefix = "stream/";
+inline constexpr std::string_view kSealerKey = "engine/token-key";
+inline constexpr std::string_view kNextIdKey = "engine/next-stream-id";
+// "stream/<id as 16 hex digits>": where a stream's document is kept.
+std::string StreamKey(std::uint64_t id);
 // The stream document (JSON; docs/storage-format.md): with `shards`, only those shards.
 std::string StreamDocument(const StreamState& s,
                            const std::vector<std::shared_ptr<ShardState>>* shards = nullptr)

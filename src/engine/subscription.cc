@@ -31,8 +31,7 @@ class EngineSubscription final : public api::Subscription {
     MutexLock lock(&mu_);
     if (superseded_) {
       finished_ = true;
-      return Status(Code::kResourceInUse,
-                    "Another active subscription exists for this consumer and shard.");
+      return errors::SubscriptionSuperseded();
     }
     const EpochMillis now = engine_.Now();
     std::uint64_t next = position_;
@@ -145,8 +144,7 @@ Result<std::shared_ptr<api::Subscription>> Engine::SubscribeToShard(
     if (it != subscriptions_.end()) {
       previous = it->second.second.lock();
       if (previous && !previous->Finished() && now - it->second.first < kTakeoverMs) {
-        return Status(Code::kResourceInUse, "Another active subscription exists for consumer " +
-                                                in.consumer_arn + " and shard " + shard->id + ".");
+        return errors::SubscriptionExists(in.consumer_arn, shard->id);
       }
     }
     subscriptions_[key] = {now, sub};

@@ -39,7 +39,13 @@ bool TokenReader::Raw(void* p, std::size_t n) {
   return true;
 }
 
-TokenSealer::TokenSealer() { RandomBytes(key_.data(), key_.size()); }
+TokenSealer::TokenSealer() : key_(NewKey()) {}
+
+TokenSealer::Key TokenSealer::NewKey() {
+  Key k;
+  RandomBytes(k.data(), k.size());
+  return k;
+}
 
 std::string TokenSealer::Seal(std::string_view plaintext) const {
   // The sealed body is the plaintext's length (u32), the plaintext and zero padding, so
@@ -103,6 +109,30 @@ std::optional<std::string> TokenSealer::Open(std::string_view token) const {
   std::memcpy(&n, plain.data(), 4);
   if (n > plain.size() - 4) return std::nullopt;
   return plain.substr(4, n);
+}
+
+std::string SealIterator(const TokenSealer& sealer, const IteratorPayload& p) {
+  TokenWriter w;
+  w.U8(kIteratorTag);
+  w.U64(p.stream_id);
+  w.U32(p.shard_index);
+  w.U64(p.position);
+  w.I64(p.created_ms);
+  w.Str(p.stream_name);
+  return sealer.Seal(w.data());
+}
+
+std::optional<IteratorPayload> OpenIterator(const TokenSealer& sealer, std::string_view token) {
+  auto plain = sealer.Open(token);
+  if (!plain) return std::nullopt;
+  TokenReader r(*plain);
+  IteratorPayload p;
+  std::uint8_t tag = 0;
+  if (!r.U8(tag) || tag != kIteratorTag || !r.U64(p.stream_id) || !r.U32(p.shard_index) ||
+      !r.U64(p.position) || !r.I64(p.created_ms) || !r.Str(p.stream_name) || !r.done()) {
+    return std::nullopt;
+  }
+  return p;
 }
 
 }  // namespace cinesis::engine

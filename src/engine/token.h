@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/clock.h"
+
 namespace cinesis::engine {
 
 // The shortest token, in bytes before base64 (AWS's iterators: 152 + 16k).
@@ -23,6 +25,7 @@ class TokenSealer {
   using Key = std::array<std::uint8_t, 32>;
   // A sealer with a fresh random key.
   TokenSealer();
+  static Key NewKey();
   explicit TokenSealer(const Key& key) : key_(key) {}
 
   std::string Seal(std::string_view plaintext) const;
@@ -71,5 +74,25 @@ class TokenReader {
   bool Raw(void* p, std::size_t n);
   std::string_view in_;
 };
+
+// The first payload byte tells the kinds of sealed token apart.
+inline constexpr std::uint8_t kIteratorTag = 'I';
+inline constexpr std::uint8_t kListShardsTag = 'S';
+inline constexpr std::uint8_t kListStreamsTag = 'L';
+
+// What a shard iterator carries: the stream (its id, so a recreated stream of the same
+// name does not accept it), the shard, the log offset to read from, and when it was made
+// (iterators expire after 5 minutes).
+struct IteratorPayload {
+  std::uint64_t stream_id = 0;
+  std::string stream_name;
+  std::uint32_t shard_index = 0;
+  std::uint64_t position = 0;
+  EpochMillis created_ms = 0;
+};
+
+std::string SealIterator(const TokenSealer& sealer, const IteratorPayload& p);
+// nullopt when the token is not a shard iterator sealed by `sealer`.
+std::optional<IteratorPayload> OpenIterator(const TokenSealer& sealer, std::string_view token);
 
 }  // namespace cinesis::engine

@@ -19,13 +19,13 @@
 #include "api/pipeline.h"
 #include "common/base64.h"
 #include "common/random.h"
+#include "server/subscription_pump.h"
 
 namespace cinesis::server::detail {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::chrono::seconds kHeartbeat{2};  // an event at least this often, even empty
 constexpr std::int32_t kStreamWindow = 1 << 20;
 constexpr std::int32_t kConnectionWindow = 16 << 20;
 constexpr std::size_t kMaxWriteChunk = 256 * 1024;
@@ -48,10 +48,8 @@ struct H2Stream {
   std::size_t out_off = 0;
   bool out_eof = false;
   // SubscribeToShard.
-  std::shared_ptr<api::Subscription> subscription;
+  std::optional<SubscriptionPump> pump;
   asio::steady_timer heartbeat;
-  Clock::time_point last_event;
-  std::uint64_t wake_gen = 0;
   bool pump_posted = false;
   std::shared_ptr<void> busy;  // from dispatch until answered (or closed)
 
@@ -228,7 +226,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
                             nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
                             nullptr, 0);
       for (auto& [id, st] : streams_) {
-        if (st->subscription) Wake(st, st->wake_gen);  // ends the event stream
+        if (st->pump) Wake(st, st->pump->generation());  // ends the event stream
       }
     }
     if (streams_.empty() && now - last_activity_ > o.idle_timeout && !goaway_) {
@@ -252,9 +250,8 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     check_.cancel();
     for (auto& [id, st] : streams_) {
       st->closed = true;
-      ++st->wake_gen;
       st->heartbeat.cancel();
-      st->subscription.reset();
+      st->pump.reset();
     }
     streams_.clear();
     beast::error_code ec;
@@ -329,9 +326,8 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     if (it == self->streams_.end()) return 0;
     auto& st = *it->second;
     st.closed = true;
-    ++st.wake_gen;
     st.heartbeat.cancel();
-    st.subscription.reset();
+    st.pump.reset();
     st.busy.reset();
     self->streams_.erase(it);
     return 0;
@@ -456,7 +452,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     auto sub = shared_->events->SubscribeToShard(*st->subscribe);
     st->subscribe.reset();
     if (!sub.ok()) return Respond(*st, api::ErrorResponse(sub.status(), st->content_type));
-    st->subscription = std::move(sub).value();
+    st->pump.emplace(std::move(sub).value());
     st->busy.reset();  // a subscription lasts minutes; stopping ends it
     std::vector<std::pair<std::string, std::string>> h;
     h.emplace_back(":status", "200");
@@ -466,7 +462,6 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     st->out = api::eventstream::Event("initial-response", "{}");
     st->out_off = 0;
     st->out_eof = false;
-    st->last_event = Clock::now();
     Submit(*st, h, true);
   }
 
@@ -482,53 +477,43 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
 
   // Queues the next event, or waits for an append or the heartbeat.
   void Pump(const std::shared_ptr<H2Stream>& st) {
-    if (closed_ || st->closed || !st->subscription) return;
+    if (closed_ || st->closed || !st->pump) return;
     if (st->out.size() > st->out_off || st->out_eof) return Resume(*st);
-    const EpochMillis now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count();
-    auto& sub = *st->subscription;
-    if (sub.Finished() || now_ms >= sub.ExpiresAt() || shared_->stopping) {
-      st->out_eof = true;
-      return Resume(*st);
-    }
-    auto ev = sub.Next();
-    if (!ev.ok()) {
-      st->out = api::eventstream::Exception(ev.status().name(), ev.status().message());
-      st->out_eof = true;
-      return Resume(*st);
-    }
-    const bool heartbeat_due = Clock::now() - st->last_event >= kHeartbeat;
-    if (!ev->records.empty() || ev->child_shards || heartbeat_due) {
-      std::string payload;
-      api::JsonWriter w(payload);
-      api::Encode(w, *ev);
-      st->out = api::eventstream::Event("SubscribeToShardEvent", payload);
-      st->out_off = 0;
-      st->last_event = Clock::now();
-      return Resume(*st);
-    }
-    const std::uint64_t gen = ++st->wake_gen;
     std::weak_ptr<Self> weak_self = this->shared_from_this();
     std::weak_ptr<H2Stream> weak_st = st;
-    sub.NotifyOnAppend([weak_self, weak_st, gen] {
+    auto step = st->pump->Next(shared_->stopping, [weak_self, weak_st](std::uint64_t gen) {
       auto self = weak_self.lock();
       if (!self) return;
       asio::post(self->stream_.get_executor(), [self, weak_st, gen] {
         if (auto s = weak_st.lock()) self->Wake(s, gen);
       });
     });
-    st->heartbeat.expires_after(std::min<std::chrono::milliseconds>(
-        kHeartbeat, std::chrono::milliseconds(sub.ExpiresAt() - now_ms)));
-    st->heartbeat.async_wait([self = this->shared_from_this(), weak_st, gen](beast::error_code ec) {
-      if (ec) return;
-      if (auto s = weak_st.lock()) self->Wake(s, gen);
-    });
+    using Kind = SubscriptionPump::Step::Kind;
+    switch (step.kind) {
+      case Kind::kEnd:
+        st->out_eof = true;
+        return Resume(*st);
+      case Kind::kFinal:
+        st->out = std::move(step.message);
+        st->out_eof = true;
+        return Resume(*st);
+      case Kind::kEvent:
+        st->out = std::move(step.message);
+        st->out_off = 0;
+        return Resume(*st);
+      case Kind::kWait:
+        break;
+    }
+    st->heartbeat.expires_after(step.wait);
+    st->heartbeat.async_wait(
+        [self = this->shared_from_this(), weak_st, gen = step.generation](beast::error_code ec) {
+          if (ec) return;
+          if (auto s = weak_st.lock()) self->Wake(s, gen);
+        });
   }
 
   void Wake(const std::shared_ptr<H2Stream>& st, std::uint64_t gen) {
-    if (gen != st->wake_gen || closed_ || st->closed) return;  // stale
-    ++st->wake_gen;
+    if (closed_ || st->closed || !st->pump || !st->pump->Wake(gen)) return;  // stale
     st->heartbeat.cancel();
     Pump(st);
   }

@@ -16,6 +16,7 @@
 #include "common/base64.h"
 #include "common/random.h"
 #include "server/http2_session.h"
+#include "server/subscription_pump.h"
 
 namespace cinesis::server {
 
@@ -192,7 +193,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     auto sub = shared_->events->SubscribeToShard(*subscribe_);
     subscribe_.reset();
     if (!sub.ok()) return Respond(req, api::ErrorResponse(sub.status(), content_type));
-    subscription_ = std::move(sub).value();
+    pump_.emplace(std::move(sub).value());
     busy_.reset();  // a subscription lasts minutes; stopping ends it
     keep_alive_ = req->keep_alive();
     auto res = std::make_shared<http::response<http::empty_body>>(http::status::ok, req->version());
@@ -214,7 +215,6 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void SendEvent(std::string message) {
     auto data = std::make_shared<std::string>(std::move(message));
     beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
-    last_event_ = std::chrono::steady_clock::now();
     asio::async_write(stream_, http::make_chunk(asio::buffer(*data)),
                       [self = this->shared_from_this(), data](beast::error_code ec, std::size_t) {
                         if (ec) return self->Close();
@@ -224,40 +224,31 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   // Sends what the subscription has; otherwise waits for an append or the heartbeat.
   void Pump() {
-    const EpochMillis now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
-    if (!subscription_ || subscription_->Finished() || now >= subscription_->ExpiresAt() ||
-        shared_->stopping) {
-      return EndStream();
-    }
-    auto ev = subscription_->Next();
-    if (!ev.ok()) {
-      return SendFinal(api::eventstream::Exception(ev.status().name(), ev.status().message()));
-    }
-    const bool heartbeat_due = std::chrono::steady_clock::now() - last_event_ >= kHeartbeat;
-    if (!ev->records.empty() || ev->child_shards || heartbeat_due) {
-      std::string payload;
-      api::JsonWriter w(payload);
-      api::Encode(w, *ev);
-      return SendEvent(api::eventstream::Event("SubscribeToShardEvent", payload));
-    }
-    // Nothing new: sleep until the shard gets a record or the heartbeat is due.
-    const std::uint64_t gen = ++wake_generation_;
+    if (!pump_) return EndStream();
     auto self = this->shared_from_this();
-    subscription_->NotifyOnAppend([weak = std::weak_ptr<Session>(self), gen] {
-      if (auto s = weak.lock()) asio::post(s->stream_.get_executor(), [s, gen] { s->Wake(gen); });
-    });
-    // Wake for the heartbeat, or when the subscription expires if that comes first.
-    heartbeat_.expires_after(std::min<std::chrono::milliseconds>(
-        kHeartbeat, std::chrono::milliseconds(subscription_->ExpiresAt() - now)));
-    heartbeat_.async_wait([self, gen](beast::error_code ec) {
+    auto step =
+        pump_->Next(shared_->stopping, [weak = std::weak_ptr<Session>(self)](std::uint64_t gen) {
+          if (auto s = weak.lock())
+            asio::post(s->stream_.get_executor(), [s, gen] { s->Wake(gen); });
+        });
+    using Kind = SubscriptionPump::Step::Kind;
+    switch (step.kind) {
+      case Kind::kEnd:
+        return EndStream();
+      case Kind::kFinal:
+        return SendFinal(std::move(step.message));
+      case Kind::kEvent:
+        return SendEvent(std::move(step.message));
+      case Kind::kWait:
+        break;
+    }
+    heartbeat_.expires_after(step.wait);
+    heartbeat_.async_wait([self, gen = step.generation](beast::error_code ec) {
       if (!ec) self->Wake(gen);
     });
   }
   void Wake(std::uint64_t gen) {
-    if (gen != wake_generation_) return;  // a stale wake-up: another one already ran
-    ++wake_generation_;
+    if (!pump_ || !pump_->Wake(gen)) return;  // a stale wake-up: another one already ran
     heartbeat_.cancel();
     Pump();
   }
@@ -271,8 +262,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                       });
   }
   void EndStream() {
-    subscription_.reset();
-    ++wake_generation_;
+    pump_.reset();
     heartbeat_.cancel();
     beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
     asio::async_write(stream_, http::make_chunk_last(),
@@ -356,12 +346,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::optional<http::request_parser<http::string_body>> parser_;
   bool first_request_ = true;
 
-  static constexpr std::chrono::seconds kHeartbeat{2};  // an event at least this often, even empty
   std::optional<api::SubscribeToShardInput> subscribe_;
-  std::shared_ptr<api::Subscription> subscription_;
+  std::optional<SubscriptionPump> pump_;  // while a SubscribeToShard event stream runs
   asio::steady_timer heartbeat_{stream_.get_executor()};
-  std::chrono::steady_clock::time_point last_event_;
-  std::uint64_t wake_generation_ = 0;
   bool keep_alive_ = true;
 };
 
