@@ -231,7 +231,8 @@ CINESIS_EXPORT cinesis_err_t cinesis_producer_new(cinesis_client_t *client,
                                                   cinesis_producer_t **out);
 /* Accepts one record. Fails at once (and then no delivery report is made for it) when the
  * producer is closed (CINESIS_ERR_FAILED_PRECONDITION), the record is invalid
- * (CINESIS_ERR_INVALID_ARGUMENT), or the buffer is full under "overflow"="fail"
+ * (CINESIS_ERR_VALIDATION for a partition key or data out of bounds, as the service says it;
+ * CINESIS_ERR_INVALID_ARGUMENT for a bad explicit hash key), or the buffer is full under "overflow"="fail"
  * (CINESIS_ERR_LIMIT_EXCEEDED). Under "overflow"="block" it waits for buffer space. */
 CINESIS_EXPORT cinesis_err_t cinesis_producer_put(cinesis_producer_t *producer,
                                                   const cinesis_record_t *record);

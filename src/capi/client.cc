@@ -70,7 +70,7 @@ using namespace cinesis::capi;  // NOLINT(google-build-using-namespace)
 extern "C" {
 
 cinesis_err_t cinesis_client_new(const cinesis_options_t* options, cinesis_client_t** out) {
-  CAPI_BEGIN {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
     if (options != nullptr) CINESIS_CHECK_HANDLE(options, kOptionsMagic, "cinesis_options_t");
     CINESIS_CHECK_ARG(out);
     ClientOptions opts;
@@ -82,8 +82,7 @@ cinesis_err_t cinesis_client_new(const cinesis_options_t* options, cinesis_clien
     h->client = h->owned.get();
     *out = h.release();
     return CINESIS_OK;
-  }
-  CAPI_END
+  });
 }
 
 void cinesis_client_destroy(cinesis_client_t* client) {
@@ -94,151 +93,158 @@ void cinesis_client_destroy(cinesis_client_t* client) {
 }
 
 cinesis_err_t cinesis_client_call(cinesis_client_t* client, const char* operation,
-                                  const char* request_json, char** response_json){
-    CAPI_BEGIN{CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
-CINESIS_CHECK_ARG(operation);
-CINESIS_CHECK_ARG(response_json);
-std::string response;
-CAPI_RETURN_IF_ERROR(Call(*client->client, operation, request_json ? request_json : "{}",
-                          response));
-*response_json = CopyString(response);
-return CINESIS_OK;
-}
-CAPI_END
-}
-
-cinesis_err_t cinesis_create_stream(cinesis_client_t* client, const char* stream, int shard_count){
-    CAPI_BEGIN{CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
-CINESIS_CHECK_ARG(stream);
-api::CreateStreamInput in;
-in.stream_name = stream;
-in.shard_count = shard_count;
-CAPI_RETURN_IF_ERROR(client->client->CreateStream(in));
-return CINESIS_OK;
-}
-CAPI_END
+                                  const char* request_json, char** response_json) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
+    CINESIS_CHECK_ARG(operation);
+    CINESIS_CHECK_ARG(response_json);
+    std::string response;
+    CAPI_RETURN_IF_ERROR(
+        Call(*client->client, operation, request_json ? request_json : "{}", response));
+    *response_json = CopyString(response);
+    return CINESIS_OK;
+  });
 }
 
-cinesis_err_t cinesis_create_stream_on_demand(cinesis_client_t* client, const char* stream){
-    CAPI_BEGIN{CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
-CINESIS_CHECK_ARG(stream);
-api::CreateStreamInput in;
-in.stream_name = stream;
-in.stream_mode = api::StreamMode::kOnDemand;
-CAPI_RETURN_IF_ERROR(client->client->CreateStream(in));
-return CINESIS_OK;
+cinesis_err_t cinesis_create_stream(cinesis_client_t* client, const char* stream, int shard_count) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
+    CINESIS_CHECK_ARG(stream);
+    api::CreateStreamInput in;
+    in.stream_name = stream;
+    in.shard_count = shard_count;
+    CAPI_RETURN_IF_ERROR(client->client->CreateStream(in));
+    return CINESIS_OK;
+  });
 }
-CAPI_END
+
+cinesis_err_t cinesis_create_stream_on_demand(cinesis_client_t* client, const char* stream) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
+    CINESIS_CHECK_ARG(stream);
+    api::CreateStreamInput in;
+    in.stream_name = stream;
+    in.stream_mode = api::StreamMode::kOnDemand;
+    CAPI_RETURN_IF_ERROR(client->client->CreateStream(in));
+    return CINESIS_OK;
+  });
 }
 
 cinesis_err_t cinesis_delete_stream(cinesis_client_t* client, const char* stream,
-                                    int enforce_consumer_deletion){
-    CAPI_BEGIN{CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
-CINESIS_CHECK_ARG(stream);
-api::DeleteStreamInput in;
-in.stream = Ref(stream);
-in.enforce_consumer_deletion = enforce_consumer_deletion != 0;
-CAPI_RETURN_IF_ERROR(client->client->DeleteStream(in));
-return CINESIS_OK;
-}
-CAPI_END
+                                    int enforce_consumer_deletion) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
+    CINESIS_CHECK_ARG(stream);
+    api::DeleteStreamInput in;
+    in.stream = Ref(stream);
+    in.enforce_consumer_deletion = enforce_consumer_deletion != 0;
+    CAPI_RETURN_IF_ERROR(client->client->DeleteStream(in));
+    return CINESIS_OK;
+  });
 }
 
 cinesis_err_t cinesis_wait_for_active(cinesis_client_t* client, const char* stream,
-                                      int64_t timeout_ms){
-    CAPI_BEGIN{CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
-CINESIS_CHECK_ARG(stream);
-CAPI_RETURN_IF_ERROR(client->client->WaitForActive(
-    stream, std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0))));
-return CINESIS_OK;
-}
-CAPI_END
-}
-
-cinesis_err_t cinesis_update_shard_count(cinesis_client_t* client, const char* stream, int target){
-    CAPI_BEGIN{CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
-CINESIS_CHECK_ARG(stream);
-api::UpdateShardCountInput in;
-in.stream = Ref(stream);
-in.target_shard_count = target;
-in.scaling_type = "UNIFORM_SCALING";
-auto r = client->client->UpdateShardCount(in);
-if (!r.ok()) return SetError(r.status());
-return CINESIS_OK;
-}
-CAPI_END
+                                      int64_t timeout_ms) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
+    CINESIS_CHECK_ARG(stream);
+    Status st = client->client->WaitForActive(
+        stream, std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0)));
+    // TODO(capi, after branch pubapi lands): WaitForActive answers a timeout with
+    // kDeadlineExceeded; drop this translation of its kResourceInUse.
+    if (st.code() == Code::kResourceInUse &&
+        st.message().find("did not become ACTIVE in time") != std::string::npos) {
+      return SetError(CINESIS_ERR_DEADLINE_EXCEEDED, "DeadlineExceeded: " + st.message());
+    }
+    CAPI_RETURN_IF_ERROR(st);
+    return CINESIS_OK;
+  });
 }
 
-cinesis_err_t cinesis_describe_stream(cinesis_client_t* client, const char* stream, char** json){
-    CAPI_BEGIN{CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
-CINESIS_CHECK_ARG(stream);
-CINESIS_CHECK_ARG(json);
-api::DescribeStreamSummaryInput in;
-in.stream = Ref(stream);
-auto r = client->client->DescribeStreamSummary(in);
-if (!r.ok()) return SetError(r.status());
-std::string out;
-api::JsonWriter w(out);
-api::Encode(w, *r);
-*json = CopyString(out);
-return CINESIS_OK;
-}
-CAPI_END
+cinesis_err_t cinesis_update_shard_count(cinesis_client_t* client, const char* stream, int target) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
+    CINESIS_CHECK_ARG(stream);
+    api::UpdateShardCountInput in;
+    in.stream = Ref(stream);
+    in.target_shard_count = target;
+    in.scaling_type = "UNIFORM_SCALING";
+    auto r = client->client->UpdateShardCount(in);
+    if (!r.ok()) return SetError(r.status());
+    return CINESIS_OK;
+  });
 }
 
-cinesis_err_t cinesis_list_streams(cinesis_client_t* client, char** json){
-    CAPI_BEGIN{CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
-CINESIS_CHECK_ARG(json);
-std::vector<std::string> names;
-api::ListStreamsInput in;
-for (;;) {
-  auto r = client->client->ListStreams(in);
-  if (!r.ok()) return SetError(r.status());
-  names.insert(names.end(), r->stream_names.begin(), r->stream_names.end());
-  if (!r->has_more_streams || r->stream_names.empty()) break;
-  in = api::ListStreamsInput{};
-  if (r->next_token) {
-    in.next_token = r->next_token;
-  } else {
-    in.exclusive_start_stream_name = names.back();
-  }
-}
-std::string out;
-api::JsonWriter w(out);
-w.BeginObject();
-w.Key("StreamNames");
-w.BeginArray();
-for (const auto& n : names) w.String(n);
-w.EndArray();
-w.EndObject();
-*json = CopyString(out);
-return CINESIS_OK;
-}
-CAPI_END
+cinesis_err_t cinesis_describe_stream(cinesis_client_t* client, const char* stream, char** json) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
+    CINESIS_CHECK_ARG(stream);
+    CINESIS_CHECK_ARG(json);
+    api::DescribeStreamSummaryInput in;
+    in.stream = Ref(stream);
+    auto r = client->client->DescribeStreamSummary(in);
+    if (!r.ok()) return SetError(r.status());
+    std::string out;
+    api::JsonWriter w(out);
+    api::Encode(w, *r);
+    *json = CopyString(out);
+    return CINESIS_OK;
+  });
 }
 
-cinesis_err_t cinesis_list_shards(cinesis_client_t* client, const char* stream, char** json){
-    CAPI_BEGIN{CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
-CINESIS_CHECK_ARG(stream);
-CINESIS_CHECK_ARG(json);
-api::ListShardsOutput all;
-api::ListShardsInput in;
-in.stream = Ref(stream);
-for (;;) {
-  auto r = client->client->ListShards(in);
-  if (!r.ok()) return SetError(r.status());
-  for (auto& s : r->shards) all.shards.push_back(std::move(s));
-  if (!r->next_token) break;
-  in = api::ListShardsInput{};  // a token goes alone
-  in.next_token = r->next_token;
+cinesis_err_t cinesis_list_streams(cinesis_client_t* client, char** json) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
+    CINESIS_CHECK_ARG(json);
+    std::vector<std::string> names;
+    api::ListStreamsInput in;
+    for (;;) {
+      auto r = client->client->ListStreams(in);
+      if (!r.ok()) return SetError(r.status());
+      names.insert(names.end(), r->stream_names.begin(), r->stream_names.end());
+      if (!r->has_more_streams || r->stream_names.empty()) break;
+      in = api::ListStreamsInput{};
+      if (r->next_token) {
+        in.next_token = r->next_token;
+      } else {
+        in.exclusive_start_stream_name = names.back();
+      }
+    }
+    std::string out;
+    api::JsonWriter w(out);
+    w.BeginObject();
+    w.Key("StreamNames");
+    w.BeginArray();
+    for (const auto& n : names) w.String(n);
+    w.EndArray();
+    w.EndObject();
+    *json = CopyString(out);
+    return CINESIS_OK;
+  });
 }
-std::string out;
-api::JsonWriter w(out);
-api::Encode(w, all);
-*json = CopyString(out);
-return CINESIS_OK;
-}
-CAPI_END
+
+cinesis_err_t cinesis_list_shards(cinesis_client_t* client, const char* stream, char** json) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
+    CINESIS_CHECK_ARG(stream);
+    CINESIS_CHECK_ARG(json);
+    api::ListShardsOutput all;
+    api::ListShardsInput in;
+    in.stream = Ref(stream);
+    for (;;) {
+      auto r = client->client->ListShards(in);
+      if (!r.ok()) return SetError(r.status());
+      for (auto& s : r->shards) all.shards.push_back(std::move(s));
+      if (!r->next_token) break;
+      in = api::ListShardsInput{};  // a token goes alone
+      in.next_token = r->next_token;
+    }
+    std::string out;
+    api::JsonWriter w(out);
+    api::Encode(w, all);
+    *json = CopyString(out);
+    return CINESIS_OK;
+  });
 }
 
 cinesis_err_t cinesis_put_record(cinesis_client_t* client, const char* stream,
@@ -246,7 +252,7 @@ cinesis_err_t cinesis_put_record(cinesis_client_t* client, const char* stream,
                                  const char* explicit_hash_key, char* shard_id,
                                  size_t shard_id_size, char* sequence_number,
                                  size_t sequence_number_size) {
-  CAPI_BEGIN {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
     CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
     CINESIS_CHECK_ARG(stream);
     CINESIS_CHECK_ARG(partition_key);
@@ -261,8 +267,7 @@ cinesis_err_t cinesis_put_record(cinesis_client_t* client, const char* stream,
     CopyOut(r->shard_id, shard_id, shard_id_size);
     CopyOut(r->sequence_number, sequence_number, sequence_number_size);
     return CINESIS_OK;
-  }
-  CAPI_END
+  });
 }
 
 }  // extern "C"

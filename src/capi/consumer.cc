@@ -85,32 +85,32 @@ extern "C" {
 
 cinesis_err_t cinesis_consumer_new(cinesis_client_t* client, const cinesis_options_t* options,
                                    cinesis_store_t* checkpoints, cinesis_store_t* leases,
-                                   cinesis_consumer_t** out){
-    CAPI_BEGIN{CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
-CINESIS_CHECK_HANDLE(options, kOptionsMagic, "cinesis_options_t");
-if (checkpoints != nullptr) CINESIS_CHECK_HANDLE(checkpoints, kStoreMagic, "cinesis_store_t");
-if (leases != nullptr) CINESIS_CHECK_HANDLE(leases, kStoreMagic, "cinesis_store_t");
-CINESIS_CHECK_ARG(out);
-ConsumerOptions opts;
-CAPI_RETURN_IF_ERROR(ParseConsumerOptions(options, opts));
-auto h = std::make_unique<cinesis_consumer>();
-h->manual = opts.checkpoint_policy.kind == CheckpointPolicy::Kind::kManual;
-if (checkpoints != nullptr) opts.checkpoints = checkpoints->store;
-if (leases != nullptr) opts.leases = leases->store;
-opts.on_event = [q = h->events](const ConsumerEvent& e) {
-  q->Push(Event{EventType(e.kind), e.shard_id, e.time, CINESIS_OK, {}, false});
-};
-opts.on_error = [q = h->events](const ConsumerError& e) {
-  q->Push(Event{CINESIS_EVENT_ERROR, e.shard_id, e.time, ErrFromCode(e.status.code()),
-                e.operation + ": " + e.status.ToString(), e.fatal});
-};
-auto created = Consumer::Create(*client->client, std::move(opts));
-if (!created.ok()) return SetError(created.status());
-h->consumer = std::move(created).value();
-*out = h.release();
-return CINESIS_OK;
-}
-CAPI_END
+                                   cinesis_consumer_t** out) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
+    CINESIS_CHECK_HANDLE(options, kOptionsMagic, "cinesis_options_t");
+    if (checkpoints != nullptr) CINESIS_CHECK_HANDLE(checkpoints, kStoreMagic, "cinesis_store_t");
+    if (leases != nullptr) CINESIS_CHECK_HANDLE(leases, kStoreMagic, "cinesis_store_t");
+    CINESIS_CHECK_ARG(out);
+    ConsumerOptions opts;
+    CAPI_RETURN_IF_ERROR(ParseConsumerOptions(options, opts));
+    auto h = std::make_unique<cinesis_consumer>();
+    h->manual = opts.checkpoint_policy.kind == CheckpointPolicy::Kind::kManual;
+    if (checkpoints != nullptr) opts.checkpoints = checkpoints->store;
+    if (leases != nullptr) opts.leases = leases->store;
+    opts.on_event = [q = h->events](const ConsumerEvent& e) {
+      q->Push(Event{EventType(e.kind), e.shard_id, e.time, CINESIS_OK, {}, false});
+    };
+    opts.on_error = [q = h->events](const ConsumerError& e) {
+      q->Push(Event{CINESIS_EVENT_ERROR, e.shard_id, e.time, ErrFromCode(e.status.code()),
+                    e.operation + ": " + e.status.ToString(), e.fatal});
+    };
+    auto created = Consumer::Create(*client->client, std::move(opts));
+    if (!created.ok()) return SetError(created.status());
+    h->consumer = std::move(created).value();
+    *out = h.release();
+    return CINESIS_OK;
+  });
 }
 
 size_t cinesis_batch_count(const cinesis_batch_t* batch) {
@@ -129,76 +129,76 @@ void cinesis_batch_destroy(cinesis_batch_t* batch) {
 }
 
 cinesis_err_t cinesis_consumer_poll(cinesis_consumer_t* consumer, int64_t timeout_ms,
-                                    cinesis_batch_t** batch){
-    CAPI_BEGIN{CINESIS_CHECK_HANDLE(consumer, kConsumerMagic, "cinesis_consumer_t");
-CINESIS_CHECK_ARG(batch);
-if (consumer->stopped.load()) {
-  return SetError(CINESIS_ERR_FAILED_PRECONDITION, "FailedPrecondition: consumer is stopped");
-}
-auto r = consumer->consumer->Poll(std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0)));
-if (!r.ok()) return SetError(r.status());
-auto b = std::make_unique<cinesis_batch>();
-b->records = std::move(r).value();
-b->views.reserve(b->records.size());
-for (const ConsumerRecord& rec : b->records) {
-  cinesis_consumer_record_t v{};
-  v.shard_id = rec.shard_id.c_str();
-  v.sequence_number = rec.sequence_number.c_str();
-  v.sub_sequence_number = rec.sub_sequence_number;
-  v.aggregated = rec.aggregated ? 1 : 0;
-  v.partition_key = rec.partition_key.c_str();
-  v.explicit_hash_key = rec.explicit_hash_key ? rec.explicit_hash_key->c_str() : nullptr;
-  v.data = rec.data.data();
-  v.data_len = rec.data.size();
-  v.arrival_ms = rec.approximate_arrival_timestamp;
-  b->views.push_back(v);
-}
-*batch = b.release();
-return CINESIS_OK;
-}
-CAPI_END
+                                    cinesis_batch_t** batch) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_HANDLE(consumer, kConsumerMagic, "cinesis_consumer_t");
+    CINESIS_CHECK_ARG(batch);
+    if (consumer->stopped.load()) {
+      return SetError(CINESIS_ERR_FAILED_PRECONDITION, "FailedPrecondition: consumer is stopped");
+    }
+    auto r = consumer->consumer->Poll(std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0)));
+    if (!r.ok()) return SetError(r.status());
+    auto b = std::make_unique<cinesis_batch>();
+    b->records = std::move(r).value();
+    b->views.reserve(b->records.size());
+    for (const ConsumerRecord& rec : b->records) {
+      cinesis_consumer_record_t v{};
+      v.shard_id = rec.shard_id.c_str();
+      v.sequence_number = rec.sequence_number.c_str();
+      v.sub_sequence_number = rec.sub_sequence_number;
+      v.aggregated = rec.aggregated ? 1 : 0;
+      v.partition_key = rec.partition_key.c_str();
+      v.explicit_hash_key = rec.explicit_hash_key ? rec.explicit_hash_key->c_str() : nullptr;
+      v.data = rec.data.data();
+      v.data_len = rec.data.size();
+      v.arrival_ms = rec.approximate_arrival_timestamp;
+      b->views.push_back(v);
+    }
+    *batch = b.release();
+    return CINESIS_OK;
+  });
 }
 
-cinesis_err_t cinesis_consumer_commit(cinesis_consumer_t* consumer){
-    CAPI_BEGIN{CINESIS_CHECK_HANDLE(consumer, kConsumerMagic, "cinesis_consumer_t");
-CAPI_RETURN_IF_ERROR(consumer->consumer->Commit());
-return CINESIS_OK;
-}
-CAPI_END
+cinesis_err_t cinesis_consumer_commit(cinesis_consumer_t* consumer) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_HANDLE(consumer, kConsumerMagic, "cinesis_consumer_t");
+    CAPI_RETURN_IF_ERROR(consumer->consumer->Commit());
+    return CINESIS_OK;
+  });
 }
 
 cinesis_err_t cinesis_consumer_events(cinesis_consumer_t* consumer, cinesis_event_t* out,
-                                      size_t max,
-                                      size_t* count){CAPI_BEGIN{if (count != nullptr) * count = 0;
-CINESIS_CHECK_HANDLE(consumer, kConsumerMagic, "cinesis_consumer_t");
-CINESIS_CHECK_ARG(count);
-if (max != 0) CINESIS_CHECK_ARG(out);
-EventQueue& q = *consumer->events;
-std::lock_guard events_lock(q.events_mu);
-q.handed.clear();  // the previous call's strings end here
-{
-  std::lock_guard lock(q.mu);
-  const size_t n = std::min(max, q.queue.size());
-  q.handed.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    q.handed.push_back(std::move(q.queue.front()));
-    q.queue.pop_front();
-  }
-}
-for (size_t i = 0; i < q.handed.size(); ++i) {
-  const Event& e = q.handed[i];
-  out[i] = cinesis_event_t{e.type, e.shard_id.c_str(), e.time_ms,
-                           e.err,  e.message.c_str(),  e.fatal ? 1 : 0};
-}
-*count = q.handed.size();
-return CINESIS_OK;
-}
-CAPI_END
+                                      size_t max, size_t* count) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    if (count != nullptr) *count = 0;
+    CINESIS_CHECK_HANDLE(consumer, kConsumerMagic, "cinesis_consumer_t");
+    CINESIS_CHECK_ARG(count);
+    if (max != 0) CINESIS_CHECK_ARG(out);
+    EventQueue& q = *consumer->events;
+    std::lock_guard events_lock(q.events_mu);
+    q.handed.clear();  // the previous call's strings end here
+    {
+      std::lock_guard lock(q.mu);
+      const size_t n = std::min(max, q.queue.size());
+      q.handed.reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        q.handed.push_back(std::move(q.queue.front()));
+        q.queue.pop_front();
+      }
+    }
+    for (size_t i = 0; i < q.handed.size(); ++i) {
+      const Event& e = q.handed[i];
+      out[i] = cinesis_event_t{e.type, e.shard_id.c_str(), e.time_ms,
+                               e.err,  e.message.c_str(),  e.fatal ? 1 : 0};
+    }
+    *count = q.handed.size();
+    return CINESIS_OK;
+  });
 }
 
 cinesis_err_t cinesis_consumer_metrics(cinesis_consumer_t* consumer,
                                        cinesis_consumer_metrics_t* out) {
-  CAPI_BEGIN {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
     CINESIS_CHECK_HANDLE(consumer, kConsumerMagic, "cinesis_consumer_t");
     CINESIS_CHECK_ARG(out);
     const ConsumerMetrics m = consumer->consumer->metrics();
@@ -221,8 +221,7 @@ cinesis_err_t cinesis_consumer_metrics(cinesis_consumer_t* consumer,
     }
     *out = r;
     return CINESIS_OK;
-  }
-  CAPI_END
+  });
 }
 
 const char* cinesis_consumer_worker_id(const cinesis_consumer_t* consumer) {
@@ -235,7 +234,7 @@ const char* cinesis_consumer_worker_id(const cinesis_consumer_t* consumer) {
 }
 
 cinesis_err_t cinesis_consumer_stop(cinesis_consumer_t* consumer) {
-  CAPI_BEGIN {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
     CINESIS_CHECK_HANDLE(consumer, kConsumerMagic, "cinesis_consumer_t");
     std::lock_guard lock(consumer->stop_mu);
     if (consumer->stopped.exchange(true)) return CINESIS_OK;
@@ -245,8 +244,7 @@ cinesis_err_t cinesis_consumer_stop(cinesis_consumer_t* consumer) {
     consumer->consumer->Stop();
     CAPI_RETURN_IF_ERROR(st);
     return CINESIS_OK;
-  }
-  CAPI_END
+  });
 }
 
 void cinesis_consumer_destroy(cinesis_consumer_t* consumer) {

@@ -54,13 +54,6 @@ bool Valid(const T* h, std::uint32_t magic) noexcept {
   return m == magic;
 }
 
-// The body of an exported function: CAPI_BEGIN { ... return CINESIS_OK; } CAPI_END
-// runs the block inside Guard; the checks below name the exported function (capi_fn).
-#define CAPI_BEGIN                      \
-  const char* const capi_fn = __func__; \
-  return ::cinesis::capi::Guard(capi_fn, [&]() -> cinesis_err_t
-#define CAPI_END );
-
 #define CINESIS_CHECK_HANDLE(h, magic, type)                                \
   do {                                                                      \
     if (!::cinesis::capi::Valid(h, magic))                                  \
@@ -77,12 +70,14 @@ bool Valid(const T* h, std::uint32_t magic) noexcept {
     if (!capi_status_.ok()) return ::cinesis::capi::SetError(capi_status_); \
   } while (0)
 
-// Runs `body` (returning cinesis_err_t); no exception leaves: std::bad_alloc and every
-// other exception become CINESIS_ERR_UNKNOWN naming the function.
+// Runs `body(function)` (returning cinesis_err_t); no exception leaves: std::bad_alloc and
+// every other exception become CINESIS_ERR_UNKNOWN naming the function. The body's
+// parameter is named capi_fn, which the CINESIS_CHECK_* macros use in their messages:
+//   return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t { ... });
 template <typename F>
 cinesis_err_t Guard(const char* function, F&& body) noexcept {
   try {
-    return body();
+    return body(function);
   } catch (const std::exception& e) {
     return SetError(CINESIS_ERR_UNKNOWN,
                     std::string(function) + ": unexpected exception: " + e.what());

@@ -14,18 +14,18 @@ using namespace cinesis::capi;  // NOLINT(google-build-using-namespace)
 
 extern "C" {
 
-cinesis_err_t cinesis_local_new(const cinesis_options_t* options, cinesis_local_t** out){CAPI_BEGIN{
+cinesis_err_t cinesis_local_new(const cinesis_options_t* options, cinesis_local_t** out) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
     if (options != nullptr) CINESIS_CHECK_HANDLE(options, kOptionsMagic, "cinesis_options_t");
-CINESIS_CHECK_ARG(out);
-testing::LocalKinesisOptions opts;
-CAPI_RETURN_IF_ERROR(ParseLocalOptions(options, opts));
-auto h = std::make_unique<cinesis_local>();
-h->local = std::make_unique<testing::LocalKinesis>(opts);
-h->client.client = &h->local->client();
-*out = h.release();
-return CINESIS_OK;
-}
-CAPI_END
+    CINESIS_CHECK_ARG(out);
+    testing::LocalKinesisOptions opts;
+    CAPI_RETURN_IF_ERROR(ParseLocalOptions(options, opts));
+    auto h = std::make_unique<cinesis_local>();
+    h->local = std::make_unique<testing::LocalKinesis>(opts);
+    h->client.client = &h->local->client();
+    *out = h.release();
+    return CINESIS_OK;
+  });
 }
 
 cinesis_client_t* cinesis_local_client(cinesis_local_t* local) {
@@ -37,12 +37,11 @@ cinesis_client_t* cinesis_local_client(cinesis_local_t* local) {
 }
 
 cinesis_err_t cinesis_local_tick(cinesis_local_t* local) {
-  CAPI_BEGIN {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
     CINESIS_CHECK_HANDLE(local, kLocalMagic, "cinesis_local_t");
     local->local->Tick();
     return CINESIS_OK;
-  }
-  CAPI_END
+  });
 }
 
 void cinesis_local_destroy(cinesis_local_t* local) {

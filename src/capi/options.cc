@@ -381,14 +381,13 @@ cinesis_options_t* cinesis_options_new(void) {
 }
 
 cinesis_err_t cinesis_options_set(cinesis_options_t* options, const char* key, const char* value) {
-  CAPI_BEGIN {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
     CINESIS_CHECK_HANDLE(options, kOptionsMagic, "cinesis_options_t");
     CINESIS_CHECK_ARG(key);
     CINESIS_CHECK_ARG(value);
     options->values[key] = value;
     return CINESIS_OK;
-  }
-  CAPI_END
+  });
 }
 
 void cinesis_options_destroy(cinesis_options_t* options) {

@@ -104,110 +104,112 @@ cinesis_err_t FlushError(const Status& st) {
 extern "C" {
 
 cinesis_err_t cinesis_producer_new(cinesis_client_t* client, const cinesis_options_t* options,
-                                   cinesis_producer_t** out){
-    CAPI_BEGIN{CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
-CINESIS_CHECK_HANDLE(options, kOptionsMagic, "cinesis_options_t");
-CINESIS_CHECK_ARG(out);
-ProducerConfig config;
-CAPI_RETURN_IF_ERROR(ParseProducerOptions(options, config));
-auto created = Producer::Create(*client->client, std::move(config.options));
-if (!created.ok()) return SetError(created.status());
-auto h = std::make_unique<cinesis_producer>();
-h->reports = config.delivery_reports;
-h->producer = std::move(created).value();
-*out = h.release();
-return CINESIS_OK;
-}
-CAPI_END
+                                   cinesis_producer_t** out) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_HANDLE(client, kClientMagic, "cinesis_client_t");
+    CINESIS_CHECK_HANDLE(options, kOptionsMagic, "cinesis_options_t");
+    CINESIS_CHECK_ARG(out);
+    ProducerConfig config;
+    CAPI_RETURN_IF_ERROR(ParseProducerOptions(options, config));
+    auto created = Producer::Create(*client->client, std::move(config.options));
+    if (!created.ok()) return SetError(created.status());
+    auto h = std::make_unique<cinesis_producer>();
+    h->reports = config.delivery_reports;
+    h->producer = std::move(created).value();
+    *out = h.release();
+    return CINESIS_OK;
+  });
 }
 
-cinesis_err_t cinesis_producer_put(cinesis_producer_t* producer, const cinesis_record_t* record){
-    CAPI_BEGIN{CINESIS_CHECK_HANDLE(producer, kProducerMagic, "cinesis_producer_t");
-CINESIS_CHECK_ARG(record);
-return PutOne(producer, *record, capi_fn);
-}
-CAPI_END
+cinesis_err_t cinesis_producer_put(cinesis_producer_t* producer, const cinesis_record_t* record) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_HANDLE(producer, kProducerMagic, "cinesis_producer_t");
+    CINESIS_CHECK_ARG(record);
+    return PutOne(producer, *record, capi_fn);
+  });
 }
 
 cinesis_err_t cinesis_producer_put_batch(cinesis_producer_t* producer,
                                          const cinesis_record_t* records, size_t count,
-                                         size_t* accepted){
-    CAPI_BEGIN{if (accepted != nullptr) * accepted = 0;
-CINESIS_CHECK_HANDLE(producer, kProducerMagic, "cinesis_producer_t");
-if (count != 0) CINESIS_CHECK_ARG(records);
-for (size_t i = 0; i < count; ++i) {
-  if (cinesis_err_t err = PutOne(producer, records[i], capi_fn); err != CINESIS_OK) {
-    return err;
-  }
-  if (accepted != nullptr) *accepted = i + 1;
-}
-return CINESIS_OK;
-}
-CAPI_END
+                                         size_t* accepted) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    if (accepted != nullptr) *accepted = 0;
+    CINESIS_CHECK_HANDLE(producer, kProducerMagic, "cinesis_producer_t");
+    if (count != 0) CINESIS_CHECK_ARG(records);
+    for (size_t i = 0; i < count; ++i) {
+      if (cinesis_err_t err = PutOne(producer, records[i], capi_fn); err != CINESIS_OK) {
+        return err;
+      }
+      if (accepted != nullptr) *accepted = i + 1;
+    }
+    return CINESIS_OK;
+  });
 }
 
 cinesis_err_t cinesis_producer_poll(cinesis_producer_t* producer, cinesis_delivery_t* out,
-                                    size_t max, int64_t timeout_ms,
-                                    size_t* count){CAPI_BEGIN{if (count != nullptr) * count = 0;
-CINESIS_CHECK_HANDLE(producer, kProducerMagic, "cinesis_producer_t");
-CINESIS_CHECK_ARG(count);
-if (max != 0) CINESIS_CHECK_ARG(out);
-ReportQueue& q = *producer->queue;
-std::lock_guard poll_lock(q.poll_mu);
-q.handed.clear();  // the previous poll's strings end here
-if (max == 0 || !producer->reports) return CINESIS_OK;
-{
-  std::unique_lock lock(q.mu);
-  auto has = [&] { return !q.queue.empty(); };
-  if (timeout_ms < 0) {
-    q.ready.wait(lock, has);
-  } else if (timeout_ms > 0) {
-    q.ready.wait_for(lock, std::chrono::milliseconds(timeout_ms), has);
-  }
-  const size_t n = std::min(max, q.queue.size());
-  q.handed.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    q.handed.push_back(std::move(q.queue.front()));
-    q.queue.pop_front();
-  }
-}
-// Pointers only once `handed` no longer moves (short strings live inside the object).
-for (size_t i = 0; i < q.handed.size(); ++i) {
-  const Report& r = q.handed[i];
-  out[i] = cinesis_delivery_t{r.opaque,
-                              r.err,
-                              r.error_message.c_str(),
-                              r.shard_id.c_str(),
-                              r.sequence_number.c_str(),
-                              r.sub_sequence_number,
-                              r.attempts};
-}
-*count = q.handed.size();
-return CINESIS_OK;
-}
-CAPI_END
-}
-
-cinesis_err_t cinesis_producer_flush(cinesis_producer_t* producer, int64_t timeout_ms){
-    CAPI_BEGIN{CINESIS_CHECK_HANDLE(producer, kProducerMagic, "cinesis_producer_t");
-Status st = producer->producer->Flush(std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0)));
-return st.ok() ? CINESIS_OK : FlushError(st);
-}
-CAPI_END
+                                    size_t max, int64_t timeout_ms, size_t* count) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    if (count != nullptr) *count = 0;
+    CINESIS_CHECK_HANDLE(producer, kProducerMagic, "cinesis_producer_t");
+    CINESIS_CHECK_ARG(count);
+    if (max != 0) CINESIS_CHECK_ARG(out);
+    ReportQueue& q = *producer->queue;
+    std::lock_guard poll_lock(q.poll_mu);
+    q.handed.clear();  // the previous poll's strings end here
+    if (max == 0 || !producer->reports) return CINESIS_OK;
+    {
+      std::unique_lock lock(q.mu);
+      auto has = [&] { return !q.queue.empty(); };
+      if (timeout_ms < 0) {
+        q.ready.wait(lock, has);
+      } else if (timeout_ms > 0) {
+        q.ready.wait_for(lock, std::chrono::milliseconds(timeout_ms), has);
+      }
+      const size_t n = std::min(max, q.queue.size());
+      q.handed.reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        q.handed.push_back(std::move(q.queue.front()));
+        q.queue.pop_front();
+      }
+    }
+    // Pointers only once `handed` no longer moves (short strings live inside the object).
+    for (size_t i = 0; i < q.handed.size(); ++i) {
+      const Report& r = q.handed[i];
+      out[i] = cinesis_delivery_t{r.opaque,
+                                  r.err,
+                                  r.error_message.c_str(),
+                                  r.shard_id.c_str(),
+                                  r.sequence_number.c_str(),
+                                  r.sub_sequence_number,
+                                  r.attempts};
+    }
+    *count = q.handed.size();
+    return CINESIS_OK;
+  });
 }
 
-cinesis_err_t cinesis_producer_close(cinesis_producer_t* producer, int64_t timeout_ms){
-    CAPI_BEGIN{CINESIS_CHECK_HANDLE(producer, kProducerMagic, "cinesis_producer_t");
-producer->closed = true;
-Status st = producer->producer->Close(std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0)));
-return st.ok() ? CINESIS_OK : FlushError(st);
+cinesis_err_t cinesis_producer_flush(cinesis_producer_t* producer, int64_t timeout_ms) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_HANDLE(producer, kProducerMagic, "cinesis_producer_t");
+    Status st =
+        producer->producer->Flush(std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0)));
+    return st.ok() ? CINESIS_OK : FlushError(st);
+  });
 }
-CAPI_END
+
+cinesis_err_t cinesis_producer_close(cinesis_producer_t* producer, int64_t timeout_ms) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_HANDLE(producer, kProducerMagic, "cinesis_producer_t");
+    producer->closed = true;
+    Status st =
+        producer->producer->Close(std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0)));
+    return st.ok() ? CINESIS_OK : FlushError(st);
+  });
 }
 
 cinesis_err_t cinesis_producer_metrics(cinesis_producer_t* producer,
                                        cinesis_producer_metrics_t* out) {
-  CAPI_BEGIN {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
     CINESIS_CHECK_HANDLE(producer, kProducerMagic, "cinesis_producer_t");
     CINESIS_CHECK_ARG(out);
     const ProducerMetrics m = producer->producer->metrics();
@@ -224,8 +226,7 @@ cinesis_err_t cinesis_producer_metrics(cinesis_producer_t* producer,
     }
     *out = r;
     return CINESIS_OK;
-  }
-  CAPI_END
+  });
 }
 
 void cinesis_producer_destroy(cinesis_producer_t* producer) {

@@ -184,45 +184,46 @@ using namespace cinesis::capi;  // NOLINT(google-build-using-namespace)
 
 extern "C" {
 
-cinesis_err_t cinesis_store_open_memory(cinesis_store_t** out){CAPI_BEGIN{CINESIS_CHECK_ARG(out);
-return Wrap(consumer::NewMemoryStore(), out);
-}
-CAPI_END
-}
-
-cinesis_err_t cinesis_store_open_sqlite(const char* path,
-                                        cinesis_store_t** out){CAPI_BEGIN{CINESIS_CHECK_ARG(path);
-CINESIS_CHECK_ARG(out);
-auto r = consumer::OpenSqliteStore(path);
-if (!r.ok()) return SetError(r.status());
-return Wrap(std::move(r).value(), out);
-}
-CAPI_END
+cinesis_err_t cinesis_store_open_memory(cinesis_store_t** out) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_ARG(out);
+    return Wrap(consumer::NewMemoryStore(), out);
+  });
 }
 
-cinesis_err_t cinesis_store_open_redis(const char* host, int port, int db,
-                                       cinesis_store_t** out){CAPI_BEGIN{CINESIS_CHECK_ARG(host);
-CINESIS_CHECK_ARG(out);
-auto r = consumer::OpenRedisStore(host, port, db);
-if (!r.ok()) return SetError(r.status());
-return Wrap(std::move(r).value(), out);
-}
-CAPI_END
+cinesis_err_t cinesis_store_open_sqlite(const char* path, cinesis_store_t** out) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_ARG(path);
+    CINESIS_CHECK_ARG(out);
+    auto r = consumer::OpenSqliteStore(path);
+    if (!r.ok()) return SetError(r.status());
+    return Wrap(std::move(r).value(), out);
+  });
 }
 
-cinesis_err_t cinesis_store_open_postgres(const char* conninfo, cinesis_store_t** out){
-    CAPI_BEGIN{CINESIS_CHECK_ARG(conninfo);
-CINESIS_CHECK_ARG(out);
-auto r = consumer::OpenPostgresStore(conninfo);
-if (!r.ok()) return SetError(r.status());
-return Wrap(std::move(r).value(), out);
+cinesis_err_t cinesis_store_open_redis(const char* host, int port, int db, cinesis_store_t** out) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_ARG(host);
+    CINESIS_CHECK_ARG(out);
+    auto r = consumer::OpenRedisStore(host, port, db);
+    if (!r.ok()) return SetError(r.status());
+    return Wrap(std::move(r).value(), out);
+  });
 }
-CAPI_END
+
+cinesis_err_t cinesis_store_open_postgres(const char* conninfo, cinesis_store_t** out) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_ARG(conninfo);
+    CINESIS_CHECK_ARG(out);
+    auto r = consumer::OpenPostgresStore(conninfo);
+    if (!r.ok()) return SetError(r.status());
+    return Wrap(std::move(r).value(), out);
+  });
 }
 
 cinesis_err_t cinesis_store_new_custom(const cinesis_store_callbacks_t* callbacks, void* user,
                                        cinesis_store_t** out) {
-  CAPI_BEGIN {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
     CINESIS_CHECK_ARG(callbacks);
     CINESIS_CHECK_ARG(out);
     const cinesis_store_callbacks_t& c = *callbacks;
@@ -241,8 +242,7 @@ cinesis_err_t cinesis_store_new_custom(const cinesis_store_callbacks_t* callback
       }
     }
     return Wrap(std::make_shared<CallbackStore>(c, user), out);
-  }
-  CAPI_END
+  });
 }
 
 void cinesis_store_destroy(cinesis_store_t* store) {
@@ -253,23 +253,22 @@ void cinesis_store_destroy(cinesis_store_t* store) {
 
 cinesis_err_t cinesis_store_save(cinesis_store_t* store, const cinesis_scope_t* scope,
                                  const char* shard_id, const char* sequence_number,
-                                 uint64_t sub_sequence_number){
-    CAPI_BEGIN{CINESIS_CHECK_HANDLE(store, kStoreMagic, "cinesis_store_t");
-CINESIS_CHECK_ARG(scope);
-CINESIS_CHECK_ARG(shard_id);
-CINESIS_CHECK_ARG(sequence_number);
-CAPI_RETURN_IF_ERROR(store->store->Save(ToScope(*scope), shard_id,
-                                        consumer::Checkpoint{sequence_number,
-                                                             sub_sequence_number}));
-return CINESIS_OK;
-}
-CAPI_END
+                                 uint64_t sub_sequence_number) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_HANDLE(store, kStoreMagic, "cinesis_store_t");
+    CINESIS_CHECK_ARG(scope);
+    CINESIS_CHECK_ARG(shard_id);
+    CINESIS_CHECK_ARG(sequence_number);
+    CAPI_RETURN_IF_ERROR(store->store->Save(
+        ToScope(*scope), shard_id, consumer::Checkpoint{sequence_number, sub_sequence_number}));
+    return CINESIS_OK;
+  });
 }
 
 cinesis_err_t cinesis_store_load(cinesis_store_t* store, const cinesis_scope_t* scope,
                                  const char* shard_id, char** sequence_number,
                                  uint64_t* sub_sequence_number) {
-  CAPI_BEGIN {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
     CINESIS_CHECK_HANDLE(store, kStoreMagic, "cinesis_store_t");
     CINESIS_CHECK_ARG(scope);
     CINESIS_CHECK_ARG(shard_id);
@@ -283,8 +282,7 @@ cinesis_err_t cinesis_store_load(cinesis_store_t* store, const cinesis_scope_t* 
       if (sub_sequence_number != nullptr) *sub_sequence_number = (*r)->sub_sequence_number;
     }
     return CINESIS_OK;
-  }
-  CAPI_END
+  });
 }
 
 }  // extern "C"
