@@ -130,13 +130,16 @@ class InstallTest(harness.ServerTestCase):
         out = run(consumer, timeout=300)
         self.assertIn('consumed 0 records', out)
 
-    def test_3_c_program_with_pkg_config(self):
-        """examples/c/produce_consume.c built with pkg-config; C producer and consumer, SQLite checkpoints."""
+    def require_c_abi(self):
         so = os.path.join(prefix, 'lib', 'libcinesis.so')
         exported = run(['nm', '-D', '--defined-only', so])
         if not re.search(r'\bcinesis_client_new\b', exported):
             self.fail('C ABI not built: the installed libcinesis.so exports no cinesis_client_new '
                       '(src/capi, target cinesis_capi, is not part of libcinesis)')
+
+    def test_3_c_program_with_pkg_config(self):
+        """examples/c/produce_consume.c built with pkg-config; C producer and consumer, SQLite checkpoints."""
+        self.require_c_abi()
         env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(prefix, 'lib', 'pkgconfig'))
         flags = run(['pkg-config', '--cflags', '--libs', 'cinesis'], env=env).split()
         exe = os.path.join(tmp, 'produce_consume')
@@ -159,6 +162,26 @@ class InstallTest(harness.ServerTestCase):
         # Again on the same SQLite file, producing nothing: nothing left to consume.
         out = run([exe, server.endpoint, 'install-c', '0', db], timeout=120)
         self.assertIn('consumed 0 records: 0 missing, 0 duplicates', out)
+
+    def test_4_static_library(self):
+        """libcinesis.a: the C program linked through find_package(cinesis COMPONENTS static)."""
+        self.require_c_abi()
+        src = os.path.join(tmp, 'static-project')
+        os.makedirs(src)
+        with open(os.path.join(src, 'CMakeLists.txt'), 'w') as f:
+            f.write('cmake_minimum_required(VERSION 3.25)\n'
+                    'project(static_check LANGUAGES C CXX)\n'
+                    'find_package(cinesis REQUIRED COMPONENTS static)\n'
+                    'add_executable(produce_consume %s)\n'
+                    'target_link_libraries(produce_consume PRIVATE cinesis::cinesis_static)\n'
+                    % os.path.join(REPO, 'examples', 'c', 'produce_consume.c'))
+        build = os.path.join(tmp, 'static-build')
+        run([CMAKE, '-S', src, '-B', build, '-G', 'Ninja', '-DCMAKE_PREFIX_PATH=' + prefix])
+        run([CMAKE, '--build', build])
+        exe = os.path.join(build, 'produce_consume')
+        self.assertNotIn('libcinesis', run(['ldd', exe]))
+        out = run([exe, server.endpoint, 'install-static', '1000', os.path.join(tmp, 'static.db')], timeout=120)
+        self.assertIn('consumed 1000 records: 0 missing, 0 duplicates', out)
 
 
 if __name__ == '__main__':

@@ -74,7 +74,8 @@ def qualified_parts(name):
         i += 1
     if cur:
         path.append(cur)
-    return path
+    # GCC's ABI tags: Sha256Hex[abi:cxx11] -> Sha256Hex
+    return [re.sub(r'\[abi:[^\]]*\]', '', p) for p in path]
 
 
 def public_name(parts):
