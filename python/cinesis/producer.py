@@ -205,21 +205,21 @@ class Producer(object):
             else:
                 items.append((data_bytes(r), None, None, None))
         n = len(items)
-        arr = (_lib.RecordIn * max(n, 1))()
         futs = []
-        for i, (payload, key, ehk, user_data) in enumerate(items):
+        inits = []
+        pending = self._pending
+        ids = self._ids
+        for payload, key, ehk, user_data in items:
             if key is None:
                 key = uuid.uuid4().hex
-            opaque = next(self._ids)
-            e = arr[i]
-            e.partition_key = cstr(key, 'partition_key')
-            e.data = payload
-            e.data_len = len(payload)
-            e.explicit_hash_key = cstr(ehk, 'explicit_hash_key')
-            e.opaque = opaque
+            opaque = next(ids)
+            inits.append((cstr(key, 'partition_key'), payload, len(payload),
+                          cstr(ehk, 'explicit_hash_key') if ehk is not None else None, opaque))
             fut = DeliveryFuture(self)
-            self._pending[opaque] = (fut, callback, key, user_data)
+            pending[opaque] = (fut, callback, key, user_data)
             futs.append((opaque, fut))
+        # One constructor call fills the whole array (much cheaper than per-field setattr).
+        arr = (_lib.RecordIn * max(n, 1))(*inits)
         accepted = ctypes.c_size_t(0)
         rc = self._lib.cinesis_producer_put_batch(h, arr, n, ctypes.byref(accepted))
         if rc != 0:
