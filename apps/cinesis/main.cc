@@ -12,8 +12,9 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <string>
+#include <vector>
 
-#include "bench.h"
 #include "cli_util.h"
 #include "client_commands.h"
 #include "options.h"
@@ -159,6 +160,25 @@ int Serve(const cinesis::app::ServeConfig& config) {
   return 0;
 }
 
+// Replaces this process with cinesis-bench from this binary's directory (else from PATH).
+int RunBench(const std::vector<std::string>& args) {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  std::string path = ec ? std::string() : (self.parent_path() / "cinesis-bench").string();
+  std::vector<char*> argv;
+  std::string name = "cinesis-bench";
+  argv.push_back(name.data());
+  std::vector<std::string> copy(args);
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  if (!path.empty() && ::access(path.c_str(), X_OK) == 0) ::execv(path.c_str(), argv.data());
+  ::execvp("cinesis-bench", argv.data());
+  std::fprintf(stderr,
+               "cinesis bench: cannot run cinesis-bench (%s); it is installed next to cinesis\n",
+               std::strerror(errno));
+  return 127;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -174,7 +194,11 @@ int main(int argc, char** argv) {
   auto* docs_config = docs->add_subcommand("configuration", "docs/configuration.md");
   docs->require_subcommand(1);
 
-  cinesis::app::BenchCommand bench(app);
+  // `cinesis bench ARGS` runs `cinesis-bench ARGS` (its own binary: the server carries no
+  // benchmark code); every argument after `bench`, --help included, goes to it.
+  auto* bench = app.add_subcommand("bench", "Load-test a Kinesis endpoint (runs cinesis-bench)");
+  bench->prefix_command();
+  bench->set_help_flag();
   cinesis::app::ClientCommands client_commands(app);
 
   try {
@@ -185,7 +209,7 @@ int main(int argc, char** argv) {
   }
   if (client_commands.Selected()) return client_commands.Run();
   if (*serve) return Serve(config);
-  if (bench) return bench.Run();
+  if (*bench) return RunBench(bench->remaining());
 
   if (*docs_config) {
     std::cout << cinesis::app::ConfigurationMarkdown();

@@ -1,5 +1,6 @@
 #include "api/validate.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 #include <limits>
@@ -207,45 +208,83 @@ std::string JavaObjectName(const Shape& s, std::size_t salt) {
   return "com.amazonaws.kinesis.v20131202." + s.name + "@" + hex;
 }
 
-std::string ValueText(const Shape& shape, const json::value& v) {
+// The echo of an offending value in a validation message is cut after this many bytes
+// (then "..."), so that a huge request cannot make a huge answer: the texts of values within
+// the service's limits stay whole (a Records list of 501 entries is ~25 KB), a 30 MiB one
+// does not become a 650 MB message. docs/security.md.
+constexpr std::size_t kMaxValueText = 32 * 1024;
+
+// Appends the service's rendering of `v` to `out`, stopping once `out` is over the cap.
+void AppendValueText(const Shape& shape, const json::value& v, std::string& out) {
+  if (out.size() > kMaxValueText) return;
   switch (shape.type) {
-    case ShapeType::kString:
-      return std::string(v.get_string());
+    case ShapeType::kString: {
+      auto str = v.get_string();
+      out.append(str.data(), std::min<std::size_t>(str.size(), kMaxValueText + 1 - out.size()));
+      return;
+    }
     case ShapeType::kInteger:
     case ShapeType::kLong:
     case ShapeType::kTimestamp:
-      return std::to_string(v.to_number<std::int64_t>());
+      out += std::to_string(v.to_number<std::int64_t>());
+      return;
     case ShapeType::kBoolean:
-      return v.get_bool() ? "true" : "false";
+      out += v.get_bool() ? "true" : "false";
+      return;
     case ShapeType::kBlob: {
       auto n = std::to_string(v.get_string().size());
-      return "java.nio.HeapByteBuffer[pos=0 lim=" + n + " cap=" + n + "]";
+      out += "java.nio.HeapByteBuffer[pos=0 lim=" + n + " cap=" + n + "]";
+      return;
     }
     case ShapeType::kList: {
-      std::string s = "[";
+      out += '[';
       std::size_t i = 0;
       for (const auto& e : v.get_array()) {
-        if (i) s += ", ";
-        s += e.is_null() ? "null" : ValueText(*shape.member, e);
+        if (out.size() > kMaxValueText) return;
+        if (i) out += ", ";
+        if (e.is_null())
+          out += "null";
+        else
+          AppendValueText(*shape.member, e, out);
         ++i;
       }
-      return s + "]";
+      out += ']';
+      return;
     }
     case ShapeType::kMap: {
-      std::string s = "{";
+      out += '{';
       bool first = true;
       for (const auto& kv : v.get_object()) {
-        if (!first) s += ", ";
+        if (out.size() > kMaxValueText) return;
+        if (!first) out += ", ";
         first = false;
-        s += std::string(kv.key()) + "=" +
-             (kv.value().is_null() ? "null" : ValueText(*shape.value, kv.value()));
+        out.append(kv.key().data(), kv.key().size());
+        out += '=';
+        if (kv.value().is_null())
+          out += "null";
+        else
+          AppendValueText(*shape.value, kv.value(), out);
       }
-      return s + "}";
+      out += '}';
+      return;
     }
     case ShapeType::kStructure:
-      return JavaObjectName(shape, reinterpret_cast<std::uintptr_t>(&v) >> 4);
+      out += JavaObjectName(shape, reinterpret_cast<std::uintptr_t>(&v) >> 4);
+      return;
   }
-  return {};
+}
+
+std::string ValueText(const Shape& shape, const json::value& v) {
+  std::string s;
+  AppendValueText(shape, v, s);
+  if (s.size() > kMaxValueText) {
+    std::size_t cut = kMaxValueText;
+    // Never split a UTF-8 sequence.
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    s.resize(cut);
+    s += "...";
+  }
+  return s;
 }
 
 std::string LengthRules(const Shape& s) {

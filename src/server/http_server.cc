@@ -2,13 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
 #include <functional>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "api/codec.h"
 #include "api/eventstream.h"
@@ -100,8 +104,51 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // request starts, the whole request must arrive within the read timeout.
     beast::get_lowest_layer(stream_).expires_after(first_request_ ? shared_->options.read_timeout
                                                                   : shared_->options.idle_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&Session::OnHeader, this->shared_from_this()));
+  }
+
+  // The framing of the body is decided by the header (RFC 9112 section 6): a request whose
+  // Transfer-Encoding does not end in a single "chunked", or that also has a Content-Length,
+  // is answered 400 and the connection closed. Otherwise its body would be read as the next
+  // request (request smuggling).
+  void OnHeader(beast::error_code ec, std::size_t n) {
+    if (ec) return OnRead(ec, n);
+    if (!AcceptableFraming(parser_->get())) {
+      first_request_ = false;
+      return SendSimple(http::status::bad_request, false);
+    }
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));
+  }
+
+  static bool AcceptableFraming(const http::request<http::string_body>& req) {
+    std::vector<std::string> codings;
+    bool has_te = false;
+    for (const auto& field : req) {
+      if (field.name() != http::field::transfer_encoding) continue;
+      has_te = true;
+      std::string_view v = field.value();
+      while (!v.empty()) {
+        const auto comma = v.find(',');
+        std::string_view token = v.substr(0, comma);
+        v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+        while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+          token.remove_prefix(1);
+        while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
+          token.remove_suffix(1);
+        if (token.empty()) continue;
+        std::string lower(token);
+        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        codings.push_back(std::move(lower));
+      }
+    }
+    if (!has_te) return true;
+    if (req.find(http::field::content_length) != req.end()) return false;
+    if (codings.empty() || codings.back() != "chunked") return false;
+    // "chunked" applied more than once.
+    return std::count(codings.begin(), codings.end(), "chunked") == 1;
   }
 
   void OnRead(beast::error_code ec, std::size_t) {

@@ -931,6 +931,33 @@ class TestRobustness(ErrorsBase):
     def tearDownClass(cls):
         h.stop_server_checked(cls.server)
 
+    def test_transfer_encoding_not_ending_in_chunked_is_400_and_closes(self):
+        # Regression (RFC 9112 section 6.3): a Transfer-Encoding whose last coding is not
+        # chunked was taken as an empty body, and the body ran as a second, hidden request.
+        host, port = self.server.host, self.server.port
+        shapes = [b'gzip', b'identity', b'chunked, identity', b'chunked, chunked', b'GZIP',
+                  b'chunked\r\nContent-Length: 10']
+        for i, te in enumerate(shapes):
+            name = 'smuggled-%d-%d' % (i, random.randint(0, 1 << 30))
+            hidden = _http(json.dumps({'StreamName': name, 'ShardCount': 1}),
+                           target='Kinesis_20131202.CreateStream')
+            payload = (b'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: ' + te +
+                       b'\r\n\r\n' + hidden)
+            raw, timed_out = _exchange(host, port, payload)
+            self.assertFalse(timed_out, te)
+            self.assertEqual(_status_of(raw), 400, (te, raw[:200]))
+            self.assertEqual(len(re.findall(rb'HTTP/1\.1 \d{3}', raw)), 1, (te, raw[:400]))
+            self.assertNotIn(name, self.client.list_streams()['StreamNames'], te)
+        # A chunked body still works.
+        body = b'{}'
+        payload = (b'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ' + h.JSON_CT.encode() +
+                   b'\r\nX-Amz-Target: Kinesis_20131202.ListStreams\r\nX-Amz-Date: ' +
+                   h.amz_date().encode() + b'\r\nAuthorization: ' + h.dummy_auth_header().encode() +
+                   b'\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n' +
+                   b'%x\r\n' % len(body) + body + b'\r\n0\r\n\r\n')
+        raw, _ = _exchange(host, port, payload)
+        self.assertEqual(_status_of(raw), 200, raw[:300])
+
     def _garbage_cases(self, stream):
         rnd = random.Random(1234)
         rb = lambda n: bytes(rnd.getrandbits(8) for _ in range(n))  # noqa: E731

@@ -206,6 +206,31 @@ TEST_F(PipelineTest, AtMostTenValidationErrors) {
   EXPECT_EQ(Message(res).rfind("10 validation errors detected: ", 0), 0U);
 }
 
+TEST_F(PipelineTest, EchoedValuesAreCutSoAHugeRequestGetsASmallAnswer) {
+  // Regression: the echo of an offending value repeated it whole (a 30 MiB request got a
+  // 650 MB answer). A 4 MiB stream name and a 200,000-entry Records list are cut to 32 KiB.
+  auto res = Call("DescribeStream", R"({"StreamName":")" + std::string(4 << 20, 'a') + R"("})");
+  EXPECT_EQ(res.status, 400);
+  EXPECT_LT(res.body.size(), 40U * 1024);
+  EXPECT_NE(Message(res).find(std::string(1000, 'a') + "..."), std::string::npos);
+  std::string body = R"({"StreamName":"s","Records":[)";
+  for (int i = 0; i < 200'000; ++i)
+    body += std::string(i ? "," : "") + R"({"PartitionKey":"k","Data":""})";
+  body += "]}";
+  res = Call("PutRecords", body);
+  EXPECT_EQ(res.status, 400);
+  EXPECT_LT(res.body.size(), 40U * 1024);
+  // A value within the service's limits is echoed whole: 501 records (~25 KB of text).
+  body = R"({"StreamName":"s","Records":[)";
+  for (int i = 0; i < 501; ++i)
+    body += std::string(i ? "," : "") + R"({"PartitionKey":"k","Data":""})";
+  body += "]}";
+  res = Call("PutRecords", body);
+  EXPECT_EQ(Message(res).find("..."), std::string::npos);
+  EXPECT_NE(Message(res).find("Member must have length less than or equal to 500"),
+            std::string::npos);
+}
+
 TEST_F(PipelineTest, NumbersAreTruncatedAndClampedAsTheServiceDoes) {
   auto res = Call("ListStreams", R"({"Limit":0.9})");
   EXPECT_EQ(Message(res),

@@ -1,11 +1,11 @@
-// `cinesis bench`: a load generator that speaks the Kinesis wire protocol (AWS JSON 1.1
-// over HTTP/1.1 keep-alive connections) to any Kinesis-compatible endpoint — cinesis,
-// kinesalite, kinesis-local — and reports records/s, MB/s, per-call latency and the
-// server's CPU and RSS. Scenarios: put-records, put-record, get-records, mixed, and
-// startup (time from exec to the first answered request). See docs/benchmarks.md.
+// `cinesis-bench` (also run as `cinesis bench`, which execs it): a load generator that speaks the
+// Kinesis wire protocol (AWS JSON 1.1 over HTTP/1.1 keep-alive connections) to any
+// Kinesis-compatible endpoint — cinesis, kinesalite, kinesis-local — and reports records/s, MB/s,
+// per-call latency and the server's CPU and RSS. Scenarios: put-records, put-record, get-records,
+// mixed, and startup (time from exec to the first answered request). See docs/benchmarks.md.
 //
-// main.cc registers the subcommand with BenchCommand and runs it when selected; the rest
-// of this header is shared by bench*.cc only.
+// A binary of its own, so the server carries no benchmark code (main.cc here registers the
+// options on its App and runs it; the rest of this header is shared by bench*.cc only).
 #pragma once
 
 #include <atomic>
@@ -23,7 +23,7 @@ namespace cinesis::app {
 
 struct BenchOptions;
 
-// Registers `bench` on `app`; after parsing, `if (bench) return bench.Run();`.
+// Registers the benchmark's options on `app`; after parsing, `return bench.Run();`.
 class BenchCommand {
  public:
   explicit BenchCommand(CLI::App& app);
@@ -31,7 +31,6 @@ class BenchCommand {
   BenchCommand(const BenchCommand&) = delete;
   BenchCommand& operator=(const BenchCommand&) = delete;
 
-  explicit operator bool() const;  // `bench` was given on the command line
   int Run();
 
  private:
