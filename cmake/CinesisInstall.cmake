@@ -6,7 +6,7 @@
 #                                           cinesis::testing, COMPONENTS static ->
 #                                           cinesis::cinesis_static
 #   lib/pkgconfig/cinesis.pc                pkg-config --cflags --libs cinesis
-#   bin/cinesis                             server and CLI
+#   bin/cinesis, bin/cinesis-bench          server and CLI (and `cinesis bench`'s load generator)
 # Relocatable: nothing installed names the prefix (the package and cinesis.pc find it
 # relative to themselves), so `--prefix` at install time is enough.
 # tests/integration/test_install.py installs into a temporary prefix and builds examples/
@@ -48,4 +48,5 @@ string(REGEX REPLACE "/$" "" cinesis_pc_to_prefix "${cinesis_pc_to_prefix}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/cinesis.pc.in ${PROJECT_BINARY_DIR}/cinesis.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/cinesis.pc DESTINATION ${cinesis_pc_dir})
 
-install(TARGETS cinesis RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# `cinesis bench` runs cinesis-bench from its own directory.
+install(TARGETS cinesis cinesis-bench RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

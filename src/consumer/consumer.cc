@@ -67,7 +67,9 @@ struct Streak {
 
 struct Reader;
 
-struct Consumer::Impl {
+// Hidden: nested in an exported class, it would otherwise be exported with it (the
+// pimpl is not API; tests/packaging/check_exports.py).
+struct __attribute__((visibility("hidden"))) Consumer::Impl {
   Impl(KinesisClient& c, ConsumerOptions opts)
       : client(c),
         o(std::move(opts)),

@@ -66,7 +66,9 @@ struct Batch {
 
 }  // namespace
 
-struct Producer::Impl {
+// Hidden: nested in an exported class, it would otherwise be exported with it (the
+// pimpl is not API; tests/packaging/check_exports.py).
+struct __attribute__((visibility("hidden"))) Producer::Impl {
   Impl(KinesisClient& c, ProducerOptions o)
       : client(c),
         options(std::move(o)),

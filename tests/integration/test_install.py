@@ -80,7 +80,7 @@ class InstallTest(harness.ServerTestCase):
                     'include/cinesis/testing/local_kinesis.h', 'lib/libcinesis.a',
                     'lib/cmake/cinesis/cinesisConfig.cmake', 'lib/cmake/cinesis/cinesisConfigVersion.cmake',
                     'lib/cmake/cinesis/cinesisTargets.cmake', 'lib/cmake/cinesis/cinesisStaticTargets.cmake',
-                    'lib/pkgconfig/cinesis.pc', 'bin/cinesis'):
+                    'lib/pkgconfig/cinesis.pc', 'bin/cinesis', 'bin/cinesis-bench'):
             self.assertTrue(os.path.isfile(os.path.join(prefix, rel)), 'not installed: ' + rel)
         so = os.path.realpath(os.path.join(prefix, 'lib', 'libcinesis.so'))
         soname = re.search(r'SONAME.*\[(.*)\]', run(['readelf', '-d', so])).group(1)

@@ -10,12 +10,17 @@ Reads `nm -D --defined-only --demangle LIBRARY` and fails, printing the offender
     internal), or its class or function is not declared in the public headers (every
     header under include/): e.g. an internal cinesis::api:: type or cinesis::HttpService
     marked CINESIS_EXPORT by mistake;
+  - it is a member of a pimpl (Producer::Impl::...): a class nested in an exported class
+    is exported with it unless it is given hidden visibility;
   - a function the C header declares (CINESIS_EXPORT ... cinesis_x(...)) is not exported,
     or the core of the C++ API (KinesisClient, Producer, Consumer, OpenSqliteStore,
     LocalKinesis, Version) exports nothing.
 
 Exceptions allowed, and why:
   - "operator..." members or functions of public classes (named like any other member);
+  - 'u' (GNU unique) objects such as the static local of an inline function of a public
+    class (SystemClock::Instance()::clock): exported on purpose, so that the program and
+    the library share one instance;
   - nothing else: the version script (src/libcinesis/libcinesis.map) makes every other
     symbol local, so none is expected.
 """
@@ -129,6 +134,11 @@ def main():
             offenders.append((kind, name, 'internal namespace cinesis::%s' % internal[0]))
             continue
         public = public_name(parts)
+        pimpl = [p for p in parts[parts.index(public) + 1:-1] if p.endswith('Impl')]
+        if pimpl:
+            offenders.append((kind, name, '%s::%s is the implementation of %s, not API (give it '
+                              'hidden visibility)' % (public, pimpl[0], public)))
+            continue
         if public.startswith('operator'):
             owner = parts[-2] if len(parts) > 2 else None
             if owner is None or re.fullmatch(r'[a-z0-9_]+', owner) or owner in words:
