@@ -12,6 +12,8 @@ PACKAGES=(
   awscli python3-boto3
   libhiredis-dev libpq-dev redis-server postgresql
   clang-format clang-tidy
+  # the Python package's suites (python/tests): Django helpers, pynesis Redis checkpointer
+  python3-django python3-pytest python3-pytest-django python3-redis python3-psycopg2
   # preset tsan: clang-15 with its ThreadSanitizer runtime (libclang-common-15-dev, a
   # dependency); libFuzzer for the fuzz targets that will share that build.
   clang-15 libfuzzer-15-dev

@@ -22,6 +22,10 @@ cmake --preset debug
 cmake --build --preset debug -j "$jobs"
 ctest --preset debug -j "$jobs"
 
+# The Python package (python/, issue 15) under every interpreter found, against the debug
+# build's libcinesis and server; one summary line per interpreter.
+scripts/test-python.sh build/debug
+
 cmake --preset asan
 cmake --build --preset asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -255,6 +255,8 @@ CINESIS_EXPORT cinesis_err_t cinesis_producer_flush(cinesis_producer_t *producer
 CINESIS_EXPORT cinesis_err_t cinesis_producer_close(cinesis_producer_t *producer,
                                                     int64_t timeout_ms);
 
+/* The tag differs from the function's name: the same name would hide the struct's
+ * constructor in C++ (-Wshadow). Use the typedef. */
 typedef struct cinesis_producer_metrics_s {
   uint64_t records_put;
   uint64_t records_failed;
@@ -428,6 +430,7 @@ CINESIS_EXPORT cinesis_err_t cinesis_consumer_events(cinesis_consumer_t *consume
                                                      cinesis_event_t *out, size_t max,
                                                      size_t *count);
 
+/* Tag: see cinesis_producer_metrics_s. */
 typedef struct cinesis_consumer_metrics_s {
   uint64_t records;
   uint64_t get_records_calls;

@@ -1,0 +1,345 @@
+"""Consumer: reads every shard of a stream through libcinesis's Consumer (shard changes
+followed with parents finished before children, checkpoints, leases shared with the other
+processes of the same application).
+
+Checkpointing (at-least-once): with ``checkpoint="after_batch"`` (the default), the records
+of one poll are checkpointed when the iteration asks for the next batch, i.e. after your
+code has returned from the last record of the batch; a crash or stop() in the middle of a
+batch means those records are delivered again. ``checkpoint="manual"``: call commit().
+"""
+
+import ctypes
+import struct
+import sys
+import threading
+import time
+
+from . import _lib
+from ._util import Options, PY2, check, cstr, from_ms, native, seconds_to_ms, to_ms
+from .errors import ClosedError, KinesisError, error_from_code
+from .stores import as_store
+
+FAILED_PRECONDITION = 42
+
+# cinesis_consumer_record_t: shard_id, sequence_number, sub_sequence_number, aggregated
+# (int + padding), partition_key, explicit_hash_key, data, data_len, arrival_ms.
+_REC = struct.Struct('=QQQi4xQQQQq')
+_REC_SIZE = _REC.size
+_REC_unpack_from = _REC.unpack_from
+assert _REC_SIZE == ctypes.sizeof(_lib.ConsumerRecord) and \
+    _lib.ConsumerRecord.arrival_ms.offset == 64 and ctypes.sizeof(ctypes.c_void_p) == 8, \
+    'cinesis.consumer: unexpected cinesis_consumer_record_t layout (64-bit platforms only)'
+
+
+class Record(object):
+    """One record: ``data`` (bytes), ``partition_key``, ``sequence_number``,
+    ``sub_sequence_number``, ``shard_id``, ``explicit_hash_key``, ``aggregated``,
+    ``approximate_arrival_timestamp`` (datetime, UTC) and ``arrival_ms``."""
+    __slots__ = ('data', 'partition_key', 'sequence_number', 'sub_sequence_number', 'shard_id',
+                 'explicit_hash_key', 'aggregated', 'arrival_ms')
+
+    def __init__(self, data, partition_key, sequence_number, shard_id, arrival_ms,
+                 sub_sequence_number=0, explicit_hash_key=None, aggregated=False):
+        self.data = data
+        self.partition_key = partition_key
+        self.sequence_number = sequence_number
+        self.shard_id = shard_id
+        self.arrival_ms = arrival_ms
+        self.sub_sequence_number = sub_sequence_number
+        self.explicit_hash_key = explicit_hash_key
+        self.aggregated = aggregated
+
+    @property
+    def approximate_arrival_timestamp(self):
+        return from_ms(self.arrival_ms)
+
+    def __str__(self):
+        return str(self.data)
+
+    def __repr__(self):
+        return 'Record(shard_id=%r, sequence_number=%r, partition_key=%r, data=%r)' % (
+            self.shard_id, self.sequence_number, self.partition_key, self.data[:64])
+
+
+class Event(object):
+    """A consumer event: ``type`` ("shard_started", "shard_ended", "lease_taken",
+    "lease_lost", "error"), ``shard_id``, ``time`` (datetime), ``error`` (KinesisError for
+    "error"), ``fatal``."""
+    TYPES = {1: 'shard_started', 2: 'shard_ended', 3: 'lease_taken', 4: 'lease_lost',
+             5: 'error'}
+    __slots__ = ('type', 'shard_id', 'time_ms', 'error', 'fatal')
+
+    def __init__(self, type, shard_id, time_ms, error, fatal):
+        self.type = type
+        self.shard_id = shard_id
+        self.time_ms = time_ms
+        self.error = error
+        self.fatal = fatal
+
+    @property
+    def time(self):
+        return from_ms(self.time_ms)
+
+    def __repr__(self):
+        return 'Event(%r, shard_id=%r%s)' % (self.type, self.shard_id,
+                                             ', error=%r' % (self.error,) if self.error else '')
+
+
+class Consumer(object):
+    """Reads a stream for an application.
+
+    ``checkpoints``: a Store (MemoryStore, SqliteStore, RedisStore, PostgresStore, a
+    PythonStore) or a Checkpointer; None = in memory. ``leases``: a Store shared with the
+    other processes of the application (True: the checkpoint store); None = this process
+    reads every shard. ``initial_position``: "TRIM_HORIZON", "LATEST" or a datetime
+    (AT_TIMESTAMP), used for shards without a checkpoint. ``checkpoint``: "after_batch"
+    (default) or "manual". Durations are seconds. ``poll_timeout``: the longest wait of one
+    poll inside iteration (also the longest a signal handler waits to run).
+    """
+
+    def __init__(self, client, stream, application, checkpoints=None, leases=None,
+                 worker_id=None, initial_position='TRIM_HORIZON', checkpoint='after_batch',
+                 lease_ttl=None, shard_sync_interval=None, max_records_per_call=None,
+                 max_get_records_per_second=None, idle_backoff=None, deaggregate=None,
+                 enhanced_fan_out_consumer=None, retry_budget=None, poll_timeout=0.2,
+                 options=None):
+        self._lib = _lib.load()
+        self._client = client
+        self.stream = stream
+        self.application = application
+        if checkpoint not in ('after_batch', 'manual'):
+            raise ValueError('checkpoint must be "after_batch" or "manual"')
+        self._auto_commit = checkpoint == 'after_batch'
+        self._checkpoints = as_store(checkpoints)
+        self._leases = self._checkpoints if leases is True else as_store(leases)
+        if leases is True and self._checkpoints is None:
+            raise ValueError('leases=True needs a checkpoint store')
+        values = {'application': application, 'stream': stream, 'worker_id': worker_id,
+                  'checkpoint': 'manual',
+                  'lease_ttl_ms': seconds_to_ms(lease_ttl),
+                  'shard_sync_interval_ms': seconds_to_ms(shard_sync_interval),
+                  'max_records_per_call': max_records_per_call,
+                  'max_get_records_per_second': max_get_records_per_second,
+                  'idle_backoff_ms': seconds_to_ms(idle_backoff), 'deaggregate': deaggregate,
+                  'enhanced_fan_out_consumer': enhanced_fan_out_consumer,
+                  'retry_budget_ms': seconds_to_ms(retry_budget)}
+        if hasattr(initial_position, 'year'):
+            values['initial_position'] = 'AT_TIMESTAMP'
+            values['initial_timestamp_ms'] = to_ms(initial_position)
+        else:
+            values['initial_position'] = initial_position
+        values.update(options or {})
+        cstr(application, 'application')
+        cstr(stream, 'stream')
+        handle = ctypes.POINTER(_lib.ConsumerH)()
+        with Options(values) as opts:
+            check(self._lib.cinesis_consumer_new(
+                client.handle, opts.handle,
+                self._checkpoints.handle if self._checkpoints is not None else None,
+                self._leases.handle if self._leases is not None else None,
+                ctypes.byref(handle)))
+        self._handle = handle
+        self.poll_timeout = poll_timeout
+        self._state_lock = threading.RLock()
+        self._stop_requested = False
+        self._in_poll = False
+        self._c_stopped = False
+        self._uncommitted = False
+        self._events = (_lib.Event * 256)()
+        self.last_commit_error = None
+        client._adopt(self)
+
+    # -- reading ---------------------------------------------------------------------
+    @property
+    def worker_id(self):
+        return native(self._lib.cinesis_consumer_worker_id(self._live()))
+
+    def _live(self):
+        h = self._handle
+        if not h:
+            raise ClosedError('the consumer is closed')
+        return h
+
+    def poll(self, timeout=1.0):
+        """The next records (any shards; in order per shard), waiting up to ``timeout``
+        seconds: a list, possibly empty. With checkpoint="after_batch" the previous batch
+        is committed first. Raises the consumer's fatal error; ClosedError once stopped."""
+        h = self._live()
+        with self._state_lock:
+            if self._stop_requested:
+                raise ClosedError('the consumer is stopped')
+            if self._auto_commit and self._uncommitted:
+                try:
+                    self.commit()
+                except KinesisError as e:
+                    if not e.retriable:
+                        raise
+                    # transient (store unreachable, locked): the next poll's commit covers
+                    # these records too; until then they are not checkpointed.
+                    self.last_commit_error = e
+            self._in_poll = True
+        batch = ctypes.POINTER(_lib.BatchH)()
+        try:
+            rc = self._lib.cinesis_consumer_poll(h, seconds_to_ms(timeout), ctypes.byref(batch))
+        finally:
+            with self._state_lock:
+                self._in_poll = False
+        if rc != 0:
+            if rc == FAILED_PRECONDITION and self._stop_requested:
+                return []
+            check(rc)
+        try:
+            return self._convert(batch)
+        finally:
+            self._lib.cinesis_batch_destroy(batch)
+
+    def _convert(self, batch):
+        lib = self._lib
+        n = lib.cinesis_batch_count(batch)
+        if n == 0:
+            return []
+        recs = lib.cinesis_batch_records(batch)
+        # The records array is read in one go with struct (cinesis_consumer_record_t, 72
+        # bytes: checked against the ctypes declaration at import) instead of ctypes field
+        # access, which costs several times more per record.
+        raw = ctypes.string_at(recs, n * _REC_SIZE)
+        string_at = ctypes.string_at
+        shards = {}
+        out = []
+        append = out.append
+        for off in range(0, n * _REC_SIZE, _REC_SIZE):
+            (shard_p, seq_p, sub, aggregated, pk_p, ehk_p, data_p, data_len,
+             arrival) = _REC_unpack_from(raw, off)
+            shard = shards.get(shard_p)
+            if shard is None:
+                shard = shards[shard_p] = native(string_at(shard_p))
+            if PY2:
+                pk = string_at(pk_p)
+                seq = string_at(seq_p)
+                ehk = string_at(ehk_p) if ehk_p else None
+            else:
+                pk = string_at(pk_p).decode('utf-8', 'replace')
+                seq = string_at(seq_p).decode('ascii')
+                ehk = string_at(ehk_p).decode('ascii') if ehk_p else None
+            append(Record(string_at(data_p, data_len) if data_len else b'', pk, seq, shard,
+                          arrival, sub, ehk, aggregated != 0))
+        self._uncommitted = True
+        return out
+
+    def commit(self):
+        """Checkpoints everything the last poll returned (at-least-once: call it after
+        processing them)."""
+        check(self._lib.cinesis_consumer_commit(self._live()))
+        self._uncommitted = False
+
+    def records(self):
+        """Yields records until stop(); see the module doc for when checkpoints are made."""
+        try:
+            while True:
+                if self._stop_requested:
+                    break
+                try:
+                    batch = self.poll(self.poll_timeout)
+                except ClosedError:
+                    if self._stop_requested:
+                        break
+                    raise
+                last = len(batch) - 1
+                for i, rec in enumerate(batch):
+                    if self._stop_requested:
+                        self._uncommitted = False  # not all handled: delivered again
+                        break
+                    yield rec
+                    if self._stop_requested and i != last:
+                        self._uncommitted = False
+                        break
+        finally:
+            if self._stop_requested:
+                self._finish_stop()
+
+    __iter__ = records
+
+    def __aiter__(self):
+        from ._aio import AsyncRecords
+        return AsyncRecords(self)
+
+    def events(self, max_events=256):
+        """The events queued since the last call (never waits): a list of Event."""
+        count = ctypes.c_size_t(0)
+        check(self._lib.cinesis_consumer_events(self._live(), self._events,
+                                                min(max_events, 256), ctypes.byref(count)))
+        out = []
+        for i in range(count.value):
+            e = self._events[i]
+            err = None
+            if e.type == 5:
+                err = error_from_code(e.err, (e.message or b'').decode('utf-8', 'replace'))
+            out.append(Event(Event.TYPES.get(e.type, str(e.type)), native(e.shard_id) or None,
+                             e.time_ms, err, bool(e.fatal)))
+        return out
+
+    def metrics(self):
+        m = _lib.ConsumerMetrics()
+        check(self._lib.cinesis_consumer_metrics(self._live(), ctypes.byref(m)))
+        return dict((name, getattr(m, name)) for name, _ in m._fields_)
+
+    # -- stopping ----------------------------------------------------------------------
+    def stop(self):
+        """Makes the iteration return after the record being handled. Safe from any thread
+        and from a signal handler; returns at once. A batch fully handled is checkpointed;
+        one handled in part is delivered again (at-least-once). Leases are released."""
+        call_c = False
+        with self._state_lock:
+            self._stop_requested = True
+            if self._in_poll:
+                call_c = True  # the previous batch is committed; wake the poll now
+        if call_c:
+            self._c_stop()
+
+    def _c_stop(self):
+        with self._state_lock:
+            if self._c_stopped or not self._handle:
+                return
+            self._c_stopped = True
+        check(self._lib.cinesis_consumer_stop(self._handle))
+
+    def _finish_stop(self):
+        with self._state_lock:
+            if self._c_stopped or not self._handle:
+                return
+            if self._uncommitted:
+                try:
+                    self.commit()
+                except KinesisError:
+                    pass  # delivered again after a restart: at-least-once
+        self._c_stop()
+
+    @property
+    def stopped(self):
+        return self._stop_requested
+
+    def close(self):
+        """Stops (committing a fully handled batch) and frees the consumer."""
+        if not self._handle:
+            return
+        self._stop_requested = True
+        try:
+            self._finish_stop()
+        finally:
+            h, self._handle = self._handle, None
+            if h:
+                self._lib.cinesis_consumer_destroy(h)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            h, self._handle = self._handle, None
+            if h:
+                self._lib.cinesis_consumer_destroy(h)
+        except Exception:
+            pass
