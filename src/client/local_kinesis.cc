@@ -1,9 +1,104 @@
 #include "cinesis/testing/local_kinesis.h"
 
+#include <boost/json.hpp>
+#include <string_view>
+
+#include "api/model.h"
+#include "api/validate.h"
+#include "client/wire_codec.h"
 #include "engine/engine.h"
 #include "storage/log.h"
 
 namespace cinesis::testing {
+namespace {
+
+// Checks a request as the service does on the wire (member types, then constraints, with
+// AWS's texts), so that LocalKinesis answers bad input as cinesis serve and AWS do: the engine
+// trusts validated input (a ShardCount of 0 would divide by zero).
+template <typename In>
+Status CheckAsOnTheWire(std::string_view operation, const In& in) {
+  if constexpr (requires { client::wire::Encode(in); }) {
+    const api::Operation* op = api::Model::Get().FindOperation(operation);
+    if (op == nullptr || op->input == nullptr) return Status::Ok();
+    boost::json::error_code ec;
+    boost::json::value doc = boost::json::parse(client::wire::Encode(in), ec);
+    if (ec || !doc.is_object()) return Status::Ok();  // nothing the service would see either
+    auto& body = doc.get_object();
+    if (Status st = api::CheckTypes(*op->input, body); !st.ok()) return st;
+    return api::CheckConstraints(*op->input, body);
+  } else {
+    (void)operation;
+    (void)in;
+    return Status::Ok();
+  }
+}
+
+class ValidatingService final : public ForwardingKinesisService {
+ public:
+  using ForwardingKinesisService::ForwardingKinesisService;
+#define CINESIS_LOCAL_CHECK(Ret, Name, In)                            \
+  Ret Name(const In& in) override {                                   \
+    if (Status st = CheckAsOnTheWire(#Name, in); !st.ok()) return st; \
+    return ForwardingKinesisService::Name(in);                        \
+  }
+#define CINESIS_LOCAL_PASS0(Ret, Name) \
+  Ret Name() override { return ForwardingKinesisService::Name(); }
+  CINESIS_LOCAL_CHECK(Status, CreateStream, api::CreateStreamInput)
+  CINESIS_LOCAL_CHECK(Status, DeleteStream, api::DeleteStreamInput)
+  CINESIS_LOCAL_CHECK(Result<api::DescribeStreamOutput>, DescribeStream, api::DescribeStreamInput)
+  CINESIS_LOCAL_CHECK(Result<api::DescribeStreamSummaryOutput>, DescribeStreamSummary,
+                      api::DescribeStreamSummaryInput)
+  CINESIS_LOCAL_CHECK(Result<api::ListStreamsOutput>, ListStreams, api::ListStreamsInput)
+  CINESIS_LOCAL_CHECK(Result<api::ListShardsOutput>, ListShards, api::ListShardsInput)
+  CINESIS_LOCAL_CHECK(Result<api::PutRecordOutput>, PutRecord, api::PutRecordInput)
+  CINESIS_LOCAL_CHECK(Result<api::PutRecordsOutput>, PutRecords, api::PutRecordsInput)
+  CINESIS_LOCAL_CHECK(Result<api::GetShardIteratorOutput>, GetShardIterator,
+                      api::GetShardIteratorInput)
+  CINESIS_LOCAL_CHECK(Result<api::GetRecordsOutput>, GetRecords, api::GetRecordsInput)
+  CINESIS_LOCAL_CHECK(Status, IncreaseStreamRetentionPeriod, api::UpdateRetentionPeriodInput)
+  CINESIS_LOCAL_CHECK(Status, DecreaseStreamRetentionPeriod, api::UpdateRetentionPeriodInput)
+  CINESIS_LOCAL_CHECK(Status, SplitShard, api::SplitShardInput)
+  CINESIS_LOCAL_CHECK(Status, MergeShards, api::MergeShardsInput)
+  CINESIS_LOCAL_CHECK(Result<api::UpdateShardCountOutput>, UpdateShardCount,
+                      api::UpdateShardCountInput)
+  CINESIS_LOCAL_CHECK(Status, AddTagsToStream, api::AddTagsToStreamInput)
+  CINESIS_LOCAL_CHECK(Status, RemoveTagsFromStream, api::RemoveTagsFromStreamInput)
+  CINESIS_LOCAL_CHECK(Result<api::ListTagsForStreamOutput>, ListTagsForStream,
+                      api::ListTagsForStreamInput)
+  CINESIS_LOCAL_CHECK(Status, TagResource, api::TagResourceInput)
+  CINESIS_LOCAL_CHECK(Status, UntagResource, api::UntagResourceInput)
+  CINESIS_LOCAL_CHECK(Result<api::ListTagsForResourceOutput>, ListTagsForResource,
+                      api::ListTagsForResourceInput)
+  CINESIS_LOCAL_CHECK(Status, StartStreamEncryption, api::StreamEncryptionInput)
+  CINESIS_LOCAL_CHECK(Status, StopStreamEncryption, api::StreamEncryptionInput)
+  CINESIS_LOCAL_CHECK(Result<api::EnhancedMonitoringOutput>, EnableEnhancedMonitoring,
+                      api::EnhancedMonitoringInput)
+  CINESIS_LOCAL_CHECK(Result<api::EnhancedMonitoringOutput>, DisableEnhancedMonitoring,
+                      api::EnhancedMonitoringInput)
+  CINESIS_LOCAL_PASS0(Result<api::DescribeLimitsOutput>, DescribeLimits)
+  CINESIS_LOCAL_CHECK(Status, UpdateStreamMode, api::UpdateStreamModeInput)
+  CINESIS_LOCAL_PASS0(Result<api::AccountSettingsOutput>, DescribeAccountSettings)
+  CINESIS_LOCAL_CHECK(Result<api::AccountSettingsOutput>, UpdateAccountSettings,
+                      api::UpdateAccountSettingsInput)
+  CINESIS_LOCAL_CHECK(Status, PutResourcePolicy, api::ResourcePolicyInput)
+  CINESIS_LOCAL_CHECK(Result<api::GetResourcePolicyOutput>, GetResourcePolicy,
+                      api::ResourcePolicyInput)
+  CINESIS_LOCAL_CHECK(Status, DeleteResourcePolicy, api::ResourcePolicyInput)
+  CINESIS_LOCAL_CHECK(Status, UpdateMaxRecordSize, api::UpdateMaxRecordSizeInput)
+  CINESIS_LOCAL_CHECK(Result<api::UpdateStreamWarmThroughputOutput>, UpdateStreamWarmThroughput,
+                      api::UpdateStreamWarmThroughputInput)
+  CINESIS_LOCAL_CHECK(Result<api::Consumer>, RegisterStreamConsumer,
+                      api::RegisterStreamConsumerInput)
+  CINESIS_LOCAL_CHECK(Status, DeregisterStreamConsumer, api::ConsumerRef)
+  CINESIS_LOCAL_CHECK(Result<api::Consumer>, DescribeStreamConsumer, api::ConsumerRef)
+  CINESIS_LOCAL_CHECK(Result<api::ListStreamConsumersOutput>, ListStreamConsumers,
+                      api::ListStreamConsumersInput)
+
+#undef CINESIS_LOCAL_CHECK
+#undef CINESIS_LOCAL_PASS0
+};
+
+}  // namespace
 
 LocalKinesis::LocalKinesis(LocalKinesisOptions options) {
   engine::EngineOptions eo;
@@ -12,12 +107,13 @@ LocalKinesis::LocalKinesis(LocalKinesisOptions options) {
   eo.delete_stream_ms = options.delete_stream_ms;
   eo.update_stream_ms = options.update_stream_ms;
   engine_ = std::make_unique<engine::Engine>(eo, storage::NewMemoryStorage());
-  client_ = std::make_unique<KinesisClient>(*engine_, options.retry);
+  validating_ = std::make_unique<ValidatingService>(*engine_);
+  client_ = std::make_unique<KinesisClient>(*validating_, options.retry);
 }
 
 LocalKinesis::~LocalKinesis() = default;
 
-api::KinesisService& LocalKinesis::service() { return *engine_; }
+api::KinesisService& LocalKinesis::service() { return *validating_; }
 
 void LocalKinesis::Tick() { engine_->Tick(); }
 

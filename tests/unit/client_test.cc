@@ -174,3 +174,31 @@ TEST(Version, MatchesTheHeader) { EXPECT_EQ(Version(), CINESIS_VERSION_STRING); 
 
 }  // namespace
 }  // namespace cinesis
+
+namespace cinesis {
+namespace {
+
+TEST(LocalKinesis, ChecksRequestsAsTheServiceDoesOnTheWire) {
+  // Regression: LocalKinesis handed unvalidated requests to the engine, so a ShardCount of
+  // 0 (from C++, the C ABI or Python) killed the process with SIGFPE.
+  cinesis::testing::LocalKinesis local;
+  for (int count : {0, -1}) {
+    Status st = local.client().CreateStream("s", count);
+    EXPECT_EQ(st.code(), Code::kValidation) << count;
+    EXPECT_EQ(st.message(),
+              "1 validation error detected: Value '" + std::to_string(count) +
+                  "' at 'shardCount' failed to satisfy constraint: Member must have value "
+                  "greater than or equal to 1");
+  }
+  api::CreateStreamInput bad_name;
+  bad_name.stream_name = std::string(200, 'x');
+  bad_name.shard_count = 1;
+  EXPECT_EQ(local.service().CreateStream(bad_name).code(), Code::kValidation);
+  ASSERT_TRUE(local.client().CreateStream("s", 1).ok());
+  auto put = local.client().PutRecord("s", "", "data");  // empty partition key
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.status().code(), Code::kValidation);
+}
+
+}  // namespace
+}  // namespace cinesis

@@ -49,7 +49,9 @@ class CINESIS_EXPORT LocalKinesis {
 
   KinesisClient& client() { return *client_; }
   // The engine as a KinesisService, e.g. the target of a ForwardingKinesisService fake
-  // (cinesis/service.h); calls on it are not retried.
+  // (cinesis/service.h); calls on it are not retried. Requests are checked as the service
+  // checks them on the wire (types, then constraints, with AWS's texts) before the engine
+  // sees them, through client() as through service().
   api::KinesisService& service();
   engine::Engine& engine() { return *engine_; }
   // Runs the engine's housekeeping (deleting streams, applying retention) now.
@@ -57,6 +59,7 @@ class CINESIS_EXPORT LocalKinesis {
 
  private:
   std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<api::KinesisService> validating_;  // checks requests, then the engine
   std::unique_ptr<KinesisClient> client_;
 };
 
