@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "api/model.h"
+#include "api/service.h"
 #include "api/validate.h"
 #include "client/wire_codec.h"
 #include "engine/engine.h"
@@ -33,9 +34,16 @@ Status CheckAsOnTheWire(std::string_view operation, const In& in) {
   }
 }
 
-class ValidatingService final : public ForwardingKinesisService {
+// Also the engine's event-stream side, so that the client over it can SubscribeToShard.
+class ValidatingService final : public ForwardingKinesisService, public api::EventStreamService {
  public:
-  using ForwardingKinesisService::ForwardingKinesisService;
+  explicit ValidatingService(engine::Engine& engine)
+      : ForwardingKinesisService(engine), engine_(engine) {}
+  Result<std::shared_ptr<api::Subscription>> SubscribeToShard(
+      const api::SubscribeToShardInput& in) override {
+    if (Status st = CheckAsOnTheWire("SubscribeToShard", in); !st.ok()) return st;
+    return engine_.SubscribeToShard(in);
+  }
 #define CINESIS_LOCAL_CHECK(Ret, Name, In)                            \
   Ret Name(const In& in) override {                                   \
     if (Status st = CheckAsOnTheWire(#Name, in); !st.ok()) return st; \
@@ -96,6 +104,9 @@ class ValidatingService final : public ForwardingKinesisService {
 
 #undef CINESIS_LOCAL_CHECK
 #undef CINESIS_LOCAL_PASS0
+
+ private:
+  engine::Engine& engine_;
 };
 
 }  // namespace
@@ -113,7 +124,7 @@ LocalKinesis::LocalKinesis(LocalKinesisOptions options) {
 
 LocalKinesis::~LocalKinesis() = default;
 
-api::KinesisService& LocalKinesis::service() { return *validating_; }
+api::KinesisService& LocalKinesis::service() { return *engine_; }
 
 void LocalKinesis::Tick() { engine_->Tick(); }
 

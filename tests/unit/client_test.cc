@@ -193,7 +193,7 @@ TEST(LocalKinesis, ChecksRequestsAsTheServiceDoesOnTheWire) {
   api::CreateStreamInput bad_name;
   bad_name.stream_name = std::string(200, 'x');
   bad_name.shard_count = 1;
-  EXPECT_EQ(local.service().CreateStream(bad_name).code(), Code::kValidation);
+  EXPECT_EQ(local.client().CreateStream(bad_name).code(), Code::kValidation);
   ASSERT_TRUE(local.client().CreateStream("s", 1).ok());
   auto put = local.client().PutRecord("s", "", "data");  // empty partition key
   ASSERT_FALSE(put.ok());

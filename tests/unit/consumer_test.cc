@@ -75,12 +75,14 @@ class ConsumerTest : public ::testing::Test {
         local_.client().CreateStream({"s", 3, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
   }
   void Put(int from, int n, const std::string& prefix = "k") {
-    api::PutRecordsInput in{{"s", std::nullopt}, {}};
-    for (int i = from; i < from + n; ++i)
-      in.records.push_back({std::to_string(i), std::nullopt, prefix + std::to_string(i % 50)});
-    auto r = local_.client().PutRecords(in);
-    ASSERT_TRUE(r.ok());
-    ASSERT_EQ(r->failed_record_count, 0);
+    for (int batch = from; batch < from + n; batch += 500) {  // PutRecords takes at most 500
+      api::PutRecordsInput in{{"s", std::nullopt}, {}};
+      for (int i = batch; i < std::min(from + n, batch + 500); ++i)
+        in.records.push_back({std::to_string(i), std::nullopt, prefix + std::to_string(i % 50)});
+      auto r = local_.client().PutRecords(in);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      ASSERT_EQ(r->failed_record_count, 0);
+    }
   }
   ConsumerOptions Options() {
     ConsumerOptions o;
@@ -351,8 +353,8 @@ TEST_F(ConsumerTest, EnhancedFanOutReceivesPushedRecordsAcrossAReshard) {
   auto c = Consumer::Create(local_.client(), opts);
   ASSERT_TRUE(c.ok());
   std::thread run([&] {
-    ASSERT_TRUE(
-        (*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); }).ok());
+    Status st = (*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); });
+    ASSERT_TRUE(st.ok()) << st.ToString();
   });
   ASSERT_TRUE(WaitFor([&] { return seen.size() == 300; }));
   ASSERT_TRUE(local_.client()

@@ -49,9 +49,9 @@ class CINESIS_EXPORT LocalKinesis {
 
   KinesisClient& client() { return *client_; }
   // The engine as a KinesisService, e.g. the target of a ForwardingKinesisService fake
-  // (cinesis/service.h); calls on it are not retried. Requests are checked as the service
-  // checks them on the wire (types, then constraints, with AWS's texts) before the engine
-  // sees them, through client() as through service().
+  // (cinesis/service.h); calls on it are not retried and not checked. Requests through
+  // client() are checked as the service checks them on the wire (member types, then
+  // constraints, with AWS's texts) before the engine sees them.
   api::KinesisService& service();
   engine::Engine& engine() { return *engine_; }
   // Runs the engine's housekeeping (deleting streams, applying retention) now.
