@@ -51,7 +51,8 @@ Result<HttpReply> Fetch(const HttpCall& call) {
   curl_slist_free_all(headers);
   curl_easy_cleanup(h);
   if (rc != CURLE_OK) {
-    return Status(Code::kIoError, call.method + " " + call.url + ": " + curl_easy_strerror(rc));
+    return Status(Code::kIoError, call.method + " " + call.url + ": " + curl_easy_strerror(rc) +
+                                      (rc == CURLE_OPERATION_TIMEDOUT ? kTimeoutMarker : ""));
   }
   return reply;
 }

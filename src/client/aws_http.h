@@ -33,7 +33,9 @@ struct HttpReply {
   std::string body;
 };
 
-// One request; kIoError when no HTTP reply arrived.
+// One request; kIoError when no HTTP reply arrived (its message ends with kTimeoutMarker
+// when the timeout expired, as opposed to a refused or unreachable connection).
+inline constexpr const char* kTimeoutMarker = " [timeout]";
 Result<HttpReply> Fetch(const HttpCall& call);
 
 // "2026-12-02T07:00:00Z" (also with fractional seconds, or a +00:00 offset) -> epoch ms.

@@ -214,11 +214,19 @@ class Imds {
   }
 
  private:
+  // Retries a 5xx and a refused connection once; a timeout is not retried, and after one
+  // nothing is (so a laptop, where nothing answers at 169.254.169.254, gives up after one
+  // timeout for the token and at most one for the v1 attempt).
   Result<HttpReply> Send(const HttpCall& call) {
     Result<HttpReply> reply = Status(Code::kIoError, "not sent");
     for (int attempt = 0; attempt < s_.attempts; ++attempt) {
       reply = Fetch(call);
       if (reply.ok() && reply->status < 500) break;
+      if (!reply.ok() &&
+          (silent_ || reply.status().message().find(kTimeoutMarker) != std::string::npos)) {
+        silent_ = true;
+        break;
+      }
     }
     return reply;
   }
@@ -236,9 +244,10 @@ class Imds {
       return Status::Ok();
     }
     if (!reply.ok()) {
-      // Nothing answers: not on EC2 (or IMDS unreachable). v1 would not answer either,
-      // except behind a hop limit; try it when allowed.
-      if (s_.v1_disabled) {
+      // No reply: not on EC2, or (a timeout) a container behind the default hop limit of 1,
+      // where the PUT's reply is dropped but v1 GETs work: try v1 when allowed.
+      const bool timed_out = reply.status().message().find(kTimeoutMarker) != std::string::npos;
+      if (s_.v1_disabled || !timed_out) {
         return Status(Code::kResourceNotFound,
                       "IMDS at " + s_.endpoint + " not reachable: " + reply.status().message());
       }
@@ -257,6 +266,7 @@ class Imds {
   }
 
   const ImdsSettings s_;
+  bool silent_ = false;
   bool token_checked_ = false;
   std::optional<std::string> token_;
 };

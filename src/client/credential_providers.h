@@ -62,7 +62,8 @@ Result<std::optional<std::string>> ContainerCredentialsUrl();
 //     requests with X-aws-ec2-metadata-token. If the token PUT answers 403/404/405 or times
 //     out, IMDSv1 (no token) is used unless $AWS_EC2_METADATA_V1_DISABLED /
 //     ec2_metadata_v1_disabled is true; a 400 is an error.
-//   1 s timeout per request, one retry.
+//   1 s timeout per request; a 5xx or a refused connection is retried once, a timeout is
+//   not (the v1 fallback after a token timeout gets one attempt).
 struct ImdsSettings {
   bool disabled = false;
   bool v1_disabled = false;

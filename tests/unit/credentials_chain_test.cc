@@ -257,6 +257,31 @@ TEST_F(ChainTest, ImdsFallsBackToV1OnlyWhenAllowed) {
   EXPECT_FALSE(client::auth::ImdsCredentials()->Get().ok());
 }
 
+// Behind a container's hop limit of 1 the token PUT's reply never arrives (a timeout) while
+// v1 GETs work: the SDKs fall back to v1 then, after one timeout, not two.
+TEST_F(ChainTest, ImdsTokenTimeoutFallsBackToV1) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  FakeHttp imds([&](const FakeHttp::Request& r) -> FakeHttp::Reply {
+    if (r.method == "PUT") {
+      released.wait_for(std::chrono::seconds(20));  // swallowed: the client times out
+      return {200, "late", "text/plain"};
+    }
+    if (r.target == "/latest/meta-data/iam/security-credentials/") return {200, "demo-role"};
+    return {200, CredsJson("ASIAV1", Now() + 3600'000)};
+  });
+  setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url().c_str(), 1);
+  unsetenv("AWS_EC2_METADATA_DISABLED");
+  auto c = client::auth::ImdsCredentials()->Get();
+  EXPECT_EQ(imds.Count("/latest/api/token", "PUT"), 1) << "a silent IMDS is not asked twice";
+  setenv("AWS_EC2_METADATA_V1_DISABLED", "true", 1);
+  auto refused = client::auth::ImdsCredentials()->Get();
+  release.set_value();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->access_key_id, "ASIAV1");
+  EXPECT_FALSE(refused.ok());
+}
+
 TEST_F(ChainTest, ImdsTokenBadRequestIsAnErrorAndDisabledMeansNoRequest) {
   FakeImds bad(/*token_status=*/400, /*require_token=*/false);
   setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", bad.server.url().c_str(), 1);
