@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 #include <cctype>
+#include <charconv>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
@@ -562,12 +563,13 @@ class SharedProfileProvider final : public CredentialsProvider {
       }
       AssumeRoleRequest req{role_arn, session_name, Lookup(s, "external_id"), {}};
       if (const std::string d = Lookup(s, "duration_seconds"); !d.empty()) {
-        try {
-          req.duration_seconds = std::stoi(d);
-        } catch (...) {
+        int seconds = 0;
+        const auto [end, ec] = std::from_chars(d.data(), d.data() + d.size(), seconds);
+        if (ec != std::errc() || end != d.data() + d.size() || seconds <= 0) {
           return Status(Code::kInvalidArgument,
-                        where + ": duration_seconds \"" + d + "\" is not a number");
+                        where + ": duration_seconds \"" + d + "\" is not a positive number");
         }
+        req.duration_seconds = seconds;
       }
       auto r = AssumeRole(*source, req, region);
       if (!r.ok()) return Misconfigured(r.status(), where);

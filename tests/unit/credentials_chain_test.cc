@@ -435,7 +435,8 @@ TEST_F(ChainTest, AssumeRoleWithSourceProfileIsSignedWithTheSourceKeysAndChains)
     if (auth.find("Credential=ASIAMIDDLE/") != std::string::npos &&
         r.Header("x-amz-security-token") == "TOKEN-ASIAMIDDLE&more" &&
         r.body.find("role%2Ffinal") != std::string::npos &&
-        r.body.find("ExternalId=ext-1") != std::string::npos) {
+        r.body.find("ExternalId=ext-1") != std::string::npos &&
+        r.body.find("DurationSeconds=900") != std::string::npos) {
       return {200, StsXml("AssumeRole", "ASIAFINAL", Now() + 3600'000), "text/xml"};
     }
     return {403, kStsAccessDenied, "text/xml"};
@@ -445,7 +446,8 @@ TEST_F(ChainTest, AssumeRoleWithSourceProfileIsSignedWithTheSourceKeysAndChains)
   Config(
       "[profile middle]\nrole_arn = arn:aws:iam::123456789012:role/middle\nsource_profile = "
       "base\n[profile final]\nrole_arn = arn:aws:iam::123456789012:role/final\n"
-      "source_profile = middle\nexternal_id = ext-1\nregion = eu-west-1\n");
+      "source_profile = middle\nexternal_id = ext-1\nregion = eu-west-1\n"
+      "duration_seconds = 900\n");
   setenv("AWS_PROFILE", "final", 1);
   auto c = client::auth::DefaultCredentialsChain()->Get();
   ASSERT_TRUE(c.ok()) << c.status().ToString();
