@@ -17,6 +17,7 @@
 
 #include "cli_util.h"
 #include "client_commands.h"
+#include "config_command.h"
 #include "options.h"
 #include "storage/log.h"
 
@@ -200,6 +201,7 @@ int main(int argc, char** argv) {
   bench->prefix_command();
   bench->set_help_flag();
   cinesis::app::ClientCommands client_commands(app);
+  cinesis::app::ConfigCommand config_command(app);  // `cinesis config` (issue 20)
 
   try {
     app.parse(argc, argv);
@@ -208,6 +210,7 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : cinesis::app::kExitUsage;
   }
   if (client_commands.Selected()) return client_commands.Run();
+  if (config_command.Selected()) return config_command.Run();
   if (*serve) return Serve(config);
   if (*bench) return RunBench(bench->remaining());
 

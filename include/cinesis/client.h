@@ -24,9 +24,11 @@ struct ClientOptions {
   // as the AWS SDKs, see ResolveEndpoint below.
   std::optional<std::string> endpoint{};
   // Region for signing and for the AWS endpoint; default: AWS_REGION, AWS_DEFAULT_REGION,
-  // the profile's region, else us-east-1.
+  // the profile's region, EC2 instance metadata (not for loopback endpoints), else us-east-1.
   std::optional<std::string> region{};
-  // Explicit credentials; default: the chain (environment, then shared files/AWS_PROFILE).
+  // Explicit credentials; default: the AWS SDKs' chain (environment, web identity, shared
+  // files/AWS_PROFILE with assume-role, SSO and credential_process, container, IMDS),
+  // refreshed before expiry; see docs/client.md "Running on AWS".
   // A loopback endpoint (127.0.0.0/8, ::1, localhost) needs none: when the chain finds
   // nothing, requests are signed with the dummy key "cinesis-local"/"cinesis-local"
   // (a local server checks only that a request is signed).
@@ -45,7 +47,7 @@ struct ResolvedEndpoint {
     kServiceEnv,  // $AWS_ENDPOINT_URL_KINESIS
     kGlobalEnv,   // $AWS_ENDPOINT_URL
     kProfile,     // endpoint_url in the profile's section of the shared config file
-    kRegional,    // https://kinesis.{region}.amazonaws.com[.cn]
+    kRegional,    // e.g. https://kinesis.{region}.amazonaws.com[.cn] (see docs/client.md)
   };
   std::string url{};     // scheme://host[:port][/path]
   std::string region{};  // for signing: ClientOptions::region, $AWS_REGION, ..., else us-east-1
@@ -61,7 +63,9 @@ struct ResolvedEndpoint {
 //   3. $AWS_ENDPOINT_URL;
 //   4. `endpoint_url` in the profile's section of the config file ($AWS_CONFIG_FILE,
 //      default ~/.aws/config; profile options.profile, else $AWS_PROFILE, else default);
-//   5. the regional AWS endpoint.
+//   5. the regional AWS endpoint of the region's partition (aws, aws-cn, aws-us-gov), FIPS
+//      and/or dual-stack per AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT or the
+//      profile's use_fips_endpoint / use_dualstack_endpoint.
 // Steps 2-4 are skipped when $AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true or, that
 // variable being unset, the profile sets `ignore_configured_endpoint_urls = true`. The
 // config file's `services` sections are not read. Errors (kInvalidArgument naming the

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "api/service.h"
+#include "client/credential_providers.h"
 #include "client/credentials.h"
 #include "client/http_service.h"
 #include "common/status.h"
@@ -53,7 +54,6 @@ std::chrono::milliseconds RetryPolicy::Backoff(int attempt) {
 
 Result<ResolvedEndpoint> ResolveEndpoint(const ClientOptions& options) {
   ResolvedEndpoint out;
-  out.region = client::auth::ResolveRegion(options.region, options.profile).value_or("us-east-1");
   if (options.endpoint && !options.endpoint->empty()) {
     out.url = *options.endpoint;
     out.source = ResolvedEndpoint::Source::kExplicit;
@@ -67,11 +67,19 @@ Result<ResolvedEndpoint> ResolveEndpoint(const ClientOptions& options) {
                    : configured->source == From::kGlobalEnv ? ResolvedEndpoint::Source::kGlobalEnv
                                                             : ResolvedEndpoint::Source::kProfile;
       out.origin = std::move(configured->origin);
-    } else {
-      out.url = client::auth::EndpointForRegion(out.region);
-      out.source = ResolvedEndpoint::Source::kRegional;
-      out.origin = "the regional AWS endpoint of " + out.region;
     }
+  }
+  // Region (issue 20): explicit, AWS_REGION, AWS_DEFAULT_REGION, profile, then IMDS, which
+  // is not asked for a loopback endpoint (a local server ignores the region).
+  const bool loopback_url = !out.url.empty() && client::auth::IsLoopbackUrl(out.url);
+  out.region =
+      client::auth::ResolveRegionWithOrigin(options.region, options.profile, !loopback_url).region;
+  if (out.url.empty()) {
+    ASSIGN_OR_RETURN(const auto variant, client::auth::ResolveEndpointVariant(options.profile));
+    out.url = client::auth::KinesisEndpoint(out.region, variant.fips, variant.dual_stack);
+    out.source = ResolvedEndpoint::Source::kRegional;
+    out.origin = std::string("the regional AWS endpoint of ") + out.region +
+                 (variant.fips ? " (FIPS)" : "") + (variant.dual_stack ? " (dual-stack)" : "");
   }
   const std::string_view url = out.url;
   const std::size_t scheme = url.find("://");
@@ -97,9 +105,15 @@ Result<std::unique_ptr<KinesisClient>> KinesisClient::Create(ClientOptions optio
                                                options.session_token.value_or("")};
   }
   ASSIGN_OR_RETURN(ResolvedEndpoint endpoint, ResolveEndpoint(options));
-  auto provider = endpoint.loopback
-                      ? client::auth::LoopbackCredentialsChain(explicit_creds, options.profile)
-                      : client::auth::DefaultCredentialsChain(explicit_creds, options.profile);
+  client::auth::ChainOptions chain;
+  chain.explicit_credentials = std::move(explicit_creds);
+  chain.profile = options.profile;
+  chain.region = endpoint.region;
+  chain.loopback = endpoint.loopback;
+  chain.clock = options.retry.clock;
+  // Cached and refreshed ahead of expiry (issue 20); the signer asks it on every request.
+  auto provider = client::auth::RefreshingCredentials(
+      client::auth::NewCredentialsChain(std::move(chain)), *options.retry.clock);
   // Fail early with the chain's explanation rather than on the first call.
   if (auto probe = provider->Get(); !probe.ok()) {
     Status st = std::move(probe).take_status();

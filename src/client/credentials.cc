@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "client/credentials_internal.h"
 #include "common/status.h"
 
 namespace cinesis::client::auth {
@@ -310,7 +311,10 @@ class ChainProvider final : public CredentialsProvider {
                             : "explicit (ClientOptions.access_key_id/secret_access_key): not given";
     for (const auto& p : providers_) {
       Result<Credentials> r = p->Get();
-      if (r.ok()) return r;
+      if (r.ok()) {
+        if (r->provider.empty()) r->provider = p->Name();
+        return r;
+      }
       if (r.status().code() != Code::kResourceNotFound) {
         return Status(r.status().code(), WithName(*p, r.status().message()));
       }
@@ -348,37 +352,6 @@ std::unique_ptr<CredentialsProvider> ProfileCredentials(std::optional<std::strin
   return std::make_unique<ProfileProvider>(std::move(profile));
 }
 
-namespace {
-
-std::vector<std::unique_ptr<CredentialsProvider>> DefaultProviders(
-    std::optional<Credentials> explicit_credentials, std::optional<std::string> profile) {
-  std::vector<std::unique_ptr<CredentialsProvider>> providers;
-  if (explicit_credentials)
-    providers.push_back(StaticCredentials(std::move(*explicit_credentials)));
-  providers.push_back(EnvironmentCredentials());
-  providers.push_back(ProfileCredentials(std::move(profile)));
-  return providers;
-}
-
-}  // namespace
-
-std::unique_ptr<CredentialsProvider> DefaultCredentialsChain(
-    std::optional<Credentials> explicit_credentials, std::optional<std::string> profile) {
-  const bool explicit_given = explicit_credentials.has_value();
-  return std::make_unique<ChainProvider>(
-      DefaultProviders(std::move(explicit_credentials), std::move(profile)), explicit_given);
-}
-
-std::unique_ptr<CredentialsProvider> LoopbackCredentialsChain(
-    std::optional<Credentials> explicit_credentials, std::optional<std::string> profile) {
-  const bool explicit_given = explicit_credentials.has_value();
-  auto providers = DefaultProviders(std::move(explicit_credentials), std::move(profile));
-  providers.push_back(
-      std::make_unique<FixedProvider>(Credentials{kDummyAccessKeyId, kDummySecretAccessKey, ""},
-                                      "dummy credentials (loopback endpoint)"));
-  return std::make_unique<ChainProvider>(std::move(providers), explicit_given);
-}
-
 std::optional<std::string> ResolveRegion(std::optional<std::string> explicit_region,
                                          std::optional<std::string> profile) {
   if (explicit_region && !explicit_region->empty()) return explicit_region;
@@ -395,7 +368,7 @@ std::optional<std::string> ResolveRegion(std::optional<std::string> explicit_reg
 
 namespace {
 
-Result<bool> ParseBool(const std::string& setting, const std::string& value) {
+Result<bool> ParseBoolSetting(const std::string& setting, const std::string& value) {
   const std::string v = ToLower(Trim(value));
   if (v == "true") return true;
   if (v == "false") return false;
@@ -423,14 +396,14 @@ Result<std::optional<ConfiguredEndpoint>> ConfiguredEndpointUrl(
 
   bool ignore = false;
   if (auto v = GetEnv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) {
-    ASSIGN_OR_RETURN(ignore, ParseBool("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", *v));
+    ASSIGN_OR_RETURN(ignore, ParseBoolSetting("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", *v));
   } else {
     RETURN_IF_ERROR(load());
     if (section) {
       const std::string setting = Lookup(*section, "ignore_configured_endpoint_urls");
       if (!setting.empty()) {
         ASSIGN_OR_RETURN(ignore,
-                         ParseBool("ignore_configured_endpoint_urls" + in_profile, setting));
+                         ParseBoolSetting("ignore_configured_endpoint_urls" + in_profile, setting));
       }
     }
   }
@@ -477,11 +450,111 @@ bool IsLoopbackUrl(std::string_view url) {
   return (ntohl(a4.s_addr) >> 24) == 127;
 }
 
-std::string EndpointForRegion(std::string_view region) {
-  std::string out = "https://kinesis.";
-  out.append(region).append(".amazonaws.com");
-  if (region.rfind("cn-", 0) == 0) out.append(".cn");
+Partition PartitionOf(std::string_view region) {
+  if (region.rfind("cn-", 0) == 0) {
+    return {"aws-cn", "amazonaws.com.cn", "api.amazonwebservices.com.cn"};
+  }
+  if (region.rfind("us-gov-", 0) == 0) return {"aws-us-gov", "amazonaws.com", "api.aws"};
+  return {"aws", "amazonaws.com", "api.aws"};
+}
+
+std::string KinesisEndpoint(std::string_view region, bool fips, bool dual_stack) {
+  const Partition p = PartitionOf(region);
+  const std::string r(region);
+  if (fips && dual_stack) return "https://kinesis-fips." + r + "." + p.dual_stack_dns_suffix;
+  if (fips) {
+    if (p.name == "aws-us-gov") return "https://kinesis." + r + ".amazonaws.com";
+    return "https://kinesis-fips." + r + "." + p.dns_suffix;
+  }
+  if (dual_stack) return "https://kinesis." + r + "." + p.dual_stack_dns_suffix;
+  return "https://kinesis." + r + "." + p.dns_suffix;
+}
+
+std::string EndpointForRegion(std::string_view region) { return KinesisEndpoint(region); }
+
+Result<EndpointVariant> ResolveEndpointVariant(std::optional<std::string> profile) {
+  EndpointVariant out;
+  std::optional<Section> section;
+  bool loaded = false;
+  const std::string name = ProfileName(profile);
+  auto setting = [&](const char* env, const char* key, bool& value) -> Status {
+    if (auto v = GetEnv(env)) {
+      ASSIGN_OR_RETURN(value, ParseBoolSetting(env, *v));
+      return Status::Ok();
+    }
+    if (!loaded) {
+      loaded = true;
+      ASSIGN_OR_RETURN(const std::optional<std::string> text, ReadFileIfExists(ConfigFilePath()));
+      if (text) section = ConfigSection(ParseIni(*text), name);
+    }
+    if (section) {
+      const std::string v = Lookup(*section, key);
+      if (!v.empty()) {
+        ASSIGN_OR_RETURN(value, ParseBoolSetting(std::string(key) + " of profile \"" + name +
+                                                     "\" in " + ConfigFilePath().Describe(),
+                                                 v));
+      }
+    }
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(setting("AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint", out.fips));
+  RETURN_IF_ERROR(setting("AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint", out.dual_stack));
   return out;
 }
+
+namespace internal {
+
+std::optional<std::string> GetEnv(const char* name) { return auth::GetEnv(name); }
+std::string ProfileName(const std::optional<std::string>& profile) {
+  return auth::ProfileName(profile);
+}
+std::string ConfigFileName() { return ConfigFilePath().Describe(); }
+
+Result<std::optional<Section>> LoadProfile(const std::string& profile) {
+  std::optional<Section> out;
+  ASSIGN_OR_RETURN(const std::optional<std::string> config_text,
+                   ReadFileIfExists(ConfigFilePath()));
+  if (config_text) out = ConfigSection(ParseIni(*config_text), profile);
+  ASSIGN_OR_RETURN(const std::optional<std::string> cred_text,
+                   ReadFileIfExists(CredentialsFilePath()));
+  if (cred_text) {
+    const IniFile ini = ParseIni(*cred_text);
+    if (auto it = ini.find(profile); it != ini.end()) {
+      if (!out) out.emplace();
+      for (const auto& [k, v] : it->second) (*out)[k] = v;
+    }
+  }
+  return out;
+}
+
+Result<std::optional<Section>> LoadConfigSection(const std::string& header) {
+  ASSIGN_OR_RETURN(const std::optional<std::string> text, ReadFileIfExists(ConfigFilePath()));
+  if (!text) return std::optional<Section>();
+  const IniFile ini = ParseIni(*text);
+  auto it = ini.find(header);
+  if (it == ini.end()) return std::optional<Section>();
+  return std::optional<Section>(it->second);
+}
+
+std::string Lookup(const Section& s, const std::string& key) { return auth::Lookup(s, key); }
+
+Result<bool> ParseBool(const std::string& setting, const std::string& value) {
+  return ParseBoolSetting(setting, value);
+}
+
+Result<std::optional<std::string>> ReadFile(const std::string& path) {
+  return ReadFileIfExists(FilePath{path});
+}
+
+std::unique_ptr<CredentialsProvider> NewChain(
+    std::vector<std::unique_ptr<CredentialsProvider>> providers, bool explicit_given) {
+  return std::make_unique<ChainProvider>(std::move(providers), explicit_given);
+}
+
+std::unique_ptr<CredentialsProvider> NewFixed(Credentials c, std::string name) {
+  return std::make_unique<FixedProvider>(std::move(c), std::move(name));
+}
+
+}  // namespace internal
 
 }  // namespace cinesis::client::auth

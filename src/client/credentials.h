@@ -23,11 +23,13 @@
 //   repeated sections are merged, the last value of a key wins.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "common/clock.h"
 #include "common/status.h"
 
 namespace cinesis::client::auth {
@@ -36,6 +38,10 @@ struct Credentials {
   std::string access_key_id;
   std::string secret_access_key;
   std::string session_token;  // empty = none (long-term credentials)
+  // When temporary credentials stop working (epoch ms); nullopt = no known expiry.
+  std::optional<EpochMillis> expiration = std::nullopt;
+  // The provider that supplied them (set by the chain), e.g. "container credentials".
+  std::string provider = {};
 
   // True when there is neither an access key id nor a secret key (no credentials).
   // A half-filled value (one without the other) is not empty but is invalid.
@@ -67,23 +73,61 @@ std::unique_ptr<CredentialsProvider> EnvironmentCredentials();
 // for credentials. Missing files are not an error (kResourceNotFound).
 std::unique_ptr<CredentialsProvider> ProfileCredentials(std::optional<std::string> profile = {});
 
-// explicit (if given and not empty) -> environment -> profile (`profile`, else
-// $AWS_PROFILE, else "default"). Get() returns the first complete credentials; stops
-// at the first misconfigured source; if none has credentials it fails with
-// kInvalidArgument and a message listing every source tried and why it yielded
-// nothing. Each Get() re-reads the environment and files: callers on a hot path
-// should cache the result (no expiry handling exists for these sources).
+// The default chain in the order of the AWS SDKs ("standardized credential providers" of the
+// AWS SDKs and Tools reference guide); the sources are in credential_providers.h:
+//   explicit (if given and not empty) -> environment -> web identity
+//   ($AWS_WEB_IDENTITY_TOKEN_FILE + $AWS_ROLE_ARN) -> the shared config/credentials profile
+//   (static keys, role_arn with source_profile or credential_source, sso_session /
+//   sso_start_url, credential_process) -> container credentials
+//   ($AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI) -> EC2 instance metadata (IMDS).
+// Get() returns the first complete credentials; stops at the first misconfigured source
+// (any error but kResourceNotFound); if none has credentials it fails with
+// kInvalidArgument and a message listing every source tried and why it yielded nothing.
+// Each Get() re-reads the environment and files and may call STS/IMDS: wrap the chain in
+// RefreshingCredentials for a hot path (KinesisClient does).
+struct ChainOptions {
+  std::optional<Credentials> explicit_credentials;
+  std::optional<std::string> profile;  // default: $AWS_PROFILE, else "default"
+  // Region for STS and the SSO portal when the profile names none (then $AWS_REGION, ...,
+  // else us-east-1).
+  std::optional<std::string> region;
+  // For a loopback endpoint: IMDS is consulted only when its endpoint is configured
+  // ($AWS_EC2_METADATA_SERVICE_ENDPOINT or ec2_metadata_service_endpoint), so a laptop
+  // does not wait for 169.254.169.254, and dummy credentials end the chain
+  // (kDummyAccessKeyId / kDummySecretAccessKey, "dummy credentials (loopback endpoint)").
+  bool loopback = false;
+  const Clock* clock = &SystemClock::Instance();  // SSO token expiry
+};
+std::unique_ptr<CredentialsProvider> NewCredentialsChain(ChainOptions options);
+
+// Compatibility forms of NewCredentialsChain.
 std::unique_ptr<CredentialsProvider> DefaultCredentialsChain(
     std::optional<Credentials> explicit_credentials = {}, std::optional<std::string> profile = {});
-
-// The chain above followed by a last source that always yields dummy credentials
-// (kDummyAccessKeyId / kDummySecretAccessKey), named "dummy credentials (loopback
-// endpoint)". For loopback endpoints only: a local server accepts any signature, and
-// real credentials, when found, are still used first. Misconfigured sources still stop it.
 inline constexpr const char* kDummyAccessKeyId = "cinesis-local";
 inline constexpr const char* kDummySecretAccessKey = "cinesis-local";
 std::unique_ptr<CredentialsProvider> LoopbackCredentialsChain(
     std::optional<Credentials> explicit_credentials = {}, std::optional<std::string> profile = {});
+
+// Caching and refresh in front of any provider (thread-safe; what the signer calls on every
+// request):
+// * Credentials with an expiration are refreshed `advance` (5 min) before it. While they are
+//   still valid exactly one caller refreshes (single flight); every other caller keeps
+//   getting the current credentials without waiting. A failed refresh keeps the current
+//   credentials until they actually expire, is reported through the log hook (warning,
+//   component "client") and is retried no sooner than `retry_after` later.
+// * Once expired (or before the first fetch) callers must wait: one fetches, the others
+//   wait for its result (and get its error if it fails).
+// * Credentials without an expiration are re-read every `static_ttl` (5 min) the same way,
+//   so rotated keys in files are picked up.
+// Every successful fetch is logged at debug level naming the provider (no secrets).
+struct RefreshOptions {
+  std::chrono::milliseconds advance = std::chrono::minutes(5);
+  std::chrono::milliseconds static_ttl = std::chrono::minutes(5);
+  std::chrono::milliseconds retry_after = std::chrono::seconds(10);
+  std::chrono::milliseconds wait_limit = std::chrono::seconds(60);  // for waiting callers
+};
+std::unique_ptr<CredentialsProvider> RefreshingCredentials(
+    std::unique_ptr<CredentialsProvider> inner, const Clock& clock, RefreshOptions options = {});
 
 // An endpoint URL configured outside the code, and where it was found.
 struct ConfiguredEndpoint {
@@ -112,11 +156,48 @@ bool IsLoopbackUrl(std::string_view url);
 
 // explicit (non-empty) -> $AWS_REGION -> $AWS_DEFAULT_REGION -> `region` of the
 // profile (`profile`, else $AWS_PROFILE, else "default") in the config file;
-// nullopt if none is set (or the config file cannot be read).
+// nullopt if none is set (or the config file cannot be read). No IMDS (see RegionFromImds).
 std::optional<std::string> ResolveRegion(std::optional<std::string> explicit_region = {},
                                          std::optional<std::string> profile = {});
 
-// https://kinesis.{region}.amazonaws.com, or ...amazonaws.com.cn for "cn-" regions.
+// A region and where it came from ("ClientOptions.region", "AWS_REGION", ...,
+// "instance metadata", "default").
+struct RegionAndOrigin {
+  std::string region;
+  std::string origin;
+};
+// ResolveRegion's chain with its origin, then (when `allow_imds` and nothing else is set)
+// the instance's region from IMDS (/latest/meta-data/placement/region), else us-east-1.
+RegionAndOrigin ResolveRegionWithOrigin(std::optional<std::string> explicit_region,
+                                        std::optional<std::string> profile, bool allow_imds);
+
+// The partitions: "aws", "aws-cn" (cn-*), "aws-us-gov" (us-gov-*).
+struct Partition {
+  std::string name;
+  std::string dns_suffix;             // amazonaws.com, amazonaws.com.cn
+  std::string dual_stack_dns_suffix;  // api.aws, api.amazonwebservices.com.cn
+};
+Partition PartitionOf(std::string_view region);
+
+// Kinesis's endpoint for a region, as the Kinesis endpoint rule set (endpoint-rule-set-1.json
+// of the service model, e.g. as generated into aws-sdk-net's AmazonKinesisEndpointProvider)
+// builds it:
+//   FIPS + dual-stack: https://kinesis-fips.{region}.{dualStackDnsSuffix}
+//   FIPS:              https://kinesis-fips.{region}.{dnsSuffix}, except aws-us-gov:
+//                      https://kinesis.{region}.amazonaws.com (already FIPS)
+//   dual-stack:        https://kinesis.{region}.{dualStackDnsSuffix}
+//   otherwise:         https://kinesis.{region}.{dnsSuffix}
+std::string KinesisEndpoint(std::string_view region, bool fips = false, bool dual_stack = false);
+// Kept for callers: KinesisEndpoint(region).
 std::string EndpointForRegion(std::string_view region);
+
+// $AWS_USE_FIPS_ENDPOINT / $AWS_USE_DUALSTACK_ENDPOINT, else use_fips_endpoint /
+// use_dualstack_endpoint of the profile (true/false, case-insensitive; anything else is
+// kInvalidArgument naming the setting).
+struct EndpointVariant {
+  bool fips = false;
+  bool dual_stack = false;
+};
+Result<EndpointVariant> ResolveEndpointVariant(std::optional<std::string> profile = {});
 
 }  // namespace cinesis::client::auth

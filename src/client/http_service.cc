@@ -335,20 +335,8 @@ class HttpService final : public api::KinesisService, public EventStreams {
   }
 
  private:
-  // The chain reads the environment and profile files; cache its answer for a while so a
-  // busy client does not re-read files on every call, yet sees rotated credentials.
-  Result<auth::Credentials> Credentials() {
-    const auto now = std::chrono::steady_clock::now();
-    std::lock_guard lock(creds_mu_);
-    if (cached_ && now - cached_at_ < std::chrono::minutes(5)) return *cached_;
-    ASSIGN_OR_RETURN(auto c, credentials_->Get());
-    cached_ = c;
-    cached_at_ = now;
-    return c;
-  }
-  std::mutex creds_mu_;
-  std::optional<auth::Credentials> cached_;
-  std::chrono::steady_clock::time_point cached_at_;
+  // The provider caches and refreshes (RefreshingCredentials): asked on every request.
+  Result<auth::Credentials> Credentials() { return credentials_->Get(); }
 
   CURL* Take() {
     {

@@ -33,6 +33,7 @@ constexpr const char* kAwsEnv[] = {"AWS_ACCESS_KEY_ID",
                                    "AWS_ENDPOINT_URL",
                                    "AWS_ENDPOINT_URL_KINESIS",
                                    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+                                   "AWS_EC2_METADATA_DISABLED",
                                    "HOME"};
 
 // Clears the AWS environment and points HOME at an empty temp dir (the real ~/.aws is
@@ -48,6 +49,8 @@ class EndpointTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     setenv("HOME", dir_.c_str(), 1);
+    // The chain ends with IMDS (issue 20): never 169.254.169.254 from a unit test.
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
   }
   void TearDown() override {
     for (const char* name : kAwsEnv) {

@@ -463,11 +463,19 @@ TEST(SigV4Botocore, KinesisListStreamsWithSessionToken) {
 // ---------------------------------------------------------------------------------
 // Credentials, region, endpoint.
 
-constexpr const char* kAwsEnv[] = {
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",       "AWS_SESSION_TOKEN",
-    "AWS_PROFILE",       "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
-    "AWS_REGION",        "AWS_DEFAULT_REGION",          "HOME",
-    "AWS_ENDPOINT_URL",  "AWS_ENDPOINT_URL_KINESIS",    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"};
+constexpr const char* kAwsEnv[] = {"AWS_ACCESS_KEY_ID",
+                                   "AWS_SECRET_ACCESS_KEY",
+                                   "AWS_SESSION_TOKEN",
+                                   "AWS_PROFILE",
+                                   "AWS_SHARED_CREDENTIALS_FILE",
+                                   "AWS_CONFIG_FILE",
+                                   "AWS_REGION",
+                                   "AWS_DEFAULT_REGION",
+                                   "HOME",
+                                   "AWS_ENDPOINT_URL",
+                                   "AWS_ENDPOINT_URL_KINESIS",
+                                   "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+                                   "AWS_EC2_METADATA_DISABLED"};
 
 // Saves and clears the AWS environment, points HOME at a fresh temp dir (so the real
 // ~/.aws is never read) and restores everything afterwards.
@@ -482,6 +490,8 @@ class CredentialsTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     setenv("HOME", dir_.c_str(), 1);
+    // The chain ends with IMDS (issue 20): never 169.254.169.254 from a unit test.
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
   }
   void TearDown() override {
     for (const char* name : kAwsEnv) {
