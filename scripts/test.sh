@@ -7,6 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs=$(nproc)
+# ccache (install-deps.sh installs it): the mutation check's scratch copy then reuses the
+# debug build's objects, and repeated runs are quick.
+if command -v ccache >/dev/null 2>&1; then
+  export CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_C_COMPILER_LAUNCHER=ccache
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(dirname "$PWD")}
+fi
 
 # Peers the client is tested against (kinesalite, the AWS SDK for JavaScript v3 for the
 # HTTP/2 tests, aws-kinesis-agg), from npm. install-deps.sh provides Node >= 20, npm and
