@@ -77,8 +77,9 @@ header() { sed -n "s/^# $1: *//p" "$2" | head -1; }
 # Runs "binary:filter"; prints nothing, returns the test's status (124: timed out).
 run_test() {
   local bin=${1%%:*} filter=${1#*:} out=$2
-  timeout -k 5 "$timeout_s" "$bld/tests/unit/$bin" --gtest_filter="$filter" \
-    --gtest_brief=1 >"$out" 2>&1
+  # In a subshell whose stderr is the log: a test that crashes is reported there.
+  (timeout -k 5 "$timeout_s" "$bld/tests/unit/$bin" --gtest_filter="$filter" \
+    --gtest_brief=1) >"$out" 2>&1
 }
 
 shopt -s nullglob
@@ -141,7 +142,10 @@ for p in "${patches[@]}"; do
     t0=$(date +%s)
     if run_test "$t" "$log/$name.$(echo "${t%%:*}").txt"; then :; else
       rc=$?
-      killer="$t ($( [ $rc -eq 124 ] && echo "timed out" || echo "failed"), $(($(date +%s) - t0)) s)"
+      how=failed
+      [ $rc -eq 124 ] && how="timed out"
+      [ $rc -gt 128 ] && [ $rc -ne 137 ] && how="crashed"
+      killer="$t ($how, $(($(date +%s) - t0)) s)"
       break
     fi
   done
