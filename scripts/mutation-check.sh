@@ -89,6 +89,8 @@ for p in "$root"/tests/mutations/*.patch; do
   for want in "$@"; do [[ $(basename "$p") == *"$want"* ]] && { patches+=("$p"); break; }; done
 done
 [ ${#patches[@]} -gt 0 ] || { echo "mutation-check: no mutations selected" >&2; exit 1; }
+shopt -u nullglob
+set -f  # test filters such as DiskLogTest.* are words, never file-name patterns
 
 # Every binary any selected mutation needs, built once unmutated; every named test must pass
 # unmutated, or a "kill" would prove nothing.
