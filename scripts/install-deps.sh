@@ -14,6 +14,8 @@ PACKAGES=(
   clang-format clang-tidy
   # the Python package's suites (python/tests): Django helpers, pynesis Redis checkpointer
   python3-django python3-pytest python3-pytest-django python3-redis python3-psycopg2
+  # tests: curl (HTTP/2 tests), ccache (the mutation check's incremental rebuilds)
+  curl ccache
   # preset tsan: clang-15 with its ThreadSanitizer runtime (libclang-common-15-dev, a
   # dependency); libFuzzer for the fuzz targets that will share that build.
   clang-15 libfuzzer-15-dev
@@ -32,4 +34,26 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "install-deps: all packages present"
+fi
+
+# Node.js >= 20 and npm (kinesalite, the AWS SDK for JavaScript v3, aws-kinesis-agg in
+# tests/peers). Debian 12 ships Node 18, too old for the SDK: then Node 20 comes from
+# NodeSource's apt repository (signed), the channel Node.js documents for Debian.
+node_major() { node --version 2>/dev/null | sed -n 's/^v\([0-9]*\).*/\1/p'; }
+if [ "$(node_major)" = "" ] || [ "$(node_major)" -lt 20 ] || ! command -v npm >/dev/null 2>&1; then
+  echo "install-deps: Node.js >= 20 and npm are needed (found: $(node --version 2>/dev/null || echo none)); adding NodeSource's repository"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends gnupg ca-certificates
+  $SUDO install -d -m 0755 /etc/apt/keyrings
+  curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key |
+    $SUDO gpg --dearmor --yes -o /etc/apt/keyrings/nodesource.gpg
+  echo "deb [signed-by=/etc/apt/keyrings/nodesource.gpg] https://deb.nodesource.com/node_20.x nodistro main" |
+    $SUDO tee /etc/apt/sources.list.d/nodesource.list >/dev/null
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs
+  if [ "$(node_major)" = "" ] || [ "$(node_major)" -lt 20 ] || ! command -v npm >/dev/null 2>&1; then
+    echo "install-deps: could not install Node.js >= 20 with npm (have: $(node --version 2>/dev/null || echo none)); the kinesalite and SDK JS tests need it" >&2
+    exit 1
+  fi
 fi

@@ -7,20 +7,35 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs=$(nproc)
+# ccache (install-deps.sh installs it): the mutation check's scratch copy then reuses the
+# debug build's objects, and repeated runs are quick.
+if command -v ccache >/dev/null 2>&1; then
+  export CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_C_COMPILER_LAUNCHER=ccache
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(dirname "$PWD")}
+fi
 
 # Peers the client is tested against (kinesalite, the AWS SDK for JavaScript v3 for the
-# HTTP/2 tests, from npm), when Node.js is available.
-if command -v npm >/dev/null 2>&1; then
-  if [ ! -x tests/peers/node_modules/.bin/kinesalite ] || [ ! -d tests/peers/node_modules/@aws-sdk/client-kinesis ]; then
-    npm install --prefix tests/peers --no-audit --no-fund --loglevel=error || echo "test.sh: npm install failed; kinesalite and SDK JS v3 tests will be skipped"
-  fi
-else
-  echo "test.sh: npm not found; kinesalite tests will be skipped"
+# HTTP/2 tests, aws-kinesis-agg), from npm. install-deps.sh provides Node >= 20, npm and
+# curl or fails; a failed npm install fails here (a missing peer would skip tests).
+if [ ! -x tests/peers/node_modules/.bin/kinesalite ] || [ ! -d tests/peers/node_modules/@aws-sdk/client-kinesis ] ||
+  [ ! -d tests/peers/node_modules/aws-kinesis-agg ]; then
+  npm install --prefix tests/peers --no-audit --no-fund --loglevel=error ||
+    { echo "test.sh: npm install --prefix tests/peers failed: the kinesalite, SDK JS v3 and aggregation tests cannot run" >&2; exit 1; }
 fi
+
+# Executed/skipped per integration suite (tests/integration/run.py appends here).
+export CINESIS_TEST_SUMMARY=$PWD/build/test-summary.txt
+mkdir -p build && : >"$CINESIS_TEST_SUMMARY"
 
 cmake --preset debug
 cmake --build --preset debug -j "$jobs"
-ctest --preset debug -j "$jobs"
+ctest --preset debug -j "$jobs" -LE mutation
+echo "test.sh: integration suites (executed / skipped / failed):"
+cat "$CINESIS_TEST_SUMMARY"
+
+# Mutation check (issue 16): every guarantee broken on purpose must fail its tests. Alone
+# (it builds), in a scratch copy of the tree under build/mutation, with ccache when present.
+ctest --preset debug -L mutation --output-on-failure
 
 # The Python package (python/, issue 15) under every interpreter found, against the debug
 # build's libcinesis and server; one summary line per interpreter.

@@ -3,10 +3,13 @@
 Three `cinesis-example-consumer` processes with the same application share a 6-shard
 stream on a durable cinesis-server through leases in SQLite, Redis and PostgreSQL (each a
 real server started here on a free loopback port). The test checks that the shards are
-balanced (2 each), that after one process is killed with SIGKILL the others take its
-shards over within the lease timeout, and that every record is consumed (at least
-once), with duplicates bounded by the checkpoint policy.
+balanced (2 each), that after one process is killed with SIGKILL (under a running producer,
+holding unprocessed and uncheckpointed records) the others take its shards over within a
+bound of the lease timeout, that every record is consumed, and that only the killed
+worker's uncheckpointed records come twice (at most one policy window and one batch per
+shard).
 """
+import collections
 import glob
 import os
 import pwd
@@ -16,6 +19,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -25,7 +29,14 @@ REPO = harness.REPO_ROOT
 CONSUMER = os.environ.get('CINESIS_EXAMPLE_CONSUMER',
                           os.path.join(REPO, 'build', 'debug', 'examples', 'cinesis-example-consumer'))
 PG_BIN = sorted(glob.glob('/usr/lib/postgresql/*/bin'))[-1] if glob.glob('/usr/lib/postgresql/*/bin') else None
-CHECKPOINT_EVERY = 100
+# Checkpoints every 500 records, read 30 at a time (not a divisor: the killed worker almost
+# always has records processed but not checkpointed). It is killed after consuming 4,000, so
+# a replay from anywhere but its last checkpoint breaks the bound 2 x (500 + 30).
+CHECKPOINT_EVERY = 500
+LIMIT = 30             # records per GetRecords call
+KILL_AFTER = 4000      # records consumed by the worker that is killed
+LEASE_TTL_MS = 1500
+TOTAL = 24000
 
 
 def free_port():
@@ -132,23 +143,35 @@ class ConsumerProcesses(unittest.TestCase):
                 return int(m.group(1))
         return None
 
+    def lines(self, path):
+        """(shard, value) of every complete line of a consumer's output (a kill -9 may cut
+        the last one)."""
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            text = f.read()
+        if text and not text.endswith('\n'):
+            text = text[:text.rfind('\n') + 1]
+        out = []
+        for line in text.splitlines():
+            parts = line.split(' ')
+            if len(parts) == 4:
+                out.append((parts[0], int(parts[3])))
+        return out
+
     def consumed(self, outs):
-        values = []
-        for path in outs:
-            if os.path.exists(path):
-                with open(path) as f:
-                    text = f.read()
-                for line in text.splitlines():
-                    parts = line.split(' ')
-                    if len(parts) == 4:
-                        values.append(int(parts[3]))
-        return values
+        return [v for path in outs for _, v in self.lines(path)]
 
     def scenario(self, store):
+        """Three workers; a producer keeps writing; one worker is killed (SIGKILL) while it
+        holds records it has not processed and records it processed but not checkpointed.
+        The survivors take its shards over once its leases expire (bounded), every record
+        is consumed, and what comes twice is only what the killed worker consumed after its
+        last checkpoint: at most CHECKPOINT_EVERY + LIMIT per shard of its two."""
         stream = 'leases-' + re.sub(r'[^a-z]', '', store.split(':')[0])
         self.client.create_stream(StreamName=stream, ShardCount=6)
         harness.wait_active(self.client, stream)
-        self.put(stream, 0, 12000)
+        self.put(stream, 0, 6000)
         procs, outs, logs = {}, [], []
         for w in ('w1', 'w2', 'w3'):
             out = os.path.join(self.tmp, '%s-%s.out' % (stream, w))
@@ -157,7 +180,8 @@ class ConsumerProcesses(unittest.TestCase):
             logs.append(log)
             procs[w] = subprocess.Popen([CONSUMER, '--endpoint', self.server.endpoint, '--stream', stream,
                                          '--app', 'billing', '--store', store, '--worker', w, '--out', out,
-                                         '--checkpoint-every', str(CHECKPOINT_EVERY), '--lease-ttl-ms', '1500'],
+                                         '--checkpoint-every', str(CHECKPOINT_EVERY), '--limit', str(LIMIT),
+                                         '--lease-ttl-ms', str(LEASE_TTL_MS)],
                                         stdout=subprocess.DEVNULL, stderr=self.log_file(log))
         self.addCleanup(lambda: [p.kill() for p in procs.values() if p.poll() is None])
         # Balanced: each of the three workers holds two shards.
@@ -165,34 +189,75 @@ class ConsumerProcesses(unittest.TestCase):
         while time.time() < end and [self.owned(l) for l in logs] != [2, 2, 2]:
             time.sleep(0.1)
         self.assertEqual([self.owned(l) for l in logs], [2, 2, 2], 'shards were not balanced')
-        # kill -9 one worker while records are still flowing.
+        balanced_at = len(self.lines(outs[1]))  # before: w2 may have read shards it handed over
+        # A producer writes all along, through the kill and the failover.
+        written = [6000]
+        stop = threading.Event()
+        errors = []
+
+        def produce():
+            try:
+                while not stop.is_set() and written[0] < TOTAL:
+                    self.put(stream, written[0], 250)
+                    written[0] += 250
+                    time.sleep(0.02)
+            except Exception as e:  # noqa: B902 -- reported by the test
+                errors.append(repr(e))
+        writer = threading.Thread(target=produce, daemon=True)
+        writer.start()
+        self.addCleanup(stop.set)
+        # Kill w2 mid-stream: once it has consumed a while (small batches of LIMIT records).
         end = time.time() + 30
-        while time.time() < end and len(set(self.consumed(outs))) < 6000:
-            time.sleep(0.05)
+        while time.time() < end and len(self.lines(outs[1])) < KILL_AFTER:
+            time.sleep(0.01)
+        written_at_kill = written[0]
         procs['w2'].send_signal(signal.SIGKILL)
         procs['w2'].wait()
         killed_at = time.time()
-        self.put(stream, 12000, 6000)
+        w2 = self.lines(outs[1])
+        w2_shards = {shard for shard, _ in w2[balanced_at:]}
+        w2_values = {v for _, v in w2}
+        self.assertEqual(len(w2_shards), 2, 'w2 consumed from %s' % sorted(w2_shards))
+        self.assertGreaterEqual(len(w2), KILL_AFTER, 'w2 was killed before it consumed %d records' % KILL_AFTER)
         # The survivors take w2's shards over (3 each) once its leases expire.
         end = time.time() + 30
         while time.time() < end and [self.owned(logs[0]), self.owned(logs[2])] != [3, 3]:
-            time.sleep(0.1)
-        self.assertEqual([self.owned(logs[0]), self.owned(logs[2])], [3, 3], 'no failover')
+            time.sleep(0.05)
         failover = time.time() - killed_at
+        self.assertEqual([self.owned(logs[0]), self.owned(logs[2])], [3, 3], 'no failover')
+        self.assertLess(failover, LEASE_TTL_MS / 1000.0 + 8, 'takeover took %.1f s' % failover)
+        writer.join(120)
+        self.assertFalse(writer.is_alive(), 'the producer did not finish')
+        self.assertEqual(errors, [])
+        self.assertEqual(written[0], TOTAL)
+        survivors = [outs[0], outs[2]]
         end = time.time() + 60
-        while time.time() < end and len(set(self.consumed(outs))) < 18000:
+        while time.time() < end and len(set(self.consumed(outs))) < TOTAL:
             time.sleep(0.1)
         values = self.consumed(outs)
-        missing = set(range(18000)) - set(values)
+        missing = set(range(TOTAL)) - set(values)
         self.assertFalse(missing, '%d records never consumed, e.g. %s' % (len(missing), sorted(missing)[:10]))
-        dups = len(values) - len(set(values))
-        # At-least-once: only records after the last checkpoint of the killed worker's
-        # shards (at most one policy window plus one batch per shard) come twice.
-        self.assertLessEqual(dups, 2 * (CHECKPOINT_EVERY + 10000), 'too many duplicates')
+        self.assertEqual(set(values), set(range(TOTAL)))
+        # w2 died holding records: written to its shards before the kill, not processed by it.
+        held = [v for shard, v in self.lines(outs[0]) + self.lines(outs[2])
+                if shard in w2_shards and v < written_at_kill and v not in w2_values]
+        self.assertGreater(len(held), 0, 'w2 had processed everything written before the kill')
+        # Only w2's records after its last checkpoint come twice (replayed by a survivor).
+        counts = collections.Counter(values)
+        dup_values = [v for v, n in counts.items() if n > 1]
+        dups = sum(counts[v] - 1 for v in dup_values)
+        self.assertTrue(all(counts[v] == 2 for v in dup_values), 'a record consumed 3 times or more')
+        strays = [v for v in dup_values if v not in w2_values]
+        self.assertEqual(strays, [], 'records consumed twice that the killed worker never had')
+        bound = 2 * (CHECKPOINT_EVERY + LIMIT)
+        self.assertLessEqual(dups, bound, 'too many duplicates (bound %d of %d records)' % (bound, TOTAL))
+        replayed_by_survivors = [v for _, v in self.lines(survivors[0]) + self.lines(survivors[1]) if v in w2_values]
+        self.assertEqual(len(replayed_by_survivors), dups)
         for w in ('w1', 'w3'):
             procs[w].send_signal(signal.SIGTERM)
             self.assertEqual(procs[w].wait(timeout=30), 0)
-        print('%s: failover observed after %.1f s, %d duplicates' % (store.split(':')[0], failover, dups))
+        print('%s: killed w2 with %d records held (unprocessed), takeover after %.1f s, %d duplicates '
+              '(bound %d)' % (store.split(':')[0], len(held), failover, dups, bound))
 
     def test_restart_after_kill9_loses_nothing_and_replays_at_most_the_policy_window(self):
         stream = 'restart'

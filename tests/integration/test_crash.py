@@ -944,6 +944,9 @@ class CrashTest(unittest.TestCase):
             self.fail_now('%d problem(s) after %d kill -9 cycles (seed %d)' % (len(self.problems), cycles_done,
                                                                               SEED))
         self.assertGreater(totals['acked'], 0, 'no record was acknowledged at all')
+        # Issue 16: the kills must really cut requests, or the test proves nothing about them.
+        self.assertGreater(totals['cut_req'], 0, 'no kill -9 in %d cycles cut a request in flight: the '
+                           'writers were idle when the server died' % cycles_done)
 
 
 if __name__ == '__main__':

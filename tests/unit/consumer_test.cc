@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
@@ -32,6 +34,8 @@ struct Seen {
   std::vector<ConsumerRecord> records;
   std::map<std::string, std::chrono::steady_clock::time_point> first, last;
   std::set<std::string> ended;
+  // One global order of what the processors saw: {"rec", shard} per record, {"end", shard}.
+  std::vector<std::pair<std::string, std::string>> events;
   std::size_t size() {
     std::lock_guard l(mu);
     return records.size();
@@ -58,6 +62,58 @@ class Collect final : public ShardProcessor {
  private:
   Seen& s_;
 };
+
+// Like Collect, and logs the global order of records and shard ends; slow (20 ms a batch)
+// on `slow_shard`, so that a child started before its parent finished delivers meanwhile.
+class Ordered final : public ShardProcessor {
+ public:
+  Ordered(Seen& s, std::string shard, std::string slow_shard)
+      : s_(s), shard_(std::move(shard)), slow_(shard_ == slow_shard) {}
+  void ProcessRecords(const std::vector<ConsumerRecord>& records, Checkpointer&) override {
+    if (slow_) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::lock_guard l(s_.mu);
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& r : records) {
+      if (!s_.first.count(r.shard_id)) s_.first[r.shard_id] = now;
+      s_.last[r.shard_id] = now;
+      s_.records.push_back(r);
+      s_.events.emplace_back("rec", r.shard_id);
+    }
+  }
+  void ShardEnded(Checkpointer&) override {
+    std::lock_guard l(s_.mu);
+    s_.ended.insert(shard_);
+    s_.events.emplace_back("end", shard_);
+  }
+
+ private:
+  Seen& s_;
+  std::string shard_;
+  bool slow_;
+};
+
+// The parent ended (ShardEnded) before any record of a child was delivered.
+void ExpectNoChildRecordBeforeParentEnd(Seen& seen, const std::string& parent,
+                                        const std::vector<std::string>& children) {
+  std::lock_guard l(seen.mu);
+  std::size_t parent_records = 0, child_records = 0;
+  bool parent_ended = false;
+  for (std::size_t i = 0; i < seen.events.size(); ++i) {
+    const auto& [kind, shard] = seen.events[i];
+    if (kind == "end" && shard == parent) parent_ended = true;
+    if (kind == "rec" && shard == parent) ++parent_records;
+    if (kind == "rec" && std::find(children.begin(), children.end(), shard) != children.end()) {
+      ++child_records;
+      EXPECT_TRUE(parent_ended) << "event " << i << ": a record of " << shard << " before "
+                                << parent << " reached SHARD_END (after " << parent_records
+                                << " of its records)";
+      if (!parent_ended) return;
+    }
+  }
+  EXPECT_TRUE(parent_ended);
+  EXPECT_GT(parent_records, 20U);  // many batches: a child started early would overtake
+  EXPECT_GT(child_records, 0U);
+}
 
 bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 10s) {
   const auto end = std::chrono::steady_clock::now() + timeout;
@@ -152,8 +208,10 @@ TEST_F(ConsumerTest, ResumesFromCheckpointsWithoutLossAndWithoutReplayingCheckpo
   Seen first;
   {
     auto c = Consumer::Create(local_.client(), Options());
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
     std::thread run([&] {
-      (void)(*c)->Run([&](const std::string&) { return std::make_unique<Collect>(first); });
+      EXPECT_TRUE(
+          (*c)->Run([&](const std::string&) { return std::make_unique<Collect>(first); }).ok());
     });
     ASSERT_TRUE(WaitFor([&] { return first.size() == 300; }));
     (*c)->Stop();
@@ -162,8 +220,10 @@ TEST_F(ConsumerTest, ResumesFromCheckpointsWithoutLossAndWithoutReplayingCheckpo
   Put(300, 200);
   Seen second;
   auto c = Consumer::Create(local_.client(), Options());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
   std::thread run([&] {
-    (void)(*c)->Run([&](const std::string&) { return std::make_unique<Collect>(second); });
+    EXPECT_TRUE(
+        (*c)->Run([&](const std::string&) { return std::make_unique<Collect>(second); }).ok());
   });
   ASSERT_TRUE(WaitFor([&] { return second.size() >= 200; }));
   std::this_thread::sleep_for(100ms);
@@ -182,13 +242,21 @@ TEST_F(ConsumerTest, ParentsAreFinishedBeforeChildrenStart) {
                   .ok());
   Put(300, 300);
   Seen seen;
-  auto c = Consumer::Create(local_.client(), Options());
+  auto opts = Options();
+  opts.max_records_per_call = 3;  // the parent's ~100 records arrive in many small batches
+  auto c = Consumer::Create(local_.client(), opts);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
   std::thread run([&] {
-    (void)(*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); });
+    EXPECT_TRUE((*c)->Run([&](const std::string& id) {
+                      return std::make_unique<Ordered>(seen, id, "shardId-000000000000");
+                    })
+                    .ok());
   });
-  ASSERT_TRUE(WaitFor([&] { return seen.size() == 600; }));
+  ASSERT_TRUE(WaitFor([&] { return seen.size() == 600; }, 20s)) << seen.size();
   (*c)->Stop();
   run.join();
+  ExpectNoChildRecordBeforeParentEnd(seen, "shardId-000000000000",
+                                     {"shardId-000000000003", "shardId-000000000004"});
   std::lock_guard l(seen.mu);
   ASSERT_TRUE(seen.first.count("shardId-000000000003"));
   ASSERT_TRUE(seen.first.count("shardId-000000000004"));
@@ -220,8 +288,10 @@ TEST_F(ConsumerTest, DeaggregatesAndResumesInsideAnAggregate) {
   ASSERT_TRUE(store_->Save({"app", "s"}, put->shard_id, {put->sequence_number, 3}).ok());
   Seen seen;
   auto c = Consumer::Create(local_.client(), Options());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
   std::thread run([&] {
-    (void)(*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); });
+    EXPECT_TRUE(
+        (*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); }).ok());
   });
   ASSERT_TRUE(WaitFor([&] { return seen.size() == 6; }));
   std::this_thread::sleep_for(50ms);
@@ -242,13 +312,17 @@ TEST_F(ConsumerTest, LeasesSplitShardsBetweenWorkersAndFenceStaleOwners) {
   Seen a_seen, b_seen;
   opts.worker_id = "A";
   auto a = Consumer::Create(local_.client(), opts);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
   opts.worker_id = "B";
   auto b = Consumer::Create(local_.client(), opts);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
   std::thread ra([&] {
-    (void)(*a)->Run([&](const std::string&) { return std::make_unique<Collect>(a_seen); });
+    EXPECT_TRUE(
+        (*a)->Run([&](const std::string&) { return std::make_unique<Collect>(a_seen); }).ok());
   });
   std::thread rb([&] {
-    (void)(*b)->Run([&](const std::string&) { return std::make_unique<Collect>(b_seen); });
+    EXPECT_TRUE(
+        (*b)->Run([&](const std::string&) { return std::make_unique<Collect>(b_seen); }).ok());
   });
   ASSERT_TRUE(WaitFor([&] {
     auto ma = (*a)->metrics(), mb = (*b)->metrics();
@@ -296,8 +370,10 @@ TEST_F(ConsumerTest, ReshardingUnderLoadLosesNothingAndKeepsPerKeyOrder) {
   ASSERT_TRUE(producer.ok());
   Seen seen;
   auto c = Consumer::Create(local_.client(), Options());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
   std::thread run([&] {
-    (void)(*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); });
+    EXPECT_TRUE(
+        (*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); }).ok());
   });
   constexpr int kTotal = 12000;
   std::atomic<int> acked{0};
@@ -346,35 +422,243 @@ TEST_F(ConsumerTest, ReshardingUnderLoadLosesNothingAndKeepsPerKeyOrder) {
 }
 
 TEST_F(ConsumerTest, EnhancedFanOutReceivesPushedRecordsAcrossAReshard) {
+  // The parent holds records when the consumer starts and is processed slowly: children
+  // subscribed before its SHARD_END (the ChildShards event) would deliver meanwhile.
   Put(0, 300);
-  auto opts = Options();
-  opts.enhanced_fan_out_consumer = "efo-app";
-  Seen seen;
-  auto c = Consumer::Create(local_.client(), opts);
-  ASSERT_TRUE(c.ok());
-  std::thread run([&] {
-    Status st = (*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); });
-    ASSERT_TRUE(st.ok()) << st.ToString();
-  });
-  ASSERT_TRUE(WaitFor([&] { return seen.size() == 300; }));
   ASSERT_TRUE(local_.client()
                   .SplitShard({{"s", std::nullopt},
                                "shardId-000000000000",
                                "56713727820156410577229101238628035242"})
                   .ok());
   Put(300, 300);
-  ASSERT_TRUE(WaitFor([&] { return seen.size() == 600; })) << seen.size();
+  auto opts = Options();
+  opts.enhanced_fan_out_consumer = "efo-app";
+  opts.max_records_per_call = 3;
+  Seen seen;
+  auto c = Consumer::Create(local_.client(), opts);
+  ASSERT_TRUE(c.ok());
+  std::thread run([&] {
+    EXPECT_TRUE((*c)->Run([&](const std::string& id) {
+                      return std::make_unique<Ordered>(seen, id, "shardId-000000000000");
+                    })
+                    .ok());
+  });
+  ASSERT_TRUE(WaitFor([&] { return seen.size() == 600; }, 20s)) << seen.size();
+  Put(600, 100);  // pushed to the live subscriptions of the children
+  ASSERT_TRUE(WaitFor([&] { return seen.size() == 700; })) << seen.size();
   (*c)->Stop();
   run.join();
   std::set<std::string> values;
   for (const auto& r : seen.records) values.insert(r.data);
-  EXPECT_EQ(values.size(), 600U);
+  EXPECT_EQ(values.size(), 700U);
+  ExpectNoChildRecordBeforeParentEnd(seen, "shardId-000000000000",
+                                     {"shardId-000000000003", "shardId-000000000004"});
   std::lock_guard l(seen.mu);
-  EXPECT_GE(seen.first["shardId-000000000003"], seen.last["shardId-000000000000"]);
   // The stream consumer was registered and is what the subscriptions used.
   auto summary = local_.client().DescribeStreamSummary({{"s", std::nullopt}});
   EXPECT_EQ(summary->stream_description_summary.consumer_count, 1);
   EXPECT_EQ((*c)->metrics().get_records_calls, 0U);  // pushed, not polled
+}
+
+// Issue 16: checkpoints observed while the consumer runs. Each batch (of at most 10
+// records) finds in the store exactly the last record of the shard's previous batch: the
+// policy (after each batch) is applied while reading, and never before the processor
+// returned (a checkpoint of a record still being processed would skip it after a crash).
+TEST_F(ConsumerTest, CheckpointsAreObservedWhileTheConsumerRuns) {
+  Put(0, 300);
+  struct Observed {
+    std::mutex mu;
+    std::vector<std::string> violations;
+    std::size_t batches = 0, with_checkpoint = 0;
+  } obs;
+  class Observer final : public ShardProcessor {
+   public:
+    Observer(Observed& o, consumer::Store& store, std::string shard)
+        : o_(o), store_(store), shard_(std::move(shard)) {}
+    void ProcessRecords(const std::vector<ConsumerRecord>& records, Checkpointer&) override {
+      auto cp = store_.Load({"app", "s"}, shard_);
+      std::lock_guard l(o_.mu);
+      ++o_.batches;
+      if (!cp.ok()) {
+        o_.violations.push_back("Load failed: " + cp.status().ToString());
+        return;
+      }
+      const std::string at = *cp ? (*cp)->sequence_number : "none";
+      if (!prev_last_.empty()) {
+        if (at != prev_last_)
+          o_.violations.push_back(shard_ + ": checkpoint " + at + ", previous batch ended at " +
+                                  prev_last_);
+        ++o_.with_checkpoint;
+      }
+      for (const auto& r : records) {
+        if (r.sequence_number == at)
+          o_.violations.push_back(shard_ + ": record " + at + " checkpointed before processing");
+      }
+      prev_last_ = records.back().sequence_number;
+    }
+
+   private:
+    Observed& o_;
+    consumer::Store& store_;
+    std::string shard_;
+    std::string prev_last_;
+  };
+  auto opts = Options();
+  opts.max_records_per_call = 10;
+  auto c = Consumer::Create(local_.client(), opts);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::thread run([&] {
+    EXPECT_TRUE((*c)->Run([&](const std::string& id) {
+                      return std::make_unique<Observer>(obs, *store_, id);
+                    })
+                    .ok());
+  });
+  // While it runs, the store reaches the last record of every shard.
+  std::map<std::string, std::string> last_of_shard;
+  {
+    auto shards = local_.client().ListShards({{"s", std::nullopt},
+                                              std::nullopt,
+                                              std::nullopt,
+                                              std::nullopt,
+                                              std::nullopt,
+                                              std::nullopt});
+    ASSERT_TRUE(shards.ok());
+    for (const auto& sh : shards->shards) {
+      auto it = local_.client().GetShardIterator({{"s", std::nullopt},
+                                                  sh.shard_id,
+                                                  api::ShardIteratorType::kTrimHorizon,
+                                                  std::nullopt,
+                                                  std::nullopt});
+      ASSERT_TRUE(it.ok());
+      auto got = local_.client().GetRecords({it->shard_iterator, 10'000, std::nullopt});
+      ASSERT_TRUE(got.ok());
+      ASSERT_FALSE(got->records.empty());
+      last_of_shard[sh.shard_id] = got->records.back().sequence_number;
+    }
+  }
+  EXPECT_TRUE(WaitFor([&] {
+    for (const auto& [shard, seq] : last_of_shard) {
+      auto cp = store_->Load({"app", "s"}, shard);
+      if (!cp.ok() || !*cp || (*cp)->sequence_number != seq) return false;
+    }
+    return true;
+  })) << "the running consumer never checkpointed the last record of every shard";
+  (*c)->Stop();
+  run.join();
+  std::lock_guard l(obs.mu);
+  EXPECT_GE(obs.batches, 30U);
+  EXPECT_GE(obs.with_checkpoint, 27U);
+  for (const auto& v : obs.violations) ADD_FAILURE() << v;
+}
+
+// A reader stopped by Stop() checkpoints what it delivered, even when its policy was not
+// yet due (every 1,000,000 records here).
+TEST_F(ConsumerTest, ShutdownCheckpointsWhatWasDelivered) {
+  Put(0, 300);
+  auto opts = Options();
+  opts.checkpoint_policy = CheckpointPolicy::EveryNRecords(1'000'000);
+  Seen seen;
+  auto c = Consumer::Create(local_.client(), opts);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::thread run([&] {
+    EXPECT_TRUE(
+        (*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); }).ok());
+  });
+  ASSERT_TRUE(WaitFor([&] { return seen.size() == 300; }));
+  auto running = store_->LoadAll({"app", "s"});
+  ASSERT_TRUE(running.ok());
+  EXPECT_TRUE(running->empty()) << "the policy was due after 1,000,000 records only";
+  (*c)->Stop();
+  run.join();
+  std::map<std::string, std::string> last;
+  {
+    std::lock_guard l(seen.mu);
+    for (const auto& r : seen.records) last[r.shard_id] = r.sequence_number;
+  }
+  auto all = store_->LoadAll({"app", "s"});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3U);
+  for (const auto& [shard, cp] : *all) EXPECT_EQ(cp.sequence_number, last[shard]) << shard;
+}
+
+// Issue 16: a worker that stalls past its lease's TTL (simulated time) while processing a
+// batch loses the lease to another worker; its checkpoint of that batch must be refused,
+// leaving the new owner's checkpoint in place, and its processor hears LeaseLost.
+TEST_F(ConsumerTest, AWorkerBlockedPastItsLeaseTtlHasItsCheckpointRefused) {
+  Put(0, 300);
+  ManualClock clock;
+  const std::string shard = "shardId-000000000000";
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool entered = false, released = false, lease_lost = false;
+    std::string first_seq, last_seq;
+  } gate;
+  class Blocking final : public ShardProcessor {
+   public:
+    explicit Blocking(Gate& g) : g_(g) {}
+    void ProcessRecords(const std::vector<ConsumerRecord>& records, Checkpointer&) override {
+      std::unique_lock l(g_.mu);
+      if (g_.entered) return;
+      g_.entered = true;
+      g_.first_seq = records.front().sequence_number;
+      g_.last_seq = records.back().sequence_number;
+      g_.cv.notify_all();
+      g_.cv.wait_for(l, 20s, [&] { return g_.released; });  // the stall
+    }
+    void LeaseLost() override {
+      std::lock_guard l(g_.mu);
+      g_.lease_lost = true;
+      g_.cv.notify_all();
+    }
+
+   private:
+    Gate& g_;
+  };
+  struct Nop final : ShardProcessor {
+    void ProcessRecords(const std::vector<ConsumerRecord>&, Checkpointer&) override {}
+  };
+  auto opts = Options();
+  opts.worker_id = "A";
+  opts.leases = store_;
+  opts.clock = &clock;
+  opts.lease_ttl = 60s;  // simulated; renewals come every 20 s of real time, after this test
+  opts.shard_sync_interval = 60s;
+  auto c = Consumer::Create(local_.client(), opts);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::thread run([&] {
+    EXPECT_TRUE((*c)->Run([&](const std::string& id) -> std::unique_ptr<ShardProcessor> {
+                      if (id == shard) return std::make_unique<Blocking>(gate);
+                      return std::make_unique<Nop>();
+                    })
+                    .ok());
+  });
+  {
+    std::unique_lock l(gate.mu);
+    ASSERT_TRUE(gate.cv.wait_for(l, 10s, [&] { return gate.entered; }));
+  }
+  // A stalls past its TTL; B takes the expired lease and checkpoints.
+  clock.Advance(61'000);
+  const consumer::Scope scope{"app", "s"};
+  auto b = store_->TryAcquire(scope, shard, "B", 60'000, clock.NowMillis());
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_TRUE(b->has_value()) << "the expired lease could not be taken over";
+  auto saved = store_->SaveIfOwner(scope, **b, {gate.first_seq, 0}, clock.NowMillis());
+  ASSERT_TRUE(saved.ok() && *saved);
+  {
+    std::unique_lock l(gate.mu);
+    gate.released = true;
+    gate.cv.notify_all();
+    EXPECT_TRUE(gate.cv.wait_for(l, 10s, [&] { return gate.lease_lost; }))
+        << "the stale worker was not told that it lost the lease";
+  }
+  auto cp = store_->Load(scope, shard);
+  ASSERT_TRUE(cp.ok() && cp->has_value());
+  EXPECT_EQ((*cp)->sequence_number, gate.first_seq)
+      << "the stale worker's checkpoint (" << gate.last_seq << ") overwrote the new owner's";
+  EXPECT_TRUE(WaitFor([&] { return (*c)->metrics().leases_lost == 1U; }));
+  (*c)->Stop();
+  run.join();
 }
 
 TEST_F(ConsumerTest, PullStyleWithManualCommit) {
@@ -382,6 +666,7 @@ TEST_F(ConsumerTest, PullStyleWithManualCommit) {
   auto opts = Options();
   opts.checkpoint_policy = CheckpointPolicy::Manual();
   auto c = Consumer::Create(local_.client(), opts);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
   std::size_t got = 0;
   for (int i = 0; i < 100 && got < 200; ++i) {
     auto batch = (*c)->Poll(100ms);
@@ -471,7 +756,8 @@ std::optional<Status> RunFor(Consumer& c, std::chrono::milliseconds deadline) {
   });
   if (done.wait_for(deadline) != std::future_status::ready) {
     c.Stop();
-    (void)done.get();
+    const Status after_stop = done.get();
+    EXPECT_TRUE(after_stop.ok()) << "Run() after Stop(): " << after_stop.ToString();
     return std::nullopt;
   }
   return done.get();
@@ -499,6 +785,7 @@ TEST_F(ConsumerTest, AMissingStreamIsReturnedFromRunAndReportedThroughTheHooks) 
       << log.Dump();
   // Pull style says the same.
   auto p = Consumer::Create(local_.client(), opts);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
   Result<std::vector<ConsumerRecord>> polled = std::vector<ConsumerRecord>{};
   for (int i = 0; i < 50 && polled.ok(); ++i) polled = (*p)->Poll(100ms);
   ASSERT_FALSE(polled.ok());
@@ -601,7 +888,10 @@ class LeaseRestartTest : public ConsumerTest {
   std::unique_ptr<Running> Start(const ConsumerOptions& o, Seen& seen) {
     auto r = std::make_unique<Running>();
     auto c = Consumer::Create(local_.client(), o);
-    EXPECT_TRUE(c.ok());
+    if (!c.ok()) {
+      ADD_FAILURE() << c.status().ToString();
+      return nullptr;
+    }
     r->consumer = std::move(*c);
     r->thread = std::thread([raw = r.get(), &seen] {
       raw->result =
@@ -790,8 +1080,11 @@ TEST_F(ConsumerTest, MetricsReportLagPerShard) {
     std::atomic<int>& n_;
   };
   auto c = Consumer::Create(local.client(), o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
   std::thread run([&] {
-    (void)(*c)->Run([&](const std::string&) { return std::make_unique<Gate>(released, calls); });
+    EXPECT_TRUE(
+        (*c)->Run([&](const std::string&) { return std::make_unique<Gate>(released, calls); })
+            .ok());
   });
   // Blocked in the first batch: one record read, the next is a minute behind.
   ASSERT_TRUE(WaitFor([&] { return calls.load() == 1; }));

@@ -28,14 +28,48 @@ class FaultyKinesis final : public ForwardingKinesisService {
   double internal_failure_rate = 0;  // entries answered InternalFailure
   double call_failure_rate = 0;      // whole call fails with a 5xx-like error before writing
   double lost_response_rate = 0;     // the write happens, the answer is lost (timeout)
+  double lost_request_rate = 0;      // the request is lost before the write (same timeout)
   std::string fatal;                 // every call fails with this non-retriable error
   std::atomic<int> calls{0};
+  std::atomic<int> list_shards_calls{0};
+  // Calls whose written records landed on more than one shard (a batch built from a stale
+  // shard map), and how many ListShards calls had been made when each call was answered.
+  std::atomic<int> mixed_calls{0};
+  std::vector<std::pair<int, bool>> call_log;  // (ListShards calls so far, mixed), under mu_
+
+  // While closed, PutRecords calls wait at the gate (bounded) before doing anything.
+  void CloseGate() {
+    std::lock_guard lock(gate_mu_);
+    gate_open_ = false;
+  }
+  void OpenGate() {
+    {
+      std::lock_guard lock(gate_mu_);
+      gate_open_ = true;
+    }
+    gate_cv_.notify_all();
+  }
+  int waiting_at_gate() {
+    std::lock_guard lock(gate_mu_);
+    return waiting_;
+  }
+  std::vector<std::pair<int, bool>> CallLog() {
+    std::lock_guard lock(mu_);
+    return call_log;
+  }
 
   Result<api::PutRecordsOutput> PutRecords(const api::PutRecordsInput& in) override {
     ++calls;
+    {
+      std::unique_lock lock(gate_mu_);
+      ++waiting_;
+      gate_cv_.wait_for(lock, std::chrono::seconds(30), [&] { return gate_open_; });
+      --waiting_;
+    }
     std::lock_guard lock(mu_);
     if (!fatal.empty()) return Status(Code::kResourceNotFound, fatal);
     if (Roll(call_failure_rate)) return Status(Code::kInternalFailure, "injected 500");
+    if (Roll(lost_request_rate)) return Status(Code::kIoError, "injected timeout before the write");
     // Entries chosen to fail are not written; the rest are.
     api::PutRecordsInput pass{in.stream, {}};
     std::vector<int> fate(in.records.size(), 0);
@@ -45,6 +79,10 @@ class FaultyKinesis final : public ForwardingKinesisService {
     }
     auto real = target().PutRecords(pass);
     if (!real.ok()) return real;
+    std::set<std::string> touched;
+    for (const auto& r : real->records) touched.insert(r.shard_id.value_or(""));
+    mixed_calls += touched.size() > 1;
+    call_log.emplace_back(list_shards_calls.load(), touched.size() > 1);
     if (Roll(lost_response_rate)) return Status(Code::kIoError, "injected timeout after the write");
     api::PutRecordsOutput out;
     std::size_t k = 0;
@@ -62,11 +100,36 @@ class FaultyKinesis final : public ForwardingKinesisService {
     return out;
   }
 
+  Result<api::ListShardsOutput> ListShards(const api::ListShardsInput& in) override {
+    ++list_shards_calls;
+    return target().ListShards(in);
+  }
+
  private:
   bool Roll(double p) { return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
   std::mutex mu_;
+  std::mutex gate_mu_;
+  std::condition_variable gate_cv_;
+  bool gate_open_ = true;
+  int waiting_ = 0;
   std::mt19937 rng_{12345};
 };
+
+using namespace std::chrono_literals;
+
+// Every future gets a deadline: a record that never completes fails the test instead of
+// hanging it until CTest's timeout.
+PutResult Await(std::future<PutResult>& f, std::chrono::seconds deadline = 30s) {
+  if (f.wait_for(deadline) != std::future_status::ready) {
+    ADD_FAILURE() << "the record did not complete within " << deadline.count() << " s";
+    return PutResult{
+        Status(Code::kInternalFailure, "test: no completion"), {}, {}, std::nullopt, {}};
+  }
+  return f.get();
+}
+
+// The data of every record stored, which must be exactly `0 .. n-1` (as strings).
+void ExpectExactlyOnce(const std::vector<struct StoredRecord>& stored, int n);
 
 struct StoredRecord {
   std::string shard, seq, key, data;
@@ -108,6 +171,23 @@ std::vector<StoredRecord> ReadAll(KinesisClient& c, const std::string& stream) {
   return out;
 }
 
+void ExpectExactlyOnce(const std::vector<StoredRecord>& stored, int n) {
+  std::map<std::string, int> count;
+  for (const auto& s : stored) ++count[s.data];
+  std::vector<std::string> missing, twice;
+  for (int i = 0; i < n; ++i) {
+    auto it = count.find(std::to_string(i));
+    if (it == count.end()) {
+      missing.push_back(std::to_string(i));
+    } else if (it->second > 1) {
+      twice.push_back(std::to_string(i));
+    }
+  }
+  EXPECT_EQ(count.size(), static_cast<std::size_t>(n)) << "distinct records stored";
+  EXPECT_TRUE(missing.empty()) << missing.size() << " missing, first " << missing.front();
+  EXPECT_TRUE(twice.empty()) << twice.size() << " stored twice, first " << twice.front();
+}
+
 class ProducerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -135,7 +215,7 @@ TEST_F(ProducerTest, EveryRecordCompletesOnceAndIsStoredOnce) {
     futures.push_back((*producer)->Put("k" + std::to_string(i % 97), "d" + std::to_string(i)));
   std::set<std::pair<std::string, std::string>> acked;
   for (auto& f : futures) {
-    auto r = f.get();
+    auto r = Await(f);
     ASSERT_TRUE(r.status.ok()) << r.status.ToString();
     EXPECT_EQ(r.attempts.size(), 1U);
     EXPECT_TRUE(acked.insert({r.shard_id, r.sequence_number}).second);
@@ -155,24 +235,20 @@ TEST_F(ProducerTest, PartialFailuresAreRetriedUntilEveryRecordIsStoredExactlyOnc
   faulty.call_failure_rate = 0.05;
   KinesisClient client(faulty, testing::LocalKinesisOptions::NoRetries());
   auto producer = Producer::Create(client, Options());
-  ASSERT_TRUE(producer.ok());
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
   std::vector<std::future<PutResult>> futures;
   for (int i = 0; i < 3000; ++i)
     futures.push_back((*producer)->Put("k" + std::to_string(i % 31), std::to_string(i)));
   std::size_t retried = 0;
   for (auto& f : futures) {
-    auto r = f.get();
+    auto r = Await(f);
     ASSERT_TRUE(r.status.ok()) << r.status.ToString();
     retried += r.attempts.size() > 1;
     for (std::size_t a = 0; a + 1 < r.attempts.size(); ++a) EXPECT_FALSE(r.attempts[a].error.ok());
   }
   EXPECT_GT(retried, 0U);
   ASSERT_TRUE((*producer)->Close(std::chrono::seconds(5)).ok());
-  auto stored = ReadAll(local_.client(), "p");
-  std::map<std::string, int> count;
-  for (const auto& s : stored) ++count[s.data];
-  EXPECT_EQ(count.size(), 3000U);
-  for (const auto& [d, n] : count) EXPECT_EQ(n, 1) << d;
+  ExpectExactlyOnce(ReadAll(local_.client(), "p"), 3000);
   auto m = (*producer)->metrics();
   EXPECT_GT(m.retries, 0U);
   EXPECT_GT(m.errors_by_code["ProvisionedThroughputExceededException"], 0U);
@@ -180,16 +256,29 @@ TEST_F(ProducerTest, PartialFailuresAreRetriedUntilEveryRecordIsStoredExactlyOnc
 
 TEST_F(ProducerTest, LostResponsesGiveAtLeastOnceNeverLoss) {
   FaultyKinesis faulty(local_.service());
-  faulty.lost_response_rate = 0.2;
+  faulty.lost_response_rate = 0.2;  // written, answer lost: retried, so maybe twice
+  faulty.lost_request_rate = 0.2;   // lost before the write, same error: must be retried
   KinesisClient client(faulty, testing::LocalKinesisOptions::NoRetries());
   auto producer = Producer::Create(client, Options());
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
   std::vector<std::future<PutResult>> futures;
   for (int i = 0; i < 2000; ++i)
     futures.push_back((*producer)->Put("k" + std::to_string(i % 13), std::to_string(i)));
-  for (auto& f : futures) ASSERT_TRUE(f.get().status.ok());
+  std::size_t retried = 0;
+  for (auto& f : futures) {
+    auto r = Await(f);
+    ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+    ASSERT_FALSE(r.sequence_number.empty());  // acknowledged by the service, not assumed
+    retried += r.attempts.size() > 1;
+  }
+  EXPECT_GT(retried, 0U);
   ASSERT_TRUE((*producer)->Close(std::chrono::seconds(5)).ok());
   std::set<std::string> seen;
   for (const auto& s : ReadAll(local_.client(), "p")) seen.insert(s.data);
+  std::vector<std::string> missing;
+  for (int i = 0; i < 2000; ++i)
+    if (!seen.count(std::to_string(i))) missing.push_back(std::to_string(i));
+  EXPECT_TRUE(missing.empty()) << missing.size() << " records lost, first " << missing.front();
   EXPECT_EQ(seen.size(), 2000U);  // duplicates allowed, loss not
 }
 
@@ -198,7 +287,9 @@ TEST_F(ProducerTest, FatalErrorsAndExpiredRecordsCompleteWithTheirError) {
   faulty.fatal = "Stream p under account 000000000000 not found.";
   KinesisClient client(faulty, testing::LocalKinesisOptions::NoRetries());
   auto producer = Producer::Create(client, Options());
-  auto r = (*producer)->Put("k", "x").get();
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+  auto fut = (*producer)->Put("k", "x");
+  auto r = Await(fut);
   EXPECT_EQ(r.status.code(), Code::kResourceNotFound);
   EXPECT_EQ(r.attempts.size(), 1U);
   faulty.fatal.clear();
@@ -206,7 +297,9 @@ TEST_F(ProducerTest, FatalErrorsAndExpiredRecordsCompleteWithTheirError) {
   auto opts = Options();
   opts.record_ttl = std::chrono::milliseconds(200);
   auto p2 = Producer::Create(client, opts);
-  auto expired = (*p2)->Put("k", "y").get();
+  ASSERT_TRUE(p2.ok()) << p2.status().ToString();
+  auto expiring = (*p2)->Put("k", "y");
+  auto expired = Await(expiring, 10s);  // record_ttl 200 ms: long before this deadline
   EXPECT_EQ(expired.status.code(), Code::kProvisionedThroughputExceeded);
   EXPECT_GT(expired.attempts.size(), 1U);
   EXPECT_NE(expired.status.message().find("record expired"), std::string::npos);
@@ -219,13 +312,16 @@ TEST_F(ProducerTest, StrictKeyOrderSurvivesRetries) {
   auto opts = Options();
   opts.strict_key_order = true;
   auto producer = Producer::Create(client, opts);
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
   std::vector<std::future<PutResult>> futures;
   for (int i = 0; i < 1500; ++i)
     futures.push_back((*producer)->Put("key" + std::to_string(i % 5), std::to_string(i)));
-  for (auto& f : futures) ASSERT_TRUE(f.get().status.ok());
+  for (auto& f : futures) ASSERT_TRUE(Await(f).status.ok());
   ASSERT_TRUE((*producer)->Close(std::chrono::seconds(5)).ok());
+  const auto stored = ReadAll(local_.client(), "p");
+  ExpectExactlyOnce(stored, 1500);  // every acknowledged record is really there
   std::map<std::string, int> last;
-  for (const auto& s : ReadAll(local_.client(), "p")) {
+  for (const auto& s : stored) {
     int v = std::stoi(s.data);
     auto it = last.find(s.key);
     if (it != last.end()) {
@@ -239,12 +335,13 @@ TEST_F(ProducerTest, AggregatesInTheKplFormatAndReportsSubSequenceNumbers) {
   auto opts = Options();
   opts.aggregate = true;
   auto producer = Producer::Create(local_.client(), opts);
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
   std::vector<std::future<PutResult>> futures;
   for (int i = 0; i < 2000; ++i)
     futures.push_back((*producer)->Put("k" + std::to_string(i), std::string(50, 'a' + i % 26)));
   std::size_t with_sub = 0;
   for (auto& f : futures) {
-    auto r = f.get();
+    auto r = Await(f);
     ASSERT_TRUE(r.status.ok());
     with_sub += r.sub_sequence_number.has_value();
   }
@@ -253,6 +350,10 @@ TEST_F(ProducerTest, AggregatesInTheKplFormatAndReportsSubSequenceNumbers) {
   EXPECT_LT((*producer)->metrics().put_records_calls, 50U);
   auto stored = ReadAll(local_.client(), "p");
   EXPECT_EQ(stored.size(), 2000U);
+  std::map<std::string, std::string> by_key;  // key -> data, for every record put
+  for (const auto& r : stored) EXPECT_TRUE(by_key.emplace(r.key, r.data).second) << r.key;
+  for (int i = 0; i < 2000; ++i)
+    EXPECT_EQ(by_key["k" + std::to_string(i)], std::string(50, 'a' + i % 26)) << i;
 }
 
 TEST(Aggregation, WorkedExampleFromTheKplFormatIsExact) {
@@ -285,11 +386,12 @@ TEST_F(ProducerTest, FullBufferFailsFastWhenAskedTo) {
   opts.overflow = OverflowPolicy::kFailFast;
   opts.record_ttl = std::chrono::milliseconds(300);
   auto producer = Producer::Create(client, opts);
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
   auto first = (*producer)->Put("k", std::string(900, 'x'));
   auto second = (*producer)->Put("k", std::string(900, 'x'));
-  auto r2 = second.get();
+  auto r2 = Await(second);
   EXPECT_EQ(r2.status.code(), Code::kLimitExceeded);
-  EXPECT_FALSE(first.get().status.ok());  // expired: throttled until its TTL
+  EXPECT_FALSE(Await(first).status.ok());  // expired: throttled until its TTL
 }
 
 // Local failures have codes of their own (issue 14): a Flush that runs out of time is
@@ -323,19 +425,48 @@ TEST_F(ProducerTest, PutAfterCloseIsFailedPrecondition) {
   EXPECT_FALSE(r.status.retriable());
 }
 
+// The stream is resharded while records are queued and one batch is in flight (held at the
+// fake's gate). Nothing is lost or doubled, the producer reloads its shard map (ListShards
+// counted through the fake), and once it has, its batches target one open shard each again.
 TEST_F(ProducerTest, FollowsReshardingByReloadingTheShardMap) {
-  auto producer = Producer::Create(local_.client(), Options());
+  FaultyKinesis faulty(local_.service());
+  KinesisClient client(faulty, testing::LocalKinesisOptions::NoRetries());
+  auto opts = Options();
+  opts.max_in_flight = 1;  // one batch at the gate, the rest queued behind it
+  auto producer = Producer::Create(client, opts);
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
   std::vector<std::future<PutResult>> futures;
-  for (int i = 0; i < 500; ++i)
+  for (int i = 0; i < 200; ++i)  // the first map is loaded; these go out on it
     futures.push_back((*producer)->Put("k" + std::to_string(i), std::to_string(i)));
-  for (auto& f : futures) ASSERT_TRUE(f.get().status.ok());
+  for (auto& f : futures) ASSERT_TRUE(Await(f).status.ok());
+  const int lists_before = faulty.list_shards_calls.load();
+  ASSERT_GE(lists_before, 1);
+  faulty.CloseGate();
+  for (int i = 200; i < 1200; ++i)
+    futures.push_back((*producer)->Put("k" + std::to_string(i), std::to_string(i)));
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (faulty.waiting_at_gate() == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(1ms);
+  ASSERT_EQ(faulty.waiting_at_gate(), 1) << "no batch in flight at the reshard";
   ASSERT_TRUE(local_.client().UpdateShardCount({{"p", std::nullopt}, 8, "UNIFORM_SCALING"}).ok());
-  futures.clear();
-  for (int i = 500; i < 1500; ++i)
+  faulty.OpenGate();
+  for (std::size_t i = 200; i < futures.size(); ++i) {
+    auto r = Await(futures[i]);
+    ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  }
+  // The stale map sent batches spanning two child shards; the producer must have noticed.
+  EXPECT_GT(faulty.list_shards_calls.load(), lists_before) << "the shard map was never reloaded";
+  // A later wave goes out on the reloaded map: one open shard per PutRecords call.
+  const std::size_t calls_before = faulty.CallLog().size();
+  for (int i = 1200; i < 2200; ++i)
     futures.push_back((*producer)->Put("k" + std::to_string(i), std::to_string(i)));
-  for (auto& f : futures) ASSERT_TRUE(f.get().status.ok());
+  for (std::size_t i = 1200; i < futures.size(); ++i) ASSERT_TRUE(Await(futures[i]).status.ok());
   ASSERT_TRUE((*producer)->Close(std::chrono::seconds(5)).ok());
-  EXPECT_EQ(ReadAll(local_.client(), "p").size(), 1500U);
+  const auto log = faulty.CallLog();
+  ASSERT_GT(log.size(), calls_before);
+  for (std::size_t i = calls_before; i < log.size(); ++i)
+    EXPECT_FALSE(log[i].second) << "PutRecords call " << i << " spans several shards";
+  ExpectExactlyOnce(ReadAll(local_.client(), "p"), 2200);
 }
 
 // Simulated time for the producer: once opened, every wait of the dispatcher (made only
