@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs=$(nproc)
+# Formatting drift fails before anything is built (.clang-format; clang-format -i to fix).
+scripts/check-format.sh
 # ccache (install-deps.sh installs it): the mutation check's scratch copy then reuses the
 # debug build's objects, and repeated runs are quick.
 if command -v ccache >/dev/null 2>&1; then

@@ -18,25 +18,25 @@
 
 #include "cinesis/cinesis.h"
 
-static int fail(const char *what, cinesis_err_t err) {
+static int fail(const char* what, cinesis_err_t err) {
   fprintf(stderr, "%s: %s (%s)\n", what, cinesis_last_error(), cinesis_err_name(err));
   return 2;
 }
 
 /* Sets one option; reports a bad key or value. */
-static int set(cinesis_options_t *o, const char *key, const char *value) {
+static int set(cinesis_options_t* o, const char* key, const char* value) {
   cinesis_err_t err = cinesis_options_set(o, key, value);
   if (err != CINESIS_OK) return fail(key, err);
   return 0;
 }
 
-static int produce(cinesis_client_t *client, const char *stream, size_t count) {
+static int produce(cinesis_client_t* client, const char* stream, size_t count) {
   enum { kBatch = 1000, kReports = 1000 };
   static cinesis_record_t records[kBatch];
   static char texts[kBatch][24];
   static cinesis_delivery_t reports[kReports];
-  cinesis_options_t *o = cinesis_options_new();
-  cinesis_producer_t *producer = NULL;
+  cinesis_options_t* o = cinesis_options_new();
+  cinesis_producer_t* producer = NULL;
   cinesis_err_t err;
   size_t next = 0, reported = 0, failed = 0, i, n;
   int rc = 0;
@@ -101,12 +101,12 @@ static int produce(cinesis_client_t *client, const char *stream, size_t count) {
 
 /* Reads until `count` records have arrived and then no more for 2 s (so that a duplicate
  * would be seen; 5 s when COUNT is 0), or nothing at all for 30 s. */
-static int consume(cinesis_client_t *client, const char *stream, size_t count,
-                   const char *sqlite_path, FILE *ids) {
-  cinesis_options_t *o = cinesis_options_new();
-  cinesis_store_t *store = NULL;
-  cinesis_consumer_t *consumer = NULL;
-  unsigned char *seen = calloc(count ? count : 1, 1);
+static int consume(cinesis_client_t* client, const char* stream, size_t count,
+                   const char* sqlite_path, FILE* ids) {
+  cinesis_options_t* o = cinesis_options_new();
+  cinesis_store_t* store = NULL;
+  cinesis_consumer_t* consumer = NULL;
+  unsigned char* seen = calloc(count ? count : 1, 1);
   size_t total = 0, duplicates = 0, missing = 0, i;
   int idle_ms = 0, rc = 0;
   cinesis_err_t err;
@@ -133,8 +133,8 @@ static int consume(cinesis_client_t *client, const char *stream, size_t count,
   cinesis_options_destroy(o);
 
   while (rc == 0 && idle_ms < (total < count ? 30000 : count > 0 ? 2000 : 5000)) {
-    cinesis_batch_t *batch = NULL;
-    const cinesis_consumer_record_t *r;
+    cinesis_batch_t* batch = NULL;
+    const cinesis_consumer_record_t* r;
     size_t n;
     err = cinesis_consumer_poll(consumer, 200, &batch);
     if (err != CINESIS_OK) {
@@ -148,7 +148,7 @@ static int consume(cinesis_client_t *client, const char *stream, size_t count,
       char text[24];
       size_t len = r[i].data_len < sizeof text - 1 ? r[i].data_len : sizeof text - 1;
       unsigned long long id;
-      char *end;
+      char* end;
       memcpy(text, r[i].data, len);
       text[len] = '\0';
       id = strtoull(text, &end, 10);
@@ -175,11 +175,11 @@ static int consume(cinesis_client_t *client, const char *stream, size_t count,
   return rc;
 }
 
-int main(int argc, char **argv) {
-  cinesis_options_t *o;
-  cinesis_client_t *client = NULL;
+int main(int argc, char** argv) {
+  cinesis_options_t* o;
+  cinesis_client_t* client = NULL;
   cinesis_err_t err;
-  FILE *ids = NULL;
+  FILE* ids = NULL;
   size_t count;
   int rc;
 

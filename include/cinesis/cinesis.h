@@ -82,21 +82,21 @@ typedef enum cinesis_err {
 /* The name of a code: the wire name for Kinesis errors ("ResourceNotFoundException"),
  * "OK", or the local name ("DeadlineExceeded", "FailedPrecondition", "BadHandle", ...).
  * Static storage; never NULL. */
-CINESIS_EXPORT const char *cinesis_err_name(cinesis_err_t err);
+CINESIS_EXPORT const char* cinesis_err_name(cinesis_err_t err);
 /* 1 when retrying the same call later can succeed (throttling, internal failures, I/O). */
 CINESIS_EXPORT int cinesis_err_retriable(cinesis_err_t err);
 /* The message of the last failing call on this thread ("" if none). Owned by the library,
  * valid until the next failing call on this thread. */
-CINESIS_EXPORT const char *cinesis_last_error(void);
+CINESIS_EXPORT const char* cinesis_last_error(void);
 /* The code of the last failing call on this thread (CINESIS_OK if none). */
 CINESIS_EXPORT cinesis_err_t cinesis_last_error_code(void);
 
 /* Frees a char * (or other buffer) this library returned with "free with cinesis_free".
  * NULL is fine. */
-CINESIS_EXPORT void cinesis_free(void *p);
+CINESIS_EXPORT void cinesis_free(void* p);
 
 /* "0.1.0" (static storage) and CINESIS_VERSION_NUMBER of the library actually loaded. */
-CINESIS_EXPORT const char *cinesis_version(void);
+CINESIS_EXPORT const char* cinesis_version(void);
 CINESIS_EXPORT int cinesis_version_number(void);
 
 /* ---- logging -------------------------------------------------------------------------- */
@@ -112,9 +112,9 @@ typedef enum cinesis_log_level {
  * above `min_level`; `component` is e.g. "consumer", "producer", "client". The strings are
  * valid during the call only. NULL restores the default (lines at warn and above to
  * stderr). */
-typedef void (*cinesis_log_fn)(void *user, cinesis_log_level_t level, const char *component,
-                               const char *message);
-CINESIS_EXPORT void cinesis_set_log_callback(cinesis_log_fn fn, void *user,
+typedef void (*cinesis_log_fn)(void* user, cinesis_log_level_t level, const char* component,
+                               const char* message);
+CINESIS_EXPORT void cinesis_set_log_callback(cinesis_log_fn fn, void* user,
                                              cinesis_log_level_t min_level);
 
 /* ---- options -------------------------------------------------------------------------- */
@@ -139,11 +139,11 @@ CINESIS_EXPORT void cinesis_set_log_callback(cinesis_log_fn fn, void *user,
  *   local:    "create_stream_ms", "delete_stream_ms", "update_stream_ms" */
 typedef struct cinesis_options cinesis_options_t;
 
-CINESIS_EXPORT cinesis_options_t *cinesis_options_new(void); /* NULL only when out of memory */
+CINESIS_EXPORT cinesis_options_t* cinesis_options_new(void); /* NULL only when out of memory */
 /* Sets (or replaces) one option; key and value are copied. */
-CINESIS_EXPORT cinesis_err_t cinesis_options_set(cinesis_options_t *options, const char *key,
-                                                 const char *value);
-CINESIS_EXPORT void cinesis_options_destroy(cinesis_options_t *options);
+CINESIS_EXPORT cinesis_err_t cinesis_options_set(cinesis_options_t* options, const char* key,
+                                                 const char* value);
+CINESIS_EXPORT void cinesis_options_destroy(cinesis_options_t* options);
 
 /* ---- client and stream administration ------------------------------------------------- */
 
@@ -153,49 +153,47 @@ typedef struct cinesis_client cinesis_client_t;
  * the default credentials chain; a loopback endpoint needs no credentials. `options` may be
  * NULL. *out is a new handle (free with cinesis_client_destroy, after every producer and
  * consumer made from it). */
-CINESIS_EXPORT cinesis_err_t cinesis_client_new(const cinesis_options_t *options,
-                                                cinesis_client_t **out);
-CINESIS_EXPORT void cinesis_client_destroy(cinesis_client_t *client);
+CINESIS_EXPORT cinesis_err_t cinesis_client_new(const cinesis_options_t* options,
+                                                cinesis_client_t** out);
+CINESIS_EXPORT void cinesis_client_destroy(cinesis_client_t* client);
 
 /* Any Kinesis operation by name ("DescribeStreamSummary", "ListShards", ...) with the
  * request and response as the service's JSON documents (Data fields Base64 encoded, as on
  * the wire). *response_json: free with cinesis_free; set only on success. SubscribeToShard
  * is not available here. */
-CINESIS_EXPORT cinesis_err_t cinesis_client_call(cinesis_client_t *client, const char *operation,
-                                                 const char *request_json,
-                                                 char **response_json);
+CINESIS_EXPORT cinesis_err_t cinesis_client_call(cinesis_client_t* client, const char* operation,
+                                                 const char* request_json, char** response_json);
 
-CINESIS_EXPORT cinesis_err_t cinesis_create_stream(cinesis_client_t *client, const char *stream,
+CINESIS_EXPORT cinesis_err_t cinesis_create_stream(cinesis_client_t* client, const char* stream,
                                                    int shard_count);
 /* CreateStream in ON_DEMAND capacity mode. */
-CINESIS_EXPORT cinesis_err_t cinesis_create_stream_on_demand(cinesis_client_t *client,
-                                                             const char *stream);
-CINESIS_EXPORT cinesis_err_t cinesis_delete_stream(cinesis_client_t *client, const char *stream,
+CINESIS_EXPORT cinesis_err_t cinesis_create_stream_on_demand(cinesis_client_t* client,
+                                                             const char* stream);
+CINESIS_EXPORT cinesis_err_t cinesis_delete_stream(cinesis_client_t* client, const char* stream,
                                                    int enforce_consumer_deletion);
 /* Waits until the stream is ACTIVE: CINESIS_ERR_DEADLINE_EXCEEDED after timeout_ms. */
-CINESIS_EXPORT cinesis_err_t cinesis_wait_for_active(cinesis_client_t *client,
-                                                     const char *stream, int64_t timeout_ms);
+CINESIS_EXPORT cinesis_err_t cinesis_wait_for_active(cinesis_client_t* client, const char* stream,
+                                                     int64_t timeout_ms);
 /* UpdateShardCount with UNIFORM_SCALING. */
-CINESIS_EXPORT cinesis_err_t cinesis_update_shard_count(cinesis_client_t *client,
-                                                        const char *stream, int target);
+CINESIS_EXPORT cinesis_err_t cinesis_update_shard_count(cinesis_client_t* client,
+                                                        const char* stream, int target);
 /* DescribeStreamSummary / ListStreams (every page) / ListShards (every page) as JSON:
  * {"StreamDescriptionSummary": {...}}, {"StreamNames": [...]}, {"Shards": [...]}.
  * *json: free with cinesis_free. */
-CINESIS_EXPORT cinesis_err_t cinesis_describe_stream(cinesis_client_t *client,
-                                                     const char *stream, char **json);
-CINESIS_EXPORT cinesis_err_t cinesis_list_streams(cinesis_client_t *client, char **json);
-CINESIS_EXPORT cinesis_err_t cinesis_list_shards(cinesis_client_t *client, const char *stream,
-                                                 char **json);
+CINESIS_EXPORT cinesis_err_t cinesis_describe_stream(cinesis_client_t* client, const char* stream,
+                                                     char** json);
+CINESIS_EXPORT cinesis_err_t cinesis_list_streams(cinesis_client_t* client, char** json);
+CINESIS_EXPORT cinesis_err_t cinesis_list_shards(cinesis_client_t* client, const char* stream,
+                                                 char** json);
 
 /* One PutRecord, synchronous. explicit_hash_key may be NULL. On success the shard id and
  * sequence number are copied into the caller's buffers (shard_id: 32 bytes are enough,
  * sequence_number: 64), truncated to fit; either buffer may be NULL. */
-CINESIS_EXPORT cinesis_err_t cinesis_put_record(cinesis_client_t *client, const char *stream,
-                                                const char *partition_key, const void *data,
-                                                size_t data_len, const char *explicit_hash_key,
-                                                char *shard_id, size_t shard_id_size,
-                                                char *sequence_number,
-                                                size_t sequence_number_size);
+CINESIS_EXPORT cinesis_err_t cinesis_put_record(cinesis_client_t* client, const char* stream,
+                                                const char* partition_key, const void* data,
+                                                size_t data_len, const char* explicit_hash_key,
+                                                char* shard_id, size_t shard_id_size,
+                                                char* sequence_number, size_t sequence_number_size);
 
 /* ---- producer ----------------------------------------------------------------------------
  * Batches, rate-limits per shard, retries and (optionally) aggregates records, and reports
@@ -206,10 +204,10 @@ typedef struct cinesis_producer cinesis_producer_t;
 
 /* One record to put. Pointers are read during the call only. */
 typedef struct cinesis_record {
-  const char *partition_key; /* required, 1..256 characters */
-  const void *data;          /* may be NULL when data_len is 0 */
+  const char* partition_key; /* required, 1..256 characters */
+  const void* data;          /* may be NULL when data_len is 0 */
   size_t data_len;
-  const char *explicit_hash_key; /* NULL, or a decimal 128-bit hash key */
+  const char* explicit_hash_key; /* NULL, or a decimal 128-bit hash key */
   uint64_t opaque;               /* yours: returned in the delivery report */
 } cinesis_record_t;
 
@@ -217,42 +215,43 @@ typedef struct cinesis_record {
  * next cinesis_producer_poll on it (or its destroy). */
 typedef struct cinesis_delivery {
   uint64_t opaque;
-  cinesis_err_t err; /* CINESIS_OK: stored */
-  const char *error_message; /* "" when stored */
-  const char *shard_id;
-  const char *sequence_number;
+  cinesis_err_t err;         /* CINESIS_OK: stored */
+  const char* error_message; /* "" when stored */
+  const char* shard_id;
+  const char* sequence_number;
   uint64_t sub_sequence_number; /* position in a KPL aggregate (0 otherwise) */
   int attempts;
 } cinesis_delivery_t;
 
 /* `client` must outlive the producer. `options` needs "stream". */
-CINESIS_EXPORT cinesis_err_t cinesis_producer_new(cinesis_client_t *client,
-                                                  const cinesis_options_t *options,
-                                                  cinesis_producer_t **out);
+CINESIS_EXPORT cinesis_err_t cinesis_producer_new(cinesis_client_t* client,
+                                                  const cinesis_options_t* options,
+                                                  cinesis_producer_t** out);
 /* Accepts one record. Fails at once (and then no delivery report is made for it) when the
  * producer is closed (CINESIS_ERR_FAILED_PRECONDITION), the record is invalid
  * (CINESIS_ERR_VALIDATION for a partition key or data out of bounds, as the service says it;
- * CINESIS_ERR_INVALID_ARGUMENT for a bad explicit hash key), or the buffer is full under "overflow"="fail"
- * (CINESIS_ERR_LIMIT_EXCEEDED). Under "overflow"="block" it waits for buffer space. */
-CINESIS_EXPORT cinesis_err_t cinesis_producer_put(cinesis_producer_t *producer,
-                                                  const cinesis_record_t *record);
+ * CINESIS_ERR_INVALID_ARGUMENT for a bad explicit hash key), or the buffer is full under
+ * "overflow"="fail" (CINESIS_ERR_LIMIT_EXCEEDED). Under "overflow"="block" it waits for buffer
+ * space. */
+CINESIS_EXPORT cinesis_err_t cinesis_producer_put(cinesis_producer_t* producer,
+                                                  const cinesis_record_t* record);
 /* Accepts records[0..count) in order; stops at the first record not accepted and returns
  * its error. *accepted (may be NULL) is the number accepted before it. */
-CINESIS_EXPORT cinesis_err_t cinesis_producer_put_batch(cinesis_producer_t *producer,
-                                                        const cinesis_record_t *records,
-                                                        size_t count, size_t *accepted);
+CINESIS_EXPORT cinesis_err_t cinesis_producer_put_batch(cinesis_producer_t* producer,
+                                                        const cinesis_record_t* records,
+                                                        size_t count, size_t* accepted);
 /* Moves up to `max` finished records' reports into out[], waiting up to timeout_ms (0: do
  * not wait; <0: wait until at least one report) for the first. *count = reports written. */
-CINESIS_EXPORT cinesis_err_t cinesis_producer_poll(cinesis_producer_t *producer,
-                                                   cinesis_delivery_t *out, size_t max,
-                                                   int64_t timeout_ms, size_t *count);
+CINESIS_EXPORT cinesis_err_t cinesis_producer_poll(cinesis_producer_t* producer,
+                                                   cinesis_delivery_t* out, size_t max,
+                                                   int64_t timeout_ms, size_t* count);
 /* Sends everything buffered and waits until every record accepted before the call has
  * completed: CINESIS_ERR_DEADLINE_EXCEEDED after timeout_ms. */
-CINESIS_EXPORT cinesis_err_t cinesis_producer_flush(cinesis_producer_t *producer,
+CINESIS_EXPORT cinesis_err_t cinesis_producer_flush(cinesis_producer_t* producer,
                                                     int64_t timeout_ms);
 /* Flushes with the deadline, then stops: records still pending complete with an error (and
  * are reported). Later puts fail with CINESIS_ERR_FAILED_PRECONDITION. Idempotent. */
-CINESIS_EXPORT cinesis_err_t cinesis_producer_close(cinesis_producer_t *producer,
+CINESIS_EXPORT cinesis_err_t cinesis_producer_close(cinesis_producer_t* producer,
                                                     int64_t timeout_ms);
 
 /* The tag differs from the function's name: the same name would hide the struct's
@@ -266,10 +265,10 @@ typedef struct cinesis_producer_metrics_s {
   uint64_t buffered_bytes;
   uint64_t pending_reports; /* delivery reports not yet polled */
 } cinesis_producer_metrics_t;
-CINESIS_EXPORT cinesis_err_t cinesis_producer_metrics(cinesis_producer_t *producer,
-                                                      cinesis_producer_metrics_t *out);
+CINESIS_EXPORT cinesis_err_t cinesis_producer_metrics(cinesis_producer_t* producer,
+                                                      cinesis_producer_metrics_t* out);
 /* Closes (deadline: the remaining record TTLs) if still open, then frees. */
-CINESIS_EXPORT void cinesis_producer_destroy(cinesis_producer_t *producer);
+CINESIS_EXPORT void cinesis_producer_destroy(cinesis_producer_t* producer);
 
 /* ---- checkpoint and lease stores ---------------------------------------------------------
  * One store handle serves as checkpoint store and lease store (same backend). A store may
@@ -278,40 +277,39 @@ CINESIS_EXPORT void cinesis_producer_destroy(cinesis_producer_t *producer);
 
 typedef struct cinesis_store cinesis_store_t;
 
-CINESIS_EXPORT cinesis_err_t cinesis_store_open_memory(cinesis_store_t **out);
+CINESIS_EXPORT cinesis_err_t cinesis_store_open_memory(cinesis_store_t** out);
 /* Creates the file and its tables if missing. */
-CINESIS_EXPORT cinesis_err_t cinesis_store_open_sqlite(const char *path, cinesis_store_t **out);
-CINESIS_EXPORT cinesis_err_t cinesis_store_open_redis(const char *host, int port, int db,
-                                                      cinesis_store_t **out);
+CINESIS_EXPORT cinesis_err_t cinesis_store_open_sqlite(const char* path, cinesis_store_t** out);
+CINESIS_EXPORT cinesis_err_t cinesis_store_open_redis(const char* host, int port, int db,
+                                                      cinesis_store_t** out);
 /* A libpq connection string; creates the schema if missing. */
-CINESIS_EXPORT cinesis_err_t cinesis_store_open_postgres(const char *conninfo,
-                                                         cinesis_store_t **out);
-CINESIS_EXPORT void cinesis_store_destroy(cinesis_store_t *store);
+CINESIS_EXPORT cinesis_err_t cinesis_store_open_postgres(const char* conninfo,
+                                                         cinesis_store_t** out);
+CINESIS_EXPORT void cinesis_store_destroy(cinesis_store_t* store);
 
 /* Where a store keeps state: checkpoints and leases are scoped by application and stream. */
 typedef struct cinesis_scope {
-  const char *application;
-  const char *stream;
+  const char* application;
+  const char* stream;
 } cinesis_scope_t;
 
 typedef struct cinesis_lease {
-  const char *shard_id;
-  const char *owner;   /* worker id; "" when free */
-  uint64_t counter;    /* fencing token: +1 every time the lease changes hands */
+  const char* shard_id;
+  const char* owner; /* worker id; "" when free */
+  uint64_t counter;  /* fencing token: +1 every time the lease changes hands */
   int64_t expires_at_ms;
 } cinesis_lease_t;
 
 /* Reading and writing a store directly (tools, tests, migrations). *sequence_number: free
  * with cinesis_free; NULL when the shard has no checkpoint. */
-CINESIS_EXPORT cinesis_err_t cinesis_store_save(cinesis_store_t *store,
-                                                const cinesis_scope_t *scope,
-                                                const char *shard_id,
-                                                const char *sequence_number,
+CINESIS_EXPORT cinesis_err_t cinesis_store_save(cinesis_store_t* store,
+                                                const cinesis_scope_t* scope, const char* shard_id,
+                                                const char* sequence_number,
                                                 uint64_t sub_sequence_number);
-CINESIS_EXPORT cinesis_err_t cinesis_store_load(cinesis_store_t *store,
-                                                const cinesis_scope_t *scope,
-                                                const char *shard_id, char **sequence_number,
-                                                uint64_t *sub_sequence_number);
+CINESIS_EXPORT cinesis_err_t cinesis_store_load(cinesis_store_t* store,
+                                                const cinesis_scope_t* scope, const char* shard_id,
+                                                char** sequence_number,
+                                                uint64_t* sub_sequence_number);
 
 /* A store written in the caller's language. Output goes through the emit functions, which
  * copy at once. Every callback returns CINESIS_OK, or an error code after writing a message
@@ -320,49 +318,49 @@ CINESIS_EXPORT cinesis_err_t cinesis_store_load(cinesis_store_t *store,
  * Callbacks are called from the consumer's threads, possibly several at once, and must be
  * thread-safe. Fencing (see cinesis/checkpoint.h) is the callbacks' job: save_if_owner and
  * try_acquire must be atomic with respect to each other. */
-typedef void (*cinesis_checkpoint_emit_fn)(void *ctx, const char *shard_id,
-                                           const char *sequence_number,
+typedef void (*cinesis_checkpoint_emit_fn)(void* ctx, const char* shard_id,
+                                           const char* sequence_number,
                                            uint64_t sub_sequence_number);
-typedef void (*cinesis_lease_emit_fn)(void *ctx, const cinesis_lease_t *lease);
+typedef void (*cinesis_lease_emit_fn)(void* ctx, const cinesis_lease_t* lease);
 
 typedef struct cinesis_store_callbacks {
-  int (*save)(void *user, const cinesis_scope_t *scope, const char *shard_id,
-              const char *sequence_number, uint64_t sub_sequence_number, char *err,
+  int (*save)(void* user, const cinesis_scope_t* scope, const char* shard_id,
+              const char* sequence_number, uint64_t sub_sequence_number, char* err,
               size_t err_size);
   /* *saved = 1 when written, 0 when `lease` is no longer current at now_ms. */
-  int (*save_if_owner)(void *user, const cinesis_scope_t *scope, const cinesis_lease_t *lease,
-                       const char *sequence_number, uint64_t sub_sequence_number,
-                       int64_t now_ms, int *saved, char *err, size_t err_size);
+  int (*save_if_owner)(void* user, const cinesis_scope_t* scope, const cinesis_lease_t* lease,
+                       const char* sequence_number, uint64_t sub_sequence_number, int64_t now_ms,
+                       int* saved, char* err, size_t err_size);
   /* Emits the shard's checkpoint once, or not at all when it has none. */
-  int (*load)(void *user, const cinesis_scope_t *scope, const char *shard_id,
-              cinesis_checkpoint_emit_fn emit, void *ctx, char *err, size_t err_size);
+  int (*load)(void* user, const cinesis_scope_t* scope, const char* shard_id,
+              cinesis_checkpoint_emit_fn emit, void* ctx, char* err, size_t err_size);
   /* Emits every checkpoint of the scope. */
-  int (*load_all)(void *user, const cinesis_scope_t *scope, cinesis_checkpoint_emit_fn emit,
-                  void *ctx, char *err, size_t err_size);
+  int (*load_all)(void* user, const cinesis_scope_t* scope, cinesis_checkpoint_emit_fn emit,
+                  void* ctx, char* err, size_t err_size);
   /* Emits the lease when taken (free, expired at now_ms, or already owner's; counter +1
    * when it changes hands); emits nothing when someone else holds it. */
-  int (*try_acquire)(void *user, const cinesis_scope_t *scope, const char *shard_id,
-                     const char *owner, int64_t ttl_ms, int64_t now_ms,
-                     cinesis_lease_emit_fn emit, void *ctx, char *err, size_t err_size);
+  int (*try_acquire)(void* user, const cinesis_scope_t* scope, const char* shard_id,
+                     const char* owner, int64_t ttl_ms, int64_t now_ms, cinesis_lease_emit_fn emit,
+                     void* ctx, char* err, size_t err_size);
   /* *renewed = 0 when the lease was lost. */
-  int (*renew)(void *user, const cinesis_scope_t *scope, const cinesis_lease_t *lease,
-               int64_t ttl_ms, int64_t now_ms, int *renewed, char *err, size_t err_size);
-  int (*release)(void *user, const cinesis_scope_t *scope, const cinesis_lease_t *lease,
-                 char *err, size_t err_size);
+  int (*renew)(void* user, const cinesis_scope_t* scope, const cinesis_lease_t* lease,
+               int64_t ttl_ms, int64_t now_ms, int* renewed, char* err, size_t err_size);
+  int (*release)(void* user, const cinesis_scope_t* scope, const cinesis_lease_t* lease, char* err,
+                 size_t err_size);
   /* Emits every lease of the scope. */
-  int (*list)(void *user, const cinesis_scope_t *scope, cinesis_lease_emit_fn emit, void *ctx,
-              char *err, size_t err_size);
+  int (*list)(void* user, const cinesis_scope_t* scope, cinesis_lease_emit_fn emit, void* ctx,
+              char* err, size_t err_size);
   /* Optional (NULL: deletes nothing): deletes free or expired leases whose shard id starts
    * with `prefix`; *deleted = how many. */
-  int (*delete_expired)(void *user, const cinesis_scope_t *scope, const char *prefix,
-                        int64_t now_ms, size_t *deleted, char *err, size_t err_size);
+  int (*delete_expired)(void* user, const cinesis_scope_t* scope, const char* prefix,
+                        int64_t now_ms, size_t* deleted, char* err, size_t err_size);
   /* Optional: called once when the store is freed (no callback runs after it). */
-  void (*destroy)(void *user);
+  void (*destroy)(void* user);
 } cinesis_store_callbacks_t;
 
 /* Every callback but delete_expired and destroy is required. The table is copied. */
-CINESIS_EXPORT cinesis_err_t cinesis_store_new_custom(const cinesis_store_callbacks_t *callbacks,
-                                                      void *user, cinesis_store_t **out);
+CINESIS_EXPORT cinesis_err_t cinesis_store_new_custom(const cinesis_store_callbacks_t* callbacks,
+                                                      void* user, cinesis_store_t** out);
 
 /* ---- consumer (pull style) ---------------------------------------------------------------
  * Reads every shard of a stream, follows shard changes (parents before children), resumes
@@ -373,62 +371,62 @@ typedef struct cinesis_consumer cinesis_consumer_t;
 
 /* `client` must outlive the consumer. checkpoints: NULL = in memory; leases: NULL = this
  * process reads every shard. The consumer holds its own references to the stores. */
-CINESIS_EXPORT cinesis_err_t cinesis_consumer_new(cinesis_client_t *client,
-                                                  const cinesis_options_t *options,
-                                                  cinesis_store_t *checkpoints,
-                                                  cinesis_store_t *leases,
-                                                  cinesis_consumer_t **out);
+CINESIS_EXPORT cinesis_err_t cinesis_consumer_new(cinesis_client_t* client,
+                                                  const cinesis_options_t* options,
+                                                  cinesis_store_t* checkpoints,
+                                                  cinesis_store_t* leases,
+                                                  cinesis_consumer_t** out);
 
 typedef struct cinesis_consumer_record {
-  const char *shard_id;
-  const char *sequence_number;
+  const char* shard_id;
+  const char* sequence_number;
   uint64_t sub_sequence_number; /* index inside a KPL aggregate (0 for plain records) */
   int aggregated;
-  const char *partition_key;
-  const char *explicit_hash_key; /* NULL when none */
-  const void *data;
+  const char* partition_key;
+  const char* explicit_hash_key; /* NULL when none */
+  const void* data;
   size_t data_len;
   int64_t arrival_ms; /* ApproximateArrivalTimestamp */
 } cinesis_consumer_record_t;
 
 /* A batch of records returned by one poll; owns their memory. */
 typedef struct cinesis_batch cinesis_batch_t;
-CINESIS_EXPORT size_t cinesis_batch_count(const cinesis_batch_t *batch);
+CINESIS_EXPORT size_t cinesis_batch_count(const cinesis_batch_t* batch);
 /* The records, in order per shard; valid until cinesis_batch_destroy. NULL when empty. */
-CINESIS_EXPORT const cinesis_consumer_record_t *cinesis_batch_records(const cinesis_batch_t *batch);
-CINESIS_EXPORT void cinesis_batch_destroy(cinesis_batch_t *batch);
+CINESIS_EXPORT const cinesis_consumer_record_t* cinesis_batch_records(const cinesis_batch_t* batch);
+CINESIS_EXPORT void cinesis_batch_destroy(cinesis_batch_t* batch);
 
 /* The next records (any shards), waiting up to timeout_ms; *batch is a new handle (possibly
  * empty), set only on success. After a fatal error: the records still queued, then that
  * error. With "checkpoint"="manual" call cinesis_consumer_commit to checkpoint what poll
  * returned; other policies apply once the next poll starts. */
-CINESIS_EXPORT cinesis_err_t cinesis_consumer_poll(cinesis_consumer_t *consumer,
-                                                   int64_t timeout_ms, cinesis_batch_t **batch);
-CINESIS_EXPORT cinesis_err_t cinesis_consumer_commit(cinesis_consumer_t *consumer);
+CINESIS_EXPORT cinesis_err_t cinesis_consumer_poll(cinesis_consumer_t* consumer, int64_t timeout_ms,
+                                                   cinesis_batch_t** batch);
+CINESIS_EXPORT cinesis_err_t cinesis_consumer_commit(cinesis_consumer_t* consumer);
 
 typedef enum cinesis_event_type {
   CINESIS_EVENT_SHARD_STARTED = 1, /* this worker started reading a shard */
   CINESIS_EVENT_SHARD_ENDED = 2,   /* read to SHARD_END and checkpointed there */
   CINESIS_EVENT_LEASE_TAKEN = 3,
-  CINESIS_EVENT_LEASE_LOST = 4,    /* another worker took it; no more checkpoints */
-  CINESIS_EVENT_ERROR = 5          /* transient (retried) or fatal (poll returns it) */
+  CINESIS_EVENT_LEASE_LOST = 4, /* another worker took it; no more checkpoints */
+  CINESIS_EVENT_ERROR = 5       /* transient (retried) or fatal (poll returns it) */
 } cinesis_event_type_t;
 
 /* Strings are owned by the consumer, valid until its next cinesis_consumer_events call. */
 typedef struct cinesis_event {
   cinesis_event_type_t type;
-  const char *shard_id; /* "" when not about one shard */
+  const char* shard_id; /* "" when not about one shard */
   int64_t time_ms;
-  cinesis_err_t err;    /* for CINESIS_EVENT_ERROR */
-  const char *message;  /* for CINESIS_EVENT_ERROR: "<operation>: <Code>: <text>" */
+  cinesis_err_t err;   /* for CINESIS_EVENT_ERROR */
+  const char* message; /* for CINESIS_EVENT_ERROR: "<operation>: <Code>: <text>" */
   int fatal;
 } cinesis_event_t;
 
 /* Moves up to `max` queued events into out[] (*count written), never waits. The queue keeps
  * the newest 1,024 events; older ones are dropped (and counted in events_dropped). */
-CINESIS_EXPORT cinesis_err_t cinesis_consumer_events(cinesis_consumer_t *consumer,
-                                                     cinesis_event_t *out, size_t max,
-                                                     size_t *count);
+CINESIS_EXPORT cinesis_err_t cinesis_consumer_events(cinesis_consumer_t* consumer,
+                                                     cinesis_event_t* out, size_t max,
+                                                     size_t* count);
 
 /* Tag: see cinesis_producer_metrics_s. */
 typedef struct cinesis_consumer_metrics_s {
@@ -444,15 +442,15 @@ typedef struct cinesis_consumer_metrics_s {
   uint64_t events_dropped;
   int64_t max_millis_behind_latest; /* over the shards this worker reads; 0 caught up */
 } cinesis_consumer_metrics_t;
-CINESIS_EXPORT cinesis_err_t cinesis_consumer_metrics(cinesis_consumer_t *consumer,
-                                                      cinesis_consumer_metrics_t *out);
+CINESIS_EXPORT cinesis_err_t cinesis_consumer_metrics(cinesis_consumer_t* consumer,
+                                                      cinesis_consumer_metrics_t* out);
 /* The worker id (owned by the consumer, valid until destroy). */
-CINESIS_EXPORT const char *cinesis_consumer_worker_id(const cinesis_consumer_t *consumer);
+CINESIS_EXPORT const char* cinesis_consumer_worker_id(const cinesis_consumer_t* consumer);
 /* Stops reading, writes final checkpoints (per the policy) and releases leases. Later polls
  * answer CINESIS_ERR_FAILED_PRECONDITION. May be called from any thread. Idempotent. */
-CINESIS_EXPORT cinesis_err_t cinesis_consumer_stop(cinesis_consumer_t *consumer);
+CINESIS_EXPORT cinesis_err_t cinesis_consumer_stop(cinesis_consumer_t* consumer);
 /* Stops if running, then frees. */
-CINESIS_EXPORT void cinesis_consumer_destroy(cinesis_consumer_t *consumer);
+CINESIS_EXPORT void cinesis_consumer_destroy(cinesis_consumer_t* consumer);
 
 /* ---- LocalKinesis: the engine in process (tests) ------------------------------------------ */
 
@@ -460,14 +458,14 @@ typedef struct cinesis_local cinesis_local_t;
 
 /* In memory, no socket, no threads; streams become ACTIVE at once unless "create_stream_ms"
  * etc. say otherwise. `options` may be NULL. */
-CINESIS_EXPORT cinesis_err_t cinesis_local_new(const cinesis_options_t *options,
-                                               cinesis_local_t **out);
+CINESIS_EXPORT cinesis_err_t cinesis_local_new(const cinesis_options_t* options,
+                                               cinesis_local_t** out);
 /* A client over the local engine, owned by `local` (do not destroy it; valid until
  * cinesis_local_destroy). Producers and consumers can be made from it. */
-CINESIS_EXPORT cinesis_client_t *cinesis_local_client(cinesis_local_t *local);
+CINESIS_EXPORT cinesis_client_t* cinesis_local_client(cinesis_local_t* local);
 /* Runs the engine's housekeeping now (deletions, retention, state changes that are due). */
-CINESIS_EXPORT cinesis_err_t cinesis_local_tick(cinesis_local_t *local);
-CINESIS_EXPORT void cinesis_local_destroy(cinesis_local_t *local);
+CINESIS_EXPORT cinesis_err_t cinesis_local_tick(cinesis_local_t* local);
+CINESIS_EXPORT void cinesis_local_destroy(cinesis_local_t* local);
 
 #ifdef __cplusplus
 } /* extern "C" */
