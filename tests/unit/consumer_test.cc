@@ -656,7 +656,9 @@ TEST_F(ConsumerTest, AWorkerBlockedPastItsLeaseTtlHasItsCheckpointRefused) {
   ASSERT_TRUE(cp.ok() && cp->has_value());
   EXPECT_EQ((*cp)->sequence_number, gate.first_seq)
       << "the stale worker's checkpoint (" << gate.last_seq << ") overwrote the new owner's";
-  EXPECT_TRUE(WaitFor([&] { return (*c)->metrics().leases_lost == 1U; }));
+  // At least this lease: the simulated 61 s also expired A's other leases, which A may count
+  // as lost too when it next renews them (timing-dependent; it failed once in CI with == 1).
+  EXPECT_TRUE(WaitFor([&] { return (*c)->metrics().leases_lost >= 1U; }));
   (*c)->Stop();
   run.join();
 }
