@@ -186,7 +186,7 @@ class ChainTest : public ::testing::Test {
 // GETs without the token are refused (401) as IMDSv2-only instances do.
 struct FakeImds {
   explicit FakeImds(int token_status = 200, bool require_token = true)
-      : server([this, token_status, require_token](const FakeHttp::Request& r) -> FakeHttp::Reply {
+      : server([token_status, require_token](const FakeHttp::Request& r) -> FakeHttp::Reply {
           if (r.method == "PUT" && r.target == "/latest/api/token") {
             if (token_status != 200) return {token_status, "", "text/plain"};
             if (r.Header("x-aws-ec2-metadata-token-ttl-seconds").empty()) {
