@@ -6,6 +6,7 @@
 #include "api/codec.h"
 #include "api/json_writer.h"
 #include "api/model.h"
+#include "api/operation_list.h"
 #include "api/validate.h"
 #include "capi/internal.h"
 #include "capi/options.h"
@@ -38,57 +39,7 @@ class ClientAsService final : public api::KinesisService {
   Ret Name(const In& in) override { return c_.Name(in); }
 #define CINESIS_CAPI_FORWARD0(Ret, Name) \
   Ret Name() override { return c_.Name(); }
-  CINESIS_CAPI_FORWARD(Status, CreateStream, api::CreateStreamInput)
-  CINESIS_CAPI_FORWARD(Status, DeleteStream, api::DeleteStreamInput)
-  CINESIS_CAPI_FORWARD(Result<api::DescribeStreamOutput>, DescribeStream, api::DescribeStreamInput)
-  CINESIS_CAPI_FORWARD(Result<api::DescribeStreamSummaryOutput>, DescribeStreamSummary,
-                       api::DescribeStreamSummaryInput)
-  CINESIS_CAPI_FORWARD(Result<api::ListStreamsOutput>, ListStreams, api::ListStreamsInput)
-  CINESIS_CAPI_FORWARD(Result<api::ListShardsOutput>, ListShards, api::ListShardsInput)
-  CINESIS_CAPI_FORWARD(Result<api::PutRecordOutput>, PutRecord, api::PutRecordInput)
-  CINESIS_CAPI_FORWARD(Result<api::PutRecordsOutput>, PutRecords, api::PutRecordsInput)
-  CINESIS_CAPI_FORWARD(Result<api::GetShardIteratorOutput>, GetShardIterator,
-                       api::GetShardIteratorInput)
-  CINESIS_CAPI_FORWARD(Result<api::GetRecordsOutput>, GetRecords, api::GetRecordsInput)
-  CINESIS_CAPI_FORWARD(Status, IncreaseStreamRetentionPeriod, api::UpdateRetentionPeriodInput)
-  CINESIS_CAPI_FORWARD(Status, DecreaseStreamRetentionPeriod, api::UpdateRetentionPeriodInput)
-  CINESIS_CAPI_FORWARD(Status, SplitShard, api::SplitShardInput)
-  CINESIS_CAPI_FORWARD(Status, MergeShards, api::MergeShardsInput)
-  CINESIS_CAPI_FORWARD(Result<api::UpdateShardCountOutput>, UpdateShardCount,
-                       api::UpdateShardCountInput)
-  CINESIS_CAPI_FORWARD(Status, AddTagsToStream, api::AddTagsToStreamInput)
-  CINESIS_CAPI_FORWARD(Status, RemoveTagsFromStream, api::RemoveTagsFromStreamInput)
-  CINESIS_CAPI_FORWARD(Result<api::ListTagsForStreamOutput>, ListTagsForStream,
-                       api::ListTagsForStreamInput)
-  CINESIS_CAPI_FORWARD(Status, TagResource, api::TagResourceInput)
-  CINESIS_CAPI_FORWARD(Status, UntagResource, api::UntagResourceInput)
-  CINESIS_CAPI_FORWARD(Result<api::ListTagsForResourceOutput>, ListTagsForResource,
-                       api::ListTagsForResourceInput)
-  CINESIS_CAPI_FORWARD(Status, StartStreamEncryption, api::StreamEncryptionInput)
-  CINESIS_CAPI_FORWARD(Status, StopStreamEncryption, api::StreamEncryptionInput)
-  CINESIS_CAPI_FORWARD(Result<api::EnhancedMonitoringOutput>, EnableEnhancedMonitoring,
-                       api::EnhancedMonitoringInput)
-  CINESIS_CAPI_FORWARD(Result<api::EnhancedMonitoringOutput>, DisableEnhancedMonitoring,
-                       api::EnhancedMonitoringInput)
-  CINESIS_CAPI_FORWARD0(Result<api::DescribeLimitsOutput>, DescribeLimits)
-  CINESIS_CAPI_FORWARD(Status, UpdateStreamMode, api::UpdateStreamModeInput)
-  CINESIS_CAPI_FORWARD0(Result<api::AccountSettingsOutput>, DescribeAccountSettings)
-  CINESIS_CAPI_FORWARD(Result<api::AccountSettingsOutput>, UpdateAccountSettings,
-                       api::UpdateAccountSettingsInput)
-  CINESIS_CAPI_FORWARD(Status, PutResourcePolicy, api::ResourcePolicyInput)
-  CINESIS_CAPI_FORWARD(Result<api::GetResourcePolicyOutput>, GetResourcePolicy,
-                       api::ResourcePolicyInput)
-  CINESIS_CAPI_FORWARD(Status, DeleteResourcePolicy, api::ResourcePolicyInput)
-  CINESIS_CAPI_FORWARD(Status, UpdateMaxRecordSize, api::UpdateMaxRecordSizeInput)
-  CINESIS_CAPI_FORWARD(Result<api::UpdateStreamWarmThroughputOutput>, UpdateStreamWarmThroughput,
-                       api::UpdateStreamWarmThroughputInput)
-  CINESIS_CAPI_FORWARD(Result<api::Consumer>, RegisterStreamConsumer,
-                       api::RegisterStreamConsumerInput)
-  CINESIS_CAPI_FORWARD(Status, DeregisterStreamConsumer, api::ConsumerRef)
-  CINESIS_CAPI_FORWARD(Result<api::Consumer>, DescribeStreamConsumer, api::ConsumerRef)
-  CINESIS_CAPI_FORWARD(Result<api::ListStreamConsumersOutput>, ListStreamConsumers,
-                       api::ListStreamConsumersInput)
-
+  CINESIS_KINESIS_OPERATIONS(CINESIS_CAPI_FORWARD, CINESIS_CAPI_FORWARD0)
 #undef CINESIS_CAPI_FORWARD
 #undef CINESIS_CAPI_FORWARD0
 

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "api/operation_list.h"
 #include "api/service.h"
 #include "client/credential_providers.h"
 #include "client/credentials.h"
@@ -163,52 +164,7 @@ Status KinesisClient::SubscribeToShard(
     return impl_->retry.Run([&] { return impl_->service->Name(); }); \
   }
 
-CINESIS_FORWARD(Status, CreateStream, api::CreateStreamInput)
-CINESIS_FORWARD(Status, DeleteStream, api::DeleteStreamInput)
-CINESIS_FORWARD(Result<api::DescribeStreamOutput>, DescribeStream, api::DescribeStreamInput)
-CINESIS_FORWARD(Result<api::DescribeStreamSummaryOutput>, DescribeStreamSummary,
-                api::DescribeStreamSummaryInput)
-CINESIS_FORWARD(Result<api::ListStreamsOutput>, ListStreams, api::ListStreamsInput)
-CINESIS_FORWARD(Result<api::ListShardsOutput>, ListShards, api::ListShardsInput)
-CINESIS_FORWARD(Result<api::PutRecordOutput>, PutRecord, api::PutRecordInput)
-CINESIS_FORWARD(Result<api::PutRecordsOutput>, PutRecords, api::PutRecordsInput)
-CINESIS_FORWARD(Result<api::GetShardIteratorOutput>, GetShardIterator, api::GetShardIteratorInput)
-CINESIS_FORWARD(Result<api::GetRecordsOutput>, GetRecords, api::GetRecordsInput)
-CINESIS_FORWARD(Status, IncreaseStreamRetentionPeriod, api::UpdateRetentionPeriodInput)
-CINESIS_FORWARD(Status, DecreaseStreamRetentionPeriod, api::UpdateRetentionPeriodInput)
-CINESIS_FORWARD(Status, SplitShard, api::SplitShardInput)
-CINESIS_FORWARD(Status, MergeShards, api::MergeShardsInput)
-CINESIS_FORWARD(Result<api::UpdateShardCountOutput>, UpdateShardCount, api::UpdateShardCountInput)
-CINESIS_FORWARD(Status, AddTagsToStream, api::AddTagsToStreamInput)
-CINESIS_FORWARD(Status, RemoveTagsFromStream, api::RemoveTagsFromStreamInput)
-CINESIS_FORWARD(Result<api::ListTagsForStreamOutput>, ListTagsForStream,
-                api::ListTagsForStreamInput)
-CINESIS_FORWARD(Status, TagResource, api::TagResourceInput)
-CINESIS_FORWARD(Status, UntagResource, api::UntagResourceInput)
-CINESIS_FORWARD(Result<api::ListTagsForResourceOutput>, ListTagsForResource,
-                api::ListTagsForResourceInput)
-CINESIS_FORWARD(Status, StartStreamEncryption, api::StreamEncryptionInput)
-CINESIS_FORWARD(Status, StopStreamEncryption, api::StreamEncryptionInput)
-CINESIS_FORWARD(Result<api::EnhancedMonitoringOutput>, EnableEnhancedMonitoring,
-                api::EnhancedMonitoringInput)
-CINESIS_FORWARD(Result<api::EnhancedMonitoringOutput>, DisableEnhancedMonitoring,
-                api::EnhancedMonitoringInput)
-CINESIS_FORWARD0(Result<api::DescribeLimitsOutput>, DescribeLimits)
-CINESIS_FORWARD(Status, UpdateStreamMode, api::UpdateStreamModeInput)
-CINESIS_FORWARD0(Result<api::AccountSettingsOutput>, DescribeAccountSettings)
-CINESIS_FORWARD(Result<api::AccountSettingsOutput>, UpdateAccountSettings,
-                api::UpdateAccountSettingsInput)
-CINESIS_FORWARD(Status, PutResourcePolicy, api::ResourcePolicyInput)
-CINESIS_FORWARD(Result<api::GetResourcePolicyOutput>, GetResourcePolicy, api::ResourcePolicyInput)
-CINESIS_FORWARD(Status, DeleteResourcePolicy, api::ResourcePolicyInput)
-CINESIS_FORWARD(Status, UpdateMaxRecordSize, api::UpdateMaxRecordSizeInput)
-CINESIS_FORWARD(Result<api::UpdateStreamWarmThroughputOutput>, UpdateStreamWarmThroughput,
-                api::UpdateStreamWarmThroughputInput)
-CINESIS_FORWARD(Result<api::Consumer>, RegisterStreamConsumer, api::RegisterStreamConsumerInput)
-CINESIS_FORWARD(Status, DeregisterStreamConsumer, api::ConsumerRef)
-CINESIS_FORWARD(Result<api::Consumer>, DescribeStreamConsumer, api::ConsumerRef)
-CINESIS_FORWARD(Result<api::ListStreamConsumersOutput>, ListStreamConsumers,
-                api::ListStreamConsumersInput)
+CINESIS_KINESIS_OPERATIONS(CINESIS_FORWARD, CINESIS_FORWARD0)
 
 #undef CINESIS_FORWARD
 #undef CINESIS_FORWARD0

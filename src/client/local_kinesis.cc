@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "api/model.h"
+#include "api/operation_list.h"
 #include "api/service.h"
 #include "api/validate.h"
 #include "client/wire_codec.h"
@@ -51,57 +52,7 @@ class ValidatingService final : public ForwardingKinesisService, public api::Eve
   }
 #define CINESIS_LOCAL_PASS0(Ret, Name) \
   Ret Name() override { return ForwardingKinesisService::Name(); }
-  CINESIS_LOCAL_CHECK(Status, CreateStream, api::CreateStreamInput)
-  CINESIS_LOCAL_CHECK(Status, DeleteStream, api::DeleteStreamInput)
-  CINESIS_LOCAL_CHECK(Result<api::DescribeStreamOutput>, DescribeStream, api::DescribeStreamInput)
-  CINESIS_LOCAL_CHECK(Result<api::DescribeStreamSummaryOutput>, DescribeStreamSummary,
-                      api::DescribeStreamSummaryInput)
-  CINESIS_LOCAL_CHECK(Result<api::ListStreamsOutput>, ListStreams, api::ListStreamsInput)
-  CINESIS_LOCAL_CHECK(Result<api::ListShardsOutput>, ListShards, api::ListShardsInput)
-  CINESIS_LOCAL_CHECK(Result<api::PutRecordOutput>, PutRecord, api::PutRecordInput)
-  CINESIS_LOCAL_CHECK(Result<api::PutRecordsOutput>, PutRecords, api::PutRecordsInput)
-  CINESIS_LOCAL_CHECK(Result<api::GetShardIteratorOutput>, GetShardIterator,
-                      api::GetShardIteratorInput)
-  CINESIS_LOCAL_CHECK(Result<api::GetRecordsOutput>, GetRecords, api::GetRecordsInput)
-  CINESIS_LOCAL_CHECK(Status, IncreaseStreamRetentionPeriod, api::UpdateRetentionPeriodInput)
-  CINESIS_LOCAL_CHECK(Status, DecreaseStreamRetentionPeriod, api::UpdateRetentionPeriodInput)
-  CINESIS_LOCAL_CHECK(Status, SplitShard, api::SplitShardInput)
-  CINESIS_LOCAL_CHECK(Status, MergeShards, api::MergeShardsInput)
-  CINESIS_LOCAL_CHECK(Result<api::UpdateShardCountOutput>, UpdateShardCount,
-                      api::UpdateShardCountInput)
-  CINESIS_LOCAL_CHECK(Status, AddTagsToStream, api::AddTagsToStreamInput)
-  CINESIS_LOCAL_CHECK(Status, RemoveTagsFromStream, api::RemoveTagsFromStreamInput)
-  CINESIS_LOCAL_CHECK(Result<api::ListTagsForStreamOutput>, ListTagsForStream,
-                      api::ListTagsForStreamInput)
-  CINESIS_LOCAL_CHECK(Status, TagResource, api::TagResourceInput)
-  CINESIS_LOCAL_CHECK(Status, UntagResource, api::UntagResourceInput)
-  CINESIS_LOCAL_CHECK(Result<api::ListTagsForResourceOutput>, ListTagsForResource,
-                      api::ListTagsForResourceInput)
-  CINESIS_LOCAL_CHECK(Status, StartStreamEncryption, api::StreamEncryptionInput)
-  CINESIS_LOCAL_CHECK(Status, StopStreamEncryption, api::StreamEncryptionInput)
-  CINESIS_LOCAL_CHECK(Result<api::EnhancedMonitoringOutput>, EnableEnhancedMonitoring,
-                      api::EnhancedMonitoringInput)
-  CINESIS_LOCAL_CHECK(Result<api::EnhancedMonitoringOutput>, DisableEnhancedMonitoring,
-                      api::EnhancedMonitoringInput)
-  CINESIS_LOCAL_PASS0(Result<api::DescribeLimitsOutput>, DescribeLimits)
-  CINESIS_LOCAL_CHECK(Status, UpdateStreamMode, api::UpdateStreamModeInput)
-  CINESIS_LOCAL_PASS0(Result<api::AccountSettingsOutput>, DescribeAccountSettings)
-  CINESIS_LOCAL_CHECK(Result<api::AccountSettingsOutput>, UpdateAccountSettings,
-                      api::UpdateAccountSettingsInput)
-  CINESIS_LOCAL_CHECK(Status, PutResourcePolicy, api::ResourcePolicyInput)
-  CINESIS_LOCAL_CHECK(Result<api::GetResourcePolicyOutput>, GetResourcePolicy,
-                      api::ResourcePolicyInput)
-  CINESIS_LOCAL_CHECK(Status, DeleteResourcePolicy, api::ResourcePolicyInput)
-  CINESIS_LOCAL_CHECK(Status, UpdateMaxRecordSize, api::UpdateMaxRecordSizeInput)
-  CINESIS_LOCAL_CHECK(Result<api::UpdateStreamWarmThroughputOutput>, UpdateStreamWarmThroughput,
-                      api::UpdateStreamWarmThroughputInput)
-  CINESIS_LOCAL_CHECK(Result<api::Consumer>, RegisterStreamConsumer,
-                      api::RegisterStreamConsumerInput)
-  CINESIS_LOCAL_CHECK(Status, DeregisterStreamConsumer, api::ConsumerRef)
-  CINESIS_LOCAL_CHECK(Result<api::Consumer>, DescribeStreamConsumer, api::ConsumerRef)
-  CINESIS_LOCAL_CHECK(Result<api::ListStreamConsumersOutput>, ListStreamConsumers,
-                      api::ListStreamConsumersInput)
-
+  CINESIS_KINESIS_OPERATIONS(CINESIS_LOCAL_CHECK, CINESIS_LOCAL_PASS0)
 #undef CINESIS_LOCAL_CHECK
 #undef CINESIS_LOCAL_PASS0
 
