@@ -1,9 +1,8 @@
 #include "api/cbor.h"
 
-#include <cbor.h>
-
 #include <boost/json.hpp>
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 #include "common/base64.h"
@@ -15,106 +14,235 @@ namespace json = boost::json;
 
 constexpr int kMaxDepth = 64;
 
-struct ItemDeleter {
-  void operator()(cbor_item_t* item) const { cbor_decref(&item); }
-};
-using Item = std::unique_ptr<cbor_item_t, ItemDeleter>;
+// A bounded decoder (libcbor's cbor_load allocates whatever count a header claims before
+// reading the items: five bytes claiming 2^27 elements cost a gigabyte). Every length is
+// checked against the bytes left before anything is allocated (an element takes at least
+// one byte, a map entry two), and the decoded document is charged as it grows: at most
+// kMemoryFactor times the body plus kMemorySlack (docs/security.md). The charge follows
+// boost::json's representation (a value per item, a key/value pair per map entry, the text
+// of strings, base64 for byte strings); cbor_test measures it against real allocations.
+class Decoder {
+ public:
+  Decoder(std::string_view bytes, json::storage_ptr sp)
+      : p_(reinterpret_cast<const unsigned char*>(bytes.data())),
+        end_(p_ + bytes.size()),
+        sp_(std::move(sp)),
+        budget_(bytes.size() * kCborMemoryFactor + kCborMemorySlack) {}
 
-std::string Bytes(const cbor_item_t* item, bool text) {
-  const bool indefinite =
-      text ? cbor_string_is_indefinite(item) : cbor_bytestring_is_indefinite(item);
-  if (!indefinite) {
-    const auto* p = text ? cbor_string_handle(item) : cbor_bytestring_handle(item);
-    const std::size_t n = text ? cbor_string_length(item) : cbor_bytestring_length(item);
-    return {reinterpret_cast<const char*>(p), n};
+  bool Document(json::value& out) { return Item(out, 0) && p_ == end_; }
+
+  // A growing container (indefinite length) reallocates; from a monotonic resource the
+  // blocks it leaves behind stay allocated: up to three times its final size in all.
+  static constexpr std::uint64_t kGrowth = 3;
+
+ private:
+  static constexpr std::uint64_t kIndefinite = ~std::uint64_t{0};
+
+  std::size_t left() const { return static_cast<std::size_t>(end_ - p_); }
+
+  bool Charge(std::uint64_t n) {
+    if (n > budget_) return false;
+    budget_ -= n;
+    return true;
   }
-  std::string out;
-  const std::size_t chunks =
-      text ? cbor_string_chunk_count(item) : cbor_bytestring_chunk_count(item);
-  cbor_item_t** handle =
-      text ? cbor_string_chunks_handle(item) : cbor_bytestring_chunks_handle(item);
-  for (std::size_t i = 0; i < chunks; ++i) out += Bytes(handle[i], text);
-  return out;
-}
 
-bool Convert(const cbor_item_t* item, json::value& out, int depth) {
-  if (depth > kMaxDepth) return false;
-  switch (cbor_typeof(item)) {
-    case CBOR_TYPE_UINT: {
-      std::uint64_t v = cbor_get_int(item);
-      if (v > static_cast<std::uint64_t>(INT64_MAX)) {
-        out = static_cast<double>(v);
-      } else {
-        out = static_cast<std::int64_t>(v);
-      }
+  // Reads an initial byte and its argument; `arg` is kIndefinite for additional info 31.
+  bool Head(unsigned& major, unsigned& info, std::uint64_t& arg) {
+    if (p_ == end_) return false;
+    const unsigned char b = *p_++;
+    major = b >> 5;
+    info = b & 31;
+    if (info < 24) {
+      arg = info;
       return true;
     }
-    case CBOR_TYPE_NEGINT: {
-      std::uint64_t v = cbor_get_int(item);  // value is -1 - v
-      if (v >= static_cast<std::uint64_t>(INT64_MAX)) {
-        out = -1.0 - static_cast<double>(v);
-      } else {
-        out = -1 - static_cast<std::int64_t>(v);
-      }
+    if (info == 31) {
+      arg = kIndefinite;
       return true;
     }
-    case CBOR_TYPE_BYTESTRING:
-      out = Base64Encode(Bytes(item, false));
-      return true;
-    case CBOR_TYPE_STRING:
-      out = Bytes(item, true);
-      return true;
-    case CBOR_TYPE_ARRAY: {
-      json::array arr;
-      cbor_item_t** h = cbor_array_handle(item);
-      for (std::size_t i = 0; i < cbor_array_size(item); ++i) {
-        json::value v;
-        if (!Convert(h[i], v, depth + 1)) return false;
-        arr.push_back(std::move(v));
-      }
-      out = std::move(arr);
-      return true;
-    }
-    case CBOR_TYPE_MAP: {
-      json::object obj;
-      cbor_pair* pairs = cbor_map_handle(item);
-      for (std::size_t i = 0; i < cbor_map_size(item); ++i) {
-        if (!cbor_isa_string(pairs[i].key)) return false;
-        json::value v;
-        if (!Convert(pairs[i].value, v, depth + 1)) return false;
-        obj[Bytes(pairs[i].key, true)] = std::move(v);
-      }
-      out = std::move(obj);
+    if (info > 27) return false;
+    const std::size_t n = std::size_t{1} << (info - 24);
+    if (left() < n) return false;
+    arg = 0;
+    for (std::size_t i = 0; i < n; ++i) arg = (arg << 8) | *p_++;
+    return true;
+  }
+
+  // A definite or indefinite byte/text string of major type `major`, appended to `out`.
+  bool String(unsigned major, std::uint64_t len, std::string& out) {
+    if (len != kIndefinite) {
+      if (len > left()) return false;  // claims more than the body holds
+      out.append(reinterpret_cast<const char*>(p_), static_cast<std::size_t>(len));
+      p_ += len;
       return true;
     }
-    case CBOR_TYPE_TAG: {
-      cbor_item_t* inner = cbor_tag_item(item);
-      Item hold(inner);  // cbor_tag_item increments the reference count
-      if (cbor_tag_value(item) == 1) {
-        // Epoch milliseconds (as the Java SDKs send them) -> epoch seconds.
-        json::value ms;
-        if (!Convert(inner, ms, depth + 1) || !ms.is_number()) return false;
-        out = ms.to_number<double>() / 1000.0;
+    for (;;) {
+      if (p_ == end_) return false;
+      if (*p_ == 0xff) {
+        ++p_;
         return true;
       }
-      return Convert(inner, out, depth + 1);
+      unsigned m = 0, info = 0;
+      std::uint64_t n = 0;
+      if (!Head(m, info, n) || m != major || n == kIndefinite) return false;
+      if (!String(major, n, out)) return false;
     }
-    case CBOR_TYPE_FLOAT_CTRL:
-      if (cbor_float_ctrl_is_ctrl(item)) {
-        if (cbor_is_bool(item)) {
-          out = cbor_get_bool(item);
-        } else {
-          out = nullptr;  // null, undefined and other simple values
-        }
-      } else {
-        double d = cbor_float_get_float(item);
-        if (!std::isfinite(d)) return false;
-        out = d;
-      }
-      return true;
   }
-  return false;
-}
+
+  bool AtBreak() {
+    if (p_ != end_ && *p_ == 0xff) {
+      ++p_;
+      return true;
+    }
+    return false;
+  }
+
+  bool Item(json::value& out, int depth) {
+    if (depth > kMaxDepth) return false;
+    unsigned major = 0, info = 0;
+    std::uint64_t arg = 0;
+    if (!Head(major, info, arg)) return false;
+    switch (major) {
+      case 0:
+        if (arg == kIndefinite) return false;
+        if (arg > static_cast<std::uint64_t>(INT64_MAX)) {
+          out = static_cast<double>(arg);
+        } else {
+          out = static_cast<std::int64_t>(arg);
+        }
+        return true;
+      case 1:  // -1 - arg
+        if (arg == kIndefinite) return false;
+        if (arg >= static_cast<std::uint64_t>(INT64_MAX)) {
+          out = -1.0 - static_cast<double>(arg);
+        } else {
+          out = -1 - static_cast<std::int64_t>(arg);
+        }
+        return true;
+      case 2: {
+        std::string bytes;
+        if (!String(2, arg, bytes)) return false;
+        if (!Charge((bytes.size() + 2) / 3 * 4)) return false;
+        out = json::string(Base64Encode(bytes), sp_);
+        return true;
+      }
+      case 3: {
+        if (arg != kIndefinite) {
+          if (arg > left() || !Charge(arg)) return false;
+          out = json::string(std::string_view(reinterpret_cast<const char*>(p_), arg), sp_);
+          p_ += arg;
+          return true;
+        }
+        std::string text;
+        if (!String(3, arg, text) || !Charge(text.size())) return false;
+        out = json::string(text, sp_);
+        return true;
+      }
+      case 4: {
+        json::array arr(sp_);
+        if (arg != kIndefinite) {
+          if (arg > left()) return false;  // every element takes at least a byte
+          if (!Charge(arg * sizeof(json::value))) return false;
+          arr.reserve(static_cast<std::size_t>(arg));
+          for (std::uint64_t i = 0; i < arg; ++i) {
+            if (!Item(arr.emplace_back(nullptr), depth + 1)) return false;
+          }
+        } else {
+          while (!AtBreak()) {
+            if (!Charge(kGrowth * sizeof(json::value))) return false;
+            if (!Item(arr.emplace_back(nullptr), depth + 1)) return false;
+          }
+        }
+        out = std::move(arr);
+        return true;
+      }
+      case 5: {
+        json::object obj(sp_);
+        // An entry takes at least two bytes, a key and a value. Its cost: the key/value pair
+        // and the object's hash index, with growth when the length is not known up front.
+        constexpr std::uint64_t kEntry = sizeof(json::key_value_pair) + 8;
+        if (arg != kIndefinite) {
+          if (arg > left() / 2 || !Charge(arg * kEntry)) return false;
+          obj.reserve(static_cast<std::size_t>(arg));
+        }
+        for (std::uint64_t i = 0; arg == kIndefinite ? !AtBreak() : i < arg; ++i) {
+          unsigned m = 0, kinfo = 0;
+          std::uint64_t klen = 0;
+          std::string key;
+          if (!Head(m, kinfo, klen) || m != 3 || !String(3, klen, key)) return false;
+          if (!Charge((arg == kIndefinite ? kGrowth * kEntry : 0) + key.size())) return false;
+          json::value v(sp_);
+          if (!Item(v, depth + 1)) return false;
+          obj[key] = std::move(v);
+        }
+        out = std::move(obj);
+        return true;
+      }
+      case 6: {
+        if (arg == kIndefinite) return false;
+        if (arg == 1) {
+          // Epoch milliseconds (as the Java SDKs send them) -> epoch seconds.
+          json::value ms(sp_);
+          if (!Item(ms, depth + 1) || !ms.is_number()) return false;
+          out = ms.to_number<double>() / 1000.0;
+          return true;
+        }
+        return Item(out, depth + 1);
+      }
+      default:  // 7: simple values and floats
+        return Simple(info, arg, out);
+    }
+  }
+
+  static bool Simple(unsigned info, std::uint64_t arg, json::value& out) {
+    double d = 0;
+    switch (info) {
+      case 20:
+        out = false;
+        return true;
+      case 21:
+        out = true;
+        return true;
+      case 25: {  // half precision
+        const unsigned exp = (arg >> 10) & 0x1f;
+        const unsigned mant = arg & 0x3ff;
+        if (exp == 0) {
+          d = std::ldexp(mant, -24);
+        } else if (exp == 31) {
+          return false;  // infinity or NaN
+        } else {
+          d = std::ldexp(mant + 1024, static_cast<int>(exp) - 25);
+        }
+        if (arg & 0x8000) d = -d;
+        break;
+      }
+      case 26: {
+        float f;
+        const auto bits = static_cast<std::uint32_t>(arg);
+        std::memcpy(&f, &bits, 4);
+        d = f;
+        break;
+      }
+      case 27:
+        std::memcpy(&d, &arg, 8);
+        break;
+      case 31:
+        return false;  // a break outside an indefinite item
+      default:
+        if (info == 24 && arg < 32) return false;  // RFC 8949 3.3: not well-formed
+        out = nullptr;                             // null, undefined and other simple values
+        return true;
+    }
+    if (!std::isfinite(d)) return false;
+    out = d;
+    return true;
+  }
+
+  const unsigned char* p_;
+  const unsigned char* end_;
+  json::storage_ptr sp_;
+  std::uint64_t budget_;
+};
 
 void Encode(const json::value& v, const Shape* shape, std::string& out);
 
@@ -219,14 +347,10 @@ void Encode(const json::value& v, const Shape* shape, std::string& out) {
 
 }  // namespace
 
-Result<boost::json::value> CborToJson(std::string_view bytes) {
-  cbor_load_result result{};
-  Item item(cbor_load(reinterpret_cast<cbor_data>(bytes.data()), bytes.size(), &result));
-  if (!item || result.error.code != CBOR_ERR_NONE || result.read != bytes.size()) {
-    return Status(Code::kSerialization, "");
-  }
-  json::value out;
-  if (!Convert(item.get(), out, 0)) return Status(Code::kSerialization, "");
+Result<boost::json::value> CborToJson(std::string_view bytes, boost::json::storage_ptr sp) {
+  json::value out(sp);
+  Decoder decoder(bytes, sp);
+  if (!decoder.Document(out)) return Status(Code::kSerialization, "");
   return out;
 }
 

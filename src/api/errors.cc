@@ -184,10 +184,11 @@ Status TagsIllegalCharacters(bool adding, std::string_view stream, const Account
                     " because some tags contained illegal characters. The allowed characters are "
                     "Unicode letters, white-spaces, '_',',','/','=','+','-','@'.");
 }
-Status TooManyTagsOnStream(std::string_view stream, const AccountScope& a, std::size_t max) {
+Status TooManyTagsOnStream(std::string_view stream, const AccountScope& a) {
+  // AWS still says 10 although it enforces 50 (recorded against AWS, issue 17).
   return InvalidArg("Failed to add tags to stream " + std::string(stream) + " under account " +
-                    a.account_id + " because a given stream cannot have more than " +
-                    std::to_string(max) + " tags associated with it.");
+                    a.account_id +
+                    " because a given stream cannot have more than 10 tags associated with it.");
 }
 Status TooManyTagsOnResource() { return InvalidArg("A resource cannot have more than 50 tags."); }
 Status EncryptionTypeNone() {

@@ -94,7 +94,7 @@ Status ConsumerRefRequired();
 Status TagsInvalidCharacters();
 // Tag keys or values with '%': "Failed to add tags to" / "remove tags from" (adding).
 Status TagsIllegalCharacters(bool adding, std::string_view stream, const AccountScope& a);
-Status TooManyTagsOnStream(std::string_view stream, const AccountScope& a, std::size_t max);
+Status TooManyTagsOnStream(std::string_view stream, const AccountScope& a);
 Status TooManyTagsOnResource();
 Status EncryptionTypeNone();
 Status InvalidPolicyDocument();

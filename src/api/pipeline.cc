@@ -35,6 +35,15 @@ WireResponse XmlError(int status, std::string_view type, std::string_view messag
   return r;
 }
 
+// The hard cap on an error message (validation messages echo up to ten values of up to
+// 32 KiB each): longer ones are cut, then "...". docs/security.md.
+std::string CappedMessage(std::string_view m) {
+  if (m.size() <= kMaxErrorMessageBytes) return std::string(m);
+  std::size_t cut = kMaxErrorMessageBytes;
+  while (cut > 0 && (static_cast<unsigned char>(m[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(m.substr(0, cut)) + "...";
+}
+
 WireResponse JsonError(const Status& st) {
   WireResponse r;
   r.status = HttpStatusFor(st.code());
@@ -47,7 +56,7 @@ WireResponse JsonError(const Status& st) {
   if (!st.message().empty()) {
     // SerializationException uses a capital "Message", everything else "message".
     w.Key(st.code() == Code::kSerialization ? "Message" : "message");
-    w.String(st.message());
+    w.String(CappedMessage(st.message()));
   }
   w.EndObject();
   return r;
@@ -60,7 +69,7 @@ WireResponse CborError(const Status& st) {
   boost::json::object o;
   o["__type"] = st.name();
   if (!st.message().empty())
-    o[st.code() == Code::kSerialization ? "Message" : "message"] = st.message();
+    o[st.code() == Code::kSerialization ? "Message" : "message"] = CappedMessage(st.message());
   r.body = JsonToCbor(o, nullptr);
   return r;
 }
@@ -208,7 +217,7 @@ WireResponse Dispatch(const WireRequest& req, KinesisService& service) {
   boost::json::value doc(&mr);  // same storage as the parse: moving into it copies nothing
   bool parsed = false;
   if (is_cbor) {
-    auto converted = CborToJson(req.body);
+    auto converted = CborToJson(req.body, &mr);
     if (converted.ok() && converted->is_object()) {
       doc = std::move(converted).value();
       parsed = true;
@@ -220,21 +229,26 @@ WireResponse Dispatch(const WireRequest& req, KinesisService& service) {
     doc = boost::json::parse(req.body, ec, &mr, opts);
     parsed = !ec && doc.is_object();
   }
+  // application/json only ever gets coral's envelope, as recorded against AWS (issue 17):
+  // 400 SerializationException for a body that is not a JSON object, else 404
+  // UnknownOperationException, neither with a message member.
   if (!parsed) {
     if (is_plain_json) {
       WireResponse r;
+      r.status = 400;
       r.content_type = std::string(kPlainJson);
       r.body =
-          R"({"Output":{"__type":"com.amazon.coral.service#SerializationException","Message":null},"Version":"1.0"})";
+          R"({"Output":{"__type":"com.amazon.coral.service#SerializationException"},"Version":"1.0"})";
       return r;
     }
     return fail(Status(Code::kSerialization, ""));
   }
   if (is_plain_json) {
     WireResponse r;
+    r.status = 404;
     r.content_type = std::string(kPlainJson);
     r.body =
-        R"({"Output":{"__type":"com.amazon.coral.service#UnknownOperationException","message":null},"Version":"1.0"})";
+        R"({"Output":{"__type":"com.amazon.coral.service#UnknownOperationException"},"Version":"1.0"})";
     return r;
   }
   if (op == nullptr) return fail(Status(Code::kUnknownOperation, ""));

@@ -42,6 +42,10 @@ struct WireResponse {
   bool preflight = false;
 };
 
+// Error messages longer than this are cut (then "..."), so an error answer stays small
+// whatever the request (docs/security.md).
+inline constexpr std::size_t kMaxErrorMessageBytes = 64 * 1024;
+
 // Runs one request through the pipeline. Never throws.
 WireResponse HandleRequest(const WireRequest& req, KinesisService& service);
 

@@ -21,6 +21,22 @@ constexpr std::string_view kBigNumber =
 
 Status TypeError(std::string msg) { return {Code::kSerialization, std::move(msg)}; }
 
+// The echo of an offending value in an error message is cut after this many bytes (then
+// "..."), so that a huge request cannot make a huge answer: the texts of values within the
+// service's limits stay whole (a Records list of 500 entries is ~30 KB, 50 tags ~20 KB), a
+// 30 MiB one does not become a 650 MB message. docs/security.md.
+constexpr std::size_t kMaxValueText = 32 * 1024;
+
+// `s` cut to kMaxValueText bytes (never inside a UTF-8 sequence) plus "...".
+std::string CutValueText(std::string s) {
+  if (s.size() <= kMaxValueText) return s;
+  std::size_t cut = kMaxValueText;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  s.resize(cut);
+  s += "...";
+  return s;
+}
+
 std::string_view JavaTypeName(ShapeType t) {
   switch (t) {
     case ShapeType::kInteger:
@@ -102,7 +118,8 @@ Status CheckValue(const Shape& shape, json::value& v) {
       if (v.is_number())
         return TypeError(std::string(kBigNumber) + " can not be converted to an Boolean");
       if (v.is_string()) {
-        std::string s(v.get_string());
+        std::string s = CutValueText(std::string(v.get_string().subview(
+            0, std::min<std::size_t>(v.get_string().size(), kMaxValueText + 4))));
         for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         if (s == "TRUE" || s == "FALSE") {
           v = (s == "TRUE");
@@ -119,7 +136,10 @@ Status CheckValue(const Shape& shape, json::value& v) {
       std::string decoded, why;
       json::string& s = v.get_string();
       if (!Base64Decode(s, decoded, why)) {
-        return TypeError("'" + std::string(s) + "' can not be converted to a Blob: " + why);
+        return TypeError("'" +
+                         CutValueText(std::string(
+                             s.subview(0, std::min<std::size_t>(s.size(), kMaxValueText + 4)))) +
+                         "' can not be converted to a Blob: " + why);
       }
       s.assign(decoded);
       return Status::Ok();
@@ -199,21 +219,100 @@ class Collector {
   std::vector<std::string> errors_;
 };
 
-std::string JavaObjectName(const Shape& s, std::size_t salt) {
-  // Java's default toString: class name @ identity hash. The hash is arbitrary on AWS
-  // too; derive a stable one.
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::uint32_t h = 0x9e3779b9U * static_cast<std::uint32_t>(salt + 1) ^ 0xc965e310U;
-  std::string hex;
-  for (int i = 7; i >= 0; --i) hex += kHex[(h >> (i * 4)) & 15];
-  return "com.amazonaws.kinesis.v20131202." + s.name + "@" + hex;
+// Java's String.hashCode: s[0]*31^(n-1) + ... over the UTF-16 code units.
+std::uint32_t JavaStringHash(std::string_view utf8) {
+  std::uint32_t h = 0;
+  for (std::size_t i = 0; i < utf8.size();) {
+    const auto c = static_cast<unsigned char>(utf8[i]);
+    const int len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    std::uint32_t cp = len == 1 ? c : c & (0x7F >> len);
+    for (int k = 1; k < len && i + static_cast<std::size_t>(k) < utf8.size(); ++k)
+      cp = (cp << 6) | (static_cast<unsigned char>(utf8[i + static_cast<std::size_t>(k)]) & 0x3F);
+    i += static_cast<std::size_t>(len);
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      h = 31 * h + (0xD800 + (cp >> 10));
+      h = 31 * h + (0xDC00 + (cp & 0x3FF));
+    } else {
+      h = 31 * h + cp;
+    }
+  }
+  return h;
 }
 
-// The echo of an offending value in a validation message is cut after this many bytes
-// (then "..."), so that a huge request cannot make a huge answer: the texts of values within
-// the service's limits stay whole (a Records list of 501 entries is ~25 KB), a 30 MiB one
-// does not become a 650 MB message. docs/security.md.
-constexpr std::size_t kMaxValueText = 32 * 1024;
+std::uint32_t JavaLongHash(std::int64_t v) {
+  const auto u = static_cast<std::uint64_t>(v);
+  return static_cast<std::uint32_t>(u ^ (u >> 32));
+}
+
+// The hashCode() of the service's model object for `v` (after CheckTypes: blobs decoded,
+// numbers clamped), as its generated classes compute it: a structure is
+// Objects.hash(classNameHashCode, member values in model order) with classNameHashCode =
+// Arrays.hashCode(new Object[]{"com.amazonaws.kinesis.v20131202.<Shape>"}) = 31 + the
+// name's String.hashCode; a blob is a ByteBuffer (h = 1, then 31*h + each signed byte from
+// the last to the first); strings, lists (List.hashCode), maps (the sum of key ^ value),
+// Integer, Long, Boolean (1231/1237) and Date (the Long of the milliseconds) as in the JDK;
+// null is 0. Derived from the example recorded against AWS: PutRecordsRequestEntry with
+// PartitionKey "" and Data "" prints @c965e310 (issue 17; api_test checks it).
+std::uint32_t JavaHash(const Shape& shape, const json::value& v) {
+  if (v.is_null()) return 0;
+  switch (shape.type) {
+    case ShapeType::kString:
+      return v.is_string() ? JavaStringHash(v.get_string()) : 0;
+    case ShapeType::kBlob: {
+      if (!v.is_string()) return 0;
+      std::uint32_t h = 1;
+      const auto& b = v.get_string();
+      for (std::size_t i = b.size(); i-- > 0;)
+        h = 31 * h +
+            static_cast<std::uint32_t>(static_cast<std::int32_t>(static_cast<signed char>(b[i])));
+      return h;
+    }
+    case ShapeType::kInteger:
+      return v.is_number() ? static_cast<std::uint32_t>(v.to_number<std::int64_t>()) : 0;
+    case ShapeType::kLong:
+    case ShapeType::kTimestamp:
+      return v.is_number() ? JavaLongHash(v.to_number<std::int64_t>()) : 0;
+    case ShapeType::kBoolean:
+      return v.is_bool() ? (v.get_bool() ? 1231U : 1237U) : 0;
+    case ShapeType::kList: {
+      if (!v.is_array()) return 0;
+      std::uint32_t h = 1;
+      for (const auto& e : v.get_array()) h = 31 * h + JavaHash(*shape.member, e);
+      return h;
+    }
+    case ShapeType::kMap: {
+      if (!v.is_object()) return 0;
+      std::uint32_t h = 0;
+      for (const auto& kv : v.get_object())
+        h += JavaStringHash(kv.key()) ^ JavaHash(*shape.value, kv.value());
+      return h;
+    }
+    case ShapeType::kStructure: {
+      const std::uint32_t class_hash =
+          31 + JavaStringHash("com.amazonaws.kinesis.v20131202." + shape.name);
+      std::uint32_t h = 31 + class_hash;
+      const json::object* obj = v.if_object();
+      for (const auto& m : shape.members) {
+        const json::value* mv = obj ? obj->if_contains(m.name) : nullptr;
+        h = 31 * h + (mv ? JavaHash(*m.shape, *mv) : 0);
+      }
+      return h;
+    }
+  }
+  return 0;
+}
+
+// Java's default toString of the model object: class name @ hex hashCode().
+std::string JavaObjectName(const Shape& s, const json::value& v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const std::uint32_t h = JavaHash(s, v);
+  std::string hex;
+  for (int i = 7; i >= 0; --i) hex += kHex[(h >> (i * 4)) & 15];
+  // Integer.toHexString: no leading zeros.
+  hex.erase(0, std::min(hex.find_first_not_of('0'), hex.size() - 1));
+  return "com.amazonaws.kinesis.v20131202." + s.name + "@" + hex;
+}
 
 // Appends the service's rendering of `v` to `out`, stopping once `out` is over the cap.
 void AppendValueText(const Shape& shape, const json::value& v, std::string& out) {
@@ -270,7 +369,7 @@ void AppendValueText(const Shape& shape, const json::value& v, std::string& out)
       return;
     }
     case ShapeType::kStructure:
-      out += JavaObjectName(shape, reinterpret_cast<std::uintptr_t>(&v) >> 4);
+      out += JavaObjectName(shape, v);
       return;
   }
 }
@@ -278,14 +377,7 @@ void AppendValueText(const Shape& shape, const json::value& v, std::string& out)
 std::string ValueText(const Shape& shape, const json::value& v) {
   std::string s;
   AppendValueText(shape, v, s);
-  if (s.size() > kMaxValueText) {
-    std::size_t cut = kMaxValueText;
-    // Never split a UTF-8 sequence.
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-    s.resize(cut);
-    s += "...";
-  }
-  return s;
+  return CutValueText(std::move(s));
 }
 
 std::string LengthRules(const Shape& s) {

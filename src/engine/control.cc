@@ -371,7 +371,7 @@ Status Engine::AddTagsToStream(const api::AddTagsToStreamInput& in) {
   auto merged = s->tags;
   for (const auto& [k, v] : in.tags) merged[k] = v;
   if (merged.size() > kMaxTagsPerStream) {
-    return errors::TooManyTagsOnStream(s->name, options_.scope, kMaxTagsPerStream);
+    return errors::TooManyTagsOnStream(s->name, options_.scope);
   }
   s->tags = std::move(merged);
   return Persist(*s);

@@ -276,9 +276,12 @@ Result<std::uint64_t> Engine::StartPosition(const StreamState& s, const ShardSta
         if (f->version == 0) return errors::InternalFailureWithoutMessage();
         return errors::StartingSequenceNumberFromOtherStream(seq, shard.id, name, options_.scope);
       }
-      // Counter c belongs to offset c-1; counter 0 is the shard's starting number.
-      std::uint64_t position =
-          type == T::kAtSequenceNumber ? (f->counter == 0 ? 0 : f->counter - 1) : f->counter;
+      // Counter c belongs to offset c-1; counter 0 is the shard's starting number. A number
+      // with a nonzero sub lies after record c-1 and before record c (a continuation
+      // number): AT and AFTER it both start at offset c.
+      std::uint64_t position = type == T::kAtSequenceNumber && f->sub == 0
+                                   ? (f->counter == 0 ? 0 : f->counter - 1)
+                                   : f->counter;
       position = std::min(position, log.EndOffset().value);
       return std::max(position, log.StartOffset().value);
     }

@@ -82,7 +82,7 @@ bool NextOfLast(const SequenceFields& f) {
   LastSequence& l = last_sequence;
   if (l.begin == 64 || f.counter != l.f.counter + 1 || f.counter > 0x7fffffffffffffffULL ||
       f.shard_created_s != l.f.shard_created_s || f.shard_index != l.f.shard_index ||
-      f.record_time_s != l.f.record_time_s) {
+      f.record_time_s != l.f.record_time_s || f.sub != l.f.sub) {
     return false;
   }
   int carry = 0;
@@ -116,7 +116,7 @@ std::string EncodeSequence(const SequenceFields& f) {
   n.ShiftInBits(f.shard_created_s & kMask36, 36);
   n.ShiftInBits(f.shard_index & 0xFU, 4);
   n.ShiftInBits(f.counter & 0x7fffffffffffffffULL, 64);
-  n.ShiftInBits(0, 8);
+  n.ShiftInBits(f.sub, 8);
   n.ShiftInBits(f.record_time_s & kMask36, 36);
   n.ShiftInBits(f.shard_index, 32);
   n.ShiftInBits(2, 4);
@@ -149,8 +149,8 @@ std::optional<SequenceFields> DecodeSequence(std::string_view text) {
   // Exactly 188 significant bits with the leading nibble 2 and version 2.
   if (n.limb[2] >> 60 != 0) return std::nullopt;
   if (n.Bits(184, 4) != 2 || n.Bits(0, 4) != 2) return std::nullopt;
-  if (n.Bits(72, 8) != 0) return std::nullopt;
   SequenceFields f;
+  f.sub = static_cast<std::uint8_t>(n.Bits(72, 8));
   f.shard_index = static_cast<std::uint32_t>(n.Bits(4, 32));
   f.record_time_s = n.Bits(36, 36);
   f.counter = n.Bits(80, 64);
@@ -205,6 +205,7 @@ std::optional<AnySequence> ParseAnySequence(std::string_view text) {
   if (out.version == 2) {
     if (field(11, 12) > 7) return std::nullopt;
     out.counter = field(11, 27);
+    out.sub = field(27, 29);
     out.shard_created_s = field(1, 10);
     if (out.shard_created_s >= kMaxCreatedS) return std::nullopt;
     out.record_time_s = field(29, 38);

@@ -4,9 +4,13 @@
 //
 // 188 bits, most significant first:
 //   4  constant 2 | 36 shard creation time (s) | 4 low nibble of shard index |
-//   64 per-shard counter (top bit 0) | 8 zero | 36 record arrival time (s) |
+//   64 per-shard counter (top bit 0) | 8 sub (0 for records) | 36 record arrival time (s) |
 //   32 shard index | 4 version (2)
-// Within a shard numbers order by counter, so they strictly increase with each record.
+// Within a shard numbers order by counter, so they strictly increase with each record. A
+// nonzero sub marks a position between two records: SubscribeToShard's
+// ContinuationSequenceNumber is the last delivered record's counter with sub 1, so it
+// differs from every record's number and resuming AT or AFTER it starts at the next record
+// (as on AWS, issue 17).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +25,7 @@ struct SequenceFields {
   std::uint32_t shard_index = 0;
   std::uint64_t counter = 0;        // 63 bits used
   std::uint64_t record_time_s = 0;  // 36 bits
+  std::uint8_t sub = 0;             // 8 bits; 0 for a record's own number
 };
 
 // Counter value of a closed shard's EndingSequenceNumber.
@@ -42,6 +47,7 @@ struct AnySequence {
   std::int64_t shard_index = 0;
   std::uint64_t counter = 0;  // version 2 only
   std::uint64_t record_time_s = 0;
+  std::uint64_t sub = 0;  // version 2: the 8 bits after the counter (nonzero: between records)
 };
 // nullopt where the service answers "... is invalid.": out of every layout's range, an
 // unknown version, a counter with its top bit set, a creation time at or past

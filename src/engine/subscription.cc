@@ -39,7 +39,7 @@ class EngineSubscription final : public api::Subscription {
     ASSIGN_OR_RETURN(auto out, engine_.ReadShard(*s_, *shard_, position_, 10'000, now, &next));
     api::SubscribeToShardEvent ev;
     ev.millis_behind_latest = out.millis_behind_latest;
-    if (!out.records.empty()) last_sequence_ = out.records.back().sequence_number;
+    if (!out.records.empty()) last_arrival_ms_ = out.records.back().approximate_arrival_timestamp;
     ev.records = std::move(out.records);
     ev.child_shards = std::move(out.child_shards);
     if (ev.child_shards) finished_ = true;
@@ -84,17 +84,21 @@ class EngineSubscription final : public api::Subscription {
     MutexLock lock(&mu_);
     return position_;
   }
-  // Where to resume with AFTER_SEQUENCE_NUMBER: the last record sent, or the record just
-  // before the cursor, or the shard's starting sequence number.
+  // Where to resume, AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER alike: as on AWS, a
+  // number past the last record delivered (the cursor's counter with sub 1, see
+  // sequence.h), so no record comes twice. Its time field is the arrival time of the record
+  // sent, else of the record before the cursor (the shard's creation time at its start).
   std::string Continuation() REQUIRES(mu_) {
-    if (!last_sequence_.empty()) return last_sequence_;
-    if (position_ == 0) return shard_->starting_sequence;
-    std::string seq = shard_->starting_sequence;
-    (void)shard_->log->Read(storage::Offset{position_ - 1}, 1, [&](const storage::RecordView& r) {
-      seq = shard_->SequenceAt(r.offset.value, r.arrival_ms);
-      return true;
-    });
-    return seq;
+    SequenceFields f{shard_->created_s(), shard_->index, position_, shard_->created_s(), 1};
+    if (last_arrival_ms_) {
+      f.record_time_s = static_cast<std::uint64_t>(*last_arrival_ms_ / 1000);
+    } else if (position_ > 0) {
+      (void)shard_->log->Read(storage::Offset{position_ - 1}, 1, [&](const storage::RecordView& r) {
+        f.record_time_s = static_cast<std::uint64_t>(r.arrival_ms / 1000);
+        return true;
+      });
+    }
+    return EncodeSequence(f);
   }
 
   const Engine& engine_;
@@ -103,7 +107,7 @@ class EngineSubscription final : public api::Subscription {
   // Taken before the stream's and the shard's locks (Next reads the shard with it held).
   mutable Mutex mu_;
   std::uint64_t position_ GUARDED_BY(mu_);
-  std::string last_sequence_ GUARDED_BY(mu_);
+  std::optional<EpochMillis> last_arrival_ms_ GUARDED_BY(mu_);  // of the last record sent
   const EpochMillis expires_at_;
   bool finished_ GUARDED_BY(mu_) = false;
   // Set by a newer subscription for the same consumer and shard; read without mu_ by

@@ -329,6 +329,89 @@ TEST_F(PipelineTest, CborRequestsGetCborAnswersWithByteStringsAndMillisecondTime
   EXPECT_EQ(api::CborToJson(res.body)->at("__type").as_string(), "SerializationException");
 }
 
+// Issue 17: a 1 MB CBOR PutRecords of many invalid entries gets a small answer: each echoed
+// value is cut at 32 KiB and the whole message at api::kMaxErrorMessageBytes.
+TEST_F(PipelineTest, HugeInvalidRequestsGetSmallErrorAnswers) {
+  // 20,000 entries {"PartitionKey": 52 bytes, "Data": h''} with a 40 KiB StreamName.
+  std::string body = "\xa2\x6aStreamName\x79\xa0";
+  body += '\0';
+  body += std::string(40 * 1024, 'n');
+  body += "\x67Records\x99\x4e\x20";
+  const std::string entry = "\xa2\x6cPartitionKey\x78\x34" + std::string(52, 'k') +
+                            "\x64"
+                            "Data\x40";
+  for (int i = 0; i < 20000; ++i) body += entry;
+  ASSERT_GT(body.size(), 1'000'000U);
+  auto res = Call("PutRecords", body, "application/x-amz-cbor-1.1");
+  ASSERT_EQ(res.status, 400);
+  auto err = api::CborToJson(res.body);
+  ASSERT_TRUE(err.ok());
+  EXPECT_EQ(err->at("__type").as_string(), "ValidationException");
+  EXPECT_LE(res.body.size(), api::kMaxErrorMessageBytes + 256);
+  const std::string msg(err->at("message").as_string());
+  EXPECT_NE(msg.find("...' at 'streamName'"), std::string::npos) << msg.substr(0, 200);
+  // The same in JSON, with a 2 MiB invalid base64 blob (a SerializationException echo).
+  res = Call("PutRecord", R"({"StreamName":"s","PartitionKey":"k","Data":")" +
+                              std::string(2 << 20, '!') + "\"}");
+  EXPECT_EQ(Type(res), "SerializationException");
+  EXPECT_LT(res.body.size(), 40'000U);
+}
+
+// Issue 17 (recorded against AWS): a structure prints as its class name and hashCode(),
+// which depends only on its content: PutRecordsRequestEntry {PartitionKey:"", Data:""}
+// is @c965e310 in every request.
+TEST_F(PipelineTest, StructuresPrintAContentHashAsAwsDoes) {
+  std::string records;
+  for (int i = 0; i < 501; ++i)
+    records += std::string(i ? "," : "") + R"({"PartitionKey":"","Data":""})";
+  const std::string body = R"({"StreamName":"s","Records":[)" + records + "]}";
+  auto a = Call("PutRecords", body);
+  const std::string msg = Message(a);
+  EXPECT_NE(msg.find("Value '[com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@c965e310, "
+                     "com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@c965e310, "),
+            std::string::npos)
+      << msg.substr(0, 300);
+  EXPECT_EQ(Message(Call("PutRecords", body)), msg);
+  // Another content, another hash (Data "AA==" is one zero byte: ByteBuffer hash 31).
+  auto b = Call("PutRecords", R"({"StreamName":"s","Records":[)" + records +
+                                  R"(,{"PartitionKey":"","Data":"AA=="}]})");
+  EXPECT_EQ(Message(b).find("PutRecordsRequestEntry@c965e310]"), std::string::npos);
+}
+
+// Issue 17 (recorded against AWS): Content-Type application/json only ever gets coral's
+// envelope: 404 UnknownOperationException for a JSON object, 400 SerializationException
+// otherwise, neither with a message member.
+TEST_F(PipelineTest, PlainJsonContentTypeGetsCoralEnvelopesWithoutMessages) {
+  auto res = Call("ListStreams", "{}", "application/json");
+  EXPECT_EQ(res.status, 404);
+  EXPECT_EQ(res.content_type, "application/json");
+  EXPECT_EQ(
+      res.body,
+      R"({"Output":{"__type":"com.amazon.coral.service#UnknownOperationException"},"Version":"1.0"})");
+  res = Call("ListStreams", "not json", "application/json");
+  EXPECT_EQ(res.status, 400);
+  EXPECT_EQ(
+      res.body,
+      R"({"Output":{"__type":"com.amazon.coral.service#SerializationException"},"Version":"1.0"})");
+}
+
+// Issue 17 (recorded against AWS): the stream tag limit is 50, the message still says 10.
+TEST_F(PipelineTest, TooManyTagsSaysTenAsAwsDoes) {
+  ASSERT_EQ(Call("CreateStream", R"({"StreamName":"t","ShardCount":1})").status, 200);
+  auto tags = [](int from, int to) {
+    std::string t;
+    for (int i = from; i < to; ++i)
+      t += (i > from ? "," : "") + ("\"k" + std::to_string(i) + "\":\"v\"");
+    return R"({"StreamName":"t","Tags":{)" + t + "}}";
+  };
+  for (int i = 0; i < 50; i += 10) ASSERT_EQ(Call("AddTagsToStream", tags(i, i + 10)).status, 200);
+  auto res = Call("AddTagsToStream", tags(50, 51));
+  EXPECT_EQ(Type(res), "InvalidArgumentException");
+  EXPECT_EQ(Message(res),
+            "Failed to add tags to stream t under account 000000000000 because a given stream "
+            "cannot have more than 10 tags associated with it.");
+}
+
 TEST(EventStream, InitialResponseMatchesTheReferenceVector) {
   // kinesis-behaviour.md §14: 104 bytes, decoded by botocore.
   const std::string msg = api::eventstream::Event("initial-response", "{}");

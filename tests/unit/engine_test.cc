@@ -770,6 +770,57 @@ TEST_F(EngineTest, ConsumerNotYetActiveIsRefusedInAwsWords) {
   EXPECT_TRUE(engine_.PutResourcePolicy({c->consumer_arn, "{}"}).ok());
 }
 
+// Issue 17: as recorded against AWS, ContinuationSequenceNumber is past the last record
+// delivered and differs from every record's number; resuming AT_SEQUENCE_NUMBER (as AWS's
+// docs say) or AFTER_SEQUENCE_NUMBER with it delivers the next record, none twice.
+TEST_F(EngineTest, ContinuationSequenceNumberResumesAfterTheLastRecordSent) {
+  Create("cont", 1);
+  auto c = engine_.RegisterStreamConsumer(
+      {"arn:aws:kinesis:us-east-1:000000000000:stream/cont", "c", {}});
+  ASSERT_TRUE(c.ok());
+  clock_.Advance(500);
+  const std::string shard = "shardId-000000000000";
+  auto first = engine_.SubscribeToShard(
+      {c->consumer_arn, shard, {api::ShardIteratorType::kTrimHorizon, {}, {}}});
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  // Before any record: resuming from the continuation starts at the first record.
+  auto empty = (*first)->Next();
+  ASSERT_TRUE(empty.ok());
+  ASSERT_TRUE(empty->continuation_sequence_number);
+  const std::string at_start = *empty->continuation_sequence_number;
+  std::vector<std::string> seqs;
+  for (int i = 0; i < 3; ++i)
+    seqs.push_back(Put("cont", "k", "r" + std::to_string(i)).sequence_number);
+  auto ev = (*first)->Next();
+  ASSERT_TRUE(ev.ok());
+  ASSERT_EQ(ev->records.size(), 3U);
+  ASSERT_TRUE(ev->continuation_sequence_number);
+  const std::string cont = *ev->continuation_sequence_number;
+  for (const auto& s : seqs) EXPECT_NE(cont, s);
+  EXPECT_EQ(cont.size(), seqs[2].size());
+  EXPECT_GT(cont, seqs[2]);  // same number of digits: text order is numeric order
+  seqs.push_back(Put("cont", "k", "r3").sequence_number);
+  EXPECT_LT(cont, seqs[3]);
+  for (auto type :
+       {api::ShardIteratorType::kAtSequenceNumber, api::ShardIteratorType::kAfterSequenceNumber}) {
+    auto r = engine_.GetRecords({Iterator("cont", shard, type, cont), std::nullopt, std::nullopt});
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    ASSERT_EQ(r->records.size(), 1U) << api::ToString(type);
+    EXPECT_EQ(r->records[0].sequence_number, seqs[3]);
+    r = engine_.GetRecords({Iterator("cont", shard, type, at_start), std::nullopt, std::nullopt});
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->records.size(), 4U) << api::ToString(type);
+  }
+  clock_.Advance(6000);  // past the 5 s takeover window
+  auto second = engine_.SubscribeToShard(
+      {c->consumer_arn, shard, {api::ShardIteratorType::kAtSequenceNumber, cont, {}}});
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  auto next = (*second)->Next();
+  ASSERT_TRUE(next.ok());
+  ASSERT_EQ(next->records.size(), 1U);
+  EXPECT_EQ(next->records[0].sequence_number, seqs[3]);
+}
+
 TEST_F(EngineTest, StreamDeletedWhileCreatingNeverShowsShards) {
   ASSERT_TRUE(
       engine_.CreateStream({"early", 2, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
