@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -128,13 +129,23 @@ int Serve(const cinesis::app::ServeConfig& config) {
   cinesis::server::ServerOptions so = config.server;
   so.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
   so.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  so.write_timeout = std::chrono::milliseconds(config.write_timeout_ms);
   so.worker_threads = config.worker_threads;
+  std::string self_signed_dir;  // --in-memory: a private directory of our own (mkdtemp, 0700)
   if (so.tls_self_signed) {
-    so.tls_self_signed_path = config.in_memory
-                                  ? (std::filesystem::temp_directory_path() /
-                                     ("cinesis-selfsigned-" + std::to_string(::getpid()) + ".pem"))
-                                        .string()
-                                  : config.data_dir + "/cinesis-selfsigned.pem";
+    if (config.in_memory) {
+      std::error_code tmp_ec;
+      std::string templ =
+          (std::filesystem::temp_directory_path(tmp_ec) / "cinesis-tls-XXXXXX").string();
+      if (tmp_ec || ::mkdtemp(templ.data()) == nullptr) {
+        spdlog::error("cannot create a private directory for the TLS certificate: {}",
+                      std::strerror(errno));
+        return 1;
+      }
+      self_signed_dir = templ;
+    }
+    so.tls_self_signed_path =
+        (config.in_memory ? self_signed_dir : config.data_dir) + "/cinesis-selfsigned.pem";
   }
   cinesis::server::HttpServer server(
       so, engine, [&engine] { engine.Tick(); }, &engine);
@@ -144,6 +155,10 @@ int Serve(const cinesis::app::ServeConfig& config) {
   auto port = server.Listen();
   if (!port.ok()) {
     spdlog::error("{}", port.status().ToString());
+    if (!self_signed_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(self_signed_dir, ec);
+    }
     return 1;
   }
   if (so.tls_self_signed)
@@ -153,9 +168,10 @@ int Serve(const cinesis::app::ServeConfig& config) {
   spdlog::info("storage: {}; account {} region {}", storage_text, config.engine.scope.account_id,
                config.engine.scope.region);
   server.Run();
-  if (so.tls_self_signed && config.in_memory) {
+  if (!self_signed_dir.empty()) {
     std::error_code ec;
-    std::filesystem::remove(so.tls_self_signed_path, ec);  // a per-process temp file
+    std::filesystem::remove(so.tls_self_signed_path, ec);  // a per-process directory
+    std::filesystem::remove(self_signed_dir, ec);
   }
   spdlog::info("stopped");
   return 0;

@@ -109,6 +109,29 @@ std::vector<OptionRow> ServeOptionTable(ServeConfig& c) {
         "Time allowed to receive one whole request.", CLI::PositiveNumber);
   t.Add("--idle-timeout-ms", c.idle_timeout_ms, "integer", ">= 1",
         "Time a keep-alive connection may wait for its next request.", CLI::PositiveNumber);
+  // ---- budgets and browser safety (issue 17, docs/security.md) ----
+  t.Add("--write-timeout-ms", c.write_timeout_ms, "integer", ">= 1",
+        "Time a response may make no send progress: then HTTP/1.1 closes the connection and "
+        "HTTP/2 resets the stream (e.g. a client that keeps its flow-control window at zero).",
+        CLI::PositiveNumber);
+  t.Add("--max-connection-response-bytes", c.server.max_connection_response_bytes, "integer",
+        ">= 1",
+        "Response bytes an HTTP/2 connection may have waiting to be sent; above it, its "
+        "completed requests wait to run until responses drain.",
+        CLI::PositiveNumber);
+  t.Add("--max-queued-response-bytes", c.server.max_queued_response_bytes, "integer", ">= 1",
+        "The same over all HTTP/2 connections together.", CLI::PositiveNumber);
+  t.Add("--max-buffered-body-bytes", c.server.max_buffered_body_bytes, "integer", ">= 1",
+        "HTTP/2 request bodies received and not yet run, over all connections; a stream whose "
+        "data would go beyond it is refused (RST_STREAM REFUSED_STREAM). Per connection, "
+        "flow control bounds them at --max-body-bytes + 1 MiB.",
+        CLI::PositiveNumber);
+  t.Add("--cors-origin", c.server.cors_origins, "string (repeatable)", "an origin, or *",
+        "Browser origin (e.g. http://localhost:3000) whose requests get CORS headers; * allows "
+        "every origin. Default: none (browsers cannot read answers from other origins).");
+  t.Add("--allowed-host", c.server.allowed_hosts, "string (repeatable)", "a host name, or *",
+        "Host header name accepted besides localhost and IP addresses (requests naming another "
+        "host get 403, which defeats DNS rebinding); * accepts every name.");
   t.Add("--tls-cert", c.server.tls_cert, "string", "a PEM file",
         "Certificate chain: with --tls-key the listener speaks TLS, and ALPN chooses HTTP/2 (h2) "
         "or HTTP/1.1.");
@@ -116,8 +139,8 @@ std::vector<OptionRow> ServeOptionTable(ServeConfig& c) {
   t.Flag(
       "--tls-self-signed", c.server.tls_self_signed,
       "Speak TLS with a certificate for localhost/127.0.0.1 generated at start; it is written to "
-      "<data-dir>/cinesis-selfsigned.pem (in memory: the temp directory) for clients to trust, and "
-      "the path is "
+      "<data-dir>/cinesis-selfsigned.pem (in memory: a new private directory "
+      "$TMPDIR/cinesis-tls-XXXXXX, removed at exit) for clients to trust, and the path is "
       "printed.");
   t.Add("--log-level", c.log_level, "string", "trace, debug, info, warn, error, off",
         "Log verbosity (logs go to stderr).",

@@ -27,6 +27,7 @@ struct ServeConfig {
   int worker_threads = 0;  // 0: requests run on the I/O threads
   std::int64_t read_timeout_ms = 30'000;
   std::int64_t idle_timeout_ms = 120'000;
+  std::int64_t write_timeout_ms = 30'000;  // issue 17: a response with no send progress
   std::string log_level = "info";
 
   std::uint64_t max_open_files = 0;  // 0: half the open-files limit

@@ -294,7 +294,8 @@ bool IsKnownOperation(std::string_view name) { return Model::Get().FindOperation
 WireResponse HandleRequest(const WireRequest& req, KinesisService& service) {
   WireResponse r;
   bool preflight = false;
-  if (req.origin) {
+  const bool cors = req.origin && req.cors_allow_origin;
+  if (cors) {
     if (req.method == "OPTIONS") {
       preflight = true;
       r.preflight = true;
@@ -322,8 +323,9 @@ WireResponse HandleRequest(const WireRequest& req, KinesisService& service) {
       }
     }
   }
-  if (req.origin) {
-    r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+  if (cors) {
+    r.headers.emplace_back("Access-Control-Allow-Origin", std::string(*req.cors_allow_origin));
+    if (*req.cors_allow_origin != "*") r.headers.emplace_back("Vary", "Origin");
     if (!preflight) {
       r.headers.emplace_back("Access-Control-Expose-Headers",
                              "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,"

@@ -21,6 +21,9 @@ struct WireRequest {
   std::optional<std::string_view> authorization;
   bool has_amz_date = false;  // X-Amz-Date or Date present
   std::optional<std::string_view> origin;
+  // The Access-Control-Allow-Origin value for `origin` if the server allows it (the
+  // transport decides: server/browser_guard.h); unset: no CORS headers, no preflight.
+  std::optional<std::string_view> cors_allow_origin;
   std::string_view cors_request_headers;  // Access-Control-Request-Headers
   std::string_view cors_request_method;   // Access-Control-Request-Method
   std::string_view query;                 // text after '?', may be empty

@@ -12,6 +12,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <map>
 
 #include "api/codec.h"
@@ -19,6 +20,7 @@
 #include "api/pipeline.h"
 #include "common/base64.h"
 #include "common/random.h"
+#include "server/browser_guard.h"
 #include "server/subscription_pump.h"
 
 namespace cinesis::server::detail {
@@ -35,7 +37,7 @@ struct H2Stream {
   std::int32_t id;
   Clock::time_point started = Clock::now();
   // The request.
-  std::string method, path, content_type, target, authorization, origin, acrh, acrm;
+  std::string method, path, content_type, target, authorization, origin, acrh, acrm, authority;
   bool has_authorization = false, has_origin = false, has_date = false;
   std::size_t header_bytes = 0;
   std::string body;
@@ -52,6 +54,13 @@ struct H2Stream {
   asio::steady_timer heartbeat;
   bool pump_posted = false;
   std::shared_ptr<void> busy;  // from dispatch until answered (or closed)
+  // Budgets (docs/security.md): `out` bytes counted in the connection's and the server's
+  // queued response bytes; body bytes not yet given back to the connection's flow-control
+  // window (nor subtracted from the server's buffered body bytes); when data last went out.
+  std::size_t queued = 0;
+  std::size_t unconsumed = 0;
+  Clock::time_point last_send = Clock::now();
+  bool waiting = false;  // complete, waiting for the response budget to run
 
   void AddHeader(std::string_view n, std::string_view v) {
     if (n == ":method")
@@ -68,6 +77,8 @@ struct H2Stream {
       has_date = true;
     else if (n == "origin")
       origin = v, has_origin = true;
+    else if (n == ":authority" || (n == "host" && authority.empty()))
+      authority = v;
     else if (n == "access-control-request-headers")
       acrh = v;
     else if (n == "access-control-request-method")
@@ -110,6 +121,9 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     nghttp2_option_new(&opt);
     // Our own cap on the header list (the SETTINGS value is only advisory to peers).
     nghttp2_option_set_max_send_header_block_length(opt, 64 * 1024);
+    // The connection's window reopens only as requests are dispatched (ReleaseBody), so a
+    // connection holds at most its window of undispatched request bodies.
+    nghttp2_option_set_no_auto_window_update(opt, 1);
     const int rv = nghttp2_session_server_new2(&session_, cb, this, opt);
     nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cb);
@@ -124,7 +138,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<std::uint32_t>(kStreamWindow)},
     };
     nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
-    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, ConnectionWindow());
     last_activity_ = Clock::now();
 
     if (upgrade) {
@@ -154,6 +168,65 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
  private:
   using Self = Http2Session<Stream>;
 
+  // The connection's flow-control window: one request of the largest size and a stream
+  // window more, at least the former fixed 16 MiB.
+  std::int32_t ConnectionWindow() const {
+    const std::size_t w = std::clamp<std::size_t>(
+        shared_->options.max_body_bytes + static_cast<std::size_t>(kStreamWindow),
+        static_cast<std::size_t>(kConnectionWindow), std::size_t{0x7fffffff});
+    return static_cast<std::int32_t>(w);
+  }
+
+  // ---- budgets ----
+  void AddQueued(H2Stream& st, std::size_t n) {
+    if (st.queued == 0) st.last_send = Clock::now();  // the write timeout starts now
+    st.queued += n;
+    conn_queued_ += n;
+    shared_->queued_response_bytes += n;
+  }
+  void SubQueued(H2Stream& st, std::size_t n) {
+    n = std::min(n, st.queued);
+    st.queued -= n;
+    conn_queued_ -= n;
+    shared_->queued_response_bytes -= n;
+  }
+  // Gives the stream's buffered body back to the budgets and its bytes back to the
+  // connection's window (WINDOW_UPDATE).
+  void ReleaseBody(H2Stream& st) {
+    if (st.unconsumed == 0) return;
+    shared_->buffered_body_bytes -= st.unconsumed;
+    if (session_ && !closed_) nghttp2_session_consume_connection(session_, st.unconsumed);
+    st.unconsumed = 0;
+  }
+  // Frees what a stream holds when it ends (closed or reset).
+  void Forget(H2Stream& st) {
+    ReleaseBody(st);
+    SubQueued(st, st.queued);
+    st.out.clear();
+    st.out.shrink_to_fit();
+    st.body.clear();
+    st.body.shrink_to_fit();
+  }
+  bool CanDispatch() const {
+    const auto& o = shared_->options;
+    return conn_queued_ < o.max_connection_response_bytes &&
+           shared_->queued_response_bytes.load() < o.max_queued_response_bytes;
+  }
+  // A complete request: run it now, or once responses have drained below the budgets.
+  void Ready(const std::shared_ptr<H2Stream>& st) {
+    if (waiting_.empty() && CanDispatch()) return Dispatch(st);
+    st->waiting = true;
+    waiting_.push_back(st);
+  }
+  void DispatchWaiting() {
+    while (!waiting_.empty() && CanDispatch() && !closed_) {
+      auto st = std::move(waiting_.front());
+      waiting_.pop_front();
+      st->waiting = false;
+      if (!st->closed) Dispatch(st);
+    }
+  }
+
   // ---- I/O ----
   void DoRead() {
     stream_.async_read_some(asio::buffer(rbuf_),
@@ -172,6 +245,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
       Flush();  // a GOAWAY may be queued
       return Close();
     }
+    DispatchWaiting();  // a reset stream may have freed its share of the budgets
     Flush();
     if (!closed_) DoRead();
   }
@@ -199,6 +273,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                         self->writing_ = false;
                         if (ec) return self->Close();
+                        self->DispatchWaiting();
                         self->Flush();
                       });
   }
@@ -219,7 +294,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
   void OnCheck() {
     const auto& o = shared_->options;
     const auto now = Clock::now();
-    if (writing_ && now - write_started_ > o.read_timeout) return Close();
+    if (writing_ && now - write_started_ > o.write_timeout) return Close();
     if (shared_->stopping && !goaway_) {
       goaway_ = true;
       nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
@@ -237,10 +312,21 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     }
     // A request must arrive whole within the read timeout.
     for (auto& [id, st] : streams_) {
-      if (!st->dispatched && !st->rejected && now - st->started > o.read_timeout) {
+      if (!st->dispatched && !st->rejected && !st->waiting && now - st->started > o.read_timeout) {
         nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
       }
+      // Response data that made no progress within the write timeout (a peer that keeps
+      // the stream's window at zero): reset the stream and free what it holds.
+      if (st->out.size() > st->out_off && now - st->last_send > o.write_timeout) {
+        spdlog::debug("http2: stream {} made no send progress in {} ms; reset", id,
+                      o.write_timeout.count());
+        nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+        Forget(*st);
+        st->pump.reset();
+        st->heartbeat.cancel();
+      }
     }
+    DispatchWaiting();
     Flush();
   }
 
@@ -252,8 +338,10 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
       st->closed = true;
       st->heartbeat.cancel();
       st->pump.reset();
+      Forget(*st);
     }
     streams_.clear();
+    waiting_.clear();
     beast::error_code ec;
     auto& sock = beast::get_lowest_layer(stream_).socket();
     sock.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
@@ -292,10 +380,19 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
   static int OnDataChunk(nghttp2_session* s, std::uint8_t, std::int32_t id,
                          const std::uint8_t* data, std::size_t len, void* ud) {
     auto* self = static_cast<Self*>(ud);
+    const auto& o = self->shared_->options;
+    // The stream's own window reopens as data arrives (a body may be up to max_body_bytes);
+    // the connection's only as requests are dispatched.
+    nghttp2_session_consume_stream(s, id, len);
     auto* st = StreamOf(s, id);
-    if (!st || st->rejected || st->dispatched) return 0;
-    if (st->body.size() + len > self->shared_->options.max_body_bytes) {
+    if (!st || st->rejected || st->dispatched || st->waiting) {
+      nghttp2_session_consume_connection(s, len);  // not kept
+      return 0;
+    }
+    if (st->body.size() + len > o.max_body_bytes) {
       st->rejected = true;
+      nghttp2_session_consume_connection(s, len);
+      self->ReleaseBody(*st);
       st->body.clear();
       st->body.shrink_to_fit();
       api::WireResponse r;
@@ -303,7 +400,20 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
       self->Respond(*st, std::move(r));
       return 0;
     }
+    if (self->shared_->buffered_body_bytes.load() + len > o.max_buffered_body_bytes) {
+      // Over the server-wide budget of buffered request bodies: refuse the stream (the
+      // client may retry it) rather than hold more.
+      st->rejected = true;
+      nghttp2_session_consume_connection(s, len);
+      self->ReleaseBody(*st);
+      st->body.clear();
+      st->body.shrink_to_fit();
+      nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
+      return 0;
+    }
     st->body.append(reinterpret_cast<const char*>(data), len);
+    st->unconsumed += len;
+    self->shared_->buffered_body_bytes += len;
     return 0;
   }
 
@@ -313,8 +423,8 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
       auto* self = static_cast<Self*>(ud);
       auto it = self->streams_.find(f->hd.stream_id);
       if (it != self->streams_.end() && !it->second->rejected && !it->second->dispatched &&
-          StreamOf(s, f->hd.stream_id) == it->second.get()) {
-        self->Dispatch(it->second);
+          !it->second->waiting && StreamOf(s, f->hd.stream_id) == it->second.get()) {
+        self->Ready(it->second);
       }
     }
     return 0;
@@ -329,6 +439,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     st.heartbeat.cancel();
     st.pump.reset();
     st.busy.reset();
+    self->Forget(st);
     self->streams_.erase(it);
     return 0;
   }
@@ -348,6 +459,8 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     const std::size_t n = std::min(length, avail);
     std::memcpy(buf, st->out.data() + st->out_off, n);
     st->out_off += n;
+    st->last_send = Clock::now();
+    static_cast<Self*>(ud)->SubQueued(*st, n);
     if (st->out_off == st->out.size()) {
       st->out.clear();
       st->out_off = 0;
@@ -359,6 +472,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
   // ---- requests ----
   void Dispatch(const std::shared_ptr<H2Stream>& st) {
     st->dispatched = true;
+    ReleaseBody(*st);  // WINDOW_UPDATE for its bytes: the next request may come
     st->busy = shared_->Busy();
     if (!shared_->workers) {
       return detail::RunDeferred(
@@ -381,6 +495,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
   }
 
   api::WireResponse Run(H2Stream& st, api::DeferredAcks* acks = nullptr) {
+    if (!HostAllowed(st.authority, shared_->options)) return HostRejected(st.authority);
     api::WireRequest w;
     w.acks = acks;
     w.method = st.method;
@@ -388,7 +503,12 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     w.content_type = st.content_type;
     if (st.has_authorization) w.authorization = st.authorization;
     w.has_amz_date = st.has_date;
-    if (st.has_origin) w.origin = st.origin;
+    std::optional<std::string> allow_origin;
+    if (st.has_origin) {
+      w.origin = st.origin;
+      allow_origin = CorsAllowOrigin(st.origin, shared_->options);
+      if (allow_origin) w.cors_allow_origin = *allow_origin;
+    }
     w.cors_request_headers = st.acrh;
     w.cors_request_method = st.acrm;
     std::string_view path(st.path);
@@ -400,6 +520,8 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
 
   void Finish(const std::shared_ptr<H2Stream>& st, api::WireResponse r) {
     if (closed_ || st->closed) return;
+    st->body.clear();
+    st->body.shrink_to_fit();
     if (r.status == 0 && st->subscribe) return StartSubscription(st);
     Respond(*st, std::move(r));
   }
@@ -422,6 +544,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     st.out = std::move(r.body);
     st.out_off = 0;
     st.out_eof = true;
+    if (body) AddQueued(st, st.out.size());
     Submit(st, h, body);
   }
 
@@ -462,6 +585,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     st->out = api::eventstream::Event("initial-response", "{}");
     st->out_off = 0;
     st->out_eof = false;
+    AddQueued(*st, st->out.size());
     Submit(*st, h, true);
   }
 
@@ -495,11 +619,14 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
         return Resume(*st);
       case Kind::kFinal:
         st->out = std::move(step.message);
+        st->out_off = 0;
         st->out_eof = true;
+        AddQueued(*st, st->out.size());
         return Resume(*st);
       case Kind::kEvent:
         st->out = std::move(step.message);
         st->out_off = 0;
+        AddQueued(*st, st->out.size());
         return Resume(*st);
       case Kind::kWait:
         break;
@@ -535,6 +662,8 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
   Clock::time_point write_started_;
   asio::steady_timer check_;
   std::map<std::int32_t, std::shared_ptr<H2Stream>> streams_;
+  std::size_t conn_queued_ = 0;  // response bytes of this connection waiting to be sent
+  std::deque<std::shared_ptr<H2Stream>> waiting_;  // complete requests over the budgets
 };
 
 }  // namespace

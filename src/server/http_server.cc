@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <cerrno>
 #include <functional>
 #include <memory>
 #include <string>
@@ -19,6 +20,7 @@
 #include "api/pipeline.h"
 #include "common/base64.h"
 #include "common/random.h"
+#include "server/browser_guard.h"
 #include "server/http2_session.h"
 #include "server/subscription_pump.h"
 
@@ -208,16 +210,17 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       std::string name(f.name_string());
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       if (name == "connection" || name == "upgrade" || name == "http2-settings" ||
-          name == "keep-alive" || name == "transfer-encoding" || name == "host") {
+          name == "keep-alive" || name == "transfer-encoding") {
         continue;
       }
+      if (name == "host") name = ":authority";  // checked like HTTP/2's (browser_guard.h)
       up.headers.emplace_back(std::move(name), std::string(f.value()));
     }
     up.body = std::move(req.body());
     static constexpr std::string_view k101 =
         "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
     auto pending = std::make_shared<detail::H2Upgrade>(std::move(up));
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
     asio::async_write(
         stream_, asio::buffer(k101.data(), k101.size()),
         [self = this->shared_from_this(), pending](beast::error_code ec, std::size_t) {
@@ -249,7 +252,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     res->chunked(true);
     res->keep_alive(keep_alive_);
     auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
     http::async_write_header(
         stream_, *sr,
         [self = this->shared_from_this(), res, sr](beast::error_code ec, std::size_t) {
@@ -261,7 +264,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void SendEvent(std::string message) {
     auto data = std::make_shared<std::string>(std::move(message));
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
     asio::async_write(stream_, http::make_chunk(asio::buffer(*data)),
                       [self = this->shared_from_this(), data](beast::error_code ec, std::size_t) {
                         if (ec) return self->Close();
@@ -301,7 +304,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
   void SendFinal(std::string message) {
     auto data = std::make_shared<std::string>(std::move(message));
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
     asio::async_write(stream_, http::make_chunk(asio::buffer(*data)),
                       [self = this->shared_from_this(), data](beast::error_code ec, std::size_t) {
                         if (ec) return self->Close();
@@ -311,7 +314,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void EndStream() {
     pump_.reset();
     heartbeat_.cancel();
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
     asio::async_write(stream_, http::make_chunk_last(),
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec || !self->keep_alive_) return self->Close();
@@ -321,6 +324,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   api::WireResponse Run(const http::request<http::string_body>& req,
                         api::DeferredAcks* acks = nullptr) {
+    const std::string_view host = Header(req, "Host");
+    if (!HostAllowed(host, shared_->options)) return HostRejected(host);
     api::WireRequest w;
     w.acks = acks;
     w.method = std::string_view(req.method_string().data(), req.method_string().size());
@@ -330,7 +335,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       w.authorization = Header(req, "Authorization");
     w.has_amz_date =
         req.find("X-Amz-Date") != req.end() || req.find(http::field::date) != req.end();
-    if (req.find(http::field::origin) != req.end()) w.origin = Header(req, "Origin");
+    std::optional<std::string> allow_origin;
+    if (req.find(http::field::origin) != req.end()) {
+      w.origin = Header(req, "Origin");
+      allow_origin = CorsAllowOrigin(*w.origin, shared_->options);
+      if (allow_origin) w.cors_allow_origin = *allow_origin;
+    }
     w.cors_request_headers = Header(req, "Access-Control-Request-Headers");
     w.cors_request_method = Header(req, "Access-Control-Request-Method");
     std::string_view target(req.target().data(), req.target().size());
@@ -368,7 +378,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void Write(std::shared_ptr<http::response<http::string_body>> res) {
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
     http::async_write(stream_, *res,
                       [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
                         self->busy_.reset();
@@ -479,9 +489,37 @@ struct HttpServer::Impl {
         signals(ioc),
         tick(std::move(t)) {}
 
+  // Out of file descriptors (or kernel memory), accept fails at once for as long as the
+  // connection waits in the backlog: retrying at once would spin. Log once, wait (10 ms,
+  // doubling to 1 s) while the open connections are served, then try again.
+  static bool OutOfResources(const beast::error_code& ec) {
+    return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+           ec == asio::error::no_memory ||
+           ec == beast::error_code(ENFILE, boost::system::system_category());
+  }
+
   void Accept() {
     acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+      if (ec && OutOfResources(ec)) {
+        if (accept_backoff.count() == 0) {
+          spdlog::warn(
+              "accept: {}; not accepting connections until descriptors are free "
+              "(open connections are still served; raise the open-files limit)",
+              ec.message());
+        }
+        accept_backoff = std::clamp(accept_backoff * 2, std::chrono::milliseconds(10),
+                                    std::chrono::milliseconds(1000));
+        accept_timer.expires_after(accept_backoff);
+        accept_timer.async_wait([this](beast::error_code tec) {
+          if (!tec && !shared->stopping) Accept();
+        });
+        return;
+      }
+      if (!ec && accept_backoff.count() != 0) {
+        spdlog::info("accept: accepting connections again");
+        accept_backoff = std::chrono::milliseconds(0);
+      }
       if (!ec) {
         beast::error_code ignore;
         socket.set_option(tcp::no_delay(true), ignore);
@@ -523,6 +561,10 @@ struct HttpServer::Impl {
   std::function<void()> tick;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   asio::steady_timer stop_timer{ioc};
+  // Accept's back-off while out of descriptors (0: not backing off); on the acceptor's
+  // strand, like every accept handler.
+  asio::steady_timer accept_timer{acceptor.get_executor()};
+  std::chrono::milliseconds accept_backoff{0};
 };
 
 HttpServer::HttpServer(ServerOptions options, api::KinesisService& service,
@@ -554,6 +596,7 @@ Result<std::uint16_t> HttpServer::Listen() {
                                       std::to_string(ep.port()) + ": " + ec.message());
   if (a.listen(asio::socket_base::max_listen_connections, ec); ec)
     return Status(Code::kIoError, ec.message());
+  if (auto warning = ExposureWarning(impl_->shared->options)) spdlog::warn("{}", *warning);
   return a.local_endpoint().port();
 }
 

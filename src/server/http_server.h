@@ -39,6 +39,28 @@ struct ServerOptions {
   // HTTP/2 limits (per connection), the same header limit as HTTP/1.1.
   std::uint32_t h2_max_concurrent_streams = 100;
   std::uint32_t max_header_bytes = 64 * 1024;
+
+  // ---- Budgets and browser safety (issue 17; docs/security.md) ----
+  // A response (or an HTTP/2 stream's queued DATA) that makes no send progress for this
+  // long is abandoned: HTTP/1.1 closes the connection, HTTP/2 resets the stream.
+  std::chrono::milliseconds write_timeout{30'000};
+  // Response bytes waiting to be sent, per HTTP/2 connection and over all connections:
+  // above either, completed requests wait (bodies kept) until responses drain.
+  std::size_t max_connection_response_bytes = 64 << 20;
+  std::size_t max_queued_response_bytes = 512 << 20;
+  // HTTP/2 request bodies received and not yet dispatched, over all connections: a stream
+  // whose DATA would go beyond it is refused (RST_STREAM REFUSED_STREAM). Per connection
+  // the flow-control window bounds them (max_body_bytes + 1 MiB, reopened only as
+  // requests are dispatched).
+  std::size_t max_buffered_body_bytes = 256 << 20;
+  // Origins answered with CORS headers (the Origin echoed); "*" allows any. Empty: no CORS.
+  std::vector<std::string> cors_origins;
+  // Host names accepted in Host / :authority besides localhost and IP literals (so DNS
+  // rebinding cannot reach the server); "*" accepts any.
+  std::vector<std::string> allowed_hosts;
+  // Whether requests' signatures are verified (set by the --auth option): binding a
+  // non-loopback address without it logs a warning.
+  bool signatures_checked = false;
 };
 
 class HttpServer {

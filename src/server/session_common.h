@@ -46,6 +46,11 @@ struct Shared {
     return std::shared_ptr<void>(nullptr, [n = inflight](void*) { n->fetch_sub(1); });
   }
   std::shared_ptr<asio::ssl::context> tls;  // set when the listener speaks TLS
+  // Budgets over all HTTP/2 connections (options.max_queued_response_bytes,
+  // options.max_buffered_body_bytes): response bytes waiting to be sent, request body
+  // bytes received and not yet dispatched.
+  std::atomic<std::size_t> queued_response_bytes{0};
+  std::atomic<std::size_t> buffered_body_bytes{0};
 };
 
 // Runs a request on this (I/O) thread without blocking it on the disk: `run(acks)` answers
@@ -78,6 +83,10 @@ void RunDeferred(const Executor& executor, Run run, std::string_view content_typ
   });
   if (p->phase.exchange(2) == 1) complete(false);
 }
+
+// The TLS 1.2 cipher list and TLS 1.3 suites the server offers: forward secrecy only.
+extern const char* const kTls12Ciphers;
+extern const char* const kTls13Suites;
 
 // The TLS context for `options` (certificate files or a generated self-signed one,
 // ALPN h2 / http/1.1). Writes the self-signed certificate to options.tls_self_signed_path.

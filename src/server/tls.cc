@@ -8,9 +8,9 @@
 #include <openssl/x509v3.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
+#include <cstring>
 
 #include "common/random.h"
 #include "server/session_common.h"
@@ -50,6 +50,31 @@ bool AddExt(X509* cert, int nid, const char* value) {
   return ext && X509_add_ext(cert, ext.get(), -1) == 1;
 }
 
+// Writes `cert` to `path` without following or reusing anything planted there: a new file
+// `path`.tmp (O_CREAT|O_EXCL|O_NOFOLLOW, 0600; a stale one is unlinked first, which never
+// follows a link) renamed over `path` (which replaces a symlink itself, not its target).
+// The directory must be private: the data directory (0700) or the mkdtemp directory the
+// caller made for --in-memory.
+Status WritePem(X509* cert, const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT)
+    return Status(Code::kIoError, "cannot remove " + tmp + ": " + std::strerror(errno));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return Status(Code::kIoError, "cannot create " + tmp + ": " + std::strerror(errno));
+  std::FILE* f = ::fdopen(fd, "w");
+  if (f == nullptr) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return Status(Code::kIoError, "cannot write " + tmp);
+  }
+  const bool ok = PEM_write_X509(f, cert) == 1;
+  if (std::fclose(f) != 0 || !ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return Status(Code::kIoError, "cannot write " + path);
+  }
+  return Status();
+}
+
 // A P-256 key and a one-year self-signed certificate for localhost / 127.0.0.1 / ::1.
 Status GenerateSelfSigned(SSL_CTX* ctx, const std::string& pem_path) {
   std::unique_ptr<EVP_PKEY, Deleter> key(EVP_EC_gen("P-256"));
@@ -83,23 +108,18 @@ Status GenerateSelfSigned(SSL_CTX* ctx, const std::string& pem_path) {
       SSL_CTX_use_PrivateKey(ctx, key.get()) != 1) {
     return Status(Code::kInternalFailure, "cannot use the generated certificate");
   }
-  if (!pem_path.empty()) {
-    std::error_code ec;
-    const auto parent = std::filesystem::path(pem_path).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-    // 0600 like every file of the data directory (it is only the certificate, but the
-    // directory's promise is simpler without exceptions).
-    const int fd = ::open(pem_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    std::FILE* f = fd >= 0 ? ::fdopen(fd, "w") : nullptr;
-    if (f == nullptr && fd >= 0) ::close(fd);
-    if (!f) return Status(Code::kIoError, "cannot write " + pem_path);
-    const bool ok = PEM_write_X509(f, cert.get()) == 1;
-    if (std::fclose(f) != 0 || !ok) return Status(Code::kIoError, "cannot write " + pem_path);
-  }
+  if (!pem_path.empty()) return WritePem(cert.get(), pem_path);
   return Status();
 }
 
 }  // namespace
+
+const char* const kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+const char* const kTls13Suites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 
 Result<std::shared_ptr<asio::ssl::context>> MakeTlsContext(const ServerOptions& o) {
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
@@ -107,6 +127,14 @@ Result<std::shared_ptr<asio::ssl::context>> MakeTlsContext(const ServerOptions& 
                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                    asio::ssl::context::no_tlsv1_1);
   SSL_CTX* native = ctx->native_handle();
+  // Forward secrecy only: TLS 1.2 with ECDHE and AEAD ciphers (no static RSA key exchange,
+  // no CBC), and TLS 1.3's suites (all ephemeral). The server's preference decides.
+  if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1 ||
+      SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1 ||
+      SSL_CTX_set_ciphersuites(native, kTls13Suites) != 1) {
+    return Status(Code::kInternalFailure, "cannot set the TLS cipher list");
+  }
+  SSL_CTX_set_options(native, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
   if (o.tls_self_signed) {
     if (auto st = GenerateSelfSigned(native, o.tls_self_signed_path); !st.ok()) return st;
   } else {
