@@ -768,7 +768,18 @@ class TestProtocol(ErrorsBase):
         self.assertEqual(len(set(ids)), len(ids), 'request ids must be unique')
 
     def test_cors_preflight(self):
+        # no CORS by default (issue 17, docs/security.md): the preflight is an ordinary
+        # non-POST request and no answer carries CORS headers
         resp = h.raw_request(self.server, 'OPTIONS', '/', [
+            ('Origin', 'http://example.com'), ('Access-Control-Request-Method', 'POST')], b'')
+        self.assertEqual((resp.status, resp.body), (403, ACCESS_DENIED_XML))
+        self.assertIsNone(resp.header('Access-Control-Allow-Origin'))
+        resp = self.call('ListStreams', {}, extra_headers=[('Origin', 'http://example.com')])
+        self.assertIsNone(resp.header('Access-Control-Allow-Origin'))
+        # with --cors-origin '*' the preflight is answered as AWS answers it
+        server = h.CinesisServer('--cors-origin', '*').start()
+        self.addCleanup(h.stop_server_checked, server)
+        resp = h.raw_request(server, 'OPTIONS', '/', [
             ('Origin', 'http://example.com'), ('Access-Control-Request-Method', 'POST'),
             ('Access-Control-Request-Headers', 'content-type, x-amz-target')], b'')
         self.assertEqual(resp.status, 200, resp)
@@ -783,7 +794,7 @@ class TestProtocol(ErrorsBase):
         self.assertIsNone(resp.header('Content-Type'))
         self.assertEqual(resp.body, b'')
         # an ordinary request with Origin also carries the CORS header
-        resp = self.call('ListStreams', {}, extra_headers=[('Origin', 'http://example.com')])
+        resp = h.kinesis_call(server, 'ListStreams', {}, extra_headers=[('Origin', 'http://example.com')])
         self.assertEqual(resp.status, 200, resp)
         self.assertEqual(resp.header('Access-Control-Allow-Origin'), '*')
 
