@@ -105,6 +105,19 @@ TEST(CborDecoder, DocumentsOverTheBudgetAreRejected) {
   ASSERT_TRUE(Decode(body, mr).ok());
 }
 
+// What the Java SDKs send (Jackson writes indefinite-length maps and arrays): 500 records
+// with one-byte data and keys, the smallest PutRecords, fits the budget.
+TEST(CborDecoder, IndefiniteLengthPutRecordsFitsTheBudget) {
+  std::string body = "\xbf\x6aStreamName\x61s\x67Records\x9f";
+  for (int i = 0; i < 500; ++i)
+    body += Bytes({0xbf, 0x64, 'D', 'a', 't', 'a', 0x41, 'x'}) + "\x6cPartitionKey\x61k\xff";
+  body += "\xff\xff";
+  CountingResource mr;
+  auto r = Decode(body, mr);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->at("Records").as_array().size(), 500U);
+}
+
 TEST(CborDecoder, DecodesEveryKindTheSdksSend) {
   // {"a": -1, "b": [1.5 (half), 2.5 (float), 3.25 (double)], "c": h'00ff' in two chunks,
   //  "d": "x" "y" (indefinite text), "e": true, "f": null, "g": 1(1500), "h": 2^64-1,
