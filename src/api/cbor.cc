@@ -89,6 +89,38 @@ class Decoder {
     }
   }
 
+  // Text strings must be well-formed UTF-8 (RFC 8949 3.1; RFC 3629: no overlong forms,
+  // no surrogates, nothing above U+10FFFF), as libcbor checked.
+  static bool ValidUtf8(std::string_view s) {
+    for (std::size_t i = 0; i < s.size();) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c < 0x80) {
+        ++i;
+        continue;
+      }
+      std::size_t n = 0;
+      std::uint32_t cp = 0, min = 0;
+      if ((c & 0xE0) == 0xC0) {
+        n = 1, cp = c & 0x1F, min = 0x80;
+      } else if ((c & 0xF0) == 0xE0) {
+        n = 2, cp = c & 0x0F, min = 0x800;
+      } else if ((c & 0xF8) == 0xF0) {
+        n = 3, cp = c & 0x07, min = 0x10000;
+      } else {
+        return false;
+      }
+      if (i + n >= s.size()) return false;  // truncated sequence
+      for (std::size_t k = 1; k <= n; ++k) {
+        const auto d = static_cast<unsigned char>(s[i + k]);
+        if ((d & 0xC0) != 0x80) return false;
+        cp = (cp << 6) | (d & 0x3F);
+      }
+      if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+      i += n + 1;
+    }
+    return true;
+  }
+
   bool AtBreak() {
     if (p_ != end_ && *p_ == 0xff) {
       ++p_;
@@ -130,12 +162,14 @@ class Decoder {
       case 3: {
         if (!indefinite) {
           if (arg > left() || !Charge(arg)) return false;
-          out = json::string(std::string_view(reinterpret_cast<const char*>(p_), arg), sp_);
+          const std::string_view text(reinterpret_cast<const char*>(p_), arg);
+          if (!ValidUtf8(text)) return false;
+          out = json::string(text, sp_);
           p_ += arg;
           return true;
         }
         std::string text;
-        if (!String(3, arg, true, text) || !Charge(text.size())) return false;
+        if (!String(3, arg, true, text) || !ValidUtf8(text) || !Charge(text.size())) return false;
         out = json::string(text, sp_);
         return true;
       }
@@ -170,7 +204,10 @@ class Decoder {
           unsigned m = 0, kinfo = 0;
           std::uint64_t klen = 0;
           std::string key;
-          if (!Head(m, kinfo, klen) || m != 3 || !String(3, klen, kinfo == 31, key)) return false;
+          if (!Head(m, kinfo, klen) || m != 3 || !String(3, klen, kinfo == 31, key) ||
+              !ValidUtf8(key)) {
+            return false;
+          }
           if (!Charge((indefinite ? kGrowth * kEntry : 0) + key.size())) return false;
           json::value v(sp_);
           if (!Item(v, depth + 1)) return false;

@@ -143,11 +143,14 @@ TEST(CborDecoder, DecodesEveryKindTheSdksSend) {
   EXPECT_EQ(o.at("g").as_double(), 1.5);
   EXPECT_EQ(o.at("h").as_double(), 18446744073709551615.0);
   EXPECT_EQ(o.at("i").as_int64(), 1000000);
-  // Malformed: trailing bytes, a non-text key, a stray break, reserved additional info,
+  // Malformed: trailing bytes, a non-text key, a stray break, invalid UTF-8 (in a value,
+  // overlong, a surrogate, in a key, in an indefinite text), reserved additional info,
   // a chunk of the wrong type, nesting beyond 64.
   for (const auto& bad :
-       {Bytes({0xa0, 0x00}), Bytes({0xa1, 0x01, 0x02}), Bytes({0xff}), Bytes({0x1c}),
-        Bytes({0x5f, 0x61, 'x', 0xff}), std::string(70, '\x81') + '\0'}) {
+       {Bytes({0xa0, 0x00}), Bytes({0xa1, 0x01, 0x02}), Bytes({0xff}), Bytes({0x62, 0xc3, 0x28}),
+        Bytes({0x62, 0xc0, 0x80}), Bytes({0x63, 0xed, 0xa0, 0x80}), Bytes({0xa1, 0x61, 0xff, 0x00}),
+        Bytes({0x7f, 0x61, 0xc3, 0xff}), Bytes({0x1c}), Bytes({0x5f, 0x61, 'x', 0xff}),
+        std::string(70, '\x81') + '\0'}) {
     EXPECT_FALSE(Decode(bad, mr).ok()) << bad.size();
   }
 }
