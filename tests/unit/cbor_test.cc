@@ -81,7 +81,7 @@ TEST(CborDecoder, DecodedMemoryStaysWithinItsBudgetOfTheBodySize) {
   shapes.push_back(
       Bytes({0x9a, 0, ((kN / 2) >> 16) & 0xff, ((kN / 2) >> 8) & 0xff, (kN / 2) & 0xff}));
   for (int i = 0; i < kN / 2; ++i) shapes.back() += Bytes({0x9f, 0xff});
-  shapes.push_back(std::string(60, '\x81') + "\x00");
+  shapes.push_back(std::string(60, '\x81') + '\0');
   // Byte strings of one byte each (base64 makes four).
   shapes.push_back(
       Bytes({0x9a, 0, ((kN / 2) >> 16) & 0xff, ((kN / 2) >> 8) & 0xff, (kN / 2) & 0xff}));
