@@ -115,7 +115,8 @@ def api_seeds():
     write("api_json", "not-object", "ListStreams\n[1,2]")
     write("api_cbor", "indefinite", b"PutRecords\n\xbf\x67Records\x9f\xbf\x64Data\x5f\x41x\xff"
           b"\x6cPartitionKey\x61k\xff\xff\x6aStreamName\x61s\xff")
-    write("api_cbor", "big-declared", b"ListStreams\n\x9a\x08\x00\x00\x00")
+    # A count far above the bytes left (65,536 items in 5 bytes; issue 17 item 1 is the 2^27 one).
+    write("api_cbor", "big-declared", b"ListStreams\n\x9a\x00\x01\x00\x00")
     write("api_cbor", "tag-float", b"ListShards\n\xa1\x6aStreamName\xc1\xfb\x41\xd9\x4c\x2e\x3e\x00\x00\x00")
 
 
