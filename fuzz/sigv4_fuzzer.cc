@@ -2,8 +2,8 @@
 // server's parsing of the Authorization header (api pipeline). Input lines:
 //   method \n path \n query \n header lines "name:value" ... \n (empty line) \n payload
 // Properties: the canonical query string is a fixed point (raw and encoded queries give
-// the same form); a request signed by Sign() passes the server's Authorization check; an
-// Authorization header given in the input is parsed without failing.
+// the same form); a request signed by Sign() with valid header names passes the server's
+// Authorization check; an Authorization header given in the input is parsed without failing.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -37,6 +37,17 @@ cinesis::api::WireResponse Check(std::string_view authorization, std::string_vie
   return cinesis::api::HandleRequest(w, service);
 }
 
+// A header name HTTP can carry (RFC 9110 5.1: a token).
+bool IsToken(std::string_view name) {
+  if (name.empty()) return false;
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -48,6 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   r.query = std::string(NextLine(in));
   std::string given_authorization;
   bool has_authorization = false;
+  bool all_tokens = true;
   while (!in.empty()) {
     const std::string_view line = NextLine(in);
     if (line.empty()) break;
@@ -60,6 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       has_authorization = true;
       continue;
     }
+    all_tokens = all_tokens && IsToken(name);
     r.headers.emplace_back(std::move(name), std::move(value));
   }
   r.payload = in;
@@ -82,8 +95,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& [n, v] : r.headers)
     if (n == "Authorization") signed_authorization = v;
   FUZZ_CHECK(!signed_authorization.empty());
-  // What the client signs, the server's Authorization check accepts.
-  FUZZ_CHECK(Check(signed_authorization, "").status == 200);
+  // What the client signs, the server's Authorization check accepts (for header names HTTP
+  // can carry: a name with '=' or ',' would break SignedHeaders=..., and no client sends one).
+  if (all_tokens) FUZZ_CHECK(Check(signed_authorization, "").status == 200);
   if (has_authorization) (void)Check(given_authorization, r.query);
   return 0;
 }
