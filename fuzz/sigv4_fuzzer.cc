@@ -4,6 +4,8 @@
 // Properties: the canonical query string is a fixed point (raw and encoded queries give
 // the same form); a request signed by Sign() with valid header names passes the server's
 // Authorization check; an Authorization header given in the input is parsed without failing.
+#include <strings.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -92,8 +94,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       std::chrono::system_clock::time_point(std::chrono::seconds(1700000000))};
   auth::Sign(r, c, p);
   std::string signed_authorization;
-  for (const auto& [n, v] : r.headers)
-    if (n == "Authorization") signed_authorization = v;
+  for (const auto& [n, v] : r.headers) {
+    // Sign replaces an Authorization header of any case in place.
+    if (n.size() == 13 && strncasecmp(n.c_str(), "authorization", 13) == 0)
+      signed_authorization = v;
+  }
   FUZZ_CHECK(!signed_authorization.empty());
   // What the client signs, the server's Authorization check accepts (for header names HTTP
   // can carry: a name with '=' or ',' would break SignedHeaders=..., and no client sends one).
