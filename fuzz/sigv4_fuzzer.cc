@@ -99,10 +99,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (n.size() == 13 && strncasecmp(n.c_str(), "authorization", 13) == 0)
       signed_authorization = v;
   }
-  FUZZ_CHECK(!signed_authorization.empty());
-  // What the client signs, the server's Authorization check accepts (for header names HTTP
-  // can carry: a name with '=' or ',' would break SignedHeaders=..., and no client sends one).
-  if (all_tokens) FUZZ_CHECK(Check(signed_authorization, "").status == 200);
+  // What the client signs, the server's Authorization check accepts, for header names HTTP
+  // can carry (a name with '=' or ',' would break SignedHeaders=..., one with blanks may be
+  // taken for Authorization itself; no client sends either).
+  if (all_tokens) {
+    FUZZ_CHECK(!signed_authorization.empty());
+    FUZZ_CHECK(Check(signed_authorization, "").status == 200);
+  }
   if (has_authorization) (void)Check(given_authorization, r.query);
   return 0;
 }
