@@ -2,7 +2,8 @@
 # Quick start, command 2: install what is missing, build with warnings as errors, run
 # every test (unit + integration with the AWS CLI and boto3), then build the unit tests
 # under AddressSanitizer + UndefinedBehaviorSanitizer and run them again, then under
-# ThreadSanitizer (clang-15, which also checks the lock annotations).
+# ThreadSanitizer (clang-15, which also checks the lock annotations), then runs the fuzzers
+# (fuzz/) for a short time each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -56,3 +57,10 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 cmake --preset tsan
 cmake --build --preset tsan -j "$jobs"
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --preset tsan -j "$jobs"
+
+# Fuzzing (issue 17, fuzz/): the libFuzzer harnesses in their own clang-15 build with
+# ASan+UBSan (only the harnesses and the components they need are built), each run for
+# CINESIS_FUZZ_SECONDS (15) on its seed corpus; a crash or sanitizer report fails.
+cmake --preset fuzz
+cmake --build --preset fuzz -j "$jobs"
+ctest --preset fuzz -j "$jobs"

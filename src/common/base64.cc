@@ -70,6 +70,32 @@ bool DecodeBody(const std::uint8_t* p, std::size_t n, std::uint8_t* o) {
   return (bad & 0xC0) == 0;
 }
 
+// The character starting at `in[i]` as the error text names it: a whole UTF-8 sequence
+// when one starts there (the service, in Java, names characters, not bytes; half of one
+// would make the JSON answer invalid UTF-8), else the single byte.
+std::string_view CharacterAt(std::string_view in, std::size_t i) {
+  const auto* p = reinterpret_cast<const std::uint8_t*>(in.data());
+  const std::uint8_t c = p[i];
+  std::size_t len = 0;
+  std::uint8_t lo = 0x80, hi = 0xBF;  // range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    if (c == 0xE0) lo = 0xA0;  // no overlong forms
+    if (c == 0xED) hi = 0x9F;  // no surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
+  }
+  if (len == 0 || i + len > in.size() || p[i + 1] < lo || p[i + 1] > hi) return in.substr(i, 1);
+  for (std::size_t k = 2; k < len; ++k) {
+    if ((p[i + k] & 0xC0) != 0x80) return in.substr(i, 1);
+  }
+  return in.substr(i, len);
+}
+
 }  // namespace
 
 bool Base64Decode(std::string_view in, std::string& out, std::string& why) {
@@ -95,7 +121,7 @@ bool Base64Decode(std::string_view in, std::string& out, std::string& why) {
     auto c = static_cast<std::uint8_t>(in[i]);
     std::uint8_t d = kDecode[c];
     if (d == kInvalid) {
-      why = std::string("Invalid Base64 character: '") + in[i] + "'";
+      why = "Invalid Base64 character: '" + std::string(CharacterAt(in, i)) + "'";
       return false;
     }
     if (d == kPad) {

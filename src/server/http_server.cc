@@ -478,6 +478,10 @@ void StartTls(tcp::socket socket, std::shared_ptr<Shared> shared) {
 
 }  // namespace
 
+void detail::ServeCleartext(tcp::socket socket, std::shared_ptr<Shared> shared) {
+  std::make_shared<Detector>(std::move(socket), std::move(shared))->Start();
+}
+
 struct HttpServer::Impl {
   Impl(ServerOptions o, api::KinesisService& s, std::function<void()> t, api::EventStreamService* e)
       : threads(o.threads > 0 ? o.threads
@@ -526,7 +530,7 @@ struct HttpServer::Impl {
         if (shared->tls) {
           StartTls(std::move(socket), shared);
         } else {
-          std::make_shared<Detector>(std::move(socket), shared)->Start();
+          detail::ServeCleartext(std::move(socket), shared);
         }
       }
       Accept();

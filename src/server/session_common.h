@@ -88,6 +88,11 @@ void RunDeferred(const Executor& executor, Run run, std::string_view content_typ
 extern const char* const kTls12Ciphers;
 extern const char* const kTls13Suites;
 
+// Serves one accepted cleartext connection as the listener does: HTTP/1.1 (which may upgrade
+// to h2c) or HTTP/2 with prior knowledge. Also the entry of the fuzz harnesses (fuzz/), which
+// hand it one end of a socket pair.
+void ServeCleartext(asio::ip::tcp::socket socket, std::shared_ptr<Shared> shared);
+
 // The TLS context for `options` (certificate files or a generated self-signed one,
 // ALPN h2 / http/1.1). Writes the self-signed certificate to options.tls_self_signed_path.
 Result<std::shared_ptr<asio::ssl::context>> MakeTlsContext(const ServerOptions& options);

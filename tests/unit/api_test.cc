@@ -88,6 +88,22 @@ TEST_F(PipelineTest, WrongContentTypeWithBodyIs404UnknownOperation) {
   EXPECT_EQ(res.body, "<UnknownOperationException/>\n");
 }
 
+// Found by fuzz/api_json (fuzz/corpus/api_json/crash-base64-utf8): a blob with a non-ASCII
+// character got an answer that was not valid JSON (half of the character was echoed).
+TEST_F(PipelineTest, BadBase64WithNonAsciiCharacterAnswersValidJson) {
+  auto res = Call("PutRecord",
+                  "{\"StreamName\": \"s\", \"PartitionKey\": \"k\", \"Data\": "
+                  "\"a000000000000\xd0\xbc"
+                  "71469331446366257\"}");
+  EXPECT_EQ(res.status, 400);
+  boost::system::error_code ec;
+  (void)boost::json::parse(res.body, ec);
+  ASSERT_FALSE(ec) << res.body;
+  EXPECT_EQ(Type(res), "SerializationException");
+  EXPECT_NE(Message(res).find("Invalid Base64 character: '\xd0\xbc'"), std::string::npos)
+      << Message(res);
+}
+
 TEST_F(PipelineTest, BodyThatIsNotAnObjectIsSerializationException) {
   for (std::string_view body : {"[]", "nul", "{\"a\":", "\"x\"", "12"}) {
     auto res = Call("ListStreams", body);

@@ -56,6 +56,25 @@ TEST(Base64, RejectsBadCharactersWithServiceText) {
   EXPECT_EQ(out, std::string(300, '\0') + "AB");
 }
 
+// Found by fuzz/api_json: the text named the first byte of a multi-byte character, so the
+// JSON answer to a PutRecord whose Data held a non-ASCII character was invalid UTF-8.
+TEST(Base64, NamesAWholeNonAsciiCharacter) {
+  const std::string body(400, 'A');
+  for (const std::string ch : {"\xd0\xbc", "\xe2\x82\xac", "\xf0\x9f\x98\x80"}) {
+    // In the last group (checked alone) and in the body (decoded in one pass first).
+    const std::string text = "a000000000000" + ch + "71469331446366257";
+    EXPECT_EQ(DecodeError(text + std::string((4 - text.size() % 4) % 4, 'A')),
+              "Invalid Base64 character: '" + ch + "'");
+    EXPECT_EQ(DecodeError(body + "ab" + ch + std::string(4 - (2 + ch.size()) % 4, 'A') + body),
+              "Invalid Base64 character: '" + ch + "'");
+  }
+  // Not a whole UTF-8 sequence: the byte alone, as before.
+  EXPECT_EQ(DecodeError("ab\xd0="), "Invalid Base64 character: '\xd0'");
+  EXPECT_EQ(DecodeError("ab\xed\xa0\x80"
+                        "AAA"),
+            "Invalid Base64 character: '\xed'");
+}
+
 TEST(Base64, RejectsNonCanonicalLastCharacter) {
   EXPECT_EQ(DecodeError("+/+="), "Invalid last non-pad Base64 character dectected");
   EXPECT_EQ(DecodeError("===="), "Invalid last non-pad Base64 character dectected");
