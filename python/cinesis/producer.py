@@ -20,7 +20,7 @@ import time
 import uuid
 
 from . import _lib
-from ._util import PY2, Options, check, cstr, data_bytes, native, seconds_to_ms, text_type
+from ._util import PY2, Options, check, cstr, data_bytes, native, seconds_to_ms
 from .errors import KinesisError, ClosedError, error_from_code
 
 _POLL_SLICE = 0.1  # seconds: the longest single wait inside the C poll
@@ -353,8 +353,13 @@ class Producer(object):
                 raise ValueError('partition_keys has %d keys for %d records'
                                  % (len(partition_keys), n))
             keys_arg = None
-            if n and all(isinstance(k, text_type) for k in partition_keys):
-                text = u''.join(partition_keys)
+            text = None
+            if n and not PY2:
+                try:
+                    text = ''.join(partition_keys)  # TypeError unless every key is a str
+                except TypeError:
+                    pass
+            if text is not None:
                 keys_arg = text.encode('utf-8')
                 if len(keys_arg) != len(text):  # not ASCII: lengths in bytes per key
                     encoded = [k.encode('utf-8') for k in partition_keys]
