@@ -12,7 +12,12 @@ The cinesis fast path is Producer.put_many (batches of 1,000) and Consumer.poll_
 per-record API (Producer.put with a future per record, `for record in consumer`) is measured
 too, on RECORDS / 4 records, and printed on its own lines. The boto3 loop gets the benefit of
 the doubt: no read_interval sleep, no KinesisRecord object, no per-record checkpoint (pynesis
-does all three), only the count and the data lengths.
+does all three), only the count and the data lengths. Neither side limits its GetRecords rate
+(cinesis: max_get_records_per_second=inf; its default, 5 per shard as on AWS, would cap 4
+shards x 10,000 records at 200,000 records/s; the boto3 loop has no limit).
+
+Usage: python_bench.py ENDPOINT [RECORDS] [BOTO3_RECORDS] [RUNS]: RUNS runs against the same
+server, each printed, then the min and median of every number (ratios are per run).
 """
 
 import os
@@ -64,7 +69,8 @@ def produce_per_record(client, stream, n, payload, keys):
 def consume_fast(client, stream, n):
     got = nbytes = 0
     t0 = time.time()
-    with client.consumer(stream, 'bench-fast', max_records_per_call=10000) as consumer:
+    with client.consumer(stream, 'bench-fast', max_records_per_call=10000,
+                         max_get_records_per_second=INF) as consumer:
         while got < n:
             data = consumer.poll_batch(1.0).data
             got += len(data)
@@ -78,7 +84,8 @@ def consume_fast(client, stream, n):
 def consume_per_record(client, stream, n):
     got = nbytes = 0
     t0 = time.time()
-    with client.consumer(stream, 'bench-iter', max_records_per_call=10000) as consumer:
+    with client.consumer(stream, 'bench-iter', max_records_per_call=10000,
+                         max_get_records_per_second=INF) as consumer:
         for record in consumer:
             got += 1
             nbytes += len(record.data)
@@ -146,28 +153,51 @@ def bench_boto3(endpoint, n, shards):
     return n / put_s, n / get_s
 
 
-def main():
-    endpoint = sys.argv[1]
-    n = int(sys.argv[2]) if len(sys.argv) > 2 else 200000
-    nb = int(sys.argv[3]) if len(sys.argv) > 3 else 5000
-    shards = 4
+def one_run(endpoint, n, nb, shards):
     c, small = bench_cinesis(endpoint, n, shards)
-    print('cinesis producer put_many:        %10.0f records/s (%d records of %d B, '
+    print('cinesis producer put_many:         %10.0f records/s (%d records of %d B, '
           'acknowledged)' % (c['put_many'], n, SIZE))
-    print('cinesis consumer poll_batch:      %10.0f records/s (%d records, checked)'
+    print('cinesis consumer poll_batch:       %10.0f records/s (%d records, checked)'
           % (c['poll_batch'], n))
-    print('cinesis producer put (per record): %9.0f records/s (%d records)' % (c['put'], small))
-    print('cinesis consumer for-record-in:   %10.0f records/s (%d records)' % (c['iter'], small))
+    print('cinesis producer put (per record): %10.0f records/s (%d records)' % (c['put'], small))
+    print('cinesis consumer for-record-in:    %10.0f records/s (%d records)' % (c['iter'], small))
     try:
         bp, bg = bench_boto3(endpoint, nb, shards)
     except ImportError:
         print('boto3 not installed: no comparison')
-        return
+        return c
+    c['boto3_put'], c['boto3_get'] = bp, bg
+    c['ratio_put_many'], c['ratio_poll_batch'] = c['put_many'] / bp, c['poll_batch'] / bg
+    c['ratio_put'], c['ratio_iter'] = c['put'] / bp, c['iter'] / bg
     print('boto3 (pynesis-style) put_record loop:  %10.0f records/s (%d records)' % (bp, nb))
     print('boto3 (pynesis-style) get_records loop: %10.0f records/s' % bg)
-    print('ratio fast path:  producer %.1fx, consumer %.1fx' % (c['put_many'] / bp,
-                                                               c['poll_batch'] / bg))
-    print('ratio per record: producer %.1fx, consumer %.1fx' % (c['put'] / bp, c['iter'] / bg))
+    print('ratio fast path:  producer %.1fx, consumer %.1fx' % (c['ratio_put_many'],
+                                                               c['ratio_poll_batch']))
+    print('ratio per record: producer %.1fx, consumer %.1fx' % (c['ratio_put'], c['ratio_iter']))
+    return c
+
+
+def main():
+    endpoint = sys.argv[1]
+    n = int(sys.argv[2]) if len(sys.argv) > 2 else 200000
+    nb = int(sys.argv[3]) if len(sys.argv) > 3 else 5000
+    runs = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    shards = 4
+    results = []
+    for r in range(runs):
+        if runs > 1:
+            print('-- run %d of %d' % (r + 1, runs))
+        results.append(one_run(endpoint, n, nb, shards))
+        sys.stdout.flush()
+    if runs > 1:
+        print('-- %d runs: min / median' % runs)
+        for key in ('put_many', 'poll_batch', 'put', 'iter', 'boto3_put', 'boto3_get',
+                    'ratio_put_many', 'ratio_poll_batch', 'ratio_put', 'ratio_iter'):
+            values = sorted(x[key] for x in results if key in x)
+            if values:
+                fmt = '%-18s %10.1f / %10.1f' if key.startswith('ratio') else \
+                    '%-18s %10.0f / %10.0f'
+                print(fmt % (key, values[0], values[len(values) // 2]))
 
 
 if __name__ == '__main__':
