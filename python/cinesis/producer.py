@@ -6,6 +6,9 @@ Delivery reports are collected by whichever thread asks for them: ``poll()``, ``
 ``close()``, ``DeliveryFuture.result()``/``exception()``, and every 1,024 ``put`` calls (a
 non-blocking poll). Callbacks run in that thread. No background Python thread is started.
 
+``put_many`` (the fast path) hands a list of records to C++ in one call and returns one
+BatchFuture for them: only failed records are reported one by one, plus one summary per call.
+
 A failure nobody observed (no callback, no result()/exception() on its future) is never
 dropped: ``flush()`` and ``close()`` raise DeliveryError listing those records.
 """
@@ -177,9 +180,6 @@ class BatchFuture(object):
     def __repr__(self):
         return 'BatchFuture(records=%d, done=%r, failed=%d)' % (self.records, self._done,
                                                                 len(self.failures))
-
-
-_U32 = struct.Struct('=I')
 
 
 def _u32_array(values, n):
