@@ -254,6 +254,34 @@ CINESIS_EXPORT cinesis_err_t cinesis_producer_flush(cinesis_producer_t* producer
 CINESIS_EXPORT cinesis_err_t cinesis_producer_close(cinesis_producer_t* producer,
                                                     int64_t timeout_ms);
 
+/* Packed puts: the fast path for bindings (one call and no per-record report for a batch
+ * of records that all succeed). The records are given as columns: record i's data is the
+ * data_lens[i] bytes following record i-1's in `data` (back to back), its partition key
+ * the key_lens[i] bytes following key i-1's in `keys` (UTF-8, not NUL-terminated). With
+ * key_lens NULL, `keys` is one NUL-terminated key used for every record. No explicit hash
+ * keys (use cinesis_producer_put_batch). Record i gets the opaque first_opaque + i.
+ * Accepts in order and stops at the first record not accepted, returning its error as
+ * cinesis_producer_put does; *accepted (may be NULL) is the number accepted before it.
+ * Delivery reports (unless "delivery_reports" is "false"): a FAILED record is reported
+ * through cinesis_producer_poll as usual (opaque first_opaque + i); a record that
+ * succeeds is not reported on its own. Once every accepted record of the call has its
+ * result, one summary (below) is queued for cinesis_producer_poll_summaries, after the
+ * call's failure reports (so a caller that drains summaries first, then reports, has
+ * every failure of each summary it got). No summary when nothing was accepted. */
+typedef struct cinesis_put_summary {
+  uint64_t first_opaque; /* as passed to cinesis_producer_put_packed */
+  size_t records;        /* records the call accepted */
+  size_t failed;         /* of those, the ones reported as failures */
+} cinesis_put_summary_t;
+CINESIS_EXPORT cinesis_err_t cinesis_producer_put_packed(
+    cinesis_producer_t* producer, const void* data, const uint32_t* data_lens, const char* keys,
+    const uint32_t* key_lens, size_t count, uint64_t first_opaque, size_t* accepted);
+/* Moves up to `max` summaries of finished packed puts into out[], waiting up to timeout_ms
+ * (0: do not wait; <0: until at least one) for the first. *count = summaries written. */
+CINESIS_EXPORT cinesis_err_t cinesis_producer_poll_summaries(cinesis_producer_t* producer,
+                                                             cinesis_put_summary_t* out, size_t max,
+                                                             int64_t timeout_ms, size_t* count);
+
 /* The tag differs from the function's name: the same name would hide the struct's
  * constructor in C++ (-Wshadow). Use the typedef. */
 typedef struct cinesis_producer_metrics_s {
@@ -395,6 +423,38 @@ CINESIS_EXPORT size_t cinesis_batch_count(const cinesis_batch_t* batch);
 /* The records, in order per shard; valid until cinesis_batch_destroy. NULL when empty. */
 CINESIS_EXPORT const cinesis_consumer_record_t* cinesis_batch_records(const cinesis_batch_t* batch);
 CINESIS_EXPORT void cinesis_batch_destroy(cinesis_batch_t* batch);
+
+/* The batch as columns: the fast path for bindings (a few copies per batch instead of
+ * several calls per record). Offsets arrays have count + 1 entries: record i's data is
+ * data[data_offsets[i] .. data_offsets[i+1]), likewise its partition key, sequence number
+ * and explicit hash key (empty when it has none: see flags). shard_ids holds the distinct
+ * shard ids of the batch back to back (shard_offsets: shard_count + 1 entries); record i
+ * is in shard shard_index[i]. flags[i]: CINESIS_RECORD_AGGREGATED,
+ * CINESIS_RECORD_HAS_EXPLICIT_HASH_KEY. Built on the first call; every pointer is owned by
+ * the batch and valid until cinesis_batch_destroy. An empty batch has count 0 and the
+ * offsets arrays still have their one entry (0). */
+#define CINESIS_RECORD_AGGREGATED 1u
+#define CINESIS_RECORD_HAS_EXPLICIT_HASH_KEY 2u
+typedef struct cinesis_batch_columns_s { /* tag: see cinesis_producer_metrics_s */
+  size_t count;
+  const char* data;
+  const uint64_t* data_offsets;
+  const char* partition_keys;
+  const uint64_t* key_offsets;
+  const char* sequence_numbers;
+  const uint64_t* sequence_offsets;
+  const char* explicit_hash_keys;
+  const uint64_t* explicit_hash_key_offsets;
+  const uint64_t* sub_sequence_numbers;
+  const int64_t* arrival_ms;
+  const uint8_t* flags;
+  const uint32_t* shard_index;
+  size_t shard_count;
+  const char* shard_ids;
+  const uint64_t* shard_offsets;
+} cinesis_batch_columns_t;
+CINESIS_EXPORT cinesis_err_t cinesis_batch_columns(cinesis_batch_t* batch,
+                                                   cinesis_batch_columns_t* out);
 
 /* The next records (any shards), waiting up to timeout_ms; *batch is a new handle (possibly
  * empty), set only on success. After a fatal error: the records still queued, then that

@@ -17,8 +17,9 @@ from ._lib import LibraryNotFoundError, library_path
 from .errors import *  # noqa: F401,F403  (the exception hierarchy)
 from .errors import KinesisError, CinesisError, ClosedError, error_from_code  # noqa: F401
 from .client import Client, LocalKinesis, PutResult  # noqa: F401
-from .producer import Producer, Delivery, DeliveryFuture, DeliveryError  # noqa: F401
-from .consumer import Consumer, Record, Event  # noqa: F401
+from .producer import (Producer, Delivery, DeliveryFuture, DeliveryError,  # noqa: F401
+                       BatchFuture)
+from .consumer import Consumer, Record, RecordBatch, Event  # noqa: F401
 from .stores import (Store, MemoryStore, SqliteStore, RedisStore, PostgresStore,  # noqa: F401
                      PythonStore, Lease, Checkpointer, InMemoryCheckpointer,
                      CheckpointerStore)

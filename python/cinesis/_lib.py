@@ -67,6 +67,11 @@ class Delivery(ctypes.Structure):
                 ('sub_sequence_number', ctypes.c_uint64), ('attempts', ctypes.c_int)]
 
 
+class PutSummary(ctypes.Structure):
+    _fields_ = [('first_opaque', ctypes.c_uint64), ('records', ctypes.c_size_t),
+                ('failed', ctypes.c_size_t)]
+
+
 class ProducerMetrics(ctypes.Structure):
     _fields_ = [(n, ctypes.c_uint64) for n in (
         'records_put', 'records_failed', 'retries', 'put_records_calls', 'buffered_records',
@@ -88,6 +93,19 @@ class ConsumerRecord(ctypes.Structure):
                 ('partition_key', ctypes.c_char_p), ('explicit_hash_key', ctypes.c_char_p),
                 ('data', ctypes.c_void_p), ('data_len', ctypes.c_size_t),
                 ('arrival_ms', ctypes.c_int64)]
+
+
+class BatchColumns(ctypes.Structure):
+    # Pointers as c_void_p (plain ints in Python): read with ctypes.string_at.
+    _fields_ = [('count', ctypes.c_size_t), ('data', ctypes.c_void_p),
+                ('data_offsets', ctypes.c_void_p), ('partition_keys', ctypes.c_void_p),
+                ('key_offsets', ctypes.c_void_p), ('sequence_numbers', ctypes.c_void_p),
+                ('sequence_offsets', ctypes.c_void_p), ('explicit_hash_keys', ctypes.c_void_p),
+                ('explicit_hash_key_offsets', ctypes.c_void_p),
+                ('sub_sequence_numbers', ctypes.c_void_p), ('arrival_ms', ctypes.c_void_p),
+                ('flags', ctypes.c_void_p), ('shard_index', ctypes.c_void_p),
+                ('shard_count', ctypes.c_size_t), ('shard_ids', ctypes.c_void_p),
+                ('shard_offsets', ctypes.c_void_p)]
 
 
 class Event(ctypes.Structure):
@@ -174,6 +192,11 @@ PROTOTYPES = {
     'cinesis_producer_new': (c_err, [P(ClientH), P(Options), P(P(ProducerH))]),
     'cinesis_producer_put': (c_err, [P(ProducerH), P(RecordIn)]),
     'cinesis_producer_put_batch': (c_err, [P(ProducerH), P(RecordIn), _SZ, P(_SZ)]),
+    # data, data_lens (uint32 array as bytes), keys, key_lens (same, or None)
+    'cinesis_producer_put_packed': (c_err, [P(ProducerH), _S, _S, _S, _S, _SZ, ctypes.c_uint64,
+                                            P(_SZ)]),
+    'cinesis_producer_poll_summaries': (c_err, [P(ProducerH), P(PutSummary), _SZ, _I64,
+                                                P(_SZ)]),
     'cinesis_producer_poll': (c_err, [P(ProducerH), P(Delivery), _SZ, _I64, P(_SZ)]),
     'cinesis_producer_flush': (c_err, [P(ProducerH), _I64]),
     'cinesis_producer_close': (c_err, [P(ProducerH), _I64]),
@@ -192,6 +215,7 @@ PROTOTYPES = {
     'cinesis_batch_count': (_SZ, [P(BatchH)]),
     'cinesis_batch_records': (P(ConsumerRecord), [P(BatchH)]),
     'cinesis_batch_destroy': (None, [P(BatchH)]),
+    'cinesis_batch_columns': (c_err, [P(BatchH), P(BatchColumns)]),
     'cinesis_consumer_poll': (c_err, [P(ConsumerH), _I64, P(P(BatchH))]),
     'cinesis_consumer_commit': (c_err, [P(ConsumerH)]),
     'cinesis_consumer_events': (c_err, [P(ConsumerH), P(Event), _SZ, P(_SZ)]),

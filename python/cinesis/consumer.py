@@ -9,6 +9,8 @@ batch means those records are delivered again. ``checkpoint="manual"``: call com
 """
 
 import ctypes
+import itertools
+import operator
 import struct
 import sys
 import threading
@@ -20,15 +22,6 @@ from .errors import ClosedError, KinesisError, error_from_code
 from .stores import as_store
 
 FAILED_PRECONDITION = 42
-
-# cinesis_consumer_record_t: shard_id, sequence_number, sub_sequence_number, aggregated
-# (int + padding), partition_key, explicit_hash_key, data, data_len, arrival_ms.
-_REC = struct.Struct('=QQQi4xQQQQq')
-_REC_SIZE = _REC.size
-_REC_unpack_from = _REC.unpack_from
-assert _REC_SIZE == ctypes.sizeof(_lib.ConsumerRecord) and \
-    _lib.ConsumerRecord.arrival_ms.offset == 64 and ctypes.sizeof(ctypes.c_void_p) == 8, \
-    'cinesis.consumer: unexpected cinesis_consumer_record_t layout (64-bit platforms only)'
 
 
 class Record(object):
@@ -61,6 +54,144 @@ class Record(object):
             self.shard_id, self.sequence_number, self.partition_key, self.data[:64])
 
 
+_imap = getattr(itertools, 'imap', map)  # Python 2: map pads with None, imap stops
+_islice = itertools.islice
+_string_at = ctypes.string_at
+_decode_replace = operator.methodcaller('decode', 'utf-8', 'replace')
+
+
+def _split(buf, offsets):
+    """[buf[offsets[i]:offsets[i + 1]] for i in range(n)], looped in C (map and slice)."""
+    return list(_imap(buf.__getitem__, _imap(slice, offsets, _islice(offsets, 1, None))))
+
+
+def _texts(buf, offsets, encoding):
+    """_split, as text on Python 3 (keys and sequence numbers; bytes on Python 2)."""
+    if PY2:
+        return _split(buf, offsets)
+    if encoding == 'ascii':
+        return _split(buf.decode('ascii'), offsets)
+    text = buf.decode('utf-8', 'replace')
+    if len(text) == len(buf):  # ASCII: byte offsets are character offsets
+        return _split(text, offsets)
+    return list(_imap(_decode_replace, _split(buf, offsets)))
+
+
+def _ints(addr, fmt, n, size):
+    return struct.unpack('=%d%s' % (n, fmt), _string_at(addr, n * size)) if n else ()
+
+
+class RecordBatch(object):
+    """The records of one poll as columns, decoded on access (the fast path).
+
+    ``len(batch)``; ``batch.data`` (list of bytes), ``partition_keys``,
+    ``sequence_numbers``, ``shard_ids``, ``arrival_ms``, ``sub_sequence_numbers``,
+    ``explicit_hash_keys`` (None where a record has none), ``aggregated``: lists, in the
+    batch's order, each built in C-speed loops on first access and then kept. Iterating,
+    indexing or ``records()`` gives Record objects (built once, on first use). The batch
+    holds the C batch's memory until every column it needs is read; ``close()`` (or the
+    garbage collector) frees it."""
+    __slots__ = ('_lib', '_batch', '_cols', '_n', '_cache')
+
+    def __init__(self, lib, batch):
+        self._lib = lib
+        self._batch = batch
+        self._cache = {}
+        cols = _lib.BatchColumns()
+        check(lib.cinesis_batch_columns(batch, ctypes.byref(cols)))
+        self._cols = cols
+        self._n = cols.count
+
+    def __len__(self):
+        return self._n
+
+    def _column(self, name):
+        try:
+            return self._cache[name]
+        except KeyError:
+            pass
+        if not self._batch:
+            raise ClosedError('the batch is closed')
+        c, n = self._cols, self._n
+        if name in ('data', 'partition_keys', 'sequence_numbers', 'explicit_hash_keys'):
+            base, offs = {'data': (c.data, c.data_offsets),
+                          'partition_keys': (c.partition_keys, c.key_offsets),
+                          'sequence_numbers': (c.sequence_numbers, c.sequence_offsets),
+                          'explicit_hash_keys': (c.explicit_hash_keys,
+                                                 c.explicit_hash_key_offsets)}[name]
+            offsets = _ints(offs, 'Q', n + 1, 8)
+            buf = _string_at(base, offsets[-1]) if offsets and offsets[-1] else b''
+            if name == 'data':
+                value = _split(buf, offsets)
+            elif name == 'partition_keys':
+                value = _texts(buf, offsets, 'utf-8')
+            elif name == 'sequence_numbers':
+                value = _texts(buf, offsets, 'ascii')
+            else:
+                flags = self._column('_flags')
+                value = [v if f & 2 else None
+                         for v, f in zip(_texts(buf, offsets, 'ascii'), flags)]
+        elif name == 'shard_ids':
+            count = c.shard_count
+            offsets = _ints(c.shard_offsets, 'Q', count + 1, 8)
+            names = _texts(_string_at(c.shard_ids, offsets[-1]), offsets, 'ascii')
+            value = list(_imap(names.__getitem__, _ints(c.shard_index, 'I', n, 4)))
+        elif name == 'arrival_ms':
+            value = list(_ints(c.arrival_ms, 'q', n, 8))
+        elif name == 'sub_sequence_numbers':
+            value = list(_ints(c.sub_sequence_numbers, 'Q', n, 8))
+        elif name == '_flags':
+            value = bytearray(_string_at(c.flags, n)) if n else bytearray()
+        elif name == 'aggregated':
+            value = [f & 1 != 0 for f in self._column('_flags')]
+        else:
+            raise AttributeError(name)
+        self._cache[name] = value
+        return value
+
+    data = property(lambda self: self._column('data'))
+    partition_keys = property(lambda self: self._column('partition_keys'))
+    sequence_numbers = property(lambda self: self._column('sequence_numbers'))
+    shard_ids = property(lambda self: self._column('shard_ids'))
+    arrival_ms = property(lambda self: self._column('arrival_ms'))
+    sub_sequence_numbers = property(lambda self: self._column('sub_sequence_numbers'))
+    explicit_hash_keys = property(lambda self: self._column('explicit_hash_keys'))
+    aggregated = property(lambda self: self._column('aggregated'))
+
+    def records(self):
+        """The records as a list of Record (built once)."""
+        try:
+            return self._cache['records']
+        except KeyError:
+            pass
+        value = list(_imap(Record, self.data, self.partition_keys, self.sequence_numbers,
+                           self.shard_ids, self.arrival_ms, self.sub_sequence_numbers,
+                           self.explicit_hash_keys, self.aggregated))
+        self._cache['records'] = value
+        return value
+
+    def __iter__(self):
+        return iter(self.records())
+
+    def __getitem__(self, index):
+        return self.records()[index]
+
+    def close(self):
+        """Frees the C batch; columns not read yet are gone (ClosedError)."""
+        b, self._batch = self._batch, None
+        if b:
+            self._lib.cinesis_batch_destroy(b)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __repr__(self):
+        return 'RecordBatch(%d records)' % self._n
+
+
 class Event(object):
     """A consumer event: ``type`` ("shard_started", "shard_ended", "lease_taken",
     "lease_lost", "error"), ``shard_id``, ``time`` (datetime), ``error`` (KinesisError for
@@ -83,6 +214,26 @@ class Event(object):
     def __repr__(self):
         return 'Event(%r, shard_id=%r%s)' % (self.type, self.shard_id,
                                              ', error=%r' % (self.error,) if self.error else '')
+
+
+class _EmptyBatch(RecordBatch):
+    """What poll_batch returns once stopped (no C batch behind it)."""
+    __slots__ = ()
+
+    def __init__(self):
+        self._lib = None
+        self._batch = None
+        self._cols = None
+        self._n = 0
+        self._cache = dict((k, []) for k in (
+            'data', 'partition_keys', 'sequence_numbers', 'shard_ids', 'arrival_ms',
+            'sub_sequence_numbers', 'explicit_hash_keys', 'aggregated', 'records'))
+
+    def _column(self, name):
+        return []
+
+
+_EMPTY = _EmptyBatch()
 
 
 class Consumer(object):
@@ -162,8 +313,20 @@ class Consumer(object):
 
     def poll(self, timeout=1.0):
         """The next records (any shards; in order per shard), waiting up to ``timeout``
-        seconds: a list, possibly empty. With checkpoint="after_batch" the previous batch
-        is committed first. Raises the consumer's fatal error; ClosedError once stopped."""
+        seconds: a list of Record, possibly empty. With checkpoint="after_batch" the
+        previous batch is committed first. Raises the consumer's fatal error; ClosedError
+        once stopped."""
+        batch = self.poll_batch(timeout)
+        if not len(batch):
+            return []
+        try:
+            return batch.records()
+        finally:
+            batch.close()
+
+    def poll_batch(self, timeout=1.0):
+        """As poll, but the records come as one RecordBatch (columns decoded on access:
+        the fast path, e.g. ``for data in consumer.poll_batch().data``)."""
         h = self._live()
         with self._state_lock:
             if self._stop_requested:
@@ -186,44 +349,15 @@ class Consumer(object):
                 self._in_poll = False
         if rc != 0:
             if rc == FAILED_PRECONDITION and self._stop_requested:
-                return []
+                return _EMPTY
             check(rc)
         try:
-            return self._convert(batch)
-        finally:
+            out = RecordBatch(self._lib, batch)
+        except BaseException:
             self._lib.cinesis_batch_destroy(batch)
-
-    def _convert(self, batch):
-        lib = self._lib
-        n = lib.cinesis_batch_count(batch)
-        if n == 0:
-            return []
-        recs = lib.cinesis_batch_records(batch)
-        # The records array is read in one go with struct (cinesis_consumer_record_t, 72
-        # bytes: checked against the ctypes declaration at import) instead of ctypes field
-        # access, which costs several times more per record.
-        raw = ctypes.string_at(recs, n * _REC_SIZE)
-        string_at = ctypes.string_at
-        shards = {}
-        out = []
-        append = out.append
-        for off in range(0, n * _REC_SIZE, _REC_SIZE):
-            (shard_p, seq_p, sub, aggregated, pk_p, ehk_p, data_p, data_len,
-             arrival) = _REC_unpack_from(raw, off)
-            shard = shards.get(shard_p)
-            if shard is None:
-                shard = shards[shard_p] = native(string_at(shard_p))
-            if PY2:
-                pk = string_at(pk_p)
-                seq = string_at(seq_p)
-                ehk = string_at(ehk_p) if ehk_p else None
-            else:
-                pk = string_at(pk_p).decode('utf-8', 'replace')
-                seq = string_at(seq_p).decode('ascii')
-                ehk = string_at(ehk_p).decode('ascii') if ehk_p else None
-            append(Record(string_at(data_p, data_len) if data_len else b'', pk, seq, shard,
-                          arrival, sub, ehk, aggregated != 0))
-        self._uncommitted = True
+            raise
+        if len(out):
+            self._uncommitted = True
         return out
 
     def commit(self):

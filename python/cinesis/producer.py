@@ -6,18 +6,24 @@ Delivery reports are collected by whichever thread asks for them: ``poll()``, ``
 ``close()``, ``DeliveryFuture.result()``/``exception()``, and every 1,024 ``put`` calls (a
 non-blocking poll). Callbacks run in that thread. No background Python thread is started.
 
+``put_many`` (the fast path) hands a list of records to C++ in one call and returns one
+BatchFuture for them: only failed records are reported one by one, plus one summary per call.
+
 A failure nobody observed (no callback, no result()/exception() on its future) is never
 dropped: ``flush()`` and ``close()`` raise DeliveryError listing those records.
 """
 
+import binascii
+import bisect
 import ctypes
-import itertools
+import os
+import struct
 import threading
 import time
 import uuid
 
 from . import _lib
-from ._util import Options, check, cstr, data_bytes, native, seconds_to_ms
+from ._util import PY2, Options, check, cstr, data_bytes, native, seconds_to_ms
 from .errors import KinesisError, ClosedError, error_from_code
 
 _POLL_SLICE = 0.1  # seconds: the longest single wait inside the C poll
@@ -110,6 +116,77 @@ class DeliveryFuture(object):
             self._callbacks.append(fn)
 
 
+class BatchFuture(object):
+    """The future result of one ``put_many`` call (one object for the whole batch, no
+    per-record future). ``result(timeout)`` returns the number of records stored, or raises
+    DeliveryError whose ``failures`` are the failed records' Delivery objects (their
+    ``user_data`` is the record's index in the call). ``failures`` (list) and ``records``
+    (count) are there once done. Waiting polls the producer (no other thread needed)."""
+    __slots__ = ('_producer', 'records', 'failures', '_keys', '_expected_failures',
+                 '_summarized', '_done', '_callbacks', '_observed')
+
+    def __init__(self, producer, records, keys):
+        self._producer = producer
+        self.records = records
+        self.failures = []
+        self._keys = keys  # a list (one per record) or one key: for the failures' Delivery
+        self._expected_failures = None  # from the summary
+        self._summarized = False
+        self._done = False
+        self._callbacks = None
+        self._observed = False
+
+    def done(self):
+        return self._done
+
+    def _wait(self, timeout):
+        self._observed = True
+        if not self._done:
+            deadline = None if timeout is None else time.time() + timeout
+            while not self._done:
+                left = None if deadline is None else deadline - time.time()
+                if left is not None and left <= 0:
+                    from .errors import DeadlineExceededError
+                    raise DeadlineExceededError('the batch\'s results did not arrive within '
+                                                '%.3f s' % timeout)
+                self._producer._poll_once(_POLL_SLICE if left is None else min(left,
+                                                                                _POLL_SLICE))
+        return self.failures
+
+    def result(self, timeout=None):
+        failures = self._wait(timeout)
+        if failures:
+            raise DeliveryError(failures)
+        return self.records - len(failures)
+
+    def exception(self, timeout=None):
+        failures = self._wait(timeout)
+        return DeliveryError(failures) if failures else None
+
+    def add_done_callback(self, fn):
+        """fn(batch_future), called at once when done, else by the thread that polls."""
+        self._observed = True
+        if self._done:
+            fn(self)
+        else:
+            if self._callbacks is None:
+                self._callbacks = []
+            self._callbacks.append(fn)
+
+    def _key(self, index):
+        k = self._keys
+        return k[index] if isinstance(k, list) else k
+
+    def __repr__(self):
+        return 'BatchFuture(records=%d, done=%r, failed=%d)' % (self.records, self._done,
+                                                                len(self.failures))
+
+
+def _u32_array(values, n):
+    """The uint32_t array of `values` (n ints) as bytes."""
+    return struct.pack('=%dI' % n, *values)
+
+
 class Producer(object):
     """Puts records to a stream through libcinesis's Producer.
 
@@ -147,15 +224,26 @@ class Producer(object):
         self._handle = handle
         self._on_delivery = on_delivery
         self._pending = {}  # opaque -> (future, callback, partition_key, user_data)
-        self._ids = itertools.count(1)
+        self._batches = {}  # put_many's first opaque -> BatchFuture
+        self._batch_starts = []  # sorted first opaques of self._batches
+        self._next_id = 1
+        self._id_lock = threading.Lock()
         self._poll_lock = threading.Lock()
         self._reports = (_lib.Delivery * _REPORTS)()
+        self._summaries = (_lib.PutSummary * _REPORTS)()
         self._puts = 0
         self._unobserved_failures = []
         self._closed = False
         client._adopt(self)
 
     # -- putting ---------------------------------------------------------------------
+    def _alloc_ids(self, n):
+        """The first of n consecutive opaque ids (delivery reports name records by them)."""
+        with self._id_lock:
+            first = self._next_id
+            self._next_id += n
+        return first
+
     def _handle_or_raise(self):
         h = self._handle
         if not h or self._closed:
@@ -175,7 +263,7 @@ class Producer(object):
             partition_key = uuid.uuid4().hex
         rec = _lib.RecordIn(cstr(partition_key, 'partition_key'), payload, len(payload),
                             cstr(explicit_hash_key, 'explicit_hash_key'), 0)
-        opaque = next(self._ids)
+        opaque = self._alloc_ids(1)
         rec.opaque = opaque
         fut = DeliveryFuture(self)
         self._pending[opaque] = (fut, callback, partition_key, user_data)
@@ -208,11 +296,11 @@ class Producer(object):
         futs = []
         inits = []
         pending = self._pending
-        ids = self._ids
+        opaque = self._alloc_ids(n) - 1
         for payload, key, ehk, user_data in items:
             if key is None:
                 key = uuid.uuid4().hex
-            opaque = next(ids)
+            opaque += 1
             inits.append((cstr(key, 'partition_key'), payload, len(payload),
                           cstr(ehk, 'explicit_hash_key') if ehk is not None else None, opaque))
             fut = DeliveryFuture(self)
@@ -234,31 +322,175 @@ class Producer(object):
         self.poll(0)
         return [f for _, f in futs]
 
+    def put_many(self, data, partition_keys=None, partition_key=None, callback=None):
+        """The fast path: accepts every record of ``data`` (a list of bytes) in one C call
+        and returns ONE BatchFuture for them (no per-record future or report; a record
+        that fails is reported, see BatchFuture). Keys: ``partition_keys`` (a list, one per
+        record), else ``partition_key`` (one key for all), else a random key per record.
+        No explicit hash keys (use put_batch). ``callback(batch_future)`` runs when every
+        record has its result. Raises at the first record not accepted (closed producer,
+        invalid record, full buffer under overflow="fail"); the exception's ``accepted``
+        is the number accepted before it, and ``batch`` their BatchFuture (or None)."""
+        h = self._handle_or_raise()
+        if not isinstance(data, list):
+            data = list(data)
+        n = len(data)
+        try:
+            joined = b''.join(data)
+            lens = list(map(len, data))
+        except (TypeError, UnicodeError):  # text among them
+            joined = None
+        if joined is None or not isinstance(joined, bytes) or sum(lens) != len(joined):
+            # text (encoded as UTF-8), or views whose len() is not their size in bytes
+            data = [data_bytes(d) for d in data]
+            joined = b''.join(data)
+            lens = list(map(len, data))
+        data_lens = _u32_array(lens, n)
+        if partition_keys is not None:
+            if not isinstance(partition_keys, list):
+                partition_keys = list(partition_keys)
+            if len(partition_keys) != n:
+                raise ValueError('partition_keys has %d keys for %d records'
+                                 % (len(partition_keys), n))
+            keys_arg = None
+            text = None
+            if n and not PY2:
+                try:
+                    text = ''.join(partition_keys)  # TypeError unless every key is a str
+                except TypeError:
+                    pass
+            if text is not None:
+                keys_arg = text.encode('utf-8')
+                if len(keys_arg) != len(text):  # not ASCII: lengths in bytes per key
+                    encoded = [k.encode('utf-8') for k in partition_keys]
+                    key_lens = _u32_array(map(len, encoded), n)
+                else:
+                    key_lens = _u32_array(map(len, partition_keys), n)
+            if keys_arg is None:
+                encoded = [cstr(k, 'partition_key') for k in partition_keys]
+                keys_arg = b''.join(encoded)
+                key_lens = _u32_array(map(len, encoded), n)
+            if b'\0' in keys_arg:
+                raise ValueError('partition_key must not contain a NUL character')
+            keys_for_report = partition_keys
+        elif partition_key is not None:
+            keys_arg = cstr(partition_key, 'partition_key')
+            key_lens = None
+            keys_for_report = partition_key
+        else:
+            keys_arg = binascii.hexlify(os.urandom(16 * n))
+            key_lens = _u32_array([32] * n, n)
+            hexed = keys_arg if PY2 else keys_arg.decode('ascii')
+            keys_for_report = [hexed[i:i + 32] for i in range(0, 32 * n, 32)]
+        first = self._alloc_ids(max(n, 1))
+        fut = BatchFuture(self, n, keys_for_report)
+        if callback is not None:
+            fut.add_done_callback(callback)
+        with self._poll_lock:  # registered before any report of it can be polled
+            self._batches[first] = fut
+            self._batch_starts.append(first)  # ids only grow: stays sorted
+        accepted = ctypes.c_size_t(0)
+        rc = self._lib.cinesis_producer_put_packed(h, joined, data_lens, keys_arg, key_lens, n,
+                                                   first, ctypes.byref(accepted))
+        if rc != 0 or n == 0:
+            if accepted.value == 0:
+                with self._poll_lock:
+                    self._forget_batch(first)
+                fut = None
+            else:
+                fut.records = accepted.value
+        if rc != 0:
+            try:
+                check(rc)
+            except KinesisError as e:
+                e.accepted = accepted.value
+                e.batch = fut
+                raise
+        self._puts += n
+        if fut is None:  # an empty call: nothing to wait for
+            fut = BatchFuture(self, 0, None)
+            fut._done = True
+        return fut
+
+    def _forget_batch(self, first):
+        self._batches.pop(first, None)
+        i = bisect.bisect_left(self._batch_starts, first)
+        if i < len(self._batch_starts) and self._batch_starts[i] == first:
+            del self._batch_starts[i]
+
     # -- delivery reports -----------------------------------------------------------
     def _poll_once(self, timeout):
-        """One C poll (up to timeout seconds); resolves the reports. Returns how many."""
+        """One C poll (up to timeout seconds); resolves the reports. Returns how many
+        records or batches were resolved."""
         h = self._handle
         if not h:
             return 0
         count = ctypes.c_size_t(0)
         resolved = []
+        finished = []
         with self._poll_lock:
             if not self._handle:
                 return 0
+            summaries = []
+            report_wait = timeout
+            if self._batches:
+                # Summaries first: every failure of a summarized batch is queued before its
+                # summary, so the reports drained next include them (see cinesis.h).
+                check(self._lib.cinesis_producer_poll_summaries(
+                    h, self._summaries, _REPORTS, 0 if self._pending else seconds_to_ms(timeout),
+                    ctypes.byref(count)))
+                summaries = [(s.first_opaque, s.records, s.failed)
+                             for s in self._summaries[:count.value]]
+                # Both kinds pending: wait for reports in short slices, so that a summary
+                # is not kept waiting long.
+                report_wait = 0 if summaries or not self._pending else min(timeout, 0.01)
             check(self._lib.cinesis_producer_poll(h, self._reports, _REPORTS,
-                                                  seconds_to_ms(timeout), ctypes.byref(count)))
+                                                  seconds_to_ms(report_wait),
+                                                  ctypes.byref(count)))
             for i in range(count.value):
                 r = self._reports[i]
                 entry = self._pending.pop(r.opaque, None)
+                batch = None
                 if entry is None:
-                    continue
+                    batch = self._batch_of(r.opaque)
+                    if batch is None:
+                        continue
                 err = None
                 if r.err != 0:
                     err = error_from_code(r.err, (r.error_message or b'').decode('utf-8',
                                                                                   'replace'))
+                if batch is not None:
+                    index = r.opaque - batch[0]
+                    d = Delivery(err, native(r.shard_id) or None,
+                                 native(r.sequence_number) or None, r.sub_sequence_number,
+                                 r.attempts, batch[1]._key(index), index)
+                    batch[1].failures.append(d)
+                    if batch[1]._summarized and \
+                            len(batch[1].failures) >= batch[1]._expected_failures:
+                        finished.append(batch[1])
+                        self._forget_batch(batch[0])
+                    continue
                 d = Delivery(err, native(r.shard_id) or None, native(r.sequence_number) or None,
                              r.sub_sequence_number, r.attempts, entry[2], entry[3])
                 resolved.append((entry, d))
+            for first, records, failed in summaries:
+                fut = self._batches.get(first)
+                if fut is None:
+                    continue
+                fut._summarized = True
+                fut._expected_failures = failed
+                fut.records = records
+                if len(fut.failures) >= failed:  # else: the rest follow in the next poll
+                    finished.append(fut)
+                    self._forget_batch(first)
+        for fut in finished:
+            fut._done = True
+            if fut._callbacks:
+                for fn in fut._callbacks:
+                    fn(fut)
+            if fut.failures and not fut._observed:
+                for d in fut.failures:
+                    self._unobserved_failures.append((fut, d))
         for (fut, callback, _, _), d in resolved:
             fut._delivery = d
             handled = fut._observed
@@ -273,7 +505,18 @@ class Producer(object):
                     fn(fut)
             if d.error is not None and not handled:
                 self._unobserved_failures.append((fut, d))
-        return len(resolved)
+        return len(resolved) + len(finished)
+
+    def _batch_of(self, opaque):
+        """(first opaque, BatchFuture) of the put_many call that gave `opaque`, or None."""
+        i = bisect.bisect_right(self._batch_starts, opaque) - 1
+        if i < 0:
+            return None
+        first = self._batch_starts[i]
+        fut = self._batches.get(first)
+        if fut is None or opaque >= first + max(fut.records, 1):
+            return None
+        return first, fut
 
     def poll(self, timeout=0):
         """Resolves every delivery report available now, waiting up to ``timeout`` seconds
@@ -307,9 +550,10 @@ class Producer(object):
         observed."""
         h = self._handle_or_raise()
         deadline = time.time() + timeout
-        mark = next(self._ids)
+        mark = self._alloc_ids(1)
         check(self._lib.cinesis_producer_flush(h, seconds_to_ms(timeout)))
-        while any(k < mark for k in list(self._pending)):
+        while any(k < mark for k in list(self._pending)) or \
+                (self._batch_starts and self._batch_starts[0] < mark):
             left = deadline - time.time()
             if left <= 0:
                 from .errors import DeadlineExceededError
@@ -327,7 +571,7 @@ class Producer(object):
         rc = self._lib.cinesis_producer_close(self._handle, seconds_to_ms(timeout))
         # Every record now has its report: resolve them all.
         deadline = time.time() + max(timeout, 1)
-        while self._pending and time.time() < deadline:
+        while (self._pending or self._batches) and time.time() < deadline:
             self._poll_once(_POLL_SLICE)
         self._destroy()
         check(rc)

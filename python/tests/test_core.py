@@ -113,6 +113,139 @@ class Base(object):
         self.assertEqual(len(cm.exception.failures), 1)
         self.assertIsInstance(cm.exception.failures[0].error, cinesis.KinesisError)
 
+    # -- put_many (the fast path) --------------------------------------------------------
+    def _read_all(self, n, application):
+        """{data: partition_key} of n records, read with poll_batch."""
+        got = {}
+        with self.client.consumer(self.stream, application) as consumer:
+            deadline = time.time() + 60
+            while len(got) < n and time.time() < deadline:
+                batch = consumer.poll_batch(0.2)
+                got.update(zip(batch.data, batch.partition_keys))
+        return got
+
+    def test_put_many_stores_every_record_with_its_key(self):
+        non_ascii = u'cl\u00e9-\u043a\u043b\u044e\u0447'
+        data = [('m%04d' % i).encode('ascii') for i in range(1500)]
+        keys = [non_ascii if i % 100 == 0 else u'k%d' % (i % 13) for i in range(1500)]
+        done = []
+        with self.client.producer(self.stream) as producer:
+            f1 = producer.put_many(data, partition_keys=keys, callback=done.append)
+            # text data (UTF-8), a bytearray, one shared key
+            f2 = producer.put_many([u'caf\u00e9', bytearray(b'ba'), b''], partition_key='same')
+            f3 = producer.put_many([b'random-1', b'random-2'])  # a random key per record
+            f4 = producer.put_many([])
+            producer.flush(timeout=60)
+            self.assertEqual(f1.result(timeout=10), 1500)
+            self.assertEqual(f2.result(timeout=10), 3)
+            self.assertEqual(f3.result(timeout=10), 2)
+            self.assertEqual(f4.result(timeout=10), 0)
+        self.assertEqual(done, [f1])
+        self.assertTrue(f1.done() and f1.failures == [])
+        got = self._read_all(1505, 'put-many')
+        want = dict(zip(data, keys))
+        want.update({u'caf\u00e9'.encode('utf-8'): 'same', b'ba': 'same', b'': 'same'})
+        if sys.version_info[0] == 2:
+            want = dict((k, v.encode('utf-8') if not isinstance(v, bytes) else v)
+                        for k, v in want.items())
+        for k in (b'random-1', b'random-2'):
+            self.assertEqual(len(got.pop(k)), 32)
+        self.assertEqual(got, want)
+
+    def test_put_many_failures_are_reported_per_record(self):
+        producer = self.client.producer(unique('missing'), record_ttl=1)
+        fut = producer.put_many([b'a', b'bb', b'ccc'], partition_keys=['x', 'y', 'z'])
+        with self.assertRaises(cinesis.DeliveryError) as cm:
+            fut.result(timeout=60)
+        failures = sorted(cm.exception.failures, key=lambda d: d.user_data)
+        self.assertEqual([d.user_data for d in failures], [0, 1, 2])  # the indexes
+        self.assertEqual([d.partition_key for d in failures], ['x', 'y', 'z'])
+        self.assertTrue(all(isinstance(d.error, cinesis.KinesisError) for d in failures))
+        self.assertIsInstance(fut.exception(), cinesis.DeliveryError)
+        producer.close(timeout=30)  # observed: no DeliveryError here
+        # Nobody looks: close raises them, never silently dropped.
+        producer = self.client.producer(unique('missing'), record_ttl=1)
+        producer.put_many([b'a', b'b'], partition_key='k')
+        with self.assertRaises(cinesis.DeliveryError) as cm:
+            producer.close(timeout=30)
+        self.assertEqual(len(cm.exception.failures), 2)
+
+    def test_put_many_bad_input(self):
+        with self.client.producer(self.stream) as producer:
+            with self.assertRaises(ValueError):
+                producer.put_many([b'a', b'b'], partition_keys=['k'])
+            with self.assertRaises(ValueError):
+                producer.put_many([b'a'], partition_keys=['k\0'])
+            with self.assertRaises(TypeError):
+                producer.put_many([12345], partition_key='k')
+            with self.assertRaises(TypeError):
+                producer.put_many([b'a'], partition_keys=[42])
+            with self.assertRaises(cinesis.ValidationException) as cm:
+                producer.put_many([b'1', b'2', b'3'], partition_keys=['a', '', 'c'])
+            self.assertEqual(cm.exception.accepted, 1)
+            self.assertEqual(cm.exception.batch.result(timeout=60), 1)
+        with self.assertRaises(cinesis.ClosedError):
+            producer.put_many([b'x'], partition_key='k')
+
+    # -- consumer ----------------------------------------------------------------------
+    def test_poll_batch_columns_match_the_records(self):
+        with self.client.producer(self.stream) as producer:
+            producer.put_batch([{'data': b'hashed', 'partition_key': 'h',
+                                 'explicit_hash_key': '12345'}])
+            producer.put_many([('c%03d' % i).encode('ascii') for i in range(300)],
+                              partition_keys=[u'k\u00e9%d' % (i % 5) for i in range(300)])
+            producer.flush(timeout=60)
+        batches = []
+        with self.client.consumer(self.stream, 'columns', max_records_per_call=50) as consumer:
+            deadline = time.time() + 60
+            while sum(len(b) for b in batches) < 301 and time.time() < deadline:
+                b = consumer.poll_batch(0.2)
+                if len(b):
+                    batches.append(b)
+        self.assertEqual(sum(len(b) for b in batches), 301)
+        seen = set()
+        for b in batches:
+            recs = b.records()
+            self.assertEqual(len(recs), len(b))
+            self.assertEqual([r.data for r in recs], b.data)
+            self.assertEqual([r.partition_key for r in recs], b.partition_keys)
+            self.assertEqual([r.sequence_number for r in recs], b.sequence_numbers)
+            self.assertEqual([r.shard_id for r in recs], b.shard_ids)
+            self.assertEqual([r.arrival_ms for r in recs], b.arrival_ms)
+            self.assertEqual([r.explicit_hash_key for r in recs], b.explicit_hash_keys)
+            self.assertEqual(list(b), recs)
+            self.assertIs(b[0], recs[0])
+            for r in recs:
+                self.assertTrue(r.shard_id.startswith('shardId-'))
+                self.assertTrue(r.sequence_number.isdigit())
+                self.assertGreater(r.arrival_ms, 0)
+                self.assertFalse(r.aggregated)
+                seen.add(r.data)
+                # GetRecords does not return a plain record's ExplicitHashKey
+                self.assertIsNone(r.explicit_hash_key)
+                if r.data == b'hashed':
+                    self.assertEqual(r.partition_key, 'h')
+                else:
+                    want = u'k\u00e9%d' % (int(r.data[1:]) % 5)
+                    if sys.version_info[0] == 2:
+                        want = want.encode('utf-8')
+                    self.assertEqual(r.partition_key, want)
+            # sequence numbers increase per shard within the batch
+            per_shard = {}
+            for shard, seq in zip(b.shard_ids, b.sequence_numbers):
+                self.assertGreater(int(seq), per_shard.get(shard, -1))
+                per_shard[shard] = int(seq)
+        self.assertEqual(len(seen), 301)
+        # A closed batch keeps what was read; unread columns are gone.
+        b = batches[0]
+        b.close()
+        self.assertEqual(len(b.data), len(b))
+        del b._cache['arrival_ms']  # as if never read
+        with self.assertRaises(cinesis.ClosedError):
+            b.arrival_ms
+        self.assertIsInstance(b, cinesis.RecordBatch)
+        b.close()  # idempotent
+
     # -- consumer ----------------------------------------------------------------------
     def _produce(self, n):
         with self.client.producer(self.stream) as producer:

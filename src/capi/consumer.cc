@@ -58,6 +58,14 @@ struct cinesis_batch {
   std::uint32_t magic = cinesis::capi::kBatchMagic;
   std::vector<cinesis::ConsumerRecord> records;
   std::vector<cinesis_consumer_record_t> views;
+  // cinesis_batch_columns, built on its first call.
+  bool columns_built = false;
+  std::string data, keys, sequences, hash_keys, shard_ids;
+  std::vector<std::uint64_t> data_offsets, key_offsets, sequence_offsets, hash_key_offsets,
+      shard_offsets, sub_sequence_numbers;
+  std::vector<std::int64_t> arrival_ms;
+  std::vector<std::uint8_t> flags;
+  std::vector<std::uint32_t> shard_index;
 };
 
 using namespace cinesis;        // NOLINT(google-build-using-namespace)
@@ -77,6 +85,54 @@ cinesis_event_type_t EventType(ConsumerEvent::Kind kind) {
       return CINESIS_EVENT_LEASE_LOST;
   }
   return CINESIS_EVENT_ERROR;
+}
+
+void BuildColumns(cinesis_batch& b) {
+  const std::size_t n = b.records.size();
+  std::size_t data_bytes = 0, key_bytes = 0, sequence_bytes = 0;
+  for (const ConsumerRecord& r : b.records) {
+    data_bytes += r.data.size();
+    key_bytes += r.partition_key.size();
+    sequence_bytes += r.sequence_number.size();
+  }
+  b.data.reserve(data_bytes);
+  b.keys.reserve(key_bytes);
+  b.sequences.reserve(sequence_bytes);
+  for (auto* v : {&b.data_offsets, &b.key_offsets, &b.sequence_offsets, &b.hash_key_offsets}) {
+    v->reserve(n + 1);
+    v->push_back(0);
+  }
+  b.sub_sequence_numbers.reserve(n);
+  b.arrival_ms.reserve(n);
+  b.flags.reserve(n);
+  b.shard_index.reserve(n);
+  b.shard_offsets.push_back(0);
+  std::vector<const std::string*> shards;  // distinct, in order of first appearance
+  for (const ConsumerRecord& r : b.records) {
+    b.data += r.data;
+    b.data_offsets.push_back(b.data.size());
+    b.keys += r.partition_key;
+    b.key_offsets.push_back(b.keys.size());
+    b.sequences += r.sequence_number;
+    b.sequence_offsets.push_back(b.sequences.size());
+    if (r.explicit_hash_key) b.hash_keys += *r.explicit_hash_key;
+    b.hash_key_offsets.push_back(b.hash_keys.size());
+    b.sub_sequence_numbers.push_back(r.sub_sequence_number);
+    b.arrival_ms.push_back(r.approximate_arrival_timestamp);
+    b.flags.push_back(static_cast<std::uint8_t>(
+        (r.aggregated ? CINESIS_RECORD_AGGREGATED : 0u) |
+        (r.explicit_hash_key ? CINESIS_RECORD_HAS_EXPLICIT_HASH_KEY : 0u)));
+    // Few shards per batch: a linear search beats a map.
+    std::size_t s = 0;
+    while (s < shards.size() && *shards[s] != r.shard_id) ++s;
+    if (s == shards.size()) {
+      shards.push_back(&r.shard_id);
+      b.shard_ids += r.shard_id;
+      b.shard_offsets.push_back(b.shard_ids.size());
+    }
+    b.shard_index.push_back(static_cast<std::uint32_t>(s));
+  }
+  b.columns_built = true;
 }
 
 }  // namespace
@@ -126,6 +182,33 @@ void cinesis_batch_destroy(cinesis_batch_t* batch) {
   if (!Valid(batch, kBatchMagic)) return;
   batch->magic = 0;
   delete batch;
+}
+
+cinesis_err_t cinesis_batch_columns(cinesis_batch_t* batch, cinesis_batch_columns_t* out) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_HANDLE(batch, kBatchMagic, "cinesis_batch_t");
+    CINESIS_CHECK_ARG(out);
+    if (!batch->columns_built) BuildColumns(*batch);
+    cinesis_batch_columns_t c{};
+    c.count = batch->records.size();
+    c.data = batch->data.data();
+    c.data_offsets = batch->data_offsets.data();
+    c.partition_keys = batch->keys.data();
+    c.key_offsets = batch->key_offsets.data();
+    c.sequence_numbers = batch->sequences.data();
+    c.sequence_offsets = batch->sequence_offsets.data();
+    c.explicit_hash_keys = batch->hash_keys.data();
+    c.explicit_hash_key_offsets = batch->hash_key_offsets.data();
+    c.sub_sequence_numbers = batch->sub_sequence_numbers.data();
+    c.arrival_ms = batch->arrival_ms.data();
+    c.flags = batch->flags.data();
+    c.shard_index = batch->shard_index.data();
+    c.shard_count = batch->shard_offsets.size() - 1;
+    c.shard_ids = batch->shard_ids.data();
+    c.shard_offsets = batch->shard_offsets.data();
+    *out = c;
+    return CINESIS_OK;
+  });
 }
 
 cinesis_err_t cinesis_consumer_poll(cinesis_consumer_t* consumer, int64_t timeout_ms,

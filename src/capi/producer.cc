@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <string_view>
 #include <vector>
 
 #include "capi/internal.h"
@@ -27,7 +28,8 @@ struct Report {
 struct ReportQueue {
   std::mutex mu;
   std::condition_variable ready;
-  std::deque<Report> queue;    // guarded by mu
+  std::deque<Report> queue;                     // guarded by mu
+  std::deque<cinesis_put_summary_t> summaries;  // guarded by mu (packed puts)
   std::vector<Report> handed;  // the last poll's reports (strings lent to the caller)
   std::mutex poll_mu;          // one poll at a time owns `handed`
 
@@ -46,6 +48,30 @@ struct ReportQueue {
       queue.push_back(std::move(rep));
     }
     ready.notify_all();
+  }
+
+  void PushSummary(const cinesis_put_summary_t& summary) {
+    {
+      std::lock_guard lock(mu);
+      summaries.push_back(summary);
+    }
+    ready.notify_all();
+  }
+};
+
+// One cinesis_producer_put_packed call: counts its records' results; the last one to
+// finish queues the summary (after the failures, which are queued as they happen).
+struct PackedState {
+  std::shared_ptr<ReportQueue> queue;
+  std::uint64_t first_opaque = 0;
+  std::size_t records = 0;                // set before `remaining` loses its guard
+  std::atomic<std::size_t> remaining{1};  // accepted records not finished + 1 guard
+  std::atomic<std::size_t> failed{0};
+
+  void Done() {
+    if (remaining.fetch_sub(1) == 1) {
+      queue->PushSummary(cinesis_put_summary_t{first_opaque, records, failed.load()});
+    }
   }
 };
 
@@ -88,6 +114,60 @@ cinesis_err_t PutOne(cinesis_producer* p, const cinesis_record_t& rec, const cha
     return SetError(CINESIS_ERR_FAILED_PRECONDITION, "FailedPrecondition: producer is closed");
   }
   return SetError(st);
+}
+
+cinesis_err_t PutPacked(cinesis_producer* p, const char* data, const std::uint32_t* data_lens,
+                        const char* keys, const std::uint32_t* key_lens, size_t count,
+                        std::uint64_t first_opaque, size_t* accepted) {
+  std::shared_ptr<PackedState> state;
+  if (p->reports) {
+    state = std::make_shared<PackedState>();
+    state->queue = p->queue;
+    state->first_opaque = first_opaque;
+  }
+  const std::string_view shared_key = key_lens == nullptr ? std::string_view(keys) : "";
+  size_t data_pos = 0, key_pos = 0, n = 0;
+  cinesis_err_t result = CINESIS_OK;
+  for (; n < count; ++n) {
+    if (p->closed.load()) {
+      result = SetError(CINESIS_ERR_FAILED_PRECONDITION, "FailedPrecondition: producer is closed");
+      break;
+    }
+    std::string key =
+        key_lens == nullptr ? std::string(shared_key) : std::string(keys + key_pos, key_lens[n]);
+    if (key_lens != nullptr) key_pos += key_lens[n];
+    std::string rec(data + data_pos, data_lens[n]);
+    data_pos += data_lens[n];
+    Producer::Callback cb;
+    if (state) {
+      state->remaining.fetch_add(1);
+      cb = [state, opaque = first_opaque + n](const PutResult& r) {
+        if (!r.status.ok()) {
+          state->failed.fetch_add(1);
+          state->queue->Push(opaque, r);
+        }
+        state->Done();
+      };
+    } else {
+      cb = [](const PutResult&) {};
+    }
+    Status st = p->producer->Put(std::move(key), std::move(rec), std::nullopt, std::move(cb));
+    if (!st.ok()) {
+      // Not accepted: the C++ producer does not call back, so its count is taken back.
+      if (state) state->remaining.fetch_sub(1);
+      result = p->closed.load() ? SetError(CINESIS_ERR_FAILED_PRECONDITION,
+                                           "FailedPrecondition: producer is closed")
+                                : SetError(st);
+      break;
+    }
+    if (accepted != nullptr) *accepted = n + 1;
+  }
+  if (state) {
+    state->records = n;
+    if (n == 0) return result;  // no summary for nothing (the guard is simply dropped)
+    state->Done();              // the guard
+  }
+  return result;
 }
 
 // Flush and Close answer a timeout as kDeadlineExceeded.
@@ -136,6 +216,50 @@ cinesis_err_t cinesis_producer_put_batch(cinesis_producer_t* producer,
       }
       if (accepted != nullptr) *accepted = i + 1;
     }
+    return CINESIS_OK;
+  });
+}
+
+cinesis_err_t cinesis_producer_put_packed(cinesis_producer_t* producer, const void* data,
+                                          const uint32_t* data_lens, const char* keys,
+                                          const uint32_t* key_lens, size_t count,
+                                          uint64_t first_opaque, size_t* accepted) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    if (accepted != nullptr) *accepted = 0;
+    CINESIS_CHECK_HANDLE(producer, kProducerMagic, "cinesis_producer_t");
+    CINESIS_CHECK_ARG(keys);
+    if (count != 0) CINESIS_CHECK_ARG(data_lens);
+    size_t total = 0;
+    for (size_t i = 0; i < count; ++i) total += data_lens[i];
+    if (total != 0) CINESIS_CHECK_ARG(data);
+    return PutPacked(producer, static_cast<const char*>(data), data_lens, keys, key_lens, count,
+                     first_opaque, accepted);
+  });
+}
+
+cinesis_err_t cinesis_producer_poll_summaries(cinesis_producer_t* producer,
+                                              cinesis_put_summary_t* out, size_t max,
+                                              int64_t timeout_ms, size_t* count) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    if (count != nullptr) *count = 0;
+    CINESIS_CHECK_HANDLE(producer, kProducerMagic, "cinesis_producer_t");
+    CINESIS_CHECK_ARG(count);
+    if (max != 0) CINESIS_CHECK_ARG(out);
+    if (max == 0 || !producer->reports) return CINESIS_OK;
+    ReportQueue& q = *producer->queue;
+    std::unique_lock lock(q.mu);
+    auto has = [&] { return !q.summaries.empty(); };
+    if (timeout_ms < 0) {
+      q.ready.wait(lock, has);
+    } else if (timeout_ms > 0) {
+      q.ready.wait_for(lock, std::chrono::milliseconds(timeout_ms), has);
+    }
+    const size_t n = std::min(max, q.summaries.size());
+    for (size_t i = 0; i < n; ++i) {
+      out[i] = q.summaries.front();
+      q.summaries.pop_front();
+    }
+    *count = n;
     return CINESIS_OK;
   });
 }

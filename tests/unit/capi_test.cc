@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -571,6 +572,241 @@ TEST_F(CapiTest, DeliveryReportsCanBeTurnedOff) {
   EXPECT_EQ(cinesis_producer_poll(p, &d, 1, 100, &n), CINESIS_OK);
   EXPECT_EQ(n, 0u);
   cinesis_producer_destroy(p);
+}
+
+// ---- packed puts and batch columns (the fast path of bindings) ----
+
+// Drains summaries until `want` arrived (or 30 s).
+std::vector<cinesis_put_summary_t> Summaries(cinesis_producer_t* p, std::size_t want) {
+  std::vector<cinesis_put_summary_t> got;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (got.size() < want && std::chrono::steady_clock::now() < deadline) {
+    cinesis_put_summary_t out[8];
+    size_t n = 0;
+    EXPECT_EQ(cinesis_producer_poll_summaries(p, out, 8, 200, &n), CINESIS_OK) << LastError();
+    got.insert(got.end(), out, out + n);
+  }
+  std::sort(got.begin(), got.end(),
+            [](const auto& a, const auto& b) { return a.first_opaque < b.first_opaque; });
+  return got;
+}
+
+// Polls every batch until `want` records arrived, checking its columns against its records.
+void ConsumeColumns(cinesis_consumer_t* c, std::size_t want,
+                    std::map<std::string, std::string>& key_of_data) {
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (key_of_data.size() < want && std::chrono::steady_clock::now() < deadline) {
+    cinesis_batch_t* b = nullptr;
+    ASSERT_EQ(cinesis_consumer_poll(c, 200, &b), CINESIS_OK) << LastError();
+    cinesis_batch_columns_t col{};
+    ASSERT_EQ(cinesis_batch_columns(b, &col), CINESIS_OK) << LastError();
+    const size_t n = cinesis_batch_count(b);
+    const cinesis_consumer_record_t* r = cinesis_batch_records(b);
+    ASSERT_EQ(col.count, n);
+    ASSERT_EQ(col.data_offsets[0], 0u);
+    ASSERT_EQ(col.key_offsets[0], 0u);
+    ASSERT_EQ(col.shard_offsets[0], 0u);
+    std::set<std::string> shards;
+    for (size_t i = 0; i < n; ++i) {
+      auto field = [&](const char* base, const std::uint64_t* off) {
+        return std::string(base + off[i], off[i + 1] - off[i]);
+      };
+      const std::string data(static_cast<const char*>(r[i].data), r[i].data_len);
+      ASSERT_EQ(field(col.data, col.data_offsets), data);
+      ASSERT_EQ(field(col.partition_keys, col.key_offsets), r[i].partition_key);
+      ASSERT_EQ(field(col.sequence_numbers, col.sequence_offsets), r[i].sequence_number);
+      ASSERT_EQ(col.sub_sequence_numbers[i], r[i].sub_sequence_number);
+      ASSERT_EQ(col.arrival_ms[i], r[i].arrival_ms);
+      ASSERT_EQ((col.flags[i] & CINESIS_RECORD_AGGREGATED) != 0, r[i].aggregated != 0);
+      ASSERT_EQ((col.flags[i] & CINESIS_RECORD_HAS_EXPLICIT_HASH_KEY) != 0,
+                r[i].explicit_hash_key != nullptr);
+      ASSERT_EQ(field(col.explicit_hash_keys, col.explicit_hash_key_offsets),
+                r[i].explicit_hash_key != nullptr ? r[i].explicit_hash_key : "");
+      ASSERT_LT(col.shard_index[i], col.shard_count);
+      const std::uint32_t s = col.shard_index[i];
+      ASSERT_EQ(std::string(col.shard_ids + col.shard_offsets[s],
+                            col.shard_offsets[s + 1] - col.shard_offsets[s]),
+                r[i].shard_id);
+      shards.insert(r[i].shard_id);
+      key_of_data[data] = r[i].partition_key;
+    }
+    EXPECT_EQ(col.shard_count, shards.size()) << "shard ids are listed once each";
+    cinesis_batch_columns_t again{};
+    ASSERT_EQ(cinesis_batch_columns(b, &again), CINESIS_OK);  // built once, same pointers
+    EXPECT_EQ(again.data_offsets, col.data_offsets);
+    cinesis_batch_destroy(b);
+  }
+}
+
+TEST_F(CapiTest, PackedPutStoresEveryRecordWithOneSummaryPerCall) {
+  CreateStream("orders", 4);
+  Opts o{{"stream", "orders"}, {"linger_ms", "5"}};
+  cinesis_producer_t* p = nullptr;
+  ASSERT_EQ(cinesis_producer_new(client_, o.o, &p), CINESIS_OK) << LastError();
+  // Call 1: 500 records, a key each ("key-<i % 7>", "ключ" for every 50th: UTF-8).
+  std::string data, keys;
+  std::vector<std::uint32_t> data_lens, key_lens;
+  std::map<std::string, std::string> want;
+  for (int i = 0; i < 500; ++i) {
+    const std::string d = "packed-" + std::to_string(i);
+    const std::string k = i % 50 == 0 ? "ключ" : "key-" + std::to_string(i % 7);
+    data += d;
+    keys += k;
+    data_lens.push_back(static_cast<std::uint32_t>(d.size()));
+    key_lens.push_back(static_cast<std::uint32_t>(k.size()));
+    want[d] = k;
+  }
+  size_t accepted = 0;
+  ASSERT_EQ(cinesis_producer_put_packed(p, data.data(), data_lens.data(), keys.data(),
+                                        key_lens.data(), 500, 1000, &accepted),
+            CINESIS_OK)
+      << LastError();
+  EXPECT_EQ(accepted, 500u);
+  // Call 2: 300 records with one shared key (key_lens NULL), and a record of length 0.
+  std::string data2;
+  std::vector<std::uint32_t> lens2;
+  for (int i = 0; i < 300; ++i) {
+    const std::string d = i == 0 ? "" : "shared-" + std::to_string(i);
+    data2 += d;
+    lens2.push_back(static_cast<std::uint32_t>(d.size()));
+    want[d] = "same";
+  }
+  ASSERT_EQ(cinesis_producer_put_packed(p, data2.data(), lens2.data(), "same", nullptr, 300, 5000,
+                                        &accepted),
+            CINESIS_OK)
+      << LastError();
+  EXPECT_EQ(accepted, 300u);
+  ASSERT_EQ(cinesis_producer_flush(p, 10000), CINESIS_OK) << LastError();
+  const auto sums = Summaries(p, 2);
+  ASSERT_EQ(sums.size(), 2u);
+  EXPECT_EQ(sums[0].first_opaque, 1000u);
+  EXPECT_EQ(sums[0].records, 500u);
+  EXPECT_EQ(sums[0].failed, 0u);
+  EXPECT_EQ(sums[1].first_opaque, 5000u);
+  EXPECT_EQ(sums[1].records, 300u);
+  EXPECT_EQ(sums[1].failed, 0u);
+  cinesis_delivery_t d[4];
+  size_t n = 9;
+  ASSERT_EQ(cinesis_producer_poll(p, d, 4, 0, &n), CINESIS_OK);
+  EXPECT_EQ(n, 0u) << "records that succeed have no report of their own";
+  cinesis_put_summary_t extra;
+  ASSERT_EQ(cinesis_producer_poll_summaries(p, &extra, 1, 0, &n), CINESIS_OK);
+  EXPECT_EQ(n, 0u) << "one summary per call";
+  cinesis_producer_metrics_t m{};
+  ASSERT_EQ(cinesis_producer_metrics(p, &m), CINESIS_OK);
+  EXPECT_EQ(m.records_put, 800u);
+  cinesis_producer_destroy(p);
+
+  // Read back: every record once, with its key (and the columns agree with the records).
+  Opts co{{"application", "app"},
+          {"stream", "orders"},
+          {"idle_backoff_ms", "50"},
+          {"max_get_records_per_second", "inf"}};
+  cinesis_consumer_t* c = nullptr;
+  ASSERT_EQ(cinesis_consumer_new(client_, co.o, nullptr, nullptr, &c), CINESIS_OK) << LastError();
+  std::map<std::string, std::string> got;
+  ConsumeColumns(c, want.size(), got);
+  EXPECT_EQ(got, want);
+  cinesis_consumer_destroy(c);
+}
+
+TEST_F(CapiTest, PackedPutFailuresComeBeforeTheirSummary) {
+  Opts o{{"stream", "missing"}, {"record_ttl_ms", "300"}, {"linger_ms", "1"}};
+  cinesis_producer_t* p = nullptr;
+  ASSERT_EQ(cinesis_producer_new(client_, o.o, &p), CINESIS_OK) << LastError();
+  const std::uint32_t lens[3] = {1, 2, 3};
+  size_t accepted = 0;
+  ASSERT_EQ(cinesis_producer_put_packed(p, "abbccc", lens, "k", nullptr, 3, 10, &accepted),
+            CINESIS_OK)
+      << LastError();
+  const auto sums = Summaries(p, 1);
+  ASSERT_EQ(sums.size(), 1u);
+  EXPECT_EQ(sums[0].first_opaque, 10u);
+  EXPECT_EQ(sums[0].records, 3u);
+  EXPECT_EQ(sums[0].failed, 3u);
+  // Queued before the summary: there without waiting.
+  cinesis_delivery_t d[4];
+  size_t n = 0;
+  ASSERT_EQ(cinesis_producer_poll(p, d, 4, 0, &n), CINESIS_OK);
+  ASSERT_EQ(n, 3u);
+  std::set<std::uint64_t> opaques;
+  for (size_t i = 0; i < n; ++i) {
+    EXPECT_NE(d[i].err, CINESIS_OK);
+    EXPECT_STRNE(d[i].error_message, "");
+    opaques.insert(d[i].opaque);
+  }
+  EXPECT_EQ(opaques, (std::set<std::uint64_t>{10, 11, 12}));
+  cinesis_producer_destroy(p);
+}
+
+TEST_F(CapiTest, PackedPutStopsAtTheFirstInvalidRecord) {
+  CreateStream("orders", 1);
+  Opts o{{"stream", "orders"}};
+  cinesis_producer_t* p = nullptr;
+  ASSERT_EQ(cinesis_producer_new(client_, o.o, &p), CINESIS_OK) << LastError();
+  const std::uint32_t lens[3] = {1, 1, 1};
+  const std::uint32_t key_lens[3] = {1, 0, 1};  // the second key is empty: invalid
+  size_t accepted = 9;
+  EXPECT_EQ(cinesis_producer_put_packed(p, "123", lens, "ac", key_lens, 3, 100, &accepted),
+            CINESIS_ERR_VALIDATION);
+  EXPECT_EQ(LastError(), "ValidationException: partition key must have 1..256 characters");
+  EXPECT_EQ(accepted, 1u);
+  EXPECT_EQ(cinesis_producer_put_packed(p, "123", nullptr, "k", nullptr, 3, 200, &accepted),
+            CINESIS_ERR_BAD_HANDLE);
+  EXPECT_EQ(LastError(), "cinesis_producer_put_packed: data_lens is NULL");
+  EXPECT_EQ(accepted, 0u);
+  EXPECT_EQ(cinesis_producer_put_packed(p, nullptr, lens, "k", nullptr, 3, 200, &accepted),
+            CINESIS_ERR_BAD_HANDLE);
+  EXPECT_EQ(LastError(), "cinesis_producer_put_packed: data is NULL");
+  ASSERT_EQ(cinesis_producer_flush(p, 10000), CINESIS_OK) << LastError();
+  const auto sums = Summaries(p, 1);
+  ASSERT_EQ(sums.size(), 1u);
+  EXPECT_EQ(sums[0].first_opaque, 100u);
+  EXPECT_EQ(sums[0].records, 1u) << "the summary covers the accepted records only";
+  ASSERT_EQ(cinesis_producer_close(p, 1000), CINESIS_OK);
+  EXPECT_EQ(cinesis_producer_put_packed(p, "123", lens, "k", nullptr, 3, 300, &accepted),
+            CINESIS_ERR_FAILED_PRECONDITION);
+  EXPECT_EQ(accepted, 0u);
+  cinesis_put_summary_t s;
+  size_t n = 9;
+  ASSERT_EQ(cinesis_producer_poll_summaries(p, &s, 1, 100, &n), CINESIS_OK);
+  EXPECT_EQ(n, 0u) << "no summary when nothing was accepted";
+  EXPECT_EQ(cinesis_producer_poll_summaries(nullptr, &s, 1, 0, &n), CINESIS_ERR_BAD_HANDLE);
+  cinesis_producer_destroy(p);
+}
+
+TEST_F(CapiTest, BatchColumnsAgreeWithTheRecords) {
+  CreateStream("orders", 4);
+  Produce(client_, "orders", 3000);
+  cinesis_record_t ehk{"key-x", "with-hash-key", 13, "12345", 0};
+  ASSERT_EQ(cinesis_put_record(client_, "orders", ehk.partition_key, ehk.data, ehk.data_len,
+                               ehk.explicit_hash_key, nullptr, 0, nullptr, 0),
+            CINESIS_OK)
+      << LastError();
+  Opts co{{"application", "app"},
+          {"stream", "orders"},
+          {"idle_backoff_ms", "50"},
+          {"max_get_records_per_second", "inf"},
+          {"max_records_per_call", "700"}};
+  cinesis_consumer_t* c = nullptr;
+  ASSERT_EQ(cinesis_consumer_new(client_, co.o, nullptr, nullptr, &c), CINESIS_OK) << LastError();
+  std::map<std::string, std::string> got;
+  ConsumeColumns(c, 3001, got);
+  ASSERT_EQ(got.size(), 3001u);
+  EXPECT_EQ(got["with-hash-key"], "key-x");
+  EXPECT_EQ(got["record-2999"], "key-" + std::to_string(2999 % 97));
+  // An empty batch still has its offsets' one entry.
+  cinesis_batch_t* b = nullptr;
+  ASSERT_EQ(cinesis_consumer_poll(c, 0, &b), CINESIS_OK) << LastError();
+  cinesis_batch_columns_t col{};
+  ASSERT_EQ(cinesis_batch_columns(b, &col), CINESIS_OK);
+  EXPECT_EQ(col.count, 0u);
+  EXPECT_EQ(col.shard_count, 0u);
+  EXPECT_EQ(col.data_offsets[0], 0u);
+  EXPECT_EQ(cinesis_batch_columns(nullptr, &col), CINESIS_ERR_BAD_HANDLE);
+  EXPECT_EQ(cinesis_batch_columns(b, nullptr), CINESIS_ERR_BAD_HANDLE);
+  cinesis_batch_destroy(b);
+  cinesis_consumer_destroy(c);
 }
 
 // Polls until `want` distinct records were seen (or 60 s), recording data -> count.
