@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "api/service.h"
+#include "api/sigv4_verify.h"
 #include "common/status.h"
 
 namespace cinesis::server {
@@ -39,6 +40,8 @@ struct ServerOptions {
   // HTTP/2 limits (per connection), the same header limit as HTTP/1.1.
   std::uint32_t h2_max_concurrent_streams = 100;
   std::uint32_t max_header_bytes = 64 * 1024;
+  // SigV4 signature verification (`--auth sigv4`); null: signatures are not checked.
+  std::shared_ptr<const api::SigV4Verifier> verifier;
 };
 
 class HttpServer {
