@@ -34,7 +34,7 @@ struct WireRequest {
   DeferredAcks* acks = nullptr;
   // Signature verification (`cinesis serve --auth sigv4`): when set, a request that passed the
   // presence check is verified; `path` (before '?') and `headers` (every header as received,
-  // HTTP/2's :authority as "host") feed the canonical request.
+  // HTTP/2's :authority also as "host" when there is no Host header) feed the canonical request.
   const SigV4Verifier* verifier = nullptr;
   std::string_view path;
   const std::vector<std::pair<std::string_view, std::string_view>>* headers = nullptr;

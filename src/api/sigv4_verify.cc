@@ -217,7 +217,7 @@ Status SigV4Verifier::Verify(const SignedRequest& r) const {
   for (std::string_view n : Split(p.signed_headers, ';')) {
     std::string name(n);
     for (char& c : name) c = Lower(c);
-    host_signed = host_signed || name == "host";
+    host_signed = host_signed || name == "host" || name == ":authority";
     names.push_back(std::move(name));
   }
   if (!host_signed) return errors::HostNotSigned();

@@ -48,7 +48,8 @@ struct SigV4VerifierOptions {
   const Clock* clock = &SystemClock::Instance();
 };
 
-// One request as received. Header names in any case (HTTP/2's ":authority" given as "host").
+// One request as received. Header names in any case; HTTP/2's ":authority" is given under its
+// own name (the AWS SDK for JavaScript v3 signs it) and as "host" when there is no Host header.
 struct SignedRequest {
   std::string_view method;
   std::string_view path;   // before '?'

@@ -55,9 +55,10 @@ struct H2Stream {
 
   // Every header as received, for signature verification (only with --auth).
   std::vector<std::pair<std::string, std::string>> all_headers;
+  // ":authority" is kept under its name (the JS SDK v3 signs it) and, without a Host header,
+  // also as "host" (what other clients sign).
   void KeepHeader(std::string_view n, std::string_view v) {
-    if (n == ":authority") n = "host";
-    if (!n.empty() && n.front() == ':') return;
+    if (!n.empty() && n.front() == ':' && n != ":authority") return;
     all_headers.emplace_back(n, v);
   }
 
@@ -413,6 +414,15 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
       w.verifier = shared_->options.verifier.get();
       w.path = path.substr(0, path.find('?'));
       headers.assign(st.all_headers.begin(), st.all_headers.end());
+      const auto has = [&](std::string_view n) {
+        return std::any_of(headers.begin(), headers.end(),
+                           [&](const auto& h) { return h.first == n; });
+      };
+      if (!has("host")) {
+        for (const auto& [n, v] : st.all_headers) {
+          if (n == ":authority") headers.emplace_back("host", v);
+        }
+      }
       w.headers = &headers;
     }
     return api::HandleRequest(w, shared_->service);

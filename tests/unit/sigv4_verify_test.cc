@@ -398,6 +398,27 @@ TEST_F(KinesisVerify, HostMustBeSigned) {
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
 }
 
+// The AWS SDK for JavaScript v3 signs HTTP/2's ":authority" instead of host.
+TEST_F(KinesisVerify, AuthoritySignedInsteadOfHost) {
+  OwnedRequest r;
+  r.method = "POST";
+  r.path = "/";
+  r.body = "{}";
+  client::auth::HttpRequestToSign s;
+  s.method = "POST";
+  s.path = "/";
+  s.headers = {{":authority", "127.0.0.1:4567"}, {"content-type", "application/x-amz-json-1.1"}};
+  s.payload = r.body;
+  client::auth::Sign(s, {"AKID", "secret", ""}, {"us-east-1", "kinesis", kNowTp});
+  EXPECT_NE(s.headers.back().second.find("SignedHeaders=:authority;content-type;x-amz-date"),
+            std::string::npos);
+  r.headers = s.headers;
+  r.headers.emplace_back("host", "127.0.0.1:4567");  // as the HTTP/2 session adds it
+  EXPECT_TRUE(Verifier().Verify(r.View()).ok());
+  *r.Find(":authority") = "127.0.0.1:4568";
+  EXPECT_EQ(Verifier().Verify(r.View()).code(), Code::kInvalidSignature);
+}
+
 TEST_F(KinesisVerify, PayloadHashHeader) {
   // UNSIGNED-PAYLOAD, when the client signed it, stands for the body.
   OwnedRequest r;
