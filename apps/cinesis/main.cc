@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "auth_config.h"
 #include "cli_util.h"
 #include "client_commands.h"
 #include "config_command.h"
@@ -66,6 +67,11 @@ int Serve(const cinesis::app::ServeConfig& config) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   RaiseOpenFileLimit();
+  auto verifier = cinesis::app::MakeVerifier(config, cinesis::SystemClock::Instance());
+  if (!verifier.ok()) {
+    spdlog::error("{}", verifier.status().message());
+    return 1;
+  }
 
   // Storage and engine report through the log (their findings carry paths and offsets, which
   // never go into API answers).
@@ -146,6 +152,12 @@ int Serve(const cinesis::app::ServeConfig& config) {
     }
     so.tls_self_signed_path =
         (config.in_memory ? self_signed_dir : config.data_dir) + "/cinesis-selfsigned.pem";
+  }
+  so.verifier = *verifier;
+  so.signatures_checked = so.verifier != nullptr;
+  if (so.verifier) {
+    spdlog::info("signature verification on (--auth sigv4): {} access key(s), region {}",
+                 so.verifier->options().keys.size(), so.verifier->options().region);
   }
   cinesis::server::HttpServer server(
       so, engine, [&engine] { engine.Tick(); }, &engine);

@@ -142,6 +142,27 @@ std::vector<OptionRow> ServeOptionTable(ServeConfig& c) {
       "<data-dir>/cinesis-selfsigned.pem (in memory: a new private directory "
       "$TMPDIR/cinesis-tls-XXXXXX, removed at exit) for clients to trust, and the path is "
       "printed.");
+  t.Add("--auth", c.auth, "string", "off, sigv4",
+        "off: signatures are not checked (local development; clients may sign with anything). "
+        "sigv4: every request must carry a valid AWS Signature Version 4 (Authorization header "
+        "or presigned query) by one of the configured access keys, scoped to --region and "
+        "service kinesis, within the clock-skew window; failures get AWS's error types and "
+        "texts. Keys come from --auth-key, --auth-credentials-file and the environment "
+        "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN); at least one is needed. "
+        "See docs/security.md.",
+        CLI::IsMember({"off", "sigv4"}));
+  t.Add("--auth-key", c.auth_keys, "string (repeatable)", "ID:SECRET or ID:SECRET:SESSION_TOKEN",
+        "An access key --auth sigv4 accepts; with a session token, requests signed with the key "
+        "must carry exactly that X-Amz-Security-Token. Visible to other local users in the "
+        "process list: prefer --auth-credentials-file or the environment.");
+  t.Add("--auth-credentials-file", c.auth_credentials_file, "string",
+        "an AWS shared-credentials file",
+        "Every profile of this INI file with aws_access_key_id and aws_secret_access_key (and "
+        "optionally aws_session_token) is an access key --auth sigv4 accepts.");
+  t.Add("--auth-max-skew-minutes", c.auth_max_skew_minutes, "integer", "1..10080",
+        "Clock-skew window of --auth sigv4: requests signed more than this many minutes before "
+        "or after the server's clock are refused (AWS: 5).",
+        CLI::Range(1, 10080));
   t.Add("--log-level", c.log_level, "string", "trace, debug, info, warn, error, off",
         "Log verbosity (logs go to stderr).",
         CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));

@@ -31,6 +31,12 @@ struct ServeConfig {
   std::string log_level = "info";
 
   std::uint64_t max_open_files = 0;  // 0: half the open-files limit
+
+  // Signature verification (auth_config.cc builds the verifier).
+  std::string auth = "off";            // off | sigv4
+  std::vector<std::string> auth_keys;  // ID:SECRET[:SESSION_TOKEN]
+  std::string auth_credentials_file;
+  int auth_max_skew_minutes = 5;
 };
 
 struct OptionRow {

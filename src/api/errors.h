@@ -125,6 +125,32 @@ Status SubscriptionExists(std::string_view consumer_arn, std::string_view shard_
 // with no message.
 Status InternalFailureWithoutMessage();
 
+// -- signature verification (--auth sigv4, api/sigv4_verify.cc) ------------------------------
+// The wire type of UnrecognizedClient(): the Status carries Code::kAccessDenied (the code
+// clients map UnrecognizedClientException to) and the pipeline sends this type name.
+inline constexpr std::string_view kUnrecognizedClientType = "UnrecognizedClientException";
+Status MissingAuthenticationToken();
+// Unknown access key id, or a session token that does not belong to the key.
+Status UnrecognizedClient();
+// The signature does not match: AWS's text, then the canonical request and the string to
+// sign the server computed (between single quotes), so a client can diff its own.
+Status SignatureMismatch(std::string_view canonical_request, std::string_view string_to_sign);
+// X-Amz-Date outside the clock-skew window (`amz_date`, `now` and the bound as
+// YYYYMMDD'T'HHMMSS'Z'; `skew_minutes` the window).
+Status SignatureExpired(std::string_view amz_date, std::string_view bound, std::string_view now,
+                        long skew_minutes);
+Status SignatureNotYetCurrent(std::string_view amz_date, std::string_view bound,
+                              std::string_view now, long skew_minutes);
+Status UnsupportedAlgorithm(std::string_view algorithm);
+Status MalformedCredential(std::string_view credential);
+Status MalformedDate(std::string_view date);
+Status CredentialWrongRegion(std::string_view region);
+Status CredentialWrongService(std::string_view expected);
+Status CredentialWrongTerminator(std::string_view terminator);
+Status CredentialDateMismatch(std::string_view scope_date, std::string_view date,
+                              std::string_view amz_date);
+Status HostNotSigned();
+
 // "Thu Jan 22 01:22:02 UTC 2015", as Java's Date.toString() prints in UTC.
 std::string JavaDate(EpochMillis ms);
 

@@ -44,7 +44,8 @@ std::string CappedMessage(std::string_view m) {
   return std::string(m.substr(0, cut)) + "...";
 }
 
-WireResponse JsonError(const Status& st) {
+// `type`: the wire type when it is not the code's name (UnrecognizedClientException).
+WireResponse JsonError(const Status& st, std::string_view type = {}) {
   WireResponse r;
   r.status = HttpStatusFor(st.code());
   r.content_type = std::string(kJson11);
@@ -52,7 +53,7 @@ WireResponse JsonError(const Status& st) {
   JsonWriter w(b);
   w.BeginObject();
   w.Key("__type");
-  w.String(st.name());
+  w.String(type.empty() ? st.name() : type);
   if (!st.message().empty()) {
     // SerializationException uses a capital "Message", everything else "message".
     w.Key(st.code() == Code::kSerialization ? "Message" : "message");
@@ -62,12 +63,12 @@ WireResponse JsonError(const Status& st) {
   return r;
 }
 
-WireResponse CborError(const Status& st) {
+WireResponse CborError(const Status& st, std::string_view type = {}) {
   WireResponse r;
   r.status = HttpStatusFor(st.code());
   r.content_type = std::string(kCbor11);
   boost::json::object o;
-  o["__type"] = st.name();
+  o["__type"] = type.empty() ? st.name() : type;
   if (!st.message().empty())
     o[st.code() == Code::kSerialization ? "Message" : "message"] = CappedMessage(st.message());
   r.body = JsonToCbor(o, nullptr);
@@ -135,7 +136,7 @@ Status CheckAuth(const WireRequest& req) {
         "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."};
   }
   if (!req.authorization && !query_auth) {
-    return {Code::kMissingAuthenticationToken, "Missing Authentication Token"};
+    return errors::MissingAuthenticationToken();
   }
   std::string msg;
   if (req.authorization) {
@@ -253,6 +254,15 @@ WireResponse Dispatch(const WireRequest& req, KinesisService& service) {
   }
   if (op == nullptr) return fail(Status(Code::kUnknownOperation, ""));
   if (Status st = CheckAuth(req); !st.ok()) return fail(st);
+  if (req.verifier != nullptr) {
+    const SignedRequest signed_req{req.method, req.path, req.query, req.headers, req.body};
+    if (Status st = req.verifier->Verify(signed_req); !st.ok()) {
+      // The verifier's only kAccessDenied is UnrecognizedClient.
+      const std::string_view type =
+          st.code() == Code::kAccessDenied ? errors::kUnrecognizedClientType : std::string_view{};
+      return is_cbor ? CborError(st, type) : JsonError(st, type);
+    }
+  }
 
   auto& body = doc.get_object();
   if (op->input != nullptr) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/service.h"
+#include "api/sigv4_verify.h"
 
 namespace cinesis::api {
 
@@ -34,6 +35,12 @@ struct WireRequest {
   // When set, writes do not wait for the disk: they register their durability waits here
   // and the transport answers once they complete (see DeferredAcks).
   DeferredAcks* acks = nullptr;
+  // Signature verification (`cinesis serve --auth sigv4`): when set, a request that passed the
+  // presence check is verified; `path` (before '?') and `headers` (every header as received,
+  // HTTP/2's :authority also as "host" when there is no Host header) feed the canonical request.
+  const SigV4Verifier* verifier = nullptr;
+  std::string_view path;
+  const std::vector<std::pair<std::string_view, std::string_view>>* headers = nullptr;
 };
 
 struct WireResponse {

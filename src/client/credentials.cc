@@ -340,6 +340,24 @@ class ChainProvider final : public CredentialsProvider {
 
 }  // namespace
 
+Result<std::vector<Credentials>> CredentialsFileKeys(const std::string& path) {
+  auto text = ReadFileIfExists(FilePath{ExpandHome(path)});
+  if (!text.ok()) return text.status();
+  if (!*text) return Status(Code::kResourceNotFound, "no such file: " + path);
+  std::vector<Credentials> out;
+  for (const auto& [name, section] : ParseIni(**text)) {
+    Credentials c = FromSection(section);
+    if (c.empty()) continue;
+    const std::string where = path + " [" + name + "]";
+    if (!c.complete()) {
+      return PartialError(where, c, "aws_access_key_id", "aws_secret_access_key");
+    }
+    c.provider = where;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 std::unique_ptr<CredentialsProvider> StaticCredentials(Credentials c) {
   return std::make_unique<StaticProvider>(std::move(c));
 }

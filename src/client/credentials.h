@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -49,6 +50,13 @@ struct Credentials {
   // True when both the access key id and the secret key are present.
   bool complete() const { return !access_key_id.empty() && !secret_access_key.empty(); }
 };
+
+// Every profile of a shared-credentials file (INI, see above) that has an aws_access_key_id,
+// with its secret and session token (`provider` = "<path> [<profile>]"): the keys
+// `cinesis serve --auth-credentials-file` accepts. kIoError if the file cannot be read
+// (kResourceNotFound if it does not exist); kInvalidArgument for a profile with only one of
+// the key id and the secret.
+Result<std::vector<Credentials>> CredentialsFileKeys(const std::string& path);
 
 class CredentialsProvider {
  public:

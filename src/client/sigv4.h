@@ -1,4 +1,5 @@
-// AWS Signature Version 4 (header-based, AWS4-HMAC-SHA256) for the client.
+// AWS Signature Version 4 (header-based, AWS4-HMAC-SHA256) for the client: Sign and
+// AuthorizationHeader over the primitives of common/sigv4.h, whose contract follows.
 //
 // Contract:
 // * Pure functions: no global state, no I/O, no exceptions. Every function here is
@@ -29,57 +30,23 @@
 #include <vector>
 
 #include "client/credentials.h"
+#include "common/sigv4.h"
 
 namespace cinesis::client::auth {
 
-struct HttpRequestToSign {
-  std::string method;  // "POST"
-  std::string path;    // raw path, e.g. "/" (may contain %-escapes, spaces, dots); "" = "/"
-  std::string query;   // raw query string after '?', may be empty
-  // Headers as sent (name case preserved, repeats allowed); must include Host
-  // ("host:port" when the port is not the scheme's default).
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string_view payload;  // the exact body bytes; not owned
-};
-
-struct SigningParams {
-  std::string region;                          // e.g. "us-east-1"
-  std::string service;                         // "kinesis"
-  std::chrono::system_clock::time_point time;  // signing time (normally now)
-};
-
-inline constexpr std::string_view kSigV4Algorithm = "AWS4-HMAC-SHA256";
-
-// Lower-case hex SHA-256 of `data`.
-std::string Sha256Hex(std::string_view data);
-
-// "YYYYMMDD'T'HHMMSS'Z'" (UTC), the X-Amz-Date format.
-std::string AmzDate(std::chrono::system_clock::time_point t);
-
-// The canonical URI of a raw path / the canonical query string of a raw query
-// (see the contract above).
-std::string CanonicalUri(std::string_view raw_path);
-std::string CanonicalQueryString(std::string_view raw_query);
-
-// The canonical request. Only the headers named in `signed_header_names` (lower-case,
-// sorted, no duplicates) are canonicalised, matched case-insensitively against
-// r.headers; a named header absent from r is canonicalised with an empty value.
-std::string CanonicalRequest(const HttpRequestToSign& r,
-                             const std::vector<std::string>& signed_header_names,
-                             std::string_view payload_hash_hex);
-
-// The string to sign: algorithm, X-Amz-Date of p.time, credential scope
-// (<date>/<region>/<service>/aws4_request), hex SHA-256 of the canonical request.
-std::string StringToSign(std::string_view canonical_request, const SigningParams& p);
-
-// The lower-case names of every header of `r` except Authorization, sorted, unique:
-// the headers Sign/AuthorizationHeader sign.
-std::vector<std::string> SignedHeaderNames(const HttpRequestToSign& r);
-
-// Lower-case hex signature of a string to sign: HMAC-SHA256 with the key derived from
-// "AWS4"+secret, the date of p.time, p.region, p.service and "aws4_request".
-std::string SignatureHex(std::string_view string_to_sign, std::string_view secret_access_key,
-                         const SigningParams& p);
+// The primitives live in src/common/sigv4.h (shared with the server's verifier).
+using sigv4::AmzDate;
+using sigv4::CanonicalQueryString;
+using sigv4::CanonicalRequest;
+using sigv4::CanonicalUri;
+using sigv4::CredentialScope;
+using sigv4::HttpRequestToSign;
+using sigv4::kSigV4Algorithm;
+using sigv4::Sha256Hex;
+using sigv4::SignatureHex;
+using sigv4::SignedHeaderNames;
+using sigv4::SigningParams;
+using sigv4::StringToSign;
 
 // The Authorization header value for `r` exactly as it is: every header present
 // except Authorization is signed; the caller is responsible for r carrying an

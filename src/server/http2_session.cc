@@ -62,6 +62,15 @@ struct H2Stream {
   Clock::time_point last_send = Clock::now();
   bool waiting = false;  // complete, waiting for the response budget to run
 
+  // Every header as received, for signature verification (only with --auth).
+  std::vector<std::pair<std::string, std::string>> all_headers;
+  // ":authority" is kept under its name (the JS SDK v3 signs it) and, without a Host header,
+  // also as "host" (what other clients sign).
+  void KeepHeader(std::string_view n, std::string_view v) {
+    if (!n.empty() && n.front() == ':' && n != ":authority") return;
+    all_headers.emplace_back(n, v);
+  }
+
   void AddHeader(std::string_view n, std::string_view v) {
     if (n == ":method")
       method = v;
@@ -143,7 +152,10 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
 
     if (upgrade) {
       auto st = std::make_shared<H2Stream>(1, stream_.get_executor());
-      for (auto& [n, v] : upgrade->headers) st->AddHeader(n, v);
+      for (auto& [n, v] : upgrade->headers) {
+        st->AddHeader(n, v);
+        if (shared_->options.verifier) st->KeepHeader(n, v);
+      }
       st->body = std::move(upgrade->body);
       if (nghttp2_session_upgrade2(
               session_, reinterpret_cast<const std::uint8_t*>(upgrade->settings.data()),
@@ -372,8 +384,10 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     if (st->header_bytes > static_cast<Self*>(ud)->shared_->options.max_header_bytes) {
       return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // RST_STREAM
     }
-    st->AddHeader(std::string_view(reinterpret_cast<const char*>(name), namelen),
-                  std::string_view(reinterpret_cast<const char*>(value), valuelen));
+    const std::string_view n(reinterpret_cast<const char*>(name), namelen);
+    const std::string_view v(reinterpret_cast<const char*>(value), valuelen);
+    st->AddHeader(n, v);
+    if (static_cast<Self*>(ud)->shared_->options.verifier) st->KeepHeader(n, v);
     return 0;
   }
 
@@ -515,6 +529,22 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     if (auto q = path.find('?'); q != std::string_view::npos) w.query = path.substr(q + 1);
     w.body = st.body;
     if (shared_->events) w.subscribe = &st.subscribe;
+    std::vector<std::pair<std::string_view, std::string_view>> headers;
+    if (shared_->options.verifier) {
+      w.verifier = shared_->options.verifier.get();
+      w.path = path.substr(0, path.find('?'));
+      headers.assign(st.all_headers.begin(), st.all_headers.end());
+      const auto has = [&](std::string_view n) {
+        return std::any_of(headers.begin(), headers.end(),
+                           [&](const auto& h) { return h.first == n; });
+      };
+      if (!has("host")) {
+        for (const auto& [n, v] : st.all_headers) {
+          if (n == ":authority") headers.emplace_back("host", v);
+        }
+      }
+      w.headers = &headers;
+    }
     return api::HandleRequest(w, shared_->service);
   }
 

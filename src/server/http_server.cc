@@ -347,6 +347,16 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (auto q = target.find('?'); q != std::string_view::npos) w.query = target.substr(q + 1);
     w.body = req.body();
     if (shared_->events) w.subscribe = &subscribe_;
+    std::vector<std::pair<std::string_view, std::string_view>> headers;
+    if (shared_->options.verifier) {
+      w.verifier = shared_->options.verifier.get();
+      w.path = target.substr(0, target.find('?'));
+      for (const auto& f : req) {
+        headers.emplace_back(std::string_view(f.name_string().data(), f.name_string().size()),
+                             std::string_view(f.value().data(), f.value().size()));
+      }
+      w.headers = &headers;
+    }
     return api::HandleRequest(w, shared_->service);
   }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "api/service.h"
+#include "api/sigv4_verify.h"
 #include "common/status.h"
 
 namespace cinesis::server {
@@ -61,6 +62,8 @@ struct ServerOptions {
   // Whether requests' signatures are verified (set by the --auth option): binding a
   // non-loopback address without it logs a warning.
   bool signatures_checked = false;
+  // SigV4 signature verification (`--auth sigv4`); null: signatures are not checked.
+  std::shared_ptr<const api::SigV4Verifier> verifier;
 };
 
 class HttpServer {
