@@ -53,6 +53,7 @@ class WsClient(object):
         lines = raw.decode('latin-1').split('\r\n')
         status = int(lines[0].split()[1])
         if status != 101:
+            self.sock.close()
             raise HandshakeError(status, raw.decode('latin-1'))
         headers = {l.split(':', 1)[0].strip().lower(): l.split(':', 1)[1].strip() for l in lines[1:] if ':' in l}
         accept = base64.b64encode(hashlib.sha1(key + _GUID).digest()).decode()
