@@ -37,6 +37,10 @@ struct ServeConfig {
   std::vector<std::string> auth_keys;  // ID:SECRET[:SESSION_TOKEN]
   std::string auth_credentials_file;
   int auth_max_skew_minutes = 5;
+  // Fault injection (issue 18; server/live/faults.h).
+  std::vector<std::string> faults;
+  std::uint64_t fault_seed = 0;  // 0: from the system's random source
+  std::int64_t ws_send_timeout_ms = 30'000;
 };
 
 struct OptionRow {

@@ -13,11 +13,16 @@
 #include <thread>
 #include <vector>
 
+#include "api/live.h"
 #include "api/service.h"
 #include "api/sigv4_verify.h"
 #include "common/status.h"
 
 namespace cinesis::server {
+
+namespace live {
+class FaultRules;
+}
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -64,6 +69,15 @@ struct ServerOptions {
   bool signatures_checked = false;
   // SigV4 signature verification (`--auth sigv4`); null: signatures are not checked.
   std::shared_ptr<const api::SigV4Verifier> verifier;
+  // The /_cinesis/ endpoints (issue 18; docs/console.md). Without `live` they answer 404.
+  api::LiveService* live = nullptr;
+  api::KinesisService* direct = nullptr;  // the engine without fault rules (tail's ListShards)
+  live::FaultRules* faults = nullptr;     // /_cinesis/faults; nullptr: fault injection off
+  // WebSocket: records and bytes of record data queued per connection before the session
+  // stops reading shards; how long one message may take to be accepted by the client.
+  std::size_t ws_queue_records = 1000;
+  std::size_t ws_queue_bytes = 1 << 20;
+  std::chrono::milliseconds ws_send_timeout{30'000};
 };
 
 class HttpServer {

@@ -51,6 +51,8 @@ struct Shared {
   // bytes received and not yet dispatched.
   std::atomic<std::size_t> queued_response_bytes{0};
   std::atomic<std::size_t> buffered_body_bytes{0};
+  // Open HTTP/1.1 and WebSocket connections (/_cinesis/metrics).
+  std::atomic<int> connections{0};
 };
 
 // Runs a request on this (I/O) thread without blocking it on the disk: `run(acks)` answers
