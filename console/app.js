@@ -393,15 +393,26 @@ async function refreshDetail() {
     fillShardSelects(shards);
     let consumers = [];
     try { consumers = (await api('ListStreamConsumers', { StreamARN: s.StreamARN })).Consumers || []; } catch (e) { consumers = []; }
-    $('#consumers').textContent = consumers.length
-      ? 'Registered consumers: ' + consumers.map((c) => c.ConsumerName + ' (' + c.ConsumerStatus + ')').join(', ')
-      : 'No registered consumers (enhanced fan-out).';
+    state.consumers = consumers;
+    renderConsumers();
   } catch (e) {
     if (e.type === 'ResourceNotFoundException') { location.hash = ''; notice(e.message, true); }
     else notice(name + ': ' + e.message, true);
   } finally {
     detailBusy = false;
   }
+}
+// Registered consumers, with what the server pushed to each (SubscribeToShardEvent.Records in
+// the metrics' per-consumer counters).
+function renderConsumers() {
+  const counts = state.consumerMetrics || {};
+  const consumers = state.consumers || [];
+  $('#consumers').textContent = consumers.length
+    ? 'Registered consumers: ' + consumers.map((c) => {
+      const m = counts[c.ConsumerName];
+      return c.ConsumerName + ' (' + c.ConsumerStatus + (m ? ', ' + fmtNum(m['SubscribeToShardEvent.Records'] || 0) + ' records pushed' : '') + ')';
+    }).join(', ')
+    : 'No registered consumers (enhanced fan-out).';
 }
 const isOpen = (sh) => !(sh.SequenceNumberRange && sh.SequenceNumberRange.EndingSequenceNumber);
 
@@ -507,7 +518,10 @@ async function refreshCharts() {
   try {
     const m = await fetchMetrics(name, 120);
     if (name !== state.selected) return;
-    const shardsDoc = ((m.streams || {})[name] || {}).shards || {};
+    const streamDoc = (m.streams || {})[name] || {};
+    const shardsDoc = streamDoc.shards || {};
+    state.consumerMetrics = streamDoc.consumers || {};
+    renderConsumers();
     const res = (m.resolution_ms || 1000) / 1000;
     const wrap = $('#charts');
     const width = Math.max(300, Math.floor(wrap.clientWidth / Math.max(1, Math.floor(wrap.clientWidth / 370))) - 22);
