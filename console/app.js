@@ -383,7 +383,8 @@ async function refreshDetail() {
   detailBusy = true;
   try {
     const s = (await api('DescribeStreamSummary', { StreamName: name })).StreamDescriptionSummary;
-    const shards = await listAllShards(name);
+    // ListShards answers ResourceInUseException while the stream is being created.
+    const shards = s.StreamStatus === 'CREATING' ? [] : await listAllShards(name);
     if (name !== state.selected) return;
     state.summary = s;
     state.shards = shards;
@@ -391,6 +392,7 @@ async function refreshDetail() {
       ' · ' + s.OpenShardCount + ' open shards of ' + shards.length + ' · retention ' + s.RetentionPeriodHours + ' h';
     drawMap(shards);
     fillShardSelects(shards);
+    if (s.StreamStatus === 'CREATING') return;
     let consumers = [];
     try { consumers = (await api('ListStreamConsumers', { StreamARN: s.StreamARN })).Consumers || []; } catch (e) { consumers = []; }
     state.consumers = consumers;

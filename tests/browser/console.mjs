@@ -54,7 +54,11 @@ try {
     // A poll cut by the page closing at the end is not an error of the console.
     if (!closing) problems.push('request failed: ' + r.url() + ' ' + (r.failure() || {}).errorText);
   });
-  page.on('response', (r) => { if (r.status() >= 400) problems.push('HTTP ' + r.status() + ' ' + r.url()); });
+  page.on('response', async (r) => {
+    if (r.status() < 400) return;
+    const target = r.request().headers()['x-amz-target'] || '';
+    problems.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()} ${target} ${await r.text().catch(() => '')}`);
+  });
 
   // 1. The console loads, with its charting library, and connects its WebSocket.
   await page.goto(url + '/_cinesis/console');
