@@ -19,6 +19,8 @@ PACKAGES=(
   # preset tsan: clang-15 with its ThreadSanitizer runtime (libclang-common-15-dev, a
   # dependency); libFuzzer for the fuzz targets that will share that build.
   clang-15 libfuzzer-15-dev
+  # tests of /_cinesis/metrics (issue 18): Prometheus's own text-format parser
+  python3-prometheus-client
 )
 
 missing=()
