@@ -21,6 +21,8 @@ PACKAGES=(
   clang-15 libfuzzer-15-dev
   # the web console's browser test (tests/browser, playwright-core drives Debian's chromium)
   chromium
+  # tests of /_cinesis/metrics (issue 18): Prometheus's own text-format parser
+  python3-prometheus-client
 )
 
 missing=()

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "client_commands.h"
 #include "config_command.h"
 #include "options.h"
+#include "server/live/faults.h"
 #include "storage/log.h"
 
 namespace {
@@ -136,8 +138,26 @@ int Serve(const cinesis::app::ServeConfig& config) {
                                         .string()
                                   : config.data_dir + "/cinesis-selfsigned.pem";
   }
+  // The live endpoints (issue 18): metrics and tail read the engine; fault rules sit in front of
+  // every Kinesis call.
+  std::mt19937_64 fault_random(config.fault_seed ? config.fault_seed : std::random_device{}());
+  cinesis::server::live::FaultRules faults(
+      [&fault_random] { return std::uniform_real_distribution<double>(0.0, 1.0)(fault_random); });
+  for (const auto& text : config.faults) {
+    auto rule = cinesis::server::live::FaultRules::Parse(text);
+    if (!rule.ok()) {
+      spdlog::error("--fault {}: {}", text, rule.status().message());
+      return 1;
+    }
+    spdlog::info("fault rule {}", faults.Add(std::move(rule).value()));
+  }
+  cinesis::server::live::FaultInjectingService faulty(engine, engine, faults);
+  so.live = &engine;
+  so.direct = &engine;
+  so.faults = &faults;
+  so.ws_send_timeout = std::chrono::milliseconds(config.ws_send_timeout_ms);
   cinesis::server::HttpServer server(
-      so, engine, [&engine] { engine.Tick(); }, &engine);
+      so, faulty, [&engine] { engine.Tick(); }, &engine);
   // Signals are caught before the port is announced: whoever reads "listening" may
   // SIGTERM at once and must get a clean exit (asio queues a signal until it is waited on).
   server.StopOnSignals();

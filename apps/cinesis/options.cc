@@ -116,6 +116,25 @@ std::vector<OptionRow> ServeOptionTable(ServeConfig& c) {
       "<data-dir>/cinesis-selfsigned.pem (in memory: the temp directory) for clients to trust, and "
       "the path is "
       "printed.");
+  // ---- the live endpoints (issue 18; docs/console.md) ----
+  t.Add("--fault", c.faults, "string (repeatable)",
+        "operation=OP,stream=S,action=throttle|error|latency|reset,rate=0..1,count=N,"
+        "latency_ms=N,error=InternalFailure|ServiceUnavailable (or the same as a JSON object)",
+        "A fault rule applied to matching Kinesis calls from the start (also set live through "
+        "/_cinesis/faults); see docs/console.md.");
+  t.Add("--fault-seed", c.fault_seed, "integer", ">= 0",
+        "Seed of the random source fault rules draw from (0: a random seed); a fixed seed "
+        "repeats the same faults for the same calls.");
+  t.Add("--ws-queue-records", c.server.ws_queue_records, "integer", ">= 1",
+        "Records queued per WebSocket connection before the server stops reading shards for it "
+        "(it resumes from the same positions when the client drains the queue).",
+        CLI::PositiveNumber);
+  t.Add("--ws-queue-bytes", c.server.ws_queue_bytes, "integer", ">= 1",
+        "Bytes of record data (and keys) queued per WebSocket connection, the same way.",
+        CLI::PositiveNumber);
+  t.Add("--ws-send-timeout-ms", c.ws_send_timeout_ms, "integer", ">= 1",
+        "A WebSocket client that does not accept a message for this long is disconnected.",
+        CLI::PositiveNumber);
   t.Add("--log-level", c.log_level, "string", "trace, debug, info, warn, error, off",
         "Log verbosity (logs go to stderr).",
         CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));

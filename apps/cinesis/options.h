@@ -30,6 +30,10 @@ struct ServeConfig {
   std::string log_level = "info";
 
   std::uint64_t max_open_files = 0;  // 0: half the open-files limit
+  // Fault injection (issue 18; server/live/faults.h).
+  std::vector<std::string> faults;
+  std::uint64_t fault_seed = 0;  // 0: from the system's random source
+  std::int64_t ws_send_timeout_ms = 30'000;
 };
 
 struct OptionRow {

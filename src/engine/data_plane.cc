@@ -85,6 +85,7 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
                     Status(Code::kInternalFailure, "routing table has a gap"));
   }
   if (Throttled(*s) && !shard->throttle.TakeWrite(in.data.size() + in.partition_key.size(), now)) {
+    shard->metrics.Add(api::Metric::kWriteProvisionedThroughputExceeded, 1);
     return errors::ThroughputExceeded(shard->id, s->name, options_.scope);
   }
   storage::AppendRecord rec{
@@ -93,6 +94,8 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
   auto appended = shard->log->Append({&rec, 1}, now);
   if (!appended.ok())
     return Internal("append to " + shard->id + " of " + s->name, appended.status());
+  shard->metrics.Add(api::Metric::kIncomingRecords, 1);
+  shard->metrics.Add(api::Metric::kIncomingBytes, in.data.size());
   std::shared_ptr<storage::Log> log = shard->log;
   lock.Unlock();
   // Acknowledge only once the record is durable (group commit with concurrent writers):
@@ -171,6 +174,7 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
       if (throttled && shard != nullptr &&
           !shard->throttle.TakeWrite(r.data.size() + r.partition_key.size(), now)) {
         over_limit[order[end]] = true;  // fails alone; the others are still written
+        shard->metrics.Add(api::Metric::kWriteProvisionedThroughputExceeded, 1);
         ++end;
         continue;
       }
@@ -192,7 +196,13 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
       if (!batch.empty()) appended = shard->log->Append(batch, now);
       if (!appended.ok())
         (void)Internal("append to " + shard->id + " of " + s->name, appended.status());
-      if (appended.ok() && !batch.empty()) waits.emplace_back(shard->log, *appended, begin, end);
+      if (appended.ok() && !batch.empty()) {
+        waits.emplace_back(shard->log, *appended, begin, end);
+        std::size_t bytes = 0;
+        for (const auto& b : batch) bytes += b.data.size();
+        shard->metrics.Add(api::Metric::kIncomingRecords, batch.size());
+        shard->metrics.Add(api::Metric::kIncomingBytes, bytes);
+      }
       std::uint64_t written = 0;
       for (std::size_t k = begin; k < end; ++k) {
         auto& e = out.records[order[k]];
@@ -313,8 +323,9 @@ Result<api::GetShardIteratorOutput> Engine::GetShardIterator(const api::GetShard
 
 Result<api::GetRecordsOutput> Engine::ReadShard(StreamState& s, ShardState& shard,
                                                 std::uint64_t position, std::size_t limit,
-                                                EpochMillis now, std::uint64_t* next_out) const {
-  constexpr std::size_t kMaxResponseBytes = 10 << 20;
+                                                EpochMillis now, std::uint64_t* next_out,
+                                                std::size_t max_bytes) const {
+  const std::size_t kMaxResponseBytes = max_bytes;
   api::GetRecordsOutput out;
   std::size_t bytes = 0;
   const auto encryption = s.encryption.load();
@@ -397,16 +408,25 @@ Result<api::GetRecordsOutput> Engine::GetRecords(const api::GetRecordsInput& in)
     throttled = Throttled(*s);
   }
   if (throttled && !shard->throttle.TakeRead(now)) {
+    shard->metrics.Add(api::Metric::kReadProvisionedThroughputExceeded, 1);
     return errors::ReadThroughputExceeded(shard_id, s->name, options_.scope);
   }
   std::uint64_t next = 0;
   ASSIGN_OR_RETURN(auto out,
                    ReadShard(*s, *shard, it->position,
                              static_cast<std::size_t>(in.limit.value_or(10000)), now, &next));
-  if (throttled) {
-    std::size_t bytes = 0;
-    for (const auto& r : out.records) bytes += r.data.size() + r.partition_key.size();
-    shard->throttle.ChargeRead(bytes);
+  {
+    std::size_t bytes = 0, data_bytes = 0;
+    for (const auto& r : out.records) {
+      bytes += r.data.size() + r.partition_key.size();
+      data_bytes += r.data.size();
+    }
+    if (throttled) shard->throttle.ChargeRead(bytes);
+    shard->metrics.Add(api::Metric::kGetRecordsRecords, out.records.size());
+    shard->metrics.Add(api::Metric::kGetRecordsBytes, data_bytes);
+    shard->metrics.Max(
+        api::Metric::kIteratorAgeMilliseconds,
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, out.millis_behind_latest)));
   }
   // NextShardIterator is absent only at the end of a closed shard (then ChildShards is set).
   if (!out.child_shards)

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "api/errors.h"
+#include "api/live.h"
 #include "api/service.h"
 #include "common/clock.h"
 #include "common/thread_annotations.h"
@@ -47,7 +48,9 @@ struct EngineOptions {
   const Clock* clock = &SystemClock::Instance();
 };
 
-class Engine final : public api::KinesisService, public api::EventStreamService {
+class Engine final : public api::KinesisService,
+                     public api::EventStreamService,
+                     public api::LiveService {
  public:
   Engine(EngineOptions options, std::unique_ptr<storage::Storage> storage);
   ~Engine() override;
@@ -75,6 +78,17 @@ class Engine final : public api::KinesisService, public api::EventStreamService 
   // SubscribeToShard (subscription.cc).
   Result<std::shared_ptr<api::Subscription>> SubscribeToShard(
       const api::SubscribeToShardInput& in) override;
+
+  // The live endpoints' needs (live.cc): tail cursors, metrics, fault-rule lookups.
+  Result<std::unique_ptr<api::ShardCursor>> OpenCursor(const api::CursorStart& start) override;
+  Result<api::MetricsSnapshot> Metrics(const std::optional<std::string>& stream,
+                                       int seconds) override;
+  api::FsyncHistogram Fsyncs() const override;
+  std::optional<std::pair<std::string, std::string>> StreamOfIterator(
+      std::string_view iterator) const override;
+  Result<std::string> RouteRecord(const std::string& stream, std::string_view partition_key,
+                                  const std::optional<std::string>& explicit_hash_key) override;
+  const api::AccountScope& scope() const override { return options_.scope; }
 
   // Control plane (control.cc).
   Status SplitShard(const api::SplitShardInput& in) override;
@@ -177,8 +191,17 @@ class Engine final : public api::KinesisService, public api::EventStreamService 
                                       const std::optional<std::string>& seq,
                                       std::optional<EpochMillis> timestamp, EpochMillis now) const;
   Result<api::GetRecordsOutput> ReadShard(StreamState& s, ShardState& shard, std::uint64_t position,
-                                          std::size_t limit, EpochMillis now,
-                                          std::uint64_t* next) const EXCLUDES(s.mu);
+                                          std::size_t limit, EpochMillis now, std::uint64_t* next,
+                                          std::size_t max_bytes = 10 << 20) const EXCLUDES(s.mu);
+  // Closes the metrics' second when a new one has begun (from Tick).
+  void RollMetrics(const std::vector<std::shared_ptr<StreamState>>& live, EpochMillis now);
+  friend class EngineCursor;
+  // SubscribeToShardEvent.Records/.Bytes per consumer ARN.
+  std::shared_ptr<std::array<std::atomic<std::uint64_t>, 2>> ConsumerCounters(
+      const std::string& arn) EXCLUDES(subs_mu_);
+  std::map<std::string, std::shared_ptr<std::array<std::atomic<std::uint64_t>, 2>>>
+      consumer_counters_ GUARDED_BY(subs_mu_);
+  std::atomic<std::int64_t> rolled_second_{0};
   Mutex subs_mu_;  // after mu_ and every StreamState::mu (taken with neither held)
   std::map<std::string, std::pair<EpochMillis, std::weak_ptr<api::Subscription>>> subscriptions_
       GUARDED_BY(subs_mu_);

@@ -37,6 +37,7 @@ void Engine::Tick() {
       }
     }
   }
+  RollMetrics(live, now);
   for (const auto& s : live) {
     Settle(*s, now);
     WriterLock lock(&s->mu);

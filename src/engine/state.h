@@ -25,6 +25,7 @@
 #include "api/types.h"
 #include "common/hash_key.h"
 #include "common/thread_annotations.h"
+#include "engine/metrics.h"
 #include "engine/sequence.h"
 #include "storage/log.h"
 
@@ -97,6 +98,7 @@ struct ShardState {
   std::optional<EpochMillis> closed_ms;
 
   ShardThrottle throttle;  // internally synchronised
+  ShardMetrics metrics;    // internally synchronised (metrics.h)
 
   // SubscribeToShard: one-shot callbacks run after records are appended. They are the
   // transports' wake-ups (they only post to an executor or notify a condition variable)

@@ -19,8 +19,10 @@ constexpr EpochMillis kTakeoverMs = 5000;  // a second subscription within 5 s i
 class EngineSubscription final : public api::Subscription {
  public:
   EngineSubscription(const Engine& engine, std::shared_ptr<StreamState> s,
-                     std::shared_ptr<ShardState> shard, std::uint64_t position, EpochMillis now)
+                     std::shared_ptr<ShardState> shard, std::uint64_t position, EpochMillis now,
+                     std::shared_ptr<std::array<std::atomic<std::uint64_t>, 2>> counters)
       : engine_(engine),
+        counters_(std::move(counters)),
         s_(std::move(s)),
         shard_(std::move(shard)),
         position_(position),
@@ -39,7 +41,15 @@ class EngineSubscription final : public api::Subscription {
     ASSIGN_OR_RETURN(auto out, engine_.ReadShard(*s_, *shard_, position_, 10'000, now, &next));
     api::SubscribeToShardEvent ev;
     ev.millis_behind_latest = out.millis_behind_latest;
-    if (!out.records.empty()) last_sequence_ = out.records.back().sequence_number;
+    if (!out.records.empty()) {
+      last_sequence_ = out.records.back().sequence_number;
+      std::uint64_t bytes = 0;
+      for (const auto& r : out.records) bytes += r.data.size();
+      shard_->metrics.Add(api::Metric::kSubscribeToShardEventRecords, out.records.size());
+      shard_->metrics.Add(api::Metric::kSubscribeToShardEventBytes, bytes);
+      (*counters_)[0].fetch_add(out.records.size(), std::memory_order_relaxed);
+      (*counters_)[1].fetch_add(bytes, std::memory_order_relaxed);
+    }
     ev.records = std::move(out.records);
     ev.child_shards = std::move(out.child_shards);
     if (ev.child_shards) finished_ = true;
@@ -98,6 +108,7 @@ class EngineSubscription final : public api::Subscription {
   }
 
   const Engine& engine_;
+  std::shared_ptr<std::array<std::atomic<std::uint64_t>, 2>> counters_;
   std::shared_ptr<StreamState> s_;
   std::shared_ptr<ShardState> shard_;
   // Taken before the stream's and the shard's locks (Next reads the shard with it held).
@@ -137,7 +148,8 @@ Result<std::shared_ptr<api::Subscription>> Engine::SubscribeToShard(
   ASSIGN_OR_RETURN(std::uint64_t position, StartPosition(*s, *shard, s->name, sp.type,
                                                          sp.sequence_number, sp.timestamp, now));
   const std::string key = in.consumer_arn + "|" + shard->id;
-  auto sub = std::make_shared<EngineSubscription>(*this, s, shard, position, now);
+  auto sub = std::make_shared<EngineSubscription>(*this, s, shard, position, now,
+                                                  ConsumerCounters(in.consumer_arn));
   std::shared_ptr<api::Subscription> previous;
   {
     MutexLock lock(&subs_mu_);

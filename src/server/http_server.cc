@@ -6,6 +6,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <cctype>
 #include <functional>
 #include <memory>
@@ -21,6 +22,8 @@
 #include "common/random.h"
 #include "server/console.h"
 #include "server/http2_session.h"
+#include "server/live/console_routes.h"
+#include "server/live/websocket.h"
 #include "server/subscription_pump.h"
 
 namespace cinesis::server {
@@ -88,7 +91,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // Beast reads at most the buffer's free capacity (at least 512 bytes) per call: without
     // room, a 100 KB PutRecords body would take ~200 reads.
     buffer_.reserve(kReadBufferBytes);
+    shared_->connections.fetch_add(1);
   }
+  ~Session() { shared_->connections.fetch_sub(1); }
 
   void Start() {
     asio::dispatch(stream_.get_executor(),
@@ -183,7 +188,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                          Header(req, "If-None-Match"))) {
       return RespondConsole(req, *c);
     }
+    fault_ = {};
     busy_ = shared_->Busy();
+    // The live endpoints (issue 18): the one dispatch point for everything under /_cinesis/.
+    if (live::IsLivePath(std::string_view(req.target().data(), req.target().size())))
+      return HandleLive(std::move(req));
     auto shared_req = std::make_shared<http::request<http::string_body>>(std::move(req));
     if (!shared_->workers) {
       return detail::RunDeferred(
@@ -239,7 +248,52 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void Finish(const std::shared_ptr<http::request<http::string_body>>& req, api::WireResponse r) {
     if (r.status == 0 && subscribe_) return StartSubscription(req);
+    // What a fault rule asked of the transport (server/live/faults.h).
+    if (fault_.reset) {
+      beast::error_code ec;
+      beast::get_lowest_layer(stream_).socket().set_option(asio::socket_base::linger(true, 0), ec);
+      return Close();
+    }
+    if (fault_.http_status) {
+      r.status = fault_.http_status;
+      r.content_type = "application/x-amz-json-1.1";
+      r.body =
+          "{\"__type\":\"" + fault_.error_type + "\",\"message\":\"" + fault_.error_message + "\"}";
+    }
+    if (fault_.latency_ms > 0) {
+      delay_.expires_after(std::chrono::milliseconds(fault_.latency_ms));
+      fault_.latency_ms = 0;
+      delay_.async_wait([self = this->shared_from_this(), req, r = std::move(r)](
+                            beast::error_code) mutable { self->Respond(req, std::move(r)); });
+      return;
+    }
     Respond(req, std::move(r));
+  }
+
+  // /_cinesis/...: the same-origin check, then the WebSocket or the JSON/text endpoints.
+  void HandleLive(http::request<http::string_body> req) {
+    auto shared_req = std::make_shared<http::request<http::string_body>>(std::move(req));
+    std::optional<std::string_view> origin;
+    if (shared_req->find(http::field::origin) != shared_req->end())
+      origin = Header(*shared_req, "Origin");
+    const std::string_view target(shared_req->target().data(), shared_req->target().size());
+    if (!live::OriginAllowed(origin, Header(*shared_req, "Host"))) {
+      api::WireResponse r;
+      r.status = 403;
+      r.content_type = "application/json";
+      r.body =
+          "{\"__type\":\"AccessDeniedException\",\"message\":\"cross-origin request refused\"}";
+      return Respond(shared_req, std::move(r));
+    }
+    if (live::PathOf(target) == "/_cinesis/ws" && shared_->options.live &&
+        beast::websocket::is_upgrade(*shared_req)) {
+      busy_.reset();
+      return detail::StartWebSocket(std::move(stream_), std::move(*shared_req), shared_);
+    }
+    const live::Context ctx{shared_->options.live, shared_->options.faults, &shared_->connections};
+    const std::string_view method(shared_req->method_string().data(),
+                                  shared_req->method_string().size());
+    Respond(shared_req, live::Route(ctx, method, target, shared_req->body()));
   }
 
   // ---- SubscribeToShard: an event stream in chunked transfer encoding ----
@@ -329,6 +383,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   api::WireResponse Run(const http::request<http::string_body>& req,
                         api::DeferredAcks* acks = nullptr) {
+    api::ScopedFaultDirective faults(&fault_);
     api::WireRequest w;
     w.acks = acks;
     w.method = std::string_view(req.method_string().data(), req.method_string().size());
@@ -426,6 +481,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::optional<SubscriptionPump> pump_;  // while a SubscribeToShard event stream runs
   asio::steady_timer heartbeat_{stream_.get_executor()};
   bool keep_alive_ = true;
+  api::FaultDirective fault_;  // set by fault rules while a request runs
+  asio::steady_timer delay_{stream_.get_executor()};
 };
 
 // A cleartext connection: HTTP/2 with prior knowledge starts with the client preface;

@@ -13,10 +13,15 @@
 #include <thread>
 #include <vector>
 
+#include "api/live.h"
 #include "api/service.h"
 #include "common/status.h"
 
 namespace cinesis::server {
+
+namespace live {
+class FaultRules;
+}
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -39,6 +44,15 @@ struct ServerOptions {
   // HTTP/2 limits (per connection), the same header limit as HTTP/1.1.
   std::uint32_t h2_max_concurrent_streams = 100;
   std::uint32_t max_header_bytes = 64 * 1024;
+  // The /_cinesis/ endpoints (issue 18; docs/console.md). Without `live` they answer 404.
+  api::LiveService* live = nullptr;
+  api::KinesisService* direct = nullptr;  // the engine without fault rules (tail's ListShards)
+  live::FaultRules* faults = nullptr;     // /_cinesis/faults; nullptr: fault injection off
+  // WebSocket: records and bytes of record data queued per connection before the session
+  // stops reading shards; how long one message may take to be accepted by the client.
+  std::size_t ws_queue_records = 1000;
+  std::size_t ws_queue_bytes = 1 << 20;
+  std::chrono::milliseconds ws_send_timeout{30'000};
 };
 
 class HttpServer {

@@ -46,6 +46,8 @@ struct Shared {
     return std::shared_ptr<void>(nullptr, [n = inflight](void*) { n->fetch_sub(1); });
   }
   std::shared_ptr<asio::ssl::context> tls;  // set when the listener speaks TLS
+  // Open HTTP/1.1 and WebSocket connections (/_cinesis/metrics).
+  std::atomic<int> connections{0};
 };
 
 // Runs a request on this (I/O) thread without blocking it on the disk: `run(acks)` answers

@@ -7,15 +7,23 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
 #include "common/status.h"
 #include "storage/env.h"
+#include "storage/fsync_stats.h"
 #include "storage/sqlite_meta_store.h"
 
 namespace cinesis::storage {
+
+FsyncStats& FsyncStats::Global() {
+  static FsyncStats stats;
+  return stats;
+}
+
 namespace {
 
 Status Errno(const std::string& what) {
@@ -41,7 +49,13 @@ class PosixFile final : public File {
     return Status::Ok();
   }
   Status Sync() override {
-    if (::fdatasync(fd_) != 0) return Errno("fdatasync " + path_);
+    const auto start = std::chrono::steady_clock::now();
+    const int rc = ::fdatasync(fd_);
+    FsyncStats::Global().Record(
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::steady_clock::now() - start)
+                                       .count()));
+    if (rc != 0) return Errno("fdatasync " + path_);
     return Status::Ok();
   }
   void StartSync() override { (void)::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE); }

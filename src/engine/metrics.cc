@@ -1,0 +1,60 @@
+#include "engine/metrics.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace cinesis::engine {
+
+void ShardMetrics::Roll(std::int64_t second) {
+  MutexLock lock(&mu_);
+  if (second <= last_second_) return;
+  std::array<std::uint64_t, api::kMetricCount> values{};
+  bool any = false;
+  for (std::size_t m = 0; m < api::kMetricCount; ++m) {
+    if (api::IsGauge(static_cast<api::Metric>(m))) {
+      values[m] = counters_[m].exchange(0, std::memory_order_relaxed);
+      last_gauge_ = values[m];
+    } else {
+      const std::uint64_t now = counters_[m].load(std::memory_order_relaxed);
+      values[m] = now - rolled_[m];
+      rolled_[m] = now;
+    }
+    any = any || values[m] != 0;
+  }
+  if (!ring_ && !any) {
+    last_second_ = second;
+    return;
+  }
+  if (!ring_) ring_ = std::make_unique<Ring>();  // value-initialised: zeros
+  // Seconds skipped since the previous roll had nothing.
+  const std::int64_t from = std::max(
+      last_second_ + 1, second - static_cast<std::int64_t>(api::kMetricHistorySeconds) + 1);
+  for (std::int64_t s = from; s < second; ++s) {
+    for (std::size_t m = 0; m < api::kMetricCount; ++m) (*ring_)[Slot(s, m)] = 0;
+  }
+  for (std::size_t m = 0; m < api::kMetricCount; ++m) {
+    (*ring_)[Slot(second, m)] = static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(values[m], std::numeric_limits<std::uint32_t>::max()));
+  }
+  last_second_ = second;
+}
+
+void ShardMetrics::Snapshot(std::int64_t end_second, int seconds,
+                            api::ShardMetricsSnapshot& out) const {
+  MutexLock lock(&mu_);
+  for (std::size_t m = 0; m < api::kMetricCount; ++m) {
+    out.totals[m] = api::IsGauge(static_cast<api::Metric>(m))
+                        ? last_gauge_
+                        : counters_[m].load(std::memory_order_relaxed);
+    auto& h = out.history[m];
+    h.assign(static_cast<std::size_t>(seconds), 0);
+    if (!ring_) continue;
+    for (int i = 0; i < seconds; ++i) {
+      const std::int64_t s = end_second - seconds + 1 + i;
+      if (s <= last_second_ && s > last_second_ - api::kMetricHistorySeconds && s >= 0)
+        h[static_cast<std::size_t>(i)] = (*ring_)[Slot(s, m)];
+    }
+  }
+}
+
+}  // namespace cinesis::engine
