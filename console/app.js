@@ -334,7 +334,7 @@ async function refreshList() {
         row = el('tr', { 'data-stream': name, onclick: () => { location.hash = 'stream=' + encodeURIComponent(name); } },
           el('td', { class: 'name' }), el('td', { class: 'status' }), el('td', { class: 'mode' }),
           el('td', { class: 'shards' }), el('td', { class: 'retention' }),
-          el('td', {}, el('canvas', { class: 'spark', width: '120', height: '22' })));
+          el('td', {}, el('canvas', { class: 'spark', width: '90', height: '22' })));
         body.append(row);
       }
       row.classList.toggle('sel', name === state.selected);
