@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <map>
@@ -54,7 +55,7 @@ double CpuSeconds() {
 double Percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  const auto i = static_cast<std::size_t>(std::lround(p * static_cast<double>(v.size() - 1)));
   return v[std::min(i, v.size() - 1)];
 }
 
@@ -84,7 +85,7 @@ struct Bench {
   }
 
   std::string NewStream(const std::string& what) {
-    const std::string name = "client-bench-" + what + "-" + std::to_string(::getpid());
+    std::string name = "client-bench-" + what + "-" + std::to_string(::getpid());
     cinesis::api::CreateStreamInput in;
     in.stream_name = name;
     in.shard_count = o.shards;

@@ -38,6 +38,9 @@ mkdir -p build && : >"$CINESIS_TEST_SUMMARY"
 
 cmake --preset debug
 cmake --build --preset debug -j "$jobs"
+# clang-tidy over the whole tree with the curated checks of .clang-tidy (needs the debug
+# build's compile_commands.json and generated sources); any finding fails.
+scripts/check-tidy.sh build/debug
 ctest --preset debug -j "$jobs" -LE mutation
 echo "test.sh: integration suites (executed / skipped / failed):"
 cat "$CINESIS_TEST_SUMMARY"

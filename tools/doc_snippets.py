@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Extracts the C++ snippets of the docs and public headers into one translation unit.
 
-Every fenced block whose info string starts with `cpp` is compiled (see the convention at
-the top of docs/client.md):
+Every fenced block whose info string starts with `cpp` is compiled, indented ones (inside a
+list item) too (see the convention at the top of docs/client.md):
 
   ```cpp             statements: compiled as the body of a function returning int
                      (`return 1;` is fine; falling off the end returns 0)
@@ -23,6 +23,9 @@ import sys
 
 FENCE = re.compile(r"^```(\S*)\s*(.*)$")
 MODES = {"": "statements", "top-level": "top-level", "skip": "skip"}
+# Independent of blocks(): lines that open a ```cpp fence (checked against what it found).
+OPENER = re.compile(r"^\s*```(cpp|c\+\+)(\s|$)")
+OPENER_IN_COMMENT = re.compile(r"^\s*//\s*```(cpp|c\+\+)(\s|$)")
 
 
 def blocks(path, text, in_comments):
@@ -34,8 +37,8 @@ def blocks(path, text, in_comments):
         if in_comments:
             m = re.match(r"^\s*//\s?(.*)$", line)
             body = m.group(1).strip() if m else None
-        else:
-            body = line.strip() if line.startswith("```") else None
+        else:  # a fence may be indented (a block inside a list item)
+            body = line.strip() if line.lstrip().startswith("```") else None
         f = FENCE.match(body) if body is not None else None
         if not f or f.group(1) not in ("cpp", "c++"):
             i += 1
@@ -63,9 +66,9 @@ def blocks(path, text, in_comments):
                     break
                 code.append(line)
             i += 1
-        if in_comments:  # strip the common indentation
-            indent = min((len(c) - len(c.lstrip()) for c in code if c.strip()), default=0)
-            code = [c[indent:] for c in code]
+        # Strip the common indentation (after the comment marker; of a list item's block).
+        indent = min((len(c) - len(c.lstrip()) for c in code if c.strip()), default=0)
+        code = [c[indent:] for c in code]
         yield MODES[mode], start + 1, code
         i += 1
 
@@ -112,7 +115,17 @@ def main():
         ns = "doc_" + re.sub(r"[^A-Za-z0-9]", "_", rel)
         out.append(f"namespace {ns} {{")
         out.append("using namespace std::chrono_literals;")
-        for mode, line, code in blocks(rel, text, in_comments=not rel.endswith(".md")):
+        in_comments = not rel.endswith(".md")
+        found = list(blocks(rel, text, in_comments))
+        # Every line that opens a ```cpp fence, however indented, must have become a block:
+        # a fence the parser does not recognise would otherwise compile nothing, silently
+        # (as the indented blocks of list items once did).
+        opener = OPENER_IN_COMMENT if in_comments else OPENER
+        openers = [n + 1 for n, l in enumerate(text.split("\n")) if opener.match(l)]
+        if [line - 1 for _, line, _ in found] != openers:
+            sys.exit(f"{rel}: ```cpp fences at lines {openers}, but blocks were extracted at "
+                     f"{[line - 1 for _, line, _ in found]}")
+        for mode, line, code in found:
             count[mode] += 1
             if mode == "skip":
                 continue

@@ -4,7 +4,10 @@
 #include <optional>
 #include <sstream>
 
+#include "cinesis/client.h"
+#include "cinesis/consumer.h"
 #include "cinesis/producer.h"
+#include "cinesis/retry.h"
 
 namespace cinesis::app {
 std::string DefaultDataDir() {
@@ -163,6 +166,18 @@ std::string ConfigurationMarkdown() {
          "The option table is in `src/producer/producer_options.cc`; "
          "`cinesis::Validate(ProducerOptions)` enforces the ranges.\n\n"
       << ProducerOptionsMarkdown();
+  out << "\n## Consumer (`cinesis::ConsumerOptions`)\n\n"
+         "The option table is in `src/consumer/consumer_options.cc`; "
+         "`cinesis::Validate(ConsumerOptions)` enforces it (`Consumer::Create` calls it).\n\n"
+      << ConsumerOptionsMarkdown();
+  out << "\n## Client (`cinesis::ClientOptions`)\n\n"
+         "The option table is in `src/client/client_options.cc`; "
+         "`cinesis::Validate(ClientOptions)` enforces it (`KinesisClient::Create` calls it).\n\n"
+      << ClientOptionsMarkdown();
+  out << "\n## Retries (`cinesis::RetryOptions`, `ClientOptions::retry`)\n\n"
+         "The option table is in `src/client/client_options.cc`; "
+         "`cinesis::Validate(RetryOptions)` enforces it.\n\n"
+      << RetryOptionsMarkdown();
   return out.str();
 }
 

@@ -40,6 +40,12 @@ struct ClientOptions {
   RetryOptions retry{};
 };
 
+// Checks the option table's ranges (docs/configuration.md), retry included; InvalidArgument
+// naming the first bad option. KinesisClient::Create calls it.
+CINESIS_EXPORT Status Validate(const ClientOptions& options);
+// The option table as Markdown rows (for docs/configuration.md).
+CINESIS_EXPORT std::string ClientOptionsMarkdown();
+
 // Where a client sends its requests (see ResolveEndpoint).
 struct ResolvedEndpoint {
   enum class Source {

@@ -132,6 +132,12 @@ struct ConsumerOptions {
   std::function<void(const ConsumerEvent&)> on_event;
 };
 
+// Checks the option table's ranges (docs/configuration.md); InvalidArgument naming the first
+// bad option, e.g. "ConsumerOptions.lease_ttl: must be >= 1 ms". Consumer::Create calls it.
+CINESIS_EXPORT Status Validate(const ConsumerOptions& options);
+// The option table as Markdown rows (for docs/configuration.md).
+CINESIS_EXPORT std::string ConsumerOptionsMarkdown();
+
 // Handed to processors: checkpoints the shard at a record (or the last one delivered).
 class CINESIS_EXPORT Checkpointer {
  public:

@@ -40,6 +40,12 @@ struct RetryOptions {
   Sleeper* sleeper = &Sleeper::Real();
 };
 
+// Checks the option table's ranges (docs/configuration.md); InvalidArgument naming the first
+// bad option. KinesisClient::Create checks ClientOptions::retry with it.
+CINESIS_EXPORT Status Validate(const RetryOptions& options);
+// The option table as Markdown rows (for docs/configuration.md).
+CINESIS_EXPORT std::string RetryOptionsMarkdown();
+
 class CINESIS_EXPORT RetryPolicy {
  public:
   explicit RetryPolicy(RetryOptions options) : options_(options), rng_(std::random_device{}()) {}

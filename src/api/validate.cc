@@ -300,7 +300,7 @@ std::string LengthRules(const Shape& s) {
 
 bool ScalarOk(const Shape& s, const json::value& v) {
   if (s.type == ShapeType::kString) {
-    auto str = v.get_string();
+    const auto& str = v.get_string();
     std::size_t len = JavaLength(str);
     if (s.min && static_cast<std::int64_t>(len) < *s.min) return false;
     if (s.max && static_cast<std::int64_t>(len) > *s.max) return false;

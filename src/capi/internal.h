@@ -66,7 +66,7 @@ bool Valid(const T* h, std::uint32_t magic) noexcept {
 // Returns the error of a failed Status.
 #define CAPI_RETURN_IF_ERROR(expr)                                          \
   do {                                                                      \
-    ::cinesis::Status capi_status_ = (expr);                                \
+    const ::cinesis::Status& capi_status_ = (expr);                         \
     if (!capi_status_.ok()) return ::cinesis::capi::SetError(capi_status_); \
   } while (0)
 

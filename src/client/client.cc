@@ -96,11 +96,8 @@ Result<ResolvedEndpoint> ResolveEndpoint(const ClientOptions& options) {
 }
 
 Result<std::unique_ptr<KinesisClient>> KinesisClient::Create(ClientOptions options) {
+  RETURN_IF_ERROR(Validate(options));
   std::optional<client::auth::Credentials> explicit_creds;
-  if (options.access_key_id.has_value() != options.secret_access_key.has_value()) {
-    return Status(Code::kInvalidArgument,
-                  "ClientOptions: access_key_id and secret_access_key go together");
-  }
   if (options.access_key_id && options.secret_access_key) {
     explicit_creds = client::auth::Credentials{*options.access_key_id, *options.secret_access_key,
                                                options.session_token.value_or("")};

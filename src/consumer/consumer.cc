@@ -927,14 +927,7 @@ Consumer::~Consumer() {
 }
 
 Result<std::unique_ptr<Consumer>> Consumer::Create(KinesisClient& client, ConsumerOptions options) {
-  if (options.application.empty())
-    return Status(Code::kInvalidArgument, "ConsumerOptions.application is required");
-  if (options.stream_name.empty())
-    return Status(Code::kInvalidArgument, "ConsumerOptions.stream_name is required");
-  if (options.initial_position == InitialPosition::kAtTimestamp && !options.initial_timestamp) {
-    return Status(Code::kInvalidArgument,
-                  "ConsumerOptions.initial_timestamp is required for kAtTimestamp");
-  }
+  RETURN_IF_ERROR(Validate(options));
   if (options.worker_id.empty()) options.worker_id = DefaultWorkerId();
   if (!options.checkpoints) options.checkpoints = consumer::NewMemoryCheckpointStore();
   return std::unique_ptr<Consumer>(

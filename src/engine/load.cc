@@ -19,7 +19,6 @@
 
 namespace cinesis::engine {
 
-using api::StreamStatus;
 namespace errors = api::errors;
 
 Status Engine::Load(std::vector<std::string>* report) {

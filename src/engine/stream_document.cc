@@ -19,7 +19,6 @@
 
 namespace cinesis::engine {
 
-using api::StreamStatus;
 namespace errors = api::errors;
 
 std::string StreamKey(std::uint64_t id) {

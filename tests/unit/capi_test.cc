@@ -433,8 +433,8 @@ TEST(CapiClient, MissingCredentialsFailAtClientNew) {
   Opts half{{"endpoint", "https://kinesis.us-east-1.amazonaws.com"}, {"access_key_id", "AK"}};
   EXPECT_EQ(cinesis_client_new(half.o, &client), CINESIS_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(LastError(),
-            "InvalidArgumentException: ClientOptions: access_key_id and secret_access_key go "
-            "together");
+            "InvalidArgumentException: ClientOptions.access_key_id: goes together with "
+            "secret_access_key");
   ::unsetenv("AWS_CONFIG_FILE");
   ::unsetenv("AWS_SHARED_CREDENTIALS_FILE");
 }

@@ -21,6 +21,7 @@
 #include "cinesis/aggregation.h"
 #include "cinesis/log.h"
 #include "cinesis/producer.h"
+#include "cinesis/service.h"
 #include "cinesis/stores.h"
 #include "cinesis/testing/local_kinesis.h"
 
@@ -792,6 +793,41 @@ TEST_F(ConsumerTest, AMissingStreamIsReturnedFromRunAndReportedThroughTheHooks) 
   for (int i = 0; i < 50 && polled.ok(); ++i) polled = (*p)->Poll(100ms);
   ASSERT_FALSE(polled.ok());
   EXPECT_EQ(polled.status().code(), Code::kResourceNotFound);
+}
+
+// Issue 12: access denied cannot be retried away: the first one stops the consumer, and Run
+// returns it (not OK after reading nothing), reported through on_error and the log hook.
+class DenyingIterators final : public ForwardingKinesisService {
+ public:
+  using ForwardingKinesisService::ForwardingKinesisService;
+  Result<api::GetShardIteratorOutput> GetShardIterator(const api::GetShardIteratorInput&) override {
+    ++denied;
+    return Status(Code::kAccessDenied, "denied by the fake");
+  }
+  std::atomic<int> denied{0};
+};
+
+TEST_F(ConsumerTest, AccessDeniedStopsTheConsumerAtOnceAndIsReturnedFromRun) {
+  LogCapture log;
+  Errors errors;
+  DenyingIterators denying(local_.service());
+  KinesisClient client(denying);
+  auto opts = Options();
+  opts.retry_budget = 60s;  // not waited for: access denied is not retried
+  opts.on_error = [&](const ConsumerError& e) { errors.Add(e); };
+  auto c = Consumer::Create(client, opts);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto st = RunFor(**c, 5s);
+  ASSERT_TRUE(st.has_value()) << "Run did not return";
+  EXPECT_EQ(st->code(), Code::kAccessDenied) << st->ToString();
+  EXPECT_GE(errors.Count(true), 1U);
+  EXPECT_EQ(errors.Count(false), 0U);
+  auto m = (*c)->metrics();
+  ASSERT_TRUE(m.last_error.has_value());
+  EXPECT_EQ(m.last_error->status.code(), Code::kAccessDenied);
+  EXPECT_EQ(m.last_error->operation, "GetShardIterator");
+  EXPECT_TRUE(log.Has(LogLevel::kError, "consumer", {"GetShardIterator", "AccessDenied"}))
+      << log.Dump();
 }
 
 TEST_F(ConsumerTest, AStreamDeletedWhileBeingReadStopsTheConsumerWithResourceNotFound) {

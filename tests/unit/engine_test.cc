@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <future>
@@ -972,7 +973,11 @@ class EngineRecovery : public ::testing::Test {
     d.dir = dir_.string();
     d.env = &env_;
     d.set_aside_damaged_metadata = recover;
-    d.events = [](storage::Severity, const std::string&) {};
+    if (segment_bytes_ > 0) d.segment_bytes = segment_bytes_;
+    d.events = [this](storage::Severity severity, const std::string& text) {
+      std::lock_guard lock(mu_);
+      if (severity == storage::Severity::kError) storage_errors_.push_back(text);
+    };
     auto st = storage::OpenDiskStorage(d, nullptr);
     if (!st.ok()) return st.status();
     EngineOptions o;
@@ -1027,6 +1032,8 @@ class EngineRecovery : public ::testing::Test {
   std::unique_ptr<Engine> engine_;
   std::mutex mu_;
   std::vector<std::string> errors_;
+  std::vector<std::string> storage_errors_;  // the storage's error events (with paths)
+  std::uint64_t segment_bytes_ = 0;          // 0: the storage's default
 };
 
 TEST_F(EngineRecovery, LostMetadataRefusesToStartAndTheRebuildGetsEveryRecordBack) {
@@ -1096,6 +1103,58 @@ TEST_F(EngineRecovery, LostMetadataRefusesToStartAndTheRebuildGetsEveryRecordBac
   ASSERT_TRUE(Open().ok());
   EXPECT_EQ(Records("a").size(), 95U);
   EXPECT_EQ(Records("c").size(), 3U);
+}
+
+// Issue 13: corruption met by a read is logged with the segment's path and offset, and the
+// API answer is a bare InternalFailure: paths never go into API answers.
+TEST_F(EngineRecovery, CorruptionMetByGetRecordsIsLoggedWithItsPathButAnsweredWithout) {
+  segment_bytes_ = 2048;  // several sealed segments, trusted at start through their index
+  ASSERT_TRUE(Open().ok());
+  ASSERT_TRUE(engine_->CreateStream({"c", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(engine_
+                    ->PutRecord({{"c", std::nullopt},
+                                 "record-" + std::to_string(i) + std::string(40, 'x'),
+                                 "k",
+                                 std::nullopt,
+                                 std::nullopt})
+                    .ok());
+  }
+  engine_.reset();
+  // The first segment of the stream's only log: one flipped bit in its middle.
+  std::vector<std::filesystem::path> segments;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir_ / "logs")) {
+    if (e.path().extension() == ".log") segments.push_back(e.path());
+  }
+  ASSERT_GE(segments.size(), 2U);
+  std::sort(segments.begin(), segments.end());
+  const std::string path = segments.front().string();
+  std::string bytes = *storage::Env::Posix().ReadFile(path);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x08);
+  {
+    auto f = storage::Env::Posix().Open(path, false);
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE((*f)->Truncate(0).ok());
+    ASSERT_TRUE((*f)->Append(bytes).ok());
+  }
+  ASSERT_TRUE(Open().ok());
+  auto it = engine_->GetShardIterator({{"c", std::nullopt},
+                                       "shardId-000000000000",
+                                       api::ShardIteratorType::kTrimHorizon,
+                                       std::nullopt,
+                                       std::nullopt});
+  ASSERT_TRUE(it.ok()) << it.status().ToString();
+  auto got = engine_->GetRecords({it->shard_iterator, std::nullopt, std::nullopt});
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), Code::kInternalFailure);
+  EXPECT_EQ(got.status().message(), "Internal service failure.");
+  EXPECT_EQ(got.status().message().find(dir_.string()), std::string::npos);
+  std::lock_guard lock(mu_);
+  bool logged = false;
+  for (const auto& e : storage_errors_) {
+    logged |= e.find(path) != std::string::npos && e.find("offset") != std::string::npos;
+  }
+  EXPECT_TRUE(logged) << "no error event names " << path;
 }
 
 TEST_F(EngineRecovery, AStreamMissingAShardLogIsNotRebuiltWithAHoleAndItsLogsStay) {
