@@ -19,6 +19,8 @@ PACKAGES=(
   # preset tsan: clang-15 with its ThreadSanitizer runtime (libclang-common-15-dev, a
   # dependency); libFuzzer for the fuzz targets that will share that build.
   clang-15 libfuzzer-15-dev
+  # the web console's browser test (tests/browser, playwright-core drives Debian's chromium)
+  chromium
   # tests of /_cinesis/metrics (issue 18): Prometheus's own text-format parser
   python3-prometheus-client
 )

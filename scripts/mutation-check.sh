@@ -25,6 +25,9 @@ jobs=${CINESIS_MUTATION_JOBS:-2}
 timeout_s=${CINESIS_MUTATION_TIMEOUT:-90}
 log=$work/log
 mkdir -p "$src" "$log"
+# The scratch copy has no console/node_modules (ignored files are not copied): the console's
+# charting library comes from the tree's (cmake/CinesisConsole.cmake).
+export CINESIS_CONSOLE_NODE_MODULES=${CINESIS_CONSOLE_NODE_MODULES:-$root/console/node_modules}
 
 if command -v ccache >/dev/null 2>&1; then
   export CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_C_COMPILER_LAUNCHER=ccache

@@ -26,6 +26,13 @@ if [ ! -x tests/peers/node_modules/.bin/kinesalite ] || [ ! -d tests/peers/node_
     { echo "test.sh: npm install --prefix tests/peers failed: the kinesalite, SDK JS v3 and aggregation tests cannot run" >&2; exit 1; }
 fi
 
+# The web console's browser test (tests/integration/test_console.py) drives Debian's chromium
+# with playwright-core from npm; a failed install fails here (the test would be skipped).
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  npm install --prefix tests/browser --no-audit --no-fund --loglevel=error ||
+    { echo "test.sh: npm install --prefix tests/browser failed: the console's browser test cannot run" >&2; exit 1; }
+fi
+
 # Executed/skipped per integration suite (tests/integration/run.py appends here).
 export CINESIS_TEST_SUMMARY=$PWD/build/test-summary.txt
 mkdir -p build && : >"$CINESIS_TEST_SUMMARY"

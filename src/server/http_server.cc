@@ -22,6 +22,7 @@
 #include "common/base64.h"
 #include "common/random.h"
 #include "server/browser_guard.h"
+#include "server/console.h"
 #include "server/http2_session.h"
 #include "server/live/console_routes.h"
 #include "server/live/websocket.h"
@@ -181,6 +182,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       if (HasToken(Header(req, "Upgrade"), "h2c") && req.find("HTTP2-Settings") != req.end()) {
         return UpgradeToH2(std::move(req));
       }
+    }
+    // The web console: embedded static files (server/console.h).
+    if (auto c =
+            ServeConsole(std::string_view(req.method_string().data(), req.method_string().size()),
+                         std::string_view(req.target().data(), req.target().size()),
+                         Header(req, "If-None-Match"))) {
+      return RespondConsole(req, *c);
     }
     fault_ = {};
     busy_ = shared_->Busy();
@@ -443,6 +451,27 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     for (auto& [k, v] : r.headers) res->set(k, v);
     res->body() = std::move(r.body);
     res->keep_alive(req->keep_alive() && !shared_->stopping);
+    res->prepare_payload();
+    Write(std::move(res));
+  }
+
+  // A console file from its static array (copied into the response body only while it is
+  // being sent), or 304/404/405.
+  void RespondConsole(const http::request<http::string_body>& req, const ConsoleReply& c) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(req.version());
+    res->result(c.status);
+    res->set(http::field::cache_control, kConsoleCacheControl);
+    res->set("X-Content-Type-Options", "nosniff");
+    if (c.asset) {
+      res->set(http::field::etag, c.asset->etag);
+      res->set(http::field::content_type, c.asset->content_type);
+      res->set("Content-Security-Policy", kConsoleCsp);
+      if (c.status == 200) res->body().assign(c.asset->body());
+    } else if (c.status == 405) {
+      res->set(http::field::allow, "GET");
+    }
+    res->keep_alive(req.keep_alive() && !shared_->stopping);
     res->prepare_payload();
     Write(std::move(res));
   }
