@@ -191,11 +191,11 @@ std::optional<std::chrono::system_clock::time_point> ParseAmzDate(std::string_vi
   using namespace std::chrono;
   if (s.size() != 16 || s[8] != 'T' || s[15] != 'Z') return std::nullopt;
   int v[6] = {};
-  const int pos[6] = {0, 4, 6, 9, 11, 13};
-  const int len[6] = {4, 2, 2, 2, 2, 2};
+  const std::size_t pos[6] = {0, 4, 6, 9, 11, 13};
+  const std::size_t len[6] = {4, 2, 2, 2, 2, 2};
   for (int i = 0; i < 6; ++i) {
-    for (int j = 0; j < len[i]; ++j) {
-      const char c = s[static_cast<std::size_t>(pos[i] + j)];
+    for (std::size_t j = 0; j < len[i]; ++j) {
+      const char c = s[pos[i] + j];
       if (c < '0' || c > '9') return std::nullopt;
       v[i] = v[i] * 10 + (c - '0');
     }
