@@ -36,39 +36,15 @@ std::optional<std::string_view> Header(const SignedRequest& r, std::string_view 
   return std::nullopt;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string PercentDecode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size()) {
-      const int hi = HexValue(in[i + 1]);
-      const int lo = HexValue(in[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(in[i]);
-  }
-  return out;
-}
-
 // The decoded value of query parameter `name` (first occurrence).
 std::optional<std::string> QueryParam(std::string_view query, std::string_view name) {
   while (!query.empty()) {
     const std::size_t amp = query.find('&');
     const std::string_view part = query.substr(0, amp);
     const std::size_t eq = part.find('=');
-    if (PercentDecode(part.substr(0, eq)) == name) {
-      return eq == std::string_view::npos ? std::string() : PercentDecode(part.substr(eq + 1));
+    if (sigv4::PercentDecode(part.substr(0, eq)) == name) {
+      return eq == std::string_view::npos ? std::string()
+                                          : sigv4::PercentDecode(part.substr(eq + 1));
     }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
@@ -82,7 +58,7 @@ std::string QueryWithoutSignature(std::string_view query) {
   while (!query.empty()) {
     const std::size_t amp = query.find('&');
     const std::string_view part = query.substr(0, amp);
-    if (PercentDecode(part.substr(0, part.find('='))) != "X-Amz-Signature") {
+    if (sigv4::PercentDecode(part.substr(0, part.find('='))) != "X-Amz-Signature") {
       if (!out.empty()) out.push_back('&');
       out.append(part);
     }

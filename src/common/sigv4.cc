@@ -97,25 +97,6 @@ int HexValue(char c) {
   return -1;
 }
 
-// Decodes valid %XX escapes; anything else (including '+') is kept literally.
-std::string PercentDecode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size()) {
-      const int hi = HexValue(in[i + 1]);
-      const int lo = HexValue(in[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(in[i]);
-  }
-  return out;
-}
-
 // Canonical value of one header occurrence: each (folded) line trimmed, internal
 // whitespace runs collapsed to one space, lines joined with ','.
 void AppendCanonicalValue(std::string_view value, std::string& out) {
@@ -163,6 +144,25 @@ std::string Scope(const std::string& date, const SigningParams& p) {
 }
 
 }  // namespace
+
+// Decodes valid %XX escapes; anything else (including '+') is kept literally.
+std::string PercentDecode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size()) {
+      const int hi = HexValue(in[i + 1]);
+      const int lo = HexValue(in[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(in[i]);
+  }
+  return out;
+}
 
 std::string Sha256Hex(std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};

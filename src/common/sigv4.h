@@ -68,6 +68,9 @@ std::string CredentialScope(const SigningParams& p);
 std::string CanonicalUri(std::string_view raw_path);
 std::string CanonicalQueryString(std::string_view raw_query);
 
+// Decodes valid %XX escapes; anything else (including '+') is kept literally.
+std::string PercentDecode(std::string_view in);
+
 // The canonical request. Only the headers named in `signed_header_names` (lower-case,
 // sorted, no duplicates) are canonicalised, matched case-insensitively against
 // r.headers; a named header absent from r is canonicalised with an empty value.
