@@ -405,14 +405,16 @@ async function refreshDetail() {
   }
 }
 // Registered consumers, with what the server pushed to each (SubscribeToShardEvent.Records in
-// the metrics' per-consumer counters).
+// the metrics' per-consumer counters) and its lag (SubscribeToShardEvent.MillisBehindLatest,
+// the largest over its shards; per shard in the shard's age chart).
 function renderConsumers() {
   const counts = state.consumerMetrics || {};
   const consumers = state.consumers || [];
   $('#consumers').textContent = consumers.length
     ? 'Registered consumers: ' + consumers.map((c) => {
       const m = counts[c.ConsumerName];
-      return c.ConsumerName + ' (' + c.ConsumerStatus + (m ? ', ' + fmtNum(m['SubscribeToShardEvent.Records'] || 0) + ' records pushed' : '') + ')';
+      return c.ConsumerName + ' (' + c.ConsumerStatus + (m ? ', ' + fmtNum(m['SubscribeToShardEvent.Records'] || 0) + ' records pushed, lag ' +
+        fmtNum(m['SubscribeToShardEvent.MillisBehindLatest'] || 0) + ' ms' : '') + ')';
     }).join(', ')
     : 'No registered consumers (enhanced fan-out).';
 }
@@ -542,7 +544,7 @@ async function refreshCharts() {
       const pad = (v) => { v = v || []; return v.length < n ? new Array(n - v.length).fill(null).concat(v) : v; };
       const traffic = CHART_SERIES.traffic.filter((s, i) => i < 2 || doc[s.key]);
       const ages = Object.keys(doc).filter((k) => AGE_RE.test(k)).sort()
-        .map((k, i) => ({ key: k, label: k.replace('IteratorAgeMilliseconds', 'iterator age ms'), stroke: PALETTE[i % PALETTE.length], scale: 'n' }));
+        .map((k, i) => ({ key: k, label: k.replace('IteratorAgeMilliseconds', 'iterator age ms (GetRecords)').replace('SubscribeToShardEvent.MillisBehindLatest/', 'lag ms: '), stroke: PALETTE[i % PALETTE.length], scale: 'n' }));
       const sig = traffic.map((s) => s.key).join() + '|' + ages.map((s) => s.key).join() + '|' + width;
       let c = state.charts.get(id);
       if (c && c.sig !== sig) { c.plots.forEach((p) => p.destroy()); c.card.remove(); state.charts.delete(id); c = null; }

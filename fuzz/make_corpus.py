@@ -255,6 +255,11 @@ def sigv4_seeds():
           "Authorization:AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
           "SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31\n\n")
     write("sigv4", "obs-fold", "GET\n/\n\nHost:h\nMy-Header1:value1\n  value2\n     value3\n\n")
+    # Presigned: the verifier reads the signature from the query string.
+    write("sigv4", "presigned", "GET\n/\nAction=ListStreams&X-Amz-Algorithm=AWS4-HMAC-SHA256"
+          "&X-Amz-Credential=AKIDEXAMPLE%2F20231114%2Fus-east-1%2Fkinesis%2Faws4_request"
+          "&X-Amz-Date=20231114T221320Z&X-Amz-Expires=300&X-Amz-Security-Token=token"
+          "&X-Amz-SignedHeaders=host&X-Amz-Signature=0123456789abcdef\nHost:h\n\n")
 
 
 # ---- KPL aggregation ----

@@ -32,6 +32,9 @@ export CINESIS_CONSOLE_NODE_MODULES=${CINESIS_CONSOLE_NODE_MODULES:-$root/consol
 if command -v ccache >/dev/null 2>&1; then
   export CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_C_COMPILER_LAUNCHER=ccache
   export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(dirname "$root")}
+  # The scratch copy compiles in another directory: without hashing it (it only reaches the
+  # debug info), its first build hits the debug build's objects.
+  export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 fi
 
 # Copies the working tree's tracked and untracked (not ignored) files into the scratch copy,

@@ -51,12 +51,25 @@ inline constexpr bool IsGauge(Metric m) { return m == Metric::kIteratorAgeMillis
 // The history kept per shard: one value per metric per second for this many seconds.
 inline constexpr int kMetricHistorySeconds = 900;
 
+// SubscribeToShardEvent.MillisBehindLatest of one registered consumer on one shard (the
+// CloudWatch metric of that name, per consumer): the largest MillisBehindLatest sent to the
+// consumer's subscription in each second; a second in which an open subscription sent no event
+// repeats the last value; 0 once no subscription is open.
+struct ConsumerLagSnapshot {
+  std::string consumer_name;
+  std::uint64_t last = 0;              // the last second's value
+  std::vector<std::uint64_t> history;  // `seconds` values, oldest first
+};
+inline constexpr std::string_view kConsumerLagMetricName =
+    "SubscribeToShardEvent.MillisBehindLatest";
+
 struct ShardMetricsSnapshot {
   std::string shard_id;
   // Since the server started (counters) or the last second's value (the gauge).
   std::array<std::uint64_t, kMetricCount> totals{};
   // `seconds` values per metric, oldest first; the last is the second ending at end_ms.
   std::array<std::vector<std::uint64_t>, kMetricCount> history;
+  std::vector<ConsumerLagSnapshot> consumer_lags;  // consumers that subscribed to the shard
 };
 // SubscribeToShardEvent.* per registered consumer (counters since start).
 struct ConsumerMetricsSnapshot {

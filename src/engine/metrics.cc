@@ -5,9 +5,49 @@
 
 namespace cinesis::engine {
 
+std::shared_ptr<ConsumerLag> ShardMetrics::ConsumerLagFor(std::string_view consumer) {
+  MutexLock lock(&mu_);
+  for (const auto& l : lags_) {
+    if (l->consumer == consumer) return l->lag;
+  }
+  if (lags_.size() >= kMaxConsumerLags) {
+    // Drop a series no open subscription holds (its consumer stopped reading this shard).
+    auto idle = std::find_if(lags_.begin(), lags_.end(),
+                             [](const auto& l) { return l->lag.use_count() == 1; });
+    if (idle == lags_.end()) return nullptr;
+    lags_.erase(idle);
+  }
+  auto series = std::make_unique<LagSeries>();
+  series->consumer = std::string(consumer);
+  series->lag = std::make_shared<ConsumerLag>();
+  auto lag = series->lag;
+  lags_.push_back(std::move(series));
+  return lag;
+}
+
+void ShardMetrics::RollLags(std::int64_t second) {
+  const std::int64_t from = std::max(
+      last_second_ + 1, second - static_cast<std::int64_t>(api::kMetricHistorySeconds) + 1);
+  for (auto& l : lags_) {
+    std::uint64_t v = 0;
+    if (l->lag->seen_.exchange(false, std::memory_order_acquire)) {
+      v = l->lag->max_.exchange(0, std::memory_order_relaxed);
+    } else if (l->lag.use_count() > 1) {
+      v = l->last;  // an open subscription sent nothing this second: its lag is unchanged
+    }
+    l->last = v;
+    for (std::int64_t s = from; s < second; ++s)
+      l->ring[static_cast<std::size_t>(s % api::kMetricHistorySeconds)] = 0;
+    l->ring[static_cast<std::size_t>(second % api::kMetricHistorySeconds)] =
+        static_cast<std::uint32_t>(
+            std::min<std::uint64_t>(v, std::numeric_limits<std::uint32_t>::max()));
+  }
+}
+
 void ShardMetrics::Roll(std::int64_t second) {
   MutexLock lock(&mu_);
   if (second <= last_second_) return;
+  RollLags(second);
   std::array<std::uint64_t, api::kMetricCount> values{};
   bool any = false;
   for (std::size_t m = 0; m < api::kMetricCount; ++m) {
@@ -54,6 +94,20 @@ void ShardMetrics::Snapshot(std::int64_t end_second, int seconds,
       if (s <= last_second_ && s > last_second_ - api::kMetricHistorySeconds && s >= 0)
         h[static_cast<std::size_t>(i)] = (*ring_)[Slot(s, m)];
     }
+  }
+  out.consumer_lags.clear();
+  for (const auto& l : lags_) {
+    api::ConsumerLagSnapshot c;
+    c.consumer_name = l->consumer;
+    c.last = l->last;
+    c.history.assign(static_cast<std::size_t>(seconds), 0);
+    for (int i = 0; i < seconds; ++i) {
+      const std::int64_t s = end_second - seconds + 1 + i;
+      if (s <= last_second_ && s > last_second_ - api::kMetricHistorySeconds && s >= 0)
+        c.history[static_cast<std::size_t>(i)] =
+            l->ring[static_cast<std::size_t>(s % api::kMetricHistorySeconds)];
+    }
+    out.consumer_lags.push_back(std::move(c));
   }
 }
 

@@ -1,5 +1,6 @@
 // SubscribeToShard: a cursor over one shard that the server drains into an event stream,
 // woken by appends instead of polling.
+#include <algorithm>
 #include <atomic>
 
 #include "api/errors.h"
@@ -20,9 +21,11 @@ class EngineSubscription final : public api::Subscription {
  public:
   EngineSubscription(const Engine& engine, std::shared_ptr<StreamState> s,
                      std::shared_ptr<ShardState> shard, std::uint64_t position, EpochMillis now,
-                     std::shared_ptr<std::array<std::atomic<std::uint64_t>, 2>> counters)
+                     std::shared_ptr<std::array<std::atomic<std::uint64_t>, 2>> counters,
+                     std::shared_ptr<ConsumerLag> lag)
       : engine_(engine),
         counters_(std::move(counters)),
+        lag_(std::move(lag)),
         s_(std::move(s)),
         shard_(std::move(shard)),
         position_(position),
@@ -41,6 +44,9 @@ class EngineSubscription final : public api::Subscription {
     ASSIGN_OR_RETURN(auto out, engine_.ReadShard(*s_, *shard_, position_, 10'000, now, &next));
     api::SubscribeToShardEvent ev;
     ev.millis_behind_latest = out.millis_behind_latest;
+    if (lag_)
+      lag_->Observe(
+          static_cast<std::uint64_t>(std::max<std::int64_t>(0, out.millis_behind_latest)));
     if (!out.records.empty()) {
       last_arrival_ms_ = out.records.back().approximate_arrival_timestamp;
       std::uint64_t bytes = 0;
@@ -113,6 +119,7 @@ class EngineSubscription final : public api::Subscription {
 
   const Engine& engine_;
   std::shared_ptr<std::array<std::atomic<std::uint64_t>, 2>> counters_;
+  const std::shared_ptr<ConsumerLag> lag_;  // this consumer's lag on the shard; may be null
   std::shared_ptr<StreamState> s_;
   std::shared_ptr<ShardState> shard_;
   // Taken before the stream's and the shard's locks (Next reads the shard with it held).
@@ -131,6 +138,7 @@ Result<std::shared_ptr<api::Subscription>> Engine::SubscribeToShard(
   ASSIGN_OR_RETURN(auto hit, FindConsumer({std::nullopt, std::nullopt, in.consumer_arn}));
   const EpochMillis now = Now();
   auto s = hit.stream;
+  std::string consumer_name;
   {
     ReaderLock lock(&hit.stream->mu);
     ASSIGN_OR_RETURN(const ConsumerState* found, ConsumerIn(hit));
@@ -138,6 +146,7 @@ Result<std::shared_ptr<api::Subscription>> Engine::SubscribeToShard(
     if (c.deleting_at_ms || now < c.active_at_ms) {
       return errors::ConsumerNotActive(c.name, c.created_ms / 1000, s->name, options_.scope);
     }
+    consumer_name = c.name;
   }
   auto index = ParseShardId(in.shard_id);
   if (!index) return errors::CouldNotFindShard(in.shard_id, s->name, options_.scope);
@@ -153,7 +162,8 @@ Result<std::shared_ptr<api::Subscription>> Engine::SubscribeToShard(
                                                          sp.sequence_number, sp.timestamp, now));
   const std::string key = in.consumer_arn + "|" + shard->id;
   auto sub = std::make_shared<EngineSubscription>(*this, s, shard, position, now,
-                                                  ConsumerCounters(in.consumer_arn));
+                                                  ConsumerCounters(in.consumer_arn),
+                                                  shard->metrics.ConsumerLagFor(consumer_name));
   std::shared_ptr<api::Subscription> previous;
   {
     MutexLock lock(&subs_mu_);

@@ -273,6 +273,47 @@ class LiveTest(ServerTestCase):
         status, body = http_get(self.server, '/_cinesis/metrics.json?seconds=5')
         self.assertIn(name, json.loads(body)['streams'])
 
+    @unittest.skipIf(text_string_to_metric_families is None, 'python3-prometheus-client missing')
+    def test_consumer_lag_per_registered_consumer_and_shard(self):
+        """SubscribeToShardEvent.MillisBehindLatest per consumer and shard: in the JSON history
+        (the console's age chart), the consumer's summary and the Prometheus export."""
+        name = self.stream(shards=1)
+        arn = self.client.describe_stream_summary(StreamName=name)['StreamDescriptionSummary']['StreamARN']
+        consumer = self.client.register_stream_consumer(StreamARN=arn, ConsumerName='lagger')['Consumer']['ConsumerARN']
+        deadline = time.time() + 10
+        while self.client.describe_stream_consumer(
+                ConsumerARN=consumer)['ConsumerDescription']['ConsumerStatus'] != 'ACTIVE':
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.05)
+        # More than one event's worth (10,000 records), so the first event is behind the latest.
+        for _ in range(21):
+            self.client.put_records(StreamName=name, Records=[{'PartitionKey': 'k', 'Data': b'x'}] * 500)
+        time.sleep(0.3)
+        resp = self.client.subscribe_to_shard(ConsumerARN=consumer, ShardId='shardId-000000000000',
+                                              StartingPosition={'Type': 'TRIM_HORIZON'})
+        first = next(iter(resp['EventStream']))['SubscribeToShardEvent']
+        self.assertEqual(len(first['Records']), 10000)
+        self.assertGreaterEqual(first['MillisBehindLatest'], 300)
+        key = 'SubscribeToShardEvent.MillisBehindLatest/lagger'
+        deadline = time.time() + 10
+        while True:  # until the second of the first event has closed
+            doc = json.loads(http_get(self.server, '/_cinesis/metrics.json?stream=%s&seconds=30' % name)[1])
+            shard = doc['streams'][name]['shards']['shardId-000000000000']
+            if max(shard.get(key) or [0]) >= 300 or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual(len(shard[key]), 30)
+        self.assertGreaterEqual(max(shard[key]), first['MillisBehindLatest'])
+        self.assertIn(key, shard['totals'])
+        self.assertIn('SubscribeToShardEvent.MillisBehindLatest', doc['streams'][name]['consumers']['lagger'])
+        text = http_get(self.server, '/_cinesis/metrics')[1].decode()
+        family = {f.name: f for f in text_string_to_metric_families(text)}[
+            'cinesis_consumer_subscribe_to_shard_event_millis_behind_latest']
+        self.assertEqual(family.type, 'gauge')
+        labels = [s.labels for s in family.samples if s.labels.get('stream') == name]
+        self.assertEqual(labels, [{'stream': name, 'shard': 'shardId-000000000000', 'consumer': 'lagger'}])
+        resp['EventStream'].close()
+
     # ---- faults ----
     def add_rule(self, **rule):
         status, body = http_get(self.server, '/_cinesis/faults', 'POST', json.dumps({'rules': [rule]}))

@@ -100,5 +100,56 @@ TEST(ShardMetrics, SecondsOfHistoryOldestFirst) {
   EXPECT_EQ(s.totals[in], 8u);
 }
 
+// SubscribeToShardEvent.MillisBehindLatest per consumer: the largest value of each second; an
+// open subscription that sent nothing repeats the last value; 0 once no subscription holds it.
+TEST(ShardMetrics, ConsumerLagPerSecondHeldWhileSubscribed) {
+  engine::ShardMetrics m;
+  auto a = m.ConsumerLagFor("app-a");
+  auto b = m.ConsumerLagFor("app-b");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(m.ConsumerLagFor("app-a"), a);  // one series per consumer
+  a->Observe(900);
+  a->Observe(1200);
+  a->Observe(300);
+  b->Observe(0);
+  m.Roll(1000);
+  m.Roll(1001);  // no event: a and b are still subscribed
+  a->Observe(50);
+  m.Roll(1002);
+  b.reset();  // b's subscription ended
+  m.Roll(1003);
+  api::ShardMetricsSnapshot s;
+  m.Snapshot(1003, 4, s);
+  ASSERT_EQ(s.consumer_lags.size(), 2u);
+  EXPECT_EQ(s.consumer_lags[0].consumer_name, "app-a");
+  EXPECT_EQ(s.consumer_lags[0].history, (std::vector<std::uint64_t>{1200, 1200, 50, 50}));
+  EXPECT_EQ(s.consumer_lags[0].last, 50u);
+  EXPECT_EQ(s.consumer_lags[1].consumer_name, "app-b");
+  EXPECT_EQ(s.consumer_lags[1].history, (std::vector<std::uint64_t>{0, 0, 0, 0}));
+}
+
+// At most kMaxConsumerLags series per shard: a held series is never dropped; an idle one is.
+TEST(ShardMetrics, ConsumerLagSeriesAreBounded) {
+  engine::ShardMetrics m;
+  std::vector<std::shared_ptr<engine::ConsumerLag>> held;
+  for (std::size_t i = 0; i < engine::ShardMetrics::kMaxConsumerLags; ++i)
+    held.push_back(m.ConsumerLagFor("c" + std::to_string(i)));
+  EXPECT_EQ(m.ConsumerLagFor("one-too-many"), nullptr);
+  held[3].reset();
+  auto next = m.ConsumerLagFor("one-too-many");
+  ASSERT_NE(next, nullptr);
+  next->Observe(7);
+  m.Roll(5);
+  api::ShardMetricsSnapshot s;
+  m.Snapshot(5, 1, s);
+  EXPECT_EQ(s.consumer_lags.size(), engine::ShardMetrics::kMaxConsumerLags);
+  bool found = false;
+  for (const auto& c : s.consumer_lags) {
+    EXPECT_NE(c.consumer_name, "c3");
+    if (c.consumer_name == "one-too-many") found = c.last == 7;
+  }
+  EXPECT_TRUE(found);
+}
+
 }  // namespace
 }  // namespace cinesis

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -143,11 +144,27 @@ api::WireResponse MetricsJson(const Context& ctx, std::string_view target) {
         }
         out += ']';
       }
+      // Per registered consumer: "SubscribeToShardEvent.MillisBehindLatest/<consumer>".
+      for (const auto& c : sh.consumer_lags) {
+        out += ',';
+        AppendJsonString(out, std::string(api::kConsumerLagMetricName) + "/" + c.consumer_name);
+        out += ":[";
+        for (std::size_t i = 0; i < c.history.size(); ++i) {
+          if (i) out += ',';
+          out += std::to_string(c.history[i]);
+        }
+        out += ']';
+      }
       out += ",\"totals\":{";
       for (std::size_t m = 0; m < api::kMetricCount; ++m) {
         if (m) out += ',';
         AppendJsonString(out, api::kMetricNames[m]);
         out += ':' + std::to_string(sh.totals[m]);
+      }
+      for (const auto& c : sh.consumer_lags) {
+        out += ',';
+        AppendJsonString(out, std::string(api::kConsumerLagMetricName) + "/" + c.consumer_name);
+        out += ':' + std::to_string(c.last);
       }
       out += "}}";
     }
@@ -156,9 +173,17 @@ api::WireResponse MetricsJson(const Context& ctx, std::string_view target) {
     for (const auto& c : s.consumers) {
       if (!first_consumer) out += ',';
       first_consumer = false;
+      // The consumer's lag: the largest of its shards' last values.
+      std::uint64_t lag = 0;
+      for (const auto& sh : s.shards) {
+        for (const auto& l : sh.consumer_lags) {
+          if (l.consumer_name == c.consumer_name) lag = std::max(lag, l.last);
+        }
+      }
       AppendJsonString(out, c.consumer_name);
       out += ":{\"SubscribeToShardEvent.Records\":" + std::to_string(c.records) +
-             ",\"SubscribeToShardEvent.Bytes\":" + std::to_string(c.bytes) + "}";
+             ",\"SubscribeToShardEvent.Bytes\":" + std::to_string(c.bytes) + ",\"" +
+             std::string(api::kConsumerLagMetricName) + "\":" + std::to_string(lag) + "}";
     }
     out += "}}";
   }
@@ -199,6 +224,26 @@ api::WireResponse Prometheus(const Context& ctx) {
         out += ",consumer=";
         AppendLabel(out, c.consumer_name);
         out += "} " + std::to_string(bytes ? c.bytes : c.records) + "\n";
+      }
+    }
+  }
+  {
+    const std::string name = "cinesis_consumer_subscribe_to_shard_event_millis_behind_latest";
+    out += "# HELP " + name +
+           " SubscribeToShardEvent.MillisBehindLatest per registered consumer and shard (largest "
+           "in the last second; the last value while its subscription is open).\n# TYPE " +
+           name + " gauge\n";
+    for (const auto& s : snap->streams) {
+      for (const auto& sh : s.shards) {
+        for (const auto& c : sh.consumer_lags) {
+          out += name + "{stream=";
+          AppendLabel(out, s.stream_name);
+          out += ",shard=";
+          AppendLabel(out, sh.shard_id);
+          out += ",consumer=";
+          AppendLabel(out, c.consumer_name);
+          out += "} " + std::to_string(c.last) + "\n";
+        }
       }
     }
   }
