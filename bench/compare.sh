@@ -49,8 +49,8 @@ if [ ! -x "$here/node_modules/.bin/kinesalite" ] || [ ! -f "$here/node_modules/k
   (cd "$here" && npm install --no-audit --no-fund --loglevel=error)
 fi
 PY=/usr/bin/python3
-if ! command -v gnuplot >/dev/null; then
-  # The chart uses gnuplot (pngcairo). Debian's python3-matplotlib is not an option here: it
+if [ "${NO_DOCS:-0}" != 1 ] && ! command -v gnuplot >/dev/null; then
+  # The chart (drawn only with the docs) uses gnuplot (pngcairo). Debian's python3-matplotlib is not an option here: it
   # pulls libboost1.74-dev, which conflicts with the project's libboost1.81-dev.
   log "installing gnuplot-nox (Debian) for the chart"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
