@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Side by side: the same `cinesis bench` scenarios against cinesis (durable, the default,
 # and --in-memory), kinesalite and kinesis-local (LocalStack's engine, from npm), one
-# fresh server per scenario and target, targets alternating within each scenario. Prints
-# one table with ratios vs kinesalite and writes docs/benchmarks.md (the "compare" part)
-# and docs/benchmarks.png.
+# fresh server per scenario and target, targets alternating within each scenario. Prints a
+# line per run (records/s, latency, server and client CPU % and µs per record), then tables
+# with ratios vs kinesalite (records/s, CPU µs per record, latency, resources) and writes
+# docs/benchmarks.md (the "compare" part) and docs/benchmarks.png.
 #
 #   bench/compare.sh                       # everything, ~6 minutes on 2 cores
 #   DURATION=5s TARGETS="cinesis-durable kinesalite" SCENARIOS="put-records" bench/compare.sh
@@ -48,8 +49,8 @@ if [ ! -x "$here/node_modules/.bin/kinesalite" ] || [ ! -f "$here/node_modules/k
   (cd "$here" && npm install --no-audit --no-fund --loglevel=error)
 fi
 PY=/usr/bin/python3
-if ! command -v gnuplot >/dev/null; then
-  # The chart uses gnuplot (pngcairo). Debian's python3-matplotlib is not an option here: it
+if [ "${NO_DOCS:-0}" != 1 ] && ! command -v gnuplot >/dev/null; then
+  # The chart (drawn only with the docs) uses gnuplot (pngcairo). Debian's python3-matplotlib is not an option here: it
   # pulls libboost1.74-dev, which conflicts with the project's libboost1.81-dev.
   log "installing gnuplot-nox (Debian) for the chart"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -191,7 +192,7 @@ r["idle_rss_mb"] = float(sys.argv[2])
 r["after_rss_mb"] = float(sys.argv[3])
 print(json.dumps(r))
 EOF
-    "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); print("   %s %s: %s records/s, p50 %.2f ms, p99 %.2f ms, server cpu %.0f%%, other processes %.0f%%, rss idle %.1f MB -> %.1f MB" % (r["label"], r["scenario"], format(r["records_per_s"], ","), r["p50_ms"], r["p99_ms"], r.get("server_cpu_pct", -1), r.get("others_cpu_pct", -1), r["idle_rss_mb"], r["after_rss_mb"]))' "$out/$target-$scenario.json" >&2
+    "$PY" "$here/report.py" line "$out/$target-$scenario.json" >&2
   done
 done
 

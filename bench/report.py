@@ -4,6 +4,7 @@ generated parts of docs/benchmarks.md.
 
   report.py compare RESULTS_DIR [--docs docs/benchmarks.md --chart docs/benchmarks.png]
   report.py scale RESULTS_DIR [--docs docs/benchmarks.md]
+  report.py line RESULT.json      # one summary line of one compare.sh run (stdout)
 
 Only the text between the <!-- compare:begin/end --> and <!-- scale:begin/end --> markers is
 rewritten; the rest of the document (targets, findings) is kept as written.
@@ -106,6 +107,43 @@ def ratio(v, base):
     return f"{r:.2f}×"
 
 
+def cpu_us(r, who, per="record"):
+    """CPU microseconds of `who` ("server" or "client") per record (or per call) over the
+    measured window; None when unknown. Results from before `cinesis bench` reported it
+    directly are derived from the CPU % and the rate of the same window."""
+    v = r.get(f"{who}_cpu_us_per_{per}")
+    if v is not None:
+        return v
+    pct = r.get(f"{who}_cpu_pct")
+    rate = r.get("records_per_s" if per == "record" else "calls_per_s")
+    if pct is None or pct < 0 or not rate:
+        return None
+    return pct / 100 * 1e6 / rate
+
+
+def fmt_us(v):
+    if v is None:
+        return "–"
+    if v >= 100:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    if v >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3f}"
+
+
+def summary_line(r):
+    """The line compare.sh prints after each run: rate, latency, CPU per record, RSS."""
+    per_call = "" if r["scenario"] == "put-record" else f", {fmt_us(cpu_us(r, 'server', 'call'))} µs/call"
+    return (f"   {r['label']} {r['scenario']}: {fmt_int(r['records_per_s'])} records/s, "
+            f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
+            f"server cpu {r.get('server_cpu_pct', -1):.0f}% = {fmt_us(cpu_us(r, 'server'))} µs/record{per_call}, "
+            f"client cpu {r.get('client_cpu_pct', -1):.0f}% = {fmt_us(cpu_us(r, 'client'))} µs/record, "
+            f"other processes {r.get('others_cpu_pct', -1):.0f}%, "
+            f"rss idle {r.get('idle_rss_mb', -1):.1f} MB -> {r.get('after_rss_mb', -1):.1f} MB")
+
+
 def md_table(header, rows):
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
     for r in rows:
@@ -153,6 +191,27 @@ def compare(results, docs=None, chart=None):
             row.append(cell)
         rows.append(row)
     throughput = md_table(["records/s (ratio vs kinesalite)"] + [TARGET_NAMES[t] for t in targets], rows)
+
+    # CPU per record, server and load generator, with the server's ratio to kinesalite.
+    rows = []
+    for s in scenarios:
+        b = res.get((BASELINE, s))
+        base = cpu_us(b, "server") if b else None
+        name = SCENARIO_NAMES[s] + (" = per request" if s == "put-record" else "")
+        row = [name]
+        for t in targets:
+            r = res.get((t, s))
+            if not r:
+                row.append("–")
+                continue
+            server = cpu_us(r, "server")
+            cell = f"{fmt_us(server)} / {fmt_us(cpu_us(r, 'client'))}"
+            if base and server:
+                cell += f" ({ratio(server, base)})"
+            row.append(cell)
+        rows.append(row)
+    cpu = md_table(["CPU µs per record: server / load generator (server ratio vs kinesalite)"]
+                   + [TARGET_NAMES[t] for t in targets], rows)
 
     # Latency.
     rows = []
@@ -218,6 +277,13 @@ def compare(results, docs=None, chart=None):
                 "with the same `cinesis bench` client (8 keep-alive connections, one thread each, prebuilt "
                 "requests, random partition keys).\n")
     text.append(throughput + "\n")
+    text.append("CPU per record: CPU time (user + system, from `/proc/PID/stat` for the server, "
+                "`getrusage` for the load generator) over the measured window divided by the records "
+                "moved in it (acknowledged puts plus records read; mixed counts both), in microseconds. "
+                "It is what a change costs or saves, independent of how busy the machine was; for "
+                "PutRecord one record is one request. Lower is better; the ratio is to kinesalite's "
+                "server.\n")
+    text.append(cpu + "\n")
     if chart:
         text.append(f"![records/s per scenario and server, log scale]({os.path.basename(chart)})\n")
     text.append(latency + "\n")
@@ -235,6 +301,8 @@ def compare(results, docs=None, chart=None):
     # Console table.
     print()
     print(throughput)
+    print()
+    print(cpu)
     print()
     print(latency)
     print()
@@ -333,9 +401,12 @@ def scale(results, docs=None):
 
 
 def main(argv):
-    if len(argv) < 3 or argv[1] not in ("compare", "scale"):
+    if len(argv) < 3 or argv[1] not in ("compare", "scale", "line"):
         print(__doc__, file=sys.stderr)
         return 2
+    if argv[1] == "line":
+        print(summary_line(load(argv[2])))
+        return 0
     args = argv[3:]
     opt = {}
     while args:

@@ -5,7 +5,8 @@
 // mixed, and startup (time from exec to the first answered request). See docs/benchmarks.md.
 //
 // A binary of its own, so the server carries no benchmark code (main.cc here registers the
-// options on its App and runs it; the rest of this header is shared by bench*.cc only).
+// options on its App and runs it; the rest of this header is shared by bench*.cc only, and
+// bench_internal.h holds what the scenario runners share).
 #pragma once
 
 #include <atomic>

@@ -1,8 +1,12 @@
-// `cinesis bench`: latency histogram, /proc sampling and the light response scanners.
+// `cinesis bench`: latency histogram, /proc sampling, the light response scanners and the
+// small formatting helpers.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <bit>
+#include <boost/json/serialize.hpp>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -10,6 +14,8 @@
 #include <sstream>
 
 #include "bench.h"
+#include "bench_internal.h"
+#include "common/base64.h"
 
 namespace cinesis::app::bench {
 
@@ -184,6 +190,89 @@ std::size_t CountKey(std::string_view json, std::string_view key) {
     p = static_cast<const char*>(hit) + quoted.size();
   }
   return n;
+}
+
+// ---- small helpers ------------------------------------------------------------------------
+
+double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::optional<double> ParseDuration(std::string text) {
+  if (text.empty()) return std::nullopt;
+  double scale = 1;
+  if (text.size() > 2 && text.ends_with("ms")) {
+    scale = 1e-3;
+    text.resize(text.size() - 2);
+  } else if (text.ends_with("s")) {
+    text.pop_back();
+  } else if (text.ends_with("m")) {
+    scale = 60;
+    text.pop_back();
+  }
+  try {
+    std::size_t used = 0;
+    double v = std::stod(text, &used);
+    if (used != text.size() || v < 0) return std::nullopt;
+    return v * scale;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+std::string Grouped(double v) {
+  auto n = static_cast<long long>(std::llround(v));
+  std::string digits = std::to_string(n < 0 ? -n : n);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+std::string Fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+std::string Micros(double us) {
+  if (us >= 100) return Grouped(us);
+  if (us >= 10) return Fixed(us, 1);
+  if (us >= 1) return Fixed(us, 2);
+  return Fixed(us, 3);
+}
+
+std::string JsonString(std::string_view s) {
+  namespace json = boost::json;
+  return json::serialize(json::value(json::string_view(s.data(), s.size())));
+}
+
+double ClientCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto tv = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return tv(ru.ru_utime) + tv(ru.ru_stime);
+}
+
+double MicrosPer(double cpu_seconds, std::uint64_t units) {
+  if (cpu_seconds < 0 || units == 0) return -1;
+  return cpu_seconds * 1e6 / static_cast<double>(units);
+}
+
+std::string RandomHex(std::mt19937_64& rng, int chars) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(static_cast<std::size_t>(chars));
+  for (int i = 0; i < chars; ++i) s += kHex[rng() & 15];
+  return s;
+}
+
+std::string RandomData(std::mt19937_64& rng, int bytes) {
+  std::string raw(static_cast<std::size_t>(bytes), '\0');
+  for (auto& c : raw) c = static_cast<char>(rng() & 0xff);
+  return Base64Encode(raw);
 }
 
 }  // namespace cinesis::app::bench
