@@ -130,10 +130,8 @@ Result Bench::Measure(const std::string& scenario) {
   std::vector<std::thread> threads = StartLoad(scenario);
   Drive(scenario, w);
   for (auto& t : threads) t.join();
-  if (!w.measuring) {  // ended (target reached) within the warmup
-    w.base = Snapshot::Take(workers_);
-    w.base.t = 0;
-  }
+  // Ended (target reached) within the warmup: the window is the whole run, from the base
+  // Drive stamped at the start (re-taking it here would measure an empty window).
   Snapshot end = Stamp(w);
   CollectMax(w, true);
   Summarize(end, w, result);

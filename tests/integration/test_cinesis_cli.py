@@ -86,6 +86,15 @@ class CinesisCli(h.ServerTestCase):
 
         self.assertEqual(self.run_cli('streams', 'delete', name).stdout.decode().strip(), '%s deleted' % name)
 
+    def test_bench_counts_a_record_target_reached_within_the_warmup(self):
+        """Regression: `cinesis bench --records N` ending inside the warmup measured an empty
+        window (0 records, exit 1); the whole run is the window then."""
+        p = self.run_cli('bench', '--scenario', 'put-records', '--records', '2000', '--warmup', '30s',
+                         '--connections', '1', '--shards', '1', '--json', '--quiet')
+        result = json.loads(p.stdout.decode().strip().splitlines()[-1])
+        self.assertGreaterEqual(result['records'], 2000)
+        self.assertGreater(result['records_per_s'], 0)
+
     def test_errors_are_reported_with_the_service_text(self):
         missing = h.unique_name('cli-missing')
         p = self.run_cli('streams', 'describe', missing, ok=False)
