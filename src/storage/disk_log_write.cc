@@ -344,10 +344,11 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
   // (Through the descriptor that wrote them, unless opening the file was what failed.)
   Status cut = CutBack(active, flush_file_);
   needs_cut_ = !cut.ok();
+  const std::string marker = dir_ + "/" + CutMarkerName(active.base);
+  Status marked;
   if (needs_cut_) {
     // Tell the next start where to cut, in case no later write gets to retry it.
-    (void)env_.WriteFileAtomic(dir_ + "/" + CutMarkerName(active.base),
-                               std::to_string(active.size));
+    marked = env_.WriteFileAtomic(marker, std::to_string(active.size));
   }
   ctx_->Emit(Severity::kError,
              "write to " + active.path + " failed: " + error.message() + "; " +
@@ -356,6 +357,15 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
                  " answered as failed; the log was cut back to its last durable record" +
                  (cut.ok() ? std::string() : " (the cut failed too: " + cut.message() + ")") +
                  " and takes writes again");
+  if (!marked.ok()) {
+    // The batch still fails below, and needs_cut_ has the next write (or the clean stop)
+    // retry the cut; without the marker, only a crash before then can bring them back.
+    ctx_->Emit(Severity::kError, "cut marker " + marker + " not written: " + marked.message() +
+                                     "; until a later write or the clean stop cuts " + active.path +
+                                     " back to " + std::to_string(active.size) +
+                                     " bytes, a crash may bring back the records answered as "
+                                     "failed");
+  }
   std::vector<DurableWaiter> failed;
   const Status err(Code::kIoError, "write failed: " + error.message());
   {
