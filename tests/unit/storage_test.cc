@@ -710,6 +710,35 @@ TEST_F(DiskLogTest, AFailedSyncWhoseCutFailsTooNeverReappearsAfterACleanStop) {
   Put(*storage_->FindLog(LogId{1}), 5, 2);  // offsets continue where the durable ones end
 }
 
+TEST_F(DiskLogTest, ACutMarkerThatCannotBeWrittenIsReportedAndTheCutIsRetried) {
+  // The fsync, the cut and the marker's write all fail (issue 21: the marker's Status was
+  // dropped). The failure is reported with the marker's path; the batch still fails and the
+  // next write cuts the failed bytes first, so they never reappear.
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+  Put(*log, 0, 5);
+  env_.FailSyncs(true);
+  env_.FailTruncates(true);
+  env_.FailAtomicWrites(true);
+  EXPECT_FALSE(PutOne(*log, "answered-as-failed").ok());
+  env_.FailSyncs(false);
+  env_.FailTruncates(false);
+  env_.FailAtomicWrites(false);
+  EXPECT_EQ(Errors({"the cut failed too"}), 1);
+  EXPECT_EQ(Errors({"cut marker", SegmentPath() + ".cut", "not written",
+                    "injected atomic write failure"}),
+            1);
+  EXPECT_FALSE(fs::exists(SegmentPath() + ".cut"));
+  Put(*log, 5, 2);  // the cut is retried before this write; offsets reuse the failed one
+  log.reset();
+  storage_.reset();
+  fs::remove(CheckpointPath());  // as after a crash: the start scans the segment
+  Open();
+  auto all = ReadAll(*storage_->FindLog(LogId{1}));
+  ASSERT_EQ(all.size(), 7U);
+  for (const auto& r : all) EXPECT_NE(r, "answered-as-failed");
+}
+
 TEST_F(DiskLogTest, FailuresQueuedBehindAFailedWriteFailAndLaterOnesSucceed) {
   // Many writers: batches queued behind the failed one fail too (their offsets follow it);
   // nothing acknowledged is lost and nothing failed appears.

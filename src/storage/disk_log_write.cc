@@ -1,0 +1,388 @@
+// The write path of a durable log: Append queues encoded frames; the log's Flusher thread
+// writes them, syncs and publishes them (group commit), rolls segments, and handles failed
+// writes; WaitDurable/OnDurable answer from what it published.
+//
+// Offsets: Append assigns them densely under append_mu_; a failed write hands the failed
+// offsets (and those queued behind them) out again in a new epoch, after cutting the file
+// back to its last durable record (or, when the cut fails too, leaving a "<base>.cut" marker
+// for the next start).
+// Visibility and durability: FinishFlush raises visible_end_ (under mu_) and then
+// durable_end_ (under sync_mu_) only after the write and, with DiskOptions::fsync, its fsync
+// succeeded; durability callbacks run after that with no lock held.
+// Threading: Append, WaitDurable, OnDurable and Shutdown run on any thread; BeginFlush,
+// FinishFlush and FailFlush on the log's flusher thread only (the flush_* fields and
+// needs_cut_ are its own); WriteCheckpoint at a clean shutdown, after the flushers stopped.
+// Locks (disk_storage_impl.h): append_mu_ for the queue, mu_ for the segments and
+// visible_end_, sync_mu_ for the durability state, Flusher::mu_ for its dirty list (taken
+// after append_mu_ is released).
+#include <algorithm>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "storage/disk_storage_impl.h"
+#include "storage/env.h"
+#include "storage/segment_format.h"
+
+namespace cinesis::storage::disk {
+namespace {
+
+constexpr std::size_t kMaxPendingBytes = 64 << 20;
+
+}  // namespace
+
+Result<std::shared_ptr<DiskLog>> DiskLog::Create(const Context& ctx, const std::string& dir,
+                                                 LogId id, std::string_view descriptor,
+                                                 Flusher* flusher) {
+  auto log = std::make_shared<DiskLog>(ctx, dir, id, flusher);
+  RETURN_IF_ERROR(ctx->env->MakeDirs(dir));
+  if (!descriptor.empty())
+    RETURN_IF_ERROR(ctx->env->WriteFileAtomic(dir + "/" + kDescriptorFile, descriptor));
+  ASSIGN_OR_RETURN(auto seg, log->NewSegment(Offset{0}));
+  log->segments_.push_back(std::move(seg));
+  return log;
+}
+
+Status DiskLog::WaitDurable(const AppendResult& appended) {
+  std::unique_lock lock(sync_mu_);
+  std::optional<Status> verdict;
+  sync_cv_.wait(lock, [&] { return (verdict = VerdictLocked(appended)).has_value(); });
+  return *verdict;
+}
+
+void DiskLog::OnDurable(const AppendResult& appended, std::function<void(Status)> done) {
+  std::optional<Status> verdict;
+  {
+    std::lock_guard lock(sync_mu_);
+    verdict = VerdictLocked(appended);
+    if (!verdict) {
+      durable_waiters_.push_back({appended.end.value, appended.epoch, std::move(done)});
+      return;
+    }
+  }
+  done(std::move(*verdict));
+}
+
+void DiskLog::Shutdown(const Status& why) {
+  {
+    std::lock_guard lock(append_mu_);
+    closed_ = true;
+  }
+  std::vector<DurableWaiter> failed;
+  Status err;
+  {
+    std::lock_guard lock(sync_mu_);
+    if (io_error_.ok()) io_error_ = why;
+    err = io_error_;
+    failed.swap(durable_waiters_);
+    sync_cv_.notify_all();
+  }
+  for (auto& w : failed) w.done(err);
+}
+
+Result<std::shared_ptr<Segment>> DiskLog::NewSegment(Offset base) {
+  auto seg = std::make_shared<Segment>();
+  seg->base = base;
+  seg->end = base.value;
+  seg->path = dir_ + "/" + format::FileName(base, format::FileKind::kSegment);
+  ASSIGN_OR_RETURN(std::shared_ptr<File> file, env_.Open(seg->path, true));
+  RETURN_IF_ERROR(file->Truncate(0));
+  RETURN_IF_ERROR(file->Append(format::SegmentHeader(base)));
+  RETURN_IF_ERROR(file->Sync());
+  RETURN_IF_ERROR(env_.SyncDir(dir_));
+  seg->size = format::kSegmentHeaderSize;
+  files_->Insert(seg->key, std::move(file));
+  return seg;
+}
+
+Status DiskLog::Seal(Segment& seg) {
+  if (!opts_.fsync) {
+    ASSIGN_OR_RETURN(auto file, OpenFile(seg));
+    RETURN_IF_ERROR(file->Sync());
+  }
+  format::SealedIndex idx{seg.index, seg.end, seg.size, seg.first_arrival, seg.last_arrival};
+  return env_.WriteFileAtomic(dir_ + "/" + format::FileName(seg.base, format::FileKind::kIndex),
+                              format::EncodeIndex(idx));
+}
+
+void DiskLog::WriteCheckpoint() {
+  std::shared_lock lock(mu_);
+  if (segments_.empty()) return;
+  {
+    std::lock_guard sync_lock(sync_mu_);
+    if (!io_error_.ok()) return;
+  }
+  const Segment& seg = *segments_.back();
+  if (needs_cut_ && !CutBack(seg).ok()) return;  // the marker tells the next start to cut
+  // With one index entry the next start scans the same bytes with or without a checkpoint
+  // (from that entry); skipping it saves a sync and two files per idle log.
+  if (seg.index.size() < 2) return;
+  auto file = OpenFile(seg);
+  if (!file.ok() || !(*file)->Sync().ok()) return;
+  format::SealedIndex idx{seg.index, seg.end, seg.size, seg.first_arrival, seg.last_arrival};
+  (void)env_.WriteFileAtomic(dir_ + "/" + format::FileName(seg.base, format::FileKind::kCheckpoint),
+                             format::EncodeIndex(idx));
+}
+
+Status DiskLog::CutBack(const Segment& seg, std::shared_ptr<File> file) {
+  if (!file) {
+    ASSIGN_OR_RETURN(file, OpenFile(seg));
+  }
+  RETURN_IF_ERROR(file->Truncate(seg.size));
+  return opts_.fsync ? file->Sync() : Status::Ok();
+}
+
+std::optional<Status> DiskLog::VerdictLocked(const AppendResult& a) const {
+  if (a.epoch < rewinds_.size()) {
+    // The batch's epoch ended with a failed write: what was durable by then stays so,
+    // the rest failed (its offsets were reused by later epochs).
+    const Rewind& r = rewinds_[a.epoch];
+    return a.end.value <= r.durable_end ? Status::Ok() : r.error;
+  }
+  if (durable_end_ >= a.end.value) return Status::Ok();
+  if (!io_error_.ok()) return io_error_;
+  return std::nullopt;
+}
+
+Flusher::Flusher(std::size_t max_open)
+    : max_open_(std::max<std::size_t>(max_open, 1)), thread_([this] { Run(); }) {}
+
+Flusher::~Flusher() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_one();
+  thread_.join();
+}
+
+void Flusher::MarkDirty(std::shared_ptr<DiskLog> log) {
+  if (log->queued.exchange(true)) return;
+  {
+    std::lock_guard lock(mu_);
+    dirty_.push_back(std::move(log));
+  }
+  cv_.notify_one();
+}
+
+void Flusher::Run() {
+  std::vector<std::shared_ptr<DiskLog>> batch;
+  std::vector<DiskLog*> started;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || !dirty_.empty(); });
+      if (dirty_.empty() && stop_) return;
+      batch.swap(dirty_);
+    }
+    // Write every log of the cycle (starting its device writes) before waiting for any
+    // sync, so the syncs of one cycle overlap instead of queueing behind each other; in
+    // groups of at most max_open_ logs, since each holds its file open until its sync.
+    for (std::size_t from = 0; from < batch.size(); from += max_open_) {
+      started.clear();
+      const std::size_t to = std::min(batch.size(), from + max_open_);
+      for (std::size_t i = from; i < to; ++i) {
+        batch[i]->queued.store(false);
+        if (batch[i]->BeginFlush()) started.push_back(batch[i].get());
+      }
+      for (DiskLog* log : started) log->FinishFlush();
+    }
+    batch.clear();
+  }
+}
+
+Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records,
+                                     EpochMillis arrival_ms) {
+  AppendResult result{};
+  {
+    std::unique_lock lock(append_mu_);
+    // Back-pressure: a flusher that cannot keep up bounds the memory queued here.
+    space_cv_.wait(lock, [&] { return pending_.size() < kMaxPendingBytes || closed_; });
+    if (closed_) return Status(Code::kIoError, "log " + dir_ + " is closed");
+    arrival_ms = std::max(arrival_ms, last_arrival_);
+    last_arrival_ = arrival_ms;
+    result.first = Offset{next_offset_};
+    result.arrival_ms = arrival_ms;
+    result.epoch = epoch_;
+    for (const auto& r : records) {
+      pending_frames_.push_back({next_offset_, pending_.size(), arrival_ms});
+      format::AppendFrame(pending_, next_offset_, arrival_ms, r);
+      ++next_offset_;
+    }
+    result.end = Offset{next_offset_};
+  }
+  flusher_->MarkDirty(shared_from_this());
+  return result;
+}
+
+bool DiskLog::BeginFlush() {
+  {
+    std::lock_guard lock(append_mu_);
+    if (closed_) return false;
+    flush_buf_.swap(pending_);
+    flush_frames_.swap(pending_frames_);
+  }
+  space_cv_.notify_all();
+  if (flush_frames_.empty()) return false;
+
+  std::shared_ptr<Segment> active;
+  {
+    std::shared_lock lock(mu_);
+    active = segments_.back();
+  }
+  Status st;
+  if (needs_cut_) {
+    // The cut after an earlier failed write did not succeed then: do it before writing.
+    st = CutBack(*active);
+    if (st.ok()) {
+      needs_cut_ = false;
+      (void)env_.Remove(dir_ + "/" + CutMarkerName(active->base));
+    }
+  }
+  if (st.ok() && active->size >= opts_.segment_bytes && !active->empty()) {
+    st = Seal(*active);
+    if (st.ok()) {
+      auto next = NewSegment(Offset{flush_frames_.front().offset});
+      if (next.ok()) {
+        std::unique_lock lock(mu_);
+        active->sealed = true;
+        segments_.push_back(*next);
+        active = *next;
+      } else {
+        st = next.status();
+      }
+    }
+  }
+  flush_pos0_ = active->size;
+  std::shared_ptr<File> file;
+  if (st.ok()) {
+    auto opened = OpenFile(*active);
+    if (opened.ok()) {
+      file = std::move(opened).value();
+    } else {
+      st = opened.status();
+    }
+  }
+  if (st.ok()) st = file->Append(flush_buf_);
+  if (st.ok() && opts_.fsync) file->StartSync();
+  flush_file_ = std::move(file);
+  flush_active_ = std::move(active);
+  flush_status_ = std::move(st);
+  return true;
+}
+
+void DiskLog::FinishFlush() {
+  std::shared_ptr<Segment> active = std::move(flush_active_);
+  const std::uint64_t pos0 = flush_pos0_;
+  Status st = std::move(flush_status_);
+  if (st.ok() && opts_.fsync) st = flush_file_->Sync();
+  if (!st.ok()) {
+    FailFlush(st, *active);
+    flush_file_.reset();
+    flush_buf_.clear();
+    flush_frames_.clear();
+    return;
+  }
+  flush_file_.reset();
+  {
+    std::unique_lock lock(mu_);
+    for (const auto& f : flush_frames_) {
+      const std::uint64_t pos = pos0 + f.rel_pos;
+      if (active->index.empty() || pos >= active->last_index_pos + opts_.index_interval_bytes) {
+        active->index.push_back({f.offset, pos, f.arrival_ms});
+        active->last_index_pos = pos;
+      }
+    }
+    if (active->empty()) active->first_arrival = flush_frames_.front().arrival_ms;
+    active->last_arrival = flush_frames_.back().arrival_ms;
+    active->end = flush_frames_.back().offset + 1;
+    active->size = pos0 + flush_buf_.size();
+    visible_end_ = active->end;
+  }
+  {
+    std::lock_guard lock(sync_mu_);
+    durable_end_ = flush_frames_.back().offset + 1;
+    // (Not necessarily a prefix: appenders register after appending, in any order.)
+    std::size_t keep = 0;
+    for (auto& w : durable_waiters_) {
+      if (w.end <= durable_end_) {
+        ready_.push_back(std::move(w));
+      } else {
+        durable_waiters_[keep++] = std::move(w);
+      }
+    }
+    durable_waiters_.resize(keep);
+  }
+  sync_cv_.notify_all();
+  for (auto& w : ready_) w.done(Status::Ok());
+  ready_.clear();
+  flush_buf_.clear();
+  flush_frames_.clear();
+}
+
+void DiskLog::FailFlush(const Status& error, Segment& active) {
+  const std::uint64_t first = flush_frames_.front().offset;
+  std::size_t behind = 0;
+  std::uint64_t epoch = 0;
+  {
+    std::lock_guard lock(append_mu_);
+    // Frames queued behind the failed ones have offsets after them: they fail too, and
+    // the offsets are handed out again from the last durable record.
+    behind = pending_frames_.size();
+    pending_.clear();
+    pending_frames_.clear();
+    next_offset_ = first;
+    epoch = epoch_++;
+  }
+  space_cv_.notify_all();
+  // Cut the failed bytes off now, so that a restart cannot find complete frames of records
+  // that were answered as failed (a write can land although its fsync failed).
+  // (Through the descriptor that wrote them, unless opening the file was what failed.)
+  Status cut = CutBack(active, flush_file_);
+  needs_cut_ = !cut.ok();
+  const std::string marker = dir_ + "/" + CutMarkerName(active.base);
+  Status marked;
+  if (needs_cut_) {
+    // Tell the next start where to cut, in case no later write gets to retry it.
+    marked = env_.WriteFileAtomic(marker, std::to_string(active.size));
+  }
+  ctx_->Emit(Severity::kError,
+             "write to " + active.path + " failed: " + error.message() + "; " +
+                 std::to_string(flush_frames_.size() + behind) + " records from offset " +
+                 std::to_string(first) +
+                 " answered as failed; the log was cut back to its last durable record" +
+                 (cut.ok() ? std::string() : " (the cut failed too: " + cut.message() + ")") +
+                 " and takes writes again");
+  if (!marked.ok()) {
+    // The batch still fails below, and needs_cut_ has the next write (or the clean stop)
+    // retry the cut; without the marker, only a crash before then can bring them back.
+    ctx_->Emit(Severity::kError, "cut marker " + marker + " not written: " + marked.message() +
+                                     "; until a later write or the clean stop cuts " + active.path +
+                                     " back to " + std::to_string(active.size) +
+                                     " bytes, a crash may bring back the records answered as "
+                                     "failed");
+  }
+  std::vector<DurableWaiter> failed;
+  const Status err(Code::kIoError, "write failed: " + error.message());
+  {
+    std::lock_guard lock(sync_mu_);
+    rewinds_.resize(epoch + 1, Rewind{durable_end_, err});  // epochs end one at a time
+    std::size_t keep = 0;
+    for (auto& w : durable_waiters_) {
+      if (w.epoch == epoch) {
+        failed.push_back(std::move(w));
+      } else {
+        durable_waiters_[keep++] = std::move(w);
+      }
+    }
+    durable_waiters_.resize(keep);
+  }
+  sync_cv_.notify_all();
+  for (auto& w : failed) w.done(err);
+}
+
+}  // namespace cinesis::storage::disk

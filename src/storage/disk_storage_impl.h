@@ -1,0 +1,371 @@
+// Internals of the durable storage (OpenDiskStorage in log.h), shared by its files; not part
+// of any interface. One job per file:
+//   disk_storage.cc        the storage: data-directory lock, metadata store, the map of logs
+//                          (create, drop, set aside), flusher threads
+//   disk_log_write.cc      the write path: Append, group commit by the Flusher, fsync, rolling
+//                          segments, failed writes (cut back, new epoch), durability waiters,
+//                          the clean-shutdown checkpoint
+//   disk_log_read.cc       reads, time seeks and retention (TrimBefore)
+//   disk_log_recovery.cc   opening a log at start: scans, checkpoints, cut markers, torn tails
+//                          and damage set aside under quarantine/
+// Format and recovery rules: docs/storage-format.md.
+//
+// Offsets: dense per log; Append hands them out (next_offset_) and the flusher makes them
+// durable in order. A failed write cuts the log back to its last durable record and starts a
+// new epoch that reuses the failed offsets (rewinds_ remembers how each epoch ended).
+// Recovery may leave a gap (offsets set aside): a new segment then starts above them.
+// Visibility: readers see records below visible_end_, raised by the flusher only after the
+// write (and fsync, with DiskOptions::fsync) succeeded: nothing a crash can take is served.
+// Durability: durable_end_ (under sync_mu_) is what WaitDurable/OnDurable answer from; it
+// equals visible_end_ once a flush is published.
+// Threading: appenders on any thread; each log is written by one Flusher thread only (the
+// flush_* fields and needs_cut_ are that thread's); readers on any thread. Recovery runs
+// before the log is shared. No thread-safety annotations here yet: the storage uses plain
+// std::mutex (docs/architecture.md, "Locks"), so each field names its guard in a comment.
+// Locks of a log (lock order: mu_ -> sync_mu_; append_mu_ and reported_mu_ are taken alone,
+// Flusher::mu_ only after append_mu_ is released):
+//   append_mu_    next_offset_, last_arrival_, pending_, pending_frames_, epoch_, closed_
+//   mu_           segments_ (and every Segment's fields once published), visible_end_
+//   sync_mu_      durable_end_, io_error_, rewinds_, durable_waiters_
+//   reported_mu_  reported_
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "storage/env.h"
+#include "storage/file_cache.h"
+#include "storage/log.h"
+#include "storage/segment_format.h"
+
+namespace cinesis::storage::disk {
+
+using format::IndexEntry;
+
+constexpr std::size_t kReadChunk = 256 << 10;
+
+// One segment file of a log. Fields are written by recovery (before the log is shared) or by
+// the log's flusher under DiskLog::mu_ (exclusive), and read under DiskLog::mu_.
+struct Segment {
+  Offset base;
+  std::string path;
+  std::uint64_t key = FileCache::NewKey();  // of its file in the FileCache
+  // Set only while recovery reads the segment; afterwards the file is opened through the
+  // FileCache when used (DiskLog::OpenFile).
+  std::shared_ptr<File> file;
+  std::vector<IndexEntry> index;  // sparse, by offset; first entry is the first record
+  std::uint64_t end = 0;          // one past the last durable record
+  std::uint64_t size = 0;         // durable bytes, header included
+  std::uint64_t last_index_pos = 0;
+  EpochMillis first_arrival = 0;
+  EpochMillis last_arrival = 0;
+  bool sealed = false;
+  bool empty() const { return end == base.value; }
+};
+
+struct PendingFrame {
+  std::uint64_t offset;
+  std::uint64_t rel_pos;
+  EpochMillis arrival_ms;
+};
+
+class Flusher;
+
+// Where a log reports and sets things aside; shared by the storage and its logs. Immutable
+// once built.
+struct LogContext {
+  Env* env = nullptr;
+  DiskOptions opts;
+  std::string quarantine_dir;
+  std::shared_ptr<FileCache> files;  // open segment files
+  void Emit(Severity severity, const std::string& text) const {
+    if (opts.events) {
+      opts.events(severity, text);
+      return;
+    }
+    static constexpr const char* kNames[] = {"info", "warning", "error"};
+    std::fprintf(stderr, "cinesis storage %s: %s\n", kNames[static_cast<int>(severity)],
+                 text.c_str());
+  }
+  // A unique path under quarantine/ for `what` (a file or directory of log `dir`).
+  std::string QuarantinePath(const std::string& dir, const std::string& what) const {
+    std::string name = dir.substr(dir.find_last_of('/') + 1) + "-" + what + "-" +
+                       std::to_string(SystemClock::Instance().NowMillis());
+    for (char& c : name) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') c = '_';
+    }
+    return quarantine_dir + "/" + name;
+  }
+};
+
+// Reads frames of one segment sequentially through a chunk buffer. Used by one thread at a
+// time (readers pass a thread-local buffer).
+class SegmentScanner {
+ public:
+  SegmentScanner(const File& file, std::uint64_t pos, std::uint64_t limit, std::string& buf)
+      : file_(file), pos_(pos), limit_(limit), buf_(buf) {}
+  // Recovery: the segment's own file.
+  SegmentScanner(const Segment& seg, std::uint64_t pos, std::uint64_t limit, std::string& buf)
+      : SegmentScanner(*seg.file, pos, limit, buf) {}
+
+  // kOk with `frame` filled, kIncomplete at `limit` (end of durable data), kCorrupt on a
+  // bad frame or an I/O error.
+  format::FrameStatus Next(format::DecodedFrame& frame) {
+    if (pos_ >= limit_) return format::FrameStatus::kIncomplete;
+    // At most three passes: the header may need a read, then the whole frame another.
+    for (int pass = 0; pass < 3; ++pass) {
+      const std::size_t avail = Available();
+      if (avail >= format::kFrameHeaderSize) {
+        std::string_view bytes(buf_.data() + (pos_ - chunk_pos_), avail);
+        const std::size_t need = format::FrameSizeFromHeader(bytes);
+        if (need == 0) return format::FrameStatus::kCorrupt;
+        if (pos_ + need > limit_)
+          return format::FrameStatus::kIncomplete;  // torn: ends past the data
+        if (avail >= need) {
+          auto st = format::DecodeFrame(bytes.substr(0, need), frame);
+          if (st == format::FrameStatus::kOk) pos_ += frame.size;
+          return st;
+        }
+        if (!Fill(std::max(kReadChunk, need))) return format::FrameStatus::kCorrupt;
+      } else {
+        if (pos_ + format::kFrameHeaderSize > limit_) return format::FrameStatus::kIncomplete;
+        if (!Fill(kReadChunk)) return format::FrameStatus::kCorrupt;
+      }
+    }
+    return format::FrameStatus::kCorrupt;
+  }
+  std::uint64_t position() const { return pos_; }
+
+ private:
+  // Bytes buffered from pos_ on.
+  std::size_t Available() const {
+    if (pos_ < chunk_pos_ || pos_ >= chunk_pos_ + chunk_len_) return 0;
+    return static_cast<std::size_t>(chunk_pos_ + chunk_len_ - pos_);
+  }
+  // Reads up to `want` bytes at pos_ (never past limit_). False on an I/O error.
+  bool Fill(std::size_t want) {
+    want = static_cast<std::size_t>(std::min<std::uint64_t>(want, limit_ - pos_));
+    if (buf_.size() < want) buf_.resize(want);
+    auto n = file_.ReadAt(pos_, buf_.data(), want);
+    if (!n.ok()) return false;
+    chunk_pos_ = pos_;
+    chunk_len_ = *n;
+    return true;
+  }
+
+  const File& file_;
+  std::uint64_t pos_;
+  std::uint64_t limit_;
+  std::string& buf_;
+  std::uint64_t chunk_pos_ = 0;
+  std::size_t chunk_len_ = 0;
+};
+
+class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
+ public:
+  using Context = std::shared_ptr<const LogContext>;
+  DiskLog(Context ctx, std::string dir, LogId id, Flusher* flusher)
+      : ctx_(std::move(ctx)),
+        env_(*ctx_->env),
+        dir_(std::move(dir)),
+        id_(id),
+        opts_(ctx_->opts),
+        flusher_(flusher),
+        files_(ctx_->files) {}
+
+  // A new, empty log in `dir` (disk_log_write.cc).
+  static Result<std::shared_ptr<DiskLog>> Create(const Context& ctx, const std::string& dir,
+                                                 LogId id, std::string_view descriptor,
+                                                 Flusher* flusher);
+  // Opens the log in `dir` at start (disk_log_recovery.cc).
+  static Result<std::shared_ptr<DiskLog>> Recover(const Context& shared, const std::string& dir,
+                                                  LogId id, Flusher* flusher,
+                                                  std::vector<std::string>* report);
+
+  // Write path (disk_log_write.cc).
+  Result<AppendResult> Append(std::span<const AppendRecord> records,
+                              EpochMillis arrival_ms) override;
+  Status WaitDurable(const AppendResult& appended) override;
+  void OnDurable(const AppendResult& appended, std::function<void(Status)> done) override;
+
+  // Read path and retention (disk_log_read.cc).
+  Result<ReadResult> Read(Offset from, std::size_t max_records, const RecordVisitor& visit,
+                          EpochMillis not_before_ms) const override;
+  Offset StartOffset() const override;
+  Offset EndOffset() const override;
+  Offset OffsetAtTime(EpochMillis ms) const override;
+  std::optional<EpochMillis> LastArrival() const override;
+  void TrimBefore(EpochMillis ms) override;
+
+  // Writes queued frames, syncs, publishes; called by this log's flusher thread only. In two
+  // steps, so a flusher can write (and start the device writes of) all its logs before it
+  // waits for the first sync. BeginFlush returns true when FinishFlush must follow.
+  bool BeginFlush();
+  void FinishFlush();
+  // After a failed write: fails the batch and everything queued behind it, cuts the file
+  // back to its durable size and starts a new epoch, so the next Append can succeed.
+  void FailFlush(const Status& error, Segment& active);
+  // Fails every waiter and stops writing (the log was dropped or storage closes).
+  void Shutdown(const Status& why);
+  std::atomic<bool> queued{false};  // in its flusher's dirty list
+  const std::string& dir() const { return dir_; }
+  static constexpr const char* kDescriptorFile = "DESCRIPTOR";
+
+  // After recovery, before the log is used: hands the files recovery opened to the cache
+  // (which closes the least recently used beyond its capacity).
+  void ReleaseRecoveryFiles();
+  // Closes the log's files (once nobody reads them), before they are removed.
+  void ForgetFiles();
+  // At a clean shutdown, after the last flush: syncs the active segment and records its
+  // index, so the next start verifies only its tail instead of scanning it.
+  void WriteCheckpoint();
+
+ private:
+  // A new active segment starting at `base`: header written and synced, directory synced.
+  Result<std::shared_ptr<Segment>> NewSegment(Offset base);
+  // The segment's file, open: recovery's own while it reads the segment, otherwise from the
+  // cache (opened on a miss). Held for one operation only, so open files stay bounded.
+  Result<std::shared_ptr<File>> OpenFile(const Segment& seg) const {
+    if (seg.file) return seg.file;
+    return files_->Get(seg.key, seg.path);
+  }
+  // Writes the sealed segment's index file (syncing the segment first without fsync).
+  Status Seal(Segment& seg);
+  // Scans a segment from its start, rebuilding its index; stops at the first frame that
+  // does not verify. Returns the byte length of the valid prefix.
+  // Why a scan stopped: the end of the file, a frame cut short by the end (a torn write),
+  // or a frame that does not verify with bytes after it (damage).
+  enum class ScanStop { kEnd, kTorn, kDamaged };
+  static std::uint64_t Scan(Segment& seg, const DiskOptions& opts, ScanStop* stop = nullptr);
+  // Continues a scan at byte `from`, a frame boundary where record `seg.end` starts (the
+  // index, end and arrival times describe everything before it).
+  // `limit`: scan no further than this byte (default: the file's size).
+  static std::uint64_t ScanFrom(Segment& seg, std::uint64_t from, const DiskOptions& opts,
+                                ScanStop* stop = nullptr,
+                                std::optional<std::uint64_t> limit = std::nullopt);
+  // Copies bytes [from, end of file) of `seg` under quarantine/ and says what they held.
+  static Result<std::string> SetAsideTail(const LogContext& ctx, const std::string& dir,
+                                          Segment& seg, std::uint64_t from);
+  // Moves a whole file of the log under quarantine/.
+  static Status SetAsideFile(const LogContext& ctx, const std::string& dir,
+                             const std::string& path);
+  // Restores the active segment from the checkpoint of a clean shutdown, verifying the
+  // frames from its last index entry to the end of the file. False: scan it whole.
+  static bool LoadCheckpoint(Segment& seg, const format::SealedIndex& ckpt,
+                             const DiskOptions& opts);
+
+  // "<base>.cut": the durable size of a segment whose failed bytes could not be cut yet.
+  static std::string CutMarkerName(Offset base) {
+    return format::FileName(base, format::FileKind::kSegment) + ".cut";
+  }
+  // Truncates the segment back to its durable size (and syncs), through `file` if given.
+  Status CutBack(const Segment& seg, std::shared_ptr<File> file = nullptr);
+  // The outcome of a batch's write when known: OK once durable, the error once failed.
+  // Requires sync_mu_.
+  std::optional<Status> VerdictLocked(const AppendResult& a) const;
+  // Reports a damaged record met by a read, once per position.
+  void ReportCorruption(const Segment& seg, std::uint64_t offset) const;
+  // The segment holding `offset` (or the gap after it); requires mu_ (shared).
+  std::shared_ptr<Segment> SegmentFor(std::uint64_t offset) const;
+
+  // Immutable after construction.
+  Context ctx_;
+  Env& env_;
+  std::string dir_;
+  LogId id_;
+  DiskOptions opts_;
+  Flusher* flusher_;
+  std::shared_ptr<FileCache> files_;  // shared: a log may outlive its storage
+
+  // Appenders: offsets, arrival clamp and the queue of encoded frames.
+  std::mutex append_mu_;
+  std::uint64_t next_offset_ = 0;             // guarded by append_mu_
+  EpochMillis last_arrival_ = 0;              // guarded by append_mu_
+  std::string pending_;                       // guarded by append_mu_
+  std::vector<PendingFrame> pending_frames_;  // guarded by append_mu_
+  std::uint64_t epoch_ = 0;  // guarded by append_mu_; of the frames in pending_ (AppendResult)
+  bool closed_ = false;      // guarded by append_mu_
+  std::condition_variable_any space_cv_;  // with append_mu_: room in pending_, or closed_
+
+  // Flusher-owned scratch (capacity reused between flushes) and BeginFlush's results: used
+  // only by the log's flusher thread (and WriteCheckpoint, after the flushers stopped).
+  std::string flush_buf_;
+  std::vector<PendingFrame> flush_frames_;
+  std::shared_ptr<Segment> flush_active_;
+  std::shared_ptr<File> flush_file_;  // held open from the write to the sync
+  std::uint64_t flush_pos0_ = 0;
+  Status flush_status_;
+  bool needs_cut_ = false;  // a failed write may have left bytes past the active's size
+
+  // Readers and the flusher's publication.
+  mutable std::shared_mutex mu_;
+  std::deque<std::shared_ptr<Segment>> segments_;  // guarded by mu_
+  std::uint64_t visible_end_ = 0;                  // guarded by mu_
+
+  // Durability waiters.
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;  // with sync_mu_: durable_end_, rewinds_ or io_error_ moved
+  std::uint64_t durable_end_ = 0;    // guarded by sync_mu_
+  Status io_error_;  // guarded by sync_mu_; set by Shutdown only: the log is closed for good
+  struct Rewind {
+    std::uint64_t durable_end;  // the log was cut back to here
+    Status error;               // what failed the rest of the epoch
+  };
+  std::vector<Rewind> rewinds_;  // guarded by sync_mu_; by epoch: how each ended epoch ended
+  struct DurableWaiter {
+    std::uint64_t end;
+    std::uint64_t epoch;
+    std::function<void(Status)> done;
+  };
+  std::vector<DurableWaiter> durable_waiters_;  // guarded by sync_mu_; OnDurable callers
+  std::vector<DurableWaiter> ready_;            // flusher scratch (its thread only)
+
+  mutable std::mutex reported_mu_;
+  // guarded by reported_mu_: (segment, offset) of corruptions already reported
+  mutable std::set<std::pair<std::uint64_t, std::uint64_t>> reported_;
+
+  friend class Flusher;
+};
+
+// One thread that writes and syncs the logs assigned to it. Every log with queued frames
+// is flushed once per cycle, so all appends that arrived during the previous sync share
+// the next one (group commit). Defined in disk_log_write.cc.
+class Flusher {
+ public:
+  // `max_open`: logs flushed together, each holding its segment file open from write to sync.
+  explicit Flusher(std::size_t max_open);
+  // Stops the thread after it flushed what is queued.
+  ~Flusher();
+  // Queues `log` for the next cycle (once, however often it is called before that cycle).
+  void MarkDirty(std::shared_ptr<DiskLog> log);
+
+ private:
+  void Run();
+  std::mutex mu_;
+  std::condition_variable cv_;                   // with mu_: dirty_ or stop_ changed
+  std::vector<std::shared_ptr<DiskLog>> dirty_;  // guarded by mu_
+  bool stop_ = false;                            // guarded by mu_
+  const std::size_t max_open_;
+  std::thread thread_;
+};
+
+}  // namespace cinesis::storage::disk
