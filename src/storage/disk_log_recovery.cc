@@ -239,7 +239,9 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(const Context& shared, const s
           RETURN_IF_ERROR(seg->file->Sync());
           checkpoint.reset();  // it describes the file as it was before the cut
         }
+        // Durably gone before new writes are acknowledged past `durable`.
         RETURN_IF_ERROR(env.Remove(marker));
+        if (opts.fsync) RETURN_IF_ERROR(env.SyncDir(dir));
       }
     }
     if (!loaded && last && checkpoint) loaded = LoadCheckpoint(*seg, *checkpoint, opts);

@@ -117,7 +117,8 @@ void DiskLog::WriteCheckpoint() {
     if (!io_error_.ok()) return;
   }
   const Segment& seg = *segments_.back();
-  if (needs_cut_ && !CutBack(seg).ok()) return;  // the marker tells the next start to cut
+  // The marker tells the next start to cut when this cut fails.
+  if (needs_cut_ && (!CutBack(seg).ok() || !RemoveCutMarker(seg).ok())) return;
   // With one index entry the next start scans the same bytes with or without a checkpoint
   // (from that entry); skipping it saves a sync and two files per idle log.
   if (seg.index.size() < 2) return;
@@ -126,6 +127,13 @@ void DiskLog::WriteCheckpoint() {
   format::SealedIndex idx{seg.index, seg.end, seg.size, seg.first_arrival, seg.last_arrival};
   (void)env_.WriteFileAtomic(dir_ + "/" + format::FileName(seg.base, format::FileKind::kCheckpoint),
                              format::EncodeIndex(idx));
+}
+
+// A cut marker must go (durably) before anything is written past the cut: left behind, the
+// next start would cut acknowledged records off. No marker: nothing to do.
+Status DiskLog::RemoveCutMarker(const Segment& seg) {
+  RETURN_IF_ERROR(env_.Remove(dir_ + "/" + CutMarkerName(seg.base)));
+  return opts_.fsync ? env_.SyncDir(dir_) : Status::Ok();
 }
 
 Status DiskLog::CutBack(const Segment& seg, std::shared_ptr<File> file) {
@@ -237,11 +245,11 @@ bool DiskLog::BeginFlush() {
   Status st;
   if (needs_cut_) {
     // The cut after an earlier failed write did not succeed then: do it before writing.
+    // Until the cut and the marker's removal both succeed this batch fails and the next
+    // flush retries them.
     st = CutBack(*active);
-    if (st.ok()) {
-      needs_cut_ = false;
-      (void)env_.Remove(dir_ + "/" + CutMarkerName(active->base));
-    }
+    if (st.ok()) st = RemoveCutMarker(*active);
+    if (st.ok()) needs_cut_ = false;
   }
   if (st.ok() && active->size >= opts_.segment_bytes && !active->empty()) {
     st = Seal(*active);
@@ -343,13 +351,17 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
   // that were answered as failed (a write can land although its fsync failed).
   // (Through the descriptor that wrote them, unless opening the file was what failed.)
   Status cut = CutBack(active, flush_file_);
-  needs_cut_ = !cut.ok();
   const std::string marker = dir_ + "/" + CutMarkerName(active.base);
   Status marked;
-  if (needs_cut_) {
+  if (!cut.ok()) {
     // Tell the next start where to cut, in case no later write gets to retry it.
     marked = env_.WriteFileAtomic(marker, std::to_string(active.size));
+  } else {
+    // Cut: a marker an earlier failure left must not outlive it (the next write, or the
+    // clean stop, retries the removal).
+    marked = RemoveCutMarker(active);
   }
+  needs_cut_ = !cut.ok() || !marked.ok();
   ctx_->Emit(Severity::kError,
              "write to " + active.path + " failed: " + error.message() + "; " +
                  std::to_string(flush_frames_.size() + behind) + " records from offset " +
@@ -357,7 +369,7 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
                  " answered as failed; the log was cut back to its last durable record" +
                  (cut.ok() ? std::string() : " (the cut failed too: " + cut.message() + ")") +
                  " and takes writes again");
-  if (!marked.ok()) {
+  if (!marked.ok() && !cut.ok()) {
     // The batch still fails below, and needs_cut_ has the next write (or the clean stop)
     // retry the cut; without the marker, only a crash before then can bring them back.
     ctx_->Emit(Severity::kError, "cut marker " + marker + " not written: " + marked.message() +
@@ -365,6 +377,10 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
                                      " back to " + std::to_string(active.size) +
                                      " bytes, a crash may bring back the records answered as "
                                      "failed");
+  } else if (!marked.ok()) {
+    ctx_->Emit(Severity::kError, "cut marker " + marker + " not removed: " + marked.message() +
+                                     "; writes to " + active.path +
+                                     " fail until it is removed (the next write retries)");
   }
   std::vector<DurableWaiter> failed;
   const Status err(Code::kIoError, "write failed: " + error.message());

@@ -279,6 +279,8 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   }
   // Truncates the segment back to its durable size (and syncs), through `file` if given.
   Status CutBack(const Segment& seg, std::shared_ptr<File> file = nullptr);
+  // Removes the segment's cut marker, if any, and syncs the directory (with fsync on).
+  Status RemoveCutMarker(const Segment& seg);
   // The outcome of a batch's write when known: OK once durable, the error once failed.
   // Requires sync_mu_.
   std::optional<Status> VerdictLocked(const AppendResult& a) const;

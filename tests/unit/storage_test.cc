@@ -739,6 +739,37 @@ TEST_F(DiskLogTest, ACutMarkerThatCannotBeWrittenIsReportedAndTheCutIsRetried) {
   for (const auto& r : all) EXPECT_NE(r, "answered-as-failed");
 }
 
+TEST_F(DiskLogTest, ACutMarkerThatCannotBeRemovedFailsTheWritesBehindIt) {
+  // Regression: after a delayed cut the ".cut" marker's removal was not checked, so a stale
+  // marker could outlive acknowledged writes and cut them off at the next start. Now the
+  // writes fail until the marker is gone; nothing acknowledged is cut at restart.
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+  Put(*log, 0, 5);
+  env_.FailSyncs(true);
+  env_.FailTruncates(true);
+  EXPECT_FALSE(PutOne(*log, "answered-as-failed").ok());
+  env_.FailSyncs(false);
+  env_.FailTruncates(false);
+  ASSERT_TRUE(fs::exists(SegmentPath() + ".cut"));
+  env_.FailRemoves(true);
+  EXPECT_FALSE(PutOne(*log, "while-the-marker-stays").ok());
+  EXPECT_TRUE(fs::exists(SegmentPath() + ".cut"));
+  env_.FailRemoves(false);
+  Put(*log, 5, 3);  // the cut and the removal are retried first
+  EXPECT_FALSE(fs::exists(SegmentPath() + ".cut"));
+  log.reset();
+  storage_.reset();
+  fs::remove(CheckpointPath());  // as after a crash: the start scans the segment
+  Open();
+  auto all = ReadAll(*storage_->FindLog(LogId{1}));
+  ASSERT_EQ(all.size(), 8U);
+  for (const auto& r : all) {
+    EXPECT_NE(r, "answered-as-failed");
+    EXPECT_NE(r, "while-the-marker-stays");
+  }
+}
+
 TEST_F(DiskLogTest, FailuresQueuedBehindAFailedWriteFailAndLaterOnesSucceed) {
   // Many writers: batches queued behind the failed one fail too (their offsets follow it);
   // nothing acknowledged is lost and nothing failed appears.
