@@ -16,8 +16,11 @@ does all three), only the count and the data lengths. Neither side limits its Ge
 (cinesis: max_get_records_per_second=inf; its default, 5 per shard as on AWS, would cap 4
 shards x 10,000 records at 200,000 records/s; the boto3 loop has no limit).
 
-Usage: python_bench.py ENDPOINT [RECORDS] [BOTO3_RECORDS] [RUNS]: RUNS runs against the same
-server, each printed, then the min and median of every number (ratios are per run).
+Usage: python_bench.py ENDPOINT [RECORDS] [BOTO3_RECORDS] [RUNS] [BOTO3_GET_RECORDS]: RUNS
+runs against the same server, each printed, then the min and median of every number (ratios
+are per run). The boto3 put loop writes BOTO3_RECORDS records one by one (timed), then the
+stream is topped up to BOTO3_GET_RECORDS (default 50,000) with untimed PutRecords calls, and
+the get loop reads them all (timed).
 """
 
 import os
@@ -117,7 +120,7 @@ def bench_cinesis(endpoint, n, shards):
     return out, small
 
 
-def bench_boto3(endpoint, n, shards):
+def bench_boto3(endpoint, n, ng, shards):
     import boto3
     kinesis = boto3.client('kinesis', endpoint_url=endpoint, region_name='us-east-1',
                            aws_access_key_id='x', aws_secret_access_key='x')
@@ -132,6 +135,15 @@ def bench_boto3(endpoint, n, shards):
         stored += 1 if r.get('SequenceNumber') else 0
     put_s = time.time() - t0
     check('boto3 put_record: records acknowledged', stored, n)
+    # The read loop gets NG records (>= n): enough for a stable number on a noisy machine
+    # (5,000 records are read in ~0.1 s). The extra records are written untimed, in
+    # PutRecords batches; how they were written makes no difference to GetRecords.
+    for start in range(n, ng, 500):
+        m = min(500, ng - start)
+        r = kinesis.put_records(StreamName=stream, Records=[
+            {'Data': payload, 'PartitionKey': 'k%d' % ((start + i) % BATCH)} for i in range(m)])
+        check('boto3 put_records: failed records', r['FailedRecordCount'], 0)
+    n = max(n, ng)
     t0 = time.time()
     shard_ids = [s['ShardId'] for s in kinesis.describe_stream(StreamName=stream)
                  ['StreamDescription']['Shards']]
@@ -150,10 +162,10 @@ def bench_boto3(endpoint, n, shards):
     check('boto3 get_records: records', got, n)
     check('boto3 get_records: bytes', nbytes, n * SIZE)
     kinesis.delete_stream(StreamName=stream)
-    return n / put_s, n / get_s
+    return stored / put_s, n / get_s
 
 
-def one_run(endpoint, n, nb, shards):
+def one_run(endpoint, n, nb, ng, shards):
     c, small = bench_cinesis(endpoint, n, shards)
     print('cinesis producer put_many:         %10.0f records/s (%d records of %d B, '
           'acknowledged)' % (c['put_many'], n, SIZE))
@@ -162,7 +174,7 @@ def one_run(endpoint, n, nb, shards):
     print('cinesis producer put (per record): %10.0f records/s (%d records)' % (c['put'], small))
     print('cinesis consumer for-record-in:    %10.0f records/s (%d records)' % (c['iter'], small))
     try:
-        bp, bg = bench_boto3(endpoint, nb, shards)
+        bp, bg = bench_boto3(endpoint, nb, ng, shards)
     except ImportError:
         print('boto3 not installed: no comparison')
         return c
@@ -170,7 +182,8 @@ def one_run(endpoint, n, nb, shards):
     c['ratio_put_many'], c['ratio_poll_batch'] = c['put_many'] / bp, c['poll_batch'] / bg
     c['ratio_put'], c['ratio_iter'] = c['put'] / bp, c['iter'] / bg
     print('boto3 (pynesis-style) put_record loop:  %10.0f records/s (%d records)' % (bp, nb))
-    print('boto3 (pynesis-style) get_records loop: %10.0f records/s' % bg)
+    print('boto3 (pynesis-style) get_records loop: %10.0f records/s (%d records)'
+          % (bg, max(nb, ng)))
     print('ratio fast path:  producer %.1fx, consumer %.1fx' % (c['ratio_put_many'],
                                                                c['ratio_poll_batch']))
     print('ratio per record: producer %.1fx, consumer %.1fx' % (c['ratio_put'], c['ratio_iter']))
@@ -182,12 +195,13 @@ def main():
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 200000
     nb = int(sys.argv[3]) if len(sys.argv) > 3 else 5000
     runs = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    ng = int(sys.argv[5]) if len(sys.argv) > 5 else 50000
     shards = 4
     results = []
     for r in range(runs):
         if runs > 1:
             print('-- run %d of %d' % (r + 1, runs))
-        results.append(one_run(endpoint, n, nb, shards))
+        results.append(one_run(endpoint, n, nb, ng, shards))
         sys.stdout.flush()
     if runs > 1:
         print('-- %d runs: min / median' % runs)
