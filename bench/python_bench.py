@@ -7,7 +7,9 @@ What is counted:
 - producer: records ACKNOWLEDGED by the server (every BatchFuture / DeliveryFuture resolved
   after flush, the stored count checked == records put); the clock stops after flush.
 - consumer: records received and checked (count == records put, and the total of the data
-  lengths == 100 x count); the clock starts at the consumer's creation.
+  lengths == 100 x count); the clock starts at the consumer's creation. For poll_batch, the
+  client's CPU per record too: this process's CPU time (the Python thread and the library's
+  fetch threads; the server is another process) over the same span / records.
 The cinesis fast path is Producer.put_many (batches of 1,000) and Consumer.poll_batch; the
 per-record API (Producer.put with a future per record, `for record in consumer`) is measured
 too, on RECORDS / 4 records, and printed on its own lines. The boto3 loop gets the benefit of
@@ -24,6 +26,7 @@ the get loop reads them all (timed).
 """
 
 import os
+import resource
 import sys
 import time
 
@@ -35,6 +38,12 @@ import cinesis  # noqa: E402
 SIZE = 100
 BATCH = 1000
 INF = float('inf')
+
+
+def cpu_seconds():
+    """This process's CPU time (every thread: Python's and the library's)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def check(what, got, want):
@@ -71,6 +80,7 @@ def produce_per_record(client, stream, n, payload, keys):
 
 def consume_fast(client, stream, n):
     got = nbytes = 0
+    c0 = cpu_seconds()
     t0 = time.time()
     with client.consumer(stream, 'bench-fast', max_records_per_call=10000,
                          max_get_records_per_second=INF) as consumer:
@@ -79,9 +89,10 @@ def consume_fast(client, stream, n):
             got += len(data)
             nbytes += sum(map(len, data))
     dt = time.time() - t0
+    cpu = cpu_seconds() - c0
     check('poll_batch: records', got, n)
     check('poll_batch: bytes', nbytes, n * SIZE)
-    return n / dt
+    return n / dt, cpu / n * 1e6
 
 
 def consume_per_record(client, stream, n):
@@ -108,7 +119,7 @@ def bench_cinesis(endpoint, n, shards):
     stream = 'bench-cinesis-%d' % os.getpid()
     client.create_stream(stream, shards)
     out['put_many'] = produce_fast(client, stream, n, payload, keys)
-    out['poll_batch'] = consume_fast(client, stream, n)
+    out['poll_batch'], out['poll_batch_cpu_us'] = consume_fast(client, stream, n)
     client.delete_stream(stream)
     small = max(n // 4, 1)
     stream = 'bench-cinesis-rec-%d' % os.getpid()
@@ -169,8 +180,8 @@ def one_run(endpoint, n, nb, ng, shards):
     c, small = bench_cinesis(endpoint, n, shards)
     print('cinesis producer put_many:         %10.0f records/s (%d records of %d B, '
           'acknowledged)' % (c['put_many'], n, SIZE))
-    print('cinesis consumer poll_batch:       %10.0f records/s (%d records, checked)'
-          % (c['poll_batch'], n))
+    print('cinesis consumer poll_batch:       %10.0f records/s (%d records, checked; '
+          'client CPU %.2f us/record)' % (c['poll_batch'], n, c['poll_batch_cpu_us']))
     print('cinesis producer put (per record): %10.0f records/s (%d records)' % (c['put'], small))
     print('cinesis consumer for-record-in:    %10.0f records/s (%d records)' % (c['iter'], small))
     try:
@@ -205,11 +216,12 @@ def main():
         sys.stdout.flush()
     if runs > 1:
         print('-- %d runs: min / median' % runs)
-        for key in ('put_many', 'poll_batch', 'put', 'iter', 'boto3_put', 'boto3_get',
-                    'ratio_put_many', 'ratio_poll_batch', 'ratio_put', 'ratio_iter'):
+        for key in ('put_many', 'poll_batch', 'poll_batch_cpu_us', 'put', 'iter', 'boto3_put',
+                    'boto3_get', 'ratio_put_many', 'ratio_poll_batch', 'ratio_put', 'ratio_iter'):
             values = sorted(x[key] for x in results if key in x)
             if values:
                 fmt = '%-18s %10.1f / %10.1f' if key.startswith('ratio') else \
+                    '%-18s %10.2f / %10.2f' if key.endswith('_us') else \
                     '%-18s %10.0f / %10.0f'
                 print(fmt % (key, values[0], values[len(values) // 2]))
 
