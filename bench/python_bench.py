@@ -7,7 +7,9 @@ What is counted:
 - producer: records ACKNOWLEDGED by the server (every BatchFuture / DeliveryFuture resolved
   after flush, the stored count checked == records put); the clock stops after flush.
 - consumer: records received and checked (count == records put, and the total of the data
-  lengths == 100 x count); the clock starts at the consumer's creation.
+  lengths == 100 x count); the clock starts at the consumer's creation. For poll_batch, the
+  client's CPU per record too: this process's CPU time (the Python thread and the library's
+  fetch threads; the server is another process) over the same span / records.
 The cinesis fast path is Producer.put_many (batches of 1,000) and Consumer.poll_batch; the
 per-record API (Producer.put with a future per record, `for record in consumer`) is measured
 too, on RECORDS / 4 records, and printed on its own lines. The boto3 loop gets the benefit of
@@ -16,11 +18,15 @@ does all three), only the count and the data lengths. Neither side limits its Ge
 (cinesis: max_get_records_per_second=inf; its default, 5 per shard as on AWS, would cap 4
 shards x 10,000 records at 200,000 records/s; the boto3 loop has no limit).
 
-Usage: python_bench.py ENDPOINT [RECORDS] [BOTO3_RECORDS] [RUNS]: RUNS runs against the same
-server, each printed, then the min and median of every number (ratios are per run).
+Usage: python_bench.py ENDPOINT [RECORDS] [BOTO3_RECORDS] [RUNS] [BOTO3_GET_RECORDS]: RUNS
+runs against the same server, each printed, then the min and median of every number (ratios
+are per run). The boto3 put loop writes BOTO3_RECORDS records one by one (timed), then the
+stream is topped up to BOTO3_GET_RECORDS (default 50,000) with untimed PutRecords calls, and
+the get loop reads them all (timed).
 """
 
 import os
+import resource
 import sys
 import time
 
@@ -32,6 +38,12 @@ import cinesis  # noqa: E402
 SIZE = 100
 BATCH = 1000
 INF = float('inf')
+
+
+def cpu_seconds():
+    """This process's CPU time (every thread: Python's and the library's)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def check(what, got, want):
@@ -68,6 +80,7 @@ def produce_per_record(client, stream, n, payload, keys):
 
 def consume_fast(client, stream, n):
     got = nbytes = 0
+    c0 = cpu_seconds()
     t0 = time.time()
     with client.consumer(stream, 'bench-fast', max_records_per_call=10000,
                          max_get_records_per_second=INF) as consumer:
@@ -76,9 +89,10 @@ def consume_fast(client, stream, n):
             got += len(data)
             nbytes += sum(map(len, data))
     dt = time.time() - t0
+    cpu = cpu_seconds() - c0
     check('poll_batch: records', got, n)
     check('poll_batch: bytes', nbytes, n * SIZE)
-    return n / dt
+    return n / dt, cpu / n * 1e6
 
 
 def consume_per_record(client, stream, n):
@@ -105,7 +119,7 @@ def bench_cinesis(endpoint, n, shards):
     stream = 'bench-cinesis-%d' % os.getpid()
     client.create_stream(stream, shards)
     out['put_many'] = produce_fast(client, stream, n, payload, keys)
-    out['poll_batch'] = consume_fast(client, stream, n)
+    out['poll_batch'], out['poll_batch_cpu_us'] = consume_fast(client, stream, n)
     client.delete_stream(stream)
     small = max(n // 4, 1)
     stream = 'bench-cinesis-rec-%d' % os.getpid()
@@ -117,7 +131,7 @@ def bench_cinesis(endpoint, n, shards):
     return out, small
 
 
-def bench_boto3(endpoint, n, shards):
+def bench_boto3(endpoint, n, ng, shards):
     import boto3
     kinesis = boto3.client('kinesis', endpoint_url=endpoint, region_name='us-east-1',
                            aws_access_key_id='x', aws_secret_access_key='x')
@@ -132,6 +146,15 @@ def bench_boto3(endpoint, n, shards):
         stored += 1 if r.get('SequenceNumber') else 0
     put_s = time.time() - t0
     check('boto3 put_record: records acknowledged', stored, n)
+    # The read loop gets NG records (>= n): enough for a stable number on a noisy machine
+    # (5,000 records are read in ~0.1 s). The extra records are written untimed, in
+    # PutRecords batches; how they were written makes no difference to GetRecords.
+    for start in range(n, ng, 500):
+        m = min(500, ng - start)
+        r = kinesis.put_records(StreamName=stream, Records=[
+            {'Data': payload, 'PartitionKey': 'k%d' % ((start + i) % BATCH)} for i in range(m)])
+        check('boto3 put_records: failed records', r['FailedRecordCount'], 0)
+    n = max(n, ng)
     t0 = time.time()
     shard_ids = [s['ShardId'] for s in kinesis.describe_stream(StreamName=stream)
                  ['StreamDescription']['Shards']]
@@ -150,19 +173,19 @@ def bench_boto3(endpoint, n, shards):
     check('boto3 get_records: records', got, n)
     check('boto3 get_records: bytes', nbytes, n * SIZE)
     kinesis.delete_stream(StreamName=stream)
-    return n / put_s, n / get_s
+    return stored / put_s, n / get_s
 
 
-def one_run(endpoint, n, nb, shards):
+def one_run(endpoint, n, nb, ng, shards):
     c, small = bench_cinesis(endpoint, n, shards)
     print('cinesis producer put_many:         %10.0f records/s (%d records of %d B, '
           'acknowledged)' % (c['put_many'], n, SIZE))
-    print('cinesis consumer poll_batch:       %10.0f records/s (%d records, checked)'
-          % (c['poll_batch'], n))
+    print('cinesis consumer poll_batch:       %10.0f records/s (%d records, checked; '
+          'client CPU %.2f us/record)' % (c['poll_batch'], n, c['poll_batch_cpu_us']))
     print('cinesis producer put (per record): %10.0f records/s (%d records)' % (c['put'], small))
     print('cinesis consumer for-record-in:    %10.0f records/s (%d records)' % (c['iter'], small))
     try:
-        bp, bg = bench_boto3(endpoint, nb, shards)
+        bp, bg = bench_boto3(endpoint, nb, ng, shards)
     except ImportError:
         print('boto3 not installed: no comparison')
         return c
@@ -170,7 +193,8 @@ def one_run(endpoint, n, nb, shards):
     c['ratio_put_many'], c['ratio_poll_batch'] = c['put_many'] / bp, c['poll_batch'] / bg
     c['ratio_put'], c['ratio_iter'] = c['put'] / bp, c['iter'] / bg
     print('boto3 (pynesis-style) put_record loop:  %10.0f records/s (%d records)' % (bp, nb))
-    print('boto3 (pynesis-style) get_records loop: %10.0f records/s' % bg)
+    print('boto3 (pynesis-style) get_records loop: %10.0f records/s (%d records)'
+          % (bg, max(nb, ng)))
     print('ratio fast path:  producer %.1fx, consumer %.1fx' % (c['ratio_put_many'],
                                                                c['ratio_poll_batch']))
     print('ratio per record: producer %.1fx, consumer %.1fx' % (c['ratio_put'], c['ratio_iter']))
@@ -182,20 +206,22 @@ def main():
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 200000
     nb = int(sys.argv[3]) if len(sys.argv) > 3 else 5000
     runs = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    ng = int(sys.argv[5]) if len(sys.argv) > 5 else 50000
     shards = 4
     results = []
     for r in range(runs):
         if runs > 1:
             print('-- run %d of %d' % (r + 1, runs))
-        results.append(one_run(endpoint, n, nb, shards))
+        results.append(one_run(endpoint, n, nb, ng, shards))
         sys.stdout.flush()
     if runs > 1:
         print('-- %d runs: min / median' % runs)
-        for key in ('put_many', 'poll_batch', 'put', 'iter', 'boto3_put', 'boto3_get',
-                    'ratio_put_many', 'ratio_poll_batch', 'ratio_put', 'ratio_iter'):
+        for key in ('put_many', 'poll_batch', 'poll_batch_cpu_us', 'put', 'iter', 'boto3_put',
+                    'boto3_get', 'ratio_put_many', 'ratio_poll_batch', 'ratio_put', 'ratio_iter'):
             values = sorted(x[key] for x in results if key in x)
             if values:
                 fmt = '%-18s %10.1f / %10.1f' if key.startswith('ratio') else \
+                    '%-18s %10.2f / %10.2f' if key.endswith('_us') else \
                     '%-18s %10.0f / %10.0f'
                 print(fmt % (key, values[0], values[len(values) // 2]))
 

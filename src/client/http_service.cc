@@ -14,15 +14,25 @@
 namespace cinesis::client {
 namespace {
 
-std::size_t Collect(char* data, std::size_t size, std::size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
 struct Response {
-  int status = 0;
+  CURL* handle = nullptr;
   std::string body;
 };
+
+std::size_t Collect(char* data, std::size_t size, std::size_t n, void* out) {
+  auto* res = static_cast<Response*>(out);
+  if (res->body.empty()) {
+    // A GetRecords answer runs to megabytes: one allocation of the announced size rather
+    // than a doubling series of them (bounded: a larger answer still grows as it comes).
+    curl_off_t length = -1;
+    if (curl_easy_getinfo(res->handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
+        length > 0 && length <= curl_off_t{64} * 1024 * 1024) {
+      res->body.reserve(static_cast<std::size_t>(length));
+    }
+  }
+  res->body.append(data, size * n);
+  return size * n;
+}
 
 class HttpService final : public api::KinesisService, public EventStreams {
  public:
@@ -58,13 +68,14 @@ class HttpService final : public api::KinesisService, public EventStreams {
       headers = curl_slist_append(headers, (k + ": " + v).c_str());
     headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
     Response res;
+    res.handle = h;
     curl_easy_setopt(h, CURLOPT_URL, url_.c_str());
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &res.body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &res);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,

@@ -109,7 +109,11 @@ struct __attribute__((visibility("hidden"))) Consumer::Impl {
   // Pull style.
   bool pull = false;
   CheckpointPolicy pull_policy;
-  std::deque<ConsumerRecord> queue;
+  // Batches as the readers delivered them (moved in, moved out whole when they fit), the
+  // records already taken from the front one, and the records queued (all guarded by mu).
+  std::deque<std::vector<ConsumerRecord>> queue;
+  std::size_t queue_taken = 0;
+  std::size_t queued = 0;
   std::condition_variable queue_space, queue_ready;
   std::map<std::string, ConsumerRecord> polled_last;  // per shard: last record handed out by Poll
   std::thread runner;
@@ -188,8 +192,8 @@ struct Reader : Checkpointer {
   void RunPolling(std::optional<consumer::Checkpoint> resume);
   void RunFanOut(std::optional<consumer::Checkpoint> resume);
   // Deaggregates, skips what `resume` covers, hands the batch over, applies the policy.
-  void Deliver(const std::vector<api::Record>& records,
-               const std::optional<consumer::Checkpoint>& resume);
+  // Takes the records by value: their strings move into the batch.
+  void Deliver(std::vector<api::Record> records, const std::optional<consumer::Checkpoint>& resume);
   void EndShard();
   // A checkpoint the policy asked for: a failure is reported (a lost lease is not an
   // error: the processor hears LeaseLost).
@@ -454,8 +458,9 @@ void Reader::RunPolling(std::optional<consumer::Checkpoint> resume) {
     backoff = std::chrono::milliseconds(0);
     Succeeded("GetRecords");
     RecordLag(got->millis_behind_latest);
-    Deliver(got->records, resume);
-    idle = (got->records.empty() && got->millis_behind_latest == 0)
+    const bool got_none = got->records.empty();
+    Deliver(std::move(got->records), resume);
+    idle = (got_none && got->millis_behind_latest == 0)
                ? std::min<std::chrono::milliseconds>(
                      std::max(idle * 2, std::chrono::milliseconds(200)), c.o.idle_backoff)
                : std::chrono::milliseconds(0);
@@ -534,11 +539,37 @@ void Reader::RunFanOut(std::optional<consumer::Checkpoint> resume) {
   }
 }
 
-void Reader::Deliver(const std::vector<api::Record>& records,
+namespace {
+
+// Pull style: a processor that hands records to the Poll() queue.
+class QueueProcessor final : public ShardProcessor {
+ public:
+  explicit QueueProcessor(Consumer::Impl& impl) : c_(impl) {}
+  void ProcessRecords(const std::vector<ConsumerRecord>& records, Checkpointer&) override {
+    Take(std::vector<ConsumerRecord>(records));
+  }
+  // The readers' path (see Reader::Deliver): the batch moves in whole, nothing is copied.
+  void Take(std::vector<ConsumerRecord>&& records) {
+    if (records.empty()) return;
+    std::unique_lock lock(c_.mu);
+    c_.queue_space.wait(lock, [&] { return c_.queued < 50'000 || c_.stopping.load(); });
+    c_.queued += records.size();
+    c_.queue.push_back(std::move(records));
+    c_.queue_ready.notify_all();
+  }
+
+ private:
+  Consumer::Impl& c_;
+};
+
+}  // namespace
+
+void Reader::Deliver(std::vector<api::Record> records,
                      const std::optional<consumer::Checkpoint>& resume) {
   const auto& policy = c.o.checkpoint_policy;
   std::vector<ConsumerRecord> batch;
-  for (const auto& r : records) {
+  batch.reserve(records.size());
+  for (auto& r : records) {
     std::optional<std::vector<aggregation::UserRecord>> users;
     if (c.o.deaggregate) users = aggregation::Decode(r.data);
     if (users) {
@@ -563,8 +594,14 @@ void Reader::Deliver(const std::vector<api::Record>& records,
         if (!AlreadyDone(p, resume)) batch.push_back(std::move(p));
       }
     } else {
-      ConsumerRecord p{shard_id,        r.sequence_number, 0,      false,
-                       r.partition_key, std::nullopt,      r.data, r.approximate_arrival_timestamp};
+      ConsumerRecord p{shard_id,
+                       std::move(r.sequence_number),
+                       0,
+                       false,
+                       std::move(r.partition_key),
+                       std::nullopt,
+                       std::move(r.data),
+                       r.approximate_arrival_timestamp};
       if (!AlreadyDone(p, resume)) batch.push_back(std::move(p));
     }
   }
@@ -575,7 +612,11 @@ void Reader::Deliver(const std::vector<api::Record>& records,
       std::lock_guard lock(c.mu);
       c.stats.records += batch.size();
     }
-    processor->ProcessRecords(batch, *this);
+    if (auto* q = dynamic_cast<QueueProcessor*>(processor.get())) {
+      q->Take(std::move(batch));
+    } else {
+      processor->ProcessRecords(batch, *this);
+    }
     const EpochMillis now = c.clock.NowMillis();
     bool due = false;
     switch (policy.kind) {
@@ -943,25 +984,6 @@ void Consumer::Stop() {
   impl_->queue_ready.notify_all();
 }
 
-namespace {
-
-// Pull style: a processor that hands records to the Poll() queue.
-class QueueProcessor final : public ShardProcessor {
- public:
-  explicit QueueProcessor(Consumer::Impl& impl) : c_(impl) {}
-  void ProcessRecords(const std::vector<ConsumerRecord>& records, Checkpointer&) override {
-    std::unique_lock lock(c_.mu);
-    c_.queue_space.wait(lock, [&] { return c_.queue.size() < 50'000 || c_.stopping.load(); });
-    for (const auto& r : records) c_.queue.push_back(r);
-    c_.queue_ready.notify_all();
-  }
-
- private:
-  Consumer::Impl& c_;
-};
-
-}  // namespace
-
 Result<std::vector<ConsumerRecord>> Consumer::Poll(std::chrono::milliseconds timeout) {
   auto& c = *impl_;
   {
@@ -982,13 +1004,35 @@ Result<std::vector<ConsumerRecord>> Consumer::Poll(std::chrono::milliseconds tim
   // Records returned by the previous Poll were processed: apply the policy to them.
   if (c.pull_policy.kind != CheckpointPolicy::Kind::kManual) RETURN_IF_ERROR(Commit());
   std::unique_lock lock(c.mu);
-  c.queue_ready.wait_for(lock, timeout, [&] { return !c.queue.empty() || c.stopping.load(); });
+  c.queue_ready.wait_for(lock, timeout, [&] { return c.queued > 0 || c.stopping.load(); });
+  const auto max = static_cast<std::size_t>(c.o.max_records_per_call);
   std::vector<ConsumerRecord> out;
-  while (!c.queue.empty() && out.size() < static_cast<std::size_t>(c.o.max_records_per_call)) {
-    out.push_back(std::move(c.queue.front()));
+  while (!c.queue.empty() && out.size() < max) {
+    auto& front = c.queue.front();
+    if (out.empty() && c.queue_taken == 0 && front.size() <= max) {
+      out = std::move(front);  // the common case: a whole batch, moved
+    } else {
+      if (out.empty()) out.reserve(std::min(max, c.queued));
+      const std::size_t n = std::min(max - out.size(), front.size() - c.queue_taken);
+      const auto from = front.begin() + static_cast<std::ptrdiff_t>(c.queue_taken);
+      out.insert(out.end(), std::make_move_iterator(from),
+                 std::make_move_iterator(from + static_cast<std::ptrdiff_t>(n)));
+      c.queue_taken += n;
+      if (c.queue_taken < front.size()) break;
+    }
     c.queue.pop_front();
+    c.queue_taken = 0;
   }
-  for (const auto& r : out) c.polled_last[r.shard_id] = r;
+  c.queued -= out.size();
+  // Commit needs each shard's last record only: one copy per shard, not one per record.
+  std::vector<const std::string*> seen;
+  for (auto it = out.rbegin(); it != out.rend(); ++it) {
+    if (std::any_of(seen.begin(), seen.end(),
+                    [&](const std::string* s) { return *s == it->shard_id; }))
+      continue;
+    seen.push_back(&it->shard_id);
+    c.polled_last[it->shard_id] = *it;
+  }
   c.queue_space.notify_all();
   if (out.empty() && !c.fatal.ok()) return c.fatal;
   return out;

@@ -683,6 +683,37 @@ TEST_F(ConsumerTest, PullStyleWithManualCommit) {
   (*c)->Stop();
 }
 
+// Poll hands batches over whole when they fit and splits them when they do not (an aggregate
+// deaggregates to more records than max_records_per_call): nothing lost, nothing repeated,
+// order kept, and Commit checkpoints the last record Poll returned.
+TEST_F(ConsumerTest, PollSplitsBatchesLargerThanMaxRecordsAndCommitsTheLastReturned) {
+  std::vector<aggregation::UserRecord> users;
+  for (int i = 0; i < 10; ++i) users.push_back({"pk", std::nullopt, "u" + std::to_string(i)});
+  auto put = local_.client().PutRecord(
+      {{"s", std::nullopt}, aggregation::Encode(users), "a", std::nullopt, std::nullopt});
+  ASSERT_TRUE(put.ok());
+  auto opts = Options();
+  opts.checkpoint_policy = CheckpointPolicy::Manual();
+  opts.max_records_per_call = 3;
+  auto c = Consumer::Create(local_.client(), opts);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::vector<std::string> got;
+  for (int i = 0; i < 100 && got.size() < 10; ++i) {
+    auto batch = (*c)->Poll(100ms);
+    ASSERT_TRUE(batch.ok());
+    ASSERT_LE(batch->size(), 3U);
+    for (const auto& r : *batch) got.push_back(r.data);
+  }
+  ASSERT_EQ(got.size(), 10U);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(got[i], "u" + std::to_string(i));
+  ASSERT_TRUE((*c)->Commit().ok());
+  auto cp = store_->Load({"app", "s"}, put->shard_id);
+  ASSERT_TRUE(cp.ok() && cp->has_value());
+  EXPECT_EQ((*cp)->sequence_number, put->sequence_number);
+  EXPECT_EQ((*cp)->sub_sequence_number, 9U);
+  (*c)->Stop();
+}
+
 // --- errors, logging, leases on restart (issue 12) ---
 
 // Captures what goes through the log hook while alive; restores the default after.
