@@ -101,7 +101,8 @@ void Reader::Run() {
     if (stop || handover || c.stopping) break;
   }
   if (stop || handover || c.stopping) {
-    if (lease && c.o.leases) (void)c.o.leases->Release(c.scope, *lease);
+    // Stopped before it started: the lease goes back at once (a failure is logged).
+    if (lease && c.o.leases) ReleaseLease();
     done = true;
     c.cv.notify_all();
     return;
