@@ -1118,6 +1118,98 @@ TEST_F(ConsumerTest, AReaderFinishingItsShardIsReapedWithoutDeadlock) {
   EXPECT_TRUE(done.get().ok());
 }
 
+// A checkpoint store that cannot load (IOError, retried by the readers).
+class UnloadableCheckpoints final : public consumer::CheckpointStore {
+ public:
+  explicit UnloadableCheckpoints(std::shared_ptr<consumer::Store> inner)
+      : inner_(std::move(inner)) {}
+  Status Save(const consumer::Scope& scope, const std::string& shard_id,
+              const consumer::Checkpoint& cp) override {
+    return inner_->Save(scope, shard_id, cp);
+  }
+  Result<bool> SaveIfOwner(const consumer::Scope& scope, const consumer::Lease& lease,
+                           const consumer::Checkpoint& cp, EpochMillis now) override {
+    return inner_->SaveIfOwner(scope, lease, cp, now);
+  }
+  Result<std::optional<consumer::Checkpoint>> Load(const consumer::Scope&,
+                                                   const std::string&) override {
+    return Status(Code::kIoError, "checkpoint store unreachable");
+  }
+  Result<std::map<std::string, consumer::Checkpoint>> LoadAll(
+      const consumer::Scope& scope) override {
+    return inner_->LoadAll(scope);
+  }
+
+ private:
+  std::shared_ptr<consumer::Store> inner_;
+};
+
+// A lease store whose Release fails.
+class UnreleasableLeases final : public consumer::LeaseStore {
+ public:
+  explicit UnreleasableLeases(std::shared_ptr<consumer::Store> inner) : inner_(std::move(inner)) {}
+  Result<std::optional<consumer::Lease>> TryAcquire(const consumer::Scope& scope,
+                                                    const std::string& shard_id,
+                                                    const std::string& owner, EpochMillis ttl_ms,
+                                                    EpochMillis now) override {
+    return inner_->TryAcquire(scope, shard_id, owner, ttl_ms, now);
+  }
+  Result<bool> Renew(const consumer::Scope& scope, const consumer::Lease& lease, EpochMillis ttl_ms,
+                     EpochMillis now) override {
+    return inner_->Renew(scope, lease, ttl_ms, now);
+  }
+  Status Release(const consumer::Scope&, const consumer::Lease&) override {
+    return Status(Code::kIoError, "lease store unreachable");
+  }
+  Result<std::vector<consumer::Lease>> List(const consumer::Scope& scope) override {
+    return inner_->List(scope);
+  }
+  Result<std::size_t> DeleteExpired(const consumer::Scope& scope, const std::string& prefix,
+                                    EpochMillis now) override {
+    return inner_->DeleteExpired(scope, prefix, now);
+  }
+
+ private:
+  std::shared_ptr<consumer::Store> inner_;
+};
+
+// Regression (issue 21): a reader stopped while it still waited for its checkpoint
+// released its lease and dropped the answer, so a lease left held (other workers wait
+// for it to expire) went unreported. It is now logged like any failed release.
+TEST_F(ConsumerTest, AReaderStoppedBeforeItStartedLogsALeaseItCouldNotRelease) {
+  LogCapture log;
+  Errors errors;
+  auto o = Options();
+  o.checkpoints = std::make_shared<UnloadableCheckpoints>(store_);
+  o.leases = std::make_shared<UnreleasableLeases>(store_);
+  o.worker_id = "w1";
+  o.on_error = [&](const ConsumerError& e) { errors.Add(e); };
+  auto c = Consumer::Create(local_.client(), o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto done = std::async(std::launch::async, [&] {
+    return (*c)->Run([](const std::string&) -> std::unique_ptr<ShardProcessor> {
+      struct Nop final : ShardProcessor {
+        void ProcessRecords(const std::vector<ConsumerRecord>&, Checkpointer&) override {}
+      };
+      return std::make_unique<Nop>();
+    });
+  });
+  // Every shard's reader holds its lease and retries Load: none can start.
+  ASSERT_TRUE(
+      WaitFor([&] { return (*c)->metrics().leases_taken == 3 && errors.Count(false) >= 3; }));
+  (*c)->Stop();
+  ASSERT_EQ(done.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(done.get().ok());
+  for (const char* shard :
+       {"shardId-000000000000", "shardId-000000000001", "shardId-000000000002"}) {
+    EXPECT_TRUE(
+        log.Has(LogLevel::kWarning, "consumer",
+                {shard, "could not release the lease", "lease store unreachable", "it expires at"}))
+        << shard << "\n"
+        << log.Dump();
+  }
+}
+
 TEST_F(ConsumerTest, MetricsReportLagPerShard) {
   ManualClock clock;
   testing::LocalKinesisOptions lo;
