@@ -103,6 +103,12 @@ std::vector<OptionRow> ServeOptionTable(ServeConfig& c) {
          "records/s and 1 MiB/s, reads 5 GetRecords calls/s and 2 MiB/s "
          "(ProvisionedThroughputExceededException; PutRecords fails only the records over the "
          "limit).");
+  t.Add("--offload-body-bytes", c.server.offload_body_bytes, "integer", ">= 0",
+        "With --worker-threads 0: requests with a body at least this large run on a small "
+        "pool of their own (half the cores, started at the first one), so decoding them does "
+        "not stall the other connections of an I/O thread; 0 runs every request on the I/O "
+        "threads.",
+        CLI::NonNegativeNumber);
   t.Add("--max-body-bytes", c.server.max_body_bytes, "integer", ">= 1",
         "Largest request body accepted; larger requests get HTTP 413.", CLI::PositiveNumber);
   t.Add("--read-timeout-ms", c.read_timeout_ms, "integer", ">= 1",

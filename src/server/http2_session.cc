@@ -488,7 +488,8 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     st->dispatched = true;
     ReleaseBody(*st);  // WINDOW_UPDATE for its bytes: the next request may come
     st->busy = shared_->Busy();
-    if (!shared_->workers) {
+    asio::thread_pool* pool = shared_->OffloadPool(st->body.size());
+    if (pool == nullptr) {
       return detail::RunDeferred(
           stream_.get_executor(), [this, &st](api::DeferredAcks* acks) { return Run(*st, acks); },
           st->content_type,
@@ -498,7 +499,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
             if (later) self->Flush();
           });
     }
-    asio::post(*shared_->workers, [self = this->shared_from_this(), st] {
+    asio::post(*pool, [self = this->shared_from_this(), st] {
       auto r = std::make_shared<api::WireResponse>(self->Run(*st));
       asio::post(self->stream_.get_executor(), [self, st, r] {
         if (self->closed_) return;

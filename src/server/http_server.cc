@@ -196,7 +196,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (live::IsLivePath(std::string_view(req.target().data(), req.target().size())))
       return HandleLive(std::move(req));
     auto shared_req = std::make_shared<http::request<http::string_body>>(std::move(req));
-    if (!shared_->workers) {
+    asio::thread_pool* pool = shared_->OffloadPool(shared_req->body().size());
+    if (pool == nullptr) {
       return detail::RunDeferred(
           stream_.get_executor(),
           [this, &shared_req](api::DeferredAcks* acks) { return Run(*shared_req, acks); },
@@ -205,9 +206,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
             self->Finish(shared_req, std::move(r));
           });
     }
-    // Off the event loop: the call may wait for the disk. The answer comes back to this
-    // connection's strand.
-    asio::post(*shared_->workers, [self = this->shared_from_this(), shared_req] {
+    // Off the event loop (the worker pool, or a large body's decoding): the call may wait for
+    // the disk. The answer comes back to this connection's strand.
+    asio::post(*pool, [self = this->shared_from_this(), shared_req] {
       auto r = std::make_shared<api::WireResponse>(self->Run(*shared_req));
       asio::post(self->stream_.get_executor(),
                  [self, shared_req, r] { self->Finish(shared_req, std::move(*r)); });
@@ -721,6 +722,7 @@ void HttpServer::Run() {
   impl_->ioc.run();
   for (auto& t : pool) t.join();
   if (impl_->shared->workers) impl_->shared->workers->join();
+  if (impl_->shared->heavy) impl_->shared->heavy->join();  // the I/O threads are joined
 }
 
 void HttpServer::Stop() {

@@ -2,15 +2,18 @@
 // connection can run over (plain TCP, TLS), and the entry into HTTP/2.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -36,6 +39,20 @@ struct Shared {
   api::KinesisService& service;
   api::EventStreamService* events = nullptr;
   std::optional<asio::thread_pool> workers;
+  // Where a request with a body of `body_bytes` runs off the I/O thread: the worker pool when
+  // there is one, else (bodies of at least options.offload_body_bytes) the pool for heavy
+  // requests, started on first use; nullptr: inline on the I/O thread.
+  asio::thread_pool* OffloadPool(std::size_t body_bytes) {
+    if (workers) return &*workers;
+    if (options.offload_body_bytes == 0 || body_bytes < options.offload_body_bytes) return nullptr;
+    std::call_once(heavy_once, [this] {
+      const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+      heavy.emplace(std::max<std::size_t>(1, cores / 2));
+    });
+    return &*heavy;
+  }
+  std::once_flag heavy_once;
+  std::optional<asio::thread_pool> heavy;  // written once, under heavy_once
   std::atomic<bool> stopping{false};
   // Requests being answered (read, and not yet written back). Stop() waits for none to be
   // left, up to its grace period.

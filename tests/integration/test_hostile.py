@@ -8,6 +8,7 @@ Run:  CINESIS_BIN=build/debug/apps/cinesis/cinesis /usr/bin/python3 -m unittest 
 
 import os
 import re
+import select
 import socket
 import ssl
 import stat
@@ -205,6 +206,45 @@ class RequestBudgetTest(h.ServerTestCase):
         self.assertEqual(resp.status, 400, resp)
         self.assertIn(b'ValidationException', resp.body)
         self.assertLess(len(resp.body), 70000)
+
+
+class HeavyRequestOffloadTest(h.ServerTestCase):
+    """A request with a large body is decoded off the I/O thread (--offload-body-bytes, 1 MiB by
+    default), so with a single I/O thread a small request on another connection is answered
+    while the large one is still being decoded."""
+    @classmethod
+    def setUpClass(cls):
+        cls.server = h.CinesisServer('--threads', '1').start()
+
+    @classmethod
+    def tearDownClass(cls):
+        h.stop_server_checked(cls.server)
+
+    def test_small_request_is_answered_while_a_large_body_decodes(self):
+        # A valid-size CBOR document that costs much CPU to decode: 8 Mi one-byte items
+        # (about half a second in the debug build).
+        items = 8 << 20
+        body = (b'\xa2\x6aStreamName\x61x\x64Junk\x9a' + struct.pack('>I', items) + b'\x00' * items)
+        heavy = socket.create_connection((self.server.host, self.server.port), timeout=60)
+        self.addCleanup(heavy.close)
+        head = ('POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: Kinesis_20131202.ListStreams\r\n'
+                'Content-Type: %s\r\nAuthorization: %s\r\nX-Amz-Date: %s\r\nContent-Length: %d\r\n\r\n'
+                % (CBOR_CT, h.dummy_auth_header(), h.amz_date(), len(body)))
+        heavy.sendall(head.encode() + body)
+        time.sleep(0.1)  # the server reads the rest of the body and starts decoding it
+        resp = h.kinesis_call(self.server, 'ListStreams', {})
+        self.assertEqual(resp.status, 200)
+        # Decoded on the I/O thread, the large request would have been answered first (the
+        # small one waited for it): its answer would be waiting on the socket by now.
+        readable, _, _ = select.select([heavy], [], [], 0)
+        self.assertEqual(readable, [], 'the small request was answered only after the large one')
+        heavy.settimeout(60)
+        answer = b''
+        while b'\r\n\r\n' not in answer:
+            chunk = heavy.recv(65536)
+            self.assertTrue(chunk, 'the large request got no answer')
+            answer += chunk
+        self.assertTrue(answer.startswith(b'HTTP/1.1 200 '), answer[:100])
 
 
 # ---------------------------------------------------------------------------
