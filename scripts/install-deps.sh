@@ -8,7 +8,7 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev
   libssl-dev libnghttp2-dev libcurl4-openssl-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev libspdlog-dev libfmt-dev libcbor-dev zlib1g-dev
+  libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
   awscli python3-boto3
   libhiredis-dev libpq-dev redis-server postgresql
   clang-format clang-tidy

@@ -1,12 +1,11 @@
 // See aws_http.h.
 #include "client/aws_http.h"
 
-#include <curl/curl.h>
-
 #include <boost/json.hpp>
 #include <cstdio>
 #include <ctime>
-#include <mutex>
+
+#include "client/curl_api.h"
 
 namespace cinesis::client::auth {
 namespace {
@@ -19,39 +18,38 @@ std::size_t Collect(char* data, std::size_t size, std::size_t n, void* out) {
 }  // namespace
 
 Result<HttpReply> Fetch(const HttpCall& call) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  CURL* h = curl_easy_init();
+  RETURN_IF_ERROR(curl::Load());
+  CURL* h = curl::EasyInit();
   if (h == nullptr) return Status(Code::kIoError, "curl_easy_init failed");
   curl_slist* headers = nullptr;
   for (const auto& [k, v] : call.headers) {
-    headers = curl_slist_append(headers, (k + ": " + v).c_str());
+    headers = curl::SlistAppend(headers, (k + ": " + v).c_str());
   }
-  headers = curl_slist_append(headers, "Expect:");
+  headers = curl::SlistAppend(headers, "Expect:");
   HttpReply reply;
-  curl_easy_setopt(h, CURLOPT_URL, call.url.c_str());
+  curl::EasySetopt(h, CURLOPT_URL, call.url.c_str());
   if (call.method == "POST" || call.method == "PUT") {
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, call.body.data());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body.size()));
-    if (call.method == "PUT") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+    curl::EasySetopt(h, CURLOPT_POST, 1L);
+    curl::EasySetopt(h, CURLOPT_POSTFIELDS, call.body.data());
+    curl::EasySetopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body.size()));
+    if (call.method == "PUT") curl::EasySetopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
   }
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Collect);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply.body);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(call.timeout.count()));
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(call.timeout.count()));
+  curl::EasySetopt(h, CURLOPT_HTTPHEADER, headers);
+  curl::EasySetopt(h, CURLOPT_WRITEFUNCTION, &Collect);
+  curl::EasySetopt(h, CURLOPT_WRITEDATA, &reply.body);
+  curl::EasySetopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl::EasySetopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(call.timeout.count()));
+  curl::EasySetopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(call.timeout.count()));
   // Metadata endpoints are link-local: never through a proxy.
-  curl_easy_setopt(h, CURLOPT_NOPROXY,
+  curl::EasySetopt(h, CURLOPT_NOPROXY,
                    "169.254.169.254,169.254.170.2,169.254.170.23,fd00:ec2::254,"
                    "fd00:ec2::23,127.0.0.1,localhost,::1");
-  const CURLcode rc = curl_easy_perform(h);
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply.status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(h);
+  const CURLcode rc = curl::EasyPerform(h);
+  curl::EasyGetinfo(h, CURLINFO_RESPONSE_CODE, &reply.status);
+  curl::SlistFreeAll(headers);
+  curl::EasyCleanup(h);
   if (rc != CURLE_OK) {
-    return Status(Code::kIoError, call.method + " " + call.url + ": " + curl_easy_strerror(rc) +
+    return Status(Code::kIoError, call.method + " " + call.url + ": " + curl::EasyStrerror(rc) +
                                       (rc == CURLE_OPERATION_TIMEDOUT ? kTimeoutMarker : ""));
   }
   return reply;

@@ -1,12 +1,11 @@
 #include "client/http_service.h"
 
-#include <curl/curl.h>
-
 #include <condition_variable>
 #include <mutex>
 #include <vector>
 
 #include "api/eventstream.h"
+#include "client/curl_api.h"
 #include "client/sigv4.h"
 #include "client/wire_codec.h"
 #include "common/status.h"
@@ -25,7 +24,7 @@ std::size_t Collect(char* data, std::size_t size, std::size_t n, void* out) {
     // A GetRecords answer runs to megabytes: one allocation of the announced size rather
     // than a doubling series of them (bounded: a larger answer still grows as it comes).
     curl_off_t length = -1;
-    if (curl_easy_getinfo(res->handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
+    if (curl::EasyGetinfo(res->handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
         length > 0 && length <= curl_off_t{64} * 1024 * 1024) {
       res->body.reserve(static_cast<std::size_t>(length));
     }
@@ -38,8 +37,6 @@ class HttpService final : public api::KinesisService, public EventStreams {
  public:
   HttpService(HttpOptions options, std::unique_ptr<auth::CredentialsProvider> credentials)
       : options_(std::move(options)), credentials_(std::move(credentials)) {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     auto scheme = options_.endpoint.find("://");
     host_ = scheme == std::string::npos ? options_.endpoint : options_.endpoint.substr(scheme + 3);
     if (auto slash = host_.find('/'); slash != std::string::npos) host_ = host_.substr(0, slash);
@@ -47,11 +44,12 @@ class HttpService final : public api::KinesisService, public EventStreams {
     if (url_.empty() || url_.back() != '/') url_ += '/';
   }
   ~HttpService() override {
-    for (CURL* h : idle_) curl_easy_cleanup(h);
+    for (CURL* h : idle_) curl::EasyCleanup(h);
   }
 
   // One signed POST. Network failures map to kIoError (retriable).
   Result<std::string> Call(std::string_view op, std::string body) {
+    RETURN_IF_ERROR(curl::Load());  // libcurl is loaded at the first request (curl_api.h)
     ASSIGN_OR_RETURN(auto creds, Credentials());
     auth::HttpRequestToSign req;
     req.method = "POST";
@@ -63,35 +61,36 @@ class HttpService final : public api::KinesisService, public EventStreams {
     auth::Sign(req, creds, {options_.region, "kinesis", std::chrono::system_clock::now()});
 
     CURL* h = Take();
+    if (h == nullptr) return Status(Code::kIoError, "curl_easy_init failed");
     curl_slist* headers = nullptr;
     for (const auto& [k, v] : req.headers)
-      headers = curl_slist_append(headers, (k + ": " + v).c_str());
-    headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+      headers = curl::SlistAppend(headers, (k + ": " + v).c_str());
+    headers = curl::SlistAppend(headers, "Expect:");  // no 100-continue round trip
     Response res;
     res.handle = h;
-    curl_easy_setopt(h, CURLOPT_URL, url_.c_str());
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &res);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+    curl::EasySetopt(h, CURLOPT_URL, url_.c_str());
+    curl::EasySetopt(h, CURLOPT_POST, 1L);
+    curl::EasySetopt(h, CURLOPT_POSTFIELDS, body.data());
+    curl::EasySetopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    curl::EasySetopt(h, CURLOPT_HTTPHEADER, headers);
+    curl::EasySetopt(h, CURLOPT_WRITEFUNCTION, &Collect);
+    curl::EasySetopt(h, CURLOPT_WRITEDATA, &res);
+    curl::EasySetopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl::EasySetopt(h, CURLOPT_TCP_NODELAY, 1L);
+    curl::EasySetopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(options_.connect_timeout.count()));
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
-    CURLcode rc = curl_easy_perform(h);
+    curl::EasySetopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
+    curl::EasySetopt(h, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
+    curl::EasySetopt(h, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+    CURLcode rc = curl::EasyPerform(h);
     long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+    curl::EasyGetinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl::SlistFreeAll(headers);
+    curl::EasySetopt(h, CURLOPT_HTTPHEADER, nullptr);
     Give(h);
     if (rc != CURLE_OK) {
       return Status(Code::kIoError, std::string("request to ") + options_.endpoint +
-                                        " failed: " + curl_easy_strerror(rc));
+                                        " failed: " + curl::EasyStrerror(rc));
     }
     if (status != 200) return wire::DecodeError(static_cast<int>(status), res.body);
     return std::move(res.body);
@@ -253,6 +252,7 @@ class HttpService final : public api::KinesisService, public EventStreams {
   Status SubscribeToShard(
       const api::SubscribeToShardInput& in,
       const std::function<bool(const api::SubscribeToShardEvent&)>& on_event) override {
+    RETURN_IF_ERROR(curl::Load());
     ASSIGN_OR_RETURN(auto creds, Credentials());
     std::string body = wire::Encode(in);
     auth::HttpRequestToSign req;
@@ -271,36 +271,37 @@ class HttpService final : public api::KinesisService, public EventStreams {
       Status error;
       bool stopped = false;
     } st{&on_event, {}, 0, nullptr, Status::Ok(), false};
-    CURL* h = curl_easy_init();
+    CURL* h = curl::EasyInit();
+    if (h == nullptr) return Status(Code::kIoError, "curl_easy_init failed");
     st.handle = h;
     curl_slist* headers = nullptr;
     for (const auto& [k, v] : req.headers)
-      headers = curl_slist_append(headers, (k + ": " + v).c_str());
-    headers = curl_slist_append(headers, "Expect:");
+      headers = curl::SlistAppend(headers, (k + ": " + v).c_str());
+    headers = curl::SlistAppend(headers, "Expect:");
     const bool tls = options_.endpoint.rfind("https://", 0) == 0;
-    curl_easy_setopt(h, CURLOPT_URL, url_.c_str());
-    curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
+    curl::EasySetopt(h, CURLOPT_URL, url_.c_str());
+    curl::EasySetopt(h, CURLOPT_HTTP_VERSION,
                      tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+    curl::EasySetopt(h, CURLOPT_POST, 1L);
+    curl::EasySetopt(h, CURLOPT_POSTFIELDS, body.data());
+    curl::EasySetopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    curl::EasySetopt(h, CURLOPT_HTTPHEADER, headers);
+    curl::EasySetopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl::EasySetopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(options_.connect_timeout.count()));
     // A subscription lasts minutes: no total timeout, but a silent stream (no heartbeat for
     // 30 s) is dead.
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &st);
-    curl_easy_setopt(
+    curl::EasySetopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl::EasySetopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
+    curl::EasySetopt(h, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
+    curl::EasySetopt(h, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+    curl::EasySetopt(h, CURLOPT_WRITEDATA, &st);
+    curl::EasySetopt(
         h, CURLOPT_WRITEFUNCTION,
         +[](char* data, std::size_t size, std::size_t n, void* p) -> std::size_t {
           auto& s = *static_cast<State*>(p);
           s.buffer.append(data, size * n);
-          if (s.status == 0) curl_easy_getinfo(s.handle, CURLINFO_RESPONSE_CODE, &s.status);
+          if (s.status == 0) curl::EasyGetinfo(s.handle, CURLINFO_RESPONSE_CODE, &s.status);
           if (s.status != 200) return size * n;  // an error body: decoded after the transfer
           std::size_t used = 0;
           for (;;) {
@@ -330,17 +331,17 @@ class HttpService final : public api::KinesisService, public EventStreams {
           }
           return size * n;
         });
-    CURLcode rc = curl_easy_perform(h);
+    CURLcode rc = curl::EasyPerform(h);
     long status = st.status;
-    if (status == 0) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(h);
+    if (status == 0) curl::EasyGetinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl::SlistFreeAll(headers);
+    curl::EasyCleanup(h);
     if (!st.error.ok()) return st.error;
     if (st.stopped) return Status::Ok();
     if (status != 0 && status != 200) return wire::DecodeError(static_cast<int>(status), st.buffer);
     if (rc != CURLE_OK) {
       return Status(Code::kIoError, std::string("SubscribeToShard to ") + options_.endpoint +
-                                        " failed: " + curl_easy_strerror(rc));
+                                        " failed: " + curl::EasyStrerror(rc));
     }
     return Status::Ok();  // the stream ended (5 minutes, or the end of the shard)
   }
@@ -358,7 +359,7 @@ class HttpService final : public api::KinesisService, public EventStreams {
         return h;
       }
     }
-    return curl_easy_init();
+    return curl::EasyInit();
   }
   void Give(CURL* h) {
     std::lock_guard lock(mu_);
