@@ -96,7 +96,7 @@ int Serve(const cinesis::app::ServeConfig& config) {
   std::unique_ptr<cinesis::storage::Storage> storage;
   std::vector<std::string> report;  // already logged through `events`
   if (config.in_memory) {
-    storage = cinesis::storage::NewMemoryStorage();
+    storage = cinesis::storage::NewMemoryStorage({config.max_memory_bytes});
   } else {
     cinesis::storage::DiskOptions disk;
     disk.dir = config.data_dir;
@@ -259,6 +259,12 @@ int main(int argc, char** argv) {
   }
   if (client_commands.Selected()) return client_commands.Run();
   if (config_command.Selected()) return config_command.Run();
+  if (*serve && config.max_memory_bytes != 0 && !config.in_memory) {
+    std::fprintf(stderr,
+                 "--max-memory-bytes bounds --in-memory storage; add --in-memory (durable "
+                 "storage keeps records on disk)\n");
+    return cinesis::app::kExitUsage;
+  }
   if (*serve) return Serve(config);
   if (*bench) return RunBench(bench->remaining());
 

@@ -63,6 +63,14 @@ std::vector<OptionRow> ServeOptionTable(ServeConfig& c) {
         "blocking a thread.",
         CLI::Range(0, 4096));
   t.Flag("--in-memory", c.in_memory, "Keep all data in memory; nothing survives a restart.");
+  t.Add("--max-memory-bytes", c.max_memory_bytes, "integer", ">= 0 (only with --in-memory)",
+        "Bound on the memory --in-memory keeps for records; 0: none. Counted: each kept record's "
+        "partition key, explicit hash key and data bytes, 32 bytes of index per record and 24 "
+        "bytes per run of consecutive writes to one shard. Past the bound the oldest records of "
+        "all streams and shards (by arrival) are trimmed first, as retention would trim them: "
+        "TRIM_HORIZON moves to the oldest kept record, and iterators before it continue from "
+        "there. The process also holds each shard's partly filled 4 KiB..4 MiB arena block.",
+        CLI::NonNegativeNumber);
   t.Add("--data-dir", c.data_dir, "string", "a directory (created if missing)",
         "Where durable storage keeps its logs and metadata (ignored with --in-memory).");
   t.Add("--fsync", c.fsync, "string", "always, never",

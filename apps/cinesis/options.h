@@ -21,6 +21,7 @@ struct ServeConfig {
   server::ServerOptions server;
   engine::EngineOptions engine;
   bool in_memory = false;
+  std::uint64_t max_memory_bytes = 0;  // --in-memory only; 0: no bound
   std::string data_dir = DefaultDataDir();
   std::string fsync = "always";
   std::uint64_t segment_bytes = 64ULL << 20;

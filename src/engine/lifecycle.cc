@@ -344,8 +344,12 @@ Result<api::ListShardsOutput> Engine::ListShards(const api::ListShardsInput& in)
   bool more = false;
   {
     ReaderLock lock(&s->mu);
-    for (const auto& shard : s->shards) {
-      if (after && shard->index <= *after) continue;
+    // A shard's index is its position in s->shards: a page starts right after `after`, so
+    // paging through n shards costs O(n), not O(n^2 / page size).
+    const std::size_t first =
+        after ? std::min(static_cast<std::size_t>(*after) + 1, s->shards.size()) : 0;
+    for (std::size_t i = first; i < s->shards.size(); ++i) {
+      const auto& shard = s->shards[i];
       bool include = true;
       if (filter) {
         using T = api::ShardFilterType;

@@ -166,8 +166,20 @@ class Storage {
   virtual std::string Describe() const = 0;
 };
 
+struct MemoryOptions {
+  // Opt-in bound on what the logs keep; 0: none (records stay until retention). Counted: each
+  // kept record's partition key, explicit hash key and data bytes plus its 32-byte index entry,
+  // and 24 bytes per entry of the queue that orders appends across logs (one per run of
+  // consecutive appends to the same log). When an append takes the count above the bound, the
+  // oldest records of all logs (by arrival) are trimmed first until it fits again, as retention
+  // would trim them: StartOffset moves, and a read from before it starts there. Not counted:
+  // the free tail of each log's arena block being filled (up to 4 MiB) and the unused part of
+  // a block whose older records were trimmed, which is freed when all of its records are.
+  std::uint64_t max_bytes = 0;
+};
+
 // Storage kept in process memory; nothing survives the process.
-std::unique_ptr<Storage> NewMemoryStorage();
+std::unique_ptr<Storage> NewMemoryStorage(const MemoryOptions& options = {});
 
 struct DiskOptions {
   std::string dir;                            // created if missing

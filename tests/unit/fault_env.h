@@ -67,7 +67,12 @@ class FaultEnv final : public Env {
   std::uint64_t open_files() const { return state_->open; }
   std::uint64_t peak_open_files() const { return state_->peak; }
   std::uint64_t MaxOpenFiles() override { return state_->limit; }
-  std::uint64_t OpenFiles() override { return state_->open + state_->held; }
+  std::uint64_t OpenFiles() override {
+    ++state_->open_files_calls;
+    return state_->open + state_->held;
+  }
+  // How many times OpenFiles was asked (the real one lists /proc/self/fd: O(descriptors)).
+  std::uint64_t open_files_calls() const { return state_->open_files_calls; }
 
   Result<std::unique_ptr<File>> Open(const std::string& path, bool create) override {
     const bool existed = Env::Posix().Exists(path);
@@ -175,6 +180,7 @@ class FaultEnv final : public Env {
     std::atomic<std::uint64_t> held{0};
     std::atomic<std::uint64_t> open{0};
     std::atomic<std::uint64_t> peak{0};
+    std::atomic<std::uint64_t> open_files_calls{0};
   };
   Status Injected(std::string what) {
     ++state_->injected;

@@ -233,6 +233,26 @@ TEST_F(DiskStorageFdTest, TrimmingAndDroppingCloseTheFilesTheyRemove) {
   EXPECT_EQ(env_.open_files(), 0U);
 }
 
+// Far from the limit, creating streams does not count the open descriptors each time (the
+// count lists /proc/self/fd: with 10,000 logs open, 30 ms per CreateStream, so creating 10,000
+// streams took 156 s).
+TEST_F(DiskStorageFdTest, CreatingManyStreamsFarFromTheLimitCountsDescriptorsRarely) {
+  env_.LimitOpenFiles(1'000'000);
+  ASSERT_NO_FATAL_FAILURE(Open());
+  engine::EngineOptions eo;
+  eo.create_stream_ms = 0;
+  engine::Engine e(eo, std::move(storage_));
+  ASSERT_TRUE(e.Load(nullptr).ok());
+  const std::uint64_t before = env_.open_files_calls();
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(
+        e.CreateStream({"s" + std::to_string(i), 1, std::nullopt, {}, std::nullopt, std::nullopt})
+            .ok());
+  }
+  // Once per second at most (a slow machine may take a few seconds for 50 streams).
+  EXPECT_LE(env_.open_files_calls() - before, 10U);
+}
+
 TEST_F(DiskStorageFdTest, ShardCreatingRequestsAreRefusedBeforeDescriptorsRunOut) {
   constexpr std::uint64_t kLimit = 200;
   env_.LimitOpenFiles(kLimit);
@@ -319,6 +339,144 @@ TEST(MemoryStorage, BlocksGrowGeometricallySoIdleAndLightLogsCostLittle) {
                          })
                   .ok());
   EXPECT_EQ(back, big);
+}
+
+// --in-memory --max-memory-bytes: records of three logs written in an interleaved order, each
+// with its own arrival time. After every append, what the logs keep must fit the cap, be
+// exactly the newest records (everything trimmed arrived before everything kept, whichever
+// log it was in) and not much less than the cap.
+TEST(MemoryStorage, CapTrimsTheOldestRecordsOfAllLogsFirstAndKeepsTheNewest) {
+  constexpr std::uint64_t kCap = 20'000;
+  constexpr std::uint64_t kPerRecord = 32;  // the index entry MemoryOptions documents
+  auto storage = NewMemoryStorage(MemoryOptions{kCap});
+  std::vector<std::shared_ptr<Log>> logs;
+  for (std::uint64_t i = 0; i < 3; ++i) logs.push_back(*storage->CreateLog(LogId{i}, ""));
+  struct Written {
+    EpochMillis arrival;
+    std::uint64_t cost;
+  };
+  std::vector<std::vector<Written>> written(3);
+  std::uint64_t appended = 0;
+  for (int i = 0; i < 600; ++i) {
+    // Bursts on one log, then the others: runs of 1 to 9 appends per log; log 2 goes quiet
+    // after the first 100 so that its records are old ones the other logs' appends must trim.
+    std::size_t which = static_cast<std::size_t>((i / (1 + i % 9)) % 3);
+    if (i >= 100 && which == 2) which = static_cast<std::size_t>(i % 2);
+    const std::string data(40 + static_cast<std::size_t>(i % 7) * 30,
+                           static_cast<char>('a' + i % 26));
+    const std::string key = "key" + std::to_string(i);
+    const AppendRecord rec{key, "", data};
+    const EpochMillis arrival = 1000 + i;  // every record has its own arrival time
+    auto r = logs[which]->Append({&rec, 1}, arrival);
+    ASSERT_TRUE(r.ok());
+    written[which].push_back({arrival, key.size() + data.size() + kPerRecord});
+    appended += key.size() + data.size() + kPerRecord;
+
+    // The newest record is kept and reads back intact.
+    std::string back;
+    ASSERT_TRUE(logs[which]
+                    ->Read(r->first, 1,
+                           [&](const RecordView& v) {
+                             back = std::string(v.data);
+                             return true;
+                           })
+                    .ok());
+    ASSERT_EQ(back, data) << "the newest record was trimmed, at append " << i;
+
+    std::uint64_t kept = 0;
+    EpochMillis newest_trimmed = 0, oldest_kept = INT64_MAX;
+    for (std::size_t l = 0; l < 3; ++l) {
+      const std::uint64_t start = logs[l]->StartOffset().value;
+      ASSERT_EQ(logs[l]->EndOffset().value, written[l].size());
+      for (std::uint64_t o = 0; o < written[l].size(); ++o) {
+        if (o < start) {
+          newest_trimmed = std::max(newest_trimmed, written[l][o].arrival);
+        } else {
+          oldest_kept = std::min(oldest_kept, written[l][o].arrival);
+          kept += written[l][o].cost;
+        }
+      }
+    }
+    ASSERT_LE(kept, kCap) << "the cap is not enforced, at append " << i;
+    ASSERT_LT(newest_trimmed, oldest_kept) << "a newer record was trimmed before an older one, "
+                                           << "at append " << i;
+    // Trimmed only as much as needed: close to the cap (the queue's entries count too).
+    if (appended > kCap) {
+      ASSERT_GT(kept, kCap * 3 / 4) << i;
+    }
+  }
+  // The quiet log's records were all older than the cap allows: all trimmed, none left.
+  EXPECT_EQ(logs[2]->StartOffset(), logs[2]->EndOffset());
+  EXPECT_GT(logs[0]->StartOffset().value, 0U);
+}
+
+TEST(MemoryStorage, WithoutACapNothingIsTrimmed) {
+  auto storage = NewMemoryStorage();
+  auto log = *storage->CreateLog(LogId{1}, "");
+  const std::string data(1000, 'd');
+  const AppendRecord rec{"k", "", data};
+  for (int i = 0; i < 5000; ++i) ASSERT_TRUE(log->Append({&rec, 1}, i).ok());
+  EXPECT_EQ(log->StartOffset().value, 0U);
+  EXPECT_EQ(log->EndOffset().value, 5000U);
+}
+
+// The engine over a capped storage: readers see what retention would leave them (TRIM_HORIZON
+// moves to the oldest kept record; an iterator at a trimmed sequence number or one taken
+// before the trim starts there), across the shards of a stream.
+TEST(MemoryStorageCap, TrimmedRecordsAreAsExpiredToReadersOfEveryShard) {
+  ManualClock clock;
+  engine::EngineOptions o;
+  o.clock = &clock;
+  o.create_stream_ms = 0;
+  // 100-byte records with a 1-byte key and an explicit hash key ("0" for shard 0, 39 digits
+  // for shard 1): 134 and 172 bytes counted, with a 32-byte index entry each.
+  engine::Engine e(o, NewMemoryStorage(MemoryOptions{4000}));
+  ASSERT_TRUE(e.CreateStream({"s", 2, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  const std::string shard0 = "shardId-000000000000", shard1 = "shardId-000000000001";
+  auto put = [&](int i, const std::string& hash_key) {
+    clock.Advance(1);
+    auto r = e.PutRecord({{"s", std::nullopt},
+                          std::string(99, 'x') + static_cast<char>('0' + i % 10),
+                          "k",
+                          hash_key,
+                          std::nullopt});
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? r->sequence_number : std::string();
+  };
+  auto iterator = [&](const std::string& shard, api::ShardIteratorType t,
+                      std::optional<std::string> seq = std::nullopt) {
+    auto r = e.GetShardIterator({{"s", std::nullopt}, shard, t, std::move(seq), std::nullopt});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->shard_iterator : std::string();
+  };
+  auto first_seq = [&](const std::string& it) {
+    auto got = e.GetRecords({it, std::nullopt, std::nullopt});
+    EXPECT_TRUE(got.ok());
+    return got.ok() && !got->records.empty() ? got->records[0].sequence_number : std::string();
+  };
+  // Shard 0 first (the older records), then shard 1 until the cap is passed.
+  std::vector<std::string> seq0, seq1;
+  for (int i = 0; i < 20; ++i) seq0.push_back(put(i, "0"));
+  const std::string before = iterator(shard0, api::ShardIteratorType::kTrimHorizon);
+  for (int i = 0; i < 20; ++i) seq1.push_back(put(i, "340282366920938463463374607431768211455"));
+  // 40 records do not fit: shard 0's oldest went, shard 1 kept all of its newer records.
+  EXPECT_EQ(first_seq(iterator(shard1, api::ShardIteratorType::kTrimHorizon)), seq1[0]);
+  const std::string horizon0 = first_seq(iterator(shard0, api::ShardIteratorType::kTrimHorizon));
+  ASSERT_NE(horizon0, seq0[0]);
+  const auto kept = std::find(seq0.begin(), seq0.end(), horizon0);
+  ASSERT_NE(kept, seq0.end());
+  // 17 of shard 0's: 2 queue entries (48) + 3 * 134 + 20 * 172 = 3890 fit, one more does not.
+  EXPECT_EQ(kept - seq0.begin(), 17);
+  // An iterator taken before the trim, and one at a trimmed sequence number, start there.
+  EXPECT_EQ(first_seq(before), horizon0);
+  EXPECT_EQ(first_seq(iterator(shard0, api::ShardIteratorType::kAtSequenceNumber, seq0[0])),
+            horizon0);
+  EXPECT_EQ(first_seq(iterator(shard0, api::ShardIteratorType::kAfterSequenceNumber, seq0[0])),
+            horizon0);
+  // Writing on: shard 0's records all go before any of shard 1's; then 24 + 23 * 172 fit.
+  for (int i = 0; i < 15; ++i) put(i, "340282366920938463463374607431768211455");
+  EXPECT_EQ(first_seq(iterator(shard0, api::ShardIteratorType::kTrimHorizon)), "");
+  EXPECT_EQ(first_seq(iterator(shard1, api::ShardIteratorType::kTrimHorizon)), seq1[12]);
 }
 
 }  // namespace
