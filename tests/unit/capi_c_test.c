@@ -85,6 +85,7 @@ int main(void) {
     }
     reported += n;
   }
+  if (reported != N) fprintf(stderr, "reports: %u of %u\n", (unsigned)reported, (unsigned)N);
   CHECK(reported == N);
   CHECK(cinesis_producer_close(producer, 5000) == CINESIS_OK);
   CHECK(cinesis_producer_put(producer, &recs[0]) == CINESIS_ERR_FAILED_PRECONDITION);
@@ -120,6 +121,7 @@ int main(void) {
     cinesis_batch_destroy(batch);
     CHECK(cinesis_consumer_commit(consumer) == CINESIS_OK);
   }
+  if (consumed != N) fprintf(stderr, "consumed: %u of %u\n", (unsigned)consumed, (unsigned)N);
   CHECK(consumed == N);
   CHECK(cinesis_consumer_stop(consumer) == CINESIS_OK);
   {
