@@ -188,7 +188,7 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
       for (std::size_t k = begin; k < end; ++k) {
         auto& e = out.records[order[k]];
         e.error_code = "InternalFailure";
-        e.error_message = "Internal service failure.";
+        e.error_message = errors::InternalFailure().message();
         ++out.failed_record_count;
       }
     } else {
@@ -217,7 +217,7 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
               shard->SequenceAt(appended->first.value + written++, appended->arrival_ms);
         } else {
           e.error_code = "InternalFailure";
-          e.error_message = "Internal service failure.";
+          e.error_message = errors::InternalFailure().message();
           ++out.failed_record_count;
         }
       }
@@ -243,7 +243,7 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
       auto& e = out.records[order[k]];
       if (!e.sequence_number) continue;
       e = api::PutRecordsResultEntry{std::nullopt, std::nullopt, "InternalFailure",
-                                     "Internal service failure."};
+                                     errors::InternalFailure().message()};
       ++out.failed_record_count;
     }
   }

@@ -280,7 +280,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
     boost::system::error_code ec;
     auto v = json::parse(r.body, ec);
     if (ec || !v.is_object())
-      return Send(ErrorMessage(id, "InternalFailure", "Internal service failure."));
+      return Send(ErrorMessage(id, "InternalFailure", api::errors::InternalFailure().message()));
     const auto& o = v.as_object();
     if (r.status != 200) {
       std::string type, message;
