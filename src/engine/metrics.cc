@@ -82,6 +82,10 @@ void ShardMetrics::Roll(std::int64_t second) {
 void ShardMetrics::Snapshot(std::int64_t end_second, int seconds,
                             api::ShardMetricsSnapshot& out) const {
   MutexLock lock(&mu_);
+  // The seconds the rings hold: the last kMetricHistorySeconds up to the last roll.
+  const std::int64_t newest = last_second_;
+  const std::int64_t oldest =
+      std::max<std::int64_t>(0, newest - static_cast<std::int64_t>(api::kMetricHistorySeconds) + 1);
   for (std::size_t m = 0; m < api::kMetricCount; ++m) {
     out.totals[m] = api::IsGauge(static_cast<api::Metric>(m))
                         ? last_gauge_
@@ -91,8 +95,7 @@ void ShardMetrics::Snapshot(std::int64_t end_second, int seconds,
     if (!ring_) continue;
     for (int i = 0; i < seconds; ++i) {
       const std::int64_t s = end_second - seconds + 1 + i;
-      if (s <= last_second_ && s > last_second_ - api::kMetricHistorySeconds && s >= 0)
-        h[static_cast<std::size_t>(i)] = (*ring_)[Slot(s, m)];
+      if (s >= oldest && s <= newest) h[static_cast<std::size_t>(i)] = (*ring_)[Slot(s, m)];
     }
   }
   out.consumer_lags.clear();
@@ -103,7 +106,7 @@ void ShardMetrics::Snapshot(std::int64_t end_second, int seconds,
     c.history.assign(static_cast<std::size_t>(seconds), 0);
     for (int i = 0; i < seconds; ++i) {
       const std::int64_t s = end_second - seconds + 1 + i;
-      if (s <= last_second_ && s > last_second_ - api::kMetricHistorySeconds && s >= 0)
+      if (s >= oldest && s <= newest)
         c.history[static_cast<std::size_t>(i)] =
             l->ring[static_cast<std::size_t>(s % api::kMetricHistorySeconds)];
     }
