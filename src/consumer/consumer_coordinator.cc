@@ -152,6 +152,7 @@ Status Consumer::Impl::Balance(const ProcessorFactory& factory,
     if (!ok.ok()) {
       note("LeaseStore.Renew", ok.status());
     } else if (*ok) {
+      std::lock_guard lock(mu);  // readers and Commit() copy the lease under mu
       r->lease->expires_at = now + ttl;
     } else {
       LogConsumer(LogLevel::kWarning, "stream " + o.stream_name + ", " + r->shard_id +

@@ -143,9 +143,11 @@ struct Reader : Checkpointer {
   // Set before the thread starts; read-only after.
   Consumer::Impl& c;
   std::string shard_id;
-  // The reader's lease. The coordinator extends `expires_at` on renewal (Balance) and
-  // Commit() copies it under mu; the reader passes it to the stores.
+  // The reader's lease. Engaged or not from construction on; its fields change only on the
+  // coordinator thread (Balance extends `expires_at` on renewal, under c.mu). Other threads
+  // (the reader, Commit()) copy it under c.mu: HeldLease().
   std::optional<consumer::Lease> lease;
+  std::optional<consumer::Lease> HeldLease() const;
   std::unique_ptr<ShardProcessor> processor;
   std::thread thread;  // written (under mu) and joined by the coordinator only
   std::atomic<bool> stop{false};

@@ -37,7 +37,7 @@ Status Reader::Checkpoint(const ConsumerRecord& r) {
   consumer::Checkpoint cp{r.sequence_number, r.sub_sequence_number};
   if (last_saved && *last_saved == cp) return Status::Ok();
   bool was_lost = false;
-  Status st = c.Save(shard_id, lease, cp, &was_lost);
+  Status st = c.Save(shard_id, HeldLease(), cp, &was_lost);
   if (was_lost) lost = true;
   if (st.ok()) {
     last_saved = cp;
@@ -52,11 +52,17 @@ void Reader::CheckpointByPolicy() {
   if (!st.ok() && !lost) (void)Failed("CheckpointStore.Save", st);
 }
 
+std::optional<consumer::Lease> Reader::HeldLease() const {
+  std::lock_guard lock(c.mu);
+  return lease;
+}
+
 void Reader::ReleaseLease() {
-  if (Status st = c.o.leases->Release(c.scope, *lease); !st.ok()) {
+  const std::optional<consumer::Lease> held = HeldLease();
+  if (Status st = c.o.leases->Release(c.scope, *held); !st.ok()) {
     LogConsumer(LogLevel::kWarning, "stream " + c.o.stream_name + ", " + shard_id +
                                         ": could not release the lease (" + st.ToString() +
-                                        "); it expires at " + IsoTime(lease->expires_at));
+                                        "); it expires at " + IsoTime(held->expires_at));
   }
 }
 
@@ -379,7 +385,7 @@ void Reader::EndShard() {
   // End of a closed shard: finish it, so its children may start.
   processor->ShardEnded(*this);
   bool was_lost = false;
-  Status st = c.Save(shard_id, lease, {consumer::kShardEnd, 0}, &was_lost);
+  Status st = c.Save(shard_id, HeldLease(), {consumer::kShardEnd, 0}, &was_lost);
   if (was_lost) lost = true;
   if (st.ok()) {
     {

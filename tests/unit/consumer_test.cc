@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <future>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -680,6 +681,63 @@ TEST_F(ConsumerTest, PullStyleWithManualCommit) {
   EXPECT_TRUE(store_->LoadAll({"app", "s"})->empty());  // manual: nothing until Commit
   ASSERT_TRUE((*c)->Commit().ok());
   EXPECT_EQ(store_->LoadAll({"app", "s"})->size(), 3U);
+  (*c)->Stop();
+}
+
+// Lease renewals (the coordinator thread) and Commit() (the application's thread) meet on the
+// reader's lease: Balance extends its expiry while Commit copies it. Regression test for a
+// data race (the renewal wrote `expires_at` without the consumer's mutex): a lease store whose
+// Renew takes 3 ms holds the renewal open while this thread commits again and again, so under
+// ThreadSanitizer (the tsan preset) the unguarded write is reported and the test fails. Built
+// without TSan it checks that pull-style commits keep working while leases renew.
+class SlowRenewLeases : public consumer::LeaseStore {
+ public:
+  explicit SlowRenewLeases(std::shared_ptr<consumer::Store> s) : s_(std::move(s)) {}
+  Result<std::optional<consumer::Lease>> TryAcquire(const consumer::Scope& scope,
+                                                    const std::string& shard_id,
+                                                    const std::string& owner, EpochMillis ttl_ms,
+                                                    EpochMillis now) override {
+    return s_->TryAcquire(scope, shard_id, owner, ttl_ms, now);
+  }
+  Result<bool> Renew(const consumer::Scope& scope, const consumer::Lease& lease, EpochMillis ttl_ms,
+                     EpochMillis now) override {
+    std::this_thread::sleep_for(3ms);
+    renewals.fetch_add(1);
+    return s_->Renew(scope, lease, ttl_ms, now);
+  }
+  Status Release(const consumer::Scope& scope, const consumer::Lease& lease) override {
+    return s_->Release(scope, lease);
+  }
+  Result<std::vector<consumer::Lease>> List(const consumer::Scope& scope) override {
+    return s_->List(scope);
+  }
+  std::atomic<int> renewals{0};
+
+ private:
+  std::shared_ptr<consumer::Store> s_;
+};
+
+TEST_F(ConsumerTest, CommitWhileTheCoordinatorRenewsLeases) {
+  Put(0, 3000);
+  auto leases = std::make_shared<SlowRenewLeases>(store_);
+  auto opts = Options();
+  opts.checkpoint_policy = CheckpointPolicy::Manual();
+  opts.leases = leases;
+  opts.lease_ttl = 90ms;  // renewed every 30 ms, each renewal open for 3 ms
+  opts.max_records_per_call = 2;
+  opts.max_get_records_per_second = std::numeric_limits<double>::infinity();
+  auto c = Consumer::Create(local_.client(), opts);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::size_t got = 0, commits = 0;
+  for (int i = 0; i < 5000 && (got < 3000 || leases->renewals.load() < 20); ++i) {
+    auto batch = (*c)->Poll(10ms);
+    ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+    got += batch->size();
+    ASSERT_TRUE((*c)->Commit().ok());
+    ++commits;
+  }
+  EXPECT_EQ(got, 3000U);
+  EXPECT_GE(leases->renewals.load(), 20) << commits << " commits";
   (*c)->Stop();
 }
 
