@@ -29,9 +29,25 @@ fi
 
 status=0
 summary=()
+# The interpreters run CINESIS_PYTHON_JOBS at a time (default: the number of cores, at most
+# 4); each suite starts its own servers on free loopback ports in its own temporary
+# directories. Output is kept per interpreter and printed in order.
+njobs=${CINESIS_PYTHON_JOBS:-$(nproc)}
+((njobs > 4)) && njobs=4
+outdir=$(mktemp -d)
+trap 'rm -rf "$outdir"' EXIT
+i=0
 for py in "${interpreters[@]}"; do
-  out=$("$py" python/tests/run.py 2>&1)
-  rc=$?
+  while (($(jobs -rp | wc -l) >= njobs)); do wait -n || true; done
+  ("$py" python/tests/run.py >"$outdir/$i.out" 2>&1; echo $? >"$outdir/$i.rc") &
+  i=$((i + 1))
+done
+wait
+i=0
+for py in "${interpreters[@]}"; do
+  out=$(cat "$outdir/$i.out")
+  rc=$(cat "$outdir/$i.rc" 2>/dev/null || echo 1)
+  i=$((i + 1))
   line=$(printf '%s\n' "$out" | grep -E '^python [0-9.]+: ' | tail -1)
   if [ $rc -ne 0 ] || [ -z "$line" ]; then
     printf '%s\n' "$out" | tail -40
