@@ -153,7 +153,7 @@ Result<FaultRule> FaultRules::Parse(std::string_view text) {
 }
 
 std::string FaultRules::Add(FaultRule rule) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (rule.id.empty()) rule.id = "f" + std::to_string(next_id_++);
   for (auto& r : rules_) {
     if (r.id == rule.id) {
@@ -167,14 +167,14 @@ std::string FaultRules::Add(FaultRule rule) {
 }
 
 bool FaultRules::Remove(std::string_view id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   const bool removed = std::erase_if(rules_, [&](const FaultRule& r) { return r.id == id; }) > 0;
   count_.store(rules_.size());
   return removed;
 }
 
 void FaultRules::Clear() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   rules_.clear();
   count_.store(0);
 }
@@ -182,7 +182,7 @@ void FaultRules::Clear() {
 std::string FaultRules::ToJson() const {
   json::array rules;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (const auto& r : rules_) {
       json::object o;
       o["id"] = r.id;
@@ -203,7 +203,7 @@ std::string FaultRules::ToJson() const {
 }
 
 std::optional<FaultRule> FaultRules::Draw(std::string_view operation, std::string_view stream) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (auto& r : rules_) {
     if (r.operation != "*" && r.operation != operation) continue;
     if (r.stream && *r.stream != stream) continue;

@@ -11,7 +11,6 @@
 #include <boost/json.hpp>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +20,7 @@
 #include "api/operation_list.h"
 #include "api/service.h"
 #include "common/status.h"
+#include "common/thread_annotations.h"
 
 namespace cinesis::server::live {
 
@@ -49,22 +49,22 @@ class FaultRules {
   static Result<FaultRule> FromJson(const boost::json::value& v);
 
   // Adds a rule (an id is assigned when empty; a rule with the same id is replaced).
-  std::string Add(FaultRule rule);
-  bool Remove(std::string_view id);
-  void Clear();
+  std::string Add(FaultRule rule) EXCLUDES(mu_);
+  bool Remove(std::string_view id) EXCLUDES(mu_);
+  void Clear() EXCLUDES(mu_);
   bool empty() const { return count_.load(std::memory_order_relaxed) == 0; }
   // {"rules":[...]} with each rule's `injected` count and remaining `count`.
-  std::string ToJson() const;
+  std::string ToJson() const EXCLUDES(mu_);
 
   // The first rule for `operation` on `stream` that fires now (its count taken), if any.
-  std::optional<FaultRule> Draw(std::string_view operation, std::string_view stream);
+  std::optional<FaultRule> Draw(std::string_view operation, std::string_view stream) EXCLUDES(mu_);
 
  private:
-  mutable std::mutex mu_;
-  std::function<double()> random_;
-  std::vector<FaultRule> rules_;
+  mutable Mutex mu_;
+  std::function<double()> random_ GUARDED_BY(mu_);  // called with mu_ held
+  std::vector<FaultRule> rules_ GUARDED_BY(mu_);
   std::atomic<std::size_t> count_{0};  // rules_.size(), read without the lock
-  std::uint64_t next_id_ = 1;
+  std::uint64_t next_id_ GUARDED_BY(mu_) = 1;
 };
 
 // The Kinesis operations with the rules applied in front of `target`. `live` names the stream
