@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Python package's benchmark (issue 15): cinesis.Producer / cinesis.Consumer in one
-# Python thread each vs a boto3 loop written the way pynesis does it, against the same
-# `cinesis serve --in-memory` on a free loopback port, in one run.
+# Python thread each vs boto3 loops written the way pynesis does it (and a bare read loop),
+# against the same `cinesis serve --in-memory` on a free loopback port, in one run.
 # Usage: bench/python.sh [RECORDS] [BOTO3_RECORDS] [PYTHON] [RUNS] [BOTO3_GET_RECORDS]
 # (build: release preset). BOTO3_RECORDS are put one by one by the boto3 loop, which then
 # reads BOTO3_GET_RECORDS (default 50000; the stream is topped up untimed).

@@ -34,7 +34,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cinesis/client.h"
@@ -114,6 +116,22 @@ class CINESIS_EXPORT Producer {
   Status Put(std::string partition_key, std::string data, Callback callback);
   Status Put(std::string partition_key, std::string data,
              std::optional<std::string> explicit_hash_key, Callback callback);
+
+  // Many records in one call: one lock and one wake-up of the sender for the whole call
+  // instead of one per record. Records are taken in order, each as Put would (validated; under
+  // OverflowPolicy::kBlock the call waits for buffer room as it goes). Returns OK when all were
+  // accepted, else the reason the first one not accepted was refused; `*accepted` (if given)
+  // is the number accepted. `callback(i, result)` runs exactly once per accepted record, `i`
+  // its index in `records`. With `success_details == false` a successful record's result
+  // carries only its OK status (no shard id, sequence number or attempts: fewer allocations
+  // per record); a failed record's result is always complete.
+  struct RecordView {
+    std::string_view partition_key;
+    std::string_view data;
+  };
+  using BatchCallback = std::function<void(std::size_t index, const PutResult&)>;
+  Status PutMany(std::span<const RecordView> records, BatchCallback callback,
+                 bool success_details = true, std::size_t* accepted = nullptr);
 
   // Sends everything buffered without waiting for linger; returns once every record
   // accepted before the call has completed, or kDeadlineExceeded (retriable) when `timeout`

@@ -57,7 +57,11 @@ struct cinesis_consumer {
 struct cinesis_batch {
   std::uint32_t magic = cinesis::capi::kBatchMagic;
   std::vector<cinesis::ConsumerRecord> records;
-  std::vector<cinesis_consumer_record_t> views;
+  // cinesis_batch_records, built on its first call (a binding that reads the columns never
+  // needs them); the accessor takes a const batch, hence mutable, and once_flag for two
+  // threads reading one batch.
+  mutable std::once_flag views_once;
+  mutable std::vector<cinesis_consumer_record_t> views;
   // cinesis_batch_columns, built on its first call.
   bool columns_built = false;
   std::string data, keys, sequences, hash_keys, shard_ids;
@@ -87,6 +91,23 @@ cinesis_event_type_t EventType(ConsumerEvent::Kind kind) {
   return CINESIS_EVENT_ERROR;
 }
 
+void BuildViews(const cinesis_batch& b) {
+  b.views.reserve(b.records.size());
+  for (const ConsumerRecord& rec : b.records) {
+    cinesis_consumer_record_t v{};
+    v.shard_id = rec.shard_id.c_str();
+    v.sequence_number = rec.sequence_number.c_str();
+    v.sub_sequence_number = rec.sub_sequence_number;
+    v.aggregated = rec.aggregated ? 1 : 0;
+    v.partition_key = rec.partition_key.c_str();
+    v.explicit_hash_key = rec.explicit_hash_key ? rec.explicit_hash_key->c_str() : nullptr;
+    v.data = rec.data.data();
+    v.data_len = rec.data.size();
+    v.arrival_ms = rec.approximate_arrival_timestamp;
+    b.views.push_back(v);
+  }
+}
+
 void BuildColumns(cinesis_batch& b) {
   const std::size_t n = b.records.size();
   std::size_t data_bytes = 0, key_bytes = 0, sequence_bytes = 0;
@@ -108,6 +129,7 @@ void BuildColumns(cinesis_batch& b) {
   b.shard_index.reserve(n);
   b.shard_offsets.push_back(0);
   std::vector<const std::string*> shards;  // distinct, in order of first appearance
+  std::size_t last_shard = 0;
   for (const ConsumerRecord& r : b.records) {
     b.data += r.data;
     b.data_offsets.push_back(b.data.size());
@@ -122,9 +144,14 @@ void BuildColumns(cinesis_batch& b) {
     b.flags.push_back(static_cast<std::uint8_t>(
         (r.aggregated ? CINESIS_RECORD_AGGREGATED : 0u) |
         (r.explicit_hash_key ? CINESIS_RECORD_HAS_EXPLICIT_HASH_KEY : 0u)));
-    // Few shards per batch: a linear search beats a map.
-    std::size_t s = 0;
-    while (s < shards.size() && *shards[s] != r.shard_id) ++s;
+    // Few shards per batch, each in a run of records: the previous record's shard first,
+    // then a linear search (beats a map).
+    std::size_t s = last_shard;
+    if (s >= shards.size() || *shards[s] != r.shard_id) {
+      s = 0;
+      while (s < shards.size() && *shards[s] != r.shard_id) ++s;
+    }
+    last_shard = s;
     if (s == shards.size()) {
       shards.push_back(&r.shard_id);
       b.shard_ids += r.shard_id;
@@ -170,11 +197,12 @@ cinesis_err_t cinesis_consumer_new(cinesis_client_t* client, const cinesis_optio
 }
 
 size_t cinesis_batch_count(const cinesis_batch_t* batch) {
-  return Valid(batch, kBatchMagic) ? batch->views.size() : 0;
+  return Valid(batch, kBatchMagic) ? batch->records.size() : 0;
 }
 
 const cinesis_consumer_record_t* cinesis_batch_records(const cinesis_batch_t* batch) {
-  if (!Valid(batch, kBatchMagic) || batch->views.empty()) return nullptr;
+  if (!Valid(batch, kBatchMagic) || batch->records.empty()) return nullptr;
+  std::call_once(batch->views_once, [batch] { BuildViews(*batch); });
   return batch->views.data();
 }
 
@@ -223,20 +251,6 @@ cinesis_err_t cinesis_consumer_poll(cinesis_consumer_t* consumer, int64_t timeou
     if (!r.ok()) return SetError(r.status());
     auto b = std::make_unique<cinesis_batch>();
     b->records = std::move(r).value();
-    b->views.reserve(b->records.size());
-    for (const ConsumerRecord& rec : b->records) {
-      cinesis_consumer_record_t v{};
-      v.shard_id = rec.shard_id.c_str();
-      v.sequence_number = rec.sequence_number.c_str();
-      v.sub_sequence_number = rec.sub_sequence_number;
-      v.aggregated = rec.aggregated ? 1 : 0;
-      v.partition_key = rec.partition_key.c_str();
-      v.explicit_hash_key = rec.explicit_hash_key ? rec.explicit_hash_key->c_str() : nullptr;
-      v.data = rec.data.data();
-      v.data_len = rec.data.size();
-      v.arrival_ms = rec.approximate_arrival_timestamp;
-      b->views.push_back(v);
-    }
     *batch = b.release();
     return CINESIS_OK;
   });

@@ -125,43 +125,47 @@ cinesis_err_t PutPacked(cinesis_producer* p, const char* data, const std::uint32
     state->queue = p->queue;
     state->first_opaque = first_opaque;
   }
-  const std::string_view shared_key = key_lens == nullptr ? std::string_view(keys) : "";
-  size_t data_pos = 0, key_pos = 0, n = 0;
-  cinesis_err_t result = CINESIS_OK;
-  for (; n < count; ++n) {
-    if (p->closed.load()) {
-      result = SetError(CINESIS_ERR_FAILED_PRECONDITION, "FailedPrecondition: producer is closed");
-      break;
-    }
-    std::string key =
-        key_lens == nullptr ? std::string(shared_key) : std::string(keys + key_pos, key_lens[n]);
-    if (key_lens != nullptr) key_pos += key_lens[n];
-    std::string rec(data + data_pos, data_lens[n]);
-    data_pos += data_lens[n];
-    Producer::Callback cb;
-    if (state) {
-      state->remaining.fetch_add(1);
-      cb = [state, opaque = first_opaque + n](const PutResult& r) {
-        if (!r.status.ok()) {
-          state->failed.fetch_add(1);
-          state->queue->Push(opaque, r);
-        }
-        state->Done();
-      };
-    } else {
-      cb = [](const PutResult&) {};
-    }
-    Status st = p->producer->Put(std::move(key), std::move(rec), std::nullopt, std::move(cb));
-    if (!st.ok()) {
-      // Not accepted: the C++ producer does not call back, so its count is taken back.
-      if (state) state->remaining.fetch_sub(1);
-      result = p->closed.load() ? SetError(CINESIS_ERR_FAILED_PRECONDITION,
-                                           "FailedPrecondition: producer is closed")
-                                : SetError(st);
-      break;
-    }
-    if (accepted != nullptr) *accepted = n + 1;
+  if (p->closed.load()) {
+    return SetError(CINESIS_ERR_FAILED_PRECONDITION, "FailedPrecondition: producer is closed");
   }
+  // One Producer::PutMany call: one lock and one wake-up for the whole batch. Successes
+  // need no details (only failures are reported, with the summary's count).
+  const std::string_view shared_key = key_lens == nullptr ? std::string_view(keys) : "";
+  std::vector<Producer::RecordView> views(count);
+  size_t data_pos = 0, key_pos = 0;
+  for (size_t i = 0; i < count; ++i) {
+    views[i].data = std::string_view(data + data_pos, data_lens[i]);
+    data_pos += data_lens[i];
+    if (key_lens == nullptr) {
+      views[i].partition_key = shared_key;
+    } else {
+      views[i].partition_key = std::string_view(keys + key_pos, key_lens[i]);
+      key_pos += key_lens[i];
+    }
+  }
+  Producer::BatchCallback cb;
+  if (state) {
+    // Counted up front for every record; those not accepted are taken back below.
+    state->remaining.fetch_add(count);
+    cb = [state](size_t index, const PutResult& r) {
+      if (!r.status.ok()) {
+        state->failed.fetch_add(1);
+        state->queue->Push(state->first_opaque + index, r);
+      }
+      state->Done();
+    };
+  }
+  size_t n = 0;
+  cinesis_err_t result = CINESIS_OK;
+  Status st = p->producer->PutMany(views, std::move(cb), /*success_details=*/false, &n);
+  if (state && n < count) state->remaining.fetch_sub(count - n);
+  if (!st.ok()) {
+    // Not accepted: the C++ producer does not call back for those records.
+    result = p->closed.load() ? SetError(CINESIS_ERR_FAILED_PRECONDITION,
+                                         "FailedPrecondition: producer is closed")
+                              : SetError(st);
+  }
+  if (accepted != nullptr) *accepted = n;
   if (state) {
     state->records = n;
     if (n == 0) return result;  // no summary for nothing (the guard is simply dropped)

@@ -26,9 +26,13 @@ struct Record {
   EpochMillis deadline = 0;
   EpochMillis not_before = 0;
   std::vector<Attempt> attempts;
-  std::promise<PutResult> promise;
+  // Only for the future form of Put: a promise allocates its shared state when constructed,
+  // and one destroyed without a value stores a broken_promise exception.
+  std::optional<std::promise<PutResult>> promise;
   Producer::Callback callback;
-  bool has_promise = false;
+  std::shared_ptr<const Producer::BatchCallback> batch;  // PutMany: called with batch_index
+  std::size_t batch_index = 0;
+  bool lean = false;  // a success is reported without its details (PutMany)
 };
 using RecordPtr = std::unique_ptr<Record>;
 
@@ -189,7 +193,7 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
     --outstanding;
     outstanding_bytes -= r->bytes;
     ++completed;
-    result.attempts = std::move(r->attempts);
+    if (!r->lean || !result.status.ok()) result.attempts = std::move(r->attempts);
     to_notify.emplace_back(std::move(r), std::move(result));
   }
   std::vector<std::pair<RecordPtr, PutResult>> to_notify;
@@ -212,8 +216,10 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
               " record(s) failed permanently; first: " + first->ToString());
     }
     for (auto& [r, result] : batch) {
-      if (r->has_promise) {
-        r->promise.set_value(result);
+      if (r->promise) {
+        r->promise->set_value(result);
+      } else if (r->batch) {
+        (*r->batch)(r->batch_index, result);
       } else if (r->callback) {
         r->callback(result);
       }
@@ -305,10 +311,8 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
     auto flush_agg = [&] {
       if (agg.records.empty()) return;
       if (agg.records.size() == 1) {
-        Record& r = *agg.records.front();
-        agg.data = r.data;
-        agg.partition_key = r.partition_key;
-        agg.explicit_hash_key = r.explicit_hash_key;
+        // A plain record: the sender lends its data and key to the request (no copy).
+        bytes += agg.records.front()->bytes;
       } else {
         std::vector<aggregation::UserRecord> users;
         for (const auto& r : agg.records)
@@ -316,8 +320,8 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
         agg.data = aggregation::Encode(users);
         agg.partition_key = "a";
         agg.explicit_hash_key = ToString(agg.records.front()->hash);
+        bytes += agg.data.size() + agg.partition_key.size();
       }
-      bytes += agg.data.size() + agg.partition_key.size();
       ++count;
       b.entries.push_back(std::move(agg));
       agg = Entry{};
@@ -439,9 +443,26 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
       lock.unlock();
       api::PutRecordsInput in;
       in.stream.stream_name = options.stream_name;
-      for (const auto& e : b.entries)
-        in.records.push_back({e.data, e.explicit_hash_key, e.partition_key});
+      in.records.reserve(b.entries.size());
+      // A plain record's data and key move into the request and back after the call (a
+      // retry needs them; nothing else touches a record in flight); an aggregate's are its
+      // entry's.
+      for (auto& e : b.entries) {
+        if (e.records.size() == 1) {
+          Record& r = *e.records.front();
+          in.records.push_back(
+              {std::move(r.data), r.explicit_hash_key, std::move(r.partition_key)});
+        } else {
+          in.records.push_back({e.data, e.explicit_hash_key, e.partition_key});
+        }
+      }
       auto result = client.PutRecords(in);
+      for (std::size_t i = 0; i < b.entries.size(); ++i) {
+        if (b.entries[i].records.size() != 1) continue;
+        Record& r = *b.entries[i].records.front();
+        r.data = std::move(in.records[i].data);
+        r.partition_key = std::move(in.records[i].partition_key);
+      }
       lock.lock();
       ++stats.put_records_calls;
       HandleResult(b, result);
@@ -483,6 +504,10 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
         }
         for (std::size_t k = 0; k < e.records.size(); ++k) {
           RecordPtr rec = std::move(e.records[k]);
+          if (rec->lean) {
+            Complete(std::move(rec), PutResult{});
+            continue;
+          }
           rec->attempts.push_back({now, Status::Ok()});
           PutResult pr{Status::Ok(),
                        r->shard_id.value_or(""),
@@ -500,6 +525,45 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
     for (auto it = pending_retry.rbegin(); it != pending_retry.rend(); ++it)
       Enqueue(std::move(*it), now, true);
     pending_retry.clear();
+  }
+
+  // Takes the records in order, under one lock, until one is refused (its status is
+  // returned; it and the rest stay with the caller). `taken` = how many were taken.
+  Status AcceptMany(std::vector<RecordPtr>& records, std::size_t& taken) {
+    taken = 0;
+    std::unique_lock lock(mu);
+    EpochMillis now = clock.NowMillis();
+    Status st = Status::Ok();
+    for (auto& r : records) {
+      if (closing || stopped) {
+        st = Status(Code::kFailedPrecondition, "producer is closed");
+        break;
+      }
+      if (outstanding_bytes + r->bytes > options.buffer_bytes && outstanding > 0) {
+        if (options.overflow == OverflowPolicy::kFailFast) {
+          st = Status(Code::kLimitExceeded, "producer buffer is full");
+          break;
+        }
+        if (taken > 0) wake.notify_one();  // what is queued so far makes room
+        space.wait(lock, [&] {
+          return outstanding_bytes + r->bytes <= options.buffer_bytes || outstanding == 0 ||
+                 closing;
+        });
+        if (closing) {
+          st = Status(Code::kFailedPrecondition, "producer is closed");
+          break;
+        }
+        now = clock.NowMillis();
+      }
+      r->deadline = now + options.record_ttl.count();
+      ++outstanding;
+      ++accepted;
+      outstanding_bytes += r->bytes;
+      Enqueue(std::move(r), now, false);
+      ++taken;
+    }
+    if (taken > 0) wake.notify_one();
+    return st;
   }
 
   // Takes the record only when accepted; on error the caller keeps it.
@@ -574,10 +638,9 @@ std::future<PutResult> Producer::Put(std::string partition_key, std::string data
     return p.get_future();
   }
   RecordPtr r = std::move(made).value();
-  r->has_promise = true;
-  auto future = r->promise.get_future();
+  auto future = r->promise.emplace().get_future();
   if (Status st = impl_->Accept(r); !st.ok())
-    r->promise.set_value(PutResult{st, {}, {}, std::nullopt, {}});
+    r->promise->set_value(PutResult{st, {}, {}, std::nullopt, {}});
   return future;
 }
 
@@ -591,6 +654,34 @@ Status Producer::Put(std::string partition_key, std::string data,
                                            std::move(explicit_hash_key)));
   r->callback = std::move(callback);
   return impl_->Accept(r);
+}
+
+Status Producer::PutMany(std::span<const RecordView> records, BatchCallback callback,
+                         bool success_details, std::size_t* accepted) {
+  if (accepted != nullptr) *accepted = 0;
+  std::shared_ptr<const BatchCallback> shared;
+  if (callback) shared = std::make_shared<const BatchCallback>(std::move(callback));
+  // Validated and hashed outside the lock; a record refused here ends the call there.
+  std::vector<RecordPtr> made;
+  made.reserve(records.size());
+  Status invalid = Status::Ok();
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    auto r = MakeRecord(std::string(records[i].partition_key), std::string(records[i].data),
+                        std::nullopt);
+    if (!r.ok()) {
+      invalid = r.status();
+      break;
+    }
+    (*r)->batch = shared;
+    (*r)->batch_index = i;
+    (*r)->lean = !success_details;
+    made.push_back(std::move(r).value());
+  }
+  std::size_t taken = 0;
+  Status st = made.empty() ? Status::Ok() : impl_->AcceptMany(made, taken);
+  if (accepted != nullptr) *accepted = taken;
+  if (!st.ok()) return st;
+  return invalid;
 }
 
 Status Producer::Flush(std::chrono::milliseconds timeout) {

@@ -5,13 +5,16 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cinesis/service.h"
 #include "cinesis/testing/local_kinesis.h"
 #include "cinesis/version.h"
 #include "client/wire_codec.h"
+#include "common/base64.h"
 
 namespace cinesis {
 namespace {
@@ -168,6 +171,55 @@ TEST(WireErrors, UnknownTypeIsUnknownWithTheWireName) {
   st = DecodeError(503, R"({"__type":"SomeNewException","message":"busy"})");
   EXPECT_EQ(st.code(), Code::kInternalFailure);
   EXPECT_EQ(st.message(), "HTTP 503 SomeNewException: busy");
+}
+
+// DecodeGetRecords parses into arena blocks kept between answers (and shared by threads):
+// answers of growing and shrinking sizes, decoded by several threads at once, each give
+// their own records, and a block too small for an answer is only a first block.
+std::string GetRecordsAnswer(int records, int tag) {
+  std::string body = "{\"Records\":[";
+  for (int i = 0; i < records; ++i) {
+    if (i > 0) body += ',';
+    // Data: Base64 of "t<tag>-<i>" padded with 'x' to 100 bytes.
+    std::string data = "t" + std::to_string(tag) + "-" + std::to_string(i);
+    data.resize(100, 'x');
+    body += "{\"SequenceNumber\":\"" + std::to_string(1000000 + i) +
+            "\",\"ApproximateArrivalTimestamp\":1.5,\"Data\":\"" + Base64Encode(data) +
+            "\",\"PartitionKey\":\"k" + std::to_string(i) + "\"}";
+  }
+  body += "],\"NextShardIterator\":\"it-" + std::to_string(tag) + "\",\"MillisBehindLatest\":0}";
+  return body;
+}
+
+TEST(WireDecode, GetRecordsAnswersOfAnySizeFromManyThreads) {
+  std::vector<std::thread> threads;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([t, &bad] {
+      for (int round = 0; round < 12; ++round) {
+        const int n = (round * 7 + t * 13) % 4 == 0 ? 3000 : 1 + (round * 131 + t * 17) % 700;
+        const int tag = t * 100 + round;
+        auto got = client::wire::DecodeGetRecords(GetRecordsAnswer(n, tag));
+        if (!got.ok() || got->records.size() != static_cast<std::size_t>(n) ||
+            got->next_shard_iterator != "it-" + std::to_string(tag)) {
+          ++bad;
+          continue;
+        }
+        for (int i = 0; i < n; ++i) {
+          const auto& r = got->records[static_cast<std::size_t>(i)];
+          std::string want = "t" + std::to_string(tag) + "-" + std::to_string(i);
+          want.resize(100, 'x');
+          if (r.data != want || r.partition_key != "k" + std::to_string(i) ||
+              r.sequence_number != std::to_string(1000000 + i)) {
+            ++bad;
+            break;
+          }
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 TEST(Version, MatchesTheHeader) { EXPECT_EQ(Version(), CINESIS_VERSION_STRING); }

@@ -254,6 +254,96 @@ TEST_F(ProducerTest, PartialFailuresAreRetriedUntilEveryRecordIsStoredExactlyOnc
   EXPECT_GT(m.errors_by_code["ProvisionedThroughputExceededException"], 0U);
 }
 
+// PutMany (the C ABI's put_packed): every accepted record is called back exactly once with
+// its index, and retried records are written with their data (a plain record's data and
+// key are lent to the request and must come back for the retry).
+TEST_F(ProducerTest, PutManyCallsBackEachRecordOnceAndRetriesWithItsData) {
+  FaultyKinesis faulty(local_.service());
+  faulty.fail_record_rate = 0.2;
+  faulty.call_failure_rate = 0.05;
+  KinesisClient client(faulty, testing::LocalKinesisOptions::NoRetries());
+  auto producer = Producer::Create(client, Options());
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+  constexpr int kRecords = 3000;
+  std::vector<std::string> keys, data;
+  for (int i = 0; i < kRecords; ++i) {
+    keys.push_back("key-of-record-number-" + std::to_string(i % 31));  // not SSO-sized
+    data.push_back(std::to_string(i));
+  }
+  std::mutex mu;
+  std::vector<int> calls(kRecords, 0);
+  std::vector<PutResult> results(kRecords);
+  std::size_t accepted = 0;
+  for (int start = 0; start < kRecords; start += 1000) {
+    std::vector<Producer::RecordView> views;
+    for (int i = start; i < start + 1000; ++i) views.push_back({keys[i], data[i]});
+    std::size_t n = 0;
+    const bool details = start == 0;  // the first call asks for the successes' details
+    Status st = (*producer)->PutMany(
+        views,
+        [&, start](std::size_t index, const PutResult& r) {
+          std::lock_guard lock(mu);
+          ++calls[start + index];
+          results[start + index] = r;
+        },
+        details, &n);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    EXPECT_EQ(n, 1000U);
+    accepted += n;
+  }
+  // Close joins the sender threads: every callback has returned (after Flush, the last
+  // ones may still be running).
+  ASSERT_TRUE((*producer)->Close(std::chrono::seconds(30)).ok());
+  EXPECT_EQ(accepted, static_cast<std::size_t>(kRecords));
+  std::lock_guard lock(mu);
+  for (int i = 0; i < kRecords; ++i) {
+    ASSERT_EQ(calls[i], 1) << "record " << i;
+    ASSERT_TRUE(results[i].status.ok()) << results[i].status.ToString();
+    if (i < 1000) {
+      EXPECT_FALSE(results[i].shard_id.empty());
+      EXPECT_FALSE(results[i].sequence_number.empty());
+      EXPECT_FALSE(results[i].attempts.empty());
+    } else {  // success_details = false: the status only
+      EXPECT_TRUE(results[i].shard_id.empty());
+      EXPECT_TRUE(results[i].sequence_number.empty());
+      EXPECT_TRUE(results[i].attempts.empty());
+    }
+  }
+  EXPECT_GT((*producer)->metrics().retries, 0U);
+  auto stored = ReadAll(local_.client(), "p");
+  ExpectExactlyOnce(stored, kRecords);
+  for (const auto& r : stored) EXPECT_EQ(r.key, keys[std::stoi(r.data)]) << "record " << r.data;
+}
+
+// PutMany takes records in order up to the first it refuses: that record's error is
+// returned, `accepted` counts those before it, and only they are called back.
+TEST_F(ProducerTest, PutManyStopsAtTheFirstRecordRefused) {
+  auto producer = Producer::Create(local_.client(), Options());
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+  std::vector<Producer::RecordView> views = {{"a", "0"}, {"b", "1"}, {"", "2"}, {"d", "3"}};
+  std::atomic<int> called{0};
+  std::atomic<std::size_t> max_index{0};
+  std::size_t n = 99;
+  Status st = (*producer)->PutMany(
+      views,
+      [&](std::size_t index, const PutResult& r) {
+        EXPECT_TRUE(r.status.ok()) << r.status.ToString();
+        ++called;
+        if (index > max_index) max_index = index;
+      },
+      false, &n);
+  EXPECT_FALSE(st.ok());
+  EXPECT_EQ(n, 2U);
+  ASSERT_TRUE((*producer)->Close(std::chrono::seconds(5)).ok());
+  EXPECT_EQ(called.load(), 2);
+  EXPECT_EQ(max_index.load(), 1U);
+  EXPECT_EQ(ReadAll(local_.client(), "p").size(), 2U);
+  // Closed: nothing is accepted.
+  st = (*producer)->PutMany(views, nullptr, false, &n);
+  EXPECT_EQ(st.code(), Code::kFailedPrecondition) << st.ToString();
+  EXPECT_EQ(n, 0U);
+}
+
 TEST_F(ProducerTest, LostResponsesGiveAtLeastOnceNeverLoss) {
   FaultyKinesis faulty(local_.service());
   faulty.lost_response_rate = 0.2;  // written, answer lost: retried, so maybe twice
