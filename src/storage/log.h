@@ -105,6 +105,9 @@ class Log {
   // when the batch is durable, or with the error that failed it or stopped the log.
   // `done` must not block: the storage's flusher may be running it.
   virtual void OnDurable(const AppendResult& appended, std::function<void(Status)> done) = 0;
+  // True when every successful Append is durable once it returns (the in-memory storage):
+  // writers then need neither WaitDurable nor OnDurable.
+  virtual bool DurableOnAppend() const { return false; }
 
   // Visits readable records from `from` (clamped to StartOffset()) until `max_records`
   // were delivered, the visitor declines, or the end. Records that arrived before
