@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
 #include <map>
@@ -54,6 +55,17 @@ const boost::regex* Shape::Regex() const {
   if (!pattern) return nullptr;
   std::call_once(regex_once_, [this] { regex_.emplace(*pattern, boost::regex::perl); });
   return &*regex_;
+}
+
+bool Shape::PatternMatches(std::string_view s) const {
+  if (!pattern) return true;
+  if (*pattern == "[a-zA-Z0-9_.-]+") {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '_' || c == '.' || c == '-';
+    });
+  }
+  return boost::regex_match(s.begin(), s.end(), *Regex());
 }
 
 Model::Model() {

@@ -54,6 +54,9 @@ struct Shape {
   // The compiled `pattern` (nullptr without one), compiled on first use: most patterns are
   // never needed by a given server, and each costs memory and start-up time.
   const boost::regex* Regex() const;
+  // Whether `s` matches `pattern` in full (true without one). The model's most used pattern,
+  // the name character class "[a-zA-Z0-9_.-]+", is matched without the regex engine.
+  bool PatternMatches(std::string_view s) const;
 
  private:
   mutable std::once_flag regex_once_;

@@ -21,6 +21,8 @@ void DeferredAcks::Run(std::function<void(Status)> done) {
   std::vector<Wait> waits;
   waits.swap(waits_);
   if (waits.empty()) return done(Status::Ok());
+  // One write (PutRecord, or a PutRecords on one shard): its wait reports to `done` itself.
+  if (waits.size() == 1) return waits.front()(std::move(done));
   struct Join {
     std::atomic<std::size_t> left;
     std::mutex mu;

@@ -442,8 +442,7 @@ void CheckMember(const Shape& shape, const json::value* v, bool required, const 
       auto s = v->get_string();
       // Patterns are bounded by max length in the model; skip absurdly long input rather
       // than spend time on it (its length error is reported anyway).
-      const boost::regex* re = shape.Regex();
-      if (re && s.size() <= 65536 && !boost::regex_match(s.begin(), s.end(), *re)) {
+      if (shape.pattern && s.size() <= 65536 && !shape.PatternMatches(s)) {
         out.Add(text(), false, path,
                 "Member must satisfy regular expression pattern: " + *shape.pattern);
       }

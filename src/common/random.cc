@@ -57,19 +57,23 @@ void FastRandomBytes(void* out, std::size_t n) {
 }
 
 std::string RandomUuid() {
+  std::string s(36, '-');
+  WriteRandomUuid(s.data());
+  return s;
+}
+
+void WriteRandomUuid(char* out) {
   std::uint8_t b[16];
   FastRandomBytes(b, sizeof b);
   b[6] = static_cast<std::uint8_t>((b[6] & 0x0F) | 0x40);
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3F) | 0x80);
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string s(36, '-');
   std::size_t j = 0;
   for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) ++j;
-    s[j++] = kHex[b[i] >> 4];
-    s[j++] = kHex[b[i] & 15];
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[j++] = '-';
+    out[j++] = kHex[b[i] >> 4];
+    out[j++] = kHex[b[i] & 15];
   }
-  return s;
 }
 
 }  // namespace cinesis

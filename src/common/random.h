@@ -13,5 +13,7 @@ void RandomBytes(void* out, std::size_t n);
 void FastRandomBytes(void* out, std::size_t n);
 // A random (version 4) UUID in canonical lower-case text form (from FastRandomBytes).
 std::string RandomUuid();
+// The same, written to out[0..36) (no terminator, no allocation).
+void WriteRandomUuid(char* out);
 
 }  // namespace cinesis

@@ -99,8 +99,11 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
   std::shared_ptr<storage::Log> log = shard->log;
   lock.Unlock();
   // Acknowledge only once the record is durable (group commit with concurrent writers):
-  // by the transport, when it can wait without a thread, else here.
-  if (auto* acks = api::DeferredAcks::Current()) {
+  // by the transport, when it can wait without a thread, else here. A storage whose
+  // appends are durable at once (in memory) needs neither.
+  if (log->DurableOnAppend()) {
+    shard->NotifyAppended();
+  } else if (auto* acks = api::DeferredAcks::Current()) {
     DeferDurability(*acks, s, shard, log, *appended);
   } else {
     if (!log->WaitDurable(*appended).ok()) return errors::InternalFailure();

@@ -53,7 +53,7 @@ struct H2Stream {
   std::optional<SubscriptionPump> pump;
   asio::steady_timer heartbeat;
   bool pump_posted = false;
-  std::shared_ptr<void> busy;  // from dispatch until answered (or closed)
+  detail::Shared::BusyToken busy;  // from dispatch until answered (or closed)
   // Budgets (docs/security.md): `out` bytes counted in the connection's and the server's
   // queued response bytes; body bytes not yet given back to the connection's flow-control
   // window (nor subtracted from the server's buffered body bytes); when data last went out.

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -84,6 +85,70 @@ std::string_view Header(const http::request_header<>& h, std::string_view name) 
   if (it == h.end()) return {};
   return {it->value().data(), it->value().size()};
 }
+
+// The request headers the server looks at, found in one pass over the fields (the first of
+// each name, as fields::find would).
+struct KnownHeaders {
+  std::string_view host, amz_target, content_type, upgrade, if_none_match, acrh, acrm;
+  std::optional<std::string_view> authorization, origin;
+  bool has_amz_date = false;  // X-Amz-Date or Date
+  bool has_http2_settings = false;
+
+  explicit KnownHeaders(const http::request_header<>& h) {
+    bool seen_host = false, seen_target = false, seen_type = false, seen_upgrade = false,
+         seen_inm = false, seen_acrh = false, seen_acrm = false;
+    const auto take = [](bool& seen, std::string_view& to, std::string_view v) {
+      if (!seen) to = v;
+      seen = true;
+    };
+    for (const auto& f : h) {
+      const std::string_view v(f.value().data(), f.value().size());
+      switch (f.name()) {
+        case http::field::host:
+          take(seen_host, host, v);
+          break;
+        case http::field::content_type:
+          take(seen_type, content_type, v);
+          break;
+        case http::field::upgrade:
+          take(seen_upgrade, upgrade, v);
+          break;
+        case http::field::if_none_match:
+          take(seen_inm, if_none_match, v);
+          break;
+        case http::field::access_control_request_headers:
+          take(seen_acrh, acrh, v);
+          break;
+        case http::field::access_control_request_method:
+          take(seen_acrm, acrm, v);
+          break;
+        case http::field::authorization:
+          if (!authorization) authorization = v;
+          break;
+        case http::field::origin:
+          if (!origin) origin = v;
+          break;
+        case http::field::date:
+          has_amz_date = true;
+          break;
+        case http::field::http2_settings:
+          has_http2_settings = true;
+          break;
+        case http::field::unknown: {
+          const auto n = f.name_string();
+          if (beast::iequals(n, "X-Amz-Target")) {
+            take(seen_target, amz_target, v);
+          } else if (beast::iequals(n, "X-Amz-Date")) {
+            has_amz_date = true;
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+};
 
 template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
@@ -174,44 +239,44 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       }
       return Close();
     }
-    Handle(parser_->release());
+    Handle();
   }
 
-  void Handle(http::request<http::string_body> req) {
+  // The request stays in parser_ until the answer is written (the next Read() replaces it):
+  // one request at a time per connection, so no copy of it is needed.
+  void Handle() {
+    const http::request<http::string_body>& req = parser_->get();
+    const KnownHeaders& heads = heads_.emplace(req);
     if constexpr (std::is_same_v<Stream, TcpStream>) {
-      if (HasToken(Header(req, "Upgrade"), "h2c") && req.find("HTTP2-Settings") != req.end()) {
-        return UpgradeToH2(std::move(req));
+      if (HasToken(heads.upgrade, "h2c") && heads.has_http2_settings) {
+        return UpgradeToH2(parser_->release());
       }
     }
     // The web console: embedded static files (server/console.h).
-    if (auto c =
-            ServeConsole(std::string_view(req.method_string().data(), req.method_string().size()),
-                         std::string_view(req.target().data(), req.target().size()),
-                         Header(req, "If-None-Match"))) {
+    if (auto c = ServeConsole(
+            std::string_view(req.method_string().data(), req.method_string().size()),
+            std::string_view(req.target().data(), req.target().size()), heads.if_none_match)) {
       return RespondConsole(req, *c);
     }
     fault_ = {};
     busy_ = shared_->Busy();
     // The live endpoints (issue 18): the one dispatch point for everything under /_cinesis/.
     if (live::IsLivePath(std::string_view(req.target().data(), req.target().size())))
-      return HandleLive(std::move(req));
-    auto shared_req = std::make_shared<http::request<http::string_body>>(std::move(req));
-    asio::thread_pool* pool = shared_->OffloadPool(shared_req->body().size());
+      return HandleLive(parser_->release());
+    asio::thread_pool* pool = shared_->OffloadPool(req.body().size());
     if (pool == nullptr) {
       return detail::RunDeferred(
-          stream_.get_executor(),
-          [this, &shared_req](api::DeferredAcks* acks) { return Run(*shared_req, acks); },
-          Header(*shared_req, "Content-Type"),
-          [self = this->shared_from_this(), shared_req](api::WireResponse r, bool) {
-            self->Finish(shared_req, std::move(r));
+          stream_.get_executor(), [this, &req](api::DeferredAcks* acks) { return Run(req, acks); },
+          heads.content_type,
+          [self = this->shared_from_this()](api::WireResponse r, bool) {
+            self->Finish(std::move(r));
           });
     }
     // Off the event loop (the worker pool, or a large body's decoding): the call may wait for
     // the disk. The answer comes back to this connection's strand.
-    asio::post(*pool, [self = this->shared_from_this(), shared_req] {
-      auto r = std::make_shared<api::WireResponse>(self->Run(*shared_req));
-      asio::post(self->stream_.get_executor(),
-                 [self, shared_req, r] { self->Finish(shared_req, std::move(*r)); });
+    asio::post(*pool, [self = this->shared_from_this()] {
+      auto r = std::make_shared<api::WireResponse>(self->Run(self->parser_->get()));
+      asio::post(self->stream_.get_executor(), [self, r] { self->Finish(std::move(*r)); });
     });
   }
 
@@ -250,7 +315,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         });
   }
 
-  void Finish(const std::shared_ptr<http::request<http::string_body>>& req, api::WireResponse r) {
+  // The answer to the request in parser_.
+  void Finish(api::WireResponse r) {
+    const http::request<http::string_body>& req = parser_->get();
     if (r.status == 0 && subscribe_) return StartSubscription(req);
     // What a fault rule asked of the transport (server/live/faults.h).
     if (fault_.reset) {
@@ -267,8 +334,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (fault_.latency_ms > 0) {
       delay_.expires_after(std::chrono::milliseconds(fault_.latency_ms));
       fault_.latency_ms = 0;
-      delay_.async_wait([self = this->shared_from_this(), req, r = std::move(r)](
-                            beast::error_code) mutable { self->Respond(req, std::move(r)); });
+      delay_.async_wait(
+          [self = this->shared_from_this(), r = std::move(r)](beast::error_code) mutable {
+            self->Respond(self->parser_->get(), std::move(r));
+          });
       return;
     }
     Respond(req, std::move(r));
@@ -284,7 +353,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // The Kinesis API's access rules apply here too (issue 18 item 5): the Host check, and
     // with --auth sigv4 (a browser cannot sign) these endpoints are refused.
     const std::string_view host = Header(*shared_req, "Host");
-    if (!HostAllowed(host, shared_->options)) return Respond(shared_req, HostRejected(host));
+    if (!HostAllowed(host, shared_->options)) return Respond(*shared_req, HostRejected(host));
     if (shared_->options.verifier) {
       api::WireResponse r;
       r.status = 403;
@@ -292,7 +361,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       r.body =
           "{\"__type\":\"AccessDeniedException\",\"message\":\"the /_cinesis/ endpoints are "
           "off while --auth sigv4 checks signatures\"}";
-      return Respond(shared_req, std::move(r));
+      return Respond(*shared_req, std::move(r));
     }
     if (!live::OriginAllowed(origin, Header(*shared_req, "Host"))) {
       api::WireResponse r;
@@ -300,7 +369,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       r.content_type = "application/json";
       r.body =
           "{\"__type\":\"AccessDeniedException\",\"message\":\"cross-origin request refused\"}";
-      return Respond(shared_req, std::move(r));
+      return Respond(*shared_req, std::move(r));
     }
     if (live::PathOf(target) == "/_cinesis/ws" && shared_->options.live &&
         beast::websocket::is_upgrade(*shared_req)) {
@@ -310,19 +379,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     const live::Context ctx{shared_->options.live, shared_->options.faults, &shared_->connections};
     const std::string_view method(shared_req->method_string().data(),
                                   shared_req->method_string().size());
-    Respond(shared_req, live::Route(ctx, method, target, shared_req->body()));
+    Respond(*shared_req, live::Route(ctx, method, target, shared_req->body()));
   }
 
   // ---- SubscribeToShard: an event stream in chunked transfer encoding ----
-  void StartSubscription(const std::shared_ptr<http::request<http::string_body>>& req) {
-    const std::string content_type(Header(*req, "Content-Type"));
+  void StartSubscription(const http::request<http::string_body>& req) {
+    const std::string content_type(Header(req, "Content-Type"));
     auto sub = shared_->events->SubscribeToShard(*subscribe_);
     subscribe_.reset();
     if (!sub.ok()) return Respond(req, api::ErrorResponse(sub.status(), content_type));
     pump_.emplace(std::move(sub).value());
     busy_.reset();  // a subscription lasts minutes; stopping ends it
-    keep_alive_ = req->keep_alive();
-    auto res = std::make_shared<http::response<http::empty_body>>(http::status::ok, req->version());
+    keep_alive_ = req.keep_alive();
+    auto res = std::make_shared<http::response<http::empty_body>>(http::status::ok, req.version());
     res->set("x-amzn-RequestId", RandomUuid());
     res->set(http::field::content_type, "application/vnd.amazon.eventstream");
     res->chunked(true);
@@ -400,26 +469,25 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   api::WireResponse Run(const http::request<http::string_body>& req,
                         api::DeferredAcks* acks = nullptr) {
-    const std::string_view host = Header(req, "Host");
+    const KnownHeaders& heads = *heads_;  // of `req`, from Handle()
+    const std::string_view host = heads.host;
     if (!HostAllowed(host, shared_->options)) return HostRejected(host);
     api::ScopedFaultDirective faults(&fault_);
     api::WireRequest w;
     w.acks = acks;
     w.method = std::string_view(req.method_string().data(), req.method_string().size());
-    w.target = Header(req, "X-Amz-Target");
-    w.content_type = Header(req, "Content-Type");
-    if (req.find(http::field::authorization) != req.end())
-      w.authorization = Header(req, "Authorization");
-    w.has_amz_date =
-        req.find("X-Amz-Date") != req.end() || req.find(http::field::date) != req.end();
+    w.target = heads.amz_target;
+    w.content_type = heads.content_type;
+    w.authorization = heads.authorization;
+    w.has_amz_date = heads.has_amz_date;
     std::optional<std::string> allow_origin;
-    if (req.find(http::field::origin) != req.end()) {
-      w.origin = Header(req, "Origin");
+    if (heads.origin) {
+      w.origin = heads.origin;
       allow_origin = CorsAllowOrigin(*w.origin, shared_->options);
       if (allow_origin) w.cors_allow_origin = *allow_origin;
     }
-    w.cors_request_headers = Header(req, "Access-Control-Request-Headers");
-    w.cors_request_method = Header(req, "Access-Control-Request-Method");
+    w.cors_request_headers = heads.acrh;
+    w.cors_request_method = heads.acrm;
     std::string_view target(req.target().data(), req.target().size());
     if (auto q = target.find('?'); q != std::string_view::npos) w.query = target.substr(q + 1);
     w.body = req.body();
@@ -437,9 +505,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     return api::HandleRequest(w, shared_->service);
   }
 
-  void Respond(const std::shared_ptr<http::request<http::string_body>>& req, api::WireResponse r) {
+  // Keeps nothing of `req` once it returns.
+  void Respond(const http::request<http::string_body>& req, api::WireResponse r) {
+    const bool keep_alive = req.keep_alive() && !shared_->stopping;
+    if (r.headers.empty() && (req.version() == 11 || req.version() == 10) && r.status >= 200 &&
+        r.status <= 599 && r.status != 204 && r.status != 304) {
+      return WriteAnswer(req.version(), keep_alive, std::move(r));
+    }
     auto res = std::make_shared<http::response<http::string_body>>();
-    res->version(req->version());
+    res->version(req.version());
     res->result(static_cast<unsigned>(r.status));
     res->set("x-amzn-RequestId", RandomUuid());
     if (!r.preflight) {
@@ -451,9 +525,56 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
     for (auto& [k, v] : r.headers) res->set(k, v);
     res->body() = std::move(r.body);
-    res->keep_alive(req->keep_alive() && !shared_->stopping);
+    res->keep_alive(keep_alive);
     res->prepare_payload();
     Write(std::move(res));
+  }
+
+  // The common answer (no extra headers) serialised here, byte for byte as Beast's serializer
+  // writes Respond's message: status line, x-amzn-RequestId, x-amz-id-2 (not for a preflight),
+  // Content-Type, Connection when it differs from the version's default, Content-Length. The
+  // head and body buffers are the session's, reused from request to request.
+  void WriteAnswer(unsigned version, bool keep_alive, api::WireResponse r) {
+    std::string& h = out_head_;
+    h.clear();
+    h += version == 11 ? "HTTP/1.1 " : "HTTP/1.0 ";
+    const auto status = static_cast<unsigned>(r.status);
+    h += static_cast<char>('0' + status / 100);
+    h += static_cast<char>('0' + status / 10 % 10);
+    h += static_cast<char>('0' + status % 10);
+    h += ' ';
+    const auto reason = http::obsolete_reason(static_cast<http::status>(status));
+    h.append(reason.data(), reason.size());
+    h += "\r\nx-amzn-RequestId: ";
+    const std::size_t at = h.size();
+    h.resize(at + 36);
+    WriteRandomUuid(h.data() + at);
+    if (!r.preflight) {
+      std::uint8_t id2[72];
+      FastRandomBytes(id2, sizeof id2);
+      h += "\r\nx-amz-id-2: ";
+      Base64Encode(std::string_view(reinterpret_cast<const char*>(id2), sizeof id2), h);
+    }
+    if (!r.content_type.empty()) {
+      h += "\r\nContent-Type: ";
+      h += r.content_type;
+    }
+    if (version == 11 && !keep_alive) h += "\r\nConnection: close";
+    if (version == 10 && keep_alive) h += "\r\nConnection: keep-alive";
+    h += "\r\nContent-Length: ";
+    h += std::to_string(r.body.size());
+    h += "\r\n\r\n";
+    out_body_ = std::move(r.body);
+    out_keep_alive_ = keep_alive;
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(out_head_),
+                                                    asio::buffer(out_body_)};
+    asio::async_write(stream_, buffers,
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->busy_.reset();
+                        if (ec || !self->out_keep_alive_) return self->Close();
+                        self->Read();
+                      });
   }
 
   // A console file from its static array (copied into the response body only while it is
@@ -505,11 +626,16 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   Stream stream_;
   static constexpr std::size_t kReadBufferBytes = 16 * 1024;
-  std::shared_ptr<void> busy_;  // while a request is being answered
+  detail::Shared::BusyToken busy_;  // while a request is being answered
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<KnownHeaders> heads_;  // of parser_'s request, while it is answered
   bool first_request_ = true;
+  // WriteAnswer's message while it is being written (kept for their capacity).
+  std::string out_head_;
+  std::string out_body_;
+  bool out_keep_alive_ = true;
 
   std::optional<api::SubscribeToShardInput> subscribe_;
   std::optional<SubscriptionPump> pump_;  // while a SubscribeToShard event stream runs
@@ -556,7 +682,7 @@ class Detector : public std::enable_shared_from_this<Detector> {
   }
 
   TcpStream stream_;
-  std::shared_ptr<void> busy_;  // while a request is being answered
+  detail::Shared::BusyToken busy_;  // while a request is being answered
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
 };

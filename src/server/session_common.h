@@ -57,11 +57,31 @@ struct Shared {
   // Requests being answered (read, and not yet written back). Stop() waits for none to be
   // left, up to its grace period.
   std::shared_ptr<std::atomic<int>> inflight = std::make_shared<std::atomic<int>>(0);
-  // A token held while a request is being answered.
-  std::shared_ptr<void> Busy() {
-    inflight->fetch_add(1);
-    return std::shared_ptr<void>(nullptr, [n = inflight](void*) { n->fetch_sub(1); });
-  }
+  // A token held while a request is being answered (no allocation: it shares `inflight`).
+  class BusyToken {
+   public:
+    BusyToken() = default;
+    explicit BusyToken(std::shared_ptr<std::atomic<int>> n) : n_(std::move(n)) { n_->fetch_add(1); }
+    BusyToken(BusyToken&& o) noexcept = default;
+    BusyToken& operator=(BusyToken&& o) noexcept {
+      if (this != &o) {
+        reset();
+        n_ = std::move(o.n_);
+      }
+      return *this;
+    }
+    BusyToken(const BusyToken&) = delete;
+    BusyToken& operator=(const BusyToken&) = delete;
+    ~BusyToken() { reset(); }
+    void reset() {
+      if (n_) n_->fetch_sub(1);
+      n_.reset();
+    }
+
+   private:
+    std::shared_ptr<std::atomic<int>> n_;
+  };
+  BusyToken Busy() { return BusyToken(inflight); }
   std::shared_ptr<asio::ssl::context> tls;  // set when the listener speaks TLS
   // Budgets over all HTTP/2 connections (options.max_queued_response_bytes,
   // options.max_buffered_body_bytes): response bytes waiting to be sent, request body

@@ -105,6 +105,9 @@ class Log {
   // when the batch is durable, or with the error that failed it or stopped the log.
   // `done` must not block: the storage's flusher may be running it.
   virtual void OnDurable(const AppendResult& appended, std::function<void(Status)> done) = 0;
+  // True when every successful Append is durable once it returns (the in-memory storage):
+  // writers then need neither WaitDurable nor OnDurable.
+  virtual bool DurableOnAppend() const { return false; }
 
   // Visits readable records from `from` (clamped to StartOffset()) until `max_records`
   // were delivered, the visitor declines, or the end. Records that arrived before
@@ -186,8 +189,9 @@ struct DiskOptions {
   bool fsync = true;                          // false: write() only, survives process crashes only
   std::uint64_t segment_bytes = 64ULL << 20;  // roll the active segment past this size
   std::uint64_t index_interval_bytes = 64 << 10;  // one sparse index entry per this many log bytes
-  // Threads that write and sync the logs (a log always uses the same one); 0: one per core,
-  // at most 4. Each syncs all its logs per cycle with overlapping device writes.
+  // Threads that write and sync the logs (a log always uses the same one); 0: 4 (they
+  // mostly wait for the disk). Each syncs all its logs per cycle with overlapping device
+  // writes.
   int flush_threads = 0;
   // Segment files kept open at once (an LRU cache; the rest are opened when used); 0: half of
   // the process's open-files limit (Env::MaxOpenFiles), at least 16.

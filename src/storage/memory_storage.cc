@@ -121,6 +121,7 @@ class MemoryLog final : public Log, public std::enable_shared_from_this<MemoryLo
   void OnDurable(const AppendResult&, std::function<void(Status)> done) override {
     done(Status::Ok());
   }
+  bool DurableOnAppend() const override { return true; }
 
   Result<ReadResult> Read(Offset from, std::size_t max_records, const RecordVisitor& visit,
                           EpochMillis not_before_ms) const override {

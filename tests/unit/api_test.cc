@@ -6,6 +6,7 @@
 
 #include "api/cbor.h"
 #include "api/eventstream.h"
+#include "api/model.h"
 #include "api/pipeline.h"
 #include "common/base64.h"
 #include "engine/engine.h"
@@ -145,6 +146,48 @@ TEST_F(PipelineTest, AuthPresenceIsChecked) {
   r.query = "X-Amz-Algorithm=AWS4-HMAC-SHA256";
   res = api::HandleRequest(r, engine_);
   EXPECT_EQ(Type(res), "InvalidSignatureException");
+}
+
+// CheckAuth looks only at Credential, Signature and SignedHeaders, and a repeated one counts
+// with its last value (as the map it replaced did): an empty last Signature is missing.
+TEST_F(PipelineTest, AuthParametersRepeatedCountWithTheirLastValue) {
+  api::WireRequest r;
+  r.method = "POST";
+  r.target = "Kinesis_20131202.ListStreams";
+  r.content_type = "application/x-amz-json-1.1";
+  r.body = "{}";
+  r.has_amz_date = true;
+  r.authorization =
+      "AWS4-HMAC-SHA256 Credential=a/b, SignedHeaders=host, Signature=abc,Signature=, Other=x";
+  auto res = api::HandleRequest(r, engine_);
+  EXPECT_EQ(Type(res), "IncompleteSignatureException");
+  EXPECT_EQ(Message(res), "Authorization header requires 'Signature' parameter. Authorization=" +
+                              std::string(*r.authorization));
+  r.authorization = "AWS4-HMAC-SHA256 Signature=,Credential=a/b SignedHeaders=host Signature=x=y";
+  res = api::HandleRequest(r, engine_);
+  EXPECT_EQ(res.status, 200) << res.body;
+}
+
+// The name pattern is matched without the regex engine: it must agree with the regex on
+// every byte, and on the empty string.
+TEST(ModelPattern, NameClassFastPathAgreesWithTheRegex) {
+  const api::Shape* name = api::Model::Get().FindShape("StreamName");
+  ASSERT_NE(name, nullptr);
+  ASSERT_EQ(name->pattern.value_or(""), "[a-zA-Z0-9_.-]+");
+  const boost::regex* re = name->Regex();
+  ASSERT_NE(re, nullptr);
+  const auto agree = [&](const std::string& s) {
+    EXPECT_EQ(name->PatternMatches(s), boost::regex_match(s.begin(), s.end(), *re))
+        << "for \"" << s << "\"";
+  };
+  agree("");
+  for (int c = 0; c < 256; ++c) {
+    const std::string one(1, static_cast<char>(c));
+    agree(one);
+    agree("ab" + one);
+    agree(one + "Z9");
+  }
+  agree("my-stream_1.x");
 }
 
 TEST_F(PipelineTest, TypeErrorsUseJavaTexts) {

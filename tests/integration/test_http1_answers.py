@@ -1,0 +1,137 @@
+"""The exact wire form of HTTP/1.1 answers (issue 19): the common answer is serialised by the
+session itself, not by Beast, so its head must stay what Beast wrote: the status line, then
+x-amzn-RequestId, x-amz-id-2, Content-Type, Connection only where it differs from the
+version's default, and Content-Length; keep-alive as the request asks.
+
+Run:  CINESIS_BIN=build/debug/apps/cinesis/cinesis /usr/bin/python3 -m unittest -v tests/integration/test_http1_answers.py
+"""
+
+import json
+import re
+import socket
+import unittest
+
+from . import harness as h
+
+UUID_RE = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$')
+ID2_RE = re.compile(r'^[A-Za-z0-9+/]{96}$')
+
+
+def setUpModule():
+    Http1AnswerTest.server = h.CinesisServer('--in-memory').start()
+
+
+def tearDownModule():
+    h.stop_server_checked(Http1AnswerTest.server)
+
+
+def request(operation, body, version='1.1', extra=()):
+    data = json.dumps(body).encode()
+    lines = ['POST / HTTP/%s' % version, 'Host: 127.0.0.1', 'Content-Type: ' + h.JSON_CT,
+             'X-Amz-Target: %s.%s' % (h.TARGET_PREFIX, operation), 'X-Amz-Date: ' + h.amz_date(),
+             'Authorization: ' + h.dummy_auth_header(), 'Content-Length: %d' % len(data)]
+    lines += list(extra)
+    return ('\r\n'.join(lines) + '\r\n\r\n').encode('latin-1') + data
+
+
+def read_answer(sock):
+    """(status line, [(name, value)] in order, body, raw head) of one answer."""
+    data = b''
+    while b'\r\n\r\n' not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError('connection closed before an answer: %r' % data)
+        data += chunk
+    head, _, rest = data.partition(b'\r\n\r\n')
+    status_line, *lines = head.decode('latin-1').split('\r\n')
+    fields = [tuple(x.strip() for x in line.split(':', 1)) for line in lines]
+    length = int(dict(fields)['Content-Length'])
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return status_line, fields, rest[:length], head
+
+
+def closed_by_server(sock):
+    sock.settimeout(5)
+    try:
+        return sock.recv(1) == b''
+    except ConnectionResetError:
+        return True
+
+
+class Http1AnswerTest(h.ServerTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.stream = h.unique_name('http1')
+        with socket.create_connection((cls.server.host, cls.server.port), timeout=10) as s:
+            s.sendall(request('CreateStream', {'StreamName': cls.stream, 'ShardCount': 1}))
+            status, _, body, _ = read_answer(s)
+            assert status == 'HTTP/1.1 200 OK', (status, body)
+
+    def put(self):
+        return request('PutRecord', {'StreamName': self.stream, 'Data': 'aGk=', 'PartitionKey': 'k'})
+
+    def check_head(self, fields, body, connection=None):
+        names = [n for n, _ in fields]
+        expected = ['x-amzn-RequestId', 'x-amz-id-2', 'Content-Type']
+        if connection:
+            expected.append('Connection')
+        expected.append('Content-Length')
+        self.assertEqual(names, expected)
+        values = dict(fields)
+        self.assertRegex(values['x-amzn-RequestId'], UUID_RE)
+        self.assertRegex(values['x-amz-id-2'], ID2_RE)
+        self.assertEqual(values['Content-Type'], h.JSON_CT)
+        self.assertEqual(values['Content-Length'], str(len(body)))
+        if connection:
+            self.assertEqual(values['Connection'], connection)
+
+    def test_keep_alive_answers_in_order_on_one_connection(self):
+        """HTTP/1.1: three PutRecords and an error on one connection; each answer has exactly
+        the expected fields in order, no Connection field, and a fresh request id."""
+        with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
+            ids = set()
+            for _ in range(3):
+                s.sendall(self.put())
+                status, fields, body, _ = read_answer(s)
+                self.assertEqual(status, 'HTTP/1.1 200 OK')
+                self.check_head(fields, body)
+                self.assertEqual(json.loads(body)['ShardId'], 'shardId-000000000000')
+                ids.add(dict(fields)['x-amzn-RequestId'])
+            self.assertEqual(len(ids), 3)
+            s.sendall(request('PutRecord', {'StreamName': 'no-such-stream', 'Data': 'aGk=',
+                                            'PartitionKey': 'k'}))
+            status, fields, body, _ = read_answer(s)
+            self.assertEqual(status, 'HTTP/1.1 400 Bad Request')
+            self.check_head(fields, body)
+            self.assertEqual(json.loads(body)['__type'], 'ResourceNotFoundException')
+
+    def test_connection_close_is_echoed_and_honoured(self):
+        with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
+            s.sendall(request('PutRecord', {'StreamName': self.stream, 'Data': 'aGk=', 'PartitionKey': 'k'},
+                              extra=['Connection: close']))
+            status, fields, body, _ = read_answer(s)
+            self.assertEqual(status, 'HTTP/1.1 200 OK')
+            self.check_head(fields, body, connection='close')
+            self.assertTrue(closed_by_server(s))
+
+    def test_http10_keep_alive_only_when_asked(self):
+        with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
+            s.sendall(request('PutRecord', {'StreamName': self.stream, 'Data': 'aGk=', 'PartitionKey': 'k'},
+                              version='1.0', extra=['Connection: keep-alive']))
+            status, fields, body, _ = read_answer(s)
+            self.assertEqual(status, 'HTTP/1.0 200 OK')
+            self.check_head(fields, body, connection='keep-alive')
+            s.sendall(request('PutRecord', {'StreamName': self.stream, 'Data': 'aGk=', 'PartitionKey': 'k'},
+                              version='1.0'))
+            status, fields, body, _ = read_answer(s)
+            self.assertEqual(status, 'HTTP/1.0 200 OK')
+            self.check_head(fields, body)
+            self.assertTrue(closed_by_server(s))
+
+
+if __name__ == '__main__':
+    unittest.main()
