@@ -287,7 +287,7 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(const Context& shared, const s
                                  " may have been set aside; new records start at offset " +
                                  std::to_string(next) + ", so no sequence number is reused");
     }
-    ASSIGN_OR_RETURN(auto seg, log->NewSegment(Offset{next}));
+    ASSIGN_OR_RETURN(auto seg, log->NewSegment(Offset{next}, opts.fsync));
     log->segments_.push_back(std::move(seg));
   }
   // Everything before the last segment is sealed; make sure sealed ones have index files.

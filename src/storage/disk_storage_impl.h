@@ -192,10 +192,12 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
         flusher_(flusher),
         files_(ctx_->files) {}
 
-  // A new, empty log in `dir` (disk_log_write.cc).
+  // A new, empty log in `dir` (disk_log_write.cc). `sync`: its files and the entries of its
+  // own directory are synced before it returns; otherwise the caller syncs (or, without
+  // fsync, nothing does: the log then survives process crashes only, as its records do).
   static Result<std::shared_ptr<DiskLog>> Create(const Context& ctx, const std::string& dir,
                                                  LogId id, std::string_view descriptor,
-                                                 Flusher* flusher);
+                                                 Flusher* flusher, bool sync);
   // Opens the log in `dir` at start (disk_log_recovery.cc).
   static Result<std::shared_ptr<DiskLog>> Recover(const Context& shared, const std::string& dir,
                                                   LogId id, Flusher* flusher,
@@ -240,8 +242,9 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   void WriteCheckpoint();
 
  private:
-  // A new active segment starting at `base`: header written and synced, directory synced.
-  Result<std::shared_ptr<Segment>> NewSegment(Offset base);
+  // A new active segment starting at `base`: header written and, with `sync`, synced with
+  // its directory entry.
+  Result<std::shared_ptr<Segment>> NewSegment(Offset base, bool sync);
   // The segment's file, open: recovery's own while it reads the segment, otherwise from the
   // cache (opened on a miss). Held for one operation only, so open files stay bounded.
   Result<std::shared_ptr<File>> OpenFile(const Segment& seg) const {
