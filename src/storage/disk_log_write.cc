@@ -118,6 +118,8 @@ Status DiskLog::Seal(Segment& seg) {
 }
 
 void DiskLog::WriteCheckpoint() {
+  // Never opened: its files, checkpoint included, are as the last clean shutdown left them.
+  if (!opened()) return;
   std::shared_lock lock(mu_);
   if (segments_.empty()) return;
   {
@@ -213,6 +215,7 @@ void Flusher::Run() {
 
 Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records,
                                      EpochMillis arrival_ms) {
+  RETURN_IF_ERROR(EnsureOpen());
   AppendResult result{};
   {
     std::unique_lock lock(append_mu_);

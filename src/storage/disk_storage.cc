@@ -66,6 +66,9 @@ class DiskStorage final : public Storage {
     std::unique_lock lock(mu_);
     for (auto& [_, log] : logs_) log->WriteCheckpoint();
     for (auto& [_, log] : logs_) log->Shutdown(Status(Code::kIoError, "storage closed"));
+    // Last: the next open may open the logs lazily. A log whose checkpoint could not be
+    // written is scanned whole by its recovery then, as after a crash.
+    if (open_ok_) (void)env_.WriteFileAtomic(clean_path(), "");
   }
 
   Status Open(std::vector<std::string>* report) {
@@ -76,6 +79,13 @@ class DiskStorage final : public Storage {
                                                                    " on host " + host + "\n"));
     RETURN_IF_ERROR(env_.MakeDirs(logs_dir_));
     RETURN_IF_ERROR(OpenMeta(report));
+    // A clean shutdown's marker is used once: gone (durably) before any log is written, so a
+    // crash after this start does not pass for a clean shutdown. It decides only when logs
+    // are recovered (the same recovery either way): if it cannot be removed, all are now.
+    bool lazy = false;
+    if (env_.Exists(clean_path()) && env_.Remove(clean_path()).ok()) {
+      lazy = opts_.open_lazily && (!opts_.fsync || env_.SyncDir(opts_.dir).ok());
+    }
     ASSIGN_OR_RETURN(auto names, env_.List(logs_dir_));
     for (const auto& n : names) {
       auto id = format::ParseLogDirName(n);
@@ -85,11 +95,16 @@ class DiskStorage final : public Storage {
         if (report) report->push_back(line);
         continue;
       }
+      if (lazy) {
+        logs_[id->value] = DiskLog::Unopened(ctx_, logs_dir_ + "/" + n, *id, FlusherFor(*id));
+        continue;
+      }
       ASSIGN_OR_RETURN(auto log,
                        DiskLog::Recover(ctx_, logs_dir_ + "/" + n, *id, FlusherFor(*id), report));
       log->ReleaseRecoveryFiles();
       logs_[id->value] = std::move(log);
     }
+    open_ok_ = true;
     return Status::Ok();
   }
 
@@ -124,6 +139,7 @@ class DiskStorage final : public Storage {
     made.reserve(batch.size());
     for (const auto& l : batch) {
       ASSIGN_OR_RETURN(auto log, MakeLog(l.id, l.descriptor, /*sync=*/false));
+      log->ForgetFiles();       // its segment is opened again when used: no descriptor held
       logs_[l.id.value] = log;  // listed at once, so that DropLog finds it after a failure
       made.push_back(std::move(log));
     }
@@ -282,9 +298,12 @@ class DiskStorage final : public Storage {
     return env_.SyncDir(logs_dir_);
   }
 
+  std::string clean_path() const { return opts_.dir + "/CLEAN"; }
+
   DiskOptions opts_;
   Env& env_;
   std::string logs_dir_;
+  bool open_ok_ = false;  // Open succeeded: the destructor may mark a clean shutdown
   std::shared_ptr<const LogContext> ctx_;
   std::unique_ptr<FileLock> lock_;  // held for the storage's lifetime
   std::unique_ptr<MetaStore> meta_;
