@@ -136,7 +136,8 @@ std::shared_ptr<DiskLog> DiskLog::Unopened(const Context& shared, const std::str
 }
 
 Status DiskLog::EnsureOpen() const {
-  if (opened_.load(std::memory_order_acquire)) return Status::Ok();
+  // open_error_ is written once, before opened_ is set (release): readable after it.
+  if (opened_.load(std::memory_order_acquire)) return open_error_;
   std::lock_guard lock(open_mu_);
   if (opened_.load(std::memory_order_relaxed)) return open_error_;
   // Nobody else uses the log's fields until opened_ is set: every call waits here first.

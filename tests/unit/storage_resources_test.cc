@@ -329,6 +329,25 @@ TEST_F(DiskStorageFdTest, WithoutFsyncCreatingAndDroppingLogsSyncsNothing) {
   EXPECT_EQ(storage_->ListLogs().size(), 29U);
 }
 
+// A lazily opened log whose recovery fails says so once, reads as empty and refuses every
+// append (not only the first).
+TEST_F(DiskStorageFdTest, ALazyLogThatCannotBeOpenedRefusesAppends) {
+  lazy_ = true;
+  ASSERT_NO_FATAL_FAILURE(Open());
+  ASSERT_TRUE(storage_->CreateLog(LogId{7}, "").ok());
+  ASSERT_NO_FATAL_FAILURE(Open());
+  fs::remove_all(dir_ / "logs/0000000000000007");
+  auto log = storage_->FindLog(LogId{7});
+  ASSERT_NE(log, nullptr);
+  const AppendRecord rec{"k", "", "x"};
+  EXPECT_FALSE(log->Append({&rec, 1}, 1).ok());
+  EXPECT_FALSE(log->Append({&rec, 1}, 1).ok());
+  EXPECT_FALSE(log->Read(Offset{0}, 10, [](const RecordView&) { return true; }).ok());
+  EXPECT_EQ(log->EndOffset().value, 0U);
+  std::lock_guard lock(events_mu_);
+  EXPECT_TRUE(AnyContains(events_, "cannot be opened")) << ::testing::PrintToString(events_);
+}
+
 // CreateStream makes its shards' logs in one batch: one sync for 100 shards.
 TEST_F(DiskStorageFdTest, CreateStreamSyncsOnceForAllItsShards) {
   env_.LimitOpenFiles(1'000'000);
