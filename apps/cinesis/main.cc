@@ -108,6 +108,7 @@ int Serve(const cinesis::app::ServeConfig& config) {
     cinesis::storage::DiskOptions disk;
     disk.dir = config.data_dir;
     disk.fsync = config.fsync == "always";
+    disk.open_lazily = true;
     disk.segment_bytes = config.segment_bytes;
     disk.events = events;
     disk.set_aside_damaged_metadata = config.engine.recover_metadata;

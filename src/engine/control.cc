@@ -217,15 +217,14 @@ Status Engine::ApplyReshard(StreamState& s, EpochMillis at) const {
     }
   }
   std::vector<std::shared_ptr<ShardState>> created;
+  std::vector<storage::NewLog> logs;
   for (const auto& c : children) {
-    auto shard = NewShard(*storage_, s, next_index++, c.start, c.end, at, c.parent, c.adjacent);
-    if (!shard.ok()) {
-      // Keep the old topology intact; the children made so far are empty.
-      // Keep the old topology intact; the children made so far stay, empty, for the retry.
-      return shard.status();
-    }
-    created.push_back(std::move(shard).value());
+    created.push_back(
+        NewShard(*storage_, s, next_index++, c.start, c.end, at, logs, c.parent, c.adjacent));
   }
+  // On failure the old topology stays intact; the children's logs made so far stay, empty,
+  // for the retry.
+  RETURN_IF_ERROR(CreateShardLogs(*storage_, logs, created));
   for (ShardState* c : closing) c->closed_ms = at;
   for (auto& c : created) s.shards.push_back(std::move(c));
   RebuildOpenShards(s);

@@ -55,11 +55,11 @@ void RebuildOpenShards(StreamState& s) {
             [](const ShardState* a, const ShardState* b) { return a->start < b->start; });
 }
 
-Result<std::shared_ptr<ShardState>> NewShard(storage::Storage& storage, const StreamState& s,
-                                             std::uint32_t index, HashKey start, HashKey end,
-                                             EpochMillis created_ms,
-                                             std::optional<std::string> parent,
-                                             std::optional<std::string> adjacent_parent) {
+std::shared_ptr<ShardState> NewShard(storage::Storage& storage, const StreamState& s,
+                                     std::uint32_t index, HashKey start, HashKey end,
+                                     EpochMillis created_ms, std::vector<storage::NewLog>& logs,
+                                     std::optional<std::string> parent,
+                                     std::optional<std::string> adjacent_parent) {
   auto shard = std::make_shared<ShardState>();
   shard->index = index;
   shard->id = ShardIdFor(index);
@@ -69,17 +69,28 @@ Result<std::shared_ptr<ShardState>> NewShard(storage::Storage& storage, const St
   shard->parent = std::move(parent);
   shard->adjacent_parent = std::move(adjacent_parent);
   shard->starting_sequence = EncodeSequence({shard->created_s(), index, 0, shard->created_s()});
-  // The log keeps the stream as it was when the shard was made, with this shard only: what
-  // rebuilds the stream if its document is ever lost (RebuildStreamFromLogs).
-  const std::vector<std::shared_ptr<ShardState>> only{shard};
   const storage::LogId id = LogIdFor(s, *shard);
   if (auto left = storage.FindLog(id); left && left->EndOffset().value == 0) {
     // Made by an earlier attempt whose document could not be saved (see Settle): reuse it.
     shard->log = std::move(left);
     return shard;
   }
-  ASSIGN_OR_RETURN(shard->log, storage.CreateLog(id, StreamDocument(s, &only)));
+  // The log keeps the stream as it was when the shard was made, with this shard only: what
+  // rebuilds the stream if its document is ever lost (RebuildStreamFromLogs).
+  const std::vector<std::shared_ptr<ShardState>> only{shard};
+  logs.push_back({id, StreamDocument(s, &only)});
   return shard;
+}
+
+Status CreateShardLogs(storage::Storage& storage, std::span<const storage::NewLog> logs,
+                       std::span<const std::shared_ptr<ShardState>> shards) {
+  if (logs.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(auto made, storage.CreateLogs(logs));
+  std::size_t next = 0;
+  for (const auto& shard : shards) {
+    if (!shard->log && next < made.size()) shard->log = std::move(made[next++]);
+  }
+  return Status::Ok();
 }
 
 Status Engine::Internal(std::string_view what, const Status& cause) const {

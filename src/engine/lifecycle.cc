@@ -125,12 +125,15 @@ Status Engine::CreateStream(const api::CreateStreamInput& in) {
     return st;
   };
   auto ranges = EvenRanges(shard_count);
+  std::vector<storage::NewLog> logs;
+  logs.reserve(static_cast<std::size_t>(shard_count));
   for (int i = 0; i < shard_count; ++i) {
     const auto& [start, end] = ranges[static_cast<std::size_t>(i)];
-    auto shard = NewShard(*storage_, *s, static_cast<std::uint32_t>(i), start, end, now);
-    if (!shard.ok()) return undo(Internal("cannot create a shard of " + s->name, shard.status()));
-    s->shards.push_back(std::move(shard).value());
+    s->shards.push_back(
+        NewShard(*storage_, *s, static_cast<std::uint32_t>(i), start, end, now, logs));
   }
+  if (Status st = CreateShardLogs(*storage_, logs, s->shards); !st.ok())
+    return undo(Internal("cannot create the shards of " + s->name, st));
   RebuildOpenShards(*s);
   if (Status st = storage_->meta().Put(kNextIdKey, std::to_string(next_stream_id_)); !st.ok())
     return undo(Internal("cannot save the next stream id", st));

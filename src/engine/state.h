@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -209,12 +210,20 @@ struct StreamState {
 storage::LogId LogIdFor(const StreamState& s, const ShardState& shard);
 std::vector<std::pair<HashKey, HashKey>> EvenRanges(int n);
 void RebuildOpenShards(StreamState& s) REQUIRES(s.mu);
-// Creates shard `index` of `s` with the given range and parents, and its log (whose
-// descriptor is the stream's document with this shard only).
-Result<std::shared_ptr<ShardState>> NewShard(
-    storage::Storage& storage, const StreamState& s, std::uint32_t index, HashKey start,
-    HashKey end, EpochMillis created_ms, std::optional<std::string> parent = std::nullopt,
-    std::optional<std::string> adjacent_parent = std::nullopt) REQUIRES_SHARED(s.mu);
+// Shard `index` of `s` with the given range and parents. Its log is an empty one left by an
+// earlier attempt when there is one; otherwise it has none yet and the log to create (whose
+// descriptor is the stream's document with this shard only) is added to `logs`, for
+// CreateShardLogs to make together with the others.
+std::shared_ptr<ShardState> NewShard(storage::Storage& storage, const StreamState& s,
+                                     std::uint32_t index, HashKey start, HashKey end,
+                                     EpochMillis created_ms, std::vector<storage::NewLog>& logs,
+                                     std::optional<std::string> parent = std::nullopt,
+                                     std::optional<std::string> adjacent_parent = std::nullopt)
+    REQUIRES_SHARED(s.mu);
+// Creates `logs` in one batch (Storage::CreateLogs) and gives them, in order, to the shards
+// that have no log yet.
+Status CreateShardLogs(storage::Storage& storage, std::span<const storage::NewLog> logs,
+                       std::span<const std::shared_ptr<ShardState>> shards);
 // Keys of the metadata store (docs/storage-format.md).
 inline constexpr std::string_view kStreamKeyPrefix = "stream/";
 inline constexpr std::string_view kSealerKey = "engine/token-key";

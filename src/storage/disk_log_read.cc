@@ -24,16 +24,19 @@
 namespace cinesis::storage::disk {
 
 Offset DiskLog::StartOffset() const {
+  (void)EnsureOpen();
   std::shared_lock lock(mu_);
   return segments_.front()->base;
 }
 
 Offset DiskLog::EndOffset() const {
+  (void)EnsureOpen();
   std::shared_lock lock(mu_);
   return Offset{visible_end_};
 }
 
 std::optional<EpochMillis> DiskLog::LastArrival() const {
+  (void)EnsureOpen();
   std::shared_lock lock(mu_);
   for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
     if (!(*it)->empty()) return (*it)->last_arrival;
@@ -49,6 +52,7 @@ void DiskLog::ReleaseRecoveryFiles() {
 }
 
 void DiskLog::ForgetFiles() {
+  if (!opened()) return;  // nothing of it in the cache
   std::shared_lock lock(mu_);
   for (const auto& seg : segments_) files_->Erase(seg->key);
 }
@@ -71,6 +75,7 @@ std::shared_ptr<Segment> DiskLog::SegmentFor(std::uint64_t offset) const {
 
 Result<ReadResult> DiskLog::Read(Offset from, std::size_t max_records, const RecordVisitor& visit,
                                  EpochMillis not_before_ms) const {
+  RETURN_IF_ERROR(EnsureOpen());
   thread_local std::string buf;
   std::shared_lock lock(mu_);
   std::uint64_t pos = std::max(from.value, segments_.front()->base.value);
@@ -125,6 +130,7 @@ Result<ReadResult> DiskLog::Read(Offset from, std::size_t max_records, const Rec
 }
 
 Offset DiskLog::OffsetAtTime(EpochMillis ms) const {
+  (void)EnsureOpen();
   thread_local std::string buf;
   std::shared_lock lock(mu_);
   for (const auto& seg : segments_) {
@@ -149,14 +155,26 @@ Offset DiskLog::OffsetAtTime(EpochMillis ms) const {
 }
 
 void DiskLog::TrimBefore(EpochMillis ms) {
+  if (!opened()) {
+    // Retention of an idle log does not open it: applied when something does.
+    EpochMillis seen = deferred_trim_.load(std::memory_order_relaxed);
+    while (ms > seen && !deferred_trim_.compare_exchange_weak(seen, ms)) {
+    }
+    if (!opened()) return;
+  }
+  TrimOpened(ms);
+}
+
+void DiskLog::TrimOpened(EpochMillis ms) {
   std::vector<std::shared_ptr<Segment>> removed;
   {
     std::unique_lock lock(mu_);
-    while (segments_.size() > 1 && segments_.front()->sealed &&
-           (segments_.front()->empty() || segments_.front()->last_arrival < ms)) {
-      removed.push_back(segments_.front());
-      segments_.pop_front();
+    std::size_t n = 0;
+    while (segments_.size() - n > 1 && segments_[n]->sealed &&
+           (segments_[n]->empty() || segments_[n]->last_arrival < ms)) {
+      removed.push_back(segments_[n++]);
     }
+    segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(n));
   }
   for (const auto& seg : removed) {
     files_->Erase(seg->key);

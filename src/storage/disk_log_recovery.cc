@@ -123,10 +123,54 @@ bool DiskLog::LoadCheckpoint(Segment& seg, const format::SealedIndex& ckpt,
 Result<std::shared_ptr<DiskLog>> DiskLog::Recover(const Context& shared, const std::string& dir,
                                                   LogId id, Flusher* flusher,
                                                   std::vector<std::string>* report) {
-  const LogContext& ctx = *shared;
+  auto log = std::make_shared<DiskLog>(shared, dir, id, flusher);
+  RETURN_IF_ERROR(log->RecoverInto(report));
+  return log;
+}
+
+std::shared_ptr<DiskLog> DiskLog::Unopened(const Context& shared, const std::string& dir, LogId id,
+                                           Flusher* flusher) {
+  auto log = std::make_shared<DiskLog>(shared, dir, id, flusher);
+  log->opened_.store(false, std::memory_order_relaxed);
+  return log;
+}
+
+Status DiskLog::EnsureOpen() const {
+  // open_error_ is written once, before opened_ is set (release): readable after it.
+  if (opened_.load(std::memory_order_acquire)) return open_error_;
+  std::lock_guard lock(open_mu_);
+  if (opened_.load(std::memory_order_relaxed)) return open_error_;
+  // Nobody else uses the log's fields until opened_ is set: every call waits here first.
+  auto* self = const_cast<DiskLog*>(this);
+  std::vector<std::string> found;
+  Status st = self->RecoverInto(&found);
+  if (st.ok()) {
+    self->ReleaseRecoveryFiles();
+    if (const EpochMillis ms = deferred_trim_.load(std::memory_order_relaxed); ms > 0)
+      self->TrimOpened(ms);
+  } else {
+    ctx_->Emit(Severity::kError, "log " + dir_ + " cannot be opened: " + st.ToString() +
+                                     " (it reads as empty and refuses appends)");
+    // Readers need one segment; nothing is visible in it.
+    self->segments_.clear();
+    auto seg = std::make_shared<Segment>();
+    seg->path = dir_ + "/unreadable";
+    self->segments_.push_back(std::move(seg));
+    self->next_offset_ = self->durable_end_ = self->visible_end_ = 0;
+    self->closed_ = true;
+    self->io_error_ = st;
+    self->open_error_ = st;
+  }
+  opened_.store(true, std::memory_order_release);
+  return open_error_;
+}
+
+Status DiskLog::RecoverInto(std::vector<std::string>* report) {
+  const LogContext& ctx = *ctx_;
   Env& env = *ctx.env;
   const DiskOptions& opts = ctx.opts;
-  auto log = std::make_shared<DiskLog>(shared, dir, id, flusher);
+  const std::string& dir = dir_;
+  DiskLog* log = this;
   ASSIGN_OR_RETURN(auto names, env.List(dir));
   std::map<std::uint64_t, bool> segs;  // base -> has index file
   std::set<std::uint64_t> checkpoints;
@@ -287,7 +331,7 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(const Context& shared, const s
                                  " may have been set aside; new records start at offset " +
                                  std::to_string(next) + ", so no sequence number is reused");
     }
-    ASSIGN_OR_RETURN(auto seg, log->NewSegment(Offset{next}));
+    ASSIGN_OR_RETURN(auto seg, log->NewSegment(Offset{next}, opts.fsync));
     log->segments_.push_back(std::move(seg));
   }
   // Everything before the last segment is sealed; make sure sealed ones have index files.
@@ -306,7 +350,7 @@ Result<std::shared_ptr<DiskLog>> DiskLog::Recover(const Context& shared, const s
       break;
     }
   }
-  return log;
+  return Status::Ok();
 }
 
 }  // namespace cinesis::storage::disk

@@ -3,7 +3,8 @@
 // drop, set aside under quarantine/, recovery of every log at start) and the flusher threads
 // that write them. The logs themselves: disk_storage_impl.h and the disk_log_*.cc files.
 //
-// Durability: a log's directory entry is synced before CreateLog returns, and before
+// Durability: a log's directory entry is synced before CreateLog returns (CreateLogs: one
+// SyncFileSystem for the whole batch; neither syncs without fsync), and before
 // DropLog/QuarantineLog return their removal or move is synced. A directory left by an
 // interrupted create or drop is removed only when it holds no record; otherwise it is set
 // aside. The metadata store's calls are durable when they return (MetaStore).
@@ -20,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -66,6 +68,9 @@ class DiskStorage final : public Storage {
     std::unique_lock lock(mu_);
     for (auto& [_, log] : logs_) log->WriteCheckpoint();
     for (auto& [_, log] : logs_) log->Shutdown(Status(Code::kIoError, "storage closed"));
+    // Last: the next open may open the logs lazily. A log whose checkpoint could not be
+    // written is scanned whole by its recovery then, as after a crash.
+    if (open_ok_) (void)env_.WriteFileAtomic(clean_path(), "");
   }
 
   Status Open(std::vector<std::string>* report) {
@@ -76,6 +81,13 @@ class DiskStorage final : public Storage {
                                                                    " on host " + host + "\n"));
     RETURN_IF_ERROR(env_.MakeDirs(logs_dir_));
     RETURN_IF_ERROR(OpenMeta(report));
+    // A clean shutdown's marker is used once: gone (durably) before any log is written, so a
+    // crash after this start does not pass for a clean shutdown. It decides only when logs
+    // are recovered (the same recovery either way): if it cannot be removed, all are now.
+    bool lazy = false;
+    if (env_.Exists(clean_path()) && env_.Remove(clean_path()).ok()) {
+      lazy = opts_.open_lazily && (!opts_.fsync || env_.SyncDir(opts_.dir).ok());
+    }
     ASSIGN_OR_RETURN(auto names, env_.List(logs_dir_));
     for (const auto& n : names) {
       auto id = format::ParseLogDirName(n);
@@ -85,32 +97,56 @@ class DiskStorage final : public Storage {
         if (report) report->push_back(line);
         continue;
       }
+      if (lazy) {
+        logs_[id->value] = DiskLog::Unopened(ctx_, logs_dir_ + "/" + n, *id, FlusherFor(*id));
+        continue;
+      }
       ASSIGN_OR_RETURN(auto log,
                        DiskLog::Recover(ctx_, logs_dir_ + "/" + n, *id, FlusherFor(*id), report));
       log->ReleaseRecoveryFiles();
       logs_[id->value] = std::move(log);
     }
+    open_ok_ = true;
     return Status::Ok();
   }
 
   Result<std::shared_ptr<Log>> CreateLog(LogId id, std::string_view descriptor) override {
     std::unique_lock lock(mu_);
     if (logs_.count(id.value)) return Status(Code::kResourceInUse, "log exists");
-    const std::string dir = logs_dir_ + "/" + format::LogDirName(id);
-    // A directory left by an interrupted drop or create: set aside, never deleted blindly.
-    if (env_.Exists(dir)) {
-      // Left by a create that failed half-way (nothing but a header), or by an interrupted
-      // drop: only the first kind may simply go; anything holding records is set aside.
-      if (HoldsRecords(dir)) {
-        RETURN_IF_ERROR(SetAside(dir, "leftover"));
-      } else {
-        RETURN_IF_ERROR(env_.RemoveAll(dir));
-      }
-    }
-    ASSIGN_OR_RETURN(auto log, DiskLog::Create(ctx_, dir, id, descriptor, FlusherFor(id)));
-    RETURN_IF_ERROR(env_.SyncDir(logs_dir_));
+    ASSIGN_OR_RETURN(auto log, MakeLog(id, descriptor, /*sync=*/opts_.fsync));
+    if (opts_.fsync) RETURN_IF_ERROR(env_.SyncDir(logs_dir_));
     logs_[id.value] = log;
     return std::shared_ptr<Log>(log);
+  }
+  // Every log's files are written first, then one SyncFileSystem makes all of them durable
+  // (with fsync; without, nothing is synced, as for records): O(1) syncs for the batch
+  // instead of four per log (each log's descriptor, segment header and directory, and the
+  // logs directory), which took ~15 ms per log on a disk where a sync costs ~4 ms.
+  Result<std::vector<std::shared_ptr<Log>>> CreateLogs(std::span<const NewLog> batch) override {
+    if (batch.size() == 1) {
+      ASSIGN_OR_RETURN(auto log, CreateLog(batch[0].id, batch[0].descriptor));
+      return std::vector<std::shared_ptr<Log>>{std::move(log)};
+    }
+    std::unique_lock lock(mu_);
+    std::vector<std::uint64_t> ids;
+    ids.reserve(batch.size());
+    for (const auto& l : batch) {
+      if (logs_.count(l.id.value)) return Status(Code::kResourceInUse, "log exists");
+      ids.push_back(l.id.value);
+    }
+    std::sort(ids.begin(), ids.end());
+    if (std::adjacent_find(ids.begin(), ids.end()) != ids.end())
+      return Status(Code::kResourceInUse, "log id repeated in the batch");
+    std::vector<std::shared_ptr<Log>> made;
+    made.reserve(batch.size());
+    for (const auto& l : batch) {
+      ASSIGN_OR_RETURN(auto log, MakeLog(l.id, l.descriptor, /*sync=*/false));
+      log->ForgetFiles();       // its segment is opened again when used: no descriptor held
+      logs_[l.id.value] = log;  // listed at once, so that DropLog finds it after a failure
+      made.push_back(std::move(log));
+    }
+    if (opts_.fsync) RETURN_IF_ERROR(env_.SyncFileSystem(logs_dir_));
+    return made;
   }
   Result<std::string> Descriptor(LogId id) const override {
     const std::string path =
@@ -130,7 +166,7 @@ class DiskStorage final : public Storage {
     log->Shutdown(Status(Code::kResourceNotFound, "log dropped"));
     log->ForgetFiles();
     RETURN_IF_ERROR(env_.RemoveAll(log->dir()));
-    return env_.SyncDir(logs_dir_);
+    return opts_.fsync ? env_.SyncDir(logs_dir_) : Status::Ok();
   }
   Status QuarantineLog(LogId id, std::string_view why) override {
     std::shared_ptr<DiskLog> log;
@@ -196,6 +232,23 @@ class DiskStorage final : public Storage {
 
   Flusher* FlusherFor(LogId id) { return flushers_[id.value % flushers_.size()].get(); }
 
+  // The log's directory and files (CreateLog, CreateLogs); requires mu_ (exclusive). `sync`:
+  // its files and its directory's entries synced, not yet its entry in logs/.
+  Result<std::shared_ptr<DiskLog>> MakeLog(LogId id, std::string_view descriptor, bool sync) {
+    const std::string dir = logs_dir_ + "/" + format::LogDirName(id);
+    // A directory left by an interrupted drop or create: set aside, never deleted blindly.
+    if (env_.Exists(dir)) {
+      // Left by a create that failed half-way (nothing but a header), or by an interrupted
+      // drop: only the first kind may simply go; anything holding records is set aside.
+      if (HoldsRecords(dir)) {
+        RETURN_IF_ERROR(SetAside(dir, "leftover"));
+      } else {
+        RETURN_IF_ERROR(env_.RemoveAll(dir));
+      }
+    }
+    return DiskLog::Create(ctx_, dir, id, descriptor, FlusherFor(id), sync);
+  }
+
   // Opens the metadata store; a damaged one is set aside (kept) and replaced by an empty
   // one only when the options ask for it, since the streams it describes must then be
   // rebuilt from the logs.
@@ -247,9 +300,12 @@ class DiskStorage final : public Storage {
     return env_.SyncDir(logs_dir_);
   }
 
+  std::string clean_path() const { return opts_.dir + "/CLEAN"; }
+
   DiskOptions opts_;
   Env& env_;
   std::string logs_dir_;
+  bool open_ok_ = false;  // Open succeeded: the destructor may mark a clean shutdown
   std::shared_ptr<const LogContext> ctx_;
   std::unique_ptr<FileLock> lock_;  // held for the storage's lifetime
   std::unique_ptr<MetaStore> meta_;

@@ -36,7 +36,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -192,14 +191,26 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
         flusher_(flusher),
         files_(ctx_->files) {}
 
-  // A new, empty log in `dir` (disk_log_write.cc).
+  // A new, empty log in `dir` (disk_log_write.cc). `sync`: its files and the entries of its
+  // own directory are synced before it returns; otherwise the caller syncs (or, without
+  // fsync, nothing does: the log then survives process crashes only, as its records do).
   static Result<std::shared_ptr<DiskLog>> Create(const Context& ctx, const std::string& dir,
                                                  LogId id, std::string_view descriptor,
-                                                 Flusher* flusher);
+                                                 Flusher* flusher, bool sync);
   // Opens the log in `dir` at start (disk_log_recovery.cc).
   static Result<std::shared_ptr<DiskLog>> Recover(const Context& shared, const std::string& dir,
                                                   LogId id, Flusher* flusher,
                                                   std::vector<std::string>* report);
+
+  // A log recovered only when first used (disk_log_recovery.cc): DiskStorage opens the logs
+  // this way after a clean shutdown (DiskOptions::open_lazily), so a start costs no file
+  // access per log. Recovery findings then go to the EventSink when it runs.
+  static std::shared_ptr<DiskLog> Unopened(const Context& shared, const std::string& dir, LogId id,
+                                           Flusher* flusher);
+  // Recovers an unopened log now (once; every call that needs its state does this first).
+  // A recovery that fails is reported; the log then reads as empty and refuses appends.
+  Status EnsureOpen() const;
+  bool opened() const { return opened_.load(std::memory_order_acquire); }
 
   // Write path (disk_log_write.cc).
   Result<AppendResult> Append(std::span<const AppendRecord> records,
@@ -240,8 +251,13 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   void WriteCheckpoint();
 
  private:
-  // A new active segment starting at `base`: header written and synced, directory synced.
-  Result<std::shared_ptr<Segment>> NewSegment(Offset base);
+  // Recovery of this log from its directory (Recover, EnsureOpen); before it is shared.
+  Status RecoverInto(std::vector<std::string>* report);
+  // TrimBefore on an opened log.
+  void TrimOpened(EpochMillis ms);
+  // A new active segment starting at `base`: header written and, with `sync`, synced with
+  // its directory entry.
+  Result<std::shared_ptr<Segment>> NewSegment(Offset base, bool sync);
   // The segment's file, open: recovery's own while it reads the segment, otherwise from the
   // cache (opened on a miss). Held for one operation only, so open files stay bounded.
   Result<std::shared_ptr<File>> OpenFile(const Segment& seg) const {
@@ -294,9 +310,17 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   Env& env_;
   std::string dir_;
   LogId id_;
-  DiskOptions opts_;
+  const DiskOptions& opts_;  // ctx_->opts (a copy per log cost ~600 bytes of heap)
   Flusher* flusher_;
   std::shared_ptr<FileCache> files_;  // shared: a log may outlive its storage
+
+  // Lazy opening (EnsureOpen): opened_ is set, with release, once recovery ran; until then
+  // only EnsureOpen (under open_mu_) touches the fields below. TrimBefore before that only
+  // raises deferred_trim_, applied when the log opens.
+  mutable std::mutex open_mu_;
+  mutable std::atomic<bool> opened_{true};
+  Status open_error_;  // guarded by open_mu_; written once, before opened_ is set
+  std::atomic<EpochMillis> deferred_trim_{0};
 
   // Appenders: offsets, arrival clamp and the queue of encoded frames.
   std::mutex append_mu_;
@@ -306,7 +330,7 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   std::vector<PendingFrame> pending_frames_;  // guarded by append_mu_
   std::uint64_t epoch_ = 0;  // guarded by append_mu_; of the frames in pending_ (AppendResult)
   bool closed_ = false;      // guarded by append_mu_
-  std::condition_variable_any space_cv_;  // with append_mu_: room in pending_, or closed_
+  std::condition_variable space_cv_;  // with append_mu_: room in pending_, or closed_
 
   // Flusher-owned scratch (capacity reused between flushes) and BeginFlush's results: used
   // only by the log's flusher thread (and WriteCheckpoint, after the flushers stopped).
@@ -320,8 +344,10 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
 
   // Readers and the flusher's publication.
   mutable std::shared_mutex mu_;
-  std::deque<std::shared_ptr<Segment>> segments_;  // guarded by mu_
-  std::uint64_t visible_end_ = 0;                  // guarded by mu_
+  // A vector, not a deque: an idle log holds one segment, and an empty std::deque already
+  // takes 576 bytes of heap (trimming erases from the front, O(segments)).
+  std::vector<std::shared_ptr<Segment>> segments_;  // guarded by mu_
+  std::uint64_t visible_end_ = 0;                   // guarded by mu_
 
   // Durability waiters.
   std::mutex sync_mu_;

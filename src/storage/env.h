@@ -57,6 +57,11 @@ class Env {
   virtual Result<std::vector<std::string>> List(const std::string& dir) = 0;
   // Makes directory entries (creations, removals) durable.
   virtual Status SyncDir(const std::string& dir) = 0;
+  // Makes everything written so far to the file system that holds `dir` durable at once: the
+  // data of every file and every directory entry, as a Sync of each file and a SyncDir of
+  // each directory would (the POSIX Env: syncfs(2), which reports write-back errors since
+  // Linux 5.8). One call instead of two syncs per file when many files were just created.
+  virtual Status SyncFileSystem(const std::string& dir) = 0;
   // Takes an exclusive lock on `path` (created 0600 if missing) without waiting, and
   // writes `holder` into it once locked. FailedPrecondition naming the holder recorded in
   // the file when another process (or another open in this one) holds it. The lock is

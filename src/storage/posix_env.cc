@@ -175,6 +175,14 @@ class PosixEnv final : public Env {
     if (rc != 0) return Errno("fsync dir " + dir);
     return Status::Ok();
   }
+  Status SyncFileSystem(const std::string& dir) override {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Errno("open dir " + dir);
+    int rc = ::syncfs(fd);
+    ::close(fd);
+    if (rc != 0) return Errno("syncfs " + dir);
+    return Status::Ok();
+  }
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path,
                                              std::string_view holder) override {
     // The directory is locked too: deleting the lock file (it looks stale to some) must not

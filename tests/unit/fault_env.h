@@ -144,6 +144,7 @@ class FaultEnv final : public Env {
   }
   Status SyncDir(const std::string& dir) override {
     RETURN_IF_ERROR(Env::Posix().SyncDir(dir));
+    ++state_->dir_syncs;
     std::lock_guard lock(state_->mu);
     for (auto it = state_->unsynced_entries.begin(); it != state_->unsynced_entries.end();) {
       if (std::filesystem::path(*it).parent_path() == std::filesystem::path(dir)) {
@@ -154,6 +155,24 @@ class FaultEnv final : public Env {
     }
     return Status::Ok();
   }
+  // Everything written through this Env becomes durable (files created before this call
+  // survive DropUnsyncedData with what they held).
+  Status SyncFileSystem(const std::string& dir) override {
+    if (state_->fail_syncs) return Injected("syncfs " + dir + ": Input/output error (injected)");
+    RETURN_IF_ERROR(Env::Posix().SyncFileSystem(dir));
+    ++state_->fs_syncs;
+    std::lock_guard lock(state_->mu);
+    state_->unsynced_entries.clear();
+    for (auto& [path, synced] : state_->synced) {
+      auto f = Env::Posix().Open(path, false);
+      if (f.ok()) synced = (*f)->Size();
+    }
+    return Status::Ok();
+  }
+  // Syncs asked for so far: SyncDir, File::Sync (fdatasync), SyncFileSystem.
+  std::uint64_t dir_syncs() const { return state_->dir_syncs; }
+  std::uint64_t file_syncs() const { return state_->file_syncs; }
+  std::uint64_t fs_syncs() const { return state_->fs_syncs; }
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path,
                                              std::string_view holder) override {
     return Env::Posix().LockFile(path, holder);
@@ -181,6 +200,9 @@ class FaultEnv final : public Env {
     std::atomic<std::uint64_t> open{0};
     std::atomic<std::uint64_t> peak{0};
     std::atomic<std::uint64_t> open_files_calls{0};
+    std::atomic<std::uint64_t> dir_syncs{0};
+    std::atomic<std::uint64_t> file_syncs{0};
+    std::atomic<std::uint64_t> fs_syncs{0};
   };
   Status Injected(std::string what) {
     ++state_->injected;
@@ -239,6 +261,7 @@ class FaultEnv final : public Env {
         return {Code::kIoError, "fdatasync " + path_ + ": Input/output error (injected)"};
       }
       RETURN_IF_ERROR(inner_->Sync());
+      ++state_->file_syncs;
       std::lock_guard lock(state_->mu);
       state_->synced[path_] = inner_->Size();
       return Status::Ok();
