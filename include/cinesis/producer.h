@@ -34,7 +34,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -130,7 +129,7 @@ class CINESIS_EXPORT Producer {
     std::string_view data;
   };
   using BatchCallback = std::function<void(std::size_t index, const PutResult&)>;
-  Status PutMany(std::span<const RecordView> records, BatchCallback callback,
+  Status PutMany(const std::vector<RecordView>& records, BatchCallback callback,
                  bool success_details = true, std::size_t* accepted = nullptr);
 
   // Sends everything buffered without waiting for linger; returns once every record

@@ -656,7 +656,7 @@ Status Producer::Put(std::string partition_key, std::string data,
   return impl_->Accept(r);
 }
 
-Status Producer::PutMany(std::span<const RecordView> records, BatchCallback callback,
+Status Producer::PutMany(const std::vector<RecordView>& records, BatchCallback callback,
                          bool success_details, std::size_t* accepted) {
   if (accepted != nullptr) *accepted = 0;
   std::shared_ptr<const BatchCallback> shared;
