@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/batch.h"
 #include "api/json_writer.h"
 #include "api/service.h"
 
@@ -24,8 +25,10 @@ void Encode(JsonWriter& w, const ListStreamsOutput& v);
 void Encode(JsonWriter& w, const ListShardsOutput& v);
 void Encode(JsonWriter& w, const PutRecordOutput& v);
 void Encode(JsonWriter& w, const PutRecordsOutput& v);
+void Encode(JsonWriter& w, const PutRecordsBatchOutput& v);  // the same text as PutRecordsOutput
 void Encode(JsonWriter& w, const GetShardIteratorOutput& v);
 void Encode(JsonWriter& w, const GetRecordsOutput& v);
+void Encode(JsonWriter& w, const GetRecordsBatchOutput& v);  // the same text as GetRecordsOutput
 void Encode(JsonWriter& w, const SubscribeToShardEvent& v);
 // SubscribeToShard input from a validated document.
 SubscribeToShardInput DecodeSubscribeToShard(const boost::json::object& body);

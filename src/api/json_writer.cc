@@ -78,23 +78,25 @@ void JsonWriter::Int(std::int64_t v) {
   out_.append(buf, r.ptr);
 }
 
-void JsonWriter::Timestamp(EpochMillis ms) {
-  Sep();
+void JsonWriter::RawBase64(std::string_view bytes) { Base64Encode(bytes, out_); }
+
+void JsonWriter::RawTimestamp(EpochMillis ms) {
   std::int64_t sec = ms / 1000;
   std::int64_t frac = ms % 1000;
   if (frac < 0) {
     frac += 1000;
     --sec;
   }
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, sec);
-  out_.append(buf, r.ptr);
+  char buf[40];
+  auto r = std::to_chars(buf, buf + 32, sec);
+  char* end = r.ptr;
   if (frac != 0) {
-    out_ += '.';
-    out_ += static_cast<char>('0' + frac / 100);
-    out_ += static_cast<char>('0' + frac / 10 % 10);
-    out_ += static_cast<char>('0' + frac % 10);
+    *end++ = '.';
+    *end++ = static_cast<char>('0' + frac / 100);
+    *end++ = static_cast<char>('0' + frac / 10 % 10);
+    *end++ = static_cast<char>('0' + frac % 10);
   }
+  out_.append(buf, end);
 }
 
 }  // namespace cinesis::api

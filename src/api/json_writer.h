@@ -61,7 +61,17 @@ class JsonWriter {
     out_ += v ? "true" : "false";
   }
   // Epoch seconds with the millisecond fraction, e.g. 1441215410.867.
-  void Timestamp(EpochMillis ms);
+  void Timestamp(EpochMillis ms) {
+    Sep();
+    RawTimestamp(ms);
+  }
+
+  // Without separators or state: text the caller lays out itself (the records of an answer,
+  // written as runs of literal text between their values).
+  void Raw(std::string_view text) { out_.append(text); }
+  void RawTimestamp(EpochMillis ms);
+  void RawBase64(std::string_view bytes);  // without quotes
+  void RawString(std::string_view s) { Escaped(s); }
 
  private:
   void Escaped(std::string_view s);

@@ -133,8 +133,16 @@ Status CheckValue(const Shape& shape, json::value& v) {
       if (v.is_number())
         return TypeError(std::string(kBigNumber) + " can not be converted to a Blob");
       if (!v.is_string()) return ContainerMismatch(v);
-      std::string decoded, why;
+      // One buffer per thread for the decoded bytes (no allocation per record); a large
+      // one is not kept.
+      thread_local std::string decoded;
+      std::string why;
       json::string& s = v.get_string();
+      struct Shrink {
+        ~Shrink() {
+          if (decoded.capacity() > 64 * 1024) std::string().swap(decoded);
+        }
+      } shrink;
       if (!Base64Decode(s, decoded, why)) {
         return TypeError("'" +
                          CutValueText(std::string(

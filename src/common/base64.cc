@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 namespace cinesis {
 namespace {
@@ -19,6 +20,13 @@ constexpr std::array<std::uint8_t, 256> MakeDecodeTable() {
 }
 constexpr auto kDecode = MakeDecodeTable();
 
+// The two characters of every 12-bit value.
+constexpr std::array<std::array<char, 2>, 4096> kPairs = [] {
+  std::array<std::array<char, 2>, 4096> t{};
+  for (std::size_t v = 0; v < 4096; ++v) t[v] = {kAlphabet[v >> 6], kAlphabet[v & 63]};
+  return t;
+}();
+
 }  // namespace
 
 void Base64Encode(std::string_view in, std::string& out) {
@@ -28,12 +36,12 @@ void Base64Encode(std::string_view in, std::string& out) {
   out.resize(start + Base64EncodedSize(n));
   char* o = out.data() + start;
   std::size_t i = 0;
+  // Two characters per lookup: 12 bits of input at a time.
   for (; i + 3 <= n; i += 3) {
     std::uint32_t v = (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8) | p[i + 2];
-    *o++ = kAlphabet[(v >> 18) & 63];
-    *o++ = kAlphabet[(v >> 12) & 63];
-    *o++ = kAlphabet[(v >> 6) & 63];
-    *o++ = kAlphabet[v & 63];
+    std::memcpy(o, kPairs[v >> 12].data(), 2);
+    std::memcpy(o + 2, kPairs[v & 0xFFF].data(), 2);
+    o += 4;
   }
   if (std::size_t rest = n - i; rest > 0) {
     std::uint32_t v = std::uint32_t{p[i]} << 16;

@@ -1,9 +1,11 @@
 #include "common/hash_key.h"
 
-#include <openssl/evp.h>
+// MD5's own functions (deprecated in OpenSSL 3 in favour of EVP): EVP_DigestInit_ex
+// allocates a context for every key, the low-level calls work on the stack.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/md5.h>
 
 #include <algorithm>
-#include <memory>
 
 namespace cinesis {
 
@@ -31,27 +33,12 @@ std::optional<uint128> ParseDecimal128(std::string_view text) {
   return v;
 }
 
-namespace {
-
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-
-const EVP_MD* Md5() {
-  // Fetched once: EVP_md5() would look the algorithm up on every call in OpenSSL 3.
-  static EVP_MD* md = EVP_MD_fetch(nullptr, "MD5", nullptr);
-  return md;
-}
-
-}  // namespace
-
 HashKey Md5HashKey(std::string_view bytes) {
-  thread_local std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
-  unsigned char digest[16];
-  unsigned int len = 0;
-  EVP_DigestInit_ex(ctx.get(), Md5(), nullptr);
-  EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size());
-  EVP_DigestFinal_ex(ctx.get(), digest, &len);
+  unsigned char digest[MD5_DIGEST_LENGTH];
+  MD5_CTX ctx;
+  MD5_Init(&ctx);
+  MD5_Update(&ctx, bytes.data(), bytes.size());
+  MD5_Final(digest, &ctx);
   uint128 v = 0;
   for (unsigned char b : digest) v = (v << 8) | b;
   return HashKey{v};

@@ -44,7 +44,7 @@ void DeferDurability(api::DeferredAcks& acks, std::shared_ptr<StreamState> strea
 bool Writable(StreamStatus s) { return s == StreamStatus::kActive || s == StreamStatus::kUpdating; }
 
 Result<HashKey> HashKeyFor(std::string_view partition_key,
-                           const std::optional<std::string>& explicit_key) {
+                           std::optional<std::string_view> explicit_key) {
   if (explicit_key) {
     auto v = ParseDecimal128(*explicit_key);
     if (!v) return errors::InvalidExplicitHashKey(*explicit_key);
@@ -70,7 +70,11 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
     return errors::RecordTooLarge(in.data.size() + in.partition_key.size(), limit, s->name,
                                   options_.scope);
   }
-  ASSIGN_OR_RETURN(HashKey key, HashKeyFor(in.partition_key, in.explicit_hash_key));
+  ASSIGN_OR_RETURN(
+      HashKey key,
+      HashKeyFor(in.partition_key, in.explicit_hash_key
+                                       ? std::optional<std::string_view>(*in.explicit_hash_key)
+                                       : std::nullopt));
   if (in.sequence_number_for_ordering) {
     // Any number of a known layout is accepted, from any shard or stream and even dated
     // in the future (AWS stopped rejecting those); ours increase per shard regardless.
@@ -117,6 +121,11 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
 }
 
 Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in) {
+  ASSIGN_OR_RETURN(auto out, PutRecordsBatch(api::ViewsOf(in)));
+  return api::ToOutput(out);
+}
+
+Result<api::PutRecordsBatchOutput> Engine::PutRecordsBatch(const api::PutRecordsViewInput& in) {
   ASSIGN_OR_RETURN(auto s, Resolve(in.stream));
   const EpochMillis now = Now();
   // Held shared from the size and status checks through the appends (as in PutRecord).
@@ -152,9 +161,16 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
     ASSIGN_OR_RETURN(keys[i],
                      HashKeyFor(in.records[i].partition_key, in.records[i].explicit_hash_key));
   }
-  api::PutRecordsOutput out;
+  api::PutRecordsBatchOutput out;
   out.encryption_type = s->encryption;
   out.records.resize(in.records.size());
+  // Every answer's sequence number (56 digits) and shard id (20) in one buffer.
+  out.arena.text.reserve(in.records.size() * 80);
+  auto& arena = out.arena;
+  const auto fail = [&arena](api::PutRecordsBatchOutput::Entry& e, std::string_view code,
+                             std::string_view message) {
+    e = {{}, {}, arena.Add(code), arena.Add(message)};
+  };
   for (std::size_t i = 0; i < in.records.size(); ++i) route[i] = s->Route(keys[i]);
   std::vector<std::size_t> order(in.records.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -181,17 +197,12 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
         ++end;
         continue;
       }
-      batch.push_back(
-          {r.partition_key,
-           r.explicit_hash_key ? std::string_view(*r.explicit_hash_key) : std::string_view{},
-           r.data});
+      batch.push_back({r.partition_key, r.explicit_hash_key.value_or(std::string_view{}), r.data});
       ++end;
     }
     if (shard == nullptr) {
       for (std::size_t k = begin; k < end; ++k) {
-        auto& e = out.records[order[k]];
-        e.error_code = "InternalFailure";
-        e.error_message = errors::InternalFailure().message();
+        fail(out.records[order[k]], "InternalFailure", errors::InternalFailure().message());
         ++out.failed_record_count;
       }
     } else {
@@ -211,16 +222,16 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
         auto& e = out.records[order[k]];
         if (throttled && over_limit[order[k]]) {
           auto st = errors::ThroughputExceeded(shard->id, s->name, options_.scope);
-          e.error_code = std::string(st.name());
-          e.error_message = st.message();
+          fail(e, st.name(), st.message());
           ++out.failed_record_count;
         } else if (appended.ok()) {
-          e.shard_id = shard->id;
-          e.sequence_number =
-              shard->SequenceAt(appended->first.value + written++, appended->arrival_ms);
+          const std::size_t at = arena.text.size();
+          shard->AppendSequenceAt(appended->first.value + written++, appended->arrival_ms,
+                                  arena.text);
+          e.sequence_number = arena.Since(at);
+          e.shard_id = arena.Add(shard->id);
         } else {
-          e.error_code = "InternalFailure";
-          e.error_message = errors::InternalFailure().message();
+          fail(e, "InternalFailure", errors::InternalFailure().message());
           ++out.failed_record_count;
         }
       }
@@ -244,9 +255,8 @@ Result<api::PutRecordsOutput> Engine::PutRecords(const api::PutRecordsInput& in)
     }
     for (std::size_t k = first; k < last; ++k) {
       auto& e = out.records[order[k]];
-      if (!e.sequence_number) continue;
-      e = api::PutRecordsResultEntry{std::nullopt, std::nullopt, "InternalFailure",
-                                     errors::InternalFailure().message()};
+      if (!e.sequence_number.present()) continue;
+      fail(e, "InternalFailure", errors::InternalFailure().message());
       ++out.failed_record_count;
     }
   }
@@ -331,23 +341,44 @@ Result<api::GetRecordsOutput> Engine::ReadShard(StreamState& s, ShardState& shar
                                                 std::uint64_t position, std::size_t limit,
                                                 EpochMillis now, std::uint64_t* next_out,
                                                 std::size_t max_bytes) const {
+  ASSIGN_OR_RETURN(auto out, ReadShardBatch(s, shard, position, limit, now, next_out, max_bytes));
+  return api::ToOutput(std::move(out));
+}
+
+Result<api::GetRecordsBatchOutput> Engine::ReadShardBatch(StreamState& s, ShardState& shard,
+                                                          std::uint64_t position, std::size_t limit,
+                                                          EpochMillis now, std::uint64_t* next_out,
+                                                          std::size_t max_bytes) const {
   const std::size_t kMaxResponseBytes = max_bytes;
-  api::GetRecordsOutput out;
+  api::GetRecordsBatchOutput out;
   std::size_t bytes = 0;
   const auto encryption = s.encryption.load();
+  {
+    // Room for the records there are (at most `limit`); the text grows as it must.
+    const std::uint64_t end = shard.log->EndOffset().value;
+    const std::size_t expect =
+        end > position ? static_cast<std::size_t>(std::min<std::uint64_t>(end - position, limit))
+                       : 0;
+    out.records.reserve(expect);
+  }
+  auto& arena = out.arena;
   auto read = shard.log->Read(
       storage::Offset{position}, limit,
       [&](const storage::RecordView& r) {
         const std::size_t size = r.data.size() + r.key.size();
         if (!out.records.empty() && bytes + size > kMaxResponseBytes) return false;
         bytes += size;
-        api::Record rec;
-        rec.sequence_number = shard.SequenceAt(r.offset.value, r.arrival_ms);
-        rec.approximate_arrival_timestamp = r.arrival_ms;
-        rec.data.assign(r.data);
-        rec.partition_key.assign(r.key);
-        rec.encryption_type = encryption;
-        out.records.push_back(std::move(rec));
+        if (out.records.size() == 1) {
+          // Sized from the first record: the rest are usually alike.
+          const std::size_t cap = out.records.capacity();
+          arena.text.reserve(std::min(arena.text.size() * cap, kMaxResponseBytes + 64 * cap));
+        }
+        const std::size_t at = arena.text.size();
+        shard.AppendSequenceAt(r.offset.value, r.arrival_ms, arena.text);
+        const api::TextSpan seq = arena.Since(at);
+        const api::TextSpan data = arena.Add(r.data);
+        const api::TextSpan key = arena.Add(r.key);
+        out.records.push_back({seq, data, key, r.arrival_ms, encryption});
         return true;
       },
       s.RetentionStart(now));
@@ -386,6 +417,11 @@ Result<api::GetRecordsOutput> Engine::ReadShard(StreamState& s, ShardState& shar
 }
 
 Result<api::GetRecordsOutput> Engine::GetRecords(const api::GetRecordsInput& in) {
+  ASSIGN_OR_RETURN(auto out, GetRecordsBatch(in));
+  return api::ToOutput(std::move(out));
+}
+
+Result<api::GetRecordsBatchOutput> Engine::GetRecordsBatch(const api::GetRecordsInput& in) {
   // AWS also takes an iterator wrapped in double quotes (as a shell or a JSON tool may
   // leave it); validated against AWS by LocalStack's tests.
   std::string_view text = in.shard_iterator;
@@ -419,13 +455,13 @@ Result<api::GetRecordsOutput> Engine::GetRecords(const api::GetRecordsInput& in)
   }
   std::uint64_t next = 0;
   ASSIGN_OR_RETURN(auto out,
-                   ReadShard(*s, *shard, it->position,
-                             static_cast<std::size_t>(in.limit.value_or(10000)), now, &next));
+                   ReadShardBatch(*s, *shard, it->position,
+                                  static_cast<std::size_t>(in.limit.value_or(10000)), now, &next));
   {
     std::size_t bytes = 0, data_bytes = 0;
     for (const auto& r : out.records) {
-      bytes += r.data.size() + r.partition_key.size();
-      data_bytes += r.data.size();
+      bytes += r.data.size + r.partition_key.size;
+      data_bytes += r.data.size;
     }
     if (throttled) shard->throttle.ChargeRead(bytes);
     shard->metrics.Add(api::Metric::kGetRecordsRecords, out.records.size());

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "api/batch.h"
 #include "api/errors.h"
 #include "api/live.h"
 #include "api/service.h"
@@ -49,6 +50,7 @@ struct EngineOptions {
 };
 
 class Engine final : public api::KinesisService,
+                     public api::BatchDataPlane,
                      public api::EventStreamService,
                      public api::LiveService {
  public:
@@ -72,6 +74,9 @@ class Engine final : public api::KinesisService,
   Result<api::GetShardIteratorOutput> GetShardIterator(
       const api::GetShardIteratorInput& in) override;
   Result<api::GetRecordsOutput> GetRecords(const api::GetRecordsInput& in) override;
+  // BatchDataPlane: PutRecords and GetRecords without a string per record.
+  Result<api::PutRecordsBatchOutput> PutRecordsBatch(const api::PutRecordsViewInput& in) override;
+  Result<api::GetRecordsBatchOutput> GetRecordsBatch(const api::GetRecordsInput& in) override;
   Status IncreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override;
   Status DecreaseStreamRetentionPeriod(const api::UpdateRetentionPeriodInput& in) override;
 
@@ -193,6 +198,11 @@ class Engine final : public api::KinesisService,
   Result<api::GetRecordsOutput> ReadShard(StreamState& s, ShardState& shard, std::uint64_t position,
                                           std::size_t limit, EpochMillis now, std::uint64_t* next,
                                           std::size_t max_bytes = 10 << 20) const EXCLUDES(s.mu);
+  Result<api::GetRecordsBatchOutput> ReadShardBatch(StreamState& s, ShardState& shard,
+                                                    std::uint64_t position, std::size_t limit,
+                                                    EpochMillis now, std::uint64_t* next,
+                                                    std::size_t max_bytes = 10 << 20) const
+      EXCLUDES(s.mu);
   // Closes the metrics' second when a new one has begun (from Tick).
   void RollMetrics(const std::vector<std::shared_ptr<StreamState>>& live, EpochMillis now);
   friend class EngineCursor;

@@ -32,6 +32,8 @@ struct SequenceFields {
 inline constexpr std::uint64_t kEndCounter = 0x7fffffffffffffffULL;
 
 std::string EncodeSequence(const SequenceFields& f);
+// Appends EncodeSequence(f) to `out` (no allocation when `out` has room).
+void AppendSequence(const SequenceFields& f, std::string& out);
 // nullopt unless `text` is a well-formed version-2 sequence number.
 std::optional<SequenceFields> DecodeSequence(std::string_view text);
 

@@ -127,6 +127,10 @@ struct ShardState {
     return EncodeSequence(
         {created_s(), index, offset + 1, static_cast<std::uint64_t>(arrival_ms / 1000)});
   }
+  void AppendSequenceAt(std::uint64_t offset, EpochMillis arrival_ms, std::string& out) const {
+    AppendSequence({created_s(), index, offset + 1, static_cast<std::uint64_t>(arrival_ms / 1000)},
+                   out);
+  }
 };
 
 // A reshard accepted while ACTIVE, applied when the UPDATING period ends.

@@ -4,9 +4,12 @@
 
 #include <boost/json.hpp>
 
+#include "api/batch.h"
 #include "api/cbor.h"
+#include "api/codec.h"
 #include "api/eventstream.h"
 #include "api/model.h"
+#include "api/operation_list.h"
 #include "api/pipeline.h"
 #include "common/base64.h"
 #include "engine/engine.h"
@@ -559,6 +562,219 @@ TEST(DeferredAcks, RunCallsBackOnceAfterEveryWaitWithTheFirstError) {
   api::DeferredAcks none;
   none.Run([&](Status st) { calls += st.ok() ? 10 : 0; });
   EXPECT_EQ(calls, 11);
+}
+
+}  // namespace
+}  // namespace cinesis
+
+namespace cinesis {
+namespace {
+
+// The engine seen only as a KinesisService: the pipeline then takes PutRecords and
+// GetRecords through the public types instead of api::BatchDataPlane.
+class PlainService final : public api::KinesisService {
+ public:
+  explicit PlainService(api::KinesisService& target) : target_(target) {}
+#define CINESIS_PLAIN_X(Ret, Name, In) \
+  Ret Name(const In& in) override { return target_.Name(in); }
+#define CINESIS_PLAIN_X0(Ret, Name) \
+  Ret Name() override { return target_.Name(); }
+  CINESIS_KINESIS_OPERATIONS(CINESIS_PLAIN_X, CINESIS_PLAIN_X0)
+#undef CINESIS_PLAIN_X
+#undef CINESIS_PLAIN_X0
+ private:
+  api::KinesisService& target_;
+};
+
+std::string Replaced(std::string s, const std::string& from, std::string_view to) {
+  for (auto at = s.find(from); !from.empty() && at != std::string::npos; at = s.find(from, at))
+    s.replace(at, from.size(), to);
+  return s;
+}
+
+// Issue 19 item 2: PutRecords and GetRecords answered through BatchDataPlane (views, one
+// text buffer) are byte for byte the answers of the public-typed path, in JSON and CBOR,
+// with escaping, binary data, explicit hash keys, several shards, KMS encryption and Limit.
+TEST(BatchDataPlane, AnswersAreByteIdenticalToThePublicTypedPath) {
+  ManualClock clock;
+  auto options = [&clock] {
+    engine::EngineOptions o;
+    o.clock = &clock;
+    o.create_stream_ms = 0;
+    o.delete_stream_ms = 0;
+    o.update_stream_ms = 0;
+    return o;
+  };
+  engine::Engine batch_engine(options(), storage::NewMemoryStorage());
+  engine::Engine plain_engine(options(), storage::NewMemoryStorage());
+  PlainService plain(plain_engine);
+  ASSERT_NE(dynamic_cast<api::BatchDataPlane*>(&batch_engine), nullptr);
+  ASSERT_EQ(dynamic_cast<api::BatchDataPlane*>(static_cast<api::KinesisService*>(&plain)), nullptr);
+  auto Obj = [](const api::WireResponse& r) { return boost::json::parse(r.body).as_object(); };
+  std::string target;
+  auto call = [&](api::KinesisService& service, std::string_view op, std::string_view body,
+                  std::string_view content_type = "application/x-amz-json-1.1") {
+    target = "Kinesis_20131202." + std::string(op);
+    api::WireRequest r;
+    r.method = "POST";
+    r.target = target;
+    r.content_type = content_type;
+    r.authorization = kAuth;
+    r.has_amz_date = true;
+    r.body = body;
+    return api::HandleRequest(r, service);
+  };
+  // Both paths must answer the same; returns the batch path's answer.
+  auto both = [&](std::string_view op, std::string_view body,
+                  std::string_view content_type = "application/x-amz-json-1.1") {
+    auto a = call(batch_engine, op, body, content_type);
+    auto b = call(plain, op, body, content_type);
+    EXPECT_EQ(a.status, b.status) << op;
+    EXPECT_EQ(a.content_type, b.content_type) << op;
+    EXPECT_EQ(a.body, b.body) << op;
+    return a;
+  };
+  ASSERT_EQ(both("CreateStream", R"({"StreamName":"s","ShardCount":3})").status, 200);
+  const std::string puts = R"({"StreamName":"s","Records":[)"
+                           R"({"Data":"AAEC/w==","PartitionKey":"a\"\\\n\u00e9\u0001"},)"
+                           R"({"Data":"","PartitionKey":"b"},)"
+                           R"({"Data":"aGVsbG8=","PartitionKey":"c","ExplicitHashKey":"0"},)"
+                           R"({"Data":"aGVsbG8gd29ybGQ=","PartitionKey":"d",)"
+                           R"("ExplicitHashKey":"340282366920938463463374607431768211455"},)"
+                           R"({"Data":"eA==","PartitionKey":"e"}]})";
+  auto put = both("PutRecords", puts);
+  ASSERT_EQ(put.status, 200) << put.body;
+  clock.Advance(1500);
+  ASSERT_EQ(both("StartStreamEncryption",
+                 R"({"StreamName":"s","EncryptionType":"KMS","KeyId":"alias/aws/kinesis"})")
+                .status,
+            200);
+  clock.Advance(1000);
+  ASSERT_EQ(both("PutRecords", puts).status, 200);
+  // CBOR request and answer.
+  boost::json::object cbor_put{{"StreamName", "s"},
+                               {"Records", boost::json::array{boost::json::object{
+                                               {"Data", "AAEC"}, {"PartitionKey", "k"}}}}};
+  ASSERT_EQ(
+      both("PutRecords", api::JsonToCbor(cbor_put, nullptr), "application/x-amz-cbor-1.1").status,
+      200);
+  // A request that fails as a whole answers the same error.
+  EXPECT_EQ(
+      both("PutRecords", R"({"StreamName":"nope","Records":[{"Data":"","PartitionKey":"k"}]})")
+          .status,
+      400);
+  for (int shard = 0; shard < 3; ++shard) {
+    const std::string gsi = R"({"StreamName":"s","ShardId":"shardId-00000000000)" +
+                            std::to_string(shard) + R"(","ShardIteratorType":"TRIM_HORIZON"})";
+    auto ia = call(batch_engine, "GetShardIterator", gsi);
+    auto ib = call(plain, "GetShardIterator", gsi);
+    ASSERT_EQ(ia.status, 200);
+    std::string it_a(Obj(ia).at("ShardIterator").as_string());
+    std::string it_b(Obj(ib).at("ShardIterator").as_string());
+    for (std::string_view limit : {"", R"(,"Limit":1)"}) {
+      for (int pass = 0; pass < 3; ++pass) {
+        auto ga = call(batch_engine, "GetRecords",
+                       R"({"ShardIterator":")" + it_a + "\"" + std::string(limit) + "}");
+        auto gb = call(plain, "GetRecords",
+                       R"({"ShardIterator":")" + it_b + "\"" + std::string(limit) + "}");
+        ASSERT_EQ(ga.status, 200) << ga.body;
+        ASSERT_EQ(gb.status, 200) << gb.body;
+        const std::string next_a(Obj(ga).at("NextShardIterator").as_string());
+        const std::string next_b(Obj(gb).at("NextShardIterator").as_string());
+        // Iterators are sealed with each engine's own key; everything else is identical.
+        EXPECT_EQ(Replaced(ga.body, next_a, "IT"), Replaced(gb.body, next_b, "IT"));
+        if (pass == 0 && limit.empty()) {
+          EXPECT_NE(ga.body.find("\"EncryptionType\":\"KMS\""), std::string::npos) << ga.body;
+        }
+        // The same read in CBOR.
+        boost::json::object req{{"ShardIterator", it_a}};
+        auto ca = call(batch_engine, "GetRecords", api::JsonToCbor(req, nullptr),
+                       "application/x-amz-cbor-1.1");
+        req["ShardIterator"] = it_b;
+        auto cb =
+            call(plain, "GetRecords", api::JsonToCbor(req, nullptr), "application/x-amz-cbor-1.1");
+        ASSERT_EQ(ca.status, 200);
+        auto ja = api::CborToJson(ca.body);
+        auto jb = api::CborToJson(cb.body);
+        ASSERT_TRUE(ja.ok() && jb.ok());
+        EXPECT_EQ(ca.body.size(), cb.body.size());
+        EXPECT_EQ(ja->at("Records"), jb->at("Records"));
+        it_a = next_a;
+        it_b = next_b;
+      }
+    }
+  }
+}
+
+// The conversions between the batch and the public types encode to the same text, errors
+// included (the fault injector answers throttled PutRecords through them).
+TEST(BatchDataPlane, ConversionsEncodeTheSameText) {
+  api::PutRecordsOutput put;
+  put.failed_record_count = 2;
+  put.encryption_type = api::EncryptionType::kKms;
+  put.records = {{"49590338271490256608559692538361571095921575989136588898",
+                  "shardId-000000000001", std::nullopt, std::nullopt},
+                 {std::nullopt, std::nullopt, "ProvisionedThroughputExceededException",
+                  "Rate exceeded for \"shard\" \n"},
+                 {std::nullopt, std::nullopt, "InternalFailure", ""},
+                 {}};
+  std::string a, b;
+  api::JsonWriter wa(a), wb(b);
+  api::Encode(wa, put);
+  api::Encode(wb, api::ToBatch(put));
+  EXPECT_EQ(a, b);
+  std::string c;
+  api::JsonWriter wc(c);
+  api::Encode(wc, api::ToOutput(api::ToBatch(put)));
+  EXPECT_EQ(a, c);
+
+  api::GetRecordsOutput get;
+  get.records = {{"1", 1441215410867, std::string("\0\x01\xff", 3), "k\"\\", std::nullopt},
+                 {"2", 1441215410000, "", "", api::EncryptionType::kKms},
+                 {"3", 1, "x", "\xc3\xa9", api::EncryptionType::kNone}};
+  get.next_shard_iterator = "iter";
+  get.millis_behind_latest = 42;
+  get.child_shards =
+      std::vector<api::ChildShard>{{"shardId-000000000002", {"shardId-000000000000"}, {"0", "9"}}};
+  // The text as the writer's member calls give it (how records were written before).
+  std::string reference;
+  {
+    api::JsonWriter w(reference);
+    w.BeginObject();
+    w.Key("Records");
+    w.BeginArray();
+    for (const auto& r : get.records) {
+      w.BeginObject();
+      w.Key("SequenceNumber");
+      w.Plain(r.sequence_number);
+      w.Key("ApproximateArrivalTimestamp");
+      w.Timestamp(r.approximate_arrival_timestamp);
+      w.Key("Data");
+      w.Base64(r.data);
+      w.Key("PartitionKey");
+      w.String(r.partition_key);
+      if (r.encryption_type && *r.encryption_type != api::EncryptionType::kNone) {
+        w.Key("EncryptionType");
+        w.Plain(api::ToString(*r.encryption_type));
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+    w.Key("NextShardIterator");
+    w.Plain(*get.next_shard_iterator);
+    w.Key("MillisBehindLatest");
+    w.Int(get.millis_behind_latest);
+    w.EndObject();
+  }
+  get.child_shards.reset();
+  std::string d, e, f;
+  api::JsonWriter wd(d), we(e), wf(f);
+  api::Encode(wd, get);
+  EXPECT_EQ(d, reference);
+  api::Encode(we, api::ToBatch(get));
+  api::Encode(wf, api::ToOutput(api::ToBatch(get)));
+  EXPECT_EQ(d, e);
+  EXPECT_EQ(d, f);
 }
 
 }  // namespace

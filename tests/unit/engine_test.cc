@@ -70,6 +70,25 @@ TEST(Sequence, ConsecutiveCountersMatchTheFullConversion) {
       EXPECT_EQ(f->counter, start + k);
     }
   }
+  // Long chains (carries between the kept 18-digit limbs and into the digits above them),
+  // from starts spread over the counter's range, other shards and times.
+  std::uint64_t x = 0x9e3779b97f4a7c15ULL;
+  for (int run = 0; run < 40; ++run) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    const std::uint64_t start = run < 2 ? static_cast<std::uint64_t>(run) : (x >> 1) - 4000;
+    const std::uint32_t shard = static_cast<std::uint32_t>(x % 5000);
+    const std::uint64_t created = 1'400'000'000 + x % 400'000'000;
+    std::vector<std::string> chained;
+    for (std::uint64_t c = start; c < start + 3000; ++c)
+      chained.push_back(EncodeSequence({created, shard, c, created + 17}));
+    for (std::size_t k = 0; k < chained.size(); k += 7) {
+      (void)EncodeSequence({1, 0, 0, 1});
+      ASSERT_EQ(chained[k], EncodeSequence({created, shard, start + k, created + 17}))
+          << "counter " << start + k;
+    }
+  }
   // A different record time or shard breaks the chain.
   auto a = EncodeSequence({1'700'000'000, 3, 41, 1'700'000'123});
   auto b = EncodeSequence({1'700'000'000, 3, 42, 1'700'000'124});

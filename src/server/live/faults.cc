@@ -312,4 +312,22 @@ CINESIS_KINESIS_OPERATIONS(CINESIS_FAULT_X, CINESIS_FAULT_X0)
 #undef CINESIS_FAULT_X
 #undef CINESIS_FAULT_X0
 
+Result<api::PutRecordsBatchOutput> FaultInjectingService::PutRecordsBatch(
+    const api::PutRecordsViewInput& in) {
+  if (rules_.empty() && target_batch_ != nullptr) return target_batch_->PutRecordsBatch(in);
+  ASSIGN_OR_RETURN(auto out, PutRecords(api::CopyOf(in)));
+  return api::ToBatch(out);
+}
+
+Result<api::GetRecordsBatchOutput> FaultInjectingService::GetRecordsBatch(
+    const api::GetRecordsInput& in) {
+  if (target_batch_ == nullptr) {
+    ASSIGN_OR_RETURN(auto out, GetRecords(in));
+    return api::ToBatch(out);
+  }
+  return Call("GetRecords", in, [&]() -> Result<api::GetRecordsBatchOutput> {
+    return target_batch_->GetRecordsBatch(in);
+  });
+}
+
 }  // namespace cinesis::server::live

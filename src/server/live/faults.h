@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/batch.h"
 #include "api/live.h"
 #include "api/operation_list.h"
 #include "api/service.h"
@@ -69,10 +70,18 @@ class FaultRules {
 
 // The Kinesis operations with the rules applied in front of `target`. `live` names the stream
 // of a GetRecords iterator and the shard a throttled record would have gone to.
-class FaultInjectingService final : public api::KinesisService {
+class FaultInjectingService final : public api::KinesisService, public api::BatchDataPlane {
  public:
   FaultInjectingService(api::KinesisService& target, api::LiveService& live, FaultRules& rules)
-      : target_(target), live_(live), rules_(rules) {}
+      : target_(target),
+        target_batch_(dynamic_cast<api::BatchDataPlane*>(&target)),
+        live_(live),
+        rules_(rules) {}
+
+  // Straight to the target's BatchDataPlane while no rule is set; with rules, as the
+  // KinesisService calls (converted).
+  Result<api::PutRecordsBatchOutput> PutRecordsBatch(const api::PutRecordsViewInput& in) override;
+  Result<api::GetRecordsBatchOutput> GetRecordsBatch(const api::GetRecordsInput& in) override;
 
 #define CINESIS_FAULT_X(Ret, Name, In) Ret Name(const In& in) override;
 #define CINESIS_FAULT_X0(Ret, Name) Ret Name() override;
@@ -91,6 +100,7 @@ class FaultInjectingService final : public api::KinesisService {
                 const std::string& shard);
 
   api::KinesisService& target_;
+  api::BatchDataPlane* target_batch_;  // nullptr when `target` has no BatchDataPlane
   api::LiveService& live_;
   FaultRules& rules_;
 };
