@@ -447,7 +447,7 @@ void CheckMember(const Shape& shape, const json::value* v, bool required, const 
   };
   switch (shape.type) {
     case ShapeType::kString: {
-      auto s = v->get_string();
+      const auto& s = v->get_string();
       // Patterns are bounded by max length in the model; skip absurdly long input rather
       // than spend time on it (its length error is reported anyway).
       if (shape.pattern && s.size() <= 65536 && !shape.PatternMatches(s)) {
