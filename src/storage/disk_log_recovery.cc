@@ -321,9 +321,12 @@ Status DiskLog::RecoverInto(std::vector<std::string>* report) {
     seg->sealed = !last;
     log->segments_.push_back(seg);
   }
-  // New records go above every offset set aside: a new segment starts there (a gap).
+  // New records go above every offset set aside: a new segment starts there (a gap). They
+  // also never go into a sealed segment (the last file was removed or set aside): one trusted
+  // through its index was not scanned, and a damaged record in it would stop every read of
+  // the records appended behind it.
   const std::uint64_t tail_end = log->segments_.empty() ? 0 : log->segments_.back()->end;
-  if (log->segments_.empty() || floor > tail_end) {
+  if (log->segments_.empty() || floor > tail_end || log->segments_.back()->sealed) {
     const std::uint64_t next = std::max(floor, tail_end);
     if (next > tail_end) {
       note(Severity::kError, "offsets " + std::to_string(tail_end) + ".." +
