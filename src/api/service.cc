@@ -3,6 +3,8 @@
 #include <atomic>
 #include <mutex>
 
+#include "common/thread_annotations.h"
+
 namespace cinesis::api {
 
 namespace {
@@ -25,8 +27,8 @@ void DeferredAcks::Run(std::function<void(Status)> done) {
   if (waits.size() == 1) return waits.front()(std::move(done));
   struct Join {
     std::atomic<std::size_t> left;
-    std::mutex mu;
-    Status first_error;
+    Mutex mu;
+    Status first_error GUARDED_BY(mu);
     std::function<void(Status)> done;
   };
   auto join = std::make_shared<Join>();
@@ -35,13 +37,13 @@ void DeferredAcks::Run(std::function<void(Status)> done) {
   for (auto& wait : waits) {
     wait([join](Status st) {
       if (!st.ok()) {
-        std::lock_guard lock(join->mu);
+        MutexLock lock(&join->mu);
         if (join->first_error.ok()) join->first_error = std::move(st);
       }
       if (join->left.fetch_sub(1) == 1) {
         Status result;
         {
-          std::lock_guard lock(join->mu);
+          MutexLock lock(&join->mu);
           result = join->first_error;
         }
         join->done(std::move(result));

@@ -8,10 +8,9 @@
 #include <boost/json.hpp>
 #include <cctype>
 #include <charconv>
-#include <condition_variable>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <mutex>
 #include <set>
 #include <utility>
 #include <vector>
@@ -20,6 +19,7 @@
 #include "client/aws_http.h"
 #include "client/credentials_internal.h"
 #include "client/sts.h"
+#include "common/thread_annotations.h"
 
 namespace cinesis::client::auth {
 namespace {
@@ -625,25 +625,27 @@ class RefreshingProvider final : public CredentialsProvider {
       : inner_(std::move(inner)), clock_(clock), options_(options) {}
 
   Result<Credentials> Get() override {
-    std::unique_lock lock(mu_);
+    MutexLock lock(&mu_);
     for (;;) {
       const EpochMillis now = clock_.NowMillis();
       if (cached_ && !Expired(now)) {
         if (!DueForRefresh(now) || refreshing_ || now < next_attempt_) return *cached_;
         // Advisory refresh: this caller refreshes, the others keep the current credentials.
-        Fetch(lock);
+        Fetch();
         return *cached_;  // new ones, or (refresh failed) the still-valid old ones
       }
       if (refreshing_) {
         const std::uint64_t gen = generation_;
-        if (!cv_.wait_for(lock, options_.wait_limit,
-                          [&] { return !refreshing_ && generation_ != gen; })) {
-          return Status(Code::kIoError, "timed out waiting for a credentials refresh");
+        const auto deadline = std::chrono::steady_clock::now() + options_.wait_limit;
+        while (refreshing_ || generation_ == gen) {
+          if (!cv_.WaitUntil(&mu_, deadline) && (refreshing_ || generation_ == gen)) {
+            return Status(Code::kIoError, "timed out waiting for a credentials refresh");
+          }
         }
         if (!last_error_.ok() && !(cached_ && !Expired(clock_.NowMillis()))) return last_error_;
         continue;
       }
-      Fetch(lock);
+      Fetch();
       if (cached_ && !Expired(clock_.NowMillis())) return *cached_;
       if (!last_error_.ok()) return last_error_;
       return Status(Code::kInvalidArgument,
@@ -654,26 +656,29 @@ class RefreshingProvider final : public CredentialsProvider {
   std::string Name() const override { return inner_->Name(); }
 
  private:
-  bool Expired(EpochMillis now) const { return cached_->expiration && now >= *cached_->expiration; }
-  bool DueForRefresh(EpochMillis now) const {
+  bool Expired(EpochMillis now) const REQUIRES(mu_) {
+    return cached_->expiration && now >= *cached_->expiration;
+  }
+  bool DueForRefresh(EpochMillis now) const REQUIRES(mu_) {
     if (cached_->expiration) return now >= *cached_->expiration - options_.advance.count();
     return now >= fetched_at_ + options_.static_ttl.count();
   }
 
   // Runs the inner provider without the lock held; one caller at a time.
-  void Fetch(std::unique_lock<std::mutex>& lock) {
+  void Fetch() REQUIRES(mu_) {
     refreshing_ = true;
-    lock.unlock();
+    const bool had_credentials = cached_.has_value();
+    mu_.Unlock();
     Result<Credentials> r = inner_->Get();
     std::string log_line;
     LogLevel level = LogLevel::kDebug;
     if (r.ok()) {
       log_line = Describe(*r, clock_);
     } else {
-      level = cached_ ? LogLevel::kWarning : LogLevel::kDebug;
+      level = had_credentials ? LogLevel::kWarning : LogLevel::kDebug;
       log_line = "credentials refresh failed: " + r.status().ToString();
     }
-    lock.lock();
+    mu_.Lock();
     const EpochMillis now = clock_.NowMillis();
     if (r.ok()) {
       cached_ = std::move(r).value();
@@ -688,24 +693,24 @@ class RefreshingProvider final : public CredentialsProvider {
     next_attempt_ = now + options_.retry_after.count();
     refreshing_ = false;
     ++generation_;
-    cv_.notify_all();
+    cv_.SignalAll();
     // Never log under the lock (a sink may call back into the library).
-    lock.unlock();
+    mu_.Unlock();
     if (LogEnabled(level)) Log(level, "client", log_line);
-    lock.lock();
+    mu_.Lock();
   }
 
   const std::unique_ptr<CredentialsProvider> inner_;
   const Clock& clock_;
   const RefreshOptions options_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::optional<Credentials> cached_;
-  EpochMillis fetched_at_ = 0;
-  EpochMillis next_attempt_ = 0;
-  bool refreshing_ = false;
-  std::uint64_t generation_ = 0;
-  Status last_error_;
+  Mutex mu_;
+  CondVar cv_;
+  std::optional<Credentials> cached_ GUARDED_BY(mu_);
+  EpochMillis fetched_at_ GUARDED_BY(mu_) = 0;
+  EpochMillis next_attempt_ GUARDED_BY(mu_) = 0;
+  bool refreshing_ GUARDED_BY(mu_) = false;  // one Fetch at a time runs the inner provider
+  std::uint64_t generation_ GUARDED_BY(mu_) = 0;
+  Status last_error_ GUARDED_BY(mu_);
 };
 
 }  // namespace

@@ -7,9 +7,10 @@
 #include <atomic>
 #include <cstdio>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
+
+#include "common/thread_annotations.h"
 
 namespace cinesis {
 namespace {
@@ -17,8 +18,8 @@ namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::kWarning)};
 
 struct SinkHolder {
-  std::mutex mu;
-  std::shared_ptr<const LogSink> sink;  // null: stderr
+  Mutex mu;
+  std::shared_ptr<const LogSink> sink GUARDED_BY(mu);  // null: stderr
 };
 
 SinkHolder& Holder() {
@@ -44,8 +45,9 @@ void SetLogSink(LogSink sink) {
   auto next = sink ? std::make_shared<const LogSink>(std::move(sink)) : nullptr;
   std::shared_ptr<const LogSink> previous;
   {
-    std::lock_guard lock(Holder().mu);
-    previous = std::exchange(Holder().sink, std::move(next));
+    SinkHolder& h = Holder();
+    MutexLock lock(&h.mu);
+    previous = std::exchange(h.sink, std::move(next));
   }
   // `previous` (the user's functor) is destroyed here, outside the lock.
 }
@@ -78,8 +80,9 @@ void Log(LogLevel level, std::string_view component, std::string_view message) {
   if (!LogEnabled(level)) return;
   std::shared_ptr<const LogSink> sink;
   {
-    std::lock_guard lock(Holder().mu);
-    sink = Holder().sink;
+    SinkHolder& h = Holder();
+    MutexLock lock(&h.mu);
+    sink = h.sink;
   }
   if (!sink) {
     StderrSink(level, component, message);

@@ -3,13 +3,13 @@
 // every shared store implements; see docs/client.md, "Checkpoint and lease stores".
 #include <limits>
 #include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "cinesis/stores.h"
 #include "common/status.h"
+#include "common/thread_annotations.h"
 #include "consumer/store_checks.h"
 
 namespace cinesis::consumer {
@@ -31,7 +31,7 @@ class MemoryStore final : public Store {
     RETURN_IF_ERROR(CheckScope(scope));
     RETURN_IF_ERROR(CheckName("shard_id", shard_id));
     RETURN_IF_ERROR(CheckCheckpoint(cp));
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     checkpoints_[Key(scope)][shard_id] = cp;
     return Status::Ok();
   }
@@ -41,7 +41,7 @@ class MemoryStore final : public Store {
     RETURN_IF_ERROR(CheckScope(scope));
     RETURN_IF_ERROR(CheckName("lease.shard_id", lease.shard_id));
     RETURN_IF_ERROR(CheckCheckpoint(cp));
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     const LeaseRow* row = FindLease(scope, lease.shard_id);
     if (row == nullptr || row->owner.empty() || row->owner != lease.owner ||
         row->counter != lease.counter || row->expires_at <= now) {
@@ -54,7 +54,7 @@ class MemoryStore final : public Store {
   Result<std::optional<Checkpoint>> Load(const Scope& scope, const std::string& shard_id) override {
     RETURN_IF_ERROR(CheckScope(scope));
     RETURN_IF_ERROR(CheckName("shard_id", shard_id));
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = checkpoints_.find(Key(scope));
     if (it == checkpoints_.end()) return std::optional<Checkpoint>();
     auto cp = it->second.find(shard_id);
@@ -64,7 +64,7 @@ class MemoryStore final : public Store {
 
   Result<std::map<std::string, Checkpoint>> LoadAll(const Scope& scope) override {
     RETURN_IF_ERROR(CheckScope(scope));
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = checkpoints_.find(Key(scope));
     if (it == checkpoints_.end()) return std::map<std::string, Checkpoint>();
     return it->second;
@@ -77,7 +77,7 @@ class MemoryStore final : public Store {
     RETURN_IF_ERROR(CheckName("shard_id", shard_id));
     RETURN_IF_ERROR(CheckName("owner", owner));
     ASSIGN_OR_RETURN(EpochMillis expires_at, ExpiresAt(now, ttl_ms));
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto [it, inserted] = leases_[Key(scope)].try_emplace(shard_id);
     LeaseRow& row = it->second;
     if (!inserted && row.owner != owner) {
@@ -94,7 +94,7 @@ class MemoryStore final : public Store {
     RETURN_IF_ERROR(CheckScope(scope));
     RETURN_IF_ERROR(CheckName("lease.shard_id", lease.shard_id));
     ASSIGN_OR_RETURN(EpochMillis expires_at, ExpiresAt(now, ttl_ms));
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     LeaseRow* row = FindLease(scope, lease.shard_id);
     if (!Holds(row, lease)) return false;
     row->expires_at = expires_at;
@@ -104,7 +104,7 @@ class MemoryStore final : public Store {
   Status Release(const Scope& scope, const Lease& lease) override {
     RETURN_IF_ERROR(CheckScope(scope));
     RETURN_IF_ERROR(CheckName("lease.shard_id", lease.shard_id));
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     LeaseRow* row = FindLease(scope, lease.shard_id);
     if (Holds(row, lease)) {
       row->owner.clear();
@@ -115,7 +115,7 @@ class MemoryStore final : public Store {
 
   Result<std::vector<Lease>> List(const Scope& scope) override {
     RETURN_IF_ERROR(CheckScope(scope));
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     std::vector<Lease> out;
     auto it = leases_.find(Key(scope));
     if (it == leases_.end()) return out;
@@ -129,7 +129,7 @@ class MemoryStore final : public Store {
                                     EpochMillis now) override {
     RETURN_IF_ERROR(CheckScope(scope));
     RETURN_IF_ERROR(CheckName("prefix", prefix));
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = leases_.find(Key(scope));
     if (it == leases_.end()) return std::size_t{0};
     std::size_t deleted = 0;
@@ -154,16 +154,16 @@ class MemoryStore final : public Store {
            row->counter == lease.counter;
   }
 
-  LeaseRow* FindLease(const Scope& scope, const std::string& shard_id) {
+  LeaseRow* FindLease(const Scope& scope, const std::string& shard_id) REQUIRES(mu_) {
     auto it = leases_.find(Key(scope));
     if (it == leases_.end()) return nullptr;
     auto row = it->second.find(shard_id);
     return row == it->second.end() ? nullptr : &row->second;
   }
 
-  std::mutex mu_;
-  std::map<ScopeKey, std::map<std::string, Checkpoint>> checkpoints_;
-  std::map<ScopeKey, std::map<std::string, LeaseRow>> leases_;
+  Mutex mu_;
+  std::map<ScopeKey, std::map<std::string, Checkpoint>> checkpoints_ GUARDED_BY(mu_);
+  std::map<ScopeKey, std::map<std::string, LeaseRow>> leases_ GUARDED_BY(mu_);
 };
 
 }  // namespace

@@ -787,6 +787,49 @@ TEST_F(ChainTest, RefreshAheadOfExpiryIsSingleFlightUnderConcurrency) {
   EXPECT_EQ(ep.server.requests().size(), 2u);
 }
 
+// Expired credentials: every caller waits for the one refresh in flight and gets its result;
+// a caller that waits longer than wait_limit gets an error instead of hanging.
+TEST_F(ChainTest, ExpiredCredentialsMakeCallersWaitForTheOneRefresh) {
+  ManualClock clock(Now());
+  IssuingEndpoint ep(clock);
+  setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", ep.server.url().c_str(), 1);
+  client::auth::RefreshOptions options;
+  options.wait_limit = std::chrono::milliseconds(300);
+  auto provider =
+      client::auth::RefreshingCredentials(client::auth::ContainerCredentials(), clock, options);
+  ASSERT_EQ(provider->Get()->access_key_id, "ASIA1");
+  clock.Advance(61 * 60'000);  // expired: nothing valid to hand out meanwhile
+  ep.block_on = 2;
+  std::mutex mu;
+  std::vector<std::string> got;
+  auto get = [&] {
+    auto r = provider->Get();
+    std::lock_guard lock(mu);
+    got.push_back(r.ok() ? r->access_key_id : r.status().message());
+  };
+  std::thread refresher(get);
+  while (ep.server.requests().size() < 2) std::this_thread::yield();
+  // The refresh is in flight and held: this caller waits, past its wait limit.
+  std::thread late(get);
+  late.join();
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0], "timed out waiting for a credentials refresh");
+  }
+  // Callers waiting when the refresh ends get its credentials.
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 3; ++i) waiters.emplace_back(get);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let them start waiting
+  ep.released.set_value();
+  refresher.join();
+  for (auto& t : waiters) t.join();
+  std::lock_guard lock(mu);
+  ASSERT_EQ(got.size(), 5u);
+  for (std::size_t i = 1; i < got.size(); ++i) EXPECT_EQ(got[i], "ASIA2") << i;
+  EXPECT_EQ(ep.server.requests().size(), 2u) << "exactly one refresh";
+}
+
 TEST_F(ChainTest, FailedRefreshKeepsCredentialsUntilExpiryThenErrors) {
   ManualClock clock(Now());
   IssuingEndpoint ep(clock);
