@@ -66,7 +66,10 @@ bool Bench::EnsureDescriptors() const {
 class AsyncPutLoad {
  public:
   AsyncPutLoad(Bench& bench, Worker& w, Op op, std::uint64_t target)
-      : b_(bench), w_(w), op_(op), target_(target),
+      : b_(bench),
+        w_(w),
+        op_(op),
+        target_(target),
         per_call_(op == kPutRecords ? static_cast<std::uint64_t>(bench.o_.batch) : 1) {}
 
   void Run(int loop, int loops) {
@@ -96,7 +99,10 @@ class AsyncPutLoad {
   class Conn {
    public:
     Conn(AsyncPutLoad& load, int index)
-        : load_(load), index_(index), socket_(load.ioc_), retry_(load.ioc_),
+        : load_(load),
+          index_(index),
+          socket_(load.ioc_),
+          retry_(load.ioc_),
           next_(static_cast<std::size_t>(index) % load.requests_.size()) {}
 
     // The next call, or the end of this connection's loop.
@@ -131,14 +137,15 @@ class AsyncPutLoad {
 
    private:
     void Write() {
-      asio::async_write(socket_, asio::buffer(*request_), [this](beast::error_code ec, std::size_t) {
-        if (ec) return Failed("write: " + ec.message(), 0, {});
-        parser_.emplace();
-        parser_->body_limit(std::uint64_t{1} << 30);
-        parser_->header_limit(64 << 10);
-        http::async_read(socket_, buffer_, *parser_,
-                         [this](beast::error_code read_ec, std::size_t) { OnRead(read_ec); });
-      });
+      asio::async_write(
+          socket_, asio::buffer(*request_), [this](beast::error_code ec, std::size_t) {
+            if (ec) return Failed("write: " + ec.message(), 0, {});
+            parser_.emplace();
+            parser_->body_limit(std::uint64_t{1} << 30);
+            parser_->header_limit(64 << 10);
+            http::async_read(socket_, buffer_, *parser_,
+                             [this](beast::error_code read_ec, std::size_t) { OnRead(read_ec); });
+          });
     }
 
     void OnRead(beast::error_code ec) {

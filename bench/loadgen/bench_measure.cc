@@ -154,7 +154,8 @@ std::vector<std::thread> Bench::StartLoad(const std::string& scenario) {
     const int loops = EventLoops(scenario);
     for (int i = 0; i < loops; ++i) {
       Worker& w = *workers_[static_cast<std::size_t>(i)];
-      threads.emplace_back([this, i, loops, &w, op, target] { AsyncPutLoop(i, loops, w, op, target); });
+      threads.emplace_back(
+          [this, i, loops, &w, op, target] { AsyncPutLoop(i, loops, w, op, target); });
     }
     return threads;
   }

@@ -72,8 +72,10 @@ void Bench::PrintReport(const Result& r) const {
   out << "\ncinesis bench: " << r.scenario << " against " << o_.endpoint
       << (o_.label.empty() ? "" : " (" + o_.label + ")") << "\n  " << o_.connections
       << " connections"
-      << (OnEventLoops(r.scenario) ? " on " + std::to_string(EventLoops(r.scenario)) + " event loops"
-                                   : "")
+      << (OnEventLoops(r.scenario)
+              ? " on " + std::to_string(EventLoops(r.scenario)) +
+                    (EventLoops(r.scenario) == 1 ? " event loop" : " event loops")
+              : "")
       << ", " << shard_ids_.size() << " shards, " << o_.record_bytes << "-byte records"
       << (r.scenario == "put-records" || r.scenario == "mixed"
               ? ", batch " + std::to_string(o_.batch)

@@ -106,10 +106,10 @@ class CinesisCli(h.ServerTestCase):
 
     def test_bench_rejects_connection_and_io_thread_counts_out_of_range(self):
         for args, message in [
-                (['--connections', '0'], b'--connections: Value 0 not in range [1 - 10000]'),
-                (['--connections', '10001'], b'--connections: Value 10001 not in range [1 - 10000]'),
-                (['--io-threads', '0'], b'--io-threads: Value 0 not in range [1 - 64]'),
-                (['--io-threads', '65'], b'--io-threads: Value 65 not in range [1 - 64]'),
+                (['--connections', '0'], b'--connections: Value 0 not in range 1 to 10000'),
+                (['--connections', '10001'], b'--connections: Value 10001 not in range 1 to 10000'),
+                (['--io-threads', '0'], b'--io-threads: Value 0 not in range 1 to 64'),
+                (['--io-threads', '65'], b'--io-threads: Value 65 not in range 1 to 64'),
                 (['--scenario', 'get-records', '--connections', '1025'],
                  b'get-records runs one thread per connection: --connections at most 1024'),
                 (['--scenario', 'mixed', '--connections', '2000'],

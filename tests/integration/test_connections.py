@@ -160,8 +160,10 @@ class ManyConnections(h.ServerTestCase):
 
     def test_an_idle_keep_alive_connection_holds_a_small_read_buffer(self):
         """1,000 connections that each made a request and now wait: the server's RSS grows by
-        well under the 16 KiB read buffer every connection used to keep (measured: ~5.8 KB
-        per connection with the 2 KiB buffer, ~19.7 KB with 16 KiB)."""
+        less than with the 16 KiB read buffer every connection used to keep. On a fresh heap
+        only the pages a buffer touched count (debug build, 2026-12-03: 6.5-6.8 KB per
+        connection with 2 KiB, 9.1 KB with 16 KiB); on a heap dirtied by earlier load the whole
+        16 KiB would."""
         stream = h.unique_name('idle')
         self.ok('CreateStream', {'StreamName': stream, 'ShardCount': 1})
         # Warm the server up: the allocator's arenas and the stream's first blocks.
@@ -179,7 +181,7 @@ class ManyConnections(h.ServerTestCase):
         for s in socks:
             self.assertEqual(_Reader(s).response()[0], 200)
         per_connection = (_rss_kb(self.server.proc.pid) - before) * 1024.0 / CONNECTIONS
-        self.assertLess(per_connection, 12 * 1024,
+        self.assertLess(per_connection, 8000,
                         'server RSS grew by %.0f bytes per idle connection' % per_connection)
         self.ok('DeleteStream', {'StreamName': stream})
 
