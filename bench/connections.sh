@@ -46,7 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts a fresh server in mode $1 (memory | durable); sets server_pid and port.
+# Starts a fresh server in mode $1 (memory | durable), its log named $2; sets server_pid, port.
 start_server() {
   local storage log
   if [ "$1" = memory ]; then
@@ -55,7 +55,8 @@ start_server() {
     data_dir=$(mktemp -d "${TMPDIR:-/tmp}/cinesis-conns-XXXXXX")
     storage=(--data-dir "$data_dir")
   fi
-  log="$OUT/server-$1.log"
+  log="$OUT/server-$2.log"
+  : >"$log"  # created before the server starts: the port is read from it
   "$CINESIS" serve --host 127.0.0.1 --port 0 --create-stream-ms 0 --delete-stream-ms 0 \
     --log-level warn "${storage[@]}" >"$log" 2>&1 &
   server_pid=$!
@@ -73,18 +74,21 @@ printf '%-8s %6s %10s %8s %8s %8s %7s %12s %9s\n' mode conns calls/s p50_ms p99_
 for mode in $MODES; do
   for run in $(seq "$RUNS"); do
     for conns in $CONNS; do
-      start_server "$mode"
+      start_server "$mode" "$mode-$conns-$run"
       "$CINESIS" bench --endpoint "http://127.0.0.1:$port" --scenario put-record \
         --connections "$conns" --io-threads "$IO_THREADS" --shards "$SHARDS" \
         --duration "$DURATION" --warmup "$WARMUP" --server-pid "$server_pid" --json --quiet \
         --label "$mode" 2>"$OUT/bench-$mode-$conns-$run.txt" | tee -a "$OUT/results.jsonl" |
         python3 -c '
 import json, sys
-r = json.loads(sys.stdin.read())
+text = sys.stdin.read().strip()
+if not text:
+    sys.exit("%-8s %6s failed: see %s" % (sys.argv[1], sys.argv[2], sys.argv[3]))
+r = json.loads(text)
 print("%-8s %6d %10d %8.3f %8.3f %8.1f %7d %12s %9.1f" % (
     r["label"], r["connections"], r["calls_per_s"], r["p50_ms"], r["p99_ms"], r["max_ms"],
     r["errors"], "%.1f" % r.get("server_cpu_us_per_call", -1), r.get("server_rss_end_mb", -1)))
-' >&2
+' "$mode" "$conns" "$OUT/bench-$mode-$conns-$run.txt" >&2 || true
       cleanup
     done
   done

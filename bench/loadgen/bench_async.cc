@@ -37,11 +37,10 @@ int Bench::EventLoops(const std::string& scenario) const {
 }
 
 bool Bench::EnsureDescriptors() const {
-  const auto need = static_cast<rlim_t>(o_.connections + kSpareDescriptors);
+  const rlim_t need = static_cast<rlim_t>(o_.connections) + kSpareDescriptors;
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return true;  // unknown: let connect() tell
-  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur >= need) return true;
-  if (lim.rlim_cur == RLIM_INFINITY) return true;
+  if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= need) return true;
   if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < need) {
     std::cerr << "cinesis bench: --connections " << o_.connections << " needs " << need
               << " open files, but their hard limit is " << lim.rlim_max
