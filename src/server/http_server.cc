@@ -156,8 +156,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   Session(Stream stream, beast::flat_buffer buffer, std::shared_ptr<Shared> shared)
       : stream_(std::move(stream)), buffer_(std::move(buffer)), shared_(std::move(shared)) {
     // Room for a whole small request (header and a PutRecord body) in one read, so that an
-    // idle keep-alive connection holds 2 KiB (1000 of them: ~2 MB, not ~16 MB); a larger body
-    // gets more room once its header is read (GrowForBody), which the connection then keeps.
+    // idle keep-alive connection holds 2 KiB (1000 of them reserve ~2 MB, not ~16 MB); a
+    // larger body gets more room once its header is read (GrowForBody), which the connection
+    // then keeps.
     buffer_.reserve(kIdleBufferBytes);
     shared_->connections.fetch_add(1);
   }
