@@ -181,10 +181,10 @@ class AsyncPutLoad {
       r.body = std::move(body);
       b.NoteError(load_.w_, r);
       if (load_.target_ > 0) b.claimed_.fetch_sub(load_.per_call_, std::memory_order_relaxed);
-      if (++consecutive_failures_ >= 50) {
+      if (++consecutive_failures_ >= 50 &&
+          !b.stop_.exchange(true)) {  // said once, not per connection
         std::cerr << "cinesis bench: 50 consecutive failures on connection " << index_
                   << ", giving up\n";
-        b.stop_ = true;
       }
       if (status != 0) return Next();
       Close();
