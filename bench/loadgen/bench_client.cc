@@ -132,6 +132,7 @@ bool Connection::Send(std::string_view request, Response& out) {
     impl_->socket.set_option(tcp::no_delay(true), ec);
     impl_->buffer.clear();
     impl_->open = true;
+    ++opened_;
   }
   asio::write(impl_->socket, asio::buffer(request.data(), request.size()), ec);
   if (ec) {

@@ -33,8 +33,15 @@ void AddLoadOptions(CLI::App* sub, BenchOptions& o) {
   sub->add_option("--scenario", o.scenario, "Workload")
       ->check(CLI::IsMember({"put-records", "put-record", "get-records", "mixed", "startup"}))
       ->capture_default_str();
-  sub->add_option("--connections", o.connections, "Keep-alive connections (one thread each)")
-      ->check(CLI::Range(1, 1024))
+  sub->add_option("--connections", o.connections,
+                  "Keep-alive connections: up to 64 one thread each; put-records and put-record "
+                  "with more share --io-threads event loops (up to 10000; get-records and mixed "
+                  "up to 1024). The open-files limit is raised for them up to its hard limit.")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  sub->add_option("--io-threads", o.io_threads,
+                  "Event-loop threads of put-records and put-record with more than 64 connections")
+      ->check(CLI::Range(1, 64))
       ->capture_default_str();
   sub->add_option("--shards", o.shards, "Shards of the stream the benchmark creates")
       ->check(CLI::Range(1, 10000))

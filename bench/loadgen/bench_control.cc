@@ -24,6 +24,14 @@ int Bench::Run() {
     std::cerr << "cinesis bench: mixed needs at least 2 connections\n";
     return 2;
   }
+  if ((o_.scenario == "get-records" || o_.scenario == "mixed") &&
+      o_.connections > kMaxThreadedConnections) {
+    std::cerr << "cinesis bench: " << o_.scenario
+              << " runs one thread per connection: --connections at most "
+              << kMaxThreadedConnections << "\n";
+    return 2;
+  }
+  if (!EnsureDescriptors()) return 2;
   stream_ = o_.stream;
   if (stream_.empty()) {
     std::mt19937_64 rng(std::random_device{}());

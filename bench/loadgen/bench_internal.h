@@ -3,8 +3,11 @@
 //   bench_control.cc  stream setup and Run       bench_load.cc     the connection threads
 //   bench_measure.cc  measured window, progress  bench_report.cc   human report and JSON line
 //   bench_util.cc     histogram, /proc, scanners, formatting
+//   bench_async.cc    put scenarios on event loops (more than kThreadedConnections connections)
 //
-// Every connection is one thread with one keep-alive Boost.Beast connection. Request
+// Up to kThreadedConnections connections, every connection is one thread with one keep-alive
+// Boost.Beast connection; put scenarios with more run every connection as an asynchronous
+// call loop on --io-threads Asio event loops, each loop counting into one Worker. Request
 // bodies are prebuilt (a small pool of PutRecords/PutRecord requests with random partition
 // keys and random data per connection) so the generator spends its CPU on the wire, not
 // on building JSON; responses are scanned, not parsed, in the hot loop. Latencies go into
@@ -38,6 +41,7 @@ struct BenchOptions {
   std::string endpoint = "http://127.0.0.1:4567";
   std::string scenario = "put-records";
   int connections = 8;
+  int io_threads = 1;
   int shards = 4;
   int record_bytes = 100;
   int batch = 500;
@@ -63,6 +67,13 @@ namespace bench {
 
 using SteadyClock = std::chrono::steady_clock;  // not cinesis::Clock (wall time, injectable)
 
+// Up to this many connections, one thread each; put scenarios with more run on event loops.
+inline constexpr int kThreadedConnections = 64;
+// get-records and mixed always run one thread per connection: at most this many.
+inline constexpr int kMaxThreadedConnections = 1024;
+// Descriptors the load generator keeps besides its connections (stdio, control, resolver).
+inline constexpr int kSpareDescriptors = 32;
+
 // ---- small helpers (bench_util.cc) --------------------------------------------------------
 double Seconds(SteadyClock::duration d);
 // "10s", "500ms", "2m" -> seconds; nullopt when malformed or negative.
@@ -84,8 +95,10 @@ enum Op { kPutRecords, kPutRecord, kGetRecords, kGetShardIterator, kOpCount };
 inline constexpr const char* kOpNames[kOpCount] = {"PutRecords", "PutRecord", "GetRecords",
                                                    "GetShardIterator"};
 
-// What one connection thread counts. Written by its thread, read by the reporter.
+// What one connection thread (or one event loop) counts. Written by its thread, read by the
+// reporter.
 struct alignas(64) Worker {
+  std::atomic<std::uint64_t> connects{0};           // TCP connections opened
   std::atomic<std::uint64_t> put{0};                // records acknowledged
   std::atomic<std::uint64_t> got{0};                // records read
   std::atomic<std::uint64_t> failed{0};             // records a PutRecords answered as failed
@@ -100,7 +113,7 @@ using Workers = std::vector<std::unique_ptr<Worker>>;
 // The workers' counters added up at one moment, with the CPU clocks read then.
 struct Snapshot {
   double t = 0;  // seconds since start
-  std::uint64_t put = 0, got = 0, failed = 0, errors = 0;
+  std::uint64_t put = 0, got = 0, failed = 0, errors = 0, connects = 0;
   std::uint64_t calls[kOpCount] = {};
   std::vector<std::uint64_t> hist[kOpCount];
   double server_cpu = 0, client_cpu = 0, machine_busy = 0;
@@ -119,6 +132,7 @@ struct Result {
   double seconds = 0;
   std::uint64_t put = 0, got = 0, failed = 0, errors = 0, missing = 0;
   std::uint64_t total_put = 0;  // including the warmup: what the stream now holds from this run
+  std::uint64_t connects = 0;   // TCP connections opened over the whole run (reconnects too)
   OpResult ops[kOpCount];
   double server_cpu_pct = -1, client_cpu_pct = 0;
   double server_cpu_s = -1, client_cpu_s = 0;  // CPU seconds over the measured window
@@ -153,6 +167,13 @@ class Bench {
   int Run();  // bench_control.cc
 
  private:
+  friend class AsyncPutLoad;  // bench_async.cc
+
+  // Whether `scenario` runs its connections on event loops (bench_async.cc), and on how many.
+  bool OnEventLoops(const std::string& scenario) const;
+  int EventLoops(const std::string& scenario) const;
+  // Raises the open-files limit for the connections; false (with a message) when it can't.
+  bool EnsureDescriptors() const;
   // Control plane (one connection, parsed responses): bench_control.cc.
   bool Control(std::string_view op, const std::string& body, boost::json::value* out,
                std::string* error);
@@ -173,6 +194,9 @@ class Bench {
   void CountShards(std::string_view body, std::vector<std::uint64_t>& per_shard) const;
   void NoteError(Worker& w, const Response& r);
   bool Timed(Connection& c, Worker& w, Op op, std::string_view request, Response& r);
+  static void Count(Worker& w, Op op, std::uint64_t ns);  // one successful call of `ns`
+  // Event loop `loop` of `loops`: its share of the connections putting (bench_async.cc).
+  void AsyncPutLoop(int loop, int loops, Worker& w, Op op, std::uint64_t target);
   void PutLoop(int index, Worker& w, Op op, std::uint64_t target,
                std::vector<std::uint64_t>* per_shard);
   void DrainLoop(int index, int readers, Worker& w);
@@ -180,7 +204,7 @@ class Bench {
   void TailLoop(int index, int readers, Worker& w);
 
   // Measurement: bench_measure.cc.
-  void ResetWorkers();
+  void ResetWorkers(int n);
   bool Prefill(std::uint64_t n, Result& result);
   void WaitPrefill(std::uint64_t n) const;
   Result Measure(const std::string& scenario);

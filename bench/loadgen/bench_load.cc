@@ -91,18 +91,23 @@ bool Bench::Timed(Connection& c, Worker& w, Op op, std::string_view request, Res
   const bool sent = c.Send(request, r);
   const auto ns = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - t0).count());
+  w.connects.store(c.Opened(), std::memory_order_relaxed);
   if (!sent || r.status != 200) {
     NoteError(w, r);
     if (!sent) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     return false;
   }
+  Count(w, op, ns);
+  return true;
+}
+
+void Bench::Count(Worker& w, Op op, std::uint64_t ns) {
   w.calls[op].fetch_add(1, std::memory_order_relaxed);
   w.hist[op].Record(ns);
   auto seen = w.window_max[op].load(std::memory_order_relaxed);
   while (ns > seen &&
          !w.window_max[op].compare_exchange_weak(seen, ns, std::memory_order_relaxed)) {
   }
-  return true;
 }
 
 // Puts until stop_ (or, with a target, until `target` records were claimed). With

@@ -18,6 +18,7 @@ Snapshot Snapshot::Take(const Workers& workers) {
     s.got += w->got.load(std::memory_order_relaxed);
     s.failed += w->failed.load(std::memory_order_relaxed);
     s.errors += w->errors.load(std::memory_order_relaxed);
+    s.connects += w->connects.load(std::memory_order_relaxed);
     for (int op = 0; op < kOpCount; ++op) {
       s.calls[op] += w->calls[op].load(std::memory_order_relaxed);
       w->hist[op].AddTo(s.hist[op]);
@@ -33,6 +34,7 @@ Snapshot Snapshot::Minus(const Snapshot& b) const {
   d.got -= b.got;
   d.failed -= b.failed;
   d.errors -= b.errors;
+  d.connects -= b.connects;
   d.server_cpu -= b.server_cpu;
   d.client_cpu -= b.client_cpu;
   d.machine_busy -= b.machine_busy;
@@ -49,9 +51,9 @@ std::uint64_t Result::Calls() const {
   return calls;
 }
 
-void Bench::ResetWorkers() {
+void Bench::ResetWorkers(int n) {
   workers_.clear();
-  for (int i = 0; i < o_.connections; ++i) workers_.push_back(std::make_unique<Worker>());
+  for (int i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>());
 }
 
 // get-records: puts `n` records (PutRecords on every connection) and remembers how many
@@ -60,7 +62,7 @@ bool Bench::Prefill(std::uint64_t n, Result& result) {
   const auto t0 = SteadyClock::now();
   std::vector<std::vector<std::uint64_t>> per_shard(
       static_cast<std::size_t>(o_.connections), std::vector<std::uint64_t>(shard_ids_.size(), 0));
-  ResetWorkers();
+  ResetWorkers(o_.connections);
   claimed_ = 0;
   stop_ = false;
   std::vector<std::thread> threads;
@@ -117,7 +119,7 @@ Result Bench::Measure(const std::string& scenario) {
       return result;
     }
   }
-  ResetWorkers();
+  ResetWorkers(OnEventLoops(scenario) ? EventLoops(scenario) : o_.connections);
   stop_ = false;
   deadline_ = false;
   claimed_ = 0;
@@ -138,7 +140,8 @@ Result Bench::Measure(const std::string& scenario) {
   return result;
 }
 
-// One thread per connection, each running the loop of the scenario.
+// One thread per connection, each running the loop of the scenario; or, with many
+// connections putting, one thread per event loop.
 std::vector<std::thread> Bench::StartLoad(const std::string& scenario) {
   const int conns = o_.connections;
   const std::uint64_t target =
@@ -146,6 +149,16 @@ std::vector<std::thread> Bench::StartLoad(const std::string& scenario) {
           ? static_cast<std::uint64_t>(o_.records)
           : 0;
   std::vector<std::thread> threads;
+  if (OnEventLoops(scenario)) {
+    const Op op = scenario == "put-record" ? kPutRecord : kPutRecords;
+    const int loops = EventLoops(scenario);
+    for (int i = 0; i < loops; ++i) {
+      Worker& w = *workers_[static_cast<std::size_t>(i)];
+      threads.emplace_back(
+          [this, i, loops, &w, op, target] { AsyncPutLoop(i, loops, w, op, target); });
+    }
+    return threads;
+  }
   const int putters = scenario == "mixed" ? (conns + 1) / 2 : conns;
   for (int i = 0; i < conns; ++i) {
     Worker& w = *workers_[static_cast<std::size_t>(i)];
@@ -233,6 +246,7 @@ void Bench::Summarize(const Snapshot& end, const Window& w, Result& result) {
   const Snapshot d = end.Minus(w.base);
   result.seconds = d.t;
   result.total_put = end.put;
+  result.connects = end.connects;
   result.put = d.put;
   result.got = d.got;
   result.failed = d.failed;

@@ -71,7 +71,12 @@ void Bench::PrintReport(const Result& r) const {
   std::ostream& out = o_.json ? std::cerr : std::cout;
   out << "\ncinesis bench: " << r.scenario << " against " << o_.endpoint
       << (o_.label.empty() ? "" : " (" + o_.label + ")") << "\n  " << o_.connections
-      << " connections, " << shard_ids_.size() << " shards, " << o_.record_bytes << "-byte records"
+      << " connections"
+      << (OnEventLoops(r.scenario)
+              ? " on " + std::to_string(EventLoops(r.scenario)) +
+                    (EventLoops(r.scenario) == 1 ? " event loop" : " event loops")
+              : "")
+      << ", " << shard_ids_.size() << " shards, " << o_.record_bytes << "-byte records"
       << (r.scenario == "put-records" || r.scenario == "mixed"
               ? ", batch " + std::to_string(o_.batch)
               : "")
@@ -100,6 +105,7 @@ void Bench::PrintReport(const Result& r) const {
                   Grouped(static_cast<double>(o.calls)).c_str(), o.p50_ms, o.p99_ms, o.max_ms);
     out << line;
   }
+  out << "  connects     " << r.connects << " TCP connections opened (reconnects included)\n";
   out << "  errors       " << r.errors << " calls, " << r.failed << " failed records, " << r.missing
       << " records missing\n";
   if (!r.first_error.empty()) out << "  first error  " << r.first_error << "\n";
@@ -135,6 +141,8 @@ void Bench::PrintJson(const Result& r) const {
   j["scenario"] = r.scenario;
   j["endpoint"] = o_.endpoint;
   j["connections"] = o_.connections;
+  j["io_threads"] = EventLoops(r.scenario);  // 0: one thread per connection
+  j["connects"] = r.connects;
   j["shards"] = shard_ids_.size();
   j["record_bytes"] = o_.record_bytes;
   j["batch"] = o_.batch;

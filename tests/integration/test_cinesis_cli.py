@@ -10,6 +10,7 @@ import json
 import os
 import pty
 import re
+import resource
 import select
 import shutil
 import signal
@@ -94,6 +95,61 @@ class CinesisCli(h.ServerTestCase):
         result = json.loads(p.stdout.decode().strip().splitlines()[-1])
         self.assertGreaterEqual(result['records'], 2000)
         self.assertGreater(result['records_per_s'], 0)
+
+    def run_bench(self, *args, nofile=None):
+        """`cinesis bench ARGS`; with `nofile` (soft, hard), under that open-files limit."""
+        def limit():
+            if nofile:
+                resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
+        return subprocess.run([h.binary_path(), 'bench', '--endpoint', self.server.endpoint, '--quiet']
+                              + list(args), capture_output=True, timeout=120, preexec_fn=limit)
+
+    def test_bench_rejects_connection_and_io_thread_counts_out_of_range(self):
+        for args, message in [
+                (['--connections', '0'], b'--connections: Value 0 not in range 1 to 10000'),
+                (['--connections', '10001'], b'--connections: Value 10001 not in range 1 to 10000'),
+                (['--io-threads', '0'], b'--io-threads: Value 0 not in range 1 to 64'),
+                (['--io-threads', '65'], b'--io-threads: Value 65 not in range 1 to 64'),
+                (['--scenario', 'get-records', '--connections', '1025'],
+                 b'get-records runs one thread per connection: --connections at most 1024'),
+                (['--scenario', 'mixed', '--connections', '2000'],
+                 b'mixed runs one thread per connection: --connections at most 1024')]:
+            p = self.run_bench(*args)
+            self.assertEqual(p.returncode, 2, (args, p.stderr))
+            self.assertIn(message, p.stderr, args)
+
+    def test_bench_exits_2_when_the_open_files_hard_limit_is_below_its_connections(self):
+        p = self.run_bench('--scenario', 'put-record', '--connections', '1000', '--duration', '1s',
+                           nofile=(200, 200))
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(b'cinesis bench: --connections 1000 needs 1032 open files, but their hard limit '
+                      b'is 200 (raise it, e.g. ulimit -Hn, or use fewer connections)', p.stderr)
+
+    def test_bench_runs_100_connections_on_event_loops_under_a_low_soft_limit(self):
+        """More than 64 connections run on --io-threads event loops; the open-files soft limit
+        (here 64, below the 100 connections) is raised to the hard limit."""
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        p = self.run_bench('--scenario', 'put-record', '--connections', '100', '--io-threads', '2',
+                           '--duration', '1s', '--shards', '2', '--json',
+                           '--server-pid', str(self.server.proc.pid), nofile=(64, hard))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        result = json.loads(p.stdout.decode().strip().splitlines()[-1])
+        self.assertEqual(result['errors'], 0, result.get('first_error'))
+        self.assertEqual(result['connections'], 100)
+        self.assertEqual(result['io_threads'], 2)
+        self.assertEqual(result['connects'], 100)  # every connection opened once and kept
+        self.assertGreater(result['calls'], 0)
+        self.assertGreater(result['p99_ms'], 0)
+        self.assertGreaterEqual(result['p99_ms'], result['p50_ms'])
+        self.assertIn('server_cpu_us_per_call', result)
+        self.assertIn(b'100 connections on 2 event loops', p.stderr)
+
+    def test_bench_puts_a_record_target_exactly_on_event_loops(self):
+        p = self.run_bench('--scenario', 'put-records', '--connections', '80', '--batch', '10',
+                           '--records', '4000', '--shards', '1', '--json')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        result = json.loads(p.stdout.decode().strip().splitlines()[-1])
+        self.assertEqual((result['records'], result['errors'], result['io_threads']), (4000, 0, 1))
 
     def test_errors_are_reported_with_the_service_text(self):
         missing = h.unique_name('cli-missing')
