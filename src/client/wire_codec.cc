@@ -23,12 +23,6 @@ using api::JsonWriter;
 class Obj {
  public:
   Obj() : w_(out_) { w_.BeginObject(); }
-  // With room for `reserve` bytes: a large body is built in one allocation, not a
-  // doubling series of them (each a copy of what was written so far).
-  explicit Obj(std::size_t reserve) : w_(out_) {
-    out_.reserve(reserve);
-    w_.BeginObject();
-  }
   Obj& S(std::string_view k, const std::string& v) {
     w_.Key(k);
     w_.String(v);
@@ -290,7 +284,7 @@ std::string Encode(const api::PutRecordInput& in) {
       .S("SequenceNumberForOrdering", in.sequence_number_for_ordering)
       .Done();
 }
-std::string Encode(const api::PutRecordsInput& in) {
+void EncodeInto(const api::PutRecordsInput& in, std::string& out) {
   // The exact size unless keys need escaping (then the string grows once or twice).
   std::size_t size = 64 + (in.stream.stream_name ? in.stream.stream_name->size() : 0) +
                      (in.stream.stream_arn ? in.stream.stream_arn->size() + 16 : 0);
@@ -298,9 +292,18 @@ std::string Encode(const api::PutRecordsInput& in) {
     size += Base64EncodedSize(r.data.size()) + r.partition_key.size() + 36 +
             (r.explicit_hash_key ? r.explicit_hash_key->size() + 22 : 0);
   }
-  Obj o(size);
-  o.Ref(in.stream);
-  auto& w = o.w();
+  out.clear();
+  out.reserve(size);
+  JsonWriter w(out);
+  w.BeginObject();
+  if (in.stream.stream_name) {
+    w.Key("StreamName");
+    w.String(*in.stream.stream_name);
+  }
+  if (in.stream.stream_arn) {
+    w.Key("StreamARN");
+    w.String(*in.stream.stream_arn);
+  }
   w.Key("Records");
   w.BeginArray();
   for (const auto& r : in.records) {
@@ -316,7 +319,12 @@ std::string Encode(const api::PutRecordsInput& in) {
     w.EndObject();
   }
   w.EndArray();
-  return o.Done();
+  w.EndObject();
+}
+std::string Encode(const api::PutRecordsInput& in) {
+  std::string out;
+  EncodeInto(in, out);
+  return out;
 }
 std::string Encode(const api::GetShardIteratorInput& in) {
   return Obj()

@@ -563,6 +563,8 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
 
   // ---- senders: one PutRecords per batch ----
   void SendLoop() {
+    api::PutRecordsInput in;  // reused: its records vector keeps its room between batches
+    in.stream.stream_name = options.stream_name;
     std::unique_lock lock(mu);
     for (;;) {
       sender_wake.wait(lock, [&] { return stopped || !ready.empty(); });
@@ -570,8 +572,7 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
       Batch b = std::move(ready.front());
       ready.pop_front();
       lock.unlock();
-      api::PutRecordsInput in;
-      in.stream.stream_name = options.stream_name;
+      in.records.clear();
       in.records.reserve(b.entries.size());
       // A plain record's data and key move into the request and back after the call (a
       // retry needs them; nothing else touches a record in flight); an aggregate's are its
