@@ -742,6 +742,20 @@ Producer::~Producer() { (void)Close(impl_->options.record_ttl); }
 
 namespace {
 
+// A caller's string into a pooled record's buffer: copied when it fits there, else moved.
+// The copy keeps the record's buffer for good; the caller's string is then freed at once,
+// still hot in this thread's cache, and the caller's next allocation of that size reuses
+// it. Moving would free the record's old buffer instead: memory last touched when the
+// record was put, a buffer-full of records ago (perf, 64 MiB buffer: malloc's
+// consolidation and unlinking of such cold chunks, ~15% of the producer's CPU).
+void Store(std::string& record_buffer, std::string& from_caller) {
+  if (from_caller.size() <= record_buffer.capacity()) {
+    record_buffer.assign(from_caller);
+  } else {
+    record_buffer = std::move(from_caller);
+  }
+}
+
 // Checks a record and sets its hash key and size; the caller fills in its strings.
 Status Prepare(Record& r, std::string_view pk, std::string_view data,
                const std::optional<std::string>& ehk) {
@@ -771,8 +785,8 @@ std::future<PutResult> Producer::Put(std::string partition_key, std::string data
     p.set_value(PutResult{st, {}, {}, std::nullopt, {}});
     return p.get_future();
   }
-  r->partition_key = std::move(partition_key);
-  r->data = std::move(data);
+  Store(r->partition_key, partition_key);
+  Store(r->data, data);
   r->explicit_hash_key = std::move(explicit_hash_key);
   auto future = r->promise.emplace().get_future();
   if (Status st = impl_->Accept(r); !st.ok()) {
@@ -791,8 +805,8 @@ Status Producer::Put(std::string partition_key, std::string data,
   RecordPtr r = impl_->TakeRecord();
   Status st = Prepare(*r, partition_key, data, explicit_hash_key);
   if (st.ok()) {
-    r->partition_key = std::move(partition_key);
-    r->data = std::move(data);
+    Store(r->partition_key, partition_key);
+    Store(r->data, data);
     r->explicit_hash_key = std::move(explicit_hash_key);
     r->callback = std::move(callback);
     st = impl_->Accept(r);
