@@ -44,6 +44,7 @@ struct Options {
   double rate = 1000;
   bool json = false;
   bool aws_limits = false;
+  std::size_t buffer_mb = 0;  // the producer's buffer_bytes in MiB; 0: its default
 };
 
 double CpuSeconds() {
@@ -117,6 +118,7 @@ struct Bench {
     cinesis::ProducerOptions po;
     po.stream_name = stream;
     po.linger = std::chrono::milliseconds(5);
+    if (o.buffer_mb > 0) po.buffer_bytes = o.buffer_mb << 20;
     if (!o.aws_limits) {
       // The local server does not throttle; measure the producer, not AWS's shard limits.
       po.shard_records_per_second = 1e9;
@@ -167,23 +169,27 @@ struct Bench {
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     const double cpu = CpuSeconds() - cpu0;
     const auto m = (*p)->metrics();
+    const double cpu_us_per_record =
+        ok.load() > 0 ? 1e6 * cpu / static_cast<double>(ok.load()) : 0.0;
     (void)(*p)->Close(std::chrono::milliseconds(10'000));
     DeleteStream(stream);
     char text[512];
     std::snprintf(text, sizeof text,
                   "producer   %.0f records/s acknowledged (%llu in %.1f s), %llu failed, "
-                  "%llu PutRecords calls, %llu retries, process CPU %.0f%% of a core",
+                  "%llu PutRecords calls, %llu retries, process CPU %.0f%% of a core "
+                  "(%.2f us per record)",
                   static_cast<double>(ok.load()) / secs, static_cast<unsigned long long>(ok.load()),
                   secs, static_cast<unsigned long long>(failed.load()),
                   static_cast<unsigned long long>(m.put_records_calls),
-                  static_cast<unsigned long long>(m.retries), 100 * cpu / secs);
+                  static_cast<unsigned long long>(m.retries), 100 * cpu / secs, cpu_us_per_record);
     Report("producer",
            {{"records_per_s", static_cast<double>(ok.load()) / secs},
             {"records", static_cast<double>(ok.load())},
             {"failed", static_cast<double>(failed.load())},
             {"put_records_calls", static_cast<double>(m.put_records_calls)},
             {"retries", static_cast<double>(m.retries)},
-            {"cpu_pct", 100 * cpu / secs}},
+            {"cpu_pct", 100 * cpu / secs},
+            {"cpu_us_per_record", cpu_us_per_record}},
            text);
     return failed.load() == 0 ? 0 : 1;
   }
@@ -388,6 +394,9 @@ int main(int argc, char** argv) {
   app.add_flag("--aws-limits", b.o.aws_limits,
                "keep AWS's per-shard limits: the producer's (1000 records/s, 1 MiB/s), the "
                "consumer's (5 GetRecords/s)");
+  app.add_option("--buffer-mb", b.o.buffer_mb,
+                 "the producer's buffer (ProducerOptions::buffer_bytes) in MiB; 0: its default")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{4096}));
   app.add_flag("--json", b.o.json, "one JSON object per scenario");
   CLI11_PARSE(app, argc, argv);
   if (!b.Connect()) return 2;

@@ -48,7 +48,7 @@ class HttpService final : public api::KinesisService, public EventStreams {
   }
 
   // One signed POST. Network failures map to kIoError (retriable).
-  Result<std::string> Call(std::string_view op, std::string body) {
+  Result<std::string> Call(std::string_view op, std::string_view body) {
     RETURN_IF_ERROR(curl::Load());  // libcurl is loaded at the first request (curl_api.h)
     ASSIGN_OR_RETURN(auto creds, Credentials());
     auth::HttpRequestToSign req;
@@ -98,11 +98,11 @@ class HttpService final : public api::KinesisService, public EventStreams {
 
   template <typename T, typename Decoder>
   Result<T> Typed(std::string_view op, std::string body, Decoder decode) {
-    ASSIGN_OR_RETURN(std::string out, Call(op, std::move(body)));
+    ASSIGN_OR_RETURN(std::string out, Call(op, body));
     return decode(out);
   }
   Status Void(std::string_view op, std::string body) {
-    auto r = Call(op, std::move(body));
+    auto r = Call(op, body);
     return r.ok() ? Status::Ok() : std::move(r).take_status();
   }
 
@@ -131,8 +131,17 @@ class HttpService final : public api::KinesisService, public EventStreams {
     return Typed<api::PutRecordOutput>("PutRecord", wire::Encode(in), wire::DecodePutRecord);
   }
   Result<api::PutRecordsOutput> PutRecords(const api::PutRecordsInput& in) override {
-    return Typed<api::PutRecordsOutput>("PutRecords", wire::Encode(in), wire::DecodePutRecords);
+    // Every producer call: the body goes into this thread's buffer of its last call. A new
+    // body of ~100 KB per call made malloc consolidate its fast bins each time (perf:
+    // malloc_consolidate and unlink_chunk, ~9% of a producer's CPU).
+    thread_local std::string body;
+    wire::EncodeInto(in, body);
+    auto out = Call("PutRecords", body);
+    if (body.capacity() > kKeepBodyBytes) std::string().swap(body);
+    if (!out.ok()) return std::move(out).take_status();
+    return wire::DecodePutRecords(*out);
   }
+  static constexpr std::size_t kKeepBodyBytes = 1 << 20;
   Result<api::GetShardIteratorOutput> GetShardIterator(
       const api::GetShardIteratorInput& in) override {
     return Typed<api::GetShardIteratorOutput>("GetShardIterator", wire::Encode(in),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <charconv>
 #include <cmath>
 #include <memory>
 #include <mutex>
@@ -283,10 +284,26 @@ std::string Encode(const api::PutRecordInput& in) {
       .S("SequenceNumberForOrdering", in.sequence_number_for_ordering)
       .Done();
 }
-std::string Encode(const api::PutRecordsInput& in) {
-  Obj o;
-  o.Ref(in.stream);
-  auto& w = o.w();
+void EncodeInto(const api::PutRecordsInput& in, std::string& out) {
+  // The exact size unless keys need escaping (then the string grows once or twice).
+  std::size_t size = 64 + (in.stream.stream_name ? in.stream.stream_name->size() : 0) +
+                     (in.stream.stream_arn ? in.stream.stream_arn->size() + 16 : 0);
+  for (const auto& r : in.records) {
+    size += Base64EncodedSize(r.data.size()) + r.partition_key.size() + 36 +
+            (r.explicit_hash_key ? r.explicit_hash_key->size() + 22 : 0);
+  }
+  out.clear();
+  out.reserve(size);
+  JsonWriter w(out);
+  w.BeginObject();
+  if (in.stream.stream_name) {
+    w.Key("StreamName");
+    w.String(*in.stream.stream_name);
+  }
+  if (in.stream.stream_arn) {
+    w.Key("StreamARN");
+    w.String(*in.stream.stream_arn);
+  }
   w.Key("Records");
   w.BeginArray();
   for (const auto& r : in.records) {
@@ -302,7 +319,12 @@ std::string Encode(const api::PutRecordsInput& in) {
     w.EndObject();
   }
   w.EndArray();
-  return o.Done();
+  w.EndObject();
+}
+std::string Encode(const api::PutRecordsInput& in) {
+  std::string out;
+  EncodeInto(in, out);
+  return out;
 }
 std::string Encode(const api::GetShardIteratorInput& in) {
   return Obj()
@@ -496,28 +518,269 @@ Result<api::PutRecordOutput> DecodePutRecord(std::string_view body) {
     out.encryption_type = Enc(Str(o, "EncryptionType"));
   });
 }
-Result<api::PutRecordsOutput> DecodePutRecords(std::string_view body) {
-  // Every producer's answer: up to 500 entries. The parsed tree lives in one arena (as in
-  // DecodeGetRecords) instead of an allocation per string and per object.
-  json::monotonic_resource arena(body.size() * 2 + 1024);
-  json::error_code ec;
-  json::value v = json::parse(body.empty() ? std::string_view("{}") : body, ec, &arena);
-  if (ec || !v.is_object()) return Status(Code::kCorruption, "unparsable response body");
-  const json::object& o = v.get_object();
-  api::PutRecordsOutput out;
-  out.failed_record_count = static_cast<int>(Int(o, "FailedRecordCount"));
-  out.encryption_type = Enc(Str(o, "EncryptionType"));
-  const json::array& records = Arr(o, "Records");
-  out.records.reserve(records.size());
-  for (const auto& e : records) {
-    if (!e.is_object()) {
-      out.records.emplace_back();
-      continue;
+namespace {
+
+// A forward-only reader of one JSON text, just enough to take a PutRecords answer apart
+// without building a tree: the answer of every producer call, up to 500 entries of four
+// short strings (a parsed tree cost more than the rest of the decoding; perf). Strict
+// JSON; anything else is an error, never a crash. Unknown members are skipped whatever
+// their type.
+class JsonScanner {
+ public:
+  explicit JsonScanner(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
+
+  bool Eat(char c) {
+    SkipSpace();
+    if (p_ < end_ && *p_ == c) {
+      ++p_;
+      return true;
     }
-    const auto& r = e.get_object();
-    out.records.push_back({OptStr(r, "SequenceNumber"), OptStr(r, "ShardId"),
-                           OptStr(r, "ErrorCode"), OptStr(r, "ErrorMessage")});
+    return false;
   }
+  char Peek() {
+    SkipSpace();
+    return p_ < end_ ? *p_ : '\0';
+  }
+  bool AtEnd() {
+    SkipSpace();
+    return p_ == end_;
+  }
+  // A string: a view of the text when it has no escapes, else unescaped into `scratch`.
+  bool String(std::string_view& out, std::string& scratch) {
+    if (!Eat('"')) return false;
+    const char* start = p_;
+    while (p_ < end_ && *p_ != '"' && *p_ != '\\') {
+      if (static_cast<unsigned char>(*p_) < 0x20) return false;
+      ++p_;
+    }
+    if (p_ >= end_) return false;
+    if (*p_ == '"') {
+      out = std::string_view(start, static_cast<std::size_t>(p_ - start));
+      ++p_;
+      return true;
+    }
+    scratch.assign(start, p_);
+    while (p_ < end_ && *p_ != '"') {
+      const char c = *p_++;
+      if (static_cast<unsigned char>(c) < 0x20) return false;
+      if (c != '\\') {
+        scratch += c;
+        continue;
+      }
+      if (p_ >= end_) return false;
+      switch (const char e = *p_++) {
+        case '"':
+        case '\\':
+        case '/':
+          scratch += e;
+          break;
+        case 'b':
+          scratch += '\b';
+          break;
+        case 'f':
+          scratch += '\f';
+          break;
+        case 'n':
+          scratch += '\n';
+          break;
+        case 'r':
+          scratch += '\r';
+          break;
+        case 't':
+          scratch += '\t';
+          break;
+        case 'u': {
+          std::uint32_t cp = 0;
+          if (!Hex4(cp)) return false;
+          if (cp >= 0xD800 && cp <= 0xDBFF) {  // a surrogate pair
+            std::uint32_t lo = 0;
+            if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') return false;
+            p_ += 2;
+            if (!Hex4(lo) || lo < 0xDC00 || lo > 0xDFFF) return false;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            return false;
+          }
+          AppendUtf8(cp, scratch);
+          break;
+        }
+        default:
+          return false;
+      }
+    }
+    if (p_ >= end_) return false;
+    ++p_;
+    out = scratch;
+    return true;
+  }
+  // An integer; a number with a fraction or exponent is refused.
+  bool Int(std::int64_t& v) {
+    SkipSpace();
+    auto [ptr, ec] = std::from_chars(p_, end_, v);
+    if (ec != std::errc() || (ptr < end_ && (*ptr == '.' || *ptr == 'e' || *ptr == 'E')))
+      return false;
+    p_ = ptr;
+    return true;
+  }
+  // Any value, nested at most kMaxDepth deep.
+  bool Skip(int depth = 0) {
+    if (depth > kMaxDepth) return false;
+    std::string_view s;
+    switch (Peek()) {
+      case '"':
+        return String(s, scratch_);
+      case '{':
+        ++p_;
+        if (Eat('}')) return true;
+        do {
+          if (!String(s, scratch_) || !Eat(':') || !Skip(depth + 1)) return false;
+        } while (Eat(','));
+        return Eat('}');
+      case '[':
+        ++p_;
+        if (Eat(']')) return true;
+        do {
+          if (!Skip(depth + 1)) return false;
+        } while (Eat(','));
+        return Eat(']');
+      case 't':
+        return Word("true");
+      case 'f':
+        return Word("false");
+      case 'n':
+        return Word("null");
+      default:
+        return Number();
+    }
+  }
+
+ private:
+  static constexpr int kMaxDepth = 64;
+  void SkipSpace() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
+  }
+  bool Word(std::string_view w) {
+    if (static_cast<std::size_t>(end_ - p_) < w.size() || std::string_view(p_, w.size()) != w)
+      return false;
+    p_ += w.size();
+    return true;
+  }
+  bool Number() {
+    double d = 0;
+    auto [ptr, ec] = std::from_chars(p_, end_, d);
+    if (ec != std::errc() && ec != std::errc::result_out_of_range) return false;
+    p_ = ptr;
+    return true;
+  }
+  bool Hex4(std::uint32_t& v) {
+    if (end_ - p_ < 4) return false;
+    v = 0;
+    for (int i = 0; i < 4; ++i) {
+      const char c = *p_++;
+      v <<= 4;
+      if (c >= '0' && c <= '9') {
+        v |= static_cast<std::uint32_t>(c - '0');
+      } else if (c >= 'a' && c <= 'f') {
+        v |= static_cast<std::uint32_t>(c - 'a' + 10);
+      } else if (c >= 'A' && c <= 'F') {
+        v |= static_cast<std::uint32_t>(c - 'A' + 10);
+      } else {
+        return false;
+      }
+    }
+    return true;
+  }
+  static void AppendUtf8(std::uint32_t cp, std::string& out) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+  const char* p_;
+  const char* end_;
+  std::string scratch_;  // escaped strings that are skipped
+};
+
+// One entry of the Records array; a member that is not a string counts as absent.
+bool ScanPutRecordsEntry(JsonScanner& in, api::PutRecordsResultEntry& out, std::string& scratch) {
+  if (in.Peek() != '{') return in.Skip();  // not an object: an empty entry
+  in.Eat('{');
+  if (in.Eat('}')) return true;
+  do {
+    std::string_view key;
+    std::string key_buf;
+    if (!in.String(key, key_buf) || !in.Eat(':')) return false;
+    std::optional<std::string>* field = nullptr;
+    if (key == "SequenceNumber") {
+      field = &out.sequence_number;
+    } else if (key == "ShardId") {
+      field = &out.shard_id;
+    } else if (key == "ErrorCode") {
+      field = &out.error_code;
+    } else if (key == "ErrorMessage") {
+      field = &out.error_message;
+    }
+    if (field != nullptr && in.Peek() == '"') {
+      std::string_view v;
+      if (!in.String(v, scratch)) return false;
+      field->emplace(v);
+    } else if (!in.Skip(1)) {
+      return false;
+    }
+  } while (in.Eat(','));
+  return in.Eat('}');
+}
+
+}  // namespace
+
+Result<api::PutRecordsOutput> DecodePutRecords(std::string_view body) {
+  const Status bad(Code::kCorruption, "unparsable response body");
+  JsonScanner in(body.empty() ? std::string_view("{}") : body);
+  api::PutRecordsOutput out;
+  std::string scratch;
+  if (!in.Eat('{')) return bad;
+  if (!in.Eat('}')) {
+    do {
+      std::string_view key;
+      std::string key_buf;
+      if (!in.String(key, key_buf) || !in.Eat(':')) return bad;
+      const char next = in.Peek();
+      if (key == "FailedRecordCount" && (next == '-' || (next >= '0' && next <= '9'))) {
+        std::int64_t n = 0;
+        if (!in.Int(n)) return bad;
+        out.failed_record_count = static_cast<int>(n);
+      } else if (key == "EncryptionType" && next == '"') {
+        std::string_view v;
+        if (!in.String(v, scratch)) return bad;
+        out.encryption_type = Enc(v);
+      } else if (key == "Records" && next == '[') {
+        in.Eat('[');
+        out.records.clear();
+        out.records.reserve(512);
+        if (!in.Eat(']')) {
+          do {
+            if (!ScanPutRecordsEntry(in, out.records.emplace_back(), scratch)) return bad;
+          } while (in.Eat(','));
+          if (!in.Eat(']')) return bad;
+        }
+      } else if (!in.Skip(1)) {
+        return bad;
+      }
+    } while (in.Eat(','));
+    if (!in.Eat('}')) return bad;
+  }
+  if (!in.AtEnd()) return bad;
   return out;
 }
 Result<api::GetShardIteratorOutput> DecodeGetShardIterator(std::string_view body) {

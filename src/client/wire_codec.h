@@ -19,6 +19,9 @@ std::string Encode(const api::ListStreamsInput& in);
 std::string Encode(const api::ListShardsInput& in);
 std::string Encode(const api::PutRecordInput& in);
 std::string Encode(const api::PutRecordsInput& in);
+// The same into `out` (cleared first), reusing its capacity: built in one allocation
+// (none when `out` held an earlier request of that size) instead of a growing string.
+void EncodeInto(const api::PutRecordsInput& in, std::string& out);
 std::string Encode(const api::GetShardIteratorInput& in);
 std::string Encode(const api::GetRecordsInput& in);
 std::string Encode(const api::UpdateRetentionPeriodInput& in);

@@ -33,6 +33,30 @@ struct Record {
   std::shared_ptr<const Producer::BatchCallback> batch;  // PutMany: called with batch_index
   std::size_t batch_index = 0;
   bool lean = false;  // a success is reported without its details (PutMany)
+
+  // Back to a blank record for reuse by a later Put: nothing of this record's result or
+  // completion target may leak into the next one. Buffers keep their capacity (up to
+  // kKeepBytes of data), which PutMany's copies then reuse.
+  void Reset() {
+    static constexpr std::size_t kKeepBytes = 64 << 10;
+    partition_key.clear();
+    explicit_hash_key.reset();
+    if (data.capacity() > kKeepBytes) {
+      std::string().swap(data);
+    } else {
+      data.clear();
+    }
+    hash = {};
+    bytes = 0;
+    deadline = 0;
+    not_before = 0;
+    attempts.clear();
+    promise.reset();
+    callback = nullptr;
+    batch.reset();
+    batch_index = 0;
+    lean = false;
+  }
 };
 using RecordPtr = std::unique_ptr<Record>;
 
@@ -56,9 +80,48 @@ struct ShardQueue {
   TokenBucket records, bytes;
 };
 
+// The records of one entry: the first held inline (a plain record, the common case, costs
+// no allocation), the others of a KPL aggregate in a vector.
+class EntryRecords {
+ public:
+  std::size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  RecordPtr& operator[](std::size_t k) { return k == 0 ? first_ : rest_[k - 1]; }
+  const RecordPtr& operator[](std::size_t k) const { return k == 0 ? first_ : rest_[k - 1]; }
+  RecordPtr& front() { return first_; }
+  const RecordPtr& front() const { return first_; }
+  void push_back(RecordPtr r) {
+    if (n_++ == 0) {
+      first_ = std::move(r);
+    } else {
+      rest_.push_back(std::move(r));
+    }
+  }
+  template <typename Owner, typename Ref>
+  struct Iter {
+    Owner* owner;
+    std::size_t k;
+    Ref operator*() const { return (*owner)[k]; }
+    Iter& operator++() {
+      ++k;
+      return *this;
+    }
+    bool operator!=(const Iter& o) const { return k != o.k; }
+  };
+  Iter<EntryRecords, RecordPtr&> begin() { return {this, 0}; }
+  Iter<EntryRecords, RecordPtr&> end() { return {this, n_}; }
+  Iter<const EntryRecords, const RecordPtr&> begin() const { return {this, 0}; }
+  Iter<const EntryRecords, const RecordPtr&> end() const { return {this, n_}; }
+
+ private:
+  std::size_t n_ = 0;
+  RecordPtr first_;
+  std::vector<RecordPtr> rest_;
+};
+
 // One PutRecords entry: a plain record or a KPL aggregate of several.
 struct Entry {
-  std::vector<RecordPtr> records;
+  EntryRecords records;
   std::string data;
   std::string partition_key;
   std::optional<std::string> explicit_hash_key;
@@ -171,15 +234,23 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
   std::vector<std::unique_ptr<ShardQueue>> retired;  // queues with a batch still in flight
   std::map<std::string, int> inflight_keys;          // strict order: keys with a record in flight
 
-  void Enqueue(RecordPtr r, EpochMillis now, bool front) {
+  // Returns whether the dispatcher has something new to act on: the queue was empty (its
+  // linger starts now; the dispatcher may be waiting for up to a second) or now holds a
+  // full batch. Any other record joins a queue whose deadline the dispatcher already
+  // waits for, so Put does not wake it per record (a futex call and a context switch each).
+  bool Enqueue(RecordPtr r, EpochMillis now, bool front) {
     ShardQueue* q = QueueFor(r->hash);
-    if (q->queue.empty()) q->oldest = now;
+    const bool was_empty = q->queue.empty();
+    if (was_empty) q->oldest = now;
+    const std::size_t bytes_before = q->queued_bytes;
     q->queued_bytes += r->bytes;
     if (front) {
       q->queue.push_front(std::move(r));
     } else {
       q->queue.push_back(std::move(r));
     }
+    return was_empty || q->queue.size() == options.max_batch_records ||
+           (bytes_before < options.max_batch_bytes && q->queued_bytes >= options.max_batch_bytes);
   }
 
   // ---- completion ----
@@ -198,8 +269,12 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
   }
   std::vector<std::pair<RecordPtr, PutResult>> to_notify;
   void Notify(std::unique_lock<std::mutex>& lock) {
-    auto batch = std::move(to_notify);
-    to_notify.clear();
+    std::vector<std::pair<RecordPtr, PutResult>> batch;
+    batch.swap(to_notify);
+    if (!spare_notify.empty()) {  // a vector with room, not a new one per batch
+      to_notify.swap(spare_notify.back());
+      spare_notify.pop_back();
+    }
     space.notify_all();
     drained.notify_all();
     lock.unlock();
@@ -217,14 +292,67 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
     }
     for (auto& [r, result] : batch) {
       if (r->promise) {
-        r->promise->set_value(result);
-      } else if (r->batch) {
+        r->promise->set_value(std::move(result));
+        continue;
+      }
+      if (r->batch) {
         (*r->batch)(r->batch_index, result);
       } else if (r->callback) {
         r->callback(result);
       }
+      // The attempt vector goes back with its record: the next record's attempts need no
+      // allocation.
+      if (result.attempts.capacity() > r->attempts.capacity())
+        r->attempts = std::move(result.attempts);
     }
+    Recycle(batch);
+    batch.clear();
     lock.lock();
+    if (spare_notify.size() < 4) spare_notify.push_back(std::move(batch));
+  }
+  std::vector<std::vector<std::pair<RecordPtr, PutResult>>> spare_notify;
+
+  // ---- record pool ----
+  // Completed records come back here and serve later Puts: no heap allocation and free of
+  // a record (and of its attempt vector) per Put. Its own lock: Put takes a record before
+  // it takes `mu`, completions return them after releasing it.
+  std::mutex pool_mu;
+  std::vector<RecordPtr> pool;  // guarded by pool_mu
+  static constexpr std::size_t kPoolMax = 16384;
+  RecordPtr TakeRecord() {
+    {
+      std::lock_guard lock(pool_mu);
+      if (!pool.empty()) {
+        RecordPtr r = std::move(pool.back());
+        pool.pop_back();
+        return r;
+      }
+    }
+    return std::make_unique<Record>();
+  }
+  void TakeRecords(std::size_t n, std::vector<RecordPtr>& out) {
+    {
+      std::lock_guard lock(pool_mu);
+      while (n > 0 && !pool.empty()) {
+        out.push_back(std::move(pool.back()));
+        pool.pop_back();
+        --n;
+      }
+    }
+    for (; n > 0; --n) out.push_back(std::make_unique<Record>());
+  }
+  void Recycle(RecordPtr r) {
+    r->Reset();  // outside the pool lock: destroys the callback's captures
+    std::lock_guard lock(pool_mu);
+    if (pool.size() < kPoolMax) pool.push_back(std::move(r));
+  }
+  void Recycle(std::vector<std::pair<RecordPtr, PutResult>>& done) {
+    for (auto& d : done) d.first->Reset();
+    std::lock_guard lock(pool_mu);
+    for (auto& d : done) {
+      if (pool.size() >= kPoolMax) break;
+      pool.push_back(std::move(d.first));
+    }
   }
 
   std::chrono::milliseconds Backoff(std::size_t attempt) {
@@ -304,6 +432,7 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
     q.bytes.Refill(now);
     Batch b;
     b.shard = &q;
+    b.entries.reserve(std::min(q.queue.size(), options.max_batch_records));
     std::size_t bytes = 0, count = 0;
     std::vector<std::string> keys;  // strict order: one record per key per request
     Entry agg;
@@ -434,6 +563,8 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
 
   // ---- senders: one PutRecords per batch ----
   void SendLoop() {
+    api::PutRecordsInput in;  // reused: its records vector keeps its room between batches
+    in.stream.stream_name = options.stream_name;
     std::unique_lock lock(mu);
     for (;;) {
       sender_wake.wait(lock, [&] { return stopped || !ready.empty(); });
@@ -441,8 +572,7 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
       Batch b = std::move(ready.front());
       ready.pop_front();
       lock.unlock();
-      api::PutRecordsInput in;
-      in.stream.stream_name = options.stream_name;
+      in.records.clear();
       in.records.reserve(b.entries.size());
       // A plain record's data and key move into the request and back after the call (a
       // retry needs them; nothing else touches a record in flight); an aggregate's are its
@@ -456,7 +586,7 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
           in.records.push_back({e.data, e.explicit_hash_key, e.partition_key});
         }
       }
-      auto result = client.PutRecords(in);
+      Result<api::PutRecordsOutput> result = client.PutRecords(in);
       for (std::size_t i = 0; i < b.entries.size(); ++i) {
         if (b.entries[i].records.size() != 1) continue;
         Record& r = *b.entries[i].records.front();
@@ -474,7 +604,9 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
     }
   }
 
-  void HandleResult(Batch& b, const Result<api::PutRecordsOutput>& result) {
+  // Takes the shard ids and sequence numbers out of `result` (moved into the records'
+  // results, not copied).
+  void HandleResult(Batch& b, Result<api::PutRecordsOutput>& result) {
     const EpochMillis now = clock.NowMillis();
     if (options.strict_key_order) {
       for (const auto& e : b.entries) {
@@ -486,7 +618,7 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
     for (std::size_t i = 0; i < b.entries.size(); ++i) {
       Entry& e = b.entries[i];
       Status error;
-      const api::PutRecordsResultEntry* r = nullptr;
+      api::PutRecordsResultEntry* r = nullptr;
       if (!result.ok()) {
         error = result.status();
       } else if (i >= result->records.size()) {
@@ -509,12 +641,15 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
             continue;
           }
           rec->attempts.push_back({now, Status::Ok()});
-          PutResult pr{Status::Ok(),
-                       r->shard_id.value_or(""),
-                       r->sequence_number.value_or(""),
-                       std::nullopt,
-                       {}};
-          if (e.records.size() > 1) pr.sub_sequence_number = static_cast<int>(k);
+          PutResult pr{Status::Ok(), {}, {}, std::nullopt, {}};
+          if (e.records.size() > 1) {
+            pr.sub_sequence_number = static_cast<int>(k);
+            pr.shard_id = r->shard_id.value_or("");
+            pr.sequence_number = r->sequence_number.value_or("");
+          } else {
+            if (r->shard_id) pr.shard_id = std::move(*r->shard_id);
+            if (r->sequence_number) pr.sequence_number = std::move(*r->sequence_number);
+          }
           Complete(std::move(rec), std::move(pr));
         }
       } else {
@@ -531,6 +666,7 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
   // returned; it and the rest stay with the caller). `taken` = how many were taken.
   Status AcceptMany(std::vector<RecordPtr>& records, std::size_t& taken) {
     taken = 0;
+    bool wake_dispatcher = false;
     std::unique_lock lock(mu);
     EpochMillis now = clock.NowMillis();
     Status st = Status::Ok();
@@ -544,7 +680,7 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
           st = Status(Code::kLimitExceeded, "producer buffer is full");
           break;
         }
-        if (taken > 0) wake.notify_one();  // what is queued so far makes room
+        if (taken > 0) wake.notify_one();  // what is queued so far makes room (flushing)
         space.wait(lock, [&] {
           return outstanding_bytes + r->bytes <= options.buffer_bytes || outstanding == 0 ||
                  closing;
@@ -559,10 +695,10 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
       ++outstanding;
       ++accepted;
       outstanding_bytes += r->bytes;
-      Enqueue(std::move(r), now, false);
+      wake_dispatcher |= Enqueue(std::move(r), now, false);
       ++taken;
     }
-    if (taken > 0) wake.notify_one();
+    if (wake_dispatcher) wake.notify_one();
     return st;
   }
 
@@ -584,8 +720,7 @@ struct __attribute__((visibility("hidden"))) Producer::Impl {
     ++outstanding;
     ++accepted;
     outstanding_bytes += r->bytes;
-    Enqueue(std::move(r), now, false);
-    wake.notify_one();
+    if (Enqueue(std::move(r), now, false)) wake.notify_one();
     return Status::Ok();
   }
 };
@@ -607,40 +742,57 @@ Producer::~Producer() { (void)Close(impl_->options.record_ttl); }
 
 namespace {
 
-Result<RecordPtr> MakeRecord(std::string pk, std::string data, std::optional<std::string> ehk) {
+// A caller's string into a pooled record's buffer: copied when it fits there, else moved.
+// The copy keeps the record's buffer for good; the caller's string is then freed at once,
+// still hot in this thread's cache, and the caller's next allocation of that size reuses
+// it. Moving would free the record's old buffer instead: memory last touched when the
+// record was put, a buffer-full of records ago (perf, 64 MiB buffer: malloc's
+// consolidation and unlinking of such cold chunks, ~15% of the producer's CPU).
+void Store(std::string& record_buffer, std::string& from_caller) {
+  if (from_caller.size() <= record_buffer.capacity()) {
+    record_buffer.assign(from_caller);
+  } else {
+    record_buffer = std::move(from_caller);
+  }
+}
+
+// Checks a record and sets its hash key and size; the caller fills in its strings.
+Status Prepare(Record& r, std::string_view pk, std::string_view data,
+               const std::optional<std::string>& ehk) {
   if (pk.empty() || pk.size() > 256 * 4)
     return Status(Code::kValidation, "partition key must have 1..256 characters");
-  auto r = std::make_unique<Record>();
   if (ehk) {
     auto v = ParseDecimal128(*ehk);
     if (!v) return Status(Code::kInvalidArgument, "Invalid ExplicitHashKey " + *ehk);
-    r->hash = HashKey{*v};
+    r.hash = HashKey{*v};
   } else {
-    r->hash = Md5HashKey(pk);
+    r.hash = Md5HashKey(pk);
   }
-  r->bytes = data.size() + pk.size();
-  if (r->bytes > (1u << 20))
+  r.bytes = data.size() + pk.size();
+  if (r.bytes > (1u << 20))
     return Status(Code::kValidation, "record larger than 1 MiB (data + partition key)");
-  r->partition_key = std::move(pk);
-  r->data = std::move(data);
-  r->explicit_hash_key = std::move(ehk);
-  return r;
+  return Status::Ok();
 }
 
 }  // namespace
 
 std::future<PutResult> Producer::Put(std::string partition_key, std::string data,
                                      std::optional<std::string> explicit_hash_key) {
-  auto made = MakeRecord(std::move(partition_key), std::move(data), std::move(explicit_hash_key));
-  if (!made.ok()) {
+  RecordPtr r = impl_->TakeRecord();
+  if (Status st = Prepare(*r, partition_key, data, explicit_hash_key); !st.ok()) {
+    impl_->Recycle(std::move(r));
     std::promise<PutResult> p;
-    p.set_value(PutResult{made.status(), {}, {}, std::nullopt, {}});
+    p.set_value(PutResult{st, {}, {}, std::nullopt, {}});
     return p.get_future();
   }
-  RecordPtr r = std::move(made).value();
+  Store(r->partition_key, partition_key);
+  Store(r->data, data);
+  r->explicit_hash_key = std::move(explicit_hash_key);
   auto future = r->promise.emplace().get_future();
-  if (Status st = impl_->Accept(r); !st.ok())
+  if (Status st = impl_->Accept(r); !st.ok()) {
     r->promise->set_value(PutResult{st, {}, {}, std::nullopt, {}});
+    impl_->Recycle(std::move(r));
+  }
   return future;
 }
 
@@ -650,10 +802,17 @@ Status Producer::Put(std::string partition_key, std::string data, Callback callb
 
 Status Producer::Put(std::string partition_key, std::string data,
                      std::optional<std::string> explicit_hash_key, Callback callback) {
-  ASSIGN_OR_RETURN(RecordPtr r, MakeRecord(std::move(partition_key), std::move(data),
-                                           std::move(explicit_hash_key)));
-  r->callback = std::move(callback);
-  return impl_->Accept(r);
+  RecordPtr r = impl_->TakeRecord();
+  Status st = Prepare(*r, partition_key, data, explicit_hash_key);
+  if (st.ok()) {
+    Store(r->partition_key, partition_key);
+    Store(r->data, data);
+    r->explicit_hash_key = std::move(explicit_hash_key);
+    r->callback = std::move(callback);
+    st = impl_->Accept(r);
+  }
+  if (!st.ok()) impl_->Recycle(std::move(r));
+  return st;
 }
 
 Status Producer::PutMany(const std::vector<RecordView>& records, BatchCallback callback,
@@ -662,23 +821,27 @@ Status Producer::PutMany(const std::vector<RecordView>& records, BatchCallback c
   std::shared_ptr<const BatchCallback> shared;
   if (callback) shared = std::make_shared<const BatchCallback>(std::move(callback));
   // Validated and hashed outside the lock; a record refused here ends the call there.
+  // Pooled records: the copies of key and data go into buffers kept from earlier records.
   std::vector<RecordPtr> made;
   made.reserve(records.size());
+  impl_->TakeRecords(records.size(), made);
+  std::size_t valid = 0;
   Status invalid = Status::Ok();
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    auto r = MakeRecord(std::string(records[i].partition_key), std::string(records[i].data),
-                        std::nullopt);
-    if (!r.ok()) {
-      invalid = r.status();
-      break;
-    }
-    (*r)->batch = shared;
-    (*r)->batch_index = i;
-    (*r)->lean = !success_details;
-    made.push_back(std::move(r).value());
+  for (; valid < records.size(); ++valid) {
+    Record& r = *made[valid];
+    invalid = Prepare(r, records[valid].partition_key, records[valid].data, std::nullopt);
+    if (!invalid.ok()) break;
+    r.partition_key.assign(records[valid].partition_key);
+    r.data.assign(records[valid].data);
+    r.batch = shared;
+    r.batch_index = valid;
+    r.lean = !success_details;
   }
+  for (std::size_t i = valid; i < made.size(); ++i) impl_->Recycle(std::move(made[i]));
+  made.resize(valid);
   std::size_t taken = 0;
   Status st = made.empty() ? Status::Ok() : impl_->AcceptMany(made, taken);
+  for (std::size_t i = taken; i < made.size(); ++i) impl_->Recycle(std::move(made[i]));
   if (accepted != nullptr) *accepted = taken;
   if (!st.ok()) return st;
   return invalid;

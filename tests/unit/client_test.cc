@@ -222,6 +222,97 @@ TEST(WireDecode, GetRecordsAnswersOfAnySizeFromManyThreads) {
   EXPECT_EQ(bad.load(), 0);
 }
 
+// The producer's answer is read by a scanner, not a JSON tree: every shape a valid answer
+// can take decodes the same, and a damaged one is an error, never a crash.
+TEST(WireDecode, PutRecordsAnswersInEveryShape) {
+  using client::wire::DecodePutRecords;
+  const std::string ok_answer =
+      R"({"FailedRecordCount":1,"Records":[)"
+      R"({"SequenceNumber":"49590338271490256608559692538361571095921575989136588898",)"
+      R"("ShardId":"shardId-000000000001"},)"
+      R"({"ErrorCode":"ProvisionedThroughputExceededException",)"
+      R"("ErrorMessage":"Rate exceeded for shard shardId-000000000002 in stream s."}],)"
+      R"("EncryptionType":"KMS"})";
+  {
+    auto got = DecodePutRecords(ok_answer);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(got->failed_record_count, 1);
+    EXPECT_EQ(got->encryption_type, api::EncryptionType::kKms);
+    ASSERT_EQ(got->records.size(), 2U);
+    EXPECT_EQ(got->records[0].sequence_number,
+              "49590338271490256608559692538361571095921575989136588898");
+    EXPECT_EQ(got->records[0].shard_id, "shardId-000000000001");
+    EXPECT_FALSE(got->records[0].error_code);
+    EXPECT_FALSE(got->records[0].error_message);
+    EXPECT_FALSE(got->records[1].sequence_number);
+    EXPECT_FALSE(got->records[1].shard_id);
+    EXPECT_EQ(got->records[1].error_code, "ProvisionedThroughputExceededException");
+    EXPECT_EQ(got->records[1].error_message,
+              "Rate exceeded for shard shardId-000000000002 in stream s.");
+  }
+  {
+    // Whitespace everywhere, members in another order, unknown members of every type, a
+    // null where a string may be, an entry that is not an object, escapes of every kind.
+    auto got = DecodePutRecords(
+        " \n{ \"Records\" :\t[ { \"Unknown\" : [1, -2.5e3, {\"x\": [true, false, null]}] ,\r\n"
+        "  \"ShardId\" : \"shardId-\\u0030\" , \"SequenceNumber\" : null ,"
+        "  \"ErrorMessage\" : \"a \\\"quoted\\\" \\\\ \\/ \\b\\f\\n\\r\\t \\u00e9 \\ud83d\\ude00\","
+        "  \"ErrorCode\" : \"InternalFailure\" } , 7 , { } ] ,"
+        " \"EncryptionType\" : \"NONE\" , \"Extra\" : {\"nested\": {\"deeper\": \"}]\"}},"
+        " \"FailedRecordCount\" : 1 } \n");
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(got->failed_record_count, 1);
+    EXPECT_EQ(got->encryption_type, api::EncryptionType::kNone);
+    ASSERT_EQ(got->records.size(), 3U);
+    EXPECT_EQ(got->records[0].shard_id, "shardId-0");
+    EXPECT_FALSE(got->records[0].sequence_number);
+    EXPECT_EQ(got->records[0].error_code, "InternalFailure");
+    EXPECT_EQ(got->records[0].error_message,
+              "a \"quoted\" \\ / \b\f\n\r\t \xC3\xA9 \xF0\x9F\x98\x80");
+    for (std::size_t i : {1U, 2U}) {
+      EXPECT_FALSE(got->records[i].sequence_number) << i;
+      EXPECT_FALSE(got->records[i].shard_id) << i;
+      EXPECT_FALSE(got->records[i].error_code) << i;
+      EXPECT_FALSE(got->records[i].error_message) << i;
+    }
+  }
+  {
+    auto empty = DecodePutRecords("");
+    ASSERT_TRUE(empty.ok());
+    EXPECT_TRUE(empty->records.empty());
+    auto no_records = DecodePutRecords(R"({"FailedRecordCount":0,"Records":[]})");
+    ASSERT_TRUE(no_records.ok());
+    EXPECT_TRUE(no_records->records.empty());
+  }
+  // Damaged answers: every proper prefix of a valid one, and bodies broken in one place.
+  for (std::size_t n = 1; n < ok_answer.size(); ++n) {
+    EXPECT_EQ(DecodePutRecords(ok_answer.substr(0, n)).status().code(), Code::kCorruption) << n;
+  }
+  const std::vector<std::string> broken = {
+      "[]",
+      "null",
+      "{}x",
+      R"({"Records":[{"ShardId":"a"}})",
+      R"({"Records":[{"ShardId":"a"},]})",
+      R"({"Records":[{"ShardId" "a"}]})",
+      R"({"Records":[{ShardId:"a"}]})",
+      R"({"Records":[{"ShardId":"a\q"}]})",
+      R"({"Records":[{"ShardId":"\u12"}]})",
+      R"({"Records":[{"ShardId":"\ud800"}]})",
+      R"({"Records":[{"ShardId":"\udc00x"}]})",
+      "{\"Records\":[{\"ShardId\":\"a\x01\"}]}",
+      R"({"FailedRecordCount":1.5,"Records":[]})",
+      R"({"Extra":tru,"Records":[]})",
+      R"({"Extra":-,"Records":[]})",
+      std::string(10000, '[') + std::string(10000, ']'),
+      "{\"Extra\":" + std::string(10000, '[') + std::string(10000, ']') + "}",
+  };
+  for (const auto& body : broken) {
+    auto got = DecodePutRecords(body);
+    EXPECT_EQ(got.status().code(), Code::kCorruption) << body.substr(0, 80);
+  }
+}
+
 TEST(Version, MatchesTheHeader) { EXPECT_EQ(Version(), CINESIS_VERSION_STRING); }
 
 }  // namespace

@@ -395,6 +395,88 @@ TEST_F(ProducerTest, FatalErrorsAndExpiredRecordsCompleteWithTheirError) {
   EXPECT_NE(expired.status.message().find("record expired"), std::string::npos);
 }
 
+// Completed records are reused by later Puts (a pool): a reused record reports only its
+// own result, once, to its own future or callback, with its own attempts and details, and
+// the sequence number it reports is the one its data was stored under.
+TEST_F(ProducerTest, ReusedRecordsReportOnlyTheirOwnResult) {
+  FaultyKinesis faulty(local_.service());
+  KinesisClient client(faulty, testing::LocalKinesisOptions::NoRetries());
+  auto producer = Producer::Create(client, Options());
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+  // First a record that fails (future form; its attempt holds an error) ...
+  faulty.fatal = "Stream p under account 000000000000 not found.";
+  auto failing = (*producer)->Put("k", "failed");
+  EXPECT_EQ(Await(failing).status.code(), Code::kResourceNotFound);
+  faulty.fatal.clear();
+  // ... then rounds of records in every form, each round after the last one completed, so
+  // that the records of a round are those of the rounds before it.
+  struct Seen {
+    int calls = 0;
+    bool lean = false;
+    PutResult result;
+  };
+  std::mutex mu;
+  std::map<std::string, Seen> seen;  // by data
+  auto note = [&](const std::string& data, bool lean, const PutResult& r) {
+    std::lock_guard lock(mu);
+    Seen& s = seen[data];
+    ++s.calls;
+    s.lean = lean;
+    s.result = r;
+  };
+  constexpr int kRounds = 4, kPerRound = 90;
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<std::pair<std::string, std::future<PutResult>>> futures;
+    auto many = std::make_shared<std::vector<std::string>>();
+    for (int i = 0; i < kPerRound; ++i) {
+      std::string data = "r" + std::to_string(round) + "-" + std::to_string(i);
+      const std::string key = "k" + std::to_string(i);
+      if (i % 3 == 0) {
+        futures.emplace_back(data, (*producer)->Put(key, data));
+      } else if (i % 3 == 1) {
+        ASSERT_TRUE(
+            (*producer)
+                ->Put(key, data, [&note, data](const PutResult& r) { note(data, false, r); })
+                .ok());
+      } else {
+        many->push_back(data);
+      }
+    }
+    std::vector<Producer::RecordView> views;
+    for (const auto& d : *many) views.push_back({d, d});
+    const bool lean = round % 2 == 1;
+    ASSERT_TRUE((*producer)
+                    ->PutMany(
+                        views,
+                        [&note, many, lean](std::size_t i, const PutResult& r) {
+                          note((*many)[i], lean, r);
+                        },
+                        /*success_details=*/!lean)
+                    .ok());
+    for (auto& [data, f] : futures) note(data, false, Await(f));
+    ASSERT_TRUE((*producer)->Flush(10s).ok());
+  }
+  ASSERT_TRUE((*producer)->Close(5s).ok());                           // every callback has returned
+  std::map<std::pair<std::string, std::string>, std::string> stored;  // (shard, seq) -> data
+  for (const auto& r : ReadAll(local_.client(), "p")) stored[{r.shard, r.seq}] = r.data;
+  EXPECT_EQ(stored.size(), static_cast<std::size_t>(kRounds * kPerRound));
+  ASSERT_EQ(seen.size(), static_cast<std::size_t>(kRounds * kPerRound));
+  for (const auto& [data, s] : seen) {
+    EXPECT_EQ(s.calls, 1) << data;
+    EXPECT_TRUE(s.result.status.ok()) << data << ": " << s.result.status.ToString();
+    if (s.lean) {
+      EXPECT_TRUE(s.result.attempts.empty()) << data;
+      EXPECT_TRUE(s.result.sequence_number.empty()) << data;
+      continue;
+    }
+    ASSERT_EQ(s.result.attempts.size(), 1U) << data;
+    EXPECT_TRUE(s.result.attempts[0].error.ok()) << data;
+    auto it = stored.find({s.result.shard_id, s.result.sequence_number});
+    ASSERT_NE(it, stored.end()) << data << " reported a sequence number not stored";
+    EXPECT_EQ(it->second, data) << "the result of another record";
+  }
+}
+
 TEST_F(ProducerTest, StrictKeyOrderSurvivesRetries) {
   FaultyKinesis faulty(local_.service());
   faulty.fail_record_rate = 0.3;
