@@ -62,6 +62,13 @@ inline void LogConsumer(LogLevel level, const std::string& message) {
 
 struct Reader;
 
+// A reader's batch in the Poll queue. Hidden: a std::deque of the exported
+// ConsumerRecordColumns would export the deque's instantiations from libcinesis.so
+// (tests/packaging/check_exports.py).
+struct __attribute__((visibility("hidden"))) QueuedBatch {
+  ConsumerRecordColumns records;
+};
+
 // Hidden: nested in an exported class, it would otherwise be exported with it (the
 // pimpl is not API; tests/packaging/check_exports.py).
 struct __attribute__((visibility("hidden"))) Consumer::Impl {
@@ -111,7 +118,7 @@ struct __attribute__((visibility("hidden"))) Consumer::Impl {
   // Batches as the readers delivered them, as columns built on the reader threads (moved
   // out whole by PollColumns when they fit), the records already taken from the front one,
   // and the records queued. Guarded by mu.
-  std::deque<ConsumerRecordColumns> queue;
+  std::deque<QueuedBatch> queue;
   std::size_t queue_taken = 0;
   std::size_t queued = 0;
   std::condition_variable queue_space, queue_ready;  // with mu: room in / records in `queue`
@@ -218,7 +225,7 @@ class QueueProcessor final : public ShardProcessor {
     std::unique_lock lock(c_.mu);
     c_.queue_space.wait(lock, [&] { return c_.queued < 50'000 || c_.stopping.load(); });
     c_.queued += records.size();
-    c_.queue.push_back(std::move(records));
+    c_.queue.push_back(QueuedBatch{std::move(records)});
     c_.queue_ready.notify_all();
   }
 

@@ -65,7 +65,7 @@ Result<ConsumerRecordColumns> Consumer::PollColumns(std::chrono::milliseconds ti
   const auto max = static_cast<std::size_t>(c.o.max_records_per_call);
   ConsumerRecordColumns out;
   while (!c.queue.empty() && out.size() < max) {
-    auto& front = c.queue.front();
+    auto& front = c.queue.front().records;
     const std::size_t n = std::min(max - out.size(), front.size() - c.queue_taken);
     c.NotePolled(front, c.queue_taken, c.queue_taken + n);
     if (out.empty() && c.queue_taken == 0 && n == front.size()) {
@@ -95,7 +95,7 @@ Result<std::vector<ConsumerRecord>> Consumer::Poll(std::chrono::milliseconds tim
   std::vector<ConsumerRecord> out;
   out.reserve(std::min(max, c.queued));
   while (!c.queue.empty() && out.size() < max) {
-    auto& front = c.queue.front();
+    auto& front = c.queue.front().records;
     const std::size_t n = std::min(max - out.size(), front.size() - c.queue_taken);
     c.NotePolled(front, c.queue_taken, c.queue_taken + n);
     for (std::size_t i = c.queue_taken; i < c.queue_taken + n; ++i) out.push_back(front.Record(i));
