@@ -33,6 +33,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cinesis/checkpoint.h"
@@ -50,6 +51,48 @@ struct ConsumerRecord {
   std::optional<std::string> explicit_hash_key{};
   std::string data{};
   EpochMillis approximate_arrival_timestamp = 0;
+};
+
+// The records of one PollColumns(), as columns: one buffer per string field with offsets
+// (record i's data is data[data_offsets[i] .. data_offsets[i + 1]); likewise its partition
+// key, sequence number and explicit hash key, empty when it has none: see flags), the
+// distinct shard ids once each (record i is in shard_ids[shard_index[i]]). Offset vectors
+// have size() + 1 entries; the others size(). A few buffers per batch instead of three or
+// four strings per record: the form a binding copies from (the C ABI's batch columns).
+struct CINESIS_EXPORT ConsumerRecordColumns {
+  static constexpr std::uint8_t kAggregated = 1;
+  static constexpr std::uint8_t kHasExplicitHashKey = 2;
+
+  std::string data{};
+  std::vector<std::uint64_t> data_offsets{0};
+  std::string partition_keys{};
+  std::vector<std::uint64_t> key_offsets{0};
+  std::string sequence_numbers{};
+  std::vector<std::uint64_t> sequence_offsets{0};
+  std::string explicit_hash_keys{};
+  std::vector<std::uint64_t> explicit_hash_key_offsets{0};
+  std::vector<std::uint64_t> sub_sequence_numbers{};
+  std::vector<EpochMillis> arrival_ms{};
+  std::vector<std::uint8_t> flags{};
+  std::vector<std::string> shard_ids{};
+  std::vector<std::uint32_t> shard_index{};
+
+  std::size_t size() const { return flags.size(); }
+  bool empty() const { return flags.empty(); }
+  // Appends one record; `shard` indexes shard_ids (the caller adds the id first).
+  void Append(std::uint32_t shard, std::string_view sequence_number,
+              std::uint64_t sub_sequence_number, bool aggregated, std::string_view partition_key,
+              const std::optional<std::string>& explicit_hash_key, std::string_view data,
+              EpochMillis arrival_ms);
+  // Appends one record, adding its shard id when new.
+  void Append(const ConsumerRecord& record);
+  // Appends records [begin, end) of `from` (offsets shifted; shard indexes translated to
+  // this batch's shard_ids, adding the new ones).
+  void AppendRange(const ConsumerRecordColumns& from, std::size_t begin, std::size_t end);
+  // Record i as a ConsumerRecord (copies).
+  ConsumerRecord Record(std::size_t i) const;
+  // Reserves room for `records` more records of `data_bytes` data bytes.
+  void Reserve(std::size_t records, std::size_t data_bytes);
 };
 
 enum class InitialPosition { kTrimHorizon, kLatest, kAtTimestamp };
@@ -199,6 +242,10 @@ class CINESIS_EXPORT Consumer {
   // error. With the manual policy call Commit() to checkpoint what Poll
   // returned; otherwise the policy applies once the next Poll() starts.
   Result<std::vector<ConsumerRecord>> Poll(std::chrono::milliseconds timeout);
+  // As Poll (same queue, same commit rules; Poll and PollColumns may be mixed), the records
+  // as columns: the readers build them as records arrive, so this call copies only when a
+  // batch is split or several are joined. For bindings (the C ABI's cinesis_consumer_poll).
+  Result<ConsumerRecordColumns> PollColumns(std::chrono::milliseconds timeout);
   Status Commit();
   // Takes effect within one GetRecords round trip; Run() returns after processors saw
   // ShutdownRequested and final checkpoints were written.

@@ -77,6 +77,39 @@ def _texts(buf, offsets, encoding):
     return list(_imap(_decode_replace, _split(buf, offsets)))
 
 
+# Batches whose records all have the same data length (fixed-size payloads, the common
+# case): one struct.Struct('<L>s' * n) splits the buffer in one C call, without a slice
+# object and an int per record. Keyed by (n, L): the offsets that mean "uniform" (to
+# compare the batch's offsets with, one memcmp) and that Struct. Few keys in practice
+# (a consumer's batches are mostly max_records_per_call long); cleared when it grows.
+_uniform = {}
+
+
+def _uniform_split(n, size):
+    try:
+        return _uniform[n, size]
+    except KeyError:
+        pass
+    if len(_uniform) >= 16:
+        _uniform.clear()
+    value = (struct.pack('=%dQ' % (n + 1), *range(0, n * size + 1, size)),
+             struct.Struct('%ds' % size * n))
+    _uniform[n, size] = value
+    return value
+
+
+def _split_data(base, offs, n):
+    """Column `base` split at the n + 1 uint64 offsets at address `offs`: a list of bytes."""
+    raw = _string_at(offs, (n + 1) * 8)
+    total = struct.unpack_from('=Q', raw, n * 8)[0]
+    buf = _string_at(base, total) if total else b''
+    if total and total % n == 0 and n > 1:
+        offsets, splitter = _uniform_split(n, total // n)
+        if raw == offsets:
+            return list(splitter.unpack(buf))
+    return _split(buf, struct.unpack('=%dQ' % (n + 1), raw))
+
+
 def _ints(addr, fmt, n, size):
     return struct.unpack('=%d%s' % (n, fmt), _string_at(addr, n * size)) if n else ()
 
@@ -119,11 +152,12 @@ class RecordBatch(object):
                           'sequence_numbers': (c.sequence_numbers, c.sequence_offsets),
                           'explicit_hash_keys': (c.explicit_hash_keys,
                                                  c.explicit_hash_key_offsets)}[name]
+            if name == 'data':
+                self._cache[name] = value = _split_data(base, offs, n) if n else []
+                return value
             offsets = _ints(offs, 'Q', n + 1, 8)
             buf = _string_at(base, offsets[-1]) if offsets and offsets[-1] else b''
-            if name == 'data':
-                value = _split(buf, offsets)
-            elif name == 'partition_keys':
+            if name == 'partition_keys':
                 value = _texts(buf, offsets, 'utf-8')
             elif name == 'sequence_numbers':
                 value = _texts(buf, offsets, 'ascii')

@@ -490,5 +490,33 @@ class LibraryLookupTest(unittest.TestCase):
         self.assertEqual(u.name, 'SomeNewException')
 
 
+
+class DataColumnTest(unittest.TestCase):
+    """RecordBatch.data's split of the C data column: one Struct for equal lengths, slices
+    otherwise (no library needed: the column is built here)."""
+
+    def split(self, records):
+        import ctypes
+        import struct
+        from cinesis import consumer
+        blob = b''.join(records)
+        offsets = [0]
+        for r in records:
+            offsets.append(offsets[-1] + len(r))
+        data = ctypes.create_string_buffer(blob, len(blob) + 1)
+        offs = ctypes.create_string_buffer(struct.pack('=%dQ' % len(offsets), *offsets))
+        return consumer._split_data(ctypes.addressof(data), ctypes.addressof(offs), len(records))
+
+    def test_equal_and_unequal_lengths(self):
+        same = [('r%04d' % i).encode('ascii') for i in range(1000)]
+        self.assertEqual(self.split(same), same)
+        self.assertEqual(self.split(same), same)  # the cached Struct
+        # total divisible by the count, lengths not equal
+        self.assertEqual(self.split([b'a', b'bcd']), [b'a', b'bcd'])
+        self.assertEqual(self.split([b'ab', b'', b'cdef']), [b'ab', b'', b'cdef'])
+        self.assertEqual(self.split([b'only']), [b'only'])
+        self.assertEqual(self.split([b'', b'', b'']), [b'', b'', b''])
+        self.assertEqual(self.split([b'\x00\xff', b'\x01\x02']), [b'\x00\xff', b'\x01\x02'])
+
 if __name__ == '__main__':
     unittest.main()

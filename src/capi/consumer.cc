@@ -56,20 +56,18 @@ struct cinesis_consumer {
 
 struct cinesis_batch {
   std::uint32_t magic = cinesis::capi::kBatchMagic;
-  std::vector<cinesis::ConsumerRecord> records;
+  // As Consumer::PollColumns returned them (built by the consumer's reader threads).
+  cinesis::ConsumerRecordColumns columns;
   // cinesis_batch_records, built on its first call (a binding that reads the columns never
-  // needs them); the accessor takes a const batch, hence mutable, and once_flag for two
-  // threads reading one batch.
+  // needs them): the records, copied out of the columns, and their views. The accessor
+  // takes a const batch, hence mutable, and once_flag for two threads reading one batch.
   mutable std::once_flag views_once;
+  mutable std::vector<cinesis::ConsumerRecord> records;
   mutable std::vector<cinesis_consumer_record_t> views;
-  // cinesis_batch_columns, built on its first call.
-  bool columns_built = false;
-  std::string data, keys, sequences, hash_keys, shard_ids;
-  std::vector<std::uint64_t> data_offsets, key_offsets, sequence_offsets, hash_key_offsets,
-      shard_offsets, sub_sequence_numbers;
-  std::vector<std::int64_t> arrival_ms;
-  std::vector<std::uint8_t> flags;
-  std::vector<std::uint32_t> shard_index;
+  // cinesis_batch_columns' shard ids back to back, built on its first call.
+  bool shards_built = false;
+  std::string shard_ids;
+  std::vector<std::uint64_t> shard_offsets;
 };
 
 using namespace cinesis;        // NOLINT(google-build-using-namespace)
@@ -92,7 +90,10 @@ cinesis_event_type_t EventType(ConsumerEvent::Kind kind) {
 }
 
 void BuildViews(const cinesis_batch& b) {
-  b.views.reserve(b.records.size());
+  const std::size_t n = b.columns.size();
+  b.records.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) b.records.push_back(b.columns.Record(i));
+  b.views.reserve(n);
   for (const ConsumerRecord& rec : b.records) {
     cinesis_consumer_record_t v{};
     v.shard_id = rec.shard_id.c_str();
@@ -108,58 +109,13 @@ void BuildViews(const cinesis_batch& b) {
   }
 }
 
-void BuildColumns(cinesis_batch& b) {
-  const std::size_t n = b.records.size();
-  std::size_t data_bytes = 0, key_bytes = 0, sequence_bytes = 0;
-  for (const ConsumerRecord& r : b.records) {
-    data_bytes += r.data.size();
-    key_bytes += r.partition_key.size();
-    sequence_bytes += r.sequence_number.size();
-  }
-  b.data.reserve(data_bytes);
-  b.keys.reserve(key_bytes);
-  b.sequences.reserve(sequence_bytes);
-  for (auto* v : {&b.data_offsets, &b.key_offsets, &b.sequence_offsets, &b.hash_key_offsets}) {
-    v->reserve(n + 1);
-    v->push_back(0);
-  }
-  b.sub_sequence_numbers.reserve(n);
-  b.arrival_ms.reserve(n);
-  b.flags.reserve(n);
-  b.shard_index.reserve(n);
+void BuildShards(cinesis_batch& b) {
   b.shard_offsets.push_back(0);
-  std::vector<const std::string*> shards;  // distinct, in order of first appearance
-  std::size_t last_shard = 0;
-  for (const ConsumerRecord& r : b.records) {
-    b.data += r.data;
-    b.data_offsets.push_back(b.data.size());
-    b.keys += r.partition_key;
-    b.key_offsets.push_back(b.keys.size());
-    b.sequences += r.sequence_number;
-    b.sequence_offsets.push_back(b.sequences.size());
-    if (r.explicit_hash_key) b.hash_keys += *r.explicit_hash_key;
-    b.hash_key_offsets.push_back(b.hash_keys.size());
-    b.sub_sequence_numbers.push_back(r.sub_sequence_number);
-    b.arrival_ms.push_back(r.approximate_arrival_timestamp);
-    b.flags.push_back(static_cast<std::uint8_t>(
-        (r.aggregated ? CINESIS_RECORD_AGGREGATED : 0u) |
-        (r.explicit_hash_key ? CINESIS_RECORD_HAS_EXPLICIT_HASH_KEY : 0u)));
-    // Few shards per batch, each in a run of records: the previous record's shard first,
-    // then a linear search (beats a map).
-    std::size_t s = last_shard;
-    if (s >= shards.size() || *shards[s] != r.shard_id) {
-      s = 0;
-      while (s < shards.size() && *shards[s] != r.shard_id) ++s;
-    }
-    last_shard = s;
-    if (s == shards.size()) {
-      shards.push_back(&r.shard_id);
-      b.shard_ids += r.shard_id;
-      b.shard_offsets.push_back(b.shard_ids.size());
-    }
-    b.shard_index.push_back(static_cast<std::uint32_t>(s));
+  for (const std::string& s : b.columns.shard_ids) {
+    b.shard_ids += s;
+    b.shard_offsets.push_back(b.shard_ids.size());
   }
-  b.columns_built = true;
+  b.shards_built = true;
 }
 
 }  // namespace
@@ -197,11 +153,11 @@ cinesis_err_t cinesis_consumer_new(cinesis_client_t* client, const cinesis_optio
 }
 
 size_t cinesis_batch_count(const cinesis_batch_t* batch) {
-  return Valid(batch, kBatchMagic) ? batch->records.size() : 0;
+  return Valid(batch, kBatchMagic) ? batch->columns.size() : 0;
 }
 
 const cinesis_consumer_record_t* cinesis_batch_records(const cinesis_batch_t* batch) {
-  if (!Valid(batch, kBatchMagic) || batch->records.empty()) return nullptr;
+  if (!Valid(batch, kBatchMagic) || batch->columns.empty()) return nullptr;
   std::call_once(batch->views_once, [batch] { BuildViews(*batch); });
   return batch->views.data();
 }
@@ -216,21 +172,22 @@ cinesis_err_t cinesis_batch_columns(cinesis_batch_t* batch, cinesis_batch_column
   return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
     CINESIS_CHECK_HANDLE(batch, kBatchMagic, "cinesis_batch_t");
     CINESIS_CHECK_ARG(out);
-    if (!batch->columns_built) BuildColumns(*batch);
+    if (!batch->shards_built) BuildShards(*batch);
+    const ConsumerRecordColumns& b = batch->columns;
     cinesis_batch_columns_t c{};
-    c.count = batch->records.size();
-    c.data = batch->data.data();
-    c.data_offsets = batch->data_offsets.data();
-    c.partition_keys = batch->keys.data();
-    c.key_offsets = batch->key_offsets.data();
-    c.sequence_numbers = batch->sequences.data();
-    c.sequence_offsets = batch->sequence_offsets.data();
-    c.explicit_hash_keys = batch->hash_keys.data();
-    c.explicit_hash_key_offsets = batch->hash_key_offsets.data();
-    c.sub_sequence_numbers = batch->sub_sequence_numbers.data();
-    c.arrival_ms = batch->arrival_ms.data();
-    c.flags = batch->flags.data();
-    c.shard_index = batch->shard_index.data();
+    c.count = b.size();
+    c.data = b.data.data();
+    c.data_offsets = b.data_offsets.data();
+    c.partition_keys = b.partition_keys.data();
+    c.key_offsets = b.key_offsets.data();
+    c.sequence_numbers = b.sequence_numbers.data();
+    c.sequence_offsets = b.sequence_offsets.data();
+    c.explicit_hash_keys = b.explicit_hash_keys.data();
+    c.explicit_hash_key_offsets = b.explicit_hash_key_offsets.data();
+    c.sub_sequence_numbers = b.sub_sequence_numbers.data();
+    c.arrival_ms = b.arrival_ms.data();
+    c.flags = b.flags.data();
+    c.shard_index = b.shard_index.data();
     c.shard_count = batch->shard_offsets.size() - 1;
     c.shard_ids = batch->shard_ids.data();
     c.shard_offsets = batch->shard_offsets.data();
@@ -247,10 +204,11 @@ cinesis_err_t cinesis_consumer_poll(cinesis_consumer_t* consumer, int64_t timeou
     if (consumer->stopped.load()) {
       return SetError(CINESIS_ERR_FAILED_PRECONDITION, "FailedPrecondition: consumer is stopped");
     }
-    auto r = consumer->consumer->Poll(std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0)));
+    auto r = consumer->consumer->PollColumns(
+        std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0)));
     if (!r.ok()) return SetError(r.status());
     auto b = std::make_unique<cinesis_batch>();
-    b->records = std::move(r).value();
+    b->columns = std::move(r).value();
     *batch = b.release();
     return CINESIS_OK;
   });

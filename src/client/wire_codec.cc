@@ -838,7 +838,7 @@ class ArenaBlocks {
 
 }  // namespace
 
-Result<api::GetRecordsOutput> DecodeGetRecords(std::string_view body) {
+Result<api::GetRecordsOutput> DecodeGetRecordsTree(std::string_view body) {
   // The hot path of every consumer: up to 10,000 records per answer. The parsed tree lives
   // in one arena (a kept block, then more blocks if it is not enough; all freed at once,
   // instead of an allocation per string and per object), and each record's Base64 text is

@@ -53,7 +53,12 @@ Result<api::ListShardsOutput> DecodeListShards(std::string_view body);
 Result<api::PutRecordOutput> DecodePutRecord(std::string_view body);
 Result<api::PutRecordsOutput> DecodePutRecords(std::string_view body);
 Result<api::GetShardIteratorOutput> DecodeGetShardIterator(std::string_view body);
+// The consumer's hot path (get_records_decoder.cc): a streaming parse (Boost.JSON's
+// basic_parser, no tree) straight into the records; an answer with ChildShards (the end of
+// a closed shard) goes to DecodeGetRecordsTree. Both give the same result for any body.
 Result<api::GetRecordsOutput> DecodeGetRecords(std::string_view body);
+// The same answer through a parsed tree (Boost.JSON value in an arena).
+Result<api::GetRecordsOutput> DecodeGetRecordsTree(std::string_view body);
 Result<api::UpdateShardCountOutput> DecodeUpdateShardCount(std::string_view body);
 Result<api::ListTagsForStreamOutput> DecodeListTagsForStream(std::string_view body);
 Result<api::ListTagsForResourceOutput> DecodeListTagsForResource(std::string_view body);

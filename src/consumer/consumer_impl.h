@@ -62,6 +62,13 @@ inline void LogConsumer(LogLevel level, const std::string& message) {
 
 struct Reader;
 
+// A reader's batch in the Poll queue. Hidden: a std::deque of the exported
+// ConsumerRecordColumns would export the deque's instantiations from libcinesis.so
+// (tests/packaging/check_exports.py).
+struct __attribute__((visibility("hidden"))) QueuedBatch {
+  ConsumerRecordColumns records;
+};
+
 // Hidden: nested in an exported class, it would otherwise be exported with it (the
 // pimpl is not API; tests/packaging/check_exports.py).
 struct __attribute__((visibility("hidden"))) Consumer::Impl {
@@ -108,14 +115,19 @@ struct __attribute__((visibility("hidden"))) Consumer::Impl {
   // Pull style.
   bool pull = false;             // guarded by mu
   CheckpointPolicy pull_policy;  // guarded by mu (written once, by the first Poll)
-  // Batches as the readers delivered them (moved in, moved out whole when they fit), the
-  // records already taken from the front one, and the records queued. Guarded by mu.
-  std::deque<std::vector<ConsumerRecord>> queue;
+  // Batches as the readers delivered them, as columns built on the reader threads (moved
+  // out whole by PollColumns when they fit), the records already taken from the front one,
+  // and the records queued. Guarded by mu.
+  std::deque<QueuedBatch> queue;
   std::size_t queue_taken = 0;
   std::size_t queued = 0;
   std::condition_variable queue_space, queue_ready;  // with mu: room in / records in `queue`
-  // Per shard: last record handed out by Poll. Guarded by mu.
-  std::map<std::string, ConsumerRecord> polled_last;
+  // Per shard: where the last record handed out by Poll/PollColumns is. Guarded by mu.
+  std::map<std::string, consumer::Checkpoint> polled_last;
+  // The first Poll/PollColumns: starts the coordinator (pull mode). Takes mu.
+  void StartPull();
+  // Remembers each shard's last record of `taken` (a queue batch's [begin, end)). With mu.
+  void NotePolled(const ConsumerRecordColumns& batch, std::size_t begin, std::size_t end);
   std::thread runner;  // the pull-mode coordinator; started under mu, joined by ~Consumer
 
   Status Coordinate(const ProcessorFactory& factory);
@@ -199,19 +211,21 @@ struct Reader : Checkpointer {
 };
 
 // Pull style: a processor that hands records to the Poll() queue (consumer_poll.cc). The
-// readers' path (Reader::Deliver) moves whole batches in with Take: nothing is copied.
+// readers' path (Reader::Deliver) builds the columns itself and moves them in with Take.
 class QueueProcessor final : public ShardProcessor {
  public:
   explicit QueueProcessor(Consumer::Impl& impl) : c_(impl) {}
   void ProcessRecords(const std::vector<ConsumerRecord>& records, Checkpointer&) override {
-    Take(std::vector<ConsumerRecord>(records));
+    ConsumerRecordColumns batch;
+    for (const auto& r : records) batch.Append(r);
+    Take(std::move(batch));
   }
-  void Take(std::vector<ConsumerRecord>&& records) {
+  void Take(ConsumerRecordColumns&& records) {
     if (records.empty()) return;
     std::unique_lock lock(c_.mu);
     c_.queue_space.wait(lock, [&] { return c_.queued < 50'000 || c_.stopping.load(); });
     c_.queued += records.size();
-    c_.queue.push_back(std::move(records));
+    c_.queue.push_back(QueuedBatch{std::move(records)});
     c_.queue_ready.notify_all();
   }
 

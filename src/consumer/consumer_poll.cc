@@ -1,10 +1,12 @@
 // Pull style: Consumer::Poll and Consumer::Commit.
 //
-// The first Poll() starts the coordinator on Impl::runner with a QueueProcessor for every
-// shard and switches the readers' checkpoint policy to manual: readers must not checkpoint
-// records Poll has not returned yet. Readers append their batches to Impl::queue (bounded:
-// a full queue blocks the reader until Poll makes room); Poll hands out up to
-// max_records_per_call records and remembers, per shard, the last one (polled_last).
+// The first Poll() (or PollColumns()) starts the coordinator on Impl::runner with a
+// QueueProcessor for every shard and switches the readers' checkpoint policy to manual:
+// readers must not checkpoint records Poll has not returned yet. Readers append their
+// batches, as columns, to Impl::queue (bounded: a full queue blocks the reader until Poll
+// makes room); Poll (as records) and PollColumns (as columns, a batch moved whole when it
+// fits) hand out up to max_records_per_call records and remember, per shard, where the
+// last one is (polled_last).
 // Commit() checkpoints those; a later Poll() does it first when the policy is not manual.
 //
 // Threads: Poll and Commit run on the application's thread (one at a time); the
@@ -20,39 +22,56 @@ namespace cinesis {
 
 using consumer::Lease;
 
-Result<std::vector<ConsumerRecord>> Consumer::Poll(std::chrono::milliseconds timeout) {
-  auto& c = *impl_;
-  {
-    std::lock_guard lock(c.mu);
-    if (!c.pull) {
-      c.pull = true;
-      // Pull mode checkpoints through Commit() only: readers must not checkpoint records
-      // that Poll has not returned yet.
-      c.pull_policy = c.o.checkpoint_policy;
-      c.o.checkpoint_policy = CheckpointPolicy::Manual();
-      c.runner = std::thread([&c] {
-        // A fatal error is kept in c.fatal, which Poll() returns.
-        (void)c.Coordinate(
-            [&c](const std::string&) { return std::make_unique<QueueProcessor>(c); });
-      });
-    }
+void Consumer::Impl::StartPull() {
+  std::lock_guard lock(mu);
+  if (pull) return;
+  pull = true;
+  // Pull mode checkpoints through Commit() only: readers must not checkpoint records that
+  // Poll has not returned yet.
+  pull_policy = o.checkpoint_policy;
+  o.checkpoint_policy = CheckpointPolicy::Manual();
+  runner = std::thread([this] {
+    // A fatal error is kept in `fatal`, which Poll() returns.
+    (void)Coordinate(
+        [this](const std::string&) { return std::make_unique<QueueProcessor>(*this); });
+  });
+}
+
+void Consumer::Impl::NotePolled(const ConsumerRecordColumns& batch, std::size_t begin,
+                                std::size_t end) {
+  // Commit needs each shard's last record only (a queued batch holds one shard's records,
+  // but a batch joined from ProcessRecords may hold several).
+  std::vector<bool> seen(batch.shard_ids.size(), false);
+  std::size_t left = batch.shard_ids.size();
+  for (std::size_t i = end; i > begin && left > 0; --i) {
+    const std::uint32_t s = batch.shard_index[i - 1];
+    if (seen[s]) continue;
+    seen[s] = true;
+    --left;
+    const auto from = batch.sequence_offsets[i - 1];
+    polled_last[batch.shard_ids[s]] = {
+        batch.sequence_numbers.substr(from, batch.sequence_offsets[i] - from),
+        batch.sub_sequence_numbers[i - 1]};
   }
-  // Records returned by the previous Poll were processed: apply the policy to them.
+}
+
+Result<ConsumerRecordColumns> Consumer::PollColumns(std::chrono::milliseconds timeout) {
+  auto& c = *impl_;
+  c.StartPull();
+  // Records returned by the previous poll were processed: apply the policy to them.
   if (c.pull_policy.kind != CheckpointPolicy::Kind::kManual) RETURN_IF_ERROR(Commit());
   std::unique_lock lock(c.mu);
   c.queue_ready.wait_for(lock, timeout, [&] { return c.queued > 0 || c.stopping.load(); });
   const auto max = static_cast<std::size_t>(c.o.max_records_per_call);
-  std::vector<ConsumerRecord> out;
+  ConsumerRecordColumns out;
   while (!c.queue.empty() && out.size() < max) {
-    auto& front = c.queue.front();
-    if (out.empty() && c.queue_taken == 0 && front.size() <= max) {
+    auto& front = c.queue.front().records;
+    const std::size_t n = std::min(max - out.size(), front.size() - c.queue_taken);
+    c.NotePolled(front, c.queue_taken, c.queue_taken + n);
+    if (out.empty() && c.queue_taken == 0 && n == front.size()) {
       out = std::move(front);  // the common case: a whole batch, moved
     } else {
-      if (out.empty()) out.reserve(std::min(max, c.queued));
-      const std::size_t n = std::min(max - out.size(), front.size() - c.queue_taken);
-      const auto from = front.begin() + static_cast<std::ptrdiff_t>(c.queue_taken);
-      out.insert(out.end(), std::make_move_iterator(from),
-                 std::make_move_iterator(from + static_cast<std::ptrdiff_t>(n)));
+      out.AppendRange(front, c.queue_taken, c.queue_taken + n);
       c.queue_taken += n;
       if (c.queue_taken < front.size()) break;
     }
@@ -60,15 +79,32 @@ Result<std::vector<ConsumerRecord>> Consumer::Poll(std::chrono::milliseconds tim
     c.queue_taken = 0;
   }
   c.queued -= out.size();
-  // Commit needs each shard's last record only: one copy per shard, not one per record.
-  std::vector<const std::string*> seen;
-  for (auto it = out.rbegin(); it != out.rend(); ++it) {
-    if (std::any_of(seen.begin(), seen.end(),
-                    [&](const std::string* s) { return *s == it->shard_id; }))
-      continue;
-    seen.push_back(&it->shard_id);
-    c.polled_last[it->shard_id] = *it;
+  c.queue_space.notify_all();
+  if (out.empty() && !c.fatal.ok()) return c.fatal;
+  return out;
+}
+
+Result<std::vector<ConsumerRecord>> Consumer::Poll(std::chrono::milliseconds timeout) {
+  auto& c = *impl_;
+  c.StartPull();
+  // Records returned by the previous poll were processed: apply the policy to them.
+  if (c.pull_policy.kind != CheckpointPolicy::Kind::kManual) RETURN_IF_ERROR(Commit());
+  std::unique_lock lock(c.mu);
+  c.queue_ready.wait_for(lock, timeout, [&] { return c.queued > 0 || c.stopping.load(); });
+  const auto max = static_cast<std::size_t>(c.o.max_records_per_call);
+  std::vector<ConsumerRecord> out;
+  out.reserve(std::min(max, c.queued));
+  while (!c.queue.empty() && out.size() < max) {
+    auto& front = c.queue.front().records;
+    const std::size_t n = std::min(max - out.size(), front.size() - c.queue_taken);
+    c.NotePolled(front, c.queue_taken, c.queue_taken + n);
+    for (std::size_t i = c.queue_taken; i < c.queue_taken + n; ++i) out.push_back(front.Record(i));
+    c.queue_taken += n;
+    if (c.queue_taken < front.size()) break;
+    c.queue.pop_front();
+    c.queue_taken = 0;
   }
+  c.queued -= out.size();
   c.queue_space.notify_all();
   if (out.empty() && !c.fatal.ok()) return c.fatal;
   return out;
@@ -76,7 +112,7 @@ Result<std::vector<ConsumerRecord>> Consumer::Poll(std::chrono::milliseconds tim
 
 Status Consumer::Commit() {
   auto& c = *impl_;
-  std::map<std::string, ConsumerRecord> last;
+  std::map<std::string, consumer::Checkpoint> last;
   std::map<std::string, std::optional<Lease>> leases;
   {
     std::lock_guard lock(c.mu);
@@ -88,8 +124,7 @@ Status Consumer::Commit() {
   }
   for (const auto& [shard, r] : last) {
     bool lost = false;
-    RETURN_IF_ERROR(
-        c.Save(shard, leases[shard], {r.sequence_number, r.sub_sequence_number}, &lost));
+    RETURN_IF_ERROR(c.Save(shard, leases[shard], r, &lost));
   }
   return Status::Ok();
 }

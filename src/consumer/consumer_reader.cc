@@ -312,8 +312,35 @@ void Reader::RunFanOut(std::optional<consumer::Checkpoint> resume) {
 void Reader::Deliver(std::vector<api::Record> records,
                      const std::optional<consumer::Checkpoint>& resume) {
   const auto& policy = c.o.checkpoint_policy;
+  // Pull mode: the batch is built as columns here, on the reader thread (the poll thread
+  // then hands it over without a copy); push mode: as records for the processor.
+  auto* queue = dynamic_cast<QueueProcessor*>(processor.get());
   std::vector<ConsumerRecord> batch;
-  batch.reserve(records.size());
+  ConsumerRecordColumns columns;
+  if (queue != nullptr) {
+    std::size_t data_bytes = 0, key_bytes = 0, sequence_bytes = 0;
+    for (const auto& r : records) {
+      data_bytes += r.data.size();
+      key_bytes += r.partition_key.size();
+      sequence_bytes += r.sequence_number.size();
+    }
+    columns.Reserve(records.size(), data_bytes);
+    columns.partition_keys.reserve(key_bytes);
+    columns.sequence_numbers.reserve(sequence_bytes);
+    columns.shard_ids.push_back(shard_id);
+  } else {
+    batch.reserve(records.size());
+  }
+  auto add = [&](ConsumerRecord&& p) {
+    if (AlreadyDone(p, resume)) return;
+    if (queue != nullptr) {
+      columns.Append(0, p.sequence_number, p.sub_sequence_number, p.aggregated, p.partition_key,
+                     p.explicit_hash_key, p.data, p.approximate_arrival_timestamp);
+    } else {
+      p.shard_id = shard_id;
+      batch.push_back(std::move(p));
+    }
+  };
   for (auto& r : records) {
     std::optional<std::vector<aggregation::UserRecord>> users;
     if (c.o.deaggregate) users = aggregation::Decode(r.data);
@@ -330,35 +357,43 @@ void Reader::Deliver(std::vector<api::Record> records,
           outside = true;
           break;
         }
-        parts.push_back({shard_id, r.sequence_number, k, true, std::move(u.partition_key),
-                         std::move(u.explicit_hash_key), std::move(u.data),
+        parts.push_back({{},
+                         r.sequence_number,
+                         k,
+                         true,
+                         std::move(u.partition_key),
+                         std::move(u.explicit_hash_key),
+                         std::move(u.data),
                          r.approximate_arrival_timestamp});
       }
       if (outside) parts.clear();
-      for (auto& p : parts) {
-        if (!AlreadyDone(p, resume)) batch.push_back(std::move(p));
-      }
+      for (auto& p : parts) add(std::move(p));
+    } else if (queue != nullptr) {
+      // The common case, without a ConsumerRecord: straight into the columns.
+      if (resume && resume->sequence_number == r.sequence_number) continue;
+      columns.Append(0, r.sequence_number, 0, false, r.partition_key, std::nullopt, r.data,
+                     r.approximate_arrival_timestamp);
     } else {
-      ConsumerRecord p{shard_id,
-                       std::move(r.sequence_number),
-                       0,
-                       false,
-                       std::move(r.partition_key),
-                       std::nullopt,
-                       std::move(r.data),
-                       r.approximate_arrival_timestamp};
-      if (!AlreadyDone(p, resume)) batch.push_back(std::move(p));
+      add({{},
+           std::move(r.sequence_number),
+           0,
+           false,
+           std::move(r.partition_key),
+           std::nullopt,
+           std::move(r.data),
+           r.approximate_arrival_timestamp});
     }
   }
-  if (!batch.empty()) {
-    last_delivered = batch.back();
-    since_checkpoint += batch.size();
+  const std::size_t n = queue != nullptr ? columns.size() : batch.size();
+  if (n > 0) {
+    last_delivered = queue != nullptr ? columns.Record(n - 1) : batch.back();
+    since_checkpoint += n;
     {
       std::lock_guard lock(c.mu);
-      c.stats.records += batch.size();
+      c.stats.records += n;
     }
-    if (auto* q = dynamic_cast<QueueProcessor*>(processor.get())) {
-      q->Take(std::move(batch));
+    if (queue != nullptr) {
+      queue->Take(std::move(columns));
     } else {
       processor->ProcessRecords(batch, *this);
     }

@@ -313,6 +313,77 @@ TEST(WireDecode, PutRecordsAnswersInEveryShape) {
   }
 }
 
+// The streaming GetRecords decoder gives what the tree decoder gives, for well-formed
+// answers and for odd ones: escapes, fields of the wrong type, non-object records, nested
+// keys of the same names, ChildShards (handed to the tree), bad Base64, broken JSON.
+TEST(WireDecode, StreamingGetRecordsMatchesTheTreeDecoder) {
+  const std::vector<std::string> bodies = {
+      "",
+      "{}",
+      "{}  \n",
+      "[]",
+      "5",
+      "\"x\"",
+      "null",
+      "{",
+      "{} x",
+      "{\"Records\":[]}",
+      GetRecordsAnswer(3, 7),
+      R"({"Records":[{"SequenceNumber":"1\u0032","Data":"eA\u003d\u003d","PartitionKey":"k\"q\u00e9",)"
+      R"("ApproximateArrivalTimestamp":1700000000.123}],"NextShardIterator":"a\/b",)"
+      R"("MillisBehindLatest":42})",
+      R"({"Records":[5,"s",null,true,[{"Data":"eA=="}],{"SequenceNumber":7,"Data":{"x":"eA=="},)"
+      R"("PartitionKey":["k"],"ApproximateArrivalTimestamp":"1"},{"EncryptionType":"KMS",)"
+      R"("Data":"eA==","ApproximateArrivalTimestamp":1.5},{"EncryptionType":"NONE"}],)"
+      R"("NextShardIterator":null,"MillisBehindLatest":"3"})",
+      R"({"Records":{"Data":"eA=="},"NextShardIterator":"n","MillisBehindLatest":1e3})",
+      R"({"Other":{"Records":[{"Data":"eA=="}],"MillisBehindLatest":9},"Records":[{"Data":"eA==",)"
+      R"("Extra":{"Data":"!!","SequenceNumber":"9"}}],"NextShardIterator":"t"})",
+      R"({"Records":[{"Data":"eA="}]})",
+      R"({"Records":[{"Data":"e!=="}]})",
+      R"({"Records":[],"ChildShards":[{"ShardId":"c","ParentShards":["p"],)"
+      R"("HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"1"}}],"MillisBehindLatest":0})",
+      R"({"Records":[{"Data":"eA=="},)",
+      R"({"Records":[{"Data":"eA=="}]]})",
+  };
+  for (const std::string& body : bodies) {
+    SCOPED_TRACE(body);
+    auto stream = client::wire::DecodeGetRecords(body);
+    auto tree = client::wire::DecodeGetRecordsTree(body);
+    ASSERT_EQ(stream.ok(), tree.ok()) << (stream.ok() ? tree : stream).status().ToString();
+    if (!tree.ok()) {
+      EXPECT_EQ(stream.status().ToString(), tree.status().ToString());
+      continue;
+    }
+    EXPECT_EQ(stream->next_shard_iterator, tree->next_shard_iterator);
+    EXPECT_EQ(stream->millis_behind_latest, tree->millis_behind_latest);
+    EXPECT_EQ(stream->child_shards.has_value(), tree->child_shards.has_value());
+    if (stream->child_shards && tree->child_shards) {
+      EXPECT_EQ(stream->child_shards->size(), tree->child_shards->size());
+    }
+    ASSERT_EQ(stream->records.size(), tree->records.size());
+    for (std::size_t i = 0; i < tree->records.size(); ++i) {
+      const auto& a = stream->records[i];
+      const auto& b = tree->records[i];
+      EXPECT_EQ(a.sequence_number, b.sequence_number) << i;
+      EXPECT_EQ(a.approximate_arrival_timestamp, b.approximate_arrival_timestamp) << i;
+      EXPECT_EQ(a.data, b.data) << i;
+      EXPECT_EQ(a.partition_key, b.partition_key) << i;
+      EXPECT_EQ(a.encryption_type, b.encryption_type) << i;
+    }
+  }
+  // And what the escapes mean (not only that both agree).
+  auto got = client::wire::DecodeGetRecords(bodies[11]);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->records.size(), 1U);
+  EXPECT_EQ(got->records[0].sequence_number, "12");
+  EXPECT_EQ(got->records[0].data, "x");
+  EXPECT_EQ(got->records[0].partition_key, "k\"q\xc3\xa9");
+  EXPECT_EQ(got->records[0].approximate_arrival_timestamp, 1700000000123);
+  EXPECT_EQ(got->next_shard_iterator, "a/b");
+  EXPECT_EQ(got->millis_behind_latest, 42);
+}
+
 TEST(Version, MatchesTheHeader) { EXPECT_EQ(Version(), CINESIS_VERSION_STRING); }
 
 }  // namespace

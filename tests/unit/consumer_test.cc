@@ -775,6 +775,128 @@ TEST_F(ConsumerTest, PollSplitsBatchesLargerThanMaxRecordsAndCommitsTheLastRetur
   (*c)->Stop();
 }
 
+// PollColumns splits batches as Poll does (an aggregate of 10 user records, 3 per call):
+// nothing lost, nothing repeated, order, shard ids and KPL fields kept; Commit checkpoints
+// the last record PollColumns returned, after each call.
+TEST_F(ConsumerTest, PollColumnsSplitsBatchesAndCommitsTheLastReturned) {
+  std::vector<aggregation::UserRecord> users;
+  for (int i = 0; i < 10; ++i) users.push_back({"pk", std::nullopt, "u" + std::to_string(i)});
+  auto put = local_.client().PutRecord(
+      {{"s", std::nullopt}, aggregation::Encode(users), "a", std::nullopt, std::nullopt});
+  ASSERT_TRUE(put.ok());
+  auto opts = Options();
+  opts.checkpoint_policy = CheckpointPolicy::Manual();
+  opts.max_records_per_call = 3;
+  auto c = Consumer::Create(local_.client(), opts);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::vector<ConsumerRecord> got;
+  for (int i = 0; i < 100 && got.size() < 10; ++i) {
+    auto batch = (*c)->PollColumns(100ms);
+    ASSERT_TRUE(batch.ok());
+    ASSERT_LE(batch->size(), 3U);
+    ASSERT_EQ(batch->data_offsets.size(), batch->size() + 1);
+    for (std::size_t k = 0; k < batch->size(); ++k) got.push_back(batch->Record(k));
+    if (batch->empty()) continue;
+    ASSERT_TRUE((*c)->Commit().ok());
+    auto cp = store_->Load({"app", "s"}, put->shard_id);
+    ASSERT_TRUE(cp.ok() && cp->has_value());
+    EXPECT_EQ((*cp)->sequence_number, put->sequence_number);
+    EXPECT_EQ((*cp)->sub_sequence_number, got.size() - 1);
+  }
+  ASSERT_EQ(got.size(), 10U);
+  for (std::size_t i = 0; i < 10; ++i) {
+    EXPECT_EQ(got[i].data, "u" + std::to_string(i));
+    EXPECT_EQ(got[i].partition_key, "pk");
+    EXPECT_EQ(got[i].shard_id, put->shard_id);
+    EXPECT_EQ(got[i].sequence_number, put->sequence_number);
+    EXPECT_EQ(got[i].sub_sequence_number, i);
+    EXPECT_TRUE(got[i].aggregated);
+  }
+  (*c)->Stop();
+}
+
+// Poll and PollColumns take from one queue: mixed, with batches split (7 records per call
+// over 3 shards), every record comes once, in order per shard; Commit checkpoints each
+// shard's last record, whichever call returned it.
+TEST_F(ConsumerTest, PollAndPollColumnsMixedDeliverEveryRecordOnce) {
+  Put(0, 300);
+  auto opts = Options();
+  opts.checkpoint_policy = CheckpointPolicy::Manual();
+  opts.max_records_per_call = 7;
+  auto c = Consumer::Create(local_.client(), opts);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::vector<ConsumerRecord> got;
+  for (int i = 0; i < 2000 && got.size() < 300; ++i) {
+    if (i % 2 == 0) {
+      auto batch = (*c)->Poll(20ms);
+      ASSERT_TRUE(batch.ok());
+      ASSERT_LE(batch->size(), 7U);
+      got.insert(got.end(), batch->begin(), batch->end());
+    } else {
+      auto batch = (*c)->PollColumns(20ms);
+      ASSERT_TRUE(batch.ok());
+      ASSERT_LE(batch->size(), 7U);
+      for (std::size_t k = 0; k < batch->size(); ++k) got.push_back(batch->Record(k));
+    }
+  }
+  ASSERT_TRUE((*c)->Commit().ok());
+  ASSERT_EQ(got.size(), 300U);
+  std::set<std::string> data;
+  std::map<std::string, std::vector<int>> per_shard;
+  std::map<std::string, std::string> last;
+  for (const auto& r : got) {
+    EXPECT_TRUE(data.insert(r.data).second) << "twice: " << r.data;
+    per_shard[r.shard_id].push_back(std::stoi(r.data));
+    last[r.shard_id] = r.sequence_number;
+  }
+  EXPECT_EQ(per_shard.size(), 3U);
+  for (const auto& [shard, values] : per_shard) {
+    EXPECT_TRUE(std::is_sorted(values.begin(), values.end())) << shard;
+    auto cp = store_->Load({"app", "s"}, shard);
+    ASSERT_TRUE(cp.ok() && cp->has_value()) << shard;
+    EXPECT_EQ((*cp)->sequence_number, last[shard]) << shard;
+  }
+  (*c)->Stop();
+}
+
+TEST(ConsumerRecordColumnsTest, AppendRangeShiftsOffsetsAndTranslatesShards) {
+  ConsumerRecordColumns from;
+  from.Append({"shard-b", "1", 0, false, "k1", std::nullopt, "one", 10});
+  from.Append({"shard-a", "2", 3, true, "k22", std::string("77"), "two!", 20});
+  from.Append({"shard-b", "3", 0, false, "", std::nullopt, "", 30});
+  ASSERT_EQ(from.shard_ids, (std::vector<std::string>{"shard-b", "shard-a"}));
+  ConsumerRecordColumns to;
+  to.Append({"shard-a", "0", 0, false, "k0", std::nullopt, "zero", 5});
+  to.AppendRange(from, 1, 3);
+  ASSERT_EQ(to.size(), 3U);
+  EXPECT_EQ(to.data, "zerotwo!");
+  EXPECT_EQ(to.data_offsets, (std::vector<std::uint64_t>{0, 4, 8, 8}));
+  EXPECT_EQ(to.key_offsets, (std::vector<std::uint64_t>{0, 2, 5, 5}));
+  EXPECT_EQ(to.explicit_hash_key_offsets, (std::vector<std::uint64_t>{0, 0, 2, 2}));
+  EXPECT_EQ(to.shard_ids, (std::vector<std::string>{"shard-a", "shard-b"}));
+  EXPECT_EQ(to.shard_index, (std::vector<std::uint32_t>{0, 0, 1}));
+  const ConsumerRecord two = to.Record(1);
+  EXPECT_EQ(two.shard_id, "shard-a");
+  EXPECT_EQ(two.sequence_number, "2");
+  EXPECT_EQ(two.sub_sequence_number, 3U);
+  EXPECT_TRUE(two.aggregated);
+  EXPECT_EQ(two.partition_key, "k22");
+  EXPECT_EQ(two.explicit_hash_key, std::optional<std::string>("77"));
+  EXPECT_EQ(two.data, "two!");
+  EXPECT_EQ(two.approximate_arrival_timestamp, 20);
+  const ConsumerRecord three = to.Record(2);
+  EXPECT_EQ(three.shard_id, "shard-b");
+  EXPECT_EQ(three.sequence_number, "3");
+  EXPECT_FALSE(three.explicit_hash_key.has_value());
+  EXPECT_EQ(three.data, "");
+  // A range that does not use a shard does not add it.
+  ConsumerRecordColumns only_b;
+  only_b.AppendRange(from, 2, 3);
+  EXPECT_EQ(only_b.shard_ids, (std::vector<std::string>{"shard-b"}));
+  EXPECT_EQ(only_b.shard_index, (std::vector<std::uint32_t>{0}));
+  EXPECT_EQ(only_b.data_offsets, (std::vector<std::uint64_t>{0, 0}));
+}
+
 // --- errors, logging, leases on restart (issue 12) ---
 
 // Captures what goes through the log hook while alive; restores the default after.
