@@ -35,10 +35,11 @@ constexpr std::size_t kMaxPendingBytes = 64 << 20;
 
 }  // namespace
 
-Result<std::shared_ptr<DiskLog>> DiskLog::Create(const Context& ctx, const std::string& dir,
-                                                 LogId id, std::string_view descriptor,
-                                                 Flusher* flusher, bool sync) {
-  auto log = std::make_shared<DiskLog>(ctx, dir, id, flusher);
+Result<std::shared_ptr<DiskLog>> DiskLog::Create(const Context& ctx, LogId id,
+                                                 std::string_view descriptor, Flusher* flusher,
+                                                 bool sync) {
+  auto log = std::make_shared<DiskLog>(ctx, id, flusher);
+  const std::string dir = log->dir();
   RETURN_IF_ERROR(ctx->env->MakeDirs(dir));
   if (!descriptor.empty()) {
     // Written in place: a descriptor cut short by a crash belongs to a log the crash left
@@ -94,13 +95,13 @@ Result<std::shared_ptr<Segment>> DiskLog::NewSegment(Offset base, bool sync) {
   auto seg = std::make_shared<Segment>();
   seg->base = base;
   seg->end = base.value;
-  seg->path = dir_ + "/" + format::FileName(base, format::FileKind::kSegment);
-  ASSIGN_OR_RETURN(std::shared_ptr<File> file, env_.Open(seg->path, true));
+  const std::string dir = this->dir();
+  ASSIGN_OR_RETURN(std::shared_ptr<File> file, env_.Open(seg->Path(dir), true));
   RETURN_IF_ERROR(file->Truncate(0));
   RETURN_IF_ERROR(file->Append(format::SegmentHeader(base)));
   if (sync) {
     RETURN_IF_ERROR(file->Sync());
-    RETURN_IF_ERROR(env_.SyncDir(dir_));
+    RETURN_IF_ERROR(env_.SyncDir(dir));
   }
   seg->size = format::kSegmentHeaderSize;
   files_->Insert(seg->key, std::move(file));
@@ -113,7 +114,7 @@ Status DiskLog::Seal(Segment& seg) {
     RETURN_IF_ERROR(file->Sync());
   }
   format::SealedIndex idx{seg.index, seg.end, seg.size, seg.first_arrival, seg.last_arrival};
-  return env_.WriteFileAtomic(dir_ + "/" + format::FileName(seg.base, format::FileKind::kIndex),
+  return env_.WriteFileAtomic(dir() + "/" + format::FileName(seg.base, format::FileKind::kIndex),
                               format::EncodeIndex(idx));
 }
 
@@ -135,15 +136,16 @@ void DiskLog::WriteCheckpoint() {
   auto file = OpenFile(seg);
   if (!file.ok() || !(*file)->Sync().ok()) return;
   format::SealedIndex idx{seg.index, seg.end, seg.size, seg.first_arrival, seg.last_arrival};
-  (void)env_.WriteFileAtomic(dir_ + "/" + format::FileName(seg.base, format::FileKind::kCheckpoint),
-                             format::EncodeIndex(idx));
+  (void)env_.WriteFileAtomic(
+      dir() + "/" + format::FileName(seg.base, format::FileKind::kCheckpoint),
+      format::EncodeIndex(idx));
 }
 
 // A cut marker must go (durably) before anything is written past the cut: left behind, the
 // next start would cut acknowledged records off. No marker: nothing to do.
 Status DiskLog::RemoveCutMarker(const Segment& seg) {
-  RETURN_IF_ERROR(env_.Remove(dir_ + "/" + CutMarkerName(seg.base)));
-  return opts_.fsync ? env_.SyncDir(dir_) : Status::Ok();
+  RETURN_IF_ERROR(env_.Remove(dir() + "/" + CutMarkerName(seg.base)));
+  return opts_.fsync ? env_.SyncDir(dir()) : Status::Ok();
 }
 
 Status DiskLog::CutBack(const Segment& seg, std::shared_ptr<File> file) {
@@ -221,7 +223,7 @@ Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records,
     std::unique_lock lock(append_mu_);
     // Back-pressure: a flusher that cannot keep up bounds the memory queued here.
     space_cv_.wait(lock, [&] { return pending_.size() < kMaxPendingBytes || closed_; });
-    if (closed_) return Status(Code::kIoError, "log " + dir_ + " is closed");
+    if (closed_) return Status(Code::kIoError, "log " + dir() + " is closed");
     arrival_ms = std::max(arrival_ms, last_arrival_);
     last_arrival_ = arrival_ms;
     result.first = Offset{next_offset_};
@@ -362,7 +364,7 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
   // that were answered as failed (a write can land although its fsync failed).
   // (Through the descriptor that wrote them, unless opening the file was what failed.)
   Status cut = CutBack(active, flush_file_);
-  const std::string marker = dir_ + "/" + CutMarkerName(active.base);
+  const std::string marker = dir() + "/" + CutMarkerName(active.base);
   Status marked;
   if (!cut.ok()) {
     // Tell the next start where to cut, in case no later write gets to retry it.
@@ -374,7 +376,7 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
   }
   needs_cut_ = !cut.ok() || !marked.ok();
   ctx_->Emit(Severity::kError,
-             "write to " + active.path + " failed: " + error.message() + "; " +
+             "write to " + active.Path(dir()) + " failed: " + error.message() + "; " +
                  std::to_string(flush_frames_.size() + behind) + " records from offset " +
                  std::to_string(first) +
                  " answered as failed; the log was cut back to its last durable record" +
@@ -384,13 +386,14 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
     // The batch still fails below, and needs_cut_ has the next write (or the clean stop)
     // retry the cut; without the marker, only a crash before then can bring them back.
     ctx_->Emit(Severity::kError, "cut marker " + marker + " not written: " + marked.message() +
-                                     "; until a later write or the clean stop cuts " + active.path +
-                                     " back to " + std::to_string(active.size) +
+                                     "; until a later write or the clean stop cuts " +
+                                     active.Path(dir()) + " back to " +
+                                     std::to_string(active.size) +
                                      " bytes, a crash may bring back the records answered as "
                                      "failed");
   } else if (!marked.ok()) {
     ctx_->Emit(Severity::kError, "cut marker " + marker + " not removed: " + marked.message() +
-                                     "; writes to " + active.path +
+                                     "; writes to " + active.Path(dir()) +
                                      " fail until it is removed (the next write retries)");
   }
   std::vector<DurableWaiter> failed;
