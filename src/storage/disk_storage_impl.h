@@ -18,8 +18,8 @@
 // write (and fsync, with DiskOptions::fsync) succeeded: nothing a crash can take is served.
 // Durability: durable_end_ (under sync_mu_) is what WaitDurable/OnDurable answer from; it
 // equals visible_end_ once a flush is published.
-// Threading: appenders on any thread; each log is written by one Flusher thread only (the
-// flush_* fields and needs_cut_ are that thread's); readers on any thread. Recovery runs
+// Threading: appenders on any thread; each log is written by one Flusher thread only (its
+// flush_ and needs_cut_ are that thread's); readers on any thread. Recovery runs
 // before the log is shared. No thread-safety annotations here yet: the storage uses plain
 // std::mutex (docs/architecture.md, "Locks"), so each field names its guard in a comment.
 // Locks of a log (lock order: mu_ -> sync_mu_; append_mu_ is taken alone, Flusher::mu_ only
@@ -336,14 +336,30 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   bool closed_ = false;      // guarded by append_mu_
   std::condition_variable space_cv_;  // with append_mu_: room in pending_, or closed_
 
+  struct DurableWaiter {
+    std::uint64_t end;
+    std::uint64_t epoch;
+    std::function<void(Status)> done;
+  };
   // Flusher-owned scratch (capacity reused between flushes) and BeginFlush's results: used
-  // only by the log's flusher thread (and WriteCheckpoint, after the flushers stopped).
-  std::string flush_buf_;
-  std::vector<PendingFrame> flush_frames_;
-  std::shared_ptr<Segment> flush_active_;
-  std::shared_ptr<File> flush_file_;  // held open from the write to the sync
-  std::uint64_t flush_pos0_ = 0;
-  Status flush_status_;
+  // only by the log's flusher thread. Made at the first flush (a log never written has none:
+  // ~150 bytes per idle log), and let go after a flush that left it holding large buffers.
+  struct FlushState {
+    std::string buf;
+    std::vector<PendingFrame> frames;
+    std::shared_ptr<Segment> active;
+    std::shared_ptr<File> file;  // held open from the write to the sync
+    std::uint64_t pos0 = 0;
+    Status status;
+    std::vector<DurableWaiter> ready;  // waiters a flush answers
+  };
+  std::unique_ptr<FlushState> flush_;
+  // Scratch beyond this is freed after its flush instead of kept for the next one.
+  static constexpr std::size_t kKeepFlushBytes = 256 << 10;
+  void ReleaseLargeFlushState() {
+    if (flush_ && flush_->buf.capacity() > kKeepFlushBytes) flush_.reset();
+  }
+  // Flusher thread (and WriteCheckpoint, after the flushers stopped).
   bool needs_cut_ = false;  // a failed write may have left bytes past the active's size
 
   // Readers and the flusher's publication.
@@ -363,13 +379,7 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
     Status error;               // what failed the rest of the epoch
   };
   std::vector<Rewind> rewinds_;  // guarded by sync_mu_; by epoch: how each ended epoch ended
-  struct DurableWaiter {
-    std::uint64_t end;
-    std::uint64_t epoch;
-    std::function<void(Status)> done;
-  };
   std::vector<DurableWaiter> durable_waiters_;  // guarded by sync_mu_; OnDurable callers
-  std::vector<DurableWaiter> ready_;            // flusher scratch (its thread only)
 
   // guarded by sync_mu_ (taken alone for it): (segment, offset) of corruptions already
   // reported; made at the first (a set and a lock of its own per log took 88 bytes).
