@@ -106,7 +106,7 @@ Status CreateShardLogs(storage::Storage& storage, std::span<const storage::NewLo
   return Status::Ok();
 }
 
-void ReleaseFreedMemory(std::size_t shards) {
+void ReleaseFreedMemory(std::size_t shards, const std::function<void()>& release) {
 #if defined(__GLIBC__)
   // Counted across requests: 10,000 CreateStream calls of one shard each fragment the heap
   // as much as one of 10,000 shards.
@@ -115,9 +115,14 @@ void ReleaseFreedMemory(std::size_t shards) {
   if (since_last.fetch_add(shards, std::memory_order_relaxed) + shards < kReleaseAfterShards)
     return;
   since_last.store(0, std::memory_order_relaxed);
-  (void)::malloc_trim(0);
+  if (release) {
+    release();
+  } else {
+    (void)::malloc_trim(0);
+  }
 #else
   (void)shards;
+  if (release) release();
 #endif
 }
 

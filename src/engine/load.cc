@@ -195,7 +195,8 @@ Status Engine::Load(std::vector<std::string>* report) {
     RebuildOpenShards(*s);
     streams_[s->name] = std::move(s);
   }
-  ReleaseFreedMemory(loaded_shards);  // the documents' text and parse trees
+  ReleaseFreedMemory(loaded_shards,
+                     options_.release_memory);  // the documents' text and parse trees
   return Status::Ok();
 }
 

@@ -239,7 +239,8 @@ Status CreateShardLogs(storage::Storage& storage, std::span<const storage::NewLo
 // pieces among the shards' long-lived objects, which glibc keeps otherwise. A trim costs
 // ~O(heap size): paid once per kReleaseAfterShards shards, not per request.
 inline constexpr std::size_t kReleaseAfterShards = 1000;
-void ReleaseFreedMemory(std::size_t shards);
+// `release`: EngineOptions::release_memory.
+void ReleaseFreedMemory(std::size_t shards, const std::function<void()>& release);
 // Keys of the metadata store (docs/storage-format.md).
 inline constexpr std::string_view kStreamKeyPrefix = "stream/";
 inline constexpr std::string_view kSealerKey = "engine/token-key";
