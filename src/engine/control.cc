@@ -156,6 +156,7 @@ void Engine::Settle(StreamState& s, EpochMillis now) const {
   for (auto& [sh, closed] : closed_before) {
     if (!closed && sh->closed_ms) sh->NotifyAppended();
   }
+  ReleaseFreedMemory(s.shards.size() - shards_before, options_.release_memory);
 }
 
 Status Engine::SavePendingReshard(StreamState& s, const PendingReshard& p, EpochMillis now) const {

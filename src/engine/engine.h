@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,6 +48,11 @@ struct EngineOptions {
   // errors, recovery); nullptr: lines on stderr. Thread-safe, non-blocking.
   storage::EventSink events;
   const Clock* clock = &SystemClock::Instance();
+  // Gives freed heap memory back to the system; called each time 1,000 more shards were made
+  // or loaded (state.h, ReleaseFreedMemory), on the thread that made them. nullptr: glibc's
+  // malloc_trim(0). A process that tunes malloc (the server: apps/cinesis/main.cc) supplies
+  // its own.
+  std::function<void()> release_memory;
 };
 
 class Engine final : public api::KinesisService,

@@ -139,6 +139,7 @@ Status Engine::CreateStream(const api::CreateStreamInput& in) {
     return undo(Internal("cannot save the next stream id", st));
   if (Status st = Persist(*s); !st.ok()) return undo(st);
   streams_.emplace(in.stream_name, std::move(s));
+  ReleaseFreedMemory(static_cast<std::size_t>(shard_count), options_.release_memory);
   return Status::Ok();
 }
 

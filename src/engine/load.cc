@@ -22,7 +22,6 @@ namespace cinesis::engine {
 namespace errors = api::errors;
 
 Status Engine::Load(std::vector<std::string>* report) {
-  ASSIGN_OR_RETURN(auto entries, storage_->meta().LoadAll());
   WriterLock lock(&mu_);
   auto note = [&](storage::Severity severity, const std::string& line) {
     Report(severity, line);
@@ -32,54 +31,63 @@ Status Engine::Load(std::vector<std::string>* report) {
   std::map<std::uint64_t, std::shared_ptr<StreamState>> by_id;  // streams loaded
   std::uint64_t stored_next_id = 0;  // written back only when it changes (a full disk)
   bool have_key = false;
-  for (const auto& [key, value] : entries) {
-    if (key == kSealerKey && value.size() == sizeof(TokenSealer::Key)) {
-      TokenSealer::Key k;
-      std::memcpy(k.data(), value.data(), k.size());
-      sealer_ = TokenSealer(k);
-      have_key = true;
-    } else if (key == kNextIdKey) {
-      stored_next_id = std::strtoull(value.c_str(), nullptr, 10);
-      next_stream_id_ = std::max<std::uint64_t>(next_stream_id_, stored_next_id);
-    } else if (key.rfind(kStreamKeyPrefix, 0) == 0) {
-      auto parsed = ParseStreamDocument(value);
-      if (!parsed.ok()) {
-        note(storage::Severity::kError,
-             key + ": " + parsed.status().message() + " (stream skipped; its logs are kept)");
-        continue;
-      }
-      auto s = std::move(parsed).value();
-      WriterLock stream_lock(&s->mu);  // not shared yet; taken so that every access is checked
-      next_stream_id_ = std::max(next_stream_id_, s->id + 1);
-      if (s->deleting_at_ms) {
-        // A DeleteStream that a restart interrupted: finish it (logs first, then the document,
-        // so a crash in between leaves a deleting document, never orphan logs).
-        bool dropped = true;
-        for (auto& sh : s->shards) {
-          // Not orphans: if a drop fails, the document stays and the next start retries.
-          live_logs.insert(LogIdFor(*s, *sh).value);
-          if (Status st = storage_->DropLog(LogIdFor(*s, *sh)); !st.ok()) {
-            note(storage::Severity::kError, "stream " + s->name + ": " + st.ToString());
-            dropped = false;
+  std::size_t loaded_shards = 0;
+  // Documents of deleted streams whose logs are gone: erased once the visit is over (the
+  // store cannot be called from its visitor).
+  std::vector<std::string> erase_keys;
+  // One document at a time: a start never holds every document's text at once.
+  RETURN_IF_ERROR(
+      storage_->meta().ForEach([&](std::string_view key, std::string_view value) REQUIRES(mu_) {
+        if (key == kSealerKey && value.size() == sizeof(TokenSealer::Key)) {
+          TokenSealer::Key k;
+          std::memcpy(k.data(), value.data(), k.size());
+          sealer_ = TokenSealer(k);
+          have_key = true;
+        } else if (key == kNextIdKey) {
+          stored_next_id = std::strtoull(std::string(value).c_str(), nullptr, 10);
+          next_stream_id_ = std::max<std::uint64_t>(next_stream_id_, stored_next_id);
+        } else if (key.substr(0, kStreamKeyPrefix.size()) == kStreamKeyPrefix) {
+          auto parsed = ParseStreamDocument(value);
+          if (!parsed.ok()) {
+            note(storage::Severity::kError, std::string(key) + ": " + parsed.status().message() +
+                                                " (stream skipped; its logs are kept)");
+            return true;
           }
+          auto s = std::move(parsed).value();
+          WriterLock stream_lock(&s->mu);  // not shared yet; taken so that every access is checked
+          next_stream_id_ = std::max(next_stream_id_, s->id + 1);
+          if (s->deleting_at_ms) {
+            // A DeleteStream that a restart interrupted: finish it (logs first, then the document,
+            // so a crash in between leaves a deleting document, never orphan logs).
+            bool dropped = true;
+            for (auto& sh : s->shards) {
+              // Not orphans: if a drop fails, the document stays and the next start retries.
+              live_logs.insert(LogIdFor(*s, *sh).value);
+              if (Status st = storage_->DropLog(LogIdFor(*s, *sh)); !st.ok()) {
+                note(storage::Severity::kError, "stream " + s->name + ": " + st.ToString());
+                dropped = false;
+              }
+            }
+            if (dropped) erase_keys.emplace_back(key);
+            return true;
+          }
+          bool complete = true;
+          for (auto& sh : s->shards) {
+            sh->log = storage_->FindLog(LogIdFor(*s, *sh));
+            if (!sh->log) complete = false;
+            live_logs.insert(LogIdFor(*s, *sh).value);
+          }
+          if (!complete) {
+            note(storage::Severity::kError,
+                 "stream " + s->name + ": shard logs missing (stream skipped; nothing deleted)");
+            return true;
+          }
+          loaded_shards += s->shards.size();
+          by_id[s->id] = std::move(s);
         }
-        if (dropped) RETURN_IF_ERROR(storage_->meta().Erase(key));
-        continue;
-      }
-      bool complete = true;
-      for (auto& sh : s->shards) {
-        sh->log = storage_->FindLog(LogIdFor(*s, *sh));
-        if (!sh->log) complete = false;
-        live_logs.insert(LogIdFor(*s, *sh).value);
-      }
-      if (!complete) {
-        note(storage::Severity::kError,
-             "stream " + s->name + ": shard logs missing (stream skipped; nothing deleted)");
-        continue;
-      }
-      by_id[s->id] = std::move(s);
-    }
-  }
+        return true;
+      }));
+  for (const auto& key : erase_keys) RETURN_IF_ERROR(storage_->meta().Erase(key));
   if (!have_key) {
     TokenSealer::Key k = TokenSealer::NewKey();
     sealer_ = TokenSealer(k);
@@ -187,6 +195,8 @@ Status Engine::Load(std::vector<std::string>* report) {
     RebuildOpenShards(*s);
     streams_[s->name] = std::move(s);
   }
+  ReleaseFreedMemory(loaded_shards,
+                     options_.release_memory);  // the documents' text and parse trees
   return Status::Ok();
 }
 

@@ -91,7 +91,6 @@ struct ShardState {
   EpochMillis created_ms = 0;
   std::optional<std::string> parent, adjacent_parent;
   std::shared_ptr<storage::Log> log;  // internally synchronised
-  std::string starting_sequence;
 
   // Set when resharding closes the shard. Guarded by the owning StreamState::mu (read with
   // it held at least shared, written with it held exclusively); the annotations cannot
@@ -123,6 +122,10 @@ struct ShardState {
   }
 
   std::uint64_t created_s() const { return static_cast<std::uint64_t>(created_ms / 1000); }
+  // The sequence number range's start: computed when asked, not kept (~64 bytes per shard).
+  std::string StartingSequence() const {
+    return EncodeSequence({created_s(), index, 0, created_s()});
+  }
   std::string SequenceAt(std::uint64_t offset, EpochMillis arrival_ms) const {
     return EncodeSequence(
         {created_s(), index, offset + 1, static_cast<std::uint64_t>(arrival_ms / 1000)});
@@ -217,7 +220,9 @@ void RebuildOpenShards(StreamState& s) REQUIRES(s.mu);
 // Shard `index` of `s` with the given range and parents. Its log is an empty one left by an
 // earlier attempt when there is one; otherwise it has none yet and the log to create (whose
 // descriptor is the stream's document with this shard only) is added to `logs`, for
-// CreateShardLogs to make together with the others.
+// CreateShardLogs to make together with the others. The descriptor is made when the log is
+// written: `s` (and `s.mu`, held) must outlive CreateShardLogs, and the shard's fields and
+// `s`'s settings must not change before it.
 std::shared_ptr<ShardState> NewShard(storage::Storage& storage, const StreamState& s,
                                      std::uint32_t index, HashKey start, HashKey end,
                                      EpochMillis created_ms, std::vector<storage::NewLog>& logs,
@@ -228,6 +233,14 @@ std::shared_ptr<ShardState> NewShard(storage::Storage& storage, const StreamStat
 // that have no log yet.
 Status CreateShardLogs(storage::Storage& storage, std::span<const storage::NewLog> logs,
                        std::span<const std::shared_ptr<ShardState>> shards);
+// Counts `shards` made (or loaded at start); each time kReleaseAfterShards more were counted,
+// hands the heap's free pages back to the system (glibc's malloc_trim). The transient memory
+// of the requests that made them (stream documents, the batch's bookkeeping) is freed in
+// pieces among the shards' long-lived objects, which glibc keeps otherwise. A trim costs
+// ~O(heap size): paid once per kReleaseAfterShards shards, not per request.
+inline constexpr std::size_t kReleaseAfterShards = 1000;
+// `release`: EngineOptions::release_memory.
+void ReleaseFreedMemory(std::size_t shards, const std::function<void()>& release);
 // Keys of the metadata store (docs/storage-format.md).
 inline constexpr std::string_view kStreamKeyPrefix = "stream/";
 inline constexpr std::string_view kSealerKey = "engine/token-key";

@@ -139,7 +139,6 @@ Result<std::shared_ptr<StreamState>> ParseStreamDocument(std::string_view text) 
       if (auto* p = j.if_contains("adjacent_parent"))
         sh->adjacent_parent = std::string(p->as_string());
       if (auto* p = j.if_contains("closed_ms")) sh->closed_ms = p->to_number<std::int64_t>();
-      sh->starting_sequence = EncodeSequence({sh->created_s(), sh->index, 0, sh->created_s()});
       s->shards.push_back(std::move(sh));
     }
     if (auto* e = o.if_contains("encryption"); e && e->as_string() == "KMS")

@@ -8,7 +8,7 @@
 // (disk_storage_impl.h): reads hold mu_ shared for their whole duration (segment files are
 // opened through the FileCache and held for one segment only); TrimBefore takes mu_
 // exclusively to drop whole sealed segments, then removes their files with no lock held;
-// reported_mu_ guards the set of corruptions already reported.
+// sync_mu_ guards the set of corruptions already reported.
 #include <algorithm>
 #include <memory>
 #include <mutex>
@@ -59,11 +59,13 @@ void DiskLog::ForgetFiles() {
 
 void DiskLog::ReportCorruption(const Segment& seg, std::uint64_t offset) const {
   {
-    std::lock_guard lock(reported_mu_);
-    if (!reported_.insert({seg.base.value, offset}).second) return;
+    std::lock_guard lock(sync_mu_);
+    if (!reported_)
+      reported_ = std::make_unique<std::set<std::pair<std::uint64_t, std::uint64_t>>>();
+    if (!reported_->insert({seg.base.value, offset}).second) return;
   }
   ctx_->Emit(Severity::kError, "corrupt record at offset " + std::to_string(offset) + " in " +
-                                   seg.path + ": reads of this shard stop there");
+                                   seg.Path(dir()) + ": reads of this shard stop there");
 }
 
 std::shared_ptr<Segment> DiskLog::SegmentFor(std::uint64_t offset) const {
@@ -109,8 +111,8 @@ Result<ReadResult> DiskLog::Read(Offset from, std::size_t max_records, const Rec
       auto st = scan.Next(frame);
       if (st != format::FrameStatus::kOk || frame.record.offset.value != cur) {
         ReportCorruption(*seg, cur);
-        return Status(Code::kCorruption,
-                      "corrupt record at offset " + std::to_string(cur) + " in " + seg->path);
+        return Status(Code::kCorruption, "corrupt record at offset " + std::to_string(cur) +
+                                             " in " + seg->Path(dir()));
       }
       if (cur >= pos) {
         if (frame.record.arrival_ms >= not_before_ms) {
@@ -176,10 +178,11 @@ void DiskLog::TrimOpened(EpochMillis ms) {
     }
     segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(n));
   }
+  const std::string dir = this->dir();
   for (const auto& seg : removed) {
     files_->Erase(seg->key);
-    (void)env_.Remove(seg->path);
-    (void)env_.Remove(dir_ + "/" + format::FileName(seg->base, format::FileKind::kIndex));
+    (void)env_.Remove(seg->Path(dir));
+    (void)env_.Remove(dir + "/" + format::FileName(seg->base, format::FileKind::kIndex));
   }
 }
 

@@ -78,7 +78,7 @@ Result<std::string> DiskLog::SetAsideTail(const LogContext& ctx, const std::stri
   ASSIGN_OR_RETURN(std::size_t n, seg.file->ReadAt(from, bytes.data(), bytes.size()));
   bytes.resize(n);
   RETURN_IF_ERROR(ctx.env->MakeDirs(ctx.quarantine_dir));
-  const std::string name = seg.path.substr(seg.path.find_last_of('/') + 1);
+  const std::string name = format::FileName(seg.base, format::FileKind::kSegment);
   const std::string to = ctx.QuarantinePath(dir, name + "-at-" + std::to_string(from));
   RETURN_IF_ERROR(ctx.env->WriteFileAtomic(to, bytes));
   const format::IntactFrames intact = format::FindIntactFrames(bytes, seg.end);
@@ -120,17 +120,15 @@ bool DiskLog::LoadCheckpoint(Segment& seg, const format::SealedIndex& ckpt,
   return valid == file_size && seg.end == ckpt.end_offset && valid == ckpt.segment_size;
 }
 
-Result<std::shared_ptr<DiskLog>> DiskLog::Recover(const Context& shared, const std::string& dir,
-                                                  LogId id, Flusher* flusher,
+Result<std::shared_ptr<DiskLog>> DiskLog::Recover(const Context& shared, LogId id, Flusher* flusher,
                                                   std::vector<std::string>* report) {
-  auto log = std::make_shared<DiskLog>(shared, dir, id, flusher);
+  auto log = std::make_shared<DiskLog>(shared, id, flusher);
   RETURN_IF_ERROR(log->RecoverInto(report));
   return log;
 }
 
-std::shared_ptr<DiskLog> DiskLog::Unopened(const Context& shared, const std::string& dir, LogId id,
-                                           Flusher* flusher) {
-  auto log = std::make_shared<DiskLog>(shared, dir, id, flusher);
+std::shared_ptr<DiskLog> DiskLog::Unopened(const Context& shared, LogId id, Flusher* flusher) {
+  auto log = std::make_shared<DiskLog>(shared, id, flusher);
   log->opened_.store(false, std::memory_order_relaxed);
   return log;
 }
@@ -149,12 +147,12 @@ Status DiskLog::EnsureOpen() const {
     if (const EpochMillis ms = deferred_trim_.load(std::memory_order_relaxed); ms > 0)
       self->TrimOpened(ms);
   } else {
-    ctx_->Emit(Severity::kError, "log " + dir_ + " cannot be opened: " + st.ToString() +
+    ctx_->Emit(Severity::kError, "log " + dir() + " cannot be opened: " + st.ToString() +
                                      " (it reads as empty and refuses appends)");
     // Readers need one segment; nothing is visible in it.
     self->segments_.clear();
     auto seg = std::make_shared<Segment>();
-    seg->path = dir_ + "/unreadable";
+    seg->unreadable = true;
     self->segments_.push_back(std::move(seg));
     self->next_offset_ = self->durable_end_ = self->visible_end_ = 0;
     self->closed_ = true;
@@ -169,7 +167,7 @@ Status DiskLog::RecoverInto(std::vector<std::string>* report) {
   const LogContext& ctx = *ctx_;
   Env& env = *ctx.env;
   const DiskOptions& opts = ctx.opts;
-  const std::string& dir = dir_;
+  const std::string dir = this->dir();
   DiskLog* log = this;
   ASSIGN_OR_RETURN(auto names, env.List(dir));
   std::map<std::uint64_t, bool> segs;  // base -> has index file
@@ -225,7 +223,6 @@ Status DiskLog::RecoverInto(std::vector<std::string>* report) {
     const std::string path = dir + "/" + format::FileName(Offset{base}, format::FileKind::kSegment);
     auto seg = std::make_shared<Segment>();
     seg->base = Offset{base};
-    seg->path = path;
     ASSIGN_OR_RETURN(seg->file, env.Open(path, false));
     std::string header(format::kSegmentHeaderSize, '\0');
     auto hn = seg->file->ReadAt(0, header.data(), header.size());

@@ -10,8 +10,8 @@
 // durable_end_ (under sync_mu_) only after the write and, with DiskOptions::fsync, its fsync
 // succeeded; durability callbacks run after that with no lock held.
 // Threading: Append, WaitDurable, OnDurable and Shutdown run on any thread; BeginFlush,
-// FinishFlush and FailFlush on the log's flusher thread only (the flush_* fields and
-// needs_cut_ are its own); WriteCheckpoint at a clean shutdown, after the flushers stopped.
+// FinishFlush and FailFlush on the log's flusher thread only (flush_ and needs_cut_ are its
+// own); WriteCheckpoint at a clean shutdown, after the flushers stopped.
 // Locks (disk_storage_impl.h): append_mu_ for the queue, mu_ for the segments and
 // visible_end_, sync_mu_ for the durability state, Flusher::mu_ for its dirty list (taken
 // after append_mu_ is released).
@@ -35,10 +35,11 @@ constexpr std::size_t kMaxPendingBytes = 64 << 20;
 
 }  // namespace
 
-Result<std::shared_ptr<DiskLog>> DiskLog::Create(const Context& ctx, const std::string& dir,
-                                                 LogId id, std::string_view descriptor,
-                                                 Flusher* flusher, bool sync) {
-  auto log = std::make_shared<DiskLog>(ctx, dir, id, flusher);
+Result<std::shared_ptr<DiskLog>> DiskLog::Create(const Context& ctx, LogId id,
+                                                 std::string_view descriptor, Flusher* flusher,
+                                                 bool sync) {
+  auto log = std::make_shared<DiskLog>(ctx, id, flusher);
+  const std::string dir = log->dir();
   RETURN_IF_ERROR(ctx->env->MakeDirs(dir));
   if (!descriptor.empty()) {
     // Written in place: a descriptor cut short by a crash belongs to a log the crash left
@@ -94,13 +95,13 @@ Result<std::shared_ptr<Segment>> DiskLog::NewSegment(Offset base, bool sync) {
   auto seg = std::make_shared<Segment>();
   seg->base = base;
   seg->end = base.value;
-  seg->path = dir_ + "/" + format::FileName(base, format::FileKind::kSegment);
-  ASSIGN_OR_RETURN(std::shared_ptr<File> file, env_.Open(seg->path, true));
+  const std::string dir = this->dir();
+  ASSIGN_OR_RETURN(std::shared_ptr<File> file, env_.Open(seg->Path(dir), true));
   RETURN_IF_ERROR(file->Truncate(0));
   RETURN_IF_ERROR(file->Append(format::SegmentHeader(base)));
   if (sync) {
     RETURN_IF_ERROR(file->Sync());
-    RETURN_IF_ERROR(env_.SyncDir(dir_));
+    RETURN_IF_ERROR(env_.SyncDir(dir));
   }
   seg->size = format::kSegmentHeaderSize;
   files_->Insert(seg->key, std::move(file));
@@ -113,7 +114,7 @@ Status DiskLog::Seal(Segment& seg) {
     RETURN_IF_ERROR(file->Sync());
   }
   format::SealedIndex idx{seg.index, seg.end, seg.size, seg.first_arrival, seg.last_arrival};
-  return env_.WriteFileAtomic(dir_ + "/" + format::FileName(seg.base, format::FileKind::kIndex),
+  return env_.WriteFileAtomic(dir() + "/" + format::FileName(seg.base, format::FileKind::kIndex),
                               format::EncodeIndex(idx));
 }
 
@@ -135,15 +136,16 @@ void DiskLog::WriteCheckpoint() {
   auto file = OpenFile(seg);
   if (!file.ok() || !(*file)->Sync().ok()) return;
   format::SealedIndex idx{seg.index, seg.end, seg.size, seg.first_arrival, seg.last_arrival};
-  (void)env_.WriteFileAtomic(dir_ + "/" + format::FileName(seg.base, format::FileKind::kCheckpoint),
-                             format::EncodeIndex(idx));
+  (void)env_.WriteFileAtomic(
+      dir() + "/" + format::FileName(seg.base, format::FileKind::kCheckpoint),
+      format::EncodeIndex(idx));
 }
 
 // A cut marker must go (durably) before anything is written past the cut: left behind, the
 // next start would cut acknowledged records off. No marker: nothing to do.
 Status DiskLog::RemoveCutMarker(const Segment& seg) {
-  RETURN_IF_ERROR(env_.Remove(dir_ + "/" + CutMarkerName(seg.base)));
-  return opts_.fsync ? env_.SyncDir(dir_) : Status::Ok();
+  RETURN_IF_ERROR(env_.Remove(dir() + "/" + CutMarkerName(seg.base)));
+  return opts_.fsync ? env_.SyncDir(dir()) : Status::Ok();
 }
 
 Status DiskLog::CutBack(const Segment& seg, std::shared_ptr<File> file) {
@@ -221,7 +223,7 @@ Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records,
     std::unique_lock lock(append_mu_);
     // Back-pressure: a flusher that cannot keep up bounds the memory queued here.
     space_cv_.wait(lock, [&] { return pending_.size() < kMaxPendingBytes || closed_; });
-    if (closed_) return Status(Code::kIoError, "log " + dir_ + " is closed");
+    if (closed_) return Status(Code::kIoError, "log " + dir() + " is closed");
     arrival_ms = std::max(arrival_ms, last_arrival_);
     last_arrival_ = arrival_ms;
     result.first = Offset{next_offset_};
@@ -239,14 +241,15 @@ Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records,
 }
 
 bool DiskLog::BeginFlush() {
+  if (!flush_) flush_ = std::make_unique<FlushState>();
   {
     std::lock_guard lock(append_mu_);
     if (closed_) return false;
-    flush_buf_.swap(pending_);
-    flush_frames_.swap(pending_frames_);
+    flush_->buf.swap(pending_);
+    flush_->frames.swap(pending_frames_);
   }
   space_cv_.notify_all();
-  if (flush_frames_.empty()) return false;
+  if (flush_->frames.empty()) return false;
 
   std::shared_ptr<Segment> active;
   {
@@ -265,7 +268,7 @@ bool DiskLog::BeginFlush() {
   if (st.ok() && active->size >= opts_.segment_bytes && !active->empty()) {
     st = Seal(*active);
     if (st.ok()) {
-      auto next = NewSegment(Offset{flush_frames_.front().offset}, opts_.fsync);
+      auto next = NewSegment(Offset{flush_->frames.front().offset}, opts_.fsync);
       if (next.ok()) {
         std::unique_lock lock(mu_);
         active->sealed = true;
@@ -276,7 +279,7 @@ bool DiskLog::BeginFlush() {
       }
     }
   }
-  flush_pos0_ = active->size;
+  flush_->pos0 = active->size;
   std::shared_ptr<File> file;
   if (st.ok()) {
     auto opened = OpenFile(*active);
@@ -286,50 +289,51 @@ bool DiskLog::BeginFlush() {
       st = opened.status();
     }
   }
-  if (st.ok()) st = file->Append(flush_buf_);
+  if (st.ok()) st = file->Append(flush_->buf);
   if (st.ok() && opts_.fsync) file->StartSync();
-  flush_file_ = std::move(file);
-  flush_active_ = std::move(active);
-  flush_status_ = std::move(st);
+  flush_->file = std::move(file);
+  flush_->active = std::move(active);
+  flush_->status = std::move(st);
   return true;
 }
 
 void DiskLog::FinishFlush() {
-  std::shared_ptr<Segment> active = std::move(flush_active_);
-  const std::uint64_t pos0 = flush_pos0_;
-  Status st = std::move(flush_status_);
-  if (st.ok() && opts_.fsync) st = flush_file_->Sync();
+  std::shared_ptr<Segment> active = std::move(flush_->active);
+  const std::uint64_t pos0 = flush_->pos0;
+  Status st = std::move(flush_->status);
+  if (st.ok() && opts_.fsync) st = flush_->file->Sync();
   if (!st.ok()) {
     FailFlush(st, *active);
-    flush_file_.reset();
-    flush_buf_.clear();
-    flush_frames_.clear();
+    flush_->file.reset();
+    flush_->buf.clear();
+    flush_->frames.clear();
+    ReleaseLargeFlushState();
     return;
   }
-  flush_file_.reset();
+  flush_->file.reset();
   {
     std::unique_lock lock(mu_);
-    for (const auto& f : flush_frames_) {
+    for (const auto& f : flush_->frames) {
       const std::uint64_t pos = pos0 + f.rel_pos;
       if (active->index.empty() || pos >= active->last_index_pos + opts_.index_interval_bytes) {
         active->index.push_back({f.offset, pos, f.arrival_ms});
         active->last_index_pos = pos;
       }
     }
-    if (active->empty()) active->first_arrival = flush_frames_.front().arrival_ms;
-    active->last_arrival = flush_frames_.back().arrival_ms;
-    active->end = flush_frames_.back().offset + 1;
-    active->size = pos0 + flush_buf_.size();
+    if (active->empty()) active->first_arrival = flush_->frames.front().arrival_ms;
+    active->last_arrival = flush_->frames.back().arrival_ms;
+    active->end = flush_->frames.back().offset + 1;
+    active->size = pos0 + flush_->buf.size();
     visible_end_ = active->end;
   }
   {
     std::lock_guard lock(sync_mu_);
-    durable_end_ = flush_frames_.back().offset + 1;
+    durable_end_ = flush_->frames.back().offset + 1;
     // (Not necessarily a prefix: appenders register after appending, in any order.)
     std::size_t keep = 0;
     for (auto& w : durable_waiters_) {
       if (w.end <= durable_end_) {
-        ready_.push_back(std::move(w));
+        flush_->ready.push_back(std::move(w));
       } else {
         durable_waiters_[keep++] = std::move(w);
       }
@@ -337,14 +341,15 @@ void DiskLog::FinishFlush() {
     durable_waiters_.resize(keep);
   }
   sync_cv_.notify_all();
-  for (auto& w : ready_) w.done(Status::Ok());
-  ready_.clear();
-  flush_buf_.clear();
-  flush_frames_.clear();
+  for (auto& w : flush_->ready) w.done(Status::Ok());
+  flush_->ready.clear();
+  flush_->buf.clear();
+  flush_->frames.clear();
+  ReleaseLargeFlushState();
 }
 
 void DiskLog::FailFlush(const Status& error, Segment& active) {
-  const std::uint64_t first = flush_frames_.front().offset;
+  const std::uint64_t first = flush_->frames.front().offset;
   std::size_t behind = 0;
   std::uint64_t epoch = 0;
   {
@@ -361,8 +366,8 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
   // Cut the failed bytes off now, so that a restart cannot find complete frames of records
   // that were answered as failed (a write can land although its fsync failed).
   // (Through the descriptor that wrote them, unless opening the file was what failed.)
-  Status cut = CutBack(active, flush_file_);
-  const std::string marker = dir_ + "/" + CutMarkerName(active.base);
+  Status cut = CutBack(active, flush_->file);
+  const std::string marker = dir() + "/" + CutMarkerName(active.base);
   Status marked;
   if (!cut.ok()) {
     // Tell the next start where to cut, in case no later write gets to retry it.
@@ -374,8 +379,8 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
   }
   needs_cut_ = !cut.ok() || !marked.ok();
   ctx_->Emit(Severity::kError,
-             "write to " + active.path + " failed: " + error.message() + "; " +
-                 std::to_string(flush_frames_.size() + behind) + " records from offset " +
+             "write to " + active.Path(dir()) + " failed: " + error.message() + "; " +
+                 std::to_string(flush_->frames.size() + behind) + " records from offset " +
                  std::to_string(first) +
                  " answered as failed; the log was cut back to its last durable record" +
                  (cut.ok() ? std::string() : " (the cut failed too: " + cut.message() + ")") +
@@ -384,13 +389,14 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
     // The batch still fails below, and needs_cut_ has the next write (or the clean stop)
     // retry the cut; without the marker, only a crash before then can bring them back.
     ctx_->Emit(Severity::kError, "cut marker " + marker + " not written: " + marked.message() +
-                                     "; until a later write or the clean stop cuts " + active.path +
-                                     " back to " + std::to_string(active.size) +
+                                     "; until a later write or the clean stop cuts " +
+                                     active.Path(dir()) + " back to " +
+                                     std::to_string(active.size) +
                                      " bytes, a crash may bring back the records answered as "
                                      "failed");
   } else if (!marked.ok()) {
     ctx_->Emit(Severity::kError, "cut marker " + marker + " not removed: " + marked.message() +
-                                     "; writes to " + active.path +
+                                     "; writes to " + active.Path(dir()) +
                                      " fail until it is removed (the next write retries)");
   }
   std::vector<DurableWaiter> failed;

@@ -51,6 +51,7 @@ class DiskStorage final : public Storage {
     ctx->env = &env_;
     ctx->opts = opts;
     ctx->quarantine_dir = opts.dir + "/quarantine";
+    ctx->logs_dir = logs_dir_;
     std::size_t capacity = opts.max_open_files;
     if (capacity == 0) capacity = std::max<std::size_t>(env_.MaxOpenFiles() / 2, 16);
     files_ = ctx->files = std::make_shared<FileCache>(env_, capacity);
@@ -98,11 +99,10 @@ class DiskStorage final : public Storage {
         continue;
       }
       if (lazy) {
-        logs_[id->value] = DiskLog::Unopened(ctx_, logs_dir_ + "/" + n, *id, FlusherFor(*id));
+        logs_[id->value] = DiskLog::Unopened(ctx_, *id, FlusherFor(*id));
         continue;
       }
-      ASSIGN_OR_RETURN(auto log,
-                       DiskLog::Recover(ctx_, logs_dir_ + "/" + n, *id, FlusherFor(*id), report));
+      ASSIGN_OR_RETURN(auto log, DiskLog::Recover(ctx_, *id, FlusherFor(*id), report));
       log->ReleaseRecoveryFiles();
       logs_[id->value] = std::move(log);
     }
@@ -124,7 +124,7 @@ class DiskStorage final : public Storage {
   // logs directory), which took ~15 ms per log on a disk where a sync costs ~4 ms.
   Result<std::vector<std::shared_ptr<Log>>> CreateLogs(std::span<const NewLog> batch) override {
     if (batch.size() == 1) {
-      ASSIGN_OR_RETURN(auto log, CreateLog(batch[0].id, batch[0].descriptor));
+      ASSIGN_OR_RETURN(auto log, CreateLog(batch[0].id, batch[0].Descriptor()));
       return std::vector<std::shared_ptr<Log>>{std::move(log)};
     }
     std::unique_lock lock(mu_);
@@ -140,7 +140,7 @@ class DiskStorage final : public Storage {
     std::vector<std::shared_ptr<Log>> made;
     made.reserve(batch.size());
     for (const auto& l : batch) {
-      ASSIGN_OR_RETURN(auto log, MakeLog(l.id, l.descriptor, /*sync=*/false));
+      ASSIGN_OR_RETURN(auto log, MakeLog(l.id, l.Descriptor(), /*sync=*/false));
       log->ForgetFiles();       // its segment is opened again when used: no descriptor held
       logs_[l.id.value] = log;  // listed at once, so that DropLog finds it after a failure
       made.push_back(std::move(log));
@@ -246,7 +246,7 @@ class DiskStorage final : public Storage {
         RETURN_IF_ERROR(env_.RemoveAll(dir));
       }
     }
-    return DiskLog::Create(ctx_, dir, id, descriptor, FlusherFor(id), sync);
+    return DiskLog::Create(ctx_, id, descriptor, FlusherFor(id), sync);
   }
 
   // Opens the metadata store; a damaged one is set aside (kept) and replaced by an empty

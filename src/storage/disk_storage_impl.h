@@ -18,16 +18,15 @@
 // write (and fsync, with DiskOptions::fsync) succeeded: nothing a crash can take is served.
 // Durability: durable_end_ (under sync_mu_) is what WaitDurable/OnDurable answer from; it
 // equals visible_end_ once a flush is published.
-// Threading: appenders on any thread; each log is written by one Flusher thread only (the
-// flush_* fields and needs_cut_ are that thread's); readers on any thread. Recovery runs
+// Threading: appenders on any thread; each log is written by one Flusher thread only (its
+// flush_ and needs_cut_ are that thread's); readers on any thread. Recovery runs
 // before the log is shared. No thread-safety annotations here yet: the storage uses plain
 // std::mutex (docs/architecture.md, "Locks"), so each field names its guard in a comment.
-// Locks of a log (lock order: mu_ -> sync_mu_; append_mu_ and reported_mu_ are taken alone,
-// Flusher::mu_ only after append_mu_ is released):
+// Locks of a log (lock order: mu_ -> sync_mu_; append_mu_ is taken alone, Flusher::mu_ only
+// after append_mu_ is released):
 //   append_mu_    next_offset_, last_arrival_, pending_, pending_frames_, epoch_, closed_
 //   mu_           segments_ (and every Segment's fields once published), visible_end_
-//   sync_mu_      durable_end_, io_error_, rewinds_, durable_waiters_
-//   reported_mu_  reported_
+//   sync_mu_      durable_end_, io_error_, rewinds_, durable_waiters_, reported_
 #pragma once
 
 #include <algorithm>
@@ -66,7 +65,14 @@ constexpr std::size_t kReadChunk = 256 << 10;
 // the log's flusher under DiskLog::mu_ (exclusive), and read under DiskLog::mu_.
 struct Segment {
   Offset base;
-  std::string path;
+  // Its file is `Path(log directory)`, built when needed (a stored path took ~100 bytes of
+  // heap per log). `unreadable`: the placeholder of a log whose recovery failed (no file).
+  bool unreadable = false;
+  std::string Path(const std::string& dir) const {
+    return dir + "/" +
+           (unreadable ? std::string("unreadable")
+                       : format::FileName(base, format::FileKind::kSegment));
+  }
   std::uint64_t key = FileCache::NewKey();  // of its file in the FileCache
   // Set only while recovery reads the segment; afterwards the file is opened through the
   // FileCache when used (DiskLog::OpenFile).
@@ -94,6 +100,7 @@ class Flusher;
 struct LogContext {
   Env* env = nullptr;
   DiskOptions opts;
+  std::string logs_dir;  // <opts.dir>/logs: a log's directory is <logs_dir>/<LogDirName(id)>
   std::string quarantine_dir;
   std::shared_ptr<FileCache> files;  // open segment files
   void Emit(Severity severity, const std::string& text) const {
@@ -182,31 +189,28 @@ class SegmentScanner {
 class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
  public:
   using Context = std::shared_ptr<const LogContext>;
-  DiskLog(Context ctx, std::string dir, LogId id, Flusher* flusher)
+  DiskLog(Context ctx, LogId id, Flusher* flusher)
       : ctx_(std::move(ctx)),
         env_(*ctx_->env),
-        dir_(std::move(dir)),
         id_(id),
         opts_(ctx_->opts),
         flusher_(flusher),
         files_(ctx_->files) {}
 
-  // A new, empty log in `dir` (disk_log_write.cc). `sync`: its files and the entries of its
+  // A new, empty log in dir() (disk_log_write.cc). `sync`: its files and the entries of its
   // own directory are synced before it returns; otherwise the caller syncs (or, without
   // fsync, nothing does: the log then survives process crashes only, as its records do).
-  static Result<std::shared_ptr<DiskLog>> Create(const Context& ctx, const std::string& dir,
-                                                 LogId id, std::string_view descriptor,
-                                                 Flusher* flusher, bool sync);
-  // Opens the log in `dir` at start (disk_log_recovery.cc).
-  static Result<std::shared_ptr<DiskLog>> Recover(const Context& shared, const std::string& dir,
-                                                  LogId id, Flusher* flusher,
+  static Result<std::shared_ptr<DiskLog>> Create(const Context& ctx, LogId id,
+                                                 std::string_view descriptor, Flusher* flusher,
+                                                 bool sync);
+  // Opens the log in dir() at start (disk_log_recovery.cc).
+  static Result<std::shared_ptr<DiskLog>> Recover(const Context& shared, LogId id, Flusher* flusher,
                                                   std::vector<std::string>* report);
 
   // A log recovered only when first used (disk_log_recovery.cc): DiskStorage opens the logs
   // this way after a clean shutdown (DiskOptions::open_lazily), so a start costs no file
   // access per log. Recovery findings then go to the EventSink when it runs.
-  static std::shared_ptr<DiskLog> Unopened(const Context& shared, const std::string& dir, LogId id,
-                                           Flusher* flusher);
+  static std::shared_ptr<DiskLog> Unopened(const Context& shared, LogId id, Flusher* flusher);
   // Recovers an unopened log now (once; every call that needs its state does this first).
   // A recovery that fails is reported; the log then reads as empty and refuses appends.
   Status EnsureOpen() const;
@@ -238,7 +242,8 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   // Fails every waiter and stops writing (the log was dropped or storage closes).
   void Shutdown(const Status& why);
   std::atomic<bool> queued{false};  // in its flusher's dirty list
-  const std::string& dir() const { return dir_; }
+  // The log's directory, built when needed (not kept: ~60 bytes of heap per log).
+  std::string dir() const { return ctx_->logs_dir + "/" + format::LogDirName(id_); }
   static constexpr const char* kDescriptorFile = "DESCRIPTOR";
 
   // After recovery, before the log is used: hands the files recovery opened to the cache
@@ -262,7 +267,7 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   // cache (opened on a miss). Held for one operation only, so open files stay bounded.
   Result<std::shared_ptr<File>> OpenFile(const Segment& seg) const {
     if (seg.file) return seg.file;
-    return files_->Get(seg.key, seg.path);
+    return files_->Get(seg.key, seg.Path(dir()));
   }
   // Writes the sealed segment's index file (syncing the segment first without fsync).
   Status Seal(Segment& seg);
@@ -308,7 +313,6 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   // Immutable after construction.
   Context ctx_;
   Env& env_;
-  std::string dir_;
   LogId id_;
   const DiskOptions& opts_;  // ctx_->opts (a copy per log cost ~600 bytes of heap)
   Flusher* flusher_;
@@ -332,14 +336,30 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   bool closed_ = false;      // guarded by append_mu_
   std::condition_variable space_cv_;  // with append_mu_: room in pending_, or closed_
 
+  struct DurableWaiter {
+    std::uint64_t end;
+    std::uint64_t epoch;
+    std::function<void(Status)> done;
+  };
   // Flusher-owned scratch (capacity reused between flushes) and BeginFlush's results: used
-  // only by the log's flusher thread (and WriteCheckpoint, after the flushers stopped).
-  std::string flush_buf_;
-  std::vector<PendingFrame> flush_frames_;
-  std::shared_ptr<Segment> flush_active_;
-  std::shared_ptr<File> flush_file_;  // held open from the write to the sync
-  std::uint64_t flush_pos0_ = 0;
-  Status flush_status_;
+  // only by the log's flusher thread. Made at the first flush (a log never written has none:
+  // ~150 bytes per idle log), and let go after a flush that left it holding large buffers.
+  struct FlushState {
+    std::string buf;
+    std::vector<PendingFrame> frames;
+    std::shared_ptr<Segment> active;
+    std::shared_ptr<File> file;  // held open from the write to the sync
+    std::uint64_t pos0 = 0;
+    Status status;
+    std::vector<DurableWaiter> ready;  // waiters a flush answers
+  };
+  std::unique_ptr<FlushState> flush_;
+  // Scratch beyond this is freed after its flush instead of kept for the next one.
+  static constexpr std::size_t kKeepFlushBytes = 256 << 10;
+  void ReleaseLargeFlushState() {
+    if (flush_ && flush_->buf.capacity() > kKeepFlushBytes) flush_.reset();
+  }
+  // Flusher thread (and WriteCheckpoint, after the flushers stopped).
   bool needs_cut_ = false;  // a failed write may have left bytes past the active's size
 
   // Readers and the flusher's publication.
@@ -350,7 +370,7 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   std::uint64_t visible_end_ = 0;                   // guarded by mu_
 
   // Durability waiters.
-  std::mutex sync_mu_;
+  mutable std::mutex sync_mu_;
   std::condition_variable sync_cv_;  // with sync_mu_: durable_end_, rewinds_ or io_error_ moved
   std::uint64_t durable_end_ = 0;    // guarded by sync_mu_
   Status io_error_;  // guarded by sync_mu_; set by Shutdown only: the log is closed for good
@@ -359,17 +379,11 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
     Status error;               // what failed the rest of the epoch
   };
   std::vector<Rewind> rewinds_;  // guarded by sync_mu_; by epoch: how each ended epoch ended
-  struct DurableWaiter {
-    std::uint64_t end;
-    std::uint64_t epoch;
-    std::function<void(Status)> done;
-  };
   std::vector<DurableWaiter> durable_waiters_;  // guarded by sync_mu_; OnDurable callers
-  std::vector<DurableWaiter> ready_;            // flusher scratch (its thread only)
 
-  mutable std::mutex reported_mu_;
-  // guarded by reported_mu_: (segment, offset) of corruptions already reported
-  mutable std::set<std::pair<std::uint64_t, std::uint64_t>> reported_;
+  // guarded by sync_mu_ (taken alone for it): (segment, offset) of corruptions already
+  // reported; made at the first (a set and a lock of its own per log took 88 bytes).
+  mutable std::unique_ptr<std::set<std::pair<std::uint64_t, std::uint64_t>>> reported_;
 
   friend class Flusher;
 };

@@ -593,6 +593,37 @@ TEST_F(DiskLogTest, MetadataIsDurable) {
   EXPECT_EQ((*all)[0].second, std::string("\0x", 2));
 }
 
+// A start visits the metadata one entry at a time (MetaStore::ForEach) instead of loading
+// every document at once; it sees each entry once, in key order, with its bytes intact, and
+// can stop early.
+TEST_F(DiskLogTest, MetadataForEachVisitsEveryEntryInKeyOrder) {
+  Open();
+  ASSERT_TRUE(storage_->meta().Put("stream/2", "two").ok());
+  ASSERT_TRUE(storage_->meta().Put("engine/k", std::string("\0k", 2)).ok());
+  ASSERT_TRUE(storage_->meta().Put("stream/1", "one").ok());
+  ASSERT_TRUE(storage_->meta().Put("stream/3", "gone").ok());
+  ASSERT_TRUE(storage_->meta().Erase("stream/3").ok());
+  Open();
+  std::vector<std::pair<std::string, std::string>> seen;
+  ASSERT_TRUE(storage_->meta()
+                  .ForEach([&](std::string_view key, std::string_view value) {
+                    seen.emplace_back(key, value);
+                    return true;
+                  })
+                  .ok());
+  const std::vector<std::pair<std::string, std::string>> want{
+      {"engine/k", std::string("\0k", 2)}, {"stream/1", "one"}, {"stream/2", "two"}};
+  EXPECT_EQ(seen, want);
+  seen.clear();
+  ASSERT_TRUE(storage_->meta()
+                  .ForEach([&](std::string_view key, std::string_view value) {
+                    seen.emplace_back(key, value);
+                    return seen.size() < 2;
+                  })
+                  .ok());
+  EXPECT_EQ(seen.size(), 2U);
+}
+
 TEST_F(DiskLogTest, DroppedLogIsGoneAfterReopen) {
   Open();
   ASSERT_TRUE(storage_->CreateLog(LogId{1}, "").ok());
