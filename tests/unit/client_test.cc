@@ -329,20 +329,23 @@ TEST(WireDecode, StreamingGetRecordsMatchesTheTreeDecoder) {
       "{} x",
       "{\"Records\":[]}",
       GetRecordsAnswer(3, 7),
-      R"({"Records":[{"SequenceNumber":"1\u0032","Data":"eA\u003d\u003d","PartitionKey":"k\"q\u00e9",)"
-      R"("ApproximateArrivalTimestamp":1700000000.123}],"NextShardIterator":"a\/b",)"
-      R"("MillisBehindLatest":42})",
-      R"({"Records":[5,"s",null,true,[{"Data":"eA=="}],{"SequenceNumber":7,"Data":{"x":"eA=="},)"
-      R"("PartitionKey":["k"],"ApproximateArrivalTimestamp":"1"},{"EncryptionType":"KMS",)"
-      R"("Data":"eA==","ApproximateArrivalTimestamp":1.5},{"EncryptionType":"NONE"}],)"
-      R"("NextShardIterator":null,"MillisBehindLatest":"3"})",
+      std::string(
+          R"({"Records":[{"SequenceNumber":"1\u0032","Data":"eA\u003d\u003d","PartitionKey":"k\"q\u00e9",)") +
+          R"("ApproximateArrivalTimestamp":1700000000.123}],"NextShardIterator":"a\/b",)" +
+          R"("MillisBehindLatest":42})",
+      std::string(
+          R"({"Records":[5,"s",null,true,[{"Data":"eA=="}],{"SequenceNumber":7,"Data":{"x":"eA=="},)") +
+          R"("PartitionKey":["k"],"ApproximateArrivalTimestamp":"1"},{"EncryptionType":"KMS",)" +
+          R"("Data":"eA==","ApproximateArrivalTimestamp":1.5},{"EncryptionType":"NONE"}],)" +
+          R"("NextShardIterator":null,"MillisBehindLatest":"3"})",
       R"({"Records":{"Data":"eA=="},"NextShardIterator":"n","MillisBehindLatest":1e3})",
-      R"({"Other":{"Records":[{"Data":"eA=="}],"MillisBehindLatest":9},"Records":[{"Data":"eA==",)"
-      R"("Extra":{"Data":"!!","SequenceNumber":"9"}}],"NextShardIterator":"t"})",
+      std::string(
+          R"({"Other":{"Records":[{"Data":"eA=="}],"MillisBehindLatest":9},"Records":[{"Data":"eA==",)") +
+          R"("Extra":{"Data":"!!","SequenceNumber":"9"}}],"NextShardIterator":"t"})",
       R"({"Records":[{"Data":"eA="}]})",
       R"({"Records":[{"Data":"e!=="}]})",
-      R"({"Records":[],"ChildShards":[{"ShardId":"c","ParentShards":["p"],)"
-      R"("HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"1"}}],"MillisBehindLatest":0})",
+      std::string(R"({"Records":[],"ChildShards":[{"ShardId":"c","ParentShards":["p"],)") +
+          R"("HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"1"}}],"MillisBehindLatest":0})",
       R"({"Records":[{"Data":"eA=="},)",
       R"({"Records":[{"Data":"eA=="}]]})",
   };
