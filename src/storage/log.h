@@ -142,7 +142,10 @@ class MetaStore {
   virtual Result<std::vector<std::pair<std::string, std::string>>> LoadAll() = 0;
   // Calls `visit` for every entry, in key order, one at a time: a start need not hold every
   // document at once (the views are valid during the call only). `visit` returns false to
-  // stop early; it must not call this store. By default, through LoadAll.
+  // stop early. `visit` runs without the store's lock held (the SQLite store reads 64 entries
+  // at a time, then visits them), so it may take locks that are held around this store's
+  // calls elsewhere, and may write to the store: entries it puts or erases after the one it
+  // visits may or may not be visited. By default, through LoadAll.
   using EntryVisitor = std::function<bool(std::string_view key, std::string_view value)>;
   virtual Status ForEach(const EntryVisitor& visit) {
     ASSIGN_OR_RETURN(auto all, LoadAll());

@@ -45,28 +45,44 @@ class SqliteMetaStore final : public MetaStore {
     }));
     return out;
   }
+  // Reads kForEachChunk entries at a time under the lock, then visits them without it: the
+  // engine's start takes each stream's lock in `visit`, and holds a stream's lock around Put
+  // elsewhere (Persist), so visiting under mu_ would order the two locks both ways.
   Status ForEach(const EntryVisitor& visit) override {
-    std::lock_guard lock(mu_);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_, "SELECT key, value FROM meta ORDER BY key", -1, &st, nullptr) !=
-        SQLITE_OK) {
-      return Error("prepare");
-    }
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-      auto text = [&](int col) {
-        const auto* p = static_cast<const char*>(sqlite3_column_blob(st, col));
-        return std::string_view(p ? p : "",
-                                static_cast<std::size_t>(sqlite3_column_bytes(st, col)));
-      };
-      if (!visit(text(0), text(1))) {
-        rc = SQLITE_DONE;
-        break;
+    std::vector<std::pair<std::string, std::string>> chunk;
+    std::string after;
+    bool first = true;
+    for (;;) {
+      chunk.clear();
+      {
+        std::lock_guard lock(mu_);
+        sqlite3_stmt* st = nullptr;
+        const char* sql = first
+                              ? "SELECT key, value FROM meta ORDER BY key LIMIT ?1"
+                              : "SELECT key, value FROM meta WHERE key > ?2 ORDER BY key LIMIT ?1";
+        if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) return Error("prepare");
+        sqlite3_bind_int(st, 1, kForEachChunk);
+        if (!first) {
+          sqlite3_bind_text(st, 2, after.data(), static_cast<int>(after.size()), SQLITE_TRANSIENT);
+        }
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+          auto text = [&](int col) {
+            const auto* p = static_cast<const char*>(sqlite3_column_blob(st, col));
+            return std::string(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, col)));
+          };
+          chunk.emplace_back(text(0), text(1));
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) return Error("select");
       }
+      for (const auto& [key, value] : chunk) {
+        if (!visit(key, value)) return Status::Ok();
+      }
+      if (chunk.size() < static_cast<std::size_t>(kForEachChunk)) return Status::Ok();
+      after = chunk.back().first;
+      first = false;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return Error("select");
-    return Status::Ok();
   }
 
   // PRAGMA quick_check: Corruption unless SQLite finds the file sound.
@@ -116,6 +132,7 @@ class SqliteMetaStore final : public MetaStore {
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? Status::Ok() : Error("write");
   }
+  static constexpr int kForEachChunk = 64;
   std::mutex mu_;
   sqlite3* db_ = nullptr;
 };

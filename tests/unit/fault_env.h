@@ -223,6 +223,9 @@ class FaultEnv final : public Env {
     Result<std::vector<std::pair<std::string, std::string>>> LoadAll() override {
       return inner_->LoadAll();
     }
+    // Forwarded, so that tests through this Env run the real store's ForEach (not the
+    // LoadAll-based default).
+    Status ForEach(const EntryVisitor& visit) override { return inner_->ForEach(visit); }
 
    private:
     Status Fail() {
