@@ -182,7 +182,15 @@ class SqliteStore final : public Store {
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_handler(db_, BusyHandler, nullptr);
     // WAL persists in the file; setting it again is a no-op. ":memory:" answers "memory".
-    RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
+    // Switching a new file to WAL needs its exclusive lock, and SQLite answers BUSY without
+    // calling the busy handler when another connection opening the same new file holds a
+    // shared lock (processes started together): retry for as long as the handler would wait.
+    for (int attempt = 0;; ++attempt) {
+      Status wal = Exec("PRAGMA journal_mode=WAL");
+      if (wal.ok()) break;
+      if ((sqlite3_errcode(db_) & 0xff) != SQLITE_BUSY || attempt >= kBusyTimeoutMs) return wal;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
     RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
     for (const char* sql : kSchema) {
