@@ -890,8 +890,9 @@ Result<api::GetRecordsOutput> DecodeGetRecordsTree(std::string_view body) {
   return out;
 }
 Result<api::SubscribeToShardEvent> DecodeSubscribeToShardEvent(std::string_view payload) {
-  // Same Records encoding as GetRecords.
-  ASSIGN_OR_RETURN(auto records, DecodeGetRecords(payload));
+  // Same Records encoding as GetRecords; the tree decoder (this file's), so that the streaming
+  // one (get_records_decoder.cc, which falls back to this file's) is used in one direction.
+  ASSIGN_OR_RETURN(auto records, DecodeGetRecordsTree(payload));
   ASSIGN_OR_RETURN(json::object o, Parse(payload));
   api::SubscribeToShardEvent ev;
   ev.records = std::move(records.records);
