@@ -84,29 +84,13 @@ Result<ConsumerRecordColumns> Consumer::PollColumns(std::chrono::milliseconds ti
   return out;
 }
 
+// The record-at-a-time form of PollColumns: the same batch (commit, wait, split, what Commit
+// checkpoints), each record copied out of the columns.
 Result<std::vector<ConsumerRecord>> Consumer::Poll(std::chrono::milliseconds timeout) {
-  auto& c = *impl_;
-  c.StartPull();
-  // Records returned by the previous poll were processed: apply the policy to them.
-  if (c.pull_policy.kind != CheckpointPolicy::Kind::kManual) RETURN_IF_ERROR(Commit());
-  std::unique_lock lock(c.mu);
-  c.queue_ready.wait_for(lock, timeout, [&] { return c.queued > 0 || c.stopping.load(); });
-  const auto max = static_cast<std::size_t>(c.o.max_records_per_call);
+  ASSIGN_OR_RETURN(ConsumerRecordColumns columns, PollColumns(timeout));
   std::vector<ConsumerRecord> out;
-  out.reserve(std::min(max, c.queued));
-  while (!c.queue.empty() && out.size() < max) {
-    auto& front = c.queue.front().records;
-    const std::size_t n = std::min(max - out.size(), front.size() - c.queue_taken);
-    c.NotePolled(front, c.queue_taken, c.queue_taken + n);
-    for (std::size_t i = c.queue_taken; i < c.queue_taken + n; ++i) out.push_back(front.Record(i));
-    c.queue_taken += n;
-    if (c.queue_taken < front.size()) break;
-    c.queue.pop_front();
-    c.queue_taken = 0;
-  }
-  c.queued -= out.size();
-  c.queue_space.notify_all();
-  if (out.empty() && !c.fatal.ok()) return c.fatal;
+  out.reserve(columns.size());
+  for (std::size_t i = 0; i < columns.size(); ++i) out.push_back(columns.Record(i));
   return out;
 }
 
