@@ -62,6 +62,12 @@ ClientCommands::ClientCommands(CLI::App& app) {
                     "(https://kinesis.<region>.amazonaws.com)");
     cmd->add_option("--region", region_,
                     "Region for signing (default: the AWS chain, else us-east-1)");
+    cmd->add_option("--ca-bundle", ca_bundle_,
+                    "PEM file of the certificate authorities to trust for an https endpoint "
+                    "(default: AWS_CA_BUNDLE, else the profile's ca_bundle, else the system's)")
+        ->check(CLI::ExistingFile);
+    cmd->add_flag("--no-verify-ssl", no_verify_ssl_,
+                  "Do not check an https endpoint's certificate (as the AWS CLI's flag)");
     cmd->footer(std::string(ExitCodesHelp()));
   };
   streams_ = app.add_subcommand("streams", "List, create, describe and delete streams");
@@ -148,6 +154,8 @@ Result<std::unique_ptr<KinesisClient>> ClientCommands::Connect() const {
     o.endpoint = endpoint;
   }
   if (!region_.empty()) o.region = region_;
+  if (!ca_bundle_.empty()) o.ca_bundle = ca_bundle_;
+  o.verify_tls = !no_verify_ssl_;
   // Fail fast when nothing listens: one second to connect (the retries add under a second
   // for a refused connection).
   o.connect_timeout = std::chrono::milliseconds(1000);

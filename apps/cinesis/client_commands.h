@@ -40,6 +40,8 @@ class ClientCommands {
 
   std::optional<std::string> endpoint_;  // unset: the environment, else the local server
   std::string region_;
+  std::string ca_bundle_;
+  bool no_verify_ssl_ = false;
   std::string stream_;
   // streams create / delete
   int shards_ = 0;

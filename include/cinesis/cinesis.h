@@ -124,7 +124,7 @@ CINESIS_EXPORT void cinesis_set_log_callback(cinesis_log_fn fn, void* user,
  * are listed in docs/client.md ("The C interface"); durations end in _ms, booleans are
  * "true"/"false". Examples:
  *   client:   "endpoint", "region", "access_key_id", "secret_access_key", "session_token",
- *             "profile", "connect_timeout_ms", "request_timeout_ms", "verify_tls",
+ *             "profile", "connect_timeout_ms", "request_timeout_ms", "verify_tls", "ca_bundle",
  *             "retry.max_attempts", "retry.base_delay_ms", "retry.max_delay_ms"
  *   producer: "stream" (required), "linger_ms", "max_batch_records", "max_batch_bytes",
  *             "buffer_bytes", "overflow" ("block"/"fail"), "record_ttl_ms",

@@ -37,6 +37,9 @@ struct ClientOptions {
   std::chrono::milliseconds connect_timeout{3000};
   std::chrono::milliseconds request_timeout{30000};
   bool verify_tls = true;
+  // PEM file of the certificate authorities an https endpoint's certificate must chain to;
+  // default: $AWS_CA_BUNDLE, else the profile's ca_bundle, else the system's store.
+  std::optional<std::string> ca_bundle{};
   RetryOptions retry{};
 };
 

@@ -36,12 +36,12 @@ class Client(object):
 
     def __init__(self, endpoint=None, region=None, access_key_id=None, secret_access_key=None,
                  session_token=None, profile=None, verify_tls=None, connect_timeout=None,
-                 request_timeout=None, max_attempts=None, options=None):
+                 request_timeout=None, max_attempts=None, options=None, ca_bundle=None):
         self._lib = _lib.load()
         values = {
             'endpoint': endpoint, 'region': region, 'access_key_id': access_key_id,
             'secret_access_key': secret_access_key, 'session_token': session_token,
-            'profile': profile, 'verify_tls': verify_tls,
+            'profile': profile, 'verify_tls': verify_tls, 'ca_bundle': ca_bundle,
             'connect_timeout_ms': seconds_to_ms(connect_timeout),
             'request_timeout_ms': seconds_to_ms(request_timeout),
             'retry.max_attempts': max_attempts,

@@ -117,6 +117,10 @@ const std::vector<Option<ClientOptions>>& ClientTable() {
           [](O & o) -> auto& { return o.request_timeout; }),
       Bool<O>(
           "verify_tls", "default true", "client", [](O & o) -> auto& { return o.verify_tls; }),
+      Str<O>(
+          "ca_bundle",
+          "PEM file of CAs for https; default: `$AWS_CA_BUNDLE`, the profile's, else the system's",
+          [](O & o) -> auto& { return o.ca_bundle; }),
       Int<O>(
           "retry.max_attempts", "1 = no retries; default 5", "client", 1, kIntMax,
           [](O & o) -> auto& { return o.retry.max_attempts; }),

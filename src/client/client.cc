@@ -125,6 +125,8 @@ Result<std::unique_ptr<KinesisClient>> KinesisClient::Create(ClientOptions optio
   http.connect_timeout = options.connect_timeout;
   http.request_timeout = options.request_timeout;
   http.verify_tls = options.verify_tls;
+  ASSIGN_OR_RETURN(http.ca_bundle,
+                   client::auth::ResolveCaBundle(options.ca_bundle, options.profile));
   auto backend = client::NewHttpService(std::move(http), std::move(provider));
   std::unique_ptr<KinesisClient> c(new KinesisClient());
   c->impl_ = std::make_unique<Impl>(std::move(backend.service), options.retry);

@@ -56,6 +56,10 @@ const options::Table<ClientOptions>& ClientOptionTable() {
                         "Time allowed for one HTTP request."),
       options::Flag<O>("verify_tls", &O::verify_tls, "true",
                        "Check the server's certificate (https endpoints)."),
+      options::Custom<O>("ca_bundle", "string", "(as the AWS SDKs)", "",
+                         "PEM file of the certificate authorities to trust (https). Unset: "
+                         "`$AWS_CA_BUNDLE`, the profile's ca_bundle, else the system's.",
+                         [](const O& o) { return Unset(o.ca_bundle, "(as the AWS SDKs)"); }),
       options::Custom<O>("retry", "RetryOptions", "(below)", "",
                          "Retries of retriable errors (the RetryOptions table).",
                          [](const O&) { return std::string("(below)"); }),

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -518,6 +519,33 @@ Result<EndpointVariant> ResolveEndpointVariant(std::optional<std::string> profil
   RETURN_IF_ERROR(setting("AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint", out.fips));
   RETURN_IF_ERROR(setting("AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint", out.dual_stack));
   return out;
+}
+
+Result<std::string> ResolveCaBundle(const std::optional<std::string>& explicit_path,
+                                    std::optional<std::string> profile) {
+  std::string path;
+  std::string origin;
+  if (explicit_path && !explicit_path->empty()) {
+    path = *explicit_path;
+    origin = "ClientOptions.ca_bundle";
+  } else if (auto v = GetEnv("AWS_CA_BUNDLE"); v && !v->empty()) {
+    path = *v;
+    origin = "$AWS_CA_BUNDLE";
+  } else {
+    const std::string name = ProfileName(profile);
+    ASSIGN_OR_RETURN(const std::optional<std::string> text, ReadFileIfExists(ConfigFilePath()));
+    if (!text) return std::string();
+    const auto section = ConfigSection(ParseIni(*text), name);
+    if (!section) return std::string();
+    path = Lookup(*section, "ca_bundle");
+    if (path.empty()) return std::string();
+    origin = "ca_bundle of profile \"" + name + "\" in " + ConfigFilePath().Describe();
+  }
+  if (::access(path.c_str(), R_OK) != 0) {
+    return Status(Code::kInvalidArgument,
+                  origin + ": cannot read the CA bundle \"" + path + "\": " + std::strerror(errno));
+  }
+  return path;
 }
 
 namespace internal {

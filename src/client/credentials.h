@@ -208,4 +208,10 @@ struct EndpointVariant {
 };
 Result<EndpointVariant> ResolveEndpointVariant(std::optional<std::string> profile = {});
 
+// The certificate authorities for https (as the AWS CLI and SDKs): `explicit_path`, else
+// $AWS_CA_BUNDLE, else ca_bundle of the profile, else "" (the system's store). A named file
+// that cannot be read is kInvalidArgument naming where the name came from.
+Result<std::string> ResolveCaBundle(const std::optional<std::string>& explicit_path,
+                                    std::optional<std::string> profile = {});
+
 }  // namespace cinesis::client::auth

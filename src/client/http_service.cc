@@ -13,6 +13,13 @@
 namespace cinesis::client {
 namespace {
 
+// What to do when the server's certificate is not trusted (a self-signed local server).
+std::string TlsHint(CURLcode rc) {
+  if (rc != CURLE_PEER_FAILED_VERIFICATION && rc != CURLE_SSL_CACERT_BADFILE) return "";
+  return " (trust its CA with ca_bundle, $AWS_CA_BUNDLE or --ca-bundle; verify_tls=false or "
+         "--no-verify-ssl skips the check)";
+}
+
 struct Response {
   CURL* handle = nullptr;
   std::string body;
@@ -82,6 +89,8 @@ class HttpService final : public api::KinesisService, public EventStreams {
     curl::EasySetopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
     curl::EasySetopt(h, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
     curl::EasySetopt(h, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+    if (!options_.ca_bundle.empty())
+      curl::EasySetopt(h, CURLOPT_CAINFO, options_.ca_bundle.c_str());
     CURLcode rc = curl::EasyPerform(h);
     long status = 0;
     curl::EasyGetinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -90,7 +99,7 @@ class HttpService final : public api::KinesisService, public EventStreams {
     Give(h);
     if (rc != CURLE_OK) {
       return Status(Code::kIoError, std::string("request to ") + options_.endpoint +
-                                        " failed: " + curl::EasyStrerror(rc));
+                                        " failed: " + curl::EasyStrerror(rc) + TlsHint(rc));
     }
     if (status != 200) return wire::DecodeError(static_cast<int>(status), res.body);
     return std::move(res.body);
@@ -304,6 +313,8 @@ class HttpService final : public api::KinesisService, public EventStreams {
     curl::EasySetopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
     curl::EasySetopt(h, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
     curl::EasySetopt(h, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+    if (!options_.ca_bundle.empty())
+      curl::EasySetopt(h, CURLOPT_CAINFO, options_.ca_bundle.c_str());
     curl::EasySetopt(h, CURLOPT_WRITEDATA, &st);
     curl::EasySetopt(
         h, CURLOPT_WRITEFUNCTION,
@@ -350,7 +361,7 @@ class HttpService final : public api::KinesisService, public EventStreams {
     if (status != 0 && status != 200) return wire::DecodeError(static_cast<int>(status), st.buffer);
     if (rc != CURLE_OK) {
       return Status(Code::kIoError, std::string("SubscribeToShard to ") + options_.endpoint +
-                                        " failed: " + curl::EasyStrerror(rc));
+                                        " failed: " + curl::EasyStrerror(rc) + TlsHint(rc));
     }
     return Status::Ok();  // the stream ended (5 minutes, or the end of the shard)
   }

@@ -18,6 +18,7 @@ struct HttpOptions {
   std::chrono::milliseconds connect_timeout{3000};
   std::chrono::milliseconds request_timeout{30000};
   bool verify_tls = true;
+  std::string ca_bundle;  // CURLOPT_CAINFO when not empty
 };
 
 // Streams SubscribeToShard events to `on_event` (return false to stop) until the

@@ -528,5 +528,75 @@ class CinesisCliHabits(h.ServerTestCase):
         self.assertEqual(sorted(got), ['solo-1', 'solo-2'])
 
 
+class CliTlsTrust(unittest.TestCase):
+    """The client commands against an https endpoint with a self-signed certificate: trusted
+    through --ca-bundle, $AWS_CA_BUNDLE or the profile's ca_bundle (as the AWS CLI), or not
+    checked with --no-verify-ssl; otherwise refused with a hint. The `cinesis` binary carries
+    OpenSSL statically (the server side here) while its client loads libcurl, which brings
+    the shared OpenSSL: both run in one process in these commands."""
+
+    CERT_RE = re.compile(r'^cinesis tls certificate (?P<path>\S+)\s*$')
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = h.CinesisServer('--tls-self-signed').start()
+        cls.cert = None
+        for line in cls.server.stdout_lines:
+            m = cls.CERT_RE.match(line)
+            if m:
+                cls.cert = m.group('path')
+        assert cls.cert, cls.server.stdout_lines
+        cls.https = 'https://127.0.0.1:%d' % cls.server.port
+        cls.tmp = tempfile.mkdtemp(prefix='cinesis-cli-tls-')
+
+    @classmethod
+    def tearDownClass(cls):
+        h.stop_server_checked(cls.server)
+        cls.server.cleanup_files()
+        shutil.rmtree(cls.tmp, True)
+
+    def cli(self, *args, env=None):
+        e = dict(os.environ)
+        for k in ('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE',
+                  'AWS_CA_BUNDLE', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_KINESIS'):
+            e.pop(k, None)
+        e['AWS_SHARED_CREDENTIALS_FILE'] = e['AWS_CONFIG_FILE'] = os.devnull
+        e.update(env or {})
+        return subprocess.run([h.binary_path()] + list(args) + ['--endpoint', self.https],
+                              capture_output=True, env=e, timeout=120)
+
+    def test_untrusted_certificate_is_refused_with_a_hint(self):
+        p = self.cli('streams', 'list')
+        self.assertEqual(p.returncode, 6, p.stderr)
+        self.assertIn(b'--ca-bundle', p.stderr)
+        self.assertIn(b'--no-verify-ssl', p.stderr)
+
+    def test_ca_bundle_flag_environment_and_profile(self):
+        name = h.unique_name('cli-tls')
+        p = self.cli('streams', 'create', name, '--ca-bundle', self.cert)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.cli('put', name, 'tls-1', 'tls-2', env={'AWS_CA_BUNDLE': self.cert})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        config = os.path.join(self.tmp, 'config')
+        with open(config, 'w') as f:
+            f.write('[profile tls]\nca_bundle = %s\n' % self.cert)
+        p = self.cli('tail', name, '--from', 'trim-horizon', '--no-follow',
+                     env={'AWS_CONFIG_FILE': config, 'AWS_PROFILE': 'tls'})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(sorted(p.stdout.decode().split()), ['tls-1', 'tls-2'])
+
+    def test_no_verify_ssl_skips_the_check(self):
+        p = self.cli('streams', 'list', '--no-verify-ssl')
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_unreadable_ca_bundle_is_named(self):
+        missing = os.path.join(self.tmp, 'missing.pem')
+        p = self.cli('streams', 'list', '--ca-bundle', missing)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        p = self.cli('streams', 'list', env={'AWS_CA_BUNDLE': missing})
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(b'$AWS_CA_BUNDLE: cannot read the CA bundle', p.stderr)
+
+
 if __name__ == '__main__':
     unittest.main()

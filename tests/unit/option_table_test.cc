@@ -38,7 +38,7 @@ TEST(OptionTable, ConsumerDefaultsAreTheStructDefaults) {
 }
 TEST(OptionTable, ClientDefaultsAreTheStructDefaults) {
   ExpectWellFormed(ClientOptionTable());
-  EXPECT_EQ(ClientOptionTable().size(), 10u);
+  EXPECT_EQ(ClientOptionTable().size(), 11u);
 }
 TEST(OptionTable, RetryDefaultsAreTheStructDefaults) {
   ExpectWellFormed(RetryOptionTable());
