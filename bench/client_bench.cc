@@ -42,6 +42,8 @@ struct Options {
   double duration_s = 10;
   std::size_t records = 200'000;
   double rate = 1000;
+  double producer_rate =
+      0;  // records/s offered by the producer scenario; 0: as fast as Put returns
   bool json = false;
   bool aws_limits = false;
   std::size_t buffer_mb = 0;  // the producer's buffer_bytes in MiB; 0: its default
@@ -156,8 +158,17 @@ struct Bench {
     const auto t0 = Clock::now();
     const auto end = t0 + std::chrono::duration<double>(o.duration_s);
     std::uint64_t i = 0;
+    // Paced (--producer-rate): 1,000 records, then sleep until they are due, so the
+    // application offers a steady rate and the producer's queue holds what is in flight;
+    // otherwise Put is called as fast as it returns and the buffer stays full.
+    const int chunk = o.producer_rate > 0 ? 1000 : 100;
     while (Clock::now() < end) {
-      for (int k = 0; k < 100; ++k, ++i) {
+      if (o.producer_rate > 0) {
+        std::this_thread::sleep_until(
+            t0 + std::chrono::duration_cast<Clock::duration>(
+                     std::chrono::duration<double>(static_cast<double>(i) / o.producer_rate)));
+      }
+      for (int k = 0; k < chunk; ++k, ++i) {
         auto st = (*p)->Put(
             "pk-" + std::to_string(i % 1000), Payload(static_cast<std::size_t>(o.record_bytes), i),
             std::nullopt,
@@ -189,7 +200,8 @@ struct Bench {
             {"put_records_calls", static_cast<double>(m.put_records_calls)},
             {"retries", static_cast<double>(m.retries)},
             {"cpu_pct", 100 * cpu / secs},
-            {"cpu_us_per_record", cpu_us_per_record}},
+            {"cpu_us_per_record", cpu_us_per_record},
+            {"offered_records_per_s", o.producer_rate}},
            text);
     return failed.load() == 0 ? 0 : 1;
   }
@@ -391,6 +403,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}));
   app.add_option("--rate", b.o.rate, "records/s put during the latency scenario")
       ->check(CLI::Range(1.0, 100'000.0));
+  app.add_option("--producer-rate", b.o.producer_rate,
+                 "records/s the producer scenario offers (paced); 0: as fast as Put returns, "
+                 "which keeps the producer's buffer full")
+      ->check(CLI::Range(0.0, 100'000'000.0));
   app.add_flag("--aws-limits", b.o.aws_limits,
                "keep AWS's per-shard limits: the producer's (1000 records/s, 1 MiB/s), the "
                "consumer's (5 GetRecords/s)");
