@@ -462,6 +462,13 @@ class ServerTest(Base, unittest.TestCase):
                                                              cinesis.CinesisIOError))
         c.close()
 
+    def test_unreadable_ca_bundle_is_named(self):
+        missing = os.path.join(tempfile.mkdtemp(prefix='cinesis-ca-'), 'missing.pem')
+        with self.assertRaises(cinesis.KinesisError) as cm:
+            cinesis.Client(endpoint='https://127.0.0.1:1', region='us-east-1', ca_bundle=missing)
+        self.assertIn('cannot read the CA bundle', str(cm.exception))
+        self.assertIn(missing, str(cm.exception))
+
 
 class LibraryLookupTest(unittest.TestCase):
     def test_missing_library_message_says_how_to_fix(self):
