@@ -185,6 +185,7 @@ class AsyncPutLoad {
           !b.stop_.exchange(true)) {  // said once, not per connection
         std::cerr << "cinesis bench: 50 consecutive failures on connection " << index_
                   << ", giving up\n";
+        b.incomplete_ = true;  // the run did not last its duration: exit 1
       }
       if (status != 0) return Next();
       Close();

@@ -127,10 +127,10 @@ void Bench::PutLoop(int index, Worker& w, Op op, std::uint64_t target,
     next = (next + 1) % requests.size();
     if (!Timed(conn, w, op, req, r)) {
       if (target > 0) claimed_.fetch_sub(per_call, std::memory_order_relaxed);  // retry the claim
-      if (++consecutive_failures >= 50) {
+      if (++consecutive_failures >= 50 && !stop_.exchange(true)) {  // said once, not per connection
         std::cerr << "cinesis bench: 50 consecutive failures on connection " << index
                   << ", giving up\n";
-        stop_ = true;
+        incomplete_ = true;  // the run did not last its duration: exit 1
       }
       continue;
     }

@@ -5,6 +5,7 @@ Run:  /usr/bin/python3 -m unittest -v tests/integration/test_cinesis_cli.py   (f
 
 import base64
 import datetime
+import http.client
 import http.server
 import json
 import os
@@ -144,6 +145,29 @@ class CinesisCli(h.ServerTestCase):
         self.assertIn('server_cpu_us_per_call', result)
         self.assertIn(b'100 connections on 2 event loops', p.stderr)
 
+    def test_bench_gives_up_once_when_the_server_goes_away(self):
+        """Regression: with one thread per connection, every connection that saw 50 failures
+        in a row printed its own "giving up" line (all of them, in step, when the server
+        went away), and the run still exited 0. The run stops once, says so once and exits 1,
+        on threads (16 connections) and on event loops (100)."""
+        for connections in ('16', '100'):
+            with self.subTest(connections=connections):
+                server = h.CinesisServer().start()
+                self.addCleanup(server.cleanup_files)
+                bench = subprocess.Popen(
+                    [h.binary_path(), 'bench', '--endpoint', server.endpoint, '--quiet',
+                     '--scenario', 'put-record', '--connections', connections, '--duration', '60s',
+                     '--warmup', '0s'], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                self.addCleanup(lambda b=bench: b.poll() is None and b.kill())
+                deadline = time.monotonic() + 60
+                putting = re.compile(rb'cinesis_incoming_records_total\{[^}]*\} [1-9]')
+                while not putting.search(_metrics(server)) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                h.stop_server_checked(server)
+                _, err = bench.communicate(timeout=60)
+                self.assertEqual(bench.returncode, 1, err)
+                self.assertEqual(err.count(b'consecutive failures'), 1, err)
+
     def test_bench_puts_a_record_target_exactly_on_event_loops(self):
         p = self.run_bench('--scenario', 'put-records', '--connections', '80', '--batch', '10',
                            '--records', '4000', '--shards', '1', '--json')
@@ -174,6 +198,16 @@ def _clean_env(extra=None):
     env['AWS_SHARED_CREDENTIALS_FILE'] = env['AWS_CONFIG_FILE'] = os.devnull
     env.update(extra or {})
     return env
+
+
+def _metrics(server):
+    """The server's Prometheus text (b'' when it does not answer)."""
+    try:
+        conn = http.client.HTTPConnection(server.host, server.port, timeout=5)
+        conn.request('GET', '/_cinesis/metrics')
+        return conn.getresponse().read()
+    except OSError:
+        return b''
 
 
 def _closed_port():
