@@ -3,7 +3,8 @@
 //   producer   Producer::Put as fast as the producer takes records, for --duration:
 //              records/s acknowledged, the process's CPU, PutRecords calls, retries.
 //   consumer   prefills --records records, then a Consumer (polling) reads them all from
-//              TRIM_HORIZON: records/s delivered to the processor, the process's CPU.
+//              TRIM_HORIZON: records/s delivered to the processor (from Run() to the last
+//              record), the process's CPU per record and, with --server-pid, the server's.
 //   latency    a Producer puts --rate records/s while a Consumer follows the stream, by
 //              polling (GetRecords) and by enhanced fan-out (SubscribeToShard, pushed):
 //              put -> ProcessRecords latency p50/p99/max for each.
@@ -11,6 +12,7 @@
 // One JSON object per scenario on stdout with --json, a table otherwise. Loopback only in
 // our scripts; any endpoint works.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -19,6 +21,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -47,13 +50,47 @@ struct Options {
   bool json = false;
   bool aws_limits = false;
   std::size_t buffer_mb = 0;  // the producer's buffer_bytes in MiB; 0: its default
+  long server_pid = 0;        // the server's process: its CPU over the consumer phase
+  // perf record --control fifo:PATH: "enable" is written at the start of the consumer
+  // phase, "disable" at its end (to profile that phase alone).
+  std::vector<std::string> perf_fifos;
 };
+
+void PerfControl(const std::vector<std::string>& fifos, const char* command) {
+  for (const auto& f : fifos) {
+    if (std::FILE* out = std::fopen(f.c_str(), "w")) {
+      std::fprintf(out, "%s\n", command);
+      std::fclose(out);
+    }
+  }
+}
 
 double CpuSeconds() {
   rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);
   return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// A process's utime + stime from /proc/PID/stat (clock ticks, usually 10 ms); -1 if unknown.
+double ProcessCpuSeconds(long pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return -1;
+  const auto close = line.rfind(')');  // comm (field 2) may hold spaces
+  if (close == std::string::npos || close + 2 > line.size()) return -1;
+  unsigned long long utime = 0, stime = 0;
+  std::size_t pos = close + 2;
+  for (int f = 3; f <= 15; ++f) {
+    const std::size_t next = line.find(' ', pos);
+    if (f == 14) utime = std::strtoull(line.c_str() + pos, nullptr, 10);
+    if (f == 15) stime = std::strtoull(line.c_str() + pos, nullptr, 10);
+    if (next == std::string::npos) break;
+    pos = next + 1;
+  }
+  const long ticks = ::sysconf(_SC_CLK_TCK);
+  return static_cast<double>(utime + stime) / static_cast<double>(ticks > 0 ? ticks : 100);
 }
 
 double Percentile(std::vector<double>& v, double p) {
@@ -259,38 +296,81 @@ struct Bench {
       std::fprintf(stderr, "consumer: %s\n", c.status().ToString().c_str());
       return 1;
     }
+    // The window: from Run() to the processor call that delivers the last record (the
+    // shutdown after it is not counted); client CPU from getrusage, the server's from
+    // /proc/PID/stat (--server-pid), both read at the two ends of the window.
     std::atomic<std::uint64_t> got{0};
+    std::mutex done_mu;
+    std::condition_variable done_cv;
+    bool done = false;
+    Clock::time_point t_end;
+    double cpu_end = 0, server_end = -1;
+    PerfControl(o.perf_fifos, "enable");
+    const double server0 = ProcessCpuSeconds(o.server_pid);
     const double cpu0 = CpuSeconds();
     const auto t0 = Clock::now();
     std::thread stopper([&] {
-      while (got.load() < o.records && Clock::now() - t0 < std::chrono::minutes(5)) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
+      std::unique_lock lock(done_mu);
+      done_cv.wait_for(lock, std::chrono::minutes(5), [&] { return done; });
+      lock.unlock();
       (*c)->Stop();
     });
     auto st = (*c)->Run([&](const std::string&) {
-      return std::make_unique<Counter>(
-          [&](const std::vector<cinesis::ConsumerRecord>& r) { got.fetch_add(r.size()); });
+      return std::make_unique<Counter>([&](const std::vector<cinesis::ConsumerRecord>& r) {
+        const std::uint64_t before = got.fetch_add(r.size());
+        if (before < o.records && before + r.size() >= o.records) {
+          const auto t = Clock::now();
+          const double cpu = CpuSeconds(), server = ProcessCpuSeconds(o.server_pid);
+          std::lock_guard lock(done_mu);
+          t_end = t;
+          cpu_end = cpu;
+          server_end = server;
+          done = true;
+          done_cv.notify_all();
+        }
+      });
     });
     stopper.join();
-    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    const double cpu = CpuSeconds() - cpu0;
+    PerfControl(o.perf_fifos, "disable");
+    if (!done) {  // stopped early (an error, or 5 minutes)
+      t_end = Clock::now();
+      cpu_end = CpuSeconds();
+      server_end = ProcessCpuSeconds(o.server_pid);
+    }
+    const double with_stop = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double secs = std::chrono::duration<double>(t_end - t0).count();
+    const double cpu = cpu_end - cpu0;
+    const double server_cpu = server0 >= 0 && server_end >= 0 ? server_end - server0 : -1;
+    const auto n = static_cast<double>(got.load());
+    const double cpu_us = n > 0 ? 1e6 * cpu / n : 0.0;
+    const double server_us = n > 0 && server_cpu >= 0 ? 1e6 * server_cpu / n : -1;
     const auto m = (*c)->metrics();
     DeleteStream(stream);
-    char text[512];
+    char server_text[96] = "";
+    if (server_us >= 0) {
+      std::snprintf(server_text, sizeof server_text, ", server CPU %.2f us per record", server_us);
+    }
+    char text[640];
     std::snprintf(text, sizeof text,
-                  "consumer   %.0f records/s delivered (%llu of %zu in %.2f s), %llu GetRecords "
-                  "calls, process CPU %.0f%% of a core%s",
-                  static_cast<double>(got.load()) / secs,
-                  static_cast<unsigned long long>(got.load()), o.records, secs,
-                  static_cast<unsigned long long>(m.get_records_calls), 100 * cpu / secs,
-                  st.ok() ? "" : (" (" + st.ToString() + ")").c_str());
-    Report("consumer",
-           {{"records_per_s", static_cast<double>(got.load()) / secs},
-            {"records", static_cast<double>(got.load())},
-            {"get_records_calls", static_cast<double>(m.get_records_calls)},
-            {"cpu_pct", 100 * cpu / secs}},
-           text);
+                  "consumer   %.0f records/s delivered (%llu of %zu in %.3f s; %.3f s with the "
+                  "stop), %llu GetRecords calls, process CPU %.0f%% of a core (%.2f us per "
+                  "record)%s%s",
+                  n / secs, static_cast<unsigned long long>(got.load()), o.records, secs, with_stop,
+                  static_cast<unsigned long long>(m.get_records_calls), 100 * cpu / secs, cpu_us,
+                  server_text, st.ok() ? "" : (" (" + st.ToString() + ")").c_str());
+    std::map<std::string, double> values{
+        {"records_per_s", n / secs},
+        {"records", n},
+        {"seconds", secs},
+        {"seconds_with_stop", with_stop},
+        {"get_records_calls", static_cast<double>(m.get_records_calls)},
+        {"cpu_pct", 100 * cpu / secs},
+        {"cpu_us_per_record", cpu_us}};
+    if (server_us >= 0) {
+      values["server_cpu_pct"] = 100 * server_cpu / secs;
+      values["server_cpu_us_per_record"] = server_us;
+    }
+    Report("consumer", values, text);
     return got.load() >= o.records ? 0 : 1;
   }
 
@@ -413,6 +493,12 @@ int main(int argc, char** argv) {
   app.add_option("--buffer-mb", b.o.buffer_mb,
                  "the producer's buffer (ProducerOptions::buffer_bytes) in MiB; 0: its default")
       ->check(CLI::Range(std::size_t{0}, std::size_t{4096}));
+  app.add_option("--server-pid", b.o.server_pid,
+                 "the server's process id: its CPU (utime + stime from /proc/PID/stat) over "
+                 "the consumer phase");
+  app.add_option("--perf-fifo", b.o.perf_fifos,
+                 "a `perf record --control fifo:PATH` fifo: \"enable\" at the start of the "
+                 "consumer phase, \"disable\" at its end (repeatable)");
   app.add_flag("--json", b.o.json, "one JSON object per scenario");
   CLI11_PARSE(app, argc, argv);
   if (!b.Connect()) return 2;

@@ -1,6 +1,10 @@
 #include "api/codec.h"
 
 #include <boost/json.hpp>
+#include <charconv>
+#include <cstring>
+
+#include "common/base64.h"
 
 namespace cinesis::api {
 namespace {
@@ -417,6 +421,16 @@ struct RecordText {
   std::string_view partition_key;
   std::optional<EncryptionType> encryption_type;
 };
+// Copies a string literal (without its terminating NUL) or a view to `o`; returns the end.
+template <std::size_t N>
+char* Put(char* o, const char (&text)[N]) {
+  std::memcpy(o, text, N - 1);
+  return o + N - 1;
+}
+char* Put(char* o, std::string_view text) {
+  if (!text.empty()) std::memcpy(o, text.data(), text.size());
+  return o + text.size();
+}
 template <class Entry>
 void EncodeRecordsWith(JsonWriter& w, std::size_t n, Entry entry) {
   // One allocation for the whole answer: per record, its base64 data plus the members.
@@ -428,24 +442,66 @@ void EncodeRecordsWith(JsonWriter& w, std::size_t n, Entry entry) {
   w.Reserve(estimate);
   w.BeginArray();
   // Each record is {"SequenceNumber":"…","ApproximateArrivalTimestamp":…,"Data":"…",
-  // "PartitionKey":"…"[,"EncryptionType":"…"]}, written as literal runs between the values
-  // (the same text as Key/Plain/Timestamp/Base64/String calls, in fewer appends).
+  // "PartitionKey":"…"[,"EncryptionType":"…"]} (the same text as Key/Plain/Timestamp/
+  // Base64/String calls), written through a pointer into a buffer on the stack and appended
+  // at once; a record too large for it is written in place (room made by Extend, cut back
+  // by Trim).
+  static constexpr std::size_t kLiterals =
+      sizeof(R"(,{"SequenceNumber":")") + sizeof(R"(","ApproximateArrivalTimestamp":)") +
+      sizeof(R"(,"Data":")") + sizeof(R"(","PartitionKey":)") + sizeof(R"(,"EncryptionType":")") +
+      sizeof("\"}") + 16;  // the encryption type's name ("KMS")
+  char stack[4096];
+  std::int64_t seconds = 0;  // the last arrival second written, as text:
+  char seconds_text[24];
+  std::size_t seconds_len = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const RecordText r = entry(i);
-    w.Raw(i == 0 ? R"({"SequenceNumber":")" : R"(,{"SequenceNumber":")");
-    w.Raw(r.sequence_number);
-    w.Raw(R"(","ApproximateArrivalTimestamp":)");
-    w.RawTimestamp(r.approximate_arrival_timestamp);
-    w.Raw(R"(,"Data":")");
-    w.RawBase64(r.data);
-    w.Raw(R"(","PartitionKey":)");
-    w.RawString(r.partition_key);
+    const std::size_t bound = kLiterals + r.sequence_number.size() + JsonWriter::kTimestampBound +
+                              Base64EncodedSize(r.data.size()) +
+                              JsonWriter::EscapedBound(r.partition_key.size());
+    char* const start = bound <= sizeof stack ? stack : w.Extend(bound);
+    char* o = start;
+    o = i == 0 ? Put(o, R"({"SequenceNumber":")") : Put(o, R"(,{"SequenceNumber":")");
+    o = Put(o, r.sequence_number);
+    o = Put(o, R"(","ApproximateArrivalTimestamp":)");
+    {
+      // As JsonWriter::TimestampTo, with the seconds' digits written once per second: the
+      // records of a batch mostly arrived within a few seconds.
+      std::int64_t sec = r.approximate_arrival_timestamp / 1000;
+      std::int64_t frac = r.approximate_arrival_timestamp % 1000;
+      if (frac < 0) {
+        frac += 1000;
+        --sec;
+      }
+      if (seconds_len == 0 || sec != seconds) {
+        seconds = sec;
+        seconds_len = static_cast<std::size_t>(
+            std::to_chars(seconds_text, seconds_text + sizeof seconds_text, sec).ptr -
+            seconds_text);
+      }
+      o = Put(o, std::string_view(seconds_text, seconds_len));
+      if (frac != 0) {
+        *o++ = '.';
+        *o++ = static_cast<char>('0' + frac / 100);
+        *o++ = static_cast<char>('0' + frac / 10 % 10);
+        *o++ = static_cast<char>('0' + frac % 10);
+      }
+    }
+    o = Put(o, R"(,"Data":")");
+    o = Base64EncodeTo(r.data, o);
+    o = Put(o, R"(","PartitionKey":)");
+    o = JsonWriter::EscapedTo(r.partition_key, o);
     if (r.encryption_type && *r.encryption_type != EncryptionType::kNone) {
-      w.Raw(R"(,"EncryptionType":")");
-      w.Raw(ToString(*r.encryption_type));
-      w.Raw("\"}");
+      o = Put(o, R"(,"EncryptionType":")");
+      o = Put(o, ToString(*r.encryption_type));
+      o = Put(o, "\"}");
     } else {
-      w.Raw("}");
+      o = Put(o, "}");
+    }
+    if (start == stack) {
+      w.Raw({stack, static_cast<std::size_t>(o - stack)});
+    } else {
+      w.Trim(o);
     }
   }
   w.EndArray();

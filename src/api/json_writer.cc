@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstring>
 
 #include "common/base64.h"
 
@@ -20,49 +21,56 @@ constexpr std::array<std::uint8_t, 256> kNeedsEscape = [] {
 
 }  // namespace
 
-void JsonWriter::Escaped(std::string_view s) {
-  out_ += '"';
+char* JsonWriter::EscapedTo(std::string_view s, char* o) {
+  *o++ = '"';
   static constexpr char kHex[] = "0123456789abcdef";
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const std::size_t n = s.size();
   std::size_t run = 0;
+  auto put = [&o](const char* text, std::size_t len) {
+    if (len != 0) std::memcpy(o, text, len);
+    o += len;
+  };
   for (std::size_t i = 0; i < n; ++i) {
     const unsigned char c = p[i];
     if (!kNeedsEscape[c]) [[likely]]
       continue;
-    out_.append(s.data() + run, i - run);
+    put(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
       case '"':
-        out_ += "\\\"";
+        put("\\\"", 2);
         break;
       case '\\':
-        out_ += "\\\\";
+        put("\\\\", 2);
         break;
       case '\n':
-        out_ += "\\n";
+        put("\\n", 2);
         break;
       case '\r':
-        out_ += "\\r";
+        put("\\r", 2);
         break;
       case '\t':
-        out_ += "\\t";
+        put("\\t", 2);
         break;
       case '\b':
-        out_ += "\\b";
+        put("\\b", 2);
         break;
       case '\f':
-        out_ += "\\f";
+        put("\\f", 2);
         break;
       default:
-        out_ += "\\u00";
-        out_ += kHex[c >> 4];
-        out_ += kHex[c & 15];
+        put("\\u00", 4);
+        *o++ = kHex[c >> 4];
+        *o++ = kHex[c & 15];
     }
   }
-  out_.append(s.data() + run, n - run);
-  out_ += '"';
+  put(s.data() + run, n - run);
+  *o++ = '"';
+  return o;
 }
+
+void JsonWriter::Escaped(std::string_view s) { Trim(EscapedTo(s, Extend(EscapedBound(s.size())))); }
 
 void JsonWriter::Base64(std::string_view bytes) {
   Sep();
@@ -80,23 +88,23 @@ void JsonWriter::Int(std::int64_t v) {
 
 void JsonWriter::RawBase64(std::string_view bytes) { Base64Encode(bytes, out_); }
 
-void JsonWriter::RawTimestamp(EpochMillis ms) {
+char* JsonWriter::TimestampTo(EpochMillis ms, char* o) {
   std::int64_t sec = ms / 1000;
   std::int64_t frac = ms % 1000;
   if (frac < 0) {
     frac += 1000;
     --sec;
   }
-  char buf[40];
-  auto r = std::to_chars(buf, buf + 32, sec);
-  char* end = r.ptr;
+  char* end = std::to_chars(o, o + 24, sec).ptr;
   if (frac != 0) {
     *end++ = '.';
     *end++ = static_cast<char>('0' + frac / 100);
     *end++ = static_cast<char>('0' + frac / 10 % 10);
     *end++ = static_cast<char>('0' + frac % 10);
   }
-  out_.append(buf, end);
+  return end;
 }
+
+void JsonWriter::RawTimestamp(EpochMillis ms) { Trim(TimestampTo(ms, Extend(kTimestampBound))); }
 
 }  // namespace cinesis::api

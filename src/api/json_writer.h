@@ -73,6 +73,23 @@ class JsonWriter {
   void RawBase64(std::string_view bytes);  // without quotes
   void RawString(std::string_view s) { Escaped(s); }
 
+  // For text written through a pointer (the records of a GetRecords answer): Extend makes
+  // room for `max` more bytes and returns where they start; the caller writes at most
+  // that many, then Trim(end) cuts the text back to where it stopped.
+  char* Extend(std::size_t max) {
+    const std::size_t at = out_.size();
+    out_.resize(at + max);
+    return out_.data() + at;
+  }
+  void Trim(const char* end) { out_.resize(static_cast<std::size_t>(end - out_.data())); }
+  // What String(s) appends (quoted, escaped), written at `o`, which has room for
+  // EscapedBound(s.size()) bytes; returns its end.
+  static constexpr std::size_t EscapedBound(std::size_t n) { return 6 * n + 2; }
+  static char* EscapedTo(std::string_view s, char* o);
+  // What RawTimestamp(ms) appends, written at `o` (room for kTimestampBound bytes).
+  static constexpr std::size_t kTimestampBound = 32;
+  static char* TimestampTo(EpochMillis ms, char* o);
+
  private:
   void Escaped(std::string_view s);
   void Sep() {

@@ -23,6 +23,12 @@ namespace {
 
 namespace json = boost::json;
 
+// Records handed back by RecycleRecords (consumer readers), taken from the back by the
+// DecodeGetRecords calls of this thread.
+thread_local std::vector<api::Record> t_recycled;
+// Whether DecodeGetRecords ran on this thread: records are kept only where they are used.
+thread_local bool t_decodes = false;
+
 class GetRecordsHandler {
  public:
   static constexpr std::size_t max_object_size = std::numeric_limits<std::size_t>::max();
@@ -40,7 +46,18 @@ class GetRecordsHandler {
   bool on_document_end(json::error_code&) { return true; }
   bool on_object_begin(json::error_code&) {
     if (depth_ == 2 && in_records_) {
-      out.records.emplace_back();
+      if (!t_recycled.empty()) {
+        // A recycled record, emptied: its strings keep their buffers.
+        api::Record& r = out.records.emplace_back(std::move(t_recycled.back()));
+        t_recycled.pop_back();
+        r.sequence_number.clear();
+        r.approximate_arrival_timestamp = 0;
+        r.data.clear();
+        r.partition_key.clear();
+        r.encryption_type.reset();
+      } else {
+        out.records.emplace_back();
+      }
       in_record_ = true;
     }
     ++depth_;
@@ -196,6 +213,7 @@ class GetRecordsHandler {
 
 Result<api::GetRecordsOutput> DecodeGetRecords(std::string_view body) {
   if (body.empty()) body = "{}";
+  t_decodes = true;
   json::basic_parser<GetRecordsHandler> parser{json::parse_options{}};
   // A record takes at least ~150 bytes of JSON (field names ~80, a sequence number 56):
   // room for every record at once, without the vector's regrowth copies.
@@ -209,6 +227,11 @@ Result<api::GetRecordsOutput> DecodeGetRecords(std::string_view body) {
   }
   if (h.child_shards) return DecodeGetRecordsTree(body);
   return std::move(h.out);
+}
+
+void RecycleRecords(std::vector<api::Record>&& records) {
+  // Taken from the back by the decoder; the larger batch is kept.
+  if (t_decodes && records.size() > t_recycled.size()) t_recycled = std::move(records);
 }
 
 }  // namespace cinesis::client::wire

@@ -57,6 +57,11 @@ Result<api::GetShardIteratorOutput> DecodeGetShardIterator(std::string_view body
 // basic_parser, no tree) straight into the records; an answer with ChildShards (the end of
 // a closed shard) goes to DecodeGetRecordsTree. Both give the same result for any body.
 Result<api::GetRecordsOutput> DecodeGetRecords(std::string_view body);
+// Gives records back to DecodeGetRecords on this thread: its next answer is written into
+// them (their strings keep their buffers) instead of new ones, so a reader that hands every
+// batch back once it is done with it decodes without allocating per record. One batch is
+// kept per thread; their contents are overwritten.
+void RecycleRecords(std::vector<api::Record>&& records);
 // The same answer through a parsed tree (Boost.JSON value in an arena).
 Result<api::GetRecordsOutput> DecodeGetRecordsTree(std::string_view body);
 Result<api::UpdateShardCountOutput> DecodeUpdateShardCount(std::string_view body);

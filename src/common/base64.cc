@@ -29,12 +29,9 @@ constexpr std::array<std::array<char, 2>, 4096> kPairs = [] {
 
 }  // namespace
 
-void Base64Encode(std::string_view in, std::string& out) {
+char* Base64EncodeTo(std::string_view in, char* o) {
   const auto* p = reinterpret_cast<const std::uint8_t*>(in.data());
-  std::size_t n = in.size();
-  std::size_t start = out.size();
-  out.resize(start + Base64EncodedSize(n));
-  char* o = out.data() + start;
+  const std::size_t n = in.size();
   std::size_t i = 0;
   // Two characters per lookup: 12 bits of input at a time.
   for (; i + 3 <= n; i += 3) {
@@ -51,6 +48,13 @@ void Base64Encode(std::string_view in, std::string& out) {
     *o++ = rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
     *o++ = '=';
   }
+  return o;
+}
+
+void Base64Encode(std::string_view in, std::string& out) {
+  const std::size_t start = out.size();
+  out.resize(start + Base64EncodedSize(in.size()));
+  Base64EncodeTo(in, out.data() + start);
 }
 
 std::string Base64Encode(std::string_view in) {

@@ -9,6 +9,9 @@ namespace cinesis {
 // Appends the base64 encoding of `in` to `out`.
 void Base64Encode(std::string_view in, std::string& out);
 std::string Base64Encode(std::string_view in);
+// Writes the base64 encoding of `in` at `out` (room for Base64EncodedSize(in.size())
+// characters); returns the end of what it wrote.
+char* Base64EncodeTo(std::string_view in, char* out);
 
 // Number of characters Base64Encode produces for `n` input bytes.
 constexpr std::size_t Base64EncodedSize(std::size_t n) { return (n + 2) / 3 * 4; }

@@ -193,8 +193,15 @@ struct Reader : Checkpointer {
   void RunPolling(std::optional<consumer::Checkpoint> resume);
   void RunFanOut(std::optional<consumer::Checkpoint> resume);
   // Deaggregates, skips what `resume` covers, hands the batch over, applies the policy.
-  // Takes the records by value: their strings move into the batch.
-  void Deliver(std::vector<api::Record> records, const std::optional<consumer::Checkpoint>& resume);
+  // The records' strings are swapped with those of the batch's records (push mode): the
+  // caller may hand them back to the decoder (wire::RecycleRecords), whose next answer is
+  // then written into buffers that already exist.
+  void Deliver(std::vector<api::Record>& records,
+               const std::optional<consumer::Checkpoint>& resume);
+  // Push mode: the batch handed to ProcessRecords, kept from one call to the next with its
+  // records' strings (no allocation per record once they are large enough), and the
+  // records a smaller batch did not need. The reader thread's own.
+  std::vector<ConsumerRecord> push_batch, push_spare;
   void EndShard();
   // A checkpoint the policy asked for: a failure is reported (a lost lease is not an
   // error: the processor hears LeaseLost).

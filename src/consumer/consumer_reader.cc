@@ -17,6 +17,7 @@
 #include <algorithm>
 
 #include "cinesis/aggregation.h"
+#include "client/wire_codec.h"
 #include "consumer/consumer_impl.h"
 
 namespace cinesis {
@@ -229,7 +230,10 @@ void Reader::RunPolling(std::optional<consumer::Checkpoint> resume) {
     Succeeded("GetRecords");
     RecordLag(got->millis_behind_latest);
     const bool got_none = got->records.empty();
-    Deliver(std::move(got->records), resume);
+    Deliver(got->records, resume);
+    // Their strings now hold the previous batch's buffers: the next answer is decoded
+    // into them (over HTTP; a no-op for a client that does not decode).
+    client::wire::RecycleRecords(std::move(got->records));
     idle = (got_none && got->millis_behind_latest == 0)
                ? std::min<std::chrono::milliseconds>(
                      std::max(idle * 2, std::chrono::milliseconds(200)), c.o.idle_backoff)
@@ -280,7 +284,8 @@ void Reader::RunFanOut(std::optional<consumer::Checkpoint> resume) {
     bool ended = false;
     Status st = c.client.SubscribeToShard(in, [&](const api::SubscribeToShardEvent& ev) {
       RecordLag(ev.millis_behind_latest);
-      Deliver(ev.records, resume);
+      std::vector<api::Record> records = ev.records;
+      Deliver(records, resume);
       if (ev.continuation_sequence_number) continuation = ev.continuation_sequence_number;
       if (ev.child_shards) ended = true;
       return !(stop || handover || lost || c.stopping || ended);
@@ -309,14 +314,15 @@ void Reader::RunFanOut(std::optional<consumer::Checkpoint> resume) {
   }
 }
 
-void Reader::Deliver(std::vector<api::Record> records,
+void Reader::Deliver(std::vector<api::Record>& records,
                      const std::optional<consumer::Checkpoint>& resume) {
   const auto& policy = c.o.checkpoint_policy;
   // Pull mode: the batch is built as columns here, on the reader thread (the poll thread
-  // then hands it over without a copy); push mode: as records for the processor.
+  // then hands it over without a copy); push mode: as records for the processor, in
+  // push_batch, whose records (and their strings) are reused from one batch to the next.
   auto* queue = dynamic_cast<QueueProcessor*>(processor.get());
-  std::vector<ConsumerRecord> batch;
   ConsumerRecordColumns columns;
+  std::size_t used = 0;  // push mode: the records of push_batch filled so far
   if (queue != nullptr) {
     std::size_t data_bytes = 0, key_bytes = 0, sequence_bytes = 0;
     for (const auto& r : records) {
@@ -328,17 +334,30 @@ void Reader::Deliver(std::vector<api::Record> records,
     columns.partition_keys.reserve(key_bytes);
     columns.sequence_numbers.reserve(sequence_bytes);
     columns.shard_ids.push_back(shard_id);
-  } else {
-    batch.reserve(records.size());
   }
+  // The next record of push_batch to fill (its old contents are overwritten).
+  auto slot = [&]() -> ConsumerRecord& {
+    if (used == push_batch.size()) {
+      if (push_spare.empty()) {
+        push_batch.emplace_back();
+      } else {
+        push_batch.push_back(std::move(push_spare.back()));
+        push_spare.pop_back();
+      }
+    }
+    ConsumerRecord& s = push_batch[used++];
+    if (s.shard_id != shard_id) s.shard_id = shard_id;
+    return s;
+  };
   auto add = [&](ConsumerRecord&& p) {
     if (AlreadyDone(p, resume)) return;
     if (queue != nullptr) {
       columns.Append(0, p.sequence_number, p.sub_sequence_number, p.aggregated, p.partition_key,
                      p.explicit_hash_key, p.data, p.approximate_arrival_timestamp);
     } else {
-      p.shard_id = shard_id;
-      batch.push_back(std::move(p));
+      ConsumerRecord& s = slot();
+      p.shard_id.swap(s.shard_id);
+      s = std::move(p);
     }
   };
   for (auto& r : records) {
@@ -368,25 +387,32 @@ void Reader::Deliver(std::vector<api::Record> records,
       }
       if (outside) parts.clear();
       for (auto& p : parts) add(std::move(p));
+    } else if (resume && resume->sequence_number == r.sequence_number) {
+      continue;  // delivered before (AlreadyDone for a record that is not an aggregate)
     } else if (queue != nullptr) {
       // The common case, without a ConsumerRecord: straight into the columns.
-      if (resume && resume->sequence_number == r.sequence_number) continue;
       columns.Append(0, r.sequence_number, 0, false, r.partition_key, std::nullopt, r.data,
                      r.approximate_arrival_timestamp);
     } else {
-      add({{},
-           std::move(r.sequence_number),
-           0,
-           false,
-           std::move(r.partition_key),
-           std::nullopt,
-           std::move(r.data),
-           r.approximate_arrival_timestamp});
+      // Swapped, not copied: the record's old buffers go back with `records`.
+      ConsumerRecord& s = slot();
+      s.sequence_number.swap(r.sequence_number);
+      s.sub_sequence_number = 0;
+      s.aggregated = false;
+      s.partition_key.swap(r.partition_key);
+      s.explicit_hash_key.reset();
+      s.data.swap(r.data);
+      s.approximate_arrival_timestamp = r.approximate_arrival_timestamp;
     }
   }
-  const std::size_t n = queue != nullptr ? columns.size() : batch.size();
+  // push_batch holds exactly this batch; the records it does not need wait in push_spare.
+  while (push_batch.size() > used) {
+    push_spare.push_back(std::move(push_batch.back()));
+    push_batch.pop_back();
+  }
+  const std::size_t n = queue != nullptr ? columns.size() : push_batch.size();
   if (n > 0) {
-    last_delivered = queue != nullptr ? columns.Record(n - 1) : batch.back();
+    last_delivered = queue != nullptr ? columns.Record(n - 1) : push_batch.back();
     since_checkpoint += n;
     {
       std::lock_guard lock(c.mu);
@@ -395,7 +421,7 @@ void Reader::Deliver(std::vector<api::Record> records,
     if (queue != nullptr) {
       queue->Take(std::move(columns));
     } else {
-      processor->ProcessRecords(batch, *this);
+      processor->ProcessRecords(push_batch, *this);
     }
     const EpochMillis now = c.clock.NowMillis();
     bool due = false;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <limits>
 
 #include "api/batch.h"
 #include "api/cbor.h"
@@ -731,7 +732,22 @@ TEST(BatchDataPlane, ConversionsEncodeTheSameText) {
   api::GetRecordsOutput get;
   get.records = {{"1", 1441215410867, std::string("\0\x01\xff", 3), "k\"\\", std::nullopt},
                  {"2", 1441215410000, "", "", api::EncryptionType::kKms},
-                 {"3", 1, "x", "\xc3\xa9", api::EncryptionType::kNone}};
+                 {"3", 1, "x", "\xc3\xa9", api::EncryptionType::kNone},
+                 {"4", -1, "xy", "\b\f\n\r\t\x1f/", std::nullopt},
+                 {"5", -1441215410867, "xyz", "", api::EncryptionType::kKms},
+                 {"6", 7, std::string(5000, 'b'), "k", api::EncryptionType::kKms},
+                 {"7", 8, "", std::string(700, '\x02'), std::nullopt}};
+  // The records are written through a pointer, into a buffer on the stack or, for records
+  // too large for it (6 and 7), in place: keys that escape to 6 bytes per byte, data of
+  // every length modulo 3, the longest timestamps.
+  for (int i = 0; i < 12; ++i) {
+    get.records.push_back({std::to_string(10 + i),
+                           i % 2 == 0 ? std::numeric_limits<EpochMillis>::max()
+                                      : std::numeric_limits<EpochMillis>::min(),
+                           std::string(static_cast<std::size_t>(i), static_cast<char>(0x80 + i)),
+                           std::string(static_cast<std::size_t>(256 - i), '\x01'),
+                           i % 3 == 0 ? std::optional(api::EncryptionType::kKms) : std::nullopt});
+  }
   get.next_shard_iterator = "iter";
   get.millis_behind_latest = 42;
   get.child_shards =

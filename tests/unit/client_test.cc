@@ -387,6 +387,60 @@ TEST(WireDecode, StreamingGetRecordsMatchesTheTreeDecoder) {
   EXPECT_EQ(got->millis_behind_latest, 42);
 }
 
+// Consumer readers hand each batch back (RecycleRecords) and the next answer on that thread
+// is decoded into those records: every field is overwritten (nothing of the old record
+// survives, whichever fields the new answer has), and the old buffers are reused.
+TEST(WireDecode, RecycledRecordsAreOverwrittenWhole) {
+  auto stale = [] {
+    std::vector<api::Record> records(40);
+    for (auto& r : records) {
+      r.sequence_number = std::string(60, '9');
+      r.approximate_arrival_timestamp = 123456789;
+      r.data = std::string(1000, 'd');
+      r.partition_key = std::string(40, 'p');
+      r.encryption_type = api::EncryptionType::kKms;
+    }
+    return records;
+  };
+  const std::vector<std::string> bodies = {
+      "{}",
+      GetRecordsAnswer(3, 7),
+      std::string(
+          R"({"Records":[5,{"SequenceNumber":7,"Data":{"x":"eA=="},"PartitionKey":["k"]},)") +
+          R"({"EncryptionType":"KMS","Data":"eA==","ApproximateArrivalTimestamp":1.5},{},)" +
+          R"({"EncryptionType":"NONE"},{"Data":""},{"PartitionKey":""}],"MillisBehindLatest":1})",
+      R"({"Records":[{"Data":"e!=="}]})",
+  };
+  for (const std::string& body : bodies) {
+    SCOPED_TRACE(body);
+    (void)client::wire::DecodeGetRecords("{}");  // the thread decodes: it keeps what it gets
+    client::wire::RecycleRecords(stale());
+    auto stream = client::wire::DecodeGetRecords(body);
+    auto tree = client::wire::DecodeGetRecordsTree(body);
+    ASSERT_EQ(stream.ok(), tree.ok());
+    if (!tree.ok()) continue;
+    ASSERT_EQ(stream->records.size(), tree->records.size());
+    for (std::size_t i = 0; i < tree->records.size(); ++i) {
+      const auto& a = stream->records[i];
+      const auto& b = tree->records[i];
+      EXPECT_EQ(a.sequence_number, b.sequence_number) << i;
+      EXPECT_EQ(a.approximate_arrival_timestamp, b.approximate_arrival_timestamp) << i;
+      EXPECT_EQ(a.data, b.data) << i;
+      EXPECT_EQ(a.partition_key, b.partition_key) << i;
+      EXPECT_EQ(a.encryption_type, b.encryption_type) << i;
+      // Written into a recycled record's buffer (a new string would hold 15 bytes inline).
+      EXPECT_GE(a.data.capacity(), 1000U) << i;
+    }
+  }
+  // Recycled records wait for the next answer (one batch per thread, the larger kept).
+  client::wire::RecycleRecords(stale());
+  client::wire::RecycleRecords(std::vector<api::Record>(1));
+  auto got = client::wire::DecodeGetRecords(GetRecordsAnswer(2, 1));
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->records.size(), 2U);
+  EXPECT_GE(got->records[1].data.capacity(), 1000U);
+}
+
 TEST(Version, MatchesTheHeader) { EXPECT_EQ(Version(), CINESIS_VERSION_STRING); }
 
 }  // namespace

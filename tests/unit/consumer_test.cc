@@ -305,6 +305,80 @@ TEST_F(ConsumerTest, DeaggregatesAndResumesInsideAnAggregate) {
   EXPECT_TRUE(seen.records.front().aggregated);
 }
 
+// The reader keeps its batch of ConsumerRecords from one ProcessRecords call to the next
+// and overwrites them (their strings keep their buffers): nothing of a record of an
+// earlier batch shows in a later one, whatever the batch sizes and kinds of records (KPL
+// user records with explicit hash keys, then plain records in the same slots).
+TEST_F(ConsumerTest, ReusedBatchRecordsCarryNothingOfEarlierBatches) {
+  ASSERT_TRUE(
+      local_.client().CreateStream({"one", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  std::vector<aggregation::UserRecord> users;
+  for (int i = 0; i < 6; ++i) {
+    users.push_back({"user-key-" + std::to_string(i), std::to_string(1000 + i),
+                     "user-" + std::to_string(i) + std::string(40, 'u')});
+  }
+  const std::string blob = aggregation::Encode(users);
+  // Plain, aggregate, plain...: batches of 3 GetRecords records deliver 3 or 8 records.
+  std::vector<std::string> order;
+  for (int i = 0; i < 12; ++i) {
+    const bool aggregate = i % 4 == 2;
+    auto put = local_.client().PutRecord({{"one", std::nullopt},
+                                          aggregate ? blob : "plain-" + std::to_string(i),
+                                          "pk" + std::to_string(i),
+                                          std::nullopt,
+                                          std::nullopt});
+    ASSERT_TRUE(put.ok()) << put.status().ToString();
+    order.push_back(aggregate ? "" : "plain-" + std::to_string(i));
+  }
+  Seen seen;
+  auto o = Options();
+  o.stream_name = "one";
+  o.max_records_per_call = 3;
+  auto c = Consumer::Create(local_.client(), o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::thread run([&] {
+    EXPECT_TRUE(
+        (*c)->Run([&](const std::string&) { return std::make_unique<Collect>(seen); }).ok());
+  });
+  ASSERT_TRUE(WaitFor([&] { return seen.size() == 9 + 3 * 6; }));
+  (*c)->Stop();
+  run.join();
+  std::lock_guard l(seen.mu);
+  ASSERT_EQ(seen.records.size(), 27U);
+  std::size_t at = 0;
+  for (int i = 0; i < 12; ++i) {
+    if (order[static_cast<std::size_t>(i)].empty()) {
+      for (std::size_t k = 0; k < users.size(); ++k, ++at) {
+        const ConsumerRecord& r = seen.records[at];
+        EXPECT_EQ(r.shard_id, "shardId-000000000000") << at;
+        EXPECT_TRUE(r.aggregated) << at;
+        EXPECT_EQ(r.sub_sequence_number, k) << at;
+        EXPECT_EQ(r.partition_key, users[k].partition_key) << at;
+        EXPECT_EQ(r.explicit_hash_key, users[k].explicit_hash_key) << at;
+        EXPECT_EQ(r.data, users[k].data) << at;
+      }
+    } else {
+      const ConsumerRecord& r = seen.records[at++];
+      EXPECT_EQ(r.shard_id, "shardId-000000000000") << at;
+      EXPECT_FALSE(r.aggregated) << at;
+      EXPECT_EQ(r.sub_sequence_number, 0U) << at;
+      EXPECT_EQ(r.partition_key, "pk" + std::to_string(i)) << at;
+      EXPECT_EQ(r.explicit_hash_key, std::nullopt) << at;
+      EXPECT_EQ(r.data, order[static_cast<std::size_t>(i)]) << at;
+    }
+  }
+  // In order, each record once: the sequence numbers only grow.
+  for (std::size_t k = 1; k < seen.records.size(); ++k) {
+    const auto& a = seen.records[k - 1];
+    const auto& b = seen.records[k];
+    EXPECT_TRUE(
+        a.sequence_number.size() < b.sequence_number.size() ||
+        a.sequence_number < b.sequence_number ||
+        (a.sequence_number == b.sequence_number && a.sub_sequence_number < b.sub_sequence_number))
+        << k;
+  }
+}
+
 TEST_F(ConsumerTest, LeasesSplitShardsBetweenWorkersAndFenceStaleOwners) {
   ASSERT_TRUE(local_.client().UpdateShardCount({{"s", std::nullopt}, 6, "UNIFORM_SCALING"}).ok());
   Put(0, 600);
