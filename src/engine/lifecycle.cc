@@ -41,9 +41,10 @@ void Engine::Tick() {
   for (const auto& s : live) {
     Settle(*s, now);
     WriterLock lock(&s->mu);
-    if (std::erase_if(s->consumers, [&](const ConsumerState& c) {
-          return c.deleting_at_ms && now >= c.gone_at_ms;
-        })) {
+    StreamExtras* extras = s->extras_if_any();
+    if (extras && std::erase_if(extras->consumers, [&](const ConsumerState& c) {
+                    return c.deleting_at_ms && now >= c.gone_at_ms;
+                  })) {
       // A failure is reported by Persist; the document keeps the consumer as deleting, and
       // the next start removes it again.
       (void)Persist(*s);
@@ -110,11 +111,10 @@ Status Engine::CreateStream(const api::CreateStreamInput& in) {
   WriterLock stream_lock(&s->mu);  // not shared yet; taken so that every access is checked
   s->id = next_stream_id_++;
   s->name = in.stream_name;
-  s->arn = ArnFor(in.stream_name);
   s->created_ms = now;
   s->active_at_ms = now + options_.create_stream_ms;
   s->mode = mode;
-  s->tags = in.tags;
+  if (!in.tags.empty()) s->mutable_extras().tags = in.tags;
   if (in.max_record_size_kib) s->max_record_size_kib = *in.max_record_size_kib;
   // On failure, the logs made so far are empty: drop them again.
   auto undo = [&](Status st) REQUIRES(s->mu) {
@@ -148,7 +148,7 @@ Status Engine::DeleteStream(const api::DeleteStreamInput& in) {
   if (!in.enforce_consumer_deletion) {
     ReaderLock lock(&s->mu);
     const EpochMillis now = Now();
-    for (const auto& c : s->consumers) {
+    for (const auto& c : s->extras().consumers) {
       if (!c.deleting_at_ms || now < c.gone_at_ms) {
         return errors::StreamHasConsumers(s->name, options_.scope);
       }
@@ -178,14 +178,15 @@ Result<api::DescribeStreamOutput> Engine::DescribeStream(const api::DescribeStre
   auto& d = out.stream_description;
   ReaderLock lock(&s->mu);
   d.stream_name = s->name;
-  d.stream_arn = s->arn;
+  d.stream_arn = ArnFor(s->name);
   d.stream_status = StatusOf(*s, now);
   d.stream_mode = s->mode;
   d.retention_period_hours = s->retention_hours;
   d.stream_creation_timestamp = s->created_ms;
-  d.enhanced_monitoring.push_back({{s->shard_level_metrics.begin(), s->shard_level_metrics.end()}});
+  const auto& metrics = s->extras().shard_level_metrics;
+  d.enhanced_monitoring.push_back({{metrics.begin(), metrics.end()}});
   d.encryption_type = s->encryption;
-  d.key_id = s->key_id;
+  d.key_id = s->extras().key_id;
   // A stream shows no shards until it has been ACTIVE, also when deleted while CREATING.
   const bool was_active = s->deleting_at_ms ? *s->deleting_at_ms >= s->active_at_ms
                                             : d.stream_status != StreamStatus::kCreating;
@@ -212,20 +213,21 @@ Result<api::DescribeStreamSummaryOutput> Engine::DescribeStreamSummary(
   auto& d = out.stream_description_summary;
   ReaderLock lock(&s->mu);
   d.stream_name = s->name;
-  d.stream_arn = s->arn;
+  d.stream_arn = ArnFor(s->name);
   d.stream_status = StatusOf(*s, Now());
   d.stream_mode = s->mode;
   d.retention_period_hours = s->retention_hours;
   d.stream_creation_timestamp = s->created_ms;
-  d.enhanced_monitoring.push_back({{s->shard_level_metrics.begin(), s->shard_level_metrics.end()}});
+  const auto& metrics = s->extras().shard_level_metrics;
+  d.enhanced_monitoring.push_back({{metrics.begin(), metrics.end()}});
   d.encryption_type = s->encryption;
-  d.key_id = s->key_id;
+  d.key_id = s->extras().key_id;
   d.max_record_size_kib = s->max_record_size_kib;
-  d.warm_throughput_mibps = s->warm_throughput_mibps;
+  d.warm_throughput_mibps = s->extras().warm_throughput_mibps;
   d.open_shard_count = static_cast<int>(s->open.size());
   const EpochMillis now = Now();
   d.consumer_count = static_cast<int>(std::count_if(
-      s->consumers.begin(), s->consumers.end(),
+      s->extras().consumers.begin(), s->extras().consumers.end(),
       [&](const ConsumerState& c) { return !(c.deleting_at_ms && now >= c.gone_at_ms); }));
   return out;
 }
@@ -262,7 +264,7 @@ Result<api::ListStreamsOutput> Engine::ListStreams(const api::ListStreamsInput& 
       break;
     }
     out.stream_names.push_back(s.name);
-    out.stream_summaries.push_back({s.name, s.arn, StatusOf(s, now), s.mode, s.created_ms});
+    out.stream_summaries.push_back({s.name, ArnFor(s.name), StatusOf(s, now), s.mode, s.created_ms});
   }
   if (out.has_more_streams) {
     TokenWriter w;

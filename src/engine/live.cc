@@ -18,7 +18,11 @@ class EngineCursor final : public api::ShardCursor {
  public:
   EngineCursor(const Engine& engine, std::shared_ptr<StreamState> s,
                std::shared_ptr<ShardState> shard, std::uint64_t position)
-      : engine_(engine), s_(std::move(s)), shard_(std::move(shard)), position_(position) {}
+      : engine_(engine),
+        s_(std::move(s)),
+        shard_(std::move(shard)),
+        shard_id_(shard_->id()),
+        position_(position) {}
 
   Result<Batch> Next(std::size_t max_records, std::size_t max_bytes) override {
     std::uint64_t next = position_;
@@ -47,12 +51,13 @@ class EngineCursor final : public api::ShardCursor {
     notify();
   }
 
-  const std::string& shard_id() const override { return shard_->id; }
+  const std::string& shard_id() const override { return shard_id_; }
 
  private:
   const Engine& engine_;
   std::shared_ptr<StreamState> s_;
   std::shared_ptr<ShardState> shard_;
+  const std::string shard_id_;  // the shard keeps only its index
   std::uint64_t position_;  // used by one strand at a time
 };
 
@@ -120,7 +125,7 @@ Result<api::MetricsSnapshot> Engine::Metrics(const std::optional<std::string>& s
     {
       ReaderLock lock(&s->mu);
       shards = s->shards;
-      for (const auto& c : s->consumers) {
+      for (const auto& c : s->extras().consumers) {
         auto it = counters.find(c.arn);
         api::ConsumerMetricsSnapshot cs;
         cs.consumer_name = c.name;
@@ -133,7 +138,7 @@ Result<api::MetricsSnapshot> Engine::Metrics(const std::optional<std::string>& s
     }
     for (const auto& shard : shards) {
       api::ShardMetricsSnapshot sh;
-      sh.shard_id = shard->id;
+      sh.shard_id = shard->id();
       shard->metrics.Snapshot(end_second, seconds, sh);
       ss.shards.push_back(std::move(sh));
     }
@@ -185,7 +190,7 @@ Result<std::string> Engine::RouteRecord(const std::string& stream, std::string_v
   ReaderLock lock(&s->mu);
   ShardState* shard = s->Route(key);
   if (!shard) return errors::StreamNotFound(stream, options_.scope);
-  return shard->id;
+  return shard->id();
 }
 
 }  // namespace cinesis::engine

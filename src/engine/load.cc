@@ -188,9 +188,11 @@ Status Engine::Load(std::vector<std::string>* report) {
   }
   for (auto& [_, s] : by_id) {
     WriterLock stream_lock(&s->mu);  // not shared yet; taken so that every access is checked
-    s->arn = ArnFor(s->name);
-    for (auto& c : s->consumers) {
-      c.arn = s->arn + "/consumer/" + c.name + ":" + std::to_string(c.created_ms / 1000);
+    if (StreamExtras* x = s->extras_if_any()) {
+      const std::string arn = ArnFor(s->name);
+      for (auto& c : x->consumers) {
+        c.arn = arn + "/consumer/" + c.name + ":" + std::to_string(c.created_ms / 1000);
+      }
     }
     RebuildOpenShards(*s);
     streams_[s->name] = std::move(s);

@@ -160,7 +160,7 @@ Result<std::shared_ptr<api::Subscription>> Engine::SubscribeToShard(
   const auto& sp = in.starting_position;
   ASSIGN_OR_RETURN(std::uint64_t position, StartPosition(*s, *shard, s->name, sp.type,
                                                          sp.sequence_number, sp.timestamp, now));
-  const std::string key = in.consumer_arn + "|" + shard->id;
+  const std::string key = in.consumer_arn + "|" + shard->id();
   auto sub = std::make_shared<EngineSubscription>(*this, s, shard, position, now,
                                                   ConsumerCounters(in.consumer_arn),
                                                   shard->metrics.ConsumerLagFor(consumer_name));
@@ -171,7 +171,7 @@ Result<std::shared_ptr<api::Subscription>> Engine::SubscribeToShard(
     if (it != subscriptions_.end()) {
       previous = it->second.second.lock();
       if (previous && !previous->Finished() && now - it->second.first < kTakeoverMs) {
-        return errors::SubscriptionExists(in.consumer_arn, shard->id);
+        return errors::SubscriptionExists(in.consumer_arn, shard->id());
       }
     }
     subscriptions_[key] = {now, sub};
