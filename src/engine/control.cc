@@ -97,19 +97,7 @@ Status Engine::CheckActive(const StreamState& s, EpochMillis now) const {
   return Status::Ok();
 }
 
-int Engine::OpenShardsInAccount() const {
-  std::vector<std::shared_ptr<StreamState>> all;
-  {
-    ReaderLock lock(&mu_);
-    for (const auto& [_, s] : streams_) all.push_back(s);
-  }
-  int n = 0;
-  for (const auto& s : all) {
-    ReaderLock lock(&s->mu);
-    n += static_cast<int>(s->open.size());
-  }
-  return n;
-}
+int Engine::OpenShardsInAccount() const { return open_shards_.load(std::memory_order_relaxed); }
 
 Result<std::shared_ptr<StreamState>> Engine::StreamOfArn(std::string_view arn) const {
   // A stream ARN, or anything below it (a consumer ARN).
@@ -127,6 +115,7 @@ void Engine::Settle(StreamState& s, EpochMillis now) const {
   WriterLock lock(&s.mu);
   if (!s.extras().pending || now < s.updating_until_ms) return;
   const std::size_t shards_before = s.shards.size();
+  const std::size_t open_before = s.open.size();
   std::vector<std::pair<ShardState*, std::optional<EpochMillis>>> closed_before;
   for (const auto& sh : s.shards) closed_before.emplace_back(sh.get(), sh->closed_ms);
   const EpochMillis applies_at = s.updating_until_ms;
@@ -152,6 +141,8 @@ void Engine::Settle(StreamState& s, EpochMillis now) const {
     return;
   }
   s.has_pending.store(false, std::memory_order_release);
+  open_shards_.fetch_add(static_cast<int>(s.open.size()) - static_cast<int>(open_before),
+                         std::memory_order_relaxed);
   // Subscriptions waiting on a closed shard learn at once that it ended.
   for (auto& [sh, closed] : closed_before) {
     if (!closed && sh->closed_ms) sh->NotifyAppended();
@@ -185,7 +176,8 @@ Status Engine::ApplyReshard(StreamState& s, EpochMillis at) const {
   switch (p.kind) {
     case PendingReshard::Kind::kSplit: {
       ShardState& parent = *s.shards[p.shard];
-      children.push_back({parent.start, HashKey{p.new_start.value - 1}, parent.index, std::nullopt});
+      children.push_back(
+          {parent.start, HashKey{p.new_start.value - 1}, parent.index, std::nullopt});
       children.push_back({p.new_start, parent.end, parent.index, std::nullopt});
       closing.push_back(&parent);
       break;
@@ -396,8 +388,8 @@ Result<api::ListTagsForStreamOutput> Engine::ListTagsForStream(
   const std::size_t limit =
       static_cast<std::size_t>(in.limit.value_or(static_cast<int>(kMaxTagsPerStream)));
   const auto& tags = s->extras().tags;
-  auto it = in.exclusive_start_tag_key ? tags.upper_bound(*in.exclusive_start_tag_key)
-                                       : tags.begin();
+  auto it =
+      in.exclusive_start_tag_key ? tags.upper_bound(*in.exclusive_start_tag_key) : tags.begin();
   for (; it != tags.end(); ++it) {
     if (out.tags.size() == limit) {
       out.has_more_tags = true;
@@ -514,7 +506,7 @@ Result<api::DescribeLimitsOutput> Engine::DescribeLimits() {
   out.open_shard_count = OpenShardsInAccount();
   out.on_demand_stream_count_limit = 50;
   ReaderLock lock(&mu_);
-  for (const auto& [_, s] : streams_) {
+  for (const auto& s : streams_) {
     ReaderLock stream_lock(&s->mu);
     out.on_demand_stream_count += s->mode == api::StreamMode::kOnDemand;
   }

@@ -88,7 +88,8 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
     return Internal("PutRecord: no open shard of stream " + s->name + " covers the hash key",
                     Status(Code::kInternalFailure, "routing table has a gap"));
   }
-  if (Throttled(*s) && !shard->throttle().TakeWrite(in.data.size() + in.partition_key.size(), now)) {
+  if (Throttled(*s) &&
+      !shard->throttle().TakeWrite(in.data.size() + in.partition_key.size(), now)) {
     shard->metrics.Add(api::Metric::kWriteProvisionedThroughputExceeded, 1);
     return errors::ThroughputExceeded(shard->id(), s->name, options_.scope);
   }
@@ -292,7 +293,8 @@ Result<std::uint64_t> Engine::StartPosition(const StreamState& s, const ShardSta
       auto f = ParseAnySequence(seq);
       if (!f) return errors::InvalidStartingSequenceNumber(seq, shard.id(), name, options_.scope);
       if (f->shard_index != static_cast<std::int64_t>(shard.index)) {
-        return errors::StartingSequenceNumberFromOtherShard(ShardIdName(f->shard_index), shard.id());
+        return errors::StartingSequenceNumberFromOtherShard(ShardIdName(f->shard_index),
+                                                            shard.id());
       }
       if (f->version != 2 || f->shard_created_s != shard.created_s()) {
         // AWS fails on a version-0 number of the right shard (HTTP 500, no message).

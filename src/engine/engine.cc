@@ -180,7 +180,7 @@ std::shared_ptr<StreamState> Engine::Find(std::string_view name) const {
     ReaderLock lock(&mu_);
     auto it = streams_.find(name);
     if (it == streams_.end()) return nullptr;
-    s = it->second;
+    s = *it;
   }
   const EpochMillis now = Now();
   if (s->GoneAt(now)) return nullptr;

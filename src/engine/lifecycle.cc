@@ -28,11 +28,15 @@ void Engine::Tick() {
   {
     WriterLock lock(&mu_);
     for (auto it = streams_.begin(); it != streams_.end();) {
-      if (it->second->GoneAt(now)) {
-        gone.push_back(it->second);
+      if ((*it)->GoneAt(now)) {
+        {
+          ReaderLock stream_lock(&(*it)->mu);
+          open_shards_.fetch_sub(static_cast<int>((*it)->open.size()), std::memory_order_relaxed);
+        }
+        gone.push_back(*it);
         it = streams_.erase(it);
       } else {
-        live.push_back(it->second);
+        live.push_back(*it);
         ++it;
       }
     }
@@ -43,8 +47,8 @@ void Engine::Tick() {
     WriterLock lock(&s->mu);
     StreamExtras* extras = s->extras_if_any();
     if (extras && std::erase_if(extras->consumers, [&](const ConsumerState& c) {
-                    return c.deleting_at_ms && now >= c.gone_at_ms;
-                  })) {
+          return c.deleting_at_ms && now >= c.gone_at_ms;
+        })) {
       // A failure is reported by Persist; the document keeps the consumer as deleting, and
       // the next start removes it again.
       (void)Persist(*s);
@@ -93,15 +97,21 @@ Status Engine::CreateStream(const api::CreateStreamInput& in) {
     if (!in.shard_count) return errors::InvalidShardCountForMode();
     shard_count = *in.shard_count;
   }
-  Tick();
+  // A deleted stream of this name whose deletion delay has passed goes first (Tick), so the
+  // name can be used again. Only then: Tick visits every stream, and a CreateStream must not
+  // cost O(streams).
+  if (auto same =
+          [&] {
+            ReaderLock lock(&mu_);
+            return streams_.find(in.stream_name) != streams_.end();
+          }();
+      same && !Find(in.stream_name)) {
+    Tick();
+  }
   WriterLock lock(&mu_);
   if (streams_.count(in.stream_name))
     return errors::StreamAlreadyExists(in.stream_name, options_.scope);
-  int open_shards = 0;
-  for (const auto& [_, s] : streams_) {
-    ReaderLock sl(&s->mu);
-    open_shards += static_cast<int>(s->open.size());
-  }
+  const int open_shards = open_shards_.load(std::memory_order_relaxed);
   if (open_shards + shard_count > options_.shard_limit) {
     return errors::ShardLimitExceeded(options_.scope, open_shards, options_.shard_limit,
                                       shard_count);
@@ -138,7 +148,8 @@ Status Engine::CreateStream(const api::CreateStreamInput& in) {
   if (Status st = storage_->meta().Put(kNextIdKey, std::to_string(next_stream_id_)); !st.ok())
     return undo(Internal("cannot save the next stream id", st));
   if (Status st = Persist(*s); !st.ok()) return undo(st);
-  streams_.emplace(in.stream_name, std::move(s));
+  open_shards_.fetch_add(static_cast<int>(s->open.size()), std::memory_order_relaxed);
+  streams_.insert(std::move(s));
   ReleaseFreedMemory(static_cast<std::size_t>(shard_count), options_.release_memory);
   return Status::Ok();
 }
@@ -256,7 +267,7 @@ Result<api::ListStreamsOutput> Engine::ListStreams(const api::ListStreamsInput& 
   ReaderLock lock(&mu_);
   auto it = has_after ? streams_.upper_bound(after) : streams_.begin();
   for (; it != streams_.end(); ++it) {
-    const auto& s = *it->second;
+    const auto& s = **it;
     if (s.GoneAt(now)) continue;
     ReaderLock stream_lock(&s.mu);
     if (out.stream_names.size() == limit) {
@@ -264,7 +275,8 @@ Result<api::ListStreamsOutput> Engine::ListStreams(const api::ListStreamsInput& 
       break;
     }
     out.stream_names.push_back(s.name);
-    out.stream_summaries.push_back({s.name, ArnFor(s.name), StatusOf(s, now), s.mode, s.created_ms});
+    out.stream_summaries.push_back(
+        {s.name, ArnFor(s.name), StatusOf(s, now), s.mode, s.created_ms});
   }
   if (out.has_more_streams) {
     TokenWriter w;

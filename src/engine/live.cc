@@ -40,11 +40,12 @@ class EngineCursor final : public api::ShardCursor {
       // As EngineSubscription::NotifyOnAppend: shared, so a reshard cannot close the shard
       // meanwhile; the listener is announced before the end offset is looked at.
       ReaderLock topology(&s_->mu);
-      MutexLock lock(&shard_->listen_mu);
+      ShardState::Waiters& waiters = shard_->Listeners();
+      MutexLock lock(&waiters.mu);
       shard_->has_listeners.store(true, std::memory_order_seq_cst);
       std::atomic_thread_fence(std::memory_order_seq_cst);
       if (shard_->log->EndOffset().value <= position_ && !shard_->closed_ms) {
-        shard_->listeners.push_back(std::move(notify));
+        waiters.listeners.push_back(std::move(notify));
         return;
       }
     }
@@ -58,7 +59,7 @@ class EngineCursor final : public api::ShardCursor {
   std::shared_ptr<StreamState> s_;
   std::shared_ptr<ShardState> shard_;
   const std::string shard_id_;  // the shard keeps only its index
-  std::uint64_t position_;  // used by one strand at a time
+  std::uint64_t position_;      // used by one strand at a time
 };
 
 Result<std::unique_ptr<api::ShardCursor>> Engine::OpenCursor(const api::CursorStart& in) {
@@ -106,7 +107,7 @@ Result<api::MetricsSnapshot> Engine::Metrics(const std::optional<std::string>& s
   } else {
     ReaderLock lock(&mu_);
     const EpochMillis now = Now();
-    for (const auto& [name, s] : streams_)
+    for (const auto& s : streams_)
       if (!s->GoneAt(now)) streams.push_back(s);
   }
   api::MetricsSnapshot out;

@@ -268,7 +268,8 @@ std::string ShardIdFor(std::uint32_t index) {
   // "shardId-%012u" without snprintf: shards keep only their index, and the data path makes
   // the id for every record it answers (PutRecords).
   std::string out = "shardId-000000000000";
-  for (std::size_t i = out.size(); index != 0; index /= 10) out[--i] = static_cast<char>('0' + index % 10);
+  for (std::size_t i = out.size(); index != 0; index /= 10)
+    out[--i] = static_cast<char>('0' + index % 10);
   return out;
 }
 

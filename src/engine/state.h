@@ -6,7 +6,7 @@
 // with the annotations of common/thread_annotations.h, checked by clang's -Wthread-safety.
 // Fields without a guard are immutable once the stream (or shard) is published in
 // Engine::streams_ (or StreamState::shards), or are atomics. Lock order:
-// Engine::mu_ -> StreamState::mu -> ShardState::listen_mu / ShardThrottle::mu_ -> the
+// Engine::mu_ -> StreamState::mu -> ShardState::Waiters::mu / ShardThrottle::mu_ -> the
 // storage's log locks.
 #pragma once
 
@@ -87,7 +87,10 @@ struct ShardState {
   ShardState() = default;
   ShardState(const ShardState&) = delete;
   ShardState& operator=(const ShardState&) = delete;
-  ~ShardState() { delete throttle_.load(std::memory_order_acquire); }
+  ~ShardState() {
+    delete throttle_.load(std::memory_order_acquire);
+    delete waiters_.load(std::memory_order_acquire);
+  }
 
   // Immutable once the shard is in its stream's `shards` (set before it is published).
   // Ids are not kept: a shard's is ShardIdFor(index), and so are its parents' (a string per
@@ -96,7 +99,7 @@ struct ShardState {
   HashKey start, end;
   EpochMillis created_ms = 0;
   std::optional<std::uint32_t> parent, adjacent_parent;  // indexes of the parent shards
-  std::shared_ptr<storage::Log> log;  // internally synchronised
+  std::shared_ptr<storage::Log> log;                     // internally synchronised
   std::string id() const { return ShardIdFor(index); }
   std::optional<std::string> parent_id() const {
     return parent ? std::optional<std::string>(ShardIdFor(*parent)) : std::nullopt;
@@ -127,19 +130,34 @@ struct ShardState {
   // SubscribeToShard: one-shot callbacks run after records are appended. They are the
   // transports' wake-ups (they only post to an executor or notify a condition variable)
   // and must not call back into the engine: NotifyAppended may run with StreamState::mu
-  // held (a reshard wakes the subscribers of the shards it closes).
-  Mutex listen_mu;
-  std::vector<std::function<void()>> listeners GUARDED_BY(listen_mu);
+  // held (a reshard wakes the subscribers of the shards it closes). Made at the first wait
+  // (Listeners()), so a shard nobody waited on carries none (56 bytes per shard).
+  struct Waiters {
+    Mutex mu;
+    std::vector<std::function<void()>> listeners GUARDED_BY(mu);
+  };
+  Waiters& Listeners() {
+    Waiters* w = waiters_.load(std::memory_order_acquire);
+    if (w) return *w;
+    auto made = std::make_unique<Waiters>();
+    if (waiters_.compare_exchange_strong(w, made.get(), std::memory_order_acq_rel)) {
+      return *made.release();
+    }
+    return *w;  // another thread made them first
+  }
+  // Set (with Waiters::mu held, so after the Waiters were made) when a listener may wait.
   std::atomic<bool> has_listeners{false};
-  void NotifyAppended() EXCLUDES(listen_mu) {
+  void NotifyAppended() {
     // Pairs with the fence in EngineSubscription::NotifyOnAppend: the append that precedes
     // this call and a listener's check of the end offset cannot both miss each other.
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (!has_listeners.load(std::memory_order_seq_cst)) return;
+    Waiters* w = waiters_.load(std::memory_order_acquire);  // made before has_listeners was set
+    if (!w) return;
     std::vector<std::function<void()>> run;
     {
-      MutexLock lock(&listen_mu);
-      run.swap(listeners);
+      MutexLock lock(&w->mu);
+      run.swap(w->listeners);
       has_listeners.store(false, std::memory_order_release);
     }
     for (auto& f : run) f();
@@ -158,8 +176,10 @@ struct ShardState {
     AppendSequence({created_s(), index, offset + 1, static_cast<std::uint64_t>(arrival_ms / 1000)},
                    out);
   }
+
  private:
   std::atomic<ShardThrottle*> throttle_{nullptr};  // owned
+  std::atomic<Waiters*> waiters_{nullptr};         // owned
 };
 
 // A reshard accepted while ACTIVE, applied when the UPDATING period ends.
@@ -193,8 +213,8 @@ struct StreamExtras {
   std::optional<std::string> key_id;
   std::set<std::string> shard_level_metrics;
   std::optional<int> warm_throughput_mibps;
-  std::optional<std::string> policy;   // resource policy of the stream
-  std::vector<EpochMillis> scalings;   // UpdateShardCount calls (rolling 24 h)
+  std::optional<std::string> policy;  // resource policy of the stream
+  std::vector<EpochMillis> scalings;  // UpdateShardCount calls (rolling 24 h)
   std::vector<ConsumerState> consumers;
   std::optional<PendingReshard> pending;  // see StreamState::updating_until_ms
 };

@@ -73,7 +73,8 @@ class EngineSubscription final : public api::Subscription {
       // Shared: a reshard cannot close the shard meanwhile (it holds mu exclusively when it
       // sets closed_ms and wakes the listeners).
       ReaderLock topology(&s_->mu);
-      MutexLock lock(&shard_->listen_mu);
+      ShardState::Waiters& waiters = shard_->Listeners();
+      MutexLock lock(&waiters.mu);
       // Announce the listener before looking at the end offset, with a full fence on both
       // sides (NotifyAppended fences between the append and its has_listeners check): either
       // this sees the appended record, or the appender sees has_listeners and wakes us.
@@ -81,7 +82,7 @@ class EngineSubscription final : public api::Subscription {
       std::atomic_thread_fence(std::memory_order_seq_cst);
       if (shard_->log->EndOffset().value <= position && !shard_->closed_ms &&
           !superseded_.load(std::memory_order_seq_cst)) {
-        shard_->listeners.push_back(std::move(notify));
+        waiters.listeners.push_back(std::move(notify));
         return;
       }
       // Records are there already; has_listeners may stay set (the next append clears it).

@@ -12,9 +12,9 @@
 #include <mutex>
 #include <set>
 
-#include "common/base64.h"
 #include "api/codec.h"
 #include "api/json_writer.h"
+#include "common/base64.h"
 #include "common/hash_key.h"
 #include "engine/sequence.h"
 #include "engine/token.h"
@@ -122,6 +122,9 @@ TEST(ShardId, LenientParsingAsTheServiceDoes) {
   EXPECT_FALSE(ParseShardId("2.14E4").has_value());
   EXPECT_FALSE(ParseShardId("abc").has_value());
   EXPECT_EQ(ShardIdFor(12), "shardId-000000000012");
+  EXPECT_EQ(ShardIdFor(0), "shardId-000000000000");
+  EXPECT_EQ(ShardIdFor(1234567890U), "shardId-001234567890");
+  EXPECT_EQ(ShardIdFor(4294967295U), "shardId-004294967295");
   EXPECT_EQ(ShardIdName(12), "shardId-000000000012");
   EXPECT_EQ(ShardIdName(-2147483648LL), "shardId--02147483648");
 }
@@ -1430,7 +1433,8 @@ TEST_F(EngineRecovery, RareSettingsArnsAndParentIdsReadTheSameAfterARestart) {
   const std::string arn = "arn:aws:kinesis:us-east-1:000000000000:stream/a";
   ASSERT_TRUE(
       engine_->CreateStream({"a", 2, std::nullopt, {{"t", "1"}}, std::nullopt, std::nullopt}).ok());
-  ASSERT_TRUE(engine_->CreateStream({"plain", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  ASSERT_TRUE(
+      engine_->CreateStream({"plain", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
   // On a stream without extras: removing what is not there changes nothing.
   ASSERT_TRUE(engine_->RemoveTagsFromStream({{"plain", std::nullopt}, {"x"}}).ok());
   ASSERT_TRUE(engine_->DisableEnhancedMonitoring({{"plain", std::nullopt}, {"ALL"}}).ok());
@@ -1451,15 +1455,14 @@ TEST_F(EngineRecovery, RareSettingsArnsAndParentIdsReadTheSameAfterARestart) {
                   .ok());
   clock_.Advance(1000);
   engine_->Tick();
-  ASSERT_TRUE(engine_
-                  ->MergeShards({{"a", std::nullopt}, "shardId-000000000002",
-                                 "shardId-000000000003"})
-                  .ok());
+  ASSERT_TRUE(
+      engine_->MergeShards({{"a", std::nullopt}, "shardId-000000000002", "shardId-000000000003"})
+          .ok());
   clock_.Advance(1000);
   engine_->Tick();
-  ASSERT_TRUE(engine_->StartStreamEncryption({{"a", std::nullopt}, api::EncryptionType::kKms,
-                                              "alias/k"})
-                  .ok());
+  ASSERT_TRUE(
+      engine_->StartStreamEncryption({{"a", std::nullopt}, api::EncryptionType::kKms, "alias/k"})
+          .ok());
   clock_.Advance(1000);
   engine_->Tick();
   struct Seen {
@@ -1498,8 +1501,7 @@ TEST_F(EngineRecovery, RareSettingsArnsAndParentIdsReadTheSameAfterARestart) {
   EXPECT_EQ(before.stream.stream_description.stream_arn, arn);
   EXPECT_EQ(shards[2].parent_shard_id, std::optional<std::string>("shardId-000000000000"));
   EXPECT_EQ(shards[4].parent_shard_id, std::optional<std::string>("shardId-000000000002"));
-  EXPECT_EQ(shards[4].adjacent_parent_shard_id,
-            std::optional<std::string>("shardId-000000000003"));
+  EXPECT_EQ(shards[4].adjacent_parent_shard_id, std::optional<std::string>("shardId-000000000003"));
   EXPECT_EQ(before.stream.stream_description.key_id, std::optional<std::string>("alias/k"));
   EXPECT_EQ(before.summary.stream_description_summary.consumer_count, 1);
   EXPECT_EQ(before.policy, "{\"p\":1}");
@@ -1530,6 +1532,46 @@ TEST_F(EngineRecovery, RareSettingsArnsAndParentIdsReadTheSameAfterARestart) {
   EXPECT_EQ((*got->child_shards)[0].shard_id, "shardId-000000000004");
   EXPECT_EQ((*got->child_shards)[0].parent_shards,
             (std::vector<std::string>{"shardId-000000000002", "shardId-000000000003"}));
+}
+
+// The account's open shard count is kept as shards open and close, not summed over every
+// stream per request: it must follow creates, reshards, deletions and restarts exactly.
+TEST_F(EngineRecovery, TheOpenShardCountFollowsCreatesReshardsDeletionsAndRestarts) {
+  ASSERT_TRUE(Open().ok());
+  auto open_count = [&] {
+    auto l = engine_->DescribeLimits();
+    EXPECT_TRUE(l.ok());
+    return l.ok() ? l->open_shard_count : -1;
+  };
+  ASSERT_TRUE(engine_->CreateStream({"a", 2, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  ASSERT_TRUE(engine_->CreateStream({"b", 3, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  EXPECT_EQ(open_count(), 5);
+  ASSERT_TRUE(engine_
+                  ->SplitShard({{"a", std::nullopt},
+                                "shardId-000000000000",
+                                "85070591730234615865843651857942052864"})
+                  .ok());
+  clock_.Advance(1000);
+  engine_->Tick();
+  EXPECT_EQ(open_count(), 6);
+  ASSERT_TRUE(
+      engine_->MergeShards({{"a", std::nullopt}, "shardId-000000000002", "shardId-000000000003"})
+          .ok());
+  clock_.Advance(1000);
+  engine_->Tick();
+  EXPECT_EQ(open_count(), 5);
+  ASSERT_TRUE(engine_->DeleteStream({{"b", std::nullopt}, false}).ok());
+  EXPECT_EQ(open_count(), 5);  // counted until the deletion delay has passed
+  clock_.Advance(1000);
+  // The name is free again once the delay has passed, without a Tick in between.
+  ASSERT_TRUE(engine_->CreateStream({"b", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  EXPECT_EQ(open_count(), 3);
+  ASSERT_TRUE(Open().ok());
+  EXPECT_EQ(open_count(), 3);
+  ASSERT_TRUE(engine_->DeleteStream({{"a", std::nullopt}, false}).ok());
+  clock_.Advance(1000);
+  engine_->Tick();
+  EXPECT_EQ(open_count(), 1);
 }
 
 // A shard keeps its parents as indexes: a document naming a parent by an id that index would
