@@ -204,7 +204,7 @@ Status Engine::ApplyReshard(StreamState& s, EpochMillis at) const {
             }
           }
         }
-        children.push_back(std::move(c));
+        children.push_back(c);
       }
       break;
     }
