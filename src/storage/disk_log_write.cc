@@ -222,7 +222,11 @@ Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records,
   {
     std::unique_lock lock(append_mu_);
     // Back-pressure: a flusher that cannot keep up bounds the memory queued here.
-    space_cv_.wait(lock, [&] { return pending_.size() < kMaxPendingBytes || closed_; });
+    auto room = [&] { return pending_.size() < kMaxPendingBytes || closed_; };
+    if (!room()) {
+      if (!space_cv_) space_cv_ = std::make_unique<std::condition_variable>();
+      space_cv_->wait(lock, room);
+    }
     if (closed_) return Status(Code::kIoError, "log " + dir() + " is closed");
     arrival_ms = std::max(arrival_ms, last_arrival_);
     last_arrival_ = arrival_ms;
@@ -242,13 +246,15 @@ Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records,
 
 bool DiskLog::BeginFlush() {
   if (!flush_) flush_ = std::make_unique<FlushState>();
+  std::condition_variable* space = nullptr;  // made by a waiting appender, kept until the end
   {
     std::lock_guard lock(append_mu_);
     if (closed_) return false;
     flush_->buf.swap(pending_);
     flush_->frames.swap(pending_frames_);
+    space = space_cv_.get();
   }
-  space_cv_.notify_all();
+  if (space) space->notify_all();
   if (flush_->frames.empty()) return false;
 
   std::shared_ptr<Segment> active;
@@ -352,6 +358,7 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
   const std::uint64_t first = flush_->frames.front().offset;
   std::size_t behind = 0;
   std::uint64_t epoch = 0;
+  std::condition_variable* space = nullptr;
   {
     std::lock_guard lock(append_mu_);
     // Frames queued behind the failed ones have offsets after them: they fail too, and
@@ -361,8 +368,9 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
     pending_frames_.clear();
     next_offset_ = first;
     epoch = epoch_++;
+    space = space_cv_.get();
   }
-  space_cv_.notify_all();
+  if (space) space->notify_all();
   // Cut the failed bytes off now, so that a restart cannot find complete frames of records
   // that were answered as failed (a write can land although its fsync failed).
   // (Through the descriptor that wrote them, unless opening the file was what failed.)

@@ -335,7 +335,10 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   std::vector<PendingFrame> pending_frames_;  // guarded by append_mu_
   std::uint64_t epoch_ = 0;  // guarded by append_mu_; of the frames in pending_ (AppendResult)
   bool closed_ = false;      // guarded by append_mu_
-  std::condition_variable space_cv_;  // with append_mu_: room in pending_, or closed_
+  // With append_mu_: room in pending_, or closed_. Made (under append_mu_) by the first
+  // appender that has to wait, and kept until the log goes: notifiers take the pointer under
+  // append_mu_ (a log never that far behind holds none: 48 bytes per log).
+  std::unique_ptr<std::condition_variable> space_cv_;
 
   struct DurableWaiter {
     std::uint64_t end;
