@@ -97,19 +97,7 @@ Status Engine::CheckActive(const StreamState& s, EpochMillis now) const {
   return Status::Ok();
 }
 
-int Engine::OpenShardsInAccount() const {
-  std::vector<std::shared_ptr<StreamState>> all;
-  {
-    ReaderLock lock(&mu_);
-    for (const auto& [_, s] : streams_) all.push_back(s);
-  }
-  int n = 0;
-  for (const auto& s : all) {
-    ReaderLock lock(&s->mu);
-    n += static_cast<int>(s->open.size());
-  }
-  return n;
-}
+int Engine::OpenShardsInAccount() const { return open_shards_.load(std::memory_order_relaxed); }
 
 Result<std::shared_ptr<StreamState>> Engine::StreamOfArn(std::string_view arn) const {
   // A stream ARN, or anything below it (a consumer ARN).
@@ -125,8 +113,9 @@ Result<std::shared_ptr<StreamState>> Engine::StreamOfArn(std::string_view arn) c
 void Engine::Settle(StreamState& s, EpochMillis now) const {
   if (!s.has_pending.load(std::memory_order_acquire)) return;
   WriterLock lock(&s.mu);
-  if (!s.pending || now < s.updating_until_ms) return;
+  if (!s.extras().pending || now < s.updating_until_ms) return;
   const std::size_t shards_before = s.shards.size();
+  const std::size_t open_before = s.open.size();
   std::vector<std::pair<ShardState*, std::optional<EpochMillis>>> closed_before;
   for (const auto& sh : s.shards) closed_before.emplace_back(sh.get(), sh->closed_ms);
   const EpochMillis applies_at = s.updating_until_ms;
@@ -138,13 +127,13 @@ void Engine::Settle(StreamState& s, EpochMillis now) const {
     s.updating_until_ms = retry_at;
     return;
   }
-  const PendingReshard pending = *s.pending;
-  s.pending.reset();
+  const PendingReshard pending = *s.extras().pending;
+  s.mutable_extras().pending.reset();
   if (Status st = Persist(s); !st.ok()) {
     // Not saved: undo in memory, so what clients see never runs ahead of what a restart
     // finds. The children's logs are kept (empty: nobody could write while we hold s.mu):
     // the retry reuses them, and if the document did reach the disk they are there.
-    s.pending = pending;
+    s.mutable_extras().pending = pending;
     s.shards.resize(shards_before);
     for (auto& [sh, closed] : closed_before) sh->closed_ms = closed;
     RebuildOpenShards(s);
@@ -152,6 +141,8 @@ void Engine::Settle(StreamState& s, EpochMillis now) const {
     return;
   }
   s.has_pending.store(false, std::memory_order_release);
+  open_shards_.fetch_add(static_cast<int>(s.open.size()) - static_cast<int>(open_before),
+                         std::memory_order_relaxed);
   // Subscriptions waiting on a closed shard learn at once that it ended.
   for (auto& [sh, closed] : closed_before) {
     if (!closed && sh->closed_ms) sh->NotifyAppended();
@@ -161,11 +152,11 @@ void Engine::Settle(StreamState& s, EpochMillis now) const {
 
 Status Engine::SavePendingReshard(StreamState& s, const PendingReshard& p, EpochMillis now) const {
   const EpochMillis was_updating_until = s.updating_until_ms;
-  s.pending = p;
+  s.mutable_extras().pending = p;
   s.updating_until_ms = now + options_.update_stream_ms;
   s.has_pending = true;
   if (Status st = Persist(s); !st.ok()) {
-    s.pending.reset();
+    s.mutable_extras().pending.reset();
     s.updating_until_ms = was_updating_until;
     s.has_pending = false;
     return st;
@@ -174,26 +165,27 @@ Status Engine::SavePendingReshard(StreamState& s, const PendingReshard& p, Epoch
 }
 
 Status Engine::ApplyReshard(StreamState& s, EpochMillis at) const {
-  const PendingReshard& p = *s.pending;
+  const PendingReshard& p = *s.extras().pending;
   auto next_index = static_cast<std::uint32_t>(s.shards.size());
   struct Child {
     HashKey start, end;
-    std::optional<std::string> parent, adjacent;
+    std::optional<std::uint32_t> parent, adjacent;
   };
   std::vector<Child> children;
   std::vector<ShardState*> closing;
   switch (p.kind) {
     case PendingReshard::Kind::kSplit: {
       ShardState& parent = *s.shards[p.shard];
-      children.push_back({parent.start, HashKey{p.new_start.value - 1}, parent.id, std::nullopt});
-      children.push_back({p.new_start, parent.end, parent.id, std::nullopt});
+      children.push_back(
+          {parent.start, HashKey{p.new_start.value - 1}, parent.index, std::nullopt});
+      children.push_back({p.new_start, parent.end, parent.index, std::nullopt});
       closing.push_back(&parent);
       break;
     }
     case PendingReshard::Kind::kMerge: {
       ShardState& a = *s.shards[p.shard];
       ShardState& b = *s.shards[p.adjacent];
-      children.push_back({std::min(a.start, b.start), std::max(a.end, b.end), a.id, b.id});
+      children.push_back({std::min(a.start, b.start), std::max(a.end, b.end), a.index, b.index});
       closing.push_back(&a);
       closing.push_back(&b);
       break;
@@ -206,13 +198,13 @@ Status Engine::ApplyReshard(StreamState& s, EpochMillis at) const {
         for (ShardState* o : closing) {
           if (o->start <= end && o->end >= start) {
             if (!c.parent) {
-              c.parent = o->id;
+              c.parent = o->index;
             } else if (!c.adjacent) {
-              c.adjacent = o->id;
+              c.adjacent = o->index;
             }
           }
         }
-        children.push_back(std::move(c));
+        children.push_back(c);
       }
       break;
     }
@@ -256,12 +248,12 @@ Status Engine::SplitShard(const api::SplitShardInput& in) {
   const ShardState& shard = *s->shards[*index];
   auto key = ParseDecimal128(in.new_starting_hash_key);
   if (!key || *key <= shard.start.value + 1 || *key >= shard.end.value) {
-    return errors::SplitHashKeyOutOfRange(in.new_starting_hash_key, shard.id, s->name,
+    return errors::SplitHashKeyOutOfRange(in.new_starting_hash_key, shard.id(), s->name,
                                           options_.scope, ToString(shard.start),
                                           ToString(shard.end));
   }
   if (shard.closed_ms) {
-    return errors::ShardAlreadyReshaped(shard.id, s->name, options_.scope);
+    return errors::ShardAlreadyReshaped(shard.id(), s->name, options_.scope);
   }
   PendingReshard p;
   p.kind = PendingReshard::Kind::kSplit;
@@ -302,11 +294,11 @@ Status Engine::MergeShards(const api::MergeShardsInput& in) {
   // the pair given the other way round (recorded by kinesalite's tests against AWS).
   const bool adjacent = sa.end.value != ~uint128{0} && sa.end.value + 1 == sb.start.value;
   if (!adjacent) {
-    return errors::ShardsNotAdjacent(sa.id, sb.id, s->name, options_.scope);
+    return errors::ShardsNotAdjacent(sa.id(), sb.id(), s->name, options_.scope);
   }
   for (const ShardState* x : {&sa, &sb}) {
     if (x->closed_ms) {
-      return errors::ShardAlreadyReshaped(x->id, s->name, options_.scope);
+      return errors::ShardAlreadyReshaped(x->id(), s->name, options_.scope);
     }
   }
   PendingReshard p;
@@ -342,21 +334,22 @@ Result<api::UpdateShardCountOutput> Engine::UpdateShardCount(const api::UpdateSh
                                       target - open);
   }
   RETURN_IF_ERROR(CheckLogRoom(*storage_, options_.scope, open_total, target));
-  std::erase_if(s->scalings, [&](EpochMillis t) { return now - t >= kDay; });
-  if (static_cast<int>(s->scalings.size()) >= kScalingsPer24h) {
+  auto& scalings = s->mutable_extras().scalings;
+  std::erase_if(scalings, [&](EpochMillis t) { return now - t >= kDay; });
+  if (static_cast<int>(scalings.size()) >= kScalingsPer24h) {
     return errors::TooManyShardCountUpdates(kScalingsPer24h, s->name, options_.scope);
   }
-  s->scalings.push_back(now);
+  scalings.push_back(now);
   PendingReshard p;
   p.kind = PendingReshard::Kind::kUniform;
   p.target = target;
   if (Status st = SavePendingReshard(*s, p, now); !st.ok()) {
-    s->scalings.pop_back();
+    scalings.pop_back();
     return st;
   }
   lock.Unlock();
   Settle(*s, now);
-  return api::UpdateShardCountOutput{s->name, s->arn, open, target};
+  return api::UpdateShardCountOutput{s->name, ArnFor(s->name), open, target};
 }
 
 // ---- tags -------------------------------------------------------------------------------
@@ -368,12 +361,12 @@ Status Engine::AddTagsToStream(const api::AddTagsToStreamInput& in) {
   for (const auto& [k, v] : in.tags) texts.push_back(v);
   RETURN_IF_ERROR(CheckTagTexts(texts, true, s->name, options_.scope));
   WriterLock lock(&s->mu);
-  auto merged = s->tags;
+  auto merged = s->extras().tags;
   for (const auto& [k, v] : in.tags) merged[k] = v;
   if (merged.size() > kMaxTagsPerStream) {
     return errors::TooManyTagsOnStream(s->name, options_.scope);
   }
-  s->tags = std::move(merged);
+  s->mutable_extras().tags = std::move(merged);
   return Persist(*s);
 }
 
@@ -382,7 +375,8 @@ Status Engine::RemoveTagsFromStream(const api::RemoveTagsFromStreamInput& in) {
   RETURN_IF_ERROR(
       CheckTagTexts({in.tag_keys.begin(), in.tag_keys.end()}, false, s->name, options_.scope));
   WriterLock lock(&s->mu);
-  for (const auto& k : in.tag_keys) s->tags.erase(k);
+  if (s->extras().tags.empty()) return Persist(*s);  // nothing to remove: nothing to make
+  for (const auto& k : in.tag_keys) s->mutable_extras().tags.erase(k);
   return Persist(*s);
 }
 
@@ -393,9 +387,10 @@ Result<api::ListTagsForStreamOutput> Engine::ListTagsForStream(
   api::ListTagsForStreamOutput out;
   const std::size_t limit =
       static_cast<std::size_t>(in.limit.value_or(static_cast<int>(kMaxTagsPerStream)));
-  auto it = in.exclusive_start_tag_key ? s->tags.upper_bound(*in.exclusive_start_tag_key)
-                                       : s->tags.begin();
-  for (; it != s->tags.end(); ++it) {
+  const auto& tags = s->extras().tags;
+  auto it =
+      in.exclusive_start_tag_key ? tags.upper_bound(*in.exclusive_start_tag_key) : tags.begin();
+  for (; it != tags.end(); ++it) {
     if (out.tags.size() == limit) {
       out.has_more_tags = true;
       break;
@@ -418,7 +413,7 @@ Status Engine::TagResource(const api::TagResourceInput& in) {
     return Persist(*hit.stream);
   }
   ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));
-  return AddTagsToStream({{std::nullopt, s->arn}, in.tags});
+  return AddTagsToStream({{std::nullopt, ArnFor(s->name)}, in.tags});
 }
 
 Status Engine::UntagResource(const api::UntagResourceInput& in) {
@@ -430,7 +425,7 @@ Status Engine::UntagResource(const api::UntagResourceInput& in) {
     return Persist(*hit.stream);
   }
   ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));
-  return RemoveTagsFromStream({{std::nullopt, s->arn}, in.tag_keys});
+  return RemoveTagsFromStream({{std::nullopt, ArnFor(s->name)}, in.tag_keys});
 }
 
 Result<api::ListTagsForResourceOutput> Engine::ListTagsForResource(
@@ -443,7 +438,7 @@ Result<api::ListTagsForResourceOutput> Engine::ListTagsForResource(
   }
   ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));
   ReaderLock lock(&s->mu);
-  return api::ListTagsForResourceOutput{SortedTags(s->tags)};
+  return api::ListTagsForResourceOutput{SortedTags(s->extras().tags)};
 }
 
 // ---- stream settings --------------------------------------------------------------------
@@ -457,9 +452,9 @@ Status Engine::UpdateEncryption(const api::StreamEncryptionInput& in, bool start
   RETURN_IF_ERROR(CheckActive(*s, Now()));  // again: another update may have begun meanwhile
   s->encryption = start ? api::EncryptionType::kKms : api::EncryptionType::kNone;
   if (start) {
-    s->key_id = in.key_id;
-  } else {
-    s->key_id.reset();
+    s->mutable_extras().key_id = in.key_id;
+  } else if (s->extras().key_id) {
+    s->mutable_extras().key_id.reset();
   }
   s->updating_until_ms = Now() + options_.update_stream_ms;
   return Persist(*s);
@@ -477,21 +472,21 @@ Result<api::EnhancedMonitoringOutput> Engine::UpdateMonitoring(
   ASSIGN_OR_RETURN(auto s, ResolveActive(in.stream));
   WriterLock lock(&s->mu);
   RETURN_IF_ERROR(CheckActive(*s, Now()));
-  api::EnhancedMonitoringOutput out{s->name, s->arn, {}, {}};
-  out.current_shard_level_metrics.assign(s->shard_level_metrics.begin(),
-                                         s->shard_level_metrics.end());
+  api::EnhancedMonitoringOutput out{s->name, ArnFor(s->name), {}, {}};
+  const auto& current = s->extras().shard_level_metrics;
+  out.current_shard_level_metrics.assign(current.begin(), current.end());
   for (const auto& m : in.shard_level_metrics) {
     const std::vector<std::string> one{m};
     for (const auto& x : m == "ALL" ? AllMetrics() : one) {
       if (enable) {
-        s->shard_level_metrics.insert(x);
-      } else {
-        s->shard_level_metrics.erase(x);
+        s->mutable_extras().shard_level_metrics.insert(x);
+      } else if (!s->extras().shard_level_metrics.empty()) {
+        s->mutable_extras().shard_level_metrics.erase(x);
       }
     }
   }
-  out.desired_shard_level_metrics.assign(s->shard_level_metrics.begin(),
-                                         s->shard_level_metrics.end());
+  const auto& desired = s->extras().shard_level_metrics;
+  out.desired_shard_level_metrics.assign(desired.begin(), desired.end());
   RETURN_IF_ERROR(Persist(*s));
   return out;
 }
@@ -511,7 +506,7 @@ Result<api::DescribeLimitsOutput> Engine::DescribeLimits() {
   out.open_shard_count = OpenShardsInAccount();
   out.on_demand_stream_count_limit = 50;
   ReaderLock lock(&mu_);
-  for (const auto& [_, s] : streams_) {
+  for (const auto& s : streams_) {
     ReaderLock stream_lock(&s->mu);
     out.on_demand_stream_count += s->mode == api::StreamMode::kOnDemand;
   }
@@ -524,7 +519,7 @@ Status Engine::UpdateStreamMode(const api::UpdateStreamModeInput& in) {
   RETURN_IF_ERROR(CheckActive(*s, Now()));
   s->mode = in.stream_mode;
   if (in.stream_mode == api::StreamMode::kOnDemand && in.warm_throughput_mibps) {
-    s->warm_throughput_mibps = *in.warm_throughput_mibps;
+    s->mutable_extras().warm_throughput_mibps = *in.warm_throughput_mibps;
   }
   s->updating_until_ms = Now() + options_.update_stream_ms;
   return Persist(*s);
@@ -579,7 +574,7 @@ Status Engine::PutResourcePolicy(const api::ResourcePolicyInput& in) {
   }
   ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));
   WriterLock lock(&s->mu);
-  s->policy = in.policy;
+  s->mutable_extras().policy = in.policy;
   return Persist(*s);
 }
 
@@ -592,7 +587,7 @@ Result<api::GetResourcePolicyOutput> Engine::GetResourcePolicy(const api::Resour
   }
   ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));
   ReaderLock lock(&s->mu);
-  return api::GetResourcePolicyOutput{s->policy.value_or("{}")};
+  return api::GetResourcePolicyOutput{s->extras().policy.value_or("{}")};
 }
 
 Status Engine::DeleteResourcePolicy(const api::ResourcePolicyInput& in) {
@@ -607,8 +602,8 @@ Status Engine::DeleteResourcePolicy(const api::ResourcePolicyInput& in) {
   }
   ASSIGN_OR_RETURN(auto s, StreamOfArn(in.resource_arn));
   WriterLock lock(&s->mu);
-  if (!s->policy) return errors::NoResourcePolicy(in.resource_arn);
-  s->policy.reset();
+  if (!s->extras().policy) return errors::NoResourcePolicy(in.resource_arn);
+  s->mutable_extras().policy.reset();
   return Persist(*s);
 }
 
@@ -628,9 +623,9 @@ Result<api::UpdateStreamWarmThroughputOutput> Engine::UpdateStreamWarmThroughput
   if (s->mode != api::StreamMode::kOnDemand) {
     return errors::WarmThroughputNeedsOnDemand();
   }
-  s->warm_throughput_mibps = in.warm_throughput_mibps;
+  s->mutable_extras().warm_throughput_mibps = in.warm_throughput_mibps;
   RETURN_IF_ERROR(Persist(*s));
-  return api::UpdateStreamWarmThroughputOutput{s->name, s->arn, in.warm_throughput_mibps,
+  return api::UpdateStreamWarmThroughputOutput{s->name, ArnFor(s->name), in.warm_throughput_mibps,
                                                in.warm_throughput_mibps};
 }
 
@@ -645,7 +640,7 @@ api::Consumer Engine::DescribeConsumer(const StreamState& s, const ConsumerState
                         : now < c.active_at_ms ? api::ConsumerStatus::kCreating
                                                : api::ConsumerStatus::kActive;
   out.consumer_creation_timestamp = c.created_ms;
-  out.stream_arn = s.arn;
+  out.stream_arn = ArnFor(s.name);
   return out;
 }
 
@@ -669,7 +664,7 @@ Result<Engine::ConsumerHit> Engine::FindConsumer(const api::ConsumerRef& ref) co
   if (s.ok()) {
     const std::shared_ptr<StreamState>& stream = *s;
     ReaderLock lock(&stream->mu);
-    for (const auto& c : stream->consumers) {
+    for (const auto& c : stream->extras().consumers) {
       if (c.name != name || (c.deleting_at_ms && now >= c.gone_at_ms)) continue;
       if (ref.consumer_arn && c.arn != *ref.consumer_arn) continue;
       return ConsumerHit{stream, c.arn};
@@ -680,8 +675,10 @@ Result<Engine::ConsumerHit> Engine::FindConsumer(const api::ConsumerRef& ref) co
 
 Result<ConsumerState*> Engine::ConsumerIn(const ConsumerHit& hit) const {
   const EpochMillis now = Now();
-  for (auto& c : hit.stream->consumers) {
-    if (c.arn == hit.arn && !(c.deleting_at_ms && now >= c.gone_at_ms)) return &c;
+  if (StreamExtras* extras = hit.stream->extras_if_any()) {
+    for (auto& c : extras->consumers) {
+      if (c.arn == hit.arn && !(c.deleting_at_ms && now >= c.gone_at_ms)) return &c;
+    }
   }
   return errors::ConsumerNotFound(hit.arn, options_.scope);
 }
@@ -690,23 +687,24 @@ Result<api::Consumer> Engine::RegisterStreamConsumer(const api::RegisterStreamCo
   ASSIGN_OR_RETURN(auto s, Resolve({std::nullopt, in.stream_arn}));
   const EpochMillis now = Now();
   WriterLock lock(&s->mu);
-  std::erase_if(s->consumers,
+  auto& consumers = s->mutable_extras().consumers;
+  std::erase_if(consumers,
                 [&](const ConsumerState& c) { return c.deleting_at_ms && now >= c.gone_at_ms; });
-  for (const auto& c : s->consumers) {
+  for (const auto& c : consumers) {
     if (c.name == in.consumer_name) {
       return errors::ConsumerAlreadyExists(c.arn, options_.scope);
     }
   }
-  if (s->consumers.size() >= kMaxConsumersPerStream) {
+  if (consumers.size() >= kMaxConsumersPerStream) {
     return errors::TooManyConsumers(s->name, options_.scope, kMaxConsumersPerStream);
   }
   ConsumerState c;
   c.name = in.consumer_name;
   c.created_ms = now;
-  c.arn = s->arn + "/consumer/" + c.name + ":" + std::to_string(now / 1000);
+  c.arn = ArnFor(s->name) + "/consumer/" + c.name + ":" + std::to_string(now / 1000);
   c.active_at_ms = now + options_.create_stream_ms;
   c.tags = in.tags;
-  s->consumers.push_back(c);
+  consumers.push_back(c);
   RETURN_IF_ERROR(Persist(*s));
   return DescribeConsumer(*s, c, now);
 }
@@ -754,7 +752,7 @@ Result<api::ListStreamConsumersOutput> Engine::ListStreamConsumers(
   const std::size_t limit = static_cast<std::size_t>(std::min(in.max_results.value_or(100), 100));
   ReaderLock lock(&s->mu);
   std::vector<const ConsumerState*> live;
-  for (const auto& c : s->consumers) {
+  for (const auto& c : s->extras().consumers) {
     if (!(c.deleting_at_ms && now >= c.gone_at_ms) && c.name > after) live.push_back(&c);
   }
   std::sort(live.begin(), live.end(),

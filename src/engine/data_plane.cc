@@ -88,16 +88,17 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
     return Internal("PutRecord: no open shard of stream " + s->name + " covers the hash key",
                     Status(Code::kInternalFailure, "routing table has a gap"));
   }
-  if (Throttled(*s) && !shard->throttle.TakeWrite(in.data.size() + in.partition_key.size(), now)) {
+  if (Throttled(*s) &&
+      !shard->throttle().TakeWrite(in.data.size() + in.partition_key.size(), now)) {
     shard->metrics.Add(api::Metric::kWriteProvisionedThroughputExceeded, 1);
-    return errors::ThroughputExceeded(shard->id, s->name, options_.scope);
+    return errors::ThroughputExceeded(shard->id(), s->name, options_.scope);
   }
   storage::AppendRecord rec{
       in.partition_key,
       in.explicit_hash_key ? std::string_view(*in.explicit_hash_key) : std::string_view{}, in.data};
   auto appended = shard->log->Append({&rec, 1}, now);
   if (!appended.ok())
-    return Internal("append to " + shard->id + " of " + s->name, appended.status());
+    return Internal("append to " + shard->id() + " of " + s->name, appended.status());
   shard->metrics.Add(api::Metric::kIncomingRecords, 1);
   shard->metrics.Add(api::Metric::kIncomingBytes, in.data.size());
   std::shared_ptr<storage::Log> log = shard->log;
@@ -115,7 +116,7 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
   }
   api::PutRecordOutput out;
   out.encryption_type = s->encryption;
-  out.shard_id = shard->id;
+  out.shard_id = shard->id();
   out.sequence_number = shard->SequenceAt(appended->first.value, appended->arrival_ms);
   return out;
 }
@@ -191,7 +192,7 @@ Result<api::PutRecordsBatchOutput> Engine::PutRecordsBatch(const api::PutRecords
     while (end < order.size() && route[order[end]] == shard) {
       const auto& r = in.records[order[end]];
       if (throttled && shard != nullptr &&
-          !shard->throttle.TakeWrite(r.data.size() + r.partition_key.size(), now)) {
+          !shard->throttle().TakeWrite(r.data.size() + r.partition_key.size(), now)) {
         over_limit[order[end]] = true;  // fails alone; the others are still written
         shard->metrics.Add(api::Metric::kWriteProvisionedThroughputExceeded, 1);
         ++end;
@@ -209,7 +210,7 @@ Result<api::PutRecordsBatchOutput> Engine::PutRecordsBatch(const api::PutRecords
       Result<storage::AppendResult> appended = storage::AppendResult{};
       if (!batch.empty()) appended = shard->log->Append(batch, now);
       if (!appended.ok())
-        (void)Internal("append to " + shard->id + " of " + s->name, appended.status());
+        (void)Internal("append to " + shard->id() + " of " + s->name, appended.status());
       if (appended.ok() && !batch.empty()) {
         waits.emplace_back(shard->log, *appended, begin, end);
         std::size_t bytes = 0;
@@ -221,7 +222,7 @@ Result<api::PutRecordsBatchOutput> Engine::PutRecordsBatch(const api::PutRecords
       for (std::size_t k = begin; k < end; ++k) {
         auto& e = out.records[order[k]];
         if (throttled && over_limit[order[k]]) {
-          auto st = errors::ThroughputExceeded(shard->id, s->name, options_.scope);
+          auto st = errors::ThroughputExceeded(shard->id(), s->name, options_.scope);
           fail(e, st.name(), st.message());
           ++out.failed_record_count;
         } else if (appended.ok()) {
@@ -229,7 +230,7 @@ Result<api::PutRecordsBatchOutput> Engine::PutRecordsBatch(const api::PutRecords
           shard->AppendSequenceAt(appended->first.value + written++, appended->arrival_ms,
                                   arena.text);
           e.sequence_number = arena.Since(at);
-          e.shard_id = arena.Add(shard->id);
+          e.shard_id = arena.Add(shard->id());
         } else {
           fail(e, "InternalFailure", errors::InternalFailure().message());
           ++out.failed_record_count;
@@ -290,14 +291,15 @@ Result<std::uint64_t> Engine::StartPosition(const StreamState& s, const ShardSta
     case T::kAfterSequenceNumber: {
       const std::string& seq = *seq_in;
       auto f = ParseAnySequence(seq);
-      if (!f) return errors::InvalidStartingSequenceNumber(seq, shard.id, name, options_.scope);
+      if (!f) return errors::InvalidStartingSequenceNumber(seq, shard.id(), name, options_.scope);
       if (f->shard_index != static_cast<std::int64_t>(shard.index)) {
-        return errors::StartingSequenceNumberFromOtherShard(ShardIdName(f->shard_index), shard.id);
+        return errors::StartingSequenceNumberFromOtherShard(ShardIdName(f->shard_index),
+                                                            shard.id());
       }
       if (f->version != 2 || f->shard_created_s != shard.created_s()) {
         // AWS fails on a version-0 number of the right shard (HTTP 500, no message).
         if (f->version == 0) return errors::InternalFailureWithoutMessage();
-        return errors::StartingSequenceNumberFromOtherStream(seq, shard.id, name, options_.scope);
+        return errors::StartingSequenceNumberFromOtherStream(seq, shard.id(), name, options_.scope);
       }
       // Counter c belongs to offset c-1; counter 0 is the shard's starting number. A number
       // with a nonzero sub lies after record c-1 and before record c (a continuation
@@ -402,10 +404,10 @@ Result<api::GetRecordsBatchOutput> Engine::ReadShardBatch(StreamState& s, ShardS
     if (shard.closed_ms && next >= end) {
       std::vector<api::ChildShard> children;
       for (const auto& c : s.shards) {
-        if (c->parent == shard.id || c->adjacent_parent == shard.id) {
-          api::ChildShard child{c->id, {}, {ToString(c->start), ToString(c->end)}};
-          if (c->parent) child.parent_shards.push_back(*c->parent);
-          if (c->adjacent_parent) child.parent_shards.push_back(*c->adjacent_parent);
+        if (c->parent == shard.index || c->adjacent_parent == shard.index) {
+          api::ChildShard child{c->id(), {}, {ToString(c->start), ToString(c->end)}};
+          if (c->parent) child.parent_shards.push_back(ShardIdFor(*c->parent));
+          if (c->adjacent_parent) child.parent_shards.push_back(ShardIdFor(*c->adjacent_parent));
           children.push_back(std::move(child));
         }
       }
@@ -449,7 +451,7 @@ Result<api::GetRecordsBatchOutput> Engine::GetRecordsBatch(const api::GetRecords
     shard = s->shards[it->shard_index];
     throttled = Throttled(*s);
   }
-  if (throttled && !shard->throttle.TakeRead(now)) {
+  if (throttled && !shard->throttle().TakeRead(now)) {
     shard->metrics.Add(api::Metric::kReadProvisionedThroughputExceeded, 1);
     return errors::ReadThroughputExceeded(shard_id, s->name, options_.scope);
   }
@@ -463,7 +465,7 @@ Result<api::GetRecordsBatchOutput> Engine::GetRecordsBatch(const api::GetRecords
       bytes += r.data.size + r.partition_key.size;
       data_bytes += r.data.size;
     }
-    if (throttled) shard->throttle.ChargeRead(bytes);
+    if (throttled) shard->throttle().ChargeRead(bytes);
     shard->metrics.Add(api::Metric::kGetRecordsRecords, out.records.size());
     shard->metrics.Add(api::Metric::kGetRecordsBytes, data_bytes);
     shard->metrics.Max(

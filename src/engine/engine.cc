@@ -71,16 +71,15 @@ std::string ShardDescriptor(const StreamState& s,
 std::shared_ptr<ShardState> NewShard(storage::Storage& storage, const StreamState& s,
                                      std::uint32_t index, HashKey start, HashKey end,
                                      EpochMillis created_ms, std::vector<storage::NewLog>& logs,
-                                     std::optional<std::string> parent,
-                                     std::optional<std::string> adjacent_parent) {
+                                     std::optional<std::uint32_t> parent,
+                                     std::optional<std::uint32_t> adjacent_parent) {
   auto shard = std::make_shared<ShardState>();
   shard->index = index;
-  shard->id = ShardIdFor(index);
   shard->start = start;
   shard->end = end;
   shard->created_ms = created_ms;
-  shard->parent = std::move(parent);
-  shard->adjacent_parent = std::move(adjacent_parent);
+  shard->parent = parent;
+  shard->adjacent_parent = adjacent_parent;
   const storage::LogId id = LogIdFor(s, *shard);
   if (auto left = storage.FindLog(id); left && left->EndOffset().value == 0) {
     // Made by an earlier attempt whose document could not be saved (see Settle): reuse it.
@@ -181,7 +180,7 @@ std::shared_ptr<StreamState> Engine::Find(std::string_view name) const {
     ReaderLock lock(&mu_);
     auto it = streams_.find(name);
     if (it == streams_.end()) return nullptr;
-    s = it->second;
+    s = *it;
   }
   const EpochMillis now = Now();
   if (s->GoneAt(now)) return nullptr;
@@ -219,9 +218,9 @@ Result<std::shared_ptr<StreamState>> Engine::Resolve(const api::StreamRef& ref) 
 
 api::Shard Engine::Describe(const ShardState& shard) const {
   api::Shard out;
-  out.shard_id = shard.id;
-  out.parent_shard_id = shard.parent;
-  out.adjacent_parent_shard_id = shard.adjacent_parent;
+  out.shard_id = shard.id();
+  out.parent_shard_id = shard.parent_id();
+  out.adjacent_parent_shard_id = shard.adjacent_parent_id();
   out.hash_key_range = {ToString(shard.start), ToString(shard.end)};
   out.sequence_number_range.starting_sequence_number = shard.StartingSequence();
   if (shard.closed_ms) {

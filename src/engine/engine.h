@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -230,8 +231,22 @@ class Engine final : public api::KinesisService,
   TokenSealer sealer_;
   // Guards the registry (taken before any StreamState::mu; see docs/architecture.md).
   mutable SharedMutex mu_;
-  std::map<std::string, std::shared_ptr<StreamState>, std::less<>> streams_ GUARDED_BY(mu_);
+  // Ordered by name (StreamState::name, immutable): a set, not a map from a copy of the name
+  // (32 bytes per stream).
+  struct ByName {
+    using is_transparent = void;
+    static std::string_view Key(std::string_view name) { return name; }
+    static std::string_view Key(const std::shared_ptr<StreamState>& s) { return s->name; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return Key(a) < Key(b);
+    }
+  };
+  std::set<std::shared_ptr<StreamState>, ByName> streams_ GUARDED_BY(mu_);
   std::uint64_t next_stream_id_ GUARDED_BY(mu_) = 1;
+  // Open shards of the streams in streams_ (deleting ones too, until Tick removes them): kept
+  // as they change (CreateStream, Settle, Load, Tick) instead of summed over every stream.
+  mutable std::atomic<int> open_shards_{0};  // Settle is const
   std::atomic<EpochMillis> last_trim_ms_{0};
 };
 

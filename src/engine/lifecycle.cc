@@ -28,11 +28,15 @@ void Engine::Tick() {
   {
     WriterLock lock(&mu_);
     for (auto it = streams_.begin(); it != streams_.end();) {
-      if (it->second->GoneAt(now)) {
-        gone.push_back(it->second);
+      if ((*it)->GoneAt(now)) {
+        {
+          ReaderLock stream_lock(&(*it)->mu);
+          open_shards_.fetch_sub(static_cast<int>((*it)->open.size()), std::memory_order_relaxed);
+        }
+        gone.push_back(*it);
         it = streams_.erase(it);
       } else {
-        live.push_back(it->second);
+        live.push_back(*it);
         ++it;
       }
     }
@@ -41,7 +45,8 @@ void Engine::Tick() {
   for (const auto& s : live) {
     Settle(*s, now);
     WriterLock lock(&s->mu);
-    if (std::erase_if(s->consumers, [&](const ConsumerState& c) {
+    StreamExtras* extras = s->extras_if_any();
+    if (extras && std::erase_if(extras->consumers, [&](const ConsumerState& c) {
           return c.deleting_at_ms && now >= c.gone_at_ms;
         })) {
       // A failure is reported by Persist; the document keeps the consumer as deleting, and
@@ -92,15 +97,21 @@ Status Engine::CreateStream(const api::CreateStreamInput& in) {
     if (!in.shard_count) return errors::InvalidShardCountForMode();
     shard_count = *in.shard_count;
   }
-  Tick();
+  // A deleted stream of this name whose deletion delay has passed goes first (Tick), so the
+  // name can be used again. Only then: Tick visits every stream, and a CreateStream must not
+  // cost O(streams).
+  if (auto same =
+          [&] {
+            ReaderLock lock(&mu_);
+            return streams_.find(in.stream_name) != streams_.end();
+          }();
+      same && !Find(in.stream_name)) {
+    Tick();
+  }
   WriterLock lock(&mu_);
   if (streams_.count(in.stream_name))
     return errors::StreamAlreadyExists(in.stream_name, options_.scope);
-  int open_shards = 0;
-  for (const auto& [_, s] : streams_) {
-    ReaderLock sl(&s->mu);
-    open_shards += static_cast<int>(s->open.size());
-  }
+  const int open_shards = open_shards_.load(std::memory_order_relaxed);
   if (open_shards + shard_count > options_.shard_limit) {
     return errors::ShardLimitExceeded(options_.scope, open_shards, options_.shard_limit,
                                       shard_count);
@@ -110,11 +121,10 @@ Status Engine::CreateStream(const api::CreateStreamInput& in) {
   WriterLock stream_lock(&s->mu);  // not shared yet; taken so that every access is checked
   s->id = next_stream_id_++;
   s->name = in.stream_name;
-  s->arn = ArnFor(in.stream_name);
   s->created_ms = now;
   s->active_at_ms = now + options_.create_stream_ms;
   s->mode = mode;
-  s->tags = in.tags;
+  if (!in.tags.empty()) s->mutable_extras().tags = in.tags;
   if (in.max_record_size_kib) s->max_record_size_kib = *in.max_record_size_kib;
   // On failure, the logs made so far are empty: drop them again.
   auto undo = [&](Status st) REQUIRES(s->mu) {
@@ -138,7 +148,8 @@ Status Engine::CreateStream(const api::CreateStreamInput& in) {
   if (Status st = storage_->meta().Put(kNextIdKey, std::to_string(next_stream_id_)); !st.ok())
     return undo(Internal("cannot save the next stream id", st));
   if (Status st = Persist(*s); !st.ok()) return undo(st);
-  streams_.emplace(in.stream_name, std::move(s));
+  open_shards_.fetch_add(static_cast<int>(s->open.size()), std::memory_order_relaxed);
+  streams_.insert(std::move(s));
   ReleaseFreedMemory(static_cast<std::size_t>(shard_count), options_.release_memory);
   return Status::Ok();
 }
@@ -148,7 +159,7 @@ Status Engine::DeleteStream(const api::DeleteStreamInput& in) {
   if (!in.enforce_consumer_deletion) {
     ReaderLock lock(&s->mu);
     const EpochMillis now = Now();
-    for (const auto& c : s->consumers) {
+    for (const auto& c : s->extras().consumers) {
       if (!c.deleting_at_ms || now < c.gone_at_ms) {
         return errors::StreamHasConsumers(s->name, options_.scope);
       }
@@ -178,14 +189,15 @@ Result<api::DescribeStreamOutput> Engine::DescribeStream(const api::DescribeStre
   auto& d = out.stream_description;
   ReaderLock lock(&s->mu);
   d.stream_name = s->name;
-  d.stream_arn = s->arn;
+  d.stream_arn = ArnFor(s->name);
   d.stream_status = StatusOf(*s, now);
   d.stream_mode = s->mode;
   d.retention_period_hours = s->retention_hours;
   d.stream_creation_timestamp = s->created_ms;
-  d.enhanced_monitoring.push_back({{s->shard_level_metrics.begin(), s->shard_level_metrics.end()}});
+  const auto& metrics = s->extras().shard_level_metrics;
+  d.enhanced_monitoring.push_back({{metrics.begin(), metrics.end()}});
   d.encryption_type = s->encryption;
-  d.key_id = s->key_id;
+  d.key_id = s->extras().key_id;
   // A stream shows no shards until it has been ACTIVE, also when deleted while CREATING.
   const bool was_active = s->deleting_at_ms ? *s->deleting_at_ms >= s->active_at_ms
                                             : d.stream_status != StreamStatus::kCreating;
@@ -212,20 +224,21 @@ Result<api::DescribeStreamSummaryOutput> Engine::DescribeStreamSummary(
   auto& d = out.stream_description_summary;
   ReaderLock lock(&s->mu);
   d.stream_name = s->name;
-  d.stream_arn = s->arn;
+  d.stream_arn = ArnFor(s->name);
   d.stream_status = StatusOf(*s, Now());
   d.stream_mode = s->mode;
   d.retention_period_hours = s->retention_hours;
   d.stream_creation_timestamp = s->created_ms;
-  d.enhanced_monitoring.push_back({{s->shard_level_metrics.begin(), s->shard_level_metrics.end()}});
+  const auto& metrics = s->extras().shard_level_metrics;
+  d.enhanced_monitoring.push_back({{metrics.begin(), metrics.end()}});
   d.encryption_type = s->encryption;
-  d.key_id = s->key_id;
+  d.key_id = s->extras().key_id;
   d.max_record_size_kib = s->max_record_size_kib;
-  d.warm_throughput_mibps = s->warm_throughput_mibps;
+  d.warm_throughput_mibps = s->extras().warm_throughput_mibps;
   d.open_shard_count = static_cast<int>(s->open.size());
   const EpochMillis now = Now();
   d.consumer_count = static_cast<int>(std::count_if(
-      s->consumers.begin(), s->consumers.end(),
+      s->extras().consumers.begin(), s->extras().consumers.end(),
       [&](const ConsumerState& c) { return !(c.deleting_at_ms && now >= c.gone_at_ms); }));
   return out;
 }
@@ -254,7 +267,7 @@ Result<api::ListStreamsOutput> Engine::ListStreams(const api::ListStreamsInput& 
   ReaderLock lock(&mu_);
   auto it = has_after ? streams_.upper_bound(after) : streams_.begin();
   for (; it != streams_.end(); ++it) {
-    const auto& s = *it->second;
+    const auto& s = **it;
     if (s.GoneAt(now)) continue;
     ReaderLock stream_lock(&s.mu);
     if (out.stream_names.size() == limit) {
@@ -262,7 +275,8 @@ Result<api::ListStreamsOutput> Engine::ListStreams(const api::ListStreamsInput& 
       break;
     }
     out.stream_names.push_back(s.name);
-    out.stream_summaries.push_back({s.name, s.arn, StatusOf(s, now), s.mode, s.created_ms});
+    out.stream_summaries.push_back(
+        {s.name, ArnFor(s.name), StatusOf(s, now), s.mode, s.created_ms});
   }
   if (out.has_more_streams) {
     TokenWriter w;

@@ -18,7 +18,11 @@ class EngineCursor final : public api::ShardCursor {
  public:
   EngineCursor(const Engine& engine, std::shared_ptr<StreamState> s,
                std::shared_ptr<ShardState> shard, std::uint64_t position)
-      : engine_(engine), s_(std::move(s)), shard_(std::move(shard)), position_(position) {}
+      : engine_(engine),
+        s_(std::move(s)),
+        shard_(std::move(shard)),
+        shard_id_(shard_->id()),
+        position_(position) {}
 
   Result<Batch> Next(std::size_t max_records, std::size_t max_bytes) override {
     std::uint64_t next = position_;
@@ -36,24 +40,26 @@ class EngineCursor final : public api::ShardCursor {
       // As EngineSubscription::NotifyOnAppend: shared, so a reshard cannot close the shard
       // meanwhile; the listener is announced before the end offset is looked at.
       ReaderLock topology(&s_->mu);
-      MutexLock lock(&shard_->listen_mu);
+      ShardState::Waiters& waiters = shard_->Listeners();
+      MutexLock lock(&waiters.mu);
       shard_->has_listeners.store(true, std::memory_order_seq_cst);
       std::atomic_thread_fence(std::memory_order_seq_cst);
       if (shard_->log->EndOffset().value <= position_ && !shard_->closed_ms) {
-        shard_->listeners.push_back(std::move(notify));
+        waiters.listeners.push_back(std::move(notify));
         return;
       }
     }
     notify();
   }
 
-  const std::string& shard_id() const override { return shard_->id; }
+  const std::string& shard_id() const override { return shard_id_; }
 
  private:
   const Engine& engine_;
   std::shared_ptr<StreamState> s_;
   std::shared_ptr<ShardState> shard_;
-  std::uint64_t position_;  // used by one strand at a time
+  const std::string shard_id_;  // the shard keeps only its index
+  std::uint64_t position_;      // used by one strand at a time
 };
 
 Result<std::unique_ptr<api::ShardCursor>> Engine::OpenCursor(const api::CursorStart& in) {
@@ -101,7 +107,7 @@ Result<api::MetricsSnapshot> Engine::Metrics(const std::optional<std::string>& s
   } else {
     ReaderLock lock(&mu_);
     const EpochMillis now = Now();
-    for (const auto& [name, s] : streams_)
+    for (const auto& s : streams_)
       if (!s->GoneAt(now)) streams.push_back(s);
   }
   api::MetricsSnapshot out;
@@ -120,7 +126,7 @@ Result<api::MetricsSnapshot> Engine::Metrics(const std::optional<std::string>& s
     {
       ReaderLock lock(&s->mu);
       shards = s->shards;
-      for (const auto& c : s->consumers) {
+      for (const auto& c : s->extras().consumers) {
         auto it = counters.find(c.arn);
         api::ConsumerMetricsSnapshot cs;
         cs.consumer_name = c.name;
@@ -133,7 +139,7 @@ Result<api::MetricsSnapshot> Engine::Metrics(const std::optional<std::string>& s
     }
     for (const auto& shard : shards) {
       api::ShardMetricsSnapshot sh;
-      sh.shard_id = shard->id;
+      sh.shard_id = shard->id();
       shard->metrics.Snapshot(end_second, seconds, sh);
       ss.shards.push_back(std::move(sh));
     }
@@ -185,7 +191,7 @@ Result<std::string> Engine::RouteRecord(const std::string& stream, std::string_v
   ReaderLock lock(&s->mu);
   ShardState* shard = s->Route(key);
   if (!shard) return errors::StreamNotFound(stream, options_.scope);
-  return shard->id;
+  return shard->id();
 }
 
 }  // namespace cinesis::engine

@@ -188,12 +188,23 @@ Status Engine::Load(std::vector<std::string>* report) {
   }
   for (auto& [_, s] : by_id) {
     WriterLock stream_lock(&s->mu);  // not shared yet; taken so that every access is checked
-    s->arn = ArnFor(s->name);
-    for (auto& c : s->consumers) {
-      c.arn = s->arn + "/consumer/" + c.name + ":" + std::to_string(c.created_ms / 1000);
+    if (StreamExtras* x = s->extras_if_any()) {
+      const std::string arn = ArnFor(s->name);
+      for (auto& c : x->consumers) {
+        c.arn = arn + "/consumer/" + c.name + ":" + std::to_string(c.created_ms / 1000);
+      }
     }
     RebuildOpenShards(*s);
-    streams_[s->name] = std::move(s);
+    // A later document of the same name replaces an earlier one, as a map's [] did.
+    if (auto it = streams_.find(s->name); it != streams_.end()) {
+      {
+        ReaderLock old_lock(&(*it)->mu);
+        open_shards_.fetch_sub(static_cast<int>((*it)->open.size()), std::memory_order_relaxed);
+      }
+      streams_.erase(it);
+    }
+    open_shards_.fetch_add(static_cast<int>(s->open.size()), std::memory_order_relaxed);
+    streams_.insert(std::move(s));
   }
   ReleaseFreedMemory(loaded_shards,
                      options_.release_memory);  // the documents' text and parse trees

@@ -48,32 +48,37 @@ void ShardMetrics::Roll(std::int64_t second) {
   MutexLock lock(&mu_);
   if (second <= last_second_) return;
   RollLags(second);
+  if (!history_) {
+    // Every counter has been 0 so far (rolled values 0, gauge 0): nothing to record unless
+    // one moved. One that moves after this check is counted below or at the next roll.
+    bool any = false;
+    for (const auto& c : counters_) any = any || c.load(std::memory_order_relaxed) != 0;
+    if (!any) {
+      last_second_ = second;
+      return;
+    }
+    history_ = std::make_unique<History>();  // value-initialised: zeros
+  }
+  History& h = *history_;
   std::array<std::uint64_t, api::kMetricCount> values{};
-  bool any = false;
   for (std::size_t m = 0; m < api::kMetricCount; ++m) {
     if (api::IsGauge(static_cast<api::Metric>(m))) {
       values[m] = counters_[m].exchange(0, std::memory_order_relaxed);
-      last_gauge_ = values[m];
+      h.last_gauge = values[m];
     } else {
       const std::uint64_t now = counters_[m].load(std::memory_order_relaxed);
-      values[m] = now - rolled_[m];
-      rolled_[m] = now;
+      values[m] = now - h.rolled[m];
+      h.rolled[m] = now;
     }
-    any = any || values[m] != 0;
   }
-  if (!ring_ && !any) {
-    last_second_ = second;
-    return;
-  }
-  if (!ring_) ring_ = std::make_unique<Ring>();  // value-initialised: zeros
   // Seconds skipped since the previous roll had nothing.
   const std::int64_t from = std::max(
       last_second_ + 1, second - static_cast<std::int64_t>(api::kMetricHistorySeconds) + 1);
   for (std::int64_t s = from; s < second; ++s) {
-    for (std::size_t m = 0; m < api::kMetricCount; ++m) (*ring_)[Slot(s, m)] = 0;
+    for (std::size_t m = 0; m < api::kMetricCount; ++m) h.ring[Slot(s, m)] = 0;
   }
   for (std::size_t m = 0; m < api::kMetricCount; ++m) {
-    (*ring_)[Slot(second, m)] = static_cast<std::uint32_t>(
+    h.ring[Slot(second, m)] = static_cast<std::uint32_t>(
         std::min<std::uint64_t>(values[m], std::numeric_limits<std::uint32_t>::max()));
   }
   last_second_ = second;
@@ -88,14 +93,14 @@ void ShardMetrics::Snapshot(std::int64_t end_second, int seconds,
       std::max<std::int64_t>(0, newest - static_cast<std::int64_t>(api::kMetricHistorySeconds) + 1);
   for (std::size_t m = 0; m < api::kMetricCount; ++m) {
     out.totals[m] = api::IsGauge(static_cast<api::Metric>(m))
-                        ? last_gauge_
+                        ? (history_ ? history_->last_gauge : 0)
                         : counters_[m].load(std::memory_order_relaxed);
     auto& h = out.history[m];
     h.assign(static_cast<std::size_t>(seconds), 0);
-    if (!ring_) continue;
+    if (!history_) continue;
     for (int i = 0; i < seconds; ++i) {
       const std::int64_t s = end_second - seconds + 1 + i;
-      if (s >= oldest && s <= newest) h[static_cast<std::size_t>(i)] = (*ring_)[Slot(s, m)];
+      if (s >= oldest && s <= newest) h[static_cast<std::size_t>(i)] = history_->ring[Slot(s, m)];
     }
   }
   out.consumer_lags.clear();

@@ -3,8 +3,8 @@
 // The data path only adds to relaxed atomics (no lock, no allocation). Once a second the
 // engine's Tick rolls every shard: the counts since the previous roll become that second's
 // values in a ring of api::kMetricHistorySeconds seconds. The ring (kMetricHistorySeconds *
-// kMetricCount 32-bit values: 32,400 bytes) is allocated when a shard first has a non-zero
-// second, so idle shards cost only the counters.
+// kMetricCount 32-bit values: 32,400 bytes), with the counters' values at the last roll, is
+// allocated when a shard first has a non-zero second, so idle shards cost only the counters.
 //
 // Per registered consumer that subscribes to the shard (SubscribeToShard), a lag gauge
 // (SubscribeToShardEvent.MillisBehindLatest) with its own ring of kMetricHistorySeconds 32-bit
@@ -84,12 +84,19 @@ class ShardMetrics {
   };
   void RollLags(std::int64_t second) REQUIRES(mu_);
 
+  // What a shard keeps once it had a non-zero second (made then, as the ring was before): a
+  // shard that never had any carries none of it (80 bytes per idle shard besides the ring).
+  // Until then every counter is 0, and so would its fields be.
+  struct History {
+    std::array<std::uint64_t, api::kMetricCount> rolled{};  // counters at the last roll
+    std::uint64_t last_gauge = 0;
+    Ring ring{};
+  };
+
   std::array<std::atomic<std::uint64_t>, api::kMetricCount> counters_{};
   mutable Mutex mu_;
-  std::array<std::uint64_t, api::kMetricCount> rolled_ GUARDED_BY(mu_){};  // counters at roll
-  std::uint64_t last_gauge_ GUARDED_BY(mu_) = 0;
   std::int64_t last_second_ GUARDED_BY(mu_) = -1;
-  std::unique_ptr<Ring> ring_ GUARDED_BY(mu_);
+  std::unique_ptr<History> history_ GUARDED_BY(mu_);
   std::vector<std::unique_ptr<LagSeries>> lags_ GUARDED_BY(mu_);
 };
 

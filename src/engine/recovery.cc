@@ -69,7 +69,7 @@ Result<std::shared_ptr<StreamState>> RebuildStreamFromLogs(storage::Storage& sto
   s->deleting_at_ms.reset();
   s->gone_at_ms = StreamState::kNever;
   s->active_at_ms = s->created_ms;
-  s->pending.reset();
+  if (StreamExtras* x = s->extras_if_any()) x->pending.reset();
   s->has_pending = false;
   s->updating_until_ms = 0;
   // Keep every record: retention covers the oldest one (up to AWS's maximum, 8760 h).

@@ -265,9 +265,12 @@ std::string ShardIdName(std::int64_t index) {
 }
 
 std::string ShardIdFor(std::uint32_t index) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "shardId-%012u", index);
-  return buf;
+  // "shardId-%012u" without snprintf: shards keep only their index, and the data path makes
+  // the id for every record it answers (PutRecords).
+  std::string out = "shardId-000000000000";
+  for (std::size_t i = out.size(); index != 0; index /= 10)
+    out[--i] = static_cast<char>('0' + index % 10);
+  return out;
 }
 
 std::optional<std::uint32_t> ParseShardId(std::string_view text) {

@@ -6,7 +6,7 @@
 // with the annotations of common/thread_annotations.h, checked by clang's -Wthread-safety.
 // Fields without a guard are immutable once the stream (or shard) is published in
 // Engine::streams_ (or StreamState::shards), or are atomics. Lock order:
-// Engine::mu_ -> StreamState::mu -> ShardState::listen_mu / ShardThrottle::mu_ -> the
+// Engine::mu_ -> StreamState::mu -> ShardState::Waiters::mu / ShardThrottle::mu_ -> the
 // storage's log locks.
 #pragma once
 
@@ -84,38 +84,80 @@ class ShardThrottle {
 };
 
 struct ShardState {
+  ShardState() = default;
+  ShardState(const ShardState&) = delete;
+  ShardState& operator=(const ShardState&) = delete;
+  ~ShardState() {
+    delete throttle_.load(std::memory_order_acquire);
+    delete waiters_.load(std::memory_order_acquire);
+  }
+
   // Immutable once the shard is in its stream's `shards` (set before it is published).
+  // Ids are not kept: a shard's is ShardIdFor(index), and so are its parents' (a string per
+  // id took 64 bytes per shard with its heap block).
   std::uint32_t index = 0;
-  std::string id;
   HashKey start, end;
   EpochMillis created_ms = 0;
-  std::optional<std::string> parent, adjacent_parent;
-  std::shared_ptr<storage::Log> log;  // internally synchronised
+  std::optional<std::uint32_t> parent, adjacent_parent;  // indexes of the parent shards
+  std::shared_ptr<storage::Log> log;                     // internally synchronised
+  std::string id() const { return ShardIdFor(index); }
+  std::optional<std::string> parent_id() const {
+    return parent ? std::optional<std::string>(ShardIdFor(*parent)) : std::nullopt;
+  }
+  std::optional<std::string> adjacent_parent_id() const {
+    return adjacent_parent ? std::optional<std::string>(ShardIdFor(*adjacent_parent))
+                           : std::nullopt;
+  }
 
   // Set when resharding closes the shard. Guarded by the owning StreamState::mu (read with
   // it held at least shared, written with it held exclusively); the annotations cannot
   // name another object's lock, so this one is checked by reading and by TSan.
   std::optional<EpochMillis> closed_ms;
 
-  ShardThrottle throttle;  // internally synchronised
-  ShardMetrics metrics;    // internally synchronised (metrics.h)
+  // The shard's throughput limits (EngineOptions::throttle only): made at first use, so a
+  // server that does not throttle carries none (80 bytes per shard). Internally synchronised.
+  ShardThrottle& throttle() {
+    ShardThrottle* t = throttle_.load(std::memory_order_acquire);
+    if (t) return *t;
+    auto made = std::make_unique<ShardThrottle>();
+    if (throttle_.compare_exchange_strong(t, made.get(), std::memory_order_acq_rel)) {
+      return *made.release();
+    }
+    return *t;  // another thread made it first
+  }
+  ShardMetrics metrics;  // internally synchronised (metrics.h)
 
   // SubscribeToShard: one-shot callbacks run after records are appended. They are the
   // transports' wake-ups (they only post to an executor or notify a condition variable)
   // and must not call back into the engine: NotifyAppended may run with StreamState::mu
-  // held (a reshard wakes the subscribers of the shards it closes).
-  Mutex listen_mu;
-  std::vector<std::function<void()>> listeners GUARDED_BY(listen_mu);
+  // held (a reshard wakes the subscribers of the shards it closes). Made at the first wait
+  // (Listeners()), so a shard nobody waited on carries none (56 bytes per shard).
+  struct Waiters {
+    Mutex mu;
+    std::vector<std::function<void()>> listeners GUARDED_BY(mu);
+  };
+  Waiters& Listeners() {
+    Waiters* w = waiters_.load(std::memory_order_acquire);
+    if (w) return *w;
+    auto made = std::make_unique<Waiters>();
+    if (waiters_.compare_exchange_strong(w, made.get(), std::memory_order_acq_rel)) {
+      return *made.release();
+    }
+    return *w;  // another thread made them first
+  }
+  // Set (with Waiters::mu held, so after the Waiters were made) when a listener may wait.
   std::atomic<bool> has_listeners{false};
-  void NotifyAppended() EXCLUDES(listen_mu) {
+  void NotifyAppended() {
     // Pairs with the fence in EngineSubscription::NotifyOnAppend: the append that precedes
     // this call and a listener's check of the end offset cannot both miss each other.
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (!has_listeners.load(std::memory_order_seq_cst)) return;
+    Waiters* w = waiters_.load(std::memory_order_acquire);  // made before has_listeners was set
+    if (!w) return;
     std::vector<std::function<void()>> run;
     {
-      MutexLock lock(&listen_mu);
-      run.swap(listeners);
+      MutexLock lock(&w->mu);
+      run.swap(w->listeners);
       has_listeners.store(false, std::memory_order_release);
     }
     for (auto& f : run) f();
@@ -134,6 +176,10 @@ struct ShardState {
     AppendSequence({created_s(), index, offset + 1, static_cast<std::uint64_t>(arrival_ms / 1000)},
                    out);
   }
+
+ private:
+  std::atomic<ShardThrottle*> throttle_{nullptr};  // owned
+  std::atomic<Waiters*> waiters_{nullptr};         // owned
 };
 
 // A reshard accepted while ACTIVE, applied when the UPDATING period ends.
@@ -158,11 +204,26 @@ struct ConsumerState {
   std::optional<std::string> policy;
 };
 
+// The settings and state most streams never use (tags, encryption key, enhanced monitoring,
+// warm throughput, resource policy, scaling history, consumers, a pending reshard): kept apart
+// and made when first set, so a stream that has none of them does not carry them (~290 bytes
+// per stream; issue 19 item 5).
+struct StreamExtras {
+  std::map<std::string, std::string> tags;
+  std::optional<std::string> key_id;
+  std::set<std::string> shard_level_metrics;
+  std::optional<int> warm_throughput_mibps;
+  std::optional<std::string> policy;  // resource policy of the stream
+  std::vector<EpochMillis> scalings;  // UpdateShardCount calls (rolling 24 h)
+  std::vector<ConsumerState> consumers;
+  std::optional<PendingReshard> pending;  // see StreamState::updating_until_ms
+};
+
 struct StreamState {
-  // Immutable once the stream is in Engine::streams_.
+  // Immutable once the stream is in Engine::streams_. (Its ARN is not kept: Engine::ArnFor
+  // makes it from the name.)
   std::uint64_t id = 0;
   std::string name;
-  std::string arn;
   EpochMillis created_ms = 0;
   EpochMillis active_at_ms = 0;
 
@@ -178,18 +239,25 @@ struct StreamState {
   api::StreamMode mode GUARDED_BY(mu) = api::StreamMode::kProvisioned;
   std::atomic<int> retention_hours{24};  // read on the data path without the lock
   int max_record_size_kib GUARDED_BY(mu) = 1024;
-  std::map<std::string, std::string> tags GUARDED_BY(mu);
   std::atomic<api::EncryptionType> encryption{api::EncryptionType::kNone};  // read on the data path
-  std::optional<std::string> key_id GUARDED_BY(mu);
-  std::set<std::string> shard_level_metrics GUARDED_BY(mu);
-  std::optional<int> warm_throughput_mibps GUARDED_BY(mu);
-  std::optional<std::string> policy GUARDED_BY(mu);  // resource policy of the stream
-  std::vector<EpochMillis> scalings GUARDED_BY(mu);  // UpdateShardCount calls (rolling 24 h)
-  std::vector<ConsumerState> consumers GUARDED_BY(mu);
 
-  // UPDATING: until `updating_until_ms`; a reshard is applied when that time comes.
+  // The rarely used settings (StreamExtras): read through extras() (empty ones when none were
+  // ever set), changed through mutable_extras(), which makes them.
+  const StreamExtras& extras() const REQUIRES_SHARED(mu) {
+    static const StreamExtras kNone;
+    return extras_ ? *extras_ : kNone;
+  }
+  // The extras, or nullptr when none were ever set; for callers that hand out a consumer to
+  // change under the lock they hold (the pointer stays valid while `mu` is held).
+  StreamExtras* extras_if_any() const REQUIRES_SHARED(mu) { return extras_.get(); }
+  StreamExtras& mutable_extras() REQUIRES(mu) {
+    if (!extras_) extras_ = std::make_unique<StreamExtras>();
+    return *extras_;
+  }
+
+  // UPDATING: until `updating_until_ms`; a reshard (extras().pending) is applied when that
+  // time comes.
   EpochMillis updating_until_ms GUARDED_BY(mu) = 0;
-  std::optional<PendingReshard> pending GUARDED_BY(mu);
   std::atomic<bool> has_pending{false};  // lets the data path skip the settle check
 
   std::vector<std::shared_ptr<ShardState>> shards GUARDED_BY(mu);  // by index
@@ -211,6 +279,9 @@ struct StreamState {
     ShardState* s = *(it - 1);
     return k <= s->end ? s : nullptr;
   }
+
+ private:
+  std::unique_ptr<StreamExtras> extras_ GUARDED_BY(mu);
 };
 
 // Helpers shared by the engine's files (defined in engine.cc).
@@ -226,8 +297,8 @@ void RebuildOpenShards(StreamState& s) REQUIRES(s.mu);
 std::shared_ptr<ShardState> NewShard(storage::Storage& storage, const StreamState& s,
                                      std::uint32_t index, HashKey start, HashKey end,
                                      EpochMillis created_ms, std::vector<storage::NewLog>& logs,
-                                     std::optional<std::string> parent = std::nullopt,
-                                     std::optional<std::string> adjacent_parent = std::nullopt)
+                                     std::optional<std::uint32_t> parent = std::nullopt,
+                                     std::optional<std::uint32_t> adjacent_parent = std::nullopt)
     REQUIRES_SHARED(s.mu);
 // Creates `logs` in one batch (Storage::CreateLogs) and gives them, in order, to the shards
 // that have no log yet.

@@ -46,7 +46,8 @@ std::string StreamDocument(const StreamState& s,
   o["retention_hours"] = s.retention_hours.load();
   o["max_record_size_kib"] = s.max_record_size_kib;
   json::object tags;
-  for (const auto& [k, v] : s.tags) tags[k] = v;
+  const StreamExtras& x = s.extras();
+  for (const auto& [k, v] : x.tags) tags[k] = v;
   o["tags"] = std::move(tags);
   json::array shard_docs;
   for (const auto& sh : shards ? *shards : s.shards) {
@@ -55,34 +56,34 @@ std::string StreamDocument(const StreamState& s,
     j["start"] = ToString(sh->start);
     j["end"] = ToString(sh->end);
     j["created_ms"] = sh->created_ms;
-    if (sh->parent) j["parent"] = *sh->parent;
-    if (sh->adjacent_parent) j["adjacent_parent"] = *sh->adjacent_parent;
+    if (sh->parent) j["parent"] = ShardIdFor(*sh->parent);
+    if (sh->adjacent_parent) j["adjacent_parent"] = ShardIdFor(*sh->adjacent_parent);
     if (sh->closed_ms) j["closed_ms"] = *sh->closed_ms;
     shard_docs.push_back(std::move(j));
   }
   o["shards"] = std::move(shard_docs);
   o["encryption"] = api::ToString(s.encryption);
-  if (s.key_id) o["key_id"] = *s.key_id;
+  if (x.key_id) o["key_id"] = *x.key_id;
   json::array metrics;
-  for (const auto& m : s.shard_level_metrics) metrics.emplace_back(m);
+  for (const auto& m : x.shard_level_metrics) metrics.emplace_back(m);
   o["metrics"] = std::move(metrics);
-  if (s.warm_throughput_mibps) o["warm_throughput_mibps"] = *s.warm_throughput_mibps;
-  if (s.policy) o["policy"] = *s.policy;
+  if (x.warm_throughput_mibps) o["warm_throughput_mibps"] = *x.warm_throughput_mibps;
+  if (x.policy) o["policy"] = *x.policy;
   json::array scalings;
-  for (auto t : s.scalings) scalings.emplace_back(t);
+  for (auto t : x.scalings) scalings.emplace_back(t);
   o["scalings"] = std::move(scalings);
   o["updating_until_ms"] = s.updating_until_ms;
-  if (s.pending) {
+  if (x.pending) {
     json::object p;
-    p["kind"] = static_cast<int>(s.pending->kind);
-    p["shard"] = s.pending->shard;
-    p["adjacent"] = s.pending->adjacent;
-    p["new_start"] = ToString(s.pending->new_start);
-    p["target"] = s.pending->target;
+    p["kind"] = static_cast<int>(x.pending->kind);
+    p["shard"] = x.pending->shard;
+    p["adjacent"] = x.pending->adjacent;
+    p["new_start"] = ToString(x.pending->new_start);
+    p["target"] = x.pending->target;
     o["pending"] = std::move(p);
   }
   json::array consumers;
-  for (const auto& c : s.consumers) {
+  for (const auto& c : x.consumers) {
     json::object j;
     j["name"] = c.name;
     j["created_ms"] = c.created_ms;
@@ -100,6 +101,16 @@ std::string StreamDocument(const StreamState& s,
   o["consumers"] = std::move(consumers);
   return json::serialize(o);
 }
+
+namespace {
+// The index of a parent shard id as documents hold it ("shardId-000000000007"): only the ids
+// ShardIdFor writes, since the id is kept as its index and written back from it.
+std::optional<std::uint32_t> ParentIndex(std::string_view id) {
+  auto index = ParseShardId(id);
+  if (!index || ShardIdFor(*index) != id) return std::nullopt;
+  return index;
+}
+}  // namespace
 
 Result<std::shared_ptr<StreamState>> ParseStreamDocument(std::string_view text) {
   namespace json = boost::json;
@@ -123,35 +134,41 @@ Result<std::shared_ptr<StreamState>> ParseStreamDocument(std::string_view text) 
     s->retention_hours = o.at("retention_hours").to_number<int>();
     s->max_record_size_kib = o.at("max_record_size_kib").to_number<int>();
     for (const auto& [k, tv] : o.at("tags").as_object())
-      s->tags[std::string(k)] = std::string(tv.as_string());
+      s->mutable_extras().tags[std::string(k)] = std::string(tv.as_string());
     for (const auto& jv : o.at("shards").as_array()) {
       const auto& j = jv.as_object();
       auto sh = std::make_shared<ShardState>();
       sh->index = j.at("index").to_number<std::uint32_t>();
-      sh->id = ShardIdFor(sh->index);
       auto start = ParseDecimal128(j.at("start").as_string());
       auto end = ParseDecimal128(j.at("end").as_string());
       if (!start || !end) return Status(Code::kCorruption, "bad hash range in stream document");
       sh->start = HashKey{*start};
       sh->end = HashKey{*end};
       sh->created_ms = j.at("created_ms").to_number<std::int64_t>();
-      if (auto* p = j.if_contains("parent")) sh->parent = std::string(p->as_string());
-      if (auto* p = j.if_contains("adjacent_parent"))
-        sh->adjacent_parent = std::string(p->as_string());
+      if (auto* p = j.if_contains("parent")) {
+        sh->parent = ParentIndex(p->as_string());
+        if (!sh->parent) return Status(Code::kCorruption, "bad parent in stream document");
+      }
+      if (auto* p = j.if_contains("adjacent_parent")) {
+        sh->adjacent_parent = ParentIndex(p->as_string());
+        if (!sh->adjacent_parent) return Status(Code::kCorruption, "bad parent in stream document");
+      }
       if (auto* p = j.if_contains("closed_ms")) sh->closed_ms = p->to_number<std::int64_t>();
       s->shards.push_back(std::move(sh));
     }
     if (auto* e = o.if_contains("encryption"); e && e->as_string() == "KMS")
       s->encryption = api::EncryptionType::kKms;
-    if (auto* k = o.if_contains("key_id")) s->key_id = std::string(k->as_string());
+    if (auto* k = o.if_contains("key_id")) s->mutable_extras().key_id = std::string(k->as_string());
     if (auto* m = o.if_contains("metrics")) {
-      for (const auto& x : m->as_array()) s->shard_level_metrics.insert(std::string(x.as_string()));
+      for (const auto& x : m->as_array())
+        s->mutable_extras().shard_level_metrics.insert(std::string(x.as_string()));
     }
     if (auto* w = o.if_contains("warm_throughput_mibps"))
-      s->warm_throughput_mibps = w->to_number<int>();
-    if (auto* p = o.if_contains("policy")) s->policy = std::string(p->as_string());
+      s->mutable_extras().warm_throughput_mibps = w->to_number<int>();
+    if (auto* p = o.if_contains("policy")) s->mutable_extras().policy = std::string(p->as_string());
     if (auto* sc = o.if_contains("scalings")) {
-      for (const auto& x : sc->as_array()) s->scalings.push_back(x.to_number<std::int64_t>());
+      for (const auto& x : sc->as_array())
+        s->mutable_extras().scalings.push_back(x.to_number<std::int64_t>());
     }
     if (auto* u = o.if_contains("updating_until_ms"))
       s->updating_until_ms = u->to_number<std::int64_t>();
@@ -163,7 +180,7 @@ Result<std::shared_ptr<StreamState>> ParseStreamDocument(std::string_view text) 
       r.adjacent = p.at("adjacent").to_number<std::uint32_t>();
       r.new_start = HashKey{ParseDecimal128(p.at("new_start").as_string()).value_or(0)};
       r.target = p.at("target").to_number<int>();
-      s->pending = r;
+      s->mutable_extras().pending = r;
       s->has_pending = true;
     }
     if (auto* cs = o.if_contains("consumers")) {
@@ -180,7 +197,7 @@ Result<std::shared_ptr<StreamState>> ParseStreamDocument(std::string_view text) 
         for (const auto& [k, tv] : j.at("tags").as_object())
           c.tags[std::string(k)] = std::string(tv.as_string());
         if (auto* p = j.if_contains("policy")) c.policy = std::string(p->as_string());
-        s->consumers.push_back(std::move(c));
+        s->mutable_extras().consumers.push_back(std::move(c));
       }
     }
     return s;

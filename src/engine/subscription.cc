@@ -73,7 +73,8 @@ class EngineSubscription final : public api::Subscription {
       // Shared: a reshard cannot close the shard meanwhile (it holds mu exclusively when it
       // sets closed_ms and wakes the listeners).
       ReaderLock topology(&s_->mu);
-      MutexLock lock(&shard_->listen_mu);
+      ShardState::Waiters& waiters = shard_->Listeners();
+      MutexLock lock(&waiters.mu);
       // Announce the listener before looking at the end offset, with a full fence on both
       // sides (NotifyAppended fences between the append and its has_listeners check): either
       // this sees the appended record, or the appender sees has_listeners and wakes us.
@@ -81,7 +82,7 @@ class EngineSubscription final : public api::Subscription {
       std::atomic_thread_fence(std::memory_order_seq_cst);
       if (shard_->log->EndOffset().value <= position && !shard_->closed_ms &&
           !superseded_.load(std::memory_order_seq_cst)) {
-        shard_->listeners.push_back(std::move(notify));
+        waiters.listeners.push_back(std::move(notify));
         return;
       }
       // Records are there already; has_listeners may stay set (the next append clears it).
@@ -160,7 +161,7 @@ Result<std::shared_ptr<api::Subscription>> Engine::SubscribeToShard(
   const auto& sp = in.starting_position;
   ASSIGN_OR_RETURN(std::uint64_t position, StartPosition(*s, *shard, s->name, sp.type,
                                                          sp.sequence_number, sp.timestamp, now));
-  const std::string key = in.consumer_arn + "|" + shard->id;
+  const std::string key = in.consumer_arn + "|" + shard->id();
   auto sub = std::make_shared<EngineSubscription>(*this, s, shard, position, now,
                                                   ConsumerCounters(in.consumer_arn),
                                                   shard->metrics.ConsumerLagFor(consumer_name));
@@ -171,7 +172,7 @@ Result<std::shared_ptr<api::Subscription>> Engine::SubscribeToShard(
     if (it != subscriptions_.end()) {
       previous = it->second.second.lock();
       if (previous && !previous->Finished() && now - it->second.first < kTakeoverMs) {
-        return errors::SubscriptionExists(in.consumer_arn, shard->id);
+        return errors::SubscriptionExists(in.consumer_arn, shard->id());
       }
     }
     subscriptions_[key] = {now, sub};

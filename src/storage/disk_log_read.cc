@@ -47,14 +47,14 @@ std::optional<EpochMillis> DiskLog::LastArrival() const {
 void DiskLog::ReleaseRecoveryFiles() {
   std::unique_lock lock(mu_);
   for (auto& seg : segments_) {
-    if (seg->file) files_->Insert(seg->key, std::move(seg->file));
+    if (seg->file) files().Insert(seg->key, std::move(seg->file));
   }
 }
 
 void DiskLog::ForgetFiles() {
   if (!opened()) return;  // nothing of it in the cache
   std::shared_lock lock(mu_);
-  for (const auto& seg : segments_) files_->Erase(seg->key);
+  for (const auto& seg : segments_) files().Erase(seg->key);
 }
 
 void DiskLog::ReportCorruption(const Segment& seg, std::uint64_t offset) const {
@@ -180,9 +180,9 @@ void DiskLog::TrimOpened(EpochMillis ms) {
   }
   const std::string dir = this->dir();
   for (const auto& seg : removed) {
-    files_->Erase(seg->key);
-    (void)env_.Remove(seg->Path(dir));
-    (void)env_.Remove(dir + "/" + format::FileName(seg->base, format::FileKind::kIndex));
+    files().Erase(seg->key);
+    (void)env().Remove(seg->Path(dir));
+    (void)env().Remove(dir + "/" + format::FileName(seg->base, format::FileKind::kIndex));
   }
 }
 

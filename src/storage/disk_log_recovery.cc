@@ -135,9 +135,9 @@ std::shared_ptr<DiskLog> DiskLog::Unopened(const Context& shared, LogId id, Flus
 
 Status DiskLog::EnsureOpen() const {
   // open_error_ is written once, before opened_ is set (release): readable after it.
-  if (opened_.load(std::memory_order_acquire)) return open_error_;
+  if (opened_.load(std::memory_order_acquire)) return OpenError();
   std::lock_guard lock(open_mu_);
-  if (opened_.load(std::memory_order_relaxed)) return open_error_;
+  if (opened_.load(std::memory_order_relaxed)) return OpenError();
   // Nobody else uses the log's fields until opened_ is set: every call waits here first.
   auto* self = const_cast<DiskLog*>(this);
   std::vector<std::string> found;
@@ -157,10 +157,10 @@ Status DiskLog::EnsureOpen() const {
     self->next_offset_ = self->durable_end_ = self->visible_end_ = 0;
     self->closed_ = true;
     self->io_error_ = st;
-    self->open_error_ = st;
+    self->open_error_ = std::make_unique<Status>(st);
   }
   opened_.store(true, std::memory_order_release);
-  return open_error_;
+  return OpenError();
 }
 
 Status DiskLog::RecoverInto(std::vector<std::string>* report) {

@@ -96,26 +96,26 @@ Result<std::shared_ptr<Segment>> DiskLog::NewSegment(Offset base, bool sync) {
   seg->base = base;
   seg->end = base.value;
   const std::string dir = this->dir();
-  ASSIGN_OR_RETURN(std::shared_ptr<File> file, env_.Open(seg->Path(dir), true));
+  ASSIGN_OR_RETURN(std::shared_ptr<File> file, env().Open(seg->Path(dir), true));
   RETURN_IF_ERROR(file->Truncate(0));
   RETURN_IF_ERROR(file->Append(format::SegmentHeader(base)));
   if (sync) {
     RETURN_IF_ERROR(file->Sync());
-    RETURN_IF_ERROR(env_.SyncDir(dir));
+    RETURN_IF_ERROR(env().SyncDir(dir));
   }
   seg->size = format::kSegmentHeaderSize;
-  files_->Insert(seg->key, std::move(file));
+  files().Insert(seg->key, std::move(file));
   return seg;
 }
 
 Status DiskLog::Seal(Segment& seg) {
-  if (!opts_.fsync) {
+  if (!opts().fsync) {
     ASSIGN_OR_RETURN(auto file, OpenFile(seg));
     RETURN_IF_ERROR(file->Sync());
   }
   format::SealedIndex idx{seg.index, seg.end, seg.size, seg.first_arrival, seg.last_arrival};
-  return env_.WriteFileAtomic(dir() + "/" + format::FileName(seg.base, format::FileKind::kIndex),
-                              format::EncodeIndex(idx));
+  return env().WriteFileAtomic(dir() + "/" + format::FileName(seg.base, format::FileKind::kIndex),
+                               format::EncodeIndex(idx));
 }
 
 void DiskLog::WriteCheckpoint() {
@@ -136,7 +136,7 @@ void DiskLog::WriteCheckpoint() {
   auto file = OpenFile(seg);
   if (!file.ok() || !(*file)->Sync().ok()) return;
   format::SealedIndex idx{seg.index, seg.end, seg.size, seg.first_arrival, seg.last_arrival};
-  (void)env_.WriteFileAtomic(
+  (void)env().WriteFileAtomic(
       dir() + "/" + format::FileName(seg.base, format::FileKind::kCheckpoint),
       format::EncodeIndex(idx));
 }
@@ -144,8 +144,8 @@ void DiskLog::WriteCheckpoint() {
 // A cut marker must go (durably) before anything is written past the cut: left behind, the
 // next start would cut acknowledged records off. No marker: nothing to do.
 Status DiskLog::RemoveCutMarker(const Segment& seg) {
-  RETURN_IF_ERROR(env_.Remove(dir() + "/" + CutMarkerName(seg.base)));
-  return opts_.fsync ? env_.SyncDir(dir()) : Status::Ok();
+  RETURN_IF_ERROR(env().Remove(dir() + "/" + CutMarkerName(seg.base)));
+  return opts().fsync ? env().SyncDir(dir()) : Status::Ok();
 }
 
 Status DiskLog::CutBack(const Segment& seg, std::shared_ptr<File> file) {
@@ -153,7 +153,7 @@ Status DiskLog::CutBack(const Segment& seg, std::shared_ptr<File> file) {
     ASSIGN_OR_RETURN(file, OpenFile(seg));
   }
   RETURN_IF_ERROR(file->Truncate(seg.size));
-  return opts_.fsync ? file->Sync() : Status::Ok();
+  return opts().fsync ? file->Sync() : Status::Ok();
 }
 
 std::optional<Status> DiskLog::VerdictLocked(const AppendResult& a) const {
@@ -222,7 +222,11 @@ Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records,
   {
     std::unique_lock lock(append_mu_);
     // Back-pressure: a flusher that cannot keep up bounds the memory queued here.
-    space_cv_.wait(lock, [&] { return pending_.size() < kMaxPendingBytes || closed_; });
+    auto room = [&] { return pending_.size() < kMaxPendingBytes || closed_; };
+    if (!room()) {
+      if (!space_cv_) space_cv_ = std::make_unique<std::condition_variable>();
+      space_cv_->wait(lock, room);
+    }
     if (closed_) return Status(Code::kIoError, "log " + dir() + " is closed");
     arrival_ms = std::max(arrival_ms, last_arrival_);
     last_arrival_ = arrival_ms;
@@ -242,13 +246,15 @@ Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records,
 
 bool DiskLog::BeginFlush() {
   if (!flush_) flush_ = std::make_unique<FlushState>();
+  std::condition_variable* space = nullptr;  // made by a waiting appender, kept until the end
   {
     std::lock_guard lock(append_mu_);
     if (closed_) return false;
     flush_->buf.swap(pending_);
     flush_->frames.swap(pending_frames_);
+    space = space_cv_.get();
   }
-  space_cv_.notify_all();
+  if (space) space->notify_all();
   if (flush_->frames.empty()) return false;
 
   std::shared_ptr<Segment> active;
@@ -265,10 +271,10 @@ bool DiskLog::BeginFlush() {
     if (st.ok()) st = RemoveCutMarker(*active);
     if (st.ok()) needs_cut_ = false;
   }
-  if (st.ok() && active->size >= opts_.segment_bytes && !active->empty()) {
+  if (st.ok() && active->size >= opts().segment_bytes && !active->empty()) {
     st = Seal(*active);
     if (st.ok()) {
-      auto next = NewSegment(Offset{flush_->frames.front().offset}, opts_.fsync);
+      auto next = NewSegment(Offset{flush_->frames.front().offset}, opts().fsync);
       if (next.ok()) {
         std::unique_lock lock(mu_);
         active->sealed = true;
@@ -290,7 +296,7 @@ bool DiskLog::BeginFlush() {
     }
   }
   if (st.ok()) st = file->Append(flush_->buf);
-  if (st.ok() && opts_.fsync) file->StartSync();
+  if (st.ok() && opts().fsync) file->StartSync();
   flush_->file = std::move(file);
   flush_->active = std::move(active);
   flush_->status = std::move(st);
@@ -301,7 +307,7 @@ void DiskLog::FinishFlush() {
   std::shared_ptr<Segment> active = std::move(flush_->active);
   const std::uint64_t pos0 = flush_->pos0;
   Status st = std::move(flush_->status);
-  if (st.ok() && opts_.fsync) st = flush_->file->Sync();
+  if (st.ok() && opts().fsync) st = flush_->file->Sync();
   if (!st.ok()) {
     FailFlush(st, *active);
     flush_->file.reset();
@@ -315,7 +321,7 @@ void DiskLog::FinishFlush() {
     std::unique_lock lock(mu_);
     for (const auto& f : flush_->frames) {
       const std::uint64_t pos = pos0 + f.rel_pos;
-      if (active->index.empty() || pos >= active->last_index_pos + opts_.index_interval_bytes) {
+      if (active->index.empty() || pos >= active->last_index_pos + opts().index_interval_bytes) {
         active->index.push_back({f.offset, pos, f.arrival_ms});
         active->last_index_pos = pos;
       }
@@ -352,6 +358,7 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
   const std::uint64_t first = flush_->frames.front().offset;
   std::size_t behind = 0;
   std::uint64_t epoch = 0;
+  std::condition_variable* space = nullptr;
   {
     std::lock_guard lock(append_mu_);
     // Frames queued behind the failed ones have offsets after them: they fail too, and
@@ -361,8 +368,9 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
     pending_frames_.clear();
     next_offset_ = first;
     epoch = epoch_++;
+    space = space_cv_.get();
   }
-  space_cv_.notify_all();
+  if (space) space->notify_all();
   // Cut the failed bytes off now, so that a restart cannot find complete frames of records
   // that were answered as failed (a write can land although its fsync failed).
   // (Through the descriptor that wrote them, unless opening the file was what failed.)
@@ -371,7 +379,7 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
   Status marked;
   if (!cut.ok()) {
     // Tell the next start where to cut, in case no later write gets to retry it.
-    marked = env_.WriteFileAtomic(marker, std::to_string(active.size));
+    marked = env().WriteFileAtomic(marker, std::to_string(active.size));
   } else {
     // Cut: a marker an earlier failure left must not outlive it (the next write, or the
     // clean stop, retries the removal).

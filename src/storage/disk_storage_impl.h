@@ -190,12 +190,7 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
  public:
   using Context = std::shared_ptr<const LogContext>;
   DiskLog(Context ctx, LogId id, Flusher* flusher)
-      : ctx_(std::move(ctx)),
-        env_(*ctx_->env),
-        id_(id),
-        opts_(ctx_->opts),
-        flusher_(flusher),
-        files_(ctx_->files) {}
+      : ctx_(std::move(ctx)), id_(id), flusher_(flusher) {}
 
   // A new, empty log in dir() (disk_log_write.cc). `sync`: its files and the entries of its
   // own directory are synced before it returns; otherwise the caller syncs (or, without
@@ -267,7 +262,7 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   // cache (opened on a miss). Held for one operation only, so open files stay bounded.
   Result<std::shared_ptr<File>> OpenFile(const Segment& seg) const {
     if (seg.file) return seg.file;
-    return files_->Get(seg.key, seg.Path(dir()));
+    return files().Get(seg.key, seg.Path(dir()));
   }
   // Writes the sealed segment's index file (syncing the segment first without fsync).
   Status Seal(Segment& seg);
@@ -310,20 +305,26 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   // The segment holding `offset` (or the gap after it); requires mu_ (shared).
   std::shared_ptr<Segment> SegmentFor(std::uint64_t offset) const;
 
+  // Through the context, not copies of its pointers (32 bytes per log). ctx_ is shared: a log
+  // may outlive its storage, and the context (with the FileCache) lives as long as the log.
+  Env& env() const { return *ctx_->env; }
+  const DiskOptions& opts() const { return ctx_->opts; }  // not a copy (~600 bytes of heap)
+  FileCache& files() const { return *ctx_->files; }
+
   // Immutable after construction.
   Context ctx_;
-  Env& env_;
   LogId id_;
-  const DiskOptions& opts_;  // ctx_->opts (a copy per log cost ~600 bytes of heap)
   Flusher* flusher_;
-  std::shared_ptr<FileCache> files_;  // shared: a log may outlive its storage
 
   // Lazy opening (EnsureOpen): opened_ is set, with release, once recovery ran; until then
   // only EnsureOpen (under open_mu_) touches the fields below. TrimBefore before that only
   // raises deferred_trim_, applied when the log opens.
   mutable std::mutex open_mu_;
   mutable std::atomic<bool> opened_{true};
-  Status open_error_;  // guarded by open_mu_; written once, before opened_ is set
+  // guarded by open_mu_; written once, before opened_ is set; nullptr: opened fine (a Status
+  // per log took 40 bytes).
+  std::unique_ptr<Status> open_error_;
+  Status OpenError() const { return open_error_ ? *open_error_ : Status::Ok(); }
   std::atomic<EpochMillis> deferred_trim_{0};
 
   // Appenders: offsets, arrival clamp and the queue of encoded frames.
@@ -334,7 +335,10 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   std::vector<PendingFrame> pending_frames_;  // guarded by append_mu_
   std::uint64_t epoch_ = 0;  // guarded by append_mu_; of the frames in pending_ (AppendResult)
   bool closed_ = false;      // guarded by append_mu_
-  std::condition_variable space_cv_;  // with append_mu_: room in pending_, or closed_
+  // With append_mu_: room in pending_, or closed_. Made (under append_mu_) by the first
+  // appender that has to wait, and kept until the log goes: notifiers take the pointer under
+  // append_mu_ (a log never that far behind holds none: 48 bytes per log).
+  std::unique_ptr<std::condition_variable> space_cv_;
 
   struct DurableWaiter {
     std::uint64_t end;

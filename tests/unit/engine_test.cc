@@ -12,6 +12,8 @@
 #include <mutex>
 #include <set>
 
+#include "api/codec.h"
+#include "api/json_writer.h"
 #include "common/base64.h"
 #include "common/hash_key.h"
 #include "engine/sequence.h"
@@ -120,6 +122,9 @@ TEST(ShardId, LenientParsingAsTheServiceDoes) {
   EXPECT_FALSE(ParseShardId("2.14E4").has_value());
   EXPECT_FALSE(ParseShardId("abc").has_value());
   EXPECT_EQ(ShardIdFor(12), "shardId-000000000012");
+  EXPECT_EQ(ShardIdFor(0), "shardId-000000000000");
+  EXPECT_EQ(ShardIdFor(1234567890U), "shardId-001234567890");
+  EXPECT_EQ(ShardIdFor(4294967295U), "shardId-004294967295");
   EXPECT_EQ(ShardIdName(12), "shardId-000000000012");
   EXPECT_EQ(ShardIdName(-2147483648LL), "shardId--02147483648");
 }
@@ -1409,6 +1414,206 @@ TEST_F(EngineRecovery, ADeletionWhoseDocumentSurvivedIsFinishedAtStart) {
   EXPECT_TRUE(engine_->ListStreams({})->stream_names.empty());
   ASSERT_TRUE(engine_->CreateStream({"a", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
   EXPECT_TRUE(Records("a").empty());
+}
+
+// An answer as the server writes it.
+template <typename T>
+std::string AsJson(const T& v) {
+  std::string out;
+  api::JsonWriter w(out);
+  api::Encode(w, v);
+  return out;
+}
+
+// A stream keeps its rarely used settings apart, made when first set, and keeps neither its
+// ARN nor its shards' ids (made from the name and the indexes): everything must read the same
+// before and after a restart, for a stream that has them and for one that never had any.
+TEST_F(EngineRecovery, RareSettingsArnsAndParentIdsReadTheSameAfterARestart) {
+  ASSERT_TRUE(Open().ok());
+  const std::string arn = "arn:aws:kinesis:us-east-1:000000000000:stream/a";
+  ASSERT_TRUE(
+      engine_->CreateStream({"a", 2, std::nullopt, {{"t", "1"}}, std::nullopt, std::nullopt}).ok());
+  ASSERT_TRUE(
+      engine_->CreateStream({"plain", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  // On a stream without extras: removing what is not there changes nothing.
+  ASSERT_TRUE(engine_->RemoveTagsFromStream({{"plain", std::nullopt}, {"x"}}).ok());
+  ASSERT_TRUE(engine_->DisableEnhancedMonitoring({{"plain", std::nullopt}, {"ALL"}}).ok());
+  EXPECT_FALSE(engine_->DeleteResourcePolicy({arn.substr(0, arn.size() - 1) + "plain", ""}).ok());
+  EXPECT_EQ(engine_->ListTagsForStream({{"plain", std::nullopt}, std::nullopt, std::nullopt})
+                ->tags.size(),
+            0U);
+  ASSERT_TRUE(engine_->EnableEnhancedMonitoring({{"a", std::nullopt}, {"IncomingBytes"}}).ok());
+  ASSERT_TRUE(engine_->PutResourcePolicy({arn, "{\"p\":1}"}).ok());
+  auto consumer = engine_->RegisterStreamConsumer({arn, "c", {{"ct", "2"}}});
+  ASSERT_TRUE(consumer.ok());
+  EXPECT_EQ(consumer->consumer_arn.rfind(arn + "/consumer/c:", 0), 0U) << consumer->consumer_arn;
+  // Split shard 0, then merge its children: parents by id in every answer.
+  ASSERT_TRUE(engine_
+                  ->SplitShard({{"a", std::nullopt},
+                                "shardId-000000000000",
+                                "85070591730234615865843651857942052864"})
+                  .ok());
+  clock_.Advance(1000);
+  engine_->Tick();
+  ASSERT_TRUE(
+      engine_->MergeShards({{"a", std::nullopt}, "shardId-000000000002", "shardId-000000000003"})
+          .ok());
+  clock_.Advance(1000);
+  engine_->Tick();
+  ASSERT_TRUE(
+      engine_->StartStreamEncryption({{"a", std::nullopt}, api::EncryptionType::kKms, "alias/k"})
+          .ok());
+  clock_.Advance(1000);
+  engine_->Tick();
+  struct Seen {
+    api::DescribeStreamOutput stream;
+    api::DescribeStreamSummaryOutput summary;
+    std::vector<api::Tag> tags;
+    std::string policy;
+    api::Consumer consumer;
+    std::vector<api::StreamSummary> listed;
+  };
+  auto seen = [&] {
+    Seen out;
+    auto d = engine_->DescribeStream({{"a", std::nullopt}, std::nullopt, std::nullopt});
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    if (d.ok()) out.stream = *d;
+    auto sum = engine_->DescribeStreamSummary({{std::nullopt, arn}});
+    EXPECT_TRUE(sum.ok()) << sum.status().ToString();
+    if (sum.ok()) out.summary = *sum;
+    auto tags = engine_->ListTagsForResource({arn});
+    EXPECT_TRUE(tags.ok());
+    if (tags.ok()) out.tags = tags->tags;
+    auto pol = engine_->GetResourcePolicy({arn, ""});
+    EXPECT_TRUE(pol.ok());
+    if (pol.ok()) out.policy = pol->policy;
+    auto c = engine_->DescribeStreamConsumer({arn, "c", std::nullopt});
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    if (c.ok()) out.consumer = *c;
+    auto l = engine_->ListStreams({});
+    EXPECT_TRUE(l.ok());
+    if (l.ok()) out.listed = l->stream_summaries;
+    return out;
+  };
+  const Seen before = seen();
+  const auto& shards = before.stream.stream_description.shards;
+  ASSERT_EQ(shards.size(), 5U);
+  EXPECT_EQ(before.stream.stream_description.stream_arn, arn);
+  EXPECT_EQ(shards[2].parent_shard_id, std::optional<std::string>("shardId-000000000000"));
+  EXPECT_EQ(shards[4].parent_shard_id, std::optional<std::string>("shardId-000000000002"));
+  EXPECT_EQ(shards[4].adjacent_parent_shard_id, std::optional<std::string>("shardId-000000000003"));
+  EXPECT_EQ(before.stream.stream_description.key_id, std::optional<std::string>("alias/k"));
+  EXPECT_EQ(before.summary.stream_description_summary.consumer_count, 1);
+  EXPECT_EQ(before.policy, "{\"p\":1}");
+  ASSERT_EQ(before.tags.size(), 1U);
+  ASSERT_EQ(before.listed.size(), 2U);
+  EXPECT_EQ(before.listed[1].stream_arn, arn.substr(0, arn.size() - 1) + "plain");
+
+  ASSERT_TRUE(Open().ok());
+  const Seen after = seen();
+  EXPECT_EQ(AsJson(after.stream), AsJson(before.stream));
+  EXPECT_EQ(AsJson(after.summary), AsJson(before.summary));
+  EXPECT_EQ(after.tags.size(), before.tags.size());
+  EXPECT_EQ(after.policy, before.policy);
+  EXPECT_EQ(after.consumer.consumer_arn, before.consumer.consumer_arn);
+  EXPECT_EQ(after.consumer.stream_arn, arn);
+  EXPECT_EQ(after.listed.size(), before.listed.size());
+  // The children of a closed shard name their parents when its end is read.
+  auto it = engine_->GetShardIterator({{"a", std::nullopt},
+                                       "shardId-000000000002",
+                                       api::ShardIteratorType::kTrimHorizon,
+                                       std::nullopt,
+                                       std::nullopt});
+  ASSERT_TRUE(it.ok());
+  auto got = engine_->GetRecords({it->shard_iterator, std::nullopt, std::nullopt});
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got->child_shards.has_value());
+  ASSERT_EQ(got->child_shards->size(), 1U);
+  EXPECT_EQ((*got->child_shards)[0].shard_id, "shardId-000000000004");
+  EXPECT_EQ((*got->child_shards)[0].parent_shards,
+            (std::vector<std::string>{"shardId-000000000002", "shardId-000000000003"}));
+}
+
+// The account's open shard count is kept as shards open and close, not summed over every
+// stream per request: it must follow creates, reshards, deletions and restarts exactly.
+TEST_F(EngineRecovery, TheOpenShardCountFollowsCreatesReshardsDeletionsAndRestarts) {
+  ASSERT_TRUE(Open().ok());
+  auto open_count = [&] {
+    auto l = engine_->DescribeLimits();
+    EXPECT_TRUE(l.ok());
+    return l.ok() ? l->open_shard_count : -1;
+  };
+  ASSERT_TRUE(engine_->CreateStream({"a", 2, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  ASSERT_TRUE(engine_->CreateStream({"b", 3, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  EXPECT_EQ(open_count(), 5);
+  ASSERT_TRUE(engine_
+                  ->SplitShard({{"a", std::nullopt},
+                                "shardId-000000000000",
+                                "85070591730234615865843651857942052864"})
+                  .ok());
+  clock_.Advance(1000);
+  engine_->Tick();
+  EXPECT_EQ(open_count(), 6);
+  ASSERT_TRUE(
+      engine_->MergeShards({{"a", std::nullopt}, "shardId-000000000002", "shardId-000000000003"})
+          .ok());
+  clock_.Advance(1000);
+  engine_->Tick();
+  EXPECT_EQ(open_count(), 5);
+  ASSERT_TRUE(engine_->DeleteStream({{"b", std::nullopt}, false}).ok());
+  EXPECT_EQ(open_count(), 5);  // counted until the deletion delay has passed
+  clock_.Advance(1000);
+  // The name is free again once the delay has passed, without a Tick in between.
+  ASSERT_TRUE(engine_->CreateStream({"b", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  EXPECT_EQ(open_count(), 3);
+  ASSERT_TRUE(Open().ok());
+  EXPECT_EQ(open_count(), 3);
+  ASSERT_TRUE(engine_->DeleteStream({{"a", std::nullopt}, false}).ok());
+  clock_.Advance(1000);
+  engine_->Tick();
+  EXPECT_EQ(open_count(), 1);
+}
+
+// A shard keeps its parents as indexes: a document naming a parent by an id that index would
+// not write back the same (not ShardIdFor's form) is refused, as any other bad document.
+TEST_F(EngineRecovery, ADocumentWithAParentIdNotInShardIdFormIsSkipped) {
+  ASSERT_TRUE(Open().ok());
+  ASSERT_TRUE(engine_->CreateStream({"a", 1, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  ASSERT_TRUE(engine_
+                  ->SplitShard({{"a", std::nullopt},
+                                "shardId-000000000000",
+                                "85070591730234615865843651857942052864"})
+                  .ok());
+  clock_.Advance(1000);
+  engine_->Tick();
+  engine_.reset();
+  {
+    storage::DiskOptions d;
+    d.dir = dir_.string();
+    auto st = storage::OpenDiskStorage(d, nullptr);
+    ASSERT_TRUE(st.ok());
+    auto all = (*st)->meta().LoadAll();
+    ASSERT_TRUE(all.ok());
+    int changed = 0;
+    for (auto [key, doc] : *all) {
+      if (key.rfind("stream/", 0) != 0) continue;
+      const std::string from = "\"parent\":\"shardId-000000000000\"";
+      for (auto at = doc.find(from); at != std::string::npos; at = doc.find(from)) {
+        doc.replace(at, from.size(), "\"parent\":\"shardId-0\"");
+        ++changed;
+      }
+      ASSERT_TRUE((*st)->meta().Put(key, doc).ok());
+    }
+    ASSERT_EQ(changed, 2);  // both children
+  }
+  Status loaded = Open(/*recover=*/true);
+  ASSERT_TRUE(loaded.ok()) << loaded.ToString();
+  {
+    std::lock_guard lock(mu_);
+    ASSERT_FALSE(errors_.empty());
+    EXPECT_NE(errors_.front().find("bad parent in stream document"), std::string::npos)
+        << errors_.front();
+  }
 }
 
 TEST(EngineDeferredAcks, WritesRegisterTheirDurabilityWaitsInsteadOfBlocking) {

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -53,6 +54,14 @@ class FaultEnv final : public Env {
   void FailTruncates(bool fail) { state_->fail_truncate = fail; }
   // Remove and RemoveAll fail from now on.
   void FailRemoves(bool fail) { state_->fail_remove = fail; }
+  // File syncs (fdatasync) wait while held, as on a stalled disk, until released.
+  void HoldSyncs(bool hold) {
+    {
+      std::lock_guard lock(state_->mu);
+      state_->hold_syncs = hold;
+    }
+    state_->hold_cv.notify_all();
+  }
   // Appends may write `bytes` more bytes in all; past that they write what fits and fail
   // with ENOSPC. A negative budget: unlimited (the default).
   void SetSpaceBudget(std::int64_t bytes) { state_->space = bytes; }
@@ -189,6 +198,8 @@ class FaultEnv final : public Env {
     std::set<std::string> unsynced_entries;  // created since their directory's last sync
     std::atomic<bool> fail_writes{false};
     std::atomic<bool> fail_syncs{false};
+    bool hold_syncs = false;  // guarded by mu
+    std::condition_variable hold_cv;
     std::atomic<bool> fail_atomic{false};
     std::atomic<bool> fail_meta{false};
     std::atomic<bool> fail_truncate{false};
@@ -259,6 +270,10 @@ class FaultEnv final : public Env {
       return inner_->Append(data);
     }
     Status Sync() override {
+      {
+        std::unique_lock lock(state_->mu);
+        state_->hold_cv.wait(lock, [&] { return !state_->hold_syncs; });
+      }
       if (state_->fail_syncs) {
         ++state_->injected;
         return {Code::kIoError, "fdatasync " + path_ + ": Input/output error (injected)"};

@@ -232,6 +232,38 @@ TEST_F(DiskLogTest, RecordsSurviveReopen) {
   EXPECT_EQ(ReadAll(*again, 98).size(), 7U);
 }
 
+// Back-pressure: an appender waits while 64 MiB are queued behind a stalled sync, and goes on
+// once the flusher takes the queue (the wait's condition variable is made by the first
+// appender that has to wait; an idle log has none).
+TEST_F(DiskLogTest, AnAppenderHeldBy64MiBQueuedGoesOnOnceTheDiskDoes) {
+  segment_bytes_ = 1ULL << 30;
+  Open();
+  auto log = storage_->CreateLog(LogId{1}, "");
+  ASSERT_TRUE(log.ok());
+  env_.HoldSyncs(true);
+  const std::string data(1 << 20, 'd');
+  // More than the 64 MiB queue plus the batch held in its sync: the writer must wait.
+  constexpr int kRecords = 160;
+  std::atomic<int> appended{0};
+  std::vector<AppendResult> results(kRecords);
+  std::thread writer([&] {
+    for (int i = 0; i < kRecords; ++i) {
+      AppendRecord r{"k", "", data};
+      auto a = (*log)->Append({&r, 1}, 1000);
+      ASSERT_TRUE(a.ok()) << a.status().ToString();
+      results[static_cast<std::size_t>(i)] = *a;
+      appended.fetch_add(1);
+    }
+  });
+  while (appended.load() < 64) std::this_thread::yield();
+  EXPECT_LT(appended.load(), kRecords);  // cannot all be queued while the sync is held
+  env_.HoldSyncs(false);
+  writer.join();
+  ASSERT_EQ(appended.load(), kRecords);
+  EXPECT_TRUE((*log)->WaitDurable(results.back()).ok());
+  EXPECT_EQ((*log)->EndOffset().value, static_cast<std::uint64_t>(kRecords));
+}
+
 TEST_F(DiskLogTest, SegmentsRollAndReadsSeekThroughTheSparseIndex) {
   segment_bytes_ = 4096;
   Open();
