@@ -165,6 +165,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   ~Session() { shared_->connections.fetch_sub(1); }
 
   void Start() {
+    // Timeouts are this session's deadline (ArmDeadline), not the stream's own timer: the
+    // stream must not start one per read and write (the Detector or the TLS handshake left an
+    // expiry set on it).
+    beast::get_lowest_layer(stream_).expires_never();
     asio::dispatch(stream_.get_executor(),
                    beast::bind_front_handler(&Session::Read, this->shared_from_this()));
   }
@@ -177,8 +181,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_->header_limit(shared_->options.max_header_bytes);
     // The first read of a keep-alive connection may wait for the idle timeout; once a
     // request starts, the whole request must arrive within the read timeout.
-    beast::get_lowest_layer(stream_).expires_after(first_request_ ? shared_->options.read_timeout
-                                                                  : shared_->options.idle_timeout);
+    ArmDeadline(first_request_ ? shared_->options.read_timeout : shared_->options.idle_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&Session::OnHeader, this->shared_from_this()));
@@ -240,13 +243,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void OnRead(beast::error_code ec, std::size_t) {
+    DisarmDeadline();  // no timeout while the request runs (it may wait for the disk)
     first_request_ = false;
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset) {
       return Close();
     }
     if (ec == http::error::body_limit) return SendSimple(http::status::payload_too_large, false);
-    if (ec == beast::error::timeout) return Close();
+    if (ec == beast::error::timeout || ec == asio::error::operation_aborted) return Close();
     if (ec) {
       // A malformed request line or headers: answer 400 and close, as front ends do.
       if (ec.category() == beast::error_code(http::error::bad_target).category()) {
@@ -318,10 +322,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     static constexpr std::string_view k101 =
         "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
     auto pending = std::make_shared<detail::H2Upgrade>(std::move(up));
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
+    ArmDeadline(shared_->options.write_timeout);
     asio::async_write(
         stream_, asio::buffer(k101.data(), k101.size()),
         [self = this->shared_from_this(), pending](beast::error_code ec, std::size_t) {
+          self->DisarmDeadline();
           if (ec) return self->Close();
           if constexpr (std::is_same_v<Stream, TcpStream>) {
             detail::StartHttp2(std::move(self->stream_), std::move(self->buffer_), self->shared_,
@@ -412,10 +417,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     res->chunked(true);
     res->keep_alive(keep_alive_);
     auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
+    ArmDeadline(shared_->options.write_timeout);
     http::async_write_header(
         stream_, *sr,
         [self = this->shared_from_this(), res, sr](beast::error_code ec, std::size_t) {
+          self->DisarmDeadline();
           if (ec) return self->Close();
           // botocore requires the initial-response event first.
           self->SendEvent(api::eventstream::Event("initial-response", "{}"));
@@ -424,9 +430,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void SendEvent(std::string message) {
     auto data = std::make_shared<std::string>(std::move(message));
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
+    ArmDeadline(shared_->options.write_timeout);
     asio::async_write(stream_, http::make_chunk(asio::buffer(*data)),
                       [self = this->shared_from_this(), data](beast::error_code ec, std::size_t) {
+                        self->DisarmDeadline();
                         if (ec) return self->Close();
                         self->Pump();
                       });
@@ -464,9 +471,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
   void SendFinal(std::string message) {
     auto data = std::make_shared<std::string>(std::move(message));
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
+    ArmDeadline(shared_->options.write_timeout);
     asio::async_write(stream_, http::make_chunk(asio::buffer(*data)),
                       [self = this->shared_from_this(), data](beast::error_code ec, std::size_t) {
+                        self->DisarmDeadline();
                         if (ec) return self->Close();
                         self->EndStream();
                       });
@@ -474,9 +482,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void EndStream() {
     pump_.reset();
     heartbeat_.cancel();
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
+    ArmDeadline(shared_->options.write_timeout);
     asio::async_write(stream_, http::make_chunk_last(),
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->DisarmDeadline();
                         if (ec || !self->keep_alive_) return self->Close();
                         self->Read();
                       });
@@ -581,11 +590,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     h += "\r\n\r\n";
     out_body_ = std::move(r.body);
     out_keep_alive_ = keep_alive;
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
+    ArmDeadline(shared_->options.write_timeout);
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(out_head_),
                                                     asio::buffer(out_body_)};
     asio::async_write(stream_, buffers,
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->DisarmDeadline();
                         self->busy_.reset();
                         if (ec || !self->out_keep_alive_) return self->Close();
                         self->Read();
@@ -622,9 +632,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void Write(std::shared_ptr<http::response<http::string_body>> res) {
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
+    ArmDeadline(shared_->options.write_timeout);
     http::async_write(stream_, *res,
                       [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        self->DisarmDeadline();
                         self->busy_.reset();
                         if (ec || !res->keep_alive()) return self->Close();
                         self->Read();
@@ -633,6 +644,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void Close() {
     busy_.reset();
+    DisarmDeadline();
+    deadline_timer_.cancel();
     beast::error_code ec;
     auto& sock = beast::get_lowest_layer(stream_).socket();
     sock.shutdown(tcp::socket::shutdown_send, ec);
@@ -659,6 +672,40 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   bool keep_alive_ = true;
   api::FaultDirective fault_;  // set by fault rules while a request runs
   asio::steady_timer delay_{stream_.get_executor()};
+
+  // ---- Timeouts: the read (first request), idle (keep-alive) and write timeouts ----
+  // One deadline per connection, set before a read or write and cleared when it completes
+  // (none while a request runs or a subscription waits for records). A timer checks it, and
+  // is re-armed only when it would fire after the deadline (once per connection in the steady
+  // state, where every deadline is later than the last), so a request costs two clock reads
+  // instead of a timer wait started and cancelled per read and per write. At the deadline the
+  // socket is closed: the pending read or write fails and the session closes, unanswered, as
+  // with the stream's own timeout.
+  using Clock = std::chrono::steady_clock;
+  void ArmDeadline(std::chrono::milliseconds timeout) {
+    deadline_ = Clock::now() + timeout;
+    if (deadline_ < timer_at_) StartDeadlineTimer();
+  }
+  void DisarmDeadline() { deadline_ = Clock::time_point::max(); }
+  void StartDeadlineTimer() {
+    timer_at_ = deadline_;
+    deadline_timer_.expires_at(deadline_);  // a wait already pending completes as cancelled
+    deadline_timer_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
+      if (ec) return;  // cancelled: re-armed earlier, or the session closed
+      if (auto self = weak.lock()) self->OnDeadlineTimer();
+    });
+  }
+  void OnDeadlineTimer() {
+    timer_at_ = Clock::time_point::max();
+    if (deadline_ == Clock::time_point::max()) return;  // nothing pending: armed again later
+    if (Clock::now() < deadline_) return StartDeadlineTimer();
+    DisarmDeadline();
+    beast::error_code ec;
+    beast::get_lowest_layer(stream_).socket().close(ec);
+  }
+  asio::steady_timer deadline_timer_{stream_.get_executor()};
+  Clock::time_point deadline_ = Clock::time_point::max();  // max: no timeout
+  Clock::time_point timer_at_ = Clock::time_point::max();  // the pending wait; max: none
 };
 
 // A cleartext connection: HTTP/2 with prior knowledge starts with the client preface;

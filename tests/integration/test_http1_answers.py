@@ -9,6 +9,8 @@ Run:  CINESIS_BIN=build/debug/apps/cinesis/cinesis /usr/bin/python3 -m unittest 
 import json
 import re
 import socket
+import threading
+import time
 import unittest
 
 from . import harness as h
@@ -135,3 +137,93 @@ class Http1AnswerTest(h.ServerTestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class Http1TimeoutTest(h.ServerTestCase):
+    """The read, idle and write timeouts of HTTP/1.1 connections: one deadline per connection,
+    checked by a timer that is re-armed only when it would fire after the deadline (issue 19
+    item 3). A connection that misses one is closed unanswered; one kept busy is never closed."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = h.CinesisServer('--in-memory', '--read-timeout-ms', '500', '--idle-timeout-ms',
+                                     '1000', '--write-timeout-ms', '300').start()
+        cls.stream = h.unique_name('http1-timeouts')
+        with socket.create_connection((cls.server.host, cls.server.port), timeout=10) as s:
+            s.sendall(request('CreateStream', {'StreamName': cls.stream, 'ShardCount': 1}))
+            status, _, body, _ = read_answer(s)
+            assert status == 'HTTP/1.1 200 OK', (status, body)
+
+    @classmethod
+    def tearDownClass(cls):
+        h.stop_server_checked(cls.server)
+
+    def put(self):
+        return request('PutRecord', {'StreamName': self.stream, 'Data': 'aGk=', 'PartitionKey': 'k'})
+
+    def assert_closed_unanswered(self, sock):
+        sock.settimeout(20)
+        try:
+            got = sock.recv(65536)
+        except ConnectionResetError:
+            got = b''
+        self.assertEqual(got, b'', 'expected the server to close the connection unanswered')
+
+    def test_a_partial_header_is_closed_after_the_read_timeout(self):
+        with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
+            s.sendall(b'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n')
+            self.assert_closed_unanswered(s)
+
+    def test_a_partial_body_is_closed_after_the_read_timeout(self):
+        with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
+            s.sendall(self.put()[:-5])
+            self.assert_closed_unanswered(s)
+
+    def test_an_idle_keep_alive_connection_is_closed_after_the_idle_timeout(self):
+        with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
+            s.sendall(self.put())
+            self.assertEqual(read_answer(s)[0], 'HTTP/1.1 200 OK')
+            self.assert_closed_unanswered(s)
+
+    def test_a_busy_connection_outlives_every_timeout(self):
+        """30 requests 0.1 s apart (3 s, beyond the read, idle and write timeouts): each deadline
+        is pushed past the one before, and none closes the connection."""
+        with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
+            for _ in range(30):
+                s.sendall(self.put())
+                self.assertEqual(read_answer(s)[0], 'HTTP/1.1 200 OK')
+                time.sleep(0.1)
+
+    def test_answers_left_unread_are_dropped_after_the_write_timeout(self):
+        """Pipelined console requests whose answers (31 KB each) the client does not read: once a
+        write makes no progress for the write timeout the connection is closed, so not every
+        answer arrives when the client finally reads."""
+        count = 300
+        one = b'GET /_cinesis/console/app.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect((self.server.host, self.server.port))
+        self.addCleanup(s.close)
+
+        def send():
+            try:
+                s.sendall(one * count)
+            except OSError:
+                pass  # the server closed the connection
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        time.sleep(3)  # ten write timeouts without reading
+        s.settimeout(20)
+        data = b''
+        try:
+            while True:
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    break
+                data += chunk
+        except ConnectionResetError:
+            pass
+        answers = data.count(b'HTTP/1.1 200 OK\r\n')
+        self.assertGreater(answers, 0)
+        self.assertLess(answers, count)
