@@ -80,7 +80,74 @@ bool DecodeBase64Url(std::string_view in, std::string& out) {
   return Base64Decode(s, out, why);
 }
 
-std::string_view Header(const http::request_header<>& h, std::string_view name) {
+// The header fields of a request being parsed live in a per-connection buffer (the nodes Beast
+// allocates for each field and the request line), reset when the next request starts: no
+// allocation per field. What does not fit goes to the heap. The request using it must be gone
+// before Reset() (a released request is copied or converted at once: UpgradeToH2, HandleLive).
+class FieldArena {
+ public:
+  void* Allocate(std::size_t n, std::size_t align) {
+    const std::size_t at = (used_ + align - 1) & ~(align - 1);
+    if (align <= alignof(std::max_align_t) && at + n <= sizeof buf_) {
+      used_ = at + n;
+      return buf_ + at;
+    }
+    return ::operator new(n);
+  }
+  void Deallocate(void* p, std::size_t n) {
+    auto* b = static_cast<unsigned char*>(p);
+    if (b >= buf_ && b < buf_ + sizeof buf_) return;  // freed all at once by Reset()
+    ::operator delete(p, n);
+  }
+  void Reset() { used_ = 0; }
+
+ private:
+  static constexpr std::size_t kBytes = 1536;  // boto3's ~10 fields, the aws CLI's too
+  alignas(std::max_align_t) unsigned char buf_[kBytes];
+  std::size_t used_ = 0;
+};
+
+template <class T>
+struct ArenaAllocator {
+  using value_type = T;
+  explicit ArenaAllocator(FieldArena* a) noexcept : arena(a) {}
+  template <class U>
+  ArenaAllocator(const ArenaAllocator<U>& o) noexcept : arena(o.arena) {}  // NOLINT
+  T* allocate(std::size_t n) { return static_cast<T*>(arena->Allocate(n * sizeof(T), alignof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { arena->Deallocate(p, n * sizeof(T)); }
+  template <class U>
+  bool operator==(const ArenaAllocator<U>& o) const noexcept {
+    return arena == o.arena;
+  }
+  template <class U>
+  bool operator!=(const ArenaAllocator<U>& o) const noexcept {
+    return arena != o.arena;
+  }
+  FieldArena* arena;
+};
+
+using RequestFields = http::basic_fields<ArenaAllocator<char>>;
+using Request = http::request<http::string_body, RequestFields>;
+using RequestParser = http::request_parser<http::string_body, ArenaAllocator<char>>;
+
+// A request of the session's parser as one with its own storage (for what outlives the parse:
+// the live endpoints, the WebSocket).
+http::request<http::string_body> ToOwnedRequest(Request&& r) {
+  http::request<http::string_body> out;
+  out.version(r.version());
+  if (r.method() == http::verb::unknown) {
+    out.method_string(r.method_string());
+  } else {
+    out.method(r.method());
+  }
+  out.target(r.target());
+  for (const auto& f : r) out.insert(f.name_string(), f.value());  // names as received
+  out.body() = std::move(r.body());
+  return out;
+}
+
+template <class Fields>
+std::string_view Header(const http::header<true, Fields>& h, std::string_view name) {
   auto it = h.find(beast::string_view(name.data(), name.size()));
   if (it == h.end()) return {};
   return {it->value().data(), it->value().size()};
@@ -94,7 +161,7 @@ struct KnownHeaders {
   bool has_amz_date = false;  // X-Amz-Date or Date
   bool has_http2_settings = false;
 
-  explicit KnownHeaders(const http::request_header<>& h) {
+  explicit KnownHeaders(const http::header<true, RequestFields>& h) {
     bool seen_host = false, seen_target = false, seen_type = false, seen_upgrade = false,
          seen_inm = false, seen_acrh = false, seen_acrm = false;
     const auto take = [](bool& seen, std::string_view& to, std::string_view v) {
@@ -176,7 +243,17 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
  private:
   void Read() {
     if (shared_->stopping) return Close();
-    parser_.emplace();
+    // The previous request's body keeps its capacity (when small) for this one's.
+    std::string body;
+    if (parser_) {
+      body = std::move(parser_->get().body());
+      if (body.capacity() > kIdleBufferBytes) body = std::string();
+      body.clear();
+      parser_.reset();
+    }
+    arena_.Reset();
+    parser_.emplace(std::piecewise_construct, std::make_tuple(std::move(body)),
+                    std::make_tuple(ArenaAllocator<char>(&arena_)));
     parser_->body_limit(shared_->options.max_body_bytes);
     parser_->header_limit(shared_->options.max_header_bytes);
     // The first read of a keep-alive connection may wait for the idle timeout; once a
@@ -214,7 +291,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (buffer_.capacity() - buffer_.size() < want) buffer_.reserve(buffer_.size() + want);
   }
 
-  static bool AcceptableFraming(const http::request<http::string_body>& req) {
+  static bool AcceptableFraming(const Request& req) {
     std::vector<std::string> codings;
     bool has_te = false;
     for (const auto& field : req) {
@@ -264,7 +341,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // The request stays in parser_ until the answer is written (the next Read() replaces it):
   // one request at a time per connection, so no copy of it is needed.
   void Handle() {
-    const http::request<http::string_body>& req = parser_->get();
+    const Request& req = parser_->get();
     const KnownHeaders& heads = heads_.emplace(req);
     if constexpr (std::is_same_v<Stream, TcpStream>) {
       if (HasToken(heads.upgrade, "h2c") && heads.has_http2_settings) {
@@ -300,7 +377,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   // `Upgrade: h2c`: 101 Switching Protocols, then HTTP/2 with this request as stream 1.
-  void UpgradeToH2(http::request<http::string_body> req) {
+  void UpgradeToH2(Request req) {
     detail::H2Upgrade up;
     if (!DecodeBase64Url(Header(req, "HTTP2-Settings"), up.settings)) {
       return SendSimple(http::status::bad_request, false);
@@ -337,7 +414,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   // The answer to the request in parser_.
   void Finish(api::WireResponse r) {
-    const http::request<http::string_body>& req = parser_->get();
+    const Request& req = parser_->get();
     if (r.status == 0 && subscribe_) return StartSubscription(req);
     // What a fault rule asked of the transport (server/live/faults.h).
     if (fault_.reset) {
@@ -364,8 +441,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   // /_cinesis/...: the same-origin check, then the WebSocket or the JSON/text endpoints.
-  void HandleLive(http::request<http::string_body> req) {
-    auto shared_req = std::make_shared<http::request<http::string_body>>(std::move(req));
+  void HandleLive(Request req) {
+    auto shared_req =
+        std::make_shared<http::request<http::string_body>>(ToOwnedRequest(std::move(req)));
     std::optional<std::string_view> origin;
     if (shared_req->find(http::field::origin) != shared_req->end())
       origin = Header(*shared_req, "Origin");
@@ -403,7 +481,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   // ---- SubscribeToShard: an event stream in chunked transfer encoding ----
-  void StartSubscription(const http::request<http::string_body>& req) {
+  void StartSubscription(const Request& req) {
     const std::string content_type(Header(req, "Content-Type"));
     auto sub = shared_->events->SubscribeToShard(*subscribe_);
     subscribe_.reset();
@@ -491,8 +569,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                       });
   }
 
-  api::WireResponse Run(const http::request<http::string_body>& req,
-                        api::DeferredAcks* acks = nullptr) {
+  api::WireResponse Run(const Request& req, api::DeferredAcks* acks = nullptr) {
     const KnownHeaders& heads = *heads_;  // of `req`, from Handle()
     const std::string_view host = heads.host;
     if (!HostAllowed(host, shared_->options)) return HostRejected(host);
@@ -530,7 +607,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   // Keeps nothing of `req` once it returns.
-  void Respond(const http::request<http::string_body>& req, api::WireResponse r) {
+  template <class Req>
+  void Respond(const Req& req, api::WireResponse r) {
     const bool keep_alive = req.keep_alive() && !shared_->stopping;
     if (r.headers.empty() && (req.version() == 11 || req.version() == 10) && r.status >= 200 &&
         r.status <= 599 && r.status != 204 && r.status != 304) {
@@ -604,7 +682,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   // A console file from its static array (copied into the response body only while it is
   // being sent), or 304/404/405.
-  void RespondConsole(const http::request<http::string_body>& req, const ConsoleReply& c) {
+  void RespondConsole(const Request& req, const ConsoleReply& c) {
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(req.version());
     res->result(c.status);
@@ -658,7 +736,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   detail::Shared::BusyToken busy_;  // while a request is being answered
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  FieldArena arena_;  // parser_'s header fields (declared first: destroyed after it)
+  std::optional<RequestParser> parser_;
   std::optional<KnownHeaders> heads_;  // of parser_'s request, while it is answered
   bool first_request_ = true;
   // WriteAnswer's message while it is being written (kept for their capacity).

@@ -111,6 +111,39 @@ class Http1AnswerTest(h.ServerTestCase):
             self.check_head(fields, body)
             self.assertEqual(json.loads(body)['__type'], 'ResourceNotFoundException')
 
+    def test_header_fields_and_bodies_do_not_leak_between_requests(self):
+        """The session reuses its parser's storage from request to request (the header fields in a
+        per-connection buffer, the body's capacity): a long body then a short one, a request whose
+        fields do not fit the buffer (40 fields, one of 6 KB) then a plain one, each parsed whole
+        and on its own."""
+        long_key = 'k' * 200
+        with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
+            s.sendall(request('PutRecord', {'StreamName': self.stream, 'Data': h.b64(b'x' * 900),
+                                            'PartitionKey': long_key}))
+            status, fields, body, _ = read_answer(s)
+            self.assertEqual(status, 'HTTP/1.1 200 OK', body)
+            s.sendall(self.put())
+            status, fields, body, _ = read_answer(s)
+            self.assertEqual(status, 'HTTP/1.1 200 OK', body)
+            self.check_head(fields, body)
+            extra = ['X-Pad-%d: %s' % (i, 'v' * 40) for i in range(40)] + ['X-Big: ' + 'b' * 6000]
+            s.sendall(request('PutRecord', {'StreamName': self.stream, 'Data': 'aGk=',
+                                            'PartitionKey': 'big'}, extra=extra))
+            status, fields, body, _ = read_answer(s)
+            self.assertEqual(status, 'HTTP/1.1 200 OK', body)
+            # the target and type of this request are its own, not the previous one's
+            s.sendall(request('DescribeStreamSummary', {'StreamName': self.stream}))
+            status, fields, body, _ = read_answer(s)
+            self.assertEqual(status, 'HTTP/1.1 200 OK', body)
+            self.assertEqual(json.loads(body)['StreamDescriptionSummary']['StreamName'], self.stream)
+            # a request without a body after ones with bodies
+            s.sendall(b'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ' + h.JSON_CT.encode() +
+                      b'\r\nX-Amz-Target: ' + h.TARGET_PREFIX.encode() + b'.ListStreams\r\n'
+                      b'Content-Length: 0\r\n\r\n')
+            status, fields, body, _ = read_answer(s)
+            self.assertEqual(status, 'HTTP/1.1 400 Bad Request', body)
+            self.assertEqual(json.loads(body), {'__type': 'SerializationException'})
+
     def test_connection_close_is_echoed_and_honoured(self):
         with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
             s.sendall(request('PutRecord', {'StreamName': self.stream, 'Data': 'aGk=', 'PartitionKey': 'k'},
