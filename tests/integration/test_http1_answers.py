@@ -6,6 +6,7 @@ version's default, and Content-Length; keep-alive as the request asks.
 Run:  CINESIS_BIN=build/debug/apps/cinesis/cinesis /usr/bin/python3 -m unittest -v tests/integration/test_http1_answers.py
 """
 
+import base64
 import json
 import re
 import socket
@@ -143,6 +144,38 @@ class Http1AnswerTest(h.ServerTestCase):
             status, fields, body, _ = read_answer(s)
             self.assertEqual(status, 'HTTP/1.1 400 Bad Request', body)
             self.assertEqual(json.loads(body), {'__type': 'SerializationException'})
+
+    def test_an_answer_larger_than_the_socket_takes_arrives_whole(self):
+        """The session sends a common answer itself, at once, and writes what the socket did not
+        take asynchronously: a ~5.6 MB GetRecords answer to a client reading through a small
+        receive buffer arrives whole, and the connection then serves the next request."""
+        stream = h.unique_name('http1-large')
+        records = [bytes([65 + i]) * ((1 << 20) - 1) for i in range(4)]  # with the key: 1 MiB
+        with socket.create_connection((self.server.host, self.server.port), timeout=30) as s:
+            s.sendall(request('CreateStream', {'StreamName': stream, 'ShardCount': 1}))
+            self.assertEqual(read_answer(s)[0], 'HTTP/1.1 200 OK')
+            for data in records:
+                s.sendall(request('PutRecord', {'StreamName': stream, 'Data': h.b64(data),
+                                                'PartitionKey': 'p'}))
+                status, _, body, _ = read_answer(s)
+                self.assertEqual(status, 'HTTP/1.1 200 OK', body[:200])
+            s.sendall(request('GetShardIterator', {'StreamName': stream, 'ShardId': 'shardId-000000000000',
+                                                   'ShardIteratorType': 'TRIM_HORIZON'}))
+            iterator = json.loads(read_answer(s)[2])['ShardIterator']
+        r = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(r.close)
+        r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        r.settimeout(30)
+        r.connect((self.server.host, self.server.port))
+        r.sendall(request('GetRecords', {'ShardIterator': iterator}))
+        status, fields, body, _ = read_answer(r)
+        self.assertEqual(status, 'HTTP/1.1 200 OK')
+        self.check_head(fields, body)
+        got = [base64.b64decode(x['Data']) for x in json.loads(body)['Records']]
+        self.assertEqual(got, records)
+        r.sendall(request('DescribeStreamSummary', {'StreamName': stream}))
+        status, fields, body, _ = read_answer(r)
+        self.assertEqual(status, 'HTTP/1.1 200 OK', body)
 
     def test_connection_close_is_echoed_and_honoured(self):
         with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
