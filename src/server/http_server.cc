@@ -96,10 +96,10 @@ class FieldArena {
     }
     return ::operator new(n);
   }
-  void Deallocate(void* p, std::size_t n) {
+  void Deallocate(void* p) {
     auto* b = static_cast<unsigned char*>(p);
     if (b >= buf_ && b < buf_ + sizeof buf_) return;  // freed all at once by Reset()
-    ::operator delete(p, n);
+    ::operator delete(p);
   }
   void Reset() { used_ = 0; }
 
@@ -116,7 +116,7 @@ struct ArenaAllocator {
   template <class U>
   ArenaAllocator(const ArenaAllocator<U>& o) noexcept : arena(o.arena) {}  // NOLINT
   T* allocate(std::size_t n) { return static_cast<T*>(arena->Allocate(n * sizeof(T), alignof(T))); }
-  void deallocate(T* p, std::size_t n) noexcept { arena->Deallocate(p, n * sizeof(T)); }
+  void deallocate(T* p, std::size_t /*n*/) noexcept { arena->Deallocate(p); }
   template <class U>
   bool operator==(const ArenaAllocator<U>& o) const noexcept {
     return arena == o.arena;
