@@ -276,9 +276,29 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       first_request_ = false;
       return SendSimple(http::status::bad_request, false);
     }
+    if (ParseBuffered(ec)) return OnRead(ec, 0);
     GrowForBody();
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));
+  }
+
+  // The body as far as it is in the buffer already (a small request usually arrives with its
+  // header), parsed here as Beast's read would: true when the request is complete or failed
+  // (`ec`), so it needs no asynchronous read and no completion through the strand; false when
+  // more must be read.
+  bool ParseBuffered(beast::error_code& ec) {
+    while (!parser_->is_done()) {
+      if (buffer_.size() == 0) return false;
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) {
+        ec = {};
+        return false;
+      }
+      if (ec) return true;
+      if (used == 0) return false;
+    }
+    return true;
   }
 
   // Beast reads at most the buffer's free capacity (at least 512 bytes) per call: without

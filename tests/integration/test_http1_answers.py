@@ -177,6 +177,55 @@ class Http1AnswerTest(h.ServerTestCase):
         status, fields, body, _ = read_answer(r)
         self.assertEqual(status, 'HTTP/1.1 200 OK', body)
 
+    def test_a_body_arriving_with_or_after_its_header_is_read_whole(self):
+        """The session parses the part of the body that came with the header at once and reads
+        the rest: a body split after its first half, a chunked body split inside a chunk, and a
+        request with the next one pipelined in the same segment are each answered, in order."""
+        def put_body(key):
+            return json.dumps({'StreamName': self.stream, 'Data': h.b64(b'z' * 300),
+                               'PartitionKey': key}).encode()
+
+        with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            whole = request('PutRecord', json.loads(put_body('split')))
+            cut = whole.index(b'\r\n\r\n') + 4 + 100
+            s.sendall(whole[:cut])
+            time.sleep(0.2)
+            s.sendall(whole[cut:])
+            status, _, body, _ = read_answer(s)
+            self.assertEqual(status, 'HTTP/1.1 200 OK', body)
+
+            data = put_body('chunked')
+            head = request('PutRecord', {})
+            head = head[:head.index(b'Content-Length:')] + b'Transfer-Encoding: chunked\r\n\r\n'
+            chunked = (head + b'%x\r\n' % 150 + data[:150] + b'\r\n' + b'%x\r\n' % (len(data) - 150)
+                       + data[150:] + b'\r\n0\r\n\r\n')
+            cut = len(head) + 60
+            s.sendall(chunked[:cut])
+            time.sleep(0.2)
+            s.sendall(chunked[cut:])
+            status, _, body, _ = read_answer(s)
+            self.assertEqual(status, 'HTTP/1.1 200 OK', body)
+
+            s.sendall(request('PutRecord', json.loads(put_body('first'))) +
+                      request('DescribeStreamSummary', {'StreamName': self.stream}))
+            data, answers = b'', []
+            while len(answers) < 2:
+                head_end = data.find(b'\r\n\r\n')
+                length = re.search(rb'Content-Length: (\d+)', data[:head_end]) if head_end >= 0 else None
+                if length and len(data) >= head_end + 4 + int(length.group(1)):
+                    end = head_end + 4 + int(length.group(1))
+                    answers.append((data[:data.index(b'\r\n')], data[head_end + 4:end]))
+                    data = data[end:]
+                    continue
+                chunk = s.recv(65536)
+                self.assertTrue(chunk, 'connection closed before both answers')
+                data += chunk
+            self.assertEqual(answers[0][0], b'HTTP/1.1 200 OK')
+            self.assertIn('SequenceNumber', json.loads(answers[0][1]))
+            self.assertEqual(answers[1][0], b'HTTP/1.1 200 OK')
+            self.assertIn('StreamDescriptionSummary', json.loads(answers[1][1]))
+
     def test_connection_close_is_echoed_and_honoured(self):
         with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
             s.sendall(request('PutRecord', {'StreamName': self.stream, 'Data': 'aGk=', 'PartitionKey': 'k'},
