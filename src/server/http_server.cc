@@ -1,6 +1,8 @@
 #include "server/http_server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <array>
@@ -80,7 +82,74 @@ bool DecodeBase64Url(std::string_view in, std::string& out) {
   return Base64Decode(s, out, why);
 }
 
-std::string_view Header(const http::request_header<>& h, std::string_view name) {
+// The header fields of a request being parsed live in a per-connection buffer (the nodes Beast
+// allocates for each field and the request line), reset when the next request starts: no
+// allocation per field. What does not fit goes to the heap. The request using it must be gone
+// before Reset() (a released request is copied or converted at once: UpgradeToH2, HandleLive).
+class FieldArena {
+ public:
+  void* Allocate(std::size_t n, std::size_t align) {
+    const std::size_t at = (used_ + align - 1) & ~(align - 1);
+    if (align <= alignof(std::max_align_t) && at + n <= sizeof buf_) {
+      used_ = at + n;
+      return buf_ + at;
+    }
+    return ::operator new(n);
+  }
+  void Deallocate(void* p) {
+    auto* b = static_cast<unsigned char*>(p);
+    if (b >= buf_ && b < buf_ + sizeof buf_) return;  // freed all at once by Reset()
+    ::operator delete(p);
+  }
+  void Reset() { used_ = 0; }
+
+ private:
+  static constexpr std::size_t kBytes = 1536;  // boto3's ~10 fields, the aws CLI's too
+  alignas(std::max_align_t) unsigned char buf_[kBytes];
+  std::size_t used_ = 0;
+};
+
+template <class T>
+struct ArenaAllocator {
+  using value_type = T;
+  explicit ArenaAllocator(FieldArena* a) noexcept : arena(a) {}
+  template <class U>
+  ArenaAllocator(const ArenaAllocator<U>& o) noexcept : arena(o.arena) {}  // NOLINT
+  T* allocate(std::size_t n) { return static_cast<T*>(arena->Allocate(n * sizeof(T), alignof(T))); }
+  void deallocate(T* p, std::size_t /*n*/) noexcept { arena->Deallocate(p); }
+  template <class U>
+  bool operator==(const ArenaAllocator<U>& o) const noexcept {
+    return arena == o.arena;
+  }
+  template <class U>
+  bool operator!=(const ArenaAllocator<U>& o) const noexcept {
+    return arena != o.arena;
+  }
+  FieldArena* arena;
+};
+
+using RequestFields = http::basic_fields<ArenaAllocator<char>>;
+using Request = http::request<http::string_body, RequestFields>;
+using RequestParser = http::request_parser<http::string_body, ArenaAllocator<char>>;
+
+// A request of the session's parser as one with its own storage (for what outlives the parse:
+// the live endpoints, the WebSocket).
+http::request<http::string_body> ToOwnedRequest(Request&& r) {
+  http::request<http::string_body> out;
+  out.version(r.version());
+  if (r.method() == http::verb::unknown) {
+    out.method_string(r.method_string());
+  } else {
+    out.method(r.method());
+  }
+  out.target(r.target());
+  for (const auto& f : r) out.insert(f.name_string(), f.value());  // names as received
+  out.body() = std::move(r.body());
+  return out;
+}
+
+template <class Fields>
+std::string_view Header(const http::header<true, Fields>& h, std::string_view name) {
   auto it = h.find(beast::string_view(name.data(), name.size()));
   if (it == h.end()) return {};
   return {it->value().data(), it->value().size()};
@@ -94,7 +163,7 @@ struct KnownHeaders {
   bool has_amz_date = false;  // X-Amz-Date or Date
   bool has_http2_settings = false;
 
-  explicit KnownHeaders(const http::request_header<>& h) {
+  explicit KnownHeaders(const http::header<true, RequestFields>& h) {
     bool seen_host = false, seen_target = false, seen_type = false, seen_upgrade = false,
          seen_inm = false, seen_acrh = false, seen_acrm = false;
     const auto take = [](bool& seen, std::string_view& to, std::string_view v) {
@@ -165,6 +234,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   ~Session() { shared_->connections.fetch_sub(1); }
 
   void Start() {
+    // Timeouts are this session's deadline (ArmDeadline), not the stream's own timer: the
+    // stream must not start one per read and write (the Detector or the TLS handshake left an
+    // expiry set on it).
+    beast::get_lowest_layer(stream_).expires_never();
     asio::dispatch(stream_.get_executor(),
                    beast::bind_front_handler(&Session::Read, this->shared_from_this()));
   }
@@ -172,13 +245,22 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
  private:
   void Read() {
     if (shared_->stopping) return Close();
-    parser_.emplace();
+    // The previous request's body keeps its capacity (when small) for this one's.
+    std::string body;
+    if (parser_) {
+      body = std::move(parser_->get().body());
+      if (body.capacity() > kIdleBufferBytes) body = std::string();
+      body.clear();
+      parser_.reset();
+    }
+    arena_.Reset();
+    parser_.emplace(std::piecewise_construct, std::make_tuple(std::move(body)),
+                    std::make_tuple(ArenaAllocator<char>(&arena_)));
     parser_->body_limit(shared_->options.max_body_bytes);
     parser_->header_limit(shared_->options.max_header_bytes);
     // The first read of a keep-alive connection may wait for the idle timeout; once a
     // request starts, the whole request must arrive within the read timeout.
-    beast::get_lowest_layer(stream_).expires_after(first_request_ ? shared_->options.read_timeout
-                                                                  : shared_->options.idle_timeout);
+    ArmDeadline(first_request_ ? shared_->options.read_timeout : shared_->options.idle_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&Session::OnHeader, this->shared_from_this()));
@@ -194,9 +276,29 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       first_request_ = false;
       return SendSimple(http::status::bad_request, false);
     }
+    if (ParseBuffered(ec)) return OnRead(ec, 0);
     GrowForBody();
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));
+  }
+
+  // The body as far as it is in the buffer already (a small request usually arrives with its
+  // header), parsed here as Beast's read would: true when the request is complete or failed
+  // (`ec`), so it needs no asynchronous read and no completion through the strand; false when
+  // more must be read.
+  bool ParseBuffered(beast::error_code& ec) {
+    while (!parser_->is_done()) {
+      if (buffer_.size() == 0) return false;
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) {
+        ec = {};
+        return false;
+      }
+      if (ec) return true;
+      if (used == 0) return false;
+    }
+    return true;
   }
 
   // Beast reads at most the buffer's free capacity (at least 512 bytes) per call: without
@@ -211,7 +313,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (buffer_.capacity() - buffer_.size() < want) buffer_.reserve(buffer_.size() + want);
   }
 
-  static bool AcceptableFraming(const http::request<http::string_body>& req) {
+  static bool AcceptableFraming(const Request& req) {
     std::vector<std::string> codings;
     bool has_te = false;
     for (const auto& field : req) {
@@ -240,13 +342,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void OnRead(beast::error_code ec, std::size_t) {
+    DisarmDeadline();  // no timeout while the request runs (it may wait for the disk)
     first_request_ = false;
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset) {
       return Close();
     }
     if (ec == http::error::body_limit) return SendSimple(http::status::payload_too_large, false);
-    if (ec == beast::error::timeout) return Close();
+    if (ec == beast::error::timeout || ec == asio::error::operation_aborted) return Close();
     if (ec) {
       // A malformed request line or headers: answer 400 and close, as front ends do.
       if (ec.category() == beast::error_code(http::error::bad_target).category()) {
@@ -260,7 +363,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // The request stays in parser_ until the answer is written (the next Read() replaces it):
   // one request at a time per connection, so no copy of it is needed.
   void Handle() {
-    const http::request<http::string_body>& req = parser_->get();
+    const Request& req = parser_->get();
     const KnownHeaders& heads = heads_.emplace(req);
     if constexpr (std::is_same_v<Stream, TcpStream>) {
       if (HasToken(heads.upgrade, "h2c") && heads.has_http2_settings) {
@@ -296,7 +399,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   // `Upgrade: h2c`: 101 Switching Protocols, then HTTP/2 with this request as stream 1.
-  void UpgradeToH2(http::request<http::string_body> req) {
+  void UpgradeToH2(Request req) {
     detail::H2Upgrade up;
     if (!DecodeBase64Url(Header(req, "HTTP2-Settings"), up.settings)) {
       return SendSimple(http::status::bad_request, false);
@@ -318,10 +421,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     static constexpr std::string_view k101 =
         "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
     auto pending = std::make_shared<detail::H2Upgrade>(std::move(up));
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
+    ArmDeadline(shared_->options.write_timeout);
     asio::async_write(
         stream_, asio::buffer(k101.data(), k101.size()),
         [self = this->shared_from_this(), pending](beast::error_code ec, std::size_t) {
+          self->DisarmDeadline();
           if (ec) return self->Close();
           if constexpr (std::is_same_v<Stream, TcpStream>) {
             detail::StartHttp2(std::move(self->stream_), std::move(self->buffer_), self->shared_,
@@ -332,7 +436,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   // The answer to the request in parser_.
   void Finish(api::WireResponse r) {
-    const http::request<http::string_body>& req = parser_->get();
+    const Request& req = parser_->get();
     if (r.status == 0 && subscribe_) return StartSubscription(req);
     // What a fault rule asked of the transport (server/live/faults.h).
     if (fault_.reset) {
@@ -359,8 +463,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   // /_cinesis/...: the same-origin check, then the WebSocket or the JSON/text endpoints.
-  void HandleLive(http::request<http::string_body> req) {
-    auto shared_req = std::make_shared<http::request<http::string_body>>(std::move(req));
+  void HandleLive(Request req) {
+    auto shared_req =
+        std::make_shared<http::request<http::string_body>>(ToOwnedRequest(std::move(req)));
     std::optional<std::string_view> origin;
     if (shared_req->find(http::field::origin) != shared_req->end())
       origin = Header(*shared_req, "Origin");
@@ -398,7 +503,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   // ---- SubscribeToShard: an event stream in chunked transfer encoding ----
-  void StartSubscription(const http::request<http::string_body>& req) {
+  void StartSubscription(const Request& req) {
     const std::string content_type(Header(req, "Content-Type"));
     auto sub = shared_->events->SubscribeToShard(*subscribe_);
     subscribe_.reset();
@@ -412,10 +517,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     res->chunked(true);
     res->keep_alive(keep_alive_);
     auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
+    ArmDeadline(shared_->options.write_timeout);
     http::async_write_header(
         stream_, *sr,
         [self = this->shared_from_this(), res, sr](beast::error_code ec, std::size_t) {
+          self->DisarmDeadline();
           if (ec) return self->Close();
           // botocore requires the initial-response event first.
           self->SendEvent(api::eventstream::Event("initial-response", "{}"));
@@ -424,9 +530,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void SendEvent(std::string message) {
     auto data = std::make_shared<std::string>(std::move(message));
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
+    ArmDeadline(shared_->options.write_timeout);
     asio::async_write(stream_, http::make_chunk(asio::buffer(*data)),
                       [self = this->shared_from_this(), data](beast::error_code ec, std::size_t) {
+                        self->DisarmDeadline();
                         if (ec) return self->Close();
                         self->Pump();
                       });
@@ -464,9 +571,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
   void SendFinal(std::string message) {
     auto data = std::make_shared<std::string>(std::move(message));
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
+    ArmDeadline(shared_->options.write_timeout);
     asio::async_write(stream_, http::make_chunk(asio::buffer(*data)),
                       [self = this->shared_from_this(), data](beast::error_code ec, std::size_t) {
+                        self->DisarmDeadline();
                         if (ec) return self->Close();
                         self->EndStream();
                       });
@@ -474,16 +582,16 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void EndStream() {
     pump_.reset();
     heartbeat_.cancel();
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
+    ArmDeadline(shared_->options.write_timeout);
     asio::async_write(stream_, http::make_chunk_last(),
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->DisarmDeadline();
                         if (ec || !self->keep_alive_) return self->Close();
                         self->Read();
                       });
   }
 
-  api::WireResponse Run(const http::request<http::string_body>& req,
-                        api::DeferredAcks* acks = nullptr) {
+  api::WireResponse Run(const Request& req, api::DeferredAcks* acks = nullptr) {
     const KnownHeaders& heads = *heads_;  // of `req`, from Handle()
     const std::string_view host = heads.host;
     if (!HostAllowed(host, shared_->options)) return HostRejected(host);
@@ -521,7 +629,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   // Keeps nothing of `req` once it returns.
-  void Respond(const http::request<http::string_body>& req, api::WireResponse r) {
+  template <class Req>
+  void Respond(const Req& req, api::WireResponse r) {
     const bool keep_alive = req.keep_alive() && !shared_->stopping;
     if (r.headers.empty() && (req.version() == 11 || req.version() == 10) && r.status >= 200 &&
         r.status <= 599 && r.status != 204 && r.status != 304) {
@@ -581,20 +690,60 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     h += "\r\n\r\n";
     out_body_ = std::move(r.body);
     out_keep_alive_ = keep_alive;
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
-    const std::array<asio::const_buffer, 2> buffers{asio::buffer(out_head_),
-                                                    asio::buffer(out_body_)};
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(out_head_), asio::buffer(out_body_)};
+    if constexpr (std::is_same_v<Stream, TcpStream>) {
+      // A small answer almost always fits the socket's send buffer: sent here, at once, it
+      // needs no asynchronous write and no completion through the strand. What the socket does
+      // not take is written as before. (Nothing else writes to the socket meanwhile: one
+      // request at a time.)
+      std::size_t sent = 0;
+      if (!SendNow(buffers, sent)) return Close();
+      if (sent == buffers[0].size() + buffers[1].size()) {
+        busy_.reset();
+        if (!out_keep_alive_) return Close();
+        return Read();  // every caller returns at once: the request is not used after this
+      }
+      const std::size_t in_head = std::min(sent, buffers[0].size());
+      buffers[0] += in_head;
+      buffers[1] += sent - in_head;
+    }
+    ArmDeadline(shared_->options.write_timeout);
     asio::async_write(stream_, buffers,
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->DisarmDeadline();
                         self->busy_.reset();
                         if (ec || !self->out_keep_alive_) return self->Close();
                         self->Read();
                       });
   }
 
+  // One non-blocking sendmsg of `buffers` on the plain socket; `sent`: the bytes it took (0
+  // when the socket would block). False when the connection failed.
+  bool SendNow(const std::array<asio::const_buffer, 2>& buffers, std::size_t& sent) {
+    std::array<iovec, 2> iov{};
+    for (std::size_t i = 0; i < iov.size(); ++i) {
+      iov[i].iov_base = const_cast<void*>(buffers[i].data());
+      iov[i].iov_len = buffers[i].size();
+    }
+    msghdr msg{};
+    msg.msg_iov = iov.data();
+    msg.msg_iovlen = iov.size();
+    const int fd = beast::get_lowest_layer(stream_).socket().native_handle();
+    ssize_t n;
+    do {
+      n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n >= 0) {
+      sent = static_cast<std::size_t>(n);
+      return true;
+    }
+    sent = 0;
+    return errno == EAGAIN || errno == EWOULDBLOCK;
+  }
+
   // A console file from its static array (copied into the response body only while it is
   // being sent), or 304/404/405.
-  void RespondConsole(const http::request<http::string_body>& req, const ConsoleReply& c) {
+  void RespondConsole(const Request& req, const ConsoleReply& c) {
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(req.version());
     res->result(c.status);
@@ -622,9 +771,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void Write(std::shared_ptr<http::response<http::string_body>> res) {
-    beast::get_lowest_layer(stream_).expires_after(shared_->options.write_timeout);
+    ArmDeadline(shared_->options.write_timeout);
     http::async_write(stream_, *res,
                       [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        self->DisarmDeadline();
                         self->busy_.reset();
                         if (ec || !res->keep_alive()) return self->Close();
                         self->Read();
@@ -633,6 +783,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void Close() {
     busy_.reset();
+    DisarmDeadline();
+    deadline_timer_.cancel();
     beast::error_code ec;
     auto& sock = beast::get_lowest_layer(stream_).socket();
     sock.shutdown(tcp::socket::shutdown_send, ec);
@@ -645,7 +797,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   detail::Shared::BusyToken busy_;  // while a request is being answered
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  FieldArena arena_;  // parser_'s header fields (declared first: destroyed after it)
+  std::optional<RequestParser> parser_;
   std::optional<KnownHeaders> heads_;  // of parser_'s request, while it is answered
   bool first_request_ = true;
   // WriteAnswer's message while it is being written (kept for their capacity).
@@ -659,6 +812,40 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   bool keep_alive_ = true;
   api::FaultDirective fault_;  // set by fault rules while a request runs
   asio::steady_timer delay_{stream_.get_executor()};
+
+  // ---- Timeouts: the read (first request), idle (keep-alive) and write timeouts ----
+  // One deadline per connection, set before a read or write and cleared when it completes
+  // (none while a request runs or a subscription waits for records). A timer checks it, and
+  // is re-armed only when it would fire after the deadline (once per connection in the steady
+  // state, where every deadline is later than the last), so a request costs two clock reads
+  // instead of a timer wait started and cancelled per read and per write. At the deadline the
+  // socket is closed: the pending read or write fails and the session closes, unanswered, as
+  // with the stream's own timeout.
+  using Clock = std::chrono::steady_clock;
+  void ArmDeadline(std::chrono::milliseconds timeout) {
+    deadline_ = Clock::now() + timeout;
+    if (deadline_ < timer_at_) StartDeadlineTimer();
+  }
+  void DisarmDeadline() { deadline_ = Clock::time_point::max(); }
+  void StartDeadlineTimer() {
+    timer_at_ = deadline_;
+    deadline_timer_.expires_at(deadline_);  // a wait already pending completes as cancelled
+    deadline_timer_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
+      if (ec) return;  // cancelled: re-armed earlier, or the session closed
+      if (auto self = weak.lock()) self->OnDeadlineTimer();
+    });
+  }
+  void OnDeadlineTimer() {
+    timer_at_ = Clock::time_point::max();
+    if (deadline_ == Clock::time_point::max()) return;  // nothing pending: armed again later
+    if (Clock::now() < deadline_) return StartDeadlineTimer();
+    DisarmDeadline();
+    beast::error_code ec;
+    beast::get_lowest_layer(stream_).socket().close(ec);
+  }
+  asio::steady_timer deadline_timer_{stream_.get_executor()};
+  Clock::time_point deadline_ = Clock::time_point::max();  // max: no timeout
+  Clock::time_point timer_at_ = Clock::time_point::max();  // the pending wait; max: none
 };
 
 // A cleartext connection: HTTP/2 with prior knowledge starts with the client preface;

@@ -6,9 +6,12 @@ version's default, and Content-Length; keep-alive as the request asks.
 Run:  CINESIS_BIN=build/debug/apps/cinesis/cinesis /usr/bin/python3 -m unittest -v tests/integration/test_http1_answers.py
 """
 
+import base64
 import json
 import re
 import socket
+import threading
+import time
 import unittest
 
 from . import harness as h
@@ -109,6 +112,120 @@ class Http1AnswerTest(h.ServerTestCase):
             self.check_head(fields, body)
             self.assertEqual(json.loads(body)['__type'], 'ResourceNotFoundException')
 
+    def test_header_fields_and_bodies_do_not_leak_between_requests(self):
+        """The session reuses its parser's storage from request to request (the header fields in a
+        per-connection buffer, the body's capacity): a long body then a short one, a request whose
+        fields do not fit the buffer (40 fields, one of 6 KB) then a plain one, each parsed whole
+        and on its own."""
+        long_key = 'k' * 200
+        with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
+            s.sendall(request('PutRecord', {'StreamName': self.stream, 'Data': h.b64(b'x' * 900),
+                                            'PartitionKey': long_key}))
+            status, fields, body, _ = read_answer(s)
+            self.assertEqual(status, 'HTTP/1.1 200 OK', body)
+            s.sendall(self.put())
+            status, fields, body, _ = read_answer(s)
+            self.assertEqual(status, 'HTTP/1.1 200 OK', body)
+            self.check_head(fields, body)
+            extra = ['X-Pad-%d: %s' % (i, 'v' * 40) for i in range(40)] + ['X-Big: ' + 'b' * 6000]
+            s.sendall(request('PutRecord', {'StreamName': self.stream, 'Data': 'aGk=',
+                                            'PartitionKey': 'big'}, extra=extra))
+            status, fields, body, _ = read_answer(s)
+            self.assertEqual(status, 'HTTP/1.1 200 OK', body)
+            # the target and type of this request are its own, not the previous one's
+            s.sendall(request('DescribeStreamSummary', {'StreamName': self.stream}))
+            status, fields, body, _ = read_answer(s)
+            self.assertEqual(status, 'HTTP/1.1 200 OK', body)
+            self.assertEqual(json.loads(body)['StreamDescriptionSummary']['StreamName'], self.stream)
+            # a request without a body after ones with bodies
+            s.sendall(b'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ' + h.JSON_CT.encode() +
+                      b'\r\nX-Amz-Target: ' + h.TARGET_PREFIX.encode() + b'.ListStreams\r\n'
+                      b'Content-Length: 0\r\n\r\n')
+            status, fields, body, _ = read_answer(s)
+            self.assertEqual(status, 'HTTP/1.1 400 Bad Request', body)
+            self.assertEqual(json.loads(body), {'__type': 'SerializationException'})
+
+    def test_an_answer_larger_than_the_socket_takes_arrives_whole(self):
+        """The session sends a common answer itself, at once, and writes what the socket did not
+        take asynchronously: a ~5.6 MB GetRecords answer to a client reading through a small
+        receive buffer arrives whole, and the connection then serves the next request."""
+        stream = h.unique_name('http1-large')
+        records = [bytes([65 + i]) * ((1 << 20) - 1) for i in range(4)]  # with the key: 1 MiB
+        with socket.create_connection((self.server.host, self.server.port), timeout=30) as s:
+            s.sendall(request('CreateStream', {'StreamName': stream, 'ShardCount': 1}))
+            self.assertEqual(read_answer(s)[0], 'HTTP/1.1 200 OK')
+            for data in records:
+                s.sendall(request('PutRecord', {'StreamName': stream, 'Data': h.b64(data),
+                                                'PartitionKey': 'p'}))
+                status, _, body, _ = read_answer(s)
+                self.assertEqual(status, 'HTTP/1.1 200 OK', body[:200])
+            s.sendall(request('GetShardIterator', {'StreamName': stream, 'ShardId': 'shardId-000000000000',
+                                                   'ShardIteratorType': 'TRIM_HORIZON'}))
+            iterator = json.loads(read_answer(s)[2])['ShardIterator']
+        r = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(r.close)
+        r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        r.settimeout(30)
+        r.connect((self.server.host, self.server.port))
+        r.sendall(request('GetRecords', {'ShardIterator': iterator}))
+        status, fields, body, _ = read_answer(r)
+        self.assertEqual(status, 'HTTP/1.1 200 OK')
+        self.check_head(fields, body)
+        got = [base64.b64decode(x['Data']) for x in json.loads(body)['Records']]
+        self.assertEqual(got, records)
+        r.sendall(request('DescribeStreamSummary', {'StreamName': stream}))
+        status, fields, body, _ = read_answer(r)
+        self.assertEqual(status, 'HTTP/1.1 200 OK', body)
+
+    def test_a_body_arriving_with_or_after_its_header_is_read_whole(self):
+        """The session parses the part of the body that came with the header at once and reads
+        the rest: a body split after its first half, a chunked body split inside a chunk, and a
+        request with the next one pipelined in the same segment are each answered, in order."""
+        def put_body(key):
+            return json.dumps({'StreamName': self.stream, 'Data': h.b64(b'z' * 300),
+                               'PartitionKey': key}).encode()
+
+        with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            whole = request('PutRecord', json.loads(put_body('split')))
+            cut = whole.index(b'\r\n\r\n') + 4 + 100
+            s.sendall(whole[:cut])
+            time.sleep(0.2)
+            s.sendall(whole[cut:])
+            status, _, body, _ = read_answer(s)
+            self.assertEqual(status, 'HTTP/1.1 200 OK', body)
+
+            data = put_body('chunked')
+            head = request('PutRecord', {})
+            head = head[:head.index(b'Content-Length:')] + b'Transfer-Encoding: chunked\r\n\r\n'
+            chunked = (head + b'%x\r\n' % 150 + data[:150] + b'\r\n' + b'%x\r\n' % (len(data) - 150)
+                       + data[150:] + b'\r\n0\r\n\r\n')
+            cut = len(head) + 60
+            s.sendall(chunked[:cut])
+            time.sleep(0.2)
+            s.sendall(chunked[cut:])
+            status, _, body, _ = read_answer(s)
+            self.assertEqual(status, 'HTTP/1.1 200 OK', body)
+
+            s.sendall(request('PutRecord', json.loads(put_body('first'))) +
+                      request('DescribeStreamSummary', {'StreamName': self.stream}))
+            data, answers = b'', []
+            while len(answers) < 2:
+                head_end = data.find(b'\r\n\r\n')
+                length = re.search(rb'Content-Length: (\d+)', data[:head_end]) if head_end >= 0 else None
+                if length and len(data) >= head_end + 4 + int(length.group(1)):
+                    end = head_end + 4 + int(length.group(1))
+                    answers.append((data[:data.index(b'\r\n')], data[head_end + 4:end]))
+                    data = data[end:]
+                    continue
+                chunk = s.recv(65536)
+                self.assertTrue(chunk, 'connection closed before both answers')
+                data += chunk
+            self.assertEqual(answers[0][0], b'HTTP/1.1 200 OK')
+            self.assertIn('SequenceNumber', json.loads(answers[0][1]))
+            self.assertEqual(answers[1][0], b'HTTP/1.1 200 OK')
+            self.assertIn('StreamDescriptionSummary', json.loads(answers[1][1]))
+
     def test_connection_close_is_echoed_and_honoured(self):
         with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
             s.sendall(request('PutRecord', {'StreamName': self.stream, 'Data': 'aGk=', 'PartitionKey': 'k'},
@@ -135,3 +252,93 @@ class Http1AnswerTest(h.ServerTestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class Http1TimeoutTest(h.ServerTestCase):
+    """The read, idle and write timeouts of HTTP/1.1 connections: one deadline per connection,
+    checked by a timer that is re-armed only when it would fire after the deadline (issue 19
+    item 3). A connection that misses one is closed unanswered; one kept busy is never closed."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = h.CinesisServer('--in-memory', '--read-timeout-ms', '500', '--idle-timeout-ms',
+                                     '1000', '--write-timeout-ms', '300').start()
+        cls.stream = h.unique_name('http1-timeouts')
+        with socket.create_connection((cls.server.host, cls.server.port), timeout=10) as s:
+            s.sendall(request('CreateStream', {'StreamName': cls.stream, 'ShardCount': 1}))
+            status, _, body, _ = read_answer(s)
+            assert status == 'HTTP/1.1 200 OK', (status, body)
+
+    @classmethod
+    def tearDownClass(cls):
+        h.stop_server_checked(cls.server)
+
+    def put(self):
+        return request('PutRecord', {'StreamName': self.stream, 'Data': 'aGk=', 'PartitionKey': 'k'})
+
+    def assert_closed_unanswered(self, sock):
+        sock.settimeout(20)
+        try:
+            got = sock.recv(65536)
+        except ConnectionResetError:
+            got = b''
+        self.assertEqual(got, b'', 'expected the server to close the connection unanswered')
+
+    def test_a_partial_header_is_closed_after_the_read_timeout(self):
+        with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
+            s.sendall(b'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n')
+            self.assert_closed_unanswered(s)
+
+    def test_a_partial_body_is_closed_after_the_read_timeout(self):
+        with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
+            s.sendall(self.put()[:-5])
+            self.assert_closed_unanswered(s)
+
+    def test_an_idle_keep_alive_connection_is_closed_after_the_idle_timeout(self):
+        with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
+            s.sendall(self.put())
+            self.assertEqual(read_answer(s)[0], 'HTTP/1.1 200 OK')
+            self.assert_closed_unanswered(s)
+
+    def test_a_busy_connection_outlives_every_timeout(self):
+        """30 requests 0.1 s apart (3 s, beyond the read, idle and write timeouts): each deadline
+        is pushed past the one before, and none closes the connection."""
+        with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
+            for _ in range(30):
+                s.sendall(self.put())
+                self.assertEqual(read_answer(s)[0], 'HTTP/1.1 200 OK')
+                time.sleep(0.1)
+
+    def test_answers_left_unread_are_dropped_after_the_write_timeout(self):
+        """Pipelined console requests whose answers (31 KB each) the client does not read: once a
+        write makes no progress for the write timeout the connection is closed, so not every
+        answer arrives when the client finally reads."""
+        count = 300
+        one = b'GET /_cinesis/console/app.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect((self.server.host, self.server.port))
+        self.addCleanup(s.close)
+
+        def send():
+            try:
+                s.sendall(one * count)
+            except OSError:
+                pass  # the server closed the connection
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        time.sleep(3)  # ten write timeouts without reading
+        s.settimeout(20)
+        data = b''
+        try:
+            while True:
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    break
+                data += chunk
+        except ConnectionResetError:
+            pass
+        answers = data.count(b'HTTP/1.1 200 OK\r\n')
+        self.assertGreater(answers, 0)
+        self.assertLess(answers, count)
