@@ -75,10 +75,15 @@ void DiskLog::OnDurable(const AppendResult& appended, std::function<void(Status)
 }
 
 void DiskLog::Shutdown(const Status& why) {
+  std::condition_variable* space = nullptr;  // made by a waiting appender, kept until the end
   {
     std::lock_guard lock(append_mu_);
     closed_ = true;
+    space = space_cv_.get();
   }
+  // An appender held by the back-pressure wakes up to its "closed" error (no flush will
+  // make room for it any more).
+  if (space) space->notify_all();
   std::vector<DurableWaiter> failed;
   Status err;
   {

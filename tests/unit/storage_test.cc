@@ -264,6 +264,41 @@ TEST_F(DiskLogTest, AnAppenderHeldBy64MiBQueuedGoesOnOnceTheDiskDoes) {
   EXPECT_EQ((*log)->EndOffset().value, static_cast<std::uint64_t>(kRecords));
 }
 
+// Regression: Shutdown (DropLog, QuarantineLog, the storage closing) did not wake an appender
+// held by the back-pressure, so a stream deleted while its disk was slow left that writer
+// (an I/O thread) waiting for ever.
+TEST_F(DiskLogTest, AnAppenderHeldBy64MiBQueuedFailsWhenTheLogIsDropped) {
+  segment_bytes_ = 1ULL << 30;
+  Open();
+  auto log = storage_->CreateLog(LogId{1}, "");
+  ASSERT_TRUE(log.ok());
+  env_.HoldSyncs(true);
+  const std::string data(1 << 20, 'd');
+  std::atomic<int> appended{0};
+  Status failed;
+  std::thread writer([&, l = *log] {
+    for (int i = 0; i < 1000; ++i) {
+      AppendRecord r{"k", "", data};
+      auto a = l->Append({&r, 1}, 1000);
+      if (!a.ok()) {
+        failed = a.status();
+        return;
+      }
+      appended.fetch_add(1);
+    }
+  });
+  // Held: 64 MiB queued behind the batch in the held sync, and no progress for a while.
+  for (int seen = -1; seen != appended.load() || seen < 64;) {
+    seen = appended.load();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(storage_->DropLog(LogId{1}).ok());
+  writer.join();  // hangs without the wake-up
+  EXPECT_EQ(failed.code(), Code::kIoError) << failed.ToString();
+  EXPECT_LT(appended.load(), 1000);
+  env_.HoldSyncs(false);
+}
+
 TEST_F(DiskLogTest, SegmentsRollAndReadsSeekThroughTheSparseIndex) {
   segment_bytes_ = 4096;
   Open();
