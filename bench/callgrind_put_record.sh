@@ -16,17 +16,8 @@ REQUESTS=${2:-20000}
 CONNS=${3:-8}
 BENCH=${BENCH:-build/release/apps/cinesis/cinesis-bench}
 out=$(mktemp -d /tmp/callgrind_put_record.XXXXXX)
-valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/cg.%p" \
-  "$BIN" serve --host 127.0.0.1 --port 0 --in-memory --create-stream-ms 0 >"$out/server.log" 2>&1 &
-vpid=$!
-trap 'kill $vpid 2>/dev/null || true' EXIT
-port=
-for _ in $(seq 1 300); do
-  port=$(grep -o 'listening on [^ ]*:[0-9]*' "$out/server.log" 2>/dev/null | grep -o '[0-9]*$' | head -1 || true)
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || { cat "$out/server.log"; exit 1; }
+. "$(dirname "$0")/lib.sh"
+start_callgrind_server "$BIN" "$out"
 common=(--endpoint "http://127.0.0.1:$port" --connections "$CONNS" --shards 4 --record-bytes 100
   --stream cg --keep-stream --quiet --json --timeout 600s --scenario put-record)
 "$BENCH" "${common[@]}" --records 500 >/dev/null 2>&1

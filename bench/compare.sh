@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Side by side: the same `cinesis bench` scenarios against cinesis (durable, the default,
-# and --in-memory), kinesalite and kinesis-local (LocalStack's engine, from npm), one
+# Side by side: the same `cinesis bench` scenarios against cinesis (durable, the default;
+# durable without syncs, `--fsync never`, kinesalite's durability; and --in-memory), kinesalite and kinesis-local (LocalStack's engine, from npm), one
 # fresh server per scenario and target, targets alternating within each scenario. Prints a
 # line per run (records/s, latency, server and client CPU % and µs per record), then tables
 # with ratios vs kinesalite (records/s, CPU µs per record, latency, resources) and writes
@@ -33,7 +33,7 @@ STARTUP_RUNS=${STARTUP_RUNS:-5}
 QUIET_WAIT=${QUIET_WAIT:-120}
 QUIET_IDLE=${QUIET_IDLE:-80}
 CINESIS=${CINESIS:-$root/build/release/apps/cinesis/cinesis}
-TARGETS=${TARGETS:-"cinesis-durable cinesis-memory kinesalite kinesis-local"}
+TARGETS=${TARGETS:-"cinesis-durable cinesis-nosync cinesis-memory kinesalite kinesis-local"}
 SCENARIOS=${SCENARIOS:-"put-records put-record get-records mixed"}
 
 log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
@@ -95,8 +95,9 @@ kinesis_local_cmd() {  # port tls-port
 start_server() {
   local target=$1 port
   case $target in
-    cinesis-durable|cinesis-memory)
+    cinesis-durable|cinesis-nosync|cinesis-memory)
       local mode=(--data-dir "$work/data-$RANDOM$RANDOM")
+      [ "$target" = cinesis-nosync ] && mode+=(--fsync never)
       [ "$target" = cinesis-memory ] && mode=(--in-memory)
       "$CINESIS" serve --port 0 --create-stream-ms 0 --delete-stream-ms 0 --log-level warn "${mode[@]}" \
         >"$work/server.out" 2>"$work/server.err" &
@@ -149,6 +150,9 @@ for target in $TARGETS; do
     cinesis-durable)
       rm -rf "$work/startup-data"
       cmd=("$CINESIS" serve --port 0 --create-stream-ms 0 --data-dir "$work/startup-data"); ep=() ;;
+    cinesis-nosync)
+      rm -rf "$work/startup-data"
+      cmd=("$CINESIS" serve --port 0 --create-stream-ms 0 --data-dir "$work/startup-data" --fsync never); ep=() ;;
     cinesis-memory) cmd=("$CINESIS" serve --port 0 --create-stream-ms 0 --in-memory); ep=() ;;
     kinesalite) p=$(free_port); read -r -a cmd <<<"$(kinesalite_cmd "$p")"; ep=(--endpoint "http://127.0.0.1:$p") ;;
     kinesis-local) p=$(free_port); read -r -a cmd <<<"$(kinesis_local_cmd "$p" "$(free_port)")"; ep=(--endpoint "http://127.0.0.1:$p") ;;

@@ -1,4 +1,4 @@
-# Shared by bench/compare.sh and bench/scale.sh (sourced).
+# Shared by the bench/ scripts (sourced).
 
 # Resident memory of a process in MB (-1 when it is gone).
 rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo -1; }
@@ -24,4 +24,21 @@ wait_quiet() {
       return 0
     fi
   done
+}
+
+# Starts `BIN serve --in-memory` under callgrind (instrumentation off until the caller turns
+# it on) on a free loopback port, its log and profiles in directory OUT. Sets vpid and port;
+# stops the server on exit. Usage: start_callgrind_server BIN OUT
+start_callgrind_server() {
+  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$2/cg.%p" \
+    "$1" serve --host 127.0.0.1 --port 0 --in-memory --create-stream-ms 0 >"$2/server.log" 2>&1 &
+  vpid=$!
+  trap 'kill $vpid 2>/dev/null || true' EXIT
+  port=
+  for _ in $(seq 1 300); do
+    port=$(grep -o 'listening on [^ ]*:[0-9]*' "$2/server.log" 2>/dev/null | grep -o '[0-9]*$' | head -1 || true)
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  [ -n "$port" ] || { cat "$2/server.log"; exit 1; }
 }

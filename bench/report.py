@@ -16,9 +16,10 @@ import re
 import statistics
 import sys
 
-TARGETS = ["cinesis-durable", "cinesis-memory", "kinesalite", "kinesis-local"]
+TARGETS = ["cinesis-durable", "cinesis-nosync", "cinesis-memory", "kinesalite", "kinesis-local"]
 TARGET_NAMES = {
     "cinesis-durable": "cinesis (durable)",
+    "cinesis-nosync": "cinesis (`--fsync never`)",
     "cinesis-memory": "cinesis (--in-memory)",
     "kinesalite": "kinesalite",
     "kinesis-local": "kinesis-local",
@@ -320,7 +321,7 @@ def compare(results, docs=None, chart=None):
 def draw_chart(res, targets, scenarios, path):
     """Grouped bars, log scale, with gnuplot (Debian's gnuplot-nox, pngcairo terminal)."""
     import subprocess
-    colors = {"cinesis-durable": "#1f6feb", "cinesis-memory": "#6cb6ff", "kinesalite": "#d29922", "kinesis-local": "#8b949e"}
+    colors = {"cinesis-durable": "#1f6feb", "cinesis-nosync": "#388bfd", "cinesis-memory": "#6cb6ff", "kinesalite": "#d29922", "kinesis-local": "#8b949e"}
     n = len(targets)
     lines = ['"scenario" ' + " ".join(f'"{TARGET_NAMES[t]}"' for t in targets)]
     for s in scenarios:
