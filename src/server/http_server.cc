@@ -379,8 +379,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     fault_ = {};
     busy_ = shared_->Busy();
     // The live endpoints (issue 18): the one dispatch point for everything under /_cinesis/.
-    if (live::IsLivePath(std::string_view(req.target().data(), req.target().size())))
-      return HandleLive(parser_->release());
+    if (live::IsLivePath(std::string_view(req.target().data(), req.target().size()))) {
+      // Copied out of the connection's arena, and the released request (whose field list
+      // lives there) destroyed, before any answer: a fully sent answer starts the next read
+      // at once, which resets the arena and may parse a pipelined request into it.
+      auto owned = ToOwnedRequest(parser_->release());
+      return HandleLive(std::move(owned));
+    }
     asio::thread_pool* pool = shared_->OffloadPool(req.body().size());
     if (pool == nullptr) {
       return detail::RunDeferred(
@@ -463,9 +468,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   // /_cinesis/...: the same-origin check, then the WebSocket or the JSON/text endpoints.
-  void HandleLive(Request req) {
-    auto shared_req =
-        std::make_shared<http::request<http::string_body>>(ToOwnedRequest(std::move(req)));
+  void HandleLive(http::request<http::string_body> req) {
+    auto shared_req = std::make_shared<http::request<http::string_body>>(std::move(req));
     std::optional<std::string_view> origin;
     if (shared_req->find(http::field::origin) != shared_req->end())
       origin = Header(*shared_req, "Origin");

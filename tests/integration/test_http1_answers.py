@@ -177,6 +177,42 @@ class Http1AnswerTest(h.ServerTestCase):
         status, fields, body, _ = read_answer(r)
         self.assertEqual(status, 'HTTP/1.1 200 OK', body)
 
+    def test_pipelined_live_requests_are_each_answered(self):
+        """Regression: a /_cinesis/ request's answer, sent whole at once, started the next read
+        while the request's header fields still lived in the connection's arena; a pipelined
+        request parsed into it overwrote them (memory corruption, a crash under ASan). Several
+        such requests in one segment (200 and 403 answers) are each answered, in order, and
+        the connection then serves the Kinesis API."""
+        live = b'GET /_cinesis/metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: %s\r\n\r\n'
+        refused = b'GET /_cinesis/faults HTTP/1.1\r\nHost: evil.example\r\n\r\n'
+        for n in (2, 3, 8):
+            with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                wire = b''.join((live % (b'p' * (i * 37)) if i % 3 != 2 else refused)
+                                for i in range(n))
+                s.sendall(wire + request('ListStreams', {}))
+                buf = b''
+                statuses = []
+                while len(statuses) < n + 1:
+                    while b'\r\n\r\n' not in buf:
+                        chunk = s.recv(65536)
+                        self.assertTrue(chunk, 'closed after %d answers' % len(statuses))
+                        buf += chunk
+                    head, _, buf = buf.partition(b'\r\n\r\n')
+                    lines = head.decode('latin-1').split('\r\n')
+                    length = int([x.split(':', 1)[1] for x in lines[1:]
+                                  if x.lower().startswith('content-length:')][0])
+                    while len(buf) < length:
+                        chunk = s.recv(65536)
+                        self.assertTrue(chunk)
+                        buf += chunk
+                    statuses.append(lines[0])
+                    buf = buf[length:]
+                expected = ['HTTP/1.1 200 OK' if i % 3 != 2 else 'HTTP/1.1 403 Forbidden'
+                            for i in range(n)] + ['HTTP/1.1 200 OK']
+                self.assertEqual(statuses, expected)
+        self.assertTrue(self.server.is_alive())
+
     def test_a_body_arriving_with_or_after_its_header_is_read_whole(self):
         """The session parses the part of the body that came with the header at once and reads
         the rest: a body split after its first half, a chunked body split inside a chunk, and a
