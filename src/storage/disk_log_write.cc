@@ -10,11 +10,13 @@
 // durable_end_ (under sync_mu_) only after the write and, with DiskOptions::fsync, its fsync
 // succeeded; durability callbacks run after that with no lock held.
 // Threading: Append, WaitDurable, OnDurable and Shutdown run on any thread; BeginFlush,
-// FinishFlush and FailFlush on the log's flusher thread only (flush_ and needs_cut_ are its
-// own); WriteCheckpoint at a clean shutdown, after the flushers stopped.
-// Locks (disk_storage_impl.h): append_mu_ for the queue, mu_ for the segments and
-// visible_end_, sync_mu_ for the durability state, Flusher::mu_ for its dirty list (taken
-// after append_mu_ is released).
+// FinishFlush and FailFlush with flush_mu_ held (which guards flush_ and needs_cut_): on the
+// log's flusher thread, or, without fsync, on an appender's thread (TryFlushInline), so that
+// a write's answer needs no hand-off to the flusher and back; WriteCheckpoint at a clean
+// shutdown, after the flushers stopped. Durability callbacks run after flush_mu_ is released.
+// Locks (disk_storage_impl.h): flush_mu_ first (the flusher waits for it, appenders only try
+// it); then append_mu_ for the queue, mu_ for the segments and visible_end_, sync_mu_ for the
+// durability state; Flusher::mu_ for its dirty list (taken after append_mu_ is released).
 #include <algorithm>
 #include <mutex>
 #include <optional>
@@ -126,6 +128,7 @@ Status DiskLog::Seal(Segment& seg) {
 void DiskLog::WriteCheckpoint() {
   // Never opened: its files, checkpoint included, are as the last clean shutdown left them.
   if (!opened()) return;
+  std::lock_guard hold(flush_mu_);
   std::shared_lock lock(mu_);
   if (segments_.empty()) return;
   {
@@ -197,6 +200,7 @@ void Flusher::MarkDirty(std::shared_ptr<DiskLog> log) {
 void Flusher::Run() {
   std::vector<std::shared_ptr<DiskLog>> batch;
   std::vector<DiskLog*> started;
+  std::vector<DiskLog::Answer> answers;
   for (;;) {
     {
       std::unique_lock lock(mu_);
@@ -211,10 +215,21 @@ void Flusher::Run() {
       started.clear();
       const std::size_t to = std::min(batch.size(), from + max_open_);
       for (std::size_t i = from; i < to; ++i) {
-        batch[i]->queued.store(false);
-        if (batch[i]->BeginFlush()) started.push_back(batch[i].get());
+        DiskLog& log = *batch[i];
+        log.queued.store(false);
+        // Held from the write to the publication (an appender may be writing inline).
+        log.flush_mu_.lock();
+        if (log.BeginFlush()) {
+          started.push_back(&log);
+        } else {
+          log.flush_mu_.unlock();
+        }
       }
-      for (DiskLog* log : started) log->FinishFlush();
+      for (DiskLog* log : started) {
+        log->FinishFlush(answers);
+        log->flush_mu_.unlock();
+        DiskLog::RunAnswers(answers);
+      }
     }
     batch.clear();
   }
@@ -245,8 +260,28 @@ Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records,
     }
     result.end = Offset{next_offset_};
   }
+  if (!opts().fsync && TryFlushInline()) return result;
   flusher_->MarkDirty(shared_from_this());
   return result;
+}
+
+bool DiskLog::TryFlushInline() {
+  std::vector<Answer> answers;
+  {
+    std::unique_lock hold(flush_mu_, std::try_to_lock);
+    // The flusher (or another appender) is writing this log: it is marked dirty below and
+    // the flusher, which waits for flush_mu_, writes what this append queued.
+    if (!hold.owns_lock() || needs_cut_) return false;
+    {
+      // A roll syncs the sealed segment: not on an appender's thread.
+      std::shared_lock lock(mu_);
+      const Segment& active = *segments_.back();
+      if (active.size >= opts().segment_bytes && !active.empty()) return false;
+    }
+    if (BeginFlush()) FinishFlush(answers);
+  }
+  RunAnswers(answers);
+  return true;
 }
 
 bool DiskLog::BeginFlush() {
@@ -308,13 +343,13 @@ bool DiskLog::BeginFlush() {
   return true;
 }
 
-void DiskLog::FinishFlush() {
+void DiskLog::FinishFlush(std::vector<Answer>& answers) {
   std::shared_ptr<Segment> active = std::move(flush_->active);
   const std::uint64_t pos0 = flush_->pos0;
   Status st = std::move(flush_->status);
   if (st.ok() && opts().fsync) st = flush_->file->Sync();
   if (!st.ok()) {
-    FailFlush(st, *active);
+    FailFlush(st, *active, answers);
     flush_->file.reset();
     flush_->buf.clear();
     flush_->frames.clear();
@@ -344,7 +379,7 @@ void DiskLog::FinishFlush() {
     std::size_t keep = 0;
     for (auto& w : durable_waiters_) {
       if (w.end <= durable_end_) {
-        flush_->ready.push_back(std::move(w));
+        answers.push_back({std::move(w.done), Status::Ok()});
       } else {
         durable_waiters_[keep++] = std::move(w);
       }
@@ -352,14 +387,12 @@ void DiskLog::FinishFlush() {
     durable_waiters_.resize(keep);
   }
   sync_cv_.notify_all();
-  for (auto& w : flush_->ready) w.done(Status::Ok());
-  flush_->ready.clear();
   flush_->buf.clear();
   flush_->frames.clear();
   ReleaseLargeFlushState();
 }
 
-void DiskLog::FailFlush(const Status& error, Segment& active) {
+void DiskLog::FailFlush(const Status& error, Segment& active, std::vector<Answer>& answers) {
   const std::uint64_t first = flush_->frames.front().offset;
   std::size_t behind = 0;
   std::uint64_t epoch = 0;
@@ -412,7 +445,6 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
                                      "; writes to " + active.Path(dir()) +
                                      " fail until it is removed (the next write retries)");
   }
-  std::vector<DurableWaiter> failed;
   const Status err(Code::kIoError, "write failed: " + error.message());
   {
     std::lock_guard lock(sync_mu_);
@@ -420,7 +452,7 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
     std::size_t keep = 0;
     for (auto& w : durable_waiters_) {
       if (w.epoch == epoch) {
-        failed.push_back(std::move(w));
+        answers.push_back({std::move(w.done), err});
       } else {
         durable_waiters_[keep++] = std::move(w);
       }
@@ -428,7 +460,6 @@ void DiskLog::FailFlush(const Status& error, Segment& active) {
     durable_waiters_.resize(keep);
   }
   sync_cv_.notify_all();
-  for (auto& w : failed) w.done(err);
 }
 
 }  // namespace cinesis::storage::disk

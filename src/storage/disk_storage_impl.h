@@ -226,14 +226,33 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   std::optional<EpochMillis> LastArrival() const override;
   void TrimBefore(EpochMillis ms) override;
 
-  // Writes queued frames, syncs, publishes; called by this log's flusher thread only. In two
-  // steps, so a flusher can write (and start the device writes of) all its logs before it
-  // waits for the first sync. BeginFlush returns true when FinishFlush must follow.
+  // Writes queued frames, syncs, publishes; called with flush_mu_ held, by this log's flusher
+  // thread or (TryFlushInline) an appender. In two steps, so a flusher can write (and start
+  // the device writes of) all its logs before it waits for the first sync. BeginFlush returns
+  // true when FinishFlush must follow.
+  // The durability callbacks a flush completes, run by the caller once it released
+  // flush_mu_ (so a callback that appends to this log again cannot meet it held).
+  struct Answer {
+    std::function<void(Status)> done;
+    Status status;
+  };
+  static void RunAnswers(std::vector<Answer>& answers) {
+    for (auto& a : answers) a.done(std::move(a.status));
+    answers.clear();
+  }
   bool BeginFlush();
-  void FinishFlush();
+  void FinishFlush(std::vector<Answer>& answers);
+  // Without fsync only: writes and publishes what is queued on the calling thread (an
+  // appender), so that the answer needs no hand-off to the flusher and back. False, leaving
+  // the work to the flusher, when a flush of this log is running, or a segment roll (which
+  // syncs the sealed segment) or a cut is due.
+  bool TryFlushInline();
+  // Held from BeginFlush to the end of FinishFlush (and by WriteCheckpoint): one writer of
+  // the log's file at a time. The flusher waits for it; appenders only try it.
+  std::mutex flush_mu_;
   // After a failed write: fails the batch and everything queued behind it, cuts the file
   // back to its durable size and starts a new epoch, so the next Append can succeed.
-  void FailFlush(const Status& error, Segment& active);
+  void FailFlush(const Status& error, Segment& active, std::vector<Answer>& answers);
   // Fails every waiter and stops writing (the log was dropped or storage closes).
   void Shutdown(const Status& why);
   std::atomic<bool> queued{false};  // in its flusher's dirty list
@@ -346,7 +365,7 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
     std::function<void(Status)> done;
   };
   // Flusher-owned scratch (capacity reused between flushes) and BeginFlush's results: used
-  // only by the log's flusher thread. Made at the first flush (a log never written has none:
+  // only under flush_mu_. Made at the first flush (a log never written has none:
   // ~150 bytes per idle log), and let go after a flush that left it holding large buffers.
   struct FlushState {
     std::string buf;
@@ -355,7 +374,6 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
     std::shared_ptr<File> file;  // held open from the write to the sync
     std::uint64_t pos0 = 0;
     Status status;
-    std::vector<DurableWaiter> ready;  // waiters a flush answers
   };
   std::unique_ptr<FlushState> flush_;
   // Scratch beyond this is freed after its flush instead of kept for the next one.
@@ -363,7 +381,7 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   void ReleaseLargeFlushState() {
     if (flush_ && flush_->buf.capacity() > kKeepFlushBytes) flush_.reset();
   }
-  // Flusher thread (and WriteCheckpoint, after the flushers stopped).
+  // guarded by flush_mu_ (WriteCheckpoint runs after the flushers stopped).
   bool needs_cut_ = false;  // a failed write may have left bytes past the active's size
 
   // Readers and the flusher's publication.

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "common/status.h"
 #include "storage/env.h"
@@ -61,6 +62,21 @@ class FaultEnv final : public Env {
       state_->hold_syncs = hold;
     }
     state_->hold_cv.notify_all();
+  }
+  // File appends wait while held (before writing), until released.
+  void HoldWrites(bool hold) {
+    {
+      std::lock_guard lock(state_->mu);
+      state_->hold_writes = hold;
+    }
+    state_->hold_cv.notify_all();
+  }
+  // Appends waiting in HoldWrites now.
+  int held_writes() const { return state_->held_writes.load(); }
+  // The thread of the last file append.
+  std::thread::id last_writer() const {
+    std::lock_guard lock(state_->mu);
+    return state_->last_writer;
   }
   // Appends may write `bytes` more bytes in all; past that they write what fits and fail
   // with ENOSPC. A negative budget: unlimited (the default).
@@ -199,6 +215,9 @@ class FaultEnv final : public Env {
     std::atomic<bool> fail_writes{false};
     std::atomic<bool> fail_syncs{false};
     bool hold_syncs = false;  // guarded by mu
+    bool hold_writes = false;  // guarded by mu
+    std::atomic<int> held_writes{0};
+    std::thread::id last_writer;  // guarded by mu
     std::condition_variable hold_cv;
     std::atomic<bool> fail_atomic{false};
     std::atomic<bool> fail_meta{false};
@@ -252,6 +271,13 @@ class FaultEnv final : public Env {
         : inner_(std::move(inner)), path_(std::move(path)), state_(std::move(state)) {}
     ~TrackedFile() override { --state_->open; }
     Status Append(std::string_view data) override {
+      {
+        std::unique_lock lock(state_->mu);
+        ++state_->held_writes;
+        state_->hold_cv.wait(lock, [&] { return !state_->hold_writes; });
+        --state_->held_writes;
+        state_->last_writer = std::this_thread::get_id();
+      }
       if (state_->fail_writes) {
         ++state_->injected;
         return {Code::kIoError, "injected write failure: " + path_};

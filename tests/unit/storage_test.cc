@@ -11,6 +11,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -129,6 +130,7 @@ class DiskLogTest : public ::testing::Test {
     o.segment_bytes = segment_bytes_;
     o.index_interval_bytes = index_interval_bytes_;
     o.flush_threads = 2;
+    o.fsync = fsync_;
     o.events = [this](Severity severity, const std::string& text) {
       std::lock_guard lock(events_mu_);
       events_.emplace_back(severity, text);
@@ -205,6 +207,7 @@ class DiskLogTest : public ::testing::Test {
   fs::path dir_;
   testing::FaultEnv env_;
   std::uint64_t segment_bytes_ = 1 << 20;
+  bool fsync_ = true;
   std::uint64_t index_interval_bytes_ = 256;
   std::unique_ptr<Storage> storage_;
   std::vector<std::string> report_;
@@ -533,6 +536,101 @@ TEST_F(DiskLogTest, OnDurableCallsBackOnceTheRecordsAreSyncedAndFailsOnWriteErro
   EXPECT_FALSE(fut.get().ok());
   EXPECT_EQ(ReadAll(*log).size(), static_cast<std::size_t>(kAppends));
   env_.FailWrites(false);
+}
+
+// Without fsync (--fsync never), an append to an idle log is written by the appending thread
+// itself: it is readable once Append returns and its OnDurable answers at once, with no
+// hand-off to a flusher and back. Segment rolls (which sync the sealed segment) stay on the
+// flusher; every record survives a restart.
+TEST_F(DiskLogTest, WithoutFsyncAnIdleLogIsWrittenByTheAppenderItself) {
+  fsync_ = false;
+  segment_bytes_ = 4096;
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+  for (int i = 0; i < 200; ++i) {
+    const std::string data = "r" + std::to_string(i) + std::string(100, 'x');
+    AppendRecord r{"k", "", data};
+    auto a = log->Append({&r, 1}, 1000);
+    ASSERT_TRUE(a.ok());
+    ASSERT_TRUE(log->WaitDurable(*a).ok());
+  }
+  // Every append but one that rolls a segment (at most one in these 50: a 4 KiB segment holds
+  // over 100 of these records) is written here and readable when Append returns.
+  int here = 0;
+  for (int i = 0; i < 50; ++i) {
+    AppendRecord r{"k", "", "y"};
+    auto a = log->Append({&r, 1}, 1000);
+    ASSERT_TRUE(a.ok());
+    here += log->EndOffset().value == a->end.value &&
+            env_.last_writer() == std::this_thread::get_id();
+    ASSERT_TRUE(log->WaitDurable(*a).ok());
+  }
+  EXPECT_GE(here, 49);
+  auto all = ReadAll(*log);
+  ASSERT_EQ(all.size(), 250U);
+  log.reset();
+  Open();
+  all = ReadAll(*storage_->FindLog(LogId{1}));
+  ASSERT_EQ(all.size(), 250U);
+  EXPECT_EQ(all[137], "r137" + std::string(100, 'x'));
+  EXPECT_EQ(all[249], "y");
+}
+
+// Without fsync, an append that finds the log being written (by another appender, or the
+// flusher) leaves its records to the flusher, which writes them once that write is done:
+// nothing is lost or reordered.
+TEST_F(DiskLogTest, WithoutFsyncAnAppendDuringAnotherWriteIsLeftToTheFlusher) {
+  fsync_ = false;
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+  env_.HoldWrites(true);
+  std::thread first([&] { EXPECT_TRUE(PutOne(*log, "first").ok()); });
+  while (env_.held_writes() == 0) std::this_thread::yield();  // writing "first" inline
+  AppendRecord r{"k", "", "second"};
+  auto a = log->Append({&r, 1}, 1000);  // cannot write now: queued for the flusher
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->first.value, 1U);
+  std::promise<Status> second;
+  log->OnDurable(*a, [&](Status st) { second.set_value(st); });
+  env_.HoldWrites(false);
+  first.join();
+  auto fut = second.get_future();
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_TRUE(fut.get().ok());
+  auto all = ReadAll(*log);
+  ASSERT_EQ(all.size(), 2U);
+  EXPECT_EQ(all[0], "first");
+  EXPECT_EQ(all[1], "second");
+}
+
+// Without fsync, a write that fails on the appending thread fails its batch at once, cuts the
+// log back, and the next append succeeds with the failed offset.
+TEST_F(DiskLogTest, WithoutFsyncAFailedInlineWriteFailsItsBatchAndLaterWritesSucceed) {
+  fsync_ = false;
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+  ASSERT_TRUE(PutOne(*log, "before").ok());
+  env_.FailWrites(true);
+  AppendRecord r{"k", "", "lost"};
+  auto a = log->Append({&r, 1}, 1000);
+  ASSERT_TRUE(a.ok());
+  std::optional<Status> verdict;
+  log->OnDurable(*a, [&](Status st) { verdict = st; });
+  ASSERT_TRUE(verdict.has_value());  // answered at once
+  EXPECT_FALSE(verdict->ok());
+  EXPECT_EQ(Errors({"write to", SegmentPath(), "failed"}), 1);
+  env_.FailWrites(false);
+  AppendResult ok;
+  ASSERT_TRUE(PutOne(*log, "after", &ok).ok());
+  EXPECT_EQ(ok.first.value, 1U);
+  auto all = ReadAll(*log);
+  ASSERT_EQ(all.size(), 2U);
+  EXPECT_EQ(all[1], "after");
+  log.reset();
+  Open();
+  all = ReadAll(*storage_->FindLog(LogId{1}));
+  ASSERT_EQ(all.size(), 2U);
+  EXPECT_EQ(all[1], "after");
 }
 
 TEST_F(DiskLogTest, ConcurrentAppendersShareSyncsAndLoseNothing) {
