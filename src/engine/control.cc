@@ -113,7 +113,9 @@ Result<std::shared_ptr<StreamState>> Engine::StreamOfArn(std::string_view arn) c
 void Engine::Settle(StreamState& s, EpochMillis now) const {
   if (!s.has_pending.load(std::memory_order_acquire)) return;
   WriterLock lock(&s.mu);
-  if (!s.extras().pending || now < s.updating_until_ms) return;
+  // A stream Tick has removed (a request held it meanwhile) is no longer counted: its
+  // reshard must not change the account's open shard count nor make logs and a document.
+  if (s.removed || !s.extras().pending || now < s.updating_until_ms) return;
   const std::size_t shards_before = s.shards.size();
   const std::size_t open_before = s.open.size();
   std::vector<std::pair<ShardState*, std::optional<EpochMillis>>> closed_before;

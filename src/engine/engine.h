@@ -161,7 +161,8 @@ class Engine final : public api::KinesisService,
   // Writes the stream's document to the metadata store. Caller holds s.mu.
   Status Persist(const StreamState& s) const REQUIRES_SHARED(s.mu);
   // Applies a pending reshard whose UPDATING period has ended, once its document is saved;
-  // if it cannot be, the stream stays UPDATING and the next Settle tries again.
+  // if it cannot be, the stream stays UPDATING and the next Settle tries again. Nothing for a
+  // stream Tick has removed (StreamState::removed).
   void Settle(StreamState& s, EpochMillis now) const EXCLUDES(s.mu);
   // Creates the children and closes the parents in memory; on error nothing changed.
   Status ApplyReshard(StreamState& s, EpochMillis at) const REQUIRES(s.mu);
@@ -246,6 +247,8 @@ class Engine final : public api::KinesisService,
   std::uint64_t next_stream_id_ GUARDED_BY(mu_) = 1;
   // Open shards of the streams in streams_ (deleting ones too, until Tick removes them): kept
   // as they change (CreateStream, Settle, Load, Tick) instead of summed over every stream.
+  // Settle adds and Tick subtracts with the stream's mu held exclusively, Tick marking the
+  // stream removed: a Settle racing the removal is counted before it or not at all.
   mutable std::atomic<int> open_shards_{0};  // Settle is const
   std::atomic<EpochMillis> last_trim_ms_{0};
 };

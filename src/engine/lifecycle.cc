@@ -30,7 +30,10 @@ void Engine::Tick() {
     for (auto it = streams_.begin(); it != streams_.end();) {
       if ((*it)->GoneAt(now)) {
         {
-          ReaderLock stream_lock(&(*it)->mu);
+          // Exclusively: a Settle of a request that still holds the stream either applied
+          // its reshard before (counted, and subtracted here) or sees `removed` after.
+          WriterLock stream_lock(&(*it)->mu);
+          (*it)->removed = true;
           open_shards_.fetch_sub(static_cast<int>((*it)->open.size()), std::memory_order_relaxed);
         }
         gone.push_back(*it);

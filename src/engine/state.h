@@ -259,6 +259,11 @@ struct StreamState {
   // time comes.
   EpochMillis updating_until_ms GUARDED_BY(mu) = 0;
   std::atomic<bool> has_pending{false};  // lets the data path skip the settle check
+  // Set by Tick (with `mu` held exclusively, under Engine::mu_) when it takes the stream out
+  // of Engine::streams_ and its open shards out of the account's count. A request may still
+  // hold the stream: Settle then applies nothing, so no shard of a stream that is gone is
+  // counted, given a log or written to the metadata again.
+  bool removed GUARDED_BY(mu) = false;
 
   std::vector<std::shared_ptr<ShardState>> shards GUARDED_BY(mu);  // by index
   std::vector<ShardState*> open GUARDED_BY(mu);  // open shards sorted by start hash key

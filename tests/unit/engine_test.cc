@@ -1678,17 +1678,21 @@ TEST(EngineDeferredAcks, WritesRegisterTheirDurabilityWaitsInsteadOfBlocking) {
 }
 
 // A clock that runs a hook on its n-th reading: a deterministic way to act between the
-// steps of one engine call (the engine reads the clock between its locks).
+// steps of one engine call (the engine reads the clock between its locks). That reading
+// returns the time before the hook ran: the caller read the clock, then the hook's calls
+// (which may Set a later time) happened before it went on.
 class HookClock final : public Clock {
  public:
   EpochMillis NowMillis() const override {
+    const EpochMillis now = now_.load();
     if (hook_ && ++calls_ == fire_at_) {
       auto hook = std::move(hook_);
       hook_ = nullptr;
       hook();
     }
-    return 1'700'000'000'000;
+    return now;
   }
+  void Set(EpochMillis now) { now_.store(now); }
   void FireAt(int call, std::function<void()> hook) {
     calls_ = 0;
     fire_at_ = call;
@@ -1700,6 +1704,7 @@ class HookClock final : public Clock {
   mutable int calls_ = 0;
   int fire_at_ = 0;
   mutable std::function<void()> hook_;
+  std::atomic<EpochMillis> now_{1'700'000'000'000};
 };
 
 TEST(EngineConsumers, AnOperationActsOnTheConsumerItFoundEvenIfOthersAreRemovedMeanwhile) {
@@ -1732,6 +1737,65 @@ TEST(EngineConsumers, AnOperationActsOnTheConsumerItFoundEvenIfOthersAreRemovedM
   std::vector<std::string> names;
   for (const auto& c : list->consumers) names.push_back(c.consumer_name);
   EXPECT_EQ(names, (std::vector<std::string>{"w", "x"}));
+}
+
+TEST(EngineOpenShards, AReshardDueOnAStreamTickRemovesMeanwhileIsNotApplied) {
+  // A request that found a deleting stream (here Find, which settles a due reshard) may
+  // settle it after Tick removed the stream and took its open shards out of the account's
+  // count. The reshard was applied anyway: its change (+1 for a split) stayed counted, a
+  // phantom shard until a restart, and its logs and document were made again for a stream
+  // that is gone.
+  HookClock clock;
+  const EpochMillis t0 = clock.NowMillis();
+  EngineOptions o;
+  o.clock = &clock;
+  o.create_stream_ms = 0;
+  o.update_stream_ms = 1000;
+  o.delete_stream_ms = 2000;
+  o.shard_limit = 3;
+  auto owned = storage::NewMemoryStorage();
+  storage::Storage* storage = owned.get();
+  Engine e(o, std::move(owned));
+  auto open_count = [&] {
+    auto l = e.DescribeLimits();
+    EXPECT_TRUE(l.ok());
+    return l.ok() ? l->open_shard_count : -1;
+  };
+  ASSERT_TRUE(e.CreateStream({"s", 2, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  // Due at t0 + 1000; the stream is gone at t0 + 2000.
+  ASSERT_TRUE(
+      e.SplitShard(
+           {{"s", std::nullopt}, "shardId-000000000000", "85070591730234615865843651857942052864"})
+          .ok());
+  ASSERT_TRUE(e.DeleteStream({{"s", std::nullopt}, false}).ok());
+  EXPECT_EQ(open_count(), 2);
+  // At t0 + 1500 DescribeStreamSummary's lookup reads the clock (its first reading): the
+  // stream is not gone and its split is due. Before the lookup goes on, the deletion delay
+  // passes and Tick removes the stream.
+  clock.Set(t0 + 1500);
+  clock.FireAt(1, [&] {
+    clock.Set(t0 + 2000);
+    e.Tick();
+    EXPECT_EQ(open_count(), 0);
+  });
+  auto summary = e.DescribeStreamSummary({{"s", std::nullopt}});
+  ASSERT_TRUE(clock.fired());
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->stream_description_summary.stream_status, api::StreamStatus::kDeleting);
+  EXPECT_EQ(open_count(), 0);
+  // Nothing of the stream is left in the storage.
+  EXPECT_TRUE(storage->ListLogs().empty());
+  std::vector<std::string> streams;
+  ASSERT_TRUE(storage->meta()
+                  .ForEach([&](std::string_view key, std::string_view) {
+                    if (key.starts_with(kStreamKeyPrefix)) streams.emplace_back(key);
+                    return true;
+                  })
+                  .ok());
+  EXPECT_TRUE(streams.empty());
+  // The whole limit is free again.
+  ASSERT_TRUE(e.CreateStream({"t", 3, std::nullopt, {}, std::nullopt, std::nullopt}).ok());
+  EXPECT_EQ(open_count(), 3);
 }
 
 }  // namespace
