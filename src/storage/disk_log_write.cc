@@ -10,13 +10,16 @@
 // durable_end_ (under sync_mu_) only after the write and, with DiskOptions::fsync, its fsync
 // succeeded; durability callbacks run after that with no lock held.
 // Threading: Append, WaitDurable, OnDurable and Shutdown run on any thread; BeginFlush,
-// FinishFlush and FailFlush with flush_mu_ held (which guards flush_ and needs_cut_): on the
-// log's flusher thread, or, without fsync, on an appender's thread (TryFlushInline), so that
-// a write's answer needs no hand-off to the flusher and back; WriteCheckpoint at a clean
-// shutdown, after the flushers stopped. Durability callbacks run after flush_mu_ is released.
-// Locks (disk_storage_impl.h): flush_mu_ first (the flusher waits for it, appenders only try
-// it); then append_mu_ for the queue, mu_ for the segments and visible_end_, sync_mu_ for the
-// durability state; Flusher::mu_ for its dirty list (taken after append_mu_ is released).
+// FinishFlush and FailFlush by the owner of the log's write (writing_, taken and given back
+// under append_mu_; it alone uses flush_ and needs_cut_): the log's flusher thread, or,
+// without fsync, an appender that found the log idle (FlushInline), so that a write's
+// answer needs no hand-off to the flusher and back. Frames queued while the write is owned
+// are the owner's to hand on (EndWriting queues the log for the flusher). WriteCheckpoint
+// at a clean shutdown, once nothing writes. Durability callbacks run with no lock held and
+// the ownership given back.
+// Locks (disk_storage_impl.h): append_mu_ for the queue and the ownership, mu_ for the
+// segments and visible_end_, sync_mu_ for the durability state, Flusher::mu_ for its dirty
+// list (taken after append_mu_ is released).
 #include <algorithm>
 #include <mutex>
 #include <optional>
@@ -128,7 +131,6 @@ Status DiskLog::Seal(Segment& seg) {
 void DiskLog::WriteCheckpoint() {
   // Never opened: its files, checkpoint included, are as the last clean shutdown left them.
   if (!opened()) return;
-  std::lock_guard hold(flush_mu_);
   std::shared_lock lock(mu_);
   if (segments_.empty()) return;
   {
@@ -215,19 +217,12 @@ void Flusher::Run() {
       started.clear();
       const std::size_t to = std::min(batch.size(), from + max_open_);
       for (std::size_t i = from; i < to; ++i) {
-        DiskLog& log = *batch[i];
-        log.queued.store(false);
-        // Held from the write to the publication (an appender may be writing inline).
-        log.flush_mu_.lock();
-        if (log.BeginFlush()) {
-          started.push_back(&log);
-        } else {
-          log.flush_mu_.unlock();
-        }
+        batch[i]->queued.store(false);
+        // (False too when an appender is writing the log: it queues it again if needed.)
+        if (batch[i]->BeginFlush()) started.push_back(batch[i].get());
       }
       for (DiskLog* log : started) {
         log->FinishFlush(answers);
-        log->flush_mu_.unlock();
         DiskLog::RunAnswers(answers);
       }
     }
@@ -239,6 +234,8 @@ Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records,
                                      EpochMillis arrival_ms) {
   RETURN_IF_ERROR(EnsureOpen());
   AppendResult result{};
+  bool own = false;   // this appender writes the log (FlushInline)
+  bool busy = false;  // another writer owns the log and hands these frames on
   {
     std::unique_lock lock(append_mu_);
     // Back-pressure: a flusher that cannot keep up bounds the memory queued here.
@@ -259,43 +256,62 @@ Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records,
       ++next_offset_;
     }
     result.end = Offset{next_offset_};
+    if (!opts().fsync) {
+      // Without fsync, the appender writes an idle log itself; a log being written is left
+      // to its writer, which hands the frames on when it is done (EndWriting).
+      busy = writing_;
+      own = !writing_;
+      writing_ = true;
+    }
   }
-  if (!opts().fsync && TryFlushInline()) return result;
-  flusher_->MarkDirty(shared_from_this());
+  if (own) {
+    FlushInline();
+  } else if (!busy) {
+    flusher_->MarkDirty(shared_from_this());
+  }
   return result;
 }
 
-bool DiskLog::TryFlushInline() {
-  std::vector<Answer> answers;
-  {
-    std::unique_lock hold(flush_mu_, std::try_to_lock);
-    // The flusher (or another appender) is writing this log: it is marked dirty below and
-    // the flusher, which waits for flush_mu_, writes what this append queued.
-    if (!hold.owns_lock() || needs_cut_) return false;
-    {
-      // A roll syncs the sealed segment: not on an appender's thread.
-      std::shared_lock lock(mu_);
-      const Segment& active = *segments_.back();
-      if (active.size >= opts().segment_bytes && !active.empty()) return false;
-    }
-    if (BeginFlush()) FinishFlush(answers);
+void DiskLog::FlushInline() {
+  bool defer = needs_cut_;
+  if (!defer) {
+    // A roll syncs the sealed segment: not on an appender's thread.
+    std::shared_lock lock(mu_);
+    const Segment& active = *segments_.back();
+    defer = active.size >= opts().segment_bytes && !active.empty();
   }
+  if (defer) return EndWriting();  // queues the log: the flusher rolls or cuts, and writes
+  std::vector<Answer> answers;
+  if (BeginFlush(/*owned=*/true)) FinishFlush(answers);
   RunAnswers(answers);
-  return true;
 }
 
-bool DiskLog::BeginFlush() {
-  if (!flush_) flush_ = std::make_unique<FlushState>();
+void DiskLog::EndWriting() {
+  bool more = false;
+  {
+    std::lock_guard lock(append_mu_);
+    writing_ = false;
+    more = !pending_frames_.empty() && !closed_;
+  }
+  if (more) flusher_->MarkDirty(shared_from_this());
+}
+
+bool DiskLog::BeginFlush(bool owned) {
   std::condition_variable* space = nullptr;  // made by a waiting appender, kept until the end
   {
     std::lock_guard lock(append_mu_);
-    if (closed_) return false;
+    if (!owned && writing_) return false;  // an appender writes it (and hands on the rest)
+    if (closed_ || pending_frames_.empty()) {
+      writing_ = false;
+      return false;
+    }
+    writing_ = true;
+    if (!flush_) flush_ = std::make_unique<FlushState>();
     flush_->buf.swap(pending_);
     flush_->frames.swap(pending_frames_);
     space = space_cv_.get();
   }
   if (space) space->notify_all();
-  if (flush_->frames.empty()) return false;
 
   std::shared_ptr<Segment> active;
   {
@@ -354,6 +370,7 @@ void DiskLog::FinishFlush(std::vector<Answer>& answers) {
     flush_->buf.clear();
     flush_->frames.clear();
     ReleaseLargeFlushState();
+    EndWriting();
     return;
   }
   flush_->file.reset();
@@ -386,10 +403,13 @@ void DiskLog::FinishFlush(std::vector<Answer>& answers) {
     }
     durable_waiters_.resize(keep);
   }
-  sync_cv_.notify_all();
   flush_->buf.clear();
   flush_->frames.clear();
   ReleaseLargeFlushState();
+  EndWriting();
+  // Blocked waiters are woken once the write is given back, so that one that appends again
+  // at once finds the log idle (and, without fsync, writes it itself).
+  sync_cv_.notify_all();
 }
 
 void DiskLog::FailFlush(const Status& error, Segment& active, std::vector<Answer>& answers) {

