@@ -590,12 +590,12 @@ TEST_F(DiskLogTest, WithoutFsyncAnAppendDuringAnotherWriteIsLeftToTheFlusher) {
   auto a = log->Append({&r, 1}, 1000);  // cannot write now: queued for the flusher
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->first.value, 1U);
-  std::promise<Status> second;
-  log->OnDurable(*a, [&](Status st) { second.set_value(st); });
+  auto second = std::make_shared<std::promise<Status>>();  // may outlive a failed test
+  log->OnDurable(*a, [second](Status st) { second->set_value(st); });
   env_.HoldWrites(false);
   first.join();
-  auto fut = second.get_future();
-  ASSERT_EQ(fut.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  auto fut = second->get_future();
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   EXPECT_TRUE(fut.get().ok());
   auto all = ReadAll(*log);
   ASSERT_EQ(all.size(), 2U);
