@@ -1,5 +1,6 @@
 // `cinesis-bench` internals shared by its .cc files (not part of any library):
 //   bench_command.cc  command line               bench_startup.cc  startup scenario (processes)
+//   bench_options.cc  the option table (bench_options.h: BenchOptions, docs/bench-options.md)
 //   bench_control.cc  stream setup and Run       bench_load.cc     the connection threads
 //   bench_measure.cc  measured window, progress  bench_report.cc   human report and JSON line
 //   bench_util.cc     histogram, /proc, scanners, formatting

@@ -10,9 +10,11 @@ namespace cinesis::app {
 std::vector<cli::OptionRow> BenchOptionTable(BenchOptions& o) {
   cli::OptionTable t;
   // ---- the shape of the load: endpoint, scenario, connections, shards, records, times ----
-  t.Add("--endpoint", o.endpoint, "string", "http://HOST:PORT", "Kinesis endpoint, http://HOST:PORT");
+  t.Add("--endpoint", o.endpoint, "string", "http://HOST:PORT",
+        "Kinesis endpoint, http://HOST:PORT");
   t.Add("--scenario", o.scenario, "string", "put-records, put-record, get-records, mixed, startup",
-        "Workload", CLI::IsMember({"put-records", "put-record", "get-records", "mixed", "startup"}));
+        "Workload",
+        CLI::IsMember({"put-records", "put-record", "get-records", "mixed", "startup"}));
   t.Add("--connections", o.connections, "integer", "1..10000",
         "Keep-alive connections: up to 64 one thread each; put-records and put-record with more "
         "share --io-threads event loops (up to 10000; get-records and mixed up to 1024). The "

@@ -1,6 +1,5 @@
 // cinesis-bench: the load generator behind `cinesis bench` (see bench.h, docs/benchmarks.md).
 #include <CLI/CLI.hpp>
-
 #include <cstring>
 #include <iostream>
 

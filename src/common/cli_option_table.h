@@ -40,8 +40,8 @@ class OptionTable {
       if (check) o->check(*check);
       return o;
     };
-    rows.push_back({std::move(name), std::move(type), std::move(range), std::move(help), "",
-                    std::move(bind)});
+    rows.push_back(
+        {std::move(name), std::move(type), std::move(range), std::move(help), "", std::move(bind)});
   }
   // An option whose --help shows no default (the field holds a sentinel): the Markdown gives
   // `default_text`.

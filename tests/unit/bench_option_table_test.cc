@@ -67,8 +67,7 @@ TEST(BenchOptionTable, ValidationComesFromTheRows) {
   EXPECT_EQ(error({"--record-bytes", "1048577"}),
             "--record-bytes: Value 1048577 not in range 1 to 1048576");
   EXPECT_EQ(error({"--batch", "501"}), "--batch: Value 501 not in range 1 to 500");
-  EXPECT_EQ(error({"--body-pool", "100001"}),
-            "--body-pool: Value 100001 not in range 0 to 100000");
+  EXPECT_EQ(error({"--body-pool", "100001"}), "--body-pool: Value 100001 not in range 0 to 100000");
   EXPECT_EQ(error({"--get-limit", "0"}), "--get-limit: Value 0 not in range 1 to 10000");
   EXPECT_EQ(error({"--runs", "1001"}), "--runs: Value 1001 not in range 1 to 1000");
   EXPECT_EQ(error({"--connections", "10000", "--batch", "1", "--scenario", "startup"}), "");
