@@ -3,12 +3,11 @@
 // `--help`, and the generated docs/configuration.md (`cinesis docs configuration`).
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
+#include "common/cli_option_table.h"
 #include "engine/engine.h"
 #include "server/http_server.h"
 
@@ -44,17 +43,8 @@ struct ServeConfig {
   std::int64_t ws_send_timeout_ms = 30'000;
 };
 
-struct OptionRow {
-  std::string name;   // "--port"
-  std::string type;   // "integer", "string", "flag"
-  std::string range;  // human-readable allowed values, empty if any
-  std::string help;
-  // Registers the option on `app`, bound to its field; returns it for the default text.
-  std::function<CLI::Option*(CLI::App&)> bind;
-};
-
 // The rows, bound to `config`'s fields (which hold the defaults).
-std::vector<OptionRow> ServeOptionTable(ServeConfig& config);
+std::vector<cli::OptionRow> ServeOptionTable(ServeConfig& config);
 
 // docs/configuration.md, generated from the table and the defaults of a fresh config.
 std::string ConfigurationMarkdown();

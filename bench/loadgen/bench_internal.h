@@ -1,5 +1,6 @@
 // `cinesis-bench` internals shared by its .cc files (not part of any library):
 //   bench_command.cc  command line               bench_startup.cc  startup scenario (processes)
+//   bench_options.cc  the option table (bench_options.h: BenchOptions, docs/bench-options.md)
 //   bench_control.cc  stream setup and Run       bench_load.cc     the connection threads
 //   bench_measure.cc  measured window, progress  bench_report.cc   human report and JSON line
 //   bench_util.cc     histogram, /proc, scanners, formatting
@@ -30,38 +31,9 @@
 #include <vector>
 
 #include "bench.h"
-
-namespace CLI {
-class Option;
-}
+#include "bench_options.h"
 
 namespace cinesis::app {
-
-struct BenchOptions {
-  std::string endpoint = "http://127.0.0.1:4567";
-  std::string scenario = "put-records";
-  int connections = 8;
-  int io_threads = 1;
-  int shards = 4;
-  int record_bytes = 100;
-  int batch = 500;
-  std::string duration = "10s";
-  std::string warmup = "0s";
-  std::string timeout = "300s";
-  long long records = -1;
-  long server_pid = 0;
-  bool json = false;
-  bool quiet = false;
-  std::string stream;
-  bool keep_stream = false;
-  int body_pool = 0;
-  int get_limit = 10000;
-  std::string label;
-  int runs = 5;
-  bool verbose = false;
-  std::vector<std::string> command;
-  CLI::Option* endpoint_option = nullptr;
-};
 
 namespace bench {
 

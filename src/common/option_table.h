@@ -4,6 +4,9 @@
 // (option_table_test) compares every declared default with what the struct's default member
 // initialiser renders, so a default changed in only one place fails a test.
 //
+// The programs' command-line tables (`cinesis serve`, `cinesis bench`) are built with
+// cli_option_table.h instead.
+//
 // Threading: tables are immutable after construction (built once, function-local statics).
 #pragma once
 
