@@ -325,18 +325,21 @@ void Encode(JsonWriter& w, const ListShardsOutput& v) {
 }
 
 void Encode(JsonWriter& w, const PutRecordOutput& v) {
-  // The whole answer's room at once (the string would otherwise grow three or four times).
+  // The whole answer's room at once (the string would otherwise grow three or four times),
+  // and its members as literal text between the values (what Key and Plain write).
   w.Reserve(v.shard_id.size() + v.sequence_number.size() + 64);
   w.BeginObject();
-  w.Key("ShardId");
-  w.Plain(v.shard_id);
-  w.Key("SequenceNumber");
-  w.Plain(v.sequence_number);
+  w.Raw(R"("ShardId":")");
+  w.Raw(v.shard_id);
+  w.Raw(R"(","SequenceNumber":")");
+  w.Raw(v.sequence_number);
+  w.Raw("\"");
   // AWS names the encryption of writes and records only when it is KMS (recorded answers
   // of unencrypted streams carry no EncryptionType).
   if (v.encryption_type != EncryptionType::kNone) {
-    w.Key("EncryptionType");
-    w.Plain(ToString(v.encryption_type));
+    w.Raw(R"(,"EncryptionType":")");
+    w.Raw(ToString(v.encryption_type));
+    w.Raw("\"");
   }
   w.EndObject();
 }

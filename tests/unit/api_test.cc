@@ -597,6 +597,24 @@ TEST(DeferredAcks, RunCallsBackOnceAfterEveryWaitWithTheFirstError) {
   EXPECT_EQ(calls, 11);
 }
 
+// PutRecord's answer, written as literal text between its values: exactly what the writer's
+// Key and Plain calls wrote, alone and as an element of a list.
+TEST(Codec, PutRecordAnswerText) {
+  std::string out;
+  api::JsonWriter w(out);
+  api::Encode(w, api::PutRecordOutput{"shardId-000000000001", "4959", api::EncryptionType::kNone});
+  EXPECT_EQ(out, R"({"ShardId":"shardId-000000000001","SequenceNumber":"4959"})");
+  out.clear();
+  api::JsonWriter list(out);
+  list.BeginArray();
+  api::Encode(list, api::PutRecordOutput{"shardId-000000000002", "1", api::EncryptionType::kKms});
+  api::Encode(list, api::PutRecordOutput{"s", "2", api::EncryptionType::kNone});
+  list.EndArray();
+  EXPECT_EQ(out,
+            R"([{"ShardId":"shardId-000000000002","SequenceNumber":"1","EncryptionType":"KMS"},)"
+            R"({"ShardId":"s","SequenceNumber":"2"}])");
+}
+
 // ---- PutRecord without a JSON document (DecodePutRecordFast) ----------------------------
 
 // The generic path's input for a PutRecord body (parse, CheckTypes, CheckConstraints, then
