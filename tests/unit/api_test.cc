@@ -763,6 +763,77 @@ TEST(PutRecordFast, AcceptsOnlyWhatTheGenericPathAcceptsAndDecodesTheSame) {
   EXPECT_GT(accepted, 100);
 }
 
+// Random bodies from JSON fragments (members known, unknown and repeated; values of every type,
+// strings with escapes and odd characters; stray punctuation): whatever the fast decoder
+// accepts, the generic path accepts with the same input.
+TEST(PutRecordFast, RandomBodiesAreAcceptedOnlyAsTheGenericPathAcceptsThem) {
+  const std::vector<std::string> keys = {"StreamName",
+                                         "Data",
+                                         "PartitionKey",
+                                         "ExplicitHashKey",
+                                         "SequenceNumberForOrdering",
+                                         "StreamARN",
+                                         "StreamId",
+                                         "Other",
+                                         "data",
+                                         "Data ",
+                                         "PartitionKey\\u0000"};
+  const std::vector<std::string> values = {R"("s")",
+                                           R"("aGk=")",
+                                           R"("aGVsbG8=")",
+                                           R"("")",
+                                           R"("k")",
+                                           R"("0")",
+                                           R"("12")",
+                                           R"("01")",
+                                           R"("aGk")",
+                                           R"("a\u0047k=")",
+                                           "null",
+                                           "12",
+                                           "true",
+                                           "[]",
+                                           "{}",
+                                           R"("a b")",
+                                           R"("a/b+")",
+                                           R"("AAAA")",
+                                           R"("===")",
+                                           "\"\x7f\"",
+                                           "\"\xc3\xa9\"",
+                                           "\"\t\"",
+                                           R"("x\"")",
+                                           "\"" + std::string(kArn) + "\"",
+                                           R"("abcdefghij0123456789-abc")"};
+  const std::vector<std::string> glue = {"", " ", ",", ":", "{", "}", "\n", ",,", "\""};
+  std::uint64_t x = 0x853c49e6748fea9bULL;
+  auto next = [&](std::size_t n) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::size_t>((x >> 33) % n);
+  };
+  api::PutRecordInput in;
+  int accepted = 0;
+  for (int i = 0; i < 200'000; ++i) {
+    std::string body = next(8) == 0 ? " {" : "{";
+    // Half of them start with the two required members, so that many pass.
+    const bool required = next(2) == 0;
+    if (required) body += R"("Data":"aGVsbG8=","PartitionKey":"k")";
+    const std::size_t members = next(6);
+    for (std::size_t m = 0; m < members; ++m) {
+      if (m || required) body += next(10) == 0 ? glue[next(glue.size())] : ",";
+      body += "\"" + keys[next(next(2) ? 3 : keys.size())] + "\"";
+      body += next(10) == 0 ? glue[next(glue.size())] : ":";
+      body += values[next(next(2) ? 5 : values.size())];
+    }
+    body += next(10) == 0 ? glue[next(glue.size())] : "}";
+    const bool fast = api::DecodePutRecordFast(body, PutRecordShape(), in);
+    if (!fast) continue;
+    ++accepted;
+    auto generic = GenericPutRecordInput(body);
+    ASSERT_TRUE(generic) << body;
+    ExpectSameInput(in, *generic, body);
+  }
+  EXPECT_GT(accepted, 5000);
+}
+
 // Through the pipeline: a body the fast decoder leaves gets the generic path's answer, byte for
 // byte (errors) or is accepted as it accepts it; a plain one is stored as the generic path would
 // store it.
