@@ -1,9 +1,11 @@
 #include "api/codec.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
 #include <cstring>
 
+#include "api/validate.h"
 #include "common/base64.h"
 
 namespace cinesis::api {
@@ -323,16 +325,21 @@ void Encode(JsonWriter& w, const ListShardsOutput& v) {
 }
 
 void Encode(JsonWriter& w, const PutRecordOutput& v) {
+  // The whole answer's room at once (the string would otherwise grow three or four times),
+  // and its members as literal text between the values (what Key and Plain write).
+  w.Reserve(v.shard_id.size() + v.sequence_number.size() + 64);
   w.BeginObject();
-  w.Key("ShardId");
-  w.Plain(v.shard_id);
-  w.Key("SequenceNumber");
-  w.Plain(v.sequence_number);
+  w.Raw(R"("ShardId":")");
+  w.Raw(v.shard_id);
+  w.Raw(R"(","SequenceNumber":")");
+  w.Raw(v.sequence_number);
+  w.Raw("\"");
   // AWS names the encryption of writes and records only when it is KMS (recorded answers
   // of unencrypted streams carry no EncryptionType).
   if (v.encryption_type != EncryptionType::kNone) {
-    w.Key("EncryptionType");
-    w.Plain(ToString(v.encryption_type));
+    w.Raw(R"(,"EncryptionType":")");
+    w.Raw(ToString(v.encryption_type));
+    w.Raw("\"");
   }
   w.EndObject();
 }
@@ -879,6 +886,155 @@ Status InvokeJson(std::string_view op, const json::object& b, KinesisService& se
   }
   return {Code::kUnknownOperation,
           "Operation " + std::string(op) + " is not supported by this server yet."};
+}
+
+namespace {
+
+bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Whether any of the 8 bytes of `w` is zero / less than `n` (n <= 128). Exact as to whether
+// one is; bytes above the first such byte may be flagged too (only zero is tested here).
+constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+constexpr std::uint64_t HasZero(std::uint64_t w) { return (w - kOnes) & ~w & kHighs; }
+constexpr std::uint64_t HasLess(std::uint64_t w, std::uint64_t n) {
+  return (w - kOnes * n) & ~w & kHighs;
+}
+
+// The string whose opening quote is just before `p`: printable ASCII (0x20-0x7f) without
+// escapes up to the closing quote. Returns the position after the closing quote, or nullptr
+// when the string is anything else (escapes, control characters, non-ASCII, no end).
+const char* PlainString(const char* p, const char* end, std::string_view& out) {
+  const char* start = p;
+  // 8 bytes at a time while none of them is special; the byte loop below decides.
+  while (end - p >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, sizeof w);
+    if (((w & kHighs) | HasLess(w, 0x20) | HasZero(w ^ (kOnes * '"')) |
+         HasZero(w ^ (kOnes * '\\'))) != 0) {
+      break;
+    }
+    p += 8;
+  }
+  for (; p < end; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c == '"') {
+      out = std::string_view(start, static_cast<std::size_t>(p - start));
+      return p + 1;
+    }
+    if (c == '\\' || c < 0x20 || c >= 0x80) return nullptr;
+  }
+  return nullptr;
+}
+
+// CheckMember's checks of a present value of `m` (string or blob, `size` its length in
+// UTF-16 units or decoded bytes): whether it passes all of them.
+bool InRange(const Member& m, std::size_t size) {
+  const auto min = m.service_min ? m.service_min : m.shape->min;
+  const auto max = m.service_max ? m.service_max : m.shape->max;
+  const auto n = static_cast<std::int64_t>(size);
+  return !(min && n < *min) && !(max && n > *max);
+}
+bool StringPasses(const Member& m, std::string_view s) {
+  const Shape& shape = *m.shape;
+  // CheckMember skips the pattern of a value over 64 KiB; such values are left to it.
+  if (s.size() > 65536) return false;
+  if (shape.pattern && !shape.PatternMatches(s)) return false;
+  if (!InRange(m, s.size())) return false;  // ASCII: one UTF-16 unit per byte
+  if (!shape.enum_values.empty() &&
+      std::find(shape.enum_values.begin(), shape.enum_values.end(), s) == shape.enum_values.end()) {
+    return false;
+  }
+  return true;
+}
+
+void SetOptional(std::optional<std::string>& o, std::string_view v) {
+  if (o) {
+    o->assign(v);
+  } else {
+    o.emplace(v);
+  }
+}
+
+}  // namespace
+
+bool DecodePutRecordFast(std::string_view body, const Shape& input, PutRecordInput& in) {
+  if (input.members.size() > 64) return false;
+  const char* p = body.data();
+  const char* const end = p + body.size();
+  auto skip_space = [&] {
+    while (p < end && IsJsonSpace(*p)) ++p;
+  };
+  skip_space();
+  if (p == end || *p++ != '{') return false;
+  std::uint64_t seen = 0;
+  bool data = false, partition_key = false;
+  bool stream_name = false, stream_arn = false, explicit_hash_key = false, ordering = false;
+  std::string why;
+  for (;;) {
+    skip_space();
+    if (p == end || *p++ != '"') return false;  // "{}" and "{...,}" too: left to the parser
+    std::string_view key;
+    if ((p = PlainString(p, end, key)) == nullptr) return false;
+    const Member* m = input.FindMember(key);
+    if (m == nullptr) return false;
+    const auto bit = std::uint64_t{1} << (m - input.members.data());
+    if (seen & bit) return false;
+    seen |= bit;
+    skip_space();
+    if (p == end || *p++ != ':') return false;
+    skip_space();
+    if (p == end || *p++ != '"') return false;
+    std::string_view value;
+    if ((p = PlainString(p, end, value)) == nullptr) return false;
+    if (m->shape->type == ShapeType::kBlob) {
+      if (m->name != "Data" || !Base64Decode(value, in.data, why) || !InRange(*m, in.data.size()))
+        return false;
+      data = true;
+    } else if (m->shape->type == ShapeType::kString) {
+      if (!StringPasses(*m, value)) return false;
+      if (m->name == "StreamName") {
+        SetOptional(in.stream.stream_name, value);
+        stream_name = true;
+      } else if (m->name == "PartitionKey") {
+        in.partition_key.assign(value);
+        partition_key = true;
+      } else if (m->name == "ExplicitHashKey") {
+        SetOptional(in.explicit_hash_key, value);
+        explicit_hash_key = true;
+      } else if (m->name == "SequenceNumberForOrdering") {
+        SetOptional(in.sequence_number_for_ordering, value);
+        ordering = true;
+      } else if (m->name == "StreamARN") {
+        SetOptional(in.stream.stream_arn, value);
+        stream_arn = true;
+      }
+      // Any other string member (StreamId) is checked, then ignored as by InvokeJson.
+    } else {
+      return false;
+    }
+    skip_space();
+    if (p == end) return false;
+    const char c = *p++;
+    if (c == '}') break;
+    if (c != ',') return false;
+  }
+  skip_space();
+  if (p != end) return false;
+  for (std::size_t i = 0; i < input.members.size(); ++i) {
+    if (input.members[i].required && !(seen & (std::uint64_t{1} << i))) return false;
+  }
+  // Both are required by the model; without either the generic path decides.
+  if (!data || !partition_key) return false;
+  if (!stream_name) in.stream.stream_name.reset();
+  if (!stream_arn) in.stream.stream_arn.reset();
+  if (!explicit_hash_key) in.explicit_hash_key.reset();
+  if (!ordering) in.sequence_number_for_ordering.reset();
+  return true;
+}
+
+Status InvokePutRecord(const PutRecordInput& in, KinesisService& service, std::string& out) {
+  return Emit(service.PutRecord(in), out);
 }
 
 }  // namespace cinesis::api

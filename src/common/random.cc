@@ -30,13 +30,18 @@ void RandomBytes(void* out, std::size_t n) {
 namespace {
 
 // splitmix64 seeded once per thread from the kernel: request ids need uniqueness, not
-// secrecy, and are made on every response.
-std::uint64_t NextId64() {
+// secrecy, and are made on every response. The state is looked up once per call of
+// FastRandomBytes (a thread_local with an initialiser costs a guarded call per access).
+std::uint64_t& IdState() {
   thread_local std::uint64_t state = [] {
     std::uint64_t seed;
     RandomBytes(&seed, sizeof seed);
     return seed;
   }();
+  return state;
+}
+
+std::uint64_t NextId64(std::uint64_t& state) {
   std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
@@ -46,9 +51,10 @@ std::uint64_t NextId64() {
 }  // namespace
 
 void FastRandomBytes(void* out, std::size_t n) {
+  std::uint64_t& state = IdState();
   auto* p = static_cast<std::uint8_t*>(out);
   while (n > 0) {
-    const std::uint64_t v = NextId64();
+    const std::uint64_t v = NextId64(state);
     const std::size_t k = n < sizeof v ? n : sizeof v;
     std::memcpy(p, &v, k);
     p += k;

@@ -70,7 +70,10 @@ namespace {
 // Consecutive records of a shard (a GetRecords batch, a PutRecords group) differ only in the
 // counter, by one: their numbers differ by 2^80, which is added to the previous number in
 // base 10^18 (its two low 18-digit limbs are kept beside the text) instead of converting 188
-// bits again; only those 36 digits are written again.
+// bits again; only those 36 digits are written again. Single PutRecords spread over shards
+// and connections: each thread keeps the last number of up to kLastSlots shards (slot: the
+// shard index modulo kLastSlots), and a counter up to kMaxStep ahead of the kept one is
+// derived the same way (d * 2^80 added).
 constexpr std::uint64_t kLimb = 1000000000000000000ULL;  // 10^18
 // 2^80 = 1208925819614629174706176 = kTwoTo80High * 10^18 + kTwoTo80Low.
 constexpr std::uint64_t kTwoTo80Low = 819614629174706176ULL;
@@ -82,7 +85,11 @@ struct LastSequence {
   int begin = 64;                   // digits are buf[begin, 64)
   std::uint64_t low = 0, high = 0;  // the digits buf[46, 64) and buf[28, 46) as numbers
 };
-thread_local LastSequence last_sequence;
+constexpr std::size_t kLastSlots = 8;
+constexpr std::uint64_t kMaxStep = 16;  // kMaxStep * kTwoTo80Low + kLimb < 2^64
+thread_local std::array<LastSequence, kLastSlots> last_sequences;
+
+LastSequence& LastOf(const SequenceFields& f) { return last_sequences[f.shard_index % kLastSlots]; }
 
 std::uint64_t ParseDigits(const char* p, int n) {
   std::uint64_t v = 0;
@@ -105,19 +112,18 @@ void WriteDigits18(std::uint64_t v, char* end) {
 }
 
 bool NextOfLast(const SequenceFields& f) {
-  LastSequence& l = last_sequence;
+  LastSequence& l = LastOf(f);
   // The numbers have 56 or more digits, so both limbs lie within the text.
-  if (l.begin > 28 || f.counter != l.f.counter + 1 || f.counter > 0x7fffffffffffffffULL ||
-      f.shard_created_s != l.f.shard_created_s || f.shard_index != l.f.shard_index ||
-      f.record_time_s != l.f.record_time_s || f.sub != l.f.sub) {
+  if (l.begin > 28 || f.counter <= l.f.counter || f.counter - l.f.counter > kMaxStep ||
+      f.counter > 0x7fffffffffffffffULL || f.shard_created_s != l.f.shard_created_s ||
+      f.shard_index != l.f.shard_index || f.record_time_s != l.f.record_time_s ||
+      f.sub != l.f.sub) {
     return false;
   }
-  std::uint64_t low = l.low + kTwoTo80Low;
-  std::uint64_t high = l.high + kTwoTo80High;
-  if (low >= kLimb) {
-    low -= kLimb;
-    ++high;
-  }
+  const std::uint64_t step = f.counter - l.f.counter;
+  std::uint64_t low = l.low + step * kTwoTo80Low;  // < 2^64: step <= kMaxStep
+  std::uint64_t high = l.high + step * kTwoTo80High + low / kLimb;
+  low %= kLimb;
   if (high >= kLimb) return false;  // a carry into the upper digits: convert in full
   l.low = low;
   l.high = high;
@@ -136,7 +142,7 @@ std::string EncodeSequence(const SequenceFields& f) {
 }
 
 void AppendSequence(const SequenceFields& f, std::string& out) {
-  LastSequence& l = last_sequence;
+  LastSequence& l = LastOf(f);
   if (NextOfLast(f)) {
     out.append(l.buf + l.begin, l.buf + 64);
     return;

@@ -56,7 +56,8 @@ TEST(Sequence, StrictlyIncreasingWithCounterWhateverTheTime) {
 
 TEST(Sequence, ConsecutiveCountersMatchTheFullConversion) {
   // EncodeSequence derives the text of counter n+1 from that of n; it must equal the text
-  // converted from scratch (a call with other fields in between forgets the previous one).
+  // converted from scratch (a call for the same shard slot with other fields in between
+  // forgets the previous one).
   const std::uint64_t starts[] = {0, 1, 9, 99'999, 0x7ffffffffffffff0ULL, 123'456'789'012ULL};
   for (std::uint64_t start : starts) {
     std::vector<std::string> chained;
@@ -64,7 +65,7 @@ TEST(Sequence, ConsecutiveCountersMatchTheFullConversion) {
       chained.push_back(EncodeSequence({1'700'000'000, 3, c, 1'700'000'123}));
     }
     for (std::size_t k = 0; k < chained.size(); ++k) {
-      (void)EncodeSequence({1, 0, 0, 1});
+      (void)EncodeSequence({1, 3, 0, 1});
       const std::string fresh = EncodeSequence({1'700'000'000, 3, start + k, 1'700'000'123});
       EXPECT_EQ(chained[k], fresh) << "counter " << start + k;
       auto f = DecodeSequence(fresh);
@@ -86,9 +87,34 @@ TEST(Sequence, ConsecutiveCountersMatchTheFullConversion) {
     for (std::uint64_t c = start; c < start + 3000; ++c)
       chained.push_back(EncodeSequence({created, shard, c, created + 17}));
     for (std::size_t k = 0; k < chained.size(); k += 7) {
-      (void)EncodeSequence({1, 0, 0, 1});
+      (void)EncodeSequence({1, shard, 0, 1});
       ASSERT_EQ(chained[k], EncodeSequence({created, shard, start + k, created + 17}))
           << "counter " << start + k;
+    }
+  }
+  // Counters a few apart, on many shards in turn (single PutRecords over connections and
+  // shards): each text is derived from its shard's last one, and is that of its fields.
+  std::uint64_t y = 0x2545f4914f6cdd1dULL;
+  std::vector<std::uint64_t> counters(20);
+  for (std::size_t s = 0; s < counters.size(); ++s) {
+    counters[s] = s < 3 ? s : (y >> 2) - s * 1'000'000;
+    y = y * 6364136223846793005ULL + 1442695040888963407ULL;
+  }
+  for (int i = 0; i < 60'000; ++i) {
+    y = y * 6364136223846793005ULL + 1442695040888963407ULL;
+    const auto shard = static_cast<std::uint32_t>((y >> 33) % counters.size());
+    counters[shard] += 1 + (y >> 40) % 20;  // steps beyond kMaxStep convert in full
+    const std::uint64_t time = 1'700'000'000 + static_cast<std::uint64_t>(i / 20'000);
+    const std::string text = EncodeSequence({1'600'000'000, shard, counters[shard], time});
+    auto f = DecodeSequence(text);
+    ASSERT_TRUE(f.has_value()) << text;
+    ASSERT_EQ(f->shard_index, shard);
+    ASSERT_EQ(f->counter, counters[shard]) << text;
+    ASSERT_EQ(f->record_time_s, time);
+    ASSERT_EQ(f->shard_created_s, 1'600'000'000U);
+    if (i % 97 == 0) {
+      (void)EncodeSequence({1, shard, 0, 1});
+      ASSERT_EQ(text, EncodeSequence({1'600'000'000, shard, counters[shard], time}));
     }
   }
   // A different record time or shard breaks the chain.
