@@ -275,10 +275,13 @@ class EngineStress : public ::testing::TestWithParam<bool> {
     std::printf("%zu records acknowledged, %zu read back\n", ledger_.acked.size(), seen.size());
   }
 
-  // Waits (at most 10 s, not an assertion) until `n` more records are acknowledged.
-  void WaitForMoreAcks(std::size_t n) {
+  std::size_t Acks() {
+    std::lock_guard lock(ledger_.mu);
+    return ledger_.acked.size();
+  }
+  // Waits (at most 10 s, not an assertion) until `target` records are acknowledged.
+  void WaitForAcks(std::size_t target) {
     std::unique_lock lock(ledger_.mu);
-    const std::size_t target = ledger_.acked.size() + n;
     ledger_.acks_changed.wait_for(lock, std::chrono::seconds(10),
                                   [&] { return ledger_.acked.size() >= target; });
   }
@@ -309,8 +312,11 @@ TEST_P(EngineStress, PutRecordsWhileControlOperationsAndDeleteStreamRun) {
   // producers get to write into each new topology.
   for (int round = 0; round < kRounds; ++round) {
     Control(round);
+    // Counted before the round opens: the producers may write all of it before this thread
+    // gets to wait (which then waited its whole 10 s for acks that had already come).
+    const std::size_t target = Acks() + kBatch;
     ledger_.SetRound(round + 1);
-    WaitForMoreAcks(kBatch);
+    WaitForAcks(target);
   }
   ledger_.SetRound(1 << 20);  // unpaced from here on
 
