@@ -53,6 +53,15 @@ class PipelineTest : public ::testing::Test {
     r.body = body;
     return api::HandleRequest(r, engine_);
   }
+  // A ListStreams request without an Authorization header (the tests of CheckAuth add one).
+  static api::WireRequest UnsignedListStreams() {
+    api::WireRequest r;
+    r.method = "POST";
+    r.target = "Kinesis_20131202.ListStreams";
+    r.content_type = "application/x-amz-json-1.1";
+    r.body = "{}";
+    return r;
+  }
   static boost::json::object Json(const api::WireResponse& r) {
     return boost::json::parse(r.body).as_object();
   }
@@ -131,11 +140,7 @@ TEST_F(PipelineTest, UnknownOperationAfterBodyParse) {
 }
 
 TEST_F(PipelineTest, AuthPresenceIsChecked) {
-  api::WireRequest r;
-  r.method = "POST";
-  r.target = "Kinesis_20131202.ListStreams";
-  r.content_type = "application/x-amz-json-1.1";
-  r.body = "{}";
+  api::WireRequest r = UnsignedListStreams();
   auto res = api::HandleRequest(r, engine_);
   EXPECT_EQ(Type(res), "MissingAuthenticationTokenException");
   EXPECT_EQ(Message(res), "Missing Authentication Token");
@@ -157,11 +162,7 @@ TEST_F(PipelineTest, AuthPresenceIsChecked) {
 // CheckAuth looks only at Credential, Signature and SignedHeaders, and a repeated one counts
 // with its last value (as the map it replaced did): an empty last Signature is missing.
 TEST_F(PipelineTest, AuthParametersRepeatedCountWithTheirLastValue) {
-  api::WireRequest r;
-  r.method = "POST";
-  r.target = "Kinesis_20131202.ListStreams";
-  r.content_type = "application/x-amz-json-1.1";
-  r.body = "{}";
+  api::WireRequest r = UnsignedListStreams();
   r.has_amz_date = true;
   r.authorization =
       "AWS4-HMAC-SHA256 Credential=a/b, SignedHeaders=host, Signature=abc,Signature=, Other=x";
@@ -177,11 +178,7 @@ TEST_F(PipelineTest, AuthParametersRepeatedCountWithTheirLastValue) {
 // The separators are found eight bytes at a time: at every offset within a word, and at the
 // end of the header, each parameter is still found or missed as before.
 TEST_F(PipelineTest, AuthParametersAreFoundAtEveryOffset) {
-  api::WireRequest r;
-  r.method = "POST";
-  r.target = "Kinesis_20131202.ListStreams";
-  r.content_type = "application/x-amz-json-1.1";
-  r.body = "{}";
+  api::WireRequest r = UnsignedListStreams();
   r.has_amz_date = true;
   // `missing`: the parameter reported missing, or empty when the header passes.
   auto expect = [&](const std::string& h, std::string_view missing) {
