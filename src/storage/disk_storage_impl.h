@@ -371,8 +371,8 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
     std::function<void(Status)> done;
   };
   // Flusher-owned scratch (capacity reused between flushes) and BeginFlush's results: used
-  // only by the owner of the write (writing_). Made at the first flush (a log never written has none:
-  // ~150 bytes per idle log), and let go after a flush that left it holding large buffers.
+  // only by the owner of the write (writing_). Made at the first flush (a log never written has
+  // none: ~150 bytes per idle log), and let go after a flush that left it holding large buffers.
   struct FlushState {
     std::string buf;
     std::vector<PendingFrame> frames;

@@ -214,7 +214,7 @@ class FaultEnv final : public Env {
     std::set<std::string> unsynced_entries;  // created since their directory's last sync
     std::atomic<bool> fail_writes{false};
     std::atomic<bool> fail_syncs{false};
-    bool hold_syncs = false;  // guarded by mu
+    bool hold_syncs = false;   // guarded by mu
     bool hold_writes = false;  // guarded by mu
     std::atomic<int> held_writes{0};
     std::thread::id last_writer;  // guarded by mu

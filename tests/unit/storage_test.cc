@@ -561,8 +561,8 @@ TEST_F(DiskLogTest, WithoutFsyncAnIdleLogIsWrittenByTheAppenderItself) {
     AppendRecord r{"k", "", "y"};
     auto a = log->Append({&r, 1}, 1000);
     ASSERT_TRUE(a.ok());
-    here += log->EndOffset().value == a->end.value &&
-            env_.last_writer() == std::this_thread::get_id();
+    here +=
+        log->EndOffset().value == a->end.value && env_.last_writer() == std::this_thread::get_id();
     ASSERT_TRUE(log->WaitDurable(*a).ok());
   }
   EXPECT_GE(here, 40);  // (a waiter woken before the flusher gave the log back may miss one)
@@ -699,10 +699,12 @@ TEST_F(DiskLogTest, WithoutFsyncConcurrentAppendersWriteInTurnAndLoseNothing) {
     std::vector<std::string> all;
     auto log = storage_->FindLog(LogId{id});
     ASSERT_TRUE(log);
-    ASSERT_TRUE(log->Read(Offset{0}, 1'000'000, [&](const RecordView& v) {
-                     all.emplace_back(v.data);
-                     return true;
-                   }).ok());
+    ASSERT_TRUE(log->Read(Offset{0}, 1'000'000,
+                          [&](const RecordView& v) {
+                            all.emplace_back(v.data);
+                            return true;
+                          })
+                    .ok());
     EXPECT_EQ(all.size(), 1600U);
   }
 }
