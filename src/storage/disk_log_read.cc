@@ -4,7 +4,7 @@
 // set aside) to the next segment. Visibility: only records below visible_end_ are read, so
 // nothing that is not yet durable is ever served. A record that fails its checksum stops the
 // read with Corruption and is reported (path and offset) once through the EventSink.
-// Threading: any thread, concurrently with each other and with the flusher. Locks
+// Threading: any thread, concurrently with each other and with the log's writer. Locks
 // (disk_storage_impl.h): reads hold mu_ shared for their whole duration (segment files are
 // opened through the FileCache and held for one segment only); TrimBefore takes mu_
 // exclusively to drop whole sealed segments, then removes their files with no lock held;

@@ -1,6 +1,7 @@
 // The write path of a durable log: Append queues encoded frames; the log's Flusher thread
 // writes them, syncs and publishes them (group commit), rolls segments, and handles failed
-// writes; WaitDurable/OnDurable answer from what it published.
+// writes (without fsync, an appender that finds the log idle writes and publishes them
+// itself); WaitDurable/OnDurable answer from what was published.
 //
 // Offsets: Append assigns them densely under append_mu_; a failed write hands the failed
 // offsets (and those queued behind them) out again in a new epoch, after cutting the file
@@ -371,6 +372,7 @@ void DiskLog::FinishFlush(std::vector<Answer>& answers) {
     flush_->frames.clear();
     ReleaseLargeFlushState();
     EndWriting();
+    sync_cv_.notify_all();
     return;
   }
   flush_->file.reset();
@@ -406,6 +408,8 @@ void DiskLog::FinishFlush(std::vector<Answer>& answers) {
   flush_->buf.clear();
   flush_->frames.clear();
   ReleaseLargeFlushState();
+  // Only now, after durable_end_ was published: the next owner publishes a higher one, which
+  // must never be overwritten with this lower one.
   EndWriting();
   // Blocked waiters are woken once the write is given back, so that one that appends again
   // at once finds the log idle (and, without fsync, writes it itself).
@@ -479,7 +483,7 @@ void DiskLog::FailFlush(const Status& error, Segment& active, std::vector<Answer
     }
     durable_waiters_.resize(keep);
   }
-  sync_cv_.notify_all();
+  // (Blocked waiters are woken by FinishFlush, once the write is given back.)
 }
 
 }  // namespace cinesis::storage::disk

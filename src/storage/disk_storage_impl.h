@@ -10,16 +10,17 @@
 //                          and damage set aside under quarantine/
 // Format and recovery rules: docs/storage-format.md.
 //
-// Offsets: dense per log; Append hands them out (next_offset_) and the flusher makes them
-// durable in order. A failed write cuts the log back to its last durable record and starts a
-// new epoch that reuses the failed offsets (rewinds_ remembers how each epoch ended).
+// Offsets: dense per log; Append hands them out (next_offset_) and the log's writer (below)
+// makes them durable in order. A failed write cuts the log back to its last durable record and
+// starts a new epoch that reuses the failed offsets (rewinds_ remembers how each epoch ended).
 // Recovery may leave a gap (offsets set aside): a new segment then starts above them.
-// Visibility: readers see records below visible_end_, raised by the flusher only after the
+// Visibility: readers see records below visible_end_, raised by the writer only after the
 // write (and fsync, with DiskOptions::fsync) succeeded: nothing a crash can take is served.
 // Durability: durable_end_ (under sync_mu_) is what WaitDurable/OnDurable answer from; it
 // equals visible_end_ once a flush is published.
-// Threading: appenders on any thread; each log is written by one Flusher thread only (its
-// flush_ and needs_cut_ are that thread's); readers on any thread. Recovery runs
+// Threading: appenders on any thread; a log is written by one owner at a time (writing_): its
+// Flusher thread or, without fsync, an appender that found it idle (flush_ and needs_cut_ are
+// the owner's); readers on any thread. Recovery runs
 // before the log is shared. No thread-safety annotations here yet: the storage uses plain
 // std::mutex (docs/architecture.md, "Locks"), so each field names its guard in a comment.
 // Locks of a log (lock order: mu_ -> sync_mu_; append_mu_ is taken alone, Flusher::mu_ only
@@ -62,7 +63,7 @@ using format::IndexEntry;
 constexpr std::size_t kReadChunk = 256 << 10;
 
 // One segment file of a log. Fields are written by recovery (before the log is shared) or by
-// the log's flusher under DiskLog::mu_ (exclusive), and read under DiskLog::mu_.
+// the log's writer under DiskLog::mu_ (exclusive), and read under DiskLog::mu_.
 struct Segment {
   Offset base;
   // Its file is `Path(log directory)`, built when needed (a stored path took ~100 bytes of

@@ -92,8 +92,10 @@ class Log {
  public:
   virtual ~Log() = default;
 
-  // Assigns offsets to the batch and queues it for writing; does not wait for the disk.
-  // The arrival time is max(`arrival_ms`, the last record's arrival time).
+  // Assigns offsets to the batch and queues it for writing; does not wait for a sync. (A
+  // storage opened without fsync may write the batch to its file on the calling thread
+  // before returning, when nothing else is writing the log.) The arrival time is max(`arrival_ms`,
+  // the last record's arrival time).
   virtual Result<AppendResult> Append(std::span<const AppendRecord> records,
                                       EpochMillis arrival_ms) = 0;
 
@@ -103,7 +105,8 @@ class Log {
   virtual Status WaitDurable(const AppendResult& appended) = 0;
   // The asynchronous form: calls `done` once, from any thread (possibly this one, at once),
   // when the batch is durable, or with the error that failed it or stopped the log.
-  // `done` must not block: the storage's flusher may be running it.
+  // `done` must not block: the storage's flusher, or (without fsync) another appender, may be
+  // running it.
   virtual void OnDurable(const AppendResult& appended, std::function<void(Status)> done) = 0;
   // True when every successful Append is durable once it returns (the in-memory storage):
   // writers then need neither WaitDurable nor OnDurable.

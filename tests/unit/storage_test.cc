@@ -648,9 +648,9 @@ void AppendConcurrently(Log& log, bool wait, std::vector<std::string>* all) {
         if (wait) {
           ASSERT_TRUE(log.WaitDurable(*a).ok());
         } else {
-          std::promise<Status> done;
-          log.OnDurable(*a, [&](Status st) { done.set_value(std::move(st)); });
-          auto fut = done.get_future();
+          auto done = std::make_shared<std::promise<Status>>();  // may outlive a failure
+          log.OnDurable(*a, [done](Status st) { done->set_value(std::move(st)); });
+          auto fut = done->get_future();
           ASSERT_EQ(fut.wait_for(std::chrono::seconds(30)), std::future_status::ready);
           ASSERT_TRUE(fut.get().ok());
         }
