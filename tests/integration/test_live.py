@@ -259,7 +259,11 @@ class LiveTest(ServerTestCase):
             doc = json.loads(body)
             shards = doc['streams'][name]['shards']
             sums = {s: sum(v['IncomingRecords']) for s, v in shards.items()}
-            if sums == {s: w[0] for s, w in written.items()} or time.time() > deadline:
+            # The read came after the writes, possibly in a later second: wait for its second
+            # to close too.
+            got = sum(shards['shardId-000000000000']['GetRecords.Records'])
+            if (sums == {s: w[0] for s, w in written.items()} and got == written['shardId-000000000000'][0]) \
+                    or time.time() > deadline:
                 break
             time.sleep(0.2)
         self.assertEqual(doc['resolution_ms'], 1000)
