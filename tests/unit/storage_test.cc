@@ -696,16 +696,9 @@ TEST_F(DiskLogTest, WithoutFsyncConcurrentAppendersWriteInTurnAndLoseNothing) {
   }
   Open();
   for (std::uint64_t id : {1, 2}) {
-    std::vector<std::string> all;
     auto log = storage_->FindLog(LogId{id});
     ASSERT_TRUE(log);
-    ASSERT_TRUE(log->Read(Offset{0}, 1'000'000,
-                          [&](const RecordView& v) {
-                            all.emplace_back(v.data);
-                            return true;
-                          })
-                    .ok());
-    EXPECT_EQ(all.size(), 1600U);
+    EXPECT_EQ(ReadAll(*log).size(), 1600U);
   }
 }
 
