@@ -645,11 +645,17 @@ struct Verdicts {
       if (self->calls[i].fetch_add(1) == 0) self->promises[i].set_value(std::move(st));
     });
   }
-  // The verdict of append `i`, or nullopt when none came within `within`.
+  // The verdict of append `i`, or nullopt when none came within `within` (none waited for
+  // once one timed out, so that a broken log fails the test without a wait per append).
   std::optional<Status> Get(std::size_t i, std::chrono::milliseconds within) {
-    if (futures[i].wait_for(within) != std::future_status::ready) return std::nullopt;
+    if (futures[i].wait_for(gave_up ? std::chrono::milliseconds(0) : within) !=
+        std::future_status::ready) {
+      gave_up = true;
+      return std::nullopt;
+    }
     return futures[i].get();
   }
+  bool gave_up = false;
   std::vector<std::atomic<int>> calls;
   std::vector<std::promise<Status>> promises;
   std::vector<std::future<Status>> futures;
