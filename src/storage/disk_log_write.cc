@@ -15,7 +15,9 @@
 // under append_mu_; it alone uses flush_ and needs_cut_): the log's flusher thread, or,
 // without fsync, an appender that found the log idle (FlushInline), so that a write's
 // answer needs no hand-off to the flusher and back. Frames queued while the write is owned
-// are the owner's to hand on (EndWriting queues the log for the flusher). WriteCheckpoint
+// are the owner's to hand on (EndWriting queues the log for the flusher); while a roll or a
+// cut is due (flusher_only_, set by the owner that gives the write back), appenders queue the
+// log for the flusher instead of taking the write. WriteCheckpoint
 // at a clean shutdown, once nothing writes. Durability callbacks run with no lock held and
 // the ownership given back.
 // Locks (disk_storage_impl.h): append_mu_ for the queue and the ownership, mu_ for the
@@ -259,10 +261,11 @@ Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records,
     result.end = Offset{next_offset_};
     if (!opts().fsync) {
       // Without fsync, the appender writes an idle log itself; a log being written is left
-      // to its writer, which hands the frames on when it is done (EndWriting).
+      // to its writer, which hands the frames on when it is done (EndWriting); while a roll
+      // or a cut is due, the frames are the flusher's (flusher_only_).
       busy = writing_;
-      own = !writing_;
-      writing_ = true;
+      own = !writing_ && !flusher_only_;
+      if (own) writing_ = true;
     }
   }
   if (own) {
@@ -281,17 +284,22 @@ void DiskLog::FlushInline() {
     const Segment& active = *segments_.back();
     defer = active.size >= opts().segment_bytes && !active.empty();
   }
-  if (defer) return EndWriting();  // queues the log: the flusher rolls or cuts, and writes
+  if (defer) {
+    // (Only when no owner set flusher_only_ yet: a log recovered with a full segment.)
+    handed_on_.fetch_add(1, std::memory_order_relaxed);
+    return EndWriting(/*flusher_only=*/true);  // queues the log: the flusher rolls or cuts
+  }
   std::vector<Answer> answers;
   if (BeginFlush(/*owned=*/true)) FinishFlush(answers);
   RunAnswers(answers);
 }
 
-void DiskLog::EndWriting() {
+void DiskLog::EndWriting(bool flusher_only) {
   bool more = false;
   {
     std::lock_guard lock(append_mu_);
     writing_ = false;
+    flusher_only_ = flusher_only;
     more = !pending_frames_.empty() && !closed_;
   }
   if (more) flusher_->MarkDirty(shared_from_this());
@@ -371,11 +379,17 @@ void DiskLog::FinishFlush(std::vector<Answer>& answers) {
     flush_->buf.clear();
     flush_->frames.clear();
     ReleaseLargeFlushState();
-    EndWriting();
+    bool flusher_only = false;
+    {
+      std::shared_lock lock(mu_);
+      flusher_only = FlusherOnly(*active);
+    }
+    EndWriting(flusher_only);
     sync_cv_.notify_all();
     return;
   }
   flush_->file.reset();
+  bool flusher_only = false;  // this write filled the segment: the flusher rolls it
   {
     std::unique_lock lock(mu_);
     for (const auto& f : flush_->frames) {
@@ -390,6 +404,7 @@ void DiskLog::FinishFlush(std::vector<Answer>& answers) {
     active->end = flush_->frames.back().offset + 1;
     active->size = pos0 + flush_->buf.size();
     visible_end_ = active->end;
+    flusher_only = FlusherOnly(*active);
   }
   {
     std::lock_guard lock(sync_mu_);
@@ -410,7 +425,7 @@ void DiskLog::FinishFlush(std::vector<Answer>& answers) {
   ReleaseLargeFlushState();
   // Only now, after durable_end_ was published: the next owner publishes a higher one, which
   // must never be overwritten with this lower one.
-  EndWriting();
+  EndWriting(flusher_only);
   // Blocked waiters are woken once the write is given back, so that one that appends again
   // at once finds the log idle (and, without fsync, writes it itself).
   sync_cv_.notify_all();

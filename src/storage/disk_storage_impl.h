@@ -19,13 +19,14 @@
 // Durability: durable_end_ (under sync_mu_) is what WaitDurable/OnDurable answer from; it
 // equals visible_end_ once a flush is published.
 // Threading: appenders on any thread; a log is written by one owner at a time (writing_): its
-// Flusher thread or, without fsync, an appender that found it idle (flush_ and needs_cut_ are
-// the owner's); readers on any thread. Recovery runs
+// Flusher thread or, without fsync, an appender that found it idle and no roll or cut due
+// (flusher_only_; flush_ and needs_cut_ are the owner's); readers on any thread. Recovery runs
 // before the log is shared. No thread-safety annotations here yet: the storage uses plain
 // std::mutex (docs/architecture.md, "Locks"), so each field names its guard in a comment.
 // Locks of a log (lock order: mu_ -> sync_mu_; append_mu_ is taken alone, Flusher::mu_ only
 // after append_mu_ is released):
-//   append_mu_    next_offset_, last_arrival_, pending_, pending_frames_, epoch_, closed_
+//   append_mu_    next_offset_, last_arrival_, pending_, pending_frames_, epoch_, closed_,
+//                 writing_, flusher_only_
 //   mu_           segments_ (and every Segment's fields once published), visible_end_
 //   sync_mu_      durable_end_, io_error_, rewinds_, durable_waiters_, reported_
 #pragma once
@@ -251,8 +252,17 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   // left to the flusher.
   void FlushInline();
   // Gives the ownership of the write back; queues the log for its flusher if frames arrived
-  // meanwhile (their appenders, finding it owned, left them to this owner).
-  void EndWriting();
+  // meanwhile (their appenders, finding it owned, left them to this owner). `flusher_only`:
+  // a roll or a cut is due (FlusherOnly), so appenders leave their frames to the flusher.
+  void EndWriting(bool flusher_only);
+  // By the owner of the write: the next write must be the flusher's, since it rolls the
+  // active segment (full) or cuts it back (needs_cut_).
+  bool FlusherOnly(const Segment& active) const {
+    return needs_cut_ || (active.size >= opts().segment_bytes && !active.empty());
+  }
+  // Times an appender took the write only to hand it to the flusher (FlushInline found a
+  // roll or a cut due although flusher_only_ was not set); a measure for tests.
+  std::uint64_t handed_on() const { return handed_on_.load(std::memory_order_relaxed); }
   // After a failed write: fails the batch and everything queued behind it, cuts the file
   // back to its durable size and starts a new epoch, so the next Append can succeed.
   void FailFlush(const Status& error, Segment& active, std::vector<Answer>& answers);
@@ -361,6 +371,11 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   // running; its owner alone uses flush_ and needs_cut_. Taken and given back under
   // append_mu_, so an appender that finds it taken knows the owner will see its frames.
   bool writing_ = false;
+  // guarded by append_mu_: without fsync, the next write is the flusher's until it has rolled
+  // the full active segment or cut it back (set by the owner that gives the write back, from
+  // FlusherOnly): appenders leave their frames to the flusher instead of taking the write
+  // only to hand it on (and the flusher losing the log to the next one, then retrying).
+  bool flusher_only_ = false;
   // With append_mu_: room in pending_, or closed_. Made (under append_mu_) by the first
   // appender that has to wait, and kept until the log goes: notifiers take the pointer under
   // append_mu_ (a log never that far behind holds none: 48 bytes per log).
@@ -390,6 +405,7 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   }
   // Used by the owner of the write only (and WriteCheckpoint, once nothing writes).
   bool needs_cut_ = false;  // a failed write may have left bytes past the active's size
+  std::atomic<std::uint64_t> handed_on_{0};  // handed_on()
 
   // Readers and the flusher's publication.
   mutable std::shared_mutex mu_;

@@ -94,7 +94,8 @@ class Log {
 
   // Assigns offsets to the batch and queues it for writing; does not wait for a sync. (A
   // storage opened without fsync may write the batch to its file on the calling thread
-  // before returning, when nothing else is writing the log.) The arrival time is max(`arrival_ms`,
+  // before returning, when nothing else is writing the log and no segment roll or cut back
+  // after a failed write is due: those are the flusher's.) The arrival time is max(`arrival_ms`,
   // the last record's arrival time).
   virtual Result<AppendResult> Append(std::span<const AppendRecord> records,
                                       EpochMillis arrival_ms) = 0;

@@ -17,6 +17,7 @@
 
 #include "common/crc32c.h"
 #include "fault_env.h"
+#include "storage/disk_storage_impl.h"
 #include "storage/log.h"
 #include "storage/segment_format.h"
 
@@ -633,6 +634,231 @@ TEST_F(DiskLogTest, WithoutFsyncAFailedInlineWriteFailsItsBatchAndLaterWritesSuc
   EXPECT_EQ(all[1], "after");
 }
 
+// The durability verdicts of appends, each of which must come exactly once. Shared with the
+// callbacks (which may outlive a failed test).
+struct Verdicts {
+  explicit Verdicts(std::size_t n) : calls(n), promises(n) {
+    for (auto& p : promises) futures.push_back(p.get_future());
+  }
+  void Expect(Log& log, const AppendResult& a, std::size_t i, std::shared_ptr<Verdicts> self) {
+    log.OnDurable(a, [self, i](Status st) {
+      if (self->calls[i].fetch_add(1) == 0) self->promises[i].set_value(std::move(st));
+    });
+  }
+  // The verdict of append `i`, or nullopt when none came within `within` (none waited for
+  // once one timed out, so that a broken log fails the test without a wait per append).
+  std::optional<Status> Get(std::size_t i, std::chrono::milliseconds within) {
+    if (futures[i].wait_for(gave_up ? std::chrono::milliseconds(0) : within) !=
+        std::future_status::ready) {
+      gave_up = true;
+      return std::nullopt;
+    }
+    return futures[i].get();
+  }
+  bool gave_up = false;
+  std::vector<std::atomic<int>> calls;
+  std::vector<std::promise<Status>> promises;
+  std::vector<std::future<Status>> futures;
+};
+
+// Without fsync, an inline write that fails while other appends wait behind it (they found the
+// log being written and left their frames to its writer): every one of them gets a verdict,
+// exactly once, as failed (their offsets follow the failed one and are handed out again); a
+// blocked WaitDurable wakes; nothing is left queued. The log then takes writes again, and they
+// survive a restart.
+TEST_F(DiskLogTest, WithoutFsyncAFailedInlineWriteAnswersEveryAppendQueuedBehindIt) {
+  fsync_ = false;
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+  ASSERT_TRUE(PutOne(*log, "before").ok());
+  env_.FailWrites(true);
+  env_.HoldWrites(true);
+  Status first_verdict;
+  std::thread first([&] { first_verdict = PutOne(*log, "first"); });
+  while (env_.held_writes() == 0) std::this_thread::yield();  // "first" is written inline
+  constexpr std::size_t kQueued = 5;
+  auto verdicts = std::make_shared<Verdicts>(kQueued);
+  std::vector<AppendResult> queued;
+  for (std::size_t i = 0; i < kQueued; ++i) {
+    const std::string data = "queued-" + std::to_string(i);
+    AppendRecord r{"k", "", data};
+    auto a = log->Append({&r, 1}, 1000);  // returns at once: left to the writer
+    EXPECT_TRUE(a.ok());
+    if (!a.ok()) break;
+    EXPECT_EQ(a->first.value, 2 + i);
+    queued.push_back(*a);
+    verdicts->Expect(*log, *a, i, verdicts);
+  }
+  EXPECT_EQ(env_.held_writes(), 1);  // only the owner writes
+  auto blocked = std::make_shared<std::promise<Status>>();
+  std::thread waiter(
+      [&log, blocked, last = queued.back()] { blocked->set_value(log->WaitDurable(last)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // (blocked by now, usually)
+  env_.HoldWrites(false);
+  first.join();
+  EXPECT_FALSE(first_verdict.ok());
+  for (std::size_t i = 0; i < queued.size(); ++i) {
+    auto v = verdicts->Get(i, std::chrono::seconds(5));
+    EXPECT_TRUE(v.has_value()) << "queued append " << i << " never answered";
+    if (v) {
+      EXPECT_FALSE(v->ok()) << i;
+    }
+  }
+  auto blocked_verdict = blocked->get_future();
+  const bool woke = blocked_verdict.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  EXPECT_TRUE(woke) << "WaitDurable of a queued append still blocked after the failed write";
+  if (!woke) storage_.reset();  // wakes it, so the thread can be joined
+  waiter.join();
+  if (!woke) return;
+  EXPECT_FALSE(blocked_verdict.get().ok());
+  EXPECT_EQ(Errors({"write to", SegmentPath(), "failed", "6 records from offset 1"}), 1);
+  // The cause is gone: the failed offsets are handed out again and written.
+  env_.FailWrites(false);
+  for (int i = 0; i < 3; ++i) {
+    AppendResult ok;
+    ASSERT_TRUE(PutOne(*log, "after-" + std::to_string(i), &ok).ok());
+    EXPECT_EQ(ok.first.value, 1U + i);
+  }
+  const std::vector<std::string> want = {"before", "after-0", "after-1", "after-2"};
+  EXPECT_EQ(ReadAll(*log), want);
+  log.reset();
+  Open();
+  EXPECT_EQ(ReadAll(*storage_->FindLog(LogId{1})), want);
+  storage_.reset();
+  for (std::size_t i = 0; i < queued.size(); ++i) EXPECT_EQ(verdicts->calls[i].load(), 1) << i;
+}
+
+// Without fsync, a failed write whose cut fails too leaves bytes past the durable end (here a
+// complete frame of a failed record and a torn one) and a cut marker. The cut is then due, and
+// it is done by the flusher before its next write, not on an appender's thread: the next
+// append is written by the flusher. Until then nothing past the durable end is read; records
+// acknowledged before the failure stay; the failed ones never appear, before or after a
+// restart (scanned whole, as after a crash); once cut, appends are written inline again.
+TEST_F(DiskLogTest, WithoutFsyncTheCutAfterAFailedWriteIsLeftToTheFlusher) {
+  fsync_ = false;
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+  // Records of one size (one frame size): "ok-0".."ok-4", then "no-0".."no-2".
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(PutOne(*log, "ok-" + std::to_string(i)).ok());
+  const std::uint64_t durable = fs::file_size(SegmentPath());
+  ASSERT_TRUE(PutOne(*log, "ok-5").ok());
+  const std::uint64_t frame = fs::file_size(SegmentPath()) - durable;
+  const std::uint64_t durable6 = durable + frame;
+  // One frame and a half fit: the write of three records fails after a complete frame.
+  env_.SetSpaceBudget(static_cast<std::int64_t>(frame + frame / 2));
+  env_.FailTruncates(true);
+  std::vector<AppendRecord> batch;
+  std::vector<std::string> data = {"no-0", "no-1", "no-2"};
+  for (const auto& d : data) batch.push_back({"k", "", d});
+  auto a = log->Append(batch, 1000);
+  ASSERT_TRUE(a.ok());
+  std::optional<Status> verdict;
+  log->OnDurable(*a, [&](Status st) { verdict = st; });
+  ASSERT_TRUE(verdict.has_value());  // answered at once, on this thread
+  EXPECT_FALSE(verdict->ok());
+  EXPECT_EQ(Errors({"the cut failed too"}), 1);
+  EXPECT_TRUE(fs::exists(SegmentPath() + ".cut"));
+  EXPECT_EQ(fs::file_size(SegmentPath()), durable6 + frame + frame / 2);  // not cut yet
+  const std::vector<std::string> before = {"ok-0", "ok-1", "ok-2", "ok-3", "ok-4", "ok-5"};
+  EXPECT_EQ(ReadAll(*log), before);
+  env_.SetSpaceBudget(-1);
+  env_.FailTruncates(false);
+  // The next write is the flusher's: it cuts first, then writes.
+  AppendResult next;
+  ASSERT_TRUE(PutOne(*log, "ok-6", &next).ok());
+  EXPECT_EQ(next.first.value, 6U);
+  EXPECT_NE(env_.last_writer(), std::this_thread::get_id()) << "cut and written inline";
+  EXPECT_FALSE(fs::exists(SegmentPath() + ".cut"));
+  EXPECT_EQ(fs::file_size(SegmentPath()), durable6 + frame);
+  // Cut: appends are written on the appending thread again (once the flusher has given the
+  // write back: its waiter may be answered just before).
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(PutOne(*log, "ok-7").ok());
+  EXPECT_EQ(env_.last_writer(), std::this_thread::get_id());
+  auto want = before;
+  want.push_back("ok-6");
+  want.push_back("ok-7");
+  EXPECT_EQ(ReadAll(*log), want);
+  log.reset();
+  storage_.reset();
+  fs::remove(CheckpointPath());  // as after a crash: the start scans the segment
+  Open();
+  EXPECT_EQ(ReadAll(*storage_->FindLog(LogId{1})), want);
+  EXPECT_TRUE(report_.empty());
+}
+
+// Without fsync, the log is dropped, or the storage closed, while an appender's inline write of
+// it is held (a stalled disk) and other appends wait behind it: neither waits for the write,
+// every waiting append is answered at once (exactly once), later appends are refused, and the
+// held write finishes harmlessly once released. After a close, a restart finds the records
+// acknowledged (the held one too, if it was acknowledged) and none of the refused ones.
+TEST_F(DiskLogTest, WithoutFsyncDropOrCloseDuringAHeldInlineWriteAnswersEveryAppend) {
+  fsync_ = false;
+  for (const bool drop : {true, false}) {
+    SCOPED_TRACE(drop ? "DropLog" : "storage closed");
+    const LogId id{drop ? 1U : 2U};
+    Open();
+    auto log = std::move(storage_->CreateLog(id, "")).value();
+    ASSERT_TRUE(PutOne(*log, "before").ok());
+    env_.HoldWrites(true);
+    Status held_verdict;
+    std::thread held([&] { held_verdict = PutOne(*log, "held"); });
+    while (env_.held_writes() == 0) std::this_thread::yield();
+    constexpr std::size_t kQueued = 4;
+    auto verdicts = std::make_shared<Verdicts>(kQueued);
+    std::vector<AppendResult> queued;
+    for (std::size_t i = 0; i < kQueued; ++i) {
+      AppendRecord r{"k", "", "queued"};
+      auto a = log->Append({&r, 1}, 1000);
+      EXPECT_TRUE(a.ok());
+      if (!a.ok()) break;
+      queued.push_back(*a);
+      verdicts->Expect(*log, *a, i, verdicts);
+    }
+    auto blocked = std::make_shared<std::promise<Status>>();
+    std::thread waiter(
+        [&log, blocked, last = queued.back()] { blocked->set_value(log->WaitDurable(last)); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (drop) {
+      EXPECT_TRUE(storage_->DropLog(id).ok());
+    } else {
+      storage_.reset();  // joins the flushers, checkpoints and shuts down every log
+    }
+    // Answered while the write is still held: nothing waits for it.
+    EXPECT_EQ(env_.held_writes(), 1);
+    for (std::size_t i = 0; i < queued.size(); ++i) {
+      auto v = verdicts->Get(i, std::chrono::seconds(5));
+      EXPECT_TRUE(v.has_value()) << "queued append " << i << " never answered";
+      if (v) {
+        EXPECT_FALSE(v->ok()) << i;
+      }
+    }
+    auto blocked_verdict = blocked->get_future();
+    EXPECT_EQ(blocked_verdict.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    AppendRecord late{"k", "", "late"};
+    EXPECT_FALSE(log->Append({&late, 1}, 1000).ok());
+    env_.HoldWrites(false);
+    held.join();
+    waiter.join();
+    EXPECT_FALSE(blocked_verdict.get().ok());
+    for (std::size_t i = 0; i < queued.size(); ++i) EXPECT_EQ(verdicts->calls[i].load(), 1) << i;
+    log.reset();
+    Open();
+    auto again = storage_->FindLog(id);
+    if (drop) {
+      EXPECT_FALSE(again);
+      continue;
+    }
+    ASSERT_TRUE(again);
+    std::vector<std::string> want = {"before"};
+    if (held_verdict.ok()) want.push_back("held");
+    EXPECT_EQ(ReadAll(*again), want);
+    ASSERT_TRUE(PutOne(*again, "after").ok());
+    want.push_back("after");
+    EXPECT_EQ(ReadAll(*again), want);
+  }
+}
+
 // Each of 8 threads appends 200 records one at a time and waits for each: all arrive, each
 // thread's in its order. `wait`: WaitDurable, else OnDurable (a callback, as the server).
 void AppendConcurrently(Log& log, bool wait, std::vector<std::string>* all) {
@@ -700,6 +926,39 @@ TEST_F(DiskLogTest, WithoutFsyncConcurrentAppendersWriteInTurnAndLoseNothing) {
     ASSERT_TRUE(log);
     EXPECT_EQ(ReadAll(*log).size(), 1600U);
   }
+}
+
+// Without fsync, a full segment's roll (which syncs it) is the flusher's, and appends leave
+// their frames to the flusher from the write that filled the segment until the roll is done:
+// none takes the write only to hand it on (which, with appenders arriving meanwhile, had the
+// flusher lose the log to the next one and try again). With 4 KiB segments: one roll per ~35
+// records, alone and with 8 concurrent appenders; nothing lost, also after a restart.
+TEST_F(DiskLogTest, WithoutFsyncAppendsLeaveADueRollToTheFlusher) {
+  fsync_ = false;
+  segment_bytes_ = 4096;
+  Open();
+  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+  auto* disk = dynamic_cast<disk::DiskLog*>(log.get());
+  ASSERT_TRUE(disk);
+  auto rolls = [&] {
+    int n = -1;
+    for (const auto& e : fs::directory_iterator(dir_ / "logs" / format::LogDirName(LogId{1})))
+      n += e.path().extension() == ".log";
+    return n;
+  };
+  std::vector<std::string> all;
+  AppendConcurrently(*log, /*wait=*/false, &all);
+  const int concurrent = rolls();
+  EXPECT_GE(concurrent, 8);
+  EXPECT_EQ(disk->handed_on(), 0U) << "over " << concurrent << " rolls, 8 appenders";
+  for (int i = 0; i < 400; ++i)
+    ASSERT_TRUE(PutOne(*log, "alone-" + std::to_string(i) + std::string(80, 'x')).ok());
+  EXPECT_GE(rolls(), concurrent + 8);
+  EXPECT_EQ(disk->handed_on(), 0U) << "over " << rolls() << " rolls, appending alone";
+  EXPECT_EQ(ReadAll(*log).size(), 2000U);
+  log.reset();
+  Open();
+  EXPECT_EQ(ReadAll(*storage_->FindLog(LogId{1})).size(), 2000U);
 }
 
 TEST_F(DiskLogTest, AFlusherWithSeveralLogsSyncsThemAllPerCycle) {
