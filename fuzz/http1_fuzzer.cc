@@ -3,8 +3,8 @@
 // code and the wire pipeline, with a fake service behind it. Also the scanner of the common
 // path (server/http1_scan.h) against Beast: whatever it accepts, Beast reads the same.
 #include <cstddef>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <string_view>
 

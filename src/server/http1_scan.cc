@@ -21,35 +21,36 @@ constexpr std::array<bool, 256> MakeTchar() {
 }
 constexpr std::array<bool, 256> kTchar = MakeTchar();
 
-bool AllTchar(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!kTchar[static_cast<unsigned char>(c)]) return false;
-  }
-  return true;
+// The end of the tchar run starting at `p` (bounded: the line ends in CR, not a tchar).
+const char* SkipTchar(const char* p) {
+  const auto t = [](const char* q) { return kTchar[static_cast<unsigned char>(*q)]; };
+  while (t(p) && t(p + 1) && t(p + 2) && t(p + 3)) p += 4;  // stops at the CR at the latest
+  while (t(p)) ++p;
+  return p;
 }
 
-// True when every byte of [p, p + n) is SP, HTAB or visible ASCII (no other control, no
-// DEL, no obs-text).
-bool AllText(const char* p, std::size_t n) {
+// The first byte of [p, end) that is not SP, HTAB or visible ASCII (a control such as CR
+// or LF, DEL, obs-text), or `end`: where a line of text ends, or goes wrong.
+const char* FirstNonText(const char* p, const char* end) {
 #if defined(__SSE2__)
   const __m128i tab = _mm_set1_epi8('\t');
   const __m128i sp = _mm_set1_epi8(0x20);
   const __m128i del = _mm_set1_epi8(0x7f);
-  while (n >= 16) {
+  while (end - p >= 16) {
     const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     // Signed compare: the bytes 0x80..0xff are negative, so below SP too.
     const __m128i ctl = _mm_andnot_si128(_mm_cmpeq_epi8(b, tab), _mm_cmplt_epi8(b, sp));
-    if (_mm_movemask_epi8(_mm_or_si128(ctl, _mm_cmpeq_epi8(b, del))) != 0) return false;
+    const auto bad =
+        static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(ctl, _mm_cmpeq_epi8(b, del))));
+    if (bad != 0) return p + __builtin_ctz(bad);
     p += 16;
-    n -= 16;
   }
 #endif
-  for (; n > 0; --n, ++p) {
+  for (; p != end; ++p) {
     const auto c = static_cast<unsigned char>(*p);
-    if ((c < 0x20 && c != '\t') || c >= 0x7f) return false;
+    if ((c < 0x20 && c != '\t') || c >= 0x7f) return p;
   }
-  return true;
+  return end;
 }
 
 // Two tchar names of the same size, compared without case.
@@ -68,7 +69,21 @@ bool IsOws(char c) { return c == ' ' || c == '\t'; }
 
 bool NameIs(std::string_view name, std::string_view lower) {
   if (name.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < name.size(); ++i) {
+  // Eight bytes at a time: setting bit 0x20 lowers a letter and keeps a digit or '-'.
+  const auto word = [](const char* p) {
+    std::uint64_t w;
+    std::memcpy(&w, p, sizeof w);
+    return w;
+  };
+  constexpr std::uint64_t kLower = 0x2020202020202020ull;
+  const std::size_t n = name.size();
+  if (n >= 8) {
+    for (std::size_t i = 0; i + 8 <= n; i += 8) {
+      if ((word(name.data() + i) | kLower) != word(lower.data() + i)) return false;
+    }
+    return (word(name.data() + n - 8) | kLower) == word(lower.data() + n - 8);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
     if ((static_cast<unsigned char>(name[i]) | 0x20) != static_cast<unsigned char>(lower[i]))
       return false;
   }
@@ -84,17 +99,25 @@ ScanResult ScanRequest(std::string_view buffered, const ScanLimits& limits, Scan
   const ScanResult incomplete =
       buffered.size() >= limits.max_header_bytes ? ScanResult::kNotMine : ScanResult::kNeedMore;
 
+  // The line starting at `p`, text up to CRLF within the head's limit; kComplete when it is
+  // one, else what to answer.
+  std::string_view line;
+  const auto next_line = [&](const char* p) {
+    const char* cr = FirstNonText(p, head_end);
+    if (cr == head_end) return incomplete;
+    if (*cr != '\r') return ScanResult::kNotMine;  // a bare LF, another control, obs-text
+    if (cr + 1 == head_end) return incomplete;
+    if (cr[1] != '\n') return ScanResult::kNotMine;
+    line = std::string_view(p, static_cast<std::size_t>(cr - p));
+    return ScanResult::kComplete;
+  };
+
   // The request line.
   const char* p = begin;
-  const auto* lf = static_cast<const char*>(std::memchr(p, '\n', window));
-  if (lf == nullptr) return incomplete;
-  if (lf == p || lf[-1] != '\r') return ScanResult::kNotMine;
-  std::string_view line(p, static_cast<std::size_t>(lf - 1 - p));
-  if (!AllText(line.data(), line.size())) return ScanResult::kNotMine;
-  const std::size_t sp1 = line.find(' ');
-  if (sp1 == std::string_view::npos) return ScanResult::kNotMine;
+  if (const auto r = next_line(p); r != ScanResult::kComplete) return r;
+  const auto sp1 = static_cast<std::size_t>(SkipTchar(p) - p);
+  if (sp1 == 0 || p[sp1] != ' ') return ScanResult::kNotMine;
   out.method = line.substr(0, sp1);
-  if (!AllTchar(out.method)) return ScanResult::kNotMine;
   const std::size_t sp2 = line.find(' ', sp1 + 1);
   if (sp2 == std::string_view::npos) return ScanResult::kNotMine;
   out.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
@@ -110,37 +133,39 @@ ScanResult ScanRequest(std::string_view buffered, const ScanLimits& limits, Scan
   } else {
     return ScanResult::kNotMine;
   }
-  p = lf + 1;
+  p = line.data() + line.size() + 2;
 
   // The header fields, up to the empty line.
   out.field_count = 0;
   bool has_length = false, close = false, keep_alive = false;
+  std::uint32_t sizes_seen = 0;
   std::uint64_t length = 0;
   for (;;) {
-    lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(head_end - p)));
-    if (lf == nullptr) return incomplete;
-    if (lf == p || lf[-1] != '\r') return ScanResult::kNotMine;  // a bare LF
-    if (lf - p == 1) {
-      p = lf + 1;
-      break;
-    }
-    line = std::string_view(p, static_cast<std::size_t>(lf - 1 - p));
-    p = lf + 1;
-    if (!AllText(line.data(), line.size())) return ScanResult::kNotMine;
-    const std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) return ScanResult::kNotMine;
+    if (const auto r = next_line(p); r != ScanResult::kComplete) return r;
+    p = line.data() + line.size() + 2;
+    if (line.empty()) break;
+    // The name: tchar up to the colon (an empty one is refused: also obs-fold).
+    const auto colon = static_cast<std::size_t>(SkipTchar(line.data()) - line.data());
+    if (colon == 0 || line.data()[colon] != ':') return ScanResult::kNotMine;
     const std::string_view name = line.substr(0, colon);
-    if (!AllTchar(name)) return ScanResult::kNotMine;  // also obs-fold and an empty name
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && IsOws(value.front())) value.remove_prefix(1);
-    while (!value.empty() && IsOws(value.back())) value.remove_suffix(1);
+    const char* v = line.data() + colon + 1;
+    const char* v_end = line.data() + line.size();
+    if (v != v_end && *v == ' ') ++v;  // the usual single space
+    while (v != v_end && IsOws(*v)) ++v;
+    while (v != v_end && IsOws(v_end[-1])) --v_end;
+    const std::string_view value(v, static_cast<std::size_t>(v_end - v));
     if (out.field_count == kMaxScanFields) return ScanResult::kNotMine;
     // Beast lists a repeated name next to its first occurrence (not in arrival order), and
-    // merges some (Content-Length): a repeated name is Beast's.
-    for (std::size_t i = 0; i < out.field_count; ++i) {
-      const std::string_view seen = out.fields[i].name;
-      if (seen.size() == name.size() && SameName(seen, name)) return ScanResult::kNotMine;
+    // merges some (Content-Length): a repeated name is Beast's. Names are compared only
+    // when one of the same size (mod 32) was seen.
+    const std::uint32_t size_bit = 1u << (name.size() % 32);
+    if ((sizes_seen & size_bit) != 0) {
+      for (std::size_t i = 0; i < out.field_count; ++i) {
+        const std::string_view seen = out.fields[i].name;
+        if (seen.size() == name.size() && SameName(seen, name)) return ScanResult::kNotMine;
+      }
     }
+    sizes_seen |= size_bit;
     out.fields[out.field_count++] = ScanField{name, value};
     // The fields that change Beast's framing or the connection's semantics.
     switch (name.size()) {

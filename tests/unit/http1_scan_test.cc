@@ -134,10 +134,10 @@ TEST(Http1Scan, LeavesMalformedHeadsToBeast) {
   std::string bare_lf = kPut;
   bare_lf.replace(bare_lf.find("\r\nAccept"), 2, "\n");
   EXPECT_EQ(Scan(bare_lf), ScanResult::kNotMine);
-  for (const char* line : {"POST / HTTP/1.2", "POST / HTTP/2.0", "POST / http/1.1", "POST  / HTTP/1.1",
-                           "POST * HTTP/1.1", "POST http://h/ HTTP/1.1", "PO(ST / HTTP/1.1",
-                           " POST / HTTP/1.1", "POST /\t HTTP/1.1", "POST / HTTP/1.1 ",
-                           "POST /a b HTTP/1.1"}) {
+  for (const char* line :
+       {"POST / HTTP/1.2", "POST / HTTP/2.0", "POST / http/1.1", "POST  / HTTP/1.1",
+        "POST * HTTP/1.1", "POST http://h/ HTTP/1.1", "PO(ST / HTTP/1.1", " POST / HTTP/1.1",
+        "POST /\t HTTP/1.1", "POST / HTTP/1.1 ", "POST /a b HTTP/1.1"}) {
     std::string s = kPut;
     s.replace(0, s.find("\r\n"), line);
     EXPECT_EQ(Scan(s), ScanResult::kNotMine) << line;
@@ -174,7 +174,8 @@ const std::vector<std::string>& Templates() {
   static const std::vector<std::string> t = {
       kPut,
       "POST /?x=1 HTTP/1.1\r\nhost: 127.0.0.1\r\nx-amz-target: Kinesis_20131202.ListStreams\r\n"
-      "content-type: application/x-amz-json-1.1\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}",
+      "content-type: application/x-amz-json-1.1\r\nconnection: close\r\ncontent-length: "
+      "2\r\n\r\n{}",
       "POST / HTTP/1.0\r\nHost: h\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\nabc",
       "GET /_cinesis/console/ HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"x\"\r\n"
       "Content-Length: 0\r\n\r\n",
@@ -184,14 +185,24 @@ const std::vector<std::string>& Templates() {
 }
 
 std::string Mutate(std::string s, std::mt19937& rng) {
-  static const std::vector<std::string> kLines = {
-      "Transfer-Encoding: chunked", "Expect: 100-continue", "Upgrade: h2c",
-      "Connection: Close",          "Connection: keep-alive, close", " folded",
-      "X-A:  spaced  ",             "X-B:",                  ":x",
-      "X y: z",                     "X-C: \x80",             "Content-Length: 3",
-      "content-length: 0",          "Content-Length:  55 ",  "Connection: upgrade",
-      "HTTP2-Settings: AAMAAABkAAQAAP__",                    "Keep-Alive: timeout=5",
-      "Proxy-Connection: keep-alive"};
+  static const std::vector<std::string> kLines = {"Transfer-Encoding: chunked",
+                                                  "Expect: 100-continue",
+                                                  "Upgrade: h2c",
+                                                  "Connection: Close",
+                                                  "Connection: keep-alive, close",
+                                                  " folded",
+                                                  "X-A:  spaced  ",
+                                                  "X-B:",
+                                                  ":x",
+                                                  "X y: z",
+                                                  "X-C: \x80",
+                                                  "Content-Length: 3",
+                                                  "content-length: 0",
+                                                  "Content-Length:  55 ",
+                                                  "Connection: upgrade",
+                                                  "HTTP2-Settings: AAMAAABkAAQAAP__",
+                                                  "Keep-Alive: timeout=5",
+                                                  "Proxy-Connection: keep-alive"};
   static const std::string kSpecial = std::string(" \t\r\n:,-/?A\x7f\x80\xff", 14) + '\0';
   const auto pick = [&](std::size_t n) {
     return n == 0 ? std::size_t{0} : std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
@@ -233,8 +244,8 @@ std::string Mutate(std::string s, std::mt19937& rng) {
         break;
       }
       case 7: {
-        static const char* kVersions[] = {"HTTP/1.2", "HTTP/2.0", "http/1.1", "HTTP/1.10",
-                                          "HTTP/1.0", "HTTP/01.1"};
+        static const char* kVersions[] = {"HTTP/1.2",  "HTTP/2.0", "http/1.1",
+                                          "HTTP/1.10", "HTTP/1.0", "HTTP/01.1"};
         const auto at = s.find("HTTP/1.");
         if (at != std::string::npos) s.replace(at, 8, kVersions[pick(6)]);
         break;
