@@ -137,6 +137,7 @@ ScanResult ScanRequest(std::string_view buffered, const ScanLimits& limits, Scan
 
   // The header fields, up to the empty line.
   out.field_count = 0;
+  out.known_mask = 0;
   bool has_length = false, close = false, keep_alive = false;
   std::uint32_t sizes_seen = 0;
   std::uint64_t length = 0;
@@ -167,10 +168,23 @@ ScanResult ScanRequest(std::string_view buffered, const ScanLimits& limits, Scan
     }
     sizes_seen |= size_bit;
     out.fields[out.field_count++] = ScanField{name, value};
-    // The fields that change Beast's framing or the connection's semantics.
+    // The fields that change Beast's framing or the connection's semantics, and those the
+    // server reads (each name is there once at most).
+    const auto known = [&](Known k) {
+      out.known[static_cast<std::size_t>(k)] = value;
+      out.known_mask |= 1u << static_cast<unsigned>(k);
+    };
     switch (name.size()) {
+      case 4:
+        if (NameIs(name, "host")) {
+          known(Known::kHost);
+        } else if (NameIs(name, "date")) {
+          known(Known::kDate);
+        }
+        break;
       case 6:
         if (NameIs(name, "expect")) return ScanResult::kNotMine;
+        if (NameIs(name, "origin")) known(Known::kOrigin);
         break;
       case 7:
         if (NameIs(name, "upgrade")) return ScanResult::kNotMine;
@@ -184,6 +198,22 @@ ScanResult ScanRequest(std::string_view buffered, const ScanLimits& limits, Scan
           } else {
             return ScanResult::kNotMine;
           }
+        } else if (NameIs(name, "x-amz-date")) {
+          known(Known::kAmzDate);
+        }
+        break;
+      case 12:
+        if (NameIs(name, "x-amz-target")) {
+          known(Known::kAmzTarget);
+        } else if (NameIs(name, "content-type")) {
+          known(Known::kContentType);
+        }
+        break;
+      case 13:
+        if (NameIs(name, "authorization")) {
+          known(Known::kAuthorization);
+        } else if (NameIs(name, "if-none-match")) {
+          known(Known::kIfNoneMatch);
         }
         break;
       case 14:
@@ -203,6 +233,12 @@ ScanResult ScanRequest(std::string_view buffered, const ScanLimits& limits, Scan
         break;
       case 17:
         if (NameIs(name, "transfer-encoding")) return ScanResult::kNotMine;
+        break;
+      case 29:
+        if (NameIs(name, "access-control-request-method")) known(Known::kAcrm);
+        break;
+      case 30:
+        if (NameIs(name, "access-control-request-headers")) known(Known::kAcrh);
         break;
       default:
         break;

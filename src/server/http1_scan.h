@@ -34,6 +34,21 @@ struct ScanField {
   std::string_view name, value;
 };
 
+// The fields the server reads, found while scanning (by name, in any case).
+enum class Known : unsigned {
+  kHost,
+  kDate,
+  kOrigin,
+  kAmzDate,
+  kAmzTarget,
+  kContentType,
+  kAuthorization,
+  kIfNoneMatch,
+  kAcrm,  // Access-Control-Request-Method
+  kAcrh,  // Access-Control-Request-Headers
+  kCount
+};
+
 // Views into the scanned buffer: valid while it is.
 struct ScannedRequest {
   std::string_view method, target, body;
@@ -42,6 +57,14 @@ struct ScannedRequest {
   std::size_t size = 0;  // the bytes of the request: head and body
   std::size_t field_count = 0;
   std::array<ScanField, kMaxScanFields> fields;
+  // The value of each Known field (the request has each name once at most), and which are
+  // there (bit 1 << Known).
+  std::array<std::string_view, static_cast<std::size_t>(Known::kCount)> known;
+  unsigned known_mask = 0;
+  bool Has(Known k) const { return (known_mask >> static_cast<unsigned>(k) & 1u) != 0; }
+  std::string_view Get(Known k) const {  // empty when absent
+    return Has(k) ? known[static_cast<std::size_t>(k)] : std::string_view();
+  }
 };
 
 enum class ScanResult {

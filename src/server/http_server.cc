@@ -219,56 +219,18 @@ struct KnownHeaders {
     }
   }
 
-  // The same from a request of the scanner (which refuses Upgrade and HTTP2-Settings).
-  explicit KnownHeaders(const http1::ScannedRequest& r) {
-    bool seen_host = false, seen_target = false, seen_type = false, seen_inm = false,
-         seen_acrh = false, seen_acrm = false;
-    const auto take = [](bool& seen, std::string_view& to, std::string_view v) {
-      if (!seen) to = v;
-      seen = true;
-    };
-    using http1::NameIs;
-    for (std::size_t i = 0; i < r.field_count; ++i) {
-      const std::string_view n = r.fields[i].name;
-      const std::string_view v = r.fields[i].value;
-      switch (n.size()) {
-        case 4:
-          if (NameIs(n, "host")) {
-            take(seen_host, host, v);
-          } else if (NameIs(n, "date")) {
-            has_amz_date = true;
-          }
-          break;
-        case 6:
-          if (!origin && NameIs(n, "origin")) origin = v;
-          break;
-        case 10:
-          if (NameIs(n, "x-amz-date")) has_amz_date = true;
-          break;
-        case 12:
-          if (NameIs(n, "x-amz-target")) {
-            take(seen_target, amz_target, v);
-          } else if (NameIs(n, "content-type")) {
-            take(seen_type, content_type, v);
-          }
-          break;
-        case 13:
-          if (NameIs(n, "authorization")) {
-            if (!authorization) authorization = v;
-          } else if (NameIs(n, "if-none-match")) {
-            take(seen_inm, if_none_match, v);
-          }
-          break;
-        case 29:
-          if (NameIs(n, "access-control-request-method")) take(seen_acrm, acrm, v);
-          break;
-        case 30:
-          if (NameIs(n, "access-control-request-headers")) take(seen_acrh, acrh, v);
-          break;
-        default:
-          break;
-      }
-    }
+  // The same from a request of the scanner (which refuses Upgrade and HTTP2-Settings, and
+  // a name twice).
+  explicit KnownHeaders(const http1::ScannedRequest& r)
+      : host(r.Get(http1::Known::kHost)),
+        amz_target(r.Get(http1::Known::kAmzTarget)),
+        content_type(r.Get(http1::Known::kContentType)),
+        if_none_match(r.Get(http1::Known::kIfNoneMatch)),
+        acrh(r.Get(http1::Known::kAcrh)),
+        acrm(r.Get(http1::Known::kAcrm)),
+        has_amz_date(r.Has(http1::Known::kAmzDate) || r.Has(http1::Known::kDate)) {
+    if (r.Has(http1::Known::kAuthorization)) authorization = r.Get(http1::Known::kAuthorization);
+    if (r.Has(http1::Known::kOrigin)) origin = r.Get(http1::Known::kOrigin);
   }
 };
 

@@ -68,6 +68,33 @@ TEST(Http1Scan, ReadsACompleteRequest) {
   EXPECT_EQ(r.fields[7].value, "55");
 }
 
+TEST(Http1Scan, FindsTheFieldsTheServerReadsInAnyCase) {
+  ScannedRequest r;
+  ASSERT_EQ(Scan(kPut, r), ScanResult::kComplete);
+  EXPECT_EQ(r.Get(Known::kHost), "localhost:4567");
+  EXPECT_EQ(r.Get(Known::kAmzTarget), "Kinesis_20131202.PutRecord");
+  EXPECT_EQ(r.Get(Known::kContentType), "application/x-amz-json-1.1");
+  EXPECT_TRUE(r.Has(Known::kAmzDate));
+  EXPECT_TRUE(r.Get(Known::kAuthorization).starts_with("AWS4-HMAC-SHA256 Credential=AKID/"));
+  EXPECT_FALSE(r.Has(Known::kOrigin));
+  EXPECT_FALSE(r.Has(Known::kDate));
+  const std::string other =
+      "POST /?a=b HTTP/1.1\r\nhOsT: h\r\nORIGIN: http://o\r\ndate: d\r\n"
+      "If-None-Match: \"e\"\r\naccess-control-request-method: POST\r\n"
+      "Access-Control-Request-Headers: x-amz-target\r\nContent-Length: 0\r\n\r\n";
+  ASSERT_EQ(Scan(other, r), ScanResult::kComplete);
+  EXPECT_EQ(r.Get(Known::kHost), "h");
+  EXPECT_EQ(r.Get(Known::kOrigin), "http://o");
+  EXPECT_TRUE(r.Has(Known::kDate));
+  EXPECT_EQ(r.Get(Known::kIfNoneMatch), "\"e\"");
+  EXPECT_EQ(r.Get(Known::kAcrm), "POST");
+  EXPECT_EQ(r.Get(Known::kAcrh), "x-amz-target");
+  // Nothing left over from the request scanned before.
+  EXPECT_FALSE(r.Has(Known::kAmzTarget));
+  EXPECT_EQ(r.Get(Known::kAmzTarget), "");
+  EXPECT_FALSE(r.Has(Known::kAuthorization));
+}
+
 TEST(Http1Scan, ReadsOnlyTheFirstOfPipelinedRequests) {
   ScannedRequest r;
   ASSERT_EQ(Scan(kPut + kPut, r), ScanResult::kComplete);
