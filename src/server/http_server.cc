@@ -26,6 +26,7 @@
 #include "common/random.h"
 #include "server/browser_guard.h"
 #include "server/console.h"
+#include "server/http1_scan.h"
 #include "server/http2_session.h"
 #include "server/live/console_routes.h"
 #include "server/live/websocket.h"
@@ -217,6 +218,30 @@ struct KnownHeaders {
       }
     }
   }
+
+  // The same from a request of the scanner (which refuses Upgrade and HTTP2-Settings, and
+  // a name twice).
+  explicit KnownHeaders(const http1::ScannedRequest& r)
+      : host(r.Get(http1::Known::kHost)),
+        amz_target(r.Get(http1::Known::kAmzTarget)),
+        content_type(r.Get(http1::Known::kContentType)),
+        if_none_match(r.Get(http1::Known::kIfNoneMatch)),
+        acrh(r.Get(http1::Known::kAcrh)),
+        acrm(r.Get(http1::Known::kAcrm)),
+        has_amz_date(r.Has(http1::Known::kAmzDate) || r.Has(http1::Known::kDate)) {
+    if (r.Has(http1::Known::kAuthorization)) authorization = r.Get(http1::Known::kAuthorization);
+    if (r.Has(http1::Known::kOrigin)) origin = r.Get(http1::Known::kOrigin);
+  }
+};
+
+// The request being answered, whichever parser read it: views into the session's parser or,
+// for a scanned request, its buffer (kept until the answer is written).
+struct RequestView {
+  std::string_view method, target, body;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+  unsigned version() const { return version_; }
+  bool keep_alive() const { return keep_alive_; }
 };
 
 template <class Stream>
@@ -245,6 +270,71 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
  private:
   void Read() {
     if (shared_->stopping) return Close();
+    // Pipelined requests answered at once would otherwise nest one call per request.
+    if (nest_ >= kMaxNest) {
+      return asio::post(stream_.get_executor(),
+                        beast::bind_front_handler(&Session::Read, this->shared_from_this()));
+    }
+    if (scanned_bytes_ != 0) {  // the request just answered, scanned in place
+      buffer_.consume(scanned_bytes_);
+      scanned_bytes_ = 0;
+    }
+    // The first read of a keep-alive connection may wait for the idle timeout; once a
+    // request starts, the whole request must arrive within the read timeout.
+    ArmDeadline(first_request_ ? shared_->options.read_timeout : shared_->options.idle_timeout);
+    if constexpr (std::is_same_v<Stream, TcpStream>) {
+      // The common request (a complete Kinesis API call) is recognised in the buffer by the
+      // scanner (http1_scan.h); anything else is parsed by Beast, from what is buffered.
+      if (buffer_.size() == 0) return ReadSome();
+      if (TryScan()) return;
+    }
+    ReadWithBeast();
+  }
+
+  void ReadSome() {
+    const std::size_t room =
+        std::clamp<std::size_t>(buffer_.capacity() - buffer_.size(), 512, 65536);
+    stream_.async_read_some(
+        buffer_.prepare(room),
+        beast::bind_front_handler(&Session::OnReadSome, this->shared_from_this()));
+  }
+
+  void OnReadSome(beast::error_code ec, std::size_t n) {
+    buffer_.commit(n);
+    // Nothing read: as Beast's read of an empty buffer ends (end of stream, reset, timeout).
+    if (ec && buffer_.size() == 0) return OnRead(ec, 0);
+    if (!ec && TryScan()) return;
+    ReadWithBeast();  // which meets the error, if any, after what was read
+  }
+
+  // True when the buffer starts with a complete Kinesis API request of the scanner's subset,
+  // which is then answered.
+  bool TryScan() {
+    const auto data = buffer_.data();
+    const std::string_view in(static_cast<const char*>(data.data()), data.size());
+    const http1::ScanLimits limits{shared_->options.max_header_bytes,
+                                   shared_->options.max_body_bytes};
+    if (http1::ScanRequest(in, limits, scan_) != http1::ScanResult::kComplete) return false;
+    // Only the API's POST / (no console, no live endpoint, no upgrade).
+    if (scan_.method != "POST" || !(scan_.target == "/" || scan_.target.starts_with("/?"))) {
+      return false;
+    }
+    DisarmDeadline();  // no timeout while the request runs (it may wait for the disk)
+    first_request_ = false;
+    scanned_bytes_ = scan_.size;
+    scanned_ = true;
+    req_ = RequestView{scan_.method, scan_.target, scan_.body, scan_.version, scan_.keep_alive};
+    heads_.emplace(scan_);
+    fault_ = {};
+    busy_ = shared_->Busy();
+    ++nest_;
+    Dispatch();
+    --nest_;
+    return true;
+  }
+
+  void ReadWithBeast() {
+    scanned_ = false;
     // The previous request's body keeps its capacity (when small) for this one's.
     std::string body;
     if (parser_) {
@@ -258,9 +348,6 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                     std::make_tuple(ArenaAllocator<char>(&arena_)));
     parser_->body_limit(shared_->options.max_body_bytes);
     parser_->header_limit(shared_->options.max_header_bytes);
-    // The first read of a keep-alive connection may wait for the idle timeout; once a
-    // request starts, the whole request must arrive within the read timeout.
-    ArmDeadline(first_request_ ? shared_->options.read_timeout : shared_->options.idle_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&Session::OnHeader, this->shared_from_this()));
@@ -386,11 +473,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       auto owned = ToOwnedRequest(parser_->release());
       return HandleLive(std::move(owned));
     }
-    asio::thread_pool* pool = shared_->OffloadPool(req.body().size());
+    req_ = RequestView{std::string_view(req.method_string().data(), req.method_string().size()),
+                       std::string_view(req.target().data(), req.target().size()), req.body(),
+                       req.version(), req.keep_alive()};
+    Dispatch();
+  }
+
+  // Runs the API request in req_ (heads_ its headers).
+  void Dispatch() {
+    asio::thread_pool* pool = shared_->OffloadPool(req_.body.size());
     if (pool == nullptr) {
       return detail::RunDeferred(
-          stream_.get_executor(), [this, &req](api::DeferredAcks* acks) { return Run(req, acks); },
-          heads.content_type,
+          stream_.get_executor(), [this](api::DeferredAcks* acks) { return Run(acks); },
+          heads_->content_type,
           [self = this->shared_from_this()](api::WireResponse r, bool) {
             self->Finish(std::move(r));
           });
@@ -398,7 +493,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // Off the event loop (the worker pool, or a large body's decoding): the call may wait for
     // the disk. The answer comes back to this connection's strand.
     asio::post(*pool, [self = this->shared_from_this()] {
-      auto r = std::make_shared<api::WireResponse>(self->Run(self->parser_->get()));
+      auto r = std::make_shared<api::WireResponse>(self->Run());
       asio::post(self->stream_.get_executor(), [self, r] { self->Finish(std::move(*r)); });
     });
   }
@@ -439,10 +534,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         });
   }
 
-  // The answer to the request in parser_.
+  // The answer to the request in req_.
   void Finish(api::WireResponse r) {
-    const Request& req = parser_->get();
-    if (r.status == 0 && subscribe_) return StartSubscription(req);
+    if (r.status == 0 && subscribe_) return StartSubscription();
     // What a fault rule asked of the transport (server/live/faults.h).
     if (fault_.reset) {
       beast::error_code ec;
@@ -460,11 +554,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       fault_.latency_ms = 0;
       delay_.async_wait(
           [self = this->shared_from_this(), r = std::move(r)](beast::error_code) mutable {
-            self->Respond(self->parser_->get(), std::move(r));
+            self->Respond(self->req_, std::move(r));
           });
       return;
     }
-    Respond(req, std::move(r));
+    Respond(req_, std::move(r));
   }
 
   // /_cinesis/...: the same-origin check, then the WebSocket or the JSON/text endpoints.
@@ -507,8 +601,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   // ---- SubscribeToShard: an event stream in chunked transfer encoding ----
-  void StartSubscription(const Request& req) {
-    const std::string content_type(Header(req, "Content-Type"));
+  void StartSubscription() {
+    const RequestView& req = req_;
+    const std::string content_type(heads_->content_type);
     auto sub = shared_->events->SubscribeToShard(*subscribe_);
     subscribe_.reset();
     if (!sub.ok()) return Respond(req, api::ErrorResponse(sub.status(), content_type));
@@ -595,14 +690,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                       });
   }
 
-  api::WireResponse Run(const Request& req, api::DeferredAcks* acks = nullptr) {
-    const KnownHeaders& heads = *heads_;  // of `req`, from Handle()
+  api::WireResponse Run(api::DeferredAcks* acks = nullptr) {
+    const RequestView& req = req_;
+    const KnownHeaders& heads = *heads_;  // of `req`
     const std::string_view host = heads.host;
     if (!HostAllowed(host, shared_->options)) return HostRejected(host);
     api::ScopedFaultDirective faults(&fault_);
     api::WireRequest w;
     w.acks = acks;
-    w.method = std::string_view(req.method_string().data(), req.method_string().size());
+    w.method = req.method;
     w.target = heads.amz_target;
     w.content_type = heads.content_type;
     w.authorization = heads.authorization;
@@ -615,17 +711,22 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     w.cors_request_headers = heads.acrh;
     w.cors_request_method = heads.acrm;
-    std::string_view target(req.target().data(), req.target().size());
+    const std::string_view target = req.target;
     if (auto q = target.find('?'); q != std::string_view::npos) w.query = target.substr(q + 1);
-    w.body = req.body();
+    w.body = req.body;
     if (shared_->events) w.subscribe = &subscribe_;
     std::vector<std::pair<std::string_view, std::string_view>> headers;
     if (shared_->options.verifier) {
       w.verifier = shared_->options.verifier.get();
       w.path = target.substr(0, target.find('?'));
-      for (const auto& f : req) {
-        headers.emplace_back(std::string_view(f.name_string().data(), f.name_string().size()),
-                             std::string_view(f.value().data(), f.value().size()));
+      if (scanned_) {
+        for (std::size_t i = 0; i < scan_.field_count; ++i)
+          headers.emplace_back(scan_.fields[i].name, scan_.fields[i].value);
+      } else {
+        for (const auto& f : parser_->get()) {
+          headers.emplace_back(std::string_view(f.name_string().data(), f.name_string().size()),
+                               std::string_view(f.value().data(), f.value().size()));
+        }
       }
       w.headers = &headers;
     }
@@ -803,7 +904,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::shared_ptr<Shared> shared_;
   FieldArena arena_;  // parser_'s header fields (declared first: destroyed after it)
   std::optional<RequestParser> parser_;
-  std::optional<KnownHeaders> heads_;  // of parser_'s request, while it is answered
+  std::optional<KnownHeaders> heads_;  // of req_, while it is answered
+  RequestView req_;                    // the request being answered
+  // A request recognised by the scanner: its views point into buffer_, whose first
+  // scanned_bytes_ bytes it is, consumed by the next Read() (the answer is written by then).
+  http1::ScannedRequest scan_;
+  bool scanned_ = false;  // req_ is scan_'s (else parser_'s)
+  std::size_t scanned_bytes_ = 0;
+  int nest_ = 0;  // TryScan() calls on the stack (answered at once, each calls Read())
+  static constexpr int kMaxNest = 8;
   bool first_request_ = true;
   // WriteAnswer's message while it is being written (kept for their capacity).
   std::string out_head_;

@@ -221,6 +221,46 @@ class ManyConnections(h.ServerTestCase):
         self.assertEqual(got, [b'before'] + datas + [b'between'] + datas + [b'after'])
         self.ok('DeleteStream', {'StreamName': stream})
 
+    def test_pipelined_requests_are_answered_in_order(self):
+        # Many requests in one send (answered at once, one after the other, from the read
+        # buffer), a console request among them (read by the general parser), an HTTP/1.0 one,
+        # the last with Connection: close: each gets its answer, in order, then the close.
+        stream = 'pipelined'
+        self.ok('CreateStream', {'StreamName': stream, 'ShardCount': 1})
+        (s,) = self.connect(1)
+        host = ('Host: %s:%d' % (self.server.host, self.server.port)).encode()
+        reqs, want = [], []
+        for i in range(60):
+            reqs.append(_request(self.server, 'PutRecord', {
+                'StreamName': stream, 'PartitionKey': 'k',
+                'Data': base64.b64encode(b'%d' % i).decode()}))
+            want.append((200, 'HTTP/1.1'))
+            if i == 30:
+                reqs.append(b'GET /_cinesis/console/nope HTTP/1.1\r\n' + host + b'\r\n\r\n')
+                want.append((404, 'HTTP/1.1'))
+            if i == 40:
+                reqs.append(_request(self.server, 'ListStreams', {}).replace(
+                    b'POST / HTTP/1.1', b'POST / HTTP/1.0').replace(
+                    b'\r\n\r\n', b'\r\nConnection: keep-alive\r\n\r\n', 1))
+                want.append((200, 'HTTP/1.0'))
+        reqs.append(_request(self.server, 'ListStreams', {}).replace(
+            b'\r\n\r\n', b'\r\nConnection: close\r\n\r\n', 1))
+        want.append((200, 'HTTP/1.1'))
+        s.sendall(b''.join(reqs))
+        reader = _Reader(s)
+        got = []
+        for _ in want:
+            status, headers, _ = reader.response()
+            got.append((status, headers))
+        self.assertEqual([st for st, _ in got], [st for st, _ in want])
+        self.assertEqual(got[-1][1].get('connection'), 'close')
+        self.assertEqual(got[41 + 1][1].get('connection'), 'keep-alive')  # the HTTP/1.0 one
+        self.assertEqual(s.recv(1), b'')  # closed after the last answer
+        records = self.read_all(stream, 1)
+        self.assertEqual([base64.b64decode(r['Data']) for r in records],
+                         [b'%d' % i for i in range(60)])
+        self.ok('DeleteStream', {'StreamName': stream})
+
 
 if __name__ == '__main__':
     unittest.main()
