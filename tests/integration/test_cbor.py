@@ -662,6 +662,10 @@ class TestStreams(Base):
             self.assertEqual([s['ShardId'] for s in resp['Shards']], [h.shard_id(1)])
 
         # reshard so that filters have something to distinguish: split shard 0 -> 2, 3 (0 closed)
+        # The split must come later than created + 1 ms (the last subtest reads the shards open
+        # then): a fast server got here within that millisecond.
+        while now_ms() <= created.value + 5:
+            time.sleep(0.002)
         lo, hi = rng(all_shards[0])
         self.cbor('SplitShard', {'StreamName': name, 'ShardToSplit': h.shard_id(0),
                                  'NewStartingHashKey': str((lo + hi) // 2)})
