@@ -655,6 +655,16 @@ struct Verdicts {
     }
     return futures[i].get();
   }
+  // Expects appends 0..n-1 each answered, as failed, within 5 s.
+  void ExpectEachFailed(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      auto v = Get(i, std::chrono::seconds(5));
+      EXPECT_TRUE(v.has_value()) << "queued append " << i << " never answered";
+      if (v) {
+        EXPECT_FALSE(v->ok()) << i;
+      }
+    }
+  }
   bool gave_up = false;
   std::vector<std::atomic<int>> calls;
   std::vector<std::promise<Status>> promises;
@@ -697,13 +707,7 @@ TEST_F(DiskLogTest, WithoutFsyncAFailedInlineWriteAnswersEveryAppendQueuedBehind
   env_.HoldWrites(false);
   first.join();
   EXPECT_FALSE(first_verdict.ok());
-  for (std::size_t i = 0; i < queued.size(); ++i) {
-    auto v = verdicts->Get(i, std::chrono::seconds(5));
-    EXPECT_TRUE(v.has_value()) << "queued append " << i << " never answered";
-    if (v) {
-      EXPECT_FALSE(v->ok()) << i;
-    }
-  }
+  verdicts->ExpectEachFailed(queued.size());
   auto blocked_verdict = blocked->get_future();
   const bool woke = blocked_verdict.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
   EXPECT_TRUE(woke) << "WaitDurable of a queued append still blocked after the failed write";
@@ -826,13 +830,7 @@ TEST_F(DiskLogTest, WithoutFsyncDropOrCloseDuringAHeldInlineWriteAnswersEveryApp
     }
     // Answered while the write is still held: nothing waits for it.
     EXPECT_EQ(env_.held_writes(), 1);
-    for (std::size_t i = 0; i < queued.size(); ++i) {
-      auto v = verdicts->Get(i, std::chrono::seconds(5));
-      EXPECT_TRUE(v.has_value()) << "queued append " << i << " never answered";
-      if (v) {
-        EXPECT_FALSE(v->ok()) << i;
-      }
-    }
+    verdicts->ExpectEachFailed(queued.size());
     auto blocked_verdict = blocked->get_future();
     EXPECT_EQ(blocked_verdict.wait_for(std::chrono::seconds(5)), std::future_status::ready);
     AppendRecord late{"k", "", "late"};
