@@ -35,7 +35,9 @@ std::vector<cli::OptionRow> ServeOptionTable(ServeConfig& c) {
   t.Add("--host", c.server.host, "string", "an IPv4 or IPv6 address", "Address to listen on.");
   t.Add("--port", c.server.port, "integer", "0..65535",
         "Port to listen on; 0 picks a free port and prints it.");
-  t.Add("--threads", c.server.threads, "integer", ">= 0", "I/O threads; 0 means one per core.",
+  t.Add("--threads", c.server.threads, "integer", ">= 0",
+        "I/O threads; 0 means half the cores (at least one): heavy requests run on a pool "
+        "of their own (--offload-body-bytes).",
         CLI::NonNegativeNumber);
   t.Add("--worker-threads", c.worker_threads, "integer", "0..4096",
         "Threads that run requests off the I/O threads, each waiting for the disk; 0 runs "
@@ -92,10 +94,10 @@ std::vector<cli::OptionRow> ServeOptionTable(ServeConfig& c) {
          "(ProvisionedThroughputExceededException; PutRecords fails only the records over the "
          "limit).");
   t.Add("--offload-body-bytes", c.server.offload_body_bytes, "integer", ">= 0",
-        "With --worker-threads 0: requests with a body at least this large run on a small "
-        "pool of their own (half the cores, started at the first one), so decoding them does "
-        "not stall the other connections of an I/O thread; 0 runs every request on the I/O "
-        "threads.",
+        "With --worker-threads 0: requests with a body at least this large, and every "
+        "GetRecords, run on a pool of their own (one thread per core, started at the first "
+        "one), so decoding or encoding them does not stall the other connections of an I/O "
+        "thread; 0 runs every request on the I/O threads.",
         CLI::NonNegativeNumber);
   t.Add("--max-body-bytes", c.server.max_body_bytes, "integer", ">= 1",
         "Largest request body accepted; larger requests get HTTP 413.", CLI::PositiveNumber);

@@ -488,25 +488,39 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     st->dispatched = true;
     ReleaseBody(*st);  // WINDOW_UPDATE for its bytes: the next request may come
     st->busy = shared_->Busy();
-    asio::thread_pool* pool = shared_->OffloadPool(st->body.size());
-    if (pool == nullptr) {
-      return detail::RunDeferred(
-          stream_.get_executor(), [this, &st](api::DeferredAcks* acks) { return Run(*st, acks); },
-          st->content_type,
-          [self = this->shared_from_this(), st](api::WireResponse r, bool later) {
-            if (self->closed_) return;
-            self->Finish(st, std::move(r));
-            if (later) self->Flush();
-          });
-    }
-    asio::post(*pool, [self = this->shared_from_this(), st] {
-      auto r = std::make_shared<api::WireResponse>(self->Run(*st));
-      asio::post(self->stream_.get_executor(), [self, st, r] {
-        if (self->closed_) return;
-        self->Finish(st, std::move(*r));
-        self->Flush();
+    auto finish = [self = this->shared_from_this(), st](api::WireResponse r, bool later) {
+      if (self->closed_) return;
+      self->Finish(st, std::move(r));
+      if (later) self->Flush();
+    };
+    if (shared_->workers) {  // may wait for the disk there; answered on the strand
+      return asio::post(*shared_->workers, [self = this->shared_from_this(), st] {
+        auto r = std::make_shared<api::WireResponse>(self->Run(*st));
+        asio::post(self->stream_.get_executor(), [self, st, r] {
+          if (self->closed_) return;
+          self->Finish(st, std::move(*r));
+          self->Flush();
+        });
       });
-    });
+    }
+    if (asio::thread_pool* heavy = shared_->HeavyPool(st->body.size(), st->target)) {
+      // Run on the pool for heavy requests, acknowledged by callbacks; answered on the strand.
+      return asio::post(*heavy, [self = this->shared_from_this(), st, finish] {
+        detail::RunDeferred(
+            self->stream_.get_executor(),
+            [&self, &st](api::DeferredAcks* acks) { return self->Run(*st, acks); },
+            st->content_type,
+            [self, finish](api::WireResponse r, bool on_strand) {
+              if (on_strand) return finish(std::move(r), true);
+              auto owned = std::make_shared<api::WireResponse>(std::move(r));
+              asio::post(self->stream_.get_executor(),
+                         [finish, owned] { finish(std::move(*owned), true); });
+            });
+      });
+    }
+    detail::RunDeferred(
+        stream_.get_executor(), [this, &st](api::DeferredAcks* acks) { return Run(*st, acks); },
+        st->content_type, finish);
   }
 
   api::WireResponse Run(H2Stream& st, api::DeferredAcks* acks = nullptr) {

@@ -481,21 +481,37 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   // Runs the API request in req_ (heads_ its headers).
   void Dispatch() {
-    asio::thread_pool* pool = shared_->OffloadPool(req_.body.size());
-    if (pool == nullptr) {
-      return detail::RunDeferred(
-          stream_.get_executor(), [this](api::DeferredAcks* acks) { return Run(acks); },
-          heads_->content_type,
-          [self = this->shared_from_this()](api::WireResponse r, bool) {
-            self->Finish(std::move(r));
-          });
+    if (shared_->workers) {
+      // The worker pool: the call may wait for the disk there (group commit). The answer
+      // comes back to this connection's strand.
+      return asio::post(*shared_->workers, [self = this->shared_from_this()] {
+        auto r = std::make_shared<api::WireResponse>(self->Run());
+        asio::post(self->stream_.get_executor(), [self, r] { self->Finish(std::move(*r)); });
+      });
     }
-    // Off the event loop (the worker pool, or a large body's decoding): the call may wait for
-    // the disk. The answer comes back to this connection's strand.
-    asio::post(*pool, [self = this->shared_from_this()] {
-      auto r = std::make_shared<api::WireResponse>(self->Run());
-      asio::post(self->stream_.get_executor(), [self, r] { self->Finish(std::move(*r)); });
-    });
+    if (asio::thread_pool* heavy = shared_->HeavyPool(req_.body.size(), heads_->amz_target)) {
+      // Decoded and run on the pool for heavy requests, so the I/O thread goes on serving its
+      // other connections; a write is acknowledged by a callback as on the I/O thread (no
+      // pool thread waits for the disk), and the answer is written from this strand.
+      return asio::post(*heavy, [self = this->shared_from_this()] {
+        detail::RunDeferred(
+            self->stream_.get_executor(),
+            [&self](api::DeferredAcks* acks) { return self->Run(acks); },
+            self->heads_->content_type,
+            [self](api::WireResponse r, bool on_strand) {
+              if (on_strand) return self->Finish(std::move(r));
+              auto owned = std::make_shared<api::WireResponse>(std::move(r));
+              asio::post(self->stream_.get_executor(),
+                         [self, owned] { self->Finish(std::move(*owned)); });
+            });
+      });
+    }
+    detail::RunDeferred(
+        stream_.get_executor(), [this](api::DeferredAcks* acks) { return Run(acks); },
+        heads_->content_type,
+        [self = this->shared_from_this()](api::WireResponse r, bool) {
+          self->Finish(std::move(r));
+        });
   }
 
   // `Upgrade: h2c`: 101 Switching Protocols, then HTTP/2 with this request as stream 1.
@@ -1036,8 +1052,7 @@ void detail::ServeCleartext(tcp::socket socket, std::shared_ptr<Shared> shared) 
 
 struct HttpServer::Impl {
   Impl(ServerOptions o, api::KinesisService& s, std::function<void()> t, api::EventStreamService* e)
-      : threads(o.threads > 0 ? o.threads
-                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))),
+      : threads(o.threads > 0 ? o.threads : detail::DefaultIoThreads()),
         ioc(threads),
         shared(std::make_shared<Shared>(std::move(o), s, e)),
         acceptor(asio::make_strand(ioc)),

@@ -27,15 +27,16 @@ class FaultRules;
 struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 4567;  // 0: pick a free port
-  int threads = 0;            // 0: one per core
+  int threads = 0;            // 0: half the cores, at least one
   // Requests run on this many worker threads instead of the I/O threads, so requests that
   // wait for the disk (group commit) do not stall the event loop and can share a sync.
   // 0: run requests inline on the I/O threads (right for in-memory storage).
   int worker_threads = 0;
-  // With worker_threads 0: a request whose body is at least this large runs on a small pool
-  // of its own (started at the first such request), so decoding it does not stall the other
-  // connections of its I/O thread. 0: every request runs on the I/O threads.
-  std::size_t offload_body_bytes = 1 << 20;
+  // With worker_threads 0: a request whose body is at least this large, and every GetRecords,
+  // runs on a pool of its own (one thread per core, started at the first such request), so
+  // decoding or encoding it does not stall the other connections of its I/O thread; its
+  // writes are acknowledged by callbacks there too. 0: every request runs on the I/O threads.
+  std::size_t offload_body_bytes = 16 << 10;
   std::size_t max_body_bytes = 32 << 20;
   std::chrono::milliseconds read_timeout{30'000};   // per request, headers and body
   std::chrono::milliseconds idle_timeout{120'000};  // keep-alive connection with no request

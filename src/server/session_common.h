@@ -39,18 +39,20 @@ struct Shared {
   api::KinesisService& service;
   api::EventStreamService* events = nullptr;
   std::optional<asio::thread_pool> workers;
-  // Where a request with a body of `body_bytes` runs off the I/O thread: the worker pool when
-  // there is one, else (bodies of at least options.offload_body_bytes) the pool for heavy
-  // requests, started on first use; nullptr: inline on the I/O thread.
-  asio::thread_pool* OffloadPool(std::size_t body_bytes) {
-    if (workers) return &*workers;
-    if (options.offload_body_bytes == 0 || body_bytes < options.offload_body_bytes) return nullptr;
-    std::call_once(heavy_once, [this] {
-      const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-      heavy.emplace(std::max<std::size_t>(1, cores / 2));
-    });
+  // The pool a request runs on when it is heavy (with no worker pool): a body of at least
+  // options.offload_body_bytes, or a GetRecords (its answer may hold 10,000 records); started
+  // at the first one, one thread per core. nullptr: the request runs on the I/O thread.
+  asio::thread_pool* HeavyPool(std::size_t body_bytes, std::string_view amz_target) {
+    if (options.offload_body_bytes == 0) return nullptr;
+    if (body_bytes < options.offload_body_bytes && !IsGetRecords(amz_target)) return nullptr;
+    std::call_once(heavy_once, [this] { heavy.emplace(Cores()); });
     return &*heavy;
   }
+  static bool IsGetRecords(std::string_view amz_target) {
+    const auto dot = amz_target.rfind('.');
+    return dot != std::string_view::npos && amz_target.substr(dot + 1) == "GetRecords";
+  }
+  static std::size_t Cores() { return std::max(1u, std::thread::hardware_concurrency()); }
   std::once_flag heavy_once;
   std::optional<asio::thread_pool> heavy;  // written once, under heavy_once
   std::atomic<bool> stopping{false};
@@ -97,6 +99,11 @@ struct Shared {
 // called here at once when nothing is left to wait for, else on `executor` once the writes
 // are durable (an InternalFailure answer in `content_type`'s protocol if they failed).
 // `finish(response, later)` tells which: `later` is true when called from `executor`.
+// I/O threads when --threads is 0: half the cores (at least one). The clients of a local
+// server share its machine, and heavy requests run on a pool of their own (Shared::HeavyPool),
+// so more I/O threads than that only add hand-offs between them (docs/benchmarks.md).
+inline int DefaultIoThreads() { return static_cast<int>((Shared::Cores() + 1) / 2); }
+
 template <class Executor, class Run, class Finish>
 void RunDeferred(const Executor& executor, Run run, std::string_view content_type, Finish finish) {
   struct Pending {

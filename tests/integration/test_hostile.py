@@ -209,7 +209,7 @@ class RequestBudgetTest(h.ServerTestCase):
 
 
 class HeavyRequestOffloadTest(h.ServerTestCase):
-    """A request with a large body is decoded off the I/O thread (--offload-body-bytes, 1 MiB by
+    """A request with a large body is decoded off the I/O thread (--offload-body-bytes, 16 KiB by
     default), so with a single I/O thread a small request on another connection is answered
     while the large one is still being decoded."""
     @classmethod
