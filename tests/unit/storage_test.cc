@@ -865,7 +865,11 @@ TEST_F(DiskLogTest, WithoutFsyncClosingTheStorageWaitsForAHeldInlineWriteAndAnsw
   env_.HoldWrites(true);
   env_.HoldSyncs(true);
   Status held_verdict;
-  std::thread held([&] { held_verdict = PutOne(*log, "held"); });
+  std::promise<void> held_done;
+  std::thread held([&] {
+    held_verdict = PutOne(*log, "held");
+    held_done.set_value();
+  });
   while (env_.held_writes() == 0) std::this_thread::yield();  // "held" is written inline
   constexpr std::size_t kQueued = 4;
   auto verdicts = std::make_shared<Verdicts>(kQueued);
@@ -889,6 +893,12 @@ TEST_F(DiskLogTest, WithoutFsyncClosingTheStorageWaitsForAHeldInlineWriteAndAnsw
   EXPECT_EQ(env_.held_syncs(), 0) << "flushers joined and checkpointing, an inline write held";
   EXPECT_FALSE(closed.load());
   env_.HoldWrites(false);  // the writer gives the write back
+  if (held_done.get_future().wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    // Before the fix: stuck (or worse) in MarkDirty on the freed Flusher. Fail, not hang.
+    ADD_FAILURE() << "the inline writer never returned from giving its write back";
+    std::fflush(stdout);
+    std::abort();
+  }
   held.join();
   env_.HoldSyncs(false);
   closer.join();
