@@ -18,8 +18,10 @@
 // are the owner's to hand on (EndWriting queues the log for the flusher); while a roll or a
 // cut is due (flusher_only_, set by the owner that gives the write back), appenders queue the
 // log for the flusher instead of taking the write. WriteCheckpoint
-// at a clean shutdown, once nothing writes. Durability callbacks run with no lock held and
-// the ownership given back.
+// at a clean shutdown, once nothing writes: the storage's close first refuses appends
+// (CloseToAppends) and waits for the appenders still in Append (WaitForAppenders: an inline
+// write given back, a MarkDirty done), then joins the flushers. Durability callbacks run with
+// no lock held and the ownership given back.
 // Locks (disk_storage_impl.h): append_mu_ for the queue and the ownership, mu_ for the
 // segments and visible_end_, sync_mu_ for the durability state, Flusher::mu_ for its dirty
 // list (taken after append_mu_ is released).

@@ -21,8 +21,10 @@
 // Threading: appenders on any thread; a log is written by one owner at a time (writing_): its
 // Flusher thread or, without fsync, an appender that found it idle and no roll or cut due
 // (flusher_only_; flush_ and needs_cut_ are the owner's); readers on any thread. Recovery runs
-// before the log is shared. No thread-safety annotations here yet: the storage uses plain
-// std::mutex (docs/architecture.md, "Locks"), so each field names its guard in a comment.
+// before the log is shared. The storage's close waits for the appenders in Append (in_hand_)
+// before it joins the flushers and checkpoints, so no owner is left when it does. No
+// thread-safety annotations here yet: the storage uses plain std::mutex (docs/architecture.md,
+// "Locks"), so each field names its guard in a comment.
 // Locks of a log (lock order: mu_ -> sync_mu_; append_mu_ is taken alone, Flusher::mu_ only
 // after append_mu_ is released):
 //   append_mu_    next_offset_, last_arrival_, pending_, pending_frames_, epoch_, closed_,
