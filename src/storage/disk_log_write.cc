@@ -18,8 +18,10 @@
 // are the owner's to hand on (EndWriting queues the log for the flusher); while a roll or a
 // cut is due (flusher_only_, set by the owner that gives the write back), appenders queue the
 // log for the flusher instead of taking the write. WriteCheckpoint
-// at a clean shutdown, once nothing writes. Durability callbacks run with no lock held and
-// the ownership given back.
+// at a clean shutdown, once nothing writes: the storage's close first refuses appends
+// (CloseToAppends) and waits for the appenders still in Append (WaitForAppenders: an inline
+// write given back, a MarkDirty done), then joins the flushers. Durability callbacks run with
+// no lock held and the ownership given back.
 // Locks (disk_storage_impl.h): append_mu_ for the queue and the ownership, mu_ for the
 // segments and visible_end_, sync_mu_ for the durability state, Flusher::mu_ for its dirty
 // list (taken after append_mu_ is released).
@@ -242,12 +244,12 @@ Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records,
   {
     std::unique_lock lock(append_mu_);
     // Back-pressure: a flusher that cannot keep up bounds the memory queued here.
-    auto room = [&] { return pending_.size() < kMaxPendingBytes || closed_; };
+    auto room = [&] { return pending_.size() < kMaxPendingBytes || closed_ || closing_; };
     if (!room()) {
       if (!space_cv_) space_cv_ = std::make_unique<std::condition_variable>();
       space_cv_->wait(lock, room);
     }
-    if (closed_) return Status(Code::kIoError, "log " + dir() + " is closed");
+    if (closed_ || closing_) return Status(Code::kIoError, "log " + dir() + " is closed");
     arrival_ms = std::max(arrival_ms, last_arrival_);
     last_arrival_ = arrival_ms;
     result.first = Offset{next_offset_};
@@ -267,13 +269,43 @@ Result<AppendResult> DiskLog::Append(std::span<const AppendRecord> records,
       own = !writing_ && !flusher_only_;
       if (own) writing_ = true;
     }
+    // The storage's close waits for this appender before it joins the flushers (and
+    // checkpoints): until then its inline write, or its MarkDirty, may still run.
+    if (!busy) ++in_hand_;
   }
   if (own) {
     FlushInline();
   } else if (!busy) {
     flusher_->MarkDirty(shared_from_this());
   }
+  if (!busy) LeaveHand();
   return result;
+}
+
+void DiskLog::LeaveHand() {
+  std::condition_variable* done = nullptr;
+  {
+    std::lock_guard lock(append_mu_);
+    if (--in_hand_ == 0 && closing_) done = space_cv_.get();
+  }
+  if (done) done->notify_all();
+}
+
+void DiskLog::CloseToAppends() {
+  std::condition_variable* space = nullptr;
+  {
+    std::lock_guard lock(append_mu_);
+    closing_ = true;
+    space = space_cv_.get();
+  }
+  if (space) space->notify_all();  // an appender held by the back-pressure: refused
+}
+
+void DiskLog::WaitForAppenders() {
+  std::unique_lock lock(append_mu_);
+  if (in_hand_ == 0) return;
+  if (!space_cv_) space_cv_ = std::make_unique<std::condition_variable>();
+  space_cv_->wait(lock, [&] { return in_hand_ == 0; });
 }
 
 void DiskLog::FlushInline() {

@@ -10,8 +10,10 @@
 // aside. The metadata store's calls are durable when they return (MetaStore).
 // Threading: every call on any thread. Locks: mu_ (reader-writer) guards logs_ and is taken
 // before any lock of a log; the other fields are set at Open, before the storage is shared.
-// At destruction the flushers are joined (after flushing what is queued), then every log
-// writes its checkpoint and is shut down.
+// At destruction every log is first closed to appenders and the appenders still in an
+// Append (an inline write without fsync, or queueing the log) are waited for; then the
+// flushers are joined (after flushing what is queued), then every log writes its checkpoint
+// and is shut down.
 #include <unistd.h>
 
 #include <algorithm>
@@ -65,6 +67,18 @@ class DiskStorage final : public Storage {
     for (int i = 0; i < flushers; ++i) flushers_.push_back(std::make_unique<Flusher>(flush_group_));
   }
   ~DiskStorage() override {
+    // Appenders first: a log's Flusher must not be queued after it is gone, nor its write be
+    // given back while it checkpoints. Without the lock while waiting: an inline write's
+    // answers run in that wait.
+    std::vector<std::shared_ptr<DiskLog>> logs;
+    {
+      std::shared_lock lock(mu_);
+      logs.reserve(logs_.size());
+      for (auto& [_, log] : logs_) logs.push_back(log);
+    }
+    for (auto& log : logs) log->CloseToAppends();
+    for (auto& log : logs) log->WaitForAppenders();
+    logs.clear();
     flushers_.clear();  // joins after flushing what is queued
     std::unique_lock lock(mu_);
     for (auto& [_, log] : logs_) log->WriteCheckpoint();

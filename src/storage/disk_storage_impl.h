@@ -21,12 +21,14 @@
 // Threading: appenders on any thread; a log is written by one owner at a time (writing_): its
 // Flusher thread or, without fsync, an appender that found it idle and no roll or cut due
 // (flusher_only_; flush_ and needs_cut_ are the owner's); readers on any thread. Recovery runs
-// before the log is shared. No thread-safety annotations here yet: the storage uses plain
-// std::mutex (docs/architecture.md, "Locks"), so each field names its guard in a comment.
+// before the log is shared. The storage's close waits for the appenders in Append (in_hand_)
+// before it joins the flushers and checkpoints, so no owner is left when it does. No
+// thread-safety annotations here yet: the storage uses plain std::mutex (docs/architecture.md,
+// "Locks"), so each field names its guard in a comment.
 // Locks of a log (lock order: mu_ -> sync_mu_; append_mu_ is taken alone, Flusher::mu_ only
 // after append_mu_ is released):
 //   append_mu_    next_offset_, last_arrival_, pending_, pending_frames_, epoch_, closed_,
-//                 writing_, flusher_only_
+//                 writing_, flusher_only_, closing_, in_hand_
 //   mu_           segments_ (and every Segment's fields once published), visible_end_
 //   sync_mu_      durable_end_, io_error_, rewinds_, durable_waiters_, reported_
 #pragma once
@@ -268,6 +270,15 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   void FailFlush(const Status& error, Segment& active, std::vector<Answer>& answers);
   // Fails every waiter and stops writing (the log was dropped or storage closes).
   void Shutdown(const Status& why);
+  // The storage closes, in two steps before its flushers are joined. CloseToAppends: every
+  // later Append is refused (an appender held by the back-pressure too), so none takes the
+  // write any more; frames already queued stay for the flusher. WaitForAppenders: returns
+  // once no appender is still in Append past that check: an inline write in progress was
+  // given back (with what was queued behind it handed to the flusher) and its answers ran,
+  // and no appender is about to queue the log for its flusher. Then nothing but the flusher
+  // writes the log or uses its Flusher.
+  void CloseToAppends();
+  void WaitForAppenders();
   std::atomic<bool> queued{false};  // in its flusher's dirty list
   // The log's directory, built when needed (not kept: ~60 bytes of heap per log).
   std::string dir() const { return ctx_->logs_dir + "/" + format::LogDirName(id_); }
@@ -283,6 +294,8 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   void WriteCheckpoint();
 
  private:
+  // An appender leaves Append after its inline write or its MarkDirty (in_hand_).
+  void LeaveHand();
   // Recovery of this log from its directory (Recover, EnsureOpen); before it is shared.
   Status RecoverInto(std::vector<std::string>* report);
   // TrimBefore on an opened log.
@@ -376,8 +389,15 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   // FlusherOnly): appenders leave their frames to the flusher instead of taking the write
   // only to hand it on (and the flusher losing the log to the next one, then retrying).
   bool flusher_only_ = false;
-  // With append_mu_: room in pending_, or closed_. Made (under append_mu_) by the first
-  // appender that has to wait, and kept until the log goes: notifiers take the pointer under
+  // guarded by append_mu_: the storage closes (CloseToAppends): Append refuses, as closed_,
+  // but what is queued is still written (closed_ comes later, with Shutdown).
+  bool closing_ = false;
+  // guarded by append_mu_: appenders past the closed_/closing_ check that may still write the
+  // log inline or queue it for its flusher (Append); WaitForAppenders waits for none.
+  std::uint32_t in_hand_ = 0;
+  // With append_mu_: room in pending_, or closed_ or closing_; or, once closing_, in_hand_
+  // back to 0. Made (under append_mu_) by the first appender that has to wait (or by
+  // WaitForAppenders), and kept until the log goes: notifiers take the pointer under
   // append_mu_ (a log never that far behind holds none: 48 bytes per log).
   std::unique_ptr<std::condition_variable> space_cv_;
 

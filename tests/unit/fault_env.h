@@ -73,6 +73,8 @@ class FaultEnv final : public Env {
   }
   // Appends waiting in HoldWrites now.
   int held_writes() const { return state_->held_writes.load(); }
+  // Syncs waiting in HoldSyncs now.
+  int held_syncs() const { return state_->held_syncs.load(); }
   // The thread of the last file append.
   std::thread::id last_writer() const {
     std::lock_guard lock(state_->mu);
@@ -217,6 +219,7 @@ class FaultEnv final : public Env {
     bool hold_syncs = false;   // guarded by mu
     bool hold_writes = false;  // guarded by mu
     std::atomic<int> held_writes{0};
+    std::atomic<int> held_syncs{0};
     std::thread::id last_writer;  // guarded by mu
     std::condition_variable hold_cv;
     std::atomic<bool> fail_atomic{false};
@@ -298,7 +301,9 @@ class FaultEnv final : public Env {
     Status Sync() override {
       {
         std::unique_lock lock(state_->mu);
+        ++state_->held_syncs;
         state_->hold_cv.wait(lock, [&] { return !state_->hold_syncs; });
+        --state_->held_syncs;
       }
       if (state_->fail_syncs) {
         ++state_->injected;
