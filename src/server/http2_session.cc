@@ -505,18 +505,12 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     }
     if (asio::thread_pool* heavy = shared_->HeavyPool(st->body.size(), st->target)) {
       // Run on the pool for heavy requests, acknowledged by callbacks; answered on the strand.
-      return asio::post(*heavy, [self = this->shared_from_this(), st, finish] {
-        detail::RunDeferred(
-            self->stream_.get_executor(),
-            [&self, &st](api::DeferredAcks* acks) { return self->Run(*st, acks); },
-            st->content_type,
-            [self, finish](api::WireResponse r, bool on_strand) {
-              if (on_strand) return finish(std::move(r), true);
-              auto owned = std::make_shared<api::WireResponse>(std::move(r));
-              asio::post(self->stream_.get_executor(),
-                         [finish, owned] { finish(std::move(*owned), true); });
-            });
-      });
+      return detail::RunDeferredOn(
+          *heavy, stream_.get_executor(),
+          [self = this->shared_from_this(), st](api::DeferredAcks* acks) {
+            return self->Run(*st, acks);
+          },
+          st->content_type, finish);
     }
     detail::RunDeferred(
         stream_.get_executor(), [this, &st](api::DeferredAcks* acks) { return Run(*st, acks); },

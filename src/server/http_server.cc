@@ -493,18 +493,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       // Decoded and run on the pool for heavy requests, so the I/O thread goes on serving its
       // other connections; a write is acknowledged by a callback as on the I/O thread (no
       // pool thread waits for the disk), and the answer is written from this strand.
-      return asio::post(*heavy, [self = this->shared_from_this()] {
-        detail::RunDeferred(
-            self->stream_.get_executor(),
-            [&self](api::DeferredAcks* acks) { return self->Run(acks); },
-            self->heads_->content_type,
-            [self](api::WireResponse r, bool on_strand) {
-              if (on_strand) return self->Finish(std::move(r));
-              auto owned = std::make_shared<api::WireResponse>(std::move(r));
-              asio::post(self->stream_.get_executor(),
-                         [self, owned] { self->Finish(std::move(*owned)); });
-            });
-      });
+      auto self = this->shared_from_this();
+      return detail::RunDeferredOn(
+          *heavy, stream_.get_executor(),
+          [self](api::DeferredAcks* acks) { return self->Run(acks); }, heads_->content_type,
+          [self](api::WireResponse r, bool) { self->Finish(std::move(r)); });
     }
     detail::RunDeferred(
         stream_.get_executor(), [this](api::DeferredAcks* acks) { return Run(acks); },

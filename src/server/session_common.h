@@ -130,6 +130,21 @@ void RunDeferred(const Executor& executor, Run run, std::string_view content_typ
   if (p->phase.exchange(2) == 1) complete(false);
 }
 
+// RunDeferred on `pool` (the heavy-request pool): `finish(response, true)` is always called on
+// `executor` (the connection's strand), whether the answer was ready inside `run` or came later.
+template <class Executor, class Run, class Finish>
+void RunDeferredOn(asio::thread_pool& pool, const Executor& executor, Run run,
+                   std::string_view content_type, Finish finish) {
+  asio::post(pool, [executor, run = std::move(run), content_type, finish = std::move(finish)] {
+    RunDeferred(executor, run, content_type,
+                [executor, finish](api::WireResponse r, bool on_executor) {
+                  if (on_executor) return finish(std::move(r), true);
+                  auto owned = std::make_shared<api::WireResponse>(std::move(r));
+                  asio::post(executor, [finish, owned] { finish(std::move(*owned), true); });
+                });
+  });
+}
+
 // The TLS 1.2 cipher list and TLS 1.3 suites the server offers: forward secrecy only.
 extern const char* const kTls12Ciphers;
 extern const char* const kTls13Suites;
