@@ -38,16 +38,20 @@ inline void ServeBytes(std::string_view bytes) {
   ::shutdown(fds[0], SHUT_WR);
   FUZZ_CHECK(::fcntl(fds[0], F_SETFL, O_NONBLOCK) == 0);
 
+  // One Shared for every input, as one server has for every connection (and its pool for
+  // heavy requests is started once); after each input its counters are back to zero.
   static FakeService service;  // stateless
-  server::ServerOptions options;
-  options.read_timeout = std::chrono::seconds(2);
-  options.idle_timeout = std::chrono::seconds(2);
+  static const std::shared_ptr<server::detail::Shared> shared = [] {
+    server::ServerOptions options;
+    options.read_timeout = std::chrono::seconds(2);
+    options.idle_timeout = std::chrono::seconds(2);
+    return std::make_shared<server::detail::Shared>(options, service, nullptr);
+  }();
   asio::io_context ctx;
   {
     asio::ip::tcp::socket socket(ctx);
     socket.assign(asio::ip::tcp::v4(), fds[1]);
-    server::detail::ServeCleartext(
-        std::move(socket), std::make_shared<server::detail::Shared>(options, service, nullptr));
+    server::detail::ServeCleartext(std::move(socket), shared);
   }
   char sink[65536];
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -60,6 +64,12 @@ inline void ServeBytes(std::string_view bytes) {
     FUZZ_CHECK(std::chrono::steady_clock::now() < deadline);
   }
   ::close(fds[0]);
+  // Every request answered (a request still on the pool would be work of ctx), every budget
+  // given back, the connection closed.
+  FUZZ_CHECK(shared->inflight->load() == 0);
+  FUZZ_CHECK(shared->queued_response_bytes.load() == 0);
+  FUZZ_CHECK(shared->buffered_body_bytes.load() == 0);
+  FUZZ_CHECK(shared->connections.load() == 0);
 }
 
 }  // namespace cinesis::fuzz

@@ -44,6 +44,9 @@ struct H2Stream {
   bool rejected = false;    // answered early (413): the rest of the body is ignored
   bool dispatched = false;  // handed to the pipeline
   bool closed = false;      // nghttp2 closed the stream
+  // Its request runs off the strand (worker or heavy-request pool), which reads the request's
+  // fields (body included) until the answer is back on the strand: none is freed meanwhile.
+  bool running = false;
   std::optional<api::SubscribeToShardInput> subscribe;
   // The response body: `out` from `out_off`; `out_eof` once nothing more will come.
   std::string out;
@@ -216,6 +219,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     SubQueued(st, st.queued);
     st.out.clear();
     st.out.shrink_to_fit();
+    if (st.running) return;  // the pool reads it; freed with the stream
     st.body.clear();
     st.body.shrink_to_fit();
   }
@@ -489,14 +493,17 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     ReleaseBody(*st);  // WINDOW_UPDATE for its bytes: the next request may come
     st->busy = shared_->Busy();
     auto finish = [self = this->shared_from_this(), st](api::WireResponse r, bool later) {
+      st->running = false;
       if (self->closed_) return;
       self->Finish(st, std::move(r));
       if (later) self->Flush();
     };
     if (shared_->workers) {  // may wait for the disk there; answered on the strand
+      st->running = true;
       return asio::post(*shared_->workers, [self = this->shared_from_this(), st] {
         auto r = std::make_shared<api::WireResponse>(self->Run(*st));
         asio::post(self->stream_.get_executor(), [self, st, r] {
+          st->running = false;
           if (self->closed_) return;
           self->Finish(st, std::move(*r));
           self->Flush();
@@ -505,6 +512,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     }
     if (asio::thread_pool* heavy = shared_->HeavyPool(st->body.size(), st->target)) {
       // Run on the pool for heavy requests, acknowledged by callbacks; answered on the strand.
+      st->running = true;
       return detail::RunDeferredOn(
           *heavy, stream_.get_executor(),
           [self = this->shared_from_this(), st](api::DeferredAcks* acks) {

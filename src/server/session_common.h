@@ -132,17 +132,24 @@ void RunDeferred(const Executor& executor, Run run, std::string_view content_typ
 
 // RunDeferred on `pool` (the heavy-request pool): `finish(response, true)` is always called on
 // `executor` (the connection's strand), whether the answer was ready inside `run` or came later.
+// Until then the request is outstanding work of `executor`'s context, as an asynchronous
+// operation would be: the context does not run out of work (and its run() return) while the
+// request is on the pool or waiting for the disk. The pool thread drops its references to
+// `run` and `finish` before that work ends, so none outlives the context on the pool.
 template <class Executor, class Run, class Finish>
 void RunDeferredOn(asio::thread_pool& pool, const Executor& executor, Run run,
                    std::string_view content_type, Finish finish) {
-  asio::post(pool, [executor, run = std::move(run), content_type, finish = std::move(finish)] {
-    RunDeferred(executor, run, content_type,
-                [executor, finish](api::WireResponse r, bool on_executor) {
-                  if (on_executor) return finish(std::move(r), true);
-                  auto owned = std::make_shared<api::WireResponse>(std::move(r));
-                  asio::post(executor, [finish, owned] { finish(std::move(*owned), true); });
-                });
-  });
+  auto work = asio::prefer(executor, asio::execution::outstanding_work.tracked);
+  asio::post(
+      pool, [work, run = std::move(run), content_type, finish = std::move(finish)]() mutable {
+        auto ran = std::move(run);
+        auto done = std::move(finish);
+        RunDeferred(work, ran, content_type, [work, done](api::WireResponse r, bool on_executor) {
+          if (on_executor) return done(std::move(r), true);
+          auto owned = std::make_shared<api::WireResponse>(std::move(r));
+          asio::post(work, [done, owned] { done(std::move(*owned), true); });
+        });
+      });
 }
 
 // The TLS 1.2 cipher list and TLS 1.3 suites the server offers: forward secrecy only.
