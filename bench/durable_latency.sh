@@ -4,7 +4,9 @@
 # --data-dir` (fsync on) per run, alternating between the builds given, plus the server's own
 # fsync histogram (cinesis_fsync_duration_seconds, /_cinesis/metrics) over the same run and a
 # direct fdatasync probe of the device (130-byte appends to 4 files, one thread each, as the
-# server's 4 logs). One line per run; JSON lines and logs in bench/results/durable-<time>/.
+# server's 4 logs; then two threads per file, each syncing while the other's sync may be in
+# flight: what overlapping syncs of one log could reach). One line per run; JSON lines and
+# logs in bench/results/durable-<time>/.
 #
 #   bench/durable_latency.sh                                   # build/release only, 3 runs
 #   RUNS=5 bench/durable_latency.sh /tmp/before/cinesis build/release/apps/cinesis/cinesis
@@ -53,10 +55,13 @@ def run(i):
         t = time.perf_counter(); os.fdatasync(fd); mine.append(time.perf_counter() - t)
     os.close(fd)
     with lock: lat.extend(mine)
-ts = [threading.Thread(target=run, args=(i,)) for i in range(4)]
-[t.start() for t in ts]; [t.join() for t in ts]
-lat.sort()
-print("probe fdatasync (4 files, 4 threads): p50 %.3f ms p99 %.3f ms" % (lat[len(lat)//2]*1e3, lat[len(lat)*99//100]*1e3))
+for per_file in (1, 2):
+    lat = []
+    ts = [threading.Thread(target=run, args=(i % 4,)) for i in range(4 * per_file)]
+    [t.start() for t in ts]; [t.join() for t in ts]
+    lat.sort()
+    print("probe fdatasync (4 files, %d threads): p50 %.3f ms p99 %.3f ms" % (
+        4 * per_file, lat[len(lat)//2]*1e3, lat[len(lat)*99//100]*1e3))
 PY
   rm -rf "$d"
 }

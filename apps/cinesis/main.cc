@@ -222,6 +222,9 @@ int Serve(const cinesis::app::ServeConfig& config) {
   spdlog::info("storage: {}; account {} region {}", storage_text, config.engine.scope.account_id,
                config.engine.scope.region);
   server.Run();
+  // While the server (its io_context) still exists: the answers to writes that were still
+  // waiting for the disk when it stopped are posted there (HttpServer's contract).
+  engine.Close();
   if (!self_signed_dir.empty()) {
     std::error_code ec;
     std::filesystem::remove(so.tls_self_signed_path, ec);  // a per-process directory

@@ -158,6 +158,8 @@ Status Engine::Persist(const StreamState& s) const {
 
 Engine::~Engine() = default;
 
+void Engine::Close() { storage_.reset(); }
+
 std::string Engine::ArnFor(std::string_view name) const {
   return "arn:aws:kinesis:" + options_.scope.region + ":" + options_.scope.account_id + ":stream/" +
          std::string(name);

@@ -63,6 +63,12 @@ class Engine final : public api::KinesisService,
  public:
   Engine(EngineOptions options, std::unique_ptr<storage::Storage> storage);
   ~Engine() override;
+  // Closes the storage now rather than at destruction: every queued write is written and every
+  // durability callback answered (DiskStorage: a clean shutdown recorded). A server's answers
+  // to writes still waiting for the disk are posted to its io_context, so call this after the
+  // server's Run() returned and before the server is destroyed (apps/cinesis/main.cc). Nothing
+  // but the destructor may be called afterwards.
+  void Close();
 
   // Loads the streams persisted in the storage's metadata (a durable storage after a
   // restart) and removes logs no stream owns. Call once, before serving. Findings go to

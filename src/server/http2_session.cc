@@ -44,8 +44,10 @@ struct H2Stream {
   bool rejected = false;    // answered early (413): the rest of the body is ignored
   bool dispatched = false;  // handed to the pipeline
   bool closed = false;      // nghttp2 closed the stream
-  // Its request runs off the strand (worker or heavy-request pool), which reads the request's
-  // fields (body included) until the answer is back on the strand: none is freed meanwhile.
+  // From dispatch until the answer is back on the strand: the request may run off the strand
+  // (worker or heavy-request pool), which reads its fields (body included), or wait for the
+  // disk. Meanwhile none is freed, and `busy` is kept when the stream closes (the server's
+  // stop waits for it), until the answer comes back.
   bool running = false;
   std::optional<api::SubscribeToShardInput> subscribe;
   // The response body: `out` from `out_off`; `out_eof` once nothing more will come.
@@ -456,7 +458,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     st.closed = true;
     st.heartbeat.cancel();
     st.pump.reset();
-    st.busy.reset();
+    if (!st.running) st.busy.reset();  // else once its answer is back (Dispatch)
     self->Forget(st);
     self->streams_.erase(it);
     return 0;
@@ -492,27 +494,25 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     st->dispatched = true;
     ReleaseBody(*st);  // WINDOW_UPDATE for its bytes: the next request may come
     st->busy = shared_->Busy();
+    st->running = true;
     auto finish = [self = this->shared_from_this(), st](api::WireResponse r, bool later) {
       st->running = false;
-      if (self->closed_) return;
+      if (self->closed_ || st->closed) {
+        st->busy.reset();  // the stream closed while its request ran: nothing to answer
+        return;
+      }
       self->Finish(st, std::move(r));
       if (later) self->Flush();
     };
     if (shared_->workers) {  // may wait for the disk there; answered on the strand
-      st->running = true;
-      return asio::post(*shared_->workers, [self = this->shared_from_this(), st] {
+      return asio::post(*shared_->workers, [self = this->shared_from_this(), st, finish,
+                                            executor = stream_.get_executor()] {
         auto r = std::make_shared<api::WireResponse>(self->Run(*st));
-        asio::post(self->stream_.get_executor(), [self, st, r] {
-          st->running = false;
-          if (self->closed_) return;
-          self->Finish(st, std::move(*r));
-          self->Flush();
-        });
+        asio::post(executor, [finish, r] { finish(std::move(*r), true); });
       });
     }
     if (asio::thread_pool* heavy = shared_->HeavyPool(st->body.size(), st->target)) {
       // Run on the pool for heavy requests, acknowledged by callbacks; answered on the strand.
-      st->running = true;
       return detail::RunDeferredOn(
           *heavy, stream_.get_executor(),
           [self = this->shared_from_this(), st](api::DeferredAcks* acks) {

@@ -88,7 +88,10 @@ struct ServerOptions {
 class HttpServer {
  public:
   // `service` (and `events`, which serves SubscribeToShard when given) must outlive the
-  // server. `tick` (optional) runs every tick_interval.
+  // server. `tick` (optional) runs every tick_interval. A write that waits for the disk is
+  // answered by a callback the service calls later (api::DeferredAcks), which posts to the
+  // server's io_context: every such callback must have been called before the server is
+  // destroyed (after Run() returned, close the service's storage: engine::Engine::Close).
   HttpServer(ServerOptions options, api::KinesisService& service, std::function<void()> tick = {},
              api::EventStreamService* events = nullptr);
   ~HttpServer();

@@ -116,6 +116,7 @@ class HttpServerDurable : public ::testing::Test {
     env_.HoldSyncs(false);
     if (server_) server_->Stop();
     if (thread_.joinable()) thread_.join();
+    if (engine_) engine_->Close();  // before the server: answers go to its io_context
     server_.reset();
     engine_.reset();
     std::filesystem::remove_all(dir_);
@@ -136,6 +137,53 @@ class HttpServerDurable : public ::testing::Test {
   std::unique_ptr<server::HttpServer> server_;
   std::thread thread_;
 };
+
+// A write still waiting for the disk when the server stops is answered when the engine
+// closes its storage, which the server's owner does after Run() returned and before the
+// server is destroyed (its answer is posted to the server's io_context, still alive then);
+// the write itself is on disk.
+TEST_F(HttpServerDurable, StoppedWithAWriteWaitingForTheDiskTheCloseWritesIt) {
+  server::ServerOptions so;
+  so.threads = 1;
+  const std::uint16_t port = Start(so);
+  ASSERT_NE(port, 0);
+  env_.HoldSyncs(true);
+  Connection writer(port);
+  ASSERT_TRUE(writer.connected());
+  ASSERT_TRUE(
+      writer.Send("PutRecord", R"({"StreamName":"s","Data":"ZGF0YQ==","PartitionKey":"k"})"));
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (env_.held_syncs() == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::yield();
+  }
+  ASSERT_GT(env_.held_syncs(), 0);
+  server_->Stop();
+  thread_.join();  // after the grace period: the write still waits for its sync
+  std::thread closer([this] { engine_->Close(); });
+  env_.HoldSyncs(false);
+  closer.join();
+  server_.reset();
+  engine_.reset();
+
+  storage::DiskOptions d;
+  d.dir = dir_.string();
+  auto st = storage::OpenDiskStorage(d, nullptr);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  engine::Engine reopened(engine::EngineOptions{}, std::move(st).value());
+  ASSERT_TRUE(reopened.Load(nullptr).ok());
+  api::GetShardIteratorInput gi;
+  gi.stream.stream_name = "s";
+  gi.shard_id = "shardId-000000000000";
+  gi.shard_iterator_type = api::ShardIteratorType::kTrimHorizon;
+  auto it = reopened.GetShardIterator(gi);
+  ASSERT_TRUE(it.ok()) << it.status().ToString();
+  api::GetRecordsInput g;
+  g.shard_iterator = it->shard_iterator;
+  auto got = reopened.GetRecords(g);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->records.size(), 1U);
+  EXPECT_EQ(got->records[0].data, "data");
+}
 
 // A heavy request runs on the pool for heavy requests; a write there is acknowledged by a
 // callback once durable, so no pool thread waits for the disk: with every sync stalled and
@@ -305,6 +353,58 @@ TEST_F(HttpServerDurable, RequestOnTheHeavyPoolKeepsItsContextRunning) {
   env_.HoldSyncs(false);
   ASSERT_TRUE(RunUntil(ctx, [&] { return ctx.stopped(); }));
   EXPECT_EQ(shared->inflight->load(), 0);
+}
+
+// Whether the server's bytes hold a PING frame with the ACK flag (frames after its preface).
+bool HasPingAck(const std::string& got) {
+  std::size_t at = 0;
+  while (at + 9 <= got.size()) {
+    const auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(got[at + i]); };
+    const std::size_t len = (std::size_t{byte(0)} << 16) | (std::size_t{byte(1)} << 8) | byte(2);
+    if (byte(3) == 6 && (byte(4) & 1) != 0) return true;
+    at += 9 + len;
+  }
+  return false;
+}
+
+// A stream reset by the client while its request waits for the disk still counts as a request
+// being answered (the server's stop gives it its grace period) until its answer is back.
+TEST_F(HttpServerDurable, Http2ResetStreamStillCountsItsWaitingRequest) {
+  auto shared =
+      std::make_shared<server::detail::Shared>(server::ServerOptions{}, *engine_, nullptr);
+  boost::asio::io_context ctx;
+  ServedConnection conn(ctx, shared);
+  env_.HoldSyncs(true);
+  ASSERT_TRUE(conn.Write(H2Request(
+      {{":method", "POST"},
+       {":scheme", "http"},
+       {":path", "/"},
+       {":authority", "127.0.0.1"},
+       {"content-type", "application/x-amz-json-1.1"},
+       {"x-amz-target", "Kinesis_20131202.PutRecord"},
+       {"x-amz-date", "20261203T000000Z"},
+       {"authorization",
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261203/us-east-1/kinesis/aws4_request, "
+        "SignedHeaders=host, Signature=00"}},
+      R"({"StreamName":"s","Data":"ZGF0YQ==","PartitionKey":"k"})")));
+  ASSERT_TRUE(RunUntil(ctx, [&] { return env_.held_syncs() > 0; }));
+  EXPECT_EQ(shared->inflight->load(), 1);
+  // RST_STREAM (CANCEL) for the stream, then a PING: its ACK means the reset was handled.
+  constexpr std::uint8_t kRstStream = 3, kPing = 6;
+  ASSERT_TRUE(conn.Write(H2Frame(kRstStream, 0, 1, std::string("\0\0\0\x08", 4)) +
+                         H2Frame(kPing, 0, 0, std::string(8, 'p'))));
+  std::string got;
+  bool eof = false;
+  ASSERT_TRUE(RunUntil(ctx, [&] {
+    got += conn.ReadAvailable(&eof);
+    return HasPingAck(got);
+  }));
+  EXPECT_EQ(shared->inflight->load(), 1) << "a reset stream's request waiting for the disk "
+                                            "stopped counting as in flight";
+  env_.HoldSyncs(false);
+  ASSERT_TRUE(RunUntil(ctx, [&] { return shared->inflight->load() == 0; }));
+  conn.EndWriting();
+  ASSERT_TRUE(RunUntil(ctx, [&] { return ctx.stopped(); }));
 }
 
 // The verifier's clock, read on the pool before the body is hashed: held there until
