@@ -315,6 +315,21 @@ std::string H2Request(const std::vector<std::pair<std::string, std::string>>& he
          H2Frame(kHeaders, kEndHeaders, 1, block) + H2Frame(kData, kEndStream, 1, body);
 }
 
+// A PutRecord on stream 1 of a new HTTP/2 connection (signed-looking, not checked).
+std::string PutRecordH2() {
+  return H2Request({{":method", "POST"},
+                    {":scheme", "http"},
+                    {":path", "/"},
+                    {":authority", "127.0.0.1"},
+                    {"content-type", "application/x-amz-json-1.1"},
+                    {"x-amz-target", "Kinesis_20131202.PutRecord"},
+                    {"x-amz-date", "20261203T000000Z"},
+                    {"authorization",
+                     "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261203/us-east-1/kinesis/"
+                     "aws4_request, SignedHeaders=host;x-amz-date, Signature=00"}},
+                   R"({"StreamName":"s","Data":"ZGF0YQ==","PartitionKey":"k"})");
+}
+
 // A request on the heavy-request pool is work of its connection's context until answered,
 // as an asynchronous operation would be: with its write waiting for the disk and its
 // connection already closed by the client, the context does not run out of work (run() does
@@ -327,18 +342,7 @@ TEST_F(HttpServerDurable, RequestOnTheHeavyPoolKeepsItsContextRunning) {
   boost::asio::io_context ctx;
   ServedConnection conn(ctx, shared);
   env_.HoldSyncs(true);
-  ASSERT_TRUE(conn.Write(H2Request(
-      {{":method", "POST"},
-       {":scheme", "http"},
-       {":path", "/"},
-       {":authority", "127.0.0.1"},
-       {"content-type", "application/x-amz-json-1.1"},
-       {"x-amz-target", "Kinesis_20131202.PutRecord"},
-       {"x-amz-date", "20261203T000000Z"},
-       {"authorization",
-        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261203/us-east-1/kinesis/aws4_request, "
-        "SignedHeaders=host;x-amz-date, Signature=00"}},
-      R"({"StreamName":"s","Data":"ZGF0YQ==","PartitionKey":"k"})")));
+  ASSERT_TRUE(conn.Write(PutRecordH2()));
   conn.EndWriting();
   bool eof = false;
   ASSERT_TRUE(RunUntil(ctx, [&] {
@@ -375,18 +379,7 @@ TEST_F(HttpServerDurable, Http2ResetStreamStillCountsItsWaitingRequest) {
   boost::asio::io_context ctx;
   ServedConnection conn(ctx, shared);
   env_.HoldSyncs(true);
-  ASSERT_TRUE(conn.Write(H2Request(
-      {{":method", "POST"},
-       {":scheme", "http"},
-       {":path", "/"},
-       {":authority", "127.0.0.1"},
-       {"content-type", "application/x-amz-json-1.1"},
-       {"x-amz-target", "Kinesis_20131202.PutRecord"},
-       {"x-amz-date", "20261203T000000Z"},
-       {"authorization",
-        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261203/us-east-1/kinesis/aws4_request, "
-        "SignedHeaders=host, Signature=00"}},
-      R"({"StreamName":"s","Data":"ZGF0YQ==","PartitionKey":"k"})")));
+  ASSERT_TRUE(conn.Write(PutRecordH2()));
   ASSERT_TRUE(RunUntil(ctx, [&] { return env_.held_syncs() > 0; }));
   EXPECT_EQ(shared->inflight->load(), 1);
   // RST_STREAM (CANCEL) for the stream, then a PING: its ACK means the reset was handled.
