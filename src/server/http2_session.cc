@@ -565,8 +565,8 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     return api::HandleRequest(w, shared_->service);
   }
 
+  // The answer of a request whose stream is still open (Dispatch's `finish` checks).
   void Finish(const std::shared_ptr<H2Stream>& st, api::WireResponse r) {
-    if (closed_ || st->closed) return;
     st->body.clear();
     st->body.shrink_to_fit();
     if (r.status == 0 && st->subscribe) return StartSubscription(st);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "api/sigv4_verify.h"
+#include "common/base64.h"
 #include "common/sigv4.h"
 #include "engine/engine.h"
 #include "fault_env.h"
@@ -448,18 +449,8 @@ TEST_F(HttpServerDurable, Http2BodyOnThePoolOutlivesItsClosedConnection) {
 
   // A PutRecord of 900 bytes of data (a body freed on close is reused, not left as it was).
   const std::string data(900, 'x');
-  std::string b64;
-  {
-    static const char* const kAlphabet =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (std::size_t i = 0; i < data.size(); i += 3) {  // 900 = 3 * 300: no padding
-      const unsigned v = (static_cast<unsigned char>(data[i]) << 16) |
-                         (static_cast<unsigned char>(data[i + 1]) << 8) |
-                         static_cast<unsigned char>(data[i + 2]);
-      for (int shift = 18; shift >= 0; shift -= 6) b64.push_back(kAlphabet[(v >> shift) & 63]);
-    }
-  }
-  const std::string body = R"({"StreamName":"s","PartitionKey":"k","Data":")" + b64 + R"("})";
+  const std::string body =
+      R"({"StreamName":"s","PartitionKey":"k","Data":")" + Base64Encode(data) + R"("})";
   sigv4::HttpRequestToSign r;
   r.method = "POST";
   r.path = "/";
