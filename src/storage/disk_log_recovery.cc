@@ -12,6 +12,7 @@
 // Findings go to the EventSink and to the caller's report, one line each.
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -71,9 +72,44 @@ std::uint64_t DiskLog::ScanFrom(Segment& seg, std::uint64_t from, const DiskOpti
   return valid;
 }
 
+Result<std::uint64_t> DiskLog::ZeroTailStart(const File& file, std::uint64_t from) {
+  std::uint64_t end = file.Size();
+  std::string buf;
+  while (end > from) {
+    const std::uint64_t at = end - std::min<std::uint64_t>(end - from, 64 << 10);
+    buf.resize(static_cast<std::size_t>(end - at));
+    ASSIGN_OR_RETURN(std::size_t n, file.ReadAt(at, buf.data(), buf.size()));
+    if (n < buf.size()) return Status(Code::kIoError, "short read at byte " + std::to_string(at));
+    const auto last = buf.find_last_not_of('\0');
+    if (last != std::string::npos) return at + last + 1;
+    end = at;
+  }
+  return end;
+}
+
+Result<bool> DiskLog::TornIntoZeros(const File& file, std::uint64_t pos, std::uint64_t zeros) {
+  char header[format::kFrameHeaderSize];
+  ASSIGN_OR_RETURN(std::size_t n, file.ReadAt(pos, header, sizeof header));
+  if (n < sizeof header) return false;
+  std::uint32_t length = 0;
+  std::memcpy(&length, header, sizeof length);  // little-endian, as the format
+  if (length < format::kBodyFixedSize || length > format::kMaxBodySize) return false;
+  const std::uint64_t frame_end = pos + format::kFrameHeaderSize + length;
+  constexpr std::uint64_t kBlock = 512;
+  const std::uint64_t first_zero_block = (zeros + kBlock - 1) / kBlock * kBlock;
+  if (zeros <= pos || first_zero_block >= frame_end) return false;
+  // A frame that verifies (out of sequence, or back in time) is damage, whatever it holds.
+  std::string frame(static_cast<std::size_t>(frame_end - pos), '\0');
+  ASSIGN_OR_RETURN(n, file.ReadAt(pos, frame.data(), frame.size()));
+  frame.resize(n);
+  format::DecodedFrame decoded;
+  return format::DecodeFrame(frame, decoded) != format::FrameStatus::kOk;
+}
+
 Result<std::string> DiskLog::SetAsideTail(const LogContext& ctx, const std::string& dir,
-                                          Segment& seg, std::uint64_t from) {
-  const std::uint64_t size = seg.file->Size();
+                                          Segment& seg, std::uint64_t from,
+                                          std::optional<std::uint64_t> until) {
+  const std::uint64_t size = std::min(seg.file->Size(), until.value_or(UINT64_MAX));
   std::string bytes(static_cast<std::size_t>(size - from), '\0');
   ASSIGN_OR_RETURN(std::size_t n, seg.file->ReadAt(from, bytes.data(), bytes.size()));
   bytes.resize(n);
@@ -290,29 +326,47 @@ Status DiskLog::RecoverInto(std::vector<std::string>* report) {
       const std::uint64_t file_size = seg->file->Size();
       ScanStop stop = ScanStop::kEnd;
       const std::uint64_t valid = Scan(*seg, opts, &stop);
+      // Preallocated space (DiskOptions::preallocate_bytes) ends the file with zeros.
+      std::uint64_t zeros = file_size;
       if (valid < file_size) {
+        ASSIGN_OR_RETURN(zeros, ZeroTailStart(*seg->file, valid));
+        if (stop == ScanStop::kDamaged && zeros < file_size) {
+          ASSIGN_OR_RETURN(const bool torn, TornIntoZeros(*seg->file, valid, zeros));
+          if (torn) stop = ScanStop::kTorn;
+        }
+      }
+      if (valid < file_size && zeros == valid) {
+        // Nothing was written past the last record: cut the zeros off, nothing to report.
+        RETURN_IF_ERROR(seg->file->Truncate(valid));
+        RETURN_IF_ERROR(seg->file->Sync());
+        (void)env.Remove(dir + "/" + format::FileName(Offset{base}, format::FileKind::kIndex));
+      } else if (valid < file_size) {
         // Copy what is cut before cutting it: a torn write holds only records that were
         // never acknowledged, but damage may be followed by intact, acknowledged records.
         // Only damage stops the start when the copy fails (e.g. the disk is full).
-        auto copied = SetAsideTail(ctx, dir, *seg, valid);
+        auto copied = SetAsideTail(ctx, dir, *seg, valid, zeros);
         if (!copied.ok() && stop != ScanStop::kTorn) return copied.status();
         const std::string kept =
             copied.ok() ? *copied : "not copied: " + copied.status().ToString();
+        // Bytes written (the preallocated zeros after them held nothing).
+        const std::string cut = std::to_string(zeros - valid) + " bytes" +
+                                (zeros < file_size ? " (and " + std::to_string(file_size - zeros) +
+                                                         " bytes of preallocated zeros)"
+                                                   : "");
         if (stop == ScanStop::kTorn) {
-          note(Severity::kWarning, "cut a torn write of " + std::to_string(file_size - valid) +
-                                       " bytes at byte " + std::to_string(valid) + " of " + path +
-                                       " (offset " + std::to_string(seg->end) +
-                                       " on, never acknowledged); " + kept);
+          note(Severity::kWarning,
+               "cut a torn write of " + cut + " at byte " + std::to_string(valid) + " of " + path +
+                   " (offset " + std::to_string(seg->end) + " on, never acknowledged); " + kept);
         } else {
           note(Severity::kError, "corruption at byte " + std::to_string(valid) + " of " + path +
-                                     " (offset " + std::to_string(seg->end) + "): cut " +
-                                     std::to_string(file_size - valid) + " bytes; " + kept);
+                                     " (offset " + std::to_string(seg->end) + "): cut " + cut +
+                                     "; " + kept);
         }
         RETURN_IF_ERROR(seg->file->Truncate(valid));
         RETURN_IF_ERROR(seg->file->Sync());
         // Its index (if sealed) describes the old size: rewritten below.
         (void)env.Remove(dir + "/" + format::FileName(Offset{base}, format::FileKind::kIndex));
-        if (stop != ScanStop::kTorn) floor = std::max(floor, bound(seg->end, file_size - valid));
+        if (stop != ScanStop::kTorn) floor = std::max(floor, bound(seg->end, zeros - valid));
       }
     }
     seg->sealed = !last;

@@ -123,9 +123,40 @@ Result<std::shared_ptr<Segment>> DiskLog::NewSegment(Offset base, bool sync) {
   return seg;
 }
 
+void DiskLog::ZeroAhead(File& file, std::uint64_t pos, std::size_t n) const {
+  const std::uint64_t most = opts().preallocate_bytes;
+  if (!opts().fsync || most == 0 || pos < std::min<std::uint64_t>(most, 64 << 10)) return;
+  // As much as the segment holds (it doubles), at most `most`.
+  const std::uint64_t chunk = std::min(most, pos);
+  const std::uint64_t have = file.Size();
+  const std::uint64_t need = pos + n;
+  if (have >= need + chunk / 2) return;
+  // Not past the size at which the segment rolls (the write that crosses it appends).
+  constexpr std::uint64_t kPage = 4096;
+  const std::uint64_t target =
+      std::min((need + chunk + kPage - 1) / kPage * kPage, std::max(opts().segment_bytes, need));
+  static const std::string zeros(64 << 10, '\0');
+  for (std::uint64_t at = have; at < target;) {
+    const std::size_t k =
+        static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), target - at));
+    if (!file.WriteAt(at, std::string_view(zeros).substr(0, k)).ok()) {
+      // Best effort: on a nearly full disk the records may still fit where zeros do not.
+      // The write that follows reports a real error.
+      (void)file.Truncate(have);
+      return;
+    }
+    at += k;
+  }
+}
+
 Status DiskLog::Seal(Segment& seg) {
-  if (!opts().fsync) {
-    ASSIGN_OR_RETURN(auto file, OpenFile(seg));
+  ASSIGN_OR_RETURN(auto file, OpenFile(seg));
+  if (file->Size() > seg.size) {
+    // Preallocated zeros: a sealed segment ends with its last frame (its index says so).
+    // Defensive: zeros stop at --segment-bytes, so the write that fills a segment covers them.
+    RETURN_IF_ERROR(file->Truncate(seg.size));
+    RETURN_IF_ERROR(file->Sync());
+  } else if (!opts().fsync) {
     RETURN_IF_ERROR(file->Sync());
   }
   format::SealedIndex idx{seg.index, seg.end, seg.size, seg.first_arrival, seg.last_arrival};
@@ -145,11 +176,16 @@ void DiskLog::WriteCheckpoint() {
   const Segment& seg = *segments_.back();
   // The marker tells the next start to cut when this cut fails.
   if (needs_cut_ && (!CutBack(seg).ok() || !RemoveCutMarker(seg).ok())) return;
+  auto file = OpenFile(seg);
+  if (!file.ok()) return;
+  // Preallocated zeros are cut off: the checkpoint says where the file ends.
+  if ((*file)->Size() > seg.size) {
+    if (!(*file)->Truncate(seg.size).ok() || !(*file)->Sync().ok()) return;
+  }
   // With one index entry the next start scans the same bytes with or without a checkpoint
   // (from that entry); skipping it saves a sync and two files per idle log.
   if (seg.index.size() < 2) return;
-  auto file = OpenFile(seg);
-  if (!file.ok() || !(*file)->Sync().ok()) return;
+  if (!(*file)->Sync().ok()) return;
   format::SealedIndex idx{seg.index, seg.end, seg.size, seg.first_arrival, seg.last_arrival};
   (void)env().WriteFileAtomic(
       dir() + "/" + format::FileName(seg.base, format::FileKind::kCheckpoint),
@@ -392,7 +428,8 @@ bool DiskLog::BeginFlush(bool owned) {
       st = opened.status();
     }
   }
-  if (st.ok()) st = file->Append(flush_->buf);
+  if (st.ok()) ZeroAhead(*file, flush_->pos0, flush_->buf.size());
+  if (st.ok()) st = file->WriteAt(flush_->pos0, flush_->buf);
   if (st.ok() && opts().fsync) file->StartSync();
   flush_->file = std::move(file);
   flush_->active = std::move(active);

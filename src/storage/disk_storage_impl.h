@@ -309,8 +309,13 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
     if (seg.file) return seg.file;
     return files().Get(seg.key, seg.Path(dir()));
   }
-  // Writes the sealed segment's index file (syncing the segment first without fsync).
+  // Writes the sealed segment's index file (syncing the segment first without fsync, and
+  // cutting its preallocated zeros off first).
   Status Seal(Segment& seg);
+  // With fsync: extends the active segment's file with zeros when a write of `n` bytes at
+  // `pos` comes within half a chunk of the zeros' end (DiskOptions::preallocate_bytes). Best
+  // effort: a failed extension is cut off again and the write goes on without it.
+  void ZeroAhead(File& file, std::uint64_t pos, std::size_t n) const;
   // Scans a segment from its start, rebuilding its index; stops at the first frame that
   // does not verify. Returns the byte length of the valid prefix.
   // Why a scan stopped: the end of the file, a frame cut short by the end (a torn write),
@@ -323,9 +328,20 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   static std::uint64_t ScanFrom(Segment& seg, std::uint64_t from, const DiskOptions& opts,
                                 ScanStop* stop = nullptr,
                                 std::optional<std::uint64_t> limit = std::nullopt);
-  // Copies bytes [from, end of file) of `seg` under quarantine/ and says what they held.
+  // Copies bytes [from, until) of `seg` (default: to the end of the file) under quarantine/
+  // and says what they held.
   static Result<std::string> SetAsideTail(const LogContext& ctx, const std::string& dir,
-                                          Segment& seg, std::uint64_t from);
+                                          Segment& seg, std::uint64_t from,
+                                          std::optional<std::uint64_t> until = std::nullopt);
+  // Where the zero bytes that end `file` start, at or after `from` (its size if its last
+  // byte is not zero): preallocated space that no write reached.
+  static Result<std::uint64_t> ZeroTailStart(const File& file, std::uint64_t from);
+  // A scan stopped at `pos` on a frame that does not verify, with zeros from `zeros` to the end
+  // of the file: true when those zeros reach a 512-byte boundary inside the frame, as a write
+  // that the crash kept only the first pages (or sectors) of leaves it (a write cut by a
+  // kill stops at a page boundary). A frame that was written whole and then damaged looks so
+  // only when its data ends with zeros across such a boundary.
+  static Result<bool> TornIntoZeros(const File& file, std::uint64_t pos, std::uint64_t zeros);
   // Moves a whole file of the log under quarantine/.
   static Status SetAsideFile(const LogContext& ctx, const std::string& dir,
                              const std::string& path);

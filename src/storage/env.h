@@ -15,11 +15,16 @@
 
 namespace cinesis::storage {
 
-// An open file. Not thread-safe for writes; ReadAt may run concurrently with Append.
+// An open file. Not thread-safe for writes; ReadAt may run concurrently with a write.
 class File {
  public:
   virtual ~File() = default;
+  // Writes at the end of the file.
   virtual Status Append(std::string_view data) = 0;
+  // Writes at `pos` (at most Size()): over bytes already there, extending the file if it
+  // runs past its end. The durable storage writes frames this way, over space it zeroed and
+  // synced beforehand, so that their fdatasync has no file size or block allocation to write.
+  virtual Status WriteAt(std::uint64_t pos, std::string_view data) = 0;
   // Makes everything appended so far durable (fdatasync).
   virtual Status Sync() = 0;
   // Starts writing what was appended to the device without waiting (a hint: Sync() is still

@@ -237,6 +237,13 @@ struct DiskOptions {
   bool fsync = true;                          // false: write() only, survives process crashes only
   std::uint64_t segment_bytes = 64ULL << 20;  // roll the active segment past this size
   std::uint64_t index_interval_bytes = 64 << 10;  // one sparse index entry per this many log bytes
+  // With fsync: how far ahead of its records an active segment is extended with zeros (made
+  // durable by the sync of the write that extends it), so that the syncs that acknowledge
+  // records write over allocated space and change no file size: fdatasync then has no
+  // metadata to write (docs/storage-format.md, "Preallocated space"). A segment is extended
+  // once it holds this many bytes or 64 KiB, whichever is less, by as much as it holds, up to
+  // this. 0: no preallocation.
+  std::uint64_t preallocate_bytes = 1 << 20;
   // Threads that write and sync the logs (a log always uses the same one); 0: 4 (they
   // mostly wait for the disk). Each syncs all its logs per cycle with overlapping device
   // writes.

@@ -37,14 +37,18 @@ class PosixFile final : public File {
   ~PosixFile() override { ::close(fd_); }
 
   Status Append(std::string_view data) override {
+    return WriteAt(size_.load(std::memory_order_relaxed), data);
+  }
+  Status WriteAt(std::uint64_t pos, std::string_view data) override {
     while (!data.empty()) {
-      ssize_t n = ::write(fd_, data.data(), data.size());
+      ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(pos));
       if (n < 0) {
         if (errno == EINTR) continue;
         return Errno("write " + path_);
       }
       data.remove_prefix(static_cast<std::size_t>(n));
-      size_.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_release);
+      pos += static_cast<std::uint64_t>(n);
+      if (pos > size_.load(std::memory_order_relaxed)) size_.store(pos, std::memory_order_release);
     }
     return Status::Ok();
   }
@@ -74,7 +78,6 @@ class PosixFile final : public File {
   }
   Status Truncate(std::uint64_t size) override {
     if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return Errno("ftruncate " + path_);
-    if (::lseek(fd_, static_cast<off_t>(size), SEEK_SET) < 0) return Errno("lseek " + path_);
     size_.store(size, std::memory_order_release);
     return Status::Ok();
   }
@@ -102,7 +105,7 @@ class PosixLock final : public FileLock {
 class PosixEnv final : public Env {
  public:
   Result<std::unique_ptr<File>> Open(const std::string& path, bool create) override {
-    int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
     if (fd < 0) return Errno("open " + path);
     struct stat st {};
     if (::fstat(fd, &st) != 0) {

@@ -19,6 +19,8 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 #include "storage/env.h"
@@ -28,8 +30,9 @@ namespace cinesis::storage::testing {
 
 class FaultEnv final : public Env {
  public:
-  // Power loss: truncates every file written through this Env to its last synced size and
-  // deletes the files whose directory entry was never synced.
+  // Power loss: undoes every write since the last sync of its file (truncating files back to
+  // their synced size, restoring bytes written over) and deletes the files whose directory
+  // entry was never synced.
   void DropUnsyncedData() {
     std::lock_guard lock(state_->mu);
     for (const auto& path : state_->unsynced_entries) {
@@ -40,8 +43,16 @@ class FaultEnv final : public Env {
     state_->unsynced_entries.clear();
     for (auto& [path, synced] : state_->synced) {
       auto f = Env::Posix().Open(path, false);
-      if (f.ok() && (*f)->Size() > synced) (void)(*f)->Truncate(synced);
+      if (!f.ok()) continue;
+      // Unsynced writes over synced bytes (the storage's preallocated space) are undone,
+      // newest first, so those bytes read as they were at the last sync.
+      if (auto undo = state_->undo.find(path); undo != state_->undo.end()) {
+        for (auto it = undo->second.rbegin(); it != undo->second.rend(); ++it)
+          (void)(*f)->WriteAt(it->first, it->second);
+      }
+      if ((*f)->Size() > synced) (void)(*f)->Truncate(synced);
     }
+    state_->undo.clear();
   }
   // Appends fail from now on (until reset with false).
   void FailWrites(bool fail) { state_->fail_writes = fail; }
@@ -132,6 +143,7 @@ class FaultEnv final : public Env {
     std::lock_guard lock(state_->mu);
     state_->unsynced_entries.erase(path);
     state_->synced.erase(path);
+    state_->undo.erase(path);
     return Status::Ok();
   }
   Result<std::string> ReadFile(const std::string& path) override {
@@ -143,6 +155,7 @@ class FaultEnv final : public Env {
     std::lock_guard lock(state_->mu);
     state_->synced.erase(path);
     state_->unsynced_entries.erase(path);
+    state_->undo.erase(path);
     return Env::Posix().Remove(path);
   }
   Status RemoveAll(const std::string& dir) override {
@@ -164,6 +177,16 @@ class FaultEnv final : public Env {
       }
     }
     state_->synced.insert(moved.begin(), moved.end());
+    std::map<std::string, std::vector<std::pair<std::uint64_t, std::string>>> moved_undo;
+    for (auto it = state_->undo.begin(); it != state_->undo.end();) {
+      if (it->first == from || it->first.rfind(from + "/", 0) == 0) {
+        moved_undo[to + it->first.substr(from.size())] = std::move(it->second);
+        it = state_->undo.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto& [path, undo] : moved_undo) state_->undo[path] = std::move(undo);
     return Status::Ok();
   }
   Result<std::vector<std::string>> List(const std::string& dir) override {
@@ -194,6 +217,7 @@ class FaultEnv final : public Env {
       auto f = Env::Posix().Open(path, false);
       if (f.ok()) synced = (*f)->Size();
     }
+    state_->undo.clear();
     return Status::Ok();
   }
   // Syncs asked for so far: SyncDir, File::Sync (fdatasync), SyncFileSystem.
@@ -213,6 +237,8 @@ class FaultEnv final : public Env {
   struct State {
     std::mutex mu;
     std::map<std::string, std::uint64_t> synced;
+    // Per file, the bytes that unsynced writes wrote over, in write order: (position, old).
+    std::map<std::string, std::vector<std::pair<std::uint64_t, std::string>>> undo;
     std::set<std::string> unsynced_entries;  // created since their directory's last sync
     std::atomic<bool> fail_writes{false};
     std::atomic<bool> fail_syncs{false};
@@ -273,7 +299,8 @@ class FaultEnv final : public Env {
     TrackedFile(std::unique_ptr<File> inner, std::string path, std::shared_ptr<State> state)
         : inner_(std::move(inner)), path_(std::move(path)), state_(std::move(state)) {}
     ~TrackedFile() override { --state_->open; }
-    Status Append(std::string_view data) override {
+    Status Append(std::string_view data) override { return WriteAt(inner_->Size(), data); }
+    Status WriteAt(std::uint64_t pos, std::string_view data) override {
       {
         std::unique_lock lock(state_->mu);
         ++state_->held_writes;
@@ -285,18 +312,35 @@ class FaultEnv final : public Env {
         ++state_->injected;
         return {Code::kIoError, "injected write failure: " + path_};
       }
+      {
+        // What this write goes over, as of the last sync: restored by DropUnsyncedData.
+        std::lock_guard lock(state_->mu);
+        const std::uint64_t synced = state_->synced[path_];
+        if (pos < synced) {
+          std::string old(
+              static_cast<std::size_t>(std::min<std::uint64_t>(synced - pos, data.size())), '\0');
+          auto n = inner_->ReadAt(pos, old.data(), old.size());
+          if (n.ok()) {
+            old.resize(*n);
+            state_->undo[path_].emplace_back(pos, std::move(old));
+          }
+        }
+      }
+      // Only bytes past the end of the file take new space.
+      const std::uint64_t size = inner_->Size();
+      const std::uint64_t over = pos < size ? std::min<std::uint64_t>(size - pos, data.size()) : 0;
       std::int64_t space = state_->space.load();
       if (space >= 0) {
-        const auto fits = static_cast<std::size_t>(
-            std::min<std::int64_t>(space, static_cast<std::int64_t>(data.size())));
-        state_->space -= static_cast<std::int64_t>(fits);
+        const auto fits = over + static_cast<std::size_t>(std::min<std::int64_t>(
+                                     space, static_cast<std::int64_t>(data.size() - over)));
+        state_->space -= static_cast<std::int64_t>(fits - over);
         if (fits < data.size()) {
-          RETURN_IF_ERROR(inner_->Append(data.substr(0, fits)));
+          RETURN_IF_ERROR(inner_->WriteAt(pos, data.substr(0, fits)));
           ++state_->injected;
           return {Code::kIoError, "write " + path_ + ": No space left on device"};
         }
       }
-      return inner_->Append(data);
+      return inner_->WriteAt(pos, data);
     }
     Status Sync() override {
       {
@@ -313,6 +357,7 @@ class FaultEnv final : public Env {
       ++state_->file_syncs;
       std::lock_guard lock(state_->mu);
       state_->synced[path_] = inner_->Size();
+      state_->undo.erase(path_);
       return Status::Ok();
     }
     Result<std::size_t> ReadAt(std::uint64_t pos, char* buf, std::size_t n) const override {
@@ -330,6 +375,14 @@ class FaultEnv final : public Env {
       std::lock_guard lock(state_->mu);
       auto& s = state_->synced[path_];
       s = std::min(s, size);
+      // Bytes past the new end are gone: nothing there to restore.
+      if (auto undo = state_->undo.find(path_); undo != state_->undo.end()) {
+        auto& list = undo->second;
+        std::erase_if(list, [&](const auto& u) { return u.first >= size; });
+        for (auto& u : list) {
+          if (u.first + u.second.size() > size) u.second.resize(size - u.first);
+        }
+      }
       return Status::Ok();
     }
     std::uint64_t Size() const override { return inner_->Size(); }
