@@ -7,6 +7,7 @@
 # put-records (8 connections, 4 shards, 500 × 100 B, 5 s after a 1 s warmup), then a fresh
 # server and get-records (prefill 200,000, 3 s of passes, Limit 10000), each with
 # --server-pid. Prints: label scenario records/s server-µs-per-record.
+# DURABLE=1: the servers keep their data in a fresh --data-dir (fsync) instead of in memory.
 set -u
 BENCH=${BENCH:-build/release/apps/cinesis/cinesis-bench}
 for round in 1 2 3; do
@@ -15,7 +16,14 @@ for round in 1 2 3; do
     bin=${pair#*=}
     for sc in put-records get-records; do
       log=$(mktemp)
-      "$bin" serve --host 127.0.0.1 --port 0 --in-memory --create-stream-ms 0 >"$log" 2>&1 &
+      data=
+      if [ "${DURABLE:-0}" = 1 ]; then
+        data=$(mktemp -d)
+        storage=(--data-dir "$data")
+      else
+        storage=(--in-memory)
+      fi
+      "$bin" serve --host 127.0.0.1 --port 0 "${storage[@]}" --create-stream-ms 0 >"$log" 2>&1 &
       sp=$!
       port=
       for _ in $(seq 50); do
@@ -30,6 +38,7 @@ for round in 1 2 3; do
       kill "$sp"
       wait "$sp" 2>/dev/null
       rm -f "$log"
+      [ -n "$data" ] && rm -rf "$data"
     done
   done
 done
