@@ -121,6 +121,9 @@ class DiskLogTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
   void TearDown() override {
+    // A test that failed while it held the disk must not hang the storage's close.
+    env_.HoldSyncs(false);
+    env_.HoldWrites(false);
     storage_.reset();
     fs::remove_all(dir_);
   }
@@ -349,6 +352,7 @@ TEST_F(DiskLogTest, TruncatedTailAtEveryOffsetKeepsExactlyTheCompleteRecords) {
   }
   const std::uint64_t tail_start = ends[ends.size() - 4];
   for (std::uint64_t cut = tail_start; cut <= original.size(); ++cut) {
+    storage_.reset();  // its clean stop cuts the active segment back to what it holds
     {
       auto f = Env::Posix().Open(path, false);
       ASSERT_TRUE((*f)->Truncate(0).ok());
@@ -539,20 +543,27 @@ TEST_F(DiskLogTest, APowerCutAfterWritesOverPreallocatedSpaceLeavesEveryAcknowle
   Open();
   auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
   Put(*log, 0, 300);
-  const FrameEnd synced = FramesIn(*Env::Posix().ReadFile(SegmentPath()));
+  const std::string running = *Env::Posix().ReadFile(SegmentPath());
+  const FrameEnd synced = FramesIn(running);
   ASSERT_TRUE(synced.zeros_after);
-  // The crash comes while the flusher has written the next records but not synced them.
-  std::string junk;
-  format::AppendFrame(junk, 300, 1000, AppendRecord{"k", "", "never-acknowledged"});
+  storage_.reset();  // (its clean stop cuts the zeros off: put back as the crash finds them)
+  log.reset();
   {
     auto f = env_.Open(SegmentPath(), false);
+    ASSERT_TRUE((*f)->Truncate(0).ok());
+    ASSERT_TRUE((*f)->Append(running).ok());
+    ASSERT_TRUE((*f)->Sync().ok());
+    // The crash comes while the flusher has written the next records over the zeros but
+    // not synced them.
+    std::string junk;
+    format::AppendFrame(junk, 300, 1000, AppendRecord{"k", "", "never-acknowledged"});
     ASSERT_TRUE((*f)->WriteAt(synced.end, junk).ok());
+    ASSERT_EQ((*f)->Size(), running.size());
   }
-  storage_.reset();
-  log.reset();
   fs::remove(CheckpointPath());
   fs::remove(dir_ / "CLEAN");
   env_.DropUnsyncedData();  // power loss
+  ASSERT_EQ(*Env::Posix().ReadFile(SegmentPath()), running);
   Open();
   EXPECT_TRUE(report_.empty()) << report_.front();
   auto all = ReadAll(*storage_->FindLog(LogId{1}));
@@ -582,12 +593,12 @@ TEST_F(DiskLogTest, AWriteTornIntoPreallocatedSpaceIsCutAsTornAndItsOffsetReused
     std::string file = synced;
     if (file.size() < ends.end + frame.size()) file.resize(ends.end + frame.size(), '\0');
     file.replace(ends.end, kept, frame.substr(0, kept));
+    storage_.reset();  // its clean stop cuts the active segment back to what it holds
     {
       auto f = Env::Posix().Open(SegmentPath(), false);
       ASSERT_TRUE((*f)->Truncate(0).ok());
       ASSERT_TRUE((*f)->Append(file).ok());
     }
-    storage_.reset();
     fs::remove(CheckpointPath());
     fs::remove(dir_ / "CLEAN");
     {
