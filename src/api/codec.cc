@@ -1037,4 +1037,156 @@ Status InvokePutRecord(const PutRecordInput& in, KinesisService& service, std::s
   return Emit(service.PutRecord(in), out);
 }
 
+namespace {
+
+// One PutRecords entry: `p` just after its '{'. Appends its decoded Data to `in.data` and
+// its view (Data filled in later) to `in.views.records`. nullptr: not the plain form.
+const char* DecodeEntryFast(const char* p, const char* end, const Shape& entry,
+                            PutRecordsFastInput& in) {
+  auto skip_space = [&] {
+    while (p < end && IsJsonSpace(*p)) ++p;
+  };
+  if (entry.members.size() > 64) return nullptr;
+  std::uint64_t seen = 0;
+  PutRecordsEntryView view;
+  bool data = false;
+  std::string why;
+  for (;;) {
+    skip_space();
+    if (p == end || *p++ != '"') return nullptr;
+    std::string_view key;
+    if ((p = PlainString(p, end, key)) == nullptr) return nullptr;
+    const Member* m = entry.FindMember(key);
+    if (m == nullptr) return nullptr;
+    const auto bit = std::uint64_t{1} << (m - entry.members.data());
+    if (seen & bit) return nullptr;
+    seen |= bit;
+    skip_space();
+    if (p == end || *p++ != ':') return nullptr;
+    skip_space();
+    if (p == end || *p++ != '"') return nullptr;
+    std::string_view value;
+    if ((p = PlainString(p, end, value)) == nullptr) return nullptr;
+    if (m->shape->type == ShapeType::kBlob) {
+      if (m->name != "Data" || !Base64Decode(value, in.scratch, why) ||
+          !InRange(*m, in.scratch.size())) {
+        return nullptr;
+      }
+      in.data.append(in.scratch);
+      data = true;
+    } else if (m->shape->type == ShapeType::kString) {
+      if (!StringPasses(*m, value)) return nullptr;
+      if (m->name == "PartitionKey") {
+        view.partition_key = value;
+      } else if (m->name == "ExplicitHashKey") {
+        view.explicit_hash_key = value;
+      } else {
+        return nullptr;  // a string member the engine would not see: left to the generic path
+      }
+    } else {
+      return nullptr;
+    }
+    skip_space();
+    if (p == end) return nullptr;
+    const char c = *p++;
+    if (c == '}') break;
+    if (c != ',') return nullptr;
+  }
+  for (std::size_t i = 0; i < entry.members.size(); ++i) {
+    if (entry.members[i].required && !(seen & (std::uint64_t{1} << i))) return nullptr;
+  }
+  if (!data || view.partition_key.empty()) return nullptr;
+  in.data_ends.push_back(in.data.size());
+  in.views.records.push_back(view);
+  return p;
+}
+
+}  // namespace
+
+bool DecodePutRecordsFast(std::string_view body, const Shape& input, PutRecordsFastInput& in) {
+  in.views.records.clear();
+  in.data.clear();
+  in.data_ends.clear();
+  if (input.members.size() > 64) return false;
+  const char* p = body.data();
+  const char* const end = p + body.size();
+  auto skip_space = [&] {
+    while (p < end && IsJsonSpace(*p)) ++p;
+  };
+  skip_space();
+  if (p == end || *p++ != '{') return false;
+  std::uint64_t seen = 0;
+  bool records = false, stream_name = false, stream_arn = false;
+  for (;;) {
+    skip_space();
+    if (p == end || *p++ != '"') return false;
+    std::string_view key;
+    if ((p = PlainString(p, end, key)) == nullptr) return false;
+    const Member* m = input.FindMember(key);
+    if (m == nullptr) return false;
+    const auto bit = std::uint64_t{1} << (m - input.members.data());
+    if (seen & bit) return false;
+    seen |= bit;
+    skip_space();
+    if (p == end || *p++ != ':') return false;
+    skip_space();
+    if (m->shape->type == ShapeType::kList) {
+      if (m->name != "Records" || m->shape->member == nullptr) return false;
+      if (p == end || *p++ != '[') return false;
+      for (;;) {
+        skip_space();
+        if (p == end || *p++ != '{') return false;  // "[]" too: the generic path words it
+        if ((p = DecodeEntryFast(p, end, *m->shape->member, in)) == nullptr) return false;
+        skip_space();
+        if (p == end) return false;
+        const char c = *p++;
+        if (c == ']') break;
+        if (c != ',') return false;
+      }
+      if (!InRange(*m, in.views.records.size())) return false;
+      records = true;
+    } else if (m->shape->type == ShapeType::kString) {
+      if (p == end || *p++ != '"') return false;
+      std::string_view value;
+      if ((p = PlainString(p, end, value)) == nullptr) return false;
+      if (!StringPasses(*m, value)) return false;
+      if (m->name == "StreamName") {
+        SetOptional(in.views.stream.stream_name, value);
+        stream_name = true;
+      } else if (m->name == "StreamARN") {
+        SetOptional(in.views.stream.stream_arn, value);
+        stream_arn = true;
+      }
+      // Any other string member (StreamId) is checked, then ignored as by InvokeJson.
+    } else {
+      return false;
+    }
+    skip_space();
+    if (p == end) return false;
+    const char c = *p++;
+    if (c == '}') break;
+    if (c != ',') return false;
+  }
+  skip_space();
+  if (p != end) return false;
+  for (std::size_t i = 0; i < input.members.size(); ++i) {
+    if (input.members[i].required && !(seen & (std::uint64_t{1} << i))) return false;
+  }
+  if (!records) return false;
+  if (!stream_name) in.views.stream.stream_name.reset();
+  if (!stream_arn) in.views.stream.stream_arn.reset();
+  // `data` no longer grows: the views into it are taken now.
+  std::size_t from = 0;
+  for (std::size_t i = 0; i < in.views.records.size(); ++i) {
+    in.views.records[i].data = std::string_view(in.data).substr(from, in.data_ends[i] - from);
+    from = in.data_ends[i];
+  }
+  return true;
+}
+
+Status InvokePutRecordsBatch(const PutRecordsViewInput& in, BatchDataPlane& batch,
+                             std::string& out) {
+  return Emit(batch.PutRecordsBatch(in), out);
+}
+
 }  // namespace cinesis::api

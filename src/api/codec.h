@@ -32,6 +32,27 @@ bool DecodePutRecordFast(std::string_view body, const Shape& input, PutRecordInp
 // Calls `service` with `in` and writes PutRecord's answer to `out`, as InvokeJson does.
 Status InvokePutRecord(const PutRecordInput& in, KinesisService& service, std::string& out);
 
+// PutRecords' input read straight from the request text, as DecodePutRecordFast reads
+// PutRecord's: one plain JSON object whose members are members of `input` (PutRecordsInput's
+// shape), Records an array of plain objects of the entry's members (Data, PartitionKey,
+// ExplicitHashKey), strings as DecodePutRecordFast takes them, every check of CheckTypes and
+// CheckConstraints satisfied (1 to 500 records, lengths, patterns, Data valid base64 within
+// its limit). Returns false for anything else: the generic path decides and words the errors.
+// When it returns true, the generic path would have accepted the body and handed the engine
+// the same records. `in.views` then points into `body` (partition and hash keys) and into
+// `in.data` (every record's decoded Data, one after the other). Reused, it decodes without
+// allocating once its buffers have grown.
+struct PutRecordsFastInput {
+  PutRecordsViewInput views;
+  std::string data;
+  std::vector<std::size_t> data_ends;  // where each record's Data ends in `data`
+  std::string scratch;                 // one record's Data while it is decoded
+};
+bool DecodePutRecordsFast(std::string_view body, const Shape& input, PutRecordsFastInput& in);
+// Calls `batch` with `in` and writes PutRecords' answer to `out`, as InvokeJson does.
+Status InvokePutRecordsBatch(const PutRecordsViewInput& in, BatchDataPlane& batch,
+                             std::string& out);
+
 // Output encoders (exposed for tests and the in-process transport).
 void Encode(JsonWriter& w, const DescribeStreamOutput& v);
 void Encode(JsonWriter& w, const DescribeStreamSummaryOutput& v);

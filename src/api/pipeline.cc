@@ -284,6 +284,31 @@ WireResponse Dispatch(const WireRequest& req, KinesisService& service) {
     }
   }
 
+  // PutRecords likewise (DecodePutRecordsFast), when the service takes views of the records.
+  if (is_json11 && op != nullptr && op->input != nullptr && op->name == "PutRecords") {
+    if (auto* batch = dynamic_cast<BatchDataPlane*>(&service)) {
+      thread_local PutRecordsFastInput in;
+      struct Shrink {  // a large request's buffers are not kept
+        ~Shrink() {
+          if (in.data.capacity() > 1024 * 1024) std::string().swap(in.data);
+          if (in.scratch.capacity() > 64 * 1024) std::string().swap(in.scratch);
+        }
+      } shrink;
+      if (DecodePutRecordsFast(req.body, *op->input, in)) {
+        if (auto denied = CheckCaller(req, false)) return std::move(*denied);
+        WireResponse r;
+        r.content_type = std::string(kJson11);
+        Status st;
+        {
+          ScopedDeferredAcks scope(req.acks);
+          st = InvokePutRecordsBatch(in.views, *batch, r.body);
+        }
+        if (!st.ok()) return JsonError(st);
+        return r;
+      }
+    }
+  }
+
   boost::json::monotonic_resource mr;
   boost::json::value doc(&mr);  // same storage as the parse: moving into it copies nothing
   bool parsed = false;

@@ -5,6 +5,9 @@
 #include <boost/json.hpp>
 #include <limits>
 #include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "api/batch.h"
 #include "api/cbor.h"
@@ -831,6 +834,259 @@ TEST(PutRecordFast, RandomBodiesAreAcceptedOnlyAsTheGenericPathAcceptsThem) {
   EXPECT_GT(accepted, 5000);
 }
 
+// ---- PutRecords without a JSON document (DecodePutRecordsFast) --------------------------
+
+struct PutRecordsDecoded {
+  std::optional<std::string> stream_name, stream_arn;
+  // Data, PartitionKey, ExplicitHashKey of each record.
+  std::vector<std::tuple<std::string, std::string, std::optional<std::string>>> records;
+  bool operator==(const PutRecordsDecoded&) const = default;
+};
+
+// The generic path's input for a PutRecords body (parse, CheckTypes, CheckConstraints, then
+// what InvokeJson hands the engine), or nothing when it rejects the body.
+std::optional<PutRecordsDecoded> GenericPutRecordsInput(std::string_view body) {
+  const api::Operation* op = api::Model::Get().FindOperation("PutRecords");
+  boost::system::error_code ec;
+  boost::json::value doc = boost::json::parse(body, ec);
+  if (ec || !doc.is_object()) return std::nullopt;
+  auto& o = doc.get_object();
+  if (!api::CheckTypes(*op->input, o).ok() || !api::CheckConstraints(*op->input, o).ok())
+    return std::nullopt;
+  auto str = [](const boost::json::object& obj, std::string_view k) -> std::optional<std::string> {
+    if (auto* v = obj.if_contains(k); v && v->is_string()) return std::string(v->get_string());
+    return std::nullopt;
+  };
+  PutRecordsDecoded out{str(o, "StreamName"), str(o, "StreamARN"), {}};
+  for (const auto& e : o.at("Records").get_array()) {
+    const auto& r = e.get_object();
+    out.records.emplace_back(str(r, "Data").value_or(""), str(r, "PartitionKey").value_or(""),
+                             str(r, "ExplicitHashKey"));
+  }
+  return out;
+}
+
+PutRecordsDecoded FromFast(const api::PutRecordsFastInput& in) {
+  PutRecordsDecoded out{in.views.stream.stream_name, in.views.stream.stream_arn, {}};
+  for (const auto& r : in.views.records) {
+    std::optional<std::string> ehk;
+    if (r.explicit_hash_key) ehk = std::string(*r.explicit_hash_key);
+    out.records.emplace_back(std::string(r.data), std::string(r.partition_key), ehk);
+  }
+  return out;
+}
+
+const api::Shape& PutRecordsShape() {
+  return *api::Model::Get().FindOperation("PutRecords")->input;
+}
+
+// What the fast decoder accepts the generic path accepts, with the same input.
+void ExpectFastAsGeneric(std::string_view body, api::PutRecordsFastInput& in, int* accepted) {
+  if (!api::DecodePutRecordsFast(body, PutRecordsShape(), in)) return;
+  ++*accepted;
+  auto generic = GenericPutRecordsInput(body);
+  ASSERT_TRUE(generic) << body.substr(0, 300);
+  EXPECT_EQ(FromFast(in), *generic) << body.substr(0, 300);
+}
+
+std::string Entry(std::string_view data_b64, std::string_view key,
+                  std::optional<std::string_view> hash = std::nullopt) {
+  std::string e =
+      R"({"Data":")" + std::string(data_b64) + R"(","PartitionKey":")" + std::string(key) + "\"";
+  if (hash) e += R"(,"ExplicitHashKey":")" + std::string(*hash) + "\"";
+  return e + "}";
+}
+
+TEST(PutRecordsFast, DecodesPlainBodiesAsTheGenericPathDoes) {
+  std::string many = R"({"StreamName":"s","Records":[)";
+  for (int i = 0; i < 500; ++i) {
+    if (i) many += ",";
+    many += Entry(Base64Encode("record-" + std::to_string(i)), "k" + std::to_string(i % 7));
+  }
+  many += "]}";
+  api::PutRecordsFastInput in;  // reused, as the pipeline reuses its per-thread input
+  for (const std::string& body : std::vector<std::string>{
+           R"({"StreamName":"s","Records":[)" + Entry("aGVsbG8=", "k") + "]}",
+           " \t{ \"Records\" : [ " + Entry("", "k k") + " ,\n" + Entry("AAEC/w==", "~!@#$%^&*()") +
+               " ] ,\"StreamARN\":\"" + std::string(kArn) + "\" } \n",
+           R"({"Records":[)" + Entry("aGk=", "p", "340282366920938463463374607431768211455") + "," +
+               R"({"PartitionKey":"q","ExplicitHashKey":"0","Data":"aGk="})" +
+               R"(],"StreamName":"s.x-_9","StreamId":"abcdefghij0123456789-abc"})",
+           R"({"StreamName":"s","Records":[)" +
+               Entry(Base64Encode(std::string(3000, '\xff')), std::string(256, 'p')) + "]}",
+           many,
+           R"({"StreamName":"s","Records":[)" + Entry("aGVsbG8=", "k") + "]}",
+       }) {
+    auto generic = GenericPutRecordsInput(body);
+    ASSERT_TRUE(generic) << body.substr(0, 300);
+    ASSERT_TRUE(api::DecodePutRecordsFast(body, PutRecordsShape(), in)) << body.substr(0, 300);
+    EXPECT_EQ(FromFast(in), *generic) << body.substr(0, 300);
+  }
+  EXPECT_EQ(in.views.records.size(), 1U);
+}
+
+// Everything but the plain form is left to the generic path, which words the errors.
+TEST(PutRecordsFast, LeavesEveryOtherBodyToTheGenericPath) {
+  const std::string ok = Entry("aGk=", "k");
+  std::string too_many = R"({"StreamName":"s","Records":[)";
+  for (int i = 0; i < 501; ++i) too_many += (i ? "," : "") + ok;
+  too_many += "]}";
+  auto with = [](const std::string& entries) {
+    return R"({"StreamName":"s","Records":[)" + entries + "]}";
+  };
+  for (const std::string& body : std::vector<std::string>{
+           // escapes, non-ASCII, control characters, in the entry and outside
+           with(R"({"Data":"aGk=","PartitionKey":"a\"b"})"),
+           with(R"({"Data":"aGk=","PartitionKey":"\u0041"})"),
+           with(R"({"D\u0061ta":"aGk=","PartitionKey":"k"})"),
+           with("{\"Data\":\"aGk=\",\"PartitionKey\":\"\xc3\xa9\"}"),
+           with("{\"Data\":\"aGk=\",\"PartitionKey\":\"a\tb\"}"),
+           R"({"Stream\u004eame":"s","Records":[)" + ok + "]}",
+           // duplicate and unknown members, nulls, other types
+           with(R"({"Data":"aGk=","PartitionKey":"k","PartitionKey":"j"})"),
+           with(R"({"Data":"aGk=","Data":"aGk=","PartitionKey":"k"})"),
+           with(R"({"Data":"aGk=","PartitionKey":"k","Other":"x"})"),
+           with(R"({"Data":"aGk=","PartitionKey":null})"),
+           with(R"({"Data":"aGk=","PartitionKey":12})"),
+           with(R"({"Data":12,"PartitionKey":"k"})"),
+           with(R"({"Data":"aGk=","PartitionKey":"k","ExplicitHashKey":null})"),
+           with("null"),
+           with("12"),
+           with(R"("x")"),
+           with("[]"),
+           R"({"StreamName":"s","Records":[)" + ok + R"(],"Records":[)" + ok + "]}",
+           R"({"StreamName":"s","Records":[)" + ok + R"(],"Other":"x"})",
+           R"({"StreamName":null,"Records":[)" + ok + "]}",
+           R"({"StreamName":"s","Records":{}})",
+           R"({"StreamName":"s","Records":null})",
+           R"({"StreamName":"s","Records":")" + ok + "\"}",
+           // blobs that are not base64, too long for the model
+           with(Entry("aGk", "k")),
+           with(Entry("a=Gk", "k")),
+           with(Entry("aGl=", "k")),
+           with(Entry("a Gk", "k")),
+           with(Entry(std::string(14 * 1024 * 1024, 'A'), "k")),
+           // constraints: missing, empty, too long, patterns, count
+           R"({"StreamName":"s"})",
+           R"({"StreamName":"s","Records":[]})",
+           too_many,
+           with(R"({"PartitionKey":"k"})"),
+           with(R"({"Data":"aGk="})"),
+           with("{}"),
+           with(Entry("aGk=", "")),
+           with(Entry("aGk=", std::string(257, 'k'))),
+           with(Entry("aGk=", "k", "01")),
+           with(Entry("aGk=", "k", "x")),
+           with(ok + "," + Entry("aGk=", "")),
+           R"({"StreamName":"","Records":[)" + ok + "]}",
+           R"({"StreamName":"a b","Records":[)" + ok + "]}",
+           R"({"StreamName":")" + std::string(129, 's') + R"(","Records":[)" + ok + "]}",
+           R"({"StreamARN":"arn:aws:s3:::b","Records":[)" + ok + "]}",
+           R"({"StreamId":"x","Records":[)" + ok + "]}",
+           // not one plain object
+           "",
+           "{}",
+           "[]",
+           with(ok + ","),
+           with(ok) + "x",
+           with(ok) + "{}",
+           R"({"StreamName":"s","Records":[)" + ok + "]",
+           R"({"StreamName":"s","Records":[)" + ok,
+           R"({"StreamName":"s","Records":[)" + ok.substr(0, ok.size() - 1),
+           R"({"StreamName":"s","Records":[)" + ok + "],}",
+           R"({"StreamName":"s" "Records":[)" + ok + "]}",
+           R"({StreamName:"s","Records":[)" + ok + "]}",
+           "\xef\xbb\xbf" + with(ok),
+       }) {
+    api::PutRecordsFastInput in;
+    EXPECT_FALSE(api::DecodePutRecordsFast(body, PutRecordsShape(), in)) << body.substr(0, 200);
+  }
+}
+
+// Every truncation of a plain body, and every byte of it replaced by (or with an insertion of)
+// characters that matter to JSON: what the fast decoder accepts, the generic path accepts with
+// the same input.
+TEST(PutRecordsFast, AcceptsOnlyWhatTheGenericPathAcceptsAndDecodesTheSame) {
+  const std::string body = R"({"StreamName":"s1","Records":[)" + Entry("aGVsbG8=", "0123") + "," +
+                           Entry("aGk=", "k", "12") + R"(],"StreamId":"abcdefghij0123456789-abc"})";
+  api::PutRecordsFastInput in;
+  int accepted = 0;
+  for (std::size_t n = 0; n <= body.size(); ++n)
+    ExpectFastAsGeneric(body.substr(0, n), in, &accepted);
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    for (char c : std::string_view("\"\\{}[]:, \t\n\x01\x7f\x80=+/Aa0-.")) {
+      std::string b = body;
+      b[i] = c;
+      ExpectFastAsGeneric(b, in, &accepted);
+      b.insert(i, 1, c);
+      ExpectFastAsGeneric(b, in, &accepted);
+    }
+  }
+  EXPECT_GT(accepted, 100);
+}
+
+// Random bodies from JSON fragments (members known, unknown and repeated, at both levels;
+// values of every type; stray punctuation): whatever the fast decoder accepts, the generic
+// path accepts with the same input.
+TEST(PutRecordsFast, RandomBodiesAreAcceptedOnlyAsTheGenericPathAcceptsThem) {
+  const std::vector<std::string> top_keys = {"Records", "StreamName", "StreamARN", "StreamId",
+                                             "Other",   "records",    "Records "};
+  const std::vector<std::string> entry_keys = {"Data",  "PartitionKey", "ExplicitHashKey",
+                                               "Other", "data",         "StreamName"};
+  const std::vector<std::string> values = {
+      R"("s")",       R"("aGk=")", R"("")",
+      R"("k")",       R"("0")",    R"("12")",
+      R"("01")",      R"("aGk")",  "null",
+      "12",           "true",      "[]",
+      "{}",           R"("a b")",  R"("===")",
+      "\"\xc3\xa9\"", R"("x\"")",  "\"" + std::string(kArn) + "\""};
+  const std::vector<std::string> glue = {"", " ", ",", ":", "{", "}", "[", "]", "\n", "\""};
+  std::uint64_t x = 0x2545f4914f6cdd1dULL;
+  auto next = [&](std::size_t n) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::size_t>((x >> 33) % n);
+  };
+  auto sep = [&](const char* usual) { return next(12) == 0 ? glue[next(glue.size())] : usual; };
+  auto entry = [&] {
+    std::string e = "{";
+    const bool required = next(3) != 0;
+    if (required) e += R"("Data":"aGk=","PartitionKey":"k")";
+    const std::size_t members = next(3);
+    for (std::size_t m = 0; m < members; ++m) {
+      if (m || required) e += sep(",");
+      e += "\"" + entry_keys[next(next(2) ? 3 : entry_keys.size())] + "\"" + sep(":");
+      e += values[next(next(2) ? 7 : values.size())];
+    }
+    return e + sep("}");
+  };
+  api::PutRecordsFastInput in;
+  int accepted = 0;
+  for (int i = 0; i < 100'000; ++i) {
+    std::string body = next(8) == 0 ? " {" : "{";
+    // Half of them start with a plain Records member, so that many pass.
+    const bool plain = next(2) == 0;
+    if (plain) body += R"("Records":[{"Data":"aGk=","PartitionKey":"k"}])";
+    const std::size_t members = plain ? next(3) : 1 + next(3);
+    for (std::size_t m = 0; m < members; ++m) {
+      if (m || plain) body += sep(",");
+      const std::string& key = top_keys[next(next(2) ? 2 : top_keys.size())];
+      body += "\"" + key + "\"" + sep(":");
+      if (key == "Records" && next(8) != 0) {
+        body += "[";
+        const std::size_t n = next(4);
+        for (std::size_t k = 0; k < n; ++k) body += (k ? sep(",") : "") + entry();
+        body += sep("]");
+      } else {
+        body += values[next(values.size())];
+      }
+    }
+    body += sep("}");
+    ExpectFastAsGeneric(body, in, &accepted);
+    if (HasFatalFailure()) return;
+  }
+  EXPECT_GT(accepted, 5000);
+}
+
 // Through the pipeline: a body the fast decoder leaves gets the generic path's answer, byte for
 // byte (errors) or is accepted as it accepts it; a plain one is stored as the generic path would
 // store it.
@@ -904,6 +1160,88 @@ TEST_F(PipelineTest, PutRecordBodiesLeftToTheGenericPathGetItsAnswers) {
     const auto& r = records[records.size() - 3 + i];
     EXPECT_EQ(r.at("Data").as_string(), "aGk=");
     EXPECT_EQ(r.at("PartitionKey").as_string(), "k" + std::to_string(i + 1));
+  }
+}
+
+// Through the pipeline: a plain PutRecords body (the fast decoder) and the same records in a
+// form only the generic path takes are answered alike and stored alike; a plain body whose
+// stream does not exist, or that is not signed, gets the generic path's answer byte for byte.
+TEST_F(PipelineTest, PutRecordsPlainAndGenericBodiesAreAnsweredAndStoredAlike) {
+  ASSERT_EQ(Call("CreateStream", R"({"StreamName":"s","ShardCount":2})").status, 200);
+  const std::string plain =
+      R"({"StreamName":"s","Records":[{"Data":"aGk=","PartitionKey":"k1"},)"
+      R"({"Data":"","PartitionKey":"k2","ExplicitHashKey":"0"},)"
+      R"({"Data":"AAEC/w==","PartitionKey":"k3","ExplicitHashKey":"340282366920938463463374607431768211455"}]})";
+  std::string generic = plain;  // an escape in every key: not the plain form
+  for (const char* k : {"k1", "k2", "k3"}) {
+    const std::string from = std::string("\"") + k + "\"";
+    generic.replace(generic.find(from), from.size(), std::string("\"k\\u003") + k[1] + "\"");
+  }
+  api::PutRecordsFastInput in;
+  ASSERT_TRUE(
+      api::DecodePutRecordsFast(plain, *api::Model::Get().FindOperation("PutRecords")->input, in));
+  ASSERT_FALSE(api::DecodePutRecordsFast(
+      generic, *api::Model::Get().FindOperation("PutRecords")->input, in));
+  auto a = Call("PutRecords", plain);
+  auto b = Call("PutRecords", generic);
+  ASSERT_EQ(a.status, 200) << a.body;
+  ASSERT_EQ(b.status, 200) << b.body;
+  const auto ja = Json(a);
+  const auto jb = Json(b);
+  EXPECT_EQ(ja.at("FailedRecordCount"), jb.at("FailedRecordCount"));
+  const auto& ra = ja.at("Records").as_array();
+  const auto& rb = jb.at("Records").as_array();
+  ASSERT_EQ(ra.size(), 3U);
+  ASSERT_EQ(rb.size(), 3U);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(ra[i].at("ShardId"), rb[i].at("ShardId"));
+    EXPECT_EQ(ra[i].as_object().size(), rb[i].as_object().size());  // same members
+  }
+  EXPECT_EQ(ra[1].at("ShardId").as_string(), "shardId-000000000000");
+  EXPECT_EQ(ra[2].at("ShardId").as_string(), "shardId-000000000001");
+  // Stored alike: each shard holds the plain body's records, then the generic body's.
+  std::vector<std::pair<std::string, std::string>> stored;
+  for (const char* shard : {"shardId-000000000000", "shardId-000000000001"}) {
+    auto it = Call("GetShardIterator", std::string(R"({"StreamName":"s","ShardId":")") + shard +
+                                           R"(","ShardIteratorType":"TRIM_HORIZON"})");
+    auto iter = std::string(Json(it).at("ShardIterator").as_string());
+    auto got = Json(Call("GetRecords", R"({"ShardIterator":")" + iter + "\"}"));
+    for (const auto& r : got.at("Records").as_array()) {
+      stored.emplace_back(std::string(r.at("Data").as_string()),
+                          std::string(r.at("PartitionKey").as_string()));
+    }
+  }
+  ASSERT_EQ(stored.size(), 6U);
+  std::size_t k2 = 0;
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    if (stored[i].second == "k2") ++k2;
+  }
+  EXPECT_EQ(k2, 2U);
+  // Errors: the generic path's answer, byte for byte.
+  const std::string missing =
+      R"({"StreamName":"nope","Records":[{"Data":"aGk=","PartitionKey":"k"}]})";
+  {
+    boost::json::value doc = boost::json::parse(missing);
+    std::string out;
+    Status st = api::InvokeJson("PutRecords", doc.get_object(), engine_, out);
+    ASSERT_FALSE(st.ok());
+    auto expected = api::ErrorResponse(st, "application/x-amz-json-1.1");
+    auto res = Call("PutRecords", missing);
+    EXPECT_EQ(res.status, expected.status);
+    EXPECT_EQ(res.body, expected.body);
+  }
+  {
+    api::WireRequest r;
+    r.method = "POST";
+    r.target = "Kinesis_20131202.PutRecords";
+    r.content_type = "application/x-amz-json-1.1";
+    r.body = plain;  // no Authorization
+    auto fast = api::HandleRequest(r, engine_);
+    r.body = generic;
+    auto slow = api::HandleRequest(r, engine_);
+    EXPECT_NE(fast.status, 200);
+    EXPECT_EQ(fast.status, slow.status);
+    EXPECT_EQ(fast.body, slow.body);
   }
 }
 
