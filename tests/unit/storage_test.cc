@@ -1483,9 +1483,17 @@ TEST_F(DiskLogTest, AFailedSyncNeverLetsTheRecordReappearAfterARestart) {
   EXPECT_FALSE(PutOne(*log, "answered-as-failed").ok());
   env_.FailSyncs(false);
   EXPECT_EQ(Errors({"write to", SegmentPath(), "fdatasync"}), 1);
+  // A crash now: the segment as the failure left it (a clean stop would cut it back itself).
+  const std::string crashed = *Env::Posix().ReadFile(SegmentPath());
   log.reset();
   storage_.reset();
+  {
+    auto f = Env::Posix().Open(SegmentPath(), false);
+    ASSERT_TRUE((*f)->Truncate(0).ok());
+    ASSERT_TRUE((*f)->Append(crashed).ok());
+  }
   fs::remove(CheckpointPath());  // as after a crash: the start scans the segment
+  fs::remove(dir_ / "CLEAN");
   Open();
   auto all = ReadAll(*storage_->FindLog(LogId{1}));
   ASSERT_EQ(all.size(), 5U);
