@@ -4,6 +4,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace cinesis {
 namespace {
 
@@ -67,9 +71,63 @@ namespace {
 
 // Decodes every group but the last, assuming they hold only alphabet characters (no '=').
 // Returns false, having written garbage, if one of them holds anything else.
+#if defined(__x86_64__)
+// 32 characters into 24 bytes per step with AVX2 (the method of Muła and Lemire, "Faster
+// Base64 Encoding and Decoding using AVX2 Instructions", 2018: classify by nibbles, add the
+// offset of each character's range, merge the 6-bit values with two multiply-adds), while at
+// least 48 characters are left (a step stores 32 bytes; the last group, which may hold
+// padding, is left to the scalar loop). Returns false at a block holding anything but
+// alphabet characters; `i` is where the scalar loop goes on.
+__attribute__((target("avx2"))) bool DecodeBlocksAvx2(const std::uint8_t* p, std::size_t n,
+                                                      std::uint8_t*& o, std::size_t& i) {
+  const __m256i lut_lo =
+      _mm256_setr_epi8(0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x13, 0x1A, 0x1B,
+                       0x1B, 0x1B, 0x1A, 0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+                       0x13, 0x1A, 0x1B, 0x1B, 0x1B, 0x1A);
+  const __m256i lut_hi =
+      _mm256_setr_epi8(0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08, 0x10, 0x10, 0x10, 0x10, 0x10,
+                       0x10, 0x10, 0x10, 0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08, 0x10, 0x10,
+                       0x10, 0x10, 0x10, 0x10, 0x10, 0x10);
+  const __m256i lut_roll =
+      _mm256_setr_epi8(0, 16, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 19, 4, -65,
+                       -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m256i mask_2f = _mm256_set1_epi8(0x2f);
+  const __m256i merge_ab_bc = _mm256_set1_epi32(0x01400140);
+  const __m256i merge_abc = _mm256_set1_epi32(0x00011000);
+  const __m256i pack = _mm256_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1, 2,
+                                        1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, -1, -1);
+  for (; i + 48 <= n; i += 32) {
+    const __m256i in = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    const __m256i hi_nibbles = _mm256_and_si256(_mm256_srli_epi32(in, 4), mask_2f);
+    const __m256i lo_nibbles = _mm256_and_si256(in, mask_2f);
+    const __m256i lo = _mm256_shuffle_epi8(lut_lo, lo_nibbles);
+    const __m256i hi = _mm256_shuffle_epi8(lut_hi, hi_nibbles);
+    if (!_mm256_testz_si256(lo, hi)) return false;
+    const __m256i eq_2f = _mm256_cmpeq_epi8(in, mask_2f);
+    const __m256i roll = _mm256_shuffle_epi8(lut_roll, _mm256_add_epi8(eq_2f, hi_nibbles));
+    const __m256i values = _mm256_add_epi8(in, roll);
+    __m256i out = _mm256_madd_epi16(_mm256_maddubs_epi16(values, merge_ab_bc), merge_abc);
+    out = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(out, pack), lanes);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), out);
+    o += 24;
+  }
+  return true;
+}
+
+bool HasAvx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+#endif
+
 bool DecodeBody(const std::uint8_t* p, std::size_t n, std::uint8_t* o) {
   std::uint32_t bad = 0;
-  for (std::size_t i = 0; i + 4 < n; i += 4) {
+  std::size_t i = 0;
+#if defined(__x86_64__)
+  if (HasAvx2() && !DecodeBlocksAvx2(p, n, o, i)) return false;
+#endif
+  for (; i + 4 < n; i += 4) {
     const std::uint32_t a = kDecode[p[i]], b = kDecode[p[i + 1]], c = kDecode[p[i + 2]],
                         d = kDecode[p[i + 3]];
     bad |= a | b | c | d;  // kInvalid and kPad have the top bits set, characters never

@@ -2,6 +2,7 @@
 // service's words, durability acknowledged through DeferredAcks), GetShardIterator and
 // GetRecords (sealed iterators, see token.h).
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/json.hpp>
 #include <cstring>
@@ -173,10 +174,38 @@ Result<api::PutRecordsBatchOutput> Engine::PutRecordsBatch(const api::PutRecords
     e = {{}, {}, arena.Add(code), arena.Add(message)};
   };
   for (std::size_t i = 0; i < in.records.size(); ++i) route[i] = s->Route(keys[i]);
+  // The records grouped by shard, each group in request order: by counting when they go to
+  // at most kFewShards shards (the common case), else by a stable sort.
   std::vector<std::size_t> order(in.records.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return route[a] < route[b]; });
+  {
+    constexpr std::size_t kFewShards = 16;
+    std::array<ShardState*, kFewShards> shards{};
+    std::array<std::size_t, kFewShards + 1> starts{};
+    std::vector<std::uint8_t> group(in.records.size());
+    std::size_t distinct = 0;
+    bool few = true;
+    for (std::size_t i = 0; i < in.records.size() && few; ++i) {
+      std::size_t g = 0;
+      while (g < distinct && shards[g] != route[i]) ++g;
+      if (g == distinct) {
+        if (distinct == kFewShards) {
+          few = false;
+          break;
+        }
+        shards[distinct++] = route[i];
+      }
+      group[i] = static_cast<std::uint8_t>(g);
+      ++starts[g + 1];
+    }
+    if (few) {
+      for (std::size_t g = 1; g <= distinct; ++g) starts[g] += starts[g - 1];
+      for (std::size_t i = 0; i < in.records.size(); ++i) order[starts[group[i]]++] = i;
+    } else {
+      for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(),
+                       [&](std::size_t a, std::size_t b) { return route[a] < route[b]; });
+    }
+  }
   std::vector<storage::AppendRecord> batch;
   batch.reserve(in.records.size());
   // (log, end offset, first and last index into `order`) of every append to wait for.

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <string>
+#include <string_view>
+
 #include "common/base64.h"
 #include "common/hash_key.h"
 #include "common/status.h"
@@ -73,6 +77,60 @@ TEST(Base64, NamesAWholeNonAsciiCharacter) {
   EXPECT_EQ(DecodeError("ab\xed\xa0\x80"
                         "AAA"),
             "Invalid Base64 character: '\xed'");
+}
+
+// Against a plain reference decoder, at every length up to 700 bytes (so every alignment of
+// the 32-character vector blocks, and the scalar tail after them).
+TEST(Base64, DecodesEveryLengthAsAPlainReferenceDecoder) {
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  auto reference = [&](std::string_view text) {
+    std::string out;
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (char c : text) {
+      if (c == '=') break;
+      acc = (acc << 6) | static_cast<std::uint32_t>(alphabet.find(c));
+      bits += 6;
+      if (bits >= 8) {
+        bits -= 8;
+        out += static_cast<char>((acc >> bits) & 0xFF);
+      }
+    }
+    return out;
+  };
+  std::uint64_t x = 0x9e3779b97f4a7c15ULL;
+  for (std::size_t n = 0; n <= 700; ++n) {
+    std::string in(n, '\0');
+    for (auto& c : in) {
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      c = static_cast<char>(x >> 56);
+    }
+    const std::string text = Base64Encode(in);
+    std::string out, why;
+    ASSERT_TRUE(Base64Decode(text, out, why)) << n << ": " << why;
+    ASSERT_EQ(out, in) << n;
+    ASSERT_EQ(reference(text), in) << n;
+  }
+}
+
+// A character outside the alphabet anywhere in a long text (in a vector block, or in the
+// scalar tail) is named, the first one in text order.
+TEST(Base64, NamesTheFirstBadCharacterWhereverItIs) {
+  const std::string clean = Base64Encode(std::string(150, '\x5a'));  // 200 characters
+  for (std::size_t pos = 0; pos + 4 < clean.size(); ++pos) {
+    for (const char bad : std::string("\0!-_.:@[`{\x7f\x80\xff ", 14)) {
+      std::string text = clean;
+      text[pos] = bad;
+      EXPECT_EQ(DecodeError(text), std::string("Invalid Base64 character: '") + bad + "'")
+          << "at " << pos << ": " << static_cast<int>(static_cast<unsigned char>(bad));
+      // A second one further on does not change the answer.
+      if (pos + 40 < clean.size() - 4) text[pos + 40] = '!';
+      EXPECT_EQ(DecodeError(text), std::string("Invalid Base64 character: '") + bad + "'");
+    }
+    std::string padded = clean;
+    padded[pos] = '=';
+    EXPECT_EQ(DecodeError(padded), "Invalid Base64 character: '='") << "at " << pos;
+  }
 }
 
 TEST(Base64, RejectsNonCanonicalLastCharacter) {

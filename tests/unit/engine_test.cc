@@ -354,36 +354,46 @@ TEST_F(EngineTest, RoutesByMd5AndExplicitHashKey) {
             "340282366920938463463374607431768211456");
 }
 
+// With few shards (grouped by counting) and with more than 16 (by a stable sort).
 TEST_F(EngineTest, PutRecordsKeepsRequestOrderAndPerShardOrder) {
-  Create("s", 3);
-  api::PutRecordsInput in{{"s", std::nullopt}, {}};
-  for (int i = 0; i < 500; ++i)
-    in.records.push_back({std::to_string(i), std::nullopt, "pk" + std::to_string(i % 17)});
-  auto out = engine_.PutRecords(in);
-  ASSERT_TRUE(out.ok());
-  ASSERT_EQ(out->records.size(), 500U);
-  EXPECT_EQ(out->failed_record_count, 0);
-  std::map<std::string, std::string> last;
-  for (const auto& r : out->records) {
-    ASSERT_TRUE(r.sequence_number && r.shard_id);
-    auto& prev = last[*r.shard_id];
-    EXPECT_LT(prev, *r.sequence_number);
-    prev = *r.sequence_number;
-  }
-  // Reading shard by shard returns each record once, in request order within the shard.
-  std::size_t total = 0;
-  for (const auto& sh : Shards("s")) {
-    auto it = Iterator("s", sh.shard_id, api::ShardIteratorType::kTrimHorizon);
-    auto got = engine_.GetRecords({it, std::nullopt, std::nullopt});
-    ASSERT_TRUE(got.ok());
-    int prev = -1;
-    for (const auto& rec : got->records) {
-      EXPECT_LT(prev, std::stoi(rec.data));
-      prev = std::stoi(rec.data);
+  for (int shards : {3, 16, 17, 40}) {
+    const std::string name = "s" + std::to_string(shards);
+    Create(name, shards);
+    api::PutRecordsInput in{{name, std::nullopt}, {}};
+    for (int i = 0; i < 500; ++i)
+      in.records.push_back({std::to_string(i), std::nullopt, "pk" + std::to_string(i % 97)});
+    auto out = engine_.PutRecords(in);
+    ASSERT_TRUE(out.ok());
+    ASSERT_EQ(out->records.size(), 500U);
+    EXPECT_EQ(out->failed_record_count, 0);
+    std::map<std::string, std::string> last;
+    std::map<std::string, std::string> shard_of;  // data -> shard id answered
+    for (std::size_t i = 0; i < out->records.size(); ++i) {
+      const auto& r = out->records[i];
+      ASSERT_TRUE(r.sequence_number && r.shard_id);
+      auto& prev = last[*r.shard_id];
+      EXPECT_LT(prev, *r.sequence_number);
+      prev = *r.sequence_number;
+      shard_of[std::to_string(i)] = *r.shard_id;
     }
-    total += got->records.size();
+    EXPECT_GT(last.size(), static_cast<std::size_t>(shards) / 2) << shards;
+    // Reading shard by shard returns each record once, in its answered shard, in request
+    // order within the shard.
+    std::size_t total = 0;
+    for (const auto& sh : Shards(name)) {
+      auto it = Iterator(name, sh.shard_id, api::ShardIteratorType::kTrimHorizon);
+      auto got = engine_.GetRecords({it, std::nullopt, std::nullopt});
+      ASSERT_TRUE(got.ok());
+      int prev = -1;
+      for (const auto& rec : got->records) {
+        EXPECT_LT(prev, std::stoi(rec.data));
+        prev = std::stoi(rec.data);
+        EXPECT_EQ(shard_of[rec.data], sh.shard_id) << shards;
+      }
+      total += got->records.size();
+    }
+    EXPECT_EQ(total, 500U);
   }
-  EXPECT_EQ(total, 500U);
 }
 
 TEST_F(EngineTest, EveryIteratorType) {
