@@ -31,12 +31,64 @@ constexpr std::array<std::array<char, 2>, 4096> kPairs = [] {
   return t;
 }();
 
+#if defined(__x86_64__)
+bool HasAvx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+
+// 24 bytes into 32 characters with AVX2 (Muła and Lemire's method: spread each 3 bytes over 4
+// lanes of 6 bits with two multiplies, then add each value's offset to its character, found
+// by a shuffle). `in`: lane 0 holds the first 12 bytes at bytes 4..15, lane 1 the next 12 at
+// bytes 0..11.
+__attribute__((target("avx2"))) void EncodeStepAvx2(__m256i in, char* o) {
+  const __m256i spread = _mm256_set_epi8(10, 11, 9, 10, 7, 8, 6, 7, 4, 5, 3, 4, 1, 2, 0, 1, 14, 15,
+                                         13, 14, 11, 12, 10, 11, 8, 9, 7, 8, 5, 6, 4, 5);
+  const __m256i lut =
+      _mm256_setr_epi8(65, 71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16, 0, 0, 65, 71, -4,
+                       -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16, 0, 0);
+  in = _mm256_shuffle_epi8(in, spread);
+  const __m256i t0 = _mm256_and_si256(in, _mm256_set1_epi32(0x0FC0FC00));
+  const __m256i t1 = _mm256_mulhi_epu16(t0, _mm256_set1_epi32(0x04000040));
+  const __m256i t2 = _mm256_and_si256(in, _mm256_set1_epi32(0x003F03F0));
+  const __m256i t3 = _mm256_mullo_epi16(t2, _mm256_set1_epi32(0x01000010));
+  const __m256i values = _mm256_or_si256(t1, t3);
+  __m256i index = _mm256_subs_epu8(values, _mm256_set1_epi8(51));
+  index = _mm256_sub_epi8(index, _mm256_cmpgt_epi8(values, _mm256_set1_epi8(25)));
+  const __m256i chars = _mm256_add_epi8(values, _mm256_shuffle_epi8(lut, index));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), chars);
+}
+
+// 24 bytes per step while a step's 32-byte read stays inside `p` (it reads from 4 bytes
+// before the 24 it encodes; the first step, from them on). Returns where the scalar loop goes
+// on; `o` is moved past what was written.
+__attribute__((target("avx2"))) std::size_t EncodeBlocksAvx2(const std::uint8_t* p, std::size_t n,
+                                                             char*& o) {
+  if (n < 32) return 0;
+  // The first 24 bytes: moved 4 up, where the later loads from 4 before find theirs.
+  EncodeStepAvx2(
+      _mm256_permutevar8x32_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)),
+                                  _mm256_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6)),
+      o);
+  o += 32;
+  std::size_t i = 24;
+  for (; i + 28 <= n; i += 24) {
+    EncodeStepAvx2(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i - 4)), o);
+    o += 32;
+  }
+  return i;
+}
+#endif
+
 }  // namespace
 
 char* Base64EncodeTo(std::string_view in, char* o) {
   const auto* p = reinterpret_cast<const std::uint8_t*>(in.data());
   const std::size_t n = in.size();
   std::size_t i = 0;
+#if defined(__x86_64__)
+  if (HasAvx2()) i = EncodeBlocksAvx2(p, n, o);
+#endif
   // Two characters per lookup: 12 bits of input at a time.
   for (; i + 3 <= n; i += 3) {
     std::uint32_t v = (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8) | p[i + 2];
@@ -115,10 +167,6 @@ __attribute__((target("avx2"))) bool DecodeBlocksAvx2(const std::uint8_t* p, std
   return true;
 }
 
-bool HasAvx2() {
-  static const bool has = __builtin_cpu_supports("avx2");
-  return has;
-}
 #endif
 
 bool DecodeBody(const std::uint8_t* p, std::size_t n, std::uint8_t* o) {
