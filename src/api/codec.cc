@@ -956,37 +956,79 @@ void SetOptional(std::optional<std::string>& o, std::string_view v) {
   }
 }
 
+// Reading the plain form (DecodePutRecordFast, DecodePutRecordsFast) from `p` on; each returns
+// false (p then unspecified) where the body is not of that form.
+class PlainReader {
+ public:
+  PlainReader(const char* p, const char* end) : p_(p), end_(end) {}
+  void SkipSpace() {
+    while (p_ < end_ && IsJsonSpace(*p_)) ++p_;
+  }
+  // The next character, after spaces, is `c` (taken).
+  bool Take(char c) {
+    SkipSpace();
+    return p_ < end_ && *p_++ == c;
+  }
+  // A string without escapes (after '"', taken).
+  bool String(std::string_view& out) {
+    if (!Take('"')) return false;
+    p_ = PlainString(p_, end_, out);
+    return p_ != nullptr;
+  }
+  // `"key":` of a member of `shape` not seen yet (marked in `seen`, one bit per member).
+  const Member* Key(const Shape& shape, std::uint64_t& seen) {
+    std::string_view key;
+    if (!String(key)) return nullptr;
+    const Member* m = shape.FindMember(key);
+    if (m == nullptr) return nullptr;
+    const auto bit = std::uint64_t{1} << (m - shape.members.data());
+    if ((seen & bit) != 0 || !Take(':')) return nullptr;
+    seen |= bit;
+    SkipSpace();
+    return m;
+  }
+  // After a value: ',' (true: another member or element follows) or `close` (false, `*done`
+  // set); anything else: false with `*done` unset.
+  bool Next(char close, bool* done) {
+    SkipSpace();
+    if (p_ == end_) return false;
+    const char c = *p_++;
+    *done = c == close;
+    return c == ',';
+  }
+  bool AtEnd() {
+    SkipSpace();
+    return p_ == end_;
+  }
+
+ private:
+  const char* p_;
+  const char* end_;
+};
+
+// Every required member of `shape` is in `seen`.
+bool HasRequired(const Shape& shape, std::uint64_t seen) {
+  for (std::size_t i = 0; i < shape.members.size(); ++i) {
+    if (shape.members[i].required && !(seen & (std::uint64_t{1} << i))) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool DecodePutRecordFast(std::string_view body, const Shape& input, PutRecordInput& in) {
   if (input.members.size() > 64) return false;
-  const char* p = body.data();
-  const char* const end = p + body.size();
-  auto skip_space = [&] {
-    while (p < end && IsJsonSpace(*p)) ++p;
-  };
-  skip_space();
-  if (p == end || *p++ != '{') return false;
+  PlainReader r(body.data(), body.data() + body.size());
+  if (!r.Take('{')) return false;
   std::uint64_t seen = 0;
   bool data = false, partition_key = false;
   bool stream_name = false, stream_arn = false, explicit_hash_key = false, ordering = false;
   std::string why;
-  for (;;) {
-    skip_space();
-    if (p == end || *p++ != '"') return false;  // "{}" and "{...,}" too: left to the parser
-    std::string_view key;
-    if ((p = PlainString(p, end, key)) == nullptr) return false;
-    const Member* m = input.FindMember(key);
+  for (bool done = false; !done;) {
+    const Member* m = r.Key(input, seen);  // "{}" and "{...,}" too: left to the parser
     if (m == nullptr) return false;
-    const auto bit = std::uint64_t{1} << (m - input.members.data());
-    if (seen & bit) return false;
-    seen |= bit;
-    skip_space();
-    if (p == end || *p++ != ':') return false;
-    skip_space();
-    if (p == end || *p++ != '"') return false;
     std::string_view value;
-    if ((p = PlainString(p, end, value)) == nullptr) return false;
+    if (!r.String(value)) return false;
     if (m->shape->type == ShapeType::kBlob) {
       if (m->name != "Data" || !Base64Decode(value, in.data, why) || !InRange(*m, in.data.size()))
         return false;
@@ -1013,17 +1055,9 @@ bool DecodePutRecordFast(std::string_view body, const Shape& input, PutRecordInp
     } else {
       return false;
     }
-    skip_space();
-    if (p == end) return false;
-    const char c = *p++;
-    if (c == '}') break;
-    if (c != ',') return false;
+    if (!r.Next('}', &done) && !done) return false;
   }
-  skip_space();
-  if (p != end) return false;
-  for (std::size_t i = 0; i < input.members.size(); ++i) {
-    if (input.members[i].required && !(seen & (std::uint64_t{1} << i))) return false;
-  }
+  if (!r.AtEnd() || !HasRequired(input, seen)) return false;
   // Both are required by the model; without either the generic path decides.
   if (!data || !partition_key) return false;
   if (!stream_name) in.stream.stream_name.reset();
@@ -1039,66 +1073,44 @@ Status InvokePutRecord(const PutRecordInput& in, KinesisService& service, std::s
 
 namespace {
 
-// One PutRecords entry: `p` just after its '{'. Appends its decoded Data to `in.data` and
-// its view (Data filled in later) to `in.views.records`. nullptr: not the plain form.
-const char* DecodeEntryFast(const char* p, const char* end, const Shape& entry,
-                            PutRecordsFastInput& in) {
-  auto skip_space = [&] {
-    while (p < end && IsJsonSpace(*p)) ++p;
-  };
-  if (entry.members.size() > 64) return nullptr;
+// One PutRecords entry, after its '{'. Appends its decoded Data to `in.data` and its view
+// (Data filled in later) to `in.views.records`. False: not the plain form.
+bool DecodeEntryFast(PlainReader& r, const Shape& entry, PutRecordsFastInput& in) {
+  if (entry.members.size() > 64) return false;
   std::uint64_t seen = 0;
   PutRecordsEntryView view;
   bool data = false;
   std::string why;
-  for (;;) {
-    skip_space();
-    if (p == end || *p++ != '"') return nullptr;
-    std::string_view key;
-    if ((p = PlainString(p, end, key)) == nullptr) return nullptr;
-    const Member* m = entry.FindMember(key);
-    if (m == nullptr) return nullptr;
-    const auto bit = std::uint64_t{1} << (m - entry.members.data());
-    if (seen & bit) return nullptr;
-    seen |= bit;
-    skip_space();
-    if (p == end || *p++ != ':') return nullptr;
-    skip_space();
-    if (p == end || *p++ != '"') return nullptr;
+  for (bool done = false; !done;) {
+    const Member* m = r.Key(entry, seen);
+    if (m == nullptr) return false;
     std::string_view value;
-    if ((p = PlainString(p, end, value)) == nullptr) return nullptr;
+    if (!r.String(value)) return false;
     if (m->shape->type == ShapeType::kBlob) {
       if (m->name != "Data" || !Base64Decode(value, in.scratch, why) ||
           !InRange(*m, in.scratch.size())) {
-        return nullptr;
+        return false;
       }
       in.data.append(in.scratch);
       data = true;
     } else if (m->shape->type == ShapeType::kString) {
-      if (!StringPasses(*m, value)) return nullptr;
+      if (!StringPasses(*m, value)) return false;
       if (m->name == "PartitionKey") {
         view.partition_key = value;
       } else if (m->name == "ExplicitHashKey") {
         view.explicit_hash_key = value;
       } else {
-        return nullptr;  // a string member the engine would not see: left to the generic path
+        return false;  // a string member the engine would not see: left to the generic path
       }
     } else {
-      return nullptr;
+      return false;
     }
-    skip_space();
-    if (p == end) return nullptr;
-    const char c = *p++;
-    if (c == '}') break;
-    if (c != ',') return nullptr;
+    if (!r.Next('}', &done) && !done) return false;
   }
-  for (std::size_t i = 0; i < entry.members.size(); ++i) {
-    if (entry.members[i].required && !(seen & (std::uint64_t{1} << i))) return nullptr;
-  }
-  if (!data || view.partition_key.empty()) return nullptr;
+  if (!HasRequired(entry, seen) || !data || view.partition_key.empty()) return false;
   in.data_ends.push_back(in.data.size());
   in.views.records.push_back(view);
-  return p;
+  return true;
 }
 
 }  // namespace
@@ -1108,48 +1120,25 @@ bool DecodePutRecordsFast(std::string_view body, const Shape& input, PutRecordsF
   in.data.clear();
   in.data_ends.clear();
   if (input.members.size() > 64) return false;
-  const char* p = body.data();
-  const char* const end = p + body.size();
-  auto skip_space = [&] {
-    while (p < end && IsJsonSpace(*p)) ++p;
-  };
-  skip_space();
-  if (p == end || *p++ != '{') return false;
+  PlainReader r(body.data(), body.data() + body.size());
+  if (!r.Take('{')) return false;
   std::uint64_t seen = 0;
   bool records = false, stream_name = false, stream_arn = false;
-  for (;;) {
-    skip_space();
-    if (p == end || *p++ != '"') return false;
-    std::string_view key;
-    if ((p = PlainString(p, end, key)) == nullptr) return false;
-    const Member* m = input.FindMember(key);
+  for (bool done = false; !done;) {
+    const Member* m = r.Key(input, seen);
     if (m == nullptr) return false;
-    const auto bit = std::uint64_t{1} << (m - input.members.data());
-    if (seen & bit) return false;
-    seen |= bit;
-    skip_space();
-    if (p == end || *p++ != ':') return false;
-    skip_space();
     if (m->shape->type == ShapeType::kList) {
-      if (m->name != "Records" || m->shape->member == nullptr) return false;
-      if (p == end || *p++ != '[') return false;
-      for (;;) {
-        skip_space();
-        if (p == end || *p++ != '{') return false;  // "[]" too: the generic path words it
-        if ((p = DecodeEntryFast(p, end, *m->shape->member, in)) == nullptr) return false;
-        skip_space();
-        if (p == end) return false;
-        const char c = *p++;
-        if (c == ']') break;
-        if (c != ',') return false;
+      if (m->name != "Records" || m->shape->member == nullptr || !r.Take('[')) return false;
+      for (bool last = false; !last;) {
+        // "[]" too: the generic path words it.
+        if (!r.Take('{') || !DecodeEntryFast(r, *m->shape->member, in)) return false;
+        if (!r.Next(']', &last) && !last) return false;
       }
       if (!InRange(*m, in.views.records.size())) return false;
       records = true;
     } else if (m->shape->type == ShapeType::kString) {
-      if (p == end || *p++ != '"') return false;
       std::string_view value;
-      if ((p = PlainString(p, end, value)) == nullptr) return false;
-      if (!StringPasses(*m, value)) return false;
+      if (!r.String(value) || !StringPasses(*m, value)) return false;
       if (m->name == "StreamName") {
         SetOptional(in.views.stream.stream_name, value);
         stream_name = true;
@@ -1161,18 +1150,9 @@ bool DecodePutRecordsFast(std::string_view body, const Shape& input, PutRecordsF
     } else {
       return false;
     }
-    skip_space();
-    if (p == end) return false;
-    const char c = *p++;
-    if (c == '}') break;
-    if (c != ',') return false;
+    if (!r.Next('}', &done) && !done) return false;
   }
-  skip_space();
-  if (p != end) return false;
-  for (std::size_t i = 0; i < input.members.size(); ++i) {
-    if (input.members[i].required && !(seen & (std::uint64_t{1} << i))) return false;
-  }
-  if (!records) return false;
+  if (!r.AtEnd() || !HasRequired(input, seen) || !records) return false;
   if (!stream_name) in.views.stream.stream_name.reset();
   if (!stream_arn) in.views.stream.stream_arn.reset();
   // `data` no longer grows: the views into it are taken now.

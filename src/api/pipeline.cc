@@ -232,6 +232,22 @@ std::optional<WireResponse> CheckCaller(const WireRequest& req, bool is_cbor) {
   return std::nullopt;
 }
 
+// The answer to a JSON 1.1 request a fast decoder read: the caller's checks, then `invoke`,
+// which writes the response body, with the request's deferred acknowledgements in scope.
+template <class Invoke>
+WireResponse FastAnswer(const WireRequest& req, Invoke invoke) {
+  if (auto denied = CheckCaller(req, false)) return std::move(*denied);
+  WireResponse r;
+  r.content_type = std::string(kJson11);
+  Status st;
+  {
+    ScopedDeferredAcks scope(req.acks);
+    st = invoke(r.body);
+  }
+  if (!st.ok()) return JsonError(st);
+  return r;
+}
+
 WireResponse Dispatch(const WireRequest& req, KinesisService& service) {
   const std::string_view content_type =
       Trim(req.content_type.substr(0, req.content_type.find(';')));
@@ -271,16 +287,7 @@ WireResponse Dispatch(const WireRequest& req, KinesisService& service) {
       }
     } shrink;
     if (DecodePutRecordFast(req.body, *op->input, in)) {
-      if (auto denied = CheckCaller(req, false)) return std::move(*denied);
-      WireResponse r;
-      r.content_type = std::string(kJson11);
-      Status st;
-      {
-        ScopedDeferredAcks scope(req.acks);
-        st = InvokePutRecord(in, service, r.body);
-      }
-      if (!st.ok()) return JsonError(st);
-      return r;
+      return FastAnswer(req, [&](std::string& out) { return InvokePutRecord(in, service, out); });
     }
   }
 
@@ -295,16 +302,8 @@ WireResponse Dispatch(const WireRequest& req, KinesisService& service) {
         }
       } shrink;
       if (DecodePutRecordsFast(req.body, *op->input, in)) {
-        if (auto denied = CheckCaller(req, false)) return std::move(*denied);
-        WireResponse r;
-        r.content_type = std::string(kJson11);
-        Status st;
-        {
-          ScopedDeferredAcks scope(req.acks);
-          st = InvokePutRecordsBatch(in.views, *batch, r.body);
-        }
-        if (!st.ok()) return JsonError(st);
-        return r;
+        return FastAnswer(
+            req, [&](std::string& out) { return InvokePutRecordsBatch(in.views, *batch, out); });
       }
     }
   }

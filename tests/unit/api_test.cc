@@ -617,16 +617,25 @@ TEST(Codec, PutRecordAnswerText) {
 
 // ---- PutRecord without a JSON document (DecodePutRecordFast) ----------------------------
 
-// The generic path's input for a PutRecord body (parse, CheckTypes, CheckConstraints, then
-// InvokeJson's decoding), or nothing when it rejects the body.
-std::optional<api::PutRecordInput> GenericPutRecordInput(std::string_view body) {
-  const api::Operation* op = api::Model::Get().FindOperation("PutRecord");
+// `body` as the generic path takes it for operation `op`: parsed, through CheckTypes (which
+// decodes blobs in place) and CheckConstraints; nothing when it rejects the body.
+std::optional<boost::json::value> GenericDocument(std::string_view op, std::string_view body) {
+  const api::Operation* o = api::Model::Get().FindOperation(op);
   boost::system::error_code ec;
   boost::json::value doc = boost::json::parse(body, ec);
   if (ec || !doc.is_object()) return std::nullopt;
-  auto& o = doc.get_object();
-  if (!api::CheckTypes(*op->input, o).ok() || !api::CheckConstraints(*op->input, o).ok())
+  auto& obj = doc.get_object();
+  if (!api::CheckTypes(*o->input, obj).ok() || !api::CheckConstraints(*o->input, obj).ok())
     return std::nullopt;
+  return doc;
+}
+
+// The generic path's input for a PutRecord body (GenericDocument, then InvokeJson's
+// decoding), or nothing when it rejects the body.
+std::optional<api::PutRecordInput> GenericPutRecordInput(std::string_view body) {
+  auto doc = GenericDocument("PutRecord", body);
+  if (!doc) return std::nullopt;
+  const auto& o = doc->get_object();
   auto str = [&](std::string_view k) -> std::optional<std::string> {
     if (auto* v = o.if_contains(k); v && v->is_string()) return std::string(v->get_string());
     return std::nullopt;
@@ -843,16 +852,12 @@ struct PutRecordsDecoded {
   bool operator==(const PutRecordsDecoded&) const = default;
 };
 
-// The generic path's input for a PutRecords body (parse, CheckTypes, CheckConstraints, then
-// what InvokeJson hands the engine), or nothing when it rejects the body.
+// The generic path's input for a PutRecords body (GenericDocument, then what InvokeJson hands
+// the engine), or nothing when it rejects the body.
 std::optional<PutRecordsDecoded> GenericPutRecordsInput(std::string_view body) {
-  const api::Operation* op = api::Model::Get().FindOperation("PutRecords");
-  boost::system::error_code ec;
-  boost::json::value doc = boost::json::parse(body, ec);
-  if (ec || !doc.is_object()) return std::nullopt;
-  auto& o = doc.get_object();
-  if (!api::CheckTypes(*op->input, o).ok() || !api::CheckConstraints(*op->input, o).ok())
-    return std::nullopt;
+  auto doc = GenericDocument("PutRecords", body);
+  if (!doc) return std::nullopt;
+  const auto& o = doc->get_object();
   auto str = [](const boost::json::object& obj, std::string_view k) -> std::optional<std::string> {
     if (auto* v = obj.if_contains(k); v && v->is_string()) return std::string(v->get_string());
     return std::nullopt;

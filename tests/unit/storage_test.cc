@@ -208,6 +208,31 @@ class DiskLogTest : public ::testing::Test {
             format::FileName(Offset{base}, format::FileKind::kSegment))
         .string();
   }
+  // Replaces the first segment's bytes (the storage stopped), as a crash or damage left them,
+  // and has the next start recover it as after a crash (no checkpoint, no CLEAN).
+  static void RewriteSegment(const std::string& path, std::string_view bytes) {
+    auto f = Env::Posix().Open(path, false);
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE((*f)->Truncate(0).ok());
+    ASSERT_TRUE((*f)->Append(bytes).ok());
+  }
+  void AsAfterACrash() {
+    fs::remove(CheckpointPath());
+    fs::remove(dir_ / "CLEAN");
+  }
+  // 300 records put with preallocation in 4 KiB chunks; the first segment's bytes as they are
+  // while the server runs (records, then zeros written ahead of them). The storage is stopped.
+  std::string RunningSegmentWithZeros() {
+    preallocate_bytes_ = 4096;
+    Open();
+    {
+      auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+      Put(*log, 0, 300);
+    }
+    std::string bytes = *Env::Posix().ReadFile(SegmentPath());
+    storage_.reset();
+    return bytes;
+  }
 
   fs::path dir_;
   testing::FaultEnv env_;
@@ -505,24 +530,13 @@ FrameEnd FramesIn(const std::string& bytes) {
 // A crash leaves the zeros after the last record: the next start cuts them off without a
 // finding, keeps every record and goes on with the next offset.
 TEST_F(DiskLogTest, PreallocatedZerosLeftByACrashAreCutOffWithoutAFinding) {
-  preallocate_bytes_ = 4096;
-  Open();
-  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
-  Put(*log, 0, 300);
   // As the crash finds the file: records, then zeros written ahead of them.
-  const std::string crashed = *Env::Posix().ReadFile(SegmentPath());
+  const std::string crashed = RunningSegmentWithZeros();
   const FrameEnd at_crash = FramesIn(crashed);
   ASSERT_EQ(at_crash.frames, 300U);
   ASSERT_TRUE(at_crash.zeros_after) << "no preallocated space: " << crashed.size() << " bytes";
-  storage_.reset();
-  log.reset();
-  {
-    auto f = Env::Posix().Open(SegmentPath(), false);
-    ASSERT_TRUE((*f)->Truncate(0).ok());
-    ASSERT_TRUE((*f)->Append(crashed).ok());
-  }
-  fs::remove(CheckpointPath());
-  fs::remove(dir_ / "CLEAN");
+  ASSERT_NO_FATAL_FAILURE(RewriteSegment(SegmentPath(), crashed));
+  AsAfterACrash();
   Open();
   EXPECT_TRUE(report_.empty()) << report_.front();
   EXPECT_TRUE(Quarantined().empty());
@@ -539,15 +553,10 @@ TEST_F(DiskLogTest, PreallocatedZerosLeftByACrashAreCutOffWithoutAFinding) {
 // A power cut undoes the writes over preallocated space that no sync made durable: they read
 // as zeros again, and every acknowledged record is there.
 TEST_F(DiskLogTest, APowerCutAfterWritesOverPreallocatedSpaceLeavesEveryAcknowledgedRecord) {
-  preallocate_bytes_ = 4096;
-  Open();
-  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
-  Put(*log, 0, 300);
-  const std::string running = *Env::Posix().ReadFile(SegmentPath());
+  // (The stop cut the zeros off: put back, synced, as the crash finds them.)
+  const std::string running = RunningSegmentWithZeros();
   const FrameEnd synced = FramesIn(running);
   ASSERT_TRUE(synced.zeros_after);
-  storage_.reset();  // (its clean stop cuts the zeros off: put back as the crash finds them)
-  log.reset();
   {
     auto f = env_.Open(SegmentPath(), false);
     ASSERT_TRUE((*f)->Truncate(0).ok());
@@ -560,8 +569,7 @@ TEST_F(DiskLogTest, APowerCutAfterWritesOverPreallocatedSpaceLeavesEveryAcknowle
     ASSERT_TRUE((*f)->WriteAt(synced.end, junk).ok());
     ASSERT_EQ((*f)->Size(), running.size());
   }
-  fs::remove(CheckpointPath());
-  fs::remove(dir_ / "CLEAN");
+  AsAfterACrash();
   env_.DropUnsyncedData();  // power loss
   ASSERT_EQ(*Env::Posix().ReadFile(SegmentPath()), running);
   Open();
@@ -575,15 +583,9 @@ TEST_F(DiskLogTest, APowerCutAfterWritesOverPreallocatedSpaceLeavesEveryAcknowle
 // sector one). That is a torn write (a warning; the offset is handed out again), not damage:
 // whichever boundary it is, however little of the frame follows it.
 TEST_F(DiskLogTest, AWriteTornIntoPreallocatedSpaceIsCutAsTornAndItsOffsetReused) {
-  preallocate_bytes_ = 4096;
-  Open();
-  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
-  Put(*log, 0, 300);
-  const std::string synced = *Env::Posix().ReadFile(SegmentPath());
+  const std::string synced = RunningSegmentWithZeros();
   const FrameEnd ends = FramesIn(synced);
   ASSERT_TRUE(ends.zeros_after);
-  storage_.reset();
-  log.reset();
   // The next record, 3,000 bytes, of which what precedes a 512-byte boundary reached the disk.
   std::string frame;
   format::AppendFrame(frame, 300, 1000, AppendRecord{"k", "", std::string(3000, 'n')});
@@ -594,13 +596,8 @@ TEST_F(DiskLogTest, AWriteTornIntoPreallocatedSpaceIsCutAsTornAndItsOffsetReused
     if (file.size() < ends.end + frame.size()) file.resize(ends.end + frame.size(), '\0');
     file.replace(ends.end, kept, frame.substr(0, kept));
     storage_.reset();  // its clean stop cuts the active segment back to what it holds
-    {
-      auto f = Env::Posix().Open(SegmentPath(), false);
-      ASSERT_TRUE((*f)->Truncate(0).ok());
-      ASSERT_TRUE((*f)->Append(file).ok());
-    }
-    fs::remove(CheckpointPath());
-    fs::remove(dir_ / "CLEAN");
+    ASSERT_NO_FATAL_FAILURE(RewriteSegment(SegmentPath(), file));
+    AsAfterACrash();
     {
       std::lock_guard lock(events_mu_);
       events_.clear();
@@ -621,23 +618,12 @@ TEST_F(DiskLogTest, AWriteTornIntoPreallocatedSpaceIsCutAsTornAndItsOffsetReused
 // Damage in the last record before the zeros is damage: reported as an error, and new records
 // start above its offset (it may have been acknowledged), whatever zeros follow.
 TEST_F(DiskLogTest, DamageBeforePreallocatedSpaceIsReportedAndItsOffsetNeverReused) {
-  preallocate_bytes_ = 4096;
-  Open();
-  auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
-  Put(*log, 0, 300);
-  std::string file = *Env::Posix().ReadFile(SegmentPath());
+  std::string file = RunningSegmentWithZeros();
   const FrameEnd ends = FramesIn(file);
   ASSERT_TRUE(ends.zeros_after);
-  storage_.reset();
-  log.reset();
   file[ends.end - 3] = static_cast<char>(file[ends.end - 3] ^ 0x10);  // in record 299's data
-  {
-    auto f = Env::Posix().Open(SegmentPath(), false);
-    ASSERT_TRUE((*f)->Truncate(0).ok());
-    ASSERT_TRUE((*f)->Append(file).ok());
-  }
-  fs::remove(CheckpointPath());
-  fs::remove(dir_ / "CLEAN");
+  ASSERT_NO_FATAL_FAILURE(RewriteSegment(SegmentPath(), file));
+  AsAfterACrash();
   Open();
   EXPECT_EQ(Errors({"corruption", SegmentPath()}), 1);
   auto again = storage_->FindLog(LogId{1});
