@@ -121,8 +121,6 @@ std::string Base64Encode(std::string_view in) {
 
 namespace {
 
-// Decodes every group but the last, assuming they hold only alphabet characters (no '=').
-// Returns false, having written garbage, if one of them holds anything else.
 #if defined(__x86_64__)
 // 32 characters into 24 bytes per step with AVX2 (the method of Muła and Lemire, "Faster
 // Base64 Encoding and Decoding using AVX2 Instructions", 2018: classify by nibbles, add the
@@ -169,6 +167,8 @@ __attribute__((target("avx2"))) bool DecodeBlocksAvx2(const std::uint8_t* p, std
 
 #endif
 
+// Decodes every group but the last, assuming they hold only alphabet characters (no '=').
+// Returns false, having written garbage, if one of them holds anything else.
 bool DecodeBody(const std::uint8_t* p, std::size_t n, std::uint8_t* o) {
   std::uint32_t bad = 0;
   std::size_t i = 0;

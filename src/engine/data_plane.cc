@@ -184,7 +184,7 @@ Result<api::PutRecordsBatchOutput> Engine::PutRecordsBatch(const api::PutRecords
     std::vector<std::uint8_t> group(in.records.size());
     std::size_t distinct = 0;
     bool few = true;
-    for (std::size_t i = 0; i < in.records.size() && few; ++i) {
+    for (std::size_t i = 0; i < in.records.size(); ++i) {
       std::size_t g = 0;
       while (g < distinct && shards[g] != route[i]) ++g;
       if (g == distinct) {

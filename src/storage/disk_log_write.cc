@@ -151,14 +151,10 @@ void DiskLog::ZeroAhead(File& file, std::uint64_t pos, std::size_t n) const {
 
 Status DiskLog::Seal(Segment& seg) {
   ASSIGN_OR_RETURN(auto file, OpenFile(seg));
-  if (file->Size() > seg.size) {
-    // Preallocated zeros: a sealed segment ends with its last frame (its index says so).
-    // Defensive: zeros stop at --segment-bytes, so the write that fills a segment covers them.
-    RETURN_IF_ERROR(file->Truncate(seg.size));
-    RETURN_IF_ERROR(file->Sync());
-  } else if (!opts().fsync) {
-    RETURN_IF_ERROR(file->Sync());
-  }
+  // Preallocated zeros: a sealed segment ends with its last frame (its index says so).
+  // Defensive: zeros stop at --segment-bytes, so the write that fills a segment covers them.
+  if (file->Size() > seg.size) RETURN_IF_ERROR(CutBack(seg, file));
+  if (!opts().fsync) RETURN_IF_ERROR(file->Sync());
   format::SealedIndex idx{seg.index, seg.end, seg.size, seg.first_arrival, seg.last_arrival};
   return env().WriteFileAtomic(dir() + "/" + format::FileName(seg.base, format::FileKind::kIndex),
                                format::EncodeIndex(idx));
@@ -179,9 +175,7 @@ void DiskLog::WriteCheckpoint() {
   auto file = OpenFile(seg);
   if (!file.ok()) return;
   // Preallocated zeros are cut off: the checkpoint says where the file ends.
-  if ((*file)->Size() > seg.size) {
-    if (!(*file)->Truncate(seg.size).ok() || !(*file)->Sync().ok()) return;
-  }
+  if ((*file)->Size() > seg.size && !CutBack(seg, *file).ok()) return;
   // With one index entry the next start scans the same bytes with or without a checkpoint
   // (from that entry); skipping it saves a sync and two files per idle log.
   if (seg.index.size() < 2) return;
