@@ -8,13 +8,17 @@
 # server and get-records (prefill 200,000, 3 s of passes, Limit 10000), each with
 # --server-pid. Prints: label scenario records/s server-µs-per-record.
 # DURABLE=1: the servers keep their data in a fresh --data-dir (fsync) instead of in memory.
+# BIN may carry `serve` options after the path ("off=build/.../cinesis --cached-tail-bytes 0").
+# DURATION: put-records' measured time (5s); SCENARIOS: "put-records get-records".
 set -u
+DURATION=${DURATION:-5s}
+SCENARIOS=${SCENARIOS:-put-records get-records}
 BENCH=${BENCH:-build/release/apps/cinesis/cinesis-bench}
 for round in 1 2 3; do
   for pair in "$@"; do
     label=${pair%%=*}
-    bin=${pair#*=}
-    for sc in put-records get-records; do
+    read -ra cmd <<<"${pair#*=}"
+    for sc in $SCENARIOS; do
       log=$(mktemp)
       data=
       if [ "${DURABLE:-0}" = 1 ]; then
@@ -23,7 +27,8 @@ for round in 1 2 3; do
       else
         storage=(--in-memory)
       fi
-      "$bin" serve --host 127.0.0.1 --port 0 "${storage[@]}" --create-stream-ms 0 >"$log" 2>&1 &
+      "${cmd[0]}" serve --host 127.0.0.1 --port 0 "${storage[@]}" --create-stream-ms 0 "${cmd[@]:1}" \
+        >"$log" 2>&1 &
       sp=$!
       port=
       for _ in $(seq 50); do
@@ -31,7 +36,7 @@ for round in 1 2 3; do
         [ -n "$port" ] && break
         sleep 0.1
       done
-      if [ "$sc" = put-records ]; then args=(--duration 5s --warmup 1s); else args=(--duration 3s --records 200000); fi
+      if [ "$sc" = put-records ]; then args=(--duration "$DURATION" --warmup 1s); else args=(--duration 3s --records 200000); fi
       "$BENCH" --endpoint "http://127.0.0.1:$port" --scenario "$sc" --connections 8 --shards 4 \
         --record-bytes 100 --batch 500 "${args[@]}" --server-pid "$sp" --json --quiet 2>/dev/null |
         python3 -c "import json,sys; j=json.loads(sys.stdin.read()); print('$label', '$sc', j['records_per_s'], j.get('server_cpu_us_per_record'))"

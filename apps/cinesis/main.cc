@@ -124,6 +124,7 @@ int Serve(const cinesis::app::ServeConfig& config) {
     disk.fsync = config.fsync == "always";
     disk.open_lazily = true;
     disk.segment_bytes = config.segment_bytes;
+    disk.cached_tail_bytes = config.cached_tail_bytes;
     disk.events = events;
     disk.set_aside_damaged_metadata = config.engine.recover_metadata;
     disk.max_open_files = config.max_open_files;

@@ -24,6 +24,7 @@ struct ServeConfig {
   std::string data_dir = DefaultDataDir();
   std::string fsync = "always";
   std::uint64_t segment_bytes = 64ULL << 20;
+  std::uint64_t cached_tail_bytes = 16ULL << 20;
   int worker_threads = 0;  // 0: requests run on the I/O threads
   std::int64_t read_timeout_ms = 30'000;
   std::int64_t idle_timeout_ms = 120'000;

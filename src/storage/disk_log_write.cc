@@ -149,6 +149,25 @@ void DiskLog::ZeroAhead(File& file, std::uint64_t pos, std::size_t n) const {
   }
 }
 
+void DiskLog::DropColdCache(Segment& seg, File& file, bool whole) const {
+  const std::uint64_t tail = opts().cached_tail_bytes;
+  if (tail == 0) return;
+  constexpr std::uint64_t kStep = 1 << 20;
+  constexpr std::uint64_t kPage = 4096;
+  std::uint64_t to = 0;
+  if (whole) {
+    to = (seg.size + kPage - 1) / kPage * kPage;
+  } else if (seg.size >= seg.uncached_to + tail + kStep) {
+    to = (seg.size - tail) / kPage * kPage;
+  }
+  if (to <= seg.uncached_to) return;
+  // From up to 2 MiB before the last drop's end: the kernel drops only whole folios of the
+  // range, and a large one (up to 2 MiB) across that end was kept by the last drop.
+  constexpr std::uint64_t kLargestFolio = 2 << 20;
+  file.DropCache(seg.uncached_to > kLargestFolio ? seg.uncached_to - kLargestFolio : 0, to);
+  seg.uncached_to = to;
+}
+
 Status DiskLog::Seal(Segment& seg) {
   ASSIGN_OR_RETURN(auto file, OpenFile(seg));
   // Preallocated zeros: a sealed segment ends with its last frame (its index says so).
@@ -156,8 +175,13 @@ Status DiskLog::Seal(Segment& seg) {
   if (file->Size() > seg.size) RETURN_IF_ERROR(CutBack(seg, file));
   if (!opts().fsync) RETURN_IF_ERROR(file->Sync());
   format::SealedIndex idx{seg.index, seg.end, seg.size, seg.first_arrival, seg.last_arrival};
-  return env().WriteFileAtomic(dir() + "/" + format::FileName(seg.base, format::FileKind::kIndex),
-                               format::EncodeIndex(idx));
+  RETURN_IF_ERROR(
+      env().WriteFileAtomic(dir() + "/" + format::FileName(seg.base, format::FileKind::kIndex),
+                            format::EncodeIndex(idx)));
+  // Synced (by its writes' syncs, or just above): the next segment takes the tail readers
+  // follow.
+  DropColdCache(seg, *file, true);
+  return Status::Ok();
 }
 
 void DiskLog::WriteCheckpoint() {
@@ -451,7 +475,6 @@ void DiskLog::FinishFlush(std::vector<Answer>& answers) {
     sync_cv_.notify_all();
     return;
   }
-  flush_->file.reset();
   bool flusher_only = false;  // this write filled the segment: the flusher rolls it
   {
     std::unique_lock lock(mu_);
@@ -469,6 +492,9 @@ void DiskLog::FinishFlush(std::vector<Answer>& answers) {
     visible_end_ = active->end;
     flusher_only = FlusherOnly(*active);
   }
+  // (active->size is written by the owner alone: read without mu_.)
+  if (opts().fsync) DropColdCache(*active, *flush_->file, false);
+  flush_->file.reset();
   {
     std::lock_guard lock(sync_mu_);
     durable_end_ = flush_->frames.back().offset + 1;

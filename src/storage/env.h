@@ -30,6 +30,12 @@ class File {
   // Starts writing what was appended to the device without waiting (a hint: Sync() is still
   // what makes it durable). Lets one thread overlap the syncs of several files.
   virtual void StartSync() {}
+  // Tells the OS that bytes [from, to), already durable, will not be read soon: the page
+  // cache may drop them (a hint; a later read still returns them, from the disk).
+  virtual void DropCache(std::uint64_t from, std::uint64_t to) {
+    (void)from;
+    (void)to;
+  }
   // Reads up to `n` bytes at `pos`; returns the count read (short at end of file).
   virtual Result<std::size_t> ReadAt(std::uint64_t pos, char* buf, std::size_t n) const = 0;
   virtual Status Truncate(std::uint64_t size) = 0;

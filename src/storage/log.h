@@ -244,6 +244,15 @@ struct DiskOptions {
   // once it holds this many bytes or 64 KiB, whichever is less, by as much as it holds, up to
   // this. 0: no preallocation.
   std::uint64_t preallocate_bytes = 1 << 20;
+  // How much of each log's newest data stays in the OS page cache once durable. With fsync,
+  // the synced bytes of the active segment more than this far behind its end are dropped from
+  // the cache (posix_fadvise DONTNEED, in steps of 1 MiB), and a segment leaves the cache
+  // whole when it is sealed (synced first, with or without fsync). Readers that follow a
+  // stream read from the cache; older records are read from the disk. A server that writes
+  // gigabytes then holds a few MiB of page cache per written log instead of everything it
+  // wrote, and its writes reuse the pages it gave back (docs/benchmarks.md, "Page cache
+  // behind the tail"). 0: leave the cache to the kernel.
+  std::uint64_t cached_tail_bytes = 16 << 20;
   // Threads that write and sync the logs (a log always uses the same one); 0: 4 (they
   // mostly wait for the disk). Each syncs all its logs per cycle with overlapping device
   // writes.

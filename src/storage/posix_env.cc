@@ -62,6 +62,13 @@ class PosixFile final : public File {
     if (rc != 0) return Errno("fdatasync " + path_);
     return Status::Ok();
   }
+  void DropCache(std::uint64_t from, std::uint64_t to) override {
+    // Clean pages only: the ranges given are synced. Advice, so its result does not matter.
+    if (to > from) {
+      (void)::posix_fadvise(fd_, static_cast<off_t>(from), static_cast<off_t>(to - from),
+                            POSIX_FADV_DONTNEED);
+    }
+  }
   void StartSync() override { (void)::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE); }
   Result<std::size_t> ReadAt(std::uint64_t pos, char* buf, std::size_t n) const override {
     std::size_t done = 0;

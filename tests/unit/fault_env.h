@@ -224,6 +224,10 @@ class FaultEnv final : public Env {
   std::uint64_t dir_syncs() const { return state_->dir_syncs; }
   std::uint64_t file_syncs() const { return state_->file_syncs; }
   std::uint64_t fs_syncs() const { return state_->fs_syncs; }
+  // File::DropCache calls passed on, and those that reached past the file's synced bytes
+  // (beyond the page they end in): the storage drops only what is durable.
+  std::uint64_t cache_drops() const { return state_->cache_drops; }
+  std::uint64_t unsynced_cache_drops() const { return state_->unsynced_cache_drops; }
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path,
                                              std::string_view holder) override {
     return Env::Posix().LockFile(path, holder);
@@ -262,6 +266,8 @@ class FaultEnv final : public Env {
     std::atomic<std::uint64_t> dir_syncs{0};
     std::atomic<std::uint64_t> file_syncs{0};
     std::atomic<std::uint64_t> fs_syncs{0};
+    std::atomic<std::uint64_t> cache_drops{0};
+    std::atomic<std::uint64_t> unsynced_cache_drops{0};
   };
   Status Injected(std::string what) {
     ++state_->injected;
@@ -362,6 +368,16 @@ class FaultEnv final : public Env {
     }
     Result<std::size_t> ReadAt(std::uint64_t pos, char* buf, std::size_t n) const override {
       return inner_->ReadAt(pos, buf, n);
+    }
+    void DropCache(std::uint64_t from, std::uint64_t to) override {
+      {
+        std::lock_guard lock(state_->mu);
+        constexpr std::uint64_t kPage = 4096;
+        const std::uint64_t synced = state_->synced[path_];
+        if (from >= to || to > (synced + kPage - 1) / kPage * kPage) ++state_->unsynced_cache_drops;
+      }
+      ++state_->cache_drops;
+      inner_->DropCache(from, to);
     }
     Status Truncate(std::uint64_t size) override {
       if (state_->fail_truncate) {

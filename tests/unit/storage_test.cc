@@ -1,6 +1,10 @@
 // The durable log: format, recovery from torn and corrupt tails, lost unsynced data,
 // segment rolling, time seeks, retention; named after the behaviour they pin down.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -9,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -134,6 +139,7 @@ class DiskLogTest : public ::testing::Test {
     o.segment_bytes = segment_bytes_;
     o.index_interval_bytes = index_interval_bytes_;
     o.preallocate_bytes = preallocate_bytes_;
+    o.cached_tail_bytes = cached_tail_bytes_;
     o.flush_threads = 2;
     o.fsync = fsync_;
     o.events = [this](Severity severity, const std::string& text) {
@@ -240,6 +246,7 @@ class DiskLogTest : public ::testing::Test {
   bool fsync_ = true;
   std::uint64_t index_interval_bytes_ = 256;
   std::uint64_t preallocate_bytes_ = DiskOptions{}.preallocate_bytes;
+  std::uint64_t cached_tail_bytes_ = DiskOptions{}.cached_tail_bytes;
   std::unique_ptr<Storage> storage_;
   std::vector<std::string> report_;
   std::mutex events_mu_;
@@ -657,6 +664,108 @@ TEST_F(DiskLogTest, SealedSegmentsAndACleanShutdownLeaveNoPreallocatedZeros) {
   Open();
   EXPECT_TRUE(report_.empty());
   EXPECT_EQ(ReadAll(*storage_->FindLog(LogId{1})).size(), 1500U);
+}
+
+// Page cache behind the tail (DiskOptions::cached_tail_bytes): the synced bytes of a log
+// more than cached_tail_bytes behind its end, and sealed segments, leave the OS page cache;
+// the newest bytes stay. Residency is read with mincore(2), which does not fault pages in.
+// Pages of `path` in the page cache, of those in [from, to).
+std::size_t ResidentPages(const std::string& path, std::uint64_t from, std::uint64_t to) {
+  constexpr std::uint64_t kPage = 4096;
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return 0;
+  const auto size = static_cast<std::uint64_t>(::lseek(fd, 0, SEEK_END));
+  to = std::min(to, size);
+  std::size_t resident = 0;
+  if (size > 0 && from < to) {
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (map != MAP_FAILED) {
+      std::vector<unsigned char> in((size + kPage - 1) / kPage);
+      if (::mincore(map, size, in.data()) == 0) {
+        for (std::uint64_t p = from / kPage; p < (to + kPage - 1) / kPage; ++p)
+          resident += in[p] & 1;
+      }
+      ::munmap(map, size);
+    }
+  }
+  ::close(fd);
+  return resident;
+}
+
+// tmpfs keeps its files in the page cache: nothing can leave it there.
+bool OnTmpfs(const fs::path& dir) {
+  struct statfs st {};
+  return ::statfs(dir.c_str(), &st) == 0 && st.f_type == 0x01021994;
+}
+
+// Puts `mib` MiB in appends of 64 records of 1,000 bytes, each waited for.
+void PutMiB(Log& log, int mib) {
+  const std::string data(1000, 'd');
+  std::vector<AppendRecord> batch(64, AppendRecord{"key", "", data});
+  for (int i = 0; i < mib * 16; ++i) {
+    auto a = log.Append(batch, 1000);
+    ASSERT_TRUE(a.ok());
+    ASSERT_TRUE(log.WaitDurable(*a).ok());
+  }
+}
+
+TEST_F(DiskLogTest, SyncedBytesBehindTheCachedTailLeaveThePageCacheAndTheTailStays) {
+  if (OnTmpfs(fs::temp_directory_path())) GTEST_SKIP() << "temporary directory on tmpfs";
+  segment_bytes_ = 64 << 20;
+  for (std::uint64_t tail : {std::uint64_t{1} << 20, std::uint64_t{0}}) {
+    SCOPED_TRACE("cached_tail_bytes " + std::to_string(tail));
+    cached_tail_bytes_ = tail;
+    storage_.reset();
+    fs::remove_all(dir_);
+    Open();
+    auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+    PutMiB(*log, 12);
+    const std::string path = SegmentPath();
+    const std::uint64_t size = fs::file_size(path);  // with preallocated zeros
+    ASSERT_GT(size, 12U << 20);
+    // Written within the last second and never dropped: in the cache.
+    const std::size_t newest =
+        ResidentPages(path, size - (1 << 20) - (256 << 10), size - (1 << 20));
+    EXPECT_GE(newest, 48U);
+    // More than the tail, a 1 MiB step and a large folio (2 MiB, across the last drop's
+    // end) behind the records' end (the zeros ahead of it: at most 1 MiB).
+    const std::uint64_t cold_end = size - (1 << 20) - (tail + (1 << 20) + (2 << 20));
+    const std::size_t cold = ResidentPages(path, 0, cold_end);
+    if (tail > 0) {
+      EXPECT_EQ(cold, 0U) << "of " << cold_end / 4096 << " pages";
+    } else {
+      EXPECT_GT(cold, cold_end / 4096 / 2) << "of " << cold_end / 4096 << " pages";
+    }
+    EXPECT_EQ(env_.unsynced_cache_drops(), 0U);
+    EXPECT_EQ(ReadAll(*log).size(), 12U * 16 * 64);  // read back from the disk
+  }
+  EXPECT_GT(env_.cache_drops(), 0U);
+}
+
+TEST_F(DiskLogTest, ASealedSegmentLeavesThePageCacheWholeWithOrWithoutFsync) {
+  if (OnTmpfs(fs::temp_directory_path())) GTEST_SKIP() << "temporary directory on tmpfs";
+  segment_bytes_ = 1 << 20;
+  for (bool fsync : {true, false}) {
+    SCOPED_TRACE(fsync ? "fsync" : "no fsync");
+    fsync_ = fsync;
+    storage_.reset();
+    fs::remove_all(dir_);
+    Open();
+    auto log = std::move(storage_->CreateLog(LogId{1}, "")).value();
+    PutMiB(*log, 4);
+    std::vector<std::string> segments;
+    for (const auto& e : fs::directory_iterator(dir_ / "logs" / format::LogDirName(LogId{1}))) {
+      if (e.path().extension() == ".log") segments.push_back(e.path().string());
+    }
+    std::sort(segments.begin(), segments.end());
+    ASSERT_GE(segments.size(), 3U);
+    for (std::size_t i = 0; i + 1 < segments.size(); ++i) {  // sealed (names sort by base)
+      EXPECT_EQ(ResidentPages(segments[i], 0, UINT64_MAX), 0U) << segments[i];
+    }
+    EXPECT_GT(ResidentPages(segments.back(), 0, UINT64_MAX), 0U) << segments.back();
+    EXPECT_EQ(ReadAll(*log).size(), 4U * 16 * 64);
+  }
+  EXPECT_EQ(env_.unsynced_cache_drops(), 0U);
 }
 
 TEST_F(DiskLogTest, WriteFailureFailsTheWaitersInsteadOfAcknowledging) {
