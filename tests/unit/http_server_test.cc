@@ -401,6 +401,61 @@ TEST_F(HttpServerDurable, Http2ResetStreamStillCountsItsWaitingRequest) {
   ASSERT_TRUE(RunUntil(ctx, [&] { return ctx.stopped(); }));
 }
 
+// A WebSocket frame from a client: text, final, masked (as RFC 6455 requires of clients).
+std::string WsClientFrame(const std::string& payload) {
+  std::string f;
+  f.push_back(static_cast<char>(0x81));
+  const std::size_t n = payload.size();
+  if (n < 126) {
+    f.push_back(static_cast<char>(0x80 | n));
+  } else {
+    f.push_back(static_cast<char>(0x80 | 126));
+    f.push_back(static_cast<char>(n >> 8));
+    f.push_back(static_cast<char>(n & 0xff));
+  }
+  const char mask[4] = {0x11, 0x22, 0x33, 0x44};
+  f.append(mask, 4);
+  for (std::size_t i = 0; i < n; ++i) f.push_back(static_cast<char>(payload[i] ^ mask[i % 4]));
+  return f;
+}
+
+// A put over the WebSocket (/_cinesis/ws) waiting for the disk counts as a request being
+// answered (the server's stop gives it its grace period) until its answer is queued.
+TEST_F(HttpServerDurable, AWebSocketPutWaitingForTheDiskCountsAsBeingAnswered) {
+  server::ServerOptions so;
+  so.live = engine_.get();
+  auto shared = std::make_shared<server::detail::Shared>(so, *engine_, nullptr);
+  boost::asio::io_context ctx;
+  ServedConnection conn(ctx, shared);
+  ASSERT_TRUE(
+      conn.Write("GET /_cinesis/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 "Sec-WebSocket-Version: 13\r\n\r\n"));
+  std::string got;
+  bool eof = false;
+  ASSERT_TRUE(RunUntil(ctx, [&] {
+    got += conn.ReadAvailable(&eof);
+    return got.find("\r\n\r\n") != std::string::npos || eof;
+  }));
+  ASSERT_EQ(got.rfind("HTTP/1.1 101 ", 0), 0U) << got;
+  got.clear();
+  EXPECT_EQ(shared->inflight->load(), 0);
+  env_.HoldSyncs(true);
+  ASSERT_TRUE(conn.Write(WsClientFrame(
+      R"({"op":"put","id":"p1","stream":"s","records":[{"key":"k","data":"ZGF0YQ=="}]})")));
+  ASSERT_TRUE(RunUntil(ctx, [&] { return env_.held_syncs() > 0; }));
+  EXPECT_EQ(shared->inflight->load(), 1)
+      << "a WebSocket put waiting for the disk is not counted as being answered";
+  env_.HoldSyncs(false);
+  ASSERT_TRUE(RunUntil(ctx, [&] {
+    got += conn.ReadAvailable(&eof);
+    return got.find("put_result") != std::string::npos || eof;
+  }));
+  EXPECT_NE(got.find("\"put_result\""), std::string::npos) << got;
+  EXPECT_NE(got.find("shardId-000000000000"), std::string::npos) << got;
+  EXPECT_EQ(shared->inflight->load(), 0);
+}
+
 // The verifier's clock, read on the pool before the body is hashed: held there until
 // released, so the test can close the connection while the request is on the pool.
 class HeldClock final : public Clock {

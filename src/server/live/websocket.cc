@@ -238,6 +238,9 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
     body["Records"] = std::move(list);
     auto text = std::make_shared<std::string>(json::serialize(body));
     auto directive = std::make_shared<api::FaultDirective>();
+    // A put counts as a request being answered (the server's stop gives it its grace period)
+    // until its answer is queued, as an HTTP request does until written back.
+    auto busy = std::make_shared<Shared::BusyToken>(shared_->Busy());
     RunDeferred(
         ws_.get_executor(),
         [&](api::DeferredAcks* acks) {
@@ -257,9 +260,11 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
           return api::HandleRequest(w, shared_->service);
         },
         "application/x-amz-json-1.1",
-        [self = this->shared_from_this(), id, text, directive](api::WireResponse r, bool later) {
-          auto finish = [self, id, directive, r = std::move(r)]() mutable {
+        [self = this->shared_from_this(), id, text, directive, busy](api::WireResponse r,
+                                                                     bool later) {
+          auto finish = [self, id, directive, busy, r = std::move(r)]() mutable {
             self->PutAnswered(id, *directive, std::move(r));
+            busy->reset();
           };
           if (directive->latency_ms > 0) {
             auto timer = std::make_shared<asio::steady_timer>(self->ws_.get_executor());
