@@ -67,14 +67,15 @@ std::vector<cli::OptionRow> ServeOptionTable(ServeConfig& c) {
   t.Add("--segment-bytes", c.segment_bytes, "integer", ">= 4096",
         "Size at which a shard's active log segment is rolled.",
         CLI::Range(std::uint64_t{4096}, std::uint64_t{1} << 40));
-  t.Add("--cached-tail-bytes", c.cached_tail_bytes, "integer", ">= 0",
-        "How much of each shard's newest durable data stays in the OS page cache: with "
-        "--fsync always, synced bytes of the active segment further behind its end leave the "
-        "cache (in steps of 1 MiB), and a sealed segment leaves it whole (either mode). "
-        "Readers that follow a stream read from memory, older records from the disk, and a "
-        "server that writes gigabytes does not fill the machine's memory with them. 0: leave "
-        "the cache to the kernel.",
-        CLI::NonNegativeNumber);
+  t.Add("--cached-tail-bytes", c.cached_tail_bytes, "integer", "0..2^40",
+        "How much of each shard's newest durable data stays in the OS page cache, at most: "
+        "with --fsync always, synced bytes of the active segment further behind its end leave "
+        "the cache (in steps of at least 1 MiB), and a sealed segment leaves it whole (either "
+        "mode). Readers that follow a stream read from memory (but from the disk, for the "
+        "previous segment, just after a roll), older records from the disk, and a server that "
+        "writes gigabytes does not fill the machine's memory with them. 0: leave the cache to "
+        "the kernel.",
+        CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 40));
   t.Add("--max-open-files", c.max_open_files, "integer", ">= 0",
         "Log segment files kept open at once (the others are opened when used, least recently "
         "used closed first); 0: half the open-files limit, which the server raises to its hard "

@@ -156,7 +156,9 @@ void DiskLog::DropColdCache(Segment& seg, File& file, bool whole) const {
   constexpr std::uint64_t kPage = 4096;
   std::uint64_t to = 0;
   if (whole) {
-    to = (seg.size + kPage - 1) / kPage * kPage;
+    // To the end of the file, past the last page: a large folio there, across the size (left
+    // by the cut of the zeros), is dropped only whole.
+    to = File::kToEnd;
   } else if (seg.size >= seg.uncached_to + tail + kStep) {
     to = (seg.size - tail) / kPage * kPage;
   }
@@ -165,7 +167,7 @@ void DiskLog::DropColdCache(Segment& seg, File& file, bool whole) const {
   // range, and a large one (up to 2 MiB) across that end was kept by the last drop.
   constexpr std::uint64_t kLargestFolio = 2 << 20;
   file.DropCache(seg.uncached_to > kLargestFolio ? seg.uncached_to - kLargestFolio : 0, to);
-  seg.uncached_to = to;
+  seg.uncached_to = whole ? seg.size : to;
 }
 
 Status DiskLog::Seal(Segment& seg) {

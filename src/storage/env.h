@@ -30,8 +30,10 @@ class File {
   // Starts writing what was appended to the device without waiting (a hint: Sync() is still
   // what makes it durable). Lets one thread overlap the syncs of several files.
   virtual void StartSync() {}
-  // Tells the OS that bytes [from, to), already durable, will not be read soon: the page
-  // cache may drop them (a hint; a later read still returns them, from the disk).
+  // Tells the OS that bytes [from, to) (kToEnd: to the end of the file) will not be read
+  // soon: the page cache may drop them. A hint: what a read returns does not change. Asked
+  // only of synced bytes, since the kernel keeps dirty pages (it starts writing them back).
+  static constexpr std::uint64_t kToEnd = ~std::uint64_t{0};
   virtual void DropCache(std::uint64_t from, std::uint64_t to) {
     (void)from;
     (void)to;

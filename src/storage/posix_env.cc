@@ -65,8 +65,9 @@ class PosixFile final : public File {
   void DropCache(std::uint64_t from, std::uint64_t to) override {
     // Clean pages only: the ranges given are synced. Advice, so its result does not matter.
     if (to > from) {
-      (void)::posix_fadvise(fd_, static_cast<off_t>(from), static_cast<off_t>(to - from),
-                            POSIX_FADV_DONTNEED);
+      // Length 0: to the end of the file.
+      const off_t len = to == kToEnd ? 0 : static_cast<off_t>(to - from);
+      (void)::posix_fadvise(fd_, static_cast<off_t>(from), len, POSIX_FADV_DONTNEED);
     }
   }
   void StartSync() override { (void)::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE); }

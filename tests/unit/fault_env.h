@@ -224,8 +224,9 @@ class FaultEnv final : public Env {
   std::uint64_t dir_syncs() const { return state_->dir_syncs; }
   std::uint64_t file_syncs() const { return state_->file_syncs; }
   std::uint64_t fs_syncs() const { return state_->fs_syncs; }
-  // File::DropCache calls passed on, and those that reached past the file's synced bytes
-  // (beyond the page they end in): the storage drops only what is durable.
+  // File::DropCache calls passed on, and those that reached bytes not synced (past the
+  // synced size, beyond the page it ends in, or written since the last sync): the storage
+  // drops only what is durable.
   std::uint64_t cache_drops() const { return state_->cache_drops; }
   std::uint64_t unsynced_cache_drops() const { return state_->unsynced_cache_drops; }
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path,
@@ -374,7 +375,14 @@ class FaultEnv final : public Env {
         std::lock_guard lock(state_->mu);
         constexpr std::uint64_t kPage = 4096;
         const std::uint64_t synced = state_->synced[path_];
-        if (from >= to || to > (synced + kPage - 1) / kPage * kPage) ++state_->unsynced_cache_drops;
+        const std::uint64_t end = to == kToEnd ? inner_->Size() : to;
+        bool unsynced = from >= to || end > (synced + kPage - 1) / kPage * kPage;
+        // Written since the last sync over synced bytes (preallocated zeros, say).
+        if (auto undo = state_->undo.find(path_); undo != state_->undo.end()) {
+          for (const auto& [pos, old] : undo->second)
+            unsynced |= pos < end && pos + old.size() > from;
+        }
+        if (unsynced) ++state_->unsynced_cache_drops;
       }
       ++state_->cache_drops;
       inner_->DropCache(from, to);

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -244,7 +245,17 @@ class ServedConnection {
     return ::send(client_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
            static_cast<ssize_t>(bytes.size());
   }
+  // Writes what the socket takes now, without waiting; the count written (0 when full).
+  std::size_t WriteSome(std::string_view bytes) {
+    const ssize_t n = ::send(client_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    return n > 0 ? static_cast<std::size_t>(n) : 0;
+  }
   void EndWriting() { ::shutdown(client_, SHUT_WR); }
+  // Bytes the server wrote that the test has not read yet.
+  int Pending() const {
+    int n = 0;
+    return ::ioctl(client_, FIONREAD, &n) == 0 ? n : 0;
+  }
   // What the server wrote so far (without waiting); `eof` set once it closed its end.
   std::string ReadAvailable(bool* eof) {
     std::string got;
@@ -264,15 +275,26 @@ class ServedConnection {
   int client_ = -1;
 };
 
-// Runs `ctx` a slice at a time until `done()` (false after 20 s: the test fails, never hangs).
+// Runs `ctx` a slice at a time until `done()` (false after `limit`: the test fails, never
+// hangs).
 template <class Done>
-bool RunUntil(boost::asio::io_context& ctx, Done done) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+bool RunUntil(boost::asio::io_context& ctx, Done done,
+              std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+  const auto until = std::chrono::steady_clock::now() + limit;
   while (!done()) {
     if (std::chrono::steady_clock::now() > until) return false;
     ctx.run_one_for(std::chrono::milliseconds(5));
   }
   return true;
+}
+
+// Writes `bytes` while running `ctx`, for writes larger than the socket's buffer (the server
+// reads them on this same thread).
+bool WriteServing(boost::asio::io_context& ctx, ServedConnection& conn, std::string_view bytes) {
+  return RunUntil(ctx, [&] {
+    bytes.remove_prefix(conn.WriteSome(bytes));
+    return bytes.empty();
+  });
 }
 
 // ---- HTTP/2 by hand: frames and HPACK literals (no Huffman, no indexing) ----
@@ -408,10 +430,12 @@ std::string WsClientFrame(const std::string& payload) {
   const std::size_t n = payload.size();
   if (n < 126) {
     f.push_back(static_cast<char>(0x80 | n));
-  } else {
+  } else if (n < 65536) {
     f.push_back(static_cast<char>(0x80 | 126));
-    f.push_back(static_cast<char>(n >> 8));
-    f.push_back(static_cast<char>(n & 0xff));
+    for (int shift = 8; shift >= 0; shift -= 8) f.push_back(static_cast<char>(n >> shift));
+  } else {
+    f.push_back(static_cast<char>(0x80 | 127));
+    for (int shift = 56; shift >= 0; shift -= 8) f.push_back(static_cast<char>(n >> shift));
   }
   const char mask[4] = {0x11, 0x22, 0x33, 0x44};
   f.append(mask, 4);
@@ -419,41 +443,106 @@ std::string WsClientFrame(const std::string& payload) {
   return f;
 }
 
+std::string WsPut(const std::string& id, const std::string& base64_data) {
+  return WsClientFrame(R"({"op":"put","id":")" + id +
+                       R"(","stream":"s","records":[{"key":"k","data":")" + base64_data +
+                       R"("}]})");
+}
+
+// The upgrade of `conn` to a WebSocket at /_cinesis/ws; false if not switched.
+bool WsUpgrade(boost::asio::io_context& ctx, ServedConnection& conn) {
+  if (!conn.Write("GET /_cinesis/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                  "Sec-WebSocket-Version: 13\r\n\r\n"))
+    return false;
+  std::string got;
+  bool eof = false;
+  if (!RunUntil(ctx, [&] {
+        got += conn.ReadAvailable(&eof);
+        return got.find("\r\n\r\n") != std::string::npos || eof;
+      }))
+    return false;
+  return got.rfind("HTTP/1.1 101 ", 0) == 0;
+}
+
 // A put over the WebSocket (/_cinesis/ws) waiting for the disk counts as a request being
-// answered (the server's stop gives it its grace period) until its answer is queued.
+// answered (the server's stop gives it its grace period) until its answer is written.
 TEST_F(HttpServerDurable, AWebSocketPutWaitingForTheDiskCountsAsBeingAnswered) {
   server::ServerOptions so;
   so.live = engine_.get();
   auto shared = std::make_shared<server::detail::Shared>(so, *engine_, nullptr);
   boost::asio::io_context ctx;
   ServedConnection conn(ctx, shared);
-  ASSERT_TRUE(
-      conn.Write("GET /_cinesis/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                 "Sec-WebSocket-Version: 13\r\n\r\n"));
-  std::string got;
-  bool eof = false;
-  ASSERT_TRUE(RunUntil(ctx, [&] {
-    got += conn.ReadAvailable(&eof);
-    return got.find("\r\n\r\n") != std::string::npos || eof;
-  }));
-  ASSERT_EQ(got.rfind("HTTP/1.1 101 ", 0), 0U) << got;
-  got.clear();
+  ASSERT_TRUE(WsUpgrade(ctx, conn));
   EXPECT_EQ(shared->inflight->load(), 0);
   env_.HoldSyncs(true);
-  ASSERT_TRUE(conn.Write(WsClientFrame(
-      R"({"op":"put","id":"p1","stream":"s","records":[{"key":"k","data":"ZGF0YQ=="}]})")));
+  ASSERT_TRUE(conn.Write(WsPut("p1", "ZGF0YQ==")));
   ASSERT_TRUE(RunUntil(ctx, [&] { return env_.held_syncs() > 0; }));
   EXPECT_EQ(shared->inflight->load(), 1)
       << "a WebSocket put waiting for the disk is not counted as being answered";
   env_.HoldSyncs(false);
+  std::string got;
+  bool eof = false;
   ASSERT_TRUE(RunUntil(ctx, [&] {
     got += conn.ReadAvailable(&eof);
     return got.find("put_result") != std::string::npos || eof;
   }));
   EXPECT_NE(got.find("\"put_result\""), std::string::npos) << got;
   EXPECT_NE(got.find("shardId-000000000000"), std::string::npos) << got;
-  EXPECT_EQ(shared->inflight->load(), 0);
+  // (The write's completion runs after the client has the bytes.)
+  EXPECT_TRUE(RunUntil(ctx, [&] { return shared->inflight->load() == 0; }));
+  // Closed, and nothing left that holds the context (a flusher may still hold the answer's
+  // hand-off for a moment after running it).
+  conn.EndWriting();
+  ASSERT_TRUE(RunUntil(ctx, [&] { return ctx.stopped(); }));
+}
+
+// ... and while its answer waits behind a message the client has not taken yet: here a tail
+// of ~2.8 MB of records the client does not read, so the connection's write stays blocked.
+TEST_F(HttpServerDurable, AWebSocketPutCountsUntilItsAnswerIsWritten) {
+  server::ServerOptions so;
+  so.live = engine_.get();
+  auto shared = std::make_shared<server::detail::Shared>(so, *engine_, nullptr);
+  boost::asio::io_context ctx;
+  ServedConnection conn(ctx, shared);
+  ASSERT_TRUE(WsUpgrade(ctx, conn));
+  std::string big;  // Base64 of 700,002 bytes
+  for (int i = 0; i < 233334; ++i) big += "eHh4";
+  std::string got;
+  bool eof = false;
+  for (const std::string id : {"a1", "a2", "a3"}) {
+    ASSERT_TRUE(WriteServing(ctx, conn, WsPut(id, big)));
+    ASSERT_TRUE(RunUntil(ctx, [&] {
+      got += conn.ReadAvailable(&eof);
+      return got.find("\"id\":\"" + id + "\"") != std::string::npos || eof;
+    })) << id;
+  }
+  ASSERT_EQ(got.find("\"error\""), std::string::npos) << got.substr(0, 500);
+  got.clear();
+  ASSERT_TRUE(
+      conn.Write(WsClientFrame(R"({"op":"tail","id":"t","stream":"s","from":"TRIM_HORIZON"})")));
+  // The first records message is larger than the socket's buffer: its write blocks.
+  ASSERT_TRUE(RunUntil(ctx, [&] { return conn.Pending() >= 100'000; }));
+  env_.HoldSyncs(true);
+  ASSERT_TRUE(conn.Write(WsPut("p", "ZGF0YQ==")));
+  ASSERT_TRUE(RunUntil(ctx, [&] { return env_.held_syncs() > 0; }));
+  env_.HoldSyncs(false);
+  // Durable, answered and queued behind the blocked write: still counted (for a second, with
+  // the answer's hand-off run; it must not stop counting before the client reads).
+  EXPECT_FALSE(RunUntil(
+      ctx, [&] { return shared->inflight->load() == 0; }, std::chrono::seconds(1)))
+      << "a WebSocket put stopped counting before its answer was written";
+  ASSERT_TRUE(RunUntil(ctx, [&] {
+    got += conn.ReadAvailable(&eof);
+    return got.find("\"id\":\"p\"") != std::string::npos || eof;
+  }));
+  EXPECT_NE(got.find("\"put_result\",\"id\":\"p\""), std::string::npos);
+  ASSERT_TRUE(RunUntil(ctx, [&] { return shared->inflight->load() == 0; }));
+  conn.EndWriting();
+  ASSERT_TRUE(RunUntil(ctx, [&] {
+    conn.ReadAvailable(&eof);  // the rest of the tail, until the server closes
+    return ctx.stopped();
+  }));
 }
 
 // The verifier's clock, read on the pool before the body is hashed: held there until

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -671,7 +670,7 @@ TEST_F(DiskLogTest, SealedSegmentsAndACleanShutdownLeaveNoPreallocatedZeros) {
 // the newest bytes stay. Residency is read with mincore(2), which does not fault pages in.
 // Pages of `path` in the page cache, of those in [from, to).
 std::size_t ResidentPages(const std::string& path, std::uint64_t from, std::uint64_t to) {
-  constexpr std::uint64_t kPage = 4096;
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   const int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0) return 0;
   const auto size = static_cast<std::uint64_t>(::lseek(fd, 0, SEEK_END));
@@ -680,10 +679,9 @@ std::size_t ResidentPages(const std::string& path, std::uint64_t from, std::uint
   if (size > 0 && from < to) {
     void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
     if (map != MAP_FAILED) {
-      std::vector<unsigned char> in((size + kPage - 1) / kPage);
+      std::vector<unsigned char> in((size + page - 1) / page);
       if (::mincore(map, size, in.data()) == 0) {
-        for (std::uint64_t p = from / kPage; p < (to + kPage - 1) / kPage; ++p)
-          resident += in[p] & 1;
+        for (std::uint64_t p = from / page; p < (to + page - 1) / page; ++p) resident += in[p] & 1;
       }
       ::munmap(map, size);
     }
@@ -692,10 +690,20 @@ std::size_t ResidentPages(const std::string& path, std::uint64_t from, std::uint
   return resident;
 }
 
-// tmpfs keeps its files in the page cache: nothing can leave it there.
-bool OnTmpfs(const fs::path& dir) {
-  struct statfs st {};
-  return ::statfs(dir.c_str(), &st) == 0 && st.f_type == 0x01021994;
+// Whether the file system of `dir` lets synced pages leave the page cache when asked (tmpfs
+// and ramfs keep their files there): 1 MiB written, synced, dropped, and none left.
+bool DropsCache(const fs::path& dir) {
+  const std::string probe = (dir / "drop-probe").string();
+  bool dropped = false;
+  {
+    auto f = Env::Posix().Open(probe, true);
+    if (f.ok() && (*f)->Append(std::string(1 << 20, 'p')).ok() && (*f)->Sync().ok()) {
+      (*f)->DropCache(0, File::kToEnd);
+      dropped = ResidentPages(probe, 0, 1 << 20) == 0;
+    }
+  }
+  fs::remove(probe);
+  return dropped;
 }
 
 // Puts `mib` MiB in appends of 64 records of 1,000 bytes, each waited for.
@@ -710,7 +718,8 @@ void PutMiB(Log& log, int mib) {
 }
 
 TEST_F(DiskLogTest, SyncedBytesBehindTheCachedTailLeaveThePageCacheAndTheTailStays) {
-  if (OnTmpfs(fs::temp_directory_path())) GTEST_SKIP() << "temporary directory on tmpfs";
+  fs::create_directories(dir_);
+  if (!DropsCache(dir_)) GTEST_SKIP() << dir_ << ": its file system keeps pages in the cache";
   segment_bytes_ = 64 << 20;
   for (std::uint64_t tail : {std::uint64_t{1} << 20, std::uint64_t{0}}) {
     SCOPED_TRACE("cached_tail_bytes " + std::to_string(tail));
@@ -743,7 +752,8 @@ TEST_F(DiskLogTest, SyncedBytesBehindTheCachedTailLeaveThePageCacheAndTheTailSta
 }
 
 TEST_F(DiskLogTest, ASealedSegmentLeavesThePageCacheWholeWithOrWithoutFsync) {
-  if (OnTmpfs(fs::temp_directory_path())) GTEST_SKIP() << "temporary directory on tmpfs";
+  fs::create_directories(dir_);
+  if (!DropsCache(dir_)) GTEST_SKIP() << dir_ << ": its file system keeps pages in the cache";
   segment_bytes_ = 1 << 20;
   for (bool fsync : {true, false}) {
     SCOPED_TRACE(fsync ? "fsync" : "no fsync");

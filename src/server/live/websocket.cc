@@ -95,6 +95,8 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
     std::string text;
     std::size_t records = 0;
     std::size_t bytes = 0;
+    // A put's answer: the put counts as being answered until this message is written.
+    std::shared_ptr<Shared::BusyToken> busy;
   };
 
   // ---- client requests ----
@@ -239,7 +241,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
     auto text = std::make_shared<std::string>(json::serialize(body));
     auto directive = std::make_shared<api::FaultDirective>();
     // A put counts as a request being answered (the server's stop gives it its grace period)
-    // until its answer is queued, as an HTTP request does until written back.
+    // until its answer is written, as an HTTP request does.
     auto busy = std::make_shared<Shared::BusyToken>(shared_->Busy());
     RunDeferred(
         ws_.get_executor(),
@@ -263,8 +265,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
         [self = this->shared_from_this(), id, text, directive, busy](api::WireResponse r,
                                                                      bool later) {
           auto finish = [self, id, directive, busy, r = std::move(r)]() mutable {
-            self->PutAnswered(id, *directive, std::move(r));
-            busy->reset();
+            self->PutAnswered(id, *directive, std::move(r), std::move(busy));
           };
           if (directive->latency_ms > 0) {
             auto timer = std::make_shared<asio::steady_timer>(self->ws_.get_executor());
@@ -279,20 +280,22 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
         });
   }
 
-  void PutAnswered(const std::string& id, const api::FaultDirective& d, api::WireResponse r) {
+  void PutAnswered(const std::string& id, const api::FaultDirective& d, api::WireResponse r,
+                   std::shared_ptr<Shared::BusyToken> busy) {
     if (d.reset) return Abort();
-    if (d.http_status) return Send(ErrorMessage(id, d.error_type, d.error_message));
+    if (d.http_status) return Send(ErrorMessage(id, d.error_type, d.error_message), busy);
     boost::system::error_code ec;
     auto v = json::parse(r.body, ec);
     if (ec || !v.is_object())
-      return Send(ErrorMessage(id, "InternalFailure", api::errors::InternalFailure().message()));
+      return Send(ErrorMessage(id, "InternalFailure", api::errors::InternalFailure().message()),
+                  busy);
     const auto& o = v.as_object();
     if (r.status != 200) {
       std::string type, message;
       if (const auto* t = o.if_contains("__type"); t && t->is_string()) type = t->as_string();
       if (const auto* m = o.if_contains("message"); m && m->is_string()) message = m->as_string();
       if (auto hash = type.find('#'); hash != std::string::npos) type = type.substr(hash + 1);
-      return Send(ErrorMessage(id, type, message));
+      return Send(ErrorMessage(id, type, message), busy);
     }
     std::string out = "{\"type\":\"put_result\",\"id\":";
     AppendJsonString(out, id);
@@ -322,7 +325,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
       }
     }
     out += "]}";
-    Send(std::move(out));
+    Send(std::move(out), std::move(busy));
     Pump();
   }
 
@@ -437,7 +440,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
       bytes += r.data.size() + r.partition_key.size();
     }
     out += "]}";
-    Enqueue({std::move(out), records.size(), bytes});
+    Enqueue({std::move(out), records.size(), bytes, nullptr});
   }
 
   void SendShardEnd(const std::string& id, const std::string& shard,
@@ -452,12 +455,12 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
       AppendJsonString(out, children[i].shard_id);
     }
     out += "]}";
-    Enqueue({std::move(out), 0, 0});
+    Enqueue({std::move(out), 0, 0, nullptr});
   }
 
   // ---- the send queue ----
-  void Send(std::string text) {
-    Enqueue({std::move(text), 0, 0});
+  void Send(std::string text, std::shared_ptr<Shared::BusyToken> busy = nullptr) {
+    Enqueue({std::move(text), 0, 0, std::move(busy)});
     Write();
   }
   void Enqueue(Out o) {
