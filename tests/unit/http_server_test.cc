@@ -465,83 +465,89 @@ bool WsUpgrade(boost::asio::io_context& ctx, ServedConnection& conn) {
   return got.rfind("HTTP/1.1 101 ", 0) == 0;
 }
 
+// A connection served on the test's own io_context by a server with the live endpoints
+// (/_cinesis/ws), as ServedConnection.
+struct WsServed {
+  explicit WsServed(engine::Engine& engine) : shared(Make(engine)), conn(ctx, shared) {}
+  static std::shared_ptr<server::detail::Shared> Make(engine::Engine& engine) {
+    server::ServerOptions so;
+    so.live = &engine;
+    return std::make_shared<server::detail::Shared>(so, engine, nullptr);
+  }
+  std::shared_ptr<server::detail::Shared> shared;
+  boost::asio::io_context ctx;
+  ServedConnection conn;
+};
+
 // A put over the WebSocket (/_cinesis/ws) waiting for the disk counts as a request being
 // answered (the server's stop gives it its grace period) until its answer is written.
 TEST_F(HttpServerDurable, AWebSocketPutWaitingForTheDiskCountsAsBeingAnswered) {
-  server::ServerOptions so;
-  so.live = engine_.get();
-  auto shared = std::make_shared<server::detail::Shared>(so, *engine_, nullptr);
-  boost::asio::io_context ctx;
-  ServedConnection conn(ctx, shared);
-  ASSERT_TRUE(WsUpgrade(ctx, conn));
-  EXPECT_EQ(shared->inflight->load(), 0);
+  WsServed ws(*engine_);
+  ASSERT_TRUE(WsUpgrade(ws.ctx, ws.conn));
+  EXPECT_EQ(ws.shared->inflight->load(), 0);
   env_.HoldSyncs(true);
-  ASSERT_TRUE(conn.Write(WsPut("p1", "ZGF0YQ==")));
-  ASSERT_TRUE(RunUntil(ctx, [&] { return env_.held_syncs() > 0; }));
-  EXPECT_EQ(shared->inflight->load(), 1)
+  ASSERT_TRUE(ws.conn.Write(WsPut("p1", "ZGF0YQ==")));
+  ASSERT_TRUE(RunUntil(ws.ctx, [&] { return env_.held_syncs() > 0; }));
+  EXPECT_EQ(ws.shared->inflight->load(), 1)
       << "a WebSocket put waiting for the disk is not counted as being answered";
   env_.HoldSyncs(false);
   std::string got;
   bool eof = false;
-  ASSERT_TRUE(RunUntil(ctx, [&] {
-    got += conn.ReadAvailable(&eof);
+  ASSERT_TRUE(RunUntil(ws.ctx, [&] {
+    got += ws.conn.ReadAvailable(&eof);
     return got.find("put_result") != std::string::npos || eof;
   }));
   EXPECT_NE(got.find("\"put_result\""), std::string::npos) << got;
   EXPECT_NE(got.find("shardId-000000000000"), std::string::npos) << got;
   // (The write's completion runs after the client has the bytes.)
-  EXPECT_TRUE(RunUntil(ctx, [&] { return shared->inflight->load() == 0; }));
+  EXPECT_TRUE(RunUntil(ws.ctx, [&] { return ws.shared->inflight->load() == 0; }));
   // Closed, and nothing left that holds the context (a flusher may still hold the answer's
   // hand-off for a moment after running it).
-  conn.EndWriting();
-  ASSERT_TRUE(RunUntil(ctx, [&] { return ctx.stopped(); }));
+  ws.conn.EndWriting();
+  ASSERT_TRUE(RunUntil(ws.ctx, [&] { return ws.ctx.stopped(); }));
 }
 
 // ... and while its answer waits behind a message the client has not taken yet: here a tail
 // of ~2.8 MB of records the client does not read, so the connection's write stays blocked.
 TEST_F(HttpServerDurable, AWebSocketPutCountsUntilItsAnswerIsWritten) {
-  server::ServerOptions so;
-  so.live = engine_.get();
-  auto shared = std::make_shared<server::detail::Shared>(so, *engine_, nullptr);
-  boost::asio::io_context ctx;
-  ServedConnection conn(ctx, shared);
-  ASSERT_TRUE(WsUpgrade(ctx, conn));
+  WsServed ws(*engine_);
+  ASSERT_TRUE(WsUpgrade(ws.ctx, ws.conn));
   std::string big;  // Base64 of 700,002 bytes
   for (int i = 0; i < 233334; ++i) big += "eHh4";
   std::string got;
   bool eof = false;
   for (const std::string id : {"a1", "a2", "a3"}) {
-    ASSERT_TRUE(WriteServing(ctx, conn, WsPut(id, big)));
-    ASSERT_TRUE(RunUntil(ctx, [&] {
-      got += conn.ReadAvailable(&eof);
+    ASSERT_TRUE(WriteServing(ws.ctx, ws.conn, WsPut(id, big)));
+    ASSERT_TRUE(RunUntil(ws.ctx, [&] {
+      got += ws.conn.ReadAvailable(&eof);
       return got.find("\"id\":\"" + id + "\"") != std::string::npos || eof;
     })) << id;
   }
   ASSERT_EQ(got.find("\"error\""), std::string::npos) << got.substr(0, 500);
   got.clear();
   ASSERT_TRUE(
-      conn.Write(WsClientFrame(R"({"op":"tail","id":"t","stream":"s","from":"TRIM_HORIZON"})")));
+      ws.conn.Write(WsClientFrame(R"({"op":"tail","id":"t","stream":"s","from":"TRIM_HORIZON"})")));
   // The first records message is larger than the socket's buffer: its write blocks.
-  ASSERT_TRUE(RunUntil(ctx, [&] { return conn.Pending() >= 100'000; }));
+  ASSERT_TRUE(RunUntil(ws.ctx, [&] { return ws.conn.Pending() >= 100'000; }));
   env_.HoldSyncs(true);
-  ASSERT_TRUE(conn.Write(WsPut("p", "ZGF0YQ==")));
-  ASSERT_TRUE(RunUntil(ctx, [&] { return env_.held_syncs() > 0; }));
+  ASSERT_TRUE(ws.conn.Write(WsPut("p", "ZGF0YQ==")));
+  ASSERT_TRUE(RunUntil(ws.ctx, [&] { return env_.held_syncs() > 0; }));
   env_.HoldSyncs(false);
   // Durable, answered and queued behind the blocked write: still counted (for a second, with
   // the answer's hand-off run; it must not stop counting before the client reads).
   EXPECT_FALSE(RunUntil(
-      ctx, [&] { return shared->inflight->load() == 0; }, std::chrono::seconds(1)))
+      ws.ctx, [&] { return ws.shared->inflight->load() == 0; }, std::chrono::seconds(1)))
       << "a WebSocket put stopped counting before its answer was written";
-  ASSERT_TRUE(RunUntil(ctx, [&] {
-    got += conn.ReadAvailable(&eof);
+  ASSERT_TRUE(RunUntil(ws.ctx, [&] {
+    got += ws.conn.ReadAvailable(&eof);
     return got.find("\"id\":\"p\"") != std::string::npos || eof;
   }));
   EXPECT_NE(got.find("\"put_result\",\"id\":\"p\""), std::string::npos);
-  ASSERT_TRUE(RunUntil(ctx, [&] { return shared->inflight->load() == 0; }));
-  conn.EndWriting();
-  ASSERT_TRUE(RunUntil(ctx, [&] {
-    conn.ReadAvailable(&eof);  // the rest of the tail, until the server closes
-    return ctx.stopped();
+  ASSERT_TRUE(RunUntil(ws.ctx, [&] { return ws.shared->inflight->load() == 0; }));
+  ws.conn.EndWriting();
+  ASSERT_TRUE(RunUntil(ws.ctx, [&] {
+    ws.conn.ReadAvailable(&eof);  // the rest of the tail, until the server closes
+    return ws.ctx.stopped();
   }));
 }
 
