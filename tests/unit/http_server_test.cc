@@ -551,6 +551,38 @@ TEST_F(HttpServerDurable, AWebSocketPutCountsUntilItsAnswerIsWritten) {
   }));
 }
 
+// Once the server stops, a WebSocket message is not taken: a put sent then is not written and
+// never counts as being answered.
+TEST_F(HttpServerDurable, AWebSocketPutSentOnceTheServerStopsIsNotTaken) {
+  WsServed ws(*engine_);
+  ASSERT_TRUE(WsUpgrade(ws.ctx, ws.conn));
+  ws.shared->stopping = true;
+  ASSERT_TRUE(ws.conn.Write(WsPut("late", "ZGF0YQ==")));
+  std::string got;
+  bool eof = false;
+  // The server ends the session without an answer (its context runs out of work).
+  ASSERT_TRUE(RunUntil(
+      ws.ctx,
+      [&] {
+        got += ws.conn.ReadAvailable(&eof);
+        EXPECT_EQ(ws.shared->inflight->load(), 0);
+        return ws.ctx.stopped();
+      },
+      std::chrono::seconds(5)));
+  EXPECT_EQ(got.find("put_result"), std::string::npos) << got;
+  api::GetShardIteratorInput gi;
+  gi.stream.stream_name = "s";
+  gi.shard_id = "shardId-000000000000";
+  gi.shard_iterator_type = api::ShardIteratorType::kTrimHorizon;
+  auto it = engine_->GetShardIterator(gi);
+  ASSERT_TRUE(it.ok()) << it.status().ToString();
+  api::GetRecordsInput g;
+  g.shard_iterator = it->shard_iterator;
+  auto records = engine_->GetRecords(g);
+  ASSERT_TRUE(records.ok()) << records.status().ToString();
+  EXPECT_TRUE(records->records.empty());
+}
+
 // The verifier's clock, read on the pool before the body is hashed: held there until
 // released, so the test can close the connection while the request is on the pool.
 class HeldClock final : public Clock {

@@ -105,7 +105,9 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
     reading_ = true;
     ws_.async_read(in_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       self->reading_ = false;
-      if (ec) return self->Shutdown();
+      // A message that arrives once the server stops is not taken (an HTTP connection reads
+      // no request then either): a put would hold the stop's grace period open.
+      if (ec || self->shared_->stopping) return self->Shutdown();
       const auto data = self->in_.cdata();
       std::string_view text(static_cast<const char*>(data.data()), data.size());
       self->OnMessage(text);
