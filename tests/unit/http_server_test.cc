@@ -97,6 +97,28 @@ class Connection {
   bool connected_ = false;
 };
 
+// The records of stream "s"'s first shard from TRIM_HORIZON (one GetRecords call); a failed
+// call fails the test and reads as none.
+std::vector<api::Record> FirstShardRecords(engine::Engine& engine) {
+  api::GetShardIteratorInput gi;
+  gi.stream.stream_name = "s";
+  gi.shard_id = "shardId-000000000000";
+  gi.shard_iterator_type = api::ShardIteratorType::kTrimHorizon;
+  auto it = engine.GetShardIterator(gi);
+  if (!it.ok()) {
+    ADD_FAILURE() << it.status().ToString();
+    return {};
+  }
+  api::GetRecordsInput g;
+  g.shard_iterator = it->shard_iterator;
+  auto got = engine.GetRecords(g);
+  if (!got.ok()) {
+    ADD_FAILURE() << got.status().ToString();
+    return {};
+  }
+  return std::move(got->records);
+}
+
 class HttpServerDurable : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -173,18 +195,9 @@ TEST_F(HttpServerDurable, StoppedWithAWriteWaitingForTheDiskTheCloseWritesIt) {
   ASSERT_TRUE(st.ok()) << st.status().ToString();
   engine::Engine reopened(engine::EngineOptions{}, std::move(st).value());
   ASSERT_TRUE(reopened.Load(nullptr).ok());
-  api::GetShardIteratorInput gi;
-  gi.stream.stream_name = "s";
-  gi.shard_id = "shardId-000000000000";
-  gi.shard_iterator_type = api::ShardIteratorType::kTrimHorizon;
-  auto it = reopened.GetShardIterator(gi);
-  ASSERT_TRUE(it.ok()) << it.status().ToString();
-  api::GetRecordsInput g;
-  g.shard_iterator = it->shard_iterator;
-  auto got = reopened.GetRecords(g);
-  ASSERT_TRUE(got.ok()) << got.status().ToString();
-  ASSERT_EQ(got->records.size(), 1U);
-  EXPECT_EQ(got->records[0].data, "data");
+  const auto got = FirstShardRecords(reopened);
+  ASSERT_EQ(got.size(), 1U);
+  EXPECT_EQ(got[0].data, "data");
 }
 
 // A heavy request runs on the pool for heavy requests; a write there is acknowledged by a
@@ -570,17 +583,7 @@ TEST_F(HttpServerDurable, AWebSocketPutSentOnceTheServerStopsIsNotTaken) {
       },
       std::chrono::seconds(5)));
   EXPECT_EQ(got.find("put_result"), std::string::npos) << got;
-  api::GetShardIteratorInput gi;
-  gi.stream.stream_name = "s";
-  gi.shard_id = "shardId-000000000000";
-  gi.shard_iterator_type = api::ShardIteratorType::kTrimHorizon;
-  auto it = engine_->GetShardIterator(gi);
-  ASSERT_TRUE(it.ok()) << it.status().ToString();
-  api::GetRecordsInput g;
-  g.shard_iterator = it->shard_iterator;
-  auto records = engine_->GetRecords(g);
-  ASSERT_TRUE(records.ok()) << records.status().ToString();
-  EXPECT_TRUE(records->records.empty());
+  EXPECT_TRUE(FirstShardRecords(*engine_).empty());
 }
 
 // The verifier's clock, read on the pool before the body is hashed: held there until
@@ -672,19 +675,10 @@ TEST_F(HttpServerDurable, Http2BodyOnThePoolOutlivesItsClosedConnection) {
   ASSERT_TRUE(RunUntil(ctx, [&] { return ctx.stopped(); }));
 
   // Stored: verified and decoded from the body as sent.
-  api::GetShardIteratorInput gi;
-  gi.stream.stream_name = "s";
-  gi.shard_id = "shardId-000000000000";
-  gi.shard_iterator_type = api::ShardIteratorType::kTrimHorizon;
-  auto it = engine_->GetShardIterator(gi);
-  ASSERT_TRUE(it.ok()) << it.status().ToString();
-  api::GetRecordsInput g;
-  g.shard_iterator = it->shard_iterator;
-  auto got = engine_->GetRecords(g);
-  ASSERT_TRUE(got.ok()) << got.status().ToString();
-  ASSERT_EQ(got->records.size(), 1U) << "the request was not verified from the body it was sent";
-  EXPECT_EQ(got->records[0].data, data);
-  EXPECT_EQ(got->records[0].partition_key, "k");
+  const auto got = FirstShardRecords(*engine_);
+  ASSERT_EQ(got.size(), 1U) << "the request was not verified from the body it was sent";
+  EXPECT_EQ(got[0].data, data);
+  EXPECT_EQ(got[0].partition_key, "k");
 }
 
 }  // namespace
