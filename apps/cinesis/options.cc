@@ -70,7 +70,7 @@ std::vector<cli::OptionRow> ServeOptionTable(ServeConfig& c) {
   t.Add("--cached-tail-bytes", c.cached_tail_bytes, "integer", "0..2^40",
         "How much of each shard's newest durable data stays in the OS page cache, at most: "
         "with --fsync always, synced bytes of the active segment further behind its end leave "
-        "the cache (in steps of at least 1 MiB), and a sealed segment leaves it whole (either "
+        "the cache (at 2 MiB boundaries), and a sealed segment leaves it whole (either "
         "mode). Readers that follow a stream read from memory (but from the disk, for the "
         "previous segment, just after a roll), older records from the disk, and a server that "
         "writes gigabytes does not fill the machine's memory with them. 0: leave the cache to "

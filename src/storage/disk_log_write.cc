@@ -149,25 +149,17 @@ void DiskLog::ZeroAhead(File& file, std::uint64_t pos, std::size_t n) const {
   }
 }
 
-void DiskLog::DropColdCache(Segment& seg, File& file, bool whole) const {
+void DiskLog::DropColdCache(File& file, std::uint64_t before, std::uint64_t after) const {
   const std::uint64_t tail = opts().cached_tail_bytes;
-  if (tail == 0) return;
-  constexpr std::uint64_t kStep = 1 << 20;
-  constexpr std::uint64_t kPage = 4096;
-  std::uint64_t to = 0;
-  if (whole) {
-    // To the end of the file, past the last page: a large folio there, across the size (left
-    // by the cut of the zeros), is dropped only whole.
-    to = File::kToEnd;
-  } else if (seg.size >= seg.uncached_to + tail + kStep) {
-    to = (seg.size - tail) / kPage * kPage;
-  }
-  if (to <= seg.uncached_to) return;
-  // From up to 2 MiB before the last drop's end: the kernel drops only whole folios of the
-  // range, and a large one (up to 2 MiB) across that end was kept by the last drop.
-  constexpr std::uint64_t kLargestFolio = 2 << 20;
-  file.DropCache(seg.uncached_to > kLargestFolio ? seg.uncached_to - kLargestFolio : 0, to);
-  seg.uncached_to = whole ? seg.size : to;
+  // The kernel drops only whole folios of a range; a folio is at most 2 MiB and aligned to
+  // its size, so none crosses a 2 MiB boundary and ranges between boundaries drop whole.
+  constexpr std::uint64_t kStep = 2 << 20;
+  if (tail == 0 || after < tail + kStep) return;
+  // Everything before the last boundary at least `tail` behind the end; what lies before
+  // `before`'s boundary was dropped by an earlier write.
+  const std::uint64_t to = (after - tail) / kStep * kStep;
+  const std::uint64_t done = before > tail ? (before - tail) / kStep * kStep : 0;
+  if (to > done) file.DropCache(done, to);
 }
 
 Status DiskLog::Seal(Segment& seg) {
@@ -180,9 +172,10 @@ Status DiskLog::Seal(Segment& seg) {
   RETURN_IF_ERROR(
       env().WriteFileAtomic(dir() + "/" + format::FileName(seg.base, format::FileKind::kIndex),
                             format::EncodeIndex(idx)));
-  // Synced (by its writes' syncs, or just above): the next segment takes the tail readers
-  // follow.
-  DropColdCache(seg, *file, true);
+  // Synced (by its writes' syncs, or just above), it leaves the page cache whole: the next
+  // segment takes the tail readers follow. To the end of the file, past the last page: a
+  // large folio there, across the size (left by the cut of the zeros), is dropped only whole.
+  if (opts().cached_tail_bytes > 0) file->DropCache(0, File::kToEnd);
   return Status::Ok();
 }
 
@@ -494,8 +487,7 @@ void DiskLog::FinishFlush(std::vector<Answer>& answers) {
     visible_end_ = active->end;
     flusher_only = FlusherOnly(*active);
   }
-  // (active->size is written by the owner alone: read without mu_.)
-  if (opts().fsync) DropColdCache(*active, *flush_->file, false);
+  if (opts().fsync) DropColdCache(*flush_->file, pos0, pos0 + flush_->buf.size());
   flush_->file.reset();
   {
     std::lock_guard lock(sync_mu_);

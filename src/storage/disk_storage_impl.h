@@ -87,9 +87,6 @@ struct Segment {
   std::uint64_t last_index_pos = 0;
   EpochMillis first_arrival = 0;
   EpochMillis last_arrival = 0;
-  // The write's owner's (DiskLog::DropColdCache): bytes before this were dropped from the
-  // page cache.
-  std::uint64_t uncached_to = 0;
   bool sealed = false;
   bool empty() const { return end == base.value; }
 };
@@ -319,10 +316,11 @@ class DiskLog final : public Log, public std::enable_shared_from_this<DiskLog> {
   // `pos` comes within half a chunk of the zeros' end (DiskOptions::preallocate_bytes). Best
   // effort: a failed extension is cut off again and the write goes on without it.
   void ZeroAhead(File& file, std::uint64_t pos, std::size_t n) const;
-  // By the write's owner, on durable bytes (DiskOptions::cached_tail_bytes): drops the bytes
-  // of `seg` more than cached_tail_bytes behind its end from the page cache, in steps of
-  // 1 MiB, or (`whole`, a sealed segment) all of them.
-  void DropColdCache(Segment& seg, File& file, bool whole) const;
+  // After the sync of a write that took the active segment's file from `before` to `after`
+  // bytes (DiskOptions::cached_tail_bytes): drops its bytes more than cached_tail_bytes
+  // behind `after` from the page cache, whenever that point passes a 2 MiB boundary. Derived
+  // from the write alone, so a log keeps no state for it.
+  void DropColdCache(File& file, std::uint64_t before, std::uint64_t after) const;
   // Scans a segment from its start, rebuilding its index; stops at the first frame that
   // does not verify. Returns the byte length of the valid prefix.
   // Why a scan stopped: the end of the file, a frame cut short by the end (a torn write),

@@ -246,7 +246,7 @@ struct DiskOptions {
   std::uint64_t preallocate_bytes = 1 << 20;
   // How much of each log's newest data stays in the OS page cache once durable. With fsync,
   // the synced bytes of the active segment more than this far behind its end are dropped from
-  // the cache (posix_fadvise DONTNEED, in steps of at least 1 MiB), and a segment leaves the cache
+  // the cache (posix_fadvise DONTNEED, at 2 MiB boundaries), and a segment leaves the cache
   // whole when it is sealed (synced first, with or without fsync). Readers that follow a
   // stream read from the cache; older records are read from the disk. A server that writes
   // gigabytes then holds a few MiB of page cache per written log instead of everything it

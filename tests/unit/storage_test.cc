@@ -736,9 +736,9 @@ TEST_F(DiskLogTest, SyncedBytesBehindTheCachedTailLeaveThePageCacheAndTheTailSta
     const std::size_t newest =
         ResidentPages(path, size - (1 << 20) - (256 << 10), size - (1 << 20));
     EXPECT_GE(newest, 48U);
-    // More than the tail, a 1 MiB step and a large folio (2 MiB, across the last drop's
-    // end) behind the records' end (the zeros ahead of it: at most 1 MiB).
-    const std::uint64_t cold_end = size - (1 << 20) - (tail + (1 << 20) + (2 << 20));
+    // More than the tail and a 2 MiB step behind the records' end (the zeros ahead of it: at
+    // most 1 MiB, page-rounded).
+    const std::uint64_t cold_end = size - (2 << 20) - (tail + (2 << 20));
     const std::size_t cold = ResidentPages(path, 0, cold_end);
     if (tail > 0) {
       EXPECT_EQ(cold, 0U) << "of " << cold_end / 4096 << " pages";
