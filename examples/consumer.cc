@@ -2,7 +2,9 @@
 //
 //   cinesis-example-consumer --endpoint http://127.0.0.1:4567 --stream orders --app billing
 //       --store sqlite:/var/lib/app/checkpoints.db   (or redis:127.0.0.1:6379, postgres:"host=...
-//       dbname=...")
+//       dbname=...", default memory) --out processed.txt
+//
+// --stream and --out are required; --help lists the other options.
 //
 // Several processes with the same --app share the stream's shards through leases. Every
 // record processed is appended to --out ("shard seq sub data" per line, flushed before

@@ -1,21 +1,31 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package cinesis needs to build and test. Idempotent: only
-# missing packages are installed, and apt is not touched when nothing is missing.
+# Installs every Debian 12 package cinesis needs to build and test; with --serve only what
+# scripts/serve.sh needs (build the server, talk to it with the AWS CLI). Idempotent: only
+# missing packages are installed, and apt is not touched when nothing is missing. Not root:
+# apt runs through sudo.
 set -euo pipefail
 
-PACKAGES=(
-  build-essential cmake ninja-build pkg-config git
+# What scripts/serve.sh needs: the release build of `cinesis` (its configure also finds the
+# test and benchmark libraries and /usr/bin/python3) and the AWS CLI of the README's next step.
+SERVE_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git python3
   libboost1.81-dev libboost-json1.81-dev
   libssl-dev libnghttp2-dev libcurl4-openssl-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
-  awscli python3-boto3
-  libhiredis-dev libpq-dev redis-server postgresql
+  libhiredis-dev libpq-dev
+  # curl: NodeSource's key (below) and the HTTP/2 tests
+  curl
+  awscli
+)
+# What scripts/test.sh needs on top.
+TEST_PACKAGES=(
+  python3-boto3 redis-server postgresql
   clang-format clang-tidy
   # the Python package's suites (python/tests): Django helpers, pynesis Redis checkpointer
   python3-django python3-pytest python3-pytest-django python3-redis python3-psycopg2
-  # tests: curl (HTTP/2 tests), ccache (the mutation check's incremental rebuilds)
-  curl ccache
+  # ccache: the mutation check's incremental rebuilds
+  ccache
   # preset tsan: clang-15 with its ThreadSanitizer runtime (libclang-common-15-dev, a
   # dependency); libFuzzer for the fuzz targets that will share that build.
   clang-15 libfuzzer-15-dev
@@ -24,6 +34,15 @@ PACKAGES=(
   # tests of /_cinesis/metrics (issue 18): Prometheus's own text-format parser
   python3-prometheus-client
 )
+
+case "${1:-}" in
+  --serve) PACKAGES=("${SERVE_PACKAGES[@]}") ;;
+  "") PACKAGES=("${SERVE_PACKAGES[@]}" "${TEST_PACKAGES[@]}") ;;
+  *)
+    echo "usage: scripts/install-deps.sh [--serve]" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do

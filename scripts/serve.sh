@@ -5,7 +5,7 @@
 # (CINESIS_WERROR=OFF); under CI (CI=true) warnings are errors, as in every preset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --serve
 werror=OFF
 if [ "${CI:-}" = true ]; then werror=ON; fi
 cmake --preset release -DCINESIS_WERROR=$werror >/dev/null

@@ -89,7 +89,7 @@ TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --preset tsan -j "$jo
 
 # Fuzzing (issue 17, fuzz/): the libFuzzer harnesses in their own clang-15 build with
 # ASan+UBSan (only the harnesses and the components they need are built), each run for
-# CINESIS_FUZZ_SECONDS (15) on its seed corpus; a crash or sanitizer report fails.
+# CINESIS_FUZZ_SECONDS (10) on its seed corpus; a crash or sanitizer report fails.
 stage fuzz-build
 cmake --preset fuzz
 cmake --build --preset fuzz -j "$jobs"
