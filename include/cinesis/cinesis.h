@@ -463,6 +463,16 @@ CINESIS_EXPORT cinesis_err_t cinesis_batch_columns(cinesis_batch_t* batch,
 CINESIS_EXPORT cinesis_err_t cinesis_consumer_poll(cinesis_consumer_t* consumer, int64_t timeout_ms,
                                                    cinesis_batch_t** batch);
 CINESIS_EXPORT cinesis_err_t cinesis_consumer_commit(cinesis_consumer_t* consumer);
+/* Checkpoints one shard at a record the last poll returned (that record's sequence and
+ * sub-sequence number): it and the shard's earlier records count as processed. For stopping
+ * in the middle of a batch; a later cinesis_consumer_commit still checkpoints the whole poll.
+ * CINESIS_ERR_FAILED_PRECONDITION if the last poll returned no record of the shard or was
+ * committed since, CINESIS_ERR_INVALID_ARGUMENT if the position is past the shard's last
+ * record in that poll. */
+CINESIS_EXPORT cinesis_err_t cinesis_consumer_commit_record(cinesis_consumer_t* consumer,
+                                                            const char* shard_id,
+                                                            const char* sequence_number,
+                                                            uint64_t sub_sequence_number);
 
 typedef enum cinesis_event_type {
   CINESIS_EVENT_SHARD_STARTED = 1, /* this worker started reading a shard */

@@ -247,6 +247,13 @@ class CINESIS_EXPORT Consumer {
   // batch is split or several are joined. For bindings (the C ABI's cinesis_consumer_poll).
   Result<ConsumerRecordColumns> PollColumns(std::chrono::milliseconds timeout);
   Status Commit();
+  // Checkpoints one shard at a record the last Poll returned: it and the shard's records
+  // before it count as processed (for stopping in the middle of a batch; a later Commit()
+  // still checkpoints the whole poll). kFailedPrecondition if the last Poll returned no
+  // record of `shard_id` or it was committed since; kInvalidArgument if the position is past
+  // the shard's last record in that poll.
+  Status CommitRecord(std::string_view shard_id, std::string_view sequence_number,
+                      std::uint64_t sub_sequence_number = 0);
   // Takes effect within one GetRecords round trip; Run() returns after processors saw
   // ShutdownRequested and final checkpoints were written.
   void Stop();

@@ -218,6 +218,7 @@ PROTOTYPES = {
     'cinesis_batch_columns': (c_err, [P(BatchH), P(BatchColumns)]),
     'cinesis_consumer_poll': (c_err, [P(ConsumerH), _I64, P(P(BatchH))]),
     'cinesis_consumer_commit': (c_err, [P(ConsumerH)]),
+    'cinesis_consumer_commit_record': (c_err, [P(ConsumerH), _S, _S, ctypes.c_uint64]),
     'cinesis_consumer_events': (c_err, [P(ConsumerH), P(Event), _SZ, P(_SZ)]),
     'cinesis_consumer_metrics': (c_err, [P(ConsumerH), P(ConsumerMetrics)]),
     'cinesis_consumer_worker_id': (ctypes.c_char_p, [P(ConsumerH)]),

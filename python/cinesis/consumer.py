@@ -4,8 +4,12 @@ processes of the same application).
 
 Checkpointing (at-least-once): with ``checkpoint="after_batch"`` (the default), the records
 of one poll are checkpointed when the iteration asks for the next batch, i.e. after your
-code has returned from the last record of the batch; a crash or stop() in the middle of a
-batch means those records are delivered again. ``checkpoint="manual"``: call commit().
+code has returned from the last record of the batch. A record counts as handled once your
+code returns from it to the iteration: leaving the loop (break, an exception) or stop() in
+the middle of a batch checkpoints, per shard, up to the last record handled when the
+consumer stops or closes, and the rest is delivered again (by the next iteration of this
+consumer, or after a restart); a crash delivers the whole batch again.
+``checkpoint="manual"``: call commit().
 """
 
 import ctypes
@@ -270,6 +274,27 @@ class _EmptyBatch(RecordBatch):
 _EMPTY = _EmptyBatch()
 
 
+class _ListBatch(_EmptyBatch):
+    """A RecordBatch over Record objects already built (what an abandoned iteration left)."""
+    __slots__ = ()
+
+    def __init__(self, records):
+        _EmptyBatch.__init__(self)
+        self._n = len(records)
+        c = self._cache
+        c['records'] = list(records)
+        for name, attr in (('data', 'data'), ('partition_keys', 'partition_key'),
+                           ('sequence_numbers', 'sequence_number'), ('shard_ids', 'shard_id'),
+                           ('arrival_ms', 'arrival_ms'),
+                           ('sub_sequence_numbers', 'sub_sequence_number'),
+                           ('explicit_hash_keys', 'explicit_hash_key'),
+                           ('aggregated', 'aggregated')):
+            c[name] = [getattr(r, attr) for r in records]
+
+    def _column(self, name):
+        return self._cache[name]
+
+
 class Consumer(object):
     """Reads a stream for an application.
 
@@ -330,6 +355,10 @@ class Consumer(object):
         self._in_poll = False
         self._c_stopped = False
         self._uncommitted = False
+        # The batch records() is iterating and how many of its records the loop body has
+        # returned from (None when poll()/poll_batch() took the last batch).
+        self._iter_records = None
+        self._handled = 0
         self._events = (_lib.Event * 256)()
         self.last_commit_error = None
         client._adopt(self)
@@ -365,6 +394,9 @@ class Consumer(object):
         with self._state_lock:
             if self._stop_requested:
                 raise ClosedError('the consumer is stopped')
+            rest = self._take_remainder()
+            if rest is not None:
+                return _ListBatch(rest)
             if self._auto_commit and self._uncommitted:
                 try:
                     self.commit()
@@ -396,9 +428,35 @@ class Consumer(object):
 
     def commit(self):
         """Checkpoints everything the last poll returned (at-least-once: call it after
-        processing them)."""
+        processing them). Inside the loop over the consumer: the records up to and including
+        the one being handled."""
+        recs, n = self._iter_records, self._handled + 1
+        if recs is not None and n < len(recs):
+            self._commit_prefix(recs, n)
+            return
         check(self._lib.cinesis_consumer_commit(self._live()))
         self._uncommitted = False
+        self._iter_records = None
+
+    def _commit_prefix(self, recs, n):
+        """Checkpoints each shard at its last record among recs[:n] (a batch handled in
+        part); the batch stays uncommitted as a whole."""
+        h = self._live()
+        last = {}
+        for r in recs[:n]:
+            last[r.shard_id] = r
+        for shard, r in sorted(last.items()):
+            check(self._lib.cinesis_consumer_commit_record(
+                h, cstr(shard), cstr(r.sequence_number), r.sub_sequence_number))
+
+    def _take_remainder(self):
+        """The records of the batch an abandoned iteration left unhandled (that iteration
+        left at the first of them), or None; poll() and poll_batch() return them first."""
+        recs, n = self._iter_records, self._handled
+        self._iter_records = None
+        if recs is None or n >= len(recs):
+            return None
+        return recs[n:]
 
     def records(self):
         """Yields records until stop(); see the module doc for when checkpoints are made."""
@@ -406,21 +464,23 @@ class Consumer(object):
             while True:
                 if self._stop_requested:
                     break
-                try:
-                    batch = self.poll(self.poll_timeout)
-                except ClosedError:
+                recs = self._iter_records
+                if recs is None or self._handled >= len(recs):
+                    # The previous batch is handled (poll() commits it) or poll() took it.
+                    self._iter_records = None
+                    try:
+                        recs = self.poll(self.poll_timeout)
+                    except ClosedError:
+                        if self._stop_requested:
+                            break
+                        raise
+                    self._iter_records, self._handled = recs, 0
+                # else: an earlier iteration left this batch at self._handled; go on there.
+                while self._handled < len(recs):
                     if self._stop_requested:
                         break
-                    raise
-                last = len(batch) - 1
-                for i, rec in enumerate(batch):
-                    if self._stop_requested:
-                        self._uncommitted = False  # not all handled: delivered again
-                        break
-                    yield rec
-                    if self._stop_requested and i != last:
-                        self._uncommitted = False
-                        break
+                    yield recs[self._handled]
+                    self._handled += 1
         finally:
             if self._stop_requested:
                 self._finish_stop()
@@ -454,8 +514,9 @@ class Consumer(object):
     # -- stopping ----------------------------------------------------------------------
     def stop(self):
         """Makes the iteration return after the record being handled. Safe from any thread
-        and from a signal handler; returns at once. A batch fully handled is checkpointed;
-        one handled in part is delivered again (at-least-once). Leases are released."""
+        and from a signal handler; returns at once. What the iteration handled is
+        checkpointed (per shard, up to its last handled record); the rest is delivered
+        again after a restart (at-least-once). Leases are released."""
         call_c = False
         with self._state_lock:
             self._stop_requested = True
@@ -477,9 +538,16 @@ class Consumer(object):
                 return
             if self._uncommitted:
                 try:
-                    self.commit()
+                    recs, n = self._iter_records, self._handled
+                    if recs is not None and n < len(recs):
+                        if n:
+                            self._commit_prefix(recs, n)
+                    else:
+                        self.commit()
                 except KinesisError:
                     pass  # delivered again after a restart: at-least-once
+                self._uncommitted = False
+                self._iter_records = None
         self._c_stop()
 
     @property
@@ -487,7 +555,8 @@ class Consumer(object):
         return self._stop_requested
 
     def close(self):
-        """Stops (committing a fully handled batch) and frees the consumer."""
+        """Stops (checkpointing what was handled: the last poll's records, or within an
+        iteration left in the middle of a batch the records handled) and frees it."""
         if not self._handle:
             return
         self._stop_requested = True

@@ -305,6 +305,61 @@ class Base(object):
             self.assertGreaterEqual(int(got[0]), int(seq))
         consumer.close()
 
+    def test_leaving_the_loop_checkpoints_only_the_records_handled(self):
+        # A record counts as handled once the loop body returned from it: break or an
+        # exception at the 6th record, or stop() after the 5th, checkpoints the 5 handled
+        # ones (per shard) and nothing after them; a restart reads exactly the others.
+        n = 60
+        self._produce(n)
+        everything = set(('%06d' % i).encode('ascii') for i in range(n))
+        for how in ('break', 'raise', 'stop'):
+            store = cinesis.MemoryStore()
+            app = 'leave-' + how
+            handled = []
+            with self.client.consumer(self.stream, app, checkpoints=store,
+                                      max_records_per_call=100) as consumer:
+                try:
+                    for rec in consumer:
+                        if len(handled) == 5:
+                            if how == 'break':
+                                break
+                            if how == 'raise':
+                                raise ValueError('not handled')
+                        handled.append(rec.data)
+                        if how == 'stop' and len(handled) == 5:
+                            consumer.stop()
+                except ValueError:
+                    pass
+            self.assertEqual(len(handled), 5, how)
+            with self.client.consumer(self.stream, app, checkpoints=store,
+                                      max_records_per_call=100) as consumer:
+                again = [r.data for r in support.read_until(consumer, n - 5)]
+            self.assertEqual(sorted(again), sorted(everything - set(handled)), how)
+
+    def test_an_iteration_left_mid_batch_resumes_at_the_record_it_left(self):
+        n = 40
+        self._produce(n)
+        with self.client.consumer(self.stream, 'resume', max_records_per_call=100) as consumer:
+            first = []
+            for rec in consumer:
+                if len(first) == 3:
+                    left_at = rec.data
+                    break
+                first.append(rec.data)
+            rest = []
+            timer = threading.Timer(30, consumer.stop)  # ends the loop if records are lost
+            timer.start()
+            try:
+                for rec in consumer:
+                    rest.append(rec.data)
+                    if len(first) + len(rest) >= n:
+                        break
+            finally:
+                timer.cancel()
+        self.assertEqual(rest[0], left_at)
+        self.assertEqual(sorted(first + rest), sorted(('%06d' % i).encode('ascii')
+                                                      for i in range(n)))
+
     def test_record_fields(self):
         self.client.put_record(self.stream, b'payload', 'pk-1')
         with self.client.consumer(self.stream, 'fields') as consumer:

@@ -222,6 +222,19 @@ cinesis_err_t cinesis_consumer_commit(cinesis_consumer_t* consumer) {
   });
 }
 
+cinesis_err_t cinesis_consumer_commit_record(cinesis_consumer_t* consumer, const char* shard_id,
+                                             const char* sequence_number,
+                                             uint64_t sub_sequence_number) {
+  return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {
+    CINESIS_CHECK_HANDLE(consumer, kConsumerMagic, "cinesis_consumer_t");
+    CINESIS_CHECK_ARG(shard_id);
+    CINESIS_CHECK_ARG(sequence_number);
+    CAPI_RETURN_IF_ERROR(
+        consumer->consumer->CommitRecord(shard_id, sequence_number, sub_sequence_number));
+    return CINESIS_OK;
+  });
+}
+
 cinesis_err_t cinesis_consumer_events(cinesis_consumer_t* consumer, cinesis_event_t* out,
                                       size_t max, size_t* count) {
   return Guard(__func__, [&](const char* capi_fn) -> cinesis_err_t {

@@ -113,4 +113,41 @@ Status Consumer::Commit() {
   return Status::Ok();
 }
 
+namespace {
+
+// Sequence numbers compare as decimal integers (no leading zeros).
+int CompareSequence(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;
+  return a.compare(b) < 0 ? -1 : (a == b ? 0 : 1);
+}
+
+}  // namespace
+
+Status Consumer::CommitRecord(std::string_view shard_id, std::string_view sequence_number,
+                              std::uint64_t sub_sequence_number) {
+  auto& c = *impl_;
+  const std::string shard(shard_id);
+  consumer::Checkpoint cp{std::string(sequence_number), sub_sequence_number};
+  std::optional<Lease> lease;
+  {
+    std::lock_guard lock(c.mu);
+    auto last = c.polled_last.find(shard);
+    if (last == c.polled_last.end()) {
+      return Status(Code::kFailedPrecondition,
+                    "CommitRecord: no record of " + shard + " polled since the last commit");
+    }
+    const int order = CompareSequence(cp.sequence_number, last->second.sequence_number);
+    if (cp.sequence_number.empty() ||
+        cp.sequence_number.find_first_not_of("0123456789") != std::string::npos || order > 0 ||
+        (order == 0 && cp.sub_sequence_number > last->second.sub_sequence_number)) {
+      return Status(Code::kInvalidArgument, "CommitRecord: " + cp.sequence_number +
+                                                " is past the last record polled from " + shard);
+    }
+    auto it = c.readers.find(shard);
+    if (it != c.readers.end()) lease = it->second->lease;
+  }
+  bool lost = false;
+  return c.Save(shard, lease, cp, &lost);
+}
+
 }  // namespace cinesis

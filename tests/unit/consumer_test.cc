@@ -758,6 +758,53 @@ TEST_F(ConsumerTest, PullStyleWithManualCommit) {
   (*c)->Stop();
 }
 
+// CommitRecord checkpoints one shard at a record of the last poll (stopping mid-batch) and no
+// further, the other shards not at all; a later Commit() checkpoints the whole poll; a
+// position past the shard's last polled record, and any once the poll was committed, are
+// refused.
+TEST_F(ConsumerTest, CommitRecordCheckpointsAShardUpToARecordOfTheLastPoll) {
+  Put(0, 60);
+  auto opts = Options();
+  opts.checkpoint_policy = CheckpointPolicy::Manual();
+  auto c = Consumer::Create(local_.client(), opts);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::vector<ConsumerRecord> batch;
+  for (int i = 0; i < 100; ++i) {
+    auto polled = (*c)->Poll(100ms);
+    ASSERT_TRUE(polled.ok());
+    std::map<std::string, int> per_shard;
+    for (const auto& r : *polled) ++per_shard[r.shard_id];
+    if (!polled->empty() && per_shard[polled->front().shard_id] >= 2) {
+      batch = std::move(*polled);
+      break;
+    }
+    ASSERT_TRUE((*c)->Commit().ok());
+  }
+  ASSERT_FALSE(batch.empty()) << "no poll returned two records of one shard";
+  const std::string shard = batch.front().shard_id;
+  const ConsumerRecord first = batch.front();
+  std::map<std::string, ConsumerRecord> last;
+  for (const auto& r : batch) last[r.shard_id] = r;
+  ASSERT_NE(last[shard].sequence_number, first.sequence_number);
+
+  EXPECT_EQ((*c)->CommitRecord(shard, last[shard].sequence_number + "0").code(),
+            Code::kInvalidArgument);
+  ASSERT_TRUE((*c)->CommitRecord(shard, first.sequence_number, first.sub_sequence_number).ok());
+  auto mid = store_->LoadAll({"app", "s"});
+  ASSERT_TRUE(mid.ok());
+  ASSERT_EQ(mid->size(), 1U);
+  EXPECT_EQ(mid->begin()->first, shard);
+  EXPECT_EQ(mid->begin()->second.sequence_number, first.sequence_number);
+  ASSERT_TRUE((*c)->Commit().ok());
+  for (const auto& [id, r] : last) {
+    auto cp = store_->Load({"app", "s"}, id);
+    ASSERT_TRUE(cp.ok() && cp->has_value()) << id;
+    EXPECT_EQ((*cp)->sequence_number, r.sequence_number) << id;
+  }
+  EXPECT_EQ((*c)->CommitRecord(shard, first.sequence_number).code(), Code::kFailedPrecondition);
+  (*c)->Stop();
+}
+
 // Lease renewals (the coordinator thread) and Commit() (the application's thread) meet on the
 // reader's lease: Balance extends its expiry while Commit copies it. Regression test for a
 // data race (the renewal wrote `expires_at` without the consumer's mutex): a lease store whose
