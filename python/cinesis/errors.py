@@ -65,7 +65,7 @@ _TABLE = [
 
 BY_CODE = {}
 __all__ = ['KinesisError', 'CinesisError', 'LibraryNotFoundError', 'ClosedError',
-           'error_from_code']
+           'error_from_code', 'as_client_error']
 
 
 def _make(code, wire, clsname, retriable):
@@ -100,3 +100,46 @@ def error_from_code(code, message):
         if head and ' ' not in head:
             return cls(message[len(head) + 1:].strip(), name=head)
     return cls(message)
+
+
+_client_error_classes = {}
+
+
+def as_client_error(error, operation_name, boto_client=None):
+    """A Kinesis error (from the service) as an exception that is also botocore's
+    ClientError, for code written for boto3 (``except ClientError as e:
+    e.response['Error']['Code']``): an instance of a class deriving from the cinesis class
+    and from ``boto_client.exceptions.<name>`` (ClientError when there is no such class or
+    no client). Local conditions (I/O, closed, ...), anything that is not a KinesisError,
+    or no botocore installed: ``error`` unchanged."""
+    try:
+        from botocore.exceptions import ClientError
+    except ImportError:
+        return error
+    if not isinstance(error, KinesisError) or isinstance(error, ClientError):
+        return error
+    wire = error.code is not None and (error.code < 40 or (error.code == 44 and
+                                                            error.name != 'Unknown'))
+    if not wire:
+        return error
+    base = ClientError
+    if boto_client is not None:
+        try:
+            base = boto_client.exceptions.from_code(error.name)
+        except Exception:
+            base = ClientError
+    key = (type(error), base)
+    cls = _client_error_classes.get(key)
+    if cls is None:
+        cls = type(type(error).__name__, (type(error), base),
+                   {'__module__': __name__, '__doc__': type(error).__doc__})
+        _client_error_classes[key] = cls
+    status = 500 if error.name == 'InternalFailure' else 400
+    response = {'Error': {'Code': error.name, 'Message': error.message},
+                'ResponseMetadata': {'HTTPStatusCode': status}}
+    out = cls.__new__(cls)
+    ClientError.__init__(out, response, operation_name)
+    out.__dict__.update(error.__dict__)
+    out.response = response
+    out.operation_name = operation_name
+    return out

@@ -495,6 +495,143 @@ class CheckpointerStore(PythonStore):
                     for k, v in (self.checkpointer.get_all_checkpoints() or {}).items())
 
 
+class ReadingThreadCheckpointerStore(CheckpointerStore):
+    """A Checkpointer called only on the thread that iterates ``Stream.read()`` (pynesis's
+    model: a user's checkpointer may hold thread-bound resources, e.g. a sqlite3
+    connection, and is called from the reading thread only).
+
+    libcinesis asks the store from its own threads too (a shard reader loads its checkpoint
+    when it starts, the coordinator lists the finished shards, a reader saves SHARD_END), so:
+
+    - ``begin(client, stream)`` (on the reading thread, before the consumer starts) calls
+      ``get_checkpoint`` for every shard of the stream and keeps the answers;
+    - loads from other threads are answered from those answers; one for a shard not seen
+      yet (a reshard's child) waits until the reading thread runs it in ``pump()``, which
+      ``Stream.read()`` calls around every poll (at most ``poll_timeout`` apart);
+    - saves on the reading thread (the commit inside a poll) call ``checkpoint`` at once;
+      saves from other threads are kept and run by the reading thread (``pump()``, or
+      ``end()`` after the consumer is closed), in the order libcinesis made them;
+    - ``get_all_checkpoints`` is never called (pynesis never did): the list of finished
+      shards comes from the answers kept.
+
+    Once ``detach()`` was called (the iteration is over), a load from another thread fails
+    at once (a transient error: the consumer, stopping, does not wait for it).
+    """
+
+    def __init__(self, checkpointer):
+        CheckpointerStore.__init__(self, checkpointer, serialize=False)
+        self._lock_rt = threading.Lock()
+        self._known = {}      # shard id -> the checkpointer's value (None: no checkpoint)
+        self._owner = None    # the reading thread's ident while a read() runs
+        self._loads = []      # [shard_id, threading.Event, box] asked by other threads
+        self._saves = []      # (shard_id, value) made by other threads, not written yet
+
+    # -- on the reading thread -------------------------------------------------------
+    def begin(self, client, stream):
+        with self._lock_rt:
+            self._owner = threading.current_thread().ident
+        try:
+            shards = client.list_shards(stream)
+        except KinesisError as e:
+            e.operation = 'ListShards'
+            raise
+        for shard in shards:
+            shard_id = shard['ShardId']
+            if shard_id not in self._known:
+                value = self.checkpointer.get_checkpoint(shard_id)
+                with self._lock_rt:
+                    self._known.setdefault(shard_id, value)
+
+    def pump(self):
+        """Runs what other threads asked of the checkpointer (call on the reading thread)."""
+        if not self._loads and not self._saves:
+            return
+        self._flush_saves()
+        with self._lock_rt:
+            loads, self._loads = self._loads, []
+        for shard_id, done, box in loads:
+            try:
+                value = self.checkpointer.get_checkpoint(shard_id)
+            except BaseException as e:  # noqa: B902 - carried to the asking thread
+                box.append((False, e))
+                done.set()
+                continue
+            with self._lock_rt:
+                self._known.setdefault(shard_id, value)
+                value = self._known[shard_id]
+            box.append((True, value))
+            done.set()
+
+    def detach(self):
+        """The iteration is over: loads asked from other threads fail from now on."""
+        with self._lock_rt:
+            self._owner = None
+            loads, self._loads = self._loads, []
+        for shard_id, done, box in loads:
+            box.append((False, EnvironmentError('the stream is not being read')))
+            done.set()
+
+    def end(self):
+        """After the consumer is closed: writes the saves other threads made."""
+        self._flush_saves()
+
+    def _flush_saves(self):
+        while True:
+            with self._lock_rt:
+                if not self._saves:
+                    return
+                shard_id, value = self._saves[0]
+            self.checkpointer.checkpoint(shard_id, value)
+            with self._lock_rt:
+                self._saves.pop(0)
+
+    def _on_reader(self):
+        return threading.current_thread().ident == self._owner
+
+    # -- the store's callbacks (any thread) ----------------------------------------------
+    def on_destroy(self):
+        pass  # the checkpointer's resources belong to the reading thread
+
+    def save(self, scope, shard_id, sequence_number, sub_sequence_number):
+        value = _encode_position(sequence_number, sub_sequence_number)
+        if self._on_reader():
+            self._flush_saves()  # in the order libcinesis made them
+            self.checkpointer.checkpoint(shard_id, value)
+            with self._lock_rt:
+                self._known[shard_id] = value
+            return
+        with self._lock_rt:
+            self._known[shard_id] = value
+            self._saves.append((shard_id, value))
+
+    def load(self, scope, shard_id):
+        with self._lock_rt:
+            if shard_id in self._known:
+                return _decode_position(self._known[shard_id])
+            on_reader = self._owner is not None and \
+                threading.current_thread().ident == self._owner
+            if not on_reader:
+                if self._owner is None:
+                    raise EnvironmentError('the stream is not being read')
+                done, box = threading.Event(), []
+                self._loads.append([shard_id, done, box])
+        if on_reader:
+            value = self.checkpointer.get_checkpoint(shard_id)
+            with self._lock_rt:
+                self._known.setdefault(shard_id, value)
+            return _decode_position(value)
+        done.wait()
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return _decode_position(value)
+
+    def load_all(self, scope):
+        with self._lock_rt:
+            known = dict(self._known)
+        return dict((k, _decode_position(v)) for k, v in known.items() if v is not None)
+
+
 def as_store(obj):
     """A Store for obj: a Store as is, a Checkpointer wrapped, None stays None."""
     if obj is None or isinstance(obj, Store):

@@ -57,26 +57,65 @@ class Stream(object):
         return self.client.consumer(self.stream_name, self.application, **opts)
 
     def read(self):
-        """Yields records of every shard until stop() (see cinesis.Consumer)."""
-        consumer = self.consumer()
+        """Yields records of every shard until stop() (see cinesis.Consumer). A stop() made
+        while no read() runs applies to the next one: it returns at once."""
+        from .stores import ReadingThreadCheckpointerStore
+        store = self.checkpoints
+        if not isinstance(store, ReadingThreadCheckpointerStore):
+            store = None
         with self._lock:
-            self._consumer = consumer
             if self._stop:
-                consumer.stop()
+                self._stop = False
+                return
+        consumer = None
+        records = None
         try:
-            for record in consumer:
+            if store is not None:
+                store.begin(self.client, self.stream_name)
+            consumer = self.consumer()
+            if store is not None:
+                _pump_around_polls(consumer, store)
+            with self._lock:
+                self._consumer = consumer
+                if self._stop:
+                    consumer.stop()
+            records = iter(consumer)
+            for record in records:
                 yield record
         finally:
             with self._lock:
                 self._consumer = None
                 self._stop = False
-            consumer.close()
+            try:
+                if records is not None and hasattr(records, 'close'):
+                    records.close()  # its own cleanup (checkpoints) before the consumer goes
+            finally:
+                if store is not None:
+                    store.detach()
+                if consumer is not None:
+                    consumer.close()
+                if store is not None:
+                    store.end()
 
     def stop(self):
         """Makes the running read() return after the record being handled (any thread,
-        signal handlers included)."""
+        signal handlers included); when no read() runs, the next one returns at once."""
         with self._lock:
             c = self._consumer
             if c is None:
+                self._stop = True
                 return
         c.stop()
+
+
+def _pump_around_polls(consumer, store):
+    """A ReadingThreadCheckpointerStore's pump() runs on the reading thread before each of
+    the consumer's polls (the iteration polls at most poll_timeout apart while idle). Not
+    after: records polled must reach the caller (a failure then would lose them)."""
+    def wrap(poll):
+        def polled(*args, **kwargs):
+            store.pump()
+            return poll(*args, **kwargs)
+        return polled
+    consumer.poll_batch = wrap(consumer.poll_batch)
+    consumer.poll = wrap(consumer.poll)

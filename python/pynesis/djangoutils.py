@@ -13,12 +13,19 @@ _local = threading.local()
 
 
 def get_stream(name):
+    """The stream PYNESIS_CONFIG[name] describes; a name not there gives pynesis's
+    defaults (BACKEND DummyStream, CHECKPOINTER InMemoryCheckpointer), as in pynesis."""
+    from django.conf import settings
     from cinesis.contrib.django.conf import build_pynesis_stream
     cache = getattr(_local, 'streams', None)
     if cache is None:
         cache = _local.streams = {}
     if name not in cache:
-        cache[name] = build_pynesis_stream(name)
+        if name in (getattr(settings, 'PYNESIS_CONFIG', None) or {}):
+            cache[name] = build_pynesis_stream(name)
+        else:
+            from .streams import DummyStream
+            cache[name] = DummyStream()
     return cache[name]
 
 

@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -121,6 +122,56 @@ class PynesisAgainstServerTest(unittest.TestCase):
             self.assertEqual(second, [b'after restart'])
         finally:
             server.stop()
+
+    def _stderr_of(self, fn):
+        """fn() with file descriptor 2 sent to a file; (result or exception, its text)."""
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with tempfile.TemporaryFile() as f:
+            os.dup2(f.fileno(), 2)
+            try:
+                try:
+                    out = fn()
+                except Exception as e:  # noqa: B902 - returned to the test
+                    out = e
+                time.sleep(0.3)  # lines the library's threads may still write
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+            f.seek(0)
+            return out, f.read().decode('utf-8', 'replace')
+
+    def test_errors_are_botocore_client_errors(self):
+        from botocore.exceptions import ClientError
+        import cinesis
+        missing = unique('missing')
+        stream = streams.KinesisStream(missing, 'us-east-1', kinesis_client=self.boto,
+                                       read_interval=0.1)
+        for op, fn in (('PutRecord', lambda: stream.put('k', b'x')),
+                       ('ListShards', lambda: next(stream.read()))):
+            e, err = self._stderr_of(fn)
+            self.assertIsInstance(e, ClientError)
+            self.assertIsInstance(e, self.boto.exceptions.ResourceNotFoundException)
+            self.assertIsInstance(e, cinesis.ResourceNotFoundException)  # still cinesis's
+            self.assertEqual(e.response['Error']['Code'], 'ResourceNotFoundException')
+            self.assertIn(missing, e.response['Error']['Message'])
+            self.assertEqual(e.operation_name, op)
+            self.assertIn('when calling the %s operation' % op, str(e))
+            self.assertNotIn('cinesis: error', err)  # raised, not also printed
+
+    def test_errors_with_the_default_client_are_client_errors_too(self):
+        # pynesis made a boto3 client when given none: code written for it catches
+        # ClientError
+        from botocore.exceptions import ClientError
+        os.environ['AWS_ENDPOINT_URL_KINESIS'] = self.server.endpoint
+        try:
+            stream = streams.KinesisStream(unique('missing'), 'us-east-1',
+                                           aws_access_key_id='x', aws_secret_access_key='x')
+        finally:
+            del os.environ['AWS_ENDPOINT_URL_KINESIS']
+        with self.assertRaises(ClientError) as ctx:
+            stream.put('k', b'x')
+        self.assertEqual(ctx.exception.response['Error']['Code'], 'ResourceNotFoundException')
 
 
 if __name__ == '__main__':

@@ -107,6 +107,45 @@ def test_pynesis_get_stream_and_django_checkpointer():
     assert events.checkpointer.get_all_checkpoints()
 
 
+def test_pynesis_get_stream_unknown_name_gives_the_default_dummy_stream():
+    # pynesis: a name without PYNESIS_CONFIG entry gets the defaults (BACKEND DummyStream)
+    from pynesis.djangoutils import get_stream as pyn_get_stream
+    from pynesis.streams import DummyStream
+    stream = pyn_get_stream('not-configured')
+    assert isinstance(stream, DummyStream)
+    assert pyn_get_stream('not-configured') is stream
+    stream.put('k', b'x')
+    for record in stream.read():
+        assert record.data == b'x'
+        stream.stop()
+
+
+def test_pynesis_django_checkpointer_on_the_reading_thread():
+    # the user's thread's connection (pynesis called the checkpointer from the reading
+    # thread; a thread of the store's own would use another connection)
+    import threading
+    from pynesis.djangoutils import DjangoCheckpointer, get_stream as pyn_get_stream
+    seen = set()
+
+    class Recording(DjangoCheckpointer):
+        def checkpoint(self, shard_id, sequence):
+            seen.add(threading.current_thread().name)
+            DjangoCheckpointer.checkpoint(self, shard_id, sequence)
+
+        def get_checkpoint(self, shard_id):
+            seen.add(threading.current_thread().name)
+            return DjangoCheckpointer.get_checkpoint(self, shard_id)
+    events = pyn_get_stream('events')
+    events.checkpointer = cp = Recording(key='rt')
+    from pynesis.streams import _checkpoint_store
+    events._stream.checkpoints = _checkpoint_store(cp)
+    events.put('key', b'one')
+    for record in events.read():
+        events.stop()
+    assert seen == set([threading.current_thread().name])
+    assert cp.get_all_checkpoints()
+
+
 def test_system_check_reports_misconfiguration():
     with override_settings(CINESIS={'STREAMS': {'x': {'CHECKPOINTS': 'nosuch.module.Store',
                                                       'TYPO': 1}}},
