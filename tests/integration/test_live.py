@@ -174,6 +174,19 @@ class LiveTest(ServerTestCase):
         self.assertEqual(m['code'], 'ResourceNotFoundException')
         self.assertEqual(m['message'], 'Stream no-such-stream under account %s not found.' % harness.ACCOUNT_ID)
 
+    def test_tail_with_a_timestamp_that_is_not_an_exact_integer_is_refused(self):
+        # Regression: 1.5, 1e400 or 2^64 - 1 made boost.json throw and the server abort.
+        name = self.stream(shards=1)
+        c = self.ws()
+        for i, ts in enumerate(('1.5', '1e400', '18446744073709551615')):
+            c._send_frame(0x1, ('{"op":"tail","id":"t%d","stream":"%s","from":"AT_TIMESTAMP",'
+                        '"timestamp_ms":%s}' % (i, name, ts)).encode())
+            m = c.recv()
+            self.assertEqual((m['type'], m['id'], m['code']), ('error', 't%d' % i,
+                                                             'ValidationException'), m)
+        # The server is still serving.
+        self.assertIn('StreamNames', self.client.list_streams())
+
     # ---- put ----
     def test_put_over_the_socket_is_readable_by_get_records(self):
         name = self.stream(shards=1)

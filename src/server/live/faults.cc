@@ -92,12 +92,13 @@ Result<FaultRule> FaultRules::FromJson(const json::value& v) {
       if (!(r.rate >= 0 && r.rate <= 1)) return Invalid("rate must be in 0..1");
     } else if (key == "count") {
       if (val.is_null()) continue;
-      if (!val.is_int64() && !val.is_uint64()) return Invalid("count must be an integer");
-      r.count = val.to_number<std::int64_t>();
+      // (An integer past 2^63 - 1 parses as uint64, which to_number<int64_t> throws on.)
+      if (!val.is_int64()) return Invalid("count must be an integer 0..2^63-1");
+      r.count = val.get_int64();
       if (*r.count < 0) return Invalid("count must be >= 0");
     } else if (key == "latency_ms") {
-      if (!val.is_int64() && !val.is_uint64()) return Invalid("latency_ms must be an integer");
-      r.latency_ms = val.to_number<std::int64_t>();
+      if (!val.is_int64()) return Invalid("latency_ms must be 0..600000");
+      r.latency_ms = val.get_int64();
       if (r.latency_ms < 0 || r.latency_ms > 600'000)
         return Invalid("latency_ms must be 0..600000");
     } else if (key == "error") {

@@ -159,8 +159,13 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
                                "from must be LATEST, TRIM_HORIZON, AT_TIMESTAMP, "
                                "AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER"));
     tail.start.sequence_number = str("sequence");
-    if (const auto* ts = o.if_contains("timestamp_ms"); ts && ts->is_number())
-      tail.start.timestamp = ts->to_number<EpochMillis>();
+    if (const auto* ts = o.if_contains("timestamp_ms"); ts && !ts->is_null()) {
+      // Only an exact int64: to_number throws on 1.5, 1e400 or past 2^63 - 1.
+      if (!ts->is_int64())
+        return Send(ErrorMessage(id, "ValidationException",
+                                 "timestamp_ms must be an integer (milliseconds since the epoch)"));
+      tail.start.timestamp = ts->get_int64();
+    }
     const auto only = str("shard");
     const bool by_sequence = tail.start.type == api::ShardIteratorType::kAtSequenceNumber ||
                              tail.start.type == api::ShardIteratorType::kAfterSequenceNumber;
