@@ -75,16 +75,18 @@ TEST(FaultRules, ParseRefusesBadRules) {
   EXPECT_FALSE(FaultRules::Parse("operation=PutRecord,action=error,error=Teapot").ok());
   // Integers past 2^63 - 1 or not exact: refused, not thrown (regression: the server
   // aborted on boost.json's "not exact" for a count of 2^64 - 1).
-  for (const char* bad : {R"({"operation":"*","action":"throttle","count":18446744073709551615})",
-                          R"({"operation":"*","action":"latency","latency_ms":9223372036854775808})",
-                          R"({"operation":"*","action":"throttle","count":1.5})",
-                          R"({"operation":"*","action":"latency","latency_ms":1e400})",
-                          "operation=*,action=throttle,count=18446744073709551615"}) {
+  for (const char* bad :
+       {R"({"operation":"*","action":"throttle","count":18446744073709551615})",
+        R"({"operation":"*","action":"latency","latency_ms":9223372036854775808})",
+        R"({"operation":"*","action":"throttle","count":1.5})",
+        R"({"operation":"*","action":"latency","latency_ms":1e400})",
+        "operation=*,action=throttle,count=18446744073709551615"}) {
     auto r = FaultRules::Parse(bad);
     EXPECT_FALSE(r.ok()) << bad;
   }
-  EXPECT_TRUE(FaultRules::Parse(R"({"operation":"*","action":"throttle","count":9223372036854775807})")
-                  .ok());
+  EXPECT_TRUE(
+      FaultRules::Parse(R"({"operation":"*","action":"throttle","count":9223372036854775807})")
+          .ok());
 }
 
 TEST(ShardMetrics, SecondsOfHistoryOldestFirst) {
