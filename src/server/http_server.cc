@@ -254,6 +254,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // larger body gets more room once its header is read (GrowForBody), which the connection
     // then keeps.
     buffer_.reserve(kIdleBufferBytes);
+    // What is read and not parsed yet stays bounded: Beast keeps a chunk-size line (with its
+    // extensions) and the whole trailer block of a chunked body in the buffer until they
+    // end, so without a bound one connection could make it grow for the read timeout
+    // (gigabytes; found by a probe). A read past it fails with buffer_overflow (431).
+    buffer_.max_size(std::max<std::size_t>(shared_->options.max_header_bytes, buffer_.size()) +
+                     kReadRoomBytes);
     shared_->connections.fetch_add(1);
   }
   ~Session() { shared_->connections.fetch_sub(1); }
@@ -293,7 +299,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void ReadSome() {
     const std::size_t room =
-        std::clamp<std::size_t>(buffer_.capacity() - buffer_.size(), 512, 65536);
+        std::min(std::clamp<std::size_t>(buffer_.capacity() - buffer_.size(), 512, 65536),
+                 buffer_.max_size() - buffer_.size());
     stream_.async_read_some(
         buffer_.prepare(room),
         beast::bind_front_handler(&Session::OnReadSome, this->shared_from_this()));
@@ -397,7 +404,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     const std::size_t want =
         length ? static_cast<std::size_t>(std::min<std::uint64_t>(*length, kBodyReadBytes))
                : kBodyReadBytes;
-    if (buffer_.capacity() - buffer_.size() < want) buffer_.reserve(buffer_.size() + want);
+    if (buffer_.capacity() - buffer_.size() < want)
+      buffer_.reserve(std::min(buffer_.size() + want, buffer_.max_size()));
   }
 
   static bool AcceptableFraming(const Request& req) {
@@ -436,6 +444,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       return Close();
     }
     if (ec == http::error::body_limit) return SendSimple(http::status::payload_too_large, false);
+    // A chunk-size line or trailer block longer than the buffer's bound (see Session()).
+    if (ec == http::error::buffer_overflow) {
+      return SendSimple(http::status::request_header_fields_too_large, false);
+    }
     if (ec == beast::error::timeout || ec == asio::error::operation_aborted) return Close();
     if (ec) {
       // A malformed request line or headers: answer 400 and close, as front ends do.
@@ -908,6 +920,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   Stream stream_;
   static constexpr std::size_t kIdleBufferBytes = 2 * 1024;
   static constexpr std::size_t kBodyReadBytes = 16 * 1024;
+  // Beyond max_header_bytes, room for reads ahead (ReadSome's 64 KiB, a body's 16 KiB).
+  static constexpr std::size_t kReadRoomBytes = 128 * 1024;
   detail::Shared::BusyToken busy_;  // while a request is being answered
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;

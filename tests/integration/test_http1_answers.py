@@ -320,6 +320,37 @@ class Http1TimeoutTest(h.ServerTestCase):
             got = b''
         self.assertEqual(got, b'', 'expected the server to close the connection unanswered')
 
+    def test_a_chunk_line_or_trailer_block_past_the_limit_is_refused_at_once(self):
+        # Regression: Beast keeps a chunk-size line (with extensions) and the trailer block in
+        # the read buffer until they end; the buffer grew without bound (2 GB from one
+        # connection in 5 s). Now past max_header_bytes + 128 KiB: 431 and closed, without
+        # waiting for the rest or for the read timeout.
+        head = ('POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: %s\r\n'
+                'X-Amz-Target: %s.ListStreams\r\nX-Amz-Date: %s\r\nAuthorization: %s\r\n'
+                'Transfer-Encoding: chunked\r\n\r\n' % (h.JSON_CT, h.TARGET_PREFIX, h.amz_date(),
+                                                       h.dummy_auth_header())).encode()
+        for name, start, filler in (
+                ('trailers', b'2\r\n{}\r\n0\r\n', b'X-T: ' + b'y' * 1000 + b'\r\n'),
+                ('extension', b'2;', b'x' * 1000)):
+            with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
+                s.sendall(head + start)
+                sent = 0
+                try:
+                    while sent < 4 << 20:  # the server answers long before 4 MB
+                        s.sendall(filler)
+                        sent += len(filler)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                self.assertLess(sent, 4 << 20, name)
+                status, _, _, _ = read_answer(s)
+                self.assertEqual(status, 'HTTP/1.1 431 Request Header Fields Too Large', name)
+                self.assertTrue(closed_by_server(s), name)
+        # A trailer within the limit is still accepted.
+        with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
+            s.sendall(head + b'2\r\n{}\r\n0\r\nX-T: ' + b'y' * 1000 + b'\r\n\r\n')
+            status, _, body, _ = read_answer(s)
+            self.assertEqual(status, 'HTTP/1.1 200 OK', body)
+
     def test_a_partial_header_is_closed_after_the_read_timeout(self):
         with socket.create_connection((self.server.host, self.server.port), timeout=10) as s:
             s.sendall(b'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n')
