@@ -77,11 +77,15 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
                                        ? std::optional<std::string_view>(*in.explicit_hash_key)
                                        : std::nullopt));
   if (in.sequence_number_for_ordering) {
-    // Any number of a known layout is accepted, from any shard or stream and even dated
-    // in the future (AWS stopped rejecting those); ours increase per shard regardless.
-    if (!ParseAnySequence(*in.sequence_number_for_ordering)) {
-      return errors::InvalidSequenceNumberForOrdering(*in.sequence_number_for_ordering, s->name,
-                                                      options_.scope);
+    // Any number of a known layout is accepted, from any shard or stream, unless its record
+    // time is in the future; version 3 fails with a bare InternalFailure (kinesalite's tests,
+    // recorded against AWS). Ours increase per shard regardless.
+    const std::string& seq = *in.sequence_number_for_ordering;
+    const auto f = ParseAnySequence(seq);
+    if (!f && SequenceLayoutVersion(seq) == 3) return errors::InternalFailureWithoutMessage();
+    if (!f || (f->version != 0 &&
+               f->record_time_s > static_cast<std::uint64_t>(std::max<EpochMillis>(now, 0)) / 1000)) {
+      return errors::InvalidSequenceNumberForOrdering(seq, s->name, options_.scope);
     }
   }
   ShardState* shard = s->Route(key);

@@ -200,7 +200,9 @@ std::optional<SequenceFields> DecodeSequence(std::string_view text) {
   return f;
 }
 
-std::optional<AnySequence> ParseAnySequence(std::string_view text) {
+namespace {
+
+std::optional<AnySequence> ParseLayout(std::string_view text, int* version_seen) {
   // Anything above 1.5 * 2^185 (56 digits) has no layout; bound the digits before parsing.
   if (text.empty() || text.size() > 57) return std::nullopt;
   U192 n;
@@ -242,12 +244,14 @@ std::optional<AnySequence> ParseAnySequence(std::string_view text) {
   }
   if (!in_185_range) return std::nullopt;
   out.version = static_cast<int>(field(hex.size() - 1, hex.size()));
+  if (version_seen) *version_seen = out.version;
   if (out.version == 2) {
     if (field(11, 12) > 7) return std::nullopt;
     out.counter = field(11, 27);
     out.sub = field(27, 29);
+    // (No creation-time bound here: AWS takes "2ffffffffff7fff...2" as SequenceNumberForOrdering;
+    // only a version-0 number past 16025175000 s is invalid.)
     out.shard_created_s = field(1, 10);
-    if (out.shard_created_s >= kMaxCreatedS) return std::nullopt;
     out.record_time_s = field(29, 38);
     const std::uint64_t index = field(38, 46);
     out.shard_index =
@@ -261,6 +265,18 @@ std::optional<AnySequence> ParseAnySequence(std::string_view text) {
     return out;
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<AnySequence> ParseAnySequence(std::string_view text) {
+  return ParseLayout(text, nullptr);
+}
+
+int SequenceLayoutVersion(std::string_view text) {
+  int version = -1;
+  (void)ParseLayout(text, &version);
+  return version;
 }
 
 std::string ShardIdName(std::int64_t index) {

@@ -52,9 +52,13 @@ struct AnySequence {
   std::uint64_t sub = 0;  // version 2: the 8 bits after the counter (nonzero: between records)
 };
 // nullopt where the service answers "... is invalid.": out of every layout's range, an
-// unknown version, a counter with its top bit set, a creation time at or past
+// unknown version, a counter with its top bit set, a version-0 creation time at or past
 // 16025175000 s.
 std::optional<AnySequence> ParseAnySequence(std::string_view text);
+// The version nibble of a number in the range of the 56-digit layouts (1 < n/2^185 < 1.5),
+// whether or not that version is known; -1 outside it. (PutRecord fails with a bare
+// InternalFailure on version 3, as AWS does.)
+int SequenceLayoutVersion(std::string_view text);
 
 // "shardId-000000000007"
 std::string ShardIdFor(std::uint32_t index);

@@ -198,18 +198,21 @@ TEST(Sequence, ParsesEveryLayoutTheServiceAccepts) {
   auto neg = ParseAnySequence(FromHex("20000000000000000000000000000000000000800000002"));
   ASSERT_TRUE(neg.has_value());
   EXPECT_EQ(neg->shard_index, -2147483648LL);
-  // Invalid: unknown versions, a leading 1 or 3, a counter with its top bit, a creation time
-  // at or past 16025175000 s, more digits than any layout.
+  // Invalid: unknown versions, a leading 1 or 3, a counter with its top bit, a version-0
+  // creation time at or past 16025175000 s, more digits than any layout.
   for (std::string_view hex :
        {"20000000000000000000000000000000000000000000000",
         "20000000000000000000000000000000000000000000004",
         "20000000000000000000000000000000000000000000003",
         "30000000000000000000000000000000000000000000001",
         "1ffffffffff7fffffffffffffff000000000007fffffff2",
-        "20000000000800000000000000000000000000000000002",
-        "2ffffffffff7fffffffffffffff000000000007fffffff2", "13bb2cc3d80000000000000000000000"}) {
+        "20000000000800000000000000000000000000000000002", "13bb2cc3d80000000000000000000000"}) {
     EXPECT_FALSE(ParseAnySequence(FromHex(hex)).has_value()) << hex;
   }
+  // The version-0 creation-time bound does not apply to version 2 (AWS takes all f's).
+  EXPECT_TRUE(ParseAnySequence(FromHex("2ffffffffff7fffffffffffffff000000000007fffffff2")));
+  EXPECT_EQ(SequenceLayoutVersion(FromHex("20000000000000000000000000000000000000000000003")), 3);
+  EXPECT_EQ(SequenceLayoutVersion("5"), -1);
   EXPECT_EQ(FromHex("13bb2cc3d80000000000000000000000"), "26227199374822427428162556223570313216");
   EXPECT_FALSE(ParseAnySequence(std::string(60, '9')).has_value());
   EXPECT_FALSE(ParseAnySequence("").has_value());
@@ -956,20 +959,43 @@ TEST_F(EngineTest, OldAndForeignSequenceNumbersAnswerAsAws) {
             "StartingSequenceNumber " + version1 +
                 " used in GetShardIterator on shard shardId-000000000000 in stream s under "
                 "account 000000000000 is invalid because it did not come from this stream.");
-  // SequenceNumberForOrdering: any parseable layout is accepted, even one dated ahead.
-  for (std::string_view hex : {"20000000000000000000000000000000000000000000002",
-                               "20000000000000000000000000000000000000000000001"}) {
+  // SequenceNumberForOrdering, as kinesalite's tests recorded against AWS: any layout it
+  // reads is accepted (a version-2 creation time of all f's included, a shard index with its
+  // top bit set too) unless its record time is in the future; version 3 is a bare
+  // InternalFailure.
+  const auto now_s = static_cast<std::uint64_t>(clock_.NowMillis() / 1000);
+  auto hex8 = [](std::uint64_t v) {  // as kinesalite's tests: 30 digits + 8 + 9
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%08llx", static_cast<unsigned long long>(v));
+    return std::string(buf);
+  };
+  for (const std::string& hex :
+       {std::string("20000000000000000000000000000000000000000000002"),
+        std::string("20000000000000000000000000000000000000000000001"),
+        std::string("2ffffffffff7fffffffffffffff000000000007fffffff2"),
+        std::string("20000000000000000000000000000000000000800000002"),
+        "2ffffffffff7fffffff7fffffff000" + hex8(now_s - 2) + "7fffffff2"}) {
     auto ok = engine_.PutRecord({{"s", std::nullopt}, "", "a", std::nullopt, FromHex(hex)});
     EXPECT_TRUE(ok.ok()) << hex << " " << ok.status().message();
   }
-  auto future =
-      EncodeSequence({1, 0, 0, static_cast<std::uint64_t>(clock_.NowMillis() / 1000 + 3600)});
-  EXPECT_TRUE(engine_.PutRecord({{"s", std::nullopt}, "", "a", std::nullopt, future}).ok());
-  const std::string all_f = FromHex("2ffffffffff7fffffffffffffff000000000007fffffff2");
-  auto bad = engine_.PutRecord({{"s", std::nullopt}, "", "a", std::nullopt, all_f});
-  EXPECT_EQ(bad.status().message(), "ExclusiveMinimumSequenceNumber " + all_f +
+  auto invalid = [&](const std::string& seq) {
+    auto r = engine_.PutRecord({{"s", std::nullopt}, "", "a", std::nullopt, seq});
+    EXPECT_EQ(r.status().message(), "ExclusiveMinimumSequenceNumber " + seq +
                                         " used in PutRecord on stream s under account "
                                         "000000000000 is invalid.");
+  };
+  invalid(FromHex("200000000000000000000000000000" + hex8(now_s + 2) + "000000002"));
+  invalid(EncodeSequence({1, 0, 0, now_s + 3600}));
+  invalid(FromHex("20000000000000000000000000000000000000000000000"));  // version 0 nibble
+  invalid(FromHex("20000000000000000000000000000000000000000000004"));
+  invalid(FromHex("30000000000000000000000000000000000000000000001"));
+  invalid(FromHex("1ffffffffff7fffffffffffffff000000000007fffffff2"));
+  invalid(FromHex("20000000000800000000000000000000000000000000002"));
+  invalid(FromHex("13bb2cc3d80000000000000000000000"));
+  auto v3 = engine_.PutRecord({{"s", std::nullopt}, "", "a", std::nullopt,
+                               FromHex("20000000000000000000000000000000000000000000003")});
+  EXPECT_EQ(v3.status().code(), Code::kInternalFailure);
+  EXPECT_EQ(v3.status().message(), "");
 }
 
 TEST_F(EngineTest, UpdateShardCountScalesUniformlyWithinAwsLimits) {
