@@ -83,8 +83,9 @@ Result<api::PutRecordOutput> Engine::PutRecord(const api::PutRecordInput& in) {
     const std::string& seq = *in.sequence_number_for_ordering;
     const auto f = ParseAnySequence(seq);
     if (!f && SequenceLayoutVersion(seq) == 3) return errors::InternalFailureWithoutMessage();
-    if (!f || (f->version != 0 &&
-               f->record_time_s > static_cast<std::uint64_t>(std::max<EpochMillis>(now, 0)) / 1000)) {
+    if (!f ||
+        (f->version != 0 &&
+         f->record_time_s > static_cast<std::uint64_t>(std::max<EpochMillis>(now, 0)) / 1000)) {
       return errors::InvalidSequenceNumberForOrdering(seq, s->name, options_.scope);
     }
   }

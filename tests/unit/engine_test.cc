@@ -992,7 +992,10 @@ TEST_F(EngineTest, OldAndForeignSequenceNumbersAnswerAsAws) {
   invalid(FromHex("1ffffffffff7fffffffffffffff000000000007fffffff2"));
   invalid(FromHex("20000000000800000000000000000000000000000000002"));
   invalid(FromHex("13bb2cc3d80000000000000000000000"));
-  auto v3 = engine_.PutRecord({{"s", std::nullopt}, "", "a", std::nullopt,
+  auto v3 = engine_.PutRecord({{"s", std::nullopt},
+                               "",
+                               "a",
+                               std::nullopt,
                                FromHex("20000000000000000000000000000000000000000000003")});
   EXPECT_EQ(v3.status().code(), Code::kInternalFailure);
   EXPECT_EQ(v3.status().message(), "");
