@@ -73,6 +73,23 @@ Status CheckTagTexts(const std::vector<std::string_view>& texts, bool adding,
   return Status::Ok();
 }
 
+}  // namespace
+
+Status Engine::CheckNewTags(const std::map<std::string, std::string>& tags,
+                            const std::string& stream, bool of_stream) const {
+  std::vector<std::string_view> texts;
+  for (const auto& [k, v] : tags) texts.push_back(k);
+  for (const auto& [k, v] : tags) texts.push_back(v);
+  RETURN_IF_ERROR(CheckTagTexts(texts, true, stream, options_.scope));
+  if (tags.size() > kMaxTagsPerStream) {
+    return of_stream ? errors::TooManyTagsOnStream(stream, options_.scope)
+                     : errors::TooManyTagsOnResource();
+  }
+  return Status::Ok();
+}
+
+namespace {
+
 std::vector<api::Tag> SortedTags(const std::map<std::string, std::string>& tags) {
   std::vector<api::Tag> out;
   for (const auto& [k, v] : tags) out.push_back({k, v});
@@ -410,7 +427,7 @@ Status Engine::TagResource(const api::TagResourceInput& in) {
     auto& c = *found;
     auto merged = c.tags;
     for (const auto& [k, v] : in.tags) merged[k] = v;
-    if (merged.size() > kMaxTagsPerStream) return errors::TooManyTagsOnResource();
+    RETURN_IF_ERROR(CheckNewTags(merged, hit.stream->name, false));
     c.tags = std::move(merged);
     return Persist(*hit.stream);
   }
@@ -687,6 +704,8 @@ Result<ConsumerState*> Engine::ConsumerIn(const ConsumerHit& hit) const {
 
 Result<api::Consumer> Engine::RegisterStreamConsumer(const api::RegisterStreamConsumerInput& in) {
   ASSIGN_OR_RETURN(auto s, Resolve({std::nullopt, in.stream_arn}));
+  // As TagResource would check them (the consumer's stream named in the texts).
+  RETURN_IF_ERROR(CheckNewTags(in.tags, s->name, false));
   const EpochMillis now = Now();
   WriterLock lock(&s->mu);
   auto& consumers = s->mutable_extras().consumers;

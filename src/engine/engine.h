@@ -185,6 +185,10 @@ class Engine final : public api::KinesisService,
   // ResourceInUseException unless the stream is ACTIVE; for operations that checked with
   // ResolveActive and must check again once they hold the lock they change the stream under.
   Status CheckActive(const StreamState& s, EpochMillis now) const REQUIRES_SHARED(s.mu);
+  // Tags a stream (of_stream) or a consumer of `stream` is about to have: AddTagsToStream's
+  // character checks and the limit of 50 (control.cc).
+  Status CheckNewTags(const std::map<std::string, std::string>& tags, const std::string& stream,
+                      bool of_stream) const;
   int OpenShardsInAccount() const EXCLUDES(mu_);
   Result<std::shared_ptr<StreamState>> StreamOfArn(std::string_view arn) const;
   // A consumer found by FindConsumer. Its index in `stream->consumers` holds only while

@@ -88,6 +88,8 @@ void Engine::Tick() {
 
 Status Engine::CreateStream(const api::CreateStreamInput& in) {
   const EpochMillis now = Now();
+  // As AddTagsToStream checks them: CreateStream's tags are added to the new stream.
+  RETURN_IF_ERROR(CheckNewTags(in.tags, in.stream_name, true));
   // Neither ShardCount nor a mode: AWS creates the stream anyway, with the 4 shards of a new
   // on-demand stream (recorded by LocalStack's AWS-validated tests); we make it ON_DEMAND.
   const api::StreamMode mode = in.stream_mode.value_or(

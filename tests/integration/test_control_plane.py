@@ -716,6 +716,27 @@ class TestTags(Base):
         self.assertEqual(self.client.list_tags_for_stream(StreamName=name)['Tags'], [])
 
 
+    def test_tags_given_at_creation_are_checked_as_added_tags(self):
+        # Regression: CreateStream and RegisterStreamConsumer stored any tags (a '%', a tab,
+        # 51 of them), which AddTagsToStream/TagResource refuse.
+        name = h.unique_name('cp-ctag')
+        msg = ('Failed to add tags to stream %s under account %s because some tags contained illegal characters. '
+               "The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@'." % (name, ACCT))
+        self.expect_error('InvalidArgumentException', self.client.create_stream, msg,
+                          StreamName=name, ShardCount=1, Tags={'q%': '1'})
+        self.expect_error('InvalidArgumentException', self.client.create_stream,
+                          'Some tags contain invalid characters. Valid characters: Unicode letters, digits, '
+                          'white space, _ . / = + - % @.',
+                          StreamName=name, ShardCount=1, Tags={'a\tb': '1'})
+        self.expect_error('InvalidArgumentException', self.client.create_stream,
+                          StreamName=name, ShardCount=1, Tags={'t%02d' % i: 'v' for i in range(51)})
+        self.expect_error('ResourceNotFoundException', self.client.describe_stream_summary, StreamName=name)
+        other = self.new_stream(1, 'cp-ctag')
+        self.expect_error('InvalidArgumentException', self.client.register_stream_consumer,
+                          StreamARN=h.stream_arn(other), ConsumerName='c', Tags={'a%': '1'})
+        self.assertEqual(self.client.list_stream_consumers(StreamARN=h.stream_arn(other))['Consumers'], [])
+
+
 # ---------------------------------------------------------------------------
 # 6. Retention
 # ---------------------------------------------------------------------------
