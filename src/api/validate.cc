@@ -388,12 +388,20 @@ std::string ValueText(const Shape& shape, const json::value& v) {
   return CutValueText(std::move(s));
 }
 
+// The rules of a list element or map key/value, as AWS lists them inside "Member must
+// satisfy constraint: [...]": lengths, or an enum's value set.
 std::string LengthRules(const Shape& s) {
   std::string r;
   if (s.max) r += "Member must have length less than or equal to " + std::to_string(*s.max);
   if (s.min) {
     if (!r.empty()) r += ", ";
     r += "Member must have length greater than or equal to " + std::to_string(*s.min);
+  }
+  if (!s.enum_values.empty()) {
+    std::string set;
+    for (const auto& e : s.enum_values) set += (set.empty() ? "" : ", ") + e;
+    if (!r.empty()) r += ", ";
+    r += "Member must satisfy enum value set: [" + set + "]";
   }
   return r;
 }
@@ -404,6 +412,11 @@ bool ScalarOk(const Shape& s, const json::value& v) {
     std::size_t len = JavaLength(str);
     if (s.min && static_cast<std::int64_t>(len) < *s.min) return false;
     if (s.max && static_cast<std::int64_t>(len) > *s.max) return false;
+    // (Regression: a list of enum values, e.g. ShardLevelMetrics, took any string.)
+    if (!s.enum_values.empty() &&
+        std::find(s.enum_values.begin(), s.enum_values.end(), str) == s.enum_values.end()) {
+      return false;
+    }
   }
   return true;
 }

@@ -292,6 +292,21 @@ TEST_F(PipelineTest, NestedPathsAndEnums) {
             "TRIM_HORIZON]");
 }
 
+// Regression: a list of enum values (ShardLevelMetrics) took any string.
+TEST_F(PipelineTest, AListOfEnumValuesChecksEachValue) {
+  auto res = Call("EnableEnhancedMonitoring", R"({"StreamName":"s","ShardLevelMetrics":["Bad"]})");
+  EXPECT_EQ(Type(res), "ValidationException");
+  EXPECT_EQ(Message(res),
+            "1 validation error detected: Value '[Bad]' at 'shardLevelMetrics' failed to satisfy "
+            "constraint: Member must satisfy constraint: [Member must satisfy enum value set: "
+            "[IncomingBytes, IncomingRecords, OutgoingBytes, OutgoingRecords, "
+            "WriteProvisionedThroughputExceeded, ReadProvisionedThroughputExceeded, "
+            "IteratorAgeMilliseconds, ALL]]");
+  res = Call("DisableEnhancedMonitoring",
+             R"({"StreamName":"s","ShardLevelMetrics":["IncomingBytes","ALL","x"]})");
+  EXPECT_EQ(Type(res), "ValidationException");
+}
+
 TEST_F(PipelineTest, AtMostTenValidationErrors) {
   std::string body = R"({"StreamName":"s","Records":[)";
   for (int i = 0; i < 20; ++i)
