@@ -106,6 +106,11 @@ Status ListShardsTokenAndStream() {
 Status ListShardsTokenAndExclusiveStart() {
   return InvalidArg("NextToken and ExclusiveStartShardId cannot be provided together.");
 }
+Status ListShardsTokenAndCreationTimestamp() {
+  // The model: "You cannot specify this parameter if you specify the NextToken parameter";
+  // the text follows AWS's for the other members (not recorded).
+  return InvalidArg("NextToken and StreamCreationTimestamp cannot be provided together.");
+}
 Status InvalidNextToken() { return InvalidArg("Invalid NextToken."); }
 Status ExpiredNextToken() { return {Code::kExpiredNextToken, "The NextToken has expired."}; }
 Status ReadThroughputExceeded(std::string_view shard_id, std::string_view stream,

@@ -48,6 +48,7 @@ Status IteratorExpired(EpochMillis created, EpochMillis now, EpochMillis ttl_ms)
 Status ListShardsNeitherTokenNorStream();
 Status ListShardsTokenAndStream();
 Status ListShardsTokenAndExclusiveStart();
+Status ListShardsTokenAndCreationTimestamp();
 Status InvalidNextToken();
 Status ExpiredNextToken();
 // GetRecords over a shard's read limits (the newest of the texts AWS has used).

@@ -300,6 +300,8 @@ Result<api::ListShardsOutput> Engine::ListShards(const api::ListShardsInput& in)
   if (!in.next_token && !has_stream) return errors::ListShardsNeitherTokenNorStream();
   if (in.next_token && in.exclusive_start_shard_id)
     return errors::ListShardsTokenAndExclusiveStart();
+  if (in.next_token && in.stream_creation_timestamp)
+    return errors::ListShardsTokenAndCreationTimestamp();
 
   std::string name;
   std::optional<std::uint32_t> after;  // list shards with index > after

@@ -550,6 +550,12 @@ TEST_F(EngineTest, ListShardsPagesWithTokensAndFilters) {
             "NextToken and StreamName cannot be provided together.");
   EXPECT_EQ(engine_.ListShards({}).status().message(),
             "Either NextToken or StreamName should be provided.");
+  // Regression (probe): the model forbids StreamCreationTimestamp with NextToken.
+  api::ListShardsInput token_and_time;
+  token_and_time.next_token = page->next_token.value_or("x");
+  token_and_time.stream_creation_timestamp = 1;
+  EXPECT_EQ(engine_.ListShards(token_and_time).status().message(),
+            "NextToken and StreamCreationTimestamp cannot be provided together.");
 }
 
 TEST_F(EngineTest, StreamArnAddressesTheStream) {
