@@ -431,9 +431,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     if (!has_te) return true;
     if (req.find(http::field::content_length) != req.end()) return false;
-    if (codings.empty() || codings.back() != "chunked") return false;
-    // "chunked" applied more than once.
-    return std::count(codings.begin(), codings.end(), "chunked") == 1;
+    // Only "chunked" alone: no other transfer coding is implemented, and one before
+    // "chunked" (gzip, chunked) would otherwise be read as if the body were not encoded.
+    return codings.size() == 1 && codings.front() == "chunked";
   }
 
   void OnRead(beast::error_code ec, std::size_t) {
