@@ -131,6 +131,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, &OnDataChunk);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, &OnFrameRecv);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, &OnStreamClose);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cb, &OnFrameSend);
     nghttp2_option* opt = nullptr;
     nghttp2_option_new(&opt);
     // Our own cap on the header list (the SETTINGS value is only advisory to peers).
@@ -445,6 +446,21 @@ class Http2Session : public std::enable_shared_from_this<Http2Session<Stream>> {
       if (it != self->streams_.end() && !it->second->rejected && !it->second->dispatched &&
           !it->second->waiting && StreamOf(s, f->hd.stream_id) == it->second.get()) {
         self->Ready(it->second);
+      }
+    }
+    return 0;
+  }
+
+  // RFC 9113 section 8.1: once a complete early answer (413) has gone out while the request's
+  // body is still arriving, RST_STREAM(NO_ERROR) asks the client to stop sending it.
+  // Otherwise the stream's window reopens as the ignored data arrives, and a client may send
+  // for ever (a probe pushed 2.8 GB in 3 s into one stream).
+  static int OnFrameSend(nghttp2_session* s, const nghttp2_frame* f, void*) {
+    if ((f->hd.type == NGHTTP2_DATA || f->hd.type == NGHTTP2_HEADERS) &&
+        (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) {
+      const H2Stream* st = StreamOf(s, f->hd.stream_id);
+      if (st && st->rejected && nghttp2_session_get_stream_remote_close(s, f->hd.stream_id) == 0) {
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_NO_ERROR);
       }
     }
     return 0;

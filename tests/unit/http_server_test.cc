@@ -436,6 +436,50 @@ TEST_F(HttpServerDurable, Http2ResetStreamStillCountsItsWaitingRequest) {
   ASSERT_TRUE(RunUntil(ctx, [&] { return ctx.stopped(); }));
 }
 
+// Whether the server's bytes (after its preface) hold a RST_STREAM frame for `stream` with
+// error code `code`.
+bool HasRstStream(const std::string& got, std::uint32_t stream, std::uint32_t code) {
+  std::size_t at = 0;
+  while (at + 9 <= got.size()) {
+    const auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(got[at + i]); };
+    const std::size_t len = (std::size_t{byte(0)} << 16) | (std::size_t{byte(1)} << 8) | byte(2);
+    const std::uint32_t id = (std::uint32_t{byte(5)} & 0x7f) << 24 | std::uint32_t{byte(6)} << 16 |
+                             std::uint32_t{byte(7)} << 8 | byte(8);
+    if (byte(3) == 3 && id == stream && len == 4 && at + 13 <= got.size()) {
+      const std::uint32_t c = std::uint32_t{byte(9)} << 24 | std::uint32_t{byte(10)} << 16 |
+                              std::uint32_t{byte(11)} << 8 | byte(12);
+      if (c == code) return true;
+    }
+    at += 9 + len;
+  }
+  return false;
+}
+
+// A body past --max-body-bytes gets its 413 at once, then RST_STREAM(NO_ERROR), so that the
+// client stops sending the rest (regression: the server kept granting window for data it
+// ignored, without end).
+TEST_F(HttpServerDurable, Http2BodyPastTheLimitIsAnsweredAndTheStreamReset) {
+  server::ServerOptions so;
+  so.max_body_bytes = 100;
+  auto shared = std::make_shared<server::detail::Shared>(so, *engine_, nullptr);
+  boost::asio::io_context ctx;
+  ServedConnection conn(ctx, shared);
+  std::string request = PutRecordH2();
+  // PutRecordH2's last frame is its DATA with END_STREAM: replace it by 200 bytes without.
+  const std::size_t data_at = request.rfind(R"({"StreamName")") - 9;
+  request.resize(data_at);
+  constexpr std::uint8_t kData = 0;
+  ASSERT_TRUE(conn.Write(request + H2Frame(kData, 0, 1, std::string(200, 'x'))));
+  std::string got;
+  bool eof = false;
+  ASSERT_TRUE(RunUntil(ctx, [&] {
+    got += conn.ReadAvailable(&eof);
+    return HasRstStream(got, 1, 0);
+  })) << "no RST_STREAM(NO_ERROR) after the early 413";
+  conn.EndWriting();
+  ASSERT_TRUE(RunUntil(ctx, [&] { return ctx.stopped(); }));
+}
+
 // A WebSocket frame from a client: text, final, masked (as RFC 6455 requires of clients).
 std::string WsClientFrame(const std::string& payload) {
   std::string f;

@@ -1,5 +1,6 @@
 #include "server/live/faults.h"
 
+#include <cerrno>
 #include <chrono>
 #include <thread>
 #include <type_traits>
@@ -143,8 +144,11 @@ Result<FaultRule> FaultRules::Parse(std::string_view text) {
       o[key] = d;
     } else if (key == "count" || key == "latency_ms") {
       char* end = nullptr;
+      errno = 0;
       const long long n = std::strtoll(val.c_str(), &end, 10);
-      if (end == val.c_str() || *end) return Invalid(key + " must be an integer");
+      // (Out of range: strtoll saturates at 2^63 - 1 and sets ERANGE.)
+      if (end == val.c_str() || *end || errno == ERANGE)
+        return Invalid(key + " must be an integer 0..2^63-1");
       o[key] = n;
     } else {
       o[key] = val;
