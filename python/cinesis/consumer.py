@@ -430,9 +430,15 @@ class Consumer(object):
         """Checkpoints everything the last poll returned (at-least-once: call it after
         processing them). Inside the loop over the consumer: the records up to and including
         the one being handled."""
-        recs, n = self._iter_records, self._handled + 1
+        self._commit_through(self._handled + 1)
+
+    def _commit_through(self, n):
+        """Within an iteration's batch, the first n records per shard (none when n is 0);
+        otherwise, or when n covers the batch, everything the last poll returned."""
+        recs = self._iter_records
         if recs is not None and n < len(recs):
-            self._commit_prefix(recs, n)
+            if n:
+                self._commit_prefix(recs, n)
             return
         check(self._lib.cinesis_consumer_commit(self._live()))
         self._uncommitted = False
@@ -538,12 +544,7 @@ class Consumer(object):
                 return
             if self._uncommitted:
                 try:
-                    recs, n = self._iter_records, self._handled
-                    if recs is not None and n < len(recs):
-                        if n:
-                            self._commit_prefix(recs, n)
-                    else:
-                        self.commit()
+                    self._commit_through(self._handled)
                 except KinesisError:
                     pass  # delivered again after a restart: at-least-once
                 self._uncommitted = False

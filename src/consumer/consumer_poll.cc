@@ -115,10 +115,10 @@ Status Consumer::Commit() {
 
 namespace {
 
-// Sequence numbers compare as decimal integers (no leading zeros).
+// Sequence numbers compare as decimal integers (no leading zeros): <0, 0 or >0.
 int CompareSequence(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;
-  return a.compare(b) < 0 ? -1 : (a == b ? 0 : 1);
+  return a.compare(b);
 }
 
 }  // namespace
